@@ -1,0 +1,97 @@
+"""The one exception tree of graphmem.
+
+Every error graphmem raises on purpose is a ``GraphMemError``; driver and client
+exceptions are translated at the edge of the module that owns the driver, so callers
+never need to import ``kuzu``, ``neo4j``, ``qdrant_client`` or ``openai`` to catch them::
+
+    GraphMemError
+    ├── ConfigError                 bad settings, unknown provider name, embedder mismatch
+    ├── ValidationError             bad input from the caller (field named in .field)
+    │   └── ScopeError              missing, empty or malformed user_id / agent_id / run_id
+    ├── NotFoundError               a memory or entity id that does not exist in the scope
+    ├── QueryError                  a Cypher statement failed (malformed, refused as a write)
+    │   └── ReadOnlyError           a write statement sent through a read-only path
+    ├── BackendUnavailableError     a store is down, locked by another process, or refused login
+    ├── UnsupportedError            a capability the chosen backend does not have
+    └── LLMError                    the model endpoint failed or returned unusable output
+        └── ExtractionError         output that does not fit the extraction schema (.raw kept)
+"""
+
+from __future__ import annotations
+
+
+class GraphMemError(Exception):
+    """Base of every error graphmem raises on purpose."""
+
+
+class ConfigError(GraphMemError):
+    """A setting is missing, unknown or inconsistent with stored data."""
+
+
+class ValidationError(GraphMemError, ValueError):
+    """Caller input was rejected before anything was written.
+
+    ``field`` names the offending argument so programs can react to it.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class ScopeError(ValidationError):
+    """A scope id is missing, empty or malformed."""
+
+
+class NotFoundError(GraphMemError, KeyError):
+    """The id does not exist in the given scope (other scopes are never consulted)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class QueryError(GraphMemError):
+    """A Cypher statement failed; ``query_name`` is set for the engine's own queries."""
+
+    def __init__(self, message: str, *, query_name: str | None = None) -> None:
+        self.query_name = query_name
+        super().__init__(message)
+
+
+class ReadOnlyError(QueryError):
+    """A statement that writes was sent through a read-only path."""
+
+
+class BackendUnavailableError(GraphMemError):
+    """A store cannot be reached, is locked by another process, or refused credentials."""
+
+
+class UnsupportedError(GraphMemError):
+    """The chosen backend lacks a capability this call needs."""
+
+
+class LLMError(GraphMemError):
+    """The model endpoint failed after retries, or refused the request."""
+
+
+class ExtractionError(LLMError):
+    """The model answered, but not in the extraction schema. ``raw`` keeps its answer."""
+
+    def __init__(self, message: str, *, raw: str = "") -> None:
+        self.raw = raw
+        super().__init__(message)
+
+
+__all__ = [
+    "BackendUnavailableError",
+    "ConfigError",
+    "ExtractionError",
+    "GraphMemError",
+    "LLMError",
+    "NotFoundError",
+    "QueryError",
+    "ReadOnlyError",
+    "ScopeError",
+    "UnsupportedError",
+    "ValidationError",
+]

@@ -1,0 +1,283 @@
+"""Plain data that flows between graphmem's layers. No I/O here.
+
+Times are ISO-8601 strings in UTC with a ``Z`` suffix (``2026-11-22T01:28:41.000000Z``):
+the same text on every backend, and ordered correctly by plain string comparison, so a
+Cypher ``r.valid_at <= $as_of`` works identically on Kuzu, Neo4j and in Python.
+Unset scope fields are stored as ``""`` (never null) so no backend has to type a null.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from .errors import ScopeError, ValidationError
+
+SCOPE_FIELDS = ("user_id", "agent_id", "run_id")
+_SCOPE_ID_MAX = 200
+# Letters of any script, digits, underscore, space, hyphen and dot: enough for natural
+# relation names in any language, and nothing that means something in Cypher.
+_RELATION_NAME = re.compile(r"^\w[\w \-.]{0,99}$")
+
+
+def now_iso() -> str:
+    return to_iso(datetime.now(UTC))
+
+
+def to_iso(value: str | date | datetime | None) -> str:
+    """Normalise a date, datetime or ISO string to graphmem's UTC text form ("" stays "")."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationError("timestamp", f"not an ISO-8601 date or datetime: {text!r}") from None
+    if isinstance(value, datetime):
+        dt = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, date):
+        return f"{value.isoformat()}T00:00:00.000000Z"
+    raise ValidationError("timestamp", f"expected str, date or datetime, got {type(value).__name__}")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def name_key(name: str) -> str:
+    """Case- and accent-insensitive key used for exact/alias entity matching."""
+    text = unicodedata.normalize("NFKC", name).casefold()
+    return " ".join(text.replace("_", " ").split())
+
+
+def relation_key(name: str) -> str:
+    """Canonical relation type: ``"Works At"``, ``"works-at"`` -> ``"works_at"``."""
+    text = unicodedata.normalize("NFKC", name).casefold()
+    return re.sub(r"[^\w]+", "_", text).strip("_")
+
+
+def check_relation_name(name: object, field_name: str = "relation") -> str:
+    if not isinstance(name, str):
+        raise ValidationError(field_name, f"must be a string, got {type(name).__name__}")
+    stripped = name.strip()
+    if not _RELATION_NAME.match(stripped):
+        raise ValidationError(
+            field_name,
+            f"{name!r} is not a valid relation name: use letters, digits, spaces, '_', '-' or '.' "
+            "(at most 100 characters, starting with a letter or digit)",
+        )
+    return stripped
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who a memory belongs to. A query sees the rows whose set fields all match."""
+
+    user_id: str = ""
+    agent_id: str = ""
+    run_id: str = ""
+
+    @classmethod
+    def of(cls, user_id: object = None, agent_id: object = None, run_id: object = None) -> Scope:
+        values = {}
+        for name, value in zip(SCOPE_FIELDS, (user_id, agent_id, run_id), strict=True):
+            if value is None:
+                values[name] = ""
+                continue
+            if not isinstance(value, str):
+                raise ScopeError(name, f"must be a string, got {type(value).__name__}")
+            if not value.strip():
+                raise ScopeError(name, "must not be empty or whitespace")
+            if len(value) > _SCOPE_ID_MAX or any(unicodedata.category(c)[0] == "C" for c in value):
+                raise ScopeError(name, f"must be at most {_SCOPE_ID_MAX} printable characters")
+            values[name] = value
+        if not any(values.values()):
+            raise ScopeError("scope", "give at least one of user_id, agent_id or run_id")
+        return cls(**values)
+
+    def params(self) -> dict[str, str]:
+        """The three fields as query parameters ("" = any)."""
+        return {"user_id": self.user_id, "agent_id": self.agent_id, "run_id": self.run_id}
+
+    def matches(self, row: dict[str, Any]) -> bool:
+        return all(not want or row.get(k, "") == want for k, want in self.params().items())
+
+    def covers(self, other: Scope) -> bool:
+        """True when everything stored under ``other`` is visible to this scope."""
+        return self.matches(other.params())
+
+    def __str__(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in self.params().items() if v)
+
+
+@dataclass
+class Fact:
+    """One stored memory: a sentence the engine knows, with where it came from."""
+
+    id: str
+    text: str
+    scope: Scope
+    created_at: str = ""
+    updated_at: str = ""
+    valid_at: str = ""
+    invalid_at: str = ""
+    hash: str = ""
+    source_ids: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    role: str = ""
+
+    @property
+    def current(self) -> bool:
+        return not self.invalid_at
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(self.scope.params())
+        del data["scope"]
+        return data
+
+
+@dataclass
+class Entity:
+    id: str
+    name: str
+    type: str
+    scope: Scope
+    aliases: list[str] = field(default_factory=list)
+    created_at: str = ""
+    valid_at: str = ""
+    invalid_at: str = ""
+
+    def keys(self) -> list[str]:
+        """Exact-match keys: the name and every alias, normalised."""
+        out = [name_key(self.name)]
+        out += [k for k in (name_key(a) for a in self.aliases) if k not in out]
+        return out
+
+
+@dataclass
+class Relation:
+    """A directed edge ``source -[name]-> target`` supported by one or more facts."""
+
+    id: str
+    source_id: str
+    target_id: str
+    name: str
+    scope: Scope
+    fact_ids: list[str] = field(default_factory=list)
+    created_at: str = ""
+    valid_at: str = ""
+    invalid_at: str = ""
+    source_name: str = ""
+    target_name: str = ""
+
+    @property
+    def key(self) -> str:
+        return relation_key(self.name)
+
+    def current_at(self, as_of: str = "") -> bool:
+        if not as_of:
+            return not self.invalid_at
+        return (not self.valid_at or self.valid_at <= as_of) and (
+            not self.invalid_at or self.invalid_at > as_of
+        )
+
+
+@dataclass
+class GraphBatch:
+    """Everything one write puts into the graph, applied atomically by a GraphStore.
+
+    ``entities`` are upserted by id (name, type, aliases overwritten); ``relations`` are
+    upserted by id (``fact_ids``, ``valid_at``, ``invalid_at`` overwritten); ``mentions``
+    are ``(fact_id, entity_id)`` links, created once.
+    """
+
+    facts: list[Fact] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
+    relations: list[Relation] = field(default_factory=list)
+    mentions: list[tuple[str, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.facts or self.entities or self.relations or self.mentions)
+
+
+@dataclass
+class PathStep:
+    source: str
+    relation: str
+    target: str
+
+
+@dataclass
+class Hit:
+    """One search result and why it is here."""
+
+    memory_id: str
+    text: str
+    score: float
+    channels: list[str] = field(default_factory=list)
+    score_parts: dict[str, float] = field(default_factory=dict)
+    source_ids: list[str] = field(default_factory=list)
+    path: list[PathStep] = field(default_factory=list)
+    valid_at: str = ""
+    invalid_at: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def explain(self) -> str:
+        parts = ", ".join(f"{k}={v:.3f}" for k, v in sorted(self.score_parts.items()))
+        route = " ; ".join(f"{s.source} -[{s.relation}]-> {s.target}" for s in self.path)
+        return f"[{'+'.join(self.channels)}] {parts}" + (f" via {route}" if route else "")
+
+
+@dataclass
+class HistoryEvent:
+    event: str  # ADD UPDATE DELETE INVALIDATE MERGE UNMERGE
+    target_id: str
+    scope: Scope
+    target_kind: str = "memory"  # memory | entity | relation
+    old_value: str | None = None
+    new_value: str | None = None
+    actor: str = ""
+    role: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    created_at: str = ""
+    id: int | None = None
+
+
+# --- what an extractor returns (LLM or offline); names, not ids -----------------------
+
+
+@dataclass
+class ExtractedEntity:
+    name: str
+    type: str = "thing"
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ExtractedRelation:
+    source: str
+    relation: str
+    target: str
+    fact: int = 0  # index into Extraction.facts
+    valid_at: str = ""
+    invalid_at: str = ""
+
+
+@dataclass
+class ExtractedFact:
+    text: str
+    valid_at: str = ""
+
+
+@dataclass
+class Extraction:
+    facts: list[ExtractedFact] = field(default_factory=list)
+    entities: list[ExtractedEntity] = field(default_factory=list)
+    relations: list[ExtractedRelation] = field(default_factory=list)
