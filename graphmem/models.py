@@ -37,13 +37,17 @@ def to_iso(value: str | date | datetime | None) -> str:
         try:
             value = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise ValidationError("timestamp", f"not an ISO-8601 date or datetime: {text!r}") from None
+            raise ValidationError(
+                "timestamp", f"not an ISO-8601 date or datetime: {text!r}"
+            ) from None
     if isinstance(value, datetime):
         dt = value if value.tzinfo else value.replace(tzinfo=UTC)
         return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if isinstance(value, date):
         return f"{value.isoformat()}T00:00:00.000000Z"
-    raise ValidationError("timestamp", f"expected str, date or datetime, got {type(value).__name__}")
+    raise ValidationError(
+        "timestamp", f"expected str, date or datetime, got {type(value).__name__}"
+    )
 
 
 def new_id() -> str:

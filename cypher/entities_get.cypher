@@ -1,0 +1,7 @@
+// name: entities_get
+// params: ids, user_id, agent_id, run_id
+// returns: the entities with these ids that belong to the scope
+UNWIND $ids AS i
+MATCH (e:Entity {id: i})
+WHERE (($user_id = '' OR e.user_id = $user_id) AND ($agent_id = '' OR e.agent_id = $agent_id) AND ($run_id = '' OR e.run_id = $run_id))
+RETURN e.id AS id, e.name AS name, e.type AS type, e.aliases AS aliases, e.user_id AS user_id, e.agent_id AS agent_id, e.run_id AS run_id, e.created_at AS created_at, e.valid_at AS valid_at, e.invalid_at AS invalid_at

@@ -1,0 +1,4 @@
+// name: ping
+// params: -
+// returns: one row, ok = 1
+RETURN 1 AS ok

@@ -1,4 +1,0 @@
-// name: probe
-// params: -
-// returns: one row with ok = 1
-RETURN 1 AS ok

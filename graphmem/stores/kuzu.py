@@ -1,0 +1,246 @@
+"""Kuzu graph store: the embedded default, and the only module that imports ``kuzu``.
+
+Measured traps this module works around (see shared/design/environment.md):
+- ``UNWIND ... MATCH ... CREATE`` runs at ~130 relationships/s, MERGE by primary key at
+  ~1.7k/s and ``COPY`` from a pyarrow Table at ~12k/s, so ``write()`` copies whatever is
+  new and merges only what already exists.
+- Kuzu rejects parameters a statement does not use, and cannot see parameters inside
+  lambdas; queries therefore get exactly their declared parameters (``Query.bind``).
+- Errors are plain ``RuntimeError``s: they are classified by message here, at the edge.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import kuzu
+import pyarrow as pa
+
+from ..errors import BackendUnavailableError, QueryError, ReadOnlyError
+from ..models import GraphBatch
+from ..querylib import QueryLibrary
+from .base import Row, Tracer
+from .rows import (
+    ENTITY_COLUMNS,
+    FACT_COLUMNS,
+    LIST_COLUMNS,
+    RELATION_COLUMNS,
+    entity_row,
+    fact_row,
+    relation_row,
+)
+
+SCHEMA = ("schema_fact", "schema_entity", "schema_relates", "schema_mentions")
+_LOCKED = re.compile(r"lock|could not set lock|already (open|in use)", re.IGNORECASE)
+_WRITE_REFUSED = re.compile(r"read-only|read only", re.IGNORECASE)
+# Kuzu refuses a second read-write open from another process, but not from this one, where
+# it is unsafe (environment.md): keep our own registry of open paths.
+_OPEN_PATHS: set[Path] = set()
+_OPEN_LOCK = threading.Lock()
+
+
+def _clean(value: Any) -> Any:
+    """Kuzu nodes/rels come back as dicts with internal ``_id``/``_label`` keys: drop them."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if not k.startswith("_")}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+class _Tx:
+    def __init__(self, store: KuzuGraphStore) -> None:
+        self._store = store
+
+    def run(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        return self._store._run_named(name, params)
+
+
+class KuzuGraphStore:
+    """Graph store on a Kuzu database directory (``None`` = in memory, for sandboxes)."""
+
+    dialect = "kuzu"
+    capabilities = frozenset({"bulk_copy", "read_only_transactions"})
+
+    def __init__(self, path: str | Path | None, *, tracer: Tracer | None = None) -> None:
+        self.tracer = tracer
+        self.path = Path(path) if path is not None else None
+        self.queries = QueryLibrary(self.dialect)
+        self._lock = threading.RLock()
+        self._in_tx = False
+        self._registered: Path | None = None
+        if self.path is not None:
+            self.path.mkdir(parents=True, exist_ok=True)
+            key = self.path.resolve()
+            with _OPEN_LOCK:
+                if key in _OPEN_PATHS:
+                    raise BackendUnavailableError(
+                        f"the Kuzu graph at {self.path} is already open in this process; "
+                        "share that Memory/KuzuGraphStore or close it first"
+                    )
+                _OPEN_PATHS.add(key)
+            self._registered = key
+        try:
+            if self.path is None:
+                self._db = kuzu.Database()
+            else:
+                self._db = kuzu.Database(str(self.path / "graph.kuzu"))
+            self._conn = kuzu.Connection(self._db)
+        except RuntimeError as exc:
+            self._unregister()
+            if _LOCKED.search(str(exc)):
+                raise BackendUnavailableError(
+                    f"the Kuzu graph at {self.path} is open in another process; close that "
+                    "process or move to the Neo4j backend for several writers"
+                ) from exc
+            raise BackendUnavailableError(
+                f"cannot open the Kuzu graph at {self.path}: {exc}"
+            ) from exc
+        for name in SCHEMA:
+            self._run_named(name, {})
+
+    # -- execution -------------------------------------------------------------------
+
+    def _execute(self, name: str, text: str, params: Mapping[str, Any]) -> list[Row]:
+        if self.tracer is not None:
+            self.tracer(name, text, params)
+        with self._lock:
+            try:
+                result = (
+                    self._conn.execute(text, dict(params)) if params else self._conn.execute(text)
+                )
+            except RuntimeError as exc:
+                message = str(exc)
+                if _WRITE_REFUSED.search(message):
+                    raise ReadOnlyError(
+                        f"{name}: refused, the statement writes ({message})", query_name=name
+                    ) from exc
+                raise QueryError(f"{name}: {message}", query_name=name) from exc
+            results = result if isinstance(result, list) else [result]
+            rows: list[Row] = []
+            for res in results:
+                columns = res.get_column_names()
+                rows.extend(dict(zip(columns, _clean(r), strict=True)) for r in res.get_all())
+            return rows
+
+    def _run_named(self, name: str, params: Mapping[str, Any] | None) -> list[Row]:
+        query = self.queries.get(name)
+        return self._execute(name, query.text, query.bind(dict(params or {})))
+
+    def run(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        with self.transaction() as tx:
+            return tx.run(name, params)
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Tx]:
+        with self._lock:
+            if self._in_tx:  # nested use joins the outer transaction
+                yield _Tx(self)
+                return
+            self._execute("begin", "BEGIN TRANSACTION", {})
+            self._in_tx = True
+            try:
+                yield _Tx(self)
+            except BaseException:
+                self._in_tx = False
+                self._execute("rollback", "ROLLBACK", {})
+                raise
+            self._in_tx = False
+            self._execute("commit", "COMMIT", {})
+
+    # -- bulk writes -----------------------------------------------------------------
+
+    def _copy(self, table: str, data: pa.Table) -> None:
+        if data.num_rows:
+            self._execute(f"copy_{table.lower()}", f"COPY {table} FROM $data", {"data": data})
+
+    def write(self, batch: GraphBatch) -> None:
+        if not batch:
+            return
+        facts = [fact_row(f) for f in batch.facts]
+        entities = [entity_row(e) for e in batch.entities]
+        relations = [relation_row(r) for r in batch.relations]
+        with self.transaction() as tx:
+            old_facts = {
+                r["id"] for r in tx.run("fact_existing", {"ids": [f["id"] for f in facts]})
+            }
+            old_ents = {
+                r["id"] for r in tx.run("entity_existing", {"ids": [e["id"] for e in entities]})
+            }
+            old_rels = {r["id"] for r in tx.run("relation_existing", {"rows": relations})}
+            new_facts = [f for f in facts if f["id"] not in old_facts]
+            self._copy("Fact", _table(new_facts, FACT_COLUMNS))
+            if len(new_facts) < len(facts):
+                tx.run("fact_upsert", {"rows": [f for f in facts if f["id"] in old_facts]})
+            self._copy(
+                "Entity", _table([e for e in entities if e["id"] not in old_ents], ENTITY_COLUMNS)
+            )
+            if old_ents:
+                tx.run("entity_upsert", {"rows": [e for e in entities if e["id"] in old_ents]})
+            new_rels = [r for r in relations if r["id"] not in old_rels]
+            self._copy("RELATES", _table(new_rels, RELATION_COLUMNS, ("source_id", "target_id")))
+            if old_rels:
+                tx.run("relation_upsert", {"rows": [r for r in relations if r["id"] in old_rels]})
+            fresh = {f["id"] for f in new_facts}
+            mentions = sorted(set(batch.mentions))
+            copied = [m for m in mentions if m[0] in fresh]
+            self._copy(
+                "MENTIONS", pa.table({"from": [m[0] for m in copied], "to": [m[1] for m in copied]})
+            )
+            merged = [{"fact_id": f, "entity_id": e} for f, e in mentions if f not in fresh]
+            if merged:
+                tx.run("mention_merge", {"rows": merged})
+
+    # -- user Cypher -----------------------------------------------------------------
+
+    def cypher(
+        self, text: str, params: Mapping[str, Any] | None = None, *, read_only: bool = True
+    ) -> list[Row]:
+        with self._lock:
+            if self._in_tx:
+                raise QueryError("user Cypher cannot run inside an engine transaction")
+            begin = "BEGIN TRANSACTION READ ONLY" if read_only else "BEGIN TRANSACTION"
+            self._execute("begin", begin, {})
+            try:
+                rows = self._execute("user", text, dict(params or {}))
+            except BaseException:
+                self._execute("rollback", "ROLLBACK", {})
+                raise
+            self._execute("commit", "COMMIT", {})
+            return rows
+
+    def reset(self) -> None:
+        self.run("reset_all", {})
+
+    def close(self) -> None:
+        with self._lock:
+            conn, db = getattr(self, "_conn", None), getattr(self, "_db", None)
+            self._conn = self._db = None
+            if conn is not None:
+                conn.close()
+            if db is not None:
+                db.close()
+            self._unregister()
+
+    def _unregister(self) -> None:
+        if self._registered is not None:
+            with _OPEN_LOCK:
+                _OPEN_PATHS.discard(self._registered)
+            self._registered = None
+
+
+def _table(rows: list[dict], columns: tuple[str, ...], ends: tuple[str, ...] = ()) -> pa.Table:
+    """Column order must match the table's; rel tables take ``from``/``to`` first."""
+    data: dict[str, pa.Array] = {}
+    if ends:
+        data["from"] = pa.array([r[ends[0]] for r in rows], pa.string())
+        data["to"] = pa.array([r[ends[1]] for r in rows], pa.string())
+    for col in columns:
+        kind = pa.list_(pa.string()) if col in LIST_COLUMNS else pa.string()
+        data[col] = pa.array([r[col] for r in rows], kind)
+    return pa.table(data)
