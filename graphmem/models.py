@@ -109,6 +109,10 @@ class Scope:
         """The three fields as query parameters ("" = any)."""
         return {"user_id": self.user_id, "agent_id": self.agent_id, "run_id": self.run_id}
 
+    def params_or_none(self) -> dict[str, str | None]:
+        """The set fields as keyword arguments for ``Scope.of`` (unset -> None)."""
+        return {k: (v or None) for k, v in self.params().items()}
+
     def matches(self, row: dict[str, Any]) -> bool:
         return all(not want or row.get(k, "") == want for k, want in self.params().items())
 
@@ -158,7 +162,7 @@ class Entity:
     valid_at: str = ""
     invalid_at: str = ""
 
-    def keys(self) -> list[str]:
+    def match_keys(self) -> list[str]:
         """Exact-match keys: the name and every alias, normalised."""
         out = [name_key(self.name)]
         out += [k for k in (name_key(a) for a in self.aliases) if k not in out]

@@ -71,6 +71,7 @@ class VectorHit:
     id: str
     score: float  # cosine similarity: higher is closer, in [-1, 1]
     payload: dict[str, Any] = field(default_factory=dict)
+    vector: list[float] | None = None  # only when asked for (get(..., with_vectors=True))
 
 
 @runtime_checkable
@@ -99,7 +100,9 @@ class VectorStore(Protocol):
         filters: Mapping[str, Any] | None = None,
     ) -> list[VectorHit]: ...
 
-    def get(self, collection: str, ids: Sequence[str]) -> list[VectorHit]:
+    def get(
+        self, collection: str, ids: Sequence[str], *, with_vectors: bool = False
+    ) -> list[VectorHit]:
         """Points by id (score 1.0), unfiltered: callers check the scope."""
         ...
 

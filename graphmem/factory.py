@@ -1,0 +1,144 @@
+"""Build stores from a ``Config`` through explicit name -> builder tables.
+
+An unknown name is a ``ConfigError`` (``Config`` checks it), never a silent default.
+Backend modules are imported only when chosen, so a missing optional driver only matters
+to those who ask for it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .errors import BackendUnavailableError
+from .stores.base import Embedder, Extractor, GraphStore, Tracer
+
+
+def _kuzu(config: Config, tracer: Tracer | None) -> GraphStore:
+    from .stores.kuzu import KuzuGraphStore
+
+    return KuzuGraphStore(config.data_dir / "graph", tracer=tracer)
+
+
+def _neo4j(config: Config, tracer: Tracer | None) -> GraphStore:
+    from .stores.neo4j import Neo4jGraphStore
+
+    return Neo4jGraphStore(
+        config.neo4j_uri,
+        config.neo4j_user,
+        config.neo4j_password,
+        database=config.neo4j_database or None,
+        tracer=tracer,
+    )
+
+
+def _local(config: Config) -> Embedder:
+    from .embed.local import MiniLMEmbedder
+
+    return MiniLMEmbedder()
+
+
+def _hash(config: Config) -> Embedder:
+    from .embed.local import HashingEmbedder
+
+    return HashingEmbedder()
+
+
+def _openai_embedder(config: Config) -> Embedder:
+    from .embed.openai import OpenAIEmbedder
+
+    return OpenAIEmbedder(
+        config.embedding_model,
+        base_url=config.llm_base_url or None,
+        api_key=config.llm_api_key or None,
+    )
+
+
+GRAPHS: dict[str, Callable[[Config, Tracer | None], GraphStore]] = {"kuzu": _kuzu, "neo4j": _neo4j}
+EMBEDDERS: dict[str, Callable[[Config], Embedder]] = {
+    "local": _local,
+    "hash": _hash,
+    "openai": _openai_embedder,
+}
+
+
+def build_vectors(config: Config):
+    from .stores.qdrant import QdrantVectorStore
+
+    if config.qdrant_url:
+        return QdrantVectorStore(url=config.qdrant_url, api_key=config.qdrant_api_key or None)
+    return QdrantVectorStore(path=config.data_dir / "vectors")
+
+
+def build_history(config: Config):
+    from .stores.sqlite_history import SQLiteHistoryStore
+
+    return SQLiteHistoryStore(config.data_dir / "history.sqlite")
+
+
+def build_extractor(config: Config) -> Extractor:
+    if config.extractor_choice == "llm":
+        from .llm.client import OpenAIChat
+        from .llm.extract import LLMExtractor
+
+        chat = OpenAIChat(
+            config.llm_model,
+            base_url=config.llm_base_url or None,
+            api_key=config.llm_api_key or None,
+            cache=config.data_dir / "llm-cache.sqlite",
+        )
+        return LLMExtractor(chat)
+    from .ingest.offline import OfflineExtractor
+
+    return OfflineExtractor()
+
+
+class DataDirLock:
+    """One writer per data directory: a second process gets a clear error, not corruption."""
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = data_dir / ".lock"
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._fd)
+            raise BackendUnavailableError(
+                f"the data directory {data_dir} is in use by another graphmem process; close it, "
+                "use another --data-dir, or move to the Neo4j and Qdrant servers for several writers"
+            ) from None
+        os.ftruncate(self._fd, 0)
+        os.write(self._fd, str(os.getpid()).encode())
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def build_all(config: Config, tracer: Tracer | None = None, **given: Any) -> dict[str, Any]:
+    """Stores for ``Memory``: anything passed in ``given`` is used as is."""
+    parts: dict[str, Any] = {}
+    embedded = config.graph == "kuzu" or not config.qdrant_url
+    if embedded and "lock" not in given:
+        parts["lock"] = DataDirLock(config.data_dir)
+    try:
+        parts["graph"] = given.get("graph") or GRAPHS[config.graph](config, tracer)
+        parts["vectors"] = given.get("vectors") or build_vectors(config)
+        parts["history"] = given.get("history") or build_history(config)
+        parts["embedder"] = given.get("embedder") or EMBEDDERS[config.embedder](config)
+        parts["extractor"] = given.get("extractor") or build_extractor(config)
+    except BaseException:
+        for key in ("graph", "vectors", "history"):
+            if key in parts and key not in given:
+                parts[key].close()
+        if "lock" in parts:
+            parts["lock"].release()
+        raise
+    return parts

@@ -1,0 +1,221 @@
+"""extract -> decide -> resolve: turn validated input into one ``Plan`` and its new facts.
+
+Cost discipline (what-to-beat.md item 5): one extraction call per unit of input, a
+deterministic dedup by content id before any model is asked, at most one more call (the
+update decision) and only when stored facts are close to the new ones, and one batched
+embedding call for everything new.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..models import (
+    ExtractedEntity,
+    ExtractedFact,
+    Extraction,
+    Fact,
+    HistoryEvent,
+    Scope,
+    name_key,
+    now_iso,
+)
+from ..stores.base import Embedder, Extractor, KnownEntity, VectorStore
+from ..stores.graph_ops import GraphOps
+from .resolve import Plan, Resolver
+from .validate import Message
+
+_NS = uuid.UUID("6f1c2d8e-3b7a-4e59-9a0d-5c2f7e8b1a44")
+
+
+@dataclass
+class Unit:
+    """One ``add``: its messages and what the caller attached to them."""
+
+    messages: list[Message]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    source_ids: list[str] = field(default_factory=list)
+    timestamp: str = ""
+    actor: str = ""
+
+    @property
+    def text(self) -> str:
+        return "\n".join(m.content for m in self.messages)
+
+    def speaker(self, scope: Scope) -> str:
+        named = next((m.name for m in self.messages if m.name and m.role == "user"), "")
+        return named or scope.user_id or "user"
+
+
+def content_id(scope: Scope, *parts: str) -> str:
+    """Same scope and same content -> same id, so re-ingesting is free and exact."""
+    key = "\x1f".join([scope.user_id, scope.agent_id, scope.run_id, *parts])
+    return str(uuid.uuid5(_NS, key))
+
+
+def fact_text_key(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+@dataclass
+class Prepared:
+    plan: Plan
+    facts: list[Fact]
+    vectors: list[list[float]]
+    updates: list[tuple[str, str]] = field(default_factory=list)  # (old id, reason)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        ops: GraphOps,
+        vectors: VectorStore,
+        embedder: Embedder,
+        resolver: Resolver,
+        linker: Extractor,
+        *,
+        update_threshold: float,
+    ) -> None:
+        self.ops = ops
+        self.vectors = vectors
+        self.embedder = embedder
+        self.resolver = resolver
+        self.linker = linker  # the offline extractor: finds entities for infer=False
+        self.update_threshold = update_threshold
+
+    def known_entities(self, scope: Scope, limit: int = 200) -> list[KnownEntity]:
+        return [KnownEntity(e.name, e.type, list(e.aliases))
+                for e in self.ops.all_entities(scope, 0, limit) if e.scope == scope]  # fmt: skip
+
+    def extract(
+        self, unit: Unit, scope: Scope, extractor: Extractor, infer: bool, known
+    ) -> Extraction:
+        if infer:
+            return extractor.extract(unit.text, speaker=unit.speaker(scope), known=known,
+                                     reference_time=unit.timestamp)  # fmt: skip
+        # Stored as given: one fact per message, entities and relations found offline.
+        out = Extraction()
+        for msg in unit.messages:
+            found = self.linker.extract(msg.content, speaker=unit.speaker(scope), known=known,
+                                        reference_time=unit.timestamp)  # fmt: skip
+            index = len(out.facts)
+            out.facts.append(ExtractedFact(msg.content, unit.timestamp))
+            out.entities += found.entities
+            for rel in found.relations:
+                rel.fact = index
+                out.relations.append(rel)
+        return out
+
+    def prepare(
+        self,
+        units: Sequence[Unit],
+        extractions: Sequence[Extraction],
+        scope: Scope,
+        infer: bool,
+        decide=None,
+    ) -> Prepared:
+        now = now_iso()
+        plan = Plan(scope)
+        merged = Extraction()
+        fact_ids: list[str] = []
+        fact_times: list[str] = []
+        facts: list[Fact] = []
+        texts: list[str] = []
+        for unit, ex in zip(units, extractions, strict=True):
+            base = len(merged.facts)
+            for i, item in enumerate(ex.facts):
+                parts = [fact_text_key(item.text)]
+                if not infer:  # raw turns: identical text in two places is two memories
+                    parts += [unit.timestamp, ",".join(unit.source_ids), str(i), unit.text]
+                fid = content_id(scope, *parts)
+                fact_ids.append(fid)
+                fact_times.append(item.valid_at or unit.timestamp)
+                merged.facts.append(item)
+                if fid in {f.id for f in facts}:
+                    continue
+                role = unit.messages[min(i, len(unit.messages) - 1)].role if not infer else "user"
+                facts.append(Fact(fid, item.text, scope, created_at=now, updated_at=now,
+                                  valid_at=item.valid_at or unit.timestamp,
+                                  hash=fact_text_key(item.text), source_ids=list(unit.source_ids),
+                                  metadata=dict(unit.metadata), role=role))  # fmt: skip
+                texts.append(item.text)
+            merged.entities += ex.entities
+            for rel in ex.relations:
+                rel.fact += base
+                merged.relations.append(rel)
+        existing = {
+            r["id"] for r in self.ops.store.run("fact_existing", {"ids": [f.id for f in facts]})
+        }
+        vectors = self.embedder.embed(texts) if texts else []
+        keep = [(f, v) for f, v in zip(facts, vectors, strict=True) if f.id not in existing]
+        updates: list[tuple[str, str]] = []
+        if decide is not None and keep:
+            keep, updates = self._decide(keep, scope, decide, plan, now)
+        new_facts = [f for f, _ in keep]
+        dropped = {f.id for f in facts} - {f.id for f in new_facts} - existing
+        if dropped:  # the model said NONE: what those facts stated is already stored
+            merged.relations = [r for r in merged.relations if fact_ids[r.fact] not in dropped]
+        # Entities: every extracted one, plus relation ends the extractor did not list.
+        wanted = list(merged.entities)
+        listed = {name_key(e.name) for e in wanted}
+        for rel in merged.relations:
+            for end in (rel.source, rel.target):
+                if name_key(end) not in listed:
+                    wanted.append(ExtractedEntity(end, "other"))
+                    listed.add(name_key(end))
+        entities = self.resolver.resolve_entities(wanted, scope, now, plan) if wanted else {}
+        plan.batch.facts = new_facts
+        self.resolver.resolve_relations(merged, fact_ids, fact_times, entities, scope, now, plan)
+        self._link_mentions(plan, merged, fact_ids, entities)
+        live = {f.id for f in new_facts} | existing
+        plan.batch.mentions = sorted({m for m in plan.batch.mentions if m[0] in live})
+        for f in new_facts:
+            plan.events.append(HistoryEvent("ADD", f.id, scope, new_value=f.text, role=f.role,
+                                            details={"source_ids": f.source_ids}))  # fmt: skip
+        return Prepared(plan, new_facts, [v for _, v in keep], updates)
+
+    def _link_mentions(self, plan: Plan, merged: Extraction, fact_ids, entities) -> None:
+        """Link each entity to the facts whose text names it (or all facts when none does)."""
+        for item in merged.entities:
+            entity = entities.get(name_key(item.name))
+            if entity is None:
+                continue
+            names = [n.casefold() for n in [item.name, *item.aliases, entity.name]]
+            hits = [fid for fid, f in zip(fact_ids, merged.facts, strict=True)
+                    if any(n in f.text.casefold() for n in names)]  # fmt: skip
+            for fid in hits or fact_ids:
+                plan.batch.mentions.append((fid, entity.id))
+
+    def _decide(self, keep, scope: Scope, decide, plan: Plan, now: str):
+        """Ask the model ADD/UPDATE/DELETE/NONE, only when similar stored facts exist."""
+        candidates: dict[str, str] = {}
+        for fact, vector in keep:
+            for hit in self.vectors.search(
+                "facts", vector, scope, limit=5, filters={"invalid_at": ""}
+            ):
+                if hit.score >= self.update_threshold and hit.id != fact.id:
+                    candidates.setdefault(hit.id, hit.payload.get("text", ""))
+        if not candidates:
+            return keep, []
+        decisions = decide([f.text for f, _ in keep], list(candidates.items()))
+        by_text = {f.text: (f, v) for f, v in keep}
+        out, updates = [], []
+        for d in decisions:
+            pair = by_text.pop(d.text, None)
+            if d.event in ("UPDATE", "DELETE") and d.id:
+                plan.invalidated_fact_ids[d.id] = (
+                    pair[0].valid_at if pair and pair[0].valid_at else now
+                )
+                plan.events.append(HistoryEvent(
+                    "INVALIDATE", d.id, scope, old_value=candidates.get(d.id),
+                    new_value=d.text, details={"reason": f"llm_{d.event.lower()}",
+                    "replaced_by": pair[0].id if pair else None},
+                ))  # fmt: skip
+                updates.append((d.id, d.event))
+            if pair is not None and d.event != "NONE":
+                out.append(pair)
+        out += list(by_text.values())  # facts the model did not mention are kept
+        return out, updates

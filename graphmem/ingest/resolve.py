@@ -1,0 +1,227 @@
+"""Resolve extracted names to stored entities and decide what relations change.
+
+Order of evidence, cheapest and surest first (what-to-beat.md item 6):
+1. exact key: the normalised name or an alias equals a stored name or alias;
+2. embedding similarity of the name to stored entity names, only within the same scope
+   and only between compatible types ("Apple" the organization never absorbs "apple" the
+   object), above ``resolve_threshold``.
+Every match that is not the identical name is logged as a MERGE event with its method
+and score, so it can be measured and undone.
+
+Contradictions (item 2): a relation declared single-valued (``works_at``, ``lives_in``...)
+supersedes the current one from the same source: the old edge gets ``invalid_at``, never
+deleted; a fact whose every relation is now invalid is invalidated with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..models import (
+    Entity,
+    ExtractedEntity,
+    Extraction,
+    GraphBatch,
+    HistoryEvent,
+    Relation,
+    Scope,
+    name_key,
+    new_id,
+    relation_key,
+)
+from ..stores.base import Embedder, VectorPoint, VectorStore
+from ..stores.graph_ops import GraphOps
+from ..stores.rows import relation_from_row
+
+VAGUE_TYPES = frozenset({"", "other", "thing", "unknown", "concept"})
+
+
+def types_compatible(a: str, b: str) -> bool:
+    return a == b or a.lower() in VAGUE_TYPES or b.lower() in VAGUE_TYPES
+
+
+@dataclass
+class Plan:
+    """Everything one ``add`` will change, computed before any store is touched."""
+
+    scope: Scope
+    batch: GraphBatch = field(default_factory=GraphBatch)
+    relation_updates: list[Relation] = field(default_factory=list)
+    invalidated_fact_ids: dict[str, str] = field(default_factory=dict)  # id -> invalid_at
+    entity_points: list[VectorPoint] = field(default_factory=list)
+    events: list[HistoryEvent] = field(default_factory=list)
+
+
+class Resolver:
+    def __init__(
+        self,
+        ops: GraphOps,
+        vectors: VectorStore,
+        embedder: Embedder,
+        *,
+        threshold: float,
+        single_valued: Sequence[str],
+    ) -> None:
+        self.ops = ops
+        self.vectors = vectors
+        self.embedder = embedder
+        self.threshold = threshold
+        self.single_valued = frozenset(relation_key(s) for s in single_valued)
+
+    # -- entities --------------------------------------------------------------------
+
+    def resolve_entities(
+        self, wanted: Sequence[ExtractedEntity], scope: Scope, now: str, plan: Plan
+    ) -> dict[str, Entity]:
+        """Map each wanted entity's name key (and alias keys) to a stored or new Entity."""
+        by_key: dict[str, Entity] = {}
+        merged: list[ExtractedEntity] = []
+        for item in wanted:  # identical names within one add are one entity
+            key = name_key(item.name)
+            same = next((m for m in merged if name_key(m.name) == key), None)
+            if same is None:
+                merged.append(ExtractedEntity(item.name, item.type or "other", list(item.aliases)))
+            else:
+                same.aliases += [a for a in item.aliases if a not in same.aliases]
+                if same.type.lower() in VAGUE_TYPES and item.type:
+                    same.type = item.type
+        keys = {k for m in merged for k in [name_key(m.name), *map(name_key, m.aliases)]}
+        stored = self.ops.entities_by_keys(keys, scope)
+        pending: list[ExtractedEntity] = []
+        for item in merged:
+            entity, method = self._exact(item, stored, scope)
+            if entity is None:
+                pending.append(item)
+                continue
+            self._absorb(entity, item, method, 1.0, plan, by_key)
+        if pending:
+            vectors = self.embedder.embed([p.name for p in pending])
+            for item, vector in zip(pending, vectors, strict=True):
+                entity, score = self._similar(item, vector, scope)
+                if entity is not None:
+                    self._absorb(entity, item, "embedding", score, plan, by_key)
+                    continue
+                entity = Entity(new_id(), item.name, item.type or "other", scope,
+                                aliases=list(item.aliases), created_at=now)  # fmt: skip
+                plan.batch.entities.append(entity)
+                payload = {"entity_id": entity.id, "name": entity.name, "type": entity.type,
+                           **scope.params(), "created_at": now}  # fmt: skip
+                plan.entity_points.append(VectorPoint(entity.id, vector, payload))
+                for k in entity.match_keys():
+                    by_key.setdefault(k, entity)
+        return by_key
+
+    def _exact(self, item: ExtractedEntity, stored, scope: Scope) -> tuple[Entity | None, str]:
+        for key in [name_key(item.name), *map(name_key, item.aliases)]:
+            for entity in stored.get(key, []):
+                if entity.scope == scope and types_compatible(entity.type, item.type):
+                    same_name = entity.name == item.name
+                    return entity, "identical" if same_name else "alias"
+        return None, ""
+
+    def _similar(self, item: ExtractedEntity, vector, scope: Scope) -> tuple[Entity | None, float]:
+        hits = self.vectors.search("entities", vector, scope, limit=5)
+        for hit in hits:
+            if hit.score < self.threshold:
+                break
+            p = hit.payload
+            if Scope(p["user_id"], p["agent_id"], p["run_id"]) != scope:
+                continue
+            if types_compatible(p.get("type", ""), item.type):
+                found = self.ops.entities([p["entity_id"]], scope)
+                if found:
+                    return found[0], hit.score
+        return None, 0.0
+
+    def _absorb(self, entity: Entity, item, method: str, score: float, plan: Plan, by_key) -> None:
+        new_aliases = [a for a in [item.name, *item.aliases]
+                       if name_key(a) not in entity.match_keys() and a != entity.name]  # fmt: skip
+        if new_aliases:
+            entity.aliases = [*entity.aliases, *new_aliases]
+        retyped = entity.type.lower() in VAGUE_TYPES and item.type.lower() not in VAGUE_TYPES
+        if retyped:
+            entity.type = item.type
+        if (new_aliases or retyped) and entity not in plan.batch.entities:
+            plan.batch.entities.append(entity)
+        if method != "identical":
+            plan.events.append(HistoryEvent(
+                "MERGE", entity.id, entity.scope, target_kind="entity", old_value=item.name,
+                new_value=entity.name,
+                details={"method": method, "score": round(score, 4), "mention": item.name,
+                         "mention_type": item.type, "added_aliases": new_aliases},
+            ))  # fmt: skip
+        for k in [name_key(item.name), *entity.match_keys()]:
+            by_key.setdefault(k, entity)
+
+    # -- relations -------------------------------------------------------------------
+
+    def resolve_relations(
+        self,
+        extraction: Extraction,
+        fact_ids: Sequence[str],
+        fact_times: Sequence[str],
+        entities: dict[str, Entity],
+        scope: Scope,
+        now: str,
+        plan: Plan,
+    ) -> None:
+        sources = {entities[name_key(r.source)].id for r in extraction.relations
+                   if name_key(r.source) in entities}  # fmt: skip
+        current = [r for r in self.ops.relations_touching(sorted(sources), scope)
+                   if r.scope == scope]  # fmt: skip
+        updated: dict[str, Relation] = {}
+        for ex in extraction.relations:
+            src, dst = entities.get(name_key(ex.source)), entities.get(name_key(ex.target))
+            if src is None or dst is None or src.id == dst.id:
+                continue
+            fact_id, key = fact_ids[ex.fact], relation_key(ex.relation)
+            valid_at = ex.valid_at or fact_times[ex.fact]
+            same = next((r for r in current if r.source_id == src.id and r.target_id == dst.id
+                         and r.key == key and not r.invalid_at), None)  # fmt: skip
+            if same is not None:
+                if fact_id not in same.fact_ids:
+                    same.fact_ids.append(fact_id)
+                    updated[same.id] = same
+                plan.batch.mentions += [(fact_id, src.id), (fact_id, dst.id)]
+                continue
+            rel = Relation(new_id(), src.id, dst.id, ex.relation.strip(), scope, [fact_id],
+                           created_at=now, valid_at=valid_at, invalid_at=ex.invalid_at,
+                           source_name=src.name, target_name=dst.name)  # fmt: skip
+            if key in self.single_valued:
+                for old in current:
+                    if old.source_id == src.id and old.key == key and not old.invalid_at:
+                        old.invalid_at = valid_at or now
+                        updated[old.id] = old
+                        plan.events.append(HistoryEvent(
+                            "INVALIDATE", old.id, scope, target_kind="relation",
+                            old_value=f"{old.source_name} {old.name} {old.target_name}",
+                            new_value=f"{src.name} {rel.name} {dst.name}",
+                            details={"reason": "single_valued", "replaced_by": rel.id,
+                                     "invalid_at": old.invalid_at},
+                        ))  # fmt: skip
+            current.append(rel)
+            plan.batch.relations.append(rel)
+            plan.batch.mentions += [(fact_id, src.id), (fact_id, dst.id)]
+        new_ids = {r.id for r in plan.batch.relations}
+        plan.relation_updates = [r for r in updated.values() if r.id not in new_ids]
+        self._invalidate_facts(plan, scope)
+
+    def _invalidate_facts(self, plan: Plan, scope: Scope) -> None:
+        """A stored fact whose every relation is now invalid is itself invalidated."""
+        changed = {r.id: r for r in plan.relation_updates if r.invalid_at}
+        candidates = sorted({f for r in changed.values() for f in r.fact_ids})
+        if not candidates:
+            return
+        status: dict[str, list[Relation]] = {}
+        for row in self.ops.store.run("relations_by_fact", {"ids": candidates}):
+            rel = changed.get(row["id"]) or relation_from_row(row)
+            status.setdefault(row["fact_id"], []).append(rel)
+        for fact_id, rels in status.items():
+            if rels and all(r.invalid_at for r in rels):
+                when = max(r.invalid_at for r in rels)
+                plan.invalidated_fact_ids[fact_id] = when
+                plan.events.append(HistoryEvent(
+                    "INVALIDATE", fact_id, scope, details={"reason": "superseded",
+                    "invalid_at": when, "relations": [r.id for r in rels]},
+                ))  # fmt: skip

@@ -1,0 +1,144 @@
+"""Apply a change to the three stores together, or to none of them.
+
+The graph transaction stays open while the vectors and the history are written; if any
+step fails, the steps already done are undone in reverse order and the graph transaction
+rolls back, so the stores never disagree (what-to-beat.md item 1). Undo failures are
+attached to the raised error instead of being swallowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from ..errors import GraphMemError
+from ..models import Fact, HistoryEvent, Scope, now_iso
+from ..stores.base import GraphStore, HistoryStore, VectorHit, VectorPoint, VectorStore
+from ..stores.graph_ops import GraphOps, Removal
+from ..stores.rows import fact_row
+from .resolve import Plan
+
+FACTS, ENTITIES = "facts", "entities"
+
+
+def fact_from_payload(hit: VectorHit) -> Fact:
+    p = dict(hit.payload)
+    scope = Scope(p.pop("user_id", ""), p.pop("agent_id", ""), p.pop("run_id", ""))
+    known = {k: p.get(k) for k in Fact.__dataclass_fields__ if k not in ("scope", "id")}
+    return Fact(id=hit.id, scope=scope, **{k: v for k, v in known.items() if v is not None})
+
+
+class Writer:
+    def __init__(self, graph: GraphStore, vectors: VectorStore, history: HistoryStore) -> None:
+        self.graph = graph
+        self.ops = GraphOps(graph)
+        self.vectors = vectors
+        self.history = history
+
+    def _atomic(self, steps: Callable[[list[Callable[[], None]]], None]) -> None:
+        undo: list[Callable[[], None]] = []
+        try:
+            with self.graph.transaction():
+                steps(undo)
+        except BaseException as exc:
+            problems = []
+            for step in reversed(undo):
+                try:
+                    step()
+                except GraphMemError as undo_exc:  # keep going: undo as much as possible
+                    problems.append(str(undo_exc))
+            if problems:
+                exc.add_note("graphmem could not undo every step: " + "; ".join(problems))
+            raise
+
+    def apply(self, plan: Plan, facts: Sequence[Fact], vectors: Sequence[Sequence[float]]) -> None:
+        """Write new facts (with their vectors), the plan's graph changes and its events."""
+        now = now_iso()
+        invalidated = self._load(list(plan.invalidated_fact_ids))
+        changed = [replace(f, invalid_at=plan.invalidated_fact_ids[f.id], updated_at=now)
+                   for f in invalidated]  # fmt: skip
+
+        def steps(undo: list[Callable[[], None]]) -> None:
+            with self.graph.transaction() as tx:
+                self.graph.write(plan.batch)
+                self.ops.set_relations(tx, plan.relation_updates)
+                if changed:
+                    tx.run("fact_set", {"rows": [fact_row(f) for f in changed]})
+            points = [
+                VectorPoint(f.id, v, _payload(f)) for f, v in zip(facts, vectors, strict=True)
+            ]
+            undo.append(lambda: self.vectors.delete(FACTS, [p.id for p in points]))
+            self.vectors.upsert(FACTS, points)
+            if plan.entity_points:
+                undo.append(
+                    lambda: self.vectors.delete(ENTITIES, [p.id for p in plan.entity_points])
+                )
+                self.vectors.upsert(ENTITIES, plan.entity_points)
+            self._repoint(undo, invalidated, changed)
+            self._record(undo, plan.events)
+
+        self._atomic(steps)
+
+    def update_fact(
+        self, old: Fact, new: Fact, vector: Sequence[float], event: HistoryEvent
+    ) -> None:
+        def steps(undo: list[Callable[[], None]]) -> None:
+            with self.graph.transaction() as tx:
+                tx.run("fact_set", {"rows": [fact_row(new)]})
+            self._repoint(undo, [old], [new], vector)
+            self._record(undo, [event])
+
+        self._atomic(steps)
+
+    def remove(self, facts: Sequence[Fact], event_name: str = "DELETE") -> Removal:
+        """Delete facts and exactly the graph data only they supported."""
+        result: list[Removal] = []
+
+        def steps(undo: list[Callable[[], None]]) -> None:
+            removal = self.ops.remove_facts([f.id for f in facts])
+            result.append(removal)
+            old_points = self.vectors.get(FACTS, [f.id for f in facts], with_vectors=True)
+            old_entities = self.vectors.get(ENTITIES, removal.entities_deleted, with_vectors=True)
+            undo.append(lambda: self.vectors.upsert(FACTS, _points(old_points)))
+            self.vectors.delete(FACTS, [f.id for f in facts])
+            undo.append(lambda: self.vectors.upsert(ENTITIES, _points(old_entities)))
+            self.vectors.delete(ENTITIES, removal.entities_deleted)
+            events = [HistoryEvent(event_name, f.id, f.scope, old_value=f.text,
+                                   details={"relations_deleted": [r.id for r in removal.relations_deleted],
+                                            "entities_deleted": removal.entities_deleted})
+                      for f in facts]  # fmt: skip
+            self._record(undo, events)
+
+        self._atomic(steps)
+        return result[0]
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _load(self, ids: Sequence[str]) -> list[Fact]:
+        return [fact_from_payload(h) for h in self.vectors.get(FACTS, list(ids))] if ids else []
+
+    def _repoint(self, undo, old: Sequence[Fact], new: Sequence[Fact], vector=None) -> None:
+        """Overwrite payloads (and optionally the vector) of existing fact points."""
+        if not new:
+            return
+        before = self.vectors.get(FACTS, [f.id for f in old], with_vectors=True)
+        undo.append(lambda: self.vectors.upsert(FACTS, _points(before)))
+        vecs = {h.id: h.vector for h in before}
+        points = [VectorPoint(f.id, vector if vector is not None else vecs[f.id], _payload(f))
+                  for f in new]  # fmt: skip
+        self.vectors.upsert(FACTS, points)
+
+    def _record(self, undo, events: Sequence[HistoryEvent]) -> None:
+        if events:
+            recorded = self.history.record(list(events))
+            undo.append(
+                lambda: self.history.delete_ids([e.id for e in recorded if e.id is not None])
+            )
+
+
+def _payload(fact: Fact) -> dict:
+    return fact.to_dict() | {"id": fact.id}
+
+
+def _points(hits: Sequence[VectorHit]) -> list[VectorPoint]:
+    return [VectorPoint(h.id, h.vector or [], h.payload) for h in hits]

@@ -1,0 +1,329 @@
+"""``Memory``: the one object users hold. Wiring and orchestration only.
+
+Follow ``add()`` into ``ingest/`` (validate -> extract -> resolve -> write) and
+``search()`` into ``search/`` (retrieve -> fuse -> rerank).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .errors import NotFoundError, ValidationError
+from .factory import build_all
+from .ingest.pipeline import Pipeline, Unit
+from .ingest.resolve import Resolver
+from .ingest.validate import (
+    check_limit,
+    check_metadata,
+    check_source_ids,
+    check_text,
+    check_timestamp,
+    normalise_messages,
+)
+from .ingest.write import ENTITIES, FACTS, Writer, fact_from_payload
+from .models import Fact, HistoryEvent, Scope, now_iso
+from .stores.base import Embedder, Extractor, GraphStore, HistoryStore, Tracer, VectorStore
+from .stores.graph_ops import GraphOps
+
+
+@dataclass
+class AddResult:
+    """What one ``add`` changed, and what it cost. Iterates over the new facts."""
+
+    facts: list[Fact] = field(default_factory=list)
+    invalidated: list[str] = field(default_factory=list)
+    entities: list[str] = field(default_factory=list)
+    relations: list[str] = field(default_factory=list)
+    merges: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)
+
+    def __iter__(self):
+        return iter(self.facts)
+
+    def __len__(self) -> int:
+        return len(self.facts)
+
+
+class Memory:
+    """Long-term memory over a graph store, a vector store and a history log.
+
+    >>> with Memory.open("./data", embedder="hash") as m:       # doctest: +SKIP
+    ...     m.add("Alice works at Acme.", user_id="alice")
+    """
+
+    def __init__(
+        self,
+        *,
+        graph: GraphStore,
+        vectors: VectorStore,
+        history: HistoryStore,
+        embedder: Embedder,
+        extractor: Extractor | None = None,
+        config: Config | None = None,
+        lock: Any = None,
+    ) -> None:
+        from .ingest.offline import OfflineExtractor
+
+        self.config = config or Config()
+        self.graph_store, self.vectors, self.history_store = graph, vectors, history
+        self.embedder = embedder
+        self.linker = OfflineExtractor()
+        self.extractor = extractor or self.linker
+        self._lock = lock
+        self.vectors.open(embedder.dim, embedder.name)
+        self.ops = GraphOps(graph)
+        self.writer = Writer(graph, vectors, history)
+        self.resolver = Resolver(
+            self.ops, vectors, embedder,
+            threshold=self.config.resolve_threshold, single_valued=self.config.single_valued,
+        )  # fmt: skip
+        self.pipeline = Pipeline(
+            self.ops, vectors, embedder, self.resolver, self.linker,
+            update_threshold=self.config.update_threshold,
+        )  # fmt: skip
+        self.graph = _relations(self)
+
+    # -- construction ----------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: str | Path | None = None,
+        *,
+        tracer: Tracer | None = None,
+        config: Config | None = None,
+        **settings: Any,
+    ) -> Memory:
+        """Embedded defaults under ``data_dir``; ``settings`` override ``Config`` fields.
+
+        Store objects may be passed too (``graph=``, ``vectors=``, ``embedder=``...), and
+        ``embedder``/``extractor`` accept either a name or an object.
+        """
+        objects = {k: settings.pop(k) for k in list(settings)
+                   if k in ("graph", "vectors", "history", "embedder", "extractor")
+                   and not isinstance(settings[k], str)}  # fmt: skip
+        base = config or Config()
+        if data_dir is not None:
+            settings["data_dir"] = Path(data_dir)
+        config = replace(base, **settings) if settings else base
+        parts = build_all(config, tracer, **objects)
+        return cls(config=config, **parts)
+
+    @classmethod
+    def from_env(cls, *, tracer: Tracer | None = None, **overrides: Any) -> Memory:
+        return cls.open(config=Config.from_env(**overrides), tracer=tracer)
+
+    def close(self) -> None:
+        for store in (self.graph_store, self.vectors, self.history_store):
+            store.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> Memory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------
+
+    def add(
+        self,
+        messages: str | Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        infer: bool = True,
+        source_ids: Sequence[str] | None = None,
+        timestamp: Any = None,
+    ) -> AddResult:
+        """Remember ``messages`` (a string, a ``{role, content}`` dict or a list of them).
+
+        ``infer=True`` extracts facts, entities and relations (LLM when configured, else
+        the offline extractor); ``infer=False`` stores each message as one memory and still
+        links the entities it names. ``timestamp`` is when the conversation happened.
+        """
+        scope = Scope.of(user_id, agent_id, run_id)
+        unit = self._unit(messages, metadata, source_ids, timestamp)
+        return self._ingest([unit], scope, infer)
+
+    def add_many(
+        self,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        infer: bool = False,
+        batch_size: int = 500,
+    ) -> AddResult:
+        """Ingest many items (``{"text" | "messages", "metadata", "source_ids", "timestamp"}``)
+        with batched embeddings and store writes. Each batch is atomic."""
+        scope = Scope.of(user_id, agent_id, run_id)
+        if isinstance(items, str | bytes) or not isinstance(items, Sequence):
+            raise ValidationError("items", "must be a list of dicts")
+        check_limit(batch_size, "batch_size")
+        units = []
+        for i, item in enumerate(items):
+            if not isinstance(item, Mapping):
+                raise ValidationError(f"items[{i}]", "must be a dict with text or messages")
+            body = item.get("messages", item.get("text"))
+            units.append(self._unit(body, item.get("metadata"), item.get("source_ids"),
+                                    item.get("timestamp")))  # fmt: skip
+        total = AddResult()
+        for start in range(0, len(units), batch_size):
+            part = self._ingest(units[start : start + batch_size], scope, infer)
+            total.facts += part.facts
+            total.invalidated += part.invalidated
+            total.entities += part.entities
+            total.relations += part.relations
+            total.merges += part.merges
+            for k, v in part.usage.items():
+                total.usage[k] = total.usage.get(k, 0) + v
+        return total
+
+    def _unit(self, messages, metadata, source_ids, timestamp) -> Unit:
+        return Unit(
+            normalise_messages(messages, self.config.max_text_chars),
+            metadata=check_metadata(metadata),
+            source_ids=check_source_ids(source_ids),
+            timestamp=check_timestamp(timestamp),
+        )
+
+    def _ingest(self, units: list[Unit], scope: Scope, infer: bool) -> AddResult:
+        if not isinstance(infer, bool):
+            raise ValidationError("infer", "must be True or False")
+        before = _usage(self.extractor)
+        known = self.pipeline.known_entities(scope)
+        extractor = self.extractor if infer else self.linker
+        extractions = [self.pipeline.extract(u, scope, extractor, infer, known) for u in units]
+        decide = getattr(self.extractor, "decide", None) if infer else None
+        prepared = self.pipeline.prepare(units, extractions, scope, infer, decide)
+        self.writer.apply(prepared.plan, prepared.facts, prepared.vectors)
+        plan = prepared.plan
+        usage = {k: v - before.get(k, 0) for k, v in _usage(self.extractor).items()}
+        return AddResult(
+            facts=prepared.facts,
+            invalidated=sorted(plan.invalidated_fact_ids),
+            entities=[e.name for e in plan.batch.entities],
+            relations=[
+                f"{r.source_name} -[{r.name}]-> {r.target_name}" for r in plan.batch.relations
+            ],
+            merges=[
+                e.details | {"entity_id": e.target_id} for e in plan.events if e.event == "MERGE"
+            ],
+            usage=usage,
+        )
+
+    def update(self, memory_id: str, text: str, **scope_ids: str | None) -> Fact:
+        scope = Scope.of(**scope_ids)
+        old = self.get(memory_id, **scope.params_or_none())
+        text = check_text(text, "text", self.config.max_text_chars)
+        new = replace(old, text=text, updated_at=now_iso())
+        vector = self.embedder.embed([text])[0]
+        event = HistoryEvent("UPDATE", old.id, old.scope, old_value=old.text, new_value=text)
+        self.writer.update_fact(old, new, vector, event)
+        return new
+
+    def delete(self, memory_id: str, **scope_ids: str | None) -> None:
+        """Delete one memory and exactly the graph data that only it supported."""
+        fact = self.get(memory_id, **scope_ids)
+        self.writer.remove([fact])
+
+    def delete_all(self, **scope_ids: str | None) -> int:
+        """Delete every memory of a scope (invalidated ones too). Returns how many."""
+        scope = Scope.of(**scope_ids)
+        count = 0
+        while True:
+            hits = self.vectors.scroll(FACTS, scope, limit=500)
+            if not hits:
+                break
+            self.writer.remove([fact_from_payload(h) for h in hits])
+            count += len(hits)
+        self.ops.delete_scope(scope)
+        leftovers = self.vectors.scroll(ENTITIES, scope, limit=10_000)
+        self.vectors.delete(ENTITIES, [h.id for h in leftovers])
+        return count
+
+    def reset(self) -> None:
+        """Delete everything in every store (all scopes)."""
+        self.graph_store.reset()
+        self.vectors.reset()
+        self.vectors.open(self.embedder.dim, self.embedder.name)
+        self.history_store.reset()
+
+    # -- reading ---------------------------------------------------------------------
+
+    def get(self, memory_id: str, **scope_ids: str | None) -> Fact:
+        """One memory by id; an id from another scope is reported as not found."""
+        scope = Scope.of(**scope_ids)
+        if not isinstance(memory_id, str) or not memory_id:
+            raise ValidationError("memory_id", "must be a non-empty string")
+        hits = self.vectors.get(FACTS, [memory_id]) if _uuid_like(memory_id) else []
+        if not hits or not scope.matches(hits[0].payload):
+            raise NotFoundError(f"no memory {memory_id!r} in scope {scope}")
+        return fact_from_payload(hits[0])
+
+    def get_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        include_invalid: bool = False,
+    ) -> list[Fact]:
+        scope = Scope.of(user_id, agent_id, run_id)
+        check_limit(limit)
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ValidationError("offset", "must be an integer >= 0")
+        filters = None if include_invalid else {"invalid_at": ""}
+        hits = self.vectors.scroll(FACTS, scope, limit=limit, offset=offset, filters=filters)
+        return [fact_from_payload(h) for h in hits]
+
+    def history(self, memory_id: str, **scope_ids: str | None) -> list[HistoryEvent]:
+        """Every change to one memory (or entity/relation id), oldest first, in scope."""
+        scope = Scope.of(**scope_ids)
+        events = [e for e in self.history_store.for_target(memory_id) if scope.covers(e.scope)]
+        if not events:
+            raise NotFoundError(f"no history for {memory_id!r} in scope {scope}")
+        return events
+
+    def stats(self, **scope_ids: str | None) -> dict[str, int]:
+        scope = Scope.of(**scope_ids)
+        counts = self.ops.counts(scope)
+        counts["memories"] = self.vectors.count(FACTS, scope)
+        return counts
+
+
+def _uuid_like(value: str) -> bool:
+    return len(value) == 36 and value.count("-") == 4
+
+
+def _usage(extractor: Any) -> dict[str, int]:
+    chat = getattr(extractor, "chat", None)
+    if chat is None:
+        return {"llm_calls": 0}
+    return {
+        "llm_calls": getattr(chat, "calls", 0),
+        "tokens_in": getattr(chat, "tokens_in", 0),
+        "tokens_out": getattr(chat, "tokens_out", 0),
+        "cache_hits": getattr(chat, "cache_hits", 0),
+    }
+
+
+def _relations(memory: Memory) -> Any:
+    """The relationship API (``memory.graph``); see ``graphmem/relations.py``."""
+    try:
+        from .relations import Relations
+    except ImportError:
+        return None
+    return Relations(memory)

@@ -1,0 +1,159 @@
+"""Domain operations over any ``GraphStore``, written once with named queries.
+
+This is where a backend stops mattering: Kuzu and Neo4j differ only in the files under
+``cypher/<dialect>/`` and in how ``write()`` moves rows, never in this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ..models import Entity, Fact, Relation, Scope
+from .base import GraphStore, GraphTx
+from .rows import entity_from_row, fact_from_graph_row, relation_from_row, relation_row
+
+PAGE = 5000
+
+
+@dataclass
+class Removal:
+    """What removing facts did to the graph, so it can be logged and checked."""
+
+    facts: list[str] = field(default_factory=list)
+    relations_deleted: list[Relation] = field(default_factory=list)
+    relations_updated: list[Relation] = field(default_factory=list)
+    entities_deleted: list[str] = field(default_factory=list)
+
+
+class GraphOps:
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+
+    # -- reads -----------------------------------------------------------------------
+
+    def entities_by_keys(self, keys: Iterable[str], scope: Scope) -> dict[str, list[Entity]]:
+        """Entities whose name or alias key equals one of ``keys``, grouped by key."""
+        keys = sorted(set(keys))
+        out: dict[str, list[Entity]] = {}
+        if not keys:
+            return out
+        for row in self.store.run("entities_by_key", {"keys": keys, **scope.params()}):
+            out.setdefault(row["matched_key"], []).append(entity_from_row(row))
+        return out
+
+    def entities(self, ids: Sequence[str], scope: Scope) -> list[Entity]:
+        if not ids:
+            return []
+        rows = self.store.run("entities_get", {"ids": list(ids), **scope.params()})
+        return [entity_from_row(r) for r in rows]
+
+    def all_entities(self, scope: Scope, skip: int = 0, limit: int = PAGE) -> list[Entity]:
+        params = {**scope.params(), "skip": skip, "limit": limit}
+        return [entity_from_row(r) for r in self.store.run("entities_in_scope", params)]
+
+    def relations_touching(
+        self,
+        entity_ids: Sequence[str],
+        scope: Scope,
+        *,
+        as_of: str = "",
+        include_invalid: bool = False,
+    ) -> list[Relation]:
+        if not entity_ids:
+            return []
+        params = {
+            "ids": sorted(set(entity_ids)),
+            "as_of": as_of,
+            "include_invalid": include_invalid,
+            **scope.params(),
+        }
+        seen: dict[str, Relation] = {}
+        for row in self.store.run("relations_touching", params):
+            seen.setdefault(row["id"], relation_from_row(row))
+        return list(seen.values())
+
+    def facts_mentioning(self, entity_ids: Sequence[str], scope: Scope) -> list[tuple[str, Fact]]:
+        if not entity_ids:
+            return []
+        rows = self.store.run("facts_mentioning", {"ids": list(entity_ids), **scope.params()})
+        return [(r["entity_id"], fact_from_graph_row(r)) for r in rows]
+
+    def mentions_of(self, fact_ids: Sequence[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        if fact_ids:
+            for row in self.store.run("fact_mentions", {"ids": list(fact_ids)}):
+                out.setdefault(row["fact_id"], []).append(row["entity_id"])
+        return out
+
+    def counts(self, scope: Scope) -> dict[str, int]:
+        rows = self.store.run("graph_counts", scope.params())
+        return dict(rows[0]) if rows else {"entities": 0, "facts": 0, "relations": 0}
+
+    def export(self, scope: Scope) -> tuple[list[Fact], list[Entity], list[Relation], list]:
+        """Every fact node, entity, relation and mention of a scope, paged."""
+        facts = self._paged("facts_in_scope", scope, fact_from_graph_row)
+        entities = self._paged("entities_in_scope", scope, entity_from_row)
+        relations = self._paged("relations_in_scope", scope, relation_from_row)
+        mentions = self._paged("mentions_in_scope", scope, lambda r: (r["fact_id"], r["entity_id"]))
+        return facts, entities, relations, mentions
+
+    def _paged(self, name, scope, convert):
+        out, skip = [], 0
+        while True:
+            rows = self.store.run(name, {**scope.params(), "skip": skip, "limit": PAGE})
+            out.extend(convert(r) for r in rows)
+            if len(rows) < PAGE:
+                return out
+            skip += PAGE
+
+    # -- writes ----------------------------------------------------------------------
+
+    def set_relations(self, tx: GraphTx, relations: Sequence[Relation]) -> None:
+        if relations:
+            tx.run("relation_set", {"rows": [relation_row(r) for r in relations]})
+
+    def remove_facts(self, fact_ids: Sequence[str]) -> Removal:
+        """Delete fact nodes and exactly the graph data that only they supported.
+
+        A relation loses these ids from its ``fact_ids`` and is deleted when none remain;
+        an entity is deleted when no fact mentions it and no relation touches it. All in
+        one transaction.
+        """
+        removal = Removal(facts=list(fact_ids))
+        if not fact_ids:
+            return removal
+        gone = set(fact_ids)
+        with self.store.transaction() as tx:
+            touched = {e for ids in self._mentions(tx, fact_ids).values() for e in ids}
+            by_id: dict[str, Relation] = {}
+            for row in tx.run("relations_by_fact", {"ids": list(fact_ids)}):
+                by_id.setdefault(row["id"], relation_from_row(row))
+            for rel in by_id.values():
+                rel.fact_ids = [f for f in rel.fact_ids if f not in gone]
+                target = removal.relations_updated if rel.fact_ids else removal.relations_deleted
+                target.append(rel)
+                touched.update((rel.source_id, rel.target_id))
+            if removal.relations_deleted:
+                rows = [relation_row(r) for r in removal.relations_deleted]
+                tx.run("relation_delete", {"rows": rows})
+            self.set_relations(tx, removal.relations_updated)
+            tx.run("fact_delete", {"ids": list(fact_ids)})
+            if touched:
+                orphans = [r["id"] for r in tx.run("entity_orphans", {"ids": sorted(touched)})]
+                if orphans:
+                    tx.run("entity_delete", {"ids": orphans})
+                removal.entities_deleted = orphans
+        return removal
+
+    @staticmethod
+    def _mentions(tx: GraphTx, fact_ids: Sequence[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for row in tx.run("fact_mentions", {"ids": list(fact_ids)}):
+            out.setdefault(row["fact_id"], []).append(row["entity_id"])
+        return out
+
+    def delete_scope(self, scope: Scope) -> None:
+        with self.store.transaction() as tx:
+            tx.run("scope_delete_facts", scope.params())
+            tx.run("scope_delete_entities", scope.params())
