@@ -1,1 +1,48 @@
-"""graphmem: long-term memory for LLM agents as a knowledge graph and vectors at once."""
+"""graphmem: long-term memory for LLM agents, kept as a knowledge graph and as vectors at once.
+
+Start with ``Memory.open(data_dir)`` (embedded Kuzu + Qdrant + SQLite, offline extraction
+and embeddings) or ``Memory.from_env()``; see README.md.
+"""
+
+from .config import Config
+from .errors import (
+    BackendUnavailableError,
+    ConfigError,
+    ExtractionError,
+    GraphMemError,
+    LLMError,
+    NotFoundError,
+    QueryError,
+    ReadOnlyError,
+    ScopeError,
+    UnsupportedError,
+    ValidationError,
+)
+from .memory import AddResult, Memory
+from .models import Entity, Fact, HistoryEvent, Hit, PathStep, Relation, Scope
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AddResult",
+    "BackendUnavailableError",
+    "Config",
+    "ConfigError",
+    "Entity",
+    "ExtractionError",
+    "Fact",
+    "GraphMemError",
+    "HistoryEvent",
+    "Hit",
+    "LLMError",
+    "Memory",
+    "NotFoundError",
+    "PathStep",
+    "QueryError",
+    "ReadOnlyError",
+    "Relation",
+    "Scope",
+    "ScopeError",
+    "UnsupportedError",
+    "ValidationError",
+]

@@ -25,7 +25,17 @@ from .ingest.validate import (
     normalise_messages,
 )
 from .ingest.write import ENTITIES, FACTS, Writer, fact_from_payload
-from .models import Fact, HistoryEvent, Scope, now_iso
+from .models import (
+    ExtractedEntity,
+    ExtractedFact,
+    ExtractedRelation,
+    Extraction,
+    Fact,
+    HistoryEvent,
+    Scope,
+    check_relation_name,
+    now_iso,
+)
 from .stores.base import Embedder, Extractor, GraphStore, HistoryStore, Tracer, VectorStore
 from .stores.graph_ops import GraphOps
 
@@ -189,6 +199,45 @@ class Memory:
                 total.usage[k] = total.usage.get(k, 0) + v
         return total
 
+    def add_triples(
+        self,
+        triples: Sequence[Mapping[str, Any] | Sequence[str]],
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        fact: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        source_ids: Sequence[str] | None = None,
+        timestamp: Any = None,
+    ) -> AddResult:
+        """Bring your own graph: ``(source, relation, target)`` triples, no model involved.
+
+        Triples may be tuples or dicts with ``source``, ``relation``, ``target`` and optional
+        ``source_type``, ``target_type``, ``valid_at``. Each triple is supported by ``fact``
+        when given, else by a memory reading "source relation target".
+        """
+        scope = Scope.of(user_id, agent_id, run_id)
+        if isinstance(triples, str | bytes | Mapping) or not isinstance(triples, Sequence):
+            raise ValidationError("triples", "must be a list of (source, relation, target)")
+        if not triples:
+            raise ValidationError("triples", "is empty")
+        parsed = [_triple(t, i, self.config.max_text_chars) for i, t in enumerate(triples)]
+        texts = (
+            [fact]
+            if fact is not None
+            else [f"{s} {r.replace('_', ' ')} {t}" for s, r, t, *_ in parsed]
+        )
+        unit = self._unit(
+            [{"role": "user", "content": x} for x in texts], metadata, source_ids, timestamp
+        )
+        ex = Extraction(facts=[ExtractedFact(m.content, unit.timestamp) for m in unit.messages])
+        for i, (src, rel, dst, src_type, dst_type, valid_at) in enumerate(parsed):
+            ex.entities += [ExtractedEntity(src, src_type), ExtractedEntity(dst, dst_type)]
+            index = 0 if fact is not None else i
+            ex.relations.append(ExtractedRelation(src, rel, dst, index, valid_at=valid_at))
+        return self._write([unit], [ex], scope, infer=True, decide=None)
+
     def _unit(self, messages, metadata, source_ids, timestamp) -> Unit:
         return Unit(
             normalise_messages(messages, self.config.max_text_chars),
@@ -205,6 +254,10 @@ class Memory:
         extractor = self.extractor if infer else self.linker
         extractions = [self.pipeline.extract(u, scope, extractor, infer, known) for u in units]
         decide = getattr(self.extractor, "decide", None) if infer else None
+        return self._write(units, extractions, scope, infer, decide, before)
+
+    def _write(self, units, extractions, scope, infer, decide, before=None) -> AddResult:
+        before = before if before is not None else _usage(self.extractor)
         prepared = self.pipeline.prepare(units, extractions, scope, infer, decide)
         self.writer.apply(prepared.plan, prepared.facts, prepared.vectors)
         plan = prepared.plan
@@ -302,6 +355,25 @@ class Memory:
         counts = self.ops.counts(scope)
         counts["memories"] = self.vectors.count(FACTS, scope)
         return counts
+
+
+def _triple(item: Any, i: int, max_chars: int) -> tuple[str, str, str, str, str, str]:
+    where = f"triples[{i}]"
+    if isinstance(item, Mapping):
+        values = [item.get("source"), item.get("relation"), item.get("target")]
+        types = [item.get("source_type") or "other", item.get("target_type") or "other"]
+        valid_at = check_timestamp(item.get("valid_at"), f"{where}.valid_at")
+    elif isinstance(item, Sequence) and not isinstance(item, str) and len(item) == 3:
+        values, types, valid_at = list(item), ["other", "other"], ""
+    else:
+        raise ValidationError(where, "must be (source, relation, target) or a dict with those keys")
+    src = check_text(values[0], f"{where}.source", max_chars)
+    rel = check_relation_name(values[1], f"{where}.relation")
+    dst = check_text(values[2], f"{where}.target", max_chars)
+    for t, name in zip(types, ("source_type", "target_type"), strict=True):
+        if not isinstance(t, str):
+            raise ValidationError(f"{where}.{name}", "must be a string")
+    return src, rel, dst, types[0], types[1], valid_at
 
 
 def _uuid_like(value: str) -> bool:

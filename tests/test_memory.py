@@ -1,0 +1,211 @@
+"""Foundation behaviour of Memory on the embedded stores (Kuzu, Qdrant local, SQLite)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from graphmem import (
+    BackendUnavailableError,
+    ConfigError,
+    GraphMemError,
+    Memory,
+    NotFoundError,
+    ScopeError,
+    ValidationError,
+)
+from graphmem.embed.local import HashingEmbedder
+
+
+@pytest.fixture
+def mem(tmp_path):
+    with Memory.open(tmp_path / "data", embedder="hash", extractor="offline") as m:
+        yield m
+
+
+def snapshot(m: Memory, **scope) -> dict:
+    """Everything a user could read back from the three stores for a scope."""
+    stats = m.stats(**scope)
+    return {
+        "graph": (stats["entities"], stats["relations"], stats["facts"]),
+        "memories": stats["memories"],
+        "entity_vectors": m.vectors.count("entities"),
+        "history": len(m.history_store.events()),
+    }
+
+
+def test_add_get_list_for_two_users(mem):
+    a = mem.add("Alice works at Acme.", user_id="alice", infer=False)
+    mem.add("Dave lives in Rome.", user_id="dave", infer=False)
+    assert [f.text for f in mem.get_all(user_id="alice")] == ["Alice works at Acme."]
+    assert [f.text for f in mem.get_all(user_id="dave")] == ["Dave lives in Rome."]
+    assert mem.get(a.facts[0].id, user_id="alice").text == "Alice works at Acme."
+
+
+def test_scope_isolation_get_and_delete_by_id(mem):
+    fact = mem.add("Alice works at Acme.", user_id="alice", infer=False).facts[0]
+    with pytest.raises(NotFoundError):
+        mem.get(fact.id, user_id="mallory")
+    with pytest.raises(NotFoundError):
+        mem.delete(fact.id, user_id="mallory")
+    with pytest.raises(NotFoundError):
+        mem.history(fact.id, user_id="mallory")
+    assert mem.get(fact.id, user_id="alice").text == "Alice works at Acme."
+    assert mem.get_all(user_id="mallory") == []
+
+
+def test_partial_scope_sees_union_and_narrow_scope_does_not(mem):
+    mem.add("Alice likes tea.", user_id="alice", run_id="r1", infer=False)
+    mem.add("Alice likes jazz.", user_id="alice", run_id="r2", infer=False)
+    assert len(mem.get_all(user_id="alice")) == 2
+    assert [f.text for f in mem.get_all(user_id="alice", run_id="r1")] == ["Alice likes tea."]
+
+
+def test_delete_leaves_no_orphans(mem):
+    first = mem.add("Alice works at Acme.", user_id="alice").facts[0]
+    second = mem.add("Bob works at Acme.", user_id="alice").facts[0]
+    before = mem.stats(user_id="alice")
+    assert before["entities"] == 3 and before["relations"] == 2
+    mem.delete(first.id, user_id="alice")
+    after = mem.stats(user_id="alice")
+    # Alice only appeared in the deleted memory; Acme is still supported by Bob's.
+    assert (after["entities"], after["relations"], after["facts"]) == (2, 1, 1)
+    names = {r["name"] for r in mem.graph_store.cypher("MATCH (e:Entity) RETURN e.name AS name")}
+    assert names == {"Bob", "Acme"}
+    fact_ids = mem.graph_store.cypher("MATCH ()-[r:RELATES]->() RETURN r.fact_ids AS ids")
+    assert fact_ids == [{"ids": [second.id]}]
+    assert mem.vectors.count("entities") == 2
+    mem.delete(second.id, user_id="alice")
+    assert snapshot(mem, user_id="alice")["graph"] == (0, 0, 0)
+    assert mem.vectors.count("facts") == 0 and mem.vectors.count("entities") == 0
+    events = [e.event for e in mem.history(first.id, user_id="alice")]
+    assert events == ["ADD", "DELETE"]
+
+
+def test_delete_all_only_touches_its_scope(mem):
+    mem.add("Alice works at Acme.", user_id="alice")
+    mem.add("Dave works at Initech.", user_id="dave")
+    assert mem.delete_all(user_id="alice") == 1
+    assert mem.stats(user_id="alice")["entities"] == 0
+    assert mem.stats(user_id="dave") == {"entities": 2, "facts": 1, "relations": 1, "memories": 1}
+
+
+def test_reset_empties_every_store(mem):
+    mem.add("Alice works at Acme.", user_id="alice")
+    mem.reset()
+    assert snapshot(mem, user_id="alice") == {
+        "graph": (0, 0, 0), "memories": 0, "entity_vectors": 0, "history": 0,
+    }  # fmt: skip
+    mem.add("Alice works at Acme.", user_id="alice")  # still usable after reset
+    assert mem.stats(user_id="alice")["memories"] == 1
+
+
+def test_reopen_returns_same_data(tmp_path):
+    with Memory.open(tmp_path, embedder="hash") as m:
+        fact = m.add("Alice works at Acme.", user_id="alice").facts[0]
+    with Memory.open(tmp_path, embedder="hash") as m:
+        assert m.get(fact.id, user_id="alice").text == "Alice works at Acme."
+        assert m.stats(user_id="alice")["relations"] == 1
+        assert [e.event for e in m.history(fact.id, user_id="alice")] == ["ADD"]
+
+
+def test_other_embedder_dimension_is_refused(tmp_path):
+    with Memory.open(tmp_path, embedder="hash") as m:
+        m.add("Alice works at Acme.", user_id="alice")
+    with pytest.raises(ConfigError, match="384|128"):
+        Memory.open(tmp_path, embedder=HashingEmbedder(dim=128))
+    # the refused open released everything: the right embedder still opens
+    with Memory.open(tmp_path, embedder="hash") as m:
+        assert m.stats(user_id="alice")["memories"] == 1
+
+
+def test_second_process_gets_clear_error(tmp_path):
+    with Memory.open(tmp_path, embedder="hash") as m:
+        m.add("Alice works at Acme.", user_id="alice")
+        code = textwrap.dedent(f"""
+            from graphmem import Memory, BackendUnavailableError
+            try:
+                Memory.open({str(tmp_path)!r}, embedder="hash")
+            except BackendUnavailableError as exc:
+                print("REFUSED", exc)
+        """)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert "REFUSED" in out.stdout and "in use by another" in out.stdout, out.stderr[-2000:]
+        assert m.stats(user_id="alice")["memories"] == 1  # the first process is unharmed
+
+
+def test_second_open_in_same_process_is_refused(tmp_path, mem):
+    with pytest.raises(BackendUnavailableError):
+        Memory.open(mem.config.data_dir, embedder="hash")
+
+
+BAD_INPUT = [
+    ("", {}, "messages"),
+    ("   \n\t", {}, "messages"),
+    (42, {}, "messages"),
+    ([{"role": "user", "content": None}], {}, "messages[0].content"),
+    ([{"role": "wizard", "content": "hi"}], {}, "messages[0].role"),
+    ("x" * 20_001, {}, "messages"),
+    ("fine text", {"user_id": ""}, "user_id"),
+    ("fine text", {"user_id": "   "}, "user_id"),
+    ("fine text", {"user_id": 7}, "user_id"),
+    ("fine text", {}, "scope"),
+    ("fine text", {"user_id": "a", "metadata": {"user_id": "b"}}, "metadata"),
+    ("fine text", {"user_id": "a", "timestamp": "yesterday-ish"}, "timestamp"),
+]
+
+
+@pytest.mark.parametrize(("text", "kwargs", "field"), BAD_INPUT)
+def test_bad_input_is_refused_and_nothing_written(mem, text, kwargs, field):
+    mem.add("Alice works at Acme.", user_id="a")
+    before = snapshot(mem, user_id="a")
+    with pytest.raises(ValidationError) as err:
+        mem.add(text, **kwargs)
+    assert err.value.field == field
+    assert field in str(err.value)
+    assert snapshot(mem, user_id="a") == before
+
+
+HOSTILE = ["}) DETACH DELETE n //", "works_at`]->(x) DELETE x", "knows' OR 1=1", 'a"b', "", "  "]
+
+
+@pytest.mark.parametrize("relation", HOSTILE)
+def test_injection_relation_names_are_refused(mem, relation):
+    mem.add_triples([("Alice", "works_at", "Acme")], user_id="a")
+    before = snapshot(mem, user_id="a")
+    with pytest.raises(ValidationError) as err:
+        mem.add_triples([("Alice", "knows", "Bob"), ("Bob", relation, "Carol")], user_id="a")
+    assert err.value.field == "triples[1].relation"
+    assert snapshot(mem, user_id="a") == before
+
+
+@pytest.mark.parametrize("relation", ["works-at", "vit_à", "住んでいる", "reports.to", "is part of"])
+def test_natural_relation_names_round_trip(mem, relation):
+    mem.add_triples([("Alice", relation, "Zoë 'Z' O\"Neil")], user_id="a")
+    rows = mem.graph_store.cypher("MATCH (a)-[r:RELATES]->(b) RETURN r.name AS rel, b.name AS b")
+    assert rows == [{"rel": relation, "b": "Zoë 'Z' O\"Neil"}]
+
+
+def test_limit_and_scope_types_checked(mem):
+    with pytest.raises(ValidationError, match="limit"):
+        mem.get_all(user_id="a", limit=0)
+    with pytest.raises(ScopeError):
+        mem.get_all()
+
+
+def test_failed_history_write_leaves_stores_unchanged(mem, monkeypatch):
+    mem.add("Alice works at Acme.", user_id="a")
+    before = snapshot(mem, user_id="a")
+
+    def broken(events):
+        raise GraphMemError("history store is down")
+
+    monkeypatch.setattr(mem.history_store, "record", broken)
+    with pytest.raises(GraphMemError, match="history store is down"):
+        mem.add("Bob works at Initech. Alice moved from Acme to Globex.", user_id="a")
+    monkeypatch.undo()
+    assert snapshot(mem, user_id="a") == before
+    assert [f.text for f in mem.get_all(user_id="a")] == ["Alice works at Acme."]
