@@ -16,6 +16,7 @@ from .errors import NotFoundError, ValidationError
 from .factory import build_all
 from .ingest.pipeline import Pipeline, Unit
 from .ingest.resolve import Resolver
+from .ingest.unmerge import undo_merge
 from .ingest.validate import (
     check_limit,
     check_metadata,
@@ -26,6 +27,7 @@ from .ingest.validate import (
 )
 from .ingest.write import ENTITIES, FACTS, Writer, fact_from_payload
 from .models import (
+    Entity,
     ExtractedEntity,
     ExtractedFact,
     ExtractedRelation,
@@ -304,6 +306,14 @@ class Memory:
         leftovers = self.vectors.scroll(ENTITIES, scope, limit=10_000)
         self.vectors.delete(ENTITIES, [h.id for h in leftovers])
         return count
+
+    def undo_merge(self, event_id: int, **scope_ids: str | None) -> Entity:
+        """Split an entity merge (a MERGE history event) back into two entities."""
+        scope = Scope.of(**scope_ids)
+        found = [e for e in self.history_store.events(scope, limit=1_000_000) if e.id == event_id]
+        if not found:
+            raise NotFoundError(f"no history event {event_id!r} in scope {scope}")
+        return undo_merge(self.writer, self.embedder, found[0])
 
     def reset(self) -> None:
         """Delete everything in every store (all scopes)."""

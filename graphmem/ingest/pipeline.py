@@ -172,6 +172,9 @@ class Pipeline:
         self._link_mentions(plan, merged, fact_ids, entities)
         live = {f.id for f in new_facts} | existing
         plan.batch.mentions = sorted({m for m in plan.batch.mentions if m[0] in live})
+        for event in plan.events:  # what an undo of the merge must move back
+            if event.event == "MERGE":
+                event.details["fact_ids"] = sorted(set(fact_ids) & live)
         for f in new_facts:
             plan.events.append(HistoryEvent("ADD", f.id, scope, new_value=f.text, role=f.role,
                                             details={"source_ids": f.source_ids}))  # fmt: skip

@@ -35,7 +35,7 @@ class Writer:
         self.vectors = vectors
         self.history = history
 
-    def _atomic(self, steps: Callable[[list[Callable[[], None]]], None]) -> None:
+    def atomic(self, steps: Callable[[list[Callable[[], None]]], None]) -> None:
         undo: list[Callable[[], None]] = []
         try:
             with self.graph.transaction():
@@ -75,9 +75,9 @@ class Writer:
                 )
                 self.vectors.upsert(ENTITIES, plan.entity_points)
             self._repoint(undo, invalidated, changed)
-            self._record(undo, plan.events)
+            self.record(undo, plan.events)
 
-        self._atomic(steps)
+        self.atomic(steps)
 
     def update_fact(
         self, old: Fact, new: Fact, vector: Sequence[float], event: HistoryEvent
@@ -86,9 +86,9 @@ class Writer:
             with self.graph.transaction() as tx:
                 tx.run("fact_set", {"rows": [fact_row(new)]})
             self._repoint(undo, [old], [new], vector)
-            self._record(undo, [event])
+            self.record(undo, [event])
 
-        self._atomic(steps)
+        self.atomic(steps)
 
     def remove(self, facts: Sequence[Fact], event_name: str = "DELETE") -> Removal:
         """Delete facts and exactly the graph data only they supported."""
@@ -107,9 +107,9 @@ class Writer:
                                    details={"relations_deleted": [r.id for r in removal.relations_deleted],
                                             "entities_deleted": removal.entities_deleted})
                       for f in facts]  # fmt: skip
-            self._record(undo, events)
+            self.record(undo, events)
 
-        self._atomic(steps)
+        self.atomic(steps)
         return result[0]
 
     # -- helpers ---------------------------------------------------------------------
@@ -128,7 +128,7 @@ class Writer:
                   for f in new]  # fmt: skip
         self.vectors.upsert(FACTS, points)
 
-    def _record(self, undo, events: Sequence[HistoryEvent]) -> None:
+    def record(self, undo, events: Sequence[HistoryEvent]) -> None:
         if events:
             recorded = self.history.record(list(events))
             undo.append(

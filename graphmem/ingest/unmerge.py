@@ -1,0 +1,62 @@
+"""Undo an entity merge recorded by the resolver (what-to-beat.md item 6: reversible).
+
+A MERGE event records the mention that was folded into a stored entity and the facts of
+that write. Undoing it recreates the mention as its own entity and moves to it what those
+facts contributed: their MENTIONS links and the relations they support, keeping relation
+ids. The aliases the merge added are taken back. Logged as an UNMERGE event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..errors import NotFoundError, ValidationError
+from ..models import Entity, GraphBatch, HistoryEvent, name_key, new_id, now_iso
+from ..stores.base import VectorPoint
+from ..stores.rows import relation_row
+from .write import ENTITIES, Writer
+
+
+def undo_merge(writer: Writer, embedder, event: HistoryEvent) -> Entity:
+    if event.event != "MERGE" or event.target_kind != "entity":
+        raise ValidationError("event", f"event {event.id} is a {event.event}, not an entity MERGE")
+    scope = event.scope
+    found = writer.ops.entities([event.target_id], scope)
+    if not found:
+        raise NotFoundError(f"entity {event.target_id} of that merge no longer exists")
+    winner = found[0]
+    facts = set(event.details.get("fact_ids") or [])
+    mention = event.details.get("mention") or event.old_value or ""
+    split = Entity(new_id(), mention, event.details.get("mention_type") or "other", scope,
+                   created_at=now_iso())  # fmt: skip
+    taken = {name_key(a) for a in event.details.get("added_aliases") or []}
+    winner = replace(winner, aliases=[a for a in winner.aliases if name_key(a) not in taken])
+    moved = []
+    for rel in writer.ops.relations_touching([winner.id], scope, include_invalid=True):
+        if rel.scope == scope and facts & set(rel.fact_ids):
+            new = replace(rel, source_id=split.id if rel.source_id == winner.id else rel.source_id,
+                          target_id=split.id if rel.target_id == winner.id else rel.target_id)  # fmt: skip
+            moved.append((rel, new))
+    links = [(f, winner.id) for f in sorted(facts)]
+    vector = embedder.embed([split.name])[0]
+    payload = {"entity_id": split.id, "name": split.name, "type": split.type,
+               **scope.params(), "created_at": split.created_at}  # fmt: skip
+
+    def steps(undo) -> None:
+        with writer.graph.transaction() as tx:
+            if moved:
+                tx.run("relation_delete", {"rows": [relation_row(old) for old, _ in moved]})
+            tx.run("mention_delete", {"rows": [{"fact_id": f, "entity_id": e} for f, e in links]})
+            writer.graph.write(GraphBatch(entities=[winner, split],
+                                          relations=[new for _, new in moved],
+                                          mentions=[(f, split.id) for f, _ in links]))  # fmt: skip
+        undo.append(lambda: writer.vectors.delete(ENTITIES, [split.id]))
+        writer.vectors.upsert(ENTITIES, [VectorPoint(split.id, vector, payload)])
+        writer.record(undo, [HistoryEvent(
+            "UNMERGE", winner.id, scope, target_kind="entity", old_value=winner.name,
+            new_value=split.name, details={"merge_event": event.id, "new_entity_id": split.id,
+                                           "relations_moved": [n.id for _, n in moved]},
+        )])  # fmt: skip
+
+    writer.atomic(steps)
+    return split
