@@ -1,0 +1,405 @@
+"""The chat client: structured answers from any OpenAI-compatible endpoint, with retries.
+
+Only this module and ``graphmem.embed.openai`` import ``openai``; every failure leaves as a
+graphmem ``LLMError`` whose message names the endpoint, the status and what to do next.
+
+Retries: ``tenacity`` is the only retry layer (the openai client's own is switched off, or
+a flaky server would see up to 2 x 5 attempts). Rate limits, timeouts, connection failures
+and 5xx are retried with capped exponential backoff; any other 4xx is a request the server
+will refuse again, so it fails at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import openai
+import tenacity
+
+from ..errors import ConfigError, ExtractionError, LLMError
+from .cache import LLMCache, cache_key, open_cache
+
+log = logging.getLogger("graphmem.llm")
+T = TypeVar("T")
+
+RETRYABLE: tuple[type[BaseException], ...] = (
+    openai.RateLimitError,
+    openai.APITimeoutError,
+    openai.APIConnectionError,
+    openai.InternalServerError,
+)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Wait before retry ``n``: random in [0, initial * 2**n], never above ``maximum``.
+
+    A ``Retry-After`` header from the server is honoured up to ``maximum``. Tests pass
+    ``Backoff(0, 0)`` to retry without sleeping.
+    """
+
+    initial: float = 0.5
+    maximum: float = 8.0
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Counters of one client. ``after - before`` gives what one operation cost."""
+
+    calls: int = 0  # HTTP requests sent, retries included
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cache_hits: int = 0
+
+    def __sub__(self, other: Usage) -> Usage:
+        return Usage(
+            self.calls - other.calls,
+            self.tokens_in - other.tokens_in,
+            self.tokens_out - other.tokens_out,
+            self.cache_hits - other.cache_hits,
+        )
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.calls + other.calls,
+            self.tokens_in + other.tokens_in,
+            self.tokens_out + other.tokens_out,
+            self.cache_hits + other.cache_hits,
+        )
+
+
+class Counters:
+    """Thread-safe running totals behind ``calls``/``tokens_in``/... of a client."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._usage = Usage()
+
+    def add(
+        self, calls: int = 0, tokens_in: int = 0, tokens_out: int = 0, cache_hits: int = 0
+    ) -> None:
+        with self._lock:
+            self._usage = self._usage + Usage(calls, tokens_in, tokens_out, cache_hits)
+
+    def snapshot(self) -> Usage:
+        with self._lock:
+            return self._usage
+
+
+# --- the retry helper shared with graphmem.embed.openai -------------------------------
+
+
+def make_openai_client(
+    *,
+    base_url: str | None,
+    api_key: str | None,
+    timeout: float,
+    client: openai.OpenAI | None,
+) -> openai.OpenAI:
+    """An ``openai.OpenAI`` with its own retries off and our timeout applied.
+
+    ``api_key=None`` with no ``base_url`` lets the openai library read ``OPENAI_API_KEY``
+    for api.openai.com, where that key belongs. With a ``base_url`` and no key a placeholder
+    is sent: local servers ignore it, and an OpenAI key must not leak to another host
+    because it happens to be in the environment. Pass ``api_key=`` for hosted servers.
+    """
+    if client is not None:
+        return client.with_options(timeout=timeout, max_retries=0)
+    if api_key is None and base_url is not None:
+        api_key = "not-needed"
+    try:
+        return openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
+    except openai.OpenAIError as exc:
+        raise ConfigError(
+            f"cannot build the OpenAI client: {exc}. Pass api_key=..., set OPENAI_API_KEY, "
+            "or give base_url= of a local OpenAI-compatible server."
+        ) from exc
+
+
+def call_with_retries(
+    send: Callable[[], T],
+    *,
+    endpoint: str,
+    max_retries: int,
+    backoff: Backoff,
+    timeout: float,
+    on_attempt: Callable[[], None] = lambda: None,
+) -> T:
+    """Run ``send`` with graphmem's retry policy; translate the final failure to LLMError."""
+    attempts = 0
+
+    def attempt() -> T:
+        nonlocal attempts
+        attempts += 1
+        on_attempt()
+        return send()
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        ceiling = backoff.initial * 2 ** (state.attempt_number - 1)
+        seconds = random.uniform(0, min(ceiling, backoff.maximum))
+        told = _retry_after(state.outcome.exception() if state.outcome else None)
+        if told is not None:
+            seconds = max(seconds, told)
+        return min(seconds, backoff.maximum)
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        log.info(
+            "%s: attempt %d failed (%s), retrying",
+            endpoint,
+            state.attempt_number,
+            _status_text(exc),
+        )
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(max_retries + 1),
+        wait=wait,
+        retry=tenacity.retry_if_exception_type(RETRYABLE),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    try:
+        return retrying(attempt)
+    except openai.OpenAIError as exc:
+        raise LLMError(_explain(exc, endpoint, attempts, timeout)) from exc
+
+
+def _retry_after(exc: BaseException | None) -> float | None:
+    response = getattr(exc, "response", None)
+    if response is None:
+        return None
+    value = response.headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None  # an HTTP-date: rare enough that our own backoff is good enough
+
+
+def _status_text(exc: BaseException | None) -> str:
+    if isinstance(exc, openai.APITimeoutError):
+        return "timed out"
+    if isinstance(exc, openai.APIConnectionError):
+        return "connection failed"
+    if isinstance(exc, openai.APIStatusError):
+        return f"HTTP {exc.status_code}"
+    return type(exc).__name__
+
+
+def _explain(exc: openai.OpenAIError, endpoint: str, attempts: int, timeout: float) -> str:
+    tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
+    if isinstance(exc, openai.APITimeoutError):
+        advice = (
+            f"no answer within {timeout:g}s: check that the server is up and the model "
+            "loaded, or raise timeout="
+        )
+    elif isinstance(exc, openai.APIConnectionError):
+        advice = "could not connect: check base_url= and that the server is running"
+    elif isinstance(exc, openai.RateLimitError):
+        advice = "rate limited: lower concurrency, check your quota, or raise max_retries="
+    elif isinstance(exc, openai.InternalServerError):
+        advice = "the server failed: check its logs or status page and try again later"
+    elif isinstance(exc, openai.AuthenticationError):
+        advice = "the API key was refused: pass api_key= or set OPENAI_API_KEY"
+    elif isinstance(exc, openai.NotFoundError):
+        advice = "not found: check model= and base_url= (which usually ends in /v1)"
+    elif isinstance(exc, openai.APIStatusError):
+        advice = (
+            "the request was refused and will not be retried: read the server's message; "
+            "a chat model without tool calling needs use_tools=False"
+        )
+    else:
+        advice = "the response could not be used: check that the endpoint is OpenAI-compatible"
+    detail = getattr(exc, "message", None) or str(exc)
+    return f"{endpoint} failed {tries} ({_status_text(exc)}: {detail}); {advice}"
+
+
+# --- the chat client ------------------------------------------------------------------
+
+
+class OpenAIChat:
+    """Structured answers from a chat model, through a forced tool call.
+
+    ``use_tools=False`` is for servers without tool calling: the schema goes into the
+    system message and the answer is read from the message content. Either way a JSON
+    object in the content is accepted when a model ignores the forced tool.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 4,
+        cache: LLMCache | str | os.PathLike[str] | None = None,
+        client: openai.OpenAI | None = None,
+        backoff: Backoff | None = None,
+        use_tools: bool = True,
+        temperature: float | None = 0.0,
+    ) -> None:
+        if not isinstance(model, str) or not model.strip():
+            raise ConfigError("model must be a non-empty model name")
+        if max_retries < 0:
+            raise ConfigError(f"max_retries must be 0 or more, got {max_retries}")
+        if timeout <= 0:
+            raise ConfigError(f"timeout must be positive seconds, got {timeout}")
+        self.model = model
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff = backoff or Backoff()
+        self.use_tools = use_tools
+        self.temperature = temperature
+        self.cache = open_cache(cache)
+        self._client = make_openai_client(
+            base_url=base_url, api_key=api_key, timeout=timeout, client=client
+        )
+        self._counters = Counters()
+
+    @property
+    def endpoint(self) -> str:
+        return f"POST {str(self._client.base_url).rstrip('/')}/chat/completions"
+
+    # counters
+    def snapshot(self) -> Usage:
+        return self._counters.snapshot()
+
+    @property
+    def calls(self) -> int:
+        return self.snapshot().calls
+
+    @property
+    def tokens_in(self) -> int:
+        return self.snapshot().tokens_in
+
+    @property
+    def tokens_out(self) -> int:
+        return self.snapshot().tokens_out
+
+    @property
+    def cache_hits(self) -> int:
+        return self.snapshot().cache_hits
+
+    def complete_json(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        schema: Mapping[str, Any],
+        *,
+        name: str = "answer",
+        description: str = "",
+        parse: Callable[[dict[str, Any]], T] | None = None,
+    ) -> T | dict[str, Any]:
+        """Ask for one JSON object matching ``schema``; return ``parse(obj)`` (or ``obj``).
+
+        ``parse`` validates and converts; it raises ``ExtractionError`` for a bad answer.
+        Answers are cached only after ``parse`` accepted them.
+        """
+        convert: Callable[[dict[str, Any]], Any] = parse or (lambda obj: obj)
+        messages = [dict(m) for m in messages]
+        if not self.use_tools:
+            messages = _with_schema_instruction(messages, schema)
+        key = cache_key(self.model, messages, schema, name if self.use_tools else "")
+        cached = self.cache.get(key)
+        if cached is not None:
+            self._counters.add(cache_hits=1)
+            return _convert(convert, cached, json.dumps(cached, ensure_ascii=False))
+        obj, raw = self._request(messages, schema, name, description)
+        result = _convert(convert, obj, raw)
+        self.cache.put(key, obj, model=self.model)
+        return result
+
+    def _request(
+        self,
+        messages: list[dict[str, Any]],
+        schema: Mapping[str, Any],
+        name: str,
+        description: str,
+    ) -> tuple[dict[str, Any], str]:
+        kwargs: dict[str, Any] = {"model": self.model, "messages": messages}
+        if self.temperature is not None:  # None: reasoning models refuse the parameter
+            kwargs["temperature"] = self.temperature
+        if self.use_tools:
+            function: dict[str, Any] = {"name": name, "parameters": dict(schema)}
+            if description:
+                function["description"] = description
+            kwargs["tools"] = [{"type": "function", "function": function}]
+            kwargs["tool_choice"] = {"type": "function", "function": {"name": name}}
+
+        completion = call_with_retries(
+            lambda: self._client.chat.completions.create(**kwargs),
+            endpoint=self.endpoint,
+            max_retries=self.max_retries,
+            backoff=self.backoff,
+            timeout=self.timeout,
+            on_attempt=lambda: self._counters.add(calls=1),
+        )
+        usage = getattr(completion, "usage", None)
+        if usage is not None:
+            self._counters.add(
+                tokens_in=usage.prompt_tokens or 0, tokens_out=usage.completion_tokens or 0
+            )
+        if not completion.choices:
+            raise LLMError(f"{self.endpoint} answered with no choices; check the server")
+        choice = completion.choices[0]
+        message = choice.message
+        tool_calls = message.tool_calls or []
+        if tool_calls and getattr(tool_calls[0], "function", None) is not None:
+            raw = tool_calls[0].function.arguments or ""
+        else:
+            raw = message.content or ""
+        refusal = getattr(message, "refusal", None)
+        if not raw and refusal:
+            raise ExtractionError(f"the model refused to answer: {refusal}", raw=refusal)
+        return _parse_object(raw, truncated=choice.finish_reason == "length"), raw
+
+
+def _convert(convert: Callable[[dict[str, Any]], Any], obj: dict[str, Any], raw: str) -> Any:
+    try:
+        return convert(obj)
+    except ExtractionError as exc:
+        # Validators see the parsed object; the caller needs the text the model really sent.
+        exc.raw = raw
+        raise
+
+
+def _with_schema_instruction(
+    messages: list[dict[str, Any]], schema: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    instruction = (
+        "Answer with exactly one JSON object, no prose, matching this JSON schema:\n"
+        + json.dumps(schema, ensure_ascii=False)
+    )
+    if messages and messages[0].get("role") == "system":
+        first = dict(messages[0])
+        first["content"] = f"{first.get('content', '')}\n\n{instruction}"
+        return [first, *messages[1:]]
+    return [{"role": "system", "content": instruction}, *messages]
+
+
+def _parse_object(raw: str, *, truncated: bool = False) -> dict[str, Any]:
+    """The JSON object in ``raw``; tolerates a Markdown code fence around it."""
+    text = raw.strip()
+    if text.startswith("```"):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        text = text.rsplit("```", 1)[0].strip()
+    hint = " (the answer was cut off: the model hit its token limit)" if truncated else ""
+    if not text:
+        raise ExtractionError(f"the model returned an empty answer{hint}", raw=raw)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ExtractionError(
+            f"the model's answer is not valid JSON: {exc}{hint}", raw=raw
+        ) from None
+    if not isinstance(value, dict):
+        raise ExtractionError(
+            f"the model's answer is JSON but not an object (got {type(value).__name__})", raw=raw
+        )
+    return value
