@@ -37,6 +37,7 @@ from .rows import (
 
 SCHEMA = ("schema_fact", "schema_entity", "schema_relates", "schema_mentions")
 _LOCKED = re.compile(r"lock|could not set lock|already (open|in use)", re.IGNORECASE)
+_UNWIND = re.compile(r"\s*UNWIND\s+\$(\w+)\s")
 _WRITE_REFUSED = re.compile(r"read-only|read only", re.IGNORECASE)
 # Kuzu refuses a second read-write open from another process, but not from this one, where
 # it is unsafe (environment.md): keep our own registry of open paths.
@@ -130,7 +131,13 @@ class KuzuGraphStore:
 
     def _run_named(self, name: str, params: Mapping[str, Any] | None) -> list[Row]:
         query = self.queries.get(name)
-        return self._execute(name, query.text, query.bind(dict(params or {})))
+        bound = query.bind(dict(params or {}))
+        # Kuzu's binder types an empty list parameter as STRING and then rejects
+        # ``UNWIND $rows AS r ... r.id``; unwinding nothing returns nothing anyway.
+        unwound = _UNWIND.match(query.text)
+        if unwound and not bound[unwound.group(1)]:
+            return []
+        return self._execute(name, query.text, bound)
 
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         with self.transaction() as tx:
@@ -148,10 +155,19 @@ class KuzuGraphStore:
                 yield _Tx(self)
             except BaseException:
                 self._in_tx = False
-                self._execute("rollback", "ROLLBACK", {})
+                self._rollback()
                 raise
             self._in_tx = False
             self._execute("commit", "COMMIT", {})
+
+    def _rollback(self) -> None:
+        # A failed statement makes Kuzu abort the transaction itself; then there is
+        # nothing left to roll back and that is fine.
+        try:
+            self._execute("rollback", "ROLLBACK", {})
+        except QueryError as exc:
+            if "no active transaction" not in str(exc).lower():
+                raise
 
     # -- bulk writes -----------------------------------------------------------------
 
@@ -209,7 +225,7 @@ class KuzuGraphStore:
             try:
                 rows = self._execute("user", text, dict(params or {}))
             except BaseException:
-                self._execute("rollback", "ROLLBACK", {})
+                self._rollback()
                 raise
             self._execute("commit", "COMMIT", {})
             return rows

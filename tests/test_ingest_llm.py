@@ -1,0 +1,172 @@
+"""Ingest through the real openai client against a local scripted model server."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphmem import ExtractionError, LLMError, Memory
+from graphmem.llm.client import Backoff, OpenAIChat
+from graphmem.llm.extract import LLMExtractor
+from graphmem.testing import OpenAIServer, error, ok_tool_call, raw_content
+
+P, O, L = "person", "organization", "location"
+
+
+def ent(name, kind, *aliases):
+    return {"name": name, "type": kind, "aliases": list(aliases)}
+
+
+def rel(src, name, dst, fact=0, valid_at=None):
+    return {"source": src, "relation": name, "target": dst, "fact": fact, "valid_at": valid_at}
+
+
+ANSWERS = {
+    "Alice works at Acme.": {
+        "facts": [{"text": "Alice works at Acme."}],
+        "entities": [ent("Alice", P), ent("Acme", O)],
+        "relations": [rel("Alice", "works_at", "Acme")],
+    },
+    "Alice moved from Acme to Globex.": {
+        "facts": [{"text": "Alice moved from Acme to Globex.", "valid_at": "2024-06-15"}],
+        "entities": [ent("Alice", P), ent("Acme", O), ent("Globex", O)],
+        "relations": [rel("Alice", "works_at", "Globex", valid_at="2024-06-15")],
+    },
+    "Bob is Alice's brother.": {
+        "facts": [{"text": "Bob is Alice's brother."}],
+        "entities": [ent("Bob", P, "Robert"), ent("Alice", P)],
+        "relations": [rel("Alice", "brother", "Bob")],
+    },
+    "Bob lives in Paris.": {
+        "facts": [{"text": "Bob lives in Paris."}],
+        "entities": [ent("Bob", P), ent("Paris", L)],
+        "relations": [rel("Bob", "lives_in", "Paris")],
+    },
+}
+
+
+class ScriptedModel:
+    """Answers extraction by the sentence it is asked about; decisions with ADD."""
+
+    def __init__(self, answers):
+        self.answers = answers
+
+    def __call__(self, request):
+        tool = request["tools"][0]["function"]["name"] if request.get("tools") else ""
+        prompt = request["messages"][-1]["content"]
+        if tool == "decide":
+            return ok_tool_call({"decisions": []})
+        for sentence, answer in self.answers.items():
+            if sentence in prompt:
+                return ok_tool_call(answer)
+        return error(400, "no scripted answer for this input")
+
+
+@pytest.fixture
+def server():
+    with OpenAIServer(ScriptedModel(ANSWERS)) as srv:
+        yield srv
+
+
+def open_memory(path, server, **chat_kwargs) -> Memory:
+    chat = OpenAIChat("test-model", base_url=server.base_url, api_key="test-key",
+                      cache=path / "llm-cache.sqlite", backoff=Backoff(0.01, 0.02),
+                      **chat_kwargs)  # fmt: skip
+    return Memory.open(path / "data", embedder="hash", extractor=LLMExtractor(chat))
+
+
+def extraction_requests(server) -> int:
+    return sum(1 for r in server.requests_to("chat")
+               if r.body["tools"][0]["function"]["name"] == "extract")  # fmt: skip
+
+
+def test_canonical_story_with_scripted_llm(tmp_path, server):
+    with open_memory(tmp_path, server) as m:
+        first = m.add("Alice works at Acme.", user_id="u", timestamp="2024-01-10")
+        assert first.usage["llm_calls"] == 1
+        second = m.add("Alice moved from Acme to Globex.", user_id="u", timestamp="2024-06-15")
+        m.add("Bob is Alice's brother.", user_id="u")
+        m.add("Bob lives in Paris.", user_id="u")
+        assert extraction_requests(server) == 4  # one extraction call per add
+
+        works = {r["target"]: r["invalid_at"] for r in m.graph_store.cypher(
+            "MATCH (a:Entity {name: 'Alice'})-[r:RELATES]->(b:Entity) WHERE r.rel_type = 'works_at' "
+            "RETURN b.name AS target, r.invalid_at AS invalid_at")}  # fmt: skip
+        assert works["Globex"] == ""
+        assert works["Acme"].startswith("2024-06-15")
+        # The superseded fact is invalidated, not deleted, and its history says why.
+        old = first.facts[0]
+        assert second.invalidated == [old.id]
+        assert m.get(old.id, user_id="u").invalid_at.startswith("2024-06-15")
+        assert [e.event for e in m.history(old.id, user_id="u")] == ["ADD", "INVALIDATE"]
+        current = {f.text for f in m.get_all(user_id="u")}
+        assert "Alice works at Acme." not in current and "Bob lives in Paris." in current
+        paths = m.graph.paths("Alice", "Paris", max_hops=2, user_id="u")
+        assert [[(s.source, s.relation, s.target) for s in p] for p in paths] == [
+            [("Alice", "brother", "Bob"), ("Bob", "lives_in", "Paris")]
+        ]
+
+
+def test_cache_means_no_second_request(tmp_path, server):
+    with open_memory(tmp_path, server) as m:
+        m.add("Alice works at Acme.", user_id="u")
+        m.delete_all(user_id="u")
+        again = m.add("Alice works at Acme.", user_id="u")
+    assert extraction_requests(server) == 1
+    assert again.usage["cache_hits"] == 1 and again.usage["llm_calls"] == 0
+    assert len(again.facts) == 1
+
+
+@pytest.mark.parametrize("status", [429, 500])
+def test_retry_then_success(tmp_path, server, status):
+    server.script(error(status))
+    with open_memory(tmp_path, server) as m:
+        result = m.add("Alice works at Acme.", user_id="u")
+    assert len(result.facts) == 1
+    assert extraction_requests(server) == 2
+
+
+def test_no_retry_on_400_and_nothing_written(tmp_path, server):
+    server.script(error(400, "bad request"))
+    with open_memory(tmp_path, server) as m:
+        with pytest.raises(LLMError):
+            m.add("Alice works at Acme.", user_id="u")
+        assert extraction_requests(server) == 1
+        assert m.stats(user_id="u") == {"entities": 0, "facts": 0, "relations": 0, "memories": 0}
+        assert m.history_store.events() == []
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [raw_content("this is not JSON at all"),
+     ok_tool_call({"facts": [{"text": "x"}], "entities": [],
+                   "relations": [rel("Nobody", "works_at", "Nowhere", fact=3)]}),
+     ok_tool_call({"facts": [{"text": "x"}], "entities": [ent("A", P), ent("B", P)],
+                   "relations": [rel("A", "}) DETACH DELETE n //", "B")]})],
+)  # fmt: skip
+def test_invalid_output_is_a_clear_error_and_nothing_written(tmp_path, server, reply):
+    server.script(reply)
+    with open_memory(tmp_path, server) as m:
+        with pytest.raises(ExtractionError) as err:
+            m.add("Alice works at Acme.", user_id="u")
+        assert err.value.raw  # the model's answer is kept for debugging
+        assert m.stats(user_id="u")["memories"] == 0
+        assert m.history_store.events() == []
+
+
+def test_update_decision_is_one_more_call_only_when_similar_facts_exist(tmp_path):
+    answers = dict(ANSWERS)
+    answers["Alice works at Acme now."] = {
+        "facts": [{"text": "Alice works at Acme now."}],
+        "entities": [ent("Alice", P), ent("Acme", O)],
+        "relations": [rel("Alice", "works_at", "Acme")],
+    }
+    with OpenAIServer(ScriptedModel(answers)) as srv, open_memory(tmp_path, srv) as m:
+        m.add("Alice works at Acme.", user_id="u")
+        assert len(srv.requests_to("chat")) == 1  # nothing similar stored: no decision call
+        srv.script(ok_tool_call(answers["Alice works at Acme now."]),
+                   ok_tool_call({"decisions": [{"event": "NONE", "id": "0",
+                                                "text": "Alice works at Acme now."}]}))  # fmt: skip
+        result = m.add("Alice works at Acme now.", user_id="u")
+        assert result.usage["llm_calls"] == 2
+        assert result.facts == []  # the model judged it already known
+        assert m.stats(user_id="u")["memories"] == 1
