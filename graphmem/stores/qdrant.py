@@ -1,0 +1,484 @@
+"""Qdrant as graphmem's ``VectorStore``: in memory, embedded on a data directory, or a server.
+
+This is the only module that imports ``qdrant_client``; its exceptions are translated here
+into graphmem's error tree, so nothing above sees a driver type.
+
+Three modes, one per constructor argument (exactly one must be given)::
+
+    QdrantVectorStore(":memory:")                       # tests, throw-away sessions
+    QdrantVectorStore(path="data/qdrant")               # embedded, persistent (the default setup)
+    QdrantVectorStore(url="http://qdrant:6333", api_key=...)   # a Qdrant server
+
+Local mode (the first two) is exact brute force in Python and holds an exclusive lock on
+its directory, even against a second client inside the same process: share one store.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from qdrant_client import QdrantClient
+from qdrant_client import models as qm
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+from ..errors import BackendUnavailableError, ConfigError, GraphMemError, ValidationError
+from ..models import SCOPE_FIELDS, Scope
+from .base import VectorHit, VectorPoint, iter_batches
+
+DEFAULT_COLLECTIONS = ("facts", "entities")
+# One fixed point id in the metadata collection, so "read the metadata" is one retrieve.
+_META_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "graphmem:vector-store-metadata"))
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_UPSERT_BATCH = 256  # keeps a server request well under its default 32 MB body limit
+_SCROLL_PAGE = 1024
+_LOCK_TEXT = "already accessed by another instance"
+
+
+class QdrantVectorStore:
+    """Named collections (``f"{prefix}_{name}"``, cosine distance) plus one metadata collection.
+
+    Call ``open(dim, embedder)`` before anything else; it creates the collections on first
+    use and refuses a store that was filled by another embedder or dimension.
+    ``Scope()`` with no field set matches every point (``Scope.matches`` semantics); the
+    engine only ever passes validated scopes built with ``Scope.of``.
+    """
+
+    def __init__(
+        self,
+        location: str | None = None,
+        *,
+        path: str | Path | None = None,
+        url: str | None = None,
+        api_key: str | None = None,
+        prefix: str = "graphmem",
+        timeout: int = 10,
+        collections: Sequence[str] = DEFAULT_COLLECTIONS,
+    ) -> None:
+        if location not in (None, ":memory:"):
+            raise ConfigError(
+                f"location={location!r}: only ':memory:' goes there; pass a data directory "
+                "as path=... and a server as url=..."
+            )
+        given = [k for k, v in (("location", location), ("path", path), ("url", url)) if v]
+        if len(given) != 1:
+            raise ConfigError(
+                "QdrantVectorStore needs exactly one of location=':memory:', path=<data dir> "
+                f"or url=<server URL>; got {given or 'none'}"
+            )
+        if api_key and url is None:
+            raise ConfigError("api_key= only applies to a Qdrant server (url=...)")
+        if not _NAME.match(prefix or ""):
+            raise ConfigError(f"prefix={prefix!r}: use 1-64 letters, digits, '_' or '-'")
+        names = tuple(collections)
+        bad = [n for n in names if not isinstance(n, str) or not _NAME.match(n)]
+        if not names or bad or len(set(names)) != len(names):
+            raise ConfigError(
+                f"collections={names!r}: give distinct names of letters, digits, '_' or '-'"
+            )
+        self.prefix = prefix
+        self.collections = names
+        self._url = url
+        self._where = f"url {url}" if url else (f"path {path}" if path else "memory")
+        # Local mode keeps its state in Python objects and SQLite: serialise calls so the
+        # store can be shared by threads (check_same_thread is disabled for that reason).
+        self._lock: Any = nullcontext() if url else threading.RLock()
+        self._dim: int | None = None  # set by open(); None means "not open"
+        self._closed = False
+        self._client = self._connect(location, path, url, api_key, timeout)
+
+    def _connect(
+        self,
+        location: str | None,
+        path: str | Path | None,
+        url: str | None,
+        api_key: str | None,
+        timeout: int,
+    ) -> QdrantClient:
+        try:
+            if url:
+                # The version check would warn "failed to obtain server version" before
+                # our own error for an unreachable URL; version trouble surfaces in open().
+                return QdrantClient(
+                    url=url, api_key=api_key, timeout=timeout, check_compatibility=False
+                )
+            return QdrantClient(
+                location=location,
+                path=None if path is None else str(path),
+                force_disable_check_same_thread=True,
+            )
+        except RuntimeError as exc:
+            if _LOCK_TEXT in str(exc):
+                raise BackendUnavailableError(
+                    f"the Qdrant data directory {path} is in use by another process or store "
+                    "(local mode allows one client per directory): close the other one, share "
+                    "a single QdrantVectorStore, or run a Qdrant server and pass url=..."
+                ) from None
+            raise BackendUnavailableError(f"cannot open Qdrant at {self._where}: {exc}") from exc
+        except ValueError as exc:  # a malformed URL, or an unreadable local meta.json
+            raise ConfigError(f"cannot open Qdrant at {self._where}: {exc}") from exc
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def open(self, dim: int, embedder: str) -> None:
+        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+            raise ValidationError("dim", f"must be a positive integer, got {dim!r}")
+        if not isinstance(embedder, str) or not embedder.strip():
+            raise ValidationError("embedder", "must be a non-empty name")
+        meta = f"{self.prefix}__meta"
+        with self._call("open the collections"):
+            # Everything is checked before anything is created, so a refused open leaves
+            # the store exactly as it was.
+            has_meta = self._client.collection_exists(meta)
+            found = self._client.retrieve(meta, [_META_ID], with_payload=True) if has_meta else []
+            if found:
+                stored = found[0].payload or {}
+                if stored.get("embedder") != embedder or stored.get("dim") != dim:
+                    raise self._mismatch(
+                        f"embedder {stored.get('embedder')!r} (dim {stored.get('dim')})",
+                        embedder,
+                        dim,
+                    )
+            missing = []
+            for full in map(self._full, self.collections):
+                if not self._client.collection_exists(full):
+                    missing.append(full)
+                    continue
+                vectors = self._client.get_collection(full).config.params.vectors
+                size = getattr(vectors, "size", None)
+                if size != dim:
+                    raise self._mismatch(
+                        f"an unrecorded embedder (dim {size}, collection {full})", embedder, dim
+                    )
+            # Kept in a collection rather than a side file so a server store carries it too.
+            if not has_meta:
+                self._client.create_collection(
+                    meta, vectors_config=qm.VectorParams(size=1, distance=qm.Distance.COSINE)
+                )
+            if not found:
+                record = {"embedder": embedder, "dim": dim}
+                self._client.upsert(
+                    meta, [qm.PointStruct(id=_META_ID, vector=[1.0], payload=record)]
+                )
+            for full in missing:
+                self._client.create_collection(
+                    full, vectors_config=qm.VectorParams(size=dim, distance=qm.Distance.COSINE)
+                )
+                # Local mode ignores payload indexes (and warns); a server needs them to
+                # keep scope-filtered search fast.
+                if self._url:
+                    for key in SCOPE_FIELDS:
+                        self._client.create_payload_index(
+                            full, key, field_schema=qm.PayloadSchemaType.KEYWORD
+                        )
+        self._dim = dim
+
+    def _mismatch(self, stored: str, embedder: str, dim: int) -> ConfigError:
+        return ConfigError(
+            f"the vector store '{self.prefix}' at {self._where} holds vectors from {stored}, "
+            f"but embedder {embedder!r} (dim {dim}) was requested. "
+            "Vectors of different embedders cannot be compared: use a new data directory or "
+            "another prefix for this embedder, or reindex the memories into a fresh store."
+        )
+
+    def reset(self) -> None:
+        """Drop this prefix's collections and metadata; the next ``open`` recreates them."""
+        with self._call("reset"):
+            for full in [self._full(n) for n in self.collections] + [f"{self.prefix}__meta"]:
+                if self._client.collection_exists(full):
+                    self._client.delete_collection(full)
+        self._dim = None
+
+    def close(self) -> None:
+        """Release the client (and, in path mode, the directory lock). Safe to call twice."""
+        if self._closed:
+            return
+        with self._lock:
+            self._closed = True
+            self._client.close()
+
+    def __enter__(self) -> QdrantVectorStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- writes -------------------------------------------------------------------------
+
+    def upsert(self, collection: str, points: Sequence[VectorPoint]) -> None:
+        full = self._collection(collection)
+        # Every point is checked before the first one is sent: bad input writes nothing.
+        structs = [self._point_struct(p) for p in points]
+        with self._call(f"upsert into {collection}"):
+            for batch in iter_batches(structs, _UPSERT_BATCH):
+                self._client.upsert(full, points=list(batch), wait=True)
+
+    def delete(self, collection: str, ids: Sequence[str]) -> None:
+        full = self._collection(collection)
+        wanted = _point_ids(ids)
+        if not wanted:
+            return
+        with self._call(f"delete from {collection}"):
+            self._client.delete(full, points_selector=qm.PointIdsList(points=wanted), wait=True)
+
+    # --- reads --------------------------------------------------------------------------
+
+    def search(
+        self,
+        collection: str,
+        vector: Sequence[float],
+        scope: Scope,
+        limit: int = 10,
+        filters: Mapping[str, Any] | None = None,
+    ) -> list[VectorHit]:
+        full = self._collection(collection)
+        _check_count("limit", limit, 1)
+        query = self._vector(vector, "vector")
+        must = _conditions(_scope(scope), filters)
+        if must is None:
+            return []
+        with self._call(f"search {collection}"):
+            found = self._client.query_points(
+                full,
+                query=query,
+                query_filter=_filter(must),
+                limit=limit,
+                with_payload=True,
+            )
+        return [_hit(p.id, float(p.score), p.payload) for p in found.points]
+
+    def get(
+        self, collection: str, ids: Sequence[str], *, with_vectors: bool = False
+    ) -> list[VectorHit]:
+        """Points by id in the order asked (missing ids left out), score 1.0, unfiltered.
+
+        With ``with_vectors`` the vectors come back unit-length: Qdrant normalises vectors
+        of a cosine collection on upsert, which changes no similarity.
+        """
+        full = self._collection(collection)
+        wanted = _point_ids(ids)
+        if not wanted:
+            return []
+        with self._call(f"get from {collection}"):
+            records = self._client.retrieve(
+                full, wanted, with_payload=True, with_vectors=bool(with_vectors)
+            )
+        by_id = {str(r.id): r for r in records}
+        hits = [_hit(i, 1.0, by_id[i].payload) for i in wanted if i in by_id]
+        if with_vectors:
+            for hit in hits:
+                vector = by_id[hit.id].vector
+                hit.vector = [float(x) for x in vector] if isinstance(vector, list) else None
+        return hits
+
+    def scroll(
+        self,
+        collection: str,
+        scope: Scope,
+        limit: int = 100,
+        offset: int = 0,
+        filters: Mapping[str, Any] | None = None,
+    ) -> list[VectorHit]:
+        """Points of a scope ordered by ``created_at`` then id, ``limit`` from ``offset``.
+
+        Qdrant scrolls in id order only; its ``order_by`` cannot skip by offset nor break
+        ties by id. So the ids and ``created_at`` of the whole scope are read (payload
+        trimmed to that one key), sorted here and only the page is fetched in full: one
+        pass over the scope per call, in local and server mode alike.
+        """
+        full = self._collection(collection)
+        _check_count("limit", limit, 1)
+        _check_count("offset", offset, 0)
+        must = _conditions(_scope(scope), filters)
+        if must is None:
+            return []
+        keys: list[tuple[str, str]] = []
+        with self._call(f"scroll {collection}"):
+            cursor: Any = None
+            while True:
+                records, cursor = self._client.scroll(
+                    full,
+                    scroll_filter=_filter(must),
+                    limit=_SCROLL_PAGE,
+                    offset=cursor,
+                    with_payload=qm.PayloadSelectorInclude(include=["created_at"]),
+                )
+                keys += [(str((r.payload or {}).get("created_at", "")), str(r.id)) for r in records]
+                if cursor is None:
+                    break
+        page = [point_id for _, point_id in sorted(keys)[offset : offset + limit]]
+        return self.get(collection, page)
+
+    def count(self, collection: str, scope: Scope | None = None) -> int:
+        full = self._collection(collection)
+        must = _conditions(None if scope is None else _scope(scope), None)
+        with self._call(f"count {collection}"):
+            return self._client.count(full, count_filter=_filter(must), exact=True).count
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _full(self, name: str) -> str:
+        return f"{self.prefix}_{name}"
+
+    def _collection(self, name: str) -> str:
+        if name not in self.collections:
+            raise ValidationError(
+                "collection", f"unknown collection {name!r}; this store has {self.collections}"
+            )
+        if self._dim is None:
+            raise ConfigError(
+                f"the vector store at {self._where} is not open: call open(dim, embedder) first"
+            )
+        return self._full(name)
+
+    def _vector(self, vector: Sequence[float], field: str) -> list[float]:
+        try:
+            arr = np.asarray(vector, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValidationError(field, "must be a sequence of numbers") from None
+        if arr.shape != (self._dim,):
+            raise ValidationError(field, f"expected {self._dim} numbers, got shape {arr.shape}")
+        if not np.isfinite(arr).all():
+            raise ValidationError(field, "contains NaN or infinity")
+        # Cosine similarity of a zero vector is undefined; Qdrant would quietly score it 0.
+        if not np.any(arr):
+            raise ValidationError(field, "is all zeros, which has no direction")
+        return arr.tolist()
+
+    def _point_struct(self, point: VectorPoint) -> qm.PointStruct:
+        if not isinstance(point, VectorPoint):
+            raise ValidationError("points", f"expected VectorPoint, got {type(point).__name__}")
+        point_id = _point_id(point.id)
+        payload = dict(point.payload)
+        for key in SCOPE_FIELDS:
+            if payload.get(key) is None:
+                payload[key] = ""  # scope filters match "", never a missing key or null
+            elif not isinstance(payload[key], str):
+                raise ValidationError(key, f"must be a string, got {type(payload[key]).__name__}")
+        return qm.PointStruct(
+            id=point_id,
+            vector=self._vector(point.vector, f"vector of {point_id}"),
+            payload=payload,
+        )
+
+    @contextmanager
+    def _call(self, action: str) -> Iterator[None]:
+        """Serialise local-mode calls and translate client errors into graphmem's."""
+        if self._closed:
+            raise BackendUnavailableError(
+                f"the vector store at {self._where} is closed: create a new QdrantVectorStore"
+            )
+        with self._lock:
+            try:
+                yield
+            except GraphMemError:
+                raise
+            except ResponseHandlingException as exc:
+                raise BackendUnavailableError(
+                    f"cannot reach the Qdrant server at {self._url} to {action} "
+                    f"({exc.source!r}): is it running, and is the URL right?"
+                ) from exc
+            except UnexpectedResponse as exc:
+                raise self._from_response(exc, action) from exc
+            except ValueError as exc:  # local mode reports rejected requests this way
+                raise ValidationError("request", f"Qdrant refused to {action}: {exc}") from exc
+            except RuntimeError as exc:  # local mode: storage closed or unwritable
+                raise BackendUnavailableError(
+                    f"Qdrant at {self._where} failed to {action}: {exc}"
+                ) from exc
+
+    def _from_response(self, exc: UnexpectedResponse, action: str) -> GraphMemError:
+        code = exc.status_code
+        detail = exc.content[:300].decode("utf-8", "replace")
+        if code in (401, 403):
+            return BackendUnavailableError(
+                f"the Qdrant server at {self._url} refused the credentials (HTTP {code}): "
+                "check api_key"
+            )
+        if code == 404:
+            return ConfigError(
+                f"a collection needed to {action} is missing at {self._url} (deleted outside "
+                "graphmem?): call open(dim, embedder) again to recreate it"
+            )
+        if code in (400, 422):
+            return ValidationError("request", f"Qdrant rejected the request to {action}: {detail}")
+        return BackendUnavailableError(
+            f"the Qdrant server at {self._url} failed to {action} (HTTP {code}): {detail}; "
+            "retry later or check the server's logs"
+        )
+
+
+def _filter(must: list[qm.FieldCondition]) -> qm.Filter | None:
+    # No filter at all rather than an empty one: local mode checks even an empty filter
+    # against every point in Python, which made unfiltered search several times slower.
+    return qm.Filter(must=must) if must else None
+
+
+def _hit(point_id: Any, score: float, payload: Mapping[str, Any] | None) -> VectorHit:
+    return VectorHit(id=str(point_id), score=score, payload=dict(payload or {}))
+
+
+def _point_id(value: object) -> str:
+    # Qdrant stores UUIDs in canonical form; normalising here makes get/delete accept
+    # any spelling of the same UUID and return the one form Qdrant gives back.
+    if not isinstance(value, str):
+        raise ValidationError("id", f"must be a UUID string, got {type(value).__name__}")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValidationError("id", f"{value!r} is not a UUID") from None
+
+
+def _point_ids(ids: Sequence[str]) -> list[str]:
+    if isinstance(ids, str):
+        raise ValidationError("ids", "must be a list of ids, not one string")
+    return list(dict.fromkeys(_point_id(i) for i in ids))
+
+
+def _check_count(field: str, value: object, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ValidationError(field, f"must be an integer >= {least}, got {value!r}")
+
+
+def _scope(scope: object) -> Scope:
+    if not isinstance(scope, Scope):
+        raise ValidationError("scope", f"expected a Scope, got {type(scope).__name__}")
+    return scope
+
+
+def _conditions(
+    scope: Scope | None, filters: Mapping[str, Any] | None
+) -> list[qm.FieldCondition] | None:
+    """Qdrant ``must`` conditions; None when an empty any-of list means nothing can match."""
+    must = []
+    if scope is not None:
+        must += [
+            qm.FieldCondition(key=k, match=qm.MatchValue(value=v))
+            for k, v in scope.params().items()
+            if v
+        ]
+    for key, value in (filters or {}).items():
+        if not isinstance(key, str) or not key:
+            raise ValidationError("filters", f"keys must be non-empty strings, got {key!r}")
+        if isinstance(value, (list, tuple, set, frozenset)):
+            values = list(value)
+            if any(isinstance(v, bool) or not isinstance(v, (str, int)) for v in values):
+                raise ValidationError("filters", f"{key}: any-of lists hold strings or integers")
+            if not values:
+                return None
+            must.append(qm.FieldCondition(key=key, match=qm.MatchAny(any=values)))
+        elif isinstance(value, (str, int)):  # bool too: it is an int, and MatchValue takes it
+            must.append(qm.FieldCondition(key=key, match=qm.MatchValue(value=value)))
+        else:
+            raise ValidationError(
+                "filters",
+                f"{key}: expected a string, integer, boolean or a list of them, "
+                f"got {type(value).__name__}",
+            )
+    return must

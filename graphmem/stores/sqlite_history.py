@@ -1,0 +1,262 @@
+"""SQLite as graphmem's ``HistoryStore``: an append-only log of every change.
+
+Standard library only. One connection per store, shared by threads behind a lock: the log
+is written once per ``Memory`` operation, so contention is low and a connection pool
+would buy nothing. WAL mode lets another process read the log while this one writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import BackendUnavailableError, ConfigError, GraphMemError, ValidationError
+from ..models import SCOPE_FIELDS, HistoryEvent, Scope, now_iso
+
+_SCHEMA_VERSION = 1
+# AUTOINCREMENT (not plain rowid reuse) keeps ids strictly increasing even after
+# delete_ids removed the newest rows, so "ORDER BY id" stays the order of recording.
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS history (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    event       TEXT NOT NULL,
+    target_kind TEXT NOT NULL,
+    target_id   TEXT NOT NULL,
+    old_value   TEXT,
+    new_value   TEXT,
+    actor       TEXT NOT NULL DEFAULT '',
+    role        TEXT NOT NULL DEFAULT '',
+    user_id     TEXT NOT NULL DEFAULT '',
+    agent_id    TEXT NOT NULL DEFAULT '',
+    run_id      TEXT NOT NULL DEFAULT '',
+    details     TEXT NOT NULL DEFAULT '{}',
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_target ON history (target_id, id);
+-- One index per scope field: a partial scope (only agent_id, say) still finds an index.
+CREATE INDEX IF NOT EXISTS history_user ON history (user_id, id);
+CREATE INDEX IF NOT EXISTS history_agent ON history (agent_id, id);
+CREATE INDEX IF NOT EXISTS history_run ON history (run_id, id);
+"""
+_COLUMNS = (
+    "id, event, target_kind, target_id, old_value, new_value, actor, role, "
+    "user_id, agent_id, run_id, details, created_at"
+)
+_INSERT = (
+    "INSERT INTO history (event, target_kind, target_id, old_value, new_value, actor, role, "
+    "user_id, agent_id, run_id, details, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class SQLiteHistoryStore:
+    """``SQLiteHistoryStore("data/history.db")`` or ``SQLiteHistoryStore(":memory:")``."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self._where = str(path)
+        self._lock = threading.Lock()
+        self._closed = False
+        try:
+            if self._where != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: transactions are opened explicitly below, so a batch
+            # of events is one BEGIN ... COMMIT and nothing is left half-written.
+            self._conn = sqlite3.connect(
+                self._where, check_same_thread=False, isolation_level=None, timeout=5.0
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise BackendUnavailableError(
+                f"cannot open the history database {self._where}: {exc}"
+            ) from exc
+        try:
+            with self._call("create the schema"):
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                # NORMAL is safe from corruption under WAL; at worst the last commit before
+                # a power cut is lost, which the vector and graph stores would lose too.
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._conn.executescript(_SCHEMA)
+                self._conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+        except GraphMemError:
+            self.close()
+            raise
+
+    # --- writes -------------------------------------------------------------------------
+
+    def record(self, events: Sequence[HistoryEvent]) -> list[HistoryEvent]:
+        """Append events in one transaction; return copies with ``id`` and ``created_at``.
+
+        A ``created_at`` the caller set is kept (an import replaying old history); ids
+        follow the order of recording either way.
+        """
+        stamp = now_iso()
+        rows = [_row(ev, stamp) for ev in events]  # all checked before the first write
+        recorded: list[HistoryEvent] = []
+        with self._call("record history events"), self._transaction():
+            for ev, row in zip(events, rows, strict=True):
+                cursor = self._conn.execute(_INSERT, row)
+                recorded.append(replace(ev, id=cursor.lastrowid, created_at=row[-1]))
+        return recorded
+
+    def delete_ids(self, ids: Sequence[int]) -> None:
+        """Remove events by row id: only for undoing a write that failed midway."""
+        wanted = list(ids)
+        if any(isinstance(i, bool) or not isinstance(i, int) for i in wanted):
+            raise ValidationError("ids", "history event ids are integers")
+        if not wanted:
+            return
+        with self._call("delete history events"), self._transaction():
+            self._conn.executemany("DELETE FROM history WHERE id = ?", [(i,) for i in wanted])
+
+    def reset(self) -> None:
+        with self._call("reset the history"), self._transaction():
+            self._conn.execute("DELETE FROM history")
+            self._conn.execute("DELETE FROM sqlite_sequence WHERE name = 'history'")
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+    def __enter__(self) -> SQLiteHistoryStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- reads --------------------------------------------------------------------------
+
+    def for_target(self, target_id: str) -> list[HistoryEvent]:
+        """Events for one memory/entity/relation id, oldest first."""
+        if not isinstance(target_id, str):
+            raise ValidationError("target_id", f"must be a string, got {type(target_id).__name__}")
+        with self._call("read history"):
+            rows = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM history WHERE target_id = ? ORDER BY id", (target_id,)
+            ).fetchall()
+        return [_event(r) for r in rows]
+
+    def events(self, scope: Scope | None = None, limit: int = 1000) -> list[HistoryEvent]:
+        """The newest ``limit`` events whose set scope fields match, oldest first.
+
+        ``None`` (or a ``Scope()`` with no field set) means every event.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValidationError("limit", f"must be a positive integer, got {limit!r}")
+        if scope is not None and not isinstance(scope, Scope):
+            raise ValidationError("scope", f"expected a Scope, got {type(scope).__name__}")
+        wanted = {k: v for k, v in (scope.params() if scope else {}).items() if v}
+        # Column names come from SCOPE_FIELDS, never from the caller; values are bound.
+        where = " AND ".join(f"{k} = ?" for k in wanted) or "1 = 1"
+        with self._call("read history"):
+            rows = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM history WHERE {where} ORDER BY id DESC LIMIT ?",
+                (*wanted.values(), limit),
+            ).fetchall()
+        return [_event(r) for r in reversed(rows)]
+
+    # --- helpers ------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _call(self, action: str) -> Iterator[None]:
+        """Serialise use of the shared connection and translate sqlite3 errors."""
+        with self._lock:
+            if self._closed:
+                raise BackendUnavailableError(
+                    f"the history store {self._where} is closed: create a new SQLiteHistoryStore"
+                )
+            try:
+                yield
+            except GraphMemError:
+                raise
+            except sqlite3.OperationalError as exc:  # locked, read-only, disk full, I/O
+                raise BackendUnavailableError(
+                    f"cannot {action} in {self._where}: {exc} (another process holding a "
+                    "long write, or a read-only or full disk?)"
+                ) from exc
+            except sqlite3.DatabaseError as exc:  # not a database, corrupt, schema clash
+                raise ConfigError(
+                    f"{self._where} is not a usable graphmem history database ({exc}): "
+                    "point the history store at another file"
+                ) from exc
+
+
+def _text(field: str, value: object, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(field, f"must be a string, got {type(value).__name__}")
+    return value
+
+
+def _row(ev: HistoryEvent, stamp: str) -> tuple[Any, ...]:
+    if not isinstance(ev, HistoryEvent):
+        raise ValidationError("events", f"expected HistoryEvent, got {type(ev).__name__}")
+    if not isinstance(ev.scope, Scope):
+        raise ValidationError("scope", f"expected a Scope, got {type(ev.scope).__name__}")
+    if not isinstance(ev.event, str) or not ev.event:
+        raise ValidationError("event", "must be a non-empty string such as 'ADD'")
+    if not isinstance(ev.target_id, str) or not ev.target_id:
+        raise ValidationError("target_id", "must be a non-empty string")
+    try:
+        details = json.dumps(ev.details, ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("details", f"must be JSON-serialisable: {exc}") from None
+    return (
+        ev.event,
+        _text("target_kind", ev.target_kind),
+        ev.target_id,
+        _text("old_value", ev.old_value, optional=True),
+        _text("new_value", ev.new_value, optional=True),
+        _text("actor", ev.actor),
+        _text("role", ev.role),
+        *(getattr(ev.scope, k) for k in SCOPE_FIELDS),
+        details,
+        _text("created_at", ev.created_at) or stamp,
+    )
+
+
+def _event(row: sqlite3.Row | tuple[Any, ...]) -> HistoryEvent:
+    (
+        row_id,
+        event,
+        kind,
+        target_id,
+        old,
+        new,
+        actor,
+        role,
+        user_id,
+        agent_id,
+        run_id,
+        details,
+        created_at,
+    ) = row
+    return HistoryEvent(
+        event=event,
+        target_id=target_id,
+        scope=Scope(user_id=user_id, agent_id=agent_id, run_id=run_id),
+        target_kind=kind,
+        old_value=old,
+        new_value=new,
+        actor=actor,
+        role=role,
+        details=json.loads(details),
+        created_at=created_at,
+        id=row_id,
+    )
