@@ -135,10 +135,15 @@ def build_all(config: Config, tracer: Tracer | None = None, **given: Any) -> dic
         parts["embedder"] = given.get("embedder") or EMBEDDERS[config.embedder](config)
         parts["extractor"] = given.get("extractor") or build_extractor(config)
     except BaseException:
-        for key in ("graph", "vectors", "history"):
-            if key in parts and key not in given:
-                parts[key].close()
-        if "lock" in parts:
-            parts["lock"].release()
+        release(parts, given)
         raise
     return parts
+
+
+def release(parts: dict[str, Any], given: dict[str, Any]) -> None:
+    """Close what ``build_all`` opened (not what the caller passed in), then the lock."""
+    for key in ("graph", "vectors", "history"):
+        if key in parts and key not in given:
+            parts[key].close()
+    if "lock" in parts:
+        parts["lock"].release()

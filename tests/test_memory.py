@@ -132,7 +132,9 @@ def test_second_process_gets_clear_error(tmp_path):
             except BackendUnavailableError as exc:
                 print("REFUSED", exc)
         """)
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+        )
         assert "REFUSED" in out.stdout and "in use by another" in out.stdout, out.stderr[-2000:]
         assert m.stats(user_id="alice")["memories"] == 1  # the first process is unharmed
 
@@ -142,13 +144,14 @@ def test_second_open_in_same_process_is_refused(tmp_path, mem):
         Memory.open(mem.config.data_dir, embedder="hash")
 
 
+A = {"user_id": "a"}
 BAD_INPUT = [
-    ("", {}, "messages"),
-    ("   \n\t", {}, "messages"),
-    (42, {}, "messages"),
-    ([{"role": "user", "content": None}], {}, "messages[0].content"),
-    ([{"role": "wizard", "content": "hi"}], {}, "messages[0].role"),
-    ("x" * 20_001, {}, "messages"),
+    ("", A, "messages"),
+    ("   \n\t", A, "messages"),
+    (42, A, "messages"),
+    ([{"role": "user", "content": None}], A, "messages[0].content"),
+    ([{"role": "wizard", "content": "hi"}], A, "messages[0].role"),
+    ("x" * 20_001, A, "messages"),
     ("fine text", {"user_id": ""}, "user_id"),
     ("fine text", {"user_id": "   "}, "user_id"),
     ("fine text", {"user_id": 7}, "user_id"),
@@ -158,7 +161,7 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize(("text", "kwargs", "field"), BAD_INPUT)
+@pytest.mark.parametrize(("text", "kwargs", "field"), BAD_INPUT, ids=[b[2] for b in BAD_INPUT])
 def test_bad_input_is_refused_and_nothing_written(mem, text, kwargs, field):
     mem.add("Alice works at Acme.", user_id="a")
     before = snapshot(mem, user_id="a")
@@ -182,7 +185,9 @@ def test_injection_relation_names_are_refused(mem, relation):
     assert snapshot(mem, user_id="a") == before
 
 
-@pytest.mark.parametrize("relation", ["works-at", "vit_à", "住んでいる", "reports.to", "is part of"])
+@pytest.mark.parametrize(
+    "relation", ["works-at", "vit_à", "住んでいる", "reports.to", "is part of"]
+)
 def test_natural_relation_names_round_trip(mem, relation):
     mem.add_triples([("Alice", relation, "Zoë 'Z' O\"Neil")], user_id="a")
     rows = mem.graph_store.cypher("MATCH (a)-[r:RELATES]->(b) RETURN r.name AS rel, b.name AS b")

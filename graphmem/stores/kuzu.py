@@ -29,7 +29,6 @@ from .rows import (
     ENTITY_COLUMNS,
     FACT_COLUMNS,
     LIST_COLUMNS,
-    RELATION_COLUMNS,
     entity_row,
     fact_row,
     relation_row,
@@ -188,7 +187,6 @@ class KuzuGraphStore:
             old_ents = {
                 r["id"] for r in tx.run("entity_existing", {"ids": [e["id"] for e in entities]})
             }
-            old_rels = {r["id"] for r in tx.run("relation_existing", {"rows": relations})}
             new_facts = [f for f in facts if f["id"] not in old_facts]
             self._copy("Fact", _table(new_facts, FACT_COLUMNS))
             if len(new_facts) < len(facts):
@@ -198,10 +196,10 @@ class KuzuGraphStore:
             )
             if old_ents:
                 tx.run("entity_upsert", {"rows": [e for e in entities if e["id"] in old_ents]})
-            new_rels = [r for r in relations if r["id"] not in old_rels]
-            self._copy("RELATES", _table(new_rels, RELATION_COLUMNS, ("source_id", "target_id")))
-            if old_rels:
-                tx.run("relation_upsert", {"rows": [r for r in relations if r["id"] in old_rels]})
+            # Relations are merged, never COPY'd: measured on Kuzu 0.11.3, rolling back a
+            # transaction that copied into a REL table also dropped relationships committed
+            # before it (tests/test_memory.py::test_failed_history_write...).
+            tx.run("relation_upsert", {"rows": relations})
             fresh = {f["id"] for f in new_facts}
             mentions = sorted(set(batch.mentions))
             copied = [m for m in mentions if m[0] in fresh]

@@ -70,7 +70,7 @@ def entity_row(e: Entity) -> dict[str, Any]:
         "name": e.name,
         "type": e.type,
         "aliases": list(e.aliases),
-        "keys": e.keys(),
+        "keys": e.match_keys(),
         "created_at": e.created_at,
         "valid_at": e.valid_at,
         "invalid_at": e.invalid_at,
