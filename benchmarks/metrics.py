@@ -136,3 +136,16 @@ def percentiles_ms(seconds: Sequence[float], qs: Sequence[float] = (50, 95)) -> 
         return {f"p{int(q)}": float("nan") for q in qs}
     values = np.percentile(np.asarray(seconds, dtype=float) * 1000.0, list(qs))
     return {f"p{int(q)}": float(v) for q, v in zip(qs, values, strict=True)}
+
+
+def auroc(positives: Sequence[float], negatives: Sequence[float]) -> float:
+    """Chance that a random positive outscores a random negative (ties count half).
+
+    Used to ask whether a top hit's score separates answerable questions from
+    unanswerable ones, i.e. whether a caller could use it to say "I don't know".
+    """
+    pos = np.asarray(positives, dtype=float)[:, None]
+    neg = np.asarray(negatives, dtype=float)[None, :]
+    if pos.size == 0 or neg.size == 0:
+        return float("nan")
+    return float((pos > neg).mean() + 0.5 * (pos == neg).mean())

@@ -8,6 +8,7 @@ import pytest
 
 from benchmarks.metrics import (
     all_gold_at_k,
+    auroc,
     bootstrap_ci,
     mean_scores,
     ndcg_at_k,
@@ -129,3 +130,10 @@ def test_percentiles_are_reported_in_milliseconds():
     latencies = percentiles_ms([0.001, 0.002, 0.003, 0.004, 0.005])
     assert latencies == pytest.approx({"p50": 3.0, "p95": 4.8})
     assert math.isnan(percentiles_ms([])["p50"])
+
+
+def test_auroc_separation_and_ties():
+    assert auroc([0.9, 0.8], [0.1, 0.2]) == 1.0
+    assert auroc([0.1], [0.9]) == 0.0
+    assert auroc([0.5, 0.9], [0.5]) == 0.75
+    assert math.isnan(auroc([], [0.1]))

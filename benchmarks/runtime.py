@@ -1,0 +1,147 @@
+"""What every suite needs around graphmem: embedders, opening a Memory, progress, sizes.
+
+graphmem is imported lazily so the metric code, the loader and their tests run even where
+the library (or one of its optional models) is not importable.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+Item = TypeVar("Item")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EMBEDDERS = ("hash", "local")
+EXTRACTORS = ("none", "offline", "llm")
+
+
+class BenchmarkError(RuntimeError):
+    """A suite's own check failed (oracle below 1.0, a scope leak): the run is not valid."""
+
+
+def progress(items: Iterable[Item], total: int | None = None, desc: str = "") -> Iterator[Item]:
+    """tqdm when it is installed and wanted; otherwise a line every ~10% on stderr."""
+    if os.environ.get("GRAPHMEM_BENCH_NO_TQDM") != "1":
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            pass
+        else:
+            yield from tqdm(items, total=total, desc=desc, leave=False, mininterval=1.0)
+            return
+    step = max(1, (total or 0) // 10)
+    for count, item in enumerate(items, start=1):
+        if total and (count % step == 0 or count == total):
+            print(f"{desc}: {count}/{total}", file=sys.stderr, flush=True)
+        yield item
+
+
+def make_embedder(name: str) -> Any:
+    """The graphmem embedder object for ``name``, shared by graphmem and the baselines.
+
+    Passing one object to both ``Memory.open`` and the dense baseline is the point: the
+    baseline then embeds with exactly the model, settings and normalisation graphmem uses.
+    """
+    from graphmem.embed import local
+
+    if name == "hash":
+        return local.HashingEmbedder()
+    if name == "local":
+        return local.MiniLMEmbedder()
+    raise ValueError(f"unknown embedder {name!r}: choose one of {', '.join(EMBEDDERS)}")
+
+
+class CachingEmbedder:
+    """Wraps an embedder so each distinct text is embedded once per run.
+
+    On a 2-core machine the model dominates: LoCoMo asks every question of ~7 methods,
+    and without a cache MiniLM would embed each question ~7 times. The suites warm the
+    cache with every question before timing searches, so every method's latency excludes
+    the query embedding alike, and the embedding cost is measured and reported on its own.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self._cache: dict[str, list[float]] = {}
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            self._cache.update(zip(missing, self.inner.embed(missing), strict=True))
+        return [self._cache[text] for text in texts]
+
+    def warm(self, texts: Sequence[str], batch_size: int = 256) -> None:
+        for chunk in batched(list(dict.fromkeys(texts)), batch_size):
+            self.embed(chunk)
+
+    def single_query_seconds(self, texts: Sequence[str], sample: int = 50) -> list[float]:
+        """Uncached one-text calls, timed: what embedding a user's query costs."""
+        timings = []
+        for text in list(texts)[:sample]:
+            started = time.perf_counter()
+            self.inner.embed([text])
+            timings.append(time.perf_counter() - started)
+        return timings
+
+
+def extraction_mode(extract: str) -> tuple[str | None, bool]:
+    """``--extract`` value -> (``extractor`` for Memory.open, ``infer`` for add_many).
+
+    ``none`` stores every memory verbatim; ``offline``/``llm`` run that extractor on add.
+    """
+    if extract == "none":
+        return None, False
+    if extract in ("offline", "llm"):
+        return extract, True
+    raise ValueError(f"unknown extractor {extract!r}: choose one of {', '.join(EXTRACTORS)}")
+
+
+def open_memory(
+    data_dir: Path, embedder: Any, *, graph: str = "kuzu", extractor: str | None = None,
+    graph_options: dict[str, Any] | None = None,
+) -> Any:
+    """``Memory.open`` with the options a suite was given (neo4j connection passed through)."""
+    from graphmem import Memory
+
+    options = {key: value for key, value in (graph_options or {}).items() if value is not None}
+    if extractor is not None:
+        # Left out otherwise: Memory then uses its offline linker for infer=False adds.
+        options["extractor"] = extractor
+    return Memory.open(str(data_dir), embedder=embedder, graph=graph, **options)
+
+
+def batched(items: Sequence[Item], size: int) -> Iterator[Sequence[Item]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def timed(call: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    """(result, seconds) of one call, on the monotonic high-resolution clock."""
+    started = time.perf_counter()
+    result = call(*args, **kwargs)
+    return result, time.perf_counter() - started
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports kilobytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
+
+
+def dir_size_mb(path: Path) -> float:
+    total = sum(entry.stat().st_size for entry in Path(path).rglob("*") if entry.is_file())
+    return total / (1024.0 * 1024.0)
+
+
+def resolve_data_path(value: str) -> Path:
+    """A relative ``--data`` is taken from the repository root, not the working directory."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (REPO_ROOT / path).resolve()
