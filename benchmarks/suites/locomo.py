@@ -1,0 +1,264 @@
+"""Suite ``locomo``: evidence retrieval on LoCoMo, graphmem beside its baselines.
+
+One memory scope (``user_id`` = sample id) per conversation; every turn is stored with
+its session date and its turn id in ``source_ids``. Each question is then put to BM25,
+dense exact cosine, their weighted fusion, graphmem's recipes and an oracle, in the same
+process on the same memories. The oracle must score exactly what the metric code promises
+or the run stops: a benchmark whose scorer is wrong must not print a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..baselines import BM25Index, DenseIndex, top_k, weighted_fusion
+from ..locomo import CATEGORY_NAMES, Conversation, LocomoData, Question, load_locomo
+from ..metrics import DEFAULT_KS, percentiles_ms, score_ranking
+from ..report import RESULTS_ROOT, plot_lines, write_raw, write_results
+from ..runtime import (
+    EMBEDDERS,
+    EXTRACTORS,
+    BenchmarkError,
+    CachingEmbedder,
+    batched,
+    dir_size_mb,
+    extraction_mode,
+    make_embedder,
+    open_memory,
+    progress,
+    resolve_data_path,
+)
+from .locomo_report import build_tables, summarise
+
+# "keyword" and "text" (vector + keyword, no graph) are graphmem's own flat channels:
+# beside BM25/dense they check the engine, and "text" vs "hybrid" isolates the graph.
+RECIPES = ("vector", "keyword", "text", "graph", "hybrid")
+Ranker = Callable[[Question], list[list[str]]]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", default="../shared/datasets/locomo10.json",
+                        help="path to locomo10.json (relative paths: from the repo root)")
+    parser.add_argument("--embedder", choices=EMBEDDERS, default="local")
+    parser.add_argument("--extract", choices=EXTRACTORS, default="none",
+                        help="none: store turns verbatim (infer=False); offline/llm: extract")
+    parser.add_argument("--graph", default="kuzu")
+    parser.add_argument("--recipes", default=",".join(RECIPES),
+                        help="graphmem recipes to run, comma-separated (any graphmem knows)")
+    parser.add_argument("--conversations", type=int, default=0,
+                        help="only the first N conversations (0 = all)")
+    parser.add_argument("--batch-size", type=int, default=256, help="turns per add_many call")
+    parser.add_argument("--workdir", default="", help="data dir to keep (default: temporary)")
+    parser.add_argument("--out", default="", help=f"results dir (default {RESULTS_ROOT}/locomo)")
+    parser.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-embed-cache", action="store_true",
+                        help="embed every query in every method (slow with the local model)")
+
+
+def oracle_ranking(question: Question) -> list[list[str]]:
+    """The gold turns, one per rank: what a perfect turn-level retriever returns."""
+    return [[dia_id] for dia_id in question.gold]
+
+
+def check_oracle(questions: list[Question], ks: tuple[int, ...] = DEFAULT_KS) -> int:
+    """Raise ``BenchmarkError`` unless the oracle gets exactly the scores it must.
+
+    With one gold turn per rank, recall@k is min(k, |gold|) / |gold| (1.0 at k=20: no
+    LoCoMo question has more than 19 gold turns), MRR and nDCG@10 are 1.0, and all-gold@10
+    is 1.0 exactly when a question has at most 10 gold turns.
+    """
+    failures = []
+    checked = 0
+    for question in questions:
+        if not question.gold:
+            continue
+        checked += 1
+        scores = score_ranking(oracle_ranking(question), question.gold, ks)
+        size = len(question.gold)
+        expected = {f"recall@{k}": min(k, size) / size for k in ks}
+        expected.update({"mrr": 1.0, "ndcg@10": 1.0, "all_gold@10": float(size <= 10)})
+        wrong = {
+            key: (scores[key], want) for key, want in expected.items()
+            if not math.isclose(scores[key], want, abs_tol=1e-12)
+        }
+        if wrong:
+            failures.append(f"{question.sample_id}#{question.index}: {wrong}")
+    if failures:
+        raise BenchmarkError(
+            f"oracle check failed on {len(failures)} questions, the metric code is wrong: "
+            + "; ".join(failures[:5])
+        )
+    return checked
+
+
+class ConversationIndex:
+    """The baselines for one conversation, over exactly the texts graphmem stores."""
+
+    def __init__(self, conversation: Conversation, embedder: Any) -> None:
+        self.turn_ids = [turn.dia_id for turn in conversation.turns]
+        texts = [turn.text for turn in conversation.turns]
+        self.bm25 = BM25Index(texts)
+        self.dense = DenseIndex(embedder, texts)
+
+    def rank(self, method: str, query: str, limit: int) -> list[list[str]]:
+        if method == "bm25":
+            found = self.bm25.search(query, limit)
+        elif method == "dense":
+            found = self.dense.search(query, limit)
+        else:  # bm25+dense: both scores for every turn, min-max normalised, 0.5 / 0.5
+            fused = weighted_fusion(self.bm25.scores(query), self.dense.scores(query))
+            found = top_k(fused, limit)
+        return [[self.turn_ids[doc]] for doc, _ in found]
+
+
+def ingest(memory: Any, data: LocomoData, infer: bool, batch_size: int) -> dict[str, Any]:
+    """Store every turn of every conversation; returns timings and memory-id ownership."""
+    owner: dict[str, str] = {}
+    started = time.perf_counter()
+    turns = sum(len(c.turns) for c in data.conversations)
+    bar = progress(range(turns), total=turns, desc="ingest turns")
+    for conversation in data.conversations:
+        items = [
+            {
+                "text": turn.text,
+                "source_ids": [turn.dia_id],
+                "timestamp": turn.timestamp,
+                "metadata": {"speaker": turn.speaker, "session": turn.session},
+            }
+            for turn in conversation.turns
+        ]
+        for chunk in batched(items, batch_size):
+            facts = memory.add_many(list(chunk), user_id=conversation.sample_id, infer=infer)
+            for fact in facts:
+                owner[fact.id] = conversation.sample_id
+            for _ in chunk:
+                next(bar, None)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "turns": turns, "memories": len(owner),
+            "turns_per_s": turns / seconds if seconds else float("nan"), "owner": owner}
+
+
+def run(args: argparse.Namespace) -> int:
+    data = load_locomo(resolve_data_path(args.data))
+    if args.conversations:
+        keep = {c.sample_id for c in data.conversations[: args.conversations]}
+        data.conversations = [c for c in data.conversations if c.sample_id in keep]
+        data.questions = [q for q in data.questions if q.sample_id in keep]
+    recipes = [r for r in args.recipes.split(",") if r]
+    oracle_checked = check_oracle(data.questions)
+    extractor, infer = extraction_mode(args.extract)
+    started = time.perf_counter()
+    embedder = make_embedder(args.embedder)
+    query_embed_ms: dict[str, float] = {}
+    if not args.no_embed_cache:
+        embedder = CachingEmbedder(embedder)
+        questions = [q.question for q in data.questions]
+        query_embed_ms = percentiles_ms(embedder.single_query_seconds(questions))
+        embedder.warm(questions)
+    with tempfile.TemporaryDirectory(prefix="graphmem-locomo-") as scratch:
+        data_dir = Path(args.workdir) if args.workdir else Path(scratch) / "data"
+        memory = open_memory(data_dir, embedder, graph=args.graph, extractor=extractor)
+        try:
+            ingested = ingest(memory, data, infer, args.batch_size)
+            build_started = time.perf_counter()
+            indexes = {c.sample_id: ConversationIndex(c, embedder) for c in data.conversations}
+            baseline_build = time.perf_counter() - build_started
+            rows, latencies, audit = ask_all(memory, data, indexes, recipes, ingested["owner"])
+        finally:
+            memory.close()
+        disk_mb = dir_size_mb(data_dir)
+    total_seconds = time.perf_counter() - started
+    if audit["leaks"]:
+        raise BenchmarkError(f"{audit['leaks']} hits came from another conversation's scope")
+
+    config = {key: value for key, value in vars(args).items() if key != "handler"}
+    summary = summarise(rows, latencies, args.bootstrap, args.seed)
+    timings = {
+        "ingest_seconds": ingested["seconds"], "turns": ingested["turns"],
+        "memories_stored": ingested["memories"], "turns_per_s": ingested["turns_per_s"],
+        "baseline_index_seconds": baseline_build, "total_seconds": total_seconds,
+        "data_dir_mb": disk_mb, "query_embedding_ms": query_embed_ms,
+    }
+    results = {
+        "categories": CATEGORY_NAMES, "questions": len(data.questions),
+        "category_counts": data.category_counts(), "evidence_audit": data.audit.counts(),
+        "evidence_findings": data.audit.lines(), "oracle_questions_checked": oracle_checked,
+        "hits_audit": audit, "timings": timings, **summary,
+    }
+    out_dir = Path(args.out) if args.out else RESULTS_ROOT / "locomo"
+    write_raw("locomo", "questions", rows, out_dir)
+    curves = {
+        method: {k: values[f"recall@{k}"] for k in DEFAULT_KS}
+        for method, values in summary["headline"].items()
+    }
+    plot_lines(out_dir / "recall_at_k.png", curves, title="LoCoMo recall@k, categories 1-4",
+               xlabel="k", ylabel="evidence recall@k")
+    preamble = [
+        f"data: {len(data.conversations)} conversations, {ingested['turns']} turns, "
+        f"{len(data.questions)} questions {data.category_counts()}",
+        f"embedder {args.embedder}, extract {args.extract}, graph {args.graph}",
+        "categories: " + ", ".join(f"{k} {v}" for k, v in CATEGORY_NAMES.items())
+        + " (official LoCoMo naming); headline = categories 1-4",
+        *[f"evidence: {line}" for line in data.audit.lines()],
+        f"questions with no usable gold, excluded from scoring: {len(data.audit.no_usable_gold)}",
+        f"oracle check passed on {oracle_checked} questions; cross-scope leaks: 0",
+        f"ingest {timings['ingest_seconds']:.1f} s ({timings['turns_per_s']:.0f} turns/s), "
+        f"baseline indexes {baseline_build:.1f} s, whole run {total_seconds:.0f} s",
+    ]
+    write_results("locomo", results, build_tables(summary, timings), config, out_dir, preamble)
+    return 0
+
+
+def ask_all(
+    memory: Any,
+    data: LocomoData,
+    indexes: dict[str, ConversationIndex],
+    recipes: list[str],
+    owner: dict[str, str],
+    limit: int = max(DEFAULT_KS),
+) -> tuple[list[dict[str, Any]], dict[str, list[float]], dict[str, Any]]:
+    """Every question to every method; per-question rows, latencies and a hit audit."""
+    methods = ["bm25", "dense", "bm25+dense", *[f"graphmem-{r}" for r in recipes], "oracle"]
+    latencies: dict[str, list[float]] = {method: [] for method in methods}
+    channels: Counter[str] = Counter()
+    leaks = unknown = 0
+    rows: list[dict[str, Any]] = []
+    for question in progress(data.questions, total=len(data.questions), desc="questions"):
+        rankings: dict[str, list[list[str]]] = {}
+        for method in methods:
+            started = time.perf_counter()
+            if method == "oracle":
+                ranking = oracle_ranking(question)
+            elif method.startswith("graphmem-"):
+                hits = memory.search(question.question, user_id=question.sample_id,
+                                     limit=limit, recipe=method.removeprefix("graphmem-"))
+                ranking = [list(hit.source_ids) for hit in hits]
+            else:
+                ranking = indexes[question.sample_id].rank(method, question.question, limit)
+            latencies[method].append(time.perf_counter() - started)
+            rankings[method] = ranking
+            if method.startswith("graphmem-"):
+                for position, hit in enumerate(hits):
+                    home = owner.get(hit.memory_id)
+                    unknown += home is None
+                    leaks += home is not None and home != question.sample_id
+                    if method == "graphmem-hybrid" and position < 10:
+                        channels["+".join(sorted(hit.channels)) or "none"] += 1
+        row: dict[str, Any] = {
+            "sample_id": question.sample_id, "question": question.index,
+            "category": question.category, "gold": list(question.gold), "rankings": rankings,
+        }
+        if question.gold:
+            row["scores"] = {m: score_ranking(r, question.gold) for m, r in rankings.items()}
+        rows.append(row)
+    audit = {"leaks": leaks, "hits_with_unknown_memory_id": unknown,
+             "hybrid_top10_channels": dict(channels.most_common())}
+    return rows, latencies, audit
