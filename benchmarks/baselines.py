@@ -104,9 +104,7 @@ def _min_max(values: np.ndarray) -> np.ndarray:
     return (values - low) / (high - low)
 
 
-def weighted_fusion(
-    first: np.ndarray, second: np.ndarray, weight: float = 0.5
-) -> np.ndarray:
+def weighted_fusion(first: np.ndarray, second: np.ndarray, weight: float = 0.5) -> np.ndarray:
     """``weight * minmax(first) + (1 - weight) * minmax(second)`` per document."""
     return weight * _min_max(first) + (1.0 - weight) * _min_max(second)
 

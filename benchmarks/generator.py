@@ -95,8 +95,10 @@ class _Scope:
             names.add(f"{first}{middle} {last}")
         self.people = sorted(names)
         rng.shuffle(self.people)
-        orgs = {f"{rng.choice(ORG_A)} {rng.choice(ORG_B)} {rng.choice(ORG_C)}"
-                for _ in range(max(3, people_count // 10))}
+        orgs = {
+            f"{rng.choice(ORG_A)} {rng.choice(ORG_B)} {rng.choice(ORG_C)}"
+            for _ in range(max(3, people_count // 10))
+        }
         self.orgs = sorted(orgs)
         self.lives: dict[str, str] = {}
         self.works: dict[str, str] = {}
@@ -155,37 +157,49 @@ class _Scope:
         rng = self.rng
         if kind == "hop1":
             person = rng.choice(self.residents)
-            return SyntheticQuestion(self.name, kind, f"Where does {person} live?",
-                                     (self.lives[person],))
+            return SyntheticQuestion(
+                self.name, kind, f"Where does {person} live?", (self.lives[person],)
+            )
         if kind in ("hop2", "hop3") and self.chains:
             person, relation, other, link = rng.choice(self.chains)
             if kind == "hop2":
-                return SyntheticQuestion(self.name, kind, f"Where does {person}'s {relation} "
-                                         "live?", (link, self.lives[other]))
+                return SyntheticQuestion(
+                    self.name,
+                    kind,
+                    f"Where does {person}'s {relation} live?",
+                    (link, self.lives[other]),
+                )
             employer = self.employer[other]
             return SyntheticQuestion(
-                self.name, kind,
+                self.name,
+                kind,
                 f"In which city is the company that {person}'s {relation} works for based?",
                 (link, self.works[other], self.based[employer]),
             )
         if kind == "update" and self.updates:
             person, new, old, what = rng.choice(self.updates)
-            text = f"Where does {person} live now?" if what == "lives" else (
-                f"Where does {person} work now?")
+            text = (
+                f"Where does {person} live now?"
+                if what == "lives"
+                else (f"Where does {person} work now?")
+            )
             return SyntheticQuestion(self.name, kind, text, (new,), superseded=old)
         if kind == "unanswerable":
             if strangers and rng.random() < 0.5:
-                return SyntheticQuestion(self.name, kind, f"Where does {rng.choice(strangers)} "
-                                         "live?", ())
+                return SyntheticQuestion(
+                    self.name, kind, f"Where does {rng.choice(strangers)} live?", ()
+                )
             person = rng.choice(self.people)
             missing = [r for r in RELATIONS if (person, r) not in self.relations]
-            return SyntheticQuestion(self.name, kind, f"Where does {person}'s "
-                                     f"{rng.choice(missing)} live?", ())
+            return SyntheticQuestion(
+                self.name, kind, f"Where does {person}'s {rng.choice(missing)} live?", ()
+            )
         return None
 
 
-def generate(n_facts: int, n_scopes: int = 10, questions_per_kind: int = 200,
-             seed: int = 0) -> SyntheticData:
+def generate(
+    n_facts: int, n_scopes: int = 10, questions_per_kind: int = 200, seed: int = 0
+) -> SyntheticData:
     """``n_facts`` facts over ``n_scopes`` scopes and ``questions_per_kind`` of each kind."""
     if n_facts < n_scopes * 20:
         raise ValueError(f"--facts {n_facts} is too small for {n_scopes} scopes (20 each)")

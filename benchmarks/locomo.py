@@ -41,8 +41,20 @@ _DATE = re.compile(
 _MONTHS = {
     name: number
     for number, name in enumerate(
-        ["january", "february", "march", "april", "may", "june", "july", "august",
-         "september", "october", "november", "december"],
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
         start=1,
     )
 }
@@ -149,12 +161,8 @@ def _read_conversation(sample: dict[str, Any]) -> Conversation:
     for number in numbers:
         dates[number] = parse_session_date(body[f"session_{number}_date_time"])
         for raw in body[f"session_{number}"]:
-            turns.append(
-                Turn(raw["dia_id"], number, raw["speaker"], turn_text(raw), dates[number])
-            )
-    return Conversation(
-        sample["sample_id"], (body["speaker_a"], body["speaker_b"]), dates, turns
-    )
+            turns.append(Turn(raw["dia_id"], number, raw["speaker"], turn_text(raw), dates[number]))
+    return Conversation(sample["sample_id"], (body["speaker_a"], body["speaker_b"]), dates, turns)
 
 
 def normalise_evidence(
@@ -210,8 +218,13 @@ def load_locomo(path: str | Path) -> LocomoData:
             answer = qa.get("answer", qa.get("adversarial_answer", ""))
             questions.append(
                 Question(
-                    conversation.sample_id, index, qa["question"], str(answer),
-                    int(qa["category"]), gold, raw,
+                    conversation.sample_id,
+                    index,
+                    qa["question"],
+                    str(answer),
+                    int(qa["category"]),
+                    gold,
+                    raw,
                 )
             )
     return LocomoData(conversations, questions, audit)

@@ -68,7 +68,7 @@ def _versions() -> dict[str, str]:
     except metadata.PackageNotFoundError:
         requirements = []
     for requirement in requirements:
-        if "extra ==" in requirement and "extra == \"local\"" not in requirement:
+        if "extra ==" in requirement and 'extra == "local"' not in requirement:
             continue
         name = requirement.split(";")[0].strip()
         for stop in "<>=!~[ ":
@@ -176,8 +176,9 @@ def plot_lines(
     return path
 
 
-def write_raw(suite: str, name: str, rows: Sequence[Mapping[str, Any]],
-              out_dir: Path | None = None) -> Path:
+def write_raw(
+    suite: str, name: str, rows: Sequence[Mapping[str, Any]], out_dir: Path | None = None
+) -> Path:
     """Per-question rows as JSON lines under ``raw/`` (git-ignored: large and re-creatable)."""
     target = (Path(out_dir) if out_dir else RESULTS_ROOT / suite) / "raw"
     target.mkdir(parents=True, exist_ok=True)

@@ -105,7 +105,11 @@ def extraction_mode(extract: str) -> tuple[str | None, bool]:
 
 
 def open_memory(
-    data_dir: Path, embedder: Any, *, graph: str = "kuzu", extractor: str | None = None,
+    data_dir: Path,
+    embedder: Any,
+    *,
+    graph: str = "kuzu",
+    extractor: str | None = None,
     graph_options: dict[str, Any] | None = None,
 ) -> Any:
     """``Memory.open`` with the options a suite was given (neo4j connection passed through)."""

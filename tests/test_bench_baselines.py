@@ -12,7 +12,10 @@ from benchmarks.baselines import BM25Index, DenseIndex, tokenise, top_k, weighte
 
 def test_tokeniser_lowercases_and_drops_stopwords():
     assert tokenise("Where did Ann's BROTHER move to in 2023?") == [
-        "ann", "brother", "move", "2023"
+        "ann",
+        "brother",
+        "move",
+        "2023",
     ]
 
 

@@ -44,23 +44,37 @@ Ranker = Callable[[Question], list[list[str]]]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", default="../shared/datasets/locomo10.json",
-                        help="path to locomo10.json (relative paths: from the repo root)")
+    parser.add_argument(
+        "--data",
+        default="../shared/datasets/locomo10.json",
+        help="path to locomo10.json (relative paths: from the repo root)",
+    )
     parser.add_argument("--embedder", choices=EMBEDDERS, default="local")
-    parser.add_argument("--extract", choices=EXTRACTORS, default="none",
-                        help="none: store turns verbatim (infer=False); offline/llm: extract")
+    parser.add_argument(
+        "--extract",
+        choices=EXTRACTORS,
+        default="none",
+        help="none: store turns verbatim (infer=False); offline/llm: extract",
+    )
     parser.add_argument("--graph", default="kuzu")
-    parser.add_argument("--recipes", default=",".join(RECIPES),
-                        help="graphmem recipes to run, comma-separated (any graphmem knows)")
-    parser.add_argument("--conversations", type=int, default=0,
-                        help="only the first N conversations (0 = all)")
+    parser.add_argument(
+        "--recipes",
+        default=",".join(RECIPES),
+        help="graphmem recipes to run, comma-separated (any graphmem knows)",
+    )
+    parser.add_argument(
+        "--conversations", type=int, default=0, help="only the first N conversations (0 = all)"
+    )
     parser.add_argument("--batch-size", type=int, default=256, help="turns per add_many call")
     parser.add_argument("--workdir", default="", help="data dir to keep (default: temporary)")
     parser.add_argument("--out", default="", help=f"results dir (default {RESULTS_ROOT}/locomo)")
     parser.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-embed-cache", action="store_true",
-                        help="embed every query in every method (slow with the local model)")
+    parser.add_argument(
+        "--no-embed-cache",
+        action="store_true",
+        help="embed every query in every method (slow with the local model)",
+    )
 
 
 def oracle_ranking(question: Question) -> list[list[str]]:
@@ -86,7 +100,8 @@ def check_oracle(questions: list[Question], ks: tuple[int, ...] = DEFAULT_KS) ->
         expected = {f"recall@{k}": min(k, size) / size for k in ks}
         expected.update({"mrr": 1.0, "ndcg@10": 1.0, "all_gold@10": float(size <= 10)})
         wrong = {
-            key: (scores[key], want) for key, want in expected.items()
+            key: (scores[key], want)
+            for key, want in expected.items()
             if not math.isclose(scores[key], want, abs_tol=1e-12)
         }
         if wrong:
@@ -142,8 +157,13 @@ def ingest(memory: Any, data: LocomoData, infer: bool, batch_size: int) -> dict[
             for _ in chunk:
                 next(bar, None)
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "turns": turns, "memories": len(owner),
-            "turns_per_s": turns / seconds if seconds else float("nan"), "owner": owner}
+    return {
+        "seconds": seconds,
+        "turns": turns,
+        "memories": len(owner),
+        "turns_per_s": turns / seconds if seconds else float("nan"),
+        "owner": owner,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -182,16 +202,25 @@ def run(args: argparse.Namespace) -> int:
     config = {key: value for key, value in vars(args).items() if key != "handler"}
     summary = summarise(rows, latencies, args.bootstrap, args.seed)
     timings = {
-        "ingest_seconds": ingested["seconds"], "turns": ingested["turns"],
-        "memories_stored": ingested["memories"], "turns_per_s": ingested["turns_per_s"],
-        "baseline_index_seconds": baseline_build, "total_seconds": total_seconds,
-        "data_dir_mb": disk_mb, "query_embedding_ms": query_embed_ms,
+        "ingest_seconds": ingested["seconds"],
+        "turns": ingested["turns"],
+        "memories_stored": ingested["memories"],
+        "turns_per_s": ingested["turns_per_s"],
+        "baseline_index_seconds": baseline_build,
+        "total_seconds": total_seconds,
+        "data_dir_mb": disk_mb,
+        "query_embedding_ms": query_embed_ms,
     }
     results = {
-        "categories": CATEGORY_NAMES, "questions": len(data.questions),
-        "category_counts": data.category_counts(), "evidence_audit": data.audit.counts(),
-        "evidence_findings": data.audit.lines(), "oracle_questions_checked": oracle_checked,
-        "hits_audit": audit, "timings": timings, **summary,
+        "categories": CATEGORY_NAMES,
+        "questions": len(data.questions),
+        "category_counts": data.category_counts(),
+        "evidence_audit": data.audit.counts(),
+        "evidence_findings": data.audit.lines(),
+        "oracle_questions_checked": oracle_checked,
+        "hits_audit": audit,
+        "timings": timings,
+        **summary,
     }
     out_dir = Path(args.out) if args.out else RESULTS_ROOT / "locomo"
     write_raw("locomo", "questions", rows, out_dir)
@@ -199,13 +228,19 @@ def run(args: argparse.Namespace) -> int:
         method: {k: values[f"recall@{k}"] for k in DEFAULT_KS}
         for method, values in summary["headline"].items()
     }
-    plot_lines(out_dir / "recall_at_k.png", curves, title="LoCoMo recall@k, categories 1-4",
-               xlabel="k", ylabel="evidence recall@k")
+    plot_lines(
+        out_dir / "recall_at_k.png",
+        curves,
+        title="LoCoMo recall@k, categories 1-4",
+        xlabel="k",
+        ylabel="evidence recall@k",
+    )
     preamble = [
         f"data: {len(data.conversations)} conversations, {ingested['turns']} turns, "
         f"{len(data.questions)} questions {data.category_counts()}",
         f"embedder {args.embedder}, extract {args.extract}, graph {args.graph}",
-        "categories: " + ", ".join(f"{k} {v}" for k, v in CATEGORY_NAMES.items())
+        "categories: "
+        + ", ".join(f"{k} {v}" for k, v in CATEGORY_NAMES.items())
         + " (official LoCoMo naming); headline = categories 1-4",
         *[f"evidence: {line}" for line in data.audit.lines()],
         f"questions with no usable gold, excluded from scoring: {len(data.audit.no_usable_gold)}",
@@ -238,8 +273,12 @@ def ask_all(
             if method == "oracle":
                 ranking = oracle_ranking(question)
             elif method.startswith("graphmem-"):
-                hits = memory.search(question.question, user_id=question.sample_id,
-                                     limit=limit, recipe=method.removeprefix("graphmem-"))
+                hits = memory.search(
+                    question.question,
+                    user_id=question.sample_id,
+                    limit=limit,
+                    recipe=method.removeprefix("graphmem-"),
+                )
                 ranking = [list(hit.source_ids) for hit in hits]
             else:
                 ranking = indexes[question.sample_id].rank(method, question.question, limit)
@@ -253,12 +292,18 @@ def ask_all(
                     if method == "graphmem-hybrid" and position < 10:
                         channels["+".join(sorted(hit.channels)) or "none"] += 1
         row: dict[str, Any] = {
-            "sample_id": question.sample_id, "question": question.index,
-            "category": question.category, "gold": list(question.gold), "rankings": rankings,
+            "sample_id": question.sample_id,
+            "question": question.index,
+            "category": question.category,
+            "gold": list(question.gold),
+            "rankings": rankings,
         }
         if question.gold:
             row["scores"] = {m: score_ranking(r, question.gold) for m, r in rankings.items()}
         rows.append(row)
-    audit = {"leaks": leaks, "hits_with_unknown_memory_id": unknown,
-             "hybrid_top10_channels": dict(channels.most_common())}
+    audit = {
+        "leaks": leaks,
+        "hits_with_unknown_memory_id": unknown,
+        "hybrid_top10_channels": dict(channels.most_common()),
+    }
     return rows, latencies, audit

@@ -40,9 +40,14 @@ def summarise(
     methods = list(latencies)
     if not headline:
         raise BenchmarkError("no question in categories 1-4 has usable gold evidence")
-    summary: dict[str, Any] = {"headline_questions": len(headline), "headline": {},
-                               "by_category": {}, "recall@10_ci": {}, "differences": {},
-                               "latency_ms": {}}
+    summary: dict[str, Any] = {
+        "headline_questions": len(headline),
+        "headline": {},
+        "by_category": {},
+        "recall@10_ci": {},
+        "differences": {},
+        "latency_ms": {},
+    }
     for method in methods:
         summary["headline"][method] = mean_scores([r["scores"][method] for r in headline])
         summary["by_category"][method] = {
@@ -61,11 +66,13 @@ def summarise(
             summary["differences"][f"{first} - {second}"] = paired_bootstrap_diff(
                 [r["scores"][first]["recall@10"] for r in headline],
                 [r["scores"][second]["recall@10"] for r in headline],
-                n_resamples=n_boot, seed=seed,
+                n_resamples=n_boot,
+                seed=seed,
             )
     oracle = summary["headline"].get("oracle", {})
-    if oracle and not (oracle["mrr"] == 1.0 and oracle["ndcg@10"] == 1.0
-                       and oracle["recall@20"] == 1.0):
+    if oracle and not (
+        oracle["mrr"] == 1.0 and oracle["ndcg@10"] == 1.0 and oracle["recall@20"] == 1.0
+    ):
         raise BenchmarkError(f"oracle scored below 1.0 on the headline: {oracle}")
     summary["acceptance"] = _acceptance(summary)
     return summary
@@ -100,8 +107,15 @@ def build_tables(summary: dict[str, Any], timings: dict[str, Any]) -> list[Table
         means = summary["headline"][method]
         _, low, high = summary["recall@10_ci"][method]
         latency = summary["latency_ms"][method]
-        headline.rows.append([method, *[means[m] for m in METRICS],
-                              f"[{low:.3f}, {high:.3f}]", latency["p50"], latency["p95"]])
+        headline.rows.append(
+            [
+                method,
+                *[means[m] for m in METRICS],
+                f"[{low:.3f}, {high:.3f}]",
+                latency["p50"],
+                latency["p95"],
+            ]
+        )
     categories = sorted({c for m in methods for c in summary["by_category"][m]})
     columns = [f"{c} {CATEGORY_NAMES[c]}" for c in categories]
     by_category = []
@@ -113,21 +127,27 @@ def build_tables(summary: dict[str, Any], timings: dict[str, Any]) -> list[Table
         )
         for method in methods:
             cells = summary["by_category"][method]
-            table.rows.append([method, *[cells[c][metric] if c in cells else float("nan")
-                                         for c in categories]])
+            table.rows.append(
+                [method, *[cells[c][metric] if c in cells else float("nan") for c in categories]]
+            )
         by_category.append(table)
-    differences = Table("Paired bootstrap, recall@10 differences (categories 1-4)",
-                        ["pair", "difference", "95% CI"])
+    differences = Table(
+        "Paired bootstrap, recall@10 differences (categories 1-4)", ["pair", "difference", "95% CI"]
+    )
     for pair, (mean, low, high) in summary["differences"].items():
         differences.rows.append([pair, f"{mean:+.3f}", f"[{low:+.3f}, {high:+.3f}]"])
-    timing = Table("Time", ["what", "value"], [
-        ["ingest (s)", timings["ingest_seconds"]],
-        ["turns ingested / s", timings["turns_per_s"]],
-        ["memories stored", timings["memories_stored"]],
-        ["baseline index build (s)", timings["baseline_index_seconds"]],
-        ["data dir (MB)", timings["data_dir_mb"]],
-        ["whole run (s)", timings["total_seconds"]],
-    ])
+    timing = Table(
+        "Time",
+        ["what", "value"],
+        [
+            ["ingest (s)", timings["ingest_seconds"]],
+            ["turns ingested / s", timings["turns_per_s"]],
+            ["memories stored", timings["memories_stored"]],
+            ["baseline index build (s)", timings["baseline_index_seconds"]],
+            ["data dir (MB)", timings["data_dir_mb"]],
+            ["whole run (s)", timings["total_seconds"]],
+        ],
+    )
     if timings.get("query_embedding_ms"):
         timing.note = (
             "Each question is embedded once and cached, so search latencies above exclude "
@@ -137,6 +157,11 @@ def build_tables(summary: dict[str, Any], timings: dict[str, Any]) -> list[Table
         )
     tables = [headline, *by_category, differences, timing]
     if summary.get("acceptance"):
-        tables.append(Table("Against the issue's targets", ["check", "value"],
-                            [[k, v] for k, v in summary["acceptance"].items()]))
+        tables.append(
+            Table(
+                "Against the issue's targets",
+                ["check", "value"],
+                [[k, v] for k, v in summary["acceptance"].items()],
+            )
+        )
     return tables

@@ -42,11 +42,19 @@ WARM_UP = 5  # first searches load caches and indexes; they are not what a user 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sizes", default="10000,100000", help="memories per run, comma-separated")
     parser.add_argument("--embedders", default="hash,local", help=f"any of {', '.join(EMBEDDERS)}")
-    parser.add_argument("--local-max-size", type=int, default=10_000,
-                        help="skip the local model above this size (its cost is linear)")
+    parser.add_argument(
+        "--local-max-size",
+        type=int,
+        default=10_000,
+        help="skip the local model above this size (its cost is linear)",
+    )
     parser.add_argument("--scopes", type=int, default=1, help="scopes the memories are spread over")
-    parser.add_argument("--extract", choices=EXTRACTORS, default="none",
-                        help="none: batched infer=False adds (entities still linked)")
+    parser.add_argument(
+        "--extract",
+        choices=EXTRACTORS,
+        default="none",
+        help="none: batched infer=False adds (entities still linked)",
+    )
     parser.add_argument("--recipes", default="vector,keyword,graph,hybrid")
     parser.add_argument("--queries", type=int, default=200, help="timed searches per recipe")
     parser.add_argument("--graph-queries", type=int, default=100, help="timed neighbour reads")
@@ -69,16 +77,24 @@ def measure(config: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {"size": size, "embedder": config["embedder"]}
     with tempfile.TemporaryDirectory(prefix="graphmem-speed-") as scratch:
         data_dir = Path(scratch) / "data"
-        memory = open_memory(data_dir, embedder, graph=config["graph"], extractor=extractor,
-                             graph_options=config["graph_options"])
+        memory = open_memory(
+            data_dir,
+            embedder,
+            graph=config["graph"],
+            extractor=extractor,
+            graph_options=config["graph_options"],
+        )
         try:
             by_scope: dict[str, list[dict[str, Any]]] = {}
             for fact in data.facts:
                 by_scope.setdefault(fact.scope, []).append(
-                    {"text": fact.text, "source_ids": [fact.source_id],
-                     "timestamp": fact.timestamp})
-            chunks = [(s, c) for s, items in by_scope.items()
-                      for c in batched(items, config["batch_size"])]
+                    {"text": fact.text, "source_ids": [fact.source_id], "timestamp": fact.timestamp}
+                )
+            chunks = [
+                (s, c)
+                for s, items in by_scope.items()
+                for c in batched(items, config["batch_size"])
+            ]
             started = time.perf_counter()
             for scope, chunk in progress(chunks, len(chunks), f"ingest {size}"):
                 memory.add_many(list(chunk), user_id=scope, infer=infer)
@@ -134,73 +150,126 @@ def _run_isolated(config: dict[str, Any]) -> dict[str, Any]:
         request.write_text(json.dumps(config), encoding="utf-8")
         done = subprocess.run(
             [sys.executable, "-m", "benchmarks.suites.speed", str(request), str(answer)],
-            cwd=REPO_ROOT, check=False,
+            cwd=REPO_ROOT,
+            check=False,
         )
         if done.returncode != 0 or not answer.is_file():
-            raise BenchmarkError(f"speed run {config['size']}/{config['embedder']} failed "
-                                 f"(exit {done.returncode}); see its output above")
+            raise BenchmarkError(
+                f"speed run {config['size']}/{config['embedder']} failed "
+                f"(exit {done.returncode}); see its output above"
+            )
         return json.loads(answer.read_text(encoding="utf-8"))
 
 
 def run(args: argparse.Namespace) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     embedders = [e for e in args.embedders.split(",") if e]
-    graph_options = {"neo4j_uri": args.neo4j_uri, "neo4j_user": args.neo4j_user,
-                     "neo4j_password": args.neo4j_password,
-                     "neo4j_database": args.neo4j_database}
+    graph_options = {
+        "neo4j_uri": args.neo4j_uri,
+        "neo4j_user": args.neo4j_user,
+        "neo4j_password": args.neo4j_password,
+        "neo4j_database": args.neo4j_database,
+    }
     runs, skipped = [], []
     for embedder in embedders:
         for size in sizes:
             if embedder == "local" and size > args.local_max_size:
                 skipped.append(f"{embedder} at {size:,} (above --local-max-size)")
                 continue
-            config = {"size": size, "embedder": embedder, "scopes": args.scopes,
-                      "extract": args.extract, "recipes": args.recipes.split(","),
-                      "queries": args.queries, "graph_queries": args.graph_queries,
-                      "batch_size": args.batch_size, "graph": args.graph,
-                      "graph_options": graph_options, "seed": args.seed}
+            config = {
+                "size": size,
+                "embedder": embedder,
+                "scopes": args.scopes,
+                "extract": args.extract,
+                "recipes": args.recipes.split(","),
+                "queries": args.queries,
+                "graph_queries": args.graph_queries,
+                "batch_size": args.batch_size,
+                "graph": args.graph,
+                "graph_options": graph_options,
+                "seed": args.seed,
+            }
             print(f"speed: {size:,} memories, embedder {embedder}", file=sys.stderr, flush=True)
             runs.append(_run_isolated(config))
     out_dir = Path(args.out) if args.out else RESULTS_ROOT / "speed"
     recipes = args.recipes.split(",")
     for metric in ("p50", "p95"):
         series = {
-            f"{e} {recipe}": {r["size"]: r["search_ms"][recipe][metric]
-                              for r in runs if r["embedder"] == e}
-            for e in embedders for recipe in recipes
+            f"{e} {recipe}": {
+                r["size"]: r["search_ms"][recipe][metric] for r in runs if r["embedder"] == e
+            }
+            for e in embedders
+            for recipe in recipes
         }
-        plot_lines(out_dir / f"search_{metric}_vs_size.png",
-                   {name: points for name, points in series.items() if points},
-                   title=f"search latency {metric} vs size", xlabel="memories",
-                   ylabel="ms", logx=True)
-    plot_lines(out_dir / "ingest_vs_size.png",
-               {e: {r["size"]: r["ingest_per_s"] for r in runs if r["embedder"] == e}
-                for e in embedders},
-               title="ingest throughput vs size", xlabel="memories", ylabel="memories/s",
-               logx=True)
-    table = Table("Speed by size and embedder", [
-        "embedder", "memories", "ingest /s", "ingest s",
-        *[f"{r} p50/p95 ms" for r in recipes], "1-hop p50 ms", "2-hop p50 ms",
-        "peak RSS MB", "disk MB"])
+        plot_lines(
+            out_dir / f"search_{metric}_vs_size.png",
+            {name: points for name, points in series.items() if points},
+            title=f"search latency {metric} vs size",
+            xlabel="memories",
+            ylabel="ms",
+            logx=True,
+        )
+    plot_lines(
+        out_dir / "ingest_vs_size.png",
+        {e: {r["size"]: r["ingest_per_s"] for r in runs if r["embedder"] == e} for e in embedders},
+        title="ingest throughput vs size",
+        xlabel="memories",
+        ylabel="memories/s",
+        logx=True,
+    )
+    table = Table(
+        "Speed by size and embedder",
+        [
+            "embedder",
+            "memories",
+            "ingest /s",
+            "ingest s",
+            *[f"{r} p50/p95 ms" for r in recipes],
+            "1-hop p50 ms",
+            "2-hop p50 ms",
+            "peak RSS MB",
+            "disk MB",
+        ],
+    )
     for r in runs:
-        table.rows.append([r["embedder"], r["size"], r["ingest_per_s"], r["ingest_seconds"],
-                           *[f"{r['search_ms'][x]['p50']:.1f} / {r['search_ms'][x]['p95']:.1f}"
-                             for x in recipes],
-                           r["hop1_ms"]["p50"], r["hop2_ms"]["p50"], r["peak_rss_mb"],
-                           r["disk_mb"]])
+        table.rows.append(
+            [
+                r["embedder"],
+                r["size"],
+                r["ingest_per_s"],
+                r["ingest_seconds"],
+                *[
+                    f"{r['search_ms'][x]['p50']:.1f} / {r['search_ms'][x]['p95']:.1f}"
+                    for x in recipes
+                ],
+                r["hop1_ms"]["p50"],
+                r["hop2_ms"]["p50"],
+                r["peak_rss_mb"],
+                r["disk_mb"],
+            ]
+        )
     checks = Table("Against the issue's targets", ["check", "measured", "met"])
     for r in runs:
         if r["embedder"] == "hash":
-            checks.rows.append([f"ingest >= 2,000/s, hash, {r['size']:,}", r["ingest_per_s"],
-                                r["ingest_per_s"] >= 2000])
+            checks.rows.append(
+                [
+                    f"ingest >= 2,000/s, hash, {r['size']:,}",
+                    r["ingest_per_s"],
+                    r["ingest_per_s"] >= 2000,
+                ]
+            )
         if r["size"] == 10_000 and "hybrid" in r["search_ms"]:
             p95 = r["search_ms"]["hybrid"]["p95"]
             checks.rows.append([f"hybrid p95 <= 50 ms at 10k, {r['embedder']}", p95, p95 <= 50])
-    preamble = [f"graph {args.graph}, extract {args.extract}, {args.scopes} scope(s), "
-                f"{args.queries} timed searches per recipe after {WARM_UP} warm-up",
-                *[f"skipped: {s}" for s in skipped]]
+    preamble = [
+        f"graph {args.graph}, extract {args.extract}, {args.scopes} scope(s), "
+        f"{args.queries} timed searches per recipe after {WARM_UP} warm-up",
+        *[f"skipped: {s}" for s in skipped],
+    ]
     config = {k: v for k, v in vars(args).items() if k not in ("handler", "neo4j_password")}
-    write_results("speed", {"runs": runs, "skipped": skipped}, [table, checks], config, out_dir, preamble)
+    write_results(
+        "speed", {"runs": runs, "skipped": skipped}, [table, checks], config, out_dir, preamble
+    )
     return 0
 
 

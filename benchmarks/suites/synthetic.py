@@ -40,8 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scopes", type=int, default=10, help="memory scopes (user_ids)")
     parser.add_argument("--questions", type=int, default=200, help="questions per kind")
     parser.add_argument("--embedder", choices=EMBEDDERS, default="local")
-    parser.add_argument("--extract", choices=EXTRACTORS, default="offline",
-                        help="offline (default) builds the graph the hop questions need")
+    parser.add_argument(
+        "--extract",
+        choices=EXTRACTORS,
+        default="offline",
+        help="offline (default) builds the graph the hop questions need",
+    )
     parser.add_argument("--graph", default="kuzu")
     parser.add_argument("--recipes", default="vector,graph,hybrid")
     parser.add_argument("--batch-size", type=int, default=1000, help="facts per add_many")
@@ -58,15 +62,20 @@ def ingest(memory: Any, data: SyntheticData, infer: bool, batch_size: int) -> di
         )
     owner: dict[str, str] = {}
     started = time.perf_counter()
-    chunks = [(scope, chunk) for scope, items in by_scope.items()
-              for chunk in batched(items, batch_size)]
+    chunks = [
+        (scope, chunk) for scope, items in by_scope.items() for chunk in batched(items, batch_size)
+    ]
     for scope, chunk in progress(chunks, total=len(chunks), desc="ingest batches"):
         for fact in memory.add_many(list(chunk), user_id=scope, infer=infer):
             owner[fact.id] = scope
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "facts": len(data.facts), "memories_stored": len(owner),
-            "facts_per_s": len(data.facts) / seconds if seconds else float("nan"),
-            "owner": owner}
+    return {
+        "seconds": seconds,
+        "facts": len(data.facts),
+        "memories_stored": len(owner),
+        "facts_per_s": len(data.facts) / seconds if seconds else float("nan"),
+        "owner": owner,
+    }
 
 
 def _first_rank(ranking: list[list[str]], source_id: str) -> int | None:
@@ -82,12 +91,13 @@ def judge(question: SyntheticQuestion, hits: list[Any], owner: dict[str, str]) -
         for hit in hits
     )
     outcome: dict[str, Any] = {
-        "kind": question.kind, "leaks": int(leaks), "ranking": ranking,
+        "kind": question.kind,
+        "leaks": int(leaks),
+        "ranking": ranking,
         "top_score": float(hits[0].score) if hits else float("-inf"),
         # Fused scores are normalised per query (the top is always the same value), so the
         # raw cosine of the best hit is the signal a caller could use to abstain.
-        "top_cosine": max((float(h.score_parts.get("cosine", -1.0)) for h in hits),
-                          default=-1.0),
+        "top_cosine": max((float(h.score_parts.get("cosine", -1.0)) for h in hits), default=-1.0),
     }
     if question.gold:
         outcome["scores"] = score_ranking(ranking, question.gold)
@@ -117,14 +127,20 @@ def summarise(outcomes: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             "superseded_above_current": sum(r["superseded_above_current"] for r in updates),
             "current_beats_superseded_rate": (
                 1.0 - sum(r["superseded_above_current"] for r in updates) / len(updates)
-                if updates else float("nan")
+                if updates
+                else float("nan")
             ),
-            "current_at_1": (sum(r["current_rank"] == 1 for r in updates) / len(updates)
-                             if updates else float("nan")),
-            "unanswerable_auroc_top_score": auroc([r["top_score"] for r in answerable],
-                                                  [r["top_score"] for r in unanswerable]),
-            "unanswerable_auroc_top_cosine": auroc([r["top_cosine"] for r in answerable],
-                                                   [r["top_cosine"] for r in unanswerable]),
+            "current_at_1": (
+                sum(r["current_rank"] == 1 for r in updates) / len(updates)
+                if updates
+                else float("nan")
+            ),
+            "unanswerable_auroc_top_score": auroc(
+                [r["top_score"] for r in answerable], [r["top_score"] for r in unanswerable]
+            ),
+            "unanswerable_auroc_top_cosine": auroc(
+                [r["top_cosine"] for r in answerable], [r["top_cosine"] for r in unanswerable]
+            ),
             "leaks": sum(r["leaks"] for r in rows),
         }
     return summary
@@ -148,29 +164,43 @@ def run(args: argparse.Namespace) -> int:
             for question in progress(data.questions, len(data.questions), "questions"):
                 for recipe in recipes:
                     began = time.perf_counter()
-                    hits = memory.search(question.text, user_id=question.scope,
-                                         limit=max(DEFAULT_KS), recipe=recipe)
+                    hits = memory.search(
+                        question.text, user_id=question.scope, limit=max(DEFAULT_KS), recipe=recipe
+                    )
                     latencies[recipe].append(time.perf_counter() - began)
                     outcomes[recipe].append(judge(question, hits, ingested["owner"]))
         finally:
             memory.close()
         disk_mb = dir_size_mb(data_dir)
     summary = summarise(outcomes)
-    timings = {"generate_seconds": generated, "ingest_seconds": ingested["seconds"],
-               "facts_per_s": ingested["facts_per_s"],
-               "memories_stored": ingested["memories_stored"], "data_dir_mb": disk_mb,
-               "search_ms": {r: percentiles_ms(latencies[r]) for r in recipes},
-               "total_seconds": time.perf_counter() - started}
+    timings = {
+        "generate_seconds": generated,
+        "ingest_seconds": ingested["seconds"],
+        "facts_per_s": ingested["facts_per_s"],
+        "memories_stored": ingested["memories_stored"],
+        "data_dir_mb": disk_mb,
+        "search_ms": {r: percentiles_ms(latencies[r]) for r in recipes},
+        "total_seconds": time.perf_counter() - started,
+    }
     out_dir = Path(args.out) if args.out else RESULTS_ROOT / "synthetic"
-    write_raw("synthetic", f"outcomes-{args.facts}",
-              [{"recipe": r, **o} for r, rows in outcomes.items() for o in rows], out_dir)
-    plot_lines(out_dir / f"recall_at_k_{args.facts}.png",
-               {f"{r} {kind}": {k: summary[r]["by_kind"][kind][f"recall@{k}"]
-                                for k in DEFAULT_KS}
-                for r in recipes for kind in ("hop1", "hop2", "hop3")
-                if kind in summary[r]["by_kind"]},
-               title=f"Synthetic recall@k, {args.facts:,} facts", xlabel="k",
-               ylabel="recall@k")
+    write_raw(
+        "synthetic",
+        f"outcomes-{args.facts}",
+        [{"recipe": r, **o} for r, rows in outcomes.items() for o in rows],
+        out_dir,
+    )
+    plot_lines(
+        out_dir / f"recall_at_k_{args.facts}.png",
+        {
+            f"{r} {kind}": {k: summary[r]["by_kind"][kind][f"recall@{k}"] for k in DEFAULT_KS}
+            for r in recipes
+            for kind in ("hop1", "hop2", "hop3")
+            if kind in summary[r]["by_kind"]
+        },
+        title=f"Synthetic recall@k, {args.facts:,} facts",
+        xlabel="k",
+        ylabel="recall@k",
+    )
     config = {key: value for key, value in vars(args).items() if key != "handler"}
     preamble = [
         f"{args.facts:,} facts in {args.scopes} scopes, {args.questions} questions per kind "
@@ -180,8 +210,14 @@ def run(args: argparse.Namespace) -> int:
         f"whole run {timings['total_seconds']:.0f} s",
     ]
     leaks = sum(summary[r]["leaks"] for r in recipes)
-    write_results("synthetic", {"summary": summary, "timings": timings}, tables(summary, timings),
-                  config, out_dir, preamble)
+    write_results(
+        "synthetic",
+        {"summary": summary, "timings": timings},
+        tables(summary, timings),
+        config,
+        out_dir,
+        preamble,
+    )
     if leaks:
         raise BenchmarkError(f"{leaks} hits crossed scopes: results written, run invalid")
     return 0
@@ -191,28 +227,54 @@ def tables(summary: dict[str, Any], timings: dict[str, Any]) -> list[Table]:
     recipes = list(summary)
     side_by_side = Table(
         "Recall by question kind (recipes side by side)",
-        ["kind", "n", *[f"{r} {m}" for r in recipes for m in ("recall@5", "recall@10",
-                                                              "all_gold@10")]],
+        [
+            "kind",
+            "n",
+            *[f"{r} {m}" for r in recipes for m in ("recall@5", "recall@10", "all_gold@10")],
+        ],
     )
     for kind in SCORED:
         cells = [summary[r]["by_kind"].get(kind, {}) for r in recipes]
-        side_by_side.rows.append([kind, cells[0].get("n", 0)] + [
-            cell.get(metric, float("nan")) for cell in cells
-            for metric in ("recall@5", "recall@10", "all_gold@10")
-        ])
+        side_by_side.rows.append(
+            [kind, cells[0].get("n", 0)]
+            + [
+                cell.get(metric, float("nan"))
+                for cell in cells
+                for metric in ("recall@5", "recall@10", "all_gold@10")
+            ]
+        )
     checks = Table(
         "Updates, unanswerable questions, isolation, latency",
-        ["recipe", "updates", "superseded above current", "current wins rate", "current @1",
-         "AUROC top score", "AUROC top cosine", "leaks", "search p50 ms", "search p95 ms"],
+        [
+            "recipe",
+            "updates",
+            "superseded above current",
+            "current wins rate",
+            "current @1",
+            "AUROC top score",
+            "AUROC top cosine",
+            "leaks",
+            "search p50 ms",
+            "search p95 ms",
+        ],
         note="AUROC: does the best hit's score separate answerable from unanswerable "
         "questions (0.5 = not at all). Latency excludes the (cached) query embedding.",
     )
     for recipe in recipes:
         item = summary[recipe]
         latency = timings["search_ms"][recipe]
-        checks.rows.append([recipe, item["updates"], item["superseded_above_current"],
-                            item["current_beats_superseded_rate"], item["current_at_1"],
-                            item["unanswerable_auroc_top_score"],
-                            item["unanswerable_auroc_top_cosine"], item["leaks"],
-                            latency["p50"], latency["p95"]])
+        checks.rows.append(
+            [
+                recipe,
+                item["updates"],
+                item["superseded_above_current"],
+                item["current_beats_superseded_rate"],
+                item["current_at_1"],
+                item["unanswerable_auroc_top_score"],
+                item["unanswerable_auroc_top_cosine"],
+                item["leaks"],
+                latency["p50"],
+                latency["p95"],
+            ]
+        )
     return [side_by_side, checks]
