@@ -1,0 +1,341 @@
+"""``OfflineExtractor``: a knowledge graph from plain English with no model and no download.
+
+The default extractor when no LLM is configured, and the entity linker for memories
+stored verbatim. Pure Python regular expressions over one sentence at a time:
+deterministic (same input, same output, same order) and fast enough for whole chat logs.
+
+What it finds
+    - Facts: one per sentence that says something (fillers such as "Thanks so much!"
+      and two-word sentences without a name are skipped). The text is the sentence as
+      written; "I" and "my" are not rewritten.
+    - Entities: capitalised spans ("New York", "Bank of America", "Dr. Smith"), names and
+      aliases of ``known`` entities in any case, and the speaker whenever the text says
+      I / me / my / mine. Sentence-initial function words, weekdays and months are not names.
+    - Types: person / organization / location / other (plus concept for liked things and
+      "is a" classes), from the strongest cue: the speaker, a known entity's type, a name
+      suffix or prefix ("Acme Corp", "University of X", "Lake Y", "Dr. Z"), the relation
+      the name appears in, a short list of given names, then a short list of places.
+    - Relations (``offline_patterns.RULES``): works_at, lives_in, born_in, grew_up_in,
+      studies_at, founded, owns, manages, member_of, married_to, engaged_to, dating,
+      comes_from, located_in, likes, dislikes, is_a, has_name, moved_to, and family or
+      social ties (brother, sister, mother, best_friend, colleague, boss...) with the
+      possessor as source: "Bob is Alice's brother" gives Alice -[brother]-> Bob.
+      "X moved from A to B" becomes works_at B when A is an organization, lives_in B when
+      A is a place, else moved_to B; superseding the old edge is the resolver's job.
+    - Dates: "in 2019", "since May 2021", "on 2023-05-01", "on May 1, 2023" set valid_at
+      on the fact and its relations; "until 2020" / "from 2018 to 2020" set invalid_at.
+
+What it misses, on purpose or by construction
+    - English only. No coreference beyond I/me/my: "she", "he", "they", "we", "the
+      company" link to nothing, so "She works at Acme" yields no relation.
+    - No relations from questions, negated or hedged sentences (not, never, n't, no
+      longer, if, unless, whether, maybe, perhaps, wish, hope...): precision over recall.
+    - Relative dates ("last year", "yesterday") are not resolved; ``reference_time`` is
+      accepted for the Protocol and unused. Tense is not modelled: "lived in Paris" is
+      lives_in Paris.
+    - Lower-case names are found only when ``known`` lists them; an unknown name at the
+      start of a sentence is kept only with some evidence (a given name, a place, used
+      capitalised elsewhere, followed by "'s", ":" or a verb such as "is").
+    - A target must end its clause: "works at Google headquarters" yields nothing rather
+      than a wrong edge. Nested clauses (beyond "X, who ..., ..." and "X, my sister,"),
+      passives beyond "was hired by", and lists of objects ("works at A and B": only A)
+      are not parsed. Very long runs of names are capped (ten per list) to stay linear.
+
+Layout: ``offline_mentions`` splits sentences and finds mentions, ``offline_patterns``
+holds the rule table and the date reader, ``offline_words`` the word lists and type cues;
+this module applies the rules and assembles the ``Extraction``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..errors import ValidationError
+from ..models import (
+    ExtractedEntity,
+    ExtractedFact,
+    ExtractedRelation,
+    Extraction,
+    check_relation_name,
+    name_key,
+)
+from ..stores.base import KnownEntity
+from . import offline_words as words
+from .offline_mentions import KnownIndex, Mention, MentionFinder, Sentence, split_sentences
+from .offline_patterns import (
+    CLOSE,
+    OPEN,
+    PLACEHOLDER,
+    RULES,
+    TARGET_ENTITY,
+    Rule,
+    kin_relation,
+    read_phrase,
+    sentence_dates,
+    variants,
+)
+from .offline_words import Cues, category, class_of, surface_cues
+
+_WORDS = re.compile(r"[a-z0-9']+")
+_PREV_WORD = re.compile(r"(\w+)\s+$")
+_AUX_WORD = re.compile(r"\b(?:is|was|am|are|were|been)\b|'m|'re|'s")
+_SKIP_RELATIONS = re.compile(
+    r"\b(?:not|never|no\s+longer|neither|nor|cannot|if|unless|whether|maybe|perhaps|wish"
+    r"|hope|suppose|imagine|pretend|dreamed|dreamt)\b|n't"
+)
+# A subject right after one of these is an object of something else ("a friend of Bob
+# lives in Paris" is not about Bob).
+_NOT_AFTER = frozenset(
+    "of with to for from at by about like than in on into onto s met saw told called "
+    "visited asked meet see tell call visit ask know knows knew".split()
+)
+# Base verb forms fit "I"/"we"/lists, not one third-person name ("Alice's work at X").
+_BASE_VERBS = frozenset(
+    "work live like love enjoy adore own manage study reside hate dislike detest come hail".split()
+)
+_P_SPEAKER, _P_KNOWN, _P_RELATION = 0, 1, 3
+# Relations that say little about what their subject is, so they cannot vouch for a
+# tentative name ("Life is a ride", "Nature loves balance").
+_WEAK = frozenset({"likes", "dislikes", "is_a"})
+_PLACES_AND_EMPLOYERS = frozenset({"organization", "location"})
+
+
+@dataclass
+class _Found:
+    relation: str  # a relation name or an "@" handler resolved in ``_finish``
+    source: Mention
+    target: Mention
+    source_type: str = ""
+    target_type: str = ""
+    via: Mention | None = None  # "moved from <via> to <target>"
+
+
+@dataclass
+class _Edge:
+    relation: str
+    source: str  # name keys
+    target: str
+    fact: int
+    valid_at: str
+    invalid_at: str
+    via: str = ""
+
+
+class OfflineExtractor:
+    """Rule-based ``Extractor``: no model, no network, no state between calls."""
+
+    name = "offline"
+    calls = 0  # model requests made: none, ever
+
+    def extract(
+        self,
+        text: str,
+        *,
+        speaker: str = "user",
+        known: Sequence[KnownEntity] = (),
+        reference_time: str = "",
+    ) -> Extraction:
+        if not isinstance(text, str):
+            raise ValidationError("text", f"must be a string, got {type(text).__name__}")
+        if not isinstance(speaker, str):
+            raise ValidationError("speaker", f"must be a string, got {type(speaker).__name__}")
+        return _Run(MentionFinder(speaker.strip(), KnownIndex(known))).run(text)
+
+
+class _Run:
+    """The state of one ``extract`` call."""
+
+    def __init__(self, finder: MentionFinder) -> None:
+        self.finder = finder
+        self.cues = Cues()
+        self.names: dict[str, str] = {}  # name key -> the first spelling seen
+        self.facts: list[ExtractedFact] = []
+        self.edges: list[_Edge] = []
+
+    def run(self, text: str) -> Extraction:
+        sentences = split_sentences(text)
+        self.finder.prepare(sentences)
+        for sentence in sentences:
+            self._sentence(sentence)
+        return self._finish()
+
+    # --- one sentence --------------------------------------------------------------------
+
+    def _sentence(self, sentence: Sentence) -> None:
+        mentions = self.finder.find(sentence)
+        found: list[_Found] = []
+        work = sentence.work
+        lowered = work.lower()
+        if not work.rstrip().endswith("?") and not _SKIP_RELATIONS.search(lowered):
+            parts, previous = [], 0
+            for index, mention in enumerate(mentions):
+                suffix = "'s" if mention.possessive else ""
+                parts += [work[previous : mention.start], f"{OPEN}{index}{CLOSE}{suffix}"]
+                previous = mention.end
+            template = ("".join(parts) + work[previous:]).lower()
+            for text in variants(template):
+                for rule in RULES:
+                    if rule.mentions_needed > len(mentions):
+                        continue
+                    position = 0
+                    while (match := rule.regex.search(text, position)) is not None:
+                        position = match.start() + 1
+                        found += self._apply(rule, match, text, mentions)
+        # A tentative name must earn its place in a relation that says what it is.
+        found = [f for f in found if f.relation not in _WEAK or not (
+            f.source.tentative or f.target.tentative)]  # fmt: skip
+        used = {id(m) for f in found for m in (f.source, f.target, f.via) if m is not None}
+        mentions = [m for m in mentions if not m.tentative or id(m) in used]
+        said = _WORDS.findall(lowered)
+        named = any(m.kind != "speaker" for m in mentions)
+        if not found and (all(w in words.FILLER for w in said) or (len(said) < 3 and not named)):
+            return
+        fact = len(self.facts)
+        valid_at, invalid_at = sentence_dates(work)
+        self.facts.append(ExtractedFact(sentence.text, valid_at))
+        for mention in mentions:
+            self._register(mention)
+        for item in found:
+            source, target = self._register(item.source), self._register(item.target)
+            for key, kind in ((source, item.source_type), (target, item.target_type)):
+                if kind:
+                    self.cues.add(key, kind, _P_RELATION)
+            via = self._register(item.via) if item.via else ""
+            self.edges.append(_Edge(item.relation, source, target, fact, valid_at, invalid_at, via))
+
+    def _register(self, mention: Mention) -> str:
+        key = name_key(mention.name)
+        if key not in self.names:
+            self.names[key] = mention.name
+            if mention.kind == "concept":
+                self.cues.add(key, "concept", _P_KNOWN)
+            else:
+                for kind, priority in surface_cues(mention.name):
+                    self.cues.add(key, kind, priority)
+        if mention.kind == "speaker":
+            self.cues.add(key, "person", _P_SPEAKER)
+        elif mention.kind == "known" and category(mention.known_type) != "":
+            self.cues.add(key, mention.known_type, _P_KNOWN)
+        return key
+
+    # --- rules ---------------------------------------------------------------------------
+
+    def _apply(
+        self, rule: Rule, match: re.Match[str], template: str, mentions: list[Mention]
+    ) -> list[_Found]:
+        groups = match.groupdict()
+
+        def pick(group: str) -> list[Mention]:
+            return [mentions[int(i)] for i in PLACEHOLDER.findall(groups.get(group) or "")]
+
+        subjects = pick("a")
+        if any(s.objective for s in subjects):
+            return []
+        if subjects:
+            before = _PREV_WORD.search(template, max(0, match.start() - 30), match.start())
+            if before and before.group(1) in _NOT_AFTER:
+                return []
+        verb = groups.get("v") or ""
+        if verb.endswith("s") and not verb.endswith("ss"):
+            subjects = subjects[-1:]  # "I met Bob and Alice lives in Paris": Alice only
+        if verb in _BASE_VERBS and len(subjects) == 1 and subjects[0].kind != "speaker":
+            return []
+        if verb.endswith("ing") and not _AUX_WORD.search(
+            template, match.end("a"), match.start("v")
+        ):
+            return []  # "Alice living in Paris" is not a statement
+        if rule.relation == "@kin":
+            return self._kin(groups, subjects or pick("x"), pick("p"), bool(subjects))
+        if rule.relation == "@pair":
+            return self._pair(groups, subjects[0], pick("b")[0])
+        target = self._target(rule, groups, mentions)
+        if target is None:
+            return []
+        if rule.target_type in _PLACES_AND_EMPLOYERS and target.kind in ("speaker", "concept"):
+            return []  # "Dairy-free is a must for me": the speaker is no employer
+        relation, source_type = rule.relation, rule.subject_type
+        if relation == "@role":
+            last = re.split(r"[ -]", groups["z"])[-1]
+            if last in words.NOT_JOBS:
+                return []
+            relation = "studies_at" if last in words.STUDENT_WORDS else "works_at"
+        elif relation == "@title":
+            relation = words.TITLES.get(groups["z"], "works_at")
+        elif relation == "is_a":
+            source_type = class_of(target.name)
+        via = pick("f")[0] if groups.get("f") else None
+        return [_Found(relation, s, target, source_type, rule.target_type, via)
+                for s in subjects if name_key(s.name) != name_key(target.name)]  # fmt: skip
+
+    @staticmethod
+    def _target(
+        rule: Rule, groups: dict[str, str | None], mentions: list[Mention]
+    ) -> Mention | None:
+        if groups.get("b"):
+            return mentions[int(PLACEHOLDER.findall(groups["b"])[0])]
+        rest = groups.get("rest") or ""
+        entity = TARGET_ENTITY.match(rest)
+        if entity and not rule.strict:
+            return mentions[int(entity.group(1))]
+        phrase = read_phrase(rest, rule.phrase, rule.strict)
+        return Mention(0, 0, phrase, "concept") if phrase else None
+
+    @staticmethod
+    def _kin(groups, relatives: list[Mention], owners: list[Mention], before: bool) -> list[_Found]:
+        if not groups.get("pl"):  # singular: the name next to the kin word
+            relatives = relatives[-1:] if before else relatives[:1]
+        relation = kin_relation(groups["k"])
+        owner = owners[0]
+        return [_Found(relation, owner, r, "person", "person")
+                for r in relatives if name_key(r.name) != name_key(owner.name)]  # fmt: skip
+
+    @staticmethod
+    def _pair(groups, first: Mention, second: Mention) -> list[_Found]:
+        relation = words.PAIR_WORDS[groups["k"]]
+        if groups.get("best") and relation == "friend":
+            relation = "best_friend"
+        if second.kind == "speaker":  # "Alice and I are friends": speaker first, as "my friend"
+            first, second = second, first
+        if name_key(first.name) == name_key(second.name):
+            return []
+        return [_Found(relation, first, second, "person", "person")]
+
+    # --- the result ----------------------------------------------------------------------
+
+    def _resolve(self, edge: _Edge) -> str:
+        """The relation a handler edge stands for, now that every type cue is in; "" = none."""
+        if edge.relation == "@moved":
+            # The kind of place left decides: an employer -> works_at, a place -> lives_in.
+            kind = category(self.cues.type_of(edge.via)) if edge.via else ""
+            if kind not in _PLACES_AND_EMPLOYERS:
+                kind = category(self.cues.type_of(edge.target))
+            if kind not in _PLACES_AND_EMPLOYERS:
+                return "moved_to"
+            self.cues.add(edge.target, kind, _P_RELATION)
+            return "works_at" if kind == "organization" else "lives_in"
+        person = category(self.cues.type_of(edge.source)) == "person"
+        if edge.relation == "@based":
+            return "lives_in" if person else "located_in"
+        if edge.relation == "@located":  # "Alice is in Paris" may be a visit
+            return "" if person else "located_in"
+        return edge.relation
+
+    def _finish(self) -> Extraction:
+        for edge in self.edges:
+            edge.relation = self._resolve(edge)
+        out = Extraction(facts=self.facts)
+        out.entities = [
+            ExtractedEntity(name, self.cues.type_of(key)) for key, name in self.names.items()
+        ]
+        seen: set[tuple[str, str, str, int]] = set()
+        for edge in self.edges:
+            signature = (edge.source, edge.relation, edge.target, edge.fact)
+            if not edge.relation or signature in seen:
+                continue
+            seen.add(signature)
+            out.relations.append(ExtractedRelation(
+                self.names[edge.source], check_relation_name(edge.relation),
+                self.names[edge.target], edge.fact, edge.valid_at, edge.invalid_at))  # fmt: skip
+        return out

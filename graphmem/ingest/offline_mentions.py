@@ -1,0 +1,228 @@
+"""Sentences and entity mentions for the offline extractor.
+
+A mention is a character span of one sentence that names an entity: a known entity's
+name or alias (any case), a capitalised span, or the speaker's I / me / my / mine.
+Overlaps are settled longest-first, so "New York City" beats a known "New York" and
+"Acme Corp" stays one name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..stores.base import KnownEntity
+from . import offline_words as words
+
+TOKEN = re.compile(r"\w+(?:[&.\-]\w+)*")
+# "i" in lower case too: chat text often has it; "i.e." is not a pronoun.
+_SPEAKER = re.compile(r"\b(?:(?P<my>[Mm][Yy])|[Ii]|(?P<me>[Mm][Ee]|[Mm]yself|[Mm]ine))\b(?!\.\w)")
+_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)")
+_LAST_WORD = re.compile(r"(\w[\w.]*)$")
+_NO_SPLIT = frozenset("mr mrs ms dr prof st mt jr sr vs etc e.g i.e approx no fig".split())
+_INITIAL_AFTER = frozenset(":\"'([“‘-—*>.!?")
+_RANK = {"known": 0, "speaker": 1, "name": 2}
+_VENUES = words.ORG_SUFFIXES | words.LOC_SUFFIXES
+# Placeholder characters of the rule templates and curly quotes, mapped to same-length
+# text so every offset found in the working copy is valid in the original sentence.
+_CLEAN = {0xE000: " ", 0xE001: " ", 0x2019: "'", 0x2018: "'"}
+
+
+@dataclass
+class Mention:
+    start: int
+    end: int
+    name: str
+    kind: str  # known | speaker | name | concept
+    possessive: bool = False  # "my": the template writes it as "<speaker>'s"
+    known_type: str = ""
+    objective: bool = False  # "me": never the subject ("makes me love the game")
+    # A capitalised first word with no evidence of being a name ("Nature is calming"):
+    # kept only if a relation rule other than likes / is_a uses it.
+    tentative: bool = False
+
+
+@dataclass
+class Sentence:
+    text: str  # as written: this becomes the fact
+    work: str  # cleaned copy with the same offsets
+    tokens: list[re.Match[str]]
+    low: list[str]  # casefolded tokens
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Lines, then sentence ends; "Dr." and initials ("J. Smith") do not end a sentence."""
+    pieces: list[str] = []
+    for line in text.splitlines():
+        start = 0
+        for mark in _SENTENCE_END.finditer(line):
+            if mark.group() == ".":
+                last = _LAST_WORD.search(line, start, mark.start())
+                word = last.group(1) if last else ""
+                if word.casefold() in _NO_SPLIT or (len(word) == 1 and word.isupper()):
+                    continue
+            if line[start : mark.end()].strip():
+                pieces.append(line[start : mark.end()].strip())
+            start = mark.end()
+        if line[start:].strip():
+            pieces.append(line[start:].strip())
+    out = []
+    for piece in pieces:
+        work = piece.translate(_CLEAN)
+        tokens = list(TOKEN.finditer(work))
+        out.append(Sentence(piece, work, tokens, [t.group().casefold() for t in tokens]))
+    return out
+
+
+def is_initial(work: str, position: int) -> bool:
+    """True where grammar, not a name, explains a capital letter."""
+    k = position - 1
+    while k >= 0 and work[k].isspace():
+        k -= 1
+    return k < 0 or work[k] in _INITIAL_AFTER
+
+
+@lru_cache(maxsize=8192)
+def _label_tokens(label: str) -> tuple[str, ...]:
+    return tuple(t.casefold() for t in TOKEN.findall(label))
+
+
+class KnownIndex:
+    """Known names and aliases by their casefolded tokens, for longest-match lookup."""
+
+    def __init__(self, known: Sequence[KnownEntity]) -> None:
+        self.by_label: dict[tuple[str, ...], KnownEntity] = {}
+        for entity in known:
+            for label in [entity.name, *entity.aliases]:
+                tokens = _label_tokens(label)[:8]
+                # One-word labels that are function words or dates would match everywhere.
+                if not tokens or (len(tokens) == 1 and (
+                        len(tokens[0]) < 2 or tokens[0] in words.STOP
+                        or tokens[0] in words.TIME_WORDS)):  # fmt: skip
+                    continue
+                self.by_label.setdefault(tokens, entity)
+        self.firsts = {label[0] for label in self.by_label}
+        self.longest = max((len(label) for label in self.by_label), default=0)
+
+    def find(self, sentence: Sentence) -> Iterator[Mention]:
+        tokens, low, work = sentence.tokens, sentence.low, sentence.work
+        for i, first in enumerate(low):
+            if first not in self.firsts:
+                continue
+            for size in range(min(self.longest, len(low) - i), 0, -1):
+                entity = self.by_label.get(tuple(low[i : i + size]))
+                if entity is None:
+                    continue
+                last = i + size - 1
+                if all(work[tokens[k].end() : tokens[k + 1].start()].isspace()
+                       for k in range(i, last)):  # fmt: skip
+                    yield Mention(tokens[i].start(), tokens[last].end(), entity.name, "known",
+                                  known_type=entity.type or "")  # fmt: skip
+                    break
+
+
+class MentionFinder:
+    """Finds the mentions of one text; ``prepare`` must see every sentence first."""
+
+    def __init__(self, speaker: str, known: KnownIndex) -> None:
+        self.speaker = speaker
+        self.known = known
+        self.capitalised_inside: set[str] = set()
+
+    def prepare(self, sentences: Sequence[Sentence]) -> None:
+        # A word written with a capital mid-sentence anywhere in the text is a name at the
+        # start of a sentence too ("Globex is hiring. I applied to Globex.").
+        for s in sentences:
+            for token, lowered in zip(s.tokens[1:], s.low[1:], strict=True):
+                if token.group()[0].isupper() and not is_initial(s.work, token.start()):
+                    self.capitalised_inside.add(lowered)
+
+    def find(self, sentence: Sentence) -> list[Mention]:
+        found = list(self.known.find(sentence))
+        found += self._name_spans(sentence)
+        if self.speaker:
+            found += [Mention(m.start(), m.end(), self.speaker, "speaker", bool(m.group("my")),
+                              objective=bool(m.group("me")))
+                      for m in _SPEAKER.finditer(sentence.work)]  # fmt: skip
+        # Longest mention wins an overlap; on a tie, a known entity beats a guess.
+        found.sort(key=lambda m: (m.start, m.start - m.end, _RANK[m.kind]))
+        chosen: list[Mention] = []
+        for mention in found:
+            if not chosen or mention.start >= chosen[-1].end:
+                chosen.append(mention)
+        return chosen
+
+    @staticmethod
+    def _capital(token: str, lowered: str) -> bool:
+        return token[0].isupper() and lowered not in words.STOP and lowered not in words.TIME_WORDS
+
+    def _name_spans(self, sentence: Sentence) -> Iterator[Mention]:
+        tokens, low, work = sentence.tokens, sentence.low, sentence.work
+        i, count = 0, len(tokens)
+        while i < count:
+            if not self._capital(tokens[i].group(), low[i]):
+                i += 1
+                continue
+            j = i
+            while j + 1 < count:
+                gap = work[tokens[j].end() : tokens[j + 1].start()]
+                joined = gap in (" ", " & ") and self._capital(tokens[j + 1].group(), low[j + 1])
+                titled = (gap == ". " and low[j] in words.ABBREVIATIONS
+                          and tokens[j + 1].group()[0].isupper())  # fmt: skip
+                if joined or titled:
+                    j += 1
+                elif (gap == "'" and low[j + 1] == "s" and j + 2 < count
+                      and work[tokens[j + 1].end() : tokens[j + 2].start()] == " "
+                      and low[j + 2] in _VENUES and tokens[j + 2].group()[0].isupper()):  # fmt: skip
+                    j += 2  # "St. Mary's Hospital", "Joe's Diner": the "'s" is in the name
+                elif gap == " " and (step := self._connected(sentence, j)):
+                    j += step  # "Bank of America", "Lord of the Rings"
+                else:
+                    break
+            if (
+                j > i
+                and low[i + 1] in words.FIRST_NAMES
+                and low[i] not in words.ABBREVIATIONS
+                and is_initial(work, tokens[i].start())
+                and not self._evidence(sentence, i)
+            ):
+                i += 1  # "Woah Joanna", "Go Jon": an interjection before a name
+            keep = self._keep_span(sentence, i, j)
+            if keep:
+                start, end = tokens[i].start(), tokens[j].end()
+                yield Mention(start, end, sentence.text[start:end], "name",
+                              tentative=keep == "tentative")  # fmt: skip
+            i = j + 1
+
+    def _connected(self, sentence: Sentence, j: int) -> int:
+        """Tokens to skip to reach a capitalised word through one or two connectors, or 0."""
+        tokens, low, work = sentence.tokens, sentence.low, sentence.work
+        k = j + 1
+        while k + 1 < len(tokens) and k - j <= 2 and low[k] in words.CONNECTORS:
+            if work[tokens[k].end() : tokens[k + 1].start()] != " ":
+                return 0
+            k += 1
+            if self._capital(tokens[k].group(), low[k]):
+                return k - j
+        return 0
+
+    def _keep_span(self, sentence: Sentence, i: int, j: int) -> str:
+        """ "yes", "tentative" or "" (not a name) for the span of tokens ``i..j``."""
+        if i != j:
+            return "yes"
+        word, text = sentence.low[i], sentence.tokens[i].group()
+        if word in words.HONORIFICS or len(text) == 1:
+            return ""
+        if not is_initial(sentence.work, sentence.tokens[i].start()):
+            return "yes"
+        # Sentence-initial: capitalised by grammar, so ask for some evidence of a name.
+        return "yes" if self._evidence(sentence, i) else "tentative"
+
+    def _evidence(self, sentence: Sentence, i: int) -> bool:
+        """Reasons to believe a sentence-initial word is a name. "'s" is not one ("Life's")."""
+        word, text = sentence.low[i], sentence.tokens[i].group()
+        after = sentence.work[sentence.tokens[i].end() : sentence.tokens[i].end() + 1]
+        return (word in words.FIRST_NAMES or word in words.PLACES or after == ":"
+                or word in self.capitalised_inside or text.isupper())  # fmt: skip

@@ -1,0 +1,335 @@
+"""The relation rules and the date reader of the offline extractor, kept as data.
+
+Rules run on a *template* of one sentence in which every entity mention has been
+replaced by a placeholder ``\\ue000<n>\\ue001`` (private-use characters, removed from the
+input first, so text cannot forge one) and "my" by ``<speaker>'s``. One regex then covers
+"Alice", "Acme Corp", "I" and "my" alike, and a rule can never match inside a name.
+
+Named groups a rule may use, read by ``offline.py``:
+``a`` subjects (one, or a list joined by "and"), ``b`` the target entity, ``rest`` the text
+after the verb (a liked thing or an "is a" class), ``f`` where someone moved from, ``z`` a
+job noun, ``p`` a possessor, ``x`` relatives, ``k`` a kin word, ``pl`` its plural ending,
+``v`` the verb (for agreement checks), ``best`` the "best" in "best friends".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from ..models import relation_key, to_iso
+from .offline_words import (
+    ABSTRACT,
+    BLAND,
+    DETERMINERS,
+    KIN_KEEP,
+    KIN_MODIFIERS,
+    KIN_SYNONYMS,
+    KIN_WORDS,
+    MONTHS,
+    PHRASE_BREAK,
+    PHRASE_STOP,
+)
+
+OPEN, CLOSE = "\ue000", "\ue001"
+ENTITY = f"{OPEN}\\d+{CLOSE}"
+PLACEHOLDER = re.compile(f"{OPEN}(\\d+){CLOSE}")
+
+# After a target: punctuation, the end, or a word that starts a new phrase. Without it
+# "joined the LGBTQ support group" would read as joining an organisation called LGBTQ.
+_END = (
+    r"(?=\s*(?:[.,;:!?)\"]|$)|\s+(?:in|on|at|since|from|until|till|as|and|but|with|when|"
+    r"while|after|before|because|so|for|to|during|last|this|next|every|now|anymore|again|"
+    r"yesterday|today|tomorrow|where|which|who|right|back|\d))"
+)
+_ADV = (
+    r"(?:\s+(?:now|currently|still|also|recently|just|already|finally|actually|really|then|"
+    r"later|eventually|originally|previously|officially|happily|both|all|even|once|soon|"
+    r"always|truly|absolutely|totally|definitely|newly|first)){0,3}"
+)
+# Auxiliaries between a subject and its verb ("has worked", "'m living", "got married").
+# "'d" is left out on purpose: "I'd live in Paris" is a wish, not a fact.
+_AUX = (
+    r"(?:\s+(?:is|was|am|are|were|has|have|had|got|gets|get)(?:\s+been)?|'m|'re|'s"
+    r"|'ve(?:\s+been)?|'d\s+been|\s+(?:started|began))?"
+)
+_HAVE = r"(?:\s+(?:has|have|had)|'ve)?"
+_BE = r"(?:\s+(?:is|was|am|are|were)|'m|'re|'s|\s+(?:has|have|had)\s+been|'ve\s+been)"
+# "is a" only in the present: "when I was a kid" is not what someone is.
+_IS = r"(?:\s+(?:is|am|are)|'m|'re|'s)"
+# Lists need an "and": a bare comma would glue "After meeting Bob, Alice ..." together.
+# Lists are capped at ten names so that a long run of names stays linear to scan.
+_SUBJ = rf"(?P<a>{ENTITY}(?:(?:\s*,\s*{ENTITY}){{0,8}}\s*,?\s+(?:and|&)\s+{ENTITY})?)"
+_KIN_WORDS = "|".join(re.escape(w) for w in sorted(KIN_WORDS, key=len, reverse=True))
+_KIN_MODS = "|".join(sorted(KIN_MODIFIERS, key=len, reverse=True))
+_KIN = rf"(?P<k>(?:(?:{_KIN_MODS})[\s-]+){{0,2}}(?:{_KIN_WORDS}))(?P<pl>s|es)?"
+_KIN_END = r"(?![\w'-])"
+_CLAUSE_END = r"(?=\s*(?:[,.;:!?)]|$))"
+_REL_LIST = rf"(?P<x>{ENTITY}(?:(?:\s*,\s*{ENTITY}){{0,8}}\s*,?\s+and\s+{ENTITY})?)"
+
+_PARTS = {  # in order: "<PRE>" expands into parts replaced after it
+    "<PRE>": "<S><ADV><AUX><ADV>",
+    "<S>": _SUBJ,
+    "<O>": rf"(?:the\s+)?(?P<b>{ENTITY})",
+    "<E>": ENTITY,
+    "<P>": rf"(?P<p>{ENTITY})'s",
+    "<END>": _END,
+    "<ADV>": _ADV,
+    "<AUX>": _AUX,
+    "<HAVE>": _HAVE,
+    "<BE>": _BE,
+    "<IS>": _IS,
+    "<KIN>": _KIN,
+    "<KEND>": _KIN_END,
+    "<CEND>": _CLAUSE_END,
+    "<X>": _REL_LIST,
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One pattern and what it means.
+
+    ``relation`` is a relation name, or an ``@handler`` the extractor resolves (``@kin``,
+    ``@moved``...): "@" can never pass ``check_relation_name``, so a handler name cannot
+    leak into the graph. ``phrase`` > 0 means the target may be a lower-case phrase of at
+    most that many words (a "concept"); ``strict`` demands the phrase end the clause.
+    """
+
+    relation: str
+    regex: re.Pattern[str]
+    subject_type: str = ""
+    target_type: str = ""
+    phrase: int = 0
+    strict: bool = False
+
+    @property
+    def mentions_needed(self) -> int:
+        """Placeholders a match needs: a subject, plus a target unless it may be a phrase."""
+        return 1 if self.phrase else 2
+
+
+def _rule(relation: str, pattern: str, subject: str = "", target: str = "", **kw) -> Rule:
+    for part, value in _PARTS.items():
+        pattern = pattern.replace(part, value)
+    if any(part in pattern for part in _PARTS):  # a part used before its definition
+        raise ValueError(f"unexpanded part in rule pattern {pattern!r}")
+    return Rule(relation, re.compile(pattern), subject, target, **kw)
+
+
+P, ORG, LOC = "person", "organization", "location"
+
+RULES: tuple[Rule, ...] = (
+    _rule("works_at", r"<PRE>\s+(?P<v>works|worked|work|working)(?:\s+as\s+an?\s+[a-z]+"
+          r"(?:\s+[a-z]+)?)?<ADV>\s+(?:at|for)\s+<O><END>", P, ORG),
+    _rule("works_at", r"<PRE>\s+(?:got|took|landed|found|started|accepted|has|have|had)\s+"
+          r"(?:an?|his|her|their|<E>'s)\s+(?:new\s+|first\s+|dream\s+)?(?:job|position|role|"
+          r"internship)\s+(?:at|with)\s+<O><END>", P, ORG),
+    _rule("works_at", r"<PRE>\s+(?:hired|employed|recruited)\s+(?:by|at)\s+<O><END>", P, ORG),
+    _rule("@role", r"<S><BE><ADV>\s+(?:an?|the)\s+(?P<z>[a-z]+(?:[ -][a-z]+)?)\s+(?:at|for)"
+          r"\s+<O><END>", P, ORG),
+    _rule("@title", r"<S><BE><ADV>\s+(?:the\s+|an?\s+)?(?:new\s+|current\s+)?(?P<z>ceo|"
+          r"cto|cfo|coo|president|director|head|chair|chairman|chairwoman|manager|co-founder|"
+          r"cofounder|founder|owner|employee)\s+(?:of|at)\s+<O><END>", P, ORG),
+    _rule("works_at", r"<PRE>\s+(?P<v>joined|joins)\s+<O><END>", P, ORG),
+    _rule("founded", r"<PRE>\s+(?:founded|co-founded|cofounded|established|set\s+up)\s+<O>"
+          r"<END>", P, ORG),
+    _rule("owns", r"<PRE>\s+(?P<v>owns|owned|own|acquired)\s+<O><END>"),
+    # "runs" is left out: "runs the Boston Marathon" is not management.
+    _rule("manages", r"<PRE>\s+(?P<v>manages|managed|manage|managing|leads|heads|headed|"
+          r"oversees|oversaw)\s+<O><END>", P),
+    _rule("studies_at", r"<PRE>\s+(?P<v>studies|studied|study|studying)(?:\s+[a-z]+){0,2}"
+          r"\s+at\s+<O><END>", P, ORG),
+    _rule("studies_at", r"<PRE>\s+(?:graduated|graduates|graduating)\s+from\s+<O><END>", P, ORG),
+    _rule("studies_at", r"<PRE>\s+(?:enrolled|admitted)\s+(?:at|to|in|into)\s+<O><END>", P, ORG),
+    _rule("born_in", r"<PRE>\s+born\s+(?:and\s+raised\s+)?in\s+<O><END>", P, LOC),
+    _rule("grew_up_in", r"<PRE>\s+(?:grew\s+up|raised)\s+in\s+<O><END>", P, LOC),
+    _rule("lives_in", r"<PRE>\s+(?P<v>lives|lived|live|living|resides|resided|reside|residing|"
+          r"settled)\s+(?:down\s+)?in\s+<O><END>", P, LOC),
+    _rule("@based", r"<S><BE><ADV>\s+(?:based|located|headquartered|situated)\s+"
+          r"(?:in|out\s+of)\s+<O><END>", "", LOC),
+    _rule("@located", r"<S>\s+(?:is|are)\s+(?:located\s+|situated\s+)?in\s+<O><END>", "", LOC),
+    _rule("comes_from", r"<S><BE><ADV>\s+(?:originally\s+)?from\s+<O><END>", "", LOC),
+    _rule("comes_from", r"<S><ADV>\s+(?P<v>comes|come|came|hails|hail)\s+(?:originally\s+)?"
+          r"from\s+<O><END>", "", LOC),
+    _rule("@moved", r"<PRE>\s+(?:moved|moves|relocated|relocates|switched|transferred|went|"
+          r"changed\s+jobs)\s+(?:back\s+)?from\s+(?:the\s+)?(?P<f><E>)\s+to\s+<O><END>", P),
+    _rule("@moved", r"<PRE>\s+(?:left|leaves|quit|quits)\s+(?:the\s+)?(?P<f><E>)\s+"
+          r"(?:for|to\s+join)\s+<O><END>", P),
+    _rule("@moved", r"<PRE>\s+(?:moved|moves|relocated|relocates)\s+(?:back\s+)?to\s+<O><END>",
+          P),
+    _rule("married_to", r"<PRE>\s+(?:married|wed)\s+(?:to\s+)?<O><END>", P, P),
+    _rule("engaged_to", r"<PRE>\s+engaged\s+to\s+<O><END>", P, P),
+    _rule("dating", r"<PRE>\s+(?P<v>dating|dates|dated)\s+<O><END>", P, P),
+    _rule("member_of", r"<S><BE><ADV>\s+(?:an?\s+|the\s+)?(?:active\s+|proud\s+|founding\s+)?"
+          r"member\s+of\s+<O><END>", P, ORG),
+    _rule("has_name", r"(?P<a><E>)'s\s+(?:full\s+)?name\s+(?:is|was)\s+<O><END>", P, P),
+    # Liking: "I've always loved hiking"; "'m like" is left out ("I'm like a kid").
+    _rule("likes", r"<S><ADV><HAVE><ADV>\s+(?P<v>likes|liked|like|loves|loved|love|enjoys|"
+          r"enjoyed|enjoy|adores|adored|adore)\s+(?P<rest>.{0,200})", phrase=3),
+    _rule("likes", r"<S><BE><ADV>\s+(?:really\s+|very\s+)?(?:into|passionate\s+about|"
+          r"obsessed\s+with|crazy\s+about|an?\s+(?:big\s+|huge\s+)?fan\s+of)\s+(?P<rest>.{0,200})",
+          phrase=3),
+    _rule("dislikes", r"<S><ADV><HAVE><ADV>\s+(?P<v>hates|hated|hate|dislikes|disliked|"
+          r"dislike|detests|detest)\s+(?P<rest>.{0,200})", phrase=3),
+    _rule("is_a", r"<S><IS><ADV>\s+an?\s+(?P<rest>.{0,200})", phrase=2, strict=True),
+    # Family and social ties; the possessor is the source: Alice -[brother]-> Bob.
+    _rule("@kin", r"<S><BE><ADV>\s+<P>\s+<KIN><KEND>", P, P),
+    _rule("@kin", r"<S><BE><ADV>\s+one\s+of\s+<P>\s+<KIN><KEND>", P, P),
+    _rule("@kin", r"<S><BE><ADV>\s+an?\s+<KIN>\s+of\s+(?P<p><E>)(?:'s)?(?![\w'])", P, P),
+    _rule("@kin", r"<P>\s+<KIN>\s+(?:named\s+|called\s+)?<X>", P, P),
+    _rule("@kin", r"<P>\s+<KIN>\s*,\s*(?P<x><E>)<CEND>", P, P),
+    _rule("@kin", r"(?P<x><E>)\s*,\s*(?:who\s+is\s+)?<P>\s+<KIN><KEND><CEND>", P, P),
+    _rule("@kin", r"<P>\s+<KIN><ADV>\s+(?:is|was|'s)\s+(?:named\s+|called\s+)?(?P<x><E>)<END>",
+          P, P),
+    _rule("@kin", r"<P>\s+<KIN>'s\s+name\s+(?:is|was)\s+(?P<x><E>)<END>", P, P),
+    _rule("@pair", r"(?P<a><E>)\s+(?:and|&)\s+(?P<b><E>)(?:\s+(?:are|were|became|got)|'re|"
+          r"\s+(?:have|had)\s+been|'ve\s+been)<ADV>\s+(?P<best>best\s+)?(?P<k>friends|siblings|"
+          r"colleagues|coworkers|co-workers|cousins|neighbors|neighbours|roommates|classmates|"
+          r"partners|married|engaged|dating)<END>", P, P),
+)  # fmt: skip
+
+
+def kin_relation(raw: str) -> str:
+    """``"little sister"`` -> ``sister``, ``"best friend"`` -> ``best_friend``, ``"mom"`` -> ``mother``."""
+    words: list[str] = []
+    for word in raw.casefold().split():
+        if word.startswith("ex-") and len(word) > 3:
+            words += ["ex", word[3:]]
+        else:
+            words.append(word)
+    head = KIN_SYNONYMS.get(words[-1], words[-1])
+    keep = [w for w in words[:-1] if w in KIN_KEEP and not head.startswith(w + "_")]
+    return relation_key("_".join([*keep, head]))
+
+
+_PHRASE_TOKEN = re.compile(f"{ENTITY}|[a-z][a-z'-]*|[A-Z][\\w'-]*|\\d+|[^\\s\\w]")
+_STRICT_NEXT = frozenset("at for in from who and with since on but so because now".split())
+# What may follow a lone gerund that is itself the liked thing ("I love hiking with
+# friends"); anything else is its object ("I love creating a serene space").
+_GERUND_NEXT = frozenset(
+    "and or with in on at so when because too every during together outside around lately "
+    "now more since for".split()
+)
+
+
+def read_phrase(rest: str, max_words: int, strict: bool) -> str:
+    """The lower-case thing a rule points at: ``"hiking in the alps"`` -> ``"hiking"``.
+
+    Returns "" unless the text starts with a plain noun-like phrase of at most
+    ``max_words`` words, which keeps "I love it", "I love your commitment", "I love the
+    way..." and "I'm a bit tired" out of the graph.
+    """
+    tokens = _PHRASE_TOKEN.findall(rest)
+    i, article = 0, ""
+    while i < len(tokens) and tokens[i] in DETERMINERS:
+        article, i = article or tokens[i], i + 1
+    words: list[str] = []
+    while i < len(tokens) and tokens[i].isalpha() and tokens[i].islower():
+        if tokens[i] in PHRASE_BREAK or (not words and tokens[i] in PHRASE_STOP):
+            break
+        words.append(tokens[i])
+        i += 1
+    following = tokens[i] if i < len(tokens) else ""
+    if not words or len(words) > max_words or words[-1] in ABSTRACT:
+        return ""
+    if following == "of" or following.startswith(OPEN):
+        return ""  # "the smell of rain", "Bob's car": the head noun is elsewhere
+    ends_clause = not following or following in ".,;:!?)"
+    if article == "the" and not ends_clause:
+        return ""
+    lone_gerund = len(words) == 1 and words[0].endswith("ing")
+    if lone_gerund and not ends_clause and following not in _GERUND_NEXT:
+        return ""
+    if strict:
+        if words[0] in BLAND or words[-1].endswith("ly"):
+            return ""
+        if not ends_clause and following not in _STRICT_NEXT:
+            return ""
+    return " ".join(words)
+
+
+# --- dates -------------------------------------------------------------------------------
+
+_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
+_YEAR = r"(?P<y>(?:19|20)\d{2})"
+_DATE_FORMS: tuple[tuple[re.Pattern[str], bool], ...] = (
+    (re.compile(rf"\b{_YEAR}-(?P<m>\d{{1,2}})-(?P<d>\d{{1,2}})\b"), False),
+    (re.compile(rf"\b(?P<mon>{_MONTH})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+{_YEAR}\b"),
+     False),
+    (re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>{_MONTH})\.?,?\s+"
+                rf"{_YEAR}\b"), False),
+    (re.compile(rf"\b(?P<mon>{_MONTH})\.?,?\s+{_YEAR}\b"), False),
+    # A bare year only counts after a preposition: "in 2019", not "2019 people".
+    (re.compile(rf"\b{_YEAR}\b"), True),
+)  # fmt: skip
+_STARTS = frozenset("in since on from starting beginning during".split())
+_ENDS = frozenset("until till through thru to ending".split())
+_PREV_WORD = re.compile(r"([a-z]+)\W*$")
+
+
+def _date_of(match: re.Match[str]) -> str:
+    parts = match.groupdict()
+    month = MONTHS[parts["mon"]] if parts.get("mon") else int(parts.get("m") or 1)
+    try:
+        return to_iso(date(int(parts["y"]), month, int(parts.get("d") or 1)))
+    except ValueError:  # "2023-02-30": not a date, so no date
+        return ""
+
+
+def sentence_dates(text: str) -> tuple[str, str]:
+    """``(valid_at, invalid_at)`` stated by one sentence, ISO or "".
+
+    "in 2019", "since May 2021", "on 2023-05-01", "on May 1, 2023" start a validity;
+    "until 2020" (or the "to" of "from 2018 to 2020") ends one. Relative dates ("last
+    year", "yesterday") are not resolved.
+    """
+    if not any(c.isdigit() for c in text):  # every form has a year: skip the regexes
+        return "", ""
+    lower = text.casefold()
+    taken: list[tuple[int, int]] = []
+    found: list[tuple[int, str, str]] = []  # (position, word before, iso)
+    for regex, needs_preposition in _DATE_FORMS:
+        for match in regex.finditer(lower):
+            start, end = match.span()
+            if any(start < b and a < end for a, b in taken):
+                continue
+            before = _PREV_WORD.search(lower[max(0, start - 16) : start])
+            prev = before.group(1) if before else ""
+            if needs_preposition and prev not in _STARTS and prev not in _ENDS:
+                continue
+            taken.append((start, end))  # even when invalid: "2023-02-30" is not "2023"
+            iso = _date_of(match)
+            if iso:
+                found.append((start, prev, iso))
+    valid = invalid = ""
+    for _, prev, iso in sorted(found):
+        if prev in _ENDS:
+            # "to 2020" ends something only after a start ("from 2018 to 2020").
+            if not invalid and (valid or prev != "to"):
+                invalid = iso
+        elif not valid:
+            valid = iso
+    return valid, invalid
+
+
+# "Carol, my sister, lives in Lyon" and "Alice, who lives in Paris, works at Acme": the
+# rules also read the sentence without the inserted part, and the "who" clause alone.
+_APPOSITIVE = re.compile(rf"\s*,\s*(?:who\s+is\s+)?{ENTITY}'s\s+{_KIN}\s*,")
+_RELATIVE = re.compile(rf"({ENTITY})\s*,\s*(?:who|which)\s+[^,]{{0,200}},")
+_WHO_CLAUSE = re.compile(rf"({ENTITY})\s*,?\s+(?:who|which)\s+([^,.;!?]{{0,200}})")
+
+
+def variants(template: str) -> list[str]:
+    """The template, then the simpler sentences inside it, for the rules to read."""
+    out = [template]
+    reduced = _RELATIVE.sub(r"\1", _APPOSITIVE.sub("", template))
+    if reduced != template:
+        out.append(reduced)
+    out += [f"{m.group(1)} {m.group(2)}" for m in _WHO_CLAUSE.finditer(template)]
+    return out
+
+
+# A rule's entity target at the start of ``rest``: "I love Paris." / "I love the Beatles".
+TARGET_ENTITY = re.compile(rf"(?:the\s+)?{OPEN}(\d+){CLOSE}{_END}")

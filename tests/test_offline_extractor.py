@@ -1,0 +1,325 @@
+"""The offline extractor: a real graph from plain English, with no model and no network."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from graphmem.errors import ValidationError
+from graphmem.ingest.offline import OfflineExtractor
+from graphmem.ingest.offline_mentions import split_sentences
+from graphmem.ingest.offline_patterns import kin_relation, sentence_dates
+from graphmem.models import Extraction, check_relation_name, name_key, to_iso
+from graphmem.stores.base import Extractor, KnownEntity
+
+ACME = KnownEntity("Acme", "organization")
+
+
+def run(text: str, speaker: str = "user", known=(), **kw) -> Extraction:
+    out = OfflineExtractor().extract(text, speaker=speaker, known=known, **kw)
+    check_consistent(out)
+    return out
+
+
+def check_consistent(out: Extraction) -> None:
+    """What every consumer relies on: valid names, fact indexes and listed endpoints."""
+    names = {name_key(e.name) for e in out.entities}
+    assert len(names) == len(out.entities), "entities are listed once"
+    for rel in out.relations:
+        assert check_relation_name(rel.relation) == rel.relation
+        assert 0 <= rel.fact < len(out.facts)
+        assert name_key(rel.source) in names and name_key(rel.target) in names
+        assert name_key(rel.source) != name_key(rel.target)
+    for item in [*out.facts, *out.relations]:
+        assert item.valid_at == "" or item.valid_at == to_iso(item.valid_at)
+
+
+def triples(out: Extraction) -> set[tuple[str, str, str]]:
+    return {(r.source, r.relation, r.target) for r in out.relations}
+
+
+def types(out: Extraction) -> dict[str, str]:
+    return {e.name: e.type for e in out.entities}
+
+
+def iso(day: str) -> str:
+    return to_iso(day) if day else ""
+
+
+def test_it_is_an_extractor_that_never_calls_a_model():
+    extractor = OfflineExtractor()
+    assert isinstance(extractor, Extractor)
+    assert extractor.name == "offline"
+    extractor.extract("Alice works at Acme.")
+    assert extractor.calls == 0
+
+
+# --- the pattern table ---------------------------------------------------------------------
+
+PATTERNS = [
+    # (text, speaker, known, expected relation)
+    ("Alice works at Acme.", "user", (), ("Alice", "works_at", "Acme")),
+    ("Alice moved from Acme to Globex.", "user", (ACME,), ("Alice", "works_at", "Globex")),
+    ("Bob moved from Paris to Lyon.", "user", (), ("Bob", "lives_in", "Lyon")),
+    ("Bob moved from Springfield to Shelbyville.", "user", (), ("Bob", "moved_to", "Shelbyville")),
+    ("Alice left Acme for Globex.", "user", (ACME,), ("Alice", "works_at", "Globex")),
+    ("Bob is Alice's brother.", "user", (), ("Alice", "brother", "Bob")),
+    ("Alice's brother Bob is a pilot.", "user", (), ("Alice", "brother", "Bob")),
+    ("Bob lives in Paris.", "user", (), ("Bob", "lives_in", "Paris")),
+    ("I live in Berlin", "alice", (), ("alice", "lives_in", "Berlin")),
+    ("Yesterday I had lunch with my sister Carol.", "dan", (), ("dan", "sister", "Carol")),
+    ("Carol, my sister, lives in Lyon.", "dan", (), ("dan", "sister", "Carol")),
+    ("Carol, my sister, lives in Lyon.", "dan", (), ("Carol", "lives_in", "Lyon")),
+    ("My little sister is Anna.", "dan", (), ("dan", "sister", "Anna")),
+    ("Bob is a friend of mine.", "dan", (), ("dan", "friend", "Bob")),
+    ("Alice and I have been best friends for years.", "dan", (), ("dan", "best_friend", "Alice")),
+    ("Bob is married to Alice.", "user", (), ("Bob", "married_to", "Alice")),
+    ("Caroline joined Acme Corp.", "user", (), ("Caroline", "works_at", "Acme Corp")),
+    ("Dana founded Initech.", "user", (), ("Dana", "founded", "Initech")),
+    ("Erin owns Globex.", "user", (), ("Erin", "owns", "Globex")),
+    ("Frank manages Initech.", "user", (), ("Frank", "manages", "Initech")),
+    ("Grace studies at Stanford.", "user", (), ("Grace", "studies_at", "Stanford")),
+    (
+        "Grace graduated from Harvard University.",
+        "user",
+        (),
+        ("Grace", "studies_at", "Harvard University"),
+    ),
+    ("Henry was born in Lagos.", "user", (), ("Henry", "born_in", "Lagos")),
+    ("I grew up in Texas.", "ivan", (), ("ivan", "grew_up_in", "Texas")),
+    ("I'm from Sweden.", "ivan", (), ("ivan", "comes_from", "Sweden")),
+    ("Alice likes hiking.", "user", (), ("Alice", "likes", "hiking")),
+    ("I love Paris.", "judy", (), ("judy", "likes", "Paris")),
+    ("I'm a big fan of jazz.", "judy", (), ("judy", "likes", "jazz")),
+    ("I hate mornings.", "judy", (), ("judy", "dislikes", "mornings")),
+    ("Bob is a doctor.", "user", (), ("Bob", "is_a", "doctor")),
+    ("Alice is a nurse at Mercy Hospital.", "user", (), ("Alice", "works_at", "Mercy Hospital")),
+    ("I'm a student at Stanford.", "kim", (), ("kim", "studies_at", "Stanford")),
+    ("Alice is the CEO of Globex.", "user", (), ("Alice", "works_at", "Globex")),
+    ("I was hired by Bank of America.", "kim", (), ("kim", "works_at", "Bank of America")),
+    ("Alice is a member of the Sierra Club.", "user", (), ("Alice", "member_of", "Sierra Club")),
+    ("Alice, who lives in Paris, works at Acme.", "user", (), ("Alice", "lives_in", "Paris")),
+    ("Alice, who lives in Paris, works at Acme.", "user", (), ("Alice", "works_at", "Acme")),
+    ("Acme is based in Berlin.", "user", (ACME,), ("Acme", "located_in", "Berlin")),
+    ("I'm based in Berlin.", "kim", (), ("kim", "lives_in", "Berlin")),
+    ("The Eiffel Tower is in Paris.", "user", (), ("Eiffel Tower", "located_in", "Paris")),
+    ("Bob is the founder of Initech.", "user", (), ("Bob", "founded", "Initech")),
+    ("Tom, my boss, is strict.", "kim", (), ("kim", "boss", "Tom")),
+    ("Mr. Brown is my teacher.", "kim", (), ("kim", "teacher", "Mr. Brown")),
+    ("Alice and Bob are colleagues.", "user", (), ("Alice", "colleague", "Bob")),
+    ("I'm engaged to Chris.", "kim", (), ("kim", "engaged_to", "Chris")),
+    ("My name is Caroline.", "user", (), ("user", "has_name", "Caroline")),
+]
+
+
+@pytest.mark.parametrize(("text", "speaker", "known", "expected"), PATTERNS)
+def test_pattern_table(text, speaker, known, expected):
+    assert expected in triples(run(text, speaker, known))
+
+
+def test_coordinated_subjects_each_get_the_relation():
+    out = run("Alice, Bob and Carol work at Acme.")
+    assert {s for s, r, t in triples(out) if r == "works_at" and t == "Acme"} == {
+        "Alice",
+        "Bob",
+        "Carol",
+    }
+
+
+def test_a_singular_verb_takes_only_the_nearest_name():
+    out = run("I met Bob and Alice lives in Paris.")
+    assert ("Alice", "lives_in", "Paris") in triples(out)
+    assert ("Bob", "lives_in", "Paris") not in triples(out)
+
+
+# --- what must not become a relation ------------------------------------------------------
+
+NO_RELATION = [
+    "Alice doesn't work at Acme anymore.",
+    "Alice no longer lives in Paris.",
+    "Alice never worked at Acme.",
+    "Does Bob live in Paris?",
+    "If Alice works at Acme, she is rich.",
+    "Maybe Bob lives in Paris.",
+    "I'd love to live in Paris.",
+    "She works at Acme.",  # no coreference beyond I/me/my
+    "The friend of Alice lives in Rome.",
+    "Alice works at Google headquarters.",  # the target does not end the clause
+    "I joined the LGBTQ support group.",
+    "Alice runs the Boston Marathon every year.",
+    "Alice is in Paris.",  # a person "in" a place may be visiting
+    "I love it when it rains.",
+    "I love your commitment.",
+    "I love the way she sings.",
+    "I'm a bit tired.",
+    "When I was a kid we had a dog.",
+    "Thanks so much, that makes me love the game even more!",
+]
+
+
+@pytest.mark.parametrize("text", NO_RELATION)
+def test_no_relation_from(text):
+    assert run(text, "kim").relations == []
+
+
+def test_a_locomo_turn_gives_entities_but_no_nonsense_relation():
+    text = "Caroline: I went to a LGBTQ support group yesterday and it was so powerful."
+    out = run(text, speaker="Caroline")
+    assert types(out) == {"Caroline": "person", "LGBTQ": "other"}
+    assert out.relations == []
+    assert [f.text for f in out.facts] == [text]
+
+
+# --- entities and types -------------------------------------------------------------------
+
+
+def test_canonical_types():
+    assert types(run("Alice works at Acme.")) == {"Alice": "person", "Acme": "organization"}
+    assert types(run("Bob lives in Paris.")) == {"Bob": "person", "Paris": "location"}
+    moved = run("Alice moved from Acme to Globex.", known=[ACME])
+    assert types(moved)["Globex"] == "organization"
+
+
+def test_types_from_the_name_itself():
+    out = run("Dr. Smith met Jo Ng at Acme Corp near Lake Tahoe and the University of Oslo.")
+    found = types(out)
+    assert found["Dr. Smith"] == "person"
+    assert found["Acme Corp"] == "organization"
+    assert found["Lake Tahoe"] == "location"
+    assert found["University of Oslo"] == "organization"
+
+
+def test_known_entities_are_found_in_any_case_and_keep_their_name_and_type():
+    known = [KnownEntity("Acme Corp", "company", ["acme"]), KnownEntity("Bob Stone", "person")]
+    out = run("i work at ACME now and bob stone says hi", known=known)
+    assert types(out) == {"user": "person", "Acme Corp": "company", "Bob Stone": "person"}
+    assert ("user", "works_at", "Acme Corp") in triples(out)
+
+
+def test_a_known_function_word_does_not_match_everywhere():
+    out = run("The cat sat on my mat.", known=[KnownEntity("The", "band"), KnownEntity("May")])
+    assert "The" not in types(out) and "May" not in types(out)
+
+
+def test_sentence_initial_function_words_dates_and_pronouns_are_not_entities():
+    out = run("The weather was nice. My brother went out. We met on Monday in May 2020.", "dan")
+    assert set(types(out)) == {"dan"}
+    assert types(out)["dan"] == "person"
+
+
+def test_an_unknown_first_word_needs_evidence_to_be_a_name():
+    assert types(run("Nature is calming today.")) == {}
+    assert types(run("Zorblax is my brother.", "dan")) == {"Zorblax": "person", "dan": "person"}
+    assert types(run("Woah Joanna, that sounds great!")) == {"Joanna": "person"}
+
+
+def test_the_speaker_appears_only_when_the_text_says_i_me_or_my():
+    assert "kim" not in types(run("Alice works at Acme.", "kim"))
+    assert types(run("Alice called me twice.", "kim"))["kim"] == "person"
+    assert "kim" not in types(run("I live here.", ""))
+
+
+# --- facts and dates ----------------------------------------------------------------------
+
+
+def test_facts_are_the_sentences_as_written_and_fillers_are_skipped():
+    text = "Hi! Thanks so much. I moved to Berlin last year. My sister lives in Rome."
+    out = run(text, "dan")
+    assert [f.text for f in out.facts] == [
+        "I moved to Berlin last year.",
+        "My sister lives in Rome.",
+    ]
+    assert ("dan", "lives_in", "Berlin", 0) in {
+        (r.source, r.relation, r.target, r.fact) for r in out.relations
+    }
+
+
+def test_abbreviations_do_not_end_a_sentence():
+    assert [s.text for s in split_sentences("Dr. Smith met J. Doe. He left!\nNew line")] == [
+        "Dr. Smith met J. Doe.",
+        "He left!",
+        "New line",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "valid", "invalid"),
+    [
+        ("Alice joined Acme in 2019.", "2019-01-01", ""),
+        ("Alice has lived in Paris since May 2021.", "2021-05-01", ""),
+        ("Alice joined Acme on 2023-05-01.", "2023-05-01", ""),
+        ("Alice joined Acme on May 1, 2023.", "2023-05-01", ""),
+        ("Alice joined Acme on 3rd of March 2022.", "2022-03-03", ""),
+        ("Alice worked at Acme from 2015 to 2019.", "2015-01-01", "2019-01-01"),
+        ("Alice worked at Acme until 2020.", "", "2020-01-01"),
+        ("Alice joined Acme last year with 2019 people.", "", ""),
+        ("Alice joined Acme on 2023-02-30.", "", ""),
+    ],
+)
+def test_dates_set_validity_on_fact_and_relations(text, valid, invalid):
+    out = run(text)
+    assert [r.valid_at for r in out.relations] == [iso(valid)]
+    assert [r.invalid_at for r in out.relations] == [iso(invalid)]
+    assert out.facts[0].valid_at == iso(valid)
+
+
+def test_relative_dates_are_left_alone():
+    assert sentence_dates("I moved to Berlin last year, yesterday, 3 weeks ago.") == ("", "")
+
+
+@pytest.mark.parametrize(
+    ("raw", "relation"),
+    [("little sister", "sister"), ("best friend", "best_friend"), ("mom", "mother"),
+     ("ex-wife", "ex_wife"), ("co-worker", "colleague"), ("mother-in-law", "mother_in_law")],
+)  # fmt: skip
+def test_kin_words_become_relation_names(raw, relation):
+    assert kin_relation(raw) == relation
+
+
+# --- hostile input, determinism, bad arguments --------------------------------------------
+
+HOSTILE = [
+    '"}) DETACH DELETE n //',
+    "Robert'); DROP TABLE users;-- works at `Evil` Corp.",
+    "Bob is Alice's `brother`}) MATCH (n) DETACH DELETE n //",
+    "\ue0000\ue001 works at \ue0001\ue001.",  # forged placeholders
+    "Alice works at Acme" + " and Acme" * 500,
+    "'s 's 's , , and and I my me",
+    "",
+    "   \n\n  ",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=[f"hostile{i}" for i in range(len(HOSTILE))])
+def test_hostile_text_never_yields_an_invalid_relation_name(text):
+    run(text)  # check_consistent validates every relation name
+
+
+WORDS = (
+    "Alice Bob I i my me Acme Globex Paris works at lives in moved from to is 's brother "
+    "sister friend married the a an and , . ? ! : not in 2019 May since likes hiking "
+    "\ue000 \ue0001\ue001 `}) DETACH DELETE n // 's who Dr. St. Corp"
+).split(" ")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), max_size=30).map(" ".join) | st.text(max_size=120))
+def test_any_text_gives_a_consistent_extraction(text):
+    run(text, speaker="Ann", known=[ACME, KnownEntity("Bob", "person", ["B"])])
+
+
+def test_the_same_input_gives_the_same_output():
+    text = (
+        "Alice moved from Acme to Globex in 2020. Bob is Alice's brother and lives in Paris. "
+        "My sister Carol loves hiking. I am a teacher at Lincoln High School."
+    )
+    first = run(text, "dan", [ACME])
+    assert all(run(text, "dan", [ACME]) == first for _ in range(3))
+    assert OfflineExtractor().extract(text, speaker="dan", known=[ACME]) == first
+
+
+def test_non_string_input_is_rejected_with_the_field_named():
+    with pytest.raises(ValidationError) as caught:
+        OfflineExtractor().extract(b"Alice works at Acme.")  # type: ignore[arg-type]
+    assert caught.value.field == "text"
