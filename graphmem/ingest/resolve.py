@@ -32,7 +32,6 @@ from ..models import (
 )
 from ..stores.base import Embedder, VectorPoint, VectorStore
 from ..stores.graph_ops import GraphOps
-from ..stores.rows import relation_from_row
 
 VAGUE_TYPES = frozenset({"", "other", "thing", "unknown", "concept"})
 
@@ -214,9 +213,8 @@ class Resolver:
         if not candidates:
             return
         status: dict[str, list[Relation]] = {}
-        for row in self.ops.store.run("relations_by_fact", {"ids": candidates}):
-            rel = changed.get(row["id"]) or relation_from_row(row)
-            status.setdefault(row["fact_id"], []).append(rel)
+        for fact_id, found in self.ops.supported_by(candidates):
+            status.setdefault(fact_id, []).append(changed.get(found.id) or found)
         for fact_id, rels in status.items():
             if rels and all(r.invalid_at for r in rels):
                 when = max(r.invalid_at for r in rels)

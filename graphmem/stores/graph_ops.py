@@ -126,9 +126,7 @@ class GraphOps:
         gone = set(fact_ids)
         with self.store.transaction() as tx:
             touched = {e for ids in self._mentions(tx, fact_ids).values() for e in ids}
-            by_id: dict[str, Relation] = {}
-            for row in tx.run("relations_by_fact", {"ids": list(fact_ids)}):
-                by_id.setdefault(row["id"], relation_from_row(row))
+            by_id = {rel.id: rel for _, rel in supported_by(tx, fact_ids)}
             for rel in by_id.values():
                 rel.fact_ids = [f for f in rel.fact_ids if f not in gone]
                 target = removal.relations_updated if rel.fact_ids else removal.relations_deleted
@@ -146,6 +144,9 @@ class GraphOps:
                 removal.entities_deleted = orphans
         return removal
 
+    def supported_by(self, fact_ids: Sequence[str]) -> list[tuple[str, Relation]]:
+        return supported_by(self.store, fact_ids)
+
     @staticmethod
     def _mentions(tx: GraphTx, fact_ids: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -157,3 +158,20 @@ class GraphOps:
         with self.store.transaction() as tx:
             tx.run("scope_delete_facts", scope.params())
             tx.run("scope_delete_entities", scope.params())
+
+
+def supported_by(
+    runner: GraphStore | GraphTx, fact_ids: Sequence[str]
+) -> list[tuple[str, Relation]]:
+    """(fact_id, relation) for every relation whose support includes that fact.
+
+    The membership test is here, not in Cypher: Kuzu 0.11.3 answers
+    ``UNWIND $ids AS i ... WHERE i IN x.fact_ids`` wrongly on some graphs
+    (tests/test_graph_conformance.py found it), which would leave deleted facts' ids
+    behind on relations.
+    """
+    out = []
+    for row in runner.run("relations_by_fact", {"ids": list(fact_ids)}):
+        if row["fact_id"] in (row.get("fact_ids") or []):
+            out.append((row["fact_id"], relation_from_row(row)))
+    return out
