@@ -50,11 +50,6 @@ HOSTILE = [
 ]  # fmt: skip
 
 
-# Kuzu 0.11.3 evaluates ``i IN x.fact_ids`` wrongly for some rows when ``i`` comes from
-# UNWIND (5 of 36 random graphs: relations dropped and others added); ``f.id IN x.fact_ids``
-# is right on all 36. Found by the congruence test; the fix belongs in relations_by_fact.
-
-
 def iso(year: int, month: int = 1) -> str:
     return f"{year}-{month:02d}-01T00:00:00.000000Z"
 
@@ -263,6 +258,9 @@ def test_facts_mentioning_returns_the_scope_facts_per_entity(graph):
 
 
 def test_relations_by_fact_finds_exactly_the_relations_a_fact_supports(graph):
+    # Kuzu 0.11.3 evaluated ``UNWIND $ids AS i ... WHERE i IN x.fact_ids`` wrongly on some
+    # of these graphs (relations missed, others added); the congruence test found it, and
+    # the membership test now lives in GraphOps.supported_by. Keep every backend honest.
     wrong = []
     for seed in range(6):  # small random graphs: many relations per entity, shared support
         graph.reset()
