@@ -2,8 +2,11 @@
 
 ``OpenAIServer`` is a real HTTP server speaking the OpenAI wire format on 127.0.0.1;
 point ``OpenAIChat`` / ``OpenAIEmbedder`` (or any ``openai`` client) at ``server.base_url``.
+``BoltServer`` starts a local Bolt + Cypher server (ArcadeDB, from ``graphmem[dev]``) for
+testing the Neo4j backend without Docker.
 """
 
+from .bolt_server import BoltServer
 from .openai_server import (
     OpenAIServer,
     RecordedRequest,
@@ -18,6 +21,7 @@ from .openai_server import (
 )
 
 __all__ = [
+    "BoltServer",
     "OpenAIServer",
     "RecordedRequest",
     "Reply",
