@@ -8,6 +8,7 @@ from .config import Config
 from .errors import (
     BackendUnavailableError,
     ConfigError,
+    ConflictError,
     ExtractionError,
     GraphMemError,
     LLMError,
@@ -28,6 +29,7 @@ __all__ = [
     "BackendUnavailableError",
     "Config",
     "ConfigError",
+    "ConflictError",
     "Entity",
     "ExtractionError",
     "Fact",

@@ -10,7 +10,8 @@ never need to import ``kuzu``, ``neo4j``, ``qdrant_client`` or ``openai`` to cat
     │   └── ScopeError              missing, empty or malformed user_id / agent_id / run_id
     ├── NotFoundError               a memory or entity id that does not exist in the scope
     ├── QueryError                  a Cypher statement failed (malformed, refused as a write)
-    │   └── ReadOnlyError           a write statement sent through a read-only path
+    │   ├── ReadOnlyError           a write statement sent through a read-only path
+    │   └── ConflictError           a transient conflict (deadlock, lock timeout): retry may work
     ├── BackendUnavailableError     a store is down, locked by another process, or refused login
     ├── UnsupportedError            a capability the chosen backend does not have
     └── LLMError                    the model endpoint failed or returned unusable output
@@ -62,6 +63,10 @@ class ReadOnlyError(QueryError):
     """A statement that writes was sent through a read-only path."""
 
 
+class ConflictError(QueryError):
+    """A transient server-side conflict; the same work may succeed when run again."""
+
+
 class BackendUnavailableError(GraphMemError):
     """A store cannot be reached, is locked by another process, or refused credentials."""
 
@@ -85,6 +90,7 @@ class ExtractionError(LLMError):
 __all__ = [
     "BackendUnavailableError",
     "ConfigError",
+    "ConflictError",
     "ExtractionError",
     "GraphMemError",
     "LLMError",

@@ -214,3 +214,23 @@ def test_failed_history_write_leaves_stores_unchanged(mem, monkeypatch):
     monkeypatch.undo()
     assert snapshot(mem, user_id="a") == before
     assert [f.text for f in mem.get_all(user_id="a")] == ["Alice works at Acme."]
+
+
+def test_transient_conflict_is_replayed_once_and_recorded_once(mem, monkeypatch):
+    from graphmem import ConflictError
+
+    real_record = mem.history_store.record
+    calls = []
+
+    def conflict_once(events):
+        calls.append(len(events))
+        if len(calls) == 1:
+            raise ConflictError("DeadlockDetected (transient)")
+        return real_record(events)
+
+    monkeypatch.setattr(mem.history_store, "record", conflict_once)
+    fact = mem.add("Alice works at Acme.", user_id="a").facts[0]
+    assert len(calls) == 2  # the whole write ran again after the conflict
+    assert [e.event for e in mem.history(fact.id, user_id="a")] == ["ADD"]
+    assert snapshot(mem, user_id="a")["graph"] == (2, 1, 1)
+    assert mem.vectors.count("facts") == 1

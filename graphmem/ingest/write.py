@@ -8,10 +8,12 @@ attached to the raised error instead of being swallowed.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from ..errors import GraphMemError
+from ..errors import ConflictError, GraphMemError
 from ..models import Fact, HistoryEvent, Scope, now_iso
 from ..stores.base import GraphStore, HistoryStore, VectorHit, VectorPoint, VectorStore
 from ..stores.graph_ops import GraphOps, Removal
@@ -19,6 +21,7 @@ from ..stores.rows import fact_row
 from .resolve import Plan
 
 FACTS, ENTITIES = "facts", "entities"
+CONFLICT_RETRIES = 4
 
 
 def fact_from_payload(hit: VectorHit) -> Fact:
@@ -36,6 +39,21 @@ class Writer:
         self.history = history
 
     def atomic(self, steps: Callable[[list[Callable[[], None]]], None]) -> None:
+        """Run ``steps`` all-or-nothing; replay it after a transient server conflict.
+
+        A replay is safe: every step is an upsert by id computed before the first try, and
+        the failed try was fully undone.
+        """
+        for attempt in range(1, CONFLICT_RETRIES + 1):
+            try:
+                self._atomic_once(steps)
+                return
+            except ConflictError:
+                if attempt == CONFLICT_RETRIES:
+                    raise
+                time.sleep(0.05 * 2**attempt * random.random())
+
+    def _atomic_once(self, steps: Callable[[list[Callable[[], None]]], None]) -> None:
         undo: list[Callable[[], None]] = []
         try:
             with self.graph.transaction():

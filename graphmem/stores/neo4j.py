@@ -29,7 +29,14 @@ import tenacity
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 from neo4j.graph import Node, Path, Relationship
 
-from ..errors import BackendUnavailableError, ConfigError, GraphMemError, QueryError, ReadOnlyError
+from ..errors import (
+    BackendUnavailableError,
+    ConfigError,
+    ConflictError,
+    GraphMemError,
+    QueryError,
+    ReadOnlyError,
+)
 from ..models import GraphBatch
 from ..querylib import QueryLibrary
 from .base import Row, Tracer, iter_batches
@@ -220,6 +227,7 @@ class Neo4jGraphStore:
             message = exc.message or str(exc)
             if _retryable(exc):
                 message = f"{message} (transient; tried {attempts} time(s), retrying may succeed)"
+                return ConflictError(f"{name}: {message}", query_name=name)
             return QueryError(f"{name}: {message}", query_name=name)
         return QueryError(f"{name}: {exc}", query_name=name)
 
@@ -271,7 +279,8 @@ class Neo4jGraphStore:
     @contextmanager
     def transaction(self) -> Iterator[_Tx]:
         """Statements commit together or not at all. A block cannot be replayed, so unlike
-        ``run``/``write`` it is not retried: a transient error reaches the caller."""
+        ``run``/``write`` it is not retried here: a transient error reaches the caller as
+        ``ConflictError``, and the engine's writer replays its whole atomic step."""
         outer = getattr(self._local, "tx", None)
         if outer is not None:  # nested use joins the outer transaction
             yield outer
