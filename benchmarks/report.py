@@ -26,6 +26,16 @@ RESULTS_ROOT = Path(__file__).resolve().parent / "results"
 _EXTRA_PACKAGES = ("sentence-transformers", "torch", "matplotlib", "tqdm")
 
 
+def default_out(suite: str, *variant: str) -> Path:
+    """``results/<suite>/`` for a suite's default run, ``results/<suite>/<variant>/`` else.
+
+    A quick ``--embedder hash`` run must not overwrite the headline results of the
+    default configuration sitting next to it.
+    """
+    parts = [part for part in variant if part]
+    return RESULTS_ROOT / suite / "-".join(parts) if parts else RESULTS_ROOT / suite
+
+
 @dataclass
 class Table:
     title: str

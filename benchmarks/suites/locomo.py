@@ -21,7 +21,7 @@ from typing import Any
 from ..baselines import BM25Index, DenseIndex, top_k, weighted_fusion
 from ..locomo import CATEGORY_NAMES, Conversation, LocomoData, Question, load_locomo
 from ..metrics import DEFAULT_KS, percentiles_ms, score_ranking
-from ..report import RESULTS_ROOT, plot_lines, write_raw, write_results
+from ..report import default_out, plot_lines, write_raw, write_results
 from ..runtime import (
     EMBEDDERS,
     EXTRACTORS,
@@ -67,13 +67,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--batch-size", type=int, default=256, help="turns per add_many call")
     parser.add_argument("--workdir", default="", help="data dir to keep (default: temporary)")
-    parser.add_argument("--out", default="", help=f"results dir (default {RESULTS_ROOT}/locomo)")
+    parser.add_argument(
+        "--out", default="", help="results dir (default results/locomo[/<variant>])"
+    )
     parser.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--no-embed-cache",
         action="store_true",
         help="embed every query in every method (slow with the local model)",
+    )
+
+
+def _default_out(args: argparse.Namespace) -> Path:
+    return default_out(
+        "locomo",
+        args.embedder if args.embedder != "local" else "",
+        f"extract-{args.extract}" if args.extract != "none" else "",
+        args.graph if args.graph != "kuzu" else "",
+        f"{args.conversations}-conversations" if args.conversations else "",
     )
 
 
@@ -222,7 +234,7 @@ def run(args: argparse.Namespace) -> int:
         "timings": timings,
         **summary,
     }
-    out_dir = Path(args.out) if args.out else RESULTS_ROOT / "locomo"
+    out_dir = Path(args.out) if args.out else _default_out(args)
     write_raw("locomo", "questions", rows, out_dir)
     curves = {
         method: {k: values[f"recall@{k}"] for k in DEFAULT_KS}

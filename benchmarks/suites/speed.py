@@ -21,7 +21,7 @@ from typing import Any
 
 from ..generator import generate
 from ..metrics import percentiles_ms
-from ..report import RESULTS_ROOT, Table, plot_lines, write_results
+from ..report import Table, default_out, plot_lines, write_results
 from ..runtime import (
     EMBEDDERS,
     EXTRACTORS,
@@ -191,7 +191,11 @@ def run(args: argparse.Namespace) -> int:
             }
             print(f"speed: {size:,} memories, embedder {embedder}", file=sys.stderr, flush=True)
             runs.append(_run_isolated(config))
-    out_dir = Path(args.out) if args.out else RESULTS_ROOT / "speed"
+    out_dir = (
+        Path(args.out)
+        if args.out
+        else default_out("speed", args.graph if args.graph != "kuzu" else "")
+    )
     recipes = args.recipes.split(",")
     for metric in ("p50", "p95"):
         series = {

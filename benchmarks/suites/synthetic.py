@@ -18,7 +18,7 @@ from typing import Any
 
 from ..generator import KINDS, SyntheticData, SyntheticQuestion, generate
 from ..metrics import DEFAULT_KS, auroc, mean_scores, percentiles_ms, score_ranking
-from ..report import RESULTS_ROOT, Table, plot_lines, write_raw, write_results
+from ..report import Table, default_out, plot_lines, write_raw, write_results
 from ..runtime import (
     EMBEDDERS,
     EXTRACTORS,
@@ -182,7 +182,17 @@ def run(args: argparse.Namespace) -> int:
         "search_ms": {r: percentiles_ms(latencies[r]) for r in recipes},
         "total_seconds": time.perf_counter() - started,
     }
-    out_dir = Path(args.out) if args.out else RESULTS_ROOT / "synthetic"
+    out_dir = (
+        Path(args.out)
+        if args.out
+        else default_out(
+            "synthetic",
+            f"{args.facts}-facts" if args.facts != 10_000 else "",
+            args.embedder if args.embedder != "local" else "",
+            f"extract-{args.extract}" if args.extract != "offline" else "",
+            args.graph if args.graph != "kuzu" else "",
+        )
+    )
     write_raw(
         "synthetic",
         f"outcomes-{args.facts}",
