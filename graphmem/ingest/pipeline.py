@@ -124,6 +124,7 @@ class Pipeline:
         fact_times: list[str] = []
         facts: list[Fact] = []
         texts: list[str] = []
+        spans: list[tuple[ExtractedEntity, int, int]] = []  # entity, its unit's facts [a, b)
         for unit, ex in zip(units, extractions, strict=True):
             base = len(merged.facts)
             for i, item in enumerate(ex.facts):
@@ -143,6 +144,7 @@ class Pipeline:
                                   metadata=dict(unit.metadata), role=role))  # fmt: skip
                 texts.append(item.text)
             merged.entities += ex.entities
+            spans += [(item, base, len(merged.facts)) for item in ex.entities]
             for rel in ex.relations:
                 rel.fact += base
                 merged.relations.append(rel)
@@ -169,7 +171,7 @@ class Pipeline:
         entities = self.resolver.resolve_entities(wanted, scope, now, plan) if wanted else {}
         plan.batch.facts = new_facts
         self.resolver.resolve_relations(merged, fact_ids, fact_times, entities, scope, now, plan)
-        self._link_mentions(plan, merged, fact_ids, entities)
+        self._link_mentions(plan, merged, spans, fact_ids, entities)
         live = {f.id for f in new_facts} | existing
         plan.batch.mentions = sorted({m for m in plan.batch.mentions if m[0] in live})
         for event in plan.events:  # what an undo of the merge must move back
@@ -180,17 +182,18 @@ class Pipeline:
                                             details={"source_ids": f.source_ids}))  # fmt: skip
         return Prepared(plan, new_facts, [v for _, v in keep], updates)
 
-    def _link_mentions(self, plan: Plan, merged: Extraction, fact_ids, entities) -> None:
-        """Link each entity to the facts whose text names it (or all facts when none does)."""
-        for item in merged.entities:
+    def _link_mentions(self, plan: Plan, merged: Extraction, spans, fact_ids, entities) -> None:
+        """Link each entity to the facts of its own unit that name it (all of them if none
+        does). Looking only inside the unit keeps a large batch linear."""
+        for item, start, end in spans:
             entity = entities.get(name_key(item.name))
             if entity is None:
                 continue
             names = [n.casefold() for n in [item.name, *item.aliases, entity.name]]
-            hits = [fid for fid, f in zip(fact_ids, merged.facts, strict=True)
-                    if any(n in f.text.casefold() for n in names)]  # fmt: skip
-            for fid in hits or fact_ids:
-                plan.batch.mentions.append((fid, entity.id))
+            own = range(start, end)
+            hits = [i for i in own if any(n in merged.facts[i].text.casefold() for n in names)]
+            for i in hits or own:
+                plan.batch.mentions.append((fact_ids[i], entity.id))
 
     def _decide(self, keep, scope: Scope, decide, plan: Plan, now: str):
         """Ask the model ADD/UPDATE/DELETE/NONE, only when similar stored facts exist."""

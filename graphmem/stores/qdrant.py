@@ -177,7 +177,23 @@ class QdrantVectorStore:
                         self._client.create_payload_index(
                             full, key, field_schema=qm.PayloadSchemaType.KEYWORD
                         )
+        self._tune_local_storage()
         self._dim = dim
+
+    def _tune_local_storage(self) -> None:
+        """Stop local ``path=`` mode from syncing the disk once per point.
+
+        qdrant-client persists each point in its own SQLite transaction; with the default
+        rollback journal every one waits for an fsync (~5 ms measured here: ~200 points/s).
+        WAL with synchronous=NORMAL keeps every commit across a crash of this process and
+        can lose only the last commits on an OS crash or power cut, for ~20x the speed.
+        """
+        local = getattr(self._client, "_client", None)
+        for collection in getattr(local, "collections", {}).values():
+            conn = getattr(getattr(collection, "storage", None), "storage", None)
+            if conn is not None:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
 
     def _mismatch(self, stored: str, embedder: str, dim: int) -> ConfigError:
         return ConfigError(
