@@ -260,7 +260,9 @@ def run(args: argparse.Namespace) -> int:
         f"ingest {timings['ingest_seconds']:.1f} s ({timings['turns_per_s']:.0f} turns/s), "
         f"baseline indexes {baseline_build:.1f} s, whole run {total_seconds:.0f} s",
     ]
-    write_results("locomo", results, build_tables(summary, timings), config, out_dir, preamble)
+    write_results(
+        "locomo", results, build_tables(summary, timings, audit), config, out_dir, preamble
+    )
     return 0
 
 

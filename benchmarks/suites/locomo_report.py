@@ -95,7 +95,9 @@ def _acceptance(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_tables(summary: dict[str, Any], timings: dict[str, Any]) -> list[Table]:
+def build_tables(
+    summary: dict[str, Any], timings: dict[str, Any], audit: dict[str, Any] | None = None
+) -> list[Table]:
     methods = list(summary["headline"])
     headline = Table(
         f"Categories 1-4 ({summary['headline_questions']} questions with usable evidence)",
@@ -156,6 +158,16 @@ def build_tables(summary: dict[str, Any], timings: dict[str, Any]) -> list[Table
             f"p95 {timings['query_embedding_ms']['p95']:.1f} ms."
         )
     tables = [headline, *by_category, differences, timing]
+    if audit and audit.get("hybrid_top10_channels"):
+        found = audit["hybrid_top10_channels"]
+        total = sum(found.values())
+        tables.append(
+            Table(
+                "Which channels found graphmem-hybrid's top-10 hits",
+                ["channels", "hits", "share"],
+                [[name, count, count / total] for name, count in found.items()],
+            )
+        )
     if summary.get("acceptance"):
         tables.append(
             Table(
