@@ -160,6 +160,10 @@ class MiniLMEmbedder:
                 os.environ["HF_HUB_OFFLINE"] = "1"
                 os.environ["TRANSFORMERS_OFFLINE"] = "1"
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                # A library should not draw a progress bar on its user's terminal.
+                hf_logging.disable_progress_bar()
 
                 try:
                     model = SentenceTransformer(
