@@ -31,11 +31,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _setup_errors() -> tuple[type[Exception], ...]:
+    """graphmem's "fix your settings" errors (no LLM endpoint, Bolt server down)."""
+    try:
+        from graphmem.errors import BackendUnavailableError, ConfigError
+    except ImportError:
+        return ()
+    return (ConfigError, BackendUnavailableError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(argv) if argv is not None else None)
     try:
         return args.handler(args)
-    except (BenchmarkError, FileNotFoundError) as error:
-        # A failed self-check or missing data is a result, not a crash: say it plainly.
+    except (BenchmarkError, FileNotFoundError, *_setup_errors()) as error:
+        # A failed self-check, missing data or a missing service is a result to report,
+        # not a crash; any other graphmem error mid-run is a bug and keeps its traceback.
         print(f"graphmem bench {args.suite}: {error}", file=sys.stderr)
         return 2

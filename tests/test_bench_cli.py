@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from benchmarks.cli import SUITES, build_parser, main
@@ -30,3 +32,29 @@ def test_missing_data_is_an_exit_code_with_the_path(tmp_path, capsys):
 def test_unknown_suite_is_refused():
     with pytest.raises(SystemExit):
         main(["nonsense"])
+
+
+def test_llm_extraction_without_an_endpoint_is_a_setup_error(tmp_path, monkeypatch, capsys):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    data = tmp_path / "mini.json"
+    data.write_text(
+        json.dumps(
+            [
+                {
+                    "sample_id": "conv-x",
+                    "conversation": {
+                        "speaker_a": "Ann",
+                        "speaker_b": "Bob",
+                        "session_1_date_time": "1:56 pm on 8 May, 2023",
+                        "session_1": [{"speaker": "Ann", "dia_id": "D1:1", "text": "Hi"}],
+                    },
+                    "qa": [{"question": "q", "answer": "a", "evidence": ["D1:1"], "category": 4}],
+                }
+            ]
+        ),
+        encoding="utf-8",
+    )
+    argv = ["locomo", "--data", str(data), "--embedder", "hash", "--extract", "llm"]
+    assert main([*argv, "--workdir", str(tmp_path / "db"), "--out", str(tmp_path / "out")]) == 2
+    assert "OPENAI_API_KEY" in capsys.readouterr().err
