@@ -1,0 +1,86 @@
+"""Which memories a search may return: validity in time, and the caller's payload filters.
+
+Both are plain predicates over a payload dict so every channel (in-process indexes, the
+vector store, fact rows from the graph) applies exactly the same rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import ValidationError
+from ..models import to_iso
+
+_SCALAR = (str, int)
+
+
+def visible(row: Mapping[str, Any], as_of: str = "", include_invalid: bool = False) -> bool:
+    """The time rule, the same as the ``relations_touching`` query uses for relations.
+
+    - default: current only (no ``invalid_at``);
+    - ``as_of``: valid at that instant: started at or before it (or undated) and not yet
+      ended (``invalid_at`` empty or later); ``include_invalid`` is then irrelevant;
+    - ``include_invalid`` without ``as_of``: everything.
+    """
+    invalid_at = row.get("invalid_at") or ""
+    if as_of:
+        valid_at = row.get("valid_at") or ""
+        return (not valid_at or valid_at <= as_of) and (not invalid_at or invalid_at > as_of)
+    return include_invalid or not invalid_at
+
+
+def check_as_of(as_of: object) -> str:
+    """``None``/``""`` -> ``""``; a date, datetime or ISO string -> graphmem's UTC text."""
+    if as_of is None or as_of == "":
+        return ""
+    try:
+        return to_iso(as_of)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ValidationError("as_of", str(exc).split(": ", 1)[-1]) from None
+
+
+def check_filters(filters: object) -> dict[str, Any]:
+    """A flat ``{payload key: value | [values]}`` map; dotted keys reach into ``metadata``."""
+    if filters is None:
+        return {}
+    if not isinstance(filters, Mapping):
+        raise ValidationError("filters", f"must be a dict, got {type(filters).__name__}")
+    out: dict[str, Any] = {}
+    for key, value in filters.items():
+        if not isinstance(key, str) or not key:
+            raise ValidationError("filters", f"keys must be non-empty strings, got {key!r}")
+        if isinstance(value, list | tuple | set | frozenset):
+            if not all(isinstance(v, _SCALAR) and not isinstance(v, bool) for v in value):
+                raise ValidationError("filters", f"{key}: any-of lists hold strings or integers")
+            out[key] = list(value)
+        elif isinstance(value, _SCALAR):  # bool is an int: allowed, compared exactly
+            out[key] = value
+        else:
+            raise ValidationError(
+                "filters",
+                f"{key}: expected a string, integer, boolean or a list of them, "
+                f"got {type(value).__name__}",
+            )
+    return out
+
+
+def lookup(payload: Mapping[str, Any], key: str) -> Any:
+    """``"metadata.topic"`` -> ``payload["metadata"]["topic"]`` (Qdrant's dotted keys)."""
+    value: Any = payload
+    for part in key.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def matches(payload: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
+    for key, want in filters.items():
+        have = lookup(payload, key)
+        if isinstance(want, list):
+            if have not in want and not (isinstance(have, list) and set(have) & set(want)):
+                return False
+        elif have != want and not (isinstance(have, list) and want in have):
+            return False
+    return True

@@ -1,0 +1,107 @@
+"""Fusion of ranked lists: pure functions, no I/O, easy to test and to swap.
+
+Each channel gives ``[(memory_id, raw_score), ...]`` best first. A fused entry keeps, per
+channel, the contribution it added, so a hit can say exactly where its score came from.
+
+- ``weighted``: each list's scores are min-max normalised to [0, 1], then summed with the
+  channel weights. Keeps score gaps; what LoCoMo rewards (see ``recipes.py``). The low
+  end of the range is the channel's *floor* when it gives one: the score of an unrelated
+  memory (0 for BM25, the scope's lowest cosine). Normalising a top-40 list against its
+  own 40th score instead would stretch a 0.90-vs-0.89 cosine tie into 1.0 vs 0.0.
+- ``rrf``: reciprocal rank fusion, ``weight / (k + rank)``. Ignores scores entirely,
+  which makes it robust to channels whose scores are not comparable, at the price of
+  treating a clear winner and a near-tie the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+Ranked = Sequence[tuple[str, float]]
+
+
+@dataclass
+class Fused:
+    memory_id: str
+    score: float = 0.0
+    parts: dict[str, float] = field(default_factory=dict)  # channel -> contribution
+    raw: dict[str, float] = field(default_factory=dict)  # channel -> its own score
+    ranks: dict[str, int] = field(default_factory=dict)  # channel -> 1-based rank
+
+
+def min_max(scores: Sequence[float], floor: float | None = None) -> list[float]:
+    """Scale to [0, 1] from ``floor`` (default: the lowest score) to the highest.
+
+    A list whose scores are all equal maps to all 1.0: the channel could not tell its
+    hits apart, but it did find them, and 0 would make a single graph hit worthless.
+    """
+    if not scores:
+        return []
+    high = max(scores)
+    low = min(scores) if floor is None else min(floor, min(scores))
+    if high - low <= 1e-12:
+        return [1.0] * len(scores)
+    return [(s - low) / (high - low) for s in scores]
+
+
+def fuse(
+    lists: Mapping[str, Ranked],
+    weights: Mapping[str, float],
+    *,
+    method: str = "weighted",
+    rrf_k: int = 60,
+    floors: Mapping[str, float] | None = None,
+) -> list[Fused]:
+    """Merge per-channel rankings into one, best first (ties broken by id for stability).
+
+    ``floors`` (channel -> score of an unrelated memory) anchors weighted normalisation.
+    """
+    if method not in ("weighted", "rrf"):
+        raise ValueError(f"unknown fusion method {method!r}")
+    merged: dict[str, Fused] = {}
+    for channel, ranked in lists.items():
+        weight = float(weights.get(channel, 0.0))
+        if weight <= 0.0 or not ranked:
+            continue
+        if method == "weighted":
+            shares = min_max([score for _, score in ranked], (floors or {}).get(channel))
+        else:
+            shares = [1.0 / (rrf_k + rank) for rank in range(1, len(ranked) + 1)]
+        for rank, ((memory_id, score), share) in enumerate(zip(ranked, shares, strict=True), 1):
+            entry = merged.setdefault(memory_id, Fused(memory_id))
+            if channel in entry.parts:  # a channel listing an id twice: keep its best
+                continue
+            entry.parts[channel] = weight * share
+            entry.raw[channel] = score
+            entry.ranks[channel] = rank
+            entry.score += weight * share
+    return sorted(merged.values(), key=lambda f: (-f.score, f.memory_id))
+
+
+def blend(
+    fused: Sequence[Fused], extra: Mapping[str, float], name: str, weight: float
+) -> list[Fused]:
+    """Mix a reranker's scores (any scale, min-max normalised here) into fused scores.
+
+    ``score = (1 - weight) * score + weight * normalised(extra)``; the reranker's share is
+    recorded under ``name`` so the explanation still adds up.
+    """
+    if not fused or weight <= 0.0:
+        return list(fused)
+    ids = [f.memory_id for f in fused]
+    normal = dict(zip(ids, min_max([extra.get(i, 0.0) for i in ids]), strict=True))
+    out = []
+    for f in fused:
+        parts = {k: v * (1.0 - weight) for k, v in f.parts.items()}
+        parts[name] = weight * normal[f.memory_id]
+        out.append(
+            Fused(
+                f.memory_id,
+                sum(parts.values()),
+                parts,
+                {**f.raw, name: extra.get(f.memory_id, 0.0)},
+                f.ranks,
+            )
+        )
+    return sorted(out, key=lambda f: (-f.score, f.memory_id))

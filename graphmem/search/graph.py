@@ -1,0 +1,201 @@
+"""The graph channel: link the query to entities, walk their neighbourhood, score facts.
+
+1. ``link``: entities named in the query (every 1-4 word n-gram, possessives stripped,
+   looked up by exact name/alias key; "I"/"my" stands for the user), capitalised spans
+   that matched nothing are looked up by embedding in the ``entities`` collection, and
+   the entities of the best vector/keyword hits join as weaker seeds.
+2. ``walk``: iterated 1-hop expansion with ``relations_touching`` (portable and fast on
+   both backends; Kuzu and Neo4j spell variable-length paths differently). Each hop keeps
+   ``hop_decay`` of the score, times how relevant the relation is to the query: an
+   irrelevant relation still passes on ``relation_floor`` of it. Only the ``frontier``
+   best entities are expanded further, so a hub cannot flood the walk.
+3. A fact scores what the best path through a relation it supports scored (it *is* the
+   evidence of that edge), or ``mention_weight`` times the summed scores (at most 1) of
+   the reached entities it merely mentions. Mentions are read only for the few best
+   entities reached at hop ``mention_from`` or later: the keyword channel already finds
+   facts naming the query's own entities, and a speaker everyone talks about would
+   otherwise pull in every line of the conversation (measured: 600+ rows per search).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..models import Entity, PathStep, Relation, Scope, name_key
+from ..stores.graph_ops import GraphOps
+from .keyword import STOPWORDS, tokenise
+from .recipes import Recipe
+
+_WORD = re.compile(r"[\w][\w\-.&']*")
+_POSSESSIVE = re.compile(r"['’]s?$")
+_SELF = frozenset({"i", "me", "my", "mine", "myself"})
+_MAX_NGRAM = 4
+_SPAN = re.compile(r"\b[A-Z][\w\-&.']*(?:\s+(?:[A-Z][\w\-&.']*|of|de|van|von))*")
+
+
+@dataclass
+class Reach:
+    """How well, and along which path, the walk reached an entity."""
+
+    score: float
+    path: list[PathStep] = field(default_factory=list)
+    hops: int = 0
+
+
+@dataclass
+class GraphResult:
+    facts: dict[str, tuple[float, list[PathStep]]] = field(default_factory=dict)
+    reached: dict[str, Reach] = field(default_factory=dict)
+    relations: dict[str, Relation] = field(default_factory=dict)
+    mentions: set[tuple[str, str]] = field(default_factory=set)  # (fact id, entity id)
+
+    def offer(self, fact_id: str, score: float, path: list[PathStep]) -> None:
+        best = self.facts.get(fact_id)
+        if best is None or score > best[0]:
+            self.facts[fact_id] = (score, path)
+
+
+def query_keys(query: str, scope: Scope) -> list[str]:
+    """Name keys worth looking up: n-grams that are not only stopwords, plus the user."""
+    words = [_POSSESSIVE.sub("", w).strip(".-'") for w in _WORD.findall(query)]
+    words = [w for w in words if w]
+    keys = set()
+    for size in range(1, _MAX_NGRAM + 1):
+        for start in range(len(words) - size + 1):
+            gram = words[start : start + size]
+            if all(w.casefold() in STOPWORDS for w in gram):
+                continue
+            keys.add(name_key(" ".join(gram)))
+    if scope.user_id and any(w.casefold() in _SELF for w in words):
+        keys.add(name_key(scope.user_id))
+    return sorted(keys)
+
+
+def capitalised_spans(query: str) -> list[str]:
+    spans = [_POSSESSIVE.sub("", s).strip() for s in _SPAN.findall(query)]
+    return [s for s in spans if s and s.casefold() not in STOPWORDS]
+
+
+def link(
+    query: str,
+    scope: Scope,
+    ops: GraphOps,
+    recipe: Recipe,
+    similar: Callable[[list[str]], list[tuple[str, Entity, float]]] | None = None,
+) -> dict[str, tuple[Entity, float, str]]:
+    """Entities the query names: ``{entity id: (entity, seed score, how)}``.
+
+    ``similar(spans)`` finds stored entities whose name embedding is close to a span
+    (``(span, entity, cosine)``); it is only asked about spans no name key matched.
+    """
+    found: dict[str, tuple[Entity, float, str]] = {}
+    by_key = ops.entities_by_keys(query_keys(query, scope), scope)
+    for entities in by_key.values():
+        for entity in entities:
+            found[entity.id] = (entity, 1.0, "name")
+    if similar is not None:
+        unmatched = [s for s in capitalised_spans(query) if name_key(s) not in by_key]
+        for _span, entity, score in similar(unmatched) if unmatched else []:
+            if score >= recipe.entity_similarity and entity.id not in found:
+                found[entity.id] = (entity, score, "embedding")
+    return found
+
+
+class Relevance:
+    """How much a relation has to do with the query, in [0, 1].
+
+    Lexical overlap of the relation's words with the query's ("live" ~ "lives_in") is
+    exact and cheap; the embedding similarity of the relation name to the query catches
+    paraphrases ("job" ~ "works_at") when the embedder knows meaning. ``vectors_of``
+    returns unit vectors of relation names (the caller caches them across searches:
+    there are few distinct names, and a model call per search would cost more than the
+    whole walk).
+    """
+
+    def __init__(self, query: str, query_vector: Sequence[float] | None, vectors_of=None) -> None:
+        self.terms = set(tokenise(query))
+        self.vector = None if query_vector is None else np.asarray(query_vector, np.float32)
+        self.vectors_of = vectors_of
+        self._cache: dict[str, float] = {}
+
+    def prepare(self, names: Sequence[str]) -> None:
+        todo = sorted({n for n in names if n not in self._cache})
+        sims = [0.0] * len(todo)
+        if todo and self.vector is not None and self.vectors_of is not None:
+            found = self.vectors_of(todo)
+            sims = [max(0.0, float(found[n] @ self.vector)) for n in todo]
+        for name, sim in zip(todo, sims, strict=True):
+            lexical = 1.0 if self.terms & set(tokenise(name.replace("_", " "))) else 0.0
+            self._cache[name] = max(lexical, min(1.0, sim))
+
+    def __call__(self, name: str) -> float:
+        if name not in self._cache:
+            self.prepare([name])
+        return self._cache[name]
+
+
+def walk(
+    seeds: dict[str, float],
+    scope: Scope,
+    ops: GraphOps,
+    recipe: Recipe,
+    relevance: Relevance,
+    *,
+    as_of: str = "",
+    include_invalid: bool = False,
+) -> GraphResult:
+    """Expand ``seeds`` (entity id -> score) ``recipe.depth`` hops and score the facts."""
+    result = GraphResult(reached={e: Reach(s) for e, s in seeds.items()})
+    frontier = sorted(seeds, key=lambda e: -seeds[e])[: recipe.frontier]
+    for hop in range(1, recipe.depth + 1):
+        if not frontier:
+            break
+        rels = ops.relations_touching(frontier, scope, as_of=as_of, include_invalid=include_invalid)
+        relevance.prepare([r.name for r in rels])
+        # Scores as they stood when the hop began, so the order rows arrive in is moot.
+        start = {e: result.reached[e] for e in frontier}
+        improved: dict[str, Reach] = {}
+        for rel in rels:
+            result.relations[rel.id] = rel
+            step = PathStep(rel.source_name, rel.name, rel.target_name)
+            for here, there in ((rel.source_id, rel.target_id), (rel.target_id, rel.source_id)):
+                origin = start.get(here)
+                if origin is None:
+                    continue
+                # Joining two entities the query named is as relevant as it gets.
+                fit = 1.0 if seeds.get(there, 0.0) >= 1.0 else relevance(rel.name)
+                share = recipe.relation_floor + (1.0 - recipe.relation_floor) * fit
+                score = origin.score * recipe.hop_decay * share
+                path = [*origin.path, step]
+                for fact_id in rel.fact_ids:
+                    result.offer(fact_id, score, path)
+                    result.mentions.update(((fact_id, rel.source_id), (fact_id, rel.target_id)))
+                best = improved.get(there) or result.reached.get(there)
+                if best is None or score > best.score:
+                    improved[there] = Reach(score, path, hop)
+        result.reached.update(improved)
+        # An entity reached better than before (a weak seed found again through a strong
+        # one) is expanded again, so its neighbours inherit the better score and path.
+        frontier = sorted(improved, key=lambda e: -improved[e].score)[: recipe.frontier]
+    _mentioning(result, scope, ops, recipe)
+    return result
+
+
+def _mentioning(result: GraphResult, scope: Scope, ops: GraphOps, recipe: Recipe) -> None:
+    """Facts that mention the best reached entities: evidence about them, if weaker."""
+    near = [e for e, r in result.reached.items() if recipe.mention_from <= r.hops <= 1]
+    near = sorted(near, key=lambda e: (-result.reached[e].score, e))[: recipe.mention_entities]
+    if not near:
+        return
+    found: dict[str, list[str]] = {}
+    for entity_id, fact in ops.facts_mentioning(near, scope):
+        result.mentions.add((fact.id, entity_id))
+        found.setdefault(fact.id, []).append(entity_id)
+    for fact_id, entity_ids in found.items():
+        reaches = sorted((result.reached[e] for e in entity_ids), key=lambda r: -r.score)
+        total = min(1.0, sum(r.score for r in reaches))
+        result.offer(fact_id, total * recipe.mention_weight, reaches[0].path)

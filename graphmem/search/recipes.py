@@ -1,0 +1,129 @@
+"""Named search recipes: which channels run, how their lists are fused, what reranks them.
+
+A recipe is plain data. To make your own, copy one with ``dataclasses.replace`` and pass
+it as ``recipe=`` (or ``register()`` it under a name)::
+
+    from dataclasses import replace
+    from graphmem.search import recipes
+    deep = replace(recipes.HYBRID, name="deep", depth=2, rerank=("pagerank", "mmr"))
+    memory.search("who is Bob?", user_id="u", recipe=deep)
+
+Why the hybrid default fuses with min-max weighted scores and not reciprocal rank
+fusion: on LoCoMo turns (shared/datasets/README.md) RRF of BM25 and dense MiniLM scored
+*below* BM25 alone (recall@10 0.544 vs 0.566) while 0.5/0.5 min-max fusion scored above
+it (0.615). RRF throws the score gaps away; a keyword hit that wins by a mile and one
+that barely wins count the same. Our own measurement through ``Memory.search`` agrees
+(see the search issue's report); RRF stays one field away (``fusion="rrf"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+
+from ..errors import ValidationError
+
+FUSIONS = ("weighted", "rrf")
+RERANKERS = ("pagerank", "mmr")
+CHANNELS = ("vector", "keyword", "graph")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Settings of one way to search. Weights of 0 switch a channel off."""
+
+    name: str
+    # -- channels and fusion ------------------------------------------------------------
+    weights: Mapping[str, float] = field(default_factory=dict)  # channel -> weight
+    fusion: str = "weighted"  # "weighted" (min-max normalised scores) or "rrf"
+    rrf_k: int = 60  # RRF constant: larger flattens the head of each list
+    anchored: bool = True  # weighted: normalise from each channel's floor, not its list's min
+    candidates: int = 40  # how many hits each channel proposes before fusion
+    # -- graph channel ------------------------------------------------------------------
+    depth: int = 2  # hops from the linked entities (1 or 2)
+    seeds_from_hits: int = 5  # entities of this many top vector/keyword hits seed the walk
+    hit_seed_weight: float = 0.5  # such seeds count less than entities named in the query
+    entity_similarity: float = 0.75  # cosine floor for linking a query span to an entity
+    hop_decay: float = 0.8  # score kept per hop
+    relation_floor: float = 0.35  # share of score an irrelevant relation still passes on
+    mention_weight: float = 0.5  # a fact that merely mentions a reached entity
+    mention_from: int = 1  # mentions of entities reached at this hop or later (0 = seeds too)
+    mention_entities: int = 10  # mentions are read for at most this many entities
+    frontier: int = 40  # most entities expanded per hop (hubs are expensive and vague)
+    # -- reranking ------------------------------------------------------------------------
+    rerank: tuple[str, ...] = ()  # any of RERANKERS, applied in order
+    pagerank_weight: float = 0.3  # share of the final score from personalised PageRank
+    mmr_lambda: float = 0.7  # 1.0 = pure relevance, lower = more diverse
+
+    def __post_init__(self) -> None:
+        # Read-only, so a recipe shared by every search cannot be changed by one caller.
+        object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
+        object.__setattr__(self, "rerank", tuple(self.rerank))
+        problems = []
+        unknown = set(self.weights) - set(CHANNELS)
+        if unknown:
+            problems.append(f"weights: unknown channel(s) {sorted(unknown)}; use {CHANNELS}")
+        if any(w < 0 for w in self.weights.values()) or not any(self.weights.values()):
+            problems.append("weights: need at least one positive weight and none negative")
+        if self.fusion not in FUSIONS:
+            problems.append(f"fusion: {self.fusion!r} is not one of {FUSIONS}")
+        if any(r not in RERANKERS for r in self.rerank):
+            problems.append(f"rerank: {self.rerank!r} may only hold {RERANKERS}")
+        if self.depth not in (1, 2):
+            problems.append("depth: 1 or 2")
+        for name in ("hit_seed_weight", "hop_decay", "relation_floor", "mention_weight",
+                     "pagerank_weight", "mmr_lambda", "entity_similarity"):  # fmt: skip
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                problems.append(f"{name}: a number in [0, 1]")
+        if self.mention_from not in (0, 1):
+            problems.append("mention_from: 0 (seeds too) or 1")
+        for name in ("rrf_k", "candidates", "frontier", "mention_entities"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name}: a positive integer")
+        if problems:
+            raise ValidationError("recipe", f"{self.name!r}: " + "; ".join(problems))
+
+    def uses(self, channel: str) -> bool:
+        return self.weights.get(channel, 0.0) > 0.0
+
+    def describe(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+VECTOR = Recipe("vector", weights={"vector": 1.0})
+KEYWORD = Recipe("keyword", weights={"keyword": 1.0})
+# Alone, the graph must also report what merely mentions the query's entities.
+GRAPH = Recipe("graph", weights={"graph": 1.0}, seeds_from_hits=0, mention_from=0)
+HYBRID = Recipe("hybrid", weights={"vector": 0.5, "keyword": 0.5, "graph": 0.5})
+HYBRID_RRF = Recipe("hybrid_rrf", weights=HYBRID.weights, fusion="rrf")
+HYBRID_PAGERANK = Recipe("hybrid_pagerank", weights=HYBRID.weights, rerank=("pagerank",))
+HYBRID_MMR = Recipe("hybrid_mmr", weights=HYBRID.weights, rerank=("mmr",))
+# The two flat channels without the graph: the strongest simple baseline on LoCoMo.
+TEXT = Recipe("text", weights={"vector": 0.5, "keyword": 0.5})
+
+RECIPES: dict[str, Recipe] = {
+    r.name: r
+    for r in (VECTOR, KEYWORD, GRAPH, HYBRID, HYBRID_RRF, HYBRID_PAGERANK, HYBRID_MMR, TEXT)
+}
+
+
+def register(recipe: Recipe) -> Recipe:
+    """Make ``recipe`` available by name (``recipe="<name>"``); replaces a same-named one."""
+    if not isinstance(recipe, Recipe):
+        raise ValidationError("recipe", f"expected a Recipe, got {type(recipe).__name__}")
+    RECIPES[recipe.name] = recipe
+    return recipe
+
+
+def get(recipe: str | Recipe) -> Recipe:
+    if isinstance(recipe, Recipe):
+        return recipe
+    if not isinstance(recipe, str):
+        raise ValidationError("recipe", f"expected a name or a Recipe, got {type(recipe).__name__}")
+    try:
+        return RECIPES[recipe]
+    except KeyError:
+        raise ValidationError(
+            "recipe", f"unknown recipe {recipe!r}; known: {', '.join(sorted(RECIPES))}"
+        ) from None

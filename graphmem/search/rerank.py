@@ -1,0 +1,95 @@
+"""Optional rerankers over the fused candidates.
+
+- ``pagerank``: personalised PageRank on the retrieved subgraph (entities, the relations
+  between them, and the candidate facts linked to the entities they mention or support),
+  restarting at the entities the query named. A fact tied to several relevant entities
+  rises; one hanging off a hub's far side sinks. networkx's scipy implementation is a
+  few milliseconds on the few hundred nodes a search retrieves.
+- ``mmr``: maximal marginal relevance, so the top of the list is not five paraphrases of
+  one memory: each pick maximises ``lambda * relevance - (1 - lambda) * max similarity
+  to what is already picked``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import networkx as nx
+import numpy as np
+
+from .fuse import Fused, blend, min_max
+from .graph import GraphResult
+
+_FACT = "fact:"  # fact node names, kept apart from entity ids in one graph
+
+
+def pagerank_scores(
+    candidates: Sequence[Fused],
+    graph: GraphResult,
+    seeds: Mapping[str, float],
+    fact_entities: Mapping[str, Sequence[str]],
+) -> dict[str, float]:
+    """PageRank mass of each candidate fact, restarting at ``seeds`` (entity -> weight)."""
+    g = nx.Graph()
+    for rel in graph.relations.values():
+        g.add_edge(rel.source_id, rel.target_id, weight=1.0)
+    wanted = {c.memory_id for c in candidates}
+    links = set(graph.mentions) | {(f, e) for f, ents in fact_entities.items() for e in ents}
+    for fact_id, entity_id in links:
+        if fact_id in wanted:
+            g.add_edge(_FACT + fact_id, entity_id, weight=1.0)
+    restart = {e: w for e, w in seeds.items() if e in g and w > 0}
+    if not restart:
+        return {}
+    ranks = nx.pagerank(g, alpha=0.85, personalization=restart, weight="weight")
+    return {c.memory_id: ranks.get(_FACT + c.memory_id, 0.0) for c in candidates}
+
+
+def rerank_pagerank(
+    candidates: Sequence[Fused],
+    graph: GraphResult,
+    seeds: Mapping[str, float],
+    fact_entities: Mapping[str, Sequence[str]],
+    weight: float,
+) -> list[Fused]:
+    scores = pagerank_scores(candidates, graph, seeds, fact_entities)
+    if not scores:
+        return list(candidates)
+    return blend(candidates, scores, "pagerank", weight)
+
+
+def rerank_mmr(
+    candidates: Sequence[Fused],
+    vector_of: Callable[[list[str]], Mapping[str, np.ndarray]],
+    lam: float,
+    limit: int,
+) -> list[Fused]:
+    """Reorder the first ``limit`` picks for diversity; the rest keep their order.
+
+    The pick's score is left as fused (so scores may no longer be sorted) and the MMR
+    value is recorded in ``raw["mmr"]``: diversity is an ordering, not more relevance.
+    """
+    pool = list(candidates)
+    if len(pool) < 2:
+        return pool
+    vectors = vector_of([c.memory_id for c in pool])
+    relevance = dict(
+        zip((c.memory_id for c in pool), min_max([c.score for c in pool]), strict=True)
+    )
+    picked: list[Fused] = []
+    chosen: list[np.ndarray] = []
+    while pool and len(picked) < limit:
+        best, best_value = None, -np.inf
+        for cand in pool:
+            vec = vectors.get(cand.memory_id)
+            overlap = max((float(vec @ c) for c in chosen), default=0.0) if vec is not None else 0.0
+            value = lam * relevance[cand.memory_id] - (1.0 - lam) * overlap
+            if value > best_value:
+                best, best_value = cand, value
+        pool.remove(best)
+        best.raw["mmr"] = best_value
+        picked.append(best)
+        vec = vectors.get(best.memory_id)
+        if vec is not None:
+            chosen.append(vec)
+    return picked + pool
