@@ -1,0 +1,325 @@
+"""The relationship API, ``memory.graph``: entities, their relations, neighbours and paths.
+
+Every method takes the scope (``user_id``/``agent_id``/``run_id``) and only ever reads
+through scope-filtered named queries, so nothing of another scope can come back.
+Traversal is iterated 1-hop expansion (``relations_touching``) done here in Python: it
+is the same on every backend, where variable-length Cypher patterns are not.
+
+    >>> alice = memory.graph.entity("Alice", user_id="u")            # doctest: +SKIP
+    >>> memory.graph.paths("Alice", "Paris", user_id="u")            # doctest: +SKIP
+    [[PathStep('Alice', 'brother', 'Bob'), PathStep('Bob', 'lives_in', 'Paris')]]
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from .errors import NotFoundError, ValidationError
+from .models import Entity, Fact, PathStep, Relation, Scope, name_key, relation_key
+from .search.filters import check_as_of, visible
+
+FACTS = "facts"
+DIRECTIONS = ("both", "out", "in")
+
+
+@dataclass
+class Neighbour:
+    entity: Entity
+    depth: int
+    path: list[PathStep] = field(default_factory=list)  # from the start entity to this one
+
+
+def _step(rel: Relation) -> PathStep:
+    return PathStep(rel.source_name, rel.name, rel.target_name)
+
+
+def _check_int(value: object, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError(name, f"must be an integer from {low} to {high}, got {value!r}")
+    return value
+
+
+def _check_types(types: object) -> frozenset[str] | None:
+    if types is None:
+        return None
+    if isinstance(types, str):
+        types = [types]
+    if not isinstance(types, Iterable) or not all(isinstance(t, str) and t for t in types):
+        raise ValidationError("types", "must be a relation name or a list of them")
+    return frozenset(relation_key(t) for t in types)
+
+
+class Relations:
+    """Scoped reads over the graph of one ``Memory``."""
+
+    def __init__(self, memory: Any) -> None:
+        self._memory = memory
+
+    @property
+    def _ops(self):
+        return self._memory.ops
+
+    # -- entities --------------------------------------------------------------------------
+
+    def entity(self, name: str | Entity, *, user_id=None, agent_id=None, run_id=None) -> Entity:
+        """The entity called ``name`` (or with that alias, or that id) in the scope.
+
+        Several matches (the same name in sub-scopes, or of different types) resolve to
+        the one whose name is spelled exactly so, then the oldest.
+        """
+        return self._resolve(name, Scope.of(user_id, agent_id, run_id))
+
+    def _resolve(self, name: str | Entity, scope: Scope) -> Entity:
+        if isinstance(name, Entity):
+            name = name.id
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError("entity", "must be a non-empty name or an Entity")
+        found = self._ops.entities_by_keys([name_key(name)], scope).get(name_key(name), [])
+        if not found and len(name) == 36 and name.count("-") == 4:
+            found = self._ops.entities([name], scope)
+        if not found:
+            raise NotFoundError(f"no entity {name!r} in scope {scope}")
+        return min(found, key=lambda e: (e.name != name.strip(), e.created_at, e.id))
+
+    # -- relations -------------------------------------------------------------------------
+
+    def relations(
+        self,
+        entity: str | Entity,
+        direction: str = "both",
+        types: str | Sequence[str] | None = None,
+        as_of: Any = None,
+        include_invalid: bool = False,
+        *,
+        user_id=None,
+        agent_id=None,
+        run_id=None,
+    ) -> list[Relation]:
+        """Relations touching ``entity``: ``out`` (it is the source), ``in``, or ``both``."""
+        scope = Scope.of(user_id, agent_id, run_id)
+        if direction not in DIRECTIONS:
+            raise ValidationError("direction", f"must be one of {DIRECTIONS}, got {direction!r}")
+        wanted = _check_types(types)
+        start = self._resolve(entity, scope)
+        rels = self._touching([start.id], scope, check_as_of(as_of), _flag(include_invalid))
+        out = [
+            r for r in rels
+            if (direction != "out" or r.source_id == start.id)
+            and (direction != "in" or r.target_id == start.id)
+            and (wanted is None or r.key in wanted)
+        ]  # fmt: skip
+        return sorted(out, key=lambda r: (r.valid_at, r.name, r.id))
+
+    def _touching(self, ids, scope, as_of, include_invalid, wanted=None) -> list[Relation]:
+        rels = self._ops.relations_touching(
+            sorted(ids), scope, as_of=as_of, include_invalid=include_invalid
+        )
+        return [r for r in rels if wanted is None or r.key in wanted]
+
+    def neighbours(
+        self,
+        entity: str | Entity,
+        depth: int = 1,
+        *,
+        types: str | Sequence[str] | None = None,
+        as_of: Any = None,
+        include_invalid: bool = False,
+        user_id=None,
+        agent_id=None,
+        run_id=None,
+    ) -> list[Neighbour]:
+        """Entities within ``depth`` hops (either direction), nearest first, each with
+        the first path found to it."""
+        scope = Scope.of(user_id, agent_id, run_id)
+        depth = _check_int(depth, "depth", 1, 3)
+        wanted, when, every = _check_types(types), check_as_of(as_of), _flag(include_invalid)
+        start = self._resolve(entity, scope)
+        paths: dict[str, tuple[int, list[PathStep]]] = {start.id: (0, [])}
+        frontier = {start.id}
+        for hop in range(1, depth + 1):
+            fresh: set[str] = set()
+            for rel in self._touching(frontier, scope, when, every, wanted):
+                for here, there in ((rel.source_id, rel.target_id), (rel.target_id, rel.source_id)):
+                    if here in frontier and there not in paths:
+                        paths[there] = (hop, [*paths[here][1], _step(rel)])
+                        fresh.add(there)
+            frontier = fresh
+        ids = [i for i in paths if i != start.id]
+        by_id = {e.id: e for e in self._ops.entities(ids, scope)}
+        out = [Neighbour(by_id[i], *paths[i]) for i in ids if i in by_id]
+        return sorted(out, key=lambda n: (n.depth, n.entity.name, n.entity.id))
+
+    def paths(
+        self,
+        a: str | Entity,
+        b: str | Entity,
+        max_hops: int = 3,
+        *,
+        limit: int = 10,
+        types: str | Sequence[str] | None = None,
+        as_of: Any = None,
+        include_invalid: bool = False,
+        user_id=None,
+        agent_id=None,
+        run_id=None,
+    ) -> list[list[PathStep]]:
+        """Simple paths from ``a`` to ``b`` of at most ``max_hops`` relations (followed in
+        either direction; each step shows the relation's own direction), shortest first.
+
+        Expands ``ceil(max_hops / 2)`` hops from ``a`` and the rest from ``b``: every
+        relation on a short enough path touches an entity one of the two walks expanded.
+        """
+        scope = Scope.of(user_id, agent_id, run_id)
+        max_hops = _check_int(max_hops, "max_hops", 1, 6)
+        limit = _check_int(limit, "limit", 1, 1000)
+        wanted, when, every = _check_types(types), check_as_of(as_of), _flag(include_invalid)
+        start, end = self._resolve(a, scope), self._resolve(b, scope)
+        if start.id == end.id:
+            return [[]]
+        edges: dict[str, Relation] = {}
+        for origin, hops in ((start.id, (max_hops + 1) // 2), (end.id, max_hops // 2)):
+            seen, frontier = {origin}, [origin]
+            for _ in range(hops):
+                rels = self._touching(frontier, scope, when, every, wanted)
+                edges.update((r.id, r) for r in rels)
+                frontier = {x for r in rels for x in (r.source_id, r.target_id)} - seen
+                seen |= frontier
+        adjacent: dict[str, list[tuple[str, Relation]]] = {}
+        for rel in sorted(edges.values(), key=lambda r: r.id):
+            adjacent.setdefault(rel.source_id, []).append((rel.target_id, rel))
+            adjacent.setdefault(rel.target_id, []).append((rel.source_id, rel))
+        found: list[list[PathStep]] = []
+
+        def extend(node: str, visited: list[str], steps: list[PathStep]) -> None:
+            if node == end.id:
+                found.append(list(steps))
+                return
+            if len(steps) == max_hops:
+                return
+            for nxt, rel in adjacent.get(node, []):
+                if nxt not in visited:
+                    extend(nxt, [*visited, nxt], [*steps, _step(rel)])
+
+        extend(start.id, [start.id], [])
+        found.sort(key=lambda p: (len(p), [(s.source, s.relation, s.target) for s in p]))
+        return found[:limit]
+
+    # -- facts and subgraphs ---------------------------------------------------------------
+
+    def facts_about(
+        self,
+        entity: str | Entity,
+        *,
+        as_of: Any = None,
+        include_invalid: bool = False,
+        user_id=None,
+        agent_id=None,
+        run_id=None,
+    ) -> list[Fact]:
+        """The memories that mention ``entity``, current ones by default, oldest first."""
+        from .ingest.write import fact_from_payload
+
+        scope = Scope.of(user_id, agent_id, run_id)
+        when, every = check_as_of(as_of), _flag(include_invalid)
+        start = self._resolve(entity, scope)
+        ids = sorted({f.id for _, f in self._ops.facts_mentioning([start.id], scope)})
+        hits = self._memory.vectors.get(FACTS, ids) if ids else []
+        facts = [fact_from_payload(h) for h in hits
+                 if scope.matches(h.payload) and visible(h.payload, when, every)]  # fmt: skip
+        return sorted(facts, key=lambda f: (f.valid_at or f.created_at, f.id))
+
+    def subgraph(
+        self,
+        entities: Sequence[str | Entity] | None = None,
+        depth: int = 1,
+        *,
+        as_of: Any = None,
+        include_invalid: bool = False,
+        user_id=None,
+        agent_id=None,
+        run_id=None,
+    ) -> nx.MultiDiGraph:
+        """The scope's graph (``entities=None``) or the ``depth``-hop neighbourhood of some
+        entities, as a ``networkx.MultiDiGraph``: nodes are entity ids with ``name``,
+        ``type``, ``aliases`` and scope attributes; edges are keyed by relation id with
+        ``name``, ``fact_ids``, ``valid_at``, ``invalid_at``."""
+        scope = Scope.of(user_id, agent_id, run_id)
+        depth = _check_int(depth, "depth", 0, 3)
+        when, every = check_as_of(as_of), _flag(include_invalid)
+        if entities is None:
+            _facts, nodes, rels, _mentions = self._ops.export(scope)
+            rels = [r for r in rels if visible(_rel_row(r), when, every)]
+        else:
+            if isinstance(entities, str | Entity):
+                entities = [entities]
+            ids = {self._resolve(e, scope).id for e in entities}
+            frontier, edges = set(ids), {}
+            for _ in range(depth):
+                rels = self._touching(frontier, scope, when, every)
+                edges.update((r.id, r) for r in rels)
+                frontier = {x for r in rels for x in (r.source_id, r.target_id)} - ids
+                ids |= frontier
+            nodes, rels = self._ops.entities(sorted(ids), scope), list(edges.values())
+        return build_graph(nodes, rels)
+
+    @staticmethod
+    def to_json(graph: nx.MultiDiGraph) -> dict[str, Any]:
+        return to_json(graph)
+
+    @staticmethod
+    def to_graphml(graph: nx.MultiDiGraph, path: str | Path) -> Path:
+        return to_graphml(graph, path)
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError("include_invalid", "must be True or False")
+    return value
+
+
+def _rel_row(rel: Relation) -> dict[str, str]:
+    return {"valid_at": rel.valid_at, "invalid_at": rel.invalid_at}
+
+
+def build_graph(entities: Iterable[Entity], relations: Iterable[Relation]) -> nx.MultiDiGraph:
+    graph = nx.MultiDiGraph()
+    for e in entities:
+        graph.add_node(e.id, name=e.name, type=e.type, aliases=list(e.aliases),
+                       created_at=e.created_at, **e.scope.params())  # fmt: skip
+    for r in relations:
+        if r.source_id in graph and r.target_id in graph:
+            graph.add_edge(r.source_id, r.target_id, key=r.id, name=r.name,
+                           fact_ids=list(r.fact_ids), created_at=r.created_at,
+                           valid_at=r.valid_at, invalid_at=r.invalid_at, **r.scope.params())  # fmt: skip
+    return graph
+
+
+def to_json(graph: nx.MultiDiGraph) -> dict[str, Any]:
+    """``{"nodes": [...], "edges": [...]}``: plain JSON-ready data, stable order."""
+    nodes = [{"id": n, **attrs} for n, attrs in sorted(graph.nodes(data=True))]
+    edges = [{"source": s, "target": t, "id": k, **attrs}
+             for s, t, k, attrs in sorted(graph.edges(keys=True, data=True))]  # fmt: skip
+    return {"nodes": nodes, "edges": edges}
+
+
+def to_graphml(graph: nx.MultiDiGraph, path: str | Path) -> Path:
+    """Write GraphML; list attributes (aliases, fact_ids) become JSON strings, which
+    GraphML can hold."""
+    flat = nx.MultiDiGraph()
+    for n, attrs in graph.nodes(data=True):
+        flat.add_node(n, **{k: _flat(v) for k, v in attrs.items()})
+    for s, t, k, attrs in graph.edges(keys=True, data=True):
+        flat.add_edge(s, t, key=k, **{a: _flat(v) for a, v in attrs.items()})
+    target = Path(path)
+    nx.write_graphml(flat, target)
+    return target
+
+
+def _flat(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, list | dict) else value
