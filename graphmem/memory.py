@@ -34,10 +34,14 @@ from .models import (
     Extraction,
     Fact,
     HistoryEvent,
+    Hit,
     Scope,
     check_relation_name,
     now_iso,
 )
+from .relations import Relations
+from .sandbox import run_cypher
+from .search import IndexedVectorStore, Recipe, Searcher
 from .stores.base import Embedder, Extractor, GraphStore, HistoryStore, Tracer, VectorStore
 from .stores.graph_ops import GraphOps
 
@@ -81,6 +85,9 @@ class Memory:
         from .ingest.offline import OfflineExtractor
 
         self.config = config or Config()
+        # Every write to the facts collection goes through this wrapper, which keeps
+        # search's in-process per-scope indexes (BM25, vectors) in step: search/index.py.
+        vectors = IndexedVectorStore(vectors)
         self.graph_store, self.vectors, self.history_store = graph, vectors, history
         self.embedder = embedder
         self.linker = OfflineExtractor()
@@ -97,7 +104,8 @@ class Memory:
             self.ops, vectors, embedder, self.resolver, self.linker,
             update_threshold=self.config.update_threshold,
         )  # fmt: skip
-        self.graph = _relations(self)
+        self.searcher = Searcher(self.ops, vectors, embedder)
+        self.graph = Relations(self)
 
     # -- construction ----------------------------------------------------------------
 
@@ -352,6 +360,54 @@ class Memory:
         hits = self.vectors.scroll(FACTS, scope, limit=limit, offset=offset, filters=filters)
         return [fact_from_payload(h) for h in hits]
 
+    def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        limit: int = 10,
+        filters: Mapping[str, Any] | None = None,
+        recipe: str | Recipe = "hybrid",
+        as_of: Any = None,
+        include_invalid: bool = False,
+    ) -> list[Hit]:
+        """Memories relevant to ``query``, best first, each explaining why (``Hit.explain``).
+
+        ``recipe`` names the channels and fusion (``graphmem/search/recipes.py``:
+        "hybrid", "vector", "keyword", "graph", ...). Current memories only, unless
+        ``as_of`` (what was valid then) or ``include_invalid=True``. ``filters`` is a flat
+        payload equality map (``{"metadata.topic": "work"}``; a list means any of).
+        """
+        scope = Scope.of(user_id, agent_id, run_id)
+        return self.searcher.search(
+            query, scope, limit=limit, filters=filters, recipe=recipe, as_of=as_of,
+            include_invalid=include_invalid,
+        )  # fmt: skip
+
+    def cypher(
+        self,
+        query: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        write: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Run your own Cypher and get rows back (see ``graphmem/sandbox.py``).
+
+        With a scope, the statement runs read-only on a private copy of that scope's graph
+        (it cannot see other scopes, aggregates included). Without one it runs read-only
+        on the whole graph. Write clauses raise ``ReadOnlyError``; malformed Cypher raises
+        ``QueryError``. ``write=True`` (no scope allowed) runs on the real store: the
+        change bypasses the history log and the vector store, so the stores can drift.
+        """
+        given = (user_id, agent_id, run_id)
+        scope = Scope.of(*given) if any(v is not None for v in given) else None
+        return run_cypher(self.graph_store, self.ops, query, params, scope=scope, write=write)
+
     def history(self, memory_id: str, **scope_ids: str | None) -> list[HistoryEvent]:
         """Every change to one memory (or entity/relation id), oldest first, in scope."""
         scope = Scope.of(**scope_ids)
@@ -400,12 +456,3 @@ def _usage(extractor: Any) -> dict[str, int]:
         "tokens_out": getattr(chat, "tokens_out", 0),
         "cache_hits": getattr(chat, "cache_hits", 0),
     }
-
-
-def _relations(memory: Memory) -> Any:
-    """The relationship API (``memory.graph``); see ``graphmem/relations.py``."""
-    try:
-        from .relations import Relations
-    except ImportError:
-        return None
-    return Relations(memory)
