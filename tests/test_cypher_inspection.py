@@ -1,0 +1,120 @@
+"""Users' own Cypher: read-only by default, scoped by construction, errors made clear."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphmem import Memory, QueryError, ReadOnlyError, ValidationError
+from graphmem.sandbox import check_read_only
+
+
+@pytest.fixture(scope="module")
+def mem(tmp_path_factory):
+    m = Memory.open(tmp_path_factory.mktemp("cy"), embedder="hash", extractor="offline")
+    m.add("Bob is Alice's brother.", user_id="a")
+    m.add("Bob lives in Paris.", user_id="a")
+    m.add("Carol works at Acme.", user_id="b")
+    m.add("Dave lives in Rome.", user_id="b")
+    m.add("Erin lives in Oslo.", user_id="b", run_id="r1")
+    yield m
+    m.close()
+
+
+def counts(m: Memory) -> list[dict]:
+    return m.cypher(
+        "MATCH (n) WITH count(n) AS nodes MATCH ()-[x]->() RETURN nodes, count(x) AS edges"
+    )
+
+
+WRITES = [
+    "CREATE (:Entity {id: 'x', name: 'Mallory'})",
+    "MERGE (e:Entity {id: 'x'}) RETURN e",
+    "MATCH (e:Entity) DETACH DELETE e",
+    "MATCH (e:Entity) SET e.name = 'Mallory'",
+    "MATCH (e:Entity) REMOVE e.name",
+    "DROP TABLE Entity",
+    "match (e:Entity) set e.name = 'lower case too'",
+    "MATCH (e:Entity) RETURN e.name; CREATE (:Entity {id: 'y'})",
+    "COMMIT",
+]
+
+
+@pytest.mark.parametrize("statement", WRITES)
+@pytest.mark.parametrize("scope", [{}, {"user_id": "a"}])
+def test_read_only_refuses_writes_and_nothing_changes(mem, statement, scope):
+    before = counts(mem)
+    with pytest.raises(ReadOnlyError) as info:
+        mem.cypher(statement, **scope)
+    assert "read-only" in str(info.value) or "one statement" in str(info.value)
+    assert counts(mem) == before
+
+
+def test_the_backend_refuses_a_write_the_lexical_check_missed(mem):
+    before = counts(mem)
+    with pytest.raises(ReadOnlyError):  # straight to the store: only its transaction guards
+        mem.graph_store.cypher("CREATE (:Entity {id: 'sneaky'})", read_only=True)
+    assert counts(mem) == before
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "MATCH (e:Entity) WHERE e.name = 'CREATE' RETURN e",  # a keyword inside a string
+        "MATCH (e:Entity) RETURN e.created_at // DELETE in a comment",
+        "MATCH (e:Entity) RETURN e.`set` AS s",
+    ],
+)
+def test_lexical_check_ignores_strings_comments_and_names(text):
+    check_read_only(text)
+
+
+def test_scoped_statements_see_only_their_scope(mem):
+    def names(**scope):
+        rows = mem.cypher("MATCH (e:Entity) RETURN e.name AS name ORDER BY name", **scope)
+        return [r["name"] for r in rows]
+
+    assert names(user_id="a") == ["Alice", "Bob", "Paris"]
+    assert names(user_id="b", run_id="r1") == ["Erin", "Oslo"]
+    assert set(names(user_id="b")) == {"Carol", "Acme", "Dave", "Rome", "Erin", "Oslo"}
+    assert set(names()) >= {"Alice", "Carol", "Erin"}  # unscoped: the operator's view
+
+
+def test_scoped_aggregates_count_only_the_scope(mem):
+    query = "MATCH (f:Fact) WITH count(f) AS facts MATCH ()-[x:RELATES]->() RETURN facts, count(x) AS rels"
+    assert mem.cypher(query, user_id="a") == [{"facts": 2, "rels": 2}]
+    assert mem.cypher(query, user_id="b") == [{"facts": 3, "rels": 3}]
+    everything = mem.cypher(query)[0]
+    assert everything["facts"] >= 5 and everything["rels"] >= 5
+
+
+def test_parameters_are_passed_and_checked(mem):
+    rows = mem.cypher("MATCH (e:Entity) WHERE e.name = $n RETURN e.name AS name", {"n": "Bob"},
+                      user_id="a")  # fmt: skip
+    assert rows == [{"name": "Bob"}]
+    with pytest.raises(ValidationError) as info:
+        mem.cypher("MATCH (e) RETURN e", {1: "x"}, user_id="a")
+    assert info.value.field == "params"
+
+
+@pytest.mark.parametrize("scope", [{}, {"user_id": "a"}])
+def test_malformed_cypher_is_a_query_error(mem, scope):
+    with pytest.raises(QueryError) as info:
+        mem.cypher("MATCH (e:Entity RETURN e", **scope)
+    assert not isinstance(info.value, ReadOnlyError)
+
+
+@pytest.mark.parametrize(("query", "field"), [("", "query"), (None, "query"), (42, "query")])
+def test_bad_statement_names_the_field(mem, query, field):
+    with pytest.raises(ValidationError) as info:
+        mem.cypher(query, user_id="a")
+    assert info.value.field == field
+
+
+def test_write_needs_the_flag_and_no_scope(tmp_path):
+    with Memory.open(tmp_path, embedder="hash", extractor="offline") as m:
+        m.add("Bob lives in Paris.", user_id="w")
+        with pytest.raises(ValidationError) as info:
+            m.cypher("MATCH (e:Entity) SET e.type = 'x'", user_id="w", write=True)
+        assert info.value.field == "write"
+        m.cypher("MATCH (e:Entity {name: 'Bob'}) SET e.type = 'robot'", write=True)
+        assert m.graph.entity("Bob", user_id="w").type == "robot"

@@ -1,0 +1,274 @@
+"""Search: the two-hop question, time, explanations, recipes, validation and isolation."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from graphmem import Memory, ValidationError
+from graphmem.models import PathStep, Scope
+from graphmem.search import RECIPES, Recipe, fuse, min_max
+from graphmem.search.keyword import KeywordIndex, tokenise
+
+U = "story"
+PEOPLE = ["Carol", "Dave", "Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy", "Oscar", "Peggy",
+          "Trent", "Victor", "Walter", "Olivia", "Emma"]  # fmt: skip
+CITIES = ["Rome", "Berlin", "Madrid", "Tokyo", "London", "Vienna", "Prague", "Lisbon", "Athens",
+          "Oslo", "Dublin", "Zurich", "Seoul", "Sydney", "Toronto"]  # fmt: skip
+TWO_HOP_PATH = [PathStep("Alice", "brother", "Bob"), PathStep("Bob", "lives_in", "Paris")]
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory):
+    """Alice's brother Bob lives in Paris, among 30 memories about other people and cities."""
+    m = Memory.open(tmp_path_factory.mktemp("story"), embedder="hash", extractor="offline")
+    m.add("Bob is Alice's brother.", user_id=U, source_ids=["D1:1"])
+    m.add("Bob lives in Paris.", user_id=U, source_ids=["D1:2"], metadata={"topic": "home"})
+    distractors = []
+    for i, (person, city) in enumerate(zip(PEOPLE, CITIES, strict=True)):
+        distractors.append({"text": f"{person} lives in {city}."})
+        distractors.append({"text": f"{person} is {PEOPLE[(i + 1) % len(PEOPLE)]}'s sister."})
+    m.add_many(distractors, user_id=U)  # one batch: same graph, a fraction of the time
+    m.add("Alice works at Acme.", user_id=U, timestamp="2024-01-01")
+    m.add("Alice moved from Acme to Globex.", user_id=U, timestamp="2025-06-01")
+    yield m
+    m.close()
+
+
+def rank_of(hits, text: str) -> int | None:
+    return next((i for i, h in enumerate(hits) if h.text == text), None)
+
+
+def test_two_hop_question_finds_the_answer_and_its_path(story, record_property):
+    query = "where does Alice's brother live?"
+    hits = story.search(query, user_id=U, limit=10)
+    rank = rank_of(hits, "Bob lives in Paris.")
+    vector_rank = rank_of(story.search(query, user_id=U, limit=40, recipe="vector"),
+                          "Bob lives in Paris.")  # fmt: skip
+    record_property("vector_only_rank", vector_rank)
+    print(f"hybrid rank {rank}, vector-only rank {vector_rank}")
+    assert rank is not None and rank < 3, [h.text for h in hits]
+    paris = hits[rank]
+    assert paris.path == TWO_HOP_PATH
+    assert "graph" in paris.channels
+    assert "Alice -[brother]-> Bob ; Bob -[lives_in]-> Paris" in paris.explain()
+
+
+def test_superseded_fact_is_history_not_the_present(story):
+    query = "where does Alice work?"
+    now = [h.text for h in story.search(query, user_id=U, limit=40)]
+    assert "Alice works at Acme." not in now
+    assert "Alice moved from Acme to Globex." in now
+    then = story.search(query, user_id=U, limit=40, as_of="2024-06-01")
+    texts = [h.text for h in then]
+    assert "Alice works at Acme." in texts
+    assert "Alice moved from Acme to Globex." not in texts  # not yet valid then
+    acme = then[texts.index("Alice works at Acme.")]
+    assert acme.invalid_at.startswith("2025-06-01") and acme.valid_at.startswith("2024-01-01")
+    every = [h.text for h in story.search(query, user_id=U, limit=40, include_invalid=True)]
+    assert {"Alice works at Acme.", "Alice moved from Acme to Globex."} <= set(every)
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPES))
+def test_every_named_recipe_runs_and_stays_in_its_channels(story, recipe):
+    hits = story.search("Bob Paris", user_id=U, limit=5, recipe=recipe)
+    assert 0 < len(hits) <= 5
+    allowed = {c for c, w in RECIPES[recipe].weights.items() if w > 0}
+    assert all(set(h.channels) <= allowed and h.channels for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True) or (
+        "mmr" in RECIPES[recipe].rerank
+    )
+
+
+def test_a_hit_carries_what_it_needs_to_explain_itself(story):
+    hit = next(
+        h for h in story.search("Bob lives in Paris", user_id=U) if h.text == "Bob lives in Paris."
+    )
+    assert hit.source_ids == ["D1:2"] and hit.metadata == {"topic": "home"}
+    assert uuid.UUID(hit.memory_id)
+    assert hit.valid_at == "" and hit.invalid_at == ""
+    shares = sum(v for k, v in hit.score_parts.items() if k in ("vector", "keyword", "graph"))
+    assert shares == pytest.approx(hit.score, abs=1e-5)  # the explanation adds up
+    assert {"cosine", "bm25"} <= set(hit.score_parts)
+
+
+def test_filters_narrow_every_channel(story):
+    hits = story.search("who lives where?", user_id=U, filters={"metadata.topic": "home"})
+    assert [h.text for h in hits] == ["Bob lives in Paris."]
+    assert story.search("Paris", user_id=U, filters={"metadata.topic": ["nope"]}) == []
+
+
+def test_keyword_recipe_needs_a_shared_word(story):
+    hits = story.search("Globex", user_id=U, recipe="keyword")
+    assert [h.text for h in hits] == ["Alice moved from Acme to Globex."]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"query": ""}, "query"),
+        ({"query": "   "}, "query"),
+        ({"query": 42}, "query"),
+        ({"limit": 0}, "limit"),
+        ({"limit": "10"}, "limit"),
+        ({"limit": True}, "limit"),
+        ({"limit": 10_001}, "limit"),
+        ({"recipe": "nope"}, "recipe"),
+        ({"recipe": 3}, "recipe"),
+        ({"filters": ["a"]}, "filters"),
+        ({"filters": {"a": 1.5}}, "filters"),
+        ({"as_of": "yesterday"}, "as_of"),
+        ({"include_invalid": "yes"}, "include_invalid"),
+        ({"user_id": ""}, "user_id"),
+        ({"user_id": None}, "scope"),
+    ],
+)
+def test_bad_input_names_the_field(story, kwargs, field):
+    args = {"query": "Bob", "user_id": U} | kwargs
+    with pytest.raises(ValidationError) as info:
+        story.search(args.pop("query"), **args)
+    assert info.value.field == field
+
+
+def test_bad_recipe_settings_are_refused_up_front():
+    with pytest.raises(ValidationError) as info:
+        Recipe("mine", weights={"vectors": 1.0}, fusion="sum", depth=5)
+    message = str(info.value)
+    assert info.value.field == "recipe"
+    assert "vectors" in message and "fusion" in message and "depth" in message
+
+
+def test_tracer_sees_the_statements_a_search_runs(tmp_path):
+    seen: list[str] = []
+    m = Memory.open(tmp_path, embedder="hash", extractor="offline",
+                    tracer=lambda name, text, params: seen.append(name))  # fmt: skip
+    try:
+        m.add("Bob is Alice's brother.", user_id="t")
+        m.add("Bob lives in Paris.", user_id="t")
+        seen.clear()
+        hits = m.search("where does Alice's brother live?", user_id="t")
+    finally:
+        m.close()
+    assert hits
+    assert {"entities_by_key", "fact_mentions", "relations_touching", "facts_mentioning"} <= set(
+        seen
+    )
+    assert seen.count("relations_touching") == 2  # one per hop
+
+
+def test_search_follows_adds_updates_and_deletes(tmp_path):
+    with Memory.open(tmp_path, embedder="hash", extractor="offline") as m:
+        first = m.add("The harbour smells of tar.", user_id="w", infer=False).facts[0]
+        assert [h.memory_id for h in m.search("harbour tar", user_id="w")] == [first.id]
+        second = m.add("Tar boats in the harbour.", user_id="w", infer=False).facts[0]
+        m.add("Tar boats in the harbour.", user_id="other", infer=False)
+        ids = {h.memory_id for h in m.search("harbour tar", user_id="w", recipe="keyword")}
+        assert ids == {first.id, second.id}
+        m.update(first.id, "The quay smells of pine.", user_id="w")
+        texts = [h.text for h in m.search("harbour tar", user_id="w", recipe="keyword")]
+        assert texts == ["Tar boats in the harbour."]
+        assert [h.text for h in m.search("pine quay", user_id="w", recipe="keyword")] == [
+            "The quay smells of pine."
+        ]
+        m.delete(second.id, user_id="w")
+        assert m.search("harbour tar boats", user_id="w", recipe="keyword") == []
+        m.delete_all(user_id="w")
+        assert m.search("pine quay", user_id="w") == []
+        assert len(m.search("harbour tar", user_id="other")) == 1
+
+
+# -- fusion and the keyword index, as pure code ------------------------------------------
+
+
+def test_weighted_fusion_keeps_score_gaps_and_rrf_does_not():
+    lists = {"keyword": [("a", 10.0), ("b", 1.1), ("c", 1.0)], "vector": [("b", 0.9), ("a", 0.89)]}
+    weights = {"keyword": 0.5, "vector": 0.5}
+    anchored = fuse(lists, weights, floors={"keyword": 0.0, "vector": 0.0})
+    assert [f.memory_id for f in anchored] == ["a", "b", "c"]
+    assert anchored[0].parts == pytest.approx({"keyword": 0.5, "vector": 0.5 * 0.89 / 0.9})
+    assert anchored[0].raw == {"keyword": 10.0, "vector": 0.89}
+    # Against the list's own minimum, a 0.90-vs-0.89 tie becomes 1 vs 0 and wins.
+    assert [f.memory_id for f in fuse(lists, weights)][0] == "b"
+    rrf = fuse(lists, weights, method="rrf", rrf_k=1)
+    assert rrf[0].score == rrf[1].score == pytest.approx(0.5 / 2 + 0.5 / 3)
+    assert fuse(lists, {"keyword": 1.0}) == fuse({"keyword": lists["keyword"]}, {"keyword": 1.0})
+
+
+def test_min_max_of_a_tie_is_all_ones():
+    assert min_max([]) == []
+    assert min_max([0.3, 0.3]) == [1.0, 1.0]
+    assert min_max([1.0, 3.0, 2.0]) == [0.0, 1.0, 0.5]
+
+
+def test_keyword_index_statistics_follow_removals():
+    index = KeywordIndex()
+    index.add(0, "Bob lives in Paris")
+    index.add(1, "Carol lives in Rome")
+    index.add(2, "Carol loves Rome")
+    slots, scores = index.scores("Carol Rome")
+    assert sorted(slots.tolist()) == [1, 2]
+    index.remove(1)
+    index.add(0, "Dave sails")  # replaces slot 0's text
+    slots, scores = index.scores("lives Paris Rome")
+    assert slots.tolist() == [2]
+    assert tokenise("She lives in the cities of Paris") == ["live", "city", "paris"]
+
+
+# -- isolation, property-based -------------------------------------------------------------
+
+SCOPES = [Scope("ua"), Scope("ua", run_id="r1"), Scope("ua", run_id="r2"), Scope("ub")]
+NAMES = ["Alice", "Bob", "Carol"]
+PLACES = ["Paris", "Rome", "Oslo"]
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    m = Memory.open(tmp_path_factory.mktemp("iso"), embedder="hash", extractor="offline")
+    yield m
+    m.close()
+
+
+item = st.tuples(st.integers(0, len(SCOPES) - 1), st.sampled_from(NAMES), st.sampled_from(NAMES),
+                 st.sampled_from(PLACES))  # fmt: skip
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(items=st.lists(item, min_size=1, max_size=6), probe=st.integers(0, len(SCOPES) - 1))
+def test_no_read_path_returns_another_scopes_data(shared, items, probe):
+    tag = f"x{next(_counter)}"  # fresh user ids per example: examples never share data
+    scopes = [Scope.of(f"{s.user_id}-{tag}", None, s.run_id or None) for s in SCOPES]
+    owner: dict[str, Scope] = {}
+    for where, scope in enumerate(scopes):
+        texts = [t for w, a, b, place in items if w == where
+                 for t in (f"{a} lives in {place}.", f"{b} is {a}'s brother.")]  # fmt: skip
+        if texts:
+            added = shared.add_many([{"text": t} for t in texts], **scope.params_or_none())
+            owner.update((fact.id, scope) for fact in added)
+    a, place = items[-1][1], items[-1][3]
+    mine = scopes[probe]
+    kwargs = mine.params_or_none()
+    for recipe in ("hybrid", "graph", "keyword"):
+        for hit in shared.search(f"where does {a}'s brother live in {place}?", recipe=recipe,
+                                 limit=50, include_invalid=True, **kwargs):  # fmt: skip
+            assert mine.covers(owner[hit.memory_id]), (recipe, hit.text)
+    for name in NAMES:
+        try:
+            rels = shared.graph.relations(name, include_invalid=True, **kwargs)
+        except KeyError:  # NotFoundError: the name does not exist in this scope
+            continue
+        assert all(mine.covers(r.scope) for r in rels)
+        assert all(mine.covers(owner[f]) for r in rels for f in r.fact_ids)
+        assert all(mine.covers(owner[f.id]) for f in shared.graph.facts_about(name, **kwargs))
+        for n in shared.graph.neighbours(name, depth=2, **kwargs):
+            assert mine.covers(n.entity.scope)
+    rows = shared.cypher("MATCH (f:Fact) RETURN f.id AS id", **kwargs)
+    assert {r["id"] for r in rows} == {i for i, s in owner.items() if mine.covers(s)}
+    counted = shared.cypher("MATCH (e:Entity) RETURN count(e) AS n", **kwargs)[0]["n"]
+    assert counted == shared.stats(**kwargs)["entities"]
