@@ -1,0 +1,98 @@
+"""Issue-3 acceptance on the offline path: no API key, no model, a real graph anyway."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from graphmem import Memory, Scope
+
+
+@pytest.fixture
+def mem(tmp_path):
+    with Memory.open(tmp_path, embedder="hash", extractor="offline") as m:
+        yield m
+
+
+def works_at(m: Memory, **scope) -> dict[str, str]:
+    """Alice's works_at targets -> invalid_at ("" = current)."""
+    alice = m.graph.entity("Alice", **scope)
+    rels = m.graph.relations(alice.name, include_invalid=True, **scope)
+    return {r.target_name: r.invalid_at for r in rels if r.key == "works_at"}
+
+
+def test_canonical_story_offline(mem):
+    first = mem.add("Alice works at Acme.", user_id="u", timestamp="2024-01-10")
+    second = mem.add("Alice moved from Acme to Globex.", user_id="u", timestamp="2024-06-15")
+    assert works_at(mem, user_id="u") == {"Acme": "2024-06-15T00:00:00.000000Z", "Globex": ""}
+    assert [
+        r.target_name for r in mem.graph.relations("Alice", user_id="u") if r.key == "works_at"
+    ] == ["Globex"]
+    old = first.facts[0].id
+    assert second.invalidated == [old]
+    history = mem.history(old, user_id="u")
+    assert [e.event for e in history] == ["ADD", "INVALIDATE"]
+    assert history[1].details["reason"] == "superseded"
+    rel_events = [e for e in mem.history_store.events(Scope.of(user_id="u"))
+                  if e.target_kind == "relation" and e.event == "INVALIDATE"]  # fmt: skip
+    assert rel_events and "Globex" in rel_events[0].new_value
+
+    mem.add("Bob is Alice's brother.", user_id="u")
+    mem.add("Bob lives in Paris.", user_id="u")
+    paths = mem.graph.paths("Alice", "Paris", max_hops=2, user_id="u")
+    assert [[(s.source, s.relation, s.target) for s in p] for p in paths] == [
+        [("Alice", "brother", "Bob"), ("Bob", "lives_in", "Paris")]
+    ]
+
+
+def test_as_of_sees_the_past(mem):
+    mem.add("Alice works at Acme.", user_id="u", timestamp="2024-01-10")
+    mem.add("Alice moved from Acme to Globex.", user_id="u", timestamp="2024-06-15")
+    then = mem.graph.relations("Alice", as_of="2024-03-01", user_id="u")
+    assert [r.target_name for r in then if r.key == "works_at"] == ["Acme"]
+
+
+def test_contradiction_in_one_add_keeps_the_later_statement(mem):
+    mem.add("Bob lives in Paris. Later Bob moved from Paris to Lyon.", user_id="u")
+    current = [
+        r.target_name for r in mem.graph.relations("Bob", user_id="u") if r.key == "lives_in"
+    ]
+    assert current == ["Lyon"]
+
+
+def test_same_text_twice_is_stored_once(mem):
+    mem.add("Alice works at Acme.", user_id="u")
+    again = mem.add("Alice works at Acme.", user_id="u")
+    assert again.facts == []
+    assert mem.stats(user_id="u")["memories"] == 1
+
+
+def test_infer_false_stores_text_as_is_and_links_entities(mem):
+    result = mem.add("Alice works at Acme and loves Paris in spring.", user_id="u", infer=False)
+    assert [f.text for f in result.facts] == ["Alice works at Acme and loves Paris in spring."]
+    facts = mem.graph.facts_about("Acme", user_id="u")
+    assert [f.id for f in facts] == [result.facts[0].id]
+
+
+def test_no_api_key_builds_a_graph_from_plain_english(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "GRAPHMEM_"))}
+    env.update(GRAPHMEM_DATA_DIR=str(tmp_path), GRAPHMEM_EMBEDDER="hash")
+    code = textwrap.dedent("""
+        from graphmem import Memory
+        with Memory.from_env() as m:
+            assert m.extractor.name == "offline", m.extractor.name
+            m.add("Carol works at Initech. Carol lives in Oslo. Dan is Carol's husband.", user_id="c")
+            rels = sorted((r.source_name, r.key, r.target_name) for r in m.graph.relations("Carol", user_id="c"))
+            print(rels)
+    """)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == (
+        "[('Carol', 'husband', 'Dan'), ('Carol', 'lives_in', 'Oslo'), ('Carol', 'works_at', 'Initech')]"
+    )
