@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 import uuid
 
 import pytest
@@ -11,8 +12,10 @@ from hypothesis import strategies as st
 
 from graphmem import Memory, ValidationError
 from graphmem.models import PathStep, Scope
-from graphmem.search import RECIPES, Recipe, fuse, min_max
+from graphmem.search import RECIPES, IndexedVectorStore, Recipe, fuse, min_max
 from graphmem.search.keyword import KeywordIndex, tokenise
+from graphmem.stores.base import VectorPoint
+from graphmem.stores.qdrant import QdrantVectorStore
 
 U = "story"
 PEOPLE = ["Carol", "Dave", "Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy", "Oscar", "Peggy",
@@ -216,6 +219,36 @@ def test_keyword_index_statistics_follow_removals():
     slots, scores = index.scores("lives Paris Rome")
     assert slots.tolist() == [2]
     assert tokenise("She lives in the cities of Paris") == ["live", "city", "paris"]
+
+
+def test_in_process_search_agrees_with_the_vector_store():
+    """The index that answers searches must give qdrant-client's answers, writes included."""
+    inner = QdrantVectorStore(":memory:")
+    store = IndexedVectorStore(inner)
+    store.open(8, "test")
+    rng = random.Random(3)
+
+    def point() -> VectorPoint:
+        payload = {"user_id": rng.choice("ab"), "run_id": rng.choice(["", "r"]),
+                   "agent_id": "", "kind": rng.choice("xy")}  # fmt: skip
+        return VectorPoint(str(uuid.uuid4()), [rng.gauss(0, 1) for _ in range(8)], payload)
+
+    points = [point() for _ in range(200)]
+    store.upsert("facts", points[:100])
+    store.index(Scope.of("a"))  # built now, then kept in step by the writes below
+    store.upsert("facts", points[100:])
+    store.delete("facts", [p.id for p in points[:10]])
+    for scope in (Scope.of("a"), Scope.of("a", run_id="r"), Scope.of("b")):
+        for filters in (None, {"kind": "x"}, {"kind": ["x", "y"]}, {"kind": []}):
+            query = [rng.gauss(0, 1) for _ in range(8)]
+            ours = store.search("facts", query, scope, limit=7, filters=filters)
+            theirs = inner.search("facts", query, scope, limit=7, filters=filters)
+            assert [h.id for h in ours] == [h.id for h in theirs]
+            assert [h.score for h in ours] == pytest.approx([h.score for h in theirs], abs=1e-5)
+            assert [h.payload for h in ours] == [h.payload for h in theirs]
+    with pytest.raises(ValidationError):  # odd input still gets the store's own error
+        store.search("facts", [0.0] * 8, Scope.of("a"))
+    store.close()
 
 
 # -- isolation, property-based -------------------------------------------------------------

@@ -21,9 +21,11 @@ from typing import Any
 import numpy as np
 
 from ..models import SCOPE_FIELDS, Scope
+from ..stores.base import VectorHit
+from .filters import check_filters, matches
 from .keyword import KeywordIndex
 
-FACTS = "facts"
+FACTS, ENTITIES = "facts", "entities"
 Accept = Callable[[dict[str, Any]], bool]
 
 
@@ -34,8 +36,9 @@ def _scope_of(payload: Mapping[str, Any]) -> Scope:
 class ScopeIndex:
     """The facts of one scope: ids, payloads, BM25 postings and (optionally) vectors."""
 
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self, scope: Scope, *, keywords: bool = True) -> None:
         self.scope = scope
+        self.with_keywords = keywords
         self.ids: list[str | None] = []
         self.payloads: list[dict[str, Any] | None] = []
         self.slot_of: dict[str, int] = {}
@@ -44,6 +47,10 @@ class ScopeIndex:
         self._matrix: np.ndarray | None = None
         self._alive = np.zeros(64, dtype=bool)
         self.has_vectors = True  # False once a point arrives without its vector
+
+    @property
+    def dim(self) -> int | None:
+        return None if self._matrix is None else int(self._matrix.shape[1])
 
     def __len__(self) -> int:
         return len(self.slot_of)
@@ -61,7 +68,8 @@ class ScopeIndex:
         if slot >= len(self._alive):
             self._alive = np.concatenate([self._alive, np.zeros(len(self._alive) + slot, bool)])
         self._alive[slot] = True
-        self.keywords.add(slot, str(payload.get("text", "")))
+        if self.with_keywords:
+            self.keywords.add(slot, str(payload.get("text", "")))
         if vector is None or not len(vector):
             self.has_vectors = False
             return
@@ -168,43 +176,72 @@ class Scores:
 class IndexedVectorStore:
     """A ``VectorStore`` that forwards every call and keeps per-scope indexes in step.
 
-    ``max_scopes`` bounds memory: the least recently searched index is dropped and
-    rebuilt from the store when it is needed again.
+    It also answers ``search`` on the indexed collections from memory: an exact cosine
+    like local mode's, but a numpy product instead of a Python filter over every point.
+    That matters beyond search: entity resolution asks for similar entities once per new
+    name, and at ~1.5k entity points each local-mode search took 0.3 s (measured), so a
+    1,000-memory batch spent six minutes there.
+
+    ``max_scopes`` bounds memory per collection: the least recently used index is dropped
+    and rebuilt from the store when it is needed again.
     """
 
-    def __init__(self, inner: Any, *, max_scopes: int = 8) -> None:
+    def __init__(self, inner: Any, *, max_scopes: int = 16, collections=(FACTS, ENTITIES)) -> None:
         self.inner = inner
         self.max_scopes = max_scopes
-        self._indexes: OrderedDict[Scope, ScopeIndex] = OrderedDict()
+        self.indexed = frozenset(collections)
+        self._indexes: OrderedDict[tuple[str, Scope], ScopeIndex] = OrderedDict()
         self._lock = threading.RLock()
 
     def __getattr__(self, name: str) -> Any:  # backend extras (prefix, collections, ...)
         return getattr(self.inner, name)
 
-    # -- the VectorStore protocol, forwarded ----------------------------------------------
+    # -- the VectorStore protocol ----------------------------------------------------------
 
     def open(self, dim: int, embedder: str) -> None:
         self.inner.open(dim, embedder)
 
     def upsert(self, collection: str, points: Sequence[Any]) -> None:
         self.inner.upsert(collection, points)
-        if collection == FACTS:
-            with self._lock:
-                for index in self._indexes.values():
+        with self._lock:
+            for (name, scope), index in self._indexes.items():
+                if name == collection:
                     for p in points:
-                        if index.scope.covers(_scope_of(p.payload)):
-                            index.put(p.id, dict(p.payload), p.vector)
+                        if scope.covers(_scope_of(p.payload)):
+                            # The store fills unset scope fields with "": so does the copy.
+                            payload = {**dict.fromkeys(SCOPE_FIELDS, ""), **p.payload}
+                            index.put(p.id, payload, p.vector)
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         self.inner.delete(collection, ids)
-        if collection == FACTS:
-            with self._lock:
-                for index in self._indexes.values():
+        with self._lock:
+            for (name, _scope), index in self._indexes.items():
+                if name == collection:
                     for point_id in ids:
                         index.drop(point_id)
 
     def search(self, collection, vector, scope, limit=10, filters=None):
-        return self.inner.search(collection, vector, scope, limit, filters)
+        usable = (
+            collection in self.indexed
+            and isinstance(scope, Scope)
+            and isinstance(limit, int)
+            and not isinstance(limit, bool)
+            and limit >= 1
+        )
+        query = np.asarray(vector, dtype=np.float64) if usable else None
+        usable = usable and query.ndim == 1 and bool(np.isfinite(query).all() and query.any())
+        index = self.index(scope, collection) if usable else None
+        if index is None or not index.has_vectors or index.dim not in (None, len(query)):
+            # Anything unusual (bad input, no vectors kept) goes to the store, which
+            # answers or raises exactly as it always did.
+            return self.inner.search(collection, vector, scope, limit, filters)
+        wanted = check_filters(filters)
+
+        def accept(payload: Mapping[str, Any]) -> bool:
+            return scope.matches(payload) and (not wanted or matches(payload, wanted))
+
+        found = index.vector_scores(query).top(limit, accept)
+        return [VectorHit(i, score, dict(index.payload(i) or {})) for i, score in found]
 
     def get(self, collection: str, ids: Sequence[str], *, with_vectors: bool = False):
         if with_vectors:
@@ -229,25 +266,27 @@ class IndexedVectorStore:
 
     # -- indexes ---------------------------------------------------------------------------
 
-    def index(self, scope: Scope) -> ScopeIndex:
+    def index(self, scope: Scope, collection: str = FACTS) -> ScopeIndex:
         """The scope's index, built from the store on first use (one full read of it)."""
+        key = (collection, scope)
         with self._lock:
-            found = self._indexes.get(scope)
+            found = self._indexes.get(key)
             if found is not None:
-                self._indexes.move_to_end(scope)
+                self._indexes.move_to_end(key)
                 return found
             # Built under the lock: a write either lands before the read below (and is
             # read) or waits for the lock and is applied to the finished index.
-            index = ScopeIndex(scope)
-            hits = self.inner.scroll(FACTS, scope, limit=2**31 - 1)
-            with_vectors = self.inner.get(FACTS, [h.id for h in hits], with_vectors=True)
-            for hit in with_vectors:
-                index.put(hit.id, dict(hit.payload), hit.vector)
-            self._indexes[scope] = index
-            while len(self._indexes) > self.max_scopes:
-                self._indexes.popitem(last=False)
+            index = ScopeIndex(scope, keywords=collection == FACTS)
+            hits = self.inner.scroll(collection, scope, limit=2**31 - 1)
+            if hits:
+                for hit in self.inner.get(collection, [h.id for h in hits], with_vectors=True):
+                    index.put(hit.id, dict(hit.payload), hit.vector)
+            self._indexes[key] = index
+            kept = [k for k in self._indexes if k[0] == collection]
+            for stale in kept[: max(0, len(kept) - self.max_scopes)]:
+                del self._indexes[stale]
             return index
 
-    def cached_scopes(self) -> list[Scope]:
+    def cached_scopes(self, collection: str = FACTS) -> list[Scope]:
         with self._lock:
-            return list(self._indexes)
+            return [scope for name, scope in self._indexes if name == collection]
