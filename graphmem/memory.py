@@ -13,7 +13,7 @@ from typing import Any
 
 from .config import Config
 from .errors import NotFoundError, ValidationError
-from .factory import build_all
+from .factory import build_all, release
 from .ingest.pipeline import Pipeline, Unit
 from .ingest.resolve import Resolver
 from .ingest.unmerge import undo_merge
@@ -131,7 +131,11 @@ class Memory:
             settings["data_dir"] = Path(data_dir)
         config = replace(base, **settings) if settings else base
         parts = build_all(config, tracer, **objects)
-        return cls(config=config, **parts)
+        try:
+            return cls(config=config, **parts)
+        except BaseException:  # e.g. the stored embedder differs: leave nothing open
+            release(parts, objects)
+            raise
 
     @classmethod
     def from_env(cls, *, tracer: Tracer | None = None, **overrides: Any) -> Memory:
