@@ -14,6 +14,8 @@ SUITES = {
     "synthetic": "generated scopes: 1-3 hop chains, knowledge updates, scope isolation",
     "speed": "ingest throughput, search and graph latency, memory and disk at several sizes",
 }
+# Not a suite: rebuilds results/README.md from the stored runs.
+TOOLS = {"summary": "write results/README.md from the stored results.json files"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,8 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
         "run side by side, plus speed and scale. Results go to benchmarks/results/<suite>/.",
     )
     commands = parser.add_subparsers(dest="suite", required=True, metavar="SUITE")
-    for name, summary in SUITES.items():
-        module = importlib.import_module(f"{__package__}.suites.{name}")
+    for name, summary in {**SUITES, **TOOLS}.items():
+        where = f"{__package__}.{name}" if name in TOOLS else f"{__package__}.suites.{name}"
+        module = importlib.import_module(where)
         sub = commands.add_parser(name, help=summary, description=summary)
         module.add_arguments(sub)
         sub.set_defaults(handler=module.run)

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from benchmarks.locomo import load_locomo, parse_session_date
+from benchmarks.report import write_results
 from benchmarks.runtime import REPO_ROOT, BenchmarkError
 from benchmarks.suites import locomo as suite
 from benchmarks.suites.locomo_report import build_tables, summarise
+from benchmarks.summary import build_readme
 from graphmem.models import Hit
 
 REAL_FILE = (REPO_ROOT / "../shared/datasets/locomo10.json").resolve()
@@ -161,7 +163,7 @@ def _owner(data):
     return {f"{c.sample_id}/{t.dia_id}": c.sample_id for c in data.conversations for t in c.turns}
 
 
-def test_suite_scores_every_method_and_summarises(fixture_file):
+def test_suite_scores_every_method_and_summarises(fixture_file, tmp_path):
     data = load_locomo(fixture_file)
     indexes = {c.sample_id: suite.ConversationIndex(c, HashEmbedder()) for c in data.conversations}
     memory = FakeMemory(data)
@@ -188,6 +190,10 @@ def test_suite_scores_every_method_and_summarises(fixture_file):
         },
     )
     assert "| graphmem-hybrid |" in tables[0].markdown()
+    results = {"headline_questions": summary["headline_questions"], **summary}
+    write_results("locomo", results, tables, {"embedder": "test"}, tmp_path / "locomo")
+    readme = build_readme(tmp_path)
+    assert "## `locomo`" in readme and "| graphmem-hybrid | 1.000 | 1.000 | 1.000 |" in readme
 
 
 def test_suite_counts_hits_from_another_scope_as_leaks(fixture_file):
