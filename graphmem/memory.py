@@ -264,9 +264,8 @@ class Memory:
         if not isinstance(infer, bool):
             raise ValidationError("infer", "must be True or False")
         before = _usage(self.extractor)
-        known = self.pipeline.known_entities(scope)
         extractor = self.extractor if infer else self.linker
-        extractions = [self.pipeline.extract(u, scope, extractor, infer, known) for u in units]
+        extractions = self.pipeline.extract_all(units, scope, extractor, infer)
         decide = getattr(self.extractor, "decide", None) if infer else None
         return self._write(units, extractions, scope, infer, decide, before)
 

@@ -96,3 +96,21 @@ def test_no_api_key_builds_a_graph_from_plain_english(tmp_path):
     assert out.stdout.strip() == (
         "[('Carol', 'husband', 'Dan'), ('Carol', 'lives_in', 'Oslo'), ('Carol', 'works_at', 'Initech')]"
     )
+
+
+def test_supersession_inside_one_batch(mem):
+    items = [
+        {"text": "Anna Berg lives in Lyon.", "timestamp": "2024-01-01"},
+        {"text": "Ben Ortiz lives in Rome.", "timestamp": "2024-01-01"},
+        {"text": "Anna Berg moved from Lyon to Porto.", "timestamp": "2024-05-01"},
+    ]
+    mem.add_many(items, user_id="s")
+    current = sorted(f.text for f in mem.get_all(user_id="s"))
+    assert current == ["Anna Berg moved from Lyon to Porto.", "Ben Ortiz lives in Rome."]
+    hits = mem.search("Where does Anna Berg live?", user_id="s", limit=3)
+    assert "Anna Berg lives in Lyon." not in [h.text for h in hits]
+    old = next(f for f in mem.get_all(user_id="s", include_invalid=True) if "Lyon." in f.text)
+    assert old.invalid_at == "2024-05-01T00:00:00.000000Z"
+    assert [e.event for e in mem.history(old.id, user_id="s")] == ["ADD", "INVALIDATE"]
+    past = mem.search("Where does Anna Berg live?", user_id="s", limit=3, as_of="2024-02-01")
+    assert "Anna Berg lives in Lyon." in [h.text for h in past]

@@ -25,7 +25,7 @@ from ..models import (
 )
 from ..stores.base import Embedder, Extractor, KnownEntity, VectorStore
 from ..stores.graph_ops import GraphOps
-from .resolve import Plan, Resolver
+from .resolve import VAGUE_TYPES, Plan, Resolver
 from .validate import Message
 
 _NS = uuid.UUID("6f1c2d8e-3b7a-4e59-9a0d-5c2f7e8b1a44")
@@ -89,6 +89,25 @@ class Pipeline:
     def known_entities(self, scope: Scope, limit: int = 200) -> list[KnownEntity]:
         return [KnownEntity(e.name, e.type, list(e.aliases))
                 for e in self.ops.all_entities(scope, 0, limit) if e.scope == scope]  # fmt: skip
+
+    def extract_all(self, units: Sequence[Unit], scope: Scope, extractor: Extractor, infer: bool):
+        """Extract every unit in order; each one sees the entities stored in the scope and
+        those found in the units before it, so "moved from Lyon to Porto" knows Lyon is a
+        place even when "lives in Lyon" arrived in the same batch."""
+        known = self.known_entities(scope)
+        seen = {name_key(k.name): k for k in known}
+        out = []
+        for unit in units:
+            found = self.extract(unit, scope, extractor, infer, known)
+            out.append(found)
+            for item in found.entities:
+                key = name_key(item.name)
+                if key not in seen:
+                    seen[key] = KnownEntity(item.name, item.type, list(item.aliases))
+                    known.append(seen[key])
+                elif seen[key].type in VAGUE_TYPES and item.type not in VAGUE_TYPES:
+                    seen[key].type = item.type
+        return out
 
     def extract(
         self, unit: Unit, scope: Scope, extractor: Extractor, infer: bool, known
@@ -170,6 +189,9 @@ class Pipeline:
                     listed.add(name_key(end))
         entities = self.resolver.resolve_entities(wanted, scope, now, plan) if wanted else {}
         plan.batch.facts = new_facts
+        for f in new_facts:  # ADD first: an in-batch supersession may INVALIDATE it next
+            plan.events.append(HistoryEvent("ADD", f.id, scope, new_value=f.text, role=f.role,
+                                            details={"source_ids": f.source_ids}))  # fmt: skip
         self.resolver.resolve_relations(merged, fact_ids, fact_times, entities, scope, now, plan)
         self._link_mentions(plan, merged, spans, fact_ids, entities)
         live = {f.id for f in new_facts} | existing
@@ -177,9 +199,6 @@ class Pipeline:
         for event in plan.events:  # what an undo of the merge must move back
             if event.event == "MERGE":
                 event.details["fact_ids"] = sorted(set(fact_ids) & live)
-        for f in new_facts:
-            plan.events.append(HistoryEvent("ADD", f.id, scope, new_value=f.text, role=f.role,
-                                            details={"source_ids": f.source_ids}))  # fmt: skip
         return Prepared(plan, new_facts, [v for _, v in keep], updates)
 
     def _link_mentions(self, plan: Plan, merged: Extraction, spans, fact_ids, entities) -> None:

@@ -204,22 +204,38 @@ class Resolver:
             plan.batch.mentions += [(fact_id, src.id), (fact_id, dst.id)]
         new_ids = {r.id for r in plan.batch.relations}
         plan.relation_updates = [r for r in updated.values() if r.id not in new_ids]
-        self._invalidate_facts(plan, scope)
+        superseded = [r for r in updated.values() if r.invalid_at]
+        self._invalidate_facts(plan, superseded, scope)
 
-    def _invalidate_facts(self, plan: Plan, scope: Scope) -> None:
-        """A stored fact whose every relation is now invalid is itself invalidated."""
-        changed = {r.id: r for r in plan.relation_updates if r.invalid_at}
+    def _invalidate_facts(self, plan: Plan, superseded: list[Relation], scope: Scope) -> None:
+        """A fact whose every relation is now invalid is itself invalidated.
+
+        The superseded relation may be stored already or new in this same batch (an
+        ``add_many`` holding both "lives in Lyon" and "moved from Lyon to Porto"); so may
+        the facts it rests on.
+        """
+        changed = {r.id: r for r in superseded}
         candidates = sorted({f for r in changed.values() for f in r.fact_ids})
         if not candidates:
             return
-        status: dict[str, list[Relation]] = {}
+        status: dict[str, dict[str, Relation]] = {}
         for fact_id, found in self.ops.supported_by(candidates):
-            status.setdefault(fact_id, []).append(changed.get(found.id) or found)
-        for fact_id, rels in status.items():
-            if rels and all(r.invalid_at for r in rels):
-                when = max(r.invalid_at for r in rels)
+            status.setdefault(fact_id, {})[found.id] = changed.get(found.id) or found
+        wanted = set(candidates)
+        for rel in plan.batch.relations:  # support that only exists in this plan so far
+            for fact_id in wanted.intersection(rel.fact_ids):
+                status.setdefault(fact_id, {})[rel.id] = rel
+        new_facts = {f.id: f for f in plan.batch.facts}
+        for fact_id, by_id in status.items():
+            rels = list(by_id.values())
+            if not rels or not all(r.invalid_at for r in rels):
+                continue
+            when = max(r.invalid_at for r in rels)
+            if fact_id in new_facts:
+                new_facts[fact_id].invalid_at = when
+            else:
                 plan.invalidated_fact_ids[fact_id] = when
-                plan.events.append(HistoryEvent(
-                    "INVALIDATE", fact_id, scope, details={"reason": "superseded",
-                    "invalid_at": when, "relations": [r.id for r in rels]},
-                ))  # fmt: skip
+            plan.events.append(HistoryEvent(
+                "INVALIDATE", fact_id, scope, details={"reason": "superseded",
+                "invalid_at": when, "relations": [r.id for r in rels]},
+            ))  # fmt: skip
