@@ -60,6 +60,10 @@ def ingest(memory: Any, data: SyntheticData, infer: bool, batch_size: int) -> di
         by_scope[fact.scope].append(
             {"text": fact.text, "source_ids": [fact.source_id], "timestamp": fact.timestamp}
         )
+    for items in by_scope.values():
+        # Each scope's history in time order, as a user importing a log would add it: an
+        # update then arrives after the fact it supersedes (in the same batch or a later one).
+        items.sort(key=lambda item: item["timestamp"])
     owner: dict[str, str] = {}
     started = time.perf_counter()
     chunks = [
