@@ -170,9 +170,12 @@ def run(args: argparse.Namespace) -> int:
         "neo4j_password": args.neo4j_password,
         "neo4j_database": args.neo4j_database,
     }
-    runs, skipped = [], []
-    for embedder in embedders:
-        for size in sizes:
+    runs: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    failed: list[str] = []
+    # Smallest size first, every embedder at it, so the quick figures arrive first.
+    for size in sizes:
+        for embedder in embedders:
             if embedder == "local" and size > args.local_max_size:
                 skipped.append(f"{embedder} at {size:,} (above --local-max-size)")
                 continue
@@ -190,7 +193,25 @@ def run(args: argparse.Namespace) -> int:
                 "seed": args.seed,
             }
             print(f"speed: {size:,} memories, embedder {embedder}", file=sys.stderr, flush=True)
-            runs.append(_run_isolated(config))
+            try:
+                runs.append(_run_isolated(config))
+            except BenchmarkError as error:
+                failed.append(str(error))
+            # Rewritten after every configuration: a 100k run takes hours on this machine,
+            # and the smaller sizes' figures must survive if it is stopped.
+            _report(args, runs, skipped, failed, embedders)
+    if failed:
+        raise BenchmarkError("; ".join(failed))
+    return 0
+
+
+def _report(
+    args: argparse.Namespace,
+    runs: list[dict[str, Any]],
+    skipped: list[str],
+    failed: list[str],
+    embedders: list[str],
+) -> None:
     out_dir = (
         Path(args.out)
         if args.out
@@ -269,12 +290,11 @@ def run(args: argparse.Namespace) -> int:
         f"graph {args.graph}, extract {args.extract}, {args.scopes} scope(s), "
         f"{args.queries} timed searches per recipe after {WARM_UP} warm-up",
         *[f"skipped: {s}" for s in skipped],
+        *[f"FAILED: {f}" for f in failed],
     ]
     config = {k: v for k, v in vars(args).items() if k not in ("handler", "neo4j_password")}
-    write_results(
-        "speed", {"runs": runs, "skipped": skipped}, [table, checks], config, out_dir, preamble
-    )
-    return 0
+    results = {"runs": runs, "skipped": skipped, "failed": failed}
+    write_results("speed", results, [table, checks], config, out_dir, preamble)
 
 
 if __name__ == "__main__":
