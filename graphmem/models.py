@@ -50,6 +50,21 @@ def to_iso(value: str | date | datetime | None) -> str:
     )
 
 
+def visible_at(
+    valid_at: str, invalid_at: str, as_of: str = "", include_invalid: bool = False
+) -> bool:
+    """graphmem's one time rule, for facts and relations alike.
+
+    - default: current only (no ``invalid_at``);
+    - ``as_of``: valid at that instant: started at or before it (or undated) and not yet
+      ended (``invalid_at`` empty or later); ``include_invalid`` is then irrelevant;
+    - ``include_invalid`` without ``as_of``: everything.
+    """
+    if as_of:
+        return (not valid_at or valid_at <= as_of) and (not invalid_at or invalid_at > as_of)
+    return include_invalid or not invalid_at
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
 
@@ -189,12 +204,8 @@ class Relation:
     def key(self) -> str:
         return relation_key(self.name)
 
-    def current_at(self, as_of: str = "") -> bool:
-        if not as_of:
-            return not self.invalid_at
-        return (not self.valid_at or self.valid_at <= as_of) and (
-            not self.invalid_at or self.invalid_at > as_of
-        )
+    def visible(self, as_of: str = "", include_invalid: bool = False) -> bool:
+        return visible_at(self.valid_at, self.invalid_at, as_of, include_invalid)
 
 
 @dataclass

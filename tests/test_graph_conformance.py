@@ -710,7 +710,7 @@ def memory_view(memory: Memory) -> dict:
         "facts": sorted((f.text, f.current) for f in memory.get_all(include_invalid=True, **who)),
         "entities": sorted((e.name, e.type) for e in memory.ops.all_entities(ALICE)),
         "relations": sorted(
-            (r.source_name, r.name, r.target_name, r.current_at())
+            (r.source_name, r.name, r.target_name, r.visible())
             for r in GraphOps(memory.graph_store).export(ALICE)[2]
         ),
         "neighbours": [(n.entity.name, n.depth, [asdict(s) for s in n.path]) for n in neighbours],

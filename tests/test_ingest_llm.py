@@ -9,7 +9,7 @@ from graphmem.llm.client import Backoff, OpenAIChat
 from graphmem.llm.extract import LLMExtractor
 from graphmem.testing import OpenAIServer, error, ok_tool_call, raw_content
 
-P, O, L = "person", "organization", "location"
+P, ORG, L = "person", "organization", "location"
 
 
 def ent(name, kind, *aliases):
@@ -23,12 +23,12 @@ def rel(src, name, dst, fact=0, valid_at=None):
 ANSWERS = {
     "Alice works at Acme.": {
         "facts": [{"text": "Alice works at Acme."}],
-        "entities": [ent("Alice", P), ent("Acme", O)],
+        "entities": [ent("Alice", P), ent("Acme", ORG)],
         "relations": [rel("Alice", "works_at", "Acme")],
     },
     "Alice moved from Acme to Globex.": {
         "facts": [{"text": "Alice moved from Acme to Globex.", "valid_at": "2024-06-15"}],
-        "entities": [ent("Alice", P), ent("Acme", O), ent("Globex", O)],
+        "entities": [ent("Alice", P), ent("Acme", ORG), ent("Globex", ORG)],
         "relations": [rel("Alice", "works_at", "Globex", valid_at="2024-06-15")],
     },
     "Bob is Alice's brother.": {
@@ -157,7 +157,7 @@ def test_update_decision_is_one_more_call_only_when_similar_facts_exist(tmp_path
     answers = dict(ANSWERS)
     answers["Alice works at Acme now."] = {
         "facts": [{"text": "Alice works at Acme now."}],
-        "entities": [ent("Alice", P), ent("Acme", O)],
+        "entities": [ent("Alice", P), ent("Acme", ORG)],
         "relations": [rel("Alice", "works_at", "Acme")],
     }
     with OpenAIServer(ScriptedModel(answers)) as srv, open_memory(tmp_path, srv) as m:

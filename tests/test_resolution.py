@@ -60,9 +60,9 @@ def test_case_and_declared_alias_merge_and_are_logged(mem):
 
 
 def test_alias_declared_by_extraction_merges(mem):
-    from graphmem.models import ExtractedEntity, ExtractedFact, ExtractedRelation, Extraction
     from graphmem.ingest.pipeline import Unit
     from graphmem.ingest.validate import Message
+    from graphmem.models import ExtractedEntity, ExtractedFact, ExtractedRelation, Extraction
 
     mem.add_triples([{"source": "Robert", "relation": "lives_in", "target": "Paris",
                       "source_type": "person", "target_type": "location"}], user_id="u")  # fmt: skip

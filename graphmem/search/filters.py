@@ -10,24 +10,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ValidationError
-from ..models import to_iso
+from ..models import to_iso, visible_at
 
 _SCALAR = (str, int)
 
 
 def visible(row: Mapping[str, Any], as_of: str = "", include_invalid: bool = False) -> bool:
-    """The time rule, the same as the ``relations_touching`` query uses for relations.
-
-    - default: current only (no ``invalid_at``);
-    - ``as_of``: valid at that instant: started at or before it (or undated) and not yet
-      ended (``invalid_at`` empty or later); ``include_invalid`` is then irrelevant;
-    - ``include_invalid`` without ``as_of``: everything.
-    """
-    invalid_at = row.get("invalid_at") or ""
-    if as_of:
-        valid_at = row.get("valid_at") or ""
-        return (not valid_at or valid_at <= as_of) and (not invalid_at or invalid_at > as_of)
-    return include_invalid or not invalid_at
+    """``models.visible_at`` applied to a payload or row."""
+    return visible_at(
+        row.get("valid_at") or "", row.get("invalid_at") or "", as_of, include_invalid
+    )
 
 
 def check_as_of(as_of: object) -> str:
