@@ -25,7 +25,7 @@ from . import recipes as recipe_book
 from .filters import check_as_of, check_filters, matches, visible
 from .fuse import Fused, fuse
 from .graph import GraphResult, Relevance, link, walk
-from .index import IndexedVectorStore, ScopeIndex, Scores
+from .index import IndexedVectorStore, ScopeIndex, Scores, scope_of
 from .recipes import CHANNELS, Recipe
 from .rerank import rerank_mmr, rerank_pagerank
 
@@ -144,7 +144,8 @@ class _Run:
         floors = {"keyword": 0.0, "graph": 0.0}
         floors.update({c: s.floor for c, s in self.scores.items()})
         fusion = {"method": recipe.fusion, "rrf_k": recipe.rrf_k,
-                  "floors": floors if recipe.anchored else None}  # fmt: skip
+                  "floors": floors if recipe.anchored else None,
+                  "ceilings": {"graph": 1.0} if recipe.anchored else None}  # fmt: skip
         if recipe.uses("graph"):
             first = fuse(self.complete(lists), recipe.weights, **fusion)
             lists["graph"] = self.graph_channel(first[: recipe.seeds_from_hits], depth)
@@ -198,6 +199,7 @@ class _Run:
         ops, recipe = self.owner.ops, self.recipe
         linked = link(self.text, self.scope, ops, recipe, self.similar_entities)
         seeds = {entity_id: score for entity_id, (_e, score, _how) in linked.items()}
+        names = {entity_id: entity.name for entity_id, (entity, _s, _how) in linked.items()}
         if first and recipe.seeds_from_hits:
             top = first[0].score or 1.0
             mentioned = ops.mentions_of([f.memory_id for f in first])
@@ -209,8 +211,9 @@ class _Run:
         if not seeds:
             return []
         relevance = Relevance(self.text, self.vector, self.owner.name_vectors)
-        self.graph = walk(seeds, self.scope, ops, recipe, relevance,
-                          as_of=self.as_of, include_invalid=self.include_invalid)  # fmt: skip
+        self.graph = walk(seeds, self.scope, ops, recipe, relevance, as_of=self.as_of,
+                          include_invalid=self.include_invalid, names=names,
+                          mentioning=self.name_mentions)  # fmt: skip
         ranked = sorted(self.graph.facts.items(), key=lambda kv: (-kv[1][0], kv[0]))
         out = []
         for fact_id, (score, _path) in ranked:
@@ -221,6 +224,13 @@ class _Run:
                     break
         return out
 
+    def name_mentions(self, names: dict[str, str]) -> list[tuple[str, str]]:
+        """``(entity id, fact id)`` for facts containing every word of the entity's name."""
+        out = []
+        for entity_id, name in names.items():
+            out += [(entity_id, fact_id) for fact_id in self.index.containing(name)]
+        return out
+
     def similar_entities(self, spans: list[str]) -> list[tuple[str, Entity, float]]:
         """Stored entities whose name embedding is close to a span of the query."""
         out = []
@@ -228,8 +238,11 @@ class _Run:
             for hit in self.owner.vectors.search(ENTITIES, vector, self.scope, limit=3):
                 if hit.score < self.recipe.entity_similarity:
                     break
-                for entity in self.owner.ops.entities([hit.payload["entity_id"]], self.scope):
-                    out.append((span, entity, hit.score))
+                # The point's payload names the entity: no graph round trip needed.
+                p = hit.payload
+                entity = Entity(str(p.get("entity_id") or hit.id), str(p.get("name", "")),
+                                str(p.get("type", "")), scope_of(p))  # fmt: skip
+                out.append((span, entity, hit.score))
         return out
 
     # -- results ---------------------------------------------------------------------------

@@ -30,15 +30,18 @@ class Fused:
     ranks: dict[str, int] = field(default_factory=dict)  # channel -> 1-based rank
 
 
-def min_max(scores: Sequence[float], floor: float | None = None) -> list[float]:
-    """Scale to [0, 1] from ``floor`` (default: the lowest score) to the highest.
+def min_max(
+    scores: Sequence[float], floor: float | None = None, ceiling: float | None = None
+) -> list[float]:
+    """Scale to [0, 1] from ``floor`` (default: the lowest score) to ``ceiling`` (default:
+    the highest).
 
     A list whose scores are all equal maps to all 1.0: the channel could not tell its
     hits apart, but it did find them, and 0 would make a single graph hit worthless.
     """
     if not scores:
         return []
-    high = max(scores)
+    high = max(scores) if ceiling is None else max(ceiling, max(scores))
     low = min(scores) if floor is None else min(floor, min(scores))
     if high - low <= 1e-12:
         return [1.0] * len(scores)
@@ -52,10 +55,13 @@ def fuse(
     method: str = "weighted",
     rrf_k: int = 60,
     floors: Mapping[str, float] | None = None,
+    ceilings: Mapping[str, float] | None = None,
 ) -> list[Fused]:
     """Merge per-channel rankings into one, best first (ties broken by id for stability).
 
-    ``floors`` (channel -> score of an unrelated memory) anchors weighted normalisation.
+    ``floors`` (channel -> score of an unrelated memory) anchors weighted normalisation;
+    ``ceilings`` fixes the top of a channel whose scores are absolute (the graph's are
+    path strengths in [0, 1]: a weak best path must stay weak, not be stretched to 1).
     """
     if method not in ("weighted", "rrf"):
         raise ValueError(f"unknown fusion method {method!r}")
@@ -65,7 +71,11 @@ def fuse(
         if weight <= 0.0 or not ranked:
             continue
         if method == "weighted":
-            shares = min_max([score for _, score in ranked], (floors or {}).get(channel))
+            shares = min_max(
+                [score for _, score in ranked],
+                (floors or {}).get(channel),
+                (ceilings or {}).get(channel),
+            )
         else:
             shares = [1.0 / (rrf_k + rank) for rank in range(1, len(ranked) + 1)]
         for rank, ((memory_id, score), share) in enumerate(zip(ranked, shares, strict=True), 1):

@@ -29,7 +29,7 @@ FACTS, ENTITIES = "facts", "entities"
 Accept = Callable[[dict[str, Any]], bool]
 
 
-def _scope_of(payload: Mapping[str, Any]) -> Scope:
+def scope_of(payload: Mapping[str, Any]) -> Scope:
     return Scope(*(str(payload.get(k) or "") for k in SCOPE_FIELDS))
 
 
@@ -94,6 +94,10 @@ class ScopeIndex:
         if self._matrix is not None:
             self._matrix[slot] = 0.0  # a zero row scores 0 and is skipped as empty
         self._free.append(slot)
+
+    def containing(self, text: str) -> list[str]:
+        """Ids of the memories whose text holds every (stemmed, non-stop) word of ``text``."""
+        return [self.ids[s] for s in self.keywords.containing(text)]
 
     def payload(self, point_id: str) -> dict[str, Any] | None:
         slot = self.slot_of.get(point_id)
@@ -207,7 +211,7 @@ class IndexedVectorStore:
             for (name, scope), index in self._indexes.items():
                 if name == collection:
                     for p in points:
-                        if scope.covers(_scope_of(p.payload)):
+                        if scope.covers(scope_of(p.payload)):
                             # The store fills unset scope fields with "": so does the copy.
                             payload = {**dict.fromkeys(SCOPE_FIELDS, ""), **p.payload}
                             index.put(p.id, payload, p.vector)

@@ -89,6 +89,17 @@ class KeywordIndex:
                 if not docs:
                     del self._postings[term]
 
+    def containing(self, text: str) -> list[int]:
+        """Slots whose document holds every term of ``text`` (none if it has no terms)."""
+        postings = [self._postings.get(t) for t in set(tokenise(text))]
+        if not postings or any(p is None for p in postings):
+            return []
+        postings.sort(key=len)
+        found = set(postings[0])
+        for docs in postings[1:]:
+            found &= docs.keys()
+        return sorted(found)
+
     def scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         """``(slots, scores)`` of every document sharing a term with ``query``, unordered."""
         size = len(self._terms)

@@ -46,7 +46,7 @@ class Recipe:
     hit_seed_weight: float = 0.5  # such seeds count less than entities named in the query
     entity_similarity: float = 0.75  # cosine floor for linking a query span to an entity
     hop_decay: float = 0.8  # score kept per hop
-    relation_floor: float = 0.35  # share of score an irrelevant relation still passes on
+    relation_floor: float = 0.2  # share of score an irrelevant relation still passes on
     mention_weight: float = 0.5  # a fact that merely mentions a reached entity
     mention_from: int = 1  # mentions of entities reached at this hop or later (0 = seeds too)
     mention_entities: int = 10  # mentions are read for at most this many entities
