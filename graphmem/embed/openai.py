@@ -24,7 +24,7 @@ import numpy as np
 import openai
 
 from ..errors import ConfigError, LLMError, ValidationError
-from ..llm.client import Backoff, Counters, Usage, call_with_retries, make_openai_client
+from ..llm.client import Backoff, Counted, Counters, call_with_retries, make_openai_client
 
 # Native sizes of OpenAI's embedding models, so the common case needs no probe request.
 KNOWN_DIMS = {
@@ -34,7 +34,7 @@ KNOWN_DIMS = {
 }
 
 
-class OpenAIEmbedder:
+class OpenAIEmbedder(Counted):  # tokens_out and cache_hits stay 0 for embeddings
     """``Embedder`` over an OpenAI-compatible endpoint; vectors come back unit-length."""
 
     def __init__(
@@ -77,18 +77,6 @@ class OpenAIEmbedder:
     @property
     def endpoint(self) -> str:
         return f"POST {str(self._client.base_url).rstrip('/')}/embeddings"
-
-    # counters (tokens_out and cache_hits stay 0: embeddings have neither)
-    def snapshot(self) -> Usage:
-        return self._counters.snapshot()
-
-    @property
-    def calls(self) -> int:
-        return self.snapshot().calls
-
-    @property
-    def tokens_in(self) -> int:
-        return self.snapshot().tokens_in
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """One unit vector per text, in order; sent in batches of ``batch_size``."""

@@ -93,6 +93,32 @@ class Counters:
             return self._usage
 
 
+class Counted:
+    """``calls``/``tokens_in``/``tokens_out``/``cache_hits`` read from ``self._counters``;
+    shared by the chat client and the embeddings client."""
+
+    _counters: Counters
+
+    def snapshot(self) -> Usage:
+        return self._counters.snapshot()
+
+    @property
+    def calls(self) -> int:
+        return self.snapshot().calls
+
+    @property
+    def tokens_in(self) -> int:
+        return self.snapshot().tokens_in
+
+    @property
+    def tokens_out(self) -> int:
+        return self.snapshot().tokens_out
+
+    @property
+    def cache_hits(self) -> int:
+        return self.snapshot().cache_hits
+
+
 # --- the retry helper shared with graphmem.embed.openai -------------------------------
 
 
@@ -223,7 +249,7 @@ def _explain(exc: openai.OpenAIError, endpoint: str, attempts: int, timeout: flo
 # --- the chat client ------------------------------------------------------------------
 
 
-class OpenAIChat:
+class OpenAIChat(Counted):
     """Structured answers from a chat model, through a forced tool call.
 
     ``use_tools=False`` is for servers without tool calling: the schema goes into the
@@ -266,26 +292,6 @@ class OpenAIChat:
     @property
     def endpoint(self) -> str:
         return f"POST {str(self._client.base_url).rstrip('/')}/chat/completions"
-
-    # counters
-    def snapshot(self) -> Usage:
-        return self._counters.snapshot()
-
-    @property
-    def calls(self) -> int:
-        return self.snapshot().calls
-
-    @property
-    def tokens_in(self) -> int:
-        return self.snapshot().tokens_in
-
-    @property
-    def tokens_out(self) -> int:
-        return self.snapshot().tokens_out
-
-    @property
-    def cache_hits(self) -> int:
-        return self.snapshot().cache_hits
 
     def complete_json(
         self,
