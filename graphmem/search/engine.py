@@ -103,8 +103,7 @@ class Searcher:
                 and (not wanted or matches(payload, wanted))
             )
 
-        run = _Run(self, text, scope, plan, accept, when, include_invalid, wanted)
-        return run.hits(limit)
+        return _Run(self, text, scope, plan, accept, when, include_invalid).hits(limit)
 
     def scope_index(self, scope: Scope) -> ScopeIndex:
         if isinstance(self.vectors, IndexedVectorStore):
@@ -121,16 +120,22 @@ class Searcher:
 class _Run:
     """One search: the state the channels share (query vector, index, seeds)."""
 
-    def __init__(self, owner, text, scope, recipe, accept, as_of, include_invalid, filters):
+    def __init__(self, owner, text, scope, recipe, accept, as_of, include_invalid):
         self.owner, self.text, self.scope, self.recipe = owner, text, scope, recipe
         self.accept, self.as_of, self.include_invalid = accept, as_of, include_invalid
-        self.filters = filters
         self.index = owner.scope_index(scope)
-        self.vector = np.asarray(owner.embedder.embed([text])[0], dtype=np.float32)
+        self._vector: np.ndarray | None = None
         self.graph = GraphResult()
         self.seeds: dict[str, float] = {}
         self.scores: dict[str, Scores] = {}  # full per-channel scores, where kept in memory
         self.found: dict[str, set[str]] = {}  # channel -> ids in its own top candidates
+
+    @property
+    def vector(self) -> np.ndarray:
+        """The query's embedding, computed on first use (a keyword search needs none)."""
+        if self._vector is None:
+            self._vector = np.asarray(self.owner.embedder.embed([self.text])[0], np.float32)
+        return self._vector
 
     def hits(self, limit: int) -> list[Hit]:
         recipe, depth = self.recipe, max(self.recipe.candidates, 2 * limit)
@@ -167,7 +172,8 @@ class _Run:
 
         A memory BM25 ranks first but the vector channel ranked 41st would otherwise
         get no vector share at all, as if it were unrelated; measured on LoCoMo, that
-        cost weighted fusion 0.04 recall@10. Full scores are at hand in memory anyway.
+        cost weighted fusion 0.055 recall@10 (0.578 vs 0.633). Full scores are at hand
+        in memory anyway.
         """
         union = {i for ranked in lists.values() for i, _ in ranked}
         out = {}
