@@ -206,20 +206,24 @@ class _Run:
         linked = link(self.text, self.scope, ops, recipe, self.similar_entities)
         seeds = {entity_id: score for entity_id, (_e, score, _how) in linked.items()}
         names = {entity_id: entity.name for entity_id, (entity, _s, _how) in linked.items()}
+        spent: dict[str, int] = {}
         if first and recipe.seeds_from_hits:
             top = first[0].score or 1.0
             mentioned = ops.mentions_of([f.memory_id for f in first])
             for f in first:
                 weight = recipe.hit_seed_weight * f.score / top
                 for entity_id in mentioned.get(f.memory_id, []):
-                    seeds[entity_id] = max(seeds.get(entity_id, 0.0), weight)
+                    if entity_id not in seeds:
+                        spent[entity_id] = recipe.depth - recipe.hit_seed_depth
+                    if entity_id in spent:
+                        seeds[entity_id] = max(seeds.get(entity_id, 0.0), weight)
         self.seeds = seeds
         if not seeds:
             return []
         relevance = Relevance(self.text, self.vector, self.owner.name_vectors)
         self.graph = walk(seeds, self.scope, ops, recipe, relevance, as_of=self.as_of,
                           include_invalid=self.include_invalid, names=names,
-                          mentioning=self.name_mentions)  # fmt: skip
+                          mentioning=self.name_mentions, spent=spent)  # fmt: skip
         ranked = sorted(self.graph.facts.items(), key=lambda kv: (-kv[1][0], kv[0]))
         out = []
         for fact_id, (score, _path) in ranked:

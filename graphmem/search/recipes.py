@@ -57,6 +57,7 @@ class Recipe:
     depth: int = 2  # hops from the linked entities (1 or 2)
     seeds_from_hits: int = 5  # entities of this many top vector/keyword hits seed the walk
     hit_seed_weight: float = 0.5  # such seeds count less than entities named in the query
+    hit_seed_depth: int = 1  # and walk fewer hops (at most ``depth``)
     entity_similarity: float = 0.75  # cosine floor for linking a query span to an entity
     hop_decay: float = 0.8  # score kept per hop
     relation_floor: float = 0.2  # share of score an irrelevant relation still passes on
@@ -85,6 +86,8 @@ class Recipe:
             problems.append(f"rerank: {self.rerank!r} may only hold {RERANKERS}")
         if self.depth not in (1, 2):
             problems.append("depth: 1 or 2")
+        if not 0 <= self.hit_seed_depth <= self.depth:
+            problems.append("hit_seed_depth: from 0 to depth")
         for name in ("hit_seed_weight", "hop_decay", "relation_floor", "mention_weight",
                      "pagerank_weight", "mmr_lambda", "entity_similarity"):  # fmt: skip
             if not 0.0 <= getattr(self, name) <= 1.0:
