@@ -21,6 +21,7 @@ from typing import Any
 from ..baselines import BM25Index, DenseIndex, top_k, weighted_fusion
 from ..locomo import CATEGORY_NAMES, Conversation, LocomoData, Question, load_locomo
 from ..metrics import DEFAULT_KS, percentiles_ms, score_ranking
+from ..qa import QAGrader, qa_table, run_qa, summarise_qa
 from ..report import default_out, plot_lines, write_raw, write_results
 from ..runtime import (
     EMBEDDERS,
@@ -77,6 +78,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="embed every query in every method (slow with the local model)",
     )
+    qa = parser.add_argument_group("QA mode (needs an OpenAI-compatible endpoint)")
+    qa.add_argument(
+        "--qa", action="store_true", help="also answer and grade with an LLM (categories 1-4)"
+    )
+    qa.add_argument("--qa-methods", default="bm25,graphmem-hybrid", help="methods to grade")
+    qa.add_argument("--qa-questions", type=int, default=0, help="first N questions (0 = all)")
+    qa.add_argument("--qa-context", type=int, default=10, help="retrieved turns per answer")
+    qa.add_argument("--qa-model", default="", help="answer model (default GRAPHMEM_LLM_MODEL)")
+    qa.add_argument("--judge-model", default="", help="judge model (default: the answer model)")
 
 
 def _default_out(args: argparse.Namespace) -> Path:
@@ -186,6 +196,8 @@ def run(args: argparse.Namespace) -> int:
         data.questions = [q for q in data.questions if q.sample_id in keep]
     recipes = [r for r in args.recipes.split(",") if r]
     oracle_checked = check_oracle(data.questions)
+    # Built before the long ingest, so a missing endpoint fails in the first second.
+    grader = _qa_grader(args, recipes) if args.qa else None
     extractor, infer = extraction_mode(args.extract)
     started = time.perf_counter()
     embedder = make_embedder(args.embedder)
@@ -211,6 +223,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = {key: value for key, value in vars(args).items() if key != "handler"}
     summary = summarise(rows, latencies, args.bootstrap, args.seed)
+    qa_summary, qa_rows = _grade(grader, args, rows, data) if grader else ({}, [])
     timings = {
         "ingest_seconds": ingested["seconds"],
         "turns": ingested["turns"],
@@ -231,9 +244,12 @@ def run(args: argparse.Namespace) -> int:
         "hits_audit": audit,
         "timings": timings,
         **summary,
+        **({"qa": qa_summary} if grader else {}),
     }
     out_dir = Path(args.out) if args.out else _default_out(args)
     write_raw("locomo", "questions", rows, out_dir)
+    if qa_rows:
+        write_raw("locomo", "qa", qa_rows, out_dir)
     curves = {
         method: {k: values[f"recall@{k}"] for k in DEFAULT_KS}
         for method, values in summary["headline"].items()
@@ -258,13 +274,38 @@ def run(args: argparse.Namespace) -> int:
         f"ingest {timings['ingest_seconds']:.1f} s ({timings['turns_per_s']:.0f} turns/s), "
         f"baseline indexes {baseline_build:.1f} s, whole run {total_seconds:.0f} s",
     ]
-    write_results(
-        "locomo", results, build_tables(summary, timings, audit), config, out_dir, preamble
-    )
+    tables = build_tables(summary, timings, audit) + ([qa_table(qa_summary)] if grader else [])
+    write_results("locomo", results, tables, config, out_dir, preamble)
     if audit["leaks"]:
         # Written first so the offending hits can be inspected in raw/questions.jsonl.
         raise BenchmarkError(f"{audit['leaks']} hits came from another conversation's scope")
     return 0
+
+
+def _methods(recipes: list[str]) -> list[str]:
+    return ["bm25", "dense", "bm25+dense", *[f"graphmem-{r}" for r in recipes], "oracle"]
+
+
+def _qa_grader(args: argparse.Namespace, recipes: list[str]) -> QAGrader:
+    """Checked before the long ingest: a typo or a missing endpoint fails in a second."""
+    methods = [m for m in args.qa_methods.split(",") if m]
+    unknown = [m for m in methods if m not in _methods(recipes)]
+    if unknown or not methods:
+        raise BenchmarkError(
+            f"--qa-methods {unknown or '(empty)'}: choose from {_methods(recipes)}"
+        )
+    return QAGrader.from_env(model=args.qa_model, judge_model=args.judge_model)
+
+
+def _grade(
+    grader: QAGrader,
+    args: argparse.Namespace,
+    rows: list[dict[str, Any]],
+    data: LocomoData,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    methods = [m for m in args.qa_methods.split(",") if m]
+    graded = run_qa(grader, rows, data, methods, context_k=args.qa_context, limit=args.qa_questions)
+    return summarise_qa(graded), graded
 
 
 def ask_all(
@@ -276,7 +317,7 @@ def ask_all(
     limit: int = max(DEFAULT_KS),
 ) -> tuple[list[dict[str, Any]], dict[str, list[float]], dict[str, Any]]:
     """Every question to every method; per-question rows, latencies and a hit audit."""
-    methods = ["bm25", "dense", "bm25+dense", *[f"graphmem-{r}" for r in recipes], "oracle"]
+    methods = _methods(recipes)
     latencies: dict[str, list[float]] = {method: [] for method in methods}
     channels: Counter[str] = Counter()
     leaks = unknown = 0
