@@ -141,7 +141,8 @@ class OfflineExtractor:
             raise ValidationError("text", f"must be a string, got {type(text).__name__}")
         if not isinstance(speaker, str):
             raise ValidationError("speaker", f"must be a string, got {type(speaker).__name__}")
-        return _Run(MentionFinder(speaker.strip(), KnownIndex(known))).run(text)
+        index = known if isinstance(known, KnownIndex) else KnownIndex(known)
+        return _Run(MentionFinder(speaker.strip(), index)).run(text)
 
 
 class _Run:

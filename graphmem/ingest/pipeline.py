@@ -25,6 +25,7 @@ from ..models import (
 )
 from ..stores.base import Embedder, Extractor, KnownEntity, VectorStore
 from ..stores.graph_ops import GraphOps
+from .offline_mentions import KnownIndex
 from .resolve import VAGUE_TYPES, Plan, Resolver
 from .validate import Message
 
@@ -94,7 +95,7 @@ class Pipeline:
         """Extract every unit in order; each one sees the entities stored in the scope and
         those found in the units before it, so "moved from Lyon to Porto" knows Lyon is a
         place even when "lives in Lyon" arrived in the same batch."""
-        known = self.known_entities(scope)
+        known = KnownIndex(self.known_entities(scope))
         seen = {name_key(k.name): k for k in known}
         out = []
         for unit in units:

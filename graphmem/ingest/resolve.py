@@ -75,20 +75,20 @@ class Resolver:
     ) -> dict[str, Entity]:
         """Map each wanted entity's name key (and alias keys) to a stored or new Entity."""
         by_key: dict[str, Entity] = {}
-        merged: list[ExtractedEntity] = []
+        merged: dict[str, ExtractedEntity] = {}
         for item in wanted:  # identical names within one add are one entity
             key = name_key(item.name)
-            same = next((m for m in merged if name_key(m.name) == key), None)
+            same = merged.get(key)
             if same is None:
-                merged.append(ExtractedEntity(item.name, item.type or "other", list(item.aliases)))
+                merged[key] = ExtractedEntity(item.name, item.type or "other", list(item.aliases))
             else:
                 same.aliases += [a for a in item.aliases if a not in same.aliases]
                 if same.type.lower() in VAGUE_TYPES and item.type:
                     same.type = item.type
-        keys = {k for m in merged for k in [name_key(m.name), *map(name_key, m.aliases)]}
+        keys = {k for m in merged.values() for k in [name_key(m.name), *map(name_key, m.aliases)]}
         stored = self.ops.entities_by_keys(keys, scope)
         pending: list[ExtractedEntity] = []
-        for item in merged:
+        for item in merged.values():
             entity, method = self._exact(item, stored, scope)
             if entity is None:
                 pending.append(item)
