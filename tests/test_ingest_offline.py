@@ -114,3 +114,15 @@ def test_supersession_inside_one_batch(mem):
     assert [e.event for e in mem.history(old.id, user_id="s")] == ["ADD", "INVALIDATE"]
     past = mem.search("Where does Anna Berg live?", user_id="s", limit=3, as_of="2024-02-01")
     assert "Anna Berg lives in Lyon." in [h.text for h in past]
+
+
+def test_left_and_now_works_at_supersedes_the_old_employer(mem):
+    mem.add("Rhea Wolfe works at Bright River Labs.", user_id="u", timestamp="2024-01-01")
+    later = "Rhea Wolfe left Bright River Labs and now works at Iron Field Health."
+    added = mem.add(later, user_id="u", timestamp="2024-07-01")
+    assert [f.text for f in mem.get_all(user_id="u")] == [later]
+    hits = mem.search("Where does Rhea Wolfe work now?", user_id="u", limit=5)
+    assert "Rhea Wolfe works at Bright River Labs." not in [h.text for h in hits]
+    assert len(added.invalidated) == 1
+    rels = mem.graph.relations("Rhea Wolfe", user_id="u")
+    assert [r.target_name for r in rels if r.key == "works_at"] == ["Iron Field Health"]

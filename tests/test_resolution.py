@@ -144,3 +144,24 @@ def test_merge_precision_and_recall_on_labelled_set(tmp_path, record_property):
     )
     assert precision == 1.0
     assert recall == 1.0
+
+
+def test_move_to_a_stored_place_supersedes_in_a_crowded_scope(mem):
+    # More people than the extractor is shown as known entities, all named before the
+    # places: "moved from Qarvik" no longer tells the extractor that Qarvik is a place.
+    given = "Abel Ada Alma Amos Anja Arne Asta Axel Ayla Aldo Alva Anke Arlo Aino Aron".split()
+    family = "Abbott Acker Adler Ahmed Alder Allen Amato Ames Arndt Ash Auer Avery Bauer Berg "
+    family = (family + "Baker Barr Bell Bishop Blake Bloom").split()
+    crowd = [{"text": f"{a} {b} enjoys chess.", "timestamp": "2024-01-01"}
+             for a in given for b in family]  # fmt: skip
+    mem.add_many(crowd, user_id="u")
+    mem.add_many([{"text": "Zoe Quist lives in Qarvik.", "timestamp": "2024-02-01"},
+                  {"text": "Yann Quist lives in Tolmere.", "timestamp": "2024-02-01"}],
+                 user_id="u")  # fmt: skip
+    mem.add("Zoe Quist moved from Qarvik to Tolmere.", user_id="u", timestamp="2024-06-01")
+    lives = [r.target_name for r in mem.graph.relations("Zoe Quist", user_id="u")
+             if r.key == "lives_in"]  # fmt: skip
+    assert lives == ["Tolmere"]
+    texts = [h.text for h in mem.search("Where does Zoe Quist live?", user_id="u", limit=5)]
+    assert "Zoe Quist lives in Qarvik." not in texts
+    assert "Zoe Quist moved from Qarvik to Tolmere." in texts

@@ -157,6 +157,15 @@ RULES: tuple[Rule, ...] = (
           r"changed\s+jobs)\s+(?:back\s+)?from\s+(?:the\s+)?(?P<f><E>)\s+to\s+<O><END>", P),
     _rule("@moved", r"<PRE>\s+(?:left|leaves|quit|quits)\s+(?:the\s+)?(?P<f><E>)\s+"
           r"(?:for|to\s+join)\s+<O><END>", P),
+    # "left Acme and now works at Globex": the new place is stated with its own verb, so
+    # the verb says what changed even when the place left is a name never seen before.
+    _rule("works_at", r"<PRE>\s+(?:left|leaves|quit|quits)\s+(?:the\s+)?(?P<f><E>)\s*,?\s+"
+          r"and<ADV>\s+(?:(?:works|is\s+working|started\s+working|went\s+to\s+work)\s+(?:at|"
+          r"for)|joined|joins)\s+<O><END>", P, ORG),
+    _rule("lives_in", r"<PRE>\s+(?:left|leaves)\s+(?P<f><E>)\s*,?\s+and<ADV>\s+(?:lives|is\s+"
+          r"living|settled)\s+in\s+<O><END>", P, LOC),
+    _rule("@moved", r"<PRE>\s+(?:left|leaves)\s+(?:the\s+)?(?P<f><E>)\s*,?\s+and<ADV>\s+"
+          r"(?:moved|relocated)\s+to\s+<O><END>", P),
     _rule("@moved", r"<PRE>\s+(?:moved|moves|relocated|relocates)\s+(?:back\s+)?to\s+<O><END>",
           P),
     _rule("married_to", r"<PRE>\s+(?:married|wed)\s+(?:to\s+)?<O><END>", P, P),

@@ -32,6 +32,7 @@ from ..models import (
 )
 from ..stores.base import Embedder, VectorPoint, VectorStore
 from ..stores.graph_ops import GraphOps
+from .offline_words import category
 
 VAGUE_TYPES = frozenset({"", "other", "thing", "unknown", "concept"})
 
@@ -50,6 +51,18 @@ class Plan:
     invalidated_fact_ids: dict[str, str] = field(default_factory=dict)  # id -> invalid_at
     entity_points: list[VectorPoint] = field(default_factory=list)
     events: list[HistoryEvent] = field(default_factory=list)
+
+
+# "moved to X" says what changed once X is known: a stored place or employer. The offline
+# extractor only sees the entities the pipeline lists for it (a capped page), so in a big
+# scope "moved from Lyon to Porto" reached here as moved_to and superseded nothing.
+_MOVED = {"location": "lives_in", "organization": "works_at"}
+
+
+def moved_relation(name: str, target: Entity) -> str:
+    if relation_key(name) != "moved_to":
+        return name
+    return _MOVED.get(category(target.type), name)
 
 
 class Resolver:
@@ -174,7 +187,8 @@ class Resolver:
             src, dst = entities.get(name_key(ex.source)), entities.get(name_key(ex.target))
             if src is None or dst is None or src.id == dst.id:
                 continue
-            fact_id, key = fact_ids[ex.fact], relation_key(ex.relation)
+            name = moved_relation(ex.relation.strip(), dst)
+            fact_id, key = fact_ids[ex.fact], relation_key(name)
             valid_at = ex.valid_at or fact_times[ex.fact]
             same = next((r for r in current if r.source_id == src.id and r.target_id == dst.id
                          and r.key == key and not r.invalid_at), None)  # fmt: skip
@@ -184,7 +198,7 @@ class Resolver:
                     updated[same.id] = same
                 plan.batch.mentions += [(fact_id, src.id), (fact_id, dst.id)]
                 continue
-            rel = Relation(new_id(), src.id, dst.id, ex.relation.strip(), scope, [fact_id],
+            rel = Relation(new_id(), src.id, dst.id, name, scope, [fact_id],
                            created_at=now, valid_at=valid_at, invalid_at=ex.invalid_at,
                            source_name=src.name, target_name=dst.name)  # fmt: skip
             if key in self.single_valued:
