@@ -43,6 +43,7 @@ from .relations import Relations
 from .sandbox import run_cypher
 from .search import IndexedVectorStore, Recipe, Searcher
 from .stores.base import Embedder, Extractor, GraphStore, HistoryStore, Tracer, VectorStore
+from .stores.graph_index import IndexedGraphStore
 from .stores.graph_ops import GraphOps
 
 
@@ -88,6 +89,9 @@ class Memory:
         # Every write to the facts collection goes through this wrapper, which keeps
         # search's in-process per-scope indexes (BM25, vectors) in step: search/index.py.
         vectors = IndexedVectorStore(vectors)
+        # Likewise the graph, where no other process can write to it: stores/graph_index.py.
+        if "exclusive_writer" in getattr(graph, "capabilities", ()):
+            graph = IndexedGraphStore(graph)
         self.graph_store, self.vectors, self.history_store = graph, vectors, history
         self.embedder = embedder
         self.linker = OfflineExtractor()

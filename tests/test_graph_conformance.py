@@ -2,6 +2,8 @@
 
 Backends of the ``graph`` fixture:
 - ``kuzu``: embedded, on ``tmp_path``;
+- ``kuzu-indexed``: the same behind ``IndexedGraphStore``, as ``Memory`` uses it, with its
+  in-process copy built before the first write so every write must be applied to it;
 - ``bolt``: ``Neo4jGraphStore`` against ArcadeDB, which the tests start once per session
   (``graphmem.testing.bolt_server``); skipped, saying how to enable it, when it cannot start;
 - ``neo4j``: a real Neo4j when ``NEO4J_URI`` is set (with NEO4J_USER, NEO4J_PASSWORD and
@@ -28,6 +30,7 @@ from graphmem.models import Entity, Fact, GraphBatch, Relation, Scope, name_key
 from graphmem.querylib import QueryLibrary
 from graphmem.stores import neo4j as neo4j_module
 from graphmem.stores.base import GraphStore
+from graphmem.stores.graph_index import IndexedGraphStore
 from graphmem.stores.graph_ops import GraphOps
 from graphmem.stores.kuzu import KuzuGraphStore
 from graphmem.stores.neo4j import Neo4jGraphStore
@@ -38,7 +41,7 @@ from graphmem.testing.bolt_server import free_port
 # line (test_real_neo4j_when_configured), not one per test.
 REAL_NEO4J = bool(os.environ.get("NEO4J_URI"))
 SERVERS = ["bolt", "neo4j"] if REAL_NEO4J else ["bolt"]
-BACKENDS = ["kuzu", *SERVERS]
+BACKENDS = ["kuzu", "kuzu-indexed", *SERVERS]
 ALICE = Scope.of(user_id="alice")
 BOB = Scope.of(user_id="bob")
 HELPER = Scope.of(user_id="alice", agent_id="helper")
@@ -60,6 +63,10 @@ def iso(year: int, month: int = 1) -> str:
 def open_store(kind: str, request: pytest.FixtureRequest, tmp_path) -> GraphStore:
     if kind == "kuzu":
         return KuzuGraphStore(tmp_path / "kuzu")
+    if kind == "kuzu-indexed":
+        indexed = IndexedGraphStore(KuzuGraphStore(tmp_path / "kuzu"))
+        indexed.index()  # empty now: everything written later goes through the copy
+        return indexed
     if kind == "bolt":
         server = request.getfixturevalue("bolt_server")
         store = Neo4jGraphStore(server.uri, server.user, server.password, database=server.database)
@@ -665,7 +672,7 @@ def summary(removal) -> tuple:
 @pytest.fixture
 def pair(request, tmp_path, server_graph):
     """Kuzu and a server, both holding the same seeded script of writes."""
-    kuzu = open_store("kuzu", request, tmp_path)
+    kuzu = open_store("kuzu-indexed", request, tmp_path)
     for batch in script(7):
         kuzu.write(batch)
         server_graph.write(batch)

@@ -78,7 +78,9 @@ class KuzuGraphStore:
     """Graph store on a Kuzu database directory (``None`` = in memory, for sandboxes)."""
 
     dialect = "kuzu"
-    capabilities = frozenset({"bulk_copy", "read_only_transactions"})
+    # exclusive_writer: only this process can change the database (one read-write open per
+    # directory), so Memory may keep an in-process copy of the topology (graph_index.py).
+    capabilities = frozenset({"bulk_copy", "read_only_transactions", "exclusive_writer"})
 
     def __init__(self, path: str | Path | None, *, tracer: Tracer | None = None) -> None:
         self.tracer = tracer

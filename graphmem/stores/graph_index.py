@@ -1,0 +1,341 @@
+"""An in-process copy of the graph's topology that answers the hot named reads from memory.
+
+Why: Kuzu 0.11.3 has no secondary index and plans a list of ids as a filtered scan plus
+a hash join against the whole node table, so each ``relations_touching`` cost ~10-30 ms
+at 10k memories and grows with the graph, ``entities_by_key`` scans every entity, and
+``fact_mentions`` for five facts took ~40 ms (measured, tests at 10k memories). A search
+runs several of them, a 2-hop ``neighbours`` three to four. From a dict each is a few
+microseconds per id, whatever the graph's size.
+
+Only for a store whose capabilities include ``exclusive_writer`` (Kuzu: one read-write
+process per database), so nothing can change the graph behind this copy. The store stays
+the source of truth: the copy is read from it on first use and kept in step by
+``IndexedGraphStore``, which sees every write because every write goes through it.
+Known named writes are applied to the copy when their transaction commits; anything else
+(user Cypher that writes, scope deletion, reset, a rolled-back transaction) drops the
+copy, and the next read builds it again.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from ..models import GraphBatch, Scope
+from .base import Row
+from .rows import entity_row, relation_row
+
+ENTITY_FIELDS = ("id", "name", "type", "aliases", "user_id", "agent_id", "run_id",
+                 "created_at", "valid_at", "invalid_at")  # fmt: skip
+RELATION_FIELDS = ("id", "source_id", "target_id", "name", "fact_ids", "user_id", "agent_id",
+                   "run_id", "created_at", "valid_at", "invalid_at")  # fmt: skip
+_WRITES = re.compile(r"\b(CREATE|MERGE|SET|DELETE|REMOVE|DROP|COPY|ALTER|DETACH)\b", re.I)
+# Writes that change nothing this copy holds (fact properties only).
+_NEUTRAL = frozenset({"fact_set", "fact_upsert"})
+
+
+class GraphIndex:
+    """Entities (with their name/alias keys), relations by endpoint, mentions by fact."""
+
+    def __init__(self, entities: Iterable[Row], relations: Iterable[Row], mentions) -> None:
+        self.entities: dict[str, Row] = {}
+        self.by_key: dict[str, set[str]] = {}
+        self.relations: dict[str, Row] = {}
+        self.touching: dict[str, set[str]] = {}  # entity id -> ids of relations touching it
+        self.mentions: dict[str, set[str]] = {}  # fact id -> entity ids
+        self.mentioned: dict[str, set[str]] = {}  # entity id -> fact ids
+        for row in entities:
+            self.put_entity(row)
+        for row in relations:
+            self.put_relation(row)
+        for fact_id, entity_id in mentions:
+            self.link(fact_id, entity_id)
+
+    # -- changes -----------------------------------------------------------------------
+
+    def put_entity(self, row: Mapping[str, Any]) -> None:
+        self._unkey(row["id"])
+        self.entities[row["id"]] = {**{k: row.get(k) for k in ENTITY_FIELDS},
+                                    "keys": list(row.get("keys") or [])}  # fmt: skip
+        for key in self.entities[row["id"]]["keys"]:
+            self.by_key.setdefault(key, set()).add(row["id"])
+
+    def _unkey(self, entity_id: str) -> None:
+        old = self.entities.get(entity_id)
+        for key in old["keys"] if old else ():
+            self.by_key.get(key, set()).discard(entity_id)
+
+    def drop_entity(self, entity_id: str) -> None:  # DETACH DELETE
+        for rel_id in list(self.touching.get(entity_id, ())):
+            self.drop_relation(rel_id)
+        for fact_id in self.mentioned.pop(entity_id, set()):
+            self.mentions.get(fact_id, set()).discard(entity_id)
+        self._unkey(entity_id)
+        self.entities.pop(entity_id, None)
+        self.touching.pop(entity_id, None)
+
+    def put_relation(self, row: Mapping[str, Any]) -> None:
+        """Create or overwrite by id, between two existing entities (as the MERGE does)."""
+        if row["source_id"] not in self.entities or row["target_id"] not in self.entities:
+            return
+        self.drop_relation(row["id"])
+        self.relations[row["id"]] = {k: row.get(k) for k in RELATION_FIELDS}
+        for end in (row["source_id"], row["target_id"]):
+            self.touching.setdefault(end, set()).add(row["id"])
+
+    def set_relation(self, row: Mapping[str, Any]) -> None:
+        rel = self._same(row)
+        if rel is not None:
+            rel.update(fact_ids=list(row.get("fact_ids") or []), valid_at=row.get("valid_at"),
+                       invalid_at=row.get("invalid_at"))  # fmt: skip
+
+    def delete_relation(self, row: Mapping[str, Any]) -> None:
+        if self._same(row) is not None:
+            self.drop_relation(row["id"])
+
+    def _same(self, row: Mapping[str, Any]) -> Row | None:
+        """The relation with this id and these endpoints (how set/delete match it)."""
+        rel = self.relations.get(row["id"])
+        if rel and (rel["source_id"], rel["target_id"]) == (row["source_id"], row["target_id"]):
+            return rel
+        return None
+
+    def drop_relation(self, rel_id: str) -> None:
+        rel = self.relations.pop(rel_id, None)
+        if rel is not None:
+            for end in (rel["source_id"], rel["target_id"]):
+                self.touching.get(end, set()).discard(rel_id)
+
+    def link(self, fact_id: str, entity_id: str) -> None:
+        if entity_id in self.entities:
+            self.mentions.setdefault(fact_id, set()).add(entity_id)
+            self.mentioned.setdefault(entity_id, set()).add(fact_id)
+
+    def unlink(self, fact_id: str, entity_id: str) -> None:
+        self.mentions.get(fact_id, set()).discard(entity_id)
+        self.mentioned.get(entity_id, set()).discard(fact_id)
+
+    def drop_fact(self, fact_id: str) -> None:  # DETACH DELETE: its mentions go with it
+        for entity_id in self.mentions.pop(fact_id, set()):
+            self.mentioned.get(entity_id, set()).discard(fact_id)
+
+    def apply(self, name: str, params: Mapping[str, Any]) -> bool:
+        """Apply one named write; False when this copy cannot follow it."""
+        rows = params.get("rows") or []
+        ids = params.get("ids") or []
+        if name in _NEUTRAL:
+            return True
+        steps = {
+            "entity_upsert": lambda: [self.put_entity(r) for r in rows],
+            "relation_upsert": lambda: [self.put_relation(r) for r in rows],
+            "relation_set": lambda: [self.set_relation(r) for r in rows],
+            "relation_delete": lambda: [self.delete_relation(r) for r in rows],
+            "mention_merge": lambda: [self.link(r["fact_id"], r["entity_id"]) for r in rows],
+            "mention_delete": lambda: [self.unlink(r["fact_id"], r["entity_id"]) for r in rows],
+            "fact_delete": lambda: [self.drop_fact(i) for i in ids],
+            "entity_delete": lambda: [self.drop_entity(i) for i in ids],
+        }
+        if name not in steps:
+            return False
+        steps[name]()
+        return True
+
+    def write(self, batch: GraphBatch) -> None:
+        """What ``GraphStore.write`` does: upsert entities and relations, link mentions."""
+        for entity in batch.entities:
+            self.put_entity(entity_row(entity))
+        for rel in batch.relations:
+            self.put_relation(relation_row(rel))
+        for fact_id, entity_id in batch.mentions:
+            self.link(fact_id, entity_id)
+
+    # -- the named reads it answers --------------------------------------------------------
+
+    def answer(self, name: str, params: Mapping[str, Any]) -> list[Row] | None:
+        """Rows of a named read, exactly as the store returns them, or None."""
+        if name == "entities_by_key":
+            scope = _scope(params)
+            return [{"matched_key": key, **self._entity(e)}
+                    for key in params["keys"] for e in sorted(self.by_key.get(key, ()))
+                    if scope.matches(self.entities[e])]  # fmt: skip
+        if name == "entities_get":
+            scope = _scope(params)
+            return [self._entity(i) for i in params["ids"]
+                    if i in self.entities and scope.matches(self.entities[i])]  # fmt: skip
+        if name == "relations_touching":
+            found = {r for i in params["ids"] for r in self.touching.get(i, ())}
+            return [self._relation(r) for r in sorted(found)]
+        if name == "fact_mentions":
+            return [{"fact_id": f, "entity_id": e}
+                    for f in params["ids"] for e in sorted(self.mentions.get(f, ()))]  # fmt: skip
+        return None
+
+    def _entity(self, entity_id: str) -> Row:
+        row = self.entities[entity_id]
+        return {k: _copy(row[k]) for k in ENTITY_FIELDS}
+
+    def _relation(self, rel_id: str) -> Row:
+        rel = self.relations[rel_id]
+        out = {k: _copy(rel[k]) for k in RELATION_FIELDS}
+        out["source_name"] = self.entities[rel["source_id"]]["name"]
+        out["target_name"] = self.entities[rel["target_id"]]["name"]
+        return out
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
+
+
+def _scope(params: Mapping[str, Any]) -> Scope:
+    return Scope(params.get("user_id") or "", params.get("agent_id") or "",
+                 params.get("run_id") or "")  # fmt: skip
+
+
+class IndexedGraphStore:
+    """A ``GraphStore`` that forwards every call and keeps a ``GraphIndex`` in step."""
+
+    ANSWERED = frozenset({"entities_by_key", "entities_get", "relations_touching", "fact_mentions"})
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self._index: GraphIndex | None = None
+        self._lock = threading.RLock()
+        self._local = threading.local()  # per thread: transaction depth, pending writes
+
+    def __getattr__(self, name: str) -> Any:  # dialect, capabilities, queries, path, ...
+        return getattr(self.inner, name)
+
+    @property
+    def tracer(self) -> Any:
+        return self.inner.tracer
+
+    @tracer.setter
+    def tracer(self, value: Any) -> None:
+        self.inner.tracer = value
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def index(self) -> GraphIndex:
+        """The copy, read from the store on first use (three full reads)."""
+        with self._lock:
+            if self._index is None:
+                run = self.inner.run
+                mentions = [(r["fact_id"], r["entity_id"]) for r in run("index_mentions", {})]
+                self._index = GraphIndex(run("index_entities", {}), run("index_relations", {}),
+                                         mentions)  # fmt: skip
+            return self._index
+
+    def run(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        params = dict(params or {})
+        if name in self.ANSWERED and not self._depth:
+            # Outside a transaction only: inside one, its own writes are not applied yet.
+            if self.inner.tracer is not None:
+                self.inner.tracer(name, "-- answered from the in-process graph index", params)
+            with self._lock:
+                return self.index().answer(name, params)
+        rows = self.inner.run(name, params)
+        self._wrote(name, params)
+        return rows
+
+    # -- writes ----------------------------------------------------------------------------
+
+    @property
+    def _depth(self) -> int:
+        return getattr(self._local, "depth", 0)
+
+    def _wrote(self, name: str, params: Mapping[str, Any]) -> None:
+        if name in self.ANSWERED or not self._writes(name):
+            return
+        self._record(lambda index: index.apply(name, params))
+
+    def _writes(self, name: str) -> bool:
+        queries = getattr(self.inner, "queries", None)
+        if queries is None:
+            return True
+        return bool(_WRITES.search(queries.get(name).text))
+
+    def _record(self, change) -> None:
+        if self._depth:
+            self._local.pending.append(change)
+        else:
+            self._commit([change])
+
+    def _commit(self, changes: list) -> None:
+        with self._lock:
+            if self._index is None:
+                return
+            for change in changes:
+                if change(self._index) is False:
+                    self._index = None  # a write this copy cannot follow: read again
+                    return
+
+    def write(self, batch: GraphBatch) -> None:
+        try:
+            self.inner.write(batch)
+        except BaseException:
+            if not self._depth:  # rolled back by the store (inside ours: see transaction)
+                self.drop()
+            raise
+        self._record(lambda index: index.write(batch))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        local = self._local
+        if not self._depth:
+            local.pending = []
+        local.depth = self._depth + 1
+        try:
+            with self.inner.transaction() as tx:
+                yield _Tx(self, tx)
+        except BaseException:
+            local.depth -= 1
+            if not local.depth:
+                # Rolled back; on Kuzu 0.11.3 a rollback can also drop committed rows.
+                local.pending = []
+                self.drop()
+            raise
+        local.depth -= 1
+        if not local.depth:
+            pending, local.pending = local.pending, []
+            self._commit(pending)
+
+    def cypher(self, text: str, params: Mapping[str, Any] | None = None, *, read_only=True):
+        try:
+            return self.inner.cypher(text, params, read_only=read_only)
+        finally:
+            if not read_only:
+                self.drop()
+
+    def load(self, batch: GraphBatch) -> None:
+        try:
+            self.inner.load(batch)
+        finally:
+            self.drop()
+
+    def drop(self) -> None:
+        with self._lock:
+            self._index = None
+
+    def reset(self) -> None:
+        try:
+            self.inner.reset()
+        finally:
+            self.drop()
+
+    def close(self) -> None:
+        self.drop()
+        self.inner.close()
+
+
+class _Tx:
+    def __init__(self, owner: IndexedGraphStore, tx: Any) -> None:
+        self._owner, self._tx = owner, tx
+
+    def run(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        params = dict(params or {})
+        rows = self._tx.run(name, params)
+        self._owner._wrote(name, params)
+        return rows
