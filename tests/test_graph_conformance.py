@@ -185,6 +185,9 @@ def sample_params(name: str, params: tuple[str, ...], batch: GraphBatch) -> dict
         "include_invalid": False,
         **ALICE.params(),
     }
+    if name.endswith("_create"):  # a create refuses an id that is stored already
+        values["rows"] = [row | {"id": f"new-{row['id']}", "entity_ids": entity_ids[:1]}
+                          for row in values["rows"]]  # fmt: skip
     return {p: values[p] for p in params}
 
 
