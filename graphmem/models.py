@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from dataclasses import asdict, dataclass, field
+from copy import deepcopy
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -160,10 +161,16 @@ class Fact:
         return not self.invalid_at
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Field by field rather than dataclasses.asdict, which walks every value and cost
+        # ~0.1 ms a fact on ingest; the mutable fields are still copied.
+        data = {name: getattr(self, name) for name in _FACT_FIELDS}
+        data["source_ids"] = list(self.source_ids)
+        data["metadata"] = deepcopy(self.metadata) if self.metadata else {}
         data.update(self.scope.params())
-        del data["scope"]
         return data
+
+
+_FACT_FIELDS = tuple(f.name for f in fields(Fact) if f.name != "scope")
 
 
 @dataclass

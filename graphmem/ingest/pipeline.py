@@ -144,6 +144,7 @@ class Pipeline:
         fact_times: list[str] = []
         facts: list[Fact] = []
         texts: list[str] = []
+        seen: set[str] = set()  # ids in facts, kept as we go: a set per fact was quadratic
         spans: list[tuple[ExtractedEntity, int, int]] = []  # entity, its unit's facts [a, b)
         for unit, ex in zip(units, extractions, strict=True):
             base = len(merged.facts)
@@ -155,8 +156,9 @@ class Pipeline:
                 fact_ids.append(fid)
                 fact_times.append(item.valid_at or unit.timestamp)
                 merged.facts.append(item)
-                if fid in {f.id for f in facts}:
+                if fid in seen:
                     continue
+                seen.add(fid)
                 role = unit.messages[min(i, len(unit.messages) - 1)].role if not infer else "user"
                 facts.append(Fact(fid, item.text, scope, created_at=now, updated_at=now,
                                   valid_at=item.valid_at or unit.timestamp,
