@@ -173,20 +173,20 @@ class GraphIndex:
                     for f in params["ids"] for e in sorted(self.mentions.get(f, ()))]  # fmt: skip
         return None
 
+    # Rows are fresh dicts with fresh lists: a caller may change what it gets.
     def _entity(self, entity_id: str) -> Row:
-        row = self.entities[entity_id]
-        return {k: _copy(row[k]) for k in ENTITY_FIELDS}
+        row = dict(self.entities[entity_id])
+        del row["keys"]
+        row["aliases"] = list(row["aliases"] or [])
+        return row
 
     def _relation(self, rel_id: str) -> Row:
         rel = self.relations[rel_id]
-        out = {k: _copy(rel[k]) for k in RELATION_FIELDS}
+        out = dict(rel)
+        out["fact_ids"] = list(rel["fact_ids"] or [])
         out["source_name"] = self.entities[rel["source_id"]]["name"]
         out["target_name"] = self.entities[rel["target_id"]]["name"]
         return out
-
-
-def _copy(value: Any) -> Any:
-    return list(value) if isinstance(value, list) else value
 
 
 def _scope(params: Mapping[str, Any]) -> Scope:
