@@ -6,7 +6,9 @@
 One scope holds every memory (the worst case for a per-user filter). Memories are
 synthetic sentences the offline extractor turns into a graph (friends, where people
 grew up, where they studied, what they like), stored with ``add_many(infer=False)`` and
-the hashing embedder, so the numbers measure the engine, not a model. Reported:
+the hashing embedder, so the numbers measure the engine, not a model (``--embedders
+hash,local`` adds all-MiniLM-L6-v2, where embedding the query is part of every search
+but the keyword one; its cost alone is reported as ``query embedding``). Reported:
 
 - ``search`` p50/p95 for the hybrid and vector recipes, warm (the first search of a scope
   builds its in-process index; that one is reported apart as ``cold``);
@@ -97,7 +99,9 @@ def _time(call: Any, repeats: list[Any]) -> list[float]:
     return out
 
 
-def measure(size: int, queries: int, workdir: Path, batch: int = 250) -> dict[str, Any]:
+def measure(
+    size: int, queries: int, workdir: Path, batch: int = 250, embedder: str = "hash"
+) -> dict[str, Any]:
     from graphmem import Memory
     from graphmem.models import Scope
 
@@ -105,8 +109,10 @@ def measure(size: int, queries: int, workdir: Path, batch: int = 250) -> dict[st
     user = "bench"
     scope = Scope.of(user)
     # Other processes on a 2-core machine move these numbers a lot: keep the load with them.
-    row: dict[str, Any] = {"sentences": size, "load_before": round(os.getloadavg()[0], 2)}
-    with Memory.open(workdir / f"n{size}", embedder="hash", extractor="offline") as memory:
+    row: dict[str, Any] = {"embedder": embedder, "sentences": size,
+                           "load_before": round(os.getloadavg()[0], 2)}  # fmt: skip
+    folder = workdir / (f"n{size}" if embedder == "hash" else f"n{size}-{embedder}")
+    with Memory.open(folder, embedder=embedder, extractor="offline") as memory:
         started = time.perf_counter()
         # A kept --workdir that already holds the data is reused: ingest is not what
         # this script measures, and 100k memories take long to write on 2 cores.
@@ -125,6 +131,7 @@ def measure(size: int, queries: int, workdir: Path, batch: int = 250) -> dict[st
         for recipe in ("hybrid", "vector", "keyword", "graph"):
             took = _time(lambda q, r=recipe: memory.search(q, user_id=user, recipe=r), asked)
             row[recipe] = percentiles_ms(took)
+        row["query_embedding"] = percentiles_ms(_time(lambda q: memory.embedder.embed([q]), asked))
         vectors = memory.embedder.embed(asked[: min(queries, 30)])
         inner = memory.vectors.inner  # qdrant-client local mode, bypassing the index
         took = _time(lambda v: inner.search("facts", v, scope, limit=40), vectors)
@@ -169,19 +176,21 @@ def tables(rows: list[dict[str, Any]]) -> list[Table]:
 
     search = Table(
         "Search latency (ms, warm, one scope)",
-        ["memories", "hybrid p50", "hybrid p95", "vector p50", "vector p95", "keyword p50",
-         "graph p50", "qdrant local filtered p50", "first search (builds index)"],
-        [[r["memories"], cell(r, "hybrid", "p50"), cell(r, "hybrid", "p95"),
-          cell(r, "vector", "p50"), cell(r, "vector", "p95"), cell(r, "keyword", "p50"),
-          cell(r, "graph", "p50"), cell(r, "qdrant_local_filtered", "p50"),
-          r["cold_first_search_ms"]] for r in rows],
+        ["embedder", "memories", "hybrid p50", "hybrid p95", "vector p50", "vector p95",
+         "keyword p50", "graph p50", "query embedding p50", "qdrant local filtered p50",
+         "first search (builds index)", "load avg before/after"],
+        [[r.get("embedder", "hash"), r["memories"], cell(r, "hybrid", "p50"),
+          cell(r, "hybrid", "p95"), cell(r, "vector", "p50"), cell(r, "vector", "p95"),
+          cell(r, "keyword", "p50"), cell(r, "graph", "p50"), cell(r, "query_embedding", "p50"),
+          cell(r, "qdrant_local_filtered", "p50"), r["cold_first_search_ms"],
+          f"{r['load_before']} / {r['load_after']}"] for r in rows],
         note="Target: hybrid p95 < 50 ms at 10k memories.",
     )  # fmt: skip
     graph = Table(
         "Relationship queries (ms, p50)",
-        ["memories", "relations", "entities", "neighbours depth 1", "neighbours depth 2",
+        ["embedder", "memories", "relations", "entities", "neighbours depth 1", "neighbours depth 2",
          "bare 1-hop expansion", "bare 2-hop expansion", "ingest s", "load avg before/after"],
-        [[r["memories"], r.get("relations"), r.get("entities"),
+        [[r.get("embedder", "hash"), r["memories"], r.get("relations"), r.get("entities"),
           cell(r, "neighbours_depth1", "p50"), cell(r, "neighbours_depth2", "p50"),
           cell(r, "expand_1hop", "p50"), cell(r, "expand_2hop", "p50"),
           "-" if r["ingest_s"] is None else r["ingest_s"],
@@ -195,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000", help="memories per run, comma-separated")
     parser.add_argument("--queries", type=int, default=200, help="searches timed per recipe")
+    parser.add_argument("--embedders", default="hash", help="hash and/or local, comma-separated")
     parser.add_argument("--out", default=str(RESULTS_ROOT / SUITE))
     parser.add_argument("--workdir", default="", help="keep the stores here (default: temporary)")
     args = parser.parse_args(argv)
@@ -202,10 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="graphmem-latency-") as scratch:
         workdir = Path(args.workdir) if args.workdir else Path(scratch)
-        for size in sizes:
-            rows.append(measure(size, args.queries, workdir))
-            print(rows[-1], flush=True)
-    config = {"sizes": sizes, "queries": args.queries, "embedder": "hash", "infer": False}
+        embedders = [e for e in args.embedders.split(",") if e]
+        for embedder in embedders:
+            for size in sizes:
+                rows.append(measure(size, args.queries, workdir, embedder=embedder))
+                print(rows[-1], flush=True)
+    config = {"sizes": sizes, "queries": args.queries, "embedders": embedders, "infer": False}
     write_results(SUITE, {"runs": rows}, tables(rows), config, Path(args.out))
     return 0
 
