@@ -122,3 +122,24 @@ def test_bad_arguments_name_the_field(mem, call, field):
     with pytest.raises(ValidationError) as info:
         call(mem.graph)
     assert info.value.field == field
+
+
+def test_answers_follow_every_kind_of_write(tmp_path):
+    """``memory.graph`` answers from an in-process copy of the Kuzu graph: adds, deletes
+    and the user's own Cypher writes must all show in the next answer."""
+    with Memory.open(tmp_path, embedder="hash", extractor="offline") as m:
+        m.add("Dan lives in Lima.", user_id=U)
+        assert [n.entity.name for n in m.graph.neighbours("Dan", user_id=U)] == ["Lima"]
+        later = m.add("Dan is Eve's friend.", user_id=U)
+        assert [n.entity.name for n in m.graph.neighbours("Dan", user_id=U)] == ["Eve", "Lima"]
+        assert [n.entity.name for n in m.graph.neighbours("Lima", depth=2, user_id=U)] == [
+            "Dan", "Eve",
+        ]  # fmt: skip
+        m.delete(later.facts[0].id, user_id=U)
+        assert [n.entity.name for n in m.graph.neighbours("Dan", user_id=U)] == ["Lima"]
+        with pytest.raises(NotFoundError):
+            m.graph.entity("Eve", user_id=U)
+        m.cypher("MATCH (e:Entity) WHERE e.name = 'Dan' SET e.type = 'robot'", write=True)
+        m.cypher("MATCH (:Entity)-[x:RELATES]->(:Entity) DELETE x", write=True)
+        assert m.graph.entity("Dan", user_id=U).type == "robot"
+        assert m.graph.neighbours("Dan", user_id=U) == []
