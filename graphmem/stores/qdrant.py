@@ -418,7 +418,9 @@ class QdrantVectorStore:
                 payload[key] = ""  # scope filters match "", never a missing key or null
             elif not isinstance(payload[key], str):
                 raise ValidationError(key, f"must be a string, got {type(payload[key]).__name__}")
-        return qm.PointStruct(id=point_id, vector=vector, payload=payload)
+        # Built without pydantic's validation pass: id, vector and scope were checked above,
+        # and the client validates the point again itself (then converts the payload).
+        return qm.PointStruct.model_construct(id=point_id, vector=vector, payload=payload)
 
     @contextmanager
     def _call(self, action: str) -> Iterator[None]:
