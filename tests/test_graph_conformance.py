@@ -328,6 +328,19 @@ def test_writes_are_idempotent_upserts(graph):
     assert snapshot(graph)["mentions"] == first["mentions"]
 
 
+def test_relations_join_stored_entities_and_never_invent_one(graph):
+    batch = world()
+    graph.write(batch)
+    alice, acme, ghost = batch.entities[0], batch.entities[2], ent("a-ghost", "Ghost")
+    founded = rel("a-founded", acme, alice, "founded by", ["a-f1"])
+    haunts = rel("a-haunts", ghost, alice, "haunts", ["a-f1"])  # Ghost was never stored
+    haunted = rel("a-haunted", alice, ghost, "haunted by", ["a-f1"])
+    graph.write(GraphBatch(relations=[founded, haunts, haunted]))
+    after = snapshot(graph)
+    assert {r["id"] for r in after["relations"]} == {r.id for r in batch.relations} | {"a-founded"}
+    assert {e["id"] for e in after["entities"]} == {e.id for e in batch.entities}
+
+
 def test_remove_facts_cascades_to_what_only_they_supported(graph):
     graph.write(world())
     ops = GraphOps(graph)
