@@ -126,3 +126,10 @@ def test_left_and_now_works_at_supersedes_the_old_employer(mem):
     assert len(added.invalidated) == 1
     rels = mem.graph.relations("Rhea Wolfe", user_id="u")
     assert [r.target_name for r in rels if r.key == "works_at"] == ["Iron Field Health"]
+
+
+def test_a_name_with_two_given_names_stays_one_person(mem):
+    mem.add("Uma Leo Haas lives in Lyon.", user_id="u")
+    mem.add("Leo Haas lives in Porto.", user_id="u")
+    assert [r.target_name for r in mem.graph.relations("Uma Leo Haas", user_id="u")] == ["Lyon"]
+    assert [r.target_name for r in mem.graph.relations("Leo Haas", user_id="u")] == ["Porto"]

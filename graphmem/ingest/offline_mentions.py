@@ -206,6 +206,9 @@ class MentionFinder:
                 and low[i] not in words.ABBREVIATIONS
                 and is_initial(work, tokens[i].start())
                 and not self._evidence(sentence, i)
+                # "Uma Leo Haas" is one person with two given names; three words in a row
+                # lose the first only to a word that opens chat lines ("Hey Leo Haas").
+                and (j == i + 1 or low[i] in words.FILLER)
             ):
                 i += 1  # "Woah Joanna", "Go Jon": an interjection before a name
             keep = self._keep_span(sentence, i, j)
