@@ -49,8 +49,14 @@ class GraphIndex:
         self.mentioned: dict[str, set[str]] = {}  # entity id -> fact ids
         for row in entities:
             self.put_entity(row)
-        for row in relations:
-            self.put_relation(row)
+        for row in relations:  # rows straight from index_relations: kept as they are
+            ends = (row["source_id"], row["target_id"])
+            if row["id"] in self.relations or not all(e in self.entities for e in ends):
+                self.put_relation(row)
+                continue
+            self.relations[row["id"]] = row
+            for end in ends:
+                self.touching.setdefault(end, set()).add(row["id"])
         for fact_id, entity_id in mentions:
             self.link(fact_id, entity_id)
 
