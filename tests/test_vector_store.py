@@ -219,6 +219,20 @@ def test_scroll_orders_by_created_at_then_id_and_pages(store):
     assert store.scroll("facts", scope, offset=5) == []
 
 
+def test_scan_returns_exactly_the_scope_with_unit_vectors(populated):
+    store, points = populated
+    by_id = {p.id: p for p in points}
+    for query in [Scope(**s) for s in SCOPES]:
+        found = store.scan("facts", query)
+        assert sorted(h.id for h in found) == sorted(
+            p.id for p in points if query.matches(p.payload)
+        )
+        for hit in found:
+            assert hit.payload["n"] == by_id[hit.id].payload["n"]
+            np.testing.assert_allclose(hit.vector, by_id[hit.id].vector, atol=1e-6)
+    assert store.scan("entities", Scope.of(user_id="alice")) == []
+
+
 def test_collections_are_separate(store):
     store.upsert("entities", [point(1, user_id="u")])
     assert store.count("facts") == 0 and store.count("entities") == 1

@@ -258,6 +258,9 @@ class IndexedVectorStore:
     def scroll(self, collection, scope, limit=100, offset=0, filters=None):
         return self.inner.scroll(collection, scope, limit, offset, filters)
 
+    def scan(self, collection: str, scope: Scope) -> list[VectorHit]:
+        return self.inner.scan(collection, scope)
+
     def count(self, collection: str, scope: Scope | None = None) -> int:
         return self.inner.count(collection, scope)
 
@@ -284,10 +287,12 @@ class IndexedVectorStore:
             # Built under the lock: a write either lands before the read below (and is
             # read) or waits for the lock and is applied to the finished index.
             index = ScopeIndex(scope, keywords=collection == FACTS)
-            hits = self.inner.scroll(collection, scope, limit=2**31 - 1)
-            if hits:
-                for hit in self.inner.get(collection, [h.id for h in hits], with_vectors=True):
-                    index.put(hit.id, dict(hit.payload), hit.vector)
+            # Slots in (created_at, id) order, as memories arrive: ties rank the same
+            # whether the index was built from the store or grew with the writes.
+            hits = self.inner.scan(collection, scope)
+            hits.sort(key=lambda h: (str(h.payload.get("created_at", "")), h.id))
+            for hit in hits:
+                index.put(hit.id, dict(hit.payload), hit.vector)
             self._indexes[key] = index
             kept = [k for k in self._indexes if k[0] == collection]
             for stale in kept[: max(0, len(kept) - self.max_scopes)]:

@@ -355,6 +355,37 @@ class QdrantVectorStore:
         page = [point_id for _, point_id in sorted(keys)[offset : offset + limit]]
         return self.get(collection, page)
 
+    def scan(self, collection: str, scope: Scope) -> list[VectorHit]:
+        """Every point of a scope with payload and unit vector, in no particular order.
+
+        For building in-process indexes. Local mode filters the whole collection in
+        Python on every scroll call, so paging made a full read quadratic (20k points:
+        9 s); there the scope comes back from one call. A server pages as usual.
+        """
+        full = self._collection(collection)
+        must = _conditions(_scope(scope), None)
+        page = _SCROLL_PAGE if self._url else 2**31 - 1
+        hits: list[VectorHit] = []
+        with self._call(f"scan {collection}"):
+            cursor: Any = None
+            while True:
+                records, cursor = self._client.scroll(
+                    full,
+                    scroll_filter=_filter(must),
+                    limit=page,
+                    offset=cursor,
+                    with_payload=True,
+                    with_vectors=True,
+                )
+                for r in records:
+                    hit = _hit(r.id, 1.0, r.payload)
+                    hit.vector = (
+                        [float(x) for x in r.vector] if isinstance(r.vector, list) else None
+                    )
+                    hits.append(hit)
+                if cursor is None:
+                    return hits
+
     def count(self, collection: str, scope: Scope | None = None) -> int:
         full = self._collection(collection)
         must = _conditions(None if scope is None else _scope(scope), None)
