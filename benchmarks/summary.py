@@ -69,7 +69,33 @@ def _speed(results: dict[str, Any]) -> list[Table]:
     return [table]
 
 
-SECTIONS = {"locomo": _locomo, "synthetic": _synthetic, "speed": _speed}
+def _search_latency(results: dict[str, Any]) -> list[Table]:
+    def p(run: dict[str, Any], key: str, q: str = "p50") -> float:
+        value = run.get(key)
+        return value[q] if isinstance(value, dict) else float("nan")
+
+    table = Table(
+        "Search and relationship-query latency, one scope (ms)",
+        ["embedder", "memories", "relations", "hybrid p50", "hybrid p95", "vector p50",
+         "vector p95", "qdrant local filtered p50", "neighbours depth 1 p50",
+         "neighbours depth 2 p50"],
+    )  # fmt: skip
+    for run in results["runs"]:
+        table.rows.append([
+            run.get("embedder", "hash"), f"{run['memories']:,}", f"{run.get('relations', 0):,}",
+            p(run, "hybrid"), p(run, "hybrid", "p95"), p(run, "vector"), p(run, "vector", "p95"),
+            p(run, "qdrant_local_filtered"), p(run, "neighbours_depth1"),
+            p(run, "neighbours_depth2"),
+        ])  # fmt: skip
+    return [table]
+
+
+SECTIONS = {
+    "locomo": _locomo,
+    "synthetic": _synthetic,
+    "speed": _speed,
+    "search_latency": _search_latency,
+}
 
 
 def build_readme(root: Path = RESULTS_ROOT) -> str:

@@ -37,3 +37,29 @@ def test_report_writes_tables_and_target_checks(tmp_path):
     document = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     assert "neo4j_password" not in document["config"]
     assert document["results"]["skipped"] == ["local at 100,000"]
+
+
+def test_search_latency_runs_reach_the_results_readme(tmp_path):
+    from benchmarks.report import write_results
+    from benchmarks.search_latency import tables
+    from benchmarks.summary import build_readme
+
+    def ms(p50, p95):
+        return {"p50": p50, "p95": p95}
+
+    run = {
+        "embedder": "hash", "memories": 9982, "relations": 9141, "entities": 3010,
+        "ingest_s": 17.6, "cold_first_search_ms": 1993.7, "load_before": 0.9, "load_after": 1.8,
+        "hybrid": ms(9.5, 18.8), "vector": ms(8.0, 11.4), "keyword": ms(1.1, 5.4),
+        "graph": ms(3.5, 16.6), "query_embedding": ms(0.1, 0.2),
+        "qdrant_local_filtered": ms(238.1, 320.9), "neighbours_depth1": ms(0.14, 0.23),
+        "neighbours_depth2": ms(0.89, 1.9), "expand_1hop": ms(0.09, 0.14),
+        "expand_2hop": ms(0.44, 0.82),
+    }  # fmt: skip
+    out = tmp_path / "search_latency"
+    write_results("search_latency", {"runs": [run]}, tables([run]), {"sizes": [10000]}, out)
+    readme = build_readme(tmp_path)
+    assert "## `search_latency`" in readme
+    assert (
+        "| hash | 9,982 | 9,141 | 9.500 | 18.800 | 8.000 | 11.400 | 238 | 0.140 | 0.890 |" in readme
+    )
