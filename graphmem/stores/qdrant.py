@@ -338,53 +338,44 @@ class QdrantVectorStore:
         must = _conditions(_scope(scope), filters)
         if must is None:
             return []
-        keys: list[tuple[str, str]] = []
         with self._call(f"scroll {collection}"):
-            cursor: Any = None
-            while True:
-                records, cursor = self._client.scroll(
-                    full,
-                    scroll_filter=_filter(must),
-                    limit=_SCROLL_PAGE,
-                    offset=cursor,
-                    with_payload=qm.PayloadSelectorInclude(include=["created_at"]),
+            keys = [
+                (str((r.payload or {}).get("created_at", "")), str(r.id))
+                for r in self._records(
+                    full, must, with_payload=qm.PayloadSelectorInclude(include=["created_at"])
                 )
-                keys += [(str((r.payload or {}).get("created_at", "")), str(r.id)) for r in records]
-                if cursor is None:
-                    break
+            ]
         page = [point_id for _, point_id in sorted(keys)[offset : offset + limit]]
         return self.get(collection, page)
 
     def scan(self, collection: str, scope: Scope) -> list[VectorHit]:
         """Every point of a scope with payload and unit vector, in no particular order.
 
-        For building in-process indexes. Local mode filters the whole collection in
-        Python on every scroll call, so paging made a full read quadratic (20k points:
-        9 s); there the scope comes back from one call. A server pages as usual.
+        For building in-process indexes (20k points: 2.3 s in local mode, where paging
+        through ``scroll`` and then ``get`` took 8.9 s).
         """
         full = self._collection(collection)
         must = _conditions(_scope(scope), None)
-        page = _SCROLL_PAGE if self._url else 2**31 - 1
         hits: list[VectorHit] = []
         with self._call(f"scan {collection}"):
-            cursor: Any = None
-            while True:
-                records, cursor = self._client.scroll(
-                    full,
-                    scroll_filter=_filter(must),
-                    limit=page,
-                    offset=cursor,
-                    with_payload=True,
-                    with_vectors=True,
-                )
-                for r in records:
-                    hit = _hit(r.id, 1.0, r.payload)
-                    hit.vector = (
-                        [float(x) for x in r.vector] if isinstance(r.vector, list) else None
-                    )
-                    hits.append(hit)
-                if cursor is None:
-                    return hits
+            for r in self._records(full, must, with_payload=True, with_vectors=True):
+                hit = _hit(r.id, 1.0, r.payload)
+                hit.vector = [float(x) for x in r.vector] if isinstance(r.vector, list) else None
+                hits.append(hit)
+        return hits
+
+    def _records(self, full: str, must: list[qm.FieldCondition], **select: Any) -> Iterator[Any]:
+        """Every point matching ``must``. Local mode filters the whole collection in Python
+        on every scroll call, so paging a scope there is quadratic: it gets one call."""
+        page = _SCROLL_PAGE if self._url else 2**31 - 1
+        cursor: Any = None
+        while True:
+            records, cursor = self._client.scroll(
+                full, scroll_filter=_filter(must), limit=page, offset=cursor, **select
+            )
+            yield from records
+            if cursor is None:
+                return
 
     def count(self, collection: str, scope: Scope | None = None) -> int:
         full = self._collection(collection)
