@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Mapping
 from copy import deepcopy
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
@@ -120,6 +121,11 @@ class Scope:
         if not any(values.values()):
             raise ScopeError("scope", "give at least one of user_id, agent_id or run_id")
         return cls(**values)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Scope:
+        """The scope a stored row or payload carries (missing or null fields -> "")."""
+        return cls(*(str(row.get(k) or "") for k in SCOPE_FIELDS))
 
     def params(self) -> dict[str, str]:
         """The three fields as query parameters ("" = any)."""

@@ -25,7 +25,7 @@ from . import recipes as recipe_book
 from .filters import check_as_of, check_filters, matches, visible
 from .fuse import Fused, fuse
 from .graph import GraphResult, Relevance, link, walk
-from .index import IndexedVectorStore, ScopeIndex, Scores, scope_of
+from .index import IndexedVectorStore, ScopeIndex, Scores
 from .recipes import CHANNELS, Recipe
 from .rerank import rerank_mmr, rerank_pagerank
 
@@ -251,7 +251,7 @@ class _Run:
                 # The point's payload names the entity: no graph round trip needed.
                 p = hit.payload
                 entity = Entity(str(p.get("entity_id") or hit.id), str(p.get("name", "")),
-                                str(p.get("type", "")), scope_of(p))  # fmt: skip
+                                str(p.get("type", "")), Scope.from_row(p))  # fmt: skip
                 out.append((span, entity, hit.score))
         return out
 

@@ -29,10 +29,6 @@ FACTS, ENTITIES = "facts", "entities"
 Accept = Callable[[dict[str, Any]], bool]
 
 
-def scope_of(payload: Mapping[str, Any]) -> Scope:
-    return Scope(*(str(payload.get(k) or "") for k in SCOPE_FIELDS))
-
-
 class ScopeIndex:
     """The facts of one scope: ids, payloads, BM25 postings and (optionally) vectors."""
 
@@ -214,7 +210,7 @@ class IndexedVectorStore:
             for (name, scope), index in self._indexes.items():
                 if name == collection:
                     for p in points:
-                        if scope.covers(scope_of(p.payload)):
+                        if scope.covers(Scope.from_row(p.payload)):
                             # The store fills unset scope fields with "": so does the copy.
                             payload = {**dict.fromkeys(SCOPE_FIELDS, ""), **p.payload}
                             index.put(p.id, payload, p.vector)

@@ -163,12 +163,12 @@ class GraphIndex:
     def answer(self, name: str, params: Mapping[str, Any]) -> list[Row] | None:
         """Rows of a named read, exactly as the store returns them, or None."""
         if name == "entities_by_key":
-            scope = _scope(params)
+            scope = Scope.from_row(params)
             return [{"matched_key": key, **self._entity(e)}
                     for key in params["keys"] for e in sorted(self.by_key.get(key, ()))
                     if scope.matches(self.entities[e])]  # fmt: skip
         if name == "entities_get":
-            scope = _scope(params)
+            scope = Scope.from_row(params)
             return [self._entity(i) for i in params["ids"]
                     if i in self.entities and scope.matches(self.entities[i])]  # fmt: skip
         if name == "relations_touching":
@@ -193,11 +193,6 @@ class GraphIndex:
         out["source_name"] = self.entities[rel["source_id"]]["name"]
         out["target_name"] = self.entities[rel["target_id"]]["name"]
         return out
-
-
-def _scope(params: Mapping[str, Any]) -> Scope:
-    return Scope(params.get("user_id") or "", params.get("agent_id") or "",
-                 params.get("run_id") or "")  # fmt: skip
 
 
 class IndexedGraphStore:

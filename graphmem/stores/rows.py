@@ -48,10 +48,6 @@ RELATION_COLUMNS = (
 LIST_COLUMNS = frozenset({"aliases", "keys", "fact_ids"})
 
 
-def _scope(row: dict[str, Any]) -> Scope:
-    return Scope(row.get("user_id") or "", row.get("agent_id") or "", row.get("run_id") or "")
-
-
 def fact_row(f: Fact) -> dict[str, Any]:
     row = {
         "id": f.id,
@@ -100,7 +96,7 @@ def entity_from_row(row: dict[str, Any]) -> Entity:
         id=row["id"],
         name=row["name"],
         type=row.get("type") or "other",
-        scope=_scope(row),
+        scope=Scope.from_row(row),
         aliases=list(row.get("aliases") or []),
         created_at=row.get("created_at") or "",
         valid_at=row.get("valid_at") or "",
@@ -114,7 +110,7 @@ def relation_from_row(row: dict[str, Any]) -> Relation:
         source_id=row["source_id"],
         target_id=row["target_id"],
         name=row["name"],
-        scope=_scope(row),
+        scope=Scope.from_row(row),
         fact_ids=list(row.get("fact_ids") or []),
         created_at=row.get("created_at") or "",
         valid_at=row.get("valid_at") or "",
@@ -128,7 +124,7 @@ def fact_from_graph_row(row: dict[str, Any]) -> Fact:
     return Fact(
         id=row["id"],
         text=row.get("text") or "",
-        scope=_scope(row),
+        scope=Scope.from_row(row),
         created_at=row.get("created_at") or "",
         valid_at=row.get("valid_at") or "",
         invalid_at=row.get("invalid_at") or "",
