@@ -54,6 +54,12 @@ def _dataset(path: Path) -> Path:
     return path
 
 
+def _bench_qa(tmp_path: Path, *options: str) -> int:
+    """``graphmem bench locomo --qa`` on the four-turn dataset, hash embedder."""
+    data = _dataset(tmp_path / "locomo-qa.json")
+    return cli.main(["locomo", "--data", str(data), "--embedder", "hash", "--qa", *options])
+
+
 def _model(request: dict) -> dict:
     tool = request["tool_choice"]["function"]["name"]
     prompt = request["messages"][-1]["content"]
@@ -67,30 +73,14 @@ def _model(request: dict) -> dict:
 
 
 def test_qa_accuracy_follows_what_each_method_retrieved(tmp_path, monkeypatch):
-    data = _dataset(tmp_path / "locomo-qa.json")
     out = tmp_path / "out"
     with OpenAIServer(handler=_model) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", "test")
-        code = cli.main(
-            [
-                "locomo",
-                "--data",
-                str(data),
-                "--embedder",
-                "hash",
-                "--recipes",
-                "vector",
-                "--bootstrap",
-                "20",
-                "--out",
-                str(out),
-                "--qa",
-                "--qa-context",
-                "1",
-                "--qa-methods",
-                "oracle,bm25,graphmem-vector",
-            ]
+        code = _bench_qa(
+            tmp_path,
+            *("--recipes", "vector", "--bootstrap", "20", "--out", str(out)),
+            *("--qa-context", "1", "--qa-methods", "oracle,bm25,graphmem-vector"),
         )
         chat_requests = len(server.requests_to("chat"))
     assert code == 0
@@ -113,19 +103,7 @@ def test_qa_accuracy_follows_what_each_method_retrieved(tmp_path, monkeypatch):
 def test_qa_without_an_endpoint_stops_before_ingesting(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    data = _dataset(tmp_path / "locomo-qa.json")
-    code = cli.main(
-        [
-            "locomo",
-            "--data",
-            str(data),
-            "--embedder",
-            "hash",
-            "--qa",
-            "--out",
-            str(tmp_path / "out"),
-        ]
-    )
+    code = _bench_qa(tmp_path, "--out", str(tmp_path / "out"))
     assert code == 2
     assert "OPENAI_BASE_URL" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
@@ -133,20 +111,6 @@ def test_qa_without_an_endpoint_stops_before_ingesting(tmp_path, monkeypatch, ca
 
 def test_qa_refuses_a_method_that_will_not_run(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
-    data = _dataset(tmp_path / "locomo-qa.json")
-    code = cli.main(
-        [
-            "locomo",
-            "--data",
-            str(data),
-            "--embedder",
-            "hash",
-            "--recipes",
-            "vector",
-            "--qa",
-            "--qa-methods",
-            "graphmem-hybrid",
-        ]
-    )
+    code = _bench_qa(tmp_path, "--recipes", "vector", "--qa-methods", "graphmem-hybrid")
     assert code == 2
     assert "graphmem-hybrid" in capsys.readouterr().err
