@@ -15,7 +15,7 @@ its body uses, and reports ``file:line``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -24,6 +24,8 @@ from .errors import ConfigError, QueryError
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _COMMENT = re.compile(r"//[^\n]*")
+# Clauses that change the graph; DETACH only ever comes with DELETE.
+_WRITE_CLAUSE = re.compile(r"\b(CREATE|MERGE|SET|DELETE|DETACH|REMOVE|DROP|COPY|ALTER)\b", re.I)
 DIALECTS = ("kuzu", "neo4j")
 
 
@@ -34,6 +36,12 @@ class Query:
     params: tuple[str, ...]
     returns: str
     path: str
+    # Read once here, not per call: backends prepare only reads, and the in-process graph
+    # index follows only the writes it knows (stores/kuzu.py, stores/graph_index.py).
+    writes: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "writes", bool(_WRITE_CLAUSE.search(_code(self.text))))
 
     def bind(self, params: dict | None) -> dict:
         """Keep the declared parameters; a declared one that is missing is an error."""
@@ -44,9 +52,13 @@ class Query:
         return {p: given[p] for p in self.params}
 
 
+def _code(text: str) -> str:
+    """The statement without its strings and comments."""
+    return _COMMENT.sub("", _STRING.sub("''", text))
+
+
 def used_params(text: str) -> set[str]:
-    body = _COMMENT.sub("", _STRING.sub("''", text))
-    return set(_PARAM.findall(body))
+    return set(_PARAM.findall(_code(text)))
 
 
 def parse_file(path: Path) -> Query:

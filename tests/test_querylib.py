@@ -84,6 +84,20 @@ def test_dollar_inside_string_literal_is_not_a_parameter(tmp_path):
     assert parse_file(ok).params == ()
 
 
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_writes_are_told_from_reads(dialect):
+    # Backends prepare only reads, and the in-process graph index follows only writes.
+    lib = QueryLibrary(dialect)
+    assert lib.get("relation_upsert").writes and lib.get("fact_delete").writes
+    assert not lib.get("relations_touching").writes and not lib.get("entities_by_key").writes
+
+
+def test_a_write_word_inside_a_string_is_not_a_write(tmp_path):
+    lit = tmp_path / "lit.cypher"
+    lit.write_text("// name: lit\n// params: -\n// returns: x\nRETURN 'CREATE (n)' AS x\n")
+    assert not parse_file(lit).writes
+
+
 def test_wheel_ships_the_cypher_files(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",

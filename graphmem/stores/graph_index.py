@@ -18,7 +18,6 @@ copy, and the next read builds it again.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -32,7 +31,6 @@ ENTITY_FIELDS = ("id", "name", "type", "aliases", "user_id", "agent_id", "run_id
                  "created_at", "valid_at", "invalid_at")  # fmt: skip
 RELATION_FIELDS = ("id", "source_id", "target_id", "name", "fact_ids", "user_id", "agent_id",
                    "run_id", "created_at", "valid_at", "invalid_at")  # fmt: skip
-_WRITES = re.compile(r"\b(CREATE|MERGE|SET|DELETE|REMOVE|DROP|COPY|ALTER|DETACH)\b", re.I)
 # Writes that change nothing this copy holds (fact properties only).
 _NEUTRAL = frozenset({"fact_set", "fact_upsert"})
 
@@ -256,7 +254,7 @@ class IndexedGraphStore:
         queries = getattr(self.inner, "queries", None)
         if queries is None:
             return True
-        return bool(_WRITES.search(queries.get(name).text))
+        return queries.get(name).writes
 
     def _record(self, change) -> None:
         if self._depth:

@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from ..errors import BackendUnavailableError, QueryError, ReadOnlyError
 from ..models import GraphBatch
-from ..querylib import QueryLibrary, used_params
+from ..querylib import Query, QueryLibrary, used_params
 from .base import Row, Tracer
 from .rows import (
     ENTITY_COLUMNS,
@@ -47,10 +47,8 @@ _LOCKED = re.compile(r"lock|could not set lock|already (open|in use)", re.IGNORE
 _UNWIND = re.compile(r"\s*UNWIND\s+\$(\w+)\s")
 _WRITE_REFUSED = re.compile(r"read-only|read only", re.IGNORECASE)
 _UNION_ALL = re.compile(r"\bUNION\s+ALL\b", re.IGNORECASE)
-# Statements left unprepared: writes (their $rows change shape) and plain UNION.
-_UNPREPARED = re.compile(
-    r"\b(CREATE|MERGE|SET|DELETE|REMOVE|DROP|COPY|ALTER|UNION)\b", re.IGNORECASE
-)
+# Left unprepared besides writes (their $rows change shape): a plain UNION.
+_UNION = re.compile(r"\bUNION\b", re.IGNORECASE)
 # Kuzu refuses a second read-write open from another process, but not from this one, where
 # it is unsafe (environment.md): keep our own registry of open paths.
 _OPEN_PATHS: set[Path] = set()
@@ -125,12 +123,13 @@ class KuzuGraphStore:
 
     # -- execution -------------------------------------------------------------------
 
-    def _plan(self, name: str, text: str) -> list[tuple[Any, tuple[str, ...]]] | None:
+    def _plan(self, query: Query) -> list[tuple[Any, tuple[str, ...]]] | None:
         """Prepared branches of a read-only named query (None: run it as plain text)."""
+        name = query.name
         if name in self._prepared:
             return self._prepared[name]
-        branches = [b.strip() for b in _UNION_ALL.split(text)]
-        if any(_UNPREPARED.search(b) for b in branches):
+        branches = [b.strip() for b in _UNION_ALL.split(query.text)]
+        if query.writes or any(_UNION.search(b) for b in branches):
             self._prepared[name] = None
             return None
         plan = []
@@ -146,12 +145,12 @@ class KuzuGraphStore:
         return plan
 
     def _execute(
-        self, name: str, text: str, params: Mapping[str, Any], *, named: bool = False
+        self, name: str, text: str, params: Mapping[str, Any], *, query: Query | None = None
     ) -> list[Row]:
         if self.tracer is not None:
             self.tracer(name, text, params)
         with self._lock:
-            plan = self._plan(name, text) if named and params else None
+            plan = self._plan(query) if query is not None and params else None
             # An empty list parameter is typed differently from a full one: run as text.
             if plan is not None and any(v == [] for v in params.values()):
                 plan = None
@@ -194,7 +193,7 @@ class KuzuGraphStore:
         unwound = _UNWIND.match(query.text)
         if unwound and not bound[unwound.group(1)]:
             return []
-        return self._execute(name, query.text, bound, named=True)
+        return self._execute(name, query.text, bound, query=query)
 
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         # One statement is atomic under Kuzu's auto-commit; an explicit BEGIN/COMMIT pair
