@@ -8,7 +8,8 @@
 | GRAPHMEM_EXTRACTOR | ``auto`` (llm when a key or base URL is set, else offline), ``offline``, ``llm`` | auto |
 | GRAPHMEM_MAX_TEXT_CHARS | largest text one ``add`` accepts | 20000 |
 | NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD / NEO4J_DATABASE | Bolt server | bolt://localhost:7687, neo4j, graphmem-password, neo4j |
-| QDRANT_URL / QDRANT_API_KEY | Qdrant server; unset = embedded under the data dir | |
+| GRAPHMEM_VECTORS | embedded vectors: ``edge`` (Qdrant Edge, in-process engine), ``local`` (qdrant-client local mode) or ``auto`` (``local`` for a data dir that already holds its files, else ``edge``) | auto |
+| QDRANT_URL / QDRANT_API_KEY | Qdrant server (overrides GRAPHMEM_VECTORS); unset = embedded under the data dir | |
 | OPENAI_API_KEY / OPENAI_BASE_URL / GRAPHMEM_LLM_MODEL | extraction model | , , gpt-4o-mini |
 | GRAPHMEM_EMBEDDING_MODEL | model for ``openai`` embeddings | text-embedding-3-small |
 """
@@ -33,6 +34,7 @@ DEFAULT_SINGLE_VALUED = (
 GRAPHS = ("kuzu", "neo4j")
 EMBEDDERS = ("local", "hash", "openai")
 EXTRACTORS = ("auto", "offline", "llm")
+VECTOR_STORES = ("auto", "edge", "local")
 
 
 def default_data_dir() -> Path:
@@ -46,6 +48,7 @@ class Config:
     graph: str = "kuzu"
     embedder: str = "local"
     extractor: str = "auto"
+    vectors: str = "auto"
     max_text_chars: int = 20_000
     single_valued: tuple[str, ...] = DEFAULT_SINGLE_VALUED
     # Entity resolution: cosine floor for merging a new mention into a stored entity of the
@@ -72,6 +75,8 @@ class Config:
             errors.append(f"embedder={self.embedder!r} (choose one of {', '.join(EMBEDDERS)})")
         if self.extractor not in EXTRACTORS:
             errors.append(f"extractor={self.extractor!r} (choose one of {', '.join(EXTRACTORS)})")
+        if self.vectors not in VECTOR_STORES:
+            errors.append(f"vectors={self.vectors!r} (choose one of {', '.join(VECTOR_STORES)})")
         if not isinstance(self.max_text_chars, int) or self.max_text_chars < 1:
             errors.append(f"max_text_chars={self.max_text_chars!r} (a positive integer)")
         for name in ("resolve_threshold", "update_threshold"):
@@ -92,6 +97,17 @@ class Config:
             return self.extractor
         return "llm" if self.llm_configured else "offline"
 
+    @property
+    def vector_store_choice(self) -> str:
+        """``server``, ``edge`` or ``local``: where the vectors of this configuration live."""
+        if self.qdrant_url:
+            return "server"
+        if self.vectors != "auto":
+            return self.vectors
+        # A data directory written by qdrant-client's local mode keeps it: no silent move.
+        old, new = self.data_dir / "vectors", self.data_dir / "qdrant-edge"
+        return "local" if old.exists() and not new.exists() else "edge"
+
     def with_(self, **changes) -> Config:
         return replace(self, **changes)
 
@@ -107,6 +123,7 @@ class Config:
             "graph": get("GRAPHMEM_GRAPH", "kuzu"),
             "embedder": get("GRAPHMEM_EMBEDDER", "local"),
             "extractor": get("GRAPHMEM_EXTRACTOR", "auto"),
+            "vectors": get("GRAPHMEM_VECTORS", "auto"),
             "neo4j_uri": get("NEO4J_URI", DEFAULT_NEO4J_URI),
             "neo4j_user": get("NEO4J_USER", DEFAULT_NEO4J_USER),
             "neo4j_password": get("NEO4J_PASSWORD", DEFAULT_NEO4J_PASSWORD),

@@ -67,9 +67,14 @@ EMBEDDERS: dict[str, Callable[[Config], Embedder]] = {
 
 
 def build_vectors(config: Config):
+    choice = config.vector_store_choice
+    if choice == "edge":
+        from .stores.qdrant_edge import EdgeVectorStore
+
+        return EdgeVectorStore(config.data_dir / "qdrant-edge")
     from .stores.qdrant import QdrantVectorStore
 
-    if config.qdrant_url:
+    if choice == "server":
         return QdrantVectorStore(url=config.qdrant_url, api_key=config.qdrant_api_key or None)
     return QdrantVectorStore(path=config.data_dir / "vectors")
 

@@ -1,4 +1,8 @@
-"""Foundation behaviour of Memory on the embedded stores (Kuzu, Qdrant local, SQLite)."""
+"""Foundation behaviour of Memory on the embedded stores (Kuzu, Qdrant, SQLite).
+
+The ``mem`` tests run on both embedded vector stores: Qdrant Edge (the default) and
+qdrant-client's local mode (kept for data directories it already wrote).
+"""
 
 from __future__ import annotations
 
@@ -20,9 +24,11 @@ from graphmem import (
 from graphmem.embed.local import HashingEmbedder
 
 
-@pytest.fixture
-def mem(tmp_path):
-    with Memory.open(tmp_path / "data", embedder="hash", extractor="offline") as m:
+@pytest.fixture(params=["edge", "local"])
+def mem(tmp_path, request):
+    with Memory.open(
+        tmp_path / "data", embedder="hash", extractor="offline", vectors=request.param
+    ) as m:
         yield m
 
 
@@ -103,10 +109,14 @@ def test_reset_empties_every_store(mem):
     assert mem.stats(user_id="alice")["memories"] == 1
 
 
-def test_reopen_returns_same_data(tmp_path):
-    with Memory.open(tmp_path, embedder="hash") as m:
+@pytest.mark.parametrize("vectors", ["edge", "local"])
+def test_reopen_returns_same_data(tmp_path, vectors):
+    with Memory.open(tmp_path, embedder="hash", vectors=vectors) as m:
         fact = m.add("Alice works at Acme.", user_id="alice").facts[0]
-    with Memory.open(tmp_path, embedder="hash") as m:
+    with Memory.open(tmp_path, embedder="hash") as m:  # "auto" finds the store it wrote
+        assert type(m.vectors.inner).__name__ == {
+            "edge": "EdgeVectorStore", "local": "QdrantVectorStore"
+        }[vectors]  # fmt: skip
         assert m.get(fact.id, user_id="alice").text == "Alice works at Acme."
         assert m.stats(user_id="alice")["relations"] == 1
         assert [e.event for e in m.history(fact.id, user_id="alice")] == ["ADD"]
@@ -214,6 +224,28 @@ def test_failed_history_write_leaves_stores_unchanged(mem, monkeypatch):
     monkeypatch.undo()
     assert snapshot(mem, user_id="a") == before
     assert [f.text for f in mem.get_all(user_id="a")] == ["Alice works at Acme."]
+
+
+def test_failed_graph_write_leaves_stores_unchanged(mem, monkeypatch):
+    """The graph part of a batch runs on its own thread: its failure must still undo the
+    vectors and history written meanwhile on the caller's thread."""
+    mem.add("Alice works at Acme.", user_id="a")
+    before = snapshot(mem, user_id="a")
+    real_write = mem.graph_store.write
+
+    def broken(batch):
+        real_write(batch)  # the rows are in the open transaction when it fails
+        raise BackendUnavailableError("graph store went away")
+
+    monkeypatch.setattr(mem.graph_store, "write", broken)
+    with pytest.raises(BackendUnavailableError, match="graph store went away"):
+        mem.add_many([{"text": "Bob works at Initech."}, {"text": "Carol lives in Oslo."}],
+                     user_id="a")  # fmt: skip
+    monkeypatch.undo()
+    assert snapshot(mem, user_id="a") == before
+    assert [f.text for f in mem.get_all(user_id="a")] == ["Alice works at Acme."]
+    mem.add("Bob works at Initech.", user_id="a")  # the store is usable afterwards
+    assert snapshot(mem, user_id="a")["graph"] == (4, 2, 2)
 
 
 def test_transient_conflict_is_replayed_once_and_recorded_once(mem, monkeypatch):

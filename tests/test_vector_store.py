@@ -19,10 +19,12 @@ import numpy as np
 import pytest
 
 import graphmem
+from graphmem.config import Config
 from graphmem.errors import BackendUnavailableError, ConfigError, ValidationError
 from graphmem.models import Scope
 from graphmem.stores.base import VectorPoint, VectorStore
 from graphmem.stores.qdrant import QdrantVectorStore
+from graphmem.stores.qdrant_edge import EdgeVectorStore
 
 DIM = 8
 EMBEDDER = "test-embedder"
@@ -31,6 +33,7 @@ REPO_ROOT = Path(graphmem.__file__).resolve().parent.parent
 BACKENDS = {
     "memory": lambda tmp_path, **kw: QdrantVectorStore(":memory:", **kw),
     "path": lambda tmp_path, **kw: QdrantVectorStore(path=tmp_path / "qdrant", **kw),
+    "edge": lambda tmp_path, **kw: EdgeVectorStore(tmp_path / "edge", **kw),
 }
 
 
@@ -262,11 +265,20 @@ def test_reset_forgets_everything_and_open_recreates(store):
     assert store.count("facts") == 0
 
 
-def test_prefixes_isolate_stores_sharing_a_backend(tmp_path):
-    with QdrantVectorStore(path=tmp_path / "q") as first:
+# The two embedded, on-disk stores: qdrant-client's local mode and Qdrant Edge.
+ON_DISK = {
+    "path": lambda where, **kw: QdrantVectorStore(path=where, **kw),
+    "edge": lambda where, **kw: EdgeVectorStore(where, **kw),
+}
+on_disk = pytest.mark.parametrize("kind", sorted(ON_DISK))
+
+
+@on_disk
+def test_prefixes_isolate_stores_sharing_a_backend(tmp_path, kind):
+    with ON_DISK[kind](tmp_path / "q") as first:
         first.open(DIM, EMBEDDER)
         first.upsert("facts", [point(1, user_id="u")])
-    with QdrantVectorStore(path=tmp_path / "q", prefix="other") as second:
+    with ON_DISK[kind](tmp_path / "q", prefix="other") as second:
         second.open(DIM * 2, "other-model")
         assert second.count("facts") == 0
 
@@ -281,57 +293,95 @@ def test_usable_from_other_threads(store):
 # --- path mode: persistence and the directory lock ---------------------------------------
 
 
-def test_a_path_store_keeps_its_data_across_reopen(tmp_path):
+@on_disk
+def test_a_path_store_keeps_its_data_across_reopen(tmp_path, kind):
     points = [point(i, user_id="u") for i in range(3)]
-    with QdrantVectorStore(path=tmp_path / "q") as vectors:
+    with ON_DISK[kind](tmp_path / "q") as vectors:
         vectors.open(DIM, EMBEDDER)
         vectors.upsert("facts", points)
-    with QdrantVectorStore(path=tmp_path / "q") as again:
+    with ON_DISK[kind](tmp_path / "q") as again:
         again.open(DIM, EMBEDDER)
         assert {h.id for h in again.scroll("facts", Scope.of(user_id="u"))} == {
             p.id for p in points
         }
         assert again.search("facts", points[1].vector, Scope.of(user_id="u"))[0].id == points[1].id
-    with QdrantVectorStore(path=tmp_path / "q") as third, pytest.raises(ConfigError) as err:
+    with ON_DISK[kind](tmp_path / "q") as third, pytest.raises(ConfigError) as err:
         third.open(DIM, "all-MiniLM-L6-v2")
     assert EMBEDDER in str(err.value) and "all-MiniLM-L6-v2" in str(err.value)
 
 
-def test_a_second_store_on_an_open_path_is_refused(tmp_path):
-    first = QdrantVectorStore(path=tmp_path / "q")
+@on_disk
+def test_a_second_store_on_an_open_path_is_refused(tmp_path, kind):
+    first = ON_DISK[kind](tmp_path / "q")
     with pytest.raises(BackendUnavailableError, match="in use"):
-        QdrantVectorStore(path=tmp_path / "q")
+        ON_DISK[kind](tmp_path / "q")
     first.close()
-    QdrantVectorStore(path=tmp_path / "q").close()  # the lock went with close()
+    ON_DISK[kind](tmp_path / "q").close()  # the lock went with close()
 
 
 CHILD = """
 import sys
 from graphmem.errors import BackendUnavailableError
 from graphmem.stores.qdrant import QdrantVectorStore
+from graphmem.stores.qdrant_edge import EdgeVectorStore
 try:
-    QdrantVectorStore(path=sys.argv[1]).close()
+    if sys.argv[2] == "edge":
+        EdgeVectorStore(sys.argv[1]).close()
+    else:
+        QdrantVectorStore(path=sys.argv[1]).close()
 except BackendUnavailableError as exc:
     print(exc)
     sys.exit(3)
 """
 
 
-def test_a_second_process_on_an_open_path_is_refused(tmp_path):
-    env = {
+def child_env() -> dict[str, str]:
+    return {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
     }
-    with QdrantVectorStore(path=tmp_path / "q"):
+
+
+@on_disk
+def test_a_second_process_on_an_open_path_is_refused(tmp_path, kind):
+    with ON_DISK[kind](tmp_path / "q"):
         refused = subprocess.run(
-            [sys.executable, "-c", CHILD, str(tmp_path / "q")],
+            [sys.executable, "-c", CHILD, str(tmp_path / "q"), kind],
             capture_output=True,
             text=True,
-            env=env,
+            env=child_env(),
             timeout=120,
         )
     assert refused.returncode == 3, refused.stderr
     assert "in use by another process" in refused.stdout
+
+
+KILLED_WRITER = """
+import os, sys, uuid
+from graphmem.stores.base import VectorPoint
+from graphmem.stores.qdrant_edge import EdgeVectorStore
+store = EdgeVectorStore(sys.argv[1])
+store.open(8, "test-embedder")
+points = [VectorPoint(str(uuid.UUID(int=i + 1)), [1.0] * 7 + [float(i + 1)], {"user_id": "u"})
+          for i in range(500)]
+store.upsert("facts", points)
+os.kill(os.getpid(), 9)  # no close(), no flush: only the write-ahead log has the points
+"""
+
+
+def test_edge_writes_survive_the_process_being_killed(tmp_path):
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER, str(tmp_path / "q")],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=120,
+    )
+    assert killed.returncode == -9, killed.stderr
+    with EdgeVectorStore(tmp_path / "q") as again:
+        again.open(DIM, EMBEDDER)
+        assert again.count("facts", Scope.of(user_id="u")) == 500
+        assert again.get("facts", [str(uuid.UUID(int=500))])[0].payload["user_id"] == "u"
 
 
 # --- configuration and server errors -----------------------------------------------------
@@ -371,3 +421,14 @@ def test_a_closed_store_says_so(store):
     store.close()
     with pytest.raises(BackendUnavailableError, match="closed"):
         store.count("facts")
+
+
+def test_the_embedded_default_is_edge_and_a_local_mode_dir_keeps_its_store(tmp_path):
+    assert Config(data_dir=tmp_path / "new").vector_store_choice == "edge"
+    (tmp_path / "old" / "vectors").mkdir(parents=True)  # written by qdrant-client local mode
+    assert Config(data_dir=tmp_path / "old").vector_store_choice == "local"
+    assert Config(data_dir=tmp_path / "old", vectors="edge").vector_store_choice == "edge"
+    assert Config(qdrant_url="http://qdrant:6333", vectors="edge").vector_store_choice == "server"
+    assert Config.from_env({"GRAPHMEM_VECTORS": "local"}).vector_store_choice == "local"
+    with pytest.raises(ConfigError, match="vectors='faiss'.*edge, local"):
+        Config(vectors="faiss")

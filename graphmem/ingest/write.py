@@ -4,18 +4,23 @@ The graph transaction stays open while the vectors and the history are written; 
 step fails, the steps already done are undone in reverse order and the graph transaction
 rolls back, so the stores never disagree (what-to-beat.md item 1). Undo failures are
 attached to the raised error instead of being swallowed.
+
+A batch of new memories writes its graph part on a second thread while this one writes
+the vectors and the history: Kuzu runs a statement without holding the GIL, so the two
+overlap on a second core. The graph transaction then waits, still open, for the verdict.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..errors import ConflictError, GraphMemError
 from ..models import Fact, HistoryEvent, Scope, now_iso
-from ..stores.base import GraphStore, HistoryStore, VectorHit, VectorPoint, VectorStore
+from ..stores.base import GraphStore, GraphTx, HistoryStore, VectorHit, VectorPoint, VectorStore
 from ..stores.graph_ops import GraphOps, Removal
 from ..stores.rows import fact_row
 from .resolve import Plan
@@ -38,26 +43,35 @@ class Writer:
         self.vectors = vectors
         self.history = history
 
-    def atomic(self, steps: Callable[[list[Callable[[], None]]], None]) -> None:
+    def atomic(
+        self,
+        steps: Callable[[list[Callable[[], None]]], None],
+        graph_part: Callable[[GraphTx], None] | None = None,
+    ) -> None:
         """Run ``steps`` all-or-nothing; replay it after a transient server conflict.
 
+        ``graph_part``, when given, holds all of the graph writes and runs on its own
+        thread, alongside ``steps``; then ``steps`` must not touch the graph.
         A replay is safe: every step is an upsert by id computed before the first try, and
         the failed try was fully undone.
         """
         for attempt in range(1, CONFLICT_RETRIES + 1):
             try:
-                self._atomic_once(steps)
+                self._atomic_once(steps, graph_part)
                 return
             except ConflictError:
                 if attempt == CONFLICT_RETRIES:
                     raise
                 time.sleep(0.05 * 2**attempt * random.random())
 
-    def _atomic_once(self, steps: Callable[[list[Callable[[], None]]], None]) -> None:
+    def _atomic_once(self, steps, graph_part) -> None:
         undo: list[Callable[[], None]] = []
         try:
-            with self.graph.transaction():
-                steps(undo)
+            if graph_part is None:
+                with self.graph.transaction():
+                    steps(undo)
+            else:
+                self._alongside(graph_part, steps, undo)
         except BaseException as exc:
             problems = []
             for step in reversed(undo):
@@ -69,6 +83,36 @@ class Writer:
                 exc.add_note("graphmem could not undo every step: " + "; ".join(problems))
             raise
 
+    def _alongside(self, graph_part, steps, undo: list[Callable[[], None]]) -> None:
+        """``graph_part`` in a transaction on a worker thread, ``steps`` here; the worker
+        commits only once ``steps`` succeeded, else rolls back. Raises the first failure."""
+        verdict = threading.Event()
+        commit = False
+        failures: list[BaseException] = []
+
+        def graph_side() -> None:
+            try:
+                with self.graph.transaction() as tx:
+                    graph_part(tx)
+                    verdict.wait()
+                    if not commit:
+                        raise _Abandoned
+            except _Abandoned:
+                pass
+            except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
+                failures.append(exc)
+
+        worker = threading.Thread(target=graph_side, name="graphmem-graph-write", daemon=True)
+        worker.start()
+        try:
+            steps(undo)
+            commit = True
+        finally:
+            verdict.set()
+            worker.join()
+        if failures:
+            raise failures[0]
+
     def apply(self, plan: Plan, facts: Sequence[Fact], vectors: Sequence[Sequence[float]]) -> None:
         """Write new facts (with their vectors), the plan's graph changes and its events."""
         now = now_iso()
@@ -76,12 +120,13 @@ class Writer:
         changed = [replace(f, invalid_at=plan.invalidated_fact_ids[f.id], updated_at=now)
                    for f in invalidated]  # fmt: skip
 
+        def graph_part(tx: GraphTx) -> None:
+            self.graph.write(plan.batch)
+            self.ops.set_relations(tx, plan.relation_updates)
+            if changed:
+                tx.run("fact_set", {"rows": [fact_row(f) for f in changed]})
+
         def steps(undo: list[Callable[[], None]]) -> None:
-            with self.graph.transaction() as tx:
-                self.graph.write(plan.batch)
-                self.ops.set_relations(tx, plan.relation_updates)
-                if changed:
-                    tx.run("fact_set", {"rows": [fact_row(f) for f in changed]})
             points = [
                 VectorPoint(f.id, v, _payload(f)) for f, v in zip(facts, vectors, strict=True)
             ]
@@ -95,7 +140,7 @@ class Writer:
             self._repoint(undo, invalidated, changed)
             self.record(undo, plan.events)
 
-        self.atomic(steps)
+        self.atomic(steps, graph_part)
 
     def update_fact(
         self, old: Fact, new: Fact, vector: Sequence[float], event: HistoryEvent
@@ -152,6 +197,10 @@ class Writer:
             undo.append(
                 lambda: self.history.delete_ids([e.id for e in recorded if e.id is not None])
             )
+
+
+class _Abandoned(Exception):
+    """Raised inside the graph worker's transaction to roll it back on purpose."""
 
 
 def _payload(fact: Fact) -> dict:

@@ -15,7 +15,6 @@ its directory, even against a second client inside the same process: share one s
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 import uuid
@@ -24,7 +23,6 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
@@ -32,11 +30,25 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 from ..errors import BackendUnavailableError, ConfigError, GraphMemError, ValidationError
 from ..models import SCOPE_FIELDS, Scope
 from .base import VectorHit, VectorPoint, iter_batches
+from .vector_checks import (
+    DEFAULT_COLLECTIONS,
+    Condition,
+    check_count,
+    check_names,
+    check_open_args,
+    check_scope,
+    check_vector,
+    checked_vectors,
+    conditions,
+    mismatch,
+    page_by_created,
+    point_id,
+    point_ids,
+    scoped_payload,
+)
 
-DEFAULT_COLLECTIONS = ("facts", "entities")
 # One fixed point id in the metadata collection, so "read the metadata" is one retrieve.
 _META_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "graphmem:vector-store-metadata"))
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _UPSERT_BATCH = 256  # keeps a server request well under its default 32 MB body limit
 _SCROLL_PAGE = 1024
 _LOCK_TEXT = "already accessed by another instance"
@@ -75,14 +87,7 @@ class QdrantVectorStore:
             )
         if api_key and url is None:
             raise ConfigError("api_key= only applies to a Qdrant server (url=...)")
-        if not _NAME.match(prefix or ""):
-            raise ConfigError(f"prefix={prefix!r}: use 1-64 letters, digits, '_' or '-'")
-        names = tuple(collections)
-        bad = [n for n in names if not isinstance(n, str) or not _NAME.match(n)]
-        if not names or bad or len(set(names)) != len(names):
-            raise ConfigError(
-                f"collections={names!r}: give distinct names of letters, digits, '_' or '-'"
-            )
+        names = check_names(prefix, collections)
         self.prefix = prefix
         self.collections = names
         self._url = url
@@ -128,10 +133,7 @@ class QdrantVectorStore:
     # --- lifecycle ----------------------------------------------------------------------
 
     def open(self, dim: int, embedder: str) -> None:
-        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-            raise ValidationError("dim", f"must be a positive integer, got {dim!r}")
-        if not isinstance(embedder, str) or not embedder.strip():
-            raise ValidationError("embedder", "must be a non-empty name")
+        check_open_args(dim, embedder)
         meta = f"{self.prefix}__meta"
         with self._call("open the collections"):
             # Everything is checked before anything is created, so a refused open leaves
@@ -141,7 +143,9 @@ class QdrantVectorStore:
             if found:
                 stored = found[0].payload or {}
                 if stored.get("embedder") != embedder or stored.get("dim") != dim:
-                    raise self._mismatch(
+                    raise mismatch(
+                        self.prefix,
+                        self._where,
                         f"embedder {stored.get('embedder')!r} (dim {stored.get('dim')})",
                         embedder,
                         dim,
@@ -154,8 +158,12 @@ class QdrantVectorStore:
                 vectors = self._client.get_collection(full).config.params.vectors
                 size = getattr(vectors, "size", None)
                 if size != dim:
-                    raise self._mismatch(
-                        f"an unrecorded embedder (dim {size}, collection {full})", embedder, dim
+                    raise mismatch(
+                        self.prefix,
+                        self._where,
+                        f"an unrecorded embedder (dim {size}, collection {full})",
+                        embedder,
+                        dim,
                     )
             # Kept in a collection rather than a side file so a server store carries it too.
             if not has_meta:
@@ -196,14 +204,6 @@ class QdrantVectorStore:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
 
-    def _mismatch(self, stored: str, embedder: str, dim: int) -> ConfigError:
-        return ConfigError(
-            f"the vector store '{self.prefix}' at {self._where} holds vectors from {stored}, "
-            f"but embedder {embedder!r} (dim {dim}) was requested. "
-            "Vectors of different embedders cannot be compared: use a new data directory or "
-            "another prefix for this embedder, or reindex the memories into a fresh store."
-        )
-
     def reset(self) -> None:
         """Drop this prefix's collections and metadata; the next ``open`` recreates them."""
         with self._call("reset"):
@@ -231,7 +231,7 @@ class QdrantVectorStore:
     def upsert(self, collection: str, points: Sequence[VectorPoint]) -> None:
         full = self._collection(collection)
         # Every point is checked before the first one is sent: bad input writes nothing.
-        vectors = self._checked_vectors(points)
+        vectors = checked_vectors(points, self._dim)
         structs = [self._point_struct(p, v) for p, v in zip(points, vectors, strict=True)]
         with self._call(f"upsert into {collection}"), self._one_commit(full):
             for batch in iter_batches(structs, _UPSERT_BATCH):
@@ -261,7 +261,7 @@ class QdrantVectorStore:
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         full = self._collection(collection)
-        wanted = _point_ids(ids)
+        wanted = point_ids(ids)
         if not wanted:
             return
         with self._call(f"delete from {collection}"), self._one_commit(full):
@@ -278,9 +278,9 @@ class QdrantVectorStore:
         filters: Mapping[str, Any] | None = None,
     ) -> list[VectorHit]:
         full = self._collection(collection)
-        _check_count("limit", limit, 1)
-        query = self._vector(vector, "vector")
-        must = _conditions(_scope(scope), filters)
+        check_count("limit", limit, 1)
+        query = check_vector(vector, self._dim, "vector")
+        must = _must(conditions(check_scope(scope), filters))
         if must is None:
             return []
         with self._call(f"search {collection}"):
@@ -302,7 +302,7 @@ class QdrantVectorStore:
         of a cosine collection on upsert, which changes no similarity.
         """
         full = self._collection(collection)
-        wanted = _point_ids(ids)
+        wanted = point_ids(ids)
         if not wanted:
             return []
         with self._call(f"get from {collection}"):
@@ -333,9 +333,9 @@ class QdrantVectorStore:
         pass over the scope per call, in local and server mode alike.
         """
         full = self._collection(collection)
-        _check_count("limit", limit, 1)
-        _check_count("offset", offset, 0)
-        must = _conditions(_scope(scope), filters)
+        check_count("limit", limit, 1)
+        check_count("offset", offset, 0)
+        must = _must(conditions(check_scope(scope), filters))
         if must is None:
             return []
         with self._call(f"scroll {collection}"):
@@ -345,7 +345,7 @@ class QdrantVectorStore:
                     full, must, with_payload=qm.PayloadSelectorInclude(include=["created_at"])
                 )
             ]
-        page = [point_id for _, point_id in sorted(keys)[offset : offset + limit]]
+        page = page_by_created(keys, limit, offset)
         return self.get(collection, page)
 
     def scan(self, collection: str, scope: Scope) -> list[VectorHit]:
@@ -355,7 +355,7 @@ class QdrantVectorStore:
         through ``scroll`` and then ``get`` took 8.9 s).
         """
         full = self._collection(collection)
-        must = _conditions(_scope(scope), None)
+        must = _must(conditions(check_scope(scope), None))
         hits: list[VectorHit] = []
         with self._call(f"scan {collection}"):
             for r in self._records(full, must, with_payload=True, with_vectors=True):
@@ -379,7 +379,7 @@ class QdrantVectorStore:
 
     def count(self, collection: str, scope: Scope | None = None) -> int:
         full = self._collection(collection)
-        must = _conditions(None if scope is None else _scope(scope), None)
+        must = _must(conditions(None if scope is None else check_scope(scope), None))
         with self._call(f"count {collection}"):
             return self._client.count(full, count_filter=_filter(must), exact=True).count
 
@@ -399,50 +399,12 @@ class QdrantVectorStore:
             )
         return self._full(name)
 
-    def _vector(self, vector: Sequence[float], field: str) -> list[float]:
-        try:
-            arr = np.asarray(vector, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValidationError(field, "must be a sequence of numbers") from None
-        if arr.shape != (self._dim,):
-            raise ValidationError(field, f"expected {self._dim} numbers, got shape {arr.shape}")
-        if not np.isfinite(arr).all():
-            raise ValidationError(field, "contains NaN or infinity")
-        # Cosine similarity of a zero vector is undefined; Qdrant would quietly score it 0.
-        if not np.any(arr):
-            raise ValidationError(field, "is all zeros, which has no direction")
-        return arr.tolist()
-
-    def _checked_vectors(self, points: Sequence[VectorPoint]) -> list[list[float]]:
-        """Every point's vector as floats: one numpy pass over the batch when all are good,
-        else point by point, so the error names the first bad one."""
-        for point in points:
-            if not isinstance(point, VectorPoint):
-                raise ValidationError("points", f"expected VectorPoint, got {type(point).__name__}")
-        try:
-            arr = np.asarray([p.vector for p in points], dtype=np.float64)
-        except (TypeError, ValueError):
-            arr = None
-        if (
-            arr is not None
-            and arr.shape == (len(points), self._dim)
-            and np.isfinite(arr).all()
-            and np.any(arr, axis=1).all()
-        ):
-            return arr.tolist()
-        return [self._vector(p.vector, f"vector of {_point_id(p.id)}") for p in points]
-
     def _point_struct(self, point: VectorPoint, vector: list[float]) -> qm.PointStruct:
-        point_id = _point_id(point.id)
-        payload = dict(point.payload)
-        for key in SCOPE_FIELDS:
-            if payload.get(key) is None:
-                payload[key] = ""  # scope filters match "", never a missing key or null
-            elif not isinstance(payload[key], str):
-                raise ValidationError(key, f"must be a string, got {type(payload[key]).__name__}")
-        # Built without pydantic's validation pass: id, vector and scope were checked above,
+        # Built without pydantic's validation pass: id, vector and scope were checked,
         # and the client validates the point again itself (then converts the payload).
-        return qm.PointStruct.model_construct(id=point_id, vector=vector, payload=payload)
+        return qm.PointStruct.model_construct(
+            id=point_id(point.id), vector=vector, payload=scoped_payload(point)
+        )
 
     @contextmanager
     def _call(self, action: str) -> Iterator[None]:
@@ -521,61 +483,14 @@ def _hit(point_id: Any, score: float, payload: Mapping[str, Any] | None) -> Vect
     return VectorHit(id=str(point_id), score=score, payload=dict(payload or {}))
 
 
-def _point_id(value: object) -> str:
-    # Qdrant stores UUIDs in canonical form; normalising here makes get/delete accept
-    # any spelling of the same UUID and return the one form Qdrant gives back.
-    if not isinstance(value, str):
-        raise ValidationError("id", f"must be a UUID string, got {type(value).__name__}")
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise ValidationError("id", f"{value!r} is not a UUID") from None
-
-
-def _point_ids(ids: Sequence[str]) -> list[str]:
-    if isinstance(ids, str):
-        raise ValidationError("ids", "must be a list of ids, not one string")
-    return list(dict.fromkeys(_point_id(i) for i in ids))
-
-
-def _check_count(field: str, value: object, least: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise ValidationError(field, f"must be an integer >= {least}, got {value!r}")
-
-
-def _scope(scope: object) -> Scope:
-    if not isinstance(scope, Scope):
-        raise ValidationError("scope", f"expected a Scope, got {type(scope).__name__}")
-    return scope
-
-
-def _conditions(
-    scope: Scope | None, filters: Mapping[str, Any] | None
-) -> list[qm.FieldCondition] | None:
-    """Qdrant ``must`` conditions; None when an empty any-of list means nothing can match."""
-    must = []
-    if scope is not None:
-        must += [
-            qm.FieldCondition(key=k, match=qm.MatchValue(value=v))
-            for k, v in scope.params().items()
-            if v
-        ]
-    for key, value in (filters or {}).items():
-        if not isinstance(key, str) or not key:
-            raise ValidationError("filters", f"keys must be non-empty strings, got {key!r}")
-        if isinstance(value, (list, tuple, set, frozenset)):
-            values = list(value)
-            if any(isinstance(v, bool) or not isinstance(v, (str, int)) for v in values):
-                raise ValidationError("filters", f"{key}: any-of lists hold strings or integers")
-            if not values:
-                return None
-            must.append(qm.FieldCondition(key=key, match=qm.MatchAny(any=values)))
-        elif isinstance(value, (str, int)):  # bool too: it is an int, and MatchValue takes it
-            must.append(qm.FieldCondition(key=key, match=qm.MatchValue(value=value)))
-        else:
-            raise ValidationError(
-                "filters",
-                f"{key}: expected a string, integer, boolean or a list of them, "
-                f"got {type(value).__name__}",
-            )
-    return must
+def _must(found: list[Condition] | None) -> list[qm.FieldCondition] | None:
+    """Shared equality conditions as Qdrant ``must`` clauses (None: nothing can match)."""
+    if found is None:
+        return None
+    return [
+        qm.FieldCondition(
+            key=key,
+            match=qm.MatchAny(any=value) if isinstance(value, list) else qm.MatchValue(value=value),
+        )
+        for key, value in found
+    ]

@@ -1,0 +1,357 @@
+"""Qdrant Edge as graphmem's embedded ``VectorStore``: the Qdrant engine inside this process.
+
+This is the only module that imports ``qdrant_edge``. Where qdrant-client's local mode is
+brute force in Python (a point costs ~0.3 ms to write, a scope-filtered search at 100k
+points 1.8 s, measured here), Edge runs Qdrant's own storage, write-ahead log and payload
+indexes in Rust. Each collection is one shard directory under ``path``::
+
+    path/.lock                      one store per directory, across processes too
+    path/{prefix}.meta.json         the embedder and dimension the vectors came from
+    path/{prefix}_{collection}/     an Edge shard (segments + WAL)
+
+Writes go to the shard's WAL before ``update`` returns, so they survive this process
+being killed; ``close`` flushes the segments. Searches are exact on fresh segments and use
+HNSW once ``optimize()`` has built it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import qdrant_edge as qe
+
+from ..errors import BackendUnavailableError, ConfigError, GraphMemError, ValidationError
+from ..models import SCOPE_FIELDS, Scope
+from .base import VectorHit, VectorPoint
+from .vector_checks import (
+    DEFAULT_COLLECTIONS,
+    Condition,
+    check_count,
+    check_names,
+    check_open_args,
+    check_scope,
+    check_vector,
+    checked_vectors,
+    conditions,
+    mismatch,
+    page_by_created,
+    point_id,
+    point_ids,
+    scoped_payload,
+)
+
+# Payload keys every read filters on: the scope, and "is this fact still valid".
+INDEXED_KEYS = (*SCOPE_FIELDS, "invalid_at")
+_PAGE = 10_000
+
+
+class EdgeVectorStore:
+    """Named collections (cosine) in Qdrant Edge shards under one directory.
+
+    Same contract as ``QdrantVectorStore`` (``stores/base.py::VectorStore``): ``open(dim,
+    embedder)`` first; a store filled by another embedder or dimension is refused.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        prefix: str = "graphmem",
+        collections: Sequence[str] = DEFAULT_COLLECTIONS,
+    ) -> None:
+        if not isinstance(path, str | Path) or not str(path):
+            raise ConfigError(f"path={path!r}: give the directory the vectors live in")
+        self.collections = check_names(prefix, collections)
+        self.prefix = prefix
+        self.path = Path(path)
+        self._where = f"path {self.path}"
+        self._lock = threading.RLock()
+        self._shards: dict[str, Any] = {}
+        self._dim: int | None = None
+        self._closed = False
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._lock_fd: int | None = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise BackendUnavailableError(
+                f"the Qdrant Edge directory {self.path} is in use by another process or store "
+                "(one store per directory): close the other one, share a single "
+                "EdgeVectorStore, or run a Qdrant server and pass url=..."
+            ) from None
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def open(self, dim: int, embedder: str) -> None:
+        check_open_args(dim, embedder)
+        meta_path = self.path / f"{self.prefix}.meta.json"
+        with self._call("open the collections"):
+            # Everything is checked before anything is created: a refused open changes nothing.
+            stored = json.loads(meta_path.read_text()) if meta_path.exists() else None
+            if stored is not None and (stored.get("embedder"), stored.get("dim")) != (
+                embedder,
+                dim,
+            ):
+                raise mismatch(
+                    self.prefix,
+                    self._where,
+                    f"embedder {stored.get('embedder')!r} (dim {stored.get('dim')})",
+                    embedder,
+                    dim,
+                )
+            existing = [n for n in self.collections if self._shard_dir(n).exists()]
+            if stored is None and existing:
+                raise mismatch(
+                    self.prefix, self._where, f"an unrecorded embedder ({existing})", embedder, dim
+                )
+            for name in self.collections:
+                if name not in self._shards:
+                    self._shards[name] = self._load_or_create(name, dim)
+            if stored is None:
+                tmp = meta_path.with_suffix(".tmp")
+                tmp.write_text(json.dumps({"embedder": embedder, "dim": dim}))
+                os.replace(tmp, meta_path)
+        self._dim = dim
+
+    def _load_or_create(self, name: str, dim: int) -> Any:
+        where = str(self._shard_dir(name))
+        if self._shard_dir(name).exists():
+            return qe.EdgeShard.load(where)
+        config = qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine))
+        shard = qe.EdgeShard.create(where, config)
+        for key in INDEXED_KEYS:
+            shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
+        return shard
+
+    def optimize(self) -> None:
+        """Build HNSW and merge segments (minutes at 100k points); searches stay exact
+        without it, and slower at scale."""
+        with self._call("optimize"):
+            for shard in self._shards.values():
+                shard.optimize()
+
+    def reset(self) -> None:
+        """Drop this prefix's collections and metadata; the next ``open`` recreates them."""
+        with self._call("reset"):
+            self._close_shards(flush=False)
+            for name in self.collections:
+                shutil.rmtree(self._shard_dir(name), ignore_errors=True)
+            (self.path / f"{self.prefix}.meta.json").unlink(missing_ok=True)
+        self._dim = None
+
+    def close(self) -> None:
+        """Flush and release the shards and the directory lock. Safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._close_shards(flush=True)
+            finally:
+                if self._lock_fd is not None:
+                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                    os.close(self._lock_fd)
+                    self._lock_fd = None
+
+    def _close_shards(self, *, flush: bool) -> None:
+        shards, self._shards = self._shards, {}
+        for shard in shards.values():
+            if flush:
+                shard.flush()
+            shard.close()
+
+    def __enter__(self) -> EdgeVectorStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- writes -------------------------------------------------------------------------
+
+    def upsert(self, collection: str, points: Sequence[VectorPoint]) -> None:
+        shard = self._shard(collection)
+        # Every point is checked before any is written: bad input writes nothing.
+        vectors = checked_vectors(points, self._dim)
+        built = [
+            qe.Point(point_id(p.id), v, scoped_payload(p))
+            for p, v in zip(points, vectors, strict=True)
+        ]
+        if built:
+            with self._call(f"upsert into {collection}"):
+                shard.update(qe.UpdateOperation.upsert_points(built))
+
+    def delete(self, collection: str, ids: Sequence[str]) -> None:
+        shard = self._shard(collection)
+        wanted = point_ids(ids)
+        if wanted:
+            with self._call(f"delete from {collection}"):
+                shard.update(qe.UpdateOperation.delete_points(wanted))
+
+    # --- reads --------------------------------------------------------------------------
+
+    def search(
+        self,
+        collection: str,
+        vector: Sequence[float],
+        scope: Scope,
+        limit: int = 10,
+        filters: Mapping[str, Any] | None = None,
+    ) -> list[VectorHit]:
+        shard = self._shard(collection)
+        check_count("limit", limit, 1)
+        query = check_vector(vector, self._dim, "vector")
+        must = conditions(check_scope(scope), filters)
+        if must is None:
+            return []
+        with self._call(f"search {collection}"):
+            found = shard.query(
+                qe.QueryRequest(
+                    limit=limit,
+                    query=qe.Query.Nearest(query),
+                    filter=_filter(must),
+                    with_payload=True,
+                )
+            )
+        return [VectorHit(str(p.id), float(p.score), dict(p.payload or {})) for p in found]
+
+    def get(
+        self, collection: str, ids: Sequence[str], *, with_vectors: bool = False
+    ) -> list[VectorHit]:
+        """Points by id in the order asked (missing ids left out), score 1.0, unfiltered;
+        vectors come back unit-length (cosine collections store them normalised)."""
+        shard = self._shard(collection)
+        wanted = point_ids(ids)
+        if not wanted:
+            return []
+        with self._call(f"get from {collection}"):
+            records = shard.retrieve(wanted, with_payload=True, with_vector=bool(with_vectors))
+        by_id = {str(r.id): r for r in records}
+        return [_record(by_id[i], with_vectors) for i in wanted if i in by_id]
+
+    def scroll(
+        self,
+        collection: str,
+        scope: Scope,
+        limit: int = 100,
+        offset: int = 0,
+        filters: Mapping[str, Any] | None = None,
+    ) -> list[VectorHit]:
+        """Points of a scope ordered by ``created_at`` then id, ``limit`` from ``offset``."""
+        self._shard(collection)
+        check_count("limit", limit, 1)
+        check_count("offset", offset, 0)
+        must = conditions(check_scope(scope), filters)
+        if must is None:
+            return []
+        keys = [
+            (str((r.payload or {}).get("created_at", "")), str(r.id))
+            for r in self._records(collection, must, with_payload=["created_at"])
+        ]
+        return self.get(collection, page_by_created(keys, limit, offset))
+
+    def scan(self, collection: str, scope: Scope) -> list[VectorHit]:
+        """Every point of a scope with payload and unit vector, in no particular order."""
+        self._shard(collection)
+        must = conditions(check_scope(scope), None) or []
+        records = self._records(collection, must, with_payload=True, with_vector=True)
+        return [_record(r, True) for r in records]
+
+    def _records(self, collection: str, must: list[Condition], **select: Any) -> Iterator[Any]:
+        shard = self._shard(collection)
+        cursor: Any = None
+        while True:
+            with self._call(f"scroll {collection}"):
+                records, cursor = shard.scroll(
+                    qe.ScrollRequest(offset=cursor, limit=_PAGE, filter=_filter(must), **select)
+                )
+            yield from records
+            if cursor is None:
+                return
+
+    def count(self, collection: str, scope: Scope | None = None) -> int:
+        shard = self._shard(collection)
+        must = conditions(None if scope is None else check_scope(scope), None) or []
+        with self._call(f"count {collection}"):
+            return int(shard.count(qe.CountRequest(exact=True, filter=_filter(must))))
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _shard_dir(self, name: str) -> Path:
+        return self.path / f"{self.prefix}_{name}"
+
+    def _shard(self, name: str) -> Any:
+        if self._closed:
+            raise BackendUnavailableError(
+                f"the vector store at {self._where} is closed: create a new EdgeVectorStore"
+            )
+        if name not in self.collections:
+            raise ValidationError(
+                "collection", f"unknown collection {name!r}; this store has {self.collections}"
+            )
+        if self._dim is None or name not in self._shards:
+            raise ConfigError(
+                f"the vector store at {self._where} is not open: call open(dim, embedder) first"
+            )
+        return self._shards[name]
+
+    @contextmanager
+    def _call(self, action: str) -> Iterator[None]:
+        """Serialise calls and translate Edge's errors (plain exceptions) into graphmem's."""
+        if self._closed:
+            raise BackendUnavailableError(
+                f"the vector store at {self._where} is closed: create a new EdgeVectorStore"
+            )
+        with self._lock:
+            try:
+                yield
+            except GraphMemError:
+                raise
+            except (OSError, ValueError) as exc:  # the metadata file
+                raise BackendUnavailableError(
+                    f"Qdrant Edge at {self._where} failed to {action}: {exc}"
+                ) from exc
+            except Exception as exc:  # Edge raises plain Exception; classified by message
+                raise _translate(exc, action, self._where) from exc
+
+
+def _translate(exc: Exception, action: str, where: str) -> GraphMemError:
+    message = str(exc)
+    if "WouldBlock" in message or "lock" in message.lower():
+        return BackendUnavailableError(
+            f"the Qdrant Edge data at {where} is in use by another process: close it first"
+        )
+    if "Wrong input" in message or "Bad input" in message or "Bad request" in message:
+        return ValidationError("request", f"Qdrant Edge refused to {action}: {message}")
+    return BackendUnavailableError(f"Qdrant Edge at {where} failed to {action}: {message}")
+
+
+def _filter(must: list[Condition]) -> Any:
+    if not must:
+        return None
+    return qe.Filter(
+        must=[
+            qe.FieldCondition(
+                key=key,
+                match=qe.MatchAny(value) if isinstance(value, list) else qe.MatchValue(value),
+            )
+            for key, value in must
+        ]
+    )
+
+
+def _record(record: Any, with_vectors: bool) -> VectorHit:
+    hit = VectorHit(str(record.id), 1.0, dict(record.payload or {}))
+    if with_vectors:
+        vector = record.vector
+        hit.vector = [float(x) for x in vector] if isinstance(vector, list) else None
+    return hit
