@@ -56,10 +56,20 @@ def test_search_latency_runs_reach_the_results_readme(tmp_path):
         "neighbours_depth2": ms(0.89, 1.9), "expand_1hop": ms(0.09, 0.14),
         "expand_2hop": ms(0.44, 0.82),
     }  # fmt: skip
+    # A run from before Qdrant Edge (qdrant-client local mode) and one on Edge.
+    edge = {k: v for k, v in run.items() if k != "qdrant_local_filtered"} | {
+        "memories": 99985, "vector_store": "EdgeVectorStore", "store_filtered": ms(1.25, 2.0),
+    }  # fmt: skip
     out = tmp_path / "search_latency"
-    write_results("search_latency", {"runs": [run]}, tables([run]), {"sizes": [10000]}, out)
+    runs = [run, edge]
+    write_results("search_latency", {"runs": runs}, tables(runs), {"sizes": [10000]}, out)
     readme = build_readme(tmp_path)
     assert "## `search_latency`" in readme
     assert (
-        "| hash | 9,982 | 9,141 | 9.500 | 18.800 | 8.000 | 11.400 | 238 | 0.140 | 0.890 |" in readme
+        "| hash | 9,982 | 9,141 | 9.500 | 18.800 | 8.000 | 11.400 | 238.1 (QdrantVectorStore) "
+        "| 0.140 | 0.890 |" in readme
+    )
+    assert (
+        "| hash | 99,985 | 9,141 | 9.500 | 18.800 | 8.000 | 11.400 | 1.2 (EdgeVectorStore) |"
+        in (readme)
     )
