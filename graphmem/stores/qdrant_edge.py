@@ -352,6 +352,6 @@ def _filter(must: list[Condition]) -> Any:
 def _record(record: Any, with_vectors: bool) -> VectorHit:
     hit = VectorHit(str(record.id), 1.0, dict(record.payload or {}))
     if with_vectors:
-        vector = record.vector
-        hit.vector = [float(x) for x in vector] if isinstance(vector, list) else None
+        vector = record.vector  # a fresh list of Python floats, built by the binding
+        hit.vector = vector if isinstance(vector, list) else None
     return hit
