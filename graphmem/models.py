@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from copy import deepcopy
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from .errors import ScopeError, ValidationError
@@ -71,6 +72,9 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+# Cached: ingesting 10k memories asks for ~230k keys of a few thousand distinct names
+# (NFKC + casefold + split: 1.1 of 29 s profiled).
+@lru_cache(maxsize=1 << 15)
 def name_key(name: str) -> str:
     """Case- and accent-insensitive key used for exact/alias entity matching."""
     text = unicodedata.normalize("NFKC", name).casefold()
