@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re._parser as sre
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,7 +11,7 @@ from hypothesis import strategies as st
 from graphmem.errors import ValidationError
 from graphmem.ingest.offline import OfflineExtractor
 from graphmem.ingest.offline_mentions import split_sentences
-from graphmem.ingest.offline_patterns import kin_relation, sentence_dates
+from graphmem.ingest.offline_patterns import RULES, kin_relation, rules_for, sentence_dates
 from graphmem.models import Extraction, check_relation_name, name_key, to_iso
 from graphmem.stores.base import Extractor, KnownEntity
 
@@ -116,6 +118,42 @@ PATTERNS = [
 @pytest.mark.parametrize(("text", "speaker", "known", "expected"), PATTERNS)
 def test_pattern_table(text, speaker, known, expected):
     assert expected in triples(run(text, speaker, known))
+
+
+def _cue_in_every_match(items, cues, run: str = "") -> bool:
+    """Whether every string the parsed regex ``items`` matches holds one of ``cues``.
+
+    Sound, not complete: a mandatory literal run holding a cue, a group or a repeat (at
+    least once) whose content is covered, or alternatives that are all covered (each read
+    after the literal run before it: the parser moves a shared prefix out, "le(?:ft|aves)").
+    """
+    for op, arg in [*items, (None, None)]:
+        if op is sre.LITERAL:
+            run += chr(arg)
+            continue
+        if any(cue in run for cue in cues):
+            return True
+        if op is sre.SUBPATTERN:
+            covered = _cue_in_every_match(arg[-1], cues)
+        elif op is sre.BRANCH:
+            covered = all(_cue_in_every_match(branch, cues, run) for branch in arg[1])
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
+            covered = arg[0] >= 1 and _cue_in_every_match(arg[2], cues)
+        else:
+            covered = False
+        if covered:
+            return True
+        run = ""
+    return False
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[f"{i}-{r.relation}" for i, r in enumerate(RULES)])
+def test_a_rule_is_skipped_only_where_it_cannot_match(rule):
+    """``rules_for`` skips a rule whose cues a sentence lacks: every match must hold one."""
+    if rule.cues:  # re's parser is private, but it is what the regex really means
+        assert _cue_in_every_match(sre.parse(rule.regex.pattern), rule.cues)
+    template = "\ue0000\ue001 and \ue0001\ue001 hold no cue."
+    assert (rule in rules_for(template, 2)) == (not rule.cues)
 
 
 def test_coordinated_subjects_each_get_the_relation():

@@ -68,11 +68,11 @@ from .offline_patterns import (
     CLOSE,
     OPEN,
     PLACEHOLDER,
-    RULES,
     TARGET_ENTITY,
     Rule,
     kin_relation,
     read_phrase,
+    rules_for,
     sentence_dates,
     variants,
 )
@@ -177,9 +177,7 @@ class _Run:
                 previous = mention.end
             template = ("".join(parts) + work[previous:]).lower()
             for text in variants(template):
-                for rule in RULES:
-                    if rule.mentions_needed > len(mentions):
-                        continue
+                for rule in rules_for(text, len(mentions)):
                     position = 0
                     while (match := rule.regex.search(text, position)) is not None:
                         position = match.start() + 1
