@@ -328,6 +328,21 @@ def test_writes_are_idempotent_upserts(graph):
     assert snapshot(graph)["mentions"] == first["mentions"]
 
 
+def test_one_edge_per_relation_id_within_a_batch_and_a_transaction(graph):
+    batch = world()
+    alice, bob = batch.entities[0], batch.entities[1]
+    renamed = rel("a-knows", alice, bob, "is friends with", ["a-f2"])
+    graph.write(replace(batch, relations=[*batch.relations, renamed]))  # same id twice
+    after = {r["id"]: r for r in snapshot(graph)["relations"]}
+    assert len(snapshot(graph)["relations"]) == 3 and after["a-knows"] == asdict(renamed)
+    graph.reset()
+    with graph.transaction():  # the second write must see the edges the first created
+        graph.write(batch)
+        graph.write(batch)
+    assert snapshot(graph)["relations"] == plain(batch.relations)
+    assert GraphOps(graph).counts(ALICE) == {"entities": 4, "facts": 3, "relations": 3}
+
+
 def test_relations_join_stored_entities_and_never_invent_one(graph):
     batch = world()
     graph.write(batch)

@@ -1,7 +1,8 @@
 // name: entity_create
 // params: rows
 // returns: nothing; creates new Entity nodes (ids not stored yet)
-UNWIND $rows AS r
-CREATE (e:Entity {id: r.id, name: r.name, type: r.type, aliases: r.aliases, keys: r.keys,
-                  user_id: r.user_id, agent_id: r.agent_id, run_id: r.run_id,
-                  created_at: r.created_at, valid_at: r.valid_at, invalid_at: r.invalid_at})
+// Kuzu only: $rows arrives as a pyarrow Table, see fact_create.cypher.
+LOAD FROM $rows
+CREATE (e:Entity {id: id, name: name, type: type, aliases: aliases, keys: keys,
+                  user_id: user_id, agent_id: agent_id, run_id: run_id,
+                  created_at: created_at, valid_at: valid_at, invalid_at: invalid_at})

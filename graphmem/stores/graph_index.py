@@ -135,6 +135,8 @@ class GraphIndex:
         steps = {
             "entity_upsert": lambda: [self.put_entity(r) for r in rows],
             "relation_upsert": lambda: [self.put_relation(r) for r in rows],
+            # Only ever given ids that are not stored (KuzuGraphStore.write checks first).
+            "relation_create": lambda: [self.put_relation(r) for r in rows],
             "relation_set": lambda: [self.set_relation(r) for r in rows],
             "relation_delete": lambda: [self.delete_relation(r) for r in rows],
             "mention_merge": lambda: [self.link(r["fact_id"], r["entity_id"]) for r in rows],

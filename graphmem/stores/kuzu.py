@@ -1,9 +1,12 @@
 """Kuzu graph store: the embedded default, and the only module that imports ``kuzu``.
 
 Measured traps this module works around (see shared/design/environment.md):
-- ``UNWIND ... MATCH ... CREATE`` runs at ~130 relationships/s, MERGE by primary key at
-  ~1.7k/s and ``COPY`` from a pyarrow Table at ~12k/s, so ``write()`` copies whatever is
-  new and merges only what already exists.
+- ``UNWIND $rows ... MATCH (a {id: r.x}), (b {id: r.y})`` is planned as the cross product
+  of both node tables (quadratic in entities); one end per MATCH, joined on a plain
+  variable, is a hash join instead (cypher/kuzu/relation_create.cypher).
+- A list of maps as a parameter costs ~50 ms per 500 rows to convert, a pyarrow Table read
+  with ``LOAD FROM $rows`` ~3 ms: ``write()`` creates what is new from tables and merges
+  only what already exists (measured on 0.11.3).
 - Kuzu rejects parameters a statement does not use, and cannot see parameters inside
   lambdas; queries therefore get exactly their declared parameters (``Query.bind``).
 - Errors are plain ``RuntimeError``s: they are classified by message here, at the edge.
@@ -44,7 +47,9 @@ from .rows import (
 
 SCHEMA = ("schema_fact", "schema_entity", "schema_relates", "schema_mentions")
 _LOCKED = re.compile(r"lock|could not set lock|already (open|in use)", re.IGNORECASE)
-_UNWIND = re.compile(r"\s*UNWIND\s+\$(\w+)\s")
+# A statement that reads its rows from one parameter: empty rows mean nothing to do, and
+# LOAD FROM takes them as a pyarrow Table.
+_ROWS = re.compile(r"\s*(UNWIND|LOAD\s+FROM)\s+\$(\w+)\s", re.IGNORECASE)
 _WRITE_REFUSED = re.compile(r"read-only|read only", re.IGNORECASE)
 _UNION_ALL = re.compile(r"\bUNION\s+ALL\b", re.IGNORECASE)
 # Left unprepared besides writes (their $rows change shape): a plain UNION.
@@ -190,9 +195,14 @@ class KuzuGraphStore:
         bound = query.bind(dict(params or {}))
         # Kuzu's binder types an empty list parameter as STRING and then rejects
         # ``UNWIND $rows AS r ... r.id``; unwinding nothing returns nothing anyway.
-        unwound = _UNWIND.match(query.text)
-        if unwound and not bound[unwound.group(1)]:
-            return []
+        reads = _ROWS.match(query.text)
+        if reads:
+            clause, param = reads.groups()
+            rows = bound[param]
+            if not len(rows):
+                return []
+            if clause.upper() != "UNWIND" and not isinstance(rows, pa.Table):
+                bound[param] = _table(rows, tuple(rows[0]))
         return self._execute(name, query.text, bound, query=query)
 
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
@@ -238,7 +248,8 @@ class KuzuGraphStore:
             return
         facts = [fact_row(f) for f in batch.facts]
         entities = [entity_row(e) for e in batch.entities]
-        relations = [relation_row(r) for r in batch.relations]
+        # One edge per relation id: a later row of the same id replaces an earlier one.
+        relations = list({r.id: relation_row(r) for r in batch.relations}.values())
         with self.transaction() as tx:
             old_facts = {
                 r["id"] for r in tx.run("fact_existing", {"ids": [f["id"] for f in facts]})
@@ -254,9 +265,10 @@ class KuzuGraphStore:
             # database: 5k memories ingested at 460/s). Mentions of new facts are created in
             # the same statement, by primary-key match per fact, which stays ~100 ms per
             # 1,000 facts at 100k (a separate UNWIND ... MATCH (f), (e) CREATE scans: 2 s).
-            # Relations are merged, never COPY'd: rolling back a transaction that copied
-            # into a REL table also dropped relationships committed before it
-            # (tests/test_memory.py::test_failed_history_write...).
+            # Relations are never COPY'd: rolling back a transaction that copied into a REL
+            # table also dropped relationships committed before it
+            # (tests/test_memory.py::test_failed_history_write...). New ones are CREATEd,
+            # the rest merged; the MERGE still matches an id by its ends, as before.
             tx.run("entity_create", {"rows": [e for e in entities if e["id"] not in old_ents]})
             if old_ents:
                 tx.run("entity_upsert", {"rows": [e for e in entities if e["id"] in old_ents]})
@@ -268,7 +280,12 @@ class KuzuGraphStore:
                     named.setdefault(fact_id, []).append(entity_id)
             tx.run("fact_create", {"rows": [f | {"entity_ids": named.get(f["id"], [])}
                                             for f in new_facts]})  # fmt: skip
-            tx.run("relation_upsert", {"rows": relations})
+            old_rels = {
+                r["id"] for r in tx.run("relation_existing", {"ids": [r["id"] for r in relations]})
+            }
+            tx.run("relation_create", {"rows": [r for r in relations if r["id"] not in old_rels]})
+            if old_rels:
+                tx.run("relation_upsert", {"rows": [r for r in relations if r["id"] in old_rels]})
             merged = [{"fact_id": f, "entity_id": e} for f, e in mentions if f not in fresh]
             if merged:
                 tx.run("mention_merge", {"rows": merged})
@@ -332,12 +349,16 @@ class KuzuGraphStore:
 
 
 def _table(rows: list[dict], columns: tuple[str, ...], ends: tuple[str, ...] = ()) -> pa.Table:
-    """Column order must match the table's; rel tables take ``from``/``to`` first."""
+    """Column order must match the table's; rel tables take ``from``/``to`` first.
+
+    Also what ``LOAD FROM $rows`` reads: a column holding lists is a string list.
+    """
     data: dict[str, pa.Array] = {}
     if ends:
         data["from"] = pa.array([r[ends[0]] for r in rows], pa.string())
         data["to"] = pa.array([r[ends[1]] for r in rows], pa.string())
     for col in columns:
-        kind = pa.list_(pa.string()) if col in LIST_COLUMNS else pa.string()
+        listed = col in LIST_COLUMNS or any(isinstance(r[col], list) for r in rows)
+        kind = pa.list_(pa.string()) if listed else pa.string()
         data[col] = pa.array([r[col] for r in rows], kind)
     return pa.table(data)
