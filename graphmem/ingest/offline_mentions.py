@@ -100,8 +100,9 @@ class KnownIndex(Sequence[KnownEntity]):
     def __init__(self, known: Sequence[KnownEntity] = ()) -> None:
         self.entities: list[KnownEntity] = []
         self.by_label: dict[tuple[str, ...], KnownEntity] = {}
-        self.firsts: set[str] = set()
-        self.longest = 0
+        # First token -> the label lengths (in tokens) starting with it, longest first:
+        # only those are looked up, not every length up to the longest label.
+        self.sizes: dict[str, list[int]] = {}
         for entity in known:
             self.append(entity)
 
@@ -116,8 +117,10 @@ class KnownIndex(Sequence[KnownEntity]):
                 continue
             if tokens not in self.by_label:
                 self.by_label[tokens] = entity
-                self.firsts.add(tokens[0])
-                self.longest = max(self.longest, len(tokens))
+                sizes = self.sizes.setdefault(tokens[0], [])
+                if len(tokens) not in sizes:
+                    sizes.append(len(tokens))
+                    sizes.sort(reverse=True)
 
     def __getitem__(self, index):  # type: ignore[override]
         return self.entities[index]
@@ -128,9 +131,12 @@ class KnownIndex(Sequence[KnownEntity]):
     def find(self, sentence: Sentence) -> Iterator[Mention]:
         tokens, low, work = sentence.tokens, sentence.low, sentence.work
         for i, first in enumerate(low):
-            if first not in self.firsts:
+            sizes = self.sizes.get(first)
+            if sizes is None:
                 continue
-            for size in range(min(self.longest, len(low) - i), 0, -1):
+            for size in sizes:
+                if size > len(low) - i:
+                    continue
                 entity = self.by_label.get(tuple(low[i : i + size]))
                 if entity is None:
                     continue

@@ -8,6 +8,8 @@ strongest cue available (see ``offline.py``). Everything is lower case; lookups 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -253,6 +255,8 @@ _GENERIC = _words("thing other entity unknown none")
 SURFACE, GIVEN_NAME, PLACE = 2, 4, 5
 
 
+# Cached, as is ``surface_cues``: both are asked again for every mention of a name or type.
+@lru_cache(maxsize=1024)
 def category(kind: str) -> str:
     """``"Company"`` -> ``"organization"``; "" for types that say nothing ("thing")."""
     lowered = kind.casefold().strip()
@@ -271,11 +275,12 @@ def class_of(noun_phrase: str) -> str:
     return ""
 
 
-def surface_cues(name: str) -> list[tuple[str, int]]:
+@lru_cache(maxsize=1 << 14)
+def surface_cues(name: str) -> tuple[tuple[str, int], ...]:
     """Type hints a name carries by itself: "Acme Corp", "University of X", "Dr. Smith"."""
     tokens = [t.casefold().rstrip(".") for t in name.split()]
     if not tokens:
-        return []
+        return ()
     out: list[tuple[str, int]] = []
     if len(tokens) > 1:
         if tokens[-1] in ORG_SUFFIXES or (tokens[0] in ORG_PREFIXES and "of" in tokens):
@@ -288,7 +293,7 @@ def surface_cues(name: str) -> list[tuple[str, int]]:
         out.append(("person", GIVEN_NAME))
     if " ".join(tokens) in PLACES or " ".join(tokens) in PLACES_MULTI:
         out.append(("location", PLACE))
-    return out
+    return tuple(out)
 
 
 class Cues:
