@@ -149,7 +149,8 @@ class Pipeline:
         for unit, ex in zip(units, extractions, strict=True):
             base = len(merged.facts)
             for i, item in enumerate(ex.facts):
-                parts = [fact_text_key(item.text)]
+                text_key = fact_text_key(item.text)
+                parts = [text_key]
                 if not infer:  # raw turns: identical text in two places is two memories
                     parts += [unit.timestamp, ",".join(unit.source_ids), str(i), unit.text]
                 fid = content_id(scope, *parts)
@@ -162,7 +163,7 @@ class Pipeline:
                 role = unit.messages[min(i, len(unit.messages) - 1)].role if not infer else "user"
                 facts.append(Fact(fid, item.text, scope, created_at=now, updated_at=now,
                                   valid_at=item.valid_at or unit.timestamp,
-                                  hash=fact_text_key(item.text), source_ids=list(unit.source_ids),
+                                  hash=text_key, source_ids=list(unit.source_ids),
                                   metadata=dict(unit.metadata), role=role))  # fmt: skip
                 texts.append(item.text)
             merged.entities += ex.entities
@@ -207,13 +208,14 @@ class Pipeline:
     def _link_mentions(self, plan: Plan, merged: Extraction, spans, fact_ids, entities) -> None:
         """Link each entity to the facts of its own unit that name it (all of them if none
         does). Looking only inside the unit keeps a large batch linear."""
+        folded = [f.text.casefold() for f in merged.facts]  # once, not once per entity
         for item, start, end in spans:
             entity = entities.get(name_key(item.name))
             if entity is None:
                 continue
             names = [n.casefold() for n in [item.name, *item.aliases, entity.name]]
             own = range(start, end)
-            hits = [i for i in own if any(n in merged.facts[i].text.casefold() for n in names)]
+            hits = [i for i in own if any(n in folded[i] for n in names)]
             for i in hits or own:
                 plan.batch.mentions.append((fact_ids[i], entity.id))
 
