@@ -25,7 +25,7 @@ from .ingest.validate import (
     check_timestamp,
     normalise_messages,
 )
-from .ingest.write import ENTITIES, FACTS, Writer, fact_from_payload
+from .ingest.write import ENTITIES, FACTS, Writer, collector_paused, fact_from_payload
 from .models import (
     Entity,
     ExtractedEntity,
@@ -207,7 +207,8 @@ class Memory:
                                     item.get("timestamp")))  # fmt: skip
         total = AddResult()
         for start in range(0, len(units), batch_size):
-            part = self._ingest(units[start : start + batch_size], scope, infer)
+            with collector_paused():
+                part = self._ingest(units[start : start + batch_size], scope, infer)
             total.facts += part.facts
             total.invalidated += part.invalidated
             total.entities += part.entities

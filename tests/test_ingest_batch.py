@@ -7,6 +7,8 @@ that a batch is still all-or-nothing, survives a reopen and stays in its scope.
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from graphmem import GraphMemError, Memory, NotFoundError
@@ -64,6 +66,7 @@ def test_a_failed_batch_leaves_every_store_as_it_was_and_can_be_retried(tmp_path
         with pytest.raises(GraphMemError, match="history store is down"):
             m.add_many(BATCH[1:], user_id="alice")
         monkeypatch.undo()
+        assert gc.isenabled()  # paused for the batch, back on even though it failed
         assert view(m, "alice") == before
         m.add_many(BATCH[1:], user_id="alice")
         after = view(m, "alice")
@@ -80,4 +83,17 @@ def test_batches_of_two_users_stay_apart_across_reopen(tmp_path):
         assert [f.text for f in m.get_all(user_id="dave")] == ["Bob lives in Rome."]
         assert view(m, "dave")["bob"] == ["Rome"]
         assert "Rome" not in view(m, "alice")["bob"]
+        assert len(m.get_all(user_id="alice")) == len(BATCH)
+
+
+def test_add_many_leaves_the_cycle_collector_as_the_caller_set_it(tmp_path):
+    with Memory.open(tmp_path, embedder="hash") as m:
+        m.add_many(BATCH[:2], user_id="alice", batch_size=1)
+        assert gc.isenabled()
+        gc.disable()  # an application that manages the collector itself
+        try:
+            m.add_many(BATCH[2:], user_id="alice", batch_size=1)
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
         assert len(m.get_all(user_id="alice")) == len(BATCH)

@@ -432,3 +432,24 @@ def test_the_embedded_default_is_edge_and_a_local_mode_dir_keeps_its_store(tmp_p
     assert Config.from_env({"GRAPHMEM_VECTORS": "local"}).vector_store_choice == "local"
     with pytest.raises(ConfigError, match="vectors='faiss'.*edge, local"):
         Config(vectors="faiss")
+
+
+def test_edge_payloads_round_trip_and_packed_keys_still_filter(tmp_path):
+    """Edge keeps most payload keys packed in one JSON string (see qdrant_edge.py):
+    callers get back exactly what they stored, and can still filter on any key."""
+    payload = {"text": "Ana likes tea", "metadata": {"topic": "food", "n": 2},
+               "source_ids": ["t1", "t2"], "invalid_at": "", "flag": True}  # fmt: skip
+    with EdgeVectorStore(tmp_path / "q") as store:
+        store.open(DIM, EMBEDDER)
+        store.upsert("facts", [point(1, user_id="u", **payload), point(2, user_id="u", n=5)])
+        got = store.get("facts", [point(1).id])[0].payload
+        assert got == {"created_at": "2026-01-01T00:00:00.000000Z", "user_id": "u",
+                       "agent_id": "", "run_id": "", **payload}  # fmt: skip
+        scope = Scope.of(user_id="u")
+        for filters in ({"source_ids": "t2"}, {"metadata.topic": "food"}, {"flag": True}):
+            assert [h.id for h in store.search("facts", unit(2), scope, filters=filters)] == [
+                point(1).id
+            ]
+        assert store.search("facts", unit(2), scope, filters={"flag": 1}) == []
+        with pytest.raises(ValidationError, match="_doc"):
+            store.upsert("facts", [point(3, user_id="u", _doc="mine")])
