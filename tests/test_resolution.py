@@ -165,3 +165,27 @@ def test_move_to_a_stored_place_supersedes_in_a_crowded_scope(mem):
     texts = [h.text for h in mem.search("Where does Zoe Quist live?", user_id="u", limit=5)]
     assert "Zoe Quist lives in Qarvik." not in texts
     assert "Zoe Quist moved from Qarvik to Tolmere." in texts
+
+
+def test_batched_similarity_search_resolves_as_one_search_per_name(tmp_path):
+    """The resolver's one ``search_many`` per batch gives the merges one search per name did."""
+    first = [("Alice Smith", "knows", "Bob Stone"), ("Bob Stone", "lives_in", "Paris")]
+    # One batch: two reordered stored names (similarity merges) and two new names that
+    # match only each other: neither is stored yet, so in both paths they stay apart.
+    second = [("Smith Alice", "knows", "Stone Bob"), ("Carol Jones", "knows", "Jones Carol")]
+    outcomes = []
+    for batched in (True, False):
+        with Memory.open(tmp_path / str(batched), embedder="hash", extractor="offline") as m:
+            if not batched:  # the store itself has no search_many: one search per name
+                m.resolver.vectors = m.resolver.vectors.inner
+            m.add_triples(first, user_id="u")
+            m.add_triples(second, user_id="u")
+            merges = [(e.old_value, e.new_value, e.details["method"], e.details["score"])
+                      for e in m.history_store.events(m_scope(user_id="u")) if e.event == "MERGE"]  # fmt: skip
+            outcomes.append((entity_names(m, user_id="u"), merges))
+    assert outcomes[0] == outcomes[1]
+    names, merges = outcomes[0]
+    assert {(old, new, method) for old, new, method, _ in merges} == {
+        ("Smith Alice", "Alice Smith", "embedding"), ("Stone Bob", "Bob Stone", "embedding"),
+    }  # fmt: skip
+    assert [n for n, _ in names if "Carol" in n] == ["Carol Jones", "Jones Carol"]

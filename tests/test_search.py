@@ -270,6 +270,55 @@ def test_in_process_search_agrees_with_the_vector_store():
     store.close()
 
 
+def test_batched_search_gives_each_vectors_own_search():
+    """``search_many`` is one ``search`` per vector: hits, order, scores, scope, filters."""
+    inner = QdrantVectorStore(":memory:")
+    store = IndexedVectorStore(inner, collections=("facts",))
+    store.open(8, "test")
+    rng = random.Random(5)
+
+    def point(user: str) -> VectorPoint:
+        payload = {"user_id": user, "run_id": rng.choice(["", "r"]), "agent_id": "",
+                   "kind": rng.choice("xy")}  # fmt: skip
+        return VectorPoint(str(uuid.uuid4()), [rng.gauss(0, 1) for _ in range(8)], payload)
+
+    points = [point(rng.choice("ab")) for _ in range(150)]
+    store.upsert("facts", points)
+    store.delete("facts", [p.id for p in points[:10]])
+    # b's points near each query: if scope were not applied, they would come first
+    queries = [[rng.gauss(0, 1) for _ in range(8)] for _ in range(6)]
+    store.upsert("facts", [VectorPoint(str(uuid.uuid4()), q, {"user_id": "b"}) for q in queries])
+    store.upsert("entities", [point("a") for _ in range(20)])  # a collection kept unindexed
+    seen = 0
+    for collection, scope in [("facts", Scope.of("a")), ("facts", Scope.of("a", run_id="r")),
+                              ("facts", Scope.of("b")), ("entities", Scope.of("a"))]:  # fmt: skip
+        for filters in (None, {"kind": "x"}, {"kind": ["x", "y"]}, {"kind": []}):
+            many = store.search_many(collection, queries, scope, limit=7, filters=filters)
+            one = [store.search(collection, q, scope, limit=7, filters=filters) for q in queries]
+            assert len(many) == len(queries)
+            for ours, theirs in zip(many, one, strict=True):
+                assert [h.id for h in ours] == [h.id for h in theirs]
+                # BLAS sums a matrix product in another order: equal to float32 rounding
+                assert [h.score for h in ours] == pytest.approx([h.score for h in theirs], abs=1e-5)
+                assert [h.payload for h in ours] == [h.payload for h in theirs]
+                assert all(scope.matches(h.payload) for h in ours)
+                seen += len(ours)
+                if filters == {"kind": []}:
+                    assert ours == []
+            # From exact_from up, hits are search's own, to the last bit
+            exact = store.search_many(collection, queries, scope, 7, filters, exact_from=-1.0)
+            assert exact == one
+            high = store.search_many(collection, queries, scope, 7, filters, exact_from=0.5)
+            assert all(h == o or h[0].score < 0.5 for h, o in zip(high, one, strict=True))
+    assert seen > 300  # not vacuous
+    nearest = store.search_many("facts", queries, Scope.of("b"), limit=1)
+    assert [hits[0].score for hits in nearest] == pytest.approx([1.0] * len(queries))
+    assert store.search_many("facts", [], Scope.of("a"), limit=5) == []
+    with pytest.raises(ValidationError):  # a vector the index cannot take gets the store's error
+        store.search_many("facts", [queries[0], [0.0] * 8], Scope.of("a"))
+    store.close()
+
+
 # -- isolation, property-based -------------------------------------------------------------
 
 SCOPES = [Scope("ua"), Scope("ua", run_id="r1"), Scope("ua", run_id="r2"), Scope("ub")]

@@ -109,8 +109,17 @@ class Resolver:
             self._absorb(entity, item, method, 1.0, plan, by_key)
         if pending:
             vectors = self.embedder.embed([p.name for p in pending])
-            for item, vector in zip(pending, vectors, strict=True):
-                entity, score = self._similar(item, vector, scope)
+            # Searched all at once: this loop writes nothing to the vector store (new
+            # entities' points wait in the plan), so no name can find one created here.
+            # exact_from: a name that may reach the threshold gets its own exact search,
+            # so merges, their order and their logged scores do not depend on batching.
+            search_many = getattr(self.vectors, "search_many", None)
+            if search_many is not None:
+                found = search_many("entities", vectors, scope, limit=5, exact_from=self.threshold)
+            else:
+                found = [self.vectors.search("entities", v, scope, limit=5) for v in vectors]
+            for item, vector, hits in zip(pending, vectors, found, strict=True):
+                entity, score = self._similar(item, hits, scope)
                 if entity is not None:
                     self._absorb(entity, item, "embedding", score, plan, by_key)
                     continue
@@ -132,8 +141,7 @@ class Resolver:
                     return entity, "identical" if same_name else "alias"
         return None, ""
 
-    def _similar(self, item: ExtractedEntity, vector, scope: Scope) -> tuple[Entity | None, float]:
-        hits = self.vectors.search("entities", vector, scope, limit=5)
+    def _similar(self, item: ExtractedEntity, hits, scope: Scope) -> tuple[Entity | None, float]:
         for hit in hits:
             if hit.score < self.threshold:
                 break
