@@ -453,3 +453,24 @@ def test_edge_payloads_round_trip_and_packed_keys_still_filter(tmp_path):
         assert store.search("facts", unit(2), scope, filters={"flag": 1}) == []
         with pytest.raises(ValidationError, match="_doc"):
             store.upsert("facts", [point(3, user_id="u", _doc="mine")])
+
+
+def test_empty_values_filter_and_read_back_as_stored(store):
+    """Current facts carry invalid_at "" and are found by it; so are unset scope fields."""
+    current = point(1, user_id="u", invalid_at="")
+    old = point(2, user_id="u", invalid_at="2025-01-01T00:00:00Z")
+    other_agent = point(3, user_id="u", agent_id="bot", invalid_at="")
+    store.upsert("facts", [current, old, other_agent])
+    scope = Scope.of(user_id="u")
+
+    def found(**filters):
+        return {h.id for h in store.search("facts", unit(1), scope, limit=10, filters=filters)}
+
+    assert found(invalid_at="") == {current.id, other_agent.id}
+    assert found(invalid_at="2025-01-01T00:00:00Z") == {old.id}
+    assert found(invalid_at=["", "2025-01-01T00:00:00Z"]) == {current.id, old.id, other_agent.id}
+    assert found(agent_id="") == {current.id, old.id}
+    assert store.get("facts", [current.id])[0].payload["invalid_at"] == ""
+    assert store.scroll("facts", scope, filters={"invalid_at": ""}, limit=10)[0].payload[
+        "agent_id"
+    ] in ("", "bot")

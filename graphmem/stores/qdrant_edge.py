@@ -13,12 +13,8 @@ Writes go to the shard's WAL before ``update`` returns, so they survive this pro
 being killed; ``close`` flushes the segments. Searches are exact on fresh segments and use
 HNSW once ``optimize()`` has built it.
 
-Payload layout: the binding converts every payload string separately, ~7 us each
-(measured on 0.9: a 13-key fact payload cost 130 us to build, more than Qdrant took to
-store it). So only the keys reads filter on in Qdrant (the scope fields and
-``invalid_at``, keyword-indexed) stay payload fields; the rest of a payload travels as one
-JSON string under ``_doc`` and is unpacked on every read, invisibly to callers. A filter
-on a packed key is still honoured, in Python over the scope's points: correct, slower.
+Payloads are stored packed (``edge_payload.py``): only the non-empty values of the keys
+reads filter on stay Qdrant payload fields, the rest travels as one JSON string.
 """
 
 from __future__ import annotations
@@ -28,7 +24,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -37,8 +33,9 @@ import numpy as np
 import qdrant_edge as qe
 
 from ..errors import BackendUnavailableError, ConfigError, GraphMemError, ValidationError
-from ..models import SCOPE_FIELDS, Scope
+from ..models import Scope
 from .base import VectorHit, VectorPoint
+from .edge_payload import INDEXED_KEYS, pack, passes, split, unpack
 from .vector_checks import (
     DEFAULT_COLLECTIONS,
     Condition,
@@ -56,9 +53,6 @@ from .vector_checks import (
     scoped_payload,
 )
 
-# Payload keys every read filters on: the scope, and "is this fact still valid".
-INDEXED_KEYS = (*SCOPE_FIELDS, "invalid_at")
-DOC = "_doc"  # the rest of a payload, packed as one JSON string
 _PAGE = 10_000
 
 
@@ -188,16 +182,30 @@ class EdgeVectorStore:
     # --- writes -------------------------------------------------------------------------
 
     def upsert(self, collection: str, points: Sequence[VectorPoint]) -> None:
-        shard = self._shard(collection)
+        self.prepare_upsert(collection, points)()
+
+    def prepare_upsert(self, collection: str, points: Sequence[VectorPoint]) -> Callable[[], None]:
+        """Check and encode ``points`` now; the call returned writes them (again if asked).
+
+        Encoding is Python work that hands the GIL back and forth inside the binding, so
+        it crawls while another thread runs Python; the engine's writer encodes a batch
+        before its graph-writing thread starts (ingest/write.py).
+        """
+        self._shard(collection)
         # Every point is checked before any is written: bad input writes nothing.
         vectors = checked_vectors(points, self._dim)
         built = [
-            qe.Point(point_id(p.id), v, _pack(scoped_payload(p)))
+            qe.Point(point_id(p.id), v, pack(scoped_payload(p)))
             for p, v in zip(points, vectors, strict=True)
         ]
-        if built:
-            with self._call(f"upsert into {collection}"):
-                shard.update(qe.UpdateOperation.upsert_points(built))
+
+        def write() -> None:
+            if built:
+                shard = self._shard(collection)
+                with self._call(f"upsert into {collection}"):
+                    shard.update(qe.UpdateOperation.upsert_points(built))
+
+        return write
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         shard = self._shard(collection)
@@ -222,7 +230,7 @@ class EdgeVectorStore:
         must = conditions(check_scope(scope), filters)
         if must is None:
             return []
-        indexed, packed = _split(must)
+        indexed, packed = split(must)
         if packed:
             return self._search_packed(collection, query, indexed, packed, limit)
         with self._call(f"search {collection}"):
@@ -234,7 +242,7 @@ class EdgeVectorStore:
                     with_payload=True,
                 )
             )
-        return [VectorHit(str(p.id), float(p.score), _unpack(p.payload)) for p in found]
+        return [VectorHit(str(p.id), float(p.score), unpack(p.payload)) for p in found]
 
     def _search_packed(self, collection, query, indexed, packed, limit) -> list[VectorHit]:
         """A search filtered on packed keys: exact cosine over the points that pass."""
@@ -242,7 +250,7 @@ class EdgeVectorStore:
             hit
             for hit in map(_hit_with_vector, self._records(collection, indexed, with_payload=True,
                                                             with_vector=True))
-            if _passes(hit.payload, packed)
+            if passes(hit.payload, packed)
         ]  # fmt: skip
         if not hits:
             return []
@@ -279,11 +287,11 @@ class EdgeVectorStore:
         must = conditions(check_scope(scope), filters)
         if must is None:
             return []
-        indexed, packed = _split(must)
+        indexed, packed = split(must)
         keys = []
         for record in self._records(collection, indexed, with_payload=True):
-            payload = _unpack(record.payload)
-            if _passes(payload, packed):
+            payload = unpack(record.payload)
+            if passes(payload, packed):
                 keys.append((str(payload.get("created_at", "")), str(record.id)))
         return self.get(collection, page_by_created(keys, limit, offset))
 
@@ -366,60 +374,14 @@ def _translate(exc: Exception, action: str, where: str) -> GraphMemError:
 def _filter(must: list[Condition]) -> Any:
     if not must:
         return None
-    return qe.Filter(
-        must=[
-            qe.FieldCondition(
-                key=key,
-                match=qe.MatchAny(value) if isinstance(value, list) else qe.MatchValue(value),
-            )
-            for key, value in must
-        ]
-    )
+    return qe.Filter(must=[_condition(key, value) for key, value in must])
 
 
-def _pack(payload: dict[str, Any]) -> dict[str, Any]:
-    if DOC in payload:
-        raise ValidationError("payload", f"the key {DOC!r} is reserved by the Edge store")
-    top = {k: payload[k] for k in INDEXED_KEYS if k in payload}
-    rest = {k: v for k, v in payload.items() if k not in top}
-    if rest:
-        try:
-            top[DOC] = json.dumps(rest, ensure_ascii=False, separators=(",", ":"))
-        except (TypeError, ValueError) as exc:
-            raise ValidationError("payload", f"must be JSON-serialisable: {exc}") from None
-    return top
-
-
-def _unpack(raw: Mapping[str, Any] | None) -> dict[str, Any]:
-    payload = dict(raw or {})
-    doc = payload.pop(DOC, None)
-    if doc:
-        payload.update(json.loads(doc))
-    return payload
-
-
-def _split(must: list[Condition]) -> tuple[list[Condition], list[Condition]]:
-    """Conditions Qdrant can check (indexed keys) and those on packed keys."""
-    indexed = [c for c in must if c[0] in INDEXED_KEYS]
-    return indexed, [c for c in must if c[0] not in INDEXED_KEYS]
-
-
-def _passes(payload: Mapping[str, Any], packed: list[Condition]) -> bool:
-    """Qdrant's equality semantics: a value matches, or a list value contains it."""
-    for key, want in packed:
-        have: Any = payload
-        for part in key.split("."):  # dotted keys reach into nested objects, as in Qdrant
-            have = have.get(part) if isinstance(have, Mapping) else None
-        wanted = want if isinstance(want, list) else [want]
-        values = have if isinstance(have, list) else [have]
-        if not any(_same(v, w) for v in values for w in wanted):
-            return False
-    return True
-
-
-def _same(value: Any, wanted: Any) -> bool:
-    # Qdrant never equates a boolean with an integer, nor "1" with 1.
-    return type(value) is type(wanted) and value == wanted
+def _condition(key: str, value: Any) -> Any:
+    if value == "":  # empty values are not stored (edge_payload.py): "" means absent
+        return qe.IsEmptyCondition(key)
+    match = qe.MatchAny(value) if isinstance(value, list) else qe.MatchValue(value)
+    return qe.FieldCondition(key=key, match=match)
 
 
 def _unit(vector: list[float]) -> np.ndarray:
@@ -432,7 +394,7 @@ def _hit_with_vector(record: Any) -> VectorHit:
 
 
 def _record(record: Any, with_vectors: bool) -> VectorHit:
-    hit = VectorHit(str(record.id), 1.0, _unpack(record.payload))
+    hit = VectorHit(str(record.id), 1.0, unpack(record.payload))
     if with_vectors:
         vector = record.vector  # a fresh list of Python floats, built by the binding
         hit.vector = vector if isinstance(vector, list) else None

@@ -20,6 +20,7 @@ from .base import VectorPoint
 
 DEFAULT_COLLECTIONS = ("facts", "entities")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # One equality test per payload key: ("key", value) or ("key", [any, of, these]).
 Condition = tuple[str, Any]
 
@@ -57,6 +58,8 @@ def point_id(value: object) -> str:
     # any spelling of the same UUID and return the one form Qdrant gives back.
     if not isinstance(value, str):
         raise ValidationError("id", f"must be a UUID string, got {type(value).__name__}")
+    if _CANONICAL_UUID.fullmatch(value):  # what graphmem's own ids look like: no parse
+        return value
     try:
         return str(uuid.UUID(value))
     except ValueError:
@@ -111,6 +114,8 @@ def checked_vectors(points: Sequence[VectorPoint], dim: int | None) -> list[list
         and np.isfinite(arr).all()
         and np.any(arr, axis=1).all()
     ):
+        if all(type(p.vector) is list and type(p.vector[0]) is float for p in points):
+            return [p.vector for p in points]  # already lists of floats: no second copy
         return arr.tolist()
     return [check_vector(p.vector, dim, f"vector of {point_id(p.id)}") for p in points]
 
