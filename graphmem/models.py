@@ -8,9 +8,9 @@ Unset scope fields are stored as ``""`` (never null) so no backend has to type a
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
-import uuid
 from collections.abc import Mapping
 from copy import deepcopy
 from dataclasses import dataclass, field, fields
@@ -25,6 +25,7 @@ _SCOPE_ID_MAX = 200
 # Letters of any script, digits, underscore, space, hyphen and dot: enough for natural
 # relation names in any language, and nothing that means something in Cypher.
 _RELATION_NAME = re.compile(r"^\w[\w \-.]{0,99}$")
+_NON_WORD = re.compile(r"[^\w]+")
 
 
 def now_iso() -> str:
@@ -44,8 +45,12 @@ def to_iso(value: str | date | datetime | None) -> str:
                 "timestamp", f"not an ISO-8601 date or datetime: {text!r}"
             ) from None
     if isinstance(value, datetime):
-        dt = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        dt = value.astimezone(UTC) if value.tzinfo else value
+        if dt.year >= 1000:
+            # isoformat is a third of strftime's cost (0.08 s per 10k memories); it pads
+            # years below 1000 to four digits where strftime does not, hence the guard.
+            return dt.isoformat(timespec="microseconds")[:26] + "Z"
+        return dt.replace(tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if isinstance(value, date):
         return f"{value.isoformat()}T00:00:00.000000Z"
     raise ValidationError(
@@ -69,7 +74,14 @@ def visible_at(
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID as text, formatted directly: half of ``str(uuid.uuid4())``."""
+    h = "%032x" % (int.from_bytes(os.urandom(16)) & _UUID4_CLEAR | _UUID4_SET)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+# The version nibble (4) and the RFC 4122 variant bits (10), as uuid.UUID(version=4) sets.
+_UUID4_CLEAR = ~(0xF000 << 64 | 0xC000 << 48)
+_UUID4_SET = 0x4000 << 64 | 0x8000 << 48
 
 
 # Cached: ingesting 10k memories asks for ~230k keys of a few thousand distinct names
@@ -81,10 +93,12 @@ def name_key(name: str) -> str:
     return " ".join(text.replace("_", " ").split())
 
 
+# Cached like name_key: 10k memories ask ~25k times for a few dozen relation names.
+@lru_cache(maxsize=1 << 12)
 def relation_key(name: str) -> str:
     """Canonical relation type: ``"Works At"``, ``"works-at"`` -> ``"works_at"``."""
     text = unicodedata.normalize("NFKC", name).casefold()
-    return re.sub(r"[^\w]+", "_", text).strip("_")
+    return _NON_WORD.sub("_", text).strip("_")
 
 
 def check_relation_name(name: object, field_name: str = "relation") -> str:

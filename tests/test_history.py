@@ -153,3 +153,41 @@ def test_a_file_that_is_not_a_database_is_a_config_error(tmp_path):
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(ConfigError, match="history database"):
         SQLiteHistoryStore(path)
+
+
+def test_a_batch_gets_the_ids_and_times_events_reads_back(history, tmp_path):
+    # Delete the newest rows first, so the id sequence runs ahead of the largest stored id.
+    *_, newest = history.record([ev(f"old{i}") for i in range(5)])
+    history.delete_ids([newest.id])
+    batch = [ev(f"m{i}", event="UPDATE" if i % 3 else "ADD") for i in range(300)]
+    batch[7] = ev("m7", created_at="2020-05-01T00:00:00.000000Z", details={"k": [1, "é"]})
+    recorded = history.record(batch)
+    assert recorded[0].id == newest.id + 1
+    assert history.events(limit=300) == recorded
+    assert [(r.target_id, r.event) for r in recorded] == [(b.target_id, b.event) for b in batch]
+    assert recorded[7].created_at == "2020-05-01T00:00:00.000000Z"
+    assert all(b.id is None and b.created_at in ("", recorded[7].created_at) for b in batch)
+
+
+def test_two_stores_on_one_file_interleave_batches_with_the_right_ids(tmp_path):
+    path = tmp_path / "history.db"
+    with SQLiteHistoryStore(path) as one, SQLiteHistoryStore(path) as two:
+        recorded = []
+        for i in range(6):
+            store = one if i % 2 else two
+            recorded += store.record([ev(f"s{i}-{j}") for j in range(i + 1)])
+        assert one.events() == recorded == two.events()
+
+
+def test_a_field_of_the_wrong_type_names_the_field_and_writes_nothing(history):
+    for field_name, value in [
+        ("target_kind", 1),
+        ("old_value", b"x"),
+        ("new_value", 2),
+        ("actor", None),
+        ("role", 3),
+        ("created_at", None),
+    ]:
+        with pytest.raises(ValidationError, match=field_name):
+            history.record([ev("ok"), ev("bad", **{field_name: value})])
+    assert history.events() == []

@@ -27,7 +27,8 @@ class Message:
 def check_text(value: object, field: str, max_chars: int) -> str:
     if not isinstance(value, str):
         raise ValidationError(field, f"must be a string, got {type(value).__name__}")
-    if not value.strip():
+    stripped = value.strip()
+    if not stripped:
         raise ValidationError(field, "is empty or only whitespace; pass the text to remember")
     if len(value) > max_chars:
         raise ValidationError(
@@ -35,7 +36,7 @@ def check_text(value: object, field: str, max_chars: int) -> str:
             f"is {len(value):,} characters, over the limit of {max_chars:,}; split it into "
             "several add() calls or raise max_text_chars",
         )
-    return value.strip()
+    return stripped
 
 
 def normalise_messages(messages: object, max_chars: int) -> list[Message]:
@@ -92,8 +93,9 @@ def check_source_ids(source_ids: object) -> list[str]:
         return []
     if isinstance(source_ids, str) or not isinstance(source_ids, list | tuple):
         raise ValidationError("source_ids", "must be a list of strings")
-    if not all(isinstance(s, str) and s for s in source_ids):
-        raise ValidationError("source_ids", "must contain only non-empty strings")
+    for s in source_ids:  # a loop, not all(<genexpr>): called once per ingested memory
+        if not isinstance(s, str) or not s:
+            raise ValidationError("source_ids", "must contain only non-empty strings")
     return list(source_ids)
 
 

@@ -12,12 +12,11 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import BackendUnavailableError, ConfigError, GraphMemError, ValidationError
-from ..models import SCOPE_FIELDS, HistoryEvent, Scope, now_iso
+from ..models import HistoryEvent, Scope, now_iso
 
 _SCHEMA_VERSION = 1
 # AUTOINCREMENT (not plain rowid reuse) keeps ids strictly increasing even after
@@ -52,6 +51,9 @@ _INSERT = (
     "INSERT INTO history (event, target_kind, target_id, old_value, new_value, actor, role, "
     "user_id, agent_id, run_id, details, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_LAST_ID = "SELECT seq FROM sqlite_sequence WHERE name = 'history'"
+# json.dumps with keyword arguments builds a new encoder on every call.
+_DETAILS = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
 
 class SQLiteHistoryStore:
@@ -95,11 +97,24 @@ class SQLiteHistoryStore:
         """
         stamp = now_iso()
         rows = [_row(ev, stamp) for ev in events]  # all checked before the first write
-        recorded: list[HistoryEvent] = []
         with self._call("record history events"), self._transaction():
-            for ev, row in zip(events, rows, strict=True):
-                cursor = self._conn.execute(_INSERT, row)
-                recorded.append(replace(ev, id=cursor.lastrowid, created_at=row[-1]))
+            if not rows:
+                return []
+            # One executemany instead of an execute per event (10k events: ~0.1 s). Under
+            # AUTOINCREMENT each row gets max(sequence, largest id) + 1, and BEGIN IMMEDIATE
+            # holds the write lock, so the batch's ids are the consecutive run ending at
+            # the sequence value read back afterwards.
+            self._conn.executemany(_INSERT, rows)
+            (last,) = self._conn.execute(_LAST_ID).fetchone()
+        first = last - len(rows) + 1
+        recorded: list[HistoryEvent] = []
+        for i, (ev, row) in enumerate(zip(events, rows, strict=True)):
+            # A shallow copy as dataclasses.replace makes, without its per-call field walk.
+            done = object.__new__(type(ev))
+            done.__dict__.update(ev.__dict__)
+            done.id = first + i
+            done.created_at = row[-1]
+            recorded.append(done)
         return recorded
 
     def delete_ids(self, ids: Sequence[int]) -> None:
@@ -207,27 +222,50 @@ def _text(field: str, value: object, optional: bool = False) -> str | None:
 def _row(ev: HistoryEvent, stamp: str) -> tuple[Any, ...]:
     if not isinstance(ev, HistoryEvent):
         raise ValidationError("events", f"expected HistoryEvent, got {type(ev).__name__}")
-    if not isinstance(ev.scope, Scope):
-        raise ValidationError("scope", f"expected a Scope, got {type(ev.scope).__name__}")
+    scope = ev.scope
+    if not isinstance(scope, Scope):
+        raise ValidationError("scope", f"expected a Scope, got {type(scope).__name__}")
     if not isinstance(ev.event, str) or not ev.event:
         raise ValidationError("event", "must be a non-empty string such as 'ADD'")
     if not isinstance(ev.target_id, str) or not ev.target_id:
         raise ValidationError("target_id", "must be a non-empty string")
-    try:
-        details = json.dumps(ev.details, ensure_ascii=False, sort_keys=True)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError("details", f"must be JSON-serialisable: {exc}") from None
+    details = ev.details
+    if type(details) is dict and not details:
+        details = "{}"
+    else:
+        try:
+            details = _DETAILS(details)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError("details", f"must be JSON-serialisable: {exc}") from None
+    kind, old, new, actor, role = ev.target_kind, ev.old_value, ev.new_value, ev.actor, ev.role
+    created = ev.created_at
+    if not (
+        type(kind) is str
+        and type(actor) is str
+        and type(role) is str
+        and type(created) is str
+        and (old is None or type(old) is str)
+        and (new is None or type(new) is str)
+    ):  # the uncommon path: a str subclass, or a value _text rejects with its error
+        kind = _text("target_kind", kind)
+        old = _text("old_value", old, optional=True)
+        new = _text("new_value", new, optional=True)
+        actor = _text("actor", actor)
+        role = _text("role", role)
+        created = _text("created_at", created)
     return (
         ev.event,
-        _text("target_kind", ev.target_kind),
+        kind,
         ev.target_id,
-        _text("old_value", ev.old_value, optional=True),
-        _text("new_value", ev.new_value, optional=True),
-        _text("actor", ev.actor),
-        _text("role", ev.role),
-        *(getattr(ev.scope, k) for k in SCOPE_FIELDS),
+        old,
+        new,
+        actor,
+        role,
+        scope.user_id,
+        scope.agent_id,
+        scope.run_id,
         details,
-        _text("created_at", ev.created_at) or stamp,
+        created or stamp,
     )
 
 

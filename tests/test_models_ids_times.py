@@ -1,0 +1,57 @@
+"""The fast paths of new_id and to_iso give what uuid4 and strftime gave."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+
+from graphmem.errors import ValidationError
+from graphmem.ingest.validate import check_source_ids, check_timestamp
+from graphmem.models import new_id, to_iso
+
+
+def test_new_id_is_a_random_version_4_uuid():
+    ids = [new_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-01-01T09:00:00",
+        "2024-01-01T09:00:00Z",
+        " 2024-01-01T09:00:00.5+02:00 ",
+        "2024-03-05",
+        "1000-01-01T00:30:00+01:00",  # crosses back into year 999
+        "0999-06-01T00:00:00",
+        datetime(2020, 1, 2, 3, 4, 5, 6),
+        datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-3))),
+        datetime(5, 1, 1),
+        date(2021, 3, 1),
+    ],
+)
+def test_to_iso_matches_the_strftime_form(value):
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    elif isinstance(value, datetime):
+        parsed = value
+    else:
+        parsed = datetime(value.year, value.month, value.day)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    assert to_iso(value) == parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_bad_timestamps_and_source_ids_still_name_the_field():
+    with pytest.raises(ValidationError, match="valid_at.*not an ISO-8601"):
+        check_timestamp("2024-13-45", "valid_at")
+    with pytest.raises(ValidationError, match="timestamp.*expected str"):
+        check_timestamp(20240101)
+    for bad in (["a", ""], ["a", 3], "a", [None]):
+        with pytest.raises(ValidationError, match="source_ids"):
+            check_source_ids(bad)
+    assert check_source_ids(("a", "b")) == ["a", "b"]
