@@ -1,4 +1,4 @@
-"""The fast paths of new_id and to_iso give what uuid4 and strftime gave."""
+"""The fast paths in models.py give what the straightforward versions gave."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from graphmem.errors import ValidationError
 from graphmem.ingest.validate import check_source_ids, check_timestamp
-from graphmem.models import new_id, to_iso
+from graphmem.models import SCOPE_FIELDS, Scope, new_id, to_iso
 
 
 def test_new_id_is_a_random_version_4_uuid():
@@ -55,3 +55,16 @@ def test_bad_timestamps_and_source_ids_still_name_the_field():
         with pytest.raises(ValidationError, match="source_ids"):
             check_source_ids(bad)
     assert check_source_ids(("a", "b")) == ["a", "b"]
+
+
+ROWS = [{}, {"user_id": "u", "agent_id": None}, {"user_id": "u", "agent_id": "a", "run_id": "r"},
+        {"user_id": "x", "run_id": 3}, {"user_id": "x", "run_id": "3"}]  # fmt: skip
+SCOPES = [Scope(), Scope("u"), Scope("u", "a"), Scope("", "a", "r"), Scope("x", "", "3")]
+
+
+@pytest.mark.parametrize("row", ROWS)
+def test_scope_from_row_and_matches_agree_with_the_field_loop(row):
+    assert Scope.from_row(row) == Scope(*(str(row.get(k) or "") for k in SCOPE_FIELDS))
+    for scope in SCOPES:
+        wanted = all(not v or row.get(k, "") == v for k, v in scope.params().items())
+        assert scope.matches(row) is wanted
