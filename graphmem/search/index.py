@@ -16,7 +16,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -230,23 +229,7 @@ class IndexedVectorStore:
         self.inner.open(dim, embedder)
 
     def upsert(self, collection: str, points: Sequence[Any]) -> None:
-        self.prepare_upsert(collection, points)()
-
-    def prepare_upsert(self, collection: str, points: Sequence[Any]) -> Callable[[], None]:
-        """The store's staged upsert when it has one (see ``EdgeVectorStore``), plus the
-        copy kept in step once the write is done."""
-        stage = getattr(self.inner, "prepare_upsert", None)
-        write = (
-            stage(collection, points) if stage else partial(self.inner.upsert, collection, points)
-        )
-
-        def apply() -> None:
-            write()
-            self._mirror(collection, points)
-
-        return apply
-
-    def _mirror(self, collection: str, points: Sequence[Any]) -> None:
+        self.inner.upsert(collection, points)
         with self._lock:
             for (name, scope), index in self._indexes.items():
                 if name == collection:

@@ -24,7 +24,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -182,30 +182,16 @@ class EdgeVectorStore:
     # --- writes -------------------------------------------------------------------------
 
     def upsert(self, collection: str, points: Sequence[VectorPoint]) -> None:
-        self.prepare_upsert(collection, points)()
-
-    def prepare_upsert(self, collection: str, points: Sequence[VectorPoint]) -> Callable[[], None]:
-        """Check and encode ``points`` now; the call returned writes them (again if asked).
-
-        Encoding is Python work that hands the GIL back and forth inside the binding, so
-        it crawls while another thread runs Python; the engine's writer encodes a batch
-        before its graph-writing thread starts (ingest/write.py).
-        """
-        self._shard(collection)
+        shard = self._shard(collection)
         # Every point is checked before any is written: bad input writes nothing.
         vectors = checked_vectors(points, self._dim)
         built = [
             qe.Point(point_id(p.id), v, pack(scoped_payload(p)))
             for p, v in zip(points, vectors, strict=True)
         ]
-
-        def write() -> None:
-            if built:
-                shard = self._shard(collection)
-                with self._call(f"upsert into {collection}"):
-                    shard.update(qe.UpdateOperation.upsert_points(built))
-
-        return write
+        if built:
+            with self._call(f"upsert into {collection}"):
+                shard.update(qe.UpdateOperation.upsert_points(built))
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         shard = self._shard(collection)
