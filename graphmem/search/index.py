@@ -113,9 +113,7 @@ class ScopeIndex:
         size = len(self.ids)
         if self._matrix is None or not self.slot_of:
             return Scores(self, np.empty(0, np.int64), np.empty(0), 0.0)
-        q = np.asarray(query, dtype=np.float32)
-        q = q / (float(np.linalg.norm(q)) or 1.0)
-        values = self._matrix[:size] @ q
+        values = self._matrix[:size] @ _unit(query)
         floor = float(values[self._alive[:size]].min())
         return Scores(self, np.arange(size), values.astype(np.float64), floor)
 
@@ -128,10 +126,7 @@ class ScopeIndex:
         size = len(self.ids)
         if self._matrix is None or not self.slot_of:
             return [self.vector_scores(q) for q in queries]
-        units = []
-        for query in queries:  # normalised one by one, exactly as vector_scores does
-            q = np.asarray(query, dtype=np.float32)
-            units.append(q / (float(np.linalg.norm(q)) or 1.0))
+        units = [_unit(query) for query in queries]  # one by one, as vector_scores does
         matrix, alive, out = self._matrix[:size], self._alive[:size], []
         step = max(1, _PRODUCT_CELLS // size)  # bounds the (queries x scope) scratch array
         for start in range(0, len(units), step):
@@ -346,6 +341,12 @@ class IndexedVectorStore:
     def cached_scopes(self, collection: str = FACTS) -> list[Scope]:
         with self._lock:
             return [scope for name, scope in self._indexes if name == collection]
+
+
+def _unit(query: Sequence[float]) -> np.ndarray:
+    """A query as a float32 unit vector (left as is when it is all zeros)."""
+    q = np.asarray(query, dtype=np.float32)
+    return q / (float(np.linalg.norm(q)) or 1.0)
 
 
 def _query(vector, index: ScopeIndex) -> np.ndarray | None:
