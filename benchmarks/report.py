@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .machine import describe, speed_figures
 from .runtime import REPO_ROOT
 
 RESULTS_ROOT = Path(__file__).resolve().parent / "results"
@@ -103,6 +104,7 @@ def machine_info() -> dict[str, Any]:
         "packages": _versions(),
         "git_commit": _git("rev-parse", "HEAD"),
         "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        **speed_figures(),
     }
 
 
@@ -134,6 +136,7 @@ def write_results(
         f"{document['machine']['cpu_count']} CPUs, Python {document['machine']['python']}, "
         f"commit {document['machine']['git_commit'][:12]}"
         + (" (dirty tree)" if document["machine"]["git_dirty"] else ""),
+        *filter(None, [describe(document["machine"])]),
         f"- config: `{json.dumps(dict(config), default=str)}`",
         "",
     ]

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .machine import describe
 from .report import RESULTS_ROOT, Table
 from .search_latency import store_cell
 
@@ -123,6 +124,7 @@ def build_readme(root: Path = RESULTS_ROOT) -> str:
             + (" (dirty tree)" if machine.get("git_dirty") else "")
             + f", config `{json.dumps(document['config'], default=str)}`",
             "",
+            *([speed, ""] if (speed := describe(machine).removeprefix("- ")) else []),
         ]
         lines += [table.markdown() for table in section(document["results"])]
     return "\n".join(lines)
