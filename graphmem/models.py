@@ -46,11 +46,10 @@ def to_iso(value: str | date | datetime | None) -> str:
             ) from None
     if isinstance(value, datetime):
         dt = value.astimezone(UTC) if value.tzinfo else value
-        if dt.year >= 1000:
-            # isoformat is a third of strftime's cost (0.08 s per 10k memories); it pads
-            # years below 1000 to four digits where strftime does not, hence the guard.
-            return dt.isoformat(timespec="microseconds")[:26] + "Z"
-        return dt.replace(tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        # Four-digit years always ("0999-..."): stored times are compared as text, and
+        # strftime's "999-..." sorted after "2024-...". isoformat is also a third of
+        # strftime's cost (0.08 s per 10k memories).
+        return dt.isoformat(timespec="microseconds")[:26] + "Z"
     if isinstance(value, date):
         return f"{value.isoformat()}T00:00:00.000000Z"
     raise ValidationError(

@@ -35,7 +35,7 @@ def test_new_id_is_a_random_version_4_uuid():
         date(2021, 3, 1),
     ],
 )
-def test_to_iso_matches_the_strftime_form(value):
+def test_to_iso_is_utc_with_microseconds_and_a_four_digit_year(value):
     if isinstance(value, str):
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     elif isinstance(value, datetime):
@@ -43,7 +43,15 @@ def test_to_iso_matches_the_strftime_form(value):
     else:
         parsed = datetime(value.year, value.month, value.day)
     parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    assert to_iso(value) == parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = parsed.astimezone(UTC)
+    assert to_iso(value) == f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_times_before_year_1000_sort_before_later_ones_as_text():
+    """Stores compare times as strings (as_of, invalid_at): the year must be padded."""
+    times = [to_iso(t) for t in ("2024-01-01", "0050-03-01", "0999-12-31T23:00:00", "1000-01-01")]
+    assert sorted(times) == [times[1], times[2], times[3], times[0]]
+    assert times[1] == "0050-03-01T00:00:00.000000Z"
 
 
 def test_bad_timestamps_and_source_ids_still_name_the_field():
