@@ -248,6 +248,27 @@ def test_failed_graph_write_leaves_stores_unchanged(mem, monkeypatch):
     assert snapshot(mem, user_id="a")["graph"] == (4, 2, 2)
 
 
+def test_when_both_sides_of_a_write_fail_the_error_names_both(mem, monkeypatch):
+    mem.add("Alice works at Acme.", user_id="a")
+    before = snapshot(mem, user_id="a")
+    real_write = mem.graph_store.write
+
+    def graph_down(batch):
+        real_write(batch)
+        raise BackendUnavailableError("graph store went away")
+
+    def history_down(events):
+        raise BackendUnavailableError("history disk is full")
+
+    monkeypatch.setattr(mem.graph_store, "write", graph_down)
+    monkeypatch.setattr(mem.history_store, "record", history_down)
+    with pytest.raises(BackendUnavailableError, match="history disk is full") as caught:
+        mem.add_many([{"text": "Bob works at Initech."}], user_id="a")
+    assert any("graph store went away" in note for note in caught.value.__notes__)
+    monkeypatch.undo()
+    assert snapshot(mem, user_id="a") == before
+
+
 def test_transient_conflict_is_replayed_once_and_recorded_once(mem, monkeypatch):
     from graphmem import ConflictError
 

@@ -109,9 +109,14 @@ class Writer:
         try:
             steps(undo)
             commit = True
-        finally:
+        except BaseException as exc:
             verdict.set()
             worker.join()
+            for failure in failures:  # both sides failed: say so, rather than lose one
+                exc.add_note(f"the graph write failed too: {type(failure).__name__}: {failure}")
+            raise
+        verdict.set()
+        worker.join()
         if failures:
             raise failures[0]
 
