@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from benchmarks.suites.speed import _report, measure, median_run
+from benchmarks.suites.speed import _report, add_arguments, measure, median_run, run
 
 
 def _run(embedder, size, ingest, hybrid_p95):
@@ -119,3 +119,16 @@ def test_an_embedded_run_keeps_the_generated_scope_names():
     assert result["memories_written"] == 240
     assert result["scope_suffix"] == ""
     assert result["graph_missing_entities"] == 0
+
+
+def test_sizes_above_the_repeat_limit_run_once(tmp_path):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args([
+        "--sizes", "40,80", "--embedders", "hash", "--repeats", "2", "--repeat-max-size", "40",
+        "--queries", "2", "--graph-queries", "2", "--recipes", "hybrid", "--out", str(tmp_path),
+    ])  # fmt: skip
+    assert run(args) == 0
+    runs = json.loads((tmp_path / "results.json").read_text())["results"]["runs"]
+    assert [(r["size"], len(r["ingest_per_s_runs"])) for r in runs] == [(40, 2), (80, 1)]
+    assert [r["memories_written"] for r in runs] == [40, 80]

@@ -67,6 +67,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fresh-store runs per configuration; the one with the median ingest rate is "
         "reported, with the range (this VM's timings vary by +-30%% run to run)",
     )
+    parser.add_argument(
+        "--repeat-max-size",
+        type=int,
+        default=10_000,
+        help="sizes above this run once: a 100k run on a graph server takes many minutes",
+    )
     parser.add_argument("--graph", choices=("kuzu", "neo4j"), default="kuzu")
     parser.add_argument("--neo4j-uri", default=None)
     parser.add_argument("--neo4j-user", default=None)
@@ -226,7 +232,8 @@ def run(args: argparse.Namespace) -> int:
             }
             print(f"speed: {size:,} memories, embedder {embedder}", file=sys.stderr, flush=True)
             try:
-                runs.append(median_run([_run_isolated(config) for _ in range(args.repeats)]))
+                repeats = args.repeats if size <= args.repeat_max_size else 1
+                runs.append(median_run([_run_isolated(config) for _ in range(repeats)]))
             except BenchmarkError as error:
                 failed.append(str(error))
             # Rewritten after every configuration: a 100k run takes hours on this machine,
