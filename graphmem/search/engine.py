@@ -26,6 +26,7 @@ from .filters import check_as_of, check_filters, matches, visible
 from .fuse import Fused, fuse
 from .graph import GraphResult, Relevance, link, walk
 from .index import IndexedVectorStore, ScopeIndex, Scores
+from .neighbours import smooth
 from .recipes import CHANNELS, Recipe
 from .rerank import rerank_mmr, rerank_pagerank
 
@@ -155,7 +156,9 @@ class _Run:
             first = fuse(self.complete(lists), recipe.weights, **fusion)
             lists["graph"] = self.graph_channel(first[: recipe.seeds_from_hits], depth)
         self.found = {channel: {i for i, _ in ranked} for channel, ranked in lists.items()}
-        fused = fuse(self.complete(lists), recipe.weights, **fusion)
+        context = self.neighbours(lists) if recipe.neighbour_weight > 0 else {}
+        fused = fuse(self.complete(lists, set(context)), recipe.weights, **fusion)
+        fused = smooth(fused, lambda i: context.get(i, ()), recipe.neighbour_weight)
         for step in recipe.rerank:
             if step == "pagerank" and self.seeds:
                 ids = [f.memory_id for f in fused]
@@ -167,15 +170,33 @@ class _Run:
                 fused = rerank_mmr(fused, self.vectors_of, recipe.mmr_lambda, limit)
         return [self.hit(f) for f in fused[:limit]]
 
-    def complete(self, lists: dict[str, list[tuple[str, float]]]) -> dict[str, list]:
+    def neighbours(self, lists: dict[str, list[tuple[str, float]]]) -> dict[str, tuple]:
+        """The admitted neighbours (``neighbours.py``) of the candidates and of those.
+
+        Both directions: a reply no channel found must see the candidate it answers.
+        """
+        table = self.index.neighbours
+
+        def near(memory_id: str) -> tuple[str, ...]:
+            return tuple(n for n in table.of(memory_id)
+                         if (p := self.payload(n)) is not None and self.accept(p))  # fmt: skip
+
+        out = {i: near(i) for ranked in lists.values() for i, _ in ranked}
+        for memory_id in {n for found in list(out.values()) for n in found} - out.keys():
+            out[memory_id] = near(memory_id)
+        return {i: found for i, found in out.items() if found}
+
+    def complete(
+        self, lists: dict[str, list[tuple[str, float]]], extra: set[str] = frozenset()
+    ) -> dict[str, list]:
         """Score every candidate in every flat channel, not only where it was found.
 
         A memory BM25 ranks first but the vector channel ranked 41st would otherwise
         get no vector share at all, as if it were unrelated; measured on LoCoMo, that
         cost weighted fusion 0.055 recall@10 (0.578 vs 0.633). Full scores are at hand
-        in memory anyway.
+        in memory anyway. ``extra`` ids (a candidate's neighbours) are scored the same way.
         """
-        union = {i for ranked in lists.values() for i, _ in ranked}
+        union = {i for ranked in lists.values() for i, _ in ranked} | extra
         out = {}
         for channel, ranked in lists.items():
             scores = self.scores.get(channel)

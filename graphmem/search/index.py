@@ -24,6 +24,7 @@ from ..models import SCOPE_FIELDS, Scope
 from ..stores.base import VectorHit
 from .filters import check_filters, matches
 from .keyword import KeywordIndex
+from .neighbours import NeighbourTable
 
 FACTS, ENTITIES = "facts", "entities"
 _PRODUCT_CELLS = 4_000_000  # 16 MB of float32 scores per chunk of a batched search
@@ -40,6 +41,7 @@ class ScopeIndex:
         self.payloads: list[dict[str, Any] | None] = []
         self.slot_of: dict[str, int] = {}
         self.keywords = KeywordIndex()
+        self.neighbours = NeighbourTable()
         self._free: list[int] = []
         self._matrix: np.ndarray | None = None
         self._alive = np.zeros(64, dtype=bool)
@@ -67,6 +69,7 @@ class ScopeIndex:
         self._alive[slot] = True
         if self.with_keywords:
             self.keywords.add(slot, str(payload.get("text", "")))
+            self.neighbours.add(point_id, payload)
         if vector is None or not len(vector):
             self.has_vectors = False
             return
@@ -88,6 +91,7 @@ class ScopeIndex:
         self.payloads[slot] = None
         self._alive[slot] = False
         self.keywords.remove(slot)
+        self.neighbours.remove(point_id)
         if self._matrix is not None:
             self._matrix[slot] = 0.0  # a zero row scores 0 and is skipped as empty
         self._free.append(slot)

@@ -1,0 +1,104 @@
+"""Neighbours: a hit brings the memory stored next to it in its conversation (real stores)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from graphmem import Memory
+from graphmem.search import recipes
+from graphmem.search.fuse import Fused
+from graphmem.search.neighbours import NeighbourTable, order_key, smooth
+
+U = "talk"
+SESSION = "2023-05-08T13:56:00"
+LATER = "2023-06-12T09:05:00"
+QUESTION = "What should Caroline read on the flight to Lisbon?"
+ANSWER = "Melanie: Take Middlemarch, it is long enough."
+
+
+@pytest.fixture(scope="module")
+def talk(tmp_path_factory):
+    """One session where the answer is the reply to the turn the question matches."""
+    m = Memory.open(tmp_path_factory.mktemp("talk"), embedder="hash")
+    turns = [
+        "Caroline: Morning! The garden looks wonderful today.",
+        "Melanie: Thanks, the roses finally came through.",
+        "Caroline: I need something to read on the flight to Lisbon.",
+        ANSWER,
+        "Caroline: Perfect, I will pick it up after work.",
+        "Melanie: Tell me how the pottery class goes.",
+    ]
+    items = [{"text": t, "source_ids": [f"D1:{n}"], "timestamp": SESSION,
+              "metadata": {"speaker": t.split(":")[0]}} for n, t in enumerate(turns, 1)]  # fmt: skip
+    # Another session: "D2:1" follows "D1:6" in id order but was said another day.
+    items.append({"text": "Caroline: The flight to Lisbon was delayed again.",
+                  "source_ids": ["D2:1"], "timestamp": LATER})  # fmt: skip
+    items += [{"text": f"Melanie: Note {n} about the weather, the cat and work {n}.",
+               "timestamp": LATER} for n in range(20)]  # fmt: skip
+    m.add_many(items, user_id=U, infer=False)
+    yield m
+    m.close()
+
+
+def rank_of(hits, text):
+    return next((i for i, h in enumerate(hits) if h.text == text), None)
+
+
+def test_the_reply_to_the_matching_turn_is_found(talk):
+    hits = talk.search(QUESTION, user_id=U, limit=5, recipe="hybrid")
+    assert hits[0].text == "Caroline: I need something to read on the flight to Lisbon."
+    at = rank_of(hits, ANSWER)  # shares no word with the question, and no meaning either
+    assert at is not None
+    assert hits[at].score_parts["neighbour"] > 0
+    alone = replace(recipes.HYBRID, name="no-neighbours", neighbour_weight=0.0)
+    without = talk.search(QUESTION, user_id=U, limit=10, recipe=alone)
+    assert rank_of(without, ANSWER) is None
+    assert all("neighbour" not in h.score_parts for h in without)
+
+
+def test_neighbours_are_said_at_the_same_time(talk):
+    hits = talk.search("Tell me how the pottery class goes", user_id=U, limit=30, recipe="text")
+    by_source = {tuple(h.source_ids): h for h in hits}
+    assert by_source[("D1:6",)].text.endswith("pottery class goes.")
+    assert by_source[("D1:5",)].score_parts["neighbour"] > 0  # said just before, same session
+    # "D2:1" follows "D1:6" in id order, but in another session: no share of its score.
+    assert "neighbour" not in by_source[("D2:1",)].score_parts
+
+
+def test_a_neighbour_the_filters_exclude_lends_no_score(talk):
+    # Caroline's and Melanie's turns alternate: once Melanie's are filtered out, no
+    # remaining turn has an admitted neighbour.
+    hits = talk.search(QUESTION, user_id=U, limit=10, recipe="hybrid",
+                       filters={"metadata.speaker": "Caroline"})  # fmt: skip
+    assert hits and all(h.text.startswith("Caroline:") for h in hits)
+    assert all("neighbour" not in h.score_parts for h in hits)
+
+
+def test_source_ids_order_by_their_numbers():
+    assert order_key("D1:9") < order_key("D1:10") < order_key("D2:1")
+    table = NeighbourTable()
+    for point_id, source, when in [("a", "m10", "t"), ("b", "m9", "t"), ("c", "m11", "t"),
+                                   ("d", "m12", "u"), ("e", "", "t")]:  # fmt: skip
+        table.add(point_id, {"source_ids": [source] if source else [], "valid_at": when})
+    assert table.of("a") == ("b", "c")
+    assert table.of("b") == ("a",)
+    assert table.of("d") == () and table.of("e") == ()
+    table.remove("a")  # the two either side of a removed memory meet
+    assert table.of("b") == ("c",) and table.of("c") == ("b",)
+    table.add("c", {"source_ids": ["m8"], "valid_at": "t"})  # a re-put moves it
+    assert table.of("c") == ("b",) and table.of("b") == ("c",)
+
+
+def test_smooth_lifts_towards_a_better_neighbour_never_past_it():
+    fused = [Fused("a", 1.0, {"keyword": 1.0}), Fused("c", 0.2, {"keyword": 0.2}),
+             Fused("b", 0.1, {"keyword": 0.1})]  # fmt: skip
+    near = {"b": ("a", "c"), "a": ("b",), "c": ("b",)}
+    out = smooth(fused, lambda i: near.get(i, ()), 0.5)
+    scores = {f.memory_id: round(f.score, 6) for f in out}
+    assert scores == {"a": 1.0, "b": 0.55, "c": 0.2}  # b: halfway from 0.1 to a's 1.0
+    assert [f.memory_id for f in out] == ["a", "b", "c"]
+    assert out[1].parts == {"keyword": 0.1, "neighbour": 0.45}
+    assert "neighbour" not in out[0].parts  # the best hit is never lifted by a lesser one
+    assert smooth(fused, lambda i: near.get(i, ()), 1.0)[1].score == 1.0  # up to, not past
