@@ -81,6 +81,21 @@ def test_turns_carry_speaker_caption_and_session_date(fixture_file):
     assert data.conversations[0].speakers == ("Ann", "Bob")
 
 
+@pytest.mark.parametrize(
+    ("spec", "kept"), [("0", ["conv-a", "conv-b"]), ("1", ["conv-a"]), ("1-1", ["conv-b"])]
+)
+def test_conversations_option_selects_a_held_out_range(fixture_file, spec, kept):
+    data = suite.select_conversations(load_locomo(fixture_file), spec)
+    assert [c.sample_id for c in data.conversations] == kept
+    assert {q.sample_id for q in data.questions} == set(kept)
+
+
+@pytest.mark.parametrize("spec", ["2-1", "x", "-1", "5-9"])
+def test_conversations_option_refuses_a_range_that_selects_nothing(fixture_file, spec):
+    with pytest.raises(BenchmarkError, match="--conversations"):
+        suite.select_conversations(load_locomo(fixture_file), spec)
+
+
 def test_each_malformed_evidence_form_is_normalised_or_counted(fixture_file):
     data = load_locomo(fixture_file)
     gold = {q.question: q.gold for q in data.questions if q.sample_id == "conv-a"}

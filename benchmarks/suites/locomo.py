@@ -64,7 +64,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="graphmem recipes to run, comma-separated (any graphmem knows)",
     )
     parser.add_argument(
-        "--conversations", type=int, default=0, help="only the first N conversations (0 = all)"
+        "--conversations",
+        default="0",
+        help="N: only the first N conversations (0 = all); A-B: those at positions A to B, "
+        "counted from 0 (tune on 0-4, check on 5-9)",
     )
     parser.add_argument("--batch-size", type=int, default=256, help="turns per add_many call")
     parser.add_argument("--workdir", default="", help="data dir to keep (default: temporary)")
@@ -95,8 +98,33 @@ def _default_out(args: argparse.Namespace) -> Path:
         args.embedder if args.embedder != "local" else "",
         f"extract-{args.extract}" if args.extract != "none" else "",
         args.graph if args.graph != "kuzu" else "",
-        f"{args.conversations}-conversations" if args.conversations else "",
+        f"{args.conversations}-conversations" if args.conversations not in ("", "0") else "",
     )
+
+
+def select_conversations(data: LocomoData, spec: str) -> LocomoData:
+    """Keep the conversations ``spec`` names ("N": the first N, "A-B": positions A to B,
+    "0" or "": all) and their questions; a spec that selects nothing is an error."""
+    text = str(spec).strip()
+    try:
+        if "-" in text:
+            first, last = (int(part) for part in text.split("-", 1))
+            if not 0 <= first <= last:
+                raise ValueError
+        else:
+            count = int(text or 0)
+            if count < 0:
+                raise ValueError
+            first, last = 0, (count or len(data.conversations)) - 1
+    except ValueError:
+        raise BenchmarkError(f"--conversations {spec!r}: give N or A-B (0-based, A <= B)") from None
+    chosen = data.conversations[first : last + 1]
+    if not chosen:
+        raise BenchmarkError(f"--conversations {spec!r}: only {len(data.conversations)} exist")
+    keep = {c.sample_id for c in chosen}
+    data.conversations = chosen
+    data.questions = [q for q in data.questions if q.sample_id in keep]
+    return data
 
 
 def oracle_ranking(question: Question) -> list[list[str]]:
@@ -189,11 +217,7 @@ def ingest(memory: Any, data: LocomoData, infer: bool, batch_size: int) -> dict[
 
 
 def run(args: argparse.Namespace) -> int:
-    data = load_locomo(resolve_data_path(args.data))
-    if args.conversations:
-        keep = {c.sample_id for c in data.conversations[: args.conversations]}
-        data.conversations = [c for c in data.conversations if c.sample_id in keep]
-        data.questions = [q for q in data.questions if q.sample_id in keep]
+    data = select_conversations(load_locomo(resolve_data_path(args.data)), args.conversations)
     recipes = [r for r in args.recipes.split(",") if r]
     oracle_checked = check_oracle(data.questions)
     # Built before the long ingest, so a missing endpoint fails in the first second.
