@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from graphmem import Memory
+from graphmem import Memory, ValidationError
 from graphmem.search import recipes
 from graphmem.search.fuse import Fused
 from graphmem.search.neighbours import NeighbourTable, order_key, smooth
@@ -47,7 +47,7 @@ def rank_of(hits, text):
 
 
 def test_the_reply_to_the_matching_turn_is_found(talk):
-    hits = talk.search(QUESTION, user_id=U, limit=5, recipe="hybrid")
+    hits = talk.search(QUESTION, user_id=U, limit=6, recipe="hybrid")
     assert hits[0].text == "Caroline: I need something to read on the flight to Lisbon."
     at = rank_of(hits, ANSWER)  # shares no word with the question, and no meaning either
     assert at is not None
@@ -69,8 +69,9 @@ def test_neighbours_are_said_at_the_same_time(talk):
 
 def test_a_neighbour_the_filters_exclude_lends_no_score(talk):
     # Caroline's and Melanie's turns alternate: once Melanie's are filtered out, no
-    # remaining turn has an admitted neighbour.
-    hits = talk.search(QUESTION, user_id=U, limit=10, recipe="hybrid",
+    # remaining turn has an admitted neighbour one place away.
+    adjacent = replace(recipes.HYBRID, name="adjacent", neighbour_reach=1)
+    hits = talk.search(QUESTION, user_id=U, limit=10, recipe=adjacent,
                        filters={"metadata.speaker": "Caroline"})  # fmt: skip
     assert hits and all(h.text.startswith("Caroline:") for h in hits)
     assert all("neighbour" not in h.score_parts for h in hits)
@@ -85,10 +86,16 @@ def test_source_ids_order_by_their_numbers():
     assert table.of("a") == ("b", "c")
     assert table.of("b") == ("a",)
     assert table.of("d") == () and table.of("e") == ()
+    assert table.of("b", reach=2) == ("a", "c") and table.of("c", reach=2) == ("b", "a")
     table.remove("a")  # the two either side of a removed memory meet
     assert table.of("b") == ("c",) and table.of("c") == ("b",)
     table.add("c", {"source_ids": ["m8"], "valid_at": "t"})  # a re-put moves it
     assert table.of("c") == ("b",) and table.of("b") == ("c",)
+
+
+def test_neighbour_reach_must_be_positive():
+    with pytest.raises(ValidationError, match="neighbour_reach"):
+        replace(recipes.HYBRID, neighbour_reach=0)
 
 
 def test_smooth_lifts_towards_a_better_neighbour_never_past_it():

@@ -178,7 +178,7 @@ class _Run:
         table = self.index.neighbours
 
         def near(memory_id: str) -> tuple[str, ...]:
-            return tuple(n for n in table.of(memory_id)
+            return tuple(n for n in table.of(memory_id, self.recipe.neighbour_reach)
                          if (p := self.payload(n)) is not None and self.accept(p))  # fmt: skip
 
         out = {i: near(i) for ranked in lists.values() for i, _ in ranked}
