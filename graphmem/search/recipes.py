@@ -77,6 +77,12 @@ setting of its day, BM25 then at k1 0.9, b 0.4):
 - Rocchio on the query vector (mean of the top 3-10 dense or fused hits, weight 0.5-1.0),
   with neighbours: 0.699-0.703 vs 0.708.
 - BM25 without the speaker's name at the start of each turn: 0.602 vs 0.633.
+- with neighbours at reach 2 (0.739): also lifting towards the best memory of the whole
+  session (0.05-0.2 of the gap), 0.736-0.739 with multi-hop all-gold@10 0.149-0.170 vs
+  0.184; spreading the top 40 over sessions (a penalty of 0.05-0.2 per hit already taken
+  within two turns), 0.577-0.707: the gold sits in those clusters.
+- MiniLM on the question without its stopwords ("Caroline research"), alone or averaged
+  with the full question's vector: 0.700 and 0.703 vs 0.706 (reach 1).
 - query prefixes for MiniLM: all-MiniLM-L6-v2 was trained without instructions, so there
   is no prefix to add; embedding each sentence of a turn would need ingest to store
   several vectors per memory (not done here).
