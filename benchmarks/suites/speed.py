@@ -236,7 +236,7 @@ def run(args: argparse.Namespace) -> int:
                 runs.append(median_run([_run_isolated(config) for _ in range(repeats)]))
             except BenchmarkError as error:
                 failed.append(str(error))
-            # Rewritten after every configuration: a 100k run takes hours on this machine,
+            # Rewritten after every configuration: a 100k run takes many minutes on a server,
             # and the smaller sizes' figures must survive if it is stopped.
             _report(args, runs, skipped, failed, embedders)
     if failed:
@@ -332,8 +332,9 @@ def _report(
     preamble = [
         f"graph {args.graph}, extract {args.extract}, {args.scopes} scope(s), "
         f"{args.queries} timed searches per recipe after {WARM_UP} warm-up",
-        "written: memories the ingest stored (a run that finds them already stored times "
-        "nothing, so it must equal memories)",
+        "written: memories the ingest stored; a run that finds them already stored times "
+        "nothing, so with extract none it must equal memories (extraction may merge or "
+        "skip sentences)",
         *(
             []
             if args.graph == "kuzu"
