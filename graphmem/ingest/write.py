@@ -106,17 +106,21 @@ class Writer:
 
         worker = threading.Thread(target=graph_side, name="graphmem-graph-write", daemon=True)
         worker.start()
+        caller_error: BaseException | None = None
         try:
             steps(undo)
             commit = True
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, once the worker is done
+            caller_error = exc
+        finally:
             verdict.set()
             worker.join()
+        if caller_error is not None:
             for failure in failures:  # both sides failed: say so, rather than lose one
-                exc.add_note(f"the graph write failed too: {type(failure).__name__}: {failure}")
-            raise
-        verdict.set()
-        worker.join()
+                caller_error.add_note(
+                    f"the graph write failed too: {type(failure).__name__}: {failure}"
+                )
+            raise caller_error
         if failures:
             raise failures[0]
 
