@@ -100,7 +100,7 @@ def describe(figures: dict[str, Any]) -> str:
     steal = figures.get("steal_share")
     stolen = "unknown" if steal is None else f"{steal:.1%}"
     return (
-        f"- machine speed: {figures.get('cpu_model', 'unknown')}, Python reference workload "
+        f"machine speed: {figures.get('cpu_model', 'unknown')}, Python reference workload "
         f"{figures['reference_ms']} ms (best of 5; lower is faster), CPU steal during the "
         f"run {stolen}"
     )

@@ -136,7 +136,7 @@ def write_results(
         f"{document['machine']['cpu_count']} CPUs, Python {document['machine']['python']}, "
         f"commit {document['machine']['git_commit'][:12]}"
         + (" (dirty tree)" if document["machine"]["git_dirty"] else ""),
-        *filter(None, [describe(document["machine"])]),
+        *([f"- {speed}"] if (speed := describe(document["machine"])) else []),
         f"- config: `{json.dumps(dict(config), default=str)}`",
         "",
     ]

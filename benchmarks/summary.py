@@ -124,7 +124,7 @@ def build_readme(root: Path = RESULTS_ROOT) -> str:
             + (" (dirty tree)" if machine.get("git_dirty") else "")
             + f", config `{json.dumps(document['config'], default=str)}`",
             "",
-            *([speed, ""] if (speed := describe(machine).removeprefix("- ")) else []),
+            *([speed, ""] if (speed := describe(machine)) else []),
         ]
         lines += [table.markdown() for table in section(document["results"])]
     return "\n".join(lines)
