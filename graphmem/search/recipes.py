@@ -174,14 +174,15 @@ VECTOR = Recipe("vector", weights={"vector": 1.0})
 KEYWORD = Recipe("keyword", weights={"keyword": 1.0})
 # Alone, the graph must also report what merely mentions the query's entities.
 GRAPH = Recipe("graph", weights={"graph": 1.0}, seeds_from_hits=0, mention_from=0)
+# Neighbour lifting, shared by text and hybrid so the graph is the only difference.
+_NEIGHBOURS = {"neighbour_weight": 0.5, "neighbour_reach": 2}
 # Only entities the query names seed the walk, and the graph weighs as much as each flat
 # channel; measured in the module docstring.
 HYBRID = Recipe(
     "hybrid",
     weights={"vector": 0.5, "keyword": 0.5, "graph": 1.0},
     seeds_from_hits=0,
-    neighbour_weight=0.5,
-    neighbour_reach=2,
+    **_NEIGHBOURS,
 )
 # The same settings as the LoCoMo table above measured them (graph 0.5, decay 0.8).
 _HYBRID_BEFORE = {"vector": 0.5, "keyword": 0.5, "graph": 0.5}
@@ -189,9 +190,7 @@ HYBRID_RRF = Recipe("hybrid_rrf", weights=_HYBRID_BEFORE, fusion="rrf")
 HYBRID_PAGERANK = Recipe("hybrid_pagerank", weights=_HYBRID_BEFORE, rerank=("pagerank",))
 HYBRID_MMR = Recipe("hybrid_mmr", weights=_HYBRID_BEFORE, rerank=("mmr",))
 # The two flat channels without the graph: the strongest simple baseline on LoCoMo.
-TEXT = Recipe(
-    "text", weights={"vector": 0.5, "keyword": 0.5}, neighbour_weight=0.5, neighbour_reach=2
-)
+TEXT = Recipe("text", weights={"vector": 0.5, "keyword": 0.5}, **_NEIGHBOURS)
 
 RECIPES: dict[str, Recipe] = {
     r.name: r
