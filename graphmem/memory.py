@@ -6,7 +6,7 @@ Follow ``add()`` into ``ingest/`` (validate -> extract -> resolve -> write) and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -191,9 +191,12 @@ class Memory:
         run_id: str | None = None,
         infer: bool = False,
         batch_size: int = 500,
+        progress: Callable[[int], Any] | None = None,
     ) -> AddResult:
         """Ingest many items (``{"text" | "messages", "metadata", "source_ids", "timestamp"}``)
-        with batched embeddings and store writes. Each batch is atomic."""
+        with batched embeddings and store writes. Each batch is atomic. Every item is
+        checked before the first batch is written; ``progress(n)`` is called after each
+        batch with the number of items it held."""
         scope = Scope.of(user_id, agent_id, run_id)
         if isinstance(items, str | bytes) or not isinstance(items, Sequence):
             raise ValidationError("items", "must be a list of dicts")
@@ -216,6 +219,8 @@ class Memory:
             total.merges += part.merges
             for k, v in part.usage.items():
                 total.usage[k] = total.usage.get(k, 0) + v
+            if progress is not None:
+                progress(len(units[start : start + batch_size]))
         return total
 
     def add_triples(

@@ -1,0 +1,155 @@
+"""``graphmem``: a thin command line over the library. Every command has ``--help``.
+
+Exit codes: 0 success; 1 a graphmem error (its class and message on stderr); 2 a usage
+error (bad option or argument); 3 an unexpected failure, a bug (``--debug`` shows the
+traceback of either failure). ``--json`` prints the result as JSON with the library
+objects' field names; ``--quiet`` turns the progress bar off (it is off anyway when
+stderr is not a terminal).
+
+Commands live in the modules of this package, one decorated function each
+(``registry.command``); importing a module registers its commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from importlib import metadata
+
+from ..config import Config
+from ..errors import GraphMemError
+from ..querylib import DIALECTS
+
+# Importing a module registers its commands.
+from . import graph, memories, tools  # noqa: F401
+from .output import emit, mapping
+from .registry import COMMANDS, GROUPS, Command, Context, UsageError
+
+DESCRIPTION = """graphmem: long-term memory for LLM agents, as a knowledge graph and vectors.
+
+exit codes: 0 success; 1 a graphmem error (class and message on stderr);
+            2 a usage error; 3 an unexpected failure (a bug). --debug adds the traceback.
+--json prints results as JSON with the library objects' field names (JSON lines for lists);
+the progress bar goes to stderr, only when it is a terminal and --quiet is off."""
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
+# The drivers whose versions --version reports: the stores' and the model client's.
+DRIVERS = ("kuzu", "qdrant-client", "qdrant-edge-py", "neo4j", "openai", "mcp")
+
+
+def versions() -> dict[str, object]:
+    from .. import __version__
+
+    found = {}
+    for name in DRIVERS:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return {"graphmem": __version__, "python": sys.version.split()[0], "drivers": found}
+
+
+def _global_flags(parser: argparse.ArgumentParser, top: bool) -> None:
+    # On the top parser and on every sub-command, so they work before or after it; the
+    # sub-commands' copies default to SUPPRESS so they cannot reset a flag given earlier.
+    default = {} if top else {"default": argparse.SUPPRESS}
+    parser.add_argument("--json", action="store_true", help="print JSON (objects' field "
+                        "names; JSON lines for lists)", **default)  # fmt: skip
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar", **default)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks", **default)
+
+
+def _store_flags(parser: argparse.ArgumentParser, scoped: bool) -> None:
+    parser.add_argument("--data-dir", help="embedded data directory (default: "
+                        "GRAPHMEM_DATA_DIR or ~/.local/share/graphmem)")  # fmt: skip
+    parser.add_argument("--embedder", choices=["local", "hash", "openai"], help="embedder")
+    parser.add_argument("--graph", choices=list(DIALECTS), help="graph backend")
+    if scoped:
+        parser.add_argument("--user", help="user_id scope (default: GRAPHMEM_USER_ID)")
+        parser.add_argument("--agent", help="agent_id scope (default: GRAPHMEM_AGENT_ID)")
+        parser.add_argument("--run", help="run_id scope (default: GRAPHMEM_RUN_ID)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="graphmem", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="store_true",
+                        help="print graphmem's version and its drivers' versions")  # fmt: skip
+    _global_flags(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for name, cmd in COMMANDS.items():
+        head, _, tail = name.partition(" ")
+        if tail:
+            if head not in groups:
+                g = sub.add_parser(head, help=GROUPS.get(head), description=GROUPS.get(head))
+                groups[head] = g.add_subparsers(dest=f"{head}_command", required=True,
+                                                metavar="COMMAND")  # fmt: skip
+            p = groups[head].add_parser(tail, help=cmd.help, description=cmd.help)
+        else:
+            p = sub.add_parser(head, help=cmd.help, description=cmd.help, add_help=cmd.add_help)
+        if cmd.add_help:
+            _global_flags(p, top=False)
+        if cmd.needs != "none":
+            _store_flags(p, scoped=cmd.needs == "scope")
+        for a in cmd.args:
+            p.add_argument(*a.flags, **a.options)
+        p.set_defaults(cmd=cmd)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # usage errors exit with 2 here
+    if args.version:
+        emit(versions(), Command("--version", "", None, human=_show_versions), args.json)
+        return EXIT_OK
+    cmd: Command | None = getattr(args, "cmd", None)
+    if cmd is None:
+        parser.print_usage(sys.stderr)
+        print("graphmem: error: give a command (graphmem --help lists them)", file=sys.stderr)
+        return EXIT_USAGE
+    ctx = Context(args)
+    try:
+        emit(cmd.run(ctx), cmd, ctx.json)
+        sys.stdout.flush()
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"graphmem {cmd.name}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except GraphMemError as exc:
+        return _failed(args, exc, EXIT_ERROR)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (``| head``): not an error; keep Python from complaining
+        # about the closed stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the last line: a bug, reported without a traceback
+        return _failed(args, exc, EXIT_BUG)
+    finally:
+        ctx.close()
+    return EXIT_OK
+
+
+def _failed(args: argparse.Namespace, exc: BaseException, code: int) -> int:
+    if getattr(args, "debug", False):
+        traceback.print_exception(exc)
+    kind = type(exc).__name__
+    print(f"graphmem: {kind}: {exc}", file=sys.stderr)
+    if code == EXIT_BUG and not getattr(args, "debug", False):
+        print("graphmem: this is a bug; run again with --debug for the traceback",
+              file=sys.stderr)  # fmt: skip
+    return code
+
+
+def _show_versions(v: dict) -> list[str]:
+    lines = [f"graphmem {v['graphmem']} (Python {v['python']})"]
+    return lines + mapping({k: d or "not installed" for k, d in v["drivers"].items()})
+
+
+__all__ = ["Config", "build_parser", "main", "versions"]

@@ -1,0 +1,172 @@
+"""Commands over memories: add (one or a file of them), get, list, update, delete,
+history, search, stats."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ..errors import ValidationError
+from .output import mapping, table
+from .registry import Context, UsageError, arg, command
+
+
+def show_added(result: Any) -> Iterable[str]:
+    if len(result.facts) > 20:  # a bulk add: the count, not every line
+        yield f"added {len(result.facts)} memories"
+    else:
+        yield from (f"added {f.id}  {f.text}" for f in result.facts)
+    yield from (f"relation  {rel}" for rel in result.relations[:20])
+    if len(result.relations) > 20:
+        yield f"... {len(result.relations)} relations in all"
+    yield from (f"invalidated {old}" for old in result.invalidated)
+
+
+def show_facts(facts: list[Any]) -> list[str]:
+    return table([{"id": f.id, "text": f.text, "created_at": f.created_at,
+                   "invalid_at": f.invalid_at} for f in facts])  # fmt: skip
+
+
+def show_hits(hits: list[Any]) -> Iterable[str]:
+    if not hits:
+        yield "(no hits)"
+    for rank, hit in enumerate(hits, 1):
+        yield f"{rank:>2}. {hit.score:.3f}  {hit.text}"
+        yield f"    {hit.explain()}"
+
+
+def _json_object(text: str | None, option: str) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{option}: not JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{option}: must be a JSON object")
+    return value
+
+
+def read_items(source: str) -> list[dict[str, Any]]:
+    """The memories in a file ('-' = stdin): JSON lines or plain text lines.
+
+    The first non-empty line decides: a JSON object or string makes the file JSON lines
+    (``{"text" | "messages", "metadata"?, "source_ids"?, "timestamp"?}`` or a string),
+    where every line must parse; otherwise each non-empty line is one memory's text.
+    """
+    name = "<stdin>" if source == "-" else source
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError("file", f"cannot read {name}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValidationError("file", f"{name} is not UTF-8 text") from None
+    lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if not lines or not _is_json_item(lines[0][1]):
+        return [{"text": line} for _, line in lines]
+    items = []
+    for n, line in lines:
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"{name}:{n}", f"not JSON ({exc.msg}); the file is read "
+                                  "as JSON lines because its first line is") from None  # fmt: skip
+        if isinstance(value, str):
+            value = {"text": value}
+        if not isinstance(value, dict) or not ("text" in value or "messages" in value):
+            raise ValidationError(f"{name}:{n}", "must be a JSON string or an object with "
+                                  "'text' or 'messages'")  # fmt: skip
+        items.append(value)
+    return items
+
+
+def _is_json_item(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict | str)
+    except json.JSONDecodeError:
+        return False
+
+
+@command(
+    "add", "remember a text, or many: --file F reads JSON lines or text lines ('-' = stdin)",
+    arg("text", nargs="?", help="the text to remember"),
+    arg("--file", help="bulk add from a file of JSON lines or text lines; '-' reads stdin"),
+    arg("--raw", action="store_true", help="store as-is, no extraction (infer=False)"),
+    arg("--metadata", help="JSON object stored with the memory (single text only)"),
+    arg("--batch-size", type=int, default=100, help="memories written per atomic batch"),
+    human=show_added,
+)  # fmt: skip
+def add(ctx: Context) -> Any:
+    a = ctx.args
+    if (a.text is None) == (a.file is None):
+        raise UsageError("give either a TEXT or --file F")
+    if a.text is not None:
+        meta = _json_object(a.metadata, "--metadata")
+        return ctx.memory.add(a.text, infer=not a.raw, metadata=meta, **ctx.scope)
+    if a.metadata is not None:
+        raise UsageError("--metadata goes with a single TEXT; put it on each line of --file")
+    items = read_items(a.file)
+    if not items:
+        raise ValidationError("file", f"{a.file} holds no memories")
+    with ctx.progress(len(items), "adding") as bar:
+        return ctx.memory.add_many(items, infer=not a.raw, batch_size=a.batch_size,
+                                   progress=bar.update, **ctx.scope)  # fmt: skip
+
+
+@command("get", "one memory by id", arg("memory_id"), human=mapping)
+def get(ctx: Context) -> Any:
+    return ctx.memory.get(ctx.args.memory_id, **ctx.scope)
+
+
+@command(
+    "list", "the memories of a scope, newest writes last",
+    arg("--limit", type=int, default=100), arg("--offset", type=int, default=0),
+    arg("--all", action="store_true", help="include invalidated (superseded) memories"),
+    stream=True, human=show_facts,
+)  # fmt: skip
+def list_memories(ctx: Context) -> Any:
+    a = ctx.args
+    return ctx.memory.get_all(limit=a.limit, offset=a.offset, include_invalid=a.all, **ctx.scope)
+
+
+@command("update", "replace a memory's text", arg("memory_id"), arg("text"),
+         human=lambda f: [f"updated {f.id}  {f.text}"])  # fmt: skip
+def update(ctx: Context) -> Any:
+    return ctx.memory.update(ctx.args.memory_id, ctx.args.text, **ctx.scope)
+
+
+@command("delete", "delete a memory and the graph data only it supported", arg("memory_id"),
+         human=lambda r: [f"deleted {r['memory_id']}"])  # fmt: skip
+def delete(ctx: Context) -> Any:
+    ctx.memory.delete(ctx.args.memory_id, **ctx.scope)
+    return {"deleted": 1, "memory_id": ctx.args.memory_id}
+
+
+@command(
+    "history", "every change to one memory, oldest first", arg("memory_id"), stream=True,
+    human=lambda events: table([{"when": e.created_at, "event": e.event, "old": e.old_value,
+                                 "new": e.new_value, "details": e.details} for e in events]),
+)  # fmt: skip
+def history(ctx: Context) -> Any:
+    return ctx.memory.history(ctx.args.memory_id, **ctx.scope)
+
+
+@command(
+    "search", "hybrid search; every hit explains why it was found",
+    arg("query"), arg("--limit", type=int, default=5), arg("--recipe", default="hybrid"),
+    arg("--as-of", help="ISO date: what was valid then"),
+    arg("--all", action="store_true", help="include invalidated memories"),
+    stream=True, human=show_hits,
+)  # fmt: skip
+def search(ctx: Context) -> Any:
+    a = ctx.args
+    return ctx.memory.search(a.query, limit=a.limit, recipe=a.recipe, as_of=a.as_of,
+                             include_invalid=a.all, **ctx.scope)  # fmt: skip
+
+
+@command("stats", "how many memories, entities and relations a scope holds", human=mapping)
+def stats(ctx: Context) -> Any:
+    return ctx.memory.stats(**ctx.scope)
