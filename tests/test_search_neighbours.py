@@ -9,7 +9,7 @@ import pytest
 from graphmem import Memory, ValidationError
 from graphmem.search import recipes
 from graphmem.search.fuse import Fused
-from graphmem.search.neighbours import NeighbourTable, order_key, smooth
+from graphmem.search.neighbours import NeighbourTable, conversation_of, order_key, smooth
 
 U = "talk"
 SESSION = "2023-05-08T13:56:00"
@@ -80,17 +80,50 @@ def test_a_neighbour_the_filters_exclude_lends_no_score(talk):
 def test_source_ids_order_by_their_numbers():
     assert order_key("D1:9") < order_key("D1:10") < order_key("D2:1")
     table = NeighbourTable()
-    for point_id, source, when in [("a", "m10", "t"), ("b", "m9", "t"), ("c", "m11", "t"),
-                                   ("d", "m12", "u"), ("e", "", "t")]:  # fmt: skip
-        table.add(point_id, {"source_ids": [source] if source else [], "valid_at": when})
+    for point_id, source in [("a", "m10"), ("b", "m9"), ("c", "m11"), ("d", "x12"), ("e", "")]:
+        table.add(point_id, {"source_ids": [source] if source else [], "valid_at": "t"})
     assert table.of("a") == ("b", "c")
     assert table.of("b") == ("a",)
-    assert table.of("d") == () and table.of("e") == ()
+    assert table.of("d") == () and table.of("e") == ()  # another conversation; no source
     assert table.of("b", reach=2) == ("a", "c") and table.of("c", reach=2) == ("b", "a")
     table.remove("a")  # the two either side of a removed memory meet
     assert table.of("b") == ("c",) and table.of("c") == ("b",)
     table.add("c", {"source_ids": ["m8"], "valid_at": "t"})  # a re-put moves it
     assert table.of("c") == ("b",) and table.of("b") == ("c",)
+
+
+@pytest.mark.parametrize(
+    ("payload", "group"),
+    [
+        ({"source_ids": ["D1:7"], "valid_at": "2023-05-08T13:56:00"}, "source\x1fD1:"),
+        ({"source_ids": ["17"], "metadata": {"session": 3}}, "session\x1fsession\x1f3"),
+        ({"source_ids": ["17"], "valid_at": "2023-05-08T13:56:00"}, "day\x1f2023-05-08"),
+        ({"source_ids": ["17"]}, None),  # a numbered passage: nothing says what is near it
+    ],
+)
+def test_conversation_comes_from_session_source_or_day(payload, group):
+    assert conversation_of(payload) == group
+
+
+def test_turns_with_their_own_times_still_lift_their_neighbours(tmp_path):
+    """Each turn stamped with its own minute: the reply is still found through its turn."""
+    turns = ["Caroline: Morning! The garden looks wonderful today.",
+             "Melanie: Thanks, the roses finally came through.",
+             "Caroline: I need something to read on the flight to Lisbon.", ANSWER,
+             "Caroline: Perfect, I will pick it up after work."]  # fmt: skip
+    with Memory.open(tmp_path, embedder="hash") as m:
+        for name, ids, meta in (("ids", lambda n: f"D1:{n}", lambda n: {}),
+                                ("session", str, lambda n: {"session": 1})):  # fmt: skip
+            items = [{"text": t, "source_ids": [ids(n)], "metadata": meta(n),
+                      "timestamp": f"2023-05-08T13:{n:02d}:00"} for n, t in enumerate(turns, 1)]
+            items += [{"text": f"Melanie: Note {n} about the weather, the cat and work {n}.",
+                       "source_ids": [f"X{n}:1"], "timestamp": f"2023-06-{n + 1:02d}T09:00:00"}
+                      for n in range(20)]  # fmt: skip
+            m.add_many(items, user_id=name, infer=False)
+            hits = m.search(QUESTION, user_id=name, limit=6, recipe="hybrid")
+            at = rank_of(hits, ANSWER)
+            assert at is not None, (name, [h.text for h in hits])
+            assert hits[at].score_parts["neighbour"] > 0
 
 
 def test_neighbour_reach_must_be_positive():

@@ -7,13 +7,16 @@ before, or in the speaker's own next turn. So a memory is lifted
 neighbour, and the neighbours of every candidate are scored too, so the reply can enter
 the list although no channel found it on its own.
 
-Two memories are neighbours when they were said at the same time and are near each
-other in the order of their source ids: same scope, same ``valid_at`` (the turns of one
-session, stored with the session's timestamp), at most ``Recipe.neighbour_reach``
-places apart by source id compared as text with its digit runs as numbers ("D1:9" <
-"D1:10"). Memories without source ids, or alone at their ``valid_at``, have none. The
-order assumes source ids that sort in message order (sequential ids, timestamps, ULIDs);
-random ids make neighbours arbitrary memories of the same moment.
+Two memories are neighbours when they belong to one conversation (``conversation_of``:
+a session in their metadata, else their source ids' prefix, "D1:" of "D1:7", else the
+day they were said) and are at most ``Recipe.neighbour_reach`` places apart in the order
+of their source ids, compared as text with digit runs as numbers ("D1:9" < "D1:10").
+Memories without source ids, or with nothing that says which conversation they are in
+(passages numbered "6", "10"), have none. Until November 2026 the conversation was the
+exact ``valid_at``: turns that each carried their own time then had no neighbours, which
+cost 0.02 recall@10 on a held-out conversational set. The order assumes source ids that
+sort in message order (sequential ids, timestamps, ULIDs); random ids make neighbours
+arbitrary memories of the same conversation.
 
 Measured on LoCoMo (``text`` recipe, MiniLM, categories 1-4, Snowball BM25; all /
 conversations 0-4 / 5-9; settings chosen on 0-4, the weight as the round "halfway" where
@@ -59,6 +62,31 @@ from typing import Any
 from .fuse import Fused
 
 _DIGITS = re.compile(r"(\d+)")
+_LAST_NUMBER = re.compile(r"\d+\D*$")
+SESSION_KEYS = ("session", "session_id", "conversation", "conversation_id", "thread",
+                "thread_id")  # fmt: skip
+
+
+def conversation_of(payload: dict[str, Any]) -> str | None:
+    """Which conversation a memory belongs to, or None when nothing says so.
+
+    The first that applies: a ``session``/``conversation``/``thread`` (or ``*_id``) in its
+    metadata; its first source id without the last number ("D1:" of "D1:7", "chat-4/" of
+    "chat-4/12"); the day of its ``valid_at`` (turns said on one day). Turns that each carry
+    their own time still share a session or a day, so they stay neighbours; passages
+    numbered "6", "10" with no time have no conversation, and no neighbours.
+    """
+    metadata = payload.get("metadata") or {}
+    for key in SESSION_KEYS:
+        value = metadata.get(key) if isinstance(metadata, dict) else None
+        if value not in (None, ""):
+            return f"session\x1f{key}\x1f{value}"
+    sources = payload.get("source_ids") or []
+    prefix = _LAST_NUMBER.sub("", str(sources[0])) if sources else ""
+    if prefix:
+        return f"source\x1f{prefix}"
+    when = str(payload.get("valid_at") or "")
+    return f"day\x1f{when[:10]}" if when else None
 
 
 def order_key(source_id: str) -> tuple[tuple[int, int, str], ...]:
@@ -93,7 +121,9 @@ class NeighbourTable:
         sources = payload.get("source_ids") or []
         if not sources:
             return
-        group = str(payload.get("valid_at") or "")
+        group = conversation_of(payload)
+        if group is None:
+            return
         entry = (str(sources[0]), str(payload.get("created_at", "")), point_id)
         self._groups.setdefault(group, []).append(entry)
         self._unsorted.add(group)
