@@ -16,6 +16,7 @@ from .errors import (
     QueryError,
     ReadOnlyError,
     ScopeError,
+    StoreDriftError,
     UnsupportedError,
     ValidationError,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "Relation",
     "Scope",
     "ScopeError",
+    "StoreDriftError",
     "UnsupportedError",
     "ValidationError",
 ]

@@ -13,6 +13,7 @@ never need to import ``kuzu``, ``neo4j``, ``qdrant_client`` or ``openai`` to cat
     │   ├── ReadOnlyError           a write statement sent through a read-only path
     │   └── ConflictError           a transient conflict (deadlock, lock timeout): retry may work
     ├── BackendUnavailableError     a store is down, locked by another process, or refused login
+    ├── StoreDriftError             the graph, vector and history stores disagree (doctor --repair)
     ├── UnsupportedError            a capability the chosen backend does not have
     └── LLMError                    the model endpoint failed or returned unusable output
         └── ExtractionError         output that does not fit the extraction schema (.raw kept)
@@ -71,6 +72,13 @@ class BackendUnavailableError(GraphMemError):
     """A store cannot be reached, is locked by another process, or refused credentials."""
 
 
+class StoreDriftError(GraphMemError):
+    """The stores of one data directory disagree (a store missing, emptied or damaged).
+
+    ``graphmem doctor`` says how; ``graphmem doctor --repair`` mends it.
+    """
+
+
 class UnsupportedError(GraphMemError):
     """The chosen backend lacks a capability this call needs."""
 
@@ -98,6 +106,7 @@ __all__ = [
     "QueryError",
     "ReadOnlyError",
     "ScopeError",
+    "StoreDriftError",
     "UnsupportedError",
     "ValidationError",
 ]

@@ -6,6 +6,7 @@ Follow ``add()`` into ``ingest/`` (validate -> extract -> resolve -> write) and
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,7 +26,8 @@ from .ingest.validate import (
     check_timestamp,
     normalise_messages,
 )
-from .ingest.write import ENTITIES, FACTS, Writer, collector_paused, fact_from_payload
+from .ingest.write import FACTS, Writer, collector_paused, fact_from_payload
+from .maintenance.agreement import check_on_open
 from .models import (
     Entity,
     ExtractedEntity,
@@ -97,6 +99,10 @@ class Memory:
         self.linker = OfflineExtractor()
         self.extractor = extractor or self.linker
         self._lock = lock
+        # Writes run one at a time, reads alongside them: each write reads the stores to
+        # plan its change, and two plans made from the same state would both apply
+        # (issue 20: two adders and a deleter left facts with no vector and no history).
+        self._writing = threading.RLock()
         self.vectors.open(embedder.dim, embedder.name)
         self.ops = GraphOps(graph)
         self.writer = Writer(graph, vectors, history)
@@ -120,12 +126,15 @@ class Memory:
         *,
         tracer: Tracer | None = None,
         config: Config | None = None,
+        check_stores: bool = True,
         **settings: Any,
     ) -> Memory:
         """Embedded defaults under ``data_dir``; ``settings`` override ``Config`` fields.
 
         Store objects may be passed too (``graph=``, ``vectors=``, ``embedder=``...), and
-        ``embedder``/``extractor`` accept either a name or an object.
+        ``embedder``/``extractor`` accept either a name or an object. Stores that disagree
+        (a store folder deleted or emptied) raise ``StoreDriftError`` unless
+        ``check_stores=False``, which is how ``graphmem doctor --repair`` opens them.
         """
         objects = {k: settings.pop(k) for k in list(settings)
                    if k in ("graph", "vectors", "history", "embedder", "extractor")
@@ -136,7 +145,14 @@ class Memory:
         config = replace(base, **settings) if settings else base
         parts = build_all(config, tracer, **objects)
         try:
-            return cls(config=config, **parts)
+            memory = cls(config=config, **parts)
+            if check_stores:
+                try:
+                    check_on_open(memory)
+                except BaseException:
+                    memory._lock = None  # released below, with what build_all opened
+                    raise
+            return memory
         except BaseException:  # e.g. the stored embedder differs: leave nothing open
             release(parts, objects)
             raise
@@ -260,7 +276,7 @@ class Memory:
             ex.entities += [ExtractedEntity(src, src_type), ExtractedEntity(dst, dst_type)]
             index = 0 if fact is not None else i
             ex.relations.append(ExtractedRelation(src, rel, dst, index, valid_at=valid_at))
-        return self._write([unit], [ex], scope, infer=True, decide=None)
+        return self._write([unit], [ex], scope, infer=True, decide=None, strict=True)
 
     def _unit(self, messages, metadata, source_ids, timestamp) -> Unit:
         return Unit(
@@ -279,11 +295,22 @@ class Memory:
         decide = getattr(self.extractor, "decide", None) if infer else None
         return self._write(units, extractions, scope, infer, decide, before)
 
-    def _write(self, units, extractions, scope, infer, decide, before=None) -> AddResult:
+    def _write(
+        self, units, extractions, scope, infer, decide, before=None, strict=False
+    ) -> AddResult:
         before = before if before is not None else _usage(self.extractor)
-        prepared = self.pipeline.prepare(units, extractions, scope, infer, decide)
-        self.writer.apply(prepared.plan, prepared.facts, prepared.vectors)
-        plan = prepared.plan
+        with self._writing:
+            prepared = self.pipeline.prepare(units, extractions, scope, infer, decide)
+            plan = prepared.plan
+            if strict and plan.skipped:  # add_triples: the caller named each one
+                index, reason = plan.skipped[0]
+                rel = extractions[0].relations[index]
+                raise ValidationError(
+                    f"triples[{index}]",
+                    f"{rel.source} -[{rel.relation}]-> {rel.target} cannot be stored: {reason} "
+                    "(a relation joins two different entities); nothing was written",
+                )
+            self.writer.apply(plan, prepared.facts, prepared.vectors)
         usage = {k: v - before.get(k, 0) for k, v in _usage(self.extractor).items()}
         return AddResult(
             facts=prepared.facts,
@@ -300,33 +327,26 @@ class Memory:
 
     def update(self, memory_id: str, text: str, **scope_ids: str | None) -> Fact:
         scope = Scope.of(**scope_ids)
-        old = self.get(memory_id, **scope.params_or_none())
         text = check_text(text, "text", self.config.max_text_chars)
-        new = replace(old, text=text, updated_at=now_iso())
         vector = self.embedder.embed([text])[0]
-        event = HistoryEvent("UPDATE", old.id, old.scope, old_value=old.text, new_value=text)
-        self.writer.update_fact(old, new, vector, event)
+        with self._writing:
+            old = self.get(memory_id, **scope.params_or_none())
+            new = replace(old, text=text, updated_at=now_iso())
+            event = HistoryEvent("UPDATE", old.id, old.scope, old_value=old.text, new_value=text)
+            self.writer.update_fact(old, new, vector, event)
         return new
 
     def delete(self, memory_id: str, **scope_ids: str | None) -> None:
         """Delete one memory and exactly the graph data that only it supported."""
-        fact = self.get(memory_id, **scope_ids)
-        self.writer.remove([fact])
+        with self._writing:
+            fact = self.get(memory_id, **scope_ids)
+            self.writer.remove([fact])
 
     def delete_all(self, **scope_ids: str | None) -> int:
         """Delete every memory of a scope (invalidated ones too). Returns how many."""
         scope = Scope.of(**scope_ids)
-        count = 0
-        while True:
-            hits = self.vectors.scroll(FACTS, scope, limit=500)
-            if not hits:
-                break
-            self.writer.remove([fact_from_payload(h) for h in hits])
-            count += len(hits)
-        self.ops.delete_scope(scope)
-        leftovers = self.vectors.scroll(ENTITIES, scope, limit=10_000)
-        self.vectors.delete(ENTITIES, [h.id for h in leftovers])
-        return count
+        with self._writing:
+            return self.writer.remove_scope(scope)
 
     def undo_merge(self, event_id: int, **scope_ids: str | None) -> Entity:
         """Split an entity merge (a MERGE history event) back into two entities."""
@@ -334,14 +354,16 @@ class Memory:
         found = [e for e in self.history_store.events(scope, limit=1_000_000) if e.id == event_id]
         if not found:
             raise NotFoundError(f"no history event {event_id!r} in scope {scope}")
-        return undo_merge(self.writer, self.embedder, found[0])
+        with self._writing:
+            return undo_merge(self.writer, self.embedder, found[0])
 
     def reset(self) -> None:
         """Delete everything in every store (all scopes)."""
-        self.graph_store.reset()
-        self.vectors.reset()
-        self.vectors.open(self.embedder.dim, self.embedder.name)
-        self.history_store.reset()
+        with self._writing:
+            self.graph_store.reset()
+            self.vectors.reset()
+            self.vectors.open(self.embedder.dim, self.embedder.name)
+            self.history_store.reset()
 
     # -- reading ---------------------------------------------------------------------
 

@@ -146,6 +146,7 @@ class Pipeline:
         texts: list[str] = []
         seen: set[str] = set()  # ids in facts, kept as we go: a set per fact was quadratic
         spans: list[tuple[ExtractedEntity, int, int]] = []  # entity, its unit's facts [a, b)
+        found: list[tuple[str, str, Unit, int, ExtractedFact]] = []  # id, key, unit, i, fact
         for unit, ex in zip(units, extractions, strict=True):
             base = len(merged.facts)
             for i, item in enumerate(ex.facts):
@@ -153,27 +154,28 @@ class Pipeline:
                 parts = [text_key]
                 if not infer:  # raw turns: identical text in two places is two memories
                     parts += [unit.timestamp, ",".join(unit.source_ids), str(i), unit.text]
-                fid = content_id(scope, *parts)
-                fact_ids.append(fid)
-                fact_times.append(item.valid_at or unit.timestamp)
+                found.append((content_id(scope, *parts), text_key, unit, i, item))
                 merged.facts.append(item)
-                if fid in seen:
-                    continue
-                seen.add(fid)
-                role = unit.messages[min(i, len(unit.messages) - 1)].role if not infer else "user"
-                facts.append(Fact(fid, item.text, scope, created_at=now, updated_at=now,
-                                  valid_at=item.valid_at or unit.timestamp,
-                                  hash=text_key, source_ids=list(unit.source_ids),
-                                  metadata=dict(unit.metadata), role=role))  # fmt: skip
-                texts.append(item.text)
             merged.entities += ex.entities
             spans += [(item, base, len(merged.facts)) for item in ex.entities]
             for rel in ex.relations:
                 rel.fact += base
                 merged.relations.append(rel)
-        existing = {
-            r["id"] for r in self.ops.store.run("fact_existing", {"ids": [f.id for f in facts]})
-        }
+        taken = self._free_ids(scope, {cid: key for cid, key, *_ in found})
+        existing = {fid for fid, own in taken.values() if own}
+        for cid, text_key, unit, i, item in found:
+            fid = taken[cid][0]
+            fact_ids.append(fid)
+            fact_times.append(item.valid_at or unit.timestamp)
+            if fid in seen:
+                continue
+            seen.add(fid)
+            role = unit.messages[min(i, len(unit.messages) - 1)].role if not infer else "user"
+            facts.append(Fact(fid, item.text, scope, created_at=now, updated_at=now,
+                              valid_at=item.valid_at or unit.timestamp,
+                              hash=text_key, source_ids=list(unit.source_ids),
+                              metadata=dict(unit.metadata), role=role))  # fmt: skip
+            texts.append(item.text)
         vectors = self.embedder.embed(texts) if texts else []
         keep = [(f, v) for f, v in zip(facts, vectors, strict=True) if f.id not in existing]
         updates: list[tuple[str, str]] = []
@@ -204,6 +206,30 @@ class Pipeline:
             if event.event == "MERGE":
                 event.details["fact_ids"] = sorted(set(fact_ids) & live)
         return Prepared(plan, new_facts, [v for _, v in keep], updates)
+
+    def _free_ids(self, scope: Scope, keys: dict[str, str]) -> dict[str, tuple[str, bool]]:
+        """Content id -> (the id to use, whether that id is stored with this very text).
+
+        A content id names the text a memory was added with; ``update`` changes the text
+        and keeps the id. Adding the old text again must then get a new id, not be taken
+        for a copy of the updated memory (issue 20): the next free revision is used.
+        """
+        out: dict[str, tuple[str, bool]] = {}
+        pending = {fid: (fid, key) for fid, key in keys.items()}
+        for revision in range(1, 1000):
+            if not pending:
+                break
+            ids = sorted({fid for fid, _ in pending.values()})
+            stored = {r["id"]: fact_text_key(r["text"] or "")
+                      for r in self.ops.store.run("fact_texts", {"ids": ids})}  # fmt: skip
+            later = {}
+            for original, (fid, key) in pending.items():
+                if fid not in stored or stored[fid] == key:
+                    out[original] = (fid, fid in stored)
+                else:
+                    later[original] = (content_id(scope, original, f"revision {revision}"), key)
+            pending = later
+        return out
 
     def _link_mentions(self, plan: Plan, merged: Extraction, spans, fact_ids, entities) -> None:
         """Link each entity to the facts of its own unit that name it (all of them if none

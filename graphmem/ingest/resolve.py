@@ -51,6 +51,8 @@ class Plan:
     invalidated_fact_ids: dict[str, str] = field(default_factory=dict)  # id -> invalid_at
     entity_points: list[VectorPoint] = field(default_factory=list)
     events: list[HistoryEvent] = field(default_factory=list)
+    # Relations left out, with why: ``add_triples`` refuses rather than drop one.
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (relation index, reason)
 
 
 # "moved to X" says what changed once X is known: a stored place or employer. The offline
@@ -196,9 +198,13 @@ class Resolver:
             if r.scope == scope:
                 current.setdefault((r.source_id, r.key), []).append(r)
         updated: dict[str, Relation] = {}
-        for ex in extraction.relations:
+        for index, ex in enumerate(extraction.relations):
             src, dst = entities.get(name_key(ex.source)), entities.get(name_key(ex.target))
-            if src is None or dst is None or src.id == dst.id:
+            if src is None or dst is None:
+                plan.skipped.append((index, "one of its ends is not a known entity"))
+                continue
+            if src.id == dst.id:
+                plan.skipped.append((index, f"it links {src.name!r} to itself"))
                 continue
             name = moved_relation(ex.relation.strip(), dst)
             fact_id, key = fact_ids[ex.fact], relation_key(name)

@@ -52,6 +52,11 @@ _INSERT = (
     "user_id, agent_id, run_id, details, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _LAST_ID = "SELECT seq FROM sqlite_sequence WHERE name = 'history'"
+_LIVE = (
+    "SELECT COUNT(*) FROM (SELECT target_id FROM history WHERE target_kind = 'memory' "
+    "AND event IN ('ADD', 'DELETE') GROUP BY target_id "
+    "HAVING SUM(event = 'ADD') > SUM(event = 'DELETE'))"
+)
 # json.dumps with keyword arguments builds a new encoder on every call.
 _DETAILS = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
@@ -174,6 +179,12 @@ class SQLiteHistoryStore:
                 (*wanted.values(), limit),
             ).fetchall()
         return [_event(r) for r in reversed(rows)]
+
+    def live_memories(self) -> int:
+        """How many memories the log says exist: added, and not deleted since."""
+        with self._call("count live memories"):
+            (count,) = self._conn.execute(_LIVE).fetchone()
+        return int(count)
 
     # --- helpers ------------------------------------------------------------------------
 

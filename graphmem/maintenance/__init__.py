@@ -1,0 +1,1 @@
+"""Keeping the three stores in agreement: checks on open, ``verify``, repair, export/import."""
