@@ -4,8 +4,11 @@ Start with ``Memory.open(data_dir)`` (embedded Kuzu + Qdrant + SQLite, offline e
 and embeddings) or ``Memory.from_env()``; see README.md.
 """
 
+from .aio import AsyncMemory
+from .client import AsyncClient, Client
 from .config import Config
 from .errors import (
+    AuthError,
     BackendUnavailableError,
     ConfigError,
     ConflictError,
@@ -14,6 +17,7 @@ from .errors import (
     LLMError,
     NotFoundError,
     QueryError,
+    RateLimitError,
     ReadOnlyError,
     ScopeError,
     StoreDriftError,
@@ -27,7 +31,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AddResult",
+    "AsyncClient",
+    "AsyncMemory",
+    "AuthError",
     "BackendUnavailableError",
+    "Client",
     "Config",
     "ConfigError",
     "ConflictError",
@@ -42,6 +50,7 @@ __all__ = [
     "NotFoundError",
     "PathStep",
     "QueryError",
+    "RateLimitError",
     "ReadOnlyError",
     "Relation",
     "Scope",

@@ -15,8 +15,10 @@ never need to import ``kuzu``, ``neo4j``, ``qdrant_client`` or ``openai`` to cat
     ├── BackendUnavailableError     a store is down, locked by another process, or refused login
     ├── StoreDriftError             the graph, vector and history stores disagree (doctor --repair)
     ├── UnsupportedError            a capability the chosen backend does not have
-    └── LLMError                    the model endpoint failed or returned unusable output
-        └── ExtractionError         output that does not fit the extraction schema (.raw kept)
+    ├── LLMError                    the model endpoint failed or returned unusable output
+    │   └── ExtractionError         output that does not fit the extraction schema (.raw kept)
+    ├── AuthError                   a graphmem server refused the API key, or the key may not do this
+    └── RateLimitError              a graphmem server's per-key rate limit (.retry_after seconds)
 """
 
 from __future__ import annotations
@@ -95,7 +97,21 @@ class ExtractionError(LLMError):
         super().__init__(message)
 
 
+class AuthError(GraphMemError):
+    """A graphmem server refused the request's API key (missing, unknown, revoked, expired),
+    or the key's scope or rights do not allow the call."""
+
+
+class RateLimitError(GraphMemError):
+    """A graphmem server's per-key rate limit was reached; retry after ``retry_after`` s."""
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
 __all__ = [
+    "AuthError",
     "BackendUnavailableError",
     "ConfigError",
     "ConflictError",
@@ -104,6 +120,7 @@ __all__ = [
     "LLMError",
     "NotFoundError",
     "QueryError",
+    "RateLimitError",
     "ReadOnlyError",
     "ScopeError",
     "StoreDriftError",

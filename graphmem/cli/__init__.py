@@ -22,6 +22,7 @@ from importlib import metadata
 from ..config import Config
 from ..errors import GraphMemError
 from ..querylib import DIALECTS
+from ..server import commands as _server_commands  # noqa: F401 - serve, keys
 
 # Importing a module registers its commands.
 from . import graph, memories, tools  # noqa: F401
@@ -70,6 +71,9 @@ def _store_flags(parser: argparse.ArgumentParser, scoped: bool) -> None:
         parser.add_argument("--user", help="user_id scope (default: GRAPHMEM_USER_ID)")
         parser.add_argument("--agent", help="agent_id scope (default: GRAPHMEM_AGENT_ID)")
         parser.add_argument("--run", help="run_id scope (default: GRAPHMEM_RUN_ID)")
+        parser.add_argument("--url", help="run against this graphmem server (default: "
+                            "GRAPHMEM_URL) instead of the local stores")  # fmt: skip
+        parser.add_argument("--api-key", help="the server's API key (default: GRAPHMEM_API_KEY)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -120,8 +120,13 @@ class Context:
 
 def open_memory(args: argparse.Namespace) -> Any:
     """The memory a command works on: the embedded stores, configured from the environment
-    and the --data-dir/--embedder/--graph options."""
+    and the --data-dir/--embedder/--graph options, or a server given by --url."""
     from ..memory import Memory
+
+    if hasattr(args, "url") and (args.url or os.environ.get("GRAPHMEM_URL")):
+        from ..client import Client  # a server owns the stores: the same calls over HTTP
+
+        return Client(args.url, args.api_key)  # None falls back to GRAPHMEM_URL/_API_KEY
 
     overrides = {
         "data_dir": getattr(args, "data_dir", None),

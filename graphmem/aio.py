@@ -1,0 +1,129 @@
+"""``AsyncMemory``: ``Memory`` for asyncio programs, derived from ``graphmem/api.py``.
+
+No method here is written by hand: every op of ``api.OPS`` becomes a coroutine that runs
+the real ``Memory`` method in a thread, so the event loop never blocks on a store.
+``Lanes`` decides how calls may overlap: reads run side by side, writes run one at a
+time in the order they were made, and never while a read is in flight, so a reader sees
+a batch whole or not at all. The server runs every request through the same lanes.
+
+    >>> async with AsyncMemory.open("./data") as m:                    # doctest: +SKIP
+    ...     await m.add("Alice works at Acme.", user_id="alice")
+    ...     hits = await m.search("where does Alice work?", user_id="alice")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
+
+from .api import GraphNamespace, Op, install
+from .memory import Memory
+
+T = TypeVar("T")
+
+
+class ReadWriteLock:
+    """Many readers or one writer. A waiting writer stops new readers from entering, so a
+    steady stream of searches cannot starve an ``add``."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    def run_read(self, fn: Callable[[], T]) -> T:
+        with self._cond:
+            while self._writing or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            return fn()
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    def run_write(self, fn: Callable[[], T]) -> T:
+        with self._cond:
+            self._writers_waiting += 1
+            while self._writing or self._readers:
+                self._cond.wait()
+            self._writers_waiting -= 1
+            self._writing = True
+        try:
+            return fn()
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
+class Lanes:
+    """A pool of reader threads and one writer thread in front of one ``Memory``."""
+
+    def __init__(self, readers: int = 4) -> None:
+        self.lock = ReadWriteLock()
+        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="graphmem-read")
+        # One thread: writes leave in the order they arrived, whatever the event loop does.
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="graphmem-write")
+
+    async def run(self, write: bool, fn: Callable[[], T]) -> T:
+        loop = asyncio.get_running_loop()
+        if write:
+            return await loop.run_in_executor(self._writer, self.lock.run_write, fn)
+        return await loop.run_in_executor(self._readers, self.lock.run_read, fn)
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+
+
+class AsyncMemory:
+    """The ``Memory`` API as coroutines; ``graph`` is the relationship API likewise."""
+
+    def __init__(self, memory: Memory, *, readers: int = 4) -> None:
+        self.memory = memory
+        self.lanes = Lanes(readers)
+        self.graph = _AsyncRelations(self)
+
+    @classmethod
+    def open(cls, *args: Any, readers: int = 4, **kwargs: Any) -> AsyncMemory:
+        """``Memory.open(*args, **kwargs)`` wrapped; ``close()`` closes both."""
+        return cls(Memory.open(*args, **kwargs), readers=readers)
+
+    async def _call(self, op: Op, args: tuple, kwargs: dict) -> Any:
+        fn = partial(op.bound(self.memory), *args, **kwargs)
+        return await self.lanes.run(op.write, fn)
+
+    async def aclose(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
+
+    def close(self) -> None:
+        self.lanes.close()
+        self.memory.close()
+
+    async def __aenter__(self) -> AsyncMemory:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class _AsyncRelations(GraphNamespace):
+    """The relationship API of this surface (methods installed below)."""
+
+
+def _make(op: Op) -> Callable[..., Any]:
+    async def method(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._call(op, args, kwargs)
+
+    return method
+
+
+install(AsyncMemory, _AsyncRelations, _make)

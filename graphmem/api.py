@@ -1,0 +1,175 @@
+"""The one definition of graphmem's API surface, shared by every way of calling it.
+
+Each ``Op`` names a ``Memory`` method (or a ``memory.graph`` one), whether it writes, and
+the HTTP route that serves it. From this table alone:
+
+- ``AsyncMemory`` (``graphmem/aio.py``) wraps each method to run off the event loop,
+  reads side by side and writes one at a time;
+- ``Client`` and ``AsyncClient`` (``graphmem/client.py``) turn each call into one HTTP
+  request and the answer back into the same objects ``Memory`` returns;
+- the server (``graphmem/server/app.py``) mounts each route.
+
+Arguments are bound against the real ``Memory`` signature, so every surface accepts
+exactly what ``Memory`` accepts, by the same names.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any
+from urllib.parse import quote
+
+import networkx as nx
+
+from .errors import ValidationError
+from .memory import AddResult, Memory
+from .models import Entity, Fact, HistoryEvent, Hit, PathStep, Relation
+from .relations import Neighbour, Relations
+from .wire import from_wire, to_wire
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str  # "search", or "graph.relations" for the relationship API
+    http: str
+    path: str  # placeholders are named after the Python argument they carry
+    result: Any = None  # the type the response decodes to
+    key: str | None = None  # the response field that holds it (None: the whole body)
+    write: bool = False
+    wire: Mapping[str, str] = field(default_factory=dict)  # Python argument -> wire name
+
+    @property
+    def method(self) -> str:
+        return self.name.rpartition(".")[2]
+
+    @property
+    def on_graph(self) -> bool:
+        return self.name.startswith("graph.")
+
+    @cached_property
+    def signature(self) -> inspect.Signature:
+        owner = Relations if self.on_graph else Memory
+        return inspect.signature(getattr(owner, self.method))
+
+    def bound(self, memory: Memory) -> Callable[..., Any]:
+        """The real method on ``memory`` this op stands for."""
+        return getattr(memory.graph if self.on_graph else memory, self.method)
+
+    # -- the client side of the wire -------------------------------------------------------
+
+    def request(self, args: tuple, kwargs: dict) -> tuple[str, dict | None, dict | None]:
+        """(url path, query params, JSON body) for one call, bound as ``Memory`` binds it."""
+        bound = self.signature.bind(None, *args, **kwargs)  # None stands for self
+        values: dict[str, Any] = {}
+        for name, value in list(bound.arguments.items())[1:]:
+            if self.signature.parameters[name].kind is inspect.Parameter.VAR_KEYWORD:
+                values.update(value)
+            else:
+                values[name] = value
+        values = {self.wire.get(k, k): v for k, v in values.items() if v is not None}
+        path = self.path
+        for slot in _slots(self.path):
+            value = _plain(values.pop(slot, None))
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)
+            if not isinstance(value, str) or not value.strip():
+                raise ValidationError(slot, "must be a non-empty string")
+            path = re.sub(r"\{" + slot + r"(:\w+)?\}", lambda _m, v=value: quote(v, safe=""), path)
+        if self.http in ("POST", "PUT"):
+            return path, None, to_wire(values)
+        return path, {k: _query_value(v) for k, v in values.items()}, None
+
+    @property
+    def doc(self) -> str:
+        return inspect.getdoc(getattr(Relations if self.on_graph else Memory, self.method)) or ""
+
+    def decode(self, body: Any) -> Any:
+        if self.result is None:
+            return None
+        return from_wire(self.result, body[self.key] if self.key else body)
+
+
+def _slots(path: str) -> list[str]:
+    return [part[1:-1].split(":")[0] for part in path.split("/") if part.startswith("{")]
+
+
+def _plain(value: Any) -> Any:
+    """An ``Entity`` argument travels as its id, which every entity lookup accepts."""
+    return value.id if isinstance(value, Entity) else value
+
+
+def _query_value(value: Any) -> Any:
+    value = _plain(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_query_value(v) for v in value]
+    if isinstance(value, int | float | str):
+        return value
+    raise ValidationError("query", f"{type(value).__name__} cannot be sent as a query value")
+
+
+OPS: dict[str, Op] = {
+    op.name: op
+    for op in (
+        Op("add", "POST", "/v1/memories", AddResult, write=True),
+        Op("add_many", "POST", "/v1/memories/batch", AddResult, write=True),
+        Op("add_triples", "POST", "/v1/triples", AddResult, write=True),
+        Op("get_all", "GET", "/v1/memories", list[Fact], "memories"),
+        Op("get", "GET", "/v1/memories/{memory_id}", Fact),
+        Op("update", "PUT", "/v1/memories/{memory_id}", Fact, write=True),
+        Op("delete", "DELETE", "/v1/memories/{memory_id}", None, write=True),
+        Op("delete_all", "DELETE", "/v1/memories", int, "deleted", write=True),
+        Op("history", "GET", "/v1/memories/{memory_id}/history", list[HistoryEvent], "events"),
+        Op("undo_merge", "POST", "/v1/merges/{event_id}/undo", Entity, write=True),
+        Op("search", "POST", "/v1/search", list[Hit], "hits"),
+        Op("cypher", "POST", "/v1/cypher", list[dict], "rows"),
+        Op("stats", "GET", "/v1/stats", dict),
+        Op("graph.entity", "GET", "/v1/entities/{name:path}", Entity),
+        Op("graph.relations", "GET", "/v1/relations", list[Relation], "relations"),
+        Op("graph.neighbours", "GET", "/v1/neighbours", list[Neighbour], "neighbours"),
+        Op(
+            "graph.paths",
+            "GET",
+            "/v1/paths",
+            list[list[PathStep]],
+            "paths",
+            wire={"a": "source", "b": "target"},
+        ),  # fmt: skip
+        Op("graph.facts_about", "GET", "/v1/facts_about", list[Fact], "facts"),
+        Op(
+            "graph.subgraph", "GET", "/v1/subgraph", nx.MultiDiGraph, wire={"entities": "entity"}
+        ),  # fmt: skip
+    )
+}
+
+
+class GraphNamespace:
+    """``.graph`` of a derived surface: each op forwards to the owner's ``_call``."""
+
+    to_json = staticmethod(Relations.to_json)
+    to_graphml = staticmethod(Relations.to_graphml)
+
+    def __init__(self, owner: Any) -> None:
+        self._owner = owner
+
+    def _call(self, op: Op, args: tuple, kwargs: dict) -> Any:
+        return self._owner._call(op, args, kwargs)
+
+
+def install(cls: type, graph_cls: type, make: Callable[[Op], Callable[..., Any]]) -> None:
+    """Give ``cls`` (and its ``graph`` namespace class) one method per op, made by ``make``,
+    carrying ``Memory``'s docstring and signature so help() and IDEs show the real API."""
+    for op in OPS.values():
+        fn = make(op)
+        fn.__name__ = fn.__qualname__ = op.method
+        fn.__doc__ = inspect.getdoc(getattr(Relations if op.on_graph else Memory, op.method))
+        fn.__signature__ = op.signature  # type: ignore[attr-defined]
+        setattr(graph_cls if op.on_graph else cls, op.method, fn)

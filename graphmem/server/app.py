@@ -1,0 +1,164 @@
+"""The HTTP face of one ``Memory``: ``create_app(memory, keys, settings=...)``.
+
+One process owns the stores; every request runs through ``AsyncMemory``'s lanes (reads
+side by side, writes one at a time, never a torn batch) and through the ``Memory``
+facade only. Routes, methods and result shapes come from ``graphmem/api.py``, the same
+table the clients are generated from. REST_CONTRACT (briefs) documents the paths.
+
+Other rooms mount on the app: a package ``graphmem.<room>`` exposing
+``mount_on_server(app, state)`` is called for each name in ``Settings.rooms`` that can be
+imported (``graphmem.mcp`` for MCP over HTTP, ``graphmem.ui`` for the web explorer).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from .. import __version__
+from ..aio import AsyncMemory
+from ..api import OPS
+from ..errors import GraphMemError, NotFoundError
+from ..memory import Memory
+from ..wire import to_wire
+from .auth import RateLimiter, scope_for
+from .keys import KeyInfo, KeyStore
+from .problems import install_handlers, problem
+from .routes import install_routes
+
+READY_PROBE_SCOPE = "graphmem-readyz-probe"
+
+
+@dataclass(frozen=True)
+class Settings:
+    rate_limit: float = 50.0  # requests per second per key; 0 turns the limit off
+    burst: int = 100  # requests a key may make at once before the rate applies
+    max_body_bytes: int = 5_000_000
+    subgraph_limit: int = 5_000  # nodes returned for a whole-scope subgraph
+    readers: int = 4  # threads serving reads side by side
+    rooms: tuple[str, ...] = ("graphmem.mcp", "graphmem.ui")
+
+
+@dataclass
+class ServerState:
+    """What a route or a mounted room needs: run calls through ``amem`` (not ``memory``)
+    so they share the server's read/write lanes."""
+
+    memory: Memory
+    amem: AsyncMemory
+    keys: KeyStore
+    settings: Settings
+    limiter: RateLimiter
+    lifespans: list[Callable[[], Any]] = field(default_factory=list)  # async ctx factories
+
+    def authenticate(self, presented: str | None) -> KeyInfo:
+        """The live key behind ``presented`` (401 otherwise), its use counted and limited."""
+        info = self.keys.verify(presented)
+        self.limiter.take(info.id)
+        return info
+
+    scope_for = staticmethod(scope_for)
+
+
+def state_of(request: Request) -> ServerState:
+    return request.app.state.graphmem
+
+
+class _BodyLimit:
+    """Refuses a request whose declared body is larger than the setting, before reading it."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            length = dict(scope.get("headers") or ()).get(b"content-length", b"0")
+            if not length.isdigit() or int(length) > self.limit:
+                response = problem(413, "ValidationError", f"request body over {self.limit} "
+                                   "bytes: send fewer items per call", field="body")  # fmt: skip
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(memory: Memory, keys: KeyStore, *, settings: Settings | None = None) -> FastAPI:
+    """A FastAPI app serving ``memory``; the caller keeps ownership of both stores."""
+    settings = settings or Settings()
+    state = ServerState(
+        memory, AsyncMemory(memory, readers=settings.readers), keys, settings,
+        RateLimiter(settings.rate_limit, settings.burst),
+    )  # fmt: skip
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        async with contextlib.AsyncExitStack() as stack:
+            for factory in state.lifespans:
+                await stack.enter_async_context(factory())
+            yield
+        state.amem.lanes.close()
+
+    app = FastAPI(
+        title="graphmem",
+        version=__version__,
+        description="Long-term memory for LLM agents: a knowledge graph and vectors at once. "
+        "Every call needs an API key (`graphmem keys create`).",
+        lifespan=lifespan,
+    )
+    app.state.graphmem = state
+    install_handlers(app)
+    install_routes(app)
+    _install_health(app)
+    app.add_middleware(_BodyLimit, limit=settings.max_body_bytes)
+    for room in settings.rooms:
+        if importlib.util.find_spec(room) is not None:
+            mount = getattr(importlib.import_module(room), "mount_on_server", None)
+            if mount is not None:
+                mount(app, state)
+    return app
+
+
+def _install_health(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["health"], summary="The process is up (no key needed)")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], summary="Each store answers (no key needed)")
+    async def readyz(request: Request) -> JSONResponse:
+        state = state_of(request)
+        probe = {"user_id": READY_PROBE_SCOPE}
+        checks = {
+            "graph": (OPS["stats"], (), probe),
+            "vectors": (OPS["get_all"], (), {**probe, "limit": 1}),
+            "history": (OPS["history"], ("readyz",), probe),
+        }
+        stores, ready = {}, True
+        for name, (op, args, kwargs) in checks.items():
+            started = time.perf_counter()
+            try:
+                await state.amem._call(op, args, kwargs)
+                status = "ok"
+            except NotFoundError:
+                status = "ok"  # the history store answered: nothing recorded for the probe
+            except GraphMemError as exc:
+                status, ready = f"{type(exc).__name__}: {exc}", False
+            ms = round((time.perf_counter() - started) * 1000, 2)
+            stores[name] = {"status": status, "ms": ms}
+        config = state.memory.config
+        body = {
+            "status": "ready" if ready else "unavailable",
+            "stores": stores,
+            "backends": {
+                "graph": config.graph,
+                "vectors": config.vector_store_choice,
+                "embedder": config.embedder,
+            },  # fmt: skip
+        }
+        return JSONResponse(to_wire(body), status_code=200 if ready else 503)

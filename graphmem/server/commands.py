@@ -1,0 +1,136 @@
+"""``graphmem serve`` and ``graphmem keys create|list|revoke``: the server's commands.
+
+They are registered in the CLI's registry (``graphmem/cli/registry.py``) when
+``graphmem.cli`` imports this module; the work is done here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..cli.output import table
+from ..cli.registry import arg, command, group
+from ..config import Config
+from .keys import KeyInfo, KeyStore, parse_duration
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    return Config.from_env(data_dir=getattr(args, "data_dir", None)).data_dir
+
+
+def _keystore(args: argparse.Namespace) -> KeyStore:
+    if getattr(args, "keys", None):
+        return KeyStore(args.keys)
+    return KeyStore.in_data_dir(_data_dir(args))
+
+
+_WHERE = (
+    arg("--data-dir", help="the server's data directory"),
+    arg("--keys", help="API key store (default: <data dir>/keys.sqlite)"),
+)
+
+
+@command(
+    "serve", "serve the memory over HTTP: REST API with API keys, OpenAPI at /docs",
+    arg("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)"),
+    arg("--port", type=int, default=8765, help="port (0 = any free port)"),
+    arg("--keys", help="API key store (default: <data dir>/keys.sqlite)"),
+    arg("--rate-limit", type=float, default=50.0,
+        help="requests per second per key (0 = no limit)"),
+    arg("--burst", type=int, default=100, help="requests a key may make at once"),
+    arg("--readers", type=int, default=4, help="threads serving reads in parallel"),
+    arg("--log-level", default="info",
+        choices=["critical", "error", "warning", "info", "debug"]),
+    arg("--no-access-log", action="store_true", help="do not log each request"),
+    needs="store",
+)  # fmt: skip
+def serve(ctx: Any) -> None:
+    import uvicorn
+
+    from .app import Settings, create_app
+
+    args = ctx.args
+    settings = Settings(rate_limit=args.rate_limit, burst=args.burst, readers=args.readers)
+    keys = _keystore(args)
+    try:
+        app = create_app(ctx.memory, keys, settings=settings)
+        if not keys.entries():
+            print("graphmem: no API keys yet: create one with `graphmem keys create --user NAME`",
+                  file=sys.stderr)  # fmt: skip
+        # uvicorn's access log prints the request line only (method, path, query, status):
+        # keys travel in headers and are never part of it.
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
+                    access_log=not args.no_access_log)  # fmt: skip
+    finally:
+        keys.close()
+
+
+group("keys", "create, list and revoke the API keys of graphmem serve")
+
+
+def _show_created(made: dict[str, Any]) -> list[str]:
+    print(f"# key id {made['id']}, scope {made['scope']}"
+          f"{', expires ' + made['expires'] if made['expires'] else ''}: "
+          "shown once, only its hash is stored", file=sys.stderr)  # fmt: skip
+    return [made["key"]]
+
+
+@command(
+    "keys create", "create a key (printed once; only its hash is stored)",
+    *_WHERE,
+    arg("--user", help="bind the key to this user_id"),
+    arg("--agent", help="bind the key to this agent_id"),
+    arg("--run", help="bind the key to this run_id"),
+    arg("--admin", action="store_true", help="may name any scope and delete whole scopes"),
+    arg("--expires", help="lifetime such as 30d, 12h, 15m"),
+    arg("--label", help="a note shown by keys list"),
+    needs="none", human=_show_created,
+)  # fmt: skip
+def keys_create(ctx: Any) -> dict[str, Any]:
+    args = ctx.args
+    expires = parse_duration(args.expires) if args.expires else None
+    store = _keystore(args)
+    try:
+        key, info = store.create(user_id=args.user, agent_id=args.agent, run_id=args.run,
+                                 admin=args.admin, expires_in=expires, label=args.label or "")  # fmt: skip
+    finally:
+        store.close()
+    return {"key": key, **row(info)}
+
+
+@command("keys list", "keys with scope, created, last used, request count, revoked",
+         *_WHERE, needs="none", human=table, stream=True)  # fmt: skip
+def keys_list(ctx: Any) -> list[dict[str, Any]]:
+    store = _keystore(ctx.args)
+    try:
+        return [row(k) for k in store.entries()]
+    finally:
+        store.close()
+
+
+@command("keys revoke", "revoke a key; the server refuses it from the next request on",
+         *_WHERE, arg("key_id", help="the id shown by keys list"), needs="none")  # fmt: skip
+def keys_revoke(ctx: Any) -> dict[str, Any]:
+    store = _keystore(ctx.args)
+    try:
+        return row(store.revoke(ctx.args.key_id))
+    finally:
+        store.close()
+
+
+def row(info: KeyInfo) -> dict[str, Any]:
+    scope = ",".join(f"{k}={v}" for k, v in info.scope.params().items() if v)
+    return {
+        "id": info.id,
+        "scope": scope or "(any)",
+        "admin": info.admin,
+        "label": info.label,
+        "created": info.created_at,
+        "expires": info.expires_at,
+        "last_used": info.last_used_at,
+        "requests": info.request_count,
+        "revoked": info.revoked_at,
+    }

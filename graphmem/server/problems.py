@@ -1,0 +1,108 @@
+"""Errors as ``application/problem+json`` (RFC 9457), carrying graphmem's error class.
+
+Every answer the server gives for a failure has the same shape:
+``{type, title, status, detail, error, field?}``, where ``error`` is the name of the
+``GraphMemError`` subclass (``NotFoundError``, ``ValidationError``...), so a client in any
+language can branch on it and ``graphmem.Client`` raises the same class again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import errors
+
+log = logging.getLogger("graphmem.server")
+MEDIA_TYPE = "application/problem+json"
+
+# Most specific first: the first class an error is an instance of decides its status.
+STATUS: tuple[tuple[type[errors.GraphMemError], int], ...] = (
+    (errors.AuthError, 401),
+    (errors.RateLimitError, 429),
+    (errors.NotFoundError, 404),
+    (errors.ValidationError, 422),
+    (errors.ReadOnlyError, 403),
+    (errors.ConflictError, 409),
+    (errors.QueryError, 400),
+    (errors.UnsupportedError, 400),
+    (errors.BackendUnavailableError, 503),
+    (errors.LLMError, 502),
+    (errors.ConfigError, 500),
+)
+
+
+def status_of(exc: errors.GraphMemError) -> int:
+    given = getattr(exc, "status", None)
+    if isinstance(given, int):
+        return given
+    return next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
+
+
+def problem(status: int, error: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {
+        "type": f"urn:graphmem:error:{error}",
+        "title": error,
+        "status": status,
+        "detail": detail,
+        "error": error,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if "retry_after" in body:
+        headers["Retry-After"] = str(body["retry_after"])
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def forbidden(message: str) -> errors.AuthError:
+    """A known key asking for something its rights or scope do not cover: 403."""
+    exc = errors.AuthError(message)
+    exc.status = 403  # type: ignore[attr-defined]
+    return exc
+
+
+async def _graphmem_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.GraphMemError)
+    status = status_of(exc)
+    if status >= 500:
+        log.error("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+    retry = math.ceil(exc.retry_after) if isinstance(exc, errors.RateLimitError) else None
+    return problem(status, type(exc).__name__, str(exc), field=getattr(exc, "field", None),
+                   query_name=getattr(exc, "query_name", None), retry_after=retry)  # fmt: skip
+
+
+async def _bad_request(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = (exc.errors() or [{}])[0]
+    loc = [str(p) for p in first.get("loc", ())]
+    field = ".".join(loc[1:] if loc and loc[0] in ("body", "query", "path") else loc)
+    message = str(first.get("msg", "invalid request"))
+    return problem(422, "ValidationError", f"{field or 'request'}: {message}",
+                   field=field or "request")  # fmt: skip
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    name = "NotFoundError" if exc.status_code == 404 else "GraphMemError"
+    return problem(exc.status_code, name, str(exc.detail))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # The traceback goes to the server log; the caller learns only that it was not them.
+    log.exception("%s %s failed", request.method, request.url.path)
+    return problem(500, "GraphMemError", "internal server error; the server log has details")
+
+
+def install_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.GraphMemError, _graphmem_error)
+    app.add_exception_handler(RequestValidationError, _bad_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

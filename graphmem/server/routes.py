@@ -1,0 +1,305 @@
+"""One route per op of ``graphmem/api.py``. Each checks the scope against the key, calls
+the ``Memory`` method through the server's lanes, and answers with ``wire.to_wire``.
+
+Bodies and query parameters are declared field by field so ``/docs`` and
+``/openapi.json`` describe them; their defaults are ``Memory``'s own.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from ..api import OPS
+from ..relations import to_json
+from ..wire import to_wire
+from .auth import principal, scope_for
+from .keys import KeyInfo
+from .problems import forbidden
+
+Json = dict[str, Any]
+Auth = Annotated[KeyInfo, Depends(principal)]
+ScopeId = Annotated[str | None, Query(description="scope; defaults to the key's")]
+Names = Annotated[list[str] | None, Query()]
+Limit = Annotated[int | None, Query(ge=1)]
+
+
+class Scoped(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+
+    def scope(self) -> Json:
+        return {"user_id": self.user_id, "agent_id": self.agent_id, "run_id": self.run_id}
+
+
+class AddBody(Scoped):
+    messages: str | Json | list[Json] | None = None
+    text: str | None = None  # the same as ``messages`` given as one string
+    metadata: Json | None = None
+    infer: bool = True
+    source_ids: list[str] | None = None
+    timestamp: str | None = None
+
+
+class BatchBody(Scoped):
+    items: list[Json]
+    infer: bool = False
+    batch_size: int = 500
+
+
+class TriplesBody(Scoped):
+    triples: list[Json | list[str]]
+    fact: str | None = None
+    metadata: Json | None = None
+    source_ids: list[str] | None = None
+    timestamp: str | None = None
+
+
+class UpdateBody(Scoped):
+    text: str
+
+
+class SearchBody(Scoped):
+    query: str
+    limit: int = 10
+    filters: Json | None = None
+    recipe: str = "hybrid"
+    as_of: str | None = None
+    include_invalid: bool = False
+
+
+class CypherBody(Scoped):
+    query: str
+    params: Json | None = None
+    write: bool = False
+
+
+def _call_on(request: Request):
+    state = request.app.state.graphmem
+
+    async def call(name: str, *args: Any, **kwargs: Any) -> Any:
+        return await state.amem._call(OPS[name], args, kwargs)
+
+    return call
+
+
+def _answer(name: str, value: Any) -> JSONResponse:
+    key = OPS[name].key
+    data = to_wire(value)
+    return JSONResponse({key: data} if key else data)
+
+
+def install_routes(app: FastAPI) -> None:
+    def route(name: str, **kw: Any):
+        op = OPS[name]
+        summary = op.doc.split("\n")[0]
+        return app.api_route(
+            op.path, methods=[op.http], dependencies=[], tags=[
+                "graph" if op.on_graph else "memories"], summary=summary or name,
+            name=name, **kw)  # fmt: skip
+
+    def qscope(user_id: str | None, agent_id: str | None, run_id: str | None) -> Json:
+        return {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @route("add")
+    async def add(body: AddBody, request: Request, key: Auth) -> JSONResponse:
+        messages = body.messages if body.messages is not None else body.text
+        result = await _call_on(request)(
+            "add", messages, **scope_for(key, body.scope(), by_id=False),
+            metadata=body.metadata, infer=body.infer, source_ids=body.source_ids,
+            timestamp=body.timestamp,
+        )  # fmt: skip
+        return _answer("add", result)
+
+    @route("add_many")
+    async def add_many(body: BatchBody, request: Request, key: Auth) -> JSONResponse:
+        result = await _call_on(request)(
+            "add_many", body.items, **scope_for(key, body.scope(), by_id=False),
+            infer=body.infer, batch_size=body.batch_size,
+        )  # fmt: skip
+        return _answer("add_many", result)
+
+    @route("add_triples")
+    async def add_triples(body: TriplesBody, request: Request, key: Auth):
+        result = await _call_on(request)(
+            "add_triples", body.triples, **scope_for(key, body.scope(), by_id=False),
+            fact=body.fact, metadata=body.metadata, source_ids=body.source_ids,
+            timestamp=body.timestamp,
+        )  # fmt: skip
+        return _answer("add_triples", result)
+
+    @route("update")
+    async def update(memory_id: str, body: UpdateBody, request: Request, key: Auth):
+        scope = scope_for(key, body.scope(), by_id=True)
+        return _answer("update", await _call_on(request)("update", memory_id, body.text, **scope))
+
+    @route("delete")
+    async def delete(memory_id: str, request: Request, key: Auth,
+                     user_id: ScopeId = None,
+                     agent_id: ScopeId = None,
+                     run_id: ScopeId = None):  # fmt: skip
+        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=True)
+        await _call_on(request)("delete", memory_id, **scope)
+        return JSONResponse({"deleted": 1})
+
+    @route("delete_all")
+    async def delete_all(request: Request, key: Auth,
+                         user_id: ScopeId = None,
+                         agent_id: ScopeId = None,
+                         run_id: ScopeId = None):  # fmt: skip
+        if not key.admin:
+            raise forbidden("deleting a whole scope needs an admin key (keys create --admin)")
+        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=False)
+        return _answer("delete_all", await _call_on(request)("delete_all", **scope))
+
+    @route("undo_merge")
+    async def undo_merge(event_id: int, request: Request, key: Auth,
+                         body: Scoped | None = None):  # fmt: skip
+        scope = scope_for(key, body.scope() if body else {}, by_id=True)
+        return _answer("undo_merge", await _call_on(request)("undo_merge", event_id, **scope))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @route("get_all")
+    async def get_all(request: Request, key: Auth, limit: int = 100, offset: int = 0,
+                      include_invalid: bool = False,
+                      user_id: ScopeId = None,
+                      agent_id: ScopeId = None,
+                      run_id: ScopeId = None):  # fmt: skip
+        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=False)
+        facts = await _call_on(request)("get_all", **scope, limit=limit, offset=offset,
+                                        include_invalid=include_invalid)  # fmt: skip
+        return _answer("get_all", facts)
+
+    @route("get")
+    async def get(memory_id: str, request: Request, key: Auth,
+                  user_id: ScopeId = None,
+                  agent_id: ScopeId = None,
+                  run_id: ScopeId = None):  # fmt: skip
+        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=True)
+        return _answer("get", await _call_on(request)("get", memory_id, **scope))
+
+    @route("history")
+    async def history(memory_id: str, request: Request, key: Auth,
+                      user_id: ScopeId = None,
+                      agent_id: ScopeId = None,
+                      run_id: ScopeId = None):  # fmt: skip
+        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=True)
+        return _answer("history", await _call_on(request)("history", memory_id, **scope))
+
+    @route("search")
+    async def search(body: SearchBody, request: Request, key: Auth) -> JSONResponse:
+        hits = await _call_on(request)(
+            "search", body.query, **scope_for(key, body.scope(), by_id=False),
+            limit=body.limit, filters=body.filters, recipe=body.recipe, as_of=body.as_of,
+            include_invalid=body.include_invalid,
+        )  # fmt: skip
+        return _answer("search", hits)
+
+    @route("cypher")
+    async def cypher(body: CypherBody, request: Request, key: Auth) -> JSONResponse:
+        if body.write:
+            raise forbidden("write Cypher is not served over HTTP: it bypasses the history log")
+        scope = scope_for(key, body.scope(), by_id=False)
+        if not any(scope.values()) and not key.admin:
+            raise forbidden("unscoped Cypher needs an admin key")
+        rows = await _call_on(request)("cypher", body.query, body.params, **scope)
+        return _answer("cypher", rows)
+
+    @route("stats")
+    async def stats(request: Request, key: Auth,
+                    user_id: ScopeId = None,
+                    agent_id: ScopeId = None,
+                    run_id: ScopeId = None):  # fmt: skip
+        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=False)
+        return _answer("stats", await _call_on(request)("stats", **scope))
+
+    # -- the relationship API --------------------------------------------------------------
+
+    @route("graph.entity")
+    async def entity(name: str, request: Request, key: Auth,
+                     user_id: ScopeId = None,
+                     agent_id: ScopeId = None,
+                     run_id: ScopeId = None):  # fmt: skip
+        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=True)
+        return _answer("graph.entity", await _call_on(request)("graph.entity", name, **scope))
+
+    @route("graph.relations")
+    async def relations(request: Request, entity: str, key: Auth,
+                        direction: str = "both", types: Names = None,
+                        as_of: str | None = None, include_invalid: bool = False,
+                        user_id: ScopeId = None,
+                        agent_id: ScopeId = None,
+                        run_id: ScopeId = None):  # fmt: skip
+        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=True)
+        rels = await _call_on(request)("graph.relations", entity, direction, types, as_of,
+                                       include_invalid, **scope)  # fmt: skip
+        return _answer("graph.relations", rels)
+
+    @route("graph.neighbours")
+    async def neighbours(request: Request, entity: str, key: Auth, depth: int = 1,
+                         types: Names = None, as_of: str | None = None,
+                         include_invalid: bool = False,
+                         user_id: ScopeId = None,
+                         agent_id: ScopeId = None,
+                         run_id: ScopeId = None):  # fmt: skip
+        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=True)
+        found = await _call_on(request)("graph.neighbours", entity, depth, types=types,
+                                        as_of=as_of, include_invalid=include_invalid,
+                                        **scope)  # fmt: skip
+        return _answer("graph.neighbours", found)
+
+    @route("graph.paths")
+    async def paths(request: Request, source: str, target: str, key: Auth,
+                    max_hops: int = 3, limit: int = 10, types: Names = None,
+                    as_of: str | None = None, include_invalid: bool = False,
+                    user_id: ScopeId = None,
+                    agent_id: ScopeId = None,
+                    run_id: ScopeId = None):  # fmt: skip
+        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=True)
+        found = await _call_on(request)("graph.paths", source, target, max_hops, limit=limit,
+                                        types=types, as_of=as_of,
+                                        include_invalid=include_invalid, **scope)  # fmt: skip
+        return _answer("graph.paths", found)
+
+    @route("graph.facts_about")
+    async def facts_about(request: Request, entity: str, key: Auth,
+                          as_of: str | None = None, include_invalid: bool = False,
+                          limit: Limit = None,
+                          user_id: ScopeId = None,
+                          agent_id: ScopeId = None,
+                          run_id: ScopeId = None):  # fmt: skip
+        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=True)
+        facts = await _call_on(request)("graph.facts_about", entity, as_of=as_of,
+                                        include_invalid=include_invalid, **scope)  # fmt: skip
+        return _answer("graph.facts_about", facts[:limit] if limit else facts)
+
+    @route("graph.subgraph")
+    async def subgraph(request: Request, key: Auth,
+                       entity: Names = None, depth: int = 1,
+                       as_of: str | None = None, include_invalid: bool = False,
+                       limit: Limit = None,
+                       user_id: ScopeId = None,
+                       agent_id: ScopeId = None,
+                       run_id: ScopeId = None):  # fmt: skip
+        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=bool(entity))
+        graph = await _call_on(request)("graph.subgraph", entity, depth, as_of=as_of,
+                                        include_invalid=include_invalid, **scope)  # fmt: skip
+        data = to_json(graph)
+        cap = min(limit or request.app.state.graphmem.settings.subgraph_limit,
+                  request.app.state.graphmem.settings.subgraph_limit)  # fmt: skip
+        if len(data["nodes"]) > cap:
+            data["nodes"] = data["nodes"][:cap]
+            kept = {n["id"] for n in data["nodes"]}
+            data["edges"] = [
+                e for e in data["edges"] if e["source"] in kept and e["target"] in kept
+            ]
+            data["truncated"] = True
+        return JSONResponse(to_wire(data))

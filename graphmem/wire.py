@@ -1,0 +1,51 @@
+"""graphmem's objects over HTTP and back: ``graphmem.jsonable``'s shape, plus the types an
+API answer holds that are not dataclasses.
+
+The server and the clients share this, and the CLI's ``--json`` and the MCP tools use
+the same ``jsonable`` shape, so one JSON reader fits all three. Decoding is driven by
+the type the caller expects: ``from_wire(list[list[PathStep]], data)`` gives back real
+``PathStep`` objects, ``from_wire(nx.MultiDiGraph, data)`` the subgraph.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any
+
+import networkx as nx
+
+from .jsonable import from_jsonable, to_jsonable
+from .relations import to_json
+
+
+def to_wire(value: Any) -> Any:
+    """``value`` as plain JSON-ready data; a subgraph as ``{"nodes": [...], "edges": [...]}``."""
+    if isinstance(value, nx.MultiDiGraph):
+        value = to_json(value)
+    return to_jsonable(value)
+
+
+def from_wire(kind: Any, data: Any) -> Any:
+    """The object of type ``kind`` that ``to_wire`` turned into ``data``."""
+    if kind is None or kind is type(None):
+        return None
+    if kind is nx.MultiDiGraph:
+        return graph_from_wire(data)
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        return from_jsonable(kind, data)
+    if typing.get_origin(kind) is list:
+        (item,) = typing.get_args(kind)
+        return [from_wire(item, v) for v in data]
+    return data
+
+
+def graph_from_wire(data: dict[str, Any]) -> nx.MultiDiGraph:
+    """Rebuild the ``networkx.MultiDiGraph`` of ``memory.graph.subgraph`` from its JSON."""
+    graph = nx.MultiDiGraph()
+    for node in data.get("nodes", []):
+        graph.add_node(node["id"], **{k: v for k, v in node.items() if k != "id"})
+    for edge in data.get("edges", []):
+        attrs = {k: v for k, v in edge.items() if k not in ("source", "target", "id")}
+        graph.add_edge(edge["source"], edge["target"], key=edge["id"], **attrs)
+    return graph

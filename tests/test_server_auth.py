@@ -1,0 +1,288 @@
+"""The real ``graphmem serve`` (uvicorn in a child process on 127.0.0.1) and its keys.
+
+Keys: 401 for no, wrong, revoked or expired keys; another scope's data answers 404 on
+every endpoint; the rate limit answers 429 with Retry-After; ``keys list`` counts use;
+neither the key store nor the server's output ever holds a key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from graphmem import AuthError, Client, GraphMemError, NotFoundError, RateLimitError
+from graphmem.api import OPS
+from graphmem.testing.server import ServedMemory
+
+# Words only Bob's stored data holds (requests name Zed and Quito, never these).
+LEAKS = ("Umbra", "Yara", "Quito.")
+CLI = "import sys; from graphmem.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", CLI, *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=120)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    server = ServedMemory(tmp_path_factory.mktemp("served"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def bob(served):
+    """Bob's data, which Alice's key must never see."""
+    key, info = served.keys.create(user_id="bob")
+    with Client(served.url, key) as c:
+        added = c.add("Zed lives in Quito. Zed works at Umbra.")
+        c.add_triples([("Zed", "knows", "Yara")])
+        merge = c.add("Zed Q. lives in Quito.")
+    return {"key": key, "info": info, "fact": added.facts[0].id, "merge": merge}
+
+
+def _problem(response: httpx.Response, status: int, error: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["error"] == error and body["status"] == status
+    return body
+
+
+def test_no_wrong_revoked_or_expired_key_gets_401(served, tmp_path):
+    url = served.url + "/v1/memories"
+    _problem(httpx.get(url), 401, "AuthError")
+    _problem(httpx.get(url, headers={"Authorization": "Bearer nonsense"}), 401, "AuthError")
+    key, info = served.keys.create(user_id="carol")
+    wrong = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")  # right id, wrong secret
+    _problem(httpx.get(url, headers={"Authorization": f"Bearer {wrong}"}), 401, "AuthError")
+    assert httpx.get(url, headers={"X-API-Key": key}).status_code == 200
+
+    done = cli("keys", "revoke", info.id, "--data-dir", str(served.data_dir))
+    assert done.returncode == 0, done.stderr
+    _problem(httpx.get(url, headers={"X-API-Key": key}), 401, "AuthError")  # at once
+
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    old, _ = served.keys.create(user_id="carol", expires_at=past)
+    _problem(httpx.get(url, headers={"X-API-Key": old}), 401, "AuthError")
+    with Client(served.url, old) as client, pytest.raises(AuthError):
+        client.get_all()
+
+
+def _calls(bob: dict) -> dict[str, tuple[str, str, dict]]:
+    """One request per endpoint, each naming Bob's data (ids, entities, or his scope)."""
+    fact, event = bob["fact"], 1
+    return {
+        "add": ("POST", "/v1/memories", {"json": {"text": "x", "user_id": "bob"}}),
+        "add_many": ("POST", "/v1/memories/batch",
+                     {"json": {"items": [{"text": "x"}], "user_id": "bob"}}),
+        "add_triples": ("POST", "/v1/triples",
+                        {"json": {"triples": [["Zed", "likes", "tea"]], "user_id": "bob"}}),
+        "get_all": ("GET", "/v1/memories", {"params": {"user_id": "bob"}}),
+        "get": ("GET", f"/v1/memories/{fact}", {}),
+        "update": ("PUT", f"/v1/memories/{fact}", {"json": {"text": "hijacked"}}),
+        "delete": ("DELETE", f"/v1/memories/{fact}", {}),
+        "delete_all": ("DELETE", "/v1/memories", {"params": {"user_id": "bob"}}),
+        "history": ("GET", f"/v1/memories/{fact}/history", {}),
+        "undo_merge": ("POST", f"/v1/merges/{event}/undo", {}),
+        "search": ("POST", "/v1/search", {"json": {"query": "Zed", "user_id": "bob"}}),
+        "cypher": ("POST", "/v1/cypher", {"json": {"query": "MATCH (e) RETURN e",
+                                                    "user_id": "bob"}}),
+        "stats": ("GET", "/v1/stats", {"params": {"user_id": "bob"}}),
+        "graph.entity": ("GET", "/v1/entities/Zed", {}),
+        "graph.relations": ("GET", "/v1/relations", {"params": {"entity": "Zed"}}),
+        "graph.neighbours": ("GET", "/v1/neighbours", {"params": {"entity": "Zed"}}),
+        "graph.paths": ("GET", "/v1/paths", {"params": {"source": "Zed", "target": "Quito"}}),
+        "graph.facts_about": ("GET", "/v1/facts_about", {"params": {"entity": "Zed"}}),
+        "graph.subgraph": ("GET", "/v1/subgraph", {"params": {"entity": "Zed"}}),
+    }  # fmt: skip
+
+
+def test_another_scopes_data_is_not_found_on_every_endpoint(served, bob):
+    alice, _ = served.keys.create(user_id="alice")
+    with Client(served.url, alice) as c:
+        c.add("Alice lives in Lima.")
+    calls = _calls(bob)
+    assert set(calls) == set(OPS)  # a new endpoint must be added here too
+    headers = {"Authorization": f"Bearer {alice}"}
+    for name, (method, path, kwargs) in calls.items():
+        response = httpx.request(method, served.url + path, headers=headers, **kwargs)
+        # Naming Bob's id or entity is the same as naming one that does not exist; naming
+        # his scope in a scope-wide call is refused. Either way nothing of his comes back.
+        assert response.status_code in (403, 404), (name, response.status_code, response.text)
+        assert not any(m in response.text for m in LEAKS), name
+        if name in ("add", "add_many", "add_triples"):
+            continue  # in her own scope these would create her own "Zed"
+        # The same call without naming Bob's scope: Alice's own scope, where Bob's ids
+        # and entities do not exist.
+        own = {k: ({x: y for x, y in v.items() if x != "user_id"} if isinstance(v, dict) else v)
+               for k, v in kwargs.items()}  # fmt: skip
+        again = httpx.request(method, served.url + path, headers=headers, **own)
+        assert again.status_code in (200, 403, 404, 422), (name, again.text)
+        assert not any(m in again.text for m in LEAKS), name
+    # Bob's memory is untouched by all of it.
+    with Client(served.url, bob["key"]) as c:
+        assert c.get(bob["fact"]).text == "Zed lives in Quito."
+        assert c.stats()["memories"] >= 3
+    with Client(served.url, alice) as c, pytest.raises(NotFoundError):
+        c.history(bob["fact"])
+
+
+def test_only_admin_keys_delete_a_whole_scope(served):
+    user, _ = served.keys.create(user_id="dora")
+    admin, _ = served.keys.create(admin=True)
+    with Client(served.url, user) as c:
+        c.add_many([{"text": "Dora likes tea."}, {"text": "Dora likes jazz."}])
+        with pytest.raises(AuthError):
+            c.delete_all()
+        assert len(c.get_all()) == 2
+    with Client(served.url, admin) as c:
+        assert c.delete_all(user_id="dora") == 2
+        assert c.get_all(user_id="dora") == []
+
+
+def test_rate_limit_answers_429_with_retry_after(tmp_path):
+    with ServedMemory(tmp_path, extra_args=("--rate-limit", "0.5", "--burst", "3")) as server:
+        key, _ = server.keys.create(user_id="erin")
+        other, _ = server.keys.create(user_id="erin")
+        headers = {"Authorization": f"Bearer {key}"}
+        codes = [httpx.get(server.url + "/v1/stats", headers=headers) for _ in range(5)]
+        assert [r.status_code for r in codes[:3]] == [200, 200, 200]
+        limited = _problem(codes[4], 429, "RateLimitError")
+        assert int(codes[4].headers["retry-after"]) >= 1 and limited["retry_after"] >= 1
+        # Per key: another key is not slowed down by the first one's burst.
+        assert httpx.get(server.url + "/v1/stats", headers={"X-API-Key": other}).status_code == 200
+        with Client(server.url, key) as c, pytest.raises(RateLimitError) as caught:
+            c.stats()
+        assert caught.value.retry_after >= 1
+
+
+def test_keys_list_counts_use_and_the_store_holds_no_key(served):
+    key, info = served.keys.create(user_id="frank", label="ci")
+    with Client(served.url, key) as c:
+        c.add("Frank plays chess.")
+        c.search("chess")
+        c.stats()
+    listed = cli("keys", "list", "--json", "--data-dir", str(served.data_dir))
+    assert listed.returncode == 0, listed.stderr
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    row = next(r for r in rows if r["id"] == info.id)
+    assert row["requests"] == 3 and row["last_used"] and row["scope"] == "user_id=frank"
+    assert row["label"] == "ci" and not row["revoked"]
+    table = cli("keys", "list", "--data-dir", str(served.data_dir)).stdout
+    assert info.id in table and "requests" in table
+    secret = key.rsplit("_", 1)[1]
+    for path in served.data_dir.glob("keys.sqlite*"):
+        data = path.read_bytes()
+        assert secret.encode() not in data and key.encode() not in data, path
+
+
+def test_keys_create_prints_the_key_once(served):
+    made = cli("keys", "create", "--user", "gina", "--expires", "30d",
+               "--data-dir", str(served.data_dir))  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip()
+    assert key.startswith("gm_") and "shown once" in made.stderr
+    with Client(served.url, key) as c:
+        assert c.add("Gina paints.").facts[0].scope.user_id == "gina"
+    refused = cli("keys", "create", "--data-dir", str(served.data_dir))
+    assert refused.returncode == 1 and "admin" in refused.stderr
+    bad = cli("keys", "create", "--user", "x", "--expires", "soon",
+              "--data-dir", str(served.data_dir))  # fmt: skip
+    assert bad.returncode == 1 and "expires" in bad.stderr
+
+
+def test_the_cli_talks_to_a_server(served):
+    key, _ = served.keys.create(user_id="hank")
+    added = cli("add", "Hank lives in Bergen.", "--url", served.url, "--api-key", key)
+    assert added.returncode == 0, added.stderr
+    assert "Hank lives in Bergen." in added.stdout
+    env = {"GRAPHMEM_URL": served.url, "GRAPHMEM_API_KEY": key}
+    found = cli("search", "where does Hank live?", env=env)
+    assert found.returncode == 0 and "Hank lives in Bergen." in found.stdout
+    rels = cli("relations", "Hank", env=env)
+    assert "lives_in" in rels.stdout and "Bergen" in rels.stdout
+
+
+def test_health_readiness_docs_and_problem_shape(served):
+    assert httpx.get(served.url + "/healthz").json() == {"status": "ok"}
+    ready = httpx.get(served.url + "/readyz")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["status"] == "ready"
+    assert {s: v["status"] for s, v in body["stores"].items()} == {
+        "graph": "ok", "vectors": "ok", "history": "ok"}  # fmt: skip
+    assert httpx.get(served.url + "/docs").status_code == 200
+    schema = httpx.get(served.url + "/openapi.json").json()
+    assert "/v1/search" in schema["paths"] and "/v1/entities/{name}" in schema["paths"]
+    key, _ = served.keys.create(user_id="ivy")
+    headers = {"Authorization": f"Bearer {key}"}
+    bad = httpx.post(served.url + "/v1/search", json={"query": "x", "limit": 0}, headers=headers)
+    assert _problem(bad, 422, "ValidationError")["field"] == "limit"
+    typed = httpx.post(served.url + "/v1/search", json={"limit": 3}, headers=headers)
+    assert _problem(typed, 422, "ValidationError")["field"] == "query"
+    _problem(httpx.get(served.url + "/v1/nowhere", headers=headers), 404, "NotFoundError")
+
+
+def test_concurrent_writes_never_show_a_torn_batch(served):
+    """Readers polling during batched writes always see whole batches, in both stores."""
+    key, _ = served.keys.create(user_id="judy")
+    seen: list[dict] = []
+    errors: list[Exception] = []
+    writing = threading.Event()
+
+    def writer(n: int) -> None:
+        try:
+            with Client(served.url, key) as c:
+                for b in range(3):
+                    c.add_many([{"text": f"Judy note {n}-{b}-{i} about topic {i}."}
+                                for i in range(10)])  # fmt: skip
+        except (GraphMemError, httpx.HTTPError) as exc:  # reported by the main thread
+            errors.append(exc)
+
+    def reader() -> None:
+        with Client(served.url, key) as c:
+            while writing.is_set():
+                seen.append(c.stats())
+                c.search("Judy note")
+
+    writing.set()
+    writers = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    readers = [threading.Thread(target=reader) for _ in range(3)]
+    for t in writers + readers:
+        t.start()
+    for t in writers:
+        t.join()
+    writing.clear()
+    for t in readers:
+        t.join()
+    assert not errors, errors
+    assert seen, "the readers never ran"
+    for stats in seen:
+        assert stats["memories"] % 10 == 0 and stats["facts"] == stats["memories"], stats
+    with Client(served.url, key) as c:
+        assert c.stats()["memories"] == 120
+
+
+def test_the_server_never_prints_a_key(served):
+    key, _ = served.keys.create(user_id="kim")
+    wrong = "gm_0123456789ab_" + "x" * 43
+    for headers in ({"Authorization": f"Bearer {key}"}, {"X-API-Key": key},
+                    {"Authorization": f"Bearer {wrong}"}):  # fmt: skip
+        httpx.post(served.url + "/v1/search", json={"query": "q"}, headers=headers)
+    httpx.get(served.url + "/healthz?done=1")
+    deadline = time.monotonic() + 30
+    while "done=1" not in served.output() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    output = served.output()
+    assert "POST /v1/search" in output  # the access log is on, and still no key in it
+    assert key not in output and key.rsplit("_", 1)[1] not in output and wrong not in output
