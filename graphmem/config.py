@@ -7,6 +7,8 @@
 | GRAPHMEM_EMBEDDER | ``local`` (all-MiniLM-L6-v2), ``hash`` or ``openai`` | local |
 | GRAPHMEM_EXTRACTOR | ``auto`` (llm when a key or base URL is set, else offline), ``offline``, ``llm`` | auto |
 | GRAPHMEM_MAX_TEXT_CHARS | largest text one ``add`` accepts | 20000 |
+| GRAPHMEM_CYPHER_TIMEOUT | seconds one user Cypher statement may run (``Memory.cypher``) | 5 |
+| GRAPHMEM_CYPHER_MAX_ROWS | most rows one user Cypher statement may return | 10000 |
 | NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD / NEO4J_DATABASE | Bolt server | bolt://localhost:7687, neo4j, graphmem-password, neo4j |
 | GRAPHMEM_VECTORS | embedded vectors: ``edge`` (Qdrant Edge, in-process engine), ``local`` (qdrant-client local mode) or ``auto`` (``local`` for a data dir that already holds its files, else ``edge``) | auto |
 | QDRANT_URL / QDRANT_API_KEY | Qdrant server (overrides GRAPHMEM_VECTORS); unset = embedded under the data dir | |
@@ -50,6 +52,10 @@ class Config:
     extractor: str = "auto"
     vectors: str = "auto"
     max_text_chars: int = 20_000
+    # Users' own Cypher (Memory.cypher): a statement past either limit is stopped with a
+    # QueryError, so a cartesian MATCH cannot hang a process or a server.
+    cypher_timeout: float = 5.0
+    cypher_max_rows: int = 10_000
     single_valued: tuple[str, ...] = DEFAULT_SINGLE_VALUED
     # Entity resolution: cosine floor for merging a new mention into a stored entity of the
     # same type when neither name nor alias matched exactly.
@@ -79,6 +85,14 @@ class Config:
             errors.append(f"vectors={self.vectors!r} (choose one of {', '.join(VECTOR_STORES)})")
         if not isinstance(self.max_text_chars, int) or self.max_text_chars < 1:
             errors.append(f"max_text_chars={self.max_text_chars!r} (a positive integer)")
+        if isinstance(self.cypher_timeout, bool) or not isinstance(
+            self.cypher_timeout, int | float
+        ) or not 0 < self.cypher_timeout <= 3600:
+            errors.append(f"cypher_timeout={self.cypher_timeout!r} (seconds, in (0, 3600])")
+        if isinstance(self.cypher_max_rows, bool) or not isinstance(
+            self.cypher_max_rows, int
+        ) or self.cypher_max_rows < 1:
+            errors.append(f"cypher_max_rows={self.cypher_max_rows!r} (a positive integer)")
         for name in ("resolve_threshold", "update_threshold"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not 0.0 < value <= 1.0:
@@ -143,5 +157,13 @@ class Config:
                 raise ConfigError(
                     f"GRAPHMEM_MAX_TEXT_CHARS={raw_max!r} is not an integer"
                 ) from None
+        for var, key, kind in (("GRAPHMEM_CYPHER_TIMEOUT", "cypher_timeout", float),
+                               ("GRAPHMEM_CYPHER_MAX_ROWS", "cypher_max_rows", int)):
+            raw = get(var)
+            if raw:
+                try:
+                    values[key] = kind(raw)
+                except ValueError:
+                    raise ConfigError(f"{var}={raw!r} is not a {kind.__name__}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -435,13 +435,18 @@ class Memory:
 
         With a scope, the statement runs read-only on a private copy of that scope's graph
         (it cannot see other scopes, aggregates included). Without one it runs read-only
-        on the whole graph. Write clauses raise ``ReadOnlyError``; malformed Cypher raises
-        ``QueryError``. ``write=True`` (no scope allowed) runs on the real store: the
+        on the whole graph. Anything but one statement of read clauses (writes, files,
+        other databases, procedures) raises ``ReadOnlyError``; malformed Cypher, or a
+        statement past ``config.cypher_timeout`` seconds or ``config.cypher_max_rows`` rows,
+        raises ``QueryError``. ``write=True`` (no scope allowed) runs on the real store: the
         change bypasses the history log and the vector store, so the stores can drift.
         """
         given = (user_id, agent_id, run_id)
         scope = Scope.of(*given) if any(v is not None for v in given) else None
-        return run_cypher(self.graph_store, self.ops, query, params, scope=scope, write=write)
+        return run_cypher(
+            self.graph_store, self.ops, query, params, scope=scope, write=write,
+            timeout=self.config.cypher_timeout, max_rows=self.config.cypher_max_rows,
+        )  # fmt: skip
 
     def history(self, memory_id: str, **scope_ids: str | None) -> list[HistoryEvent]:
         """Every change to one memory (or entity/relation id), oldest first, in scope."""

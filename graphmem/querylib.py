@@ -19,14 +19,12 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from . import cypher_lexer
+from .cypher_lexer import used_params
 from .errors import ConfigError, QueryError
 
-_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-_STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
-_COMMENT = re.compile(r"//[^\n]*")
-# Clauses that change the graph; DETACH only ever comes with DELETE.
-_WRITE_CLAUSE = re.compile(r"\b(CREATE|MERGE|SET|DELETE|DETACH|REMOVE|DROP|COPY|ALTER)\b", re.I)
 DIALECTS = ("kuzu", "neo4j")
+__all__ = ["DIALECTS", "Query", "QueryLibrary", "all_files", "parse_file", "used_params"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,7 @@ class Query:
     writes: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "writes", bool(_WRITE_CLAUSE.search(_code(self.text))))
+        object.__setattr__(self, "writes", cypher_lexer.writes(self.text))
 
     def bind(self, params: dict | None) -> dict:
         """Keep the declared parameters; a declared one that is missing is an error."""
@@ -50,15 +48,6 @@ class Query:
         if missing:
             raise QueryError(f"{self.path}: missing parameter(s) {missing}", query_name=self.name)
         return {p: given[p] for p in self.params}
-
-
-def _code(text: str) -> str:
-    """The statement without its strings and comments."""
-    return _COMMENT.sub("", _STRING.sub("''", text))
-
-
-def used_params(text: str) -> set[str]:
-    return set(_PARAM.findall(_code(text)))
 
 
 def parse_file(path: Path) -> Query:
@@ -80,7 +69,10 @@ def parse_file(path: Path) -> Query:
     text = "\n".join(body).strip()
     if not text:
         raise ConfigError(f"{path}:1: no statement after the header")
-    used = used_params(text)
+    try:
+        used = used_params(text)
+    except QueryError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
     if set(declared) != used:
         raise ConfigError(
             f"{path}:{params_line}: declared params {sorted(declared)} but the statement uses "

@@ -9,52 +9,29 @@ The copy costs about as much as reading the scope once: ~4 s for a 10k-memory sc
 this 2-core machine (measured, mostly ``GraphOps.export``), so it is an inspection tool,
 not a query path; unscoped read-only statements run on the real store directly.
 
-Read-only is enforced twice: a lexical check refuses write clauses (and anything that
-could end the read-only transaction, such as a second statement or ``COMMIT``) with a
-message that names the keyword, and the statement then runs inside the backend's
-read-only transaction, which refuses any write the lexical check could miss.
+Read-only is enforced in layers. ``cypher_lexer.check_read_only`` admits one statement
+built from an allow-list of read clauses and refuses anything else by name. The store then
+guards again without trusting that reading: Kuzu vets the engine's own plan of the
+statement (``stores/kuzu_plan.py``: no file scan, copy, export, attach or write operator)
+and detaches any database a statement attached; the Bolt store vets the server's EXPLAIN
+plan, runs in a READ transaction and always rolls back. Every statement runs under a time
+limit and a row limit (``Config.cypher_timeout``, ``Config.cypher_max_rows``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from . import cypher_lexer
 from .errors import QueryError, ReadOnlyError, ValidationError
 from .models import GraphBatch, Scope
 from .stores.graph_ops import GraphOps
 
 MAX_CYPHER_CHARS = 20_000
-# Clauses and commands that change data, schema or the transaction, in either dialect.
-WRITE_KEYWORDS = (
-    "CREATE", "MERGE", "DELETE", "DETACH", "SET", "REMOVE", "DROP", "ALTER", "COPY",
-    "LOAD", "IMPORT", "EXPORT", "INSTALL", "ATTACH", "USE", "CHECKPOINT",
-    "BEGIN", "COMMIT", "ROLLBACK", "FOREACH",
-)  # fmt: skip
-_WRITE = re.compile(r"(?<![.\w$`])(" + "|".join(WRITE_KEYWORDS) + r")(?![\w`])", re.IGNORECASE)
-_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`", re.DOTALL)
-_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
-
-
-def strip_literals(text: str) -> str:
-    """The statement with strings, quoted names and comments blanked out."""
-    return _COMMENT.sub(" ", _QUOTED.sub("''", text))
-
-
-def check_read_only(text: str) -> None:
-    """Refuse a statement that writes (or could leave the read-only transaction)."""
-    bare = strip_literals(text)
-    found = _WRITE.search(bare)
-    if found:
-        word = found.group(1).upper()
-        raise ReadOnlyError(
-            f"cypher: {word} changes the graph, and this call is read-only. Inspection "
-            "queries may only read (MATCH ... RETURN). To write on purpose, pass "
-            "write=True, which runs against the real store and bypasses the history log."
-        )
-    if ";" in bare.strip().rstrip(";"):
-        raise ReadOnlyError("cypher: one statement per call (found ';' between statements)")
+# When no setting is passed (direct callers): the Config defaults.
+DEFAULT_TIMEOUT_S = 5.0
+DEFAULT_MAX_ROWS = 10_000
 
 
 def check_statement(text: object, params: object) -> tuple[str, dict[str, Any]]:
@@ -93,9 +70,12 @@ def run_cypher(
     *,
     scope: Scope | None = None,
     write: bool = False,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    max_rows: int = DEFAULT_MAX_ROWS,
 ) -> list[dict[str, Any]]:
     """Run a user's statement; see ``Memory.cypher`` for the contract."""
     statement, values = check_statement(text, params)
+    limits = {"timeout": timeout, "max_rows": max_rows}
     if not isinstance(write, bool):
         raise ValidationError("write", "must be True or False")
     if write:
@@ -105,13 +85,13 @@ def run_cypher(
                 "a write runs against the whole graph, where a scope cannot be enforced: "
                 "omit user_id/agent_id/run_id, and filter on them in the statement",
             )
-        return graph_store.cypher(statement, values, read_only=False)
-    check_read_only(statement)
+        return graph_store.cypher(statement, values, read_only=False, **limits)
+    cypher_lexer.check_read_only(statement)
     if scope is None:
-        return graph_store.cypher(statement, values, read_only=True)
+        return graph_store.cypher(statement, values, read_only=True, **limits)
     sandbox = scope_sandbox(ops, scope, getattr(graph_store, "tracer", None))
     try:
-        return sandbox.cypher(statement, values, read_only=True)
+        return sandbox.cypher(statement, values, read_only=True, **limits)
     except ReadOnlyError:
         raise
     except QueryError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from graphmem import Memory, QueryError, ReadOnlyError, ValidationError
-from graphmem.sandbox import check_read_only
+from graphmem.cypher_lexer import check_read_only
 
 
 @pytest.fixture(scope="module")

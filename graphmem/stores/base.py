@@ -35,8 +35,10 @@ class GraphStore(Protocol):
       Only the parameters the statement declares are sent; unknown names are an error.
     - ``transaction()`` yields a ``GraphTx`` whose statements commit together or not at all.
     - ``write(batch)`` applies a ``GraphBatch`` atomically and idempotently (upsert by id).
-    - ``cypher(text, params, read_only=True)`` runs a user's statement; read-only mode
-      refuses writes with ``ReadOnlyError``, malformed text raises ``QueryError``.
+    - ``cypher(text, params, read_only=True, timeout=, max_rows=)`` runs a user's
+      statement; read-only mode refuses writes, file access and other databases with
+      ``ReadOnlyError`` (vetting the engine's own plan), malformed text, a statement past
+      ``timeout`` seconds or one returning more than ``max_rows`` rows raise ``QueryError``.
     - ``reset()`` deletes everything this store holds; ``close()`` releases files/sockets.
     """
 
@@ -51,7 +53,13 @@ class GraphStore(Protocol):
     def write(self, batch: GraphBatch) -> None: ...
 
     def cypher(
-        self, text: str, params: Mapping[str, Any] | None = None, *, read_only: bool = True
+        self,
+        text: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        read_only: bool = True,
+        timeout: float | None = None,
+        max_rows: int | None = None,
     ) -> list[Row]: ...
 
     def reset(self) -> None: ...

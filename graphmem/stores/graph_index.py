@@ -303,9 +303,11 @@ class IndexedGraphStore:
             pending, local.pending = local.pending, []
             self._commit(pending)
 
-    def cypher(self, text: str, params: Mapping[str, Any] | None = None, *, read_only=True):
+    def cypher(
+        self, text: str, params: Mapping[str, Any] | None = None, *, read_only=True, **limits
+    ):
         try:
-            return self.inner.cypher(text, params, read_only=read_only)
+            return self.inner.cypher(text, params, read_only=read_only, **limits)
         finally:
             if not read_only:
                 self.drop()

@@ -34,6 +34,7 @@ import pyarrow as pa
 from ..errors import BackendUnavailableError, QueryError, ReadOnlyError
 from ..models import GraphBatch
 from ..querylib import Query, QueryLibrary, used_params
+from . import kuzu_plan
 from .base import Row, Tracer
 from .rows import (
     ENTITY_COLUMNS,
@@ -312,20 +313,109 @@ class KuzuGraphStore:
     # -- user Cypher -----------------------------------------------------------------
 
     def cypher(
-        self, text: str, params: Mapping[str, Any] | None = None, *, read_only: bool = True
+        self,
+        text: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        read_only: bool = True,
+        timeout: float | None = None,
+        max_rows: int | None = None,
     ) -> list[Row]:
+        values = dict(params or {})
         with self._lock:
             if self._in_tx:
                 raise QueryError("user Cypher cannot run inside an engine transaction")
+            if read_only:
+                self._vet_plan(text, values)
             begin = "BEGIN TRANSACTION READ ONLY" if read_only else "BEGIN TRANSACTION"
             self._execute("begin", begin, {})
+            if timeout:
+                self._conn.set_query_timeout(max(1, int(timeout * 1000)))
             try:
-                rows = self._execute("user", text, dict(params or {}))
+                rows = self._user_rows(text, values, max_rows)
             except BaseException:
                 self._rollback()
                 raise
-            self._execute("commit", "COMMIT", {})
+            else:
+                self._execute("commit", "COMMIT", {})
+            finally:
+                if timeout:
+                    self._conn.set_query_timeout(0)  # the engine's own statements: no limit
+                if read_only:
+                    self._detach_strays()
             return rows
+
+    def _vet_plan(self, text: str, params: dict[str, Any]) -> None:
+        """The second guard behind the lexical allow-list (``cypher_lexer``): Kuzu's own
+        parser and planner read the statement, and a plan with any operator or table
+        function off ``kuzu_plan.READ_OPERATORS`` is refused before anything runs.
+
+        Preparing refuses a text of several statements, so the EXPLAIN and the run below
+        see the same single statement.
+        """
+        if self.tracer is not None:
+            self.tracer("vet", "EXPLAIN " + text, params)
+        with warnings.catch_warnings():  # Kuzu calls prepare() deprecated; it still works
+            warnings.simplefilter("ignore", DeprecationWarning)
+            prepared = self._conn.prepare("EXPLAIN " + text)
+        if not prepared.is_success():
+            raise QueryError(f"user: {prepared.get_error_message()}", query_name="user")
+        try:
+            result = self._conn.execute(prepared, params)
+        except RuntimeError as exc:
+            raise QueryError(f"user: {exc}", query_name="user") from exc
+        plan = "\n".join(str(r[0]) for r in result.get_all())
+        refused = kuzu_plan.refused_operators(plan)
+        if refused:
+            raise ReadOnlyError(
+                f"cypher: refused by the engine's plan: {', '.join(refused)} would read or "
+                "write files, attach or switch databases, or change data; inspection only reads",
+                query_name="user",
+            )
+
+    def _user_rows(self, text: str, params: dict[str, Any], max_rows: int | None) -> list[Row]:
+        if self.tracer is not None:
+            self.tracer("user", text, params)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            try:
+                # Prepared, so a text the engine reads as several statements is refused
+                # here too, whatever the checks before made of it.
+                prepared = self._conn.prepare(text)
+                if not prepared.is_success():
+                    raise QueryError(f"user: {prepared.get_error_message()}", query_name="user")
+                result = self._conn.execute(prepared, params)
+            except RuntimeError as exc:
+                raise _user_error(exc) from exc
+        results = result if isinstance(result, list) else [result]
+        rows: list[Row] = []
+        try:
+            for res in results:
+                columns = res.get_column_names()
+                while res.has_next():
+                    if max_rows is not None and len(rows) >= max_rows:
+                        raise QueryError(
+                            f"cypher: the statement returns more than {max_rows} rows (the "
+                            "cypher_max_rows setting); add LIMIT or narrow the MATCH",
+                            query_name="user",
+                        )
+                    rows.append(dict(zip(columns, [_clean(v) for v in res.get_next()],
+                                         strict=True)))  # fmt: skip
+        except RuntimeError as exc:
+            raise _user_error(exc) from exc
+        return rows
+
+    def _detach_strays(self) -> None:
+        """Last guard: whatever got through, the engine's connection must still point at
+        this database, or every later write fails (``ATTACH`` repoints it)."""
+        strays = self._conn.execute("CALL show_attached_databases() RETURN name").get_all()
+        for (name,) in strays:
+            self._conn.execute(f"DETACH `{name.replace('`', '``')}`")
+        if strays:
+            raise ReadOnlyError(
+                "cypher: refused, the statement attached another database; it was detached",
+                query_name="user",
+            )
 
     def reset(self) -> None:
         self.run("reset_all", {})
@@ -346,6 +436,20 @@ class KuzuGraphStore:
             with _OPEN_LOCK:
                 _OPEN_PATHS.discard(self._registered)
             self._registered = None
+
+
+def _user_error(exc: RuntimeError) -> QueryError:
+    message = str(exc)
+    if message.strip().rstrip(".") == "Interrupted":
+        return QueryError(
+            "cypher: the statement ran past the time limit (the cypher_timeout setting) and "
+            "was stopped; add LIMIT, anchor the MATCH on a property, or avoid a cartesian "
+            "product of unconnected patterns",
+            query_name="user",
+        )
+    if _WRITE_REFUSED.search(message):
+        return ReadOnlyError(f"user: refused, the statement writes ({message})", query_name="user")
+    return QueryError(f"user: {message}", query_name="user")
 
 
 def _table(rows: list[dict], columns: tuple[str, ...], ends: tuple[str, ...] = ()) -> pa.Table:

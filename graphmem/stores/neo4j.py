@@ -6,8 +6,11 @@ driver; the test suite runs it against ArcadeDB (``graphmem.testing.bolt_server`
 
 Measured quirks this module works around:
 - ArcadeDB ignores the READ access mode: a ``CREATE`` sent in a read session commits.
-  Read-only user Cypher is therefore refused on sight of a write clause, run in a READ
-  transaction, checked against the server's update counters and always rolled back.
+  Read-only user Cypher therefore passes the lexical allow-list (``cypher_lexer``), then
+  the server's EXPLAIN plan must show no file load, procedure or write step, and it runs
+  in a READ transaction, is checked against the update counters and always rolled back.
+- ArcadeDB reads local files with ``LOAD CSV FROM 'file:///...'`` and ignores transaction
+  timeouts: the caller stops waiting for a user statement at its time limit.
 - ArcadeDB's optimistic concurrency reports conflicting writers as
   ``Neo.TransientError.Transaction.DeadlockDetected`` (about half the commits of four
   threads bumping one node), so every unit of work is retried with jittered backoff.
@@ -29,6 +32,7 @@ import tenacity
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 from neo4j.graph import Node, Path, Relationship
 
+from ..cypher_lexer import READ_PROCEDURES
 from ..errors import (
     BackendUnavailableError,
     ConfigError,
@@ -52,56 +56,44 @@ _BOLT_URI = re.compile(r"^(bolt|neo4j)(\+s|\+ssc)?://[^/]", re.IGNORECASE)
 _URI_HINT = "use bolt://host:7687 (one server) or neo4j://host:7687 (a cluster), +s for TLS"
 _UNREACHABLE = (ServiceUnavailable, SessionExpired, neo4j.exceptions.ConnectionPoolError)
 
-# Read-only screening of user Cypher. Quoted text and comments are blanked first so a
-# string such as 'CREATE' is not a write and a backticked name cannot hide one; a
-# keyword used as a property (n.set), label (:Merge), parameter or map key is not a clause.
-_LITERALS = re.compile(
-    r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`(?:[^`]|``)*`|//[^\n]*|/\*.*?\*/", re.S
+# Plan steps that read files, call procedures or write, in Neo4j's operator names and in
+# ArcadeDB's plan text ("+ LOAD CSV ...", "+ CALL db.labels() ..."): the second guard on
+# read-only user Cypher, behind the lexical allow-list (graphmem.cypher_lexer).
+_PLAN_OPERATOR = re.compile(
+    r"LoadCSV|ProcedureCall|Create|Merge|Set|Delete|Remove|Foreach|Transaction|Load", re.I
 )
-_WRITE_CLAUSE = re.compile(
-    r"(?<![\w.$:])(CREATE|MERGE|DELETE|DETACH|SET|REMOVE|DROP|FOREACH|ALTER|GRANT|DENY|REVOKE"
-    r"|RENAME|TERMINATE|LOAD\s+CSV|IN\s+TRANSACTIONS)(?![\w])(?!\s*:)",
-    re.IGNORECASE,
+_PLAN_STEP = re.compile(r"^\s*\+\s*(.*)$", re.M)
+_PLAN_REFUSED_STEP = re.compile(
+    r"(LOAD|COPY|CREATE|MERGE|SET|DELETE|DETACH|REMOVE|FOREACH|USE|CALL(?!\s+SUBQUERY))\b",
+    re.I,
 )
-_CALL = re.compile(r"(?<![\w.$:])CALL\s*([^\s({][^\s(]*)?", re.IGNORECASE)
-# Procedures known not to write; any other CALL counts as a write (subqueries
-# ``CALL { ... }`` are screened by their own clauses).
-_READ_PROCEDURES = (
-    "db.labels",
-    "db.relationshiptypes",
-    "db.propertykeys",
-    "db.schema.",
-    "db.indexes",
-    "db.constraints",
-    "db.info",
-    "db.ping",
-    "dbms.components",
-    "dbms.info",
-    "db.index.vector.query",
-    "db.index.fulltext.query",
-    "apoc.meta.",
-)
+_PLAN_CALL = re.compile(r"CALL\s+([\w.`]+)", re.I)
+# How much longer than its own limit a statement may keep the caller waiting when the
+# server does not enforce transaction timeouts (ArcadeDB ignores them; Neo4j does not).
+_TIMEOUT_GRACE_S = 1.0
 
 
-def _blank(match: re.Match) -> str:
-    quoted = match.group()
-    if quoted.startswith("/"):
-        return " "
-    # A backticked name stays one identifier (so `apoc`.`x` still reads as a procedure).
-    return "_q_" if quoted.startswith("`") else " _q_ "
-
-
-def write_clause(text: str) -> str | None:
-    """The first clause that would make ``text`` write, or None when it only reads."""
-    body = _LITERALS.sub(_blank, text)
-    found = _WRITE_CLAUSE.search(body)
-    if found:
-        return " ".join(found.group(1).upper().split())
-    for call in _CALL.finditer(body):
-        proc = call.group(1)
-        if proc and not proc.lower().startswith(_READ_PROCEDURES):
-            return f"CALL {proc}"
-    return None
+def _plan_refusals(plan: Mapping[str, Any] | None) -> list[str]:
+    """Steps of an EXPLAIN plan that a read-only statement may not have."""
+    if not plan:
+        return []
+    found: list[str] = []
+    stack = [plan]
+    while stack:
+        node = stack.pop()
+        operator = str(node.get("operatorType", "")).split("@")[0]
+        if operator != "ArcadeDB.OpenCypher.Plan" and _PLAN_OPERATOR.search(operator):
+            found.append(operator)
+        text = str((node.get("args") or {}).get("string-representation", ""))
+        for step in _PLAN_STEP.findall(text):
+            if not _PLAN_REFUSED_STEP.match(step):
+                continue
+            call = _PLAN_CALL.match(step)
+            if call and call.group(1).replace("`", "").lower() in READ_PROCEDURES:
+                continue
+            found.append(" ".join(step.split()[:3]))
+        stack.extend(node.get("children") or [])
+    return found
 
 
 def _plain(value: Any) -> Any:
@@ -122,6 +114,36 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _within(call: Callable[[], T], timeout: float) -> T:
+    """``call()``, but the caller waits at most ``timeout`` (plus a grace) for it.
+
+    The transaction carries the timeout to the server, which stops the statement (Neo4j);
+    a server that ignores it (ArcadeDB) keeps computing, so the call runs on a helper
+    thread that the caller leaves behind, with a clear error, when time is up.
+    """
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the waiting caller below
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name="graphmem-user-cypher", daemon=True)
+    worker.start()
+    worker.join(timeout + _TIMEOUT_GRACE_S)
+    if worker.is_alive():
+        raise QueryError(
+            f"cypher: the statement ran past the time limit of {timeout:g} s (the "
+            "cypher_timeout setting) and was abandoned; the server may finish it on its "
+            "own. Add LIMIT, anchor the MATCH on a property, or avoid a cartesian product",
+            query_name="user",
+        )
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, _DRIVER_ERRORS) and exc.is_retryable()
 
@@ -131,6 +153,10 @@ class _Tx:
 
     def __init__(self, store: Neo4jGraphStore, tx: neo4j.Transaction, *, raw: bool) -> None:
         self._store, self._tx, self._raw = store, tx, raw
+
+    @property
+    def raw(self) -> neo4j.Transaction:
+        return self._tx
 
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         query = self._store.queries.get(name)
@@ -225,6 +251,13 @@ class Neo4jGraphStore:
                     "check NEO4J_DATABASE"
                 )
             message = exc.message or str(exc)
+            if "TransactionTimedOut" in (exc.code or ""):
+                return QueryError(
+                    f"cypher: the statement ran past the time limit (the cypher_timeout "
+                    f"setting) and the server stopped it; add LIMIT, anchor the MATCH on a "
+                    f"property, or avoid a cartesian product ({message})",
+                    query_name=name,
+                )
             if _retryable(exc):
                 message = f"{message} (transient; tried {attempts} time(s), retrying may succeed)"
                 return ConflictError(f"{name}: {message}", query_name=name)
@@ -233,7 +266,15 @@ class Neo4jGraphStore:
 
     # -- execution -------------------------------------------------------------------
 
-    def _unit(self, work: Callable[[_Tx], T], name: str, *, read: bool, commit: bool = True) -> T:
+    def _unit(
+        self,
+        work: Callable[[_Tx], T],
+        name: str,
+        *,
+        read: bool,
+        commit: bool = True,
+        timeout: float | None = None,
+    ) -> T:
         """Run ``work`` in a transaction of its own, retried on transient errors; or join
         the thread's open transaction (whose owner then decides commit and retries)."""
         outer = getattr(self._local, "tx", None)
@@ -246,14 +287,16 @@ class Neo4jGraphStore:
             reraise=True,
         )
         try:
-            return retrying(self._once, work, read, commit)
+            return retrying(self._once, work, read, commit, timeout)
         except _DRIVER_ERRORS as exc:
             raise self._translate(exc, name, self.max_retries + 1) from exc
 
-    def _once(self, work: Callable[[_Tx], T], read: bool, commit: bool) -> T:
+    def _once(
+        self, work: Callable[[_Tx], T], read: bool, commit: bool, timeout: float | None
+    ) -> T:
         mode = neo4j.READ_ACCESS if read else neo4j.WRITE_ACCESS
         with self._session(mode) as session:
-            tx = session.begin_transaction()
+            tx = session.begin_transaction(timeout=timeout)
             self._local.tx = _Tx(self, tx, raw=True)
             try:
                 out = work(self._local.tx)
@@ -273,7 +316,7 @@ class Neo4jGraphStore:
 
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         if name not in self._reads:
-            self._reads[name] = write_clause(self.queries.get(name).text) is None
+            self._reads[name] = not self.queries.get(name).writes
         return self._unit(lambda tx: tx.run(name, params), name, read=self._reads[name])
 
     @contextmanager
@@ -326,22 +369,34 @@ class Neo4jGraphStore:
     # -- user Cypher -----------------------------------------------------------------
 
     def cypher(
-        self, text: str, params: Mapping[str, Any] | None = None, *, read_only: bool = True
+        self,
+        text: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        read_only: bool = True,
+        timeout: float | None = None,
+        max_rows: int | None = None,
     ) -> list[Row]:
         if getattr(self._local, "tx", None) is not None:
             raise QueryError("user Cypher cannot run inside an engine transaction")
-        if read_only:
-            clause = write_clause(text)
-            if clause:
-                raise ReadOnlyError(
-                    f"user: refused, {clause} writes and this statement runs read-only "
-                    "(pass read_only=False to allow writes)",
-                    query_name="user",
-                )
+        values = dict(params or {})
 
         def work(tx: _Tx) -> list[Row]:
-            rows, summary = tx.execute("user", text, dict(params or {}))
-            counters = summary.counters
+            if read_only:
+                self._vet_plan(tx, text, values)
+            if self.tracer is not None:
+                self.tracer("user", text, values)
+            result = tx.raw.run(text, values)
+            rows: list[Row] = []
+            for record in result:
+                if max_rows is not None and len(rows) >= max_rows:
+                    raise QueryError(
+                        f"cypher: the statement returns more than {max_rows} rows (the "
+                        "cypher_max_rows setting); add LIMIT or narrow the MATCH",
+                        query_name="user",
+                    )
+                rows.append({k: _plain(v) for k, v in record.items()})
+            counters = result.consume().counters
             if read_only and (counters.contains_updates or counters.contains_system_updates):
                 raise ReadOnlyError(
                     "user: refused and rolled back, the statement wrote to the graph "
@@ -350,9 +405,29 @@ class Neo4jGraphStore:
                 )
             return rows
 
-        # Read-only work is rolled back, not committed: whatever slipped past the
-        # screening above is undone even on servers that ignore the READ access mode.
-        return self._unit(work, "user", read=read_only, commit=not read_only)
+        # Read-only work is rolled back, not committed: whatever slipped past the guards
+        # is undone even on servers that ignore the READ access mode.
+        def unit() -> list[Row]:
+            return self._unit(work, "user", read=read_only, commit=not read_only, timeout=timeout)
+
+        if not timeout:
+            return unit()
+        return _within(unit, timeout)
+
+    def _vet_plan(self, tx: _Tx, text: str, values: dict[str, Any]) -> None:
+        """The second guard behind the lexical allow-list: the server's own EXPLAIN of the
+        statement must show no file load, procedure call or write step."""
+        if self.tracer is not None:
+            self.tracer("vet", "EXPLAIN " + text, values)
+        result = tx.raw.run("EXPLAIN " + text, values)
+        plan = result.consume().plan
+        refused = ["no plan to vet"] if plan is None else _plan_refusals(plan)
+        if refused:
+            raise ReadOnlyError(
+                f"cypher: refused by the server's plan: {', '.join(refused)}; inspection "
+                "only reads this database's graph",
+                query_name="user",
+            )
 
     # -- lifecycle -------------------------------------------------------------------
 
