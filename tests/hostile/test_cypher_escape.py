@@ -14,6 +14,7 @@ import pytest
 from graphmem import GraphMemError, Memory, QueryError, ReadOnlyError
 
 IT_S = "// it's\n"  # the comment that hid everything after it from the old check
+LIMITS = {"cypher_timeout": 1.0, "cypher_max_rows": 50}
 
 
 @pytest.fixture
@@ -25,8 +26,7 @@ def world(tmp_path):
     other_secret = f"OTHER-{uuid.uuid4().hex}"
     with Memory.open(tmp_path / "other", embedder="hash", extractor="offline") as other:
         other.add(f"Mallory keeps {other_secret}.", infer=False, user_id="mallory")
-    m = Memory.open(tmp_path / "mine", embedder="hash", extractor="offline",
-                    cypher_timeout=1.0, cypher_max_rows=50)  # fmt: skip
+    m = Memory.open(tmp_path / "mine", embedder="hash", extractor="offline", **LIMITS)
     m.add("Alice likes tea.", infer=False, user_id="alice")
     bob_secret = f"BOB-{uuid.uuid4().hex}"
     m.add(f"Bob hides {bob_secret}.", infer=False, user_id="bob")
