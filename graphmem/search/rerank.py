@@ -3,8 +3,9 @@
 - ``pagerank``: personalised PageRank on the retrieved subgraph (entities, the relations
   between them, and the candidate facts linked to the entities they mention or support),
   restarting at the entities the query named. A fact tied to several relevant entities
-  rises; one hanging off a hub's far side sinks. networkx's scipy implementation is a
-  few milliseconds on the few hundred nodes a search retrieves.
+  rises; one hanging off a hub's far side sinks. A power iteration over edge arrays
+  here, not networkx's, which needs scipy (not a dependency: issue 13 found
+  ``hybrid_pagerank`` failing with ModuleNotFoundError on a plain install).
 - ``mmr``: maximal marginal relevance, so the top of the list is not five paraphrases of
   one memory: each pick maximises ``lambda * relevance - (1 - lambda) * max similarity
   to what is already picked``.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-import networkx as nx
 import numpy as np
 
 from .fuse import Fused, blend, min_max
@@ -30,19 +30,50 @@ def pagerank_scores(
     fact_entities: Mapping[str, Sequence[str]],
 ) -> dict[str, float]:
     """PageRank mass of each candidate fact, restarting at ``seeds`` (entity -> weight)."""
-    g = nx.Graph()
-    for rel in graph.relations.values():
-        g.add_edge(rel.source_id, rel.target_id, weight=1.0)
+    edges = {tuple(sorted((r.source_id, r.target_id))) for r in graph.relations.values()}
     wanted = {c.memory_id for c in candidates}
     links = set(graph.mentions) | {(f, e) for f, ents in fact_entities.items() for e in ents}
-    for fact_id, entity_id in links:
-        if fact_id in wanted:
-            g.add_edge(_FACT + fact_id, entity_id, weight=1.0)
-    restart = {e: w for e, w in seeds.items() if e in g and w > 0}
+    edges |= {(_FACT + f, e) for f, e in links if f in wanted}
+    nodes = {n for edge in edges for n in edge}
+    restart = {e: w for e, w in seeds.items() if e in nodes and w > 0}
     if not restart:
         return {}
-    ranks = nx.pagerank(g, alpha=0.85, personalization=restart, weight="weight")
+    ranks = personalised_pagerank(edges, restart)
     return {c.memory_id: ranks.get(_FACT + c.memory_id, 0.0) for c in candidates}
+
+
+def personalised_pagerank(
+    edges: set[tuple[str, str]],
+    restart: Mapping[str, float],
+    alpha: float = 0.85,
+    tol: float = 1e-6,
+    max_iter: int = 100,
+) -> dict[str, float]:
+    """PageRank of an undirected, unweighted graph, teleporting to ``restart``'s nodes in
+    proportion to their weights. Same fixed point and stopping rule as networkx's."""
+    index: dict[str, int] = {}
+    for a, b in edges:
+        index.setdefault(a, len(index))
+        index.setdefault(b, len(index))
+    n = len(index)
+    pairs = np.array([(index[a], index[b]) for a, b in edges], dtype=np.int64).reshape(-1, 2)
+    loops = pairs[:, 0] == pairs[:, 1]
+    # Both directions of every edge; a self-loop is one arc, as networkx counts it.
+    src = np.concatenate([pairs[:, 0], pairs[~loops, 1]])
+    dst = np.concatenate([pairs[:, 1], pairs[~loops, 0]])
+    degree = np.bincount(src, minlength=n).astype(float)
+    p = np.zeros(n)
+    for node, weight in restart.items():
+        p[index[node]] = weight
+    p /= p.sum()
+    x = np.full(n, 1.0 / n)
+    for _ in range(max_iter):
+        last = x
+        x = alpha * np.bincount(dst, weights=last[src] / degree[src], minlength=n)
+        x += (1 - alpha) * p
+        if np.abs(x - last).sum() < n * tol:
+            break
+    return {node: float(x[i]) for node, i in index.items()}
 
 
 def rerank_pagerank(
