@@ -21,6 +21,7 @@ from importlib import metadata
 
 from ..config import Config
 from ..errors import GraphMemError
+from ..mcp import command as _mcp_command  # noqa: F401 - graphmem mcp
 from ..querylib import DIALECTS
 from ..server import commands as _server_commands  # noqa: F401 - serve, keys
 

@@ -1,0 +1,28 @@
+"""graphmem over the Model Context Protocol: the memory of any MCP-capable agent.
+
+- ``graphmem mcp``: the stdio transport, for a client that starts the server itself
+  (desktop assistants, editors); one scope, from ``--user/--agent/--run`` or
+  ``GRAPHMEM_USER_ID``/``_AGENT_ID``/``_RUN_ID``; the embedded stores or a server
+  (``--url``/``--api-key``).
+- ``graphmem serve``: the streamable HTTP transport at ``/mcp``, where each request's API
+  key decides the scope (``graphmem/mcp/http.py``).
+
+The tools themselves are in ``graphmem/mcp/tools.py``. Every module here imports the
+official SDK by its absolute name (``mcp``); this package is ``graphmem.mcp`` and never
+shadows it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def mount_on_server(app: Any, state: Any) -> None:
+    """The hook ``graphmem.server.app.create_app`` calls: MCP at ``/mcp`` (lazy import,
+    so the SDK loads only where it is used)."""
+    from .http import mount
+
+    mount(app, state)
+
+
+__all__ = ["mount_on_server"]

@@ -1,0 +1,230 @@
+"""The MCP tools: graphmem's memory as a model sees it.
+
+Each tool answers twice: text a model reads (every recall hit with its explanation and
+the graph path that led to it) and ``structured_content`` with the library objects'
+field names (``graphmem.jsonable``), for clients that read data. Arguments are checked
+against each tool's JSON schema by the SDK before a tool runs; a graphmem error (bad
+input, unknown id) comes back as a tool error naming the problem, never as a crash.
+
+Tools never take a scope: it is the server's (``graphmem mcp --user ...``) or the API
+key's (``graphmem serve``), so a model cannot wander into another user's memories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import Field
+
+from .. import __version__
+from ..errors import GraphMemError
+from ..jsonable import to_jsonable
+
+# call("search", query, user_id=...) runs one Memory method ("graph.paths" for the
+# relationship API) wherever the memory lives, and returns its result.
+Call = Callable[..., Awaitable[Any]]
+# The scope arguments (user_id, agent_id, run_id) for the request a tool serves.
+ScopeOf = Callable[[Context], dict[str, str | None]]
+
+INSTRUCTIONS = """graphmem is your long-term memory: facts about the user and the world,
+kept as a knowledge graph (entities and the relations between them) and as searchable text.
+Call `recall` before answering anything that may depend on what you were told earlier,
+and `remember` whenever you learn something worth keeping (preferences, people, plans,
+changes). Relations change over time: a new fact supersedes the old one, and tools that
+read the graph accept `as_of` to look at the past."""
+
+READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+REMOVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True,
+                         open_world_hint=False)  # fmt: skip
+
+MemoryId = Annotated[str, Field(min_length=1, max_length=100,
+                                description="a memory id, as given by recall or list_memories")]  # fmt: skip
+EntityName = Annotated[str, Field(min_length=1, max_length=500,
+                                  description="an entity's name, alias or id, e.g. 'Alice'")]  # fmt: skip
+AsOf = Annotated[str | None, Field(description="ISO date or datetime, e.g. '2024-03-01': "
+                                   "read the graph as it was then (default: now)")]  # fmt: skip
+
+
+def answer(text: str, data: dict[str, Any]) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)],
+                          structured_content=to_jsonable(data))  # fmt: skip
+
+
+def route(steps: Sequence[Any]) -> str:
+    return " ; ".join(f"{s.source} -[{s.relation}]-> {s.target}" for s in steps)
+
+
+def hits_text(hits: Sequence[Any]) -> str:
+    if not hits:
+        return "No memory matches."
+    lines = []
+    for rank, hit in enumerate(hits, 1):
+        lines.append(f"{rank}. {hit.text}  (id {hit.memory_id}, score {hit.score:.3f})")
+        if hit.path:
+            lines.append(f"   graph path: {route(hit.path)}")
+        lines.append(f"   why: {hit.explain()}")
+    return "\n".join(lines)
+
+
+def facts_text(facts: Sequence[Any]) -> str:
+    if not facts:
+        return "No memories."
+    return "\n".join(f"- {f.text}  (id {f.id}{', superseded ' + f.invalid_at if f.invalid_at else ''})"
+                     for f in facts)  # fmt: skip
+
+
+def relations_text(rels: Sequence[Any]) -> str:
+    if not rels:
+        return "No relations."
+    out = []
+    for r in rels:
+        when = f" since {r.valid_at[:10]}" if r.valid_at else ""
+        ended = f", ended {r.invalid_at[:10]}" if r.invalid_at else ""
+        out.append(f"- {r.source_name} -[{r.name}]-> {r.target_name}{when}{ended}")
+    return "\n".join(out)
+
+
+def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MCPServer:
+    """An MCP server whose tools run ``call`` in the scope ``scope_of`` gives each request."""
+    # WARNING: the SDK logs each refused call at INFO; the client already gets the error.
+    server = MCPServer(name, title="graphmem memory", version=__version__,
+                       instructions=INSTRUCTIONS, log_level="WARNING")  # fmt: skip
+
+    async def run(ctx: Context, op: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await call(op, *args, **kwargs, **scope_of(ctx))
+        except GraphMemError as exc:
+            # The model reads this and can correct itself; the class names the kind.
+            raise ToolError(f"{type(exc).__name__}: {exc}") from exc
+
+    @server.tool(annotations=WRITE)
+    async def remember(
+        text: Annotated[str, Field(min_length=1, description="what to remember, in plain "
+                                   "words: a fact, or a short conversation excerpt")],  # fmt: skip
+        ctx: Context,
+        infer: Annotated[bool, Field(description="extract facts, entities and relations "
+                                     "(true); false stores the text as one memory")] = True,  # fmt: skip
+        metadata: Annotated[dict[str, Any] | None, Field(description="optional labels kept "
+                                                         "with the memory")] = None,  # fmt: skip
+        when: Annotated[str | None, Field(description="ISO date or datetime the fact became "
+                                          "true or was said, if not now")] = None,  # fmt: skip
+    ) -> CallToolResult:
+        """Store something worth remembering about the user or the world. Facts are
+        extracted and linked into the knowledge graph; a fact that contradicts an older
+        one supersedes it (the old one stays in history). Returns the stored memories."""
+        result = await run(ctx, "add", text, infer=infer, metadata=metadata, timestamp=when)
+        lines = [f"Remembered {len(result.facts)} memor{'y' if len(result.facts) == 1 else 'ies'}:"]
+        lines += [f"- {f.text}  (id {f.id})" for f in result.facts]
+        lines += [f"graph: {r}" for r in result.relations]
+        lines += [f"superseded: {old}" for old in result.invalidated]
+        return answer("\n".join(lines), {"result": result})
+
+    @server.tool(annotations=READ)
+    async def recall(
+        query: Annotated[str, Field(min_length=1, description="a question or topic, e.g. "
+                                    "'where does Alice's brother live?'")],  # fmt: skip
+        ctx: Context,
+        limit: Annotated[int, Field(ge=1, le=50, description="how many memories")] = 5,
+        as_of: AsOf = None,
+    ) -> CallToolResult:
+        """Search long-term memory. Combines meaning, keywords and the knowledge graph,
+        so it also finds facts linked through other entities (a question about 'Alice's
+        brother' finds where Bob lives). Each hit says why it was found and, when the
+        graph led to it, the path of relations."""
+        hits = await run(ctx, "search", query, limit=limit, as_of=as_of)
+        return answer(hits_text(hits), {"hits": hits})
+
+    @server.tool(annotations=REMOVE)
+    async def forget(memory_id: MemoryId, ctx: Context) -> CallToolResult:
+        """Delete one memory for good, with the graph relations only it supported. Use
+        when the user asks you to forget something; to correct a fact, use update_memory."""
+        await run(ctx, "delete", memory_id)
+        return answer(f"Forgot memory {memory_id}.", {"deleted": 1, "memory_id": memory_id})
+
+    @server.tool(annotations=READ)
+    async def list_memories(
+        ctx: Context,
+        limit: Annotated[int, Field(ge=1, le=500, description="how many")] = 50,
+        offset: Annotated[int, Field(ge=0, description="how many to skip")] = 0,
+        include_superseded: Annotated[bool, Field(description="also list memories "
+                                                  "replaced by newer facts")] = False,  # fmt: skip
+    ) -> CallToolResult:
+        """List stored memories (oldest first), with their ids."""
+        facts = await run(ctx, "get_all", limit=limit, offset=offset,
+                          include_invalid=include_superseded)  # fmt: skip
+        return answer(facts_text(facts), {"memories": facts})
+
+    @server.tool(annotations=WRITE)
+    async def update_memory(
+        memory_id: MemoryId,
+        text: Annotated[str, Field(min_length=1, description="the corrected text")],
+        ctx: Context,
+    ) -> CallToolResult:
+        """Replace the text of one memory (a correction). The change is kept in its history."""
+        fact = await run(ctx, "update", memory_id, text)
+        return answer(f"Updated memory {fact.id}: {fact.text}", {"memory": fact})
+
+    @server.tool(annotations=READ)
+    async def entity(
+        name: EntityName,
+        ctx: Context,
+        as_of: AsOf = None,
+        include_ended: Annotated[bool, Field(description="also relations that have "
+                                             "ended (ignored with as_of)")] = False,  # fmt: skip
+    ) -> CallToolResult:
+        """Look up one entity (person, place, organisation, thing) and its relations in
+        the knowledge graph: who or what it is connected to, and since when."""
+        found = await run(ctx, "graph.entity", name)
+        rels = await run(ctx, "graph.relations", found.id, as_of=as_of,
+                         include_invalid=include_ended)  # fmt: skip
+        aka = f" (also: {', '.join(found.aliases)})" if found.aliases else ""
+        text = f"{found.name} [{found.type}]{aka}\n{relations_text(rels)}"
+        return answer(text, {"entity": found, "relations": rels})
+
+    @server.tool(annotations=READ)
+    async def how_connected(
+        source: EntityName,
+        target: EntityName,
+        ctx: Context,
+        max_hops: Annotated[int, Field(ge=1, le=6, description="longest chain")] = 3,
+        as_of: AsOf = None,
+    ) -> CallToolResult:
+        """How two entities are connected: the chains of relations between them in the
+        knowledge graph, shortest first (e.g. Alice -[brother]-> Bob -[lives_in]-> Paris)."""
+        paths = await run(ctx, "graph.paths", source, target, max_hops, as_of=as_of)
+        text = "\n".join(f"{i}. {route(p)}" for i, p in enumerate(paths, 1))
+        return answer(text or f"No connection within {max_hops} hops.", {"paths": paths})
+
+    @server.tool(annotations=READ)
+    async def history(memory_id: MemoryId, ctx: Context) -> CallToolResult:
+        """Every change to one memory, oldest first: added, updated, superseded, deleted."""
+        events = await run(ctx, "history", memory_id)
+        text = "\n".join(f"- {e.created_at} {e.event}" + (f": {e.new_value}" if e.new_value else "")
+                         for e in events)  # fmt: skip
+        return answer(text, {"events": events})
+
+    @server.tool(annotations=READ)
+    async def cypher(
+        query: Annotated[str, Field(min_length=1, max_length=10_000, description="a read-only "
+                                    "openCypher query over (:Fact)-[:MENTIONS]->(:Entity)"
+                                    "-[:RELATES {name, valid_at, invalid_at}]->(:Entity)")],  # fmt: skip
+        ctx: Context,
+        params: Annotated[dict[str, Any] | None, Field(description="query parameters")] = None,
+    ) -> CallToolResult:
+        """Run a read-only Cypher query over this memory's knowledge graph (only its own
+        scope is visible; writes are refused). For questions the other tools cannot
+        answer, e.g. counting relations of a kind. Returns rows."""
+        rows = await run(ctx, "cypher", query, params)
+        shown = "\n".join(str(to_jsonable(r)) for r in rows[:50])
+        more = f"\n... {len(rows)} rows in all" if len(rows) > 50 else ""
+        return answer((shown or "No rows.") + more, {"rows": rows})
+
+    return server
+
+
+__all__ = ["INSTRUCTIONS", "build_server"]
