@@ -12,6 +12,10 @@ from typing import Any
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from graphmem import Entity, Fact, HistoryEvent, Hit, PathStep, Relation
+from graphmem.jsonable import from_jsonable
+from graphmem.memory import AddResult
+
 REPO = Path(__file__).resolve().parents[1]
 TOOLS = {"remember", "recall", "forget", "list_memories", "update_memory", "entity",
          "how_connected", "history", "cypher"}  # fmt: skip
@@ -39,3 +43,139 @@ async def stdio_client(data_dir: Path, *scope_args: str) -> AsyncIterator[Client
 
 def text_of(result: Any) -> str:
     return "\n".join(block.text for block in result.content if block.type == "text")
+
+
+STORY = ["Alice works at Acme.", "Bob is Alice's brother.", "Bob lives in Paris."]
+TWO_HOPS = [PathStep("Alice", "brother", "Bob"), PathStep("Bob", "lives_in", "Paris")]
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> Any:
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, text_of(result)
+    return result
+
+
+async def remember_story(client: Client) -> list[Fact]:
+    added = []
+    for text in STORY:
+        result = await call(client, "remember", text=text, when="2024-01-01")
+        added += from_jsonable(AddResult, result.structured_content["result"]).facts
+    assert [f.text for f in added] == STORY
+    return added
+
+
+async def every_tool(client: Client) -> None:
+    """Lists the tools and calls each one on the story, in one scope; the same checks
+    for either transport."""
+    listed = (await client.list_tools()).tools
+    assert {t.name for t in listed} == TOOLS
+    for tool in listed:
+        assert len(tool.description) > 40, tool.name  # written for a model to read
+        assert tool.input_schema["type"] == "object"
+    recall_schema = next(t for t in listed if t.name == "recall").input_schema
+    assert recall_schema["required"] == ["query"]
+    assert recall_schema["properties"]["limit"]["maximum"] == 50
+
+    added = await remember_story(client)
+
+    # A two-hop question: Alice -> Bob -> Paris, the path in text and in data.
+    found = await call(client, "recall", query="Where does Alice's brother live?")
+    hits = [from_jsonable(Hit, h) for h in found.structured_content["hits"]]
+    paris = next(h for h in hits if h.text == "Bob lives in Paris.")
+    assert paris.path == TWO_HOPS
+    assert ("graph path: Alice -[brother]-> Bob ; Bob -[lives_in]-> Paris"
+            in text_of(found))  # fmt: skip
+
+    listed_facts = await call(client, "list_memories")
+    facts = [from_jsonable(Fact, f) for f in listed_facts.structured_content["memories"]]
+    assert sorted(f.text for f in facts) == sorted(STORY)
+
+    bob = await call(client, "entity", name="bob")
+    assert from_jsonable(Entity, bob.structured_content["entity"]).name == "Bob"
+    rels = [from_jsonable(Relation, r) for r in bob.structured_content["relations"]]
+    assert {(r.source_name, r.name, r.target_name) for r in rels} == {
+        ("Alice", "brother", "Bob"), ("Bob", "lives_in", "Paris")}  # fmt: skip
+    before = await call(client, "entity", name="Bob", as_of="2023-12-31")
+    assert before.structured_content["relations"] == []  # nothing was true yet
+
+    linked = await call(client, "how_connected", source="Alice", target="Paris")
+    first = [from_jsonable(PathStep, s) for s in linked.structured_content["paths"][0]]
+    assert first == TWO_HOPS
+    assert "Alice -[brother]-> Bob ; Bob -[lives_in]-> Paris" in text_of(linked)
+
+    work = added[0]
+    changed = await call(client, "update_memory", memory_id=work.id,
+                         text="Alice works at Globex.")  # fmt: skip
+    assert changed.structured_content["memory"]["text"] == "Alice works at Globex."
+    events = await call(client, "history", memory_id=work.id)
+    kinds = [from_jsonable(HistoryEvent, e).event
+             for e in events.structured_content["events"]]  # fmt: skip
+    assert kinds == ["ADD", "UPDATE"]
+
+    rows = await call(client, "cypher", query="MATCH (e:Entity) RETURN e.name AS name "
+                      "ORDER BY name")  # fmt: skip
+    assert [r["name"] for r in rows.structured_content["rows"]] == [
+        "Acme", "Alice", "Bob", "Paris"]  # fmt: skip
+
+    # A move supersedes the old relation; as_of still sees the past.
+    await call(client, "remember", text="Bob lives in Rome.", when="2024-06-01")
+    now = await call(client, "entity", name="Bob")
+    then = await call(client, "entity", name="Bob", as_of="2024-03-01")
+    assert "Bob -[lives_in]-> Rome" in text_of(now) and "Paris" not in text_of(now)
+    assert "Bob -[lives_in]-> Paris" in text_of(then) and "Rome" not in text_of(then)
+    old_way = await call(client, "how_connected", source="Alice", target="Paris",
+                         as_of="2024-03-01")  # fmt: skip
+    assert old_way.structured_content["paths"] != []
+    new_way = await call(client, "how_connected", source="Alice", target="Paris")
+    assert new_way.structured_content["paths"] == []
+
+    await call(client, "forget", memory_id=work.id)
+    left = await call(client, "list_memories")
+    assert work.id not in {f["id"] for f in left.structured_content["memories"]}
+
+
+BAD_CALLS = [
+    ("recall", {"query": ""}, "query"),
+    ("recall", {"query": "x", "limit": "many"}, "limit"),
+    ("recall", {"query": "x", "limit": 1000}, "limit"),
+    ("recall", {}, "query"),
+    ("remember", {"text": "x", "metadata": "not an object"}, "metadata"),
+    ("forget", {"memory_id": "00000000-0000-4000-8000-000000000000"}, "NotFoundError"),
+    ("entity", {"name": "Nobody"}, "NotFoundError"),
+    ("entity", {"name": "Alice", "as_of": "yesterday-ish"}, "as_of"),
+    ("cypher", {"query": "MATCH (e:Entity) DETACH DELETE e"}, "ReadOnlyError"),
+    ("cypher", {"query": "MATCH (e:Entity RETURN e"}, "QueryError"),
+    ("nonexistent_tool", {}, "nonexistent_tool"),
+]
+
+
+async def bad_calls(client: Client) -> None:
+    """Each bad call is a tool error naming the problem; the server keeps serving."""
+    await call(client, "remember", text="Alice works at Acme.")
+    for tool, arguments, named in BAD_CALLS:
+        result = await client.call_tool(tool, arguments)
+        assert result.is_error, (tool, arguments)
+        assert named in text_of(result), (tool, text_of(result))
+        assert "Traceback" not in text_of(result)
+        # Still serving, and nothing was lost.
+        still = await call(client, "recall", query="Where does Alice work?", limit=1)
+        assert still.structured_content["hits"][0]["text"] == "Alice works at Acme."
+
+
+async def sees_nothing_of(other: Client, ids: list[str]) -> None:
+    """``other`` (another scope) gets nothing of the story through any tool."""
+    found = await call(other, "recall", query="Where does Alice's brother live?")
+    assert found.structured_content["hits"] == []
+    assert (await call(other, "list_memories")).structured_content["memories"] == []
+    rows = await call(other, "cypher", query="MATCH (e:Entity) RETURN count(e) AS n")
+    assert rows.structured_content["rows"] == [{"n": 0}]
+    refused = [
+        await other.call_tool("entity", {"name": "Alice"}),
+        await other.call_tool("how_connected", {"source": "Alice", "target": "Paris"}),
+        await other.call_tool("history", {"memory_id": ids[0]}),
+        await other.call_tool("update_memory", {"memory_id": ids[0], "text": "mine now"}),
+        await other.call_tool("forget", {"memory_id": ids[0]}),
+    ]
+    for result in refused:
+        assert result.is_error and "NotFoundError" in text_of(result)
+        assert "Acme" not in text_of(result) and "Paris" not in text_of(result)

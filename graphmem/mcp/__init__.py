@@ -14,12 +14,19 @@ shadows it.
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 from typing import Any
 
 
 def mount_on_server(app: Any, state: Any) -> None:
     """The hook ``graphmem.server.app.create_app`` calls: MCP at ``/mcp`` (lazy import,
-    so the SDK loads only where it is used)."""
+    so the SDK loads only where it is used). Without the SDK the REST API still runs."""
+    if importlib.util.find_spec("mcp") is None:
+        logging.getLogger("graphmem.server").warning(
+            "no /mcp endpoint: the MCP SDK is not installed (pip install 'graphmem[mcp]')"
+        )
+        return
     from .http import mount
 
     mount(app, state)

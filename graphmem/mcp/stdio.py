@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-import threading
-from functools import partial
 from typing import Any
 
-import anyio
-
+from ..aio import AsyncMemory
 from ..models import Scope
-from .tools import build_server
-
-
-class LocalCalls:
-    """Runs a ``Memory`` (or ``Client``) method off the event loop, one call at a time:
-    one stdio client rarely overlaps calls, and the embedded stores want one writer."""
-
-    def __init__(self, memory: Any) -> None:
-        self.memory = memory
-        self._lock = threading.Lock()
-
-    async def __call__(self, op: str, *args: Any, **kwargs: Any) -> Any:
-        owner, _, method = op.rpartition(".")
-        target = self.memory.graph if owner == "graph" else self.memory
-        return await anyio.to_thread.run_sync(self._locked, partial(getattr(target, method),
-                                                                    *args, **kwargs))  # fmt: skip
-
-    def _locked(self, fn: Any) -> Any:
-        with self._lock:
-            return fn()
+from .tools import build_server, calls_on
 
 
 def serve_stdio(memory: Any, scope: Scope) -> None:
-    """Serve ``memory`` to the MCP client on stdin/stdout until it disconnects."""
+    """Serve ``memory`` (a ``Memory`` or a ``Client``) to the MCP client on stdin/stdout
+    until it disconnects. Calls go through ``AsyncMemory``'s lanes, as on the server:
+    reads side by side, writes one at a time."""
     fixed = scope.params_or_none()
-    server = build_server(LocalCalls(memory), lambda _ctx: fixed)
-    server.run("stdio")
+    amem = AsyncMemory(memory)
+    try:
+        build_server(calls_on(amem), lambda _ctx: fixed).run("stdio")
+    finally:
+        amem.lanes.close()  # the caller closes the memory itself

@@ -89,6 +89,16 @@ def relations_text(rels: Sequence[Any]) -> str:
     return "\n".join(out)
 
 
+def calls_on(amem: Any) -> Call:
+    """``Call`` over an ``AsyncMemory`` (its lanes decide what may overlap)."""
+
+    async def call(op: str, *args: Any, **kwargs: Any) -> Any:
+        owner, _, method = op.rpartition(".")
+        return await getattr(amem.graph if owner == "graph" else amem, method)(*args, **kwargs)
+
+    return call
+
+
 def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MCPServer:
     """An MCP server whose tools run ``call`` in the scope ``scope_of`` gives each request."""
     # WARNING: the SDK logs each refused call at INFO; the client already gets the error.
@@ -227,4 +237,4 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
     return server
 
 
-__all__ = ["INSTRUCTIONS", "build_server"]
+__all__ = ["INSTRUCTIONS", "build_server", "calls_on"]

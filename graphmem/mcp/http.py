@@ -1,0 +1,64 @@
+"""MCP's streamable HTTP transport at ``/mcp`` on ``graphmem serve``.
+
+Every HTTP request to ``/mcp`` must carry an API key (``Authorization: Bearer gm_...`` or
+``X-API-Key``), checked and rate-limited exactly as the REST routes check it; a bad key
+gets the same 401 problem+json before the MCP layer sees the request. The tools then run
+in that key's scope: the SDK hands each tool the HTTP request its message came in on, and
+the key found for that request is kept in the request's ASGI scope. Calls go through the
+server's ``AsyncMemory`` lanes, beside the REST routes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from starlette.datastructures import Headers
+from starlette.routing import Route
+
+from .tools import build_server, calls_on
+
+PATH = "/mcp"
+KEY = "graphmem.key"  # where KeyGate leaves the request's KeyInfo in the ASGI scope
+
+
+def presented_key(headers: Headers) -> str | None:
+    auth = headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    return headers.get("x-api-key")
+
+
+def key_scope(ctx: Context) -> dict[str, str | None]:
+    """The scope of the key the current tool call came with."""
+    request = ctx.request_context.request
+    key = request.scope.get(KEY) if request is not None else None
+    if key is None:  # KeyGate lets nothing through without one; kept as a second lock
+        raise ToolError("AuthError: no API key on this request")
+    if not key.scoped:
+        raise ToolError("AuthError: MCP tools work in one scope and this admin key has none: "
+                        "create a scoped key (graphmem keys create --user NAME)")  # fmt: skip
+    return key.scope.params_or_none()
+
+
+class KeyGate:
+    """ASGI app in front of the MCP session manager: the key, then MCP."""
+
+    def __init__(self, server: Any, state: Any) -> None:
+        self.server, self.state = server, state
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        # AuthError / RateLimitError propagate to the app's problem+json handlers.
+        scope[KEY] = self.state.authenticate(presented_key(Headers(scope=scope)))
+        await self.server.session_manager.handle_request(scope, receive, send)
+
+
+def mount(app: Any, state: Any) -> None:
+    """Serve the tools at ``/mcp`` on the graphmem FastAPI ``app``."""
+    server = build_server(calls_on(state.amem), key_scope)
+    # Builds the session manager; its Starlette app is not used, KeyGate routes to it.
+    # DNS-rebinding protection stays on for local Host names (the SDK's default).
+    server.streamable_http_app(streamable_http_path=PATH)
+    state.lifespans.append(server.session_manager.run)
+    app.router.routes.append(Route(PATH, KeyGate(server, state), include_in_schema=False))

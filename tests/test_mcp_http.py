@@ -1,0 +1,115 @@
+"""MCP's streamable HTTP transport at ``/mcp`` on the real ``graphmem serve`` (uvicorn in a
+child process on 127.0.0.1), driven by the official SDK client with API keys: every tool,
+the key's scope as the tools' scope, 401 for bad keys, tool errors that leave it serving."""
+
+from __future__ import annotations
+
+import anyio
+import httpx
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp_helpers import STORY, bad_calls, call, every_tool, remember_story, sees_nothing_of, text_of
+
+from graphmem import Client as RestClient
+from graphmem.testing.server import ServedMemory
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    server = ServedMemory(tmp_path_factory.mktemp("mcp-http"))
+    yield server
+    output = server.stop()
+    assert "gm_" not in output  # no key ever reaches the server's output
+
+
+def mcp_client(served: ServedMemory, key: str, header: str = "authorization") -> Client:
+    value = f"Bearer {key}" if header == "authorization" else key
+    http = httpx2.AsyncClient(headers={header: value}, timeout=120)
+    return Client(streamable_http_client(f"{served.url}/mcp", http_client=http))
+
+
+def test_lists_and_calls_every_tool(served):
+    key, _ = served.keys.create(user_id="alice")
+
+    async def scenario():
+        async with mcp_client(served, key) as client:
+            await every_tool(client)
+
+    anyio.run(scenario)
+
+
+def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(served):
+    key, _ = served.keys.create(user_id="erin")
+
+    async def scenario():
+        async with mcp_client(served, key, header="x-api-key") as client:
+            await bad_calls(client)
+
+    anyio.run(scenario)
+
+
+def test_a_key_for_one_user_sees_nothing_of_another_through_any_tool(served):
+    carol, _ = served.keys.create(user_id="carol")
+    dave, _ = served.keys.create(user_id="dave")
+
+    async def scenario():
+        async with mcp_client(served, carol) as client:
+            ids = [f.id for f in await remember_story(client)]
+        async with mcp_client(served, dave) as client:
+            await sees_nothing_of(client, ids)
+        return ids
+
+    ids = anyio.run(scenario)
+    # Same memory, same scope over REST: what MCP stored is there, untouched by dave.
+    with RestClient(served.url, carol) as rest:
+        assert sorted(f.text for f in rest.get_all()) == sorted(STORY)
+        assert rest.get(ids[0]).text == STORY[0]
+
+
+def test_an_admin_key_gets_a_tool_error_naming_the_fix(served):
+    admin, _ = served.keys.create(admin=True)
+
+    async def scenario():
+        async with mcp_client(served, admin) as client:
+            result = await client.call_tool("recall", {"query": "Alice"})
+            assert result.is_error and "graphmem keys create --user" in text_of(result)
+
+    anyio.run(scenario)
+
+
+def post_tools_list(served: ServedMemory, headers: dict[str, str]) -> httpx.Response:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    return httpx.post(f"{served.url}/mcp", json=body, timeout=60,
+                      headers={**headers, "Accept": "application/json, text/event-stream"})  # fmt: skip
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer gm_nope_nope"},
+                                     {"X-API-Key": "not-a-key"}])  # fmt: skip
+def test_requests_without_a_live_key_are_401(served, headers):
+    answer = post_tools_list(served, headers)
+    assert answer.status_code == 401
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["error"] == "AuthError"
+
+
+def test_a_revoked_key_stops_working_at_once(served):
+    key, info = served.keys.create(user_id="frank")
+
+    async def scenario():
+        async with mcp_client(served, key) as client:
+            await call(client, "remember", text="Frank lives in Oslo.")
+            served.keys.revoke(info.id)
+            with pytest.raises(Exception):  # noqa: B017 - the SDK wraps the 401 its own way
+                await client.call_tool("recall", {"query": "Frank"})
+
+    anyio.run(scenario)
+    assert post_tools_list(served, {"Authorization": f"Bearer {key}"}).status_code == 401
+
+
+def test_a_foreign_host_header_is_refused_even_with_a_good_key(served):
+    key, _ = served.keys.create(user_id="gina")
+    # DNS rebinding: a web page on another name must not reach a local server's tools.
+    answer = post_tools_list(served, {"Authorization": f"Bearer {key}", "Host": "evil.example"})
+    assert answer.status_code == 421
