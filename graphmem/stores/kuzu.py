@@ -31,7 +31,7 @@ from typing import Any
 import kuzu
 import pyarrow as pa
 
-from ..errors import BackendUnavailableError, QueryError, ReadOnlyError
+from ..errors import BackendUnavailableError, QueryError, ReadOnlyError, ValidationError
 from ..models import GraphBatch
 from ..querylib import Query, QueryLibrary, used_params
 from . import kuzu_plan
@@ -177,6 +177,8 @@ class KuzuGraphStore:
                         f"{name}: refused, the statement writes ({message})", query_name=name
                     ) from exc
                 raise QueryError(f"{name}: {message}", query_name=name) from exc
+            except (ValueError, TypeError) as exc:
+                raise _param_error(name, exc) from exc
             results = result if isinstance(result, list) else [result]
             rows: list[Row] = []
             for res in results:
@@ -364,6 +366,8 @@ class KuzuGraphStore:
             result = self._conn.execute(prepared, params)
         except RuntimeError as exc:
             raise QueryError(f"user: {exc}", query_name="user") from exc
+        except (ValueError, TypeError) as exc:
+            raise _param_error("user", exc) from exc
         plan = "\n".join(str(r[0]) for r in result.get_all())
         refused = kuzu_plan.refused_operators(plan)
         if refused:
@@ -387,6 +391,8 @@ class KuzuGraphStore:
                 result = self._conn.execute(prepared, params)
             except RuntimeError as exc:
                 raise _user_error(exc) from exc
+            except (ValueError, TypeError) as exc:
+                raise _param_error("user", exc) from exc
         results = result if isinstance(result, list) else [result]
         rows: list[Row] = []
         try:
@@ -436,6 +442,16 @@ class KuzuGraphStore:
             with _OPEN_LOCK:
                 _OPEN_PATHS.discard(self._registered)
             self._registered = None
+
+
+def _param_error(name: str, exc: Exception) -> ValidationError:
+    # The driver converts parameter values itself and fails with a plain ValueError on,
+    # e.g., a list of mixed types ([0, ""]): the caller's input, not an engine failure.
+    return ValidationError(
+        "params",
+        f"{name}: Kuzu cannot take these parameter values ({exc}); "
+        "a list must hold values of one type",
+    )
 
 
 def _user_error(exc: RuntimeError) -> QueryError:
