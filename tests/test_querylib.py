@@ -1,5 +1,6 @@
 """The Cypher library: every name the code asks for exists for every backend, no file is
-orphaned, headers match bodies, and the files ship with the package."""
+orphaned, headers match bodies, and the files ship with the package (the explorer's
+static files with them)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from graphmem.errors import ConfigError
 from graphmem.querylib import DIALECTS, QueryLibrary, all_files, default_root, parse_file
+from graphmem.ui import STATIC_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 CALL = re.compile(r"""\.run\(\s*["']([a-z0-9_]+)["']""")
@@ -98,7 +100,7 @@ def test_a_write_word_inside_a_string_is_not_a_write(tmp_path):
     assert not parse_file(lit).writes
 
 
-def test_wheel_ships_the_cypher_files(tmp_path):
+def test_wheel_ships_the_cypher_and_explorer_files(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
          "-w", str(tmp_path), str(ROOT)],
@@ -108,6 +110,7 @@ def test_wheel_ships_the_cypher_files(tmp_path):
     wheel = next(tmp_path.glob("graphmem-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"graphmem/queries/{p.relative_to(default_root())}" for p in all_files()}
+    expected |= {f"graphmem/ui/static/{p.name}" for p in STATIC_DIR.iterdir() if p.is_file()}
     assert expected <= names, sorted(expected - names)[:5]
 
 

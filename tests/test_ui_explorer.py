@@ -1,0 +1,282 @@
+"""The web explorer at /ui, driven by headless Chromium against a real ``graphmem serve``.
+
+The server is a subprocess on 127.0.0.1 with its own data directory; everything the page
+shows was added through the REST API with a user's key. Screenshots of each step land in
+``$GRAPHMEM_SCREENSHOTS`` when set, else in a pytest temp dir (never in the repository).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from graphmem.testing.server import ServedMemory
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+# Debian's chromium: Playwright's own browser download needs the network.
+CHROMIUM = "/usr/bin/chromium"
+
+STORY = [
+    ("Alice works at Acme.", "2024-01-10"),
+    ("Bob is Alice's brother.", "2024-02-01"),
+    ("Bob lives in Paris.", "2024-02-01"),
+    ("Alice moved from Acme to Globex.", "2024-06-15"),
+]
+OTHER_USER = [("Dave works at Initech.", "2024-03-03")]
+TWO_HOP = "Alice -[brother]-> Bob ; Bob -[lives_in]-> Paris"
+
+
+class Served:
+    def __init__(self, url: str, keys: dict[str, str]) -> None:
+        self.url, self.keys = url, keys
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """A real ``graphmem serve`` (offline extractor, hashing embedder) holding two users'
+    memories, each written through the REST API with that user's own key."""
+    env = {"GRAPHMEM_EXTRACTOR": "offline"}
+    with ServedMemory(tmp_path_factory.mktemp("served"), embedder="hash", env=env) as srv:
+        keys = {user: srv.keys.create(user_id=user)[0] for user in ("alice", "dave")}
+        keys["admin"] = srv.keys.create(admin=True)[0]
+        with httpx.Client(base_url=srv.url, timeout=60) as http:
+            for user, lines in (("alice", STORY), ("dave", OTHER_USER)):
+                for text, day in lines:
+                    auth = {"Authorization": f"Bearer {keys[user]}"}
+                    reply = http.post("/v1/memories", headers=auth,
+                                      json={"text": text, "timestamp": day})  # fmt: skip
+                    assert reply.status_code == 200, reply.text
+        yield Served(srv.url, keys)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert Path(CHROMIUM).exists(), (
+        f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); "
+        "Playwright's own browser download does not work offline"
+    )
+    with playwright_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    where = os.environ.get("GRAPHMEM_SCREENSHOTS")
+    if where:
+        Path(where).mkdir(parents=True, exist_ok=True)
+        return Path(where)
+    return tmp_path_factory.mktemp("explorer-screenshots")
+
+
+@pytest.fixture
+def page(browser, served, shots, request):
+    """A laptop-sized page; fails the test on any script error the page raised."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.goto(served.url + "/ui/")
+    yield tab
+    tab.screenshot(path=str(shots / f"{request.node.name}.png"))
+    context.close()
+    assert not errors, errors
+
+
+def connect(page, key):
+    page.get_by_label("API key", exact=True).fill(key)
+    page.get_by_label("API key", exact=True).press("Enter")  # Enter submits: no mouse needed
+
+
+def node(page, name):
+    return page.locator(f'#graph .node[data-name="{name}"]')
+
+
+def edge(page, source, relation, target):
+    return page.locator(
+        f'#graph .edge[data-source="{source}"][data-relation="{relation}"][data-target="{target}"]'
+    )
+
+
+def test_the_page_loads_with_a_key_and_keeps_it_for_the_tab_only(page, served, shots):
+    expect(page.get_by_label("API key", exact=True)).to_have_attribute("type", "password")
+    connect(page, served.keys["alice"])
+    for name in ("Alice", "Bob", "Paris", "Acme", "Globex"):
+        expect(node(page, name)).to_be_visible()
+    expect(page.locator("#session-stats")).to_contain_text("4 memories")
+    assert page.evaluate("sessionStorage.getItem('graphmem.key')") == served.keys["alice"]
+    assert page.evaluate("localStorage.length") == 0
+    page.reload()  # same tab: no second prompt
+    expect(node(page, "Alice")).to_be_visible()
+    expect(page.get_by_label("API key", exact=True)).to_be_hidden()
+    page.screenshot(path=str(shots / "graph.png"))
+    page.get_by_role("button", name="Disconnect").click()
+    expect(page.get_by_label("API key", exact=True)).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('graphmem.key')") is None
+
+
+def test_a_two_hop_question_shows_the_connecting_path(page, served, shots):
+    connect(page, served.keys["alice"])
+    box = page.get_by_label("Question")
+    box.fill("where does Alice's brother live?")
+    box.press("Enter")
+    hit = page.locator(f'.hit[data-path="{TWO_HOP}"]')
+    expect(hit).to_contain_text("Bob lives in Paris.")
+    expect(hit.locator(".chip.ch-graph")).to_be_visible()  # the channels it came from
+    expect(hit.locator("dt", has_text=re.compile("^graph$"))).to_be_visible()  # score parts
+    hit.get_by_role("button").click()
+    expect(hit).to_have_class(re.compile("selected"))
+    lit = page.locator("#graph .edge.on-path")
+    expect(lit).to_have_count(2)
+    expect(edge(page, "Alice", "brother", "Bob")).to_have_class(re.compile("on-path"))
+    expect(edge(page, "Bob", "lives_in", "Paris")).to_have_class(re.compile("on-path"))
+    for name in ("Alice", "Bob", "Paris"):
+        expect(node(page, name)).to_have_class(re.compile("on-path"))
+    expect(node(page, "Globex")).not_to_have_class(re.compile("on-path"))
+    page.screenshot(path=str(shots / "search-path.png"))
+    # Choosing a one-hop hit moves the highlight to its own path.
+    one_hop = page.locator('.hit[data-path="Alice -[brother]-> Bob"]').first
+    one_hop.get_by_role("button").click()
+    expect(lit).to_have_count(1)
+    expect(edge(page, "Bob", "lives_in", "Paris")).not_to_have_class(re.compile("on-path"))
+
+
+def test_clicking_an_entity_shows_its_relations(page, served):
+    connect(page, served.keys["alice"])
+    node(page, "Alice").click()
+    expect(page.get_by_role("tab", name="Entity")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#entity-name")).to_have_text("Alice")
+    rels = page.locator("#entity-relations .relation")
+    expect(rels.filter(has_text="Globex")).to_have_attribute("data-status", "current")
+    expect(rels.filter(has_text="Acme")).to_have_attribute("data-status", "superseded")
+    expect(rels.filter(has_text="Bob")).to_have_attribute("data-relation", "brother")
+    expect(node(page, "Alice")).to_have_attribute("aria-pressed", "true")
+    # Keyboard: an entity is a focusable button; Enter selects it.
+    node(page, "Paris").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#entity-name")).to_have_text("Paris")
+    expect(rels.filter(has_text="Bob")).to_have_attribute("data-relation", "lives_in")
+    # Following a relation from the panel selects the entity at its other end.
+    rels.filter(has_text="Bob").get_by_role("button", name="Select Bob").click()
+    expect(page.locator("#entity-name")).to_have_text("Bob")
+    # Its 1-hop neighbourhood alone: Alice and Paris stay, Alice's employers go.
+    page.get_by_label("Which part of the graph to show").select_option("1")
+    expect(node(page, "Acme")).to_have_count(0)
+    expect(page.locator("#graph .node")).to_have_count(3)
+    page.get_by_label("Which part of the graph to show").select_option("all")
+    expect(node(page, "Acme")).to_be_visible()
+
+
+def test_moving_the_date_slider_back_shows_the_old_employer(page, served, shots):
+    connect(page, served.keys["alice"])
+    acme = edge(page, "Alice", "works_at", "Acme")
+    globex = edge(page, "Alice", "works_at", "Globex")
+    # Now: Globex is current, Acme drawn as superseded (dashed, grey).
+    expect(globex).to_have_attribute("data-status", "current")
+    expect(acme).to_have_attribute("data-status", "superseded")
+    node(page, "Alice").click()
+    slider = page.get_by_label("As of")
+    slider.focus()
+    shown = page.locator("#asof-value")
+    for _ in range(10):  # step back, one change at a time, to before the move to Globex
+        if shown.inner_text() != "now" and shown.inner_text() < "2024-06-15":
+            break
+        page.keyboard.press("ArrowLeft")
+    expect(page.locator("#asof-value")).to_have_text(re.compile(r"^2024-0[1-5]-\d\d$"))
+    expect(acme).to_have_attribute("data-status", "current")
+    expect(globex).to_have_count(0)  # not yet true then
+    rels = page.locator("#entity-relations .relation")
+    expect(rels.filter(has_text="Acme")).to_have_attribute("data-status", "current")
+    expect(rels.filter(has_text="Globex")).to_have_attribute("data-status", "later")
+    page.screenshot(path=str(shots / "as-of.png"))
+    page.get_by_role("button", name="Now").click()
+    expect(page.locator("#asof-value")).to_have_text("now")
+    expect(globex).to_have_attribute("data-status", "current")
+
+
+def test_the_cypher_console_runs_read_only_queries(page, served):
+    connect(page, served.keys["alice"])
+    page.get_by_role("tab", name="Search").focus()
+    page.keyboard.press("End")  # arrow keys move between tabs
+    expect(page.get_by_role("tab", name="Cypher")).to_have_attribute("aria-selected", "true")
+    console = page.get_by_label("Read-only Cypher over this scope")
+    console.fill("MATCH (e:Entity) RETURN e.name AS name, e.type AS type ORDER BY name")
+    console.press("Enter")
+    table = page.locator("#cypher-result")
+    expect(table.locator("thead th")).to_have_text(["name", "type"])
+    names = table.locator("tbody tr td:first-child")
+    expect(names.filter(has_text=re.compile("^Globex$"))).to_have_count(1)
+    assert "Initech" not in names.all_inner_texts()  # another user's entity
+    expect(page.locator("#cypher-note")).to_have_text(re.compile(r"^\d+ rows\.$"))
+    # A write is refused with the server's own explanation, and nothing is shown as rows.
+    console.fill("MATCH (e:Entity) DETACH DELETE e")
+    console.press("Enter")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text(re.compile("read-only|read only", re.I))
+    expect(table.locator("tbody tr")).to_have_count(0)
+    expect(page.locator("#cypher-note")).to_have_text("Query failed.")
+
+
+def test_the_memory_list_shows_validity_and_history(page, served):
+    connect(page, served.keys["alice"])
+    page.get_by_role("tab", name="Memories").click()
+    old = page.locator("#memories tbody tr", has_text="Alice works at Acme.")
+    expect(old).to_have_class(re.compile("superseded"))
+    expect(old).to_contain_text("superseded 2024-06-15")
+    current = page.locator("#memories tbody tr", has_text="Alice moved from Acme to Globex.")
+    expect(current).to_contain_text("from 2024-06-15, current")
+    old.get_by_role("button", name=re.compile("^History of")).click()
+    events = page.locator("#memories tr.history li")
+    expect(events.first).to_contain_text("ADD")
+    expect(events.filter(has_text="INVALIDATE")).to_have_count(1)
+    page.get_by_label("include superseded").uncheck()
+    expect(page.locator("#memories tbody tr", has_text="Alice works at Acme.")).to_have_count(0)
+
+
+def test_a_key_for_another_user_sees_none_of_it(page, served, shots):
+    connect(page, served.keys["dave"])
+    expect(node(page, "Initech")).to_be_visible()  # the key works: dave's own graph
+    expect(page.locator("#graph .node")).to_have_count(2)
+    for name in ("Alice", "Bob", "Paris", "Acme", "Globex"):
+        expect(node(page, name)).to_have_count(0)
+    page.get_by_label("Question").fill("where does Alice's brother live?")
+    page.get_by_label("Question").press("Enter")
+    expect(page.locator("#search-note")).to_have_text(re.compile(r"^(No hits|\d+ hits)"))
+    expect(page.locator(".hit", has_text="Alice")).to_have_count(0)
+    page.get_by_role("tab", name="Memories").click()
+    expect(page.locator("#memories tbody tr")).to_have_count(1)
+    expect(page.locator("#memories tbody")).to_contain_text("Dave works at Initech.")
+    page.get_by_role("tab", name="Cypher").click()
+    console = page.get_by_label("Read-only Cypher over this scope")
+    console.fill("MATCH (e:Entity) RETURN e.name AS name")
+    console.press("Enter")
+    expect(page.locator("#cypher-result tbody tr")).to_have_count(2)
+    expect(page.locator("#cypher-result tbody")).not_to_contain_text("Alice")
+    page.screenshot(path=str(shots / "other-user.png"))
+
+
+def test_an_admin_key_names_the_user_it_looks_at(page, served):
+    page.get_by_label("User", exact=True).fill("dave")
+    connect(page, served.keys["admin"])
+    expect(page.locator("#session-stats")).to_contain_text("user dave")
+    expect(node(page, "Initech")).to_be_visible()
+    expect(node(page, "Alice")).to_have_count(0)
+    node(page, "Dave").click()
+    expect(page.locator("#entity-relations .relation")).to_have_attribute("data-other", "Initech")
+
+
+def test_a_wrong_key_gets_a_readable_message(page, served):
+    connect(page, "gm_not-a-real-key")
+    alert = page.get_by_role("alert")
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text("Enter another key.")
+    assert "{" not in alert.inner_text()  # the problem's words, not its JSON
+    expect(page.get_by_label("API key", exact=True)).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('graphmem.key')") is None
