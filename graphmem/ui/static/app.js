@@ -156,7 +156,7 @@ async function applyAsOf() {
   }
   state.validIds = valid;
   draw();
-  if (state.selected) await showEntity(state.selected.name, true);
+  if (state.selected) await showEntity(state.selected);
 }
 
 // ---- entity -----------------------------------------------------------------------------
@@ -168,11 +168,11 @@ async function selectEntity(node) {
   await loadNeighbourhood();
   draw();
   selectTab("tab-entity", false);
-  await showEntity(node.name, true);
+  await showEntity(node);
 }
 
-async function selectByName(name) {
-  const node = state.full.nodes.find((n) => n.name === name);
+async function selectById(id) {
+  const node = state.full.nodes.find((n) => n.id === id);
   if (!node) return;
   await selectEntity(node);
   const drawn = document.querySelector(`#graph .node[data-id="${CSS.escape(node.id)}"]`);
@@ -182,24 +182,23 @@ async function selectByName(name) {
 async function loadNeighbourhood() {
   const depth = $("view-select").value;
   if (depth === "all" || !state.selected) { state.only = null; return; }
-  const g = await api.subgraph({ entity: state.selected.name, depth, include_invalid: true });
+  const g = await api.subgraph({ entity: state.selected.id, depth, include_invalid: true });
   state.only = new Set(g.nodes.map((n) => n.id));
 }
 
-async function showEntity(name, withFacts) {
-  const [entity, rels] = await Promise.all([
-    api.entity(name), api.relations(name, { include_invalid: true }),
+// By id, not name: two entities may share a name (of different types, or in sub-scopes).
+async function showEntity(node) {
+  const [entity, rels, facts] = await Promise.all([
+    api.entity(node.id), api.relations(node.id, { include_invalid: true }),
+    api.factsAbout(node.id, state.asOf),
   ]);
   $("entity-none").hidden = true;
   $("entity-body").hidden = false;
-  $("entity-name").textContent = entity.name || name;
+  $("entity-name").textContent = entity.name;
   const aliases = (entity.aliases || []).length ? ` · also: ${entity.aliases.join(", ")}` : "";
   $("entity-meta").textContent = `${entity.type || "entity"}${aliases}${state.asOf ? ` · as of ${day(state.asOf)}` : ""}`;
-  renderRelations($("entity-relations"), rels.relations || [], entity.name || name, state.asOf, selectByName);
-  if (withFacts) {
-    const facts = await api.factsAbout(name, state.asOf);
-    renderFacts($("entity-facts"), facts.facts || []);
-  }
+  renderRelations($("entity-relations"), rels.relations || [], entity.id, state.asOf, selectById);
+  renderFacts($("entity-facts"), facts.facts || []);
 }
 
 // ---- search -----------------------------------------------------------------------------

@@ -54,7 +54,10 @@ export function renderHits(list, hits, selected, onPick) {
   list.replaceChildren();
   hits.forEach((hit, i) => {
     const parts = Object.entries(hit.parts).sort(([a], [b]) => a.localeCompare(b));
-    const item = h("li", { class: `hit${i === selected ? " selected" : ""}`, "data-path": pathText(hit.path) },
+    const item = h("li", {
+      class: `hit${i === selected ? " selected" : ""}`, "data-path": pathText(hit.path),
+      title: hit.explanation || undefined,
+    },
       h("button", {
         type: "button", class: "hit-pick", "aria-pressed": i === selected ? "true" : "false",
         "aria-label": `Hit ${i + 1}: ${hit.text}. Show its path in the graph`,
@@ -72,12 +75,13 @@ export function renderHits(list, hits, selected, onPick) {
   });
 }
 
-export function renderRelations(list, relations, entityName, asOf, onEntity) {
+export function renderRelations(list, relations, entityId, asOf, onEntity) {
   list.replaceChildren();
   if (!relations.length) list.append(h("li", { class: "hint" }, "No relations."));
   for (const r of relations) {
-    const outgoing = r.source_name === entityName;
+    const outgoing = r.source_id === entityId;
     const other = outgoing ? r.target_name : r.source_name;
+    const otherId = outgoing ? r.target_id : r.source_id;
     const ended = r.invalid_at && (!asOf || r.invalid_at <= asOf);
     const later = asOf && r.valid_at && r.valid_at > asOf;
     const when = [r.valid_at ? `since ${day(r.valid_at)}` : "undated",
@@ -86,7 +90,7 @@ export function renderRelations(list, relations, entityName, asOf, onEntity) {
     list.append(h("li", { class: `relation ${status}`, "data-relation": r.name, "data-other": other, "data-status": status },
       h("span", { class: "dir" }, outgoing ? "→" : "←"),
       coloured(h("span", { class: "rel" }, r.name), relationColour(r.name)),
-      h("button", { type: "button", class: "link", onclick: () => onEntity(other),
+      h("button", { type: "button", class: "link", onclick: () => onEntity(otherId),
         "aria-label": `Select ${other}` }, other),
       h("span", { class: "when" }, when),
       status === "current" ? null : h("span", { class: `chip ${status}` },
