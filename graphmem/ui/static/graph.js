@@ -128,8 +128,9 @@ export class GraphView {
     const degree = new Map();
     for (const e of edges) for (const id of [e.source, e.target]) degree.set(id, (degree.get(id) || 0) + 1);
     const touched = new Set(shownEdges.flatMap((e) => [e.source, e.target]));
+    // Alphabetical: the order Tab visits the entities in.
     const shownNodes = nodes.filter((n) => (touched.has(n.id) || !degree.get(n.id))
-      && (!state.only || state.only.has(n.id)));
+      && (!state.only || state.only.has(n.id))).sort((a, b) => a.name.localeCompare(b.name));
     const near = new Set([state.selectedId]);
     for (const e of shownEdges) {
       if (e.source === state.selectedId) near.add(e.target);
