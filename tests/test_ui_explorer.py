@@ -272,6 +272,40 @@ def test_an_admin_key_names_the_user_it_looks_at(page, served):
     expect(page.locator("#entity-relations .relation")).to_have_attribute("data-other", "Initech")
 
 
+def test_the_keyboard_alone_reaches_everything_with_a_visible_focus(page, served):
+    def focused():
+        return page.evaluate("document.activeElement.id || document.activeElement.textContent")
+
+    def outline():
+        return page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+
+    assert focused() == "key-input"  # ready to type on arrival
+    page.keyboard.type(served.keys["alice"])
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Question")).to_be_focused()
+    page.keyboard.type("where does Alice's brother live?")
+    page.keyboard.press("Enter")
+    expect(page.locator(".hit").first).to_be_visible()
+    page.keyboard.press("Tab")  # the Search button, then the first hit
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.classList.contains('hit-pick')")
+    assert outline() != "none"
+    page.keyboard.press("Enter")
+    expect(page.locator(".hit").first).to_have_class(re.compile("selected"))
+    # Backwards from the panel lands on the graph's entities, then its controls.
+    page.get_by_role("tab", name="Search").focus()
+    page.keyboard.press("Shift+Tab")
+    last = page.evaluate("document.activeElement.getAttribute('data-name')")
+    names = page.locator("#graph .node").evaluate_all("ns => ns.map(n => n.dataset.name)")
+    assert last == names[-1] and names == sorted(names, key=str.casefold)
+    stroke = page.evaluate(
+        "getComputedStyle(document.activeElement.querySelector('circle')).strokeWidth"
+    )
+    assert float(stroke.removesuffix("px")) >= 5  # the focus ring on an entity
+    page.keyboard.press("Enter")
+    expect(page.locator("#entity-name")).to_have_text(last)
+
+
 def test_a_wrong_key_gets_a_readable_message(page, served):
     connect(page, "gm_not-a-real-key")
     alert = page.get_by_role("alert")

@@ -301,7 +301,8 @@ function start() {
   $("key-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     session.save($("key-input").value.trim(), $("user-input").value.trim());
-    guarded(connect);
+    // The form disappears once connected: hand focus to the next thing one does.
+    guarded(connect).then(() => { if (!$("app").hidden) $("search-input").focus(); });
   });
   $("disconnect").addEventListener("click", () => disconnect());
   $("asof").addEventListener("input", onSlide);
