@@ -78,16 +78,21 @@ def shots(tmp_path_factory):
 
 @pytest.fixture
 def page(browser, served, shots, request):
-    """A laptop-sized page; fails the test on any script error the page raised."""
+    """A laptop-sized page; fails the test on any script error the page raised, and on
+    any request that leaves the server's origin (the page must work offline)."""
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     tab = context.new_page()
     errors: list[str] = []
+    elsewhere: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.on("request", lambda req: None if req.url.startswith((served.url + "/", "data:"))
+           else elsewhere.append(req.url))  # fmt: skip
     tab.goto(served.url + "/ui/")
     yield tab
     tab.screenshot(path=str(shots / f"{request.node.name}.png"))
     context.close()
     assert not errors, errors
+    assert not elsewhere, elsewhere
 
 
 def connect(page, key):
@@ -103,6 +108,19 @@ def edge(page, source, relation, target):
     return page.locator(
         f'#graph .edge[data-source="{source}"][data-relation="{relation}"][data-target="{target}"]'
     )
+
+
+def test_the_files_are_served_under_a_policy_that_allows_only_their_origin(served):
+    with httpx.Client(base_url=served.url) as http:
+        assert http.get("/ui").status_code in (301, 307, 308)  # to /ui/
+        page = http.get("/ui/")
+        script = http.get("/ui/app.js")
+    assert page.status_code == 200 and "graphmem explorer" in page.text
+    assert script.headers["content-type"].startswith(("text/javascript", "application/javascript"))
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "connect-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert page.headers["x-content-type-options"] == "nosniff"
 
 
 def test_the_page_loads_with_a_key_and_keeps_it_for_the_tab_only(page, served, shots):
