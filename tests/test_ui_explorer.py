@@ -18,6 +18,8 @@ from graphmem.testing.server import ServedMemory
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
+# The machine running the suite may be busy: give the page time, never a fixed sleep.
+expect.set_options(timeout=20_000)
 
 # Debian's chromium: Playwright's own browser download needs the network.
 CHROMIUM = "/usr/bin/chromium"
@@ -95,9 +97,11 @@ def page(browser, served, shots, request):
     assert not elsewhere, elsewhere
 
 
-def connect(page, key):
+def connect(page, key, *, works=True):
     page.get_by_label("API key", exact=True).fill(key)
     page.get_by_label("API key", exact=True).press("Enter")  # Enter submits: no mouse needed
+    if works:  # loaded: the graph drawn (or said empty) and focus handed to the question
+        expect(page.get_by_label("Question")).to_be_focused()
 
 
 def node(page, name):
@@ -325,7 +329,7 @@ def test_the_keyboard_alone_reaches_everything_with_a_visible_focus(page, served
 
 
 def test_a_wrong_key_gets_a_readable_message(page, served):
-    connect(page, "gm_not-a-real-key")
+    connect(page, "gm_not-a-real-key", works=False)
     alert = page.get_by_role("alert")
     expect(alert).to_be_visible()
     expect(alert).to_contain_text("Enter another key.")

@@ -301,8 +301,12 @@ function start() {
   $("key-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     session.save($("key-input").value.trim(), $("user-input").value.trim());
-    // The form disappears once connected: hand focus to the next thing one does.
-    guarded(connect).then(() => { if (!$("app").hidden) $("search-input").focus(); });
+    // The form disappears once connected, dropping focus to the page: hand it to the
+    // next thing one does, unless the user has already moved on.
+    guarded(connect).then(() => {
+      const lost = !document.activeElement || document.activeElement === document.body;
+      if (!$("app").hidden && lost) $("search-input").focus();
+    });
   });
   $("disconnect").addEventListener("click", () => disconnect());
   $("asof").addEventListener("input", onSlide);
