@@ -28,6 +28,7 @@ from .ingest.validate import (
 )
 from .ingest.write import FACTS, Writer, collector_paused, fact_from_payload
 from .maintenance.agreement import check_on_open
+from .maintenance.verify import VerifyReport, verify
 from .models import (
     Entity,
     ExtractedEntity,
@@ -158,8 +159,11 @@ class Memory:
             raise
 
     @classmethod
-    def from_env(cls, *, tracer: Tracer | None = None, **overrides: Any) -> Memory:
-        return cls.open(config=Config.from_env(**overrides), tracer=tracer)
+    def from_env(
+        cls, *, tracer: Tracer | None = None, check_stores: bool = True, **overrides: Any
+    ) -> Memory:
+        return cls.open(config=Config.from_env(**overrides), tracer=tracer,
+                        check_stores=check_stores)  # fmt: skip
 
     def close(self) -> None:
         for store in (self.graph_store, self.vectors, self.history_store):
@@ -356,6 +360,13 @@ class Memory:
             raise NotFoundError(f"no history event {event_id!r} in scope {scope}")
         with self._writing:
             return undo_merge(self.writer, self.embedder, found[0])
+
+    def verify(self, *, repair: bool = False) -> VerifyReport:
+        """Check that the graph, the vectors and the history agree, every memory, entity and
+        relation (``graphmem/maintenance/verify.py``): counts per kind of drift.
+        ``repair=True`` mends it (nothing a store still knows is dropped) and logs REPAIR
+        events; the report then holds what remains (nothing, normally)."""
+        return verify(self, repair=repair)
 
     def reset(self) -> None:
         """Delete everything in every store (all scopes)."""

@@ -26,7 +26,7 @@ from ..querylib import DIALECTS
 from ..server import commands as _server_commands  # noqa: F401 - serve, keys
 
 # Importing a module registers its commands.
-from . import graph, memories, tools  # noqa: F401
+from . import graph, maintenance, memories, tools  # noqa: F401
 from .output import emit, mapping
 from .registry import COMMANDS, GROUPS, Command, Context, UsageError
 

@@ -52,10 +52,11 @@ _INSERT = (
     "user_id, agent_id, run_id, details, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _LAST_ID = "SELECT seq FROM sqlite_sequence WHERE name = 'history'"
+# A memory is live when its last ADD, DELETE or REPAIR (a repair restores) is not a DELETE.
 _LIVE = (
-    "SELECT COUNT(*) FROM (SELECT target_id FROM history WHERE target_kind = 'memory' "
-    "AND event IN ('ADD', 'DELETE') GROUP BY target_id "
-    "HAVING SUM(event = 'ADD') > SUM(event = 'DELETE'))"
+    "SELECT COUNT(*) FROM history h JOIN (SELECT MAX(id) AS last FROM history "
+    "WHERE target_kind = 'memory' AND event IN ('ADD', 'DELETE', 'REPAIR') "
+    "GROUP BY target_id) m ON h.id = m.last WHERE h.event != 'DELETE'"
 )
 # json.dumps with keyword arguments builds a new encoder on every call.
 _DETAILS = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
@@ -179,6 +180,20 @@ class SQLiteHistoryStore:
                 (*wanted.values(), limit),
             ).fetchall()
         return [_event(r) for r in reversed(rows)]
+
+    def iter_events(self, batch: int = 20_000) -> Iterator[HistoryEvent]:
+        """Every event of every scope, oldest first, read ``batch`` rows at a time."""
+        after = 0
+        while True:
+            with self._call("read history"):
+                rows = self._conn.execute(
+                    f"SELECT {_COLUMNS} FROM history WHERE id > ? ORDER BY id LIMIT ?",
+                    (after, batch),
+                ).fetchall()
+            yield from (_event(r) for r in rows)
+            if len(rows) < batch:
+                return
+            after = rows[-1][0]
 
     def live_memories(self) -> int:
         """How many memories the log says exist: added, and not deleted since."""
