@@ -172,6 +172,37 @@ def writes(text: str) -> bool:
     return any(t.upper in WRITE_CLAUSES for _, t in _keywords(tokenize(text)))
 
 
+def union_branches(text: str) -> tuple[list[str], bool]:
+    """The statement cut at each top-level ``UNION ALL``, and whether a plain ``UNION``
+    is left (Kuzu runs the engine's ``UNION ALL`` queries branch by branch)."""
+    tokens = tokenize(text)
+    depth, cuts, plain = 0, [], False
+    for i, tok in enumerate(tokens):
+        if tok.kind == PUNCT and tok.text in "({[":
+            depth += 1
+        elif tok.kind == PUNCT and tok.text in ")}]":
+            depth -= 1
+        elif tok.kind == WORD and tok.upper == "UNION":
+            if depth == 0 and tokens[i + 1].kind == WORD and tokens[i + 1].upper == "ALL":
+                cuts.append((tok.pos, tokens[i + 2].pos))
+            else:
+                plain = True
+    starts = [0] + [after for _, after in cuts]
+    ends = [before for before, _ in cuts] + [len(text)]
+    return [text[a:b].strip() for a, b in zip(starts, ends, strict=True)], plain
+
+
+def rows_parameter(text: str) -> tuple[str, str] | None:
+    """``("UNWIND", name)`` or ``("LOAD FROM", name)`` for a statement that reads its rows
+    from one parameter first, else None."""
+    tokens = tokenize(text)
+    if tokens[0].upper == "UNWIND" and tokens[1].kind == PARAM:
+        return "UNWIND", tokens[1].text
+    if tokens[0].upper == "LOAD" and tokens[1].upper == "FROM" and tokens[2].kind == PARAM:
+        return "LOAD FROM", tokens[2].text
+    return None
+
+
 def _procedure(tokens: list[Token], i: int) -> str:
     """The dotted name after ``CALL`` at ``i``."""
     parts, j = [], i + 1

@@ -37,9 +37,12 @@ class Query:
     # Read once here, not per call: backends prepare only reads, and the in-process graph
     # index follows only the writes it knows (stores/kuzu.py, stores/graph_index.py).
     writes: bool = field(init=False)
+    # ("UNWIND" | "LOAD FROM", parameter) when the statement reads its rows from one.
+    rows: tuple[str, str] | None = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "writes", cypher_lexer.writes(self.text))
+        object.__setattr__(self, "rows", cypher_lexer.rows_parameter(self.text))
 
     def bind(self, params: dict | None) -> dict:
         """Keep the declared parameters; a declared one that is missing is an error."""

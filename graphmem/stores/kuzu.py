@@ -31,6 +31,7 @@ from typing import Any
 import kuzu
 import pyarrow as pa
 
+from ..cypher_lexer import union_branches
 from ..errors import BackendUnavailableError, QueryError, ReadOnlyError, ValidationError
 from ..models import GraphBatch
 from ..querylib import Query, QueryLibrary, used_params
@@ -48,13 +49,7 @@ from .rows import (
 
 SCHEMA = ("schema_fact", "schema_entity", "schema_relates", "schema_mentions")
 _LOCKED = re.compile(r"lock|could not set lock|already (open|in use)", re.IGNORECASE)
-# A statement that reads its rows from one parameter: empty rows mean nothing to do, and
-# LOAD FROM takes them as a pyarrow Table.
-_ROWS = re.compile(r"\s*(UNWIND|LOAD\s+FROM)\s+\$(\w+)\s", re.IGNORECASE)
 _WRITE_REFUSED = re.compile(r"read-only|read only", re.IGNORECASE)
-_UNION_ALL = re.compile(r"\bUNION\s+ALL\b", re.IGNORECASE)
-# Left unprepared besides writes (their $rows change shape): a plain UNION.
-_UNION = re.compile(r"\bUNION\b", re.IGNORECASE)
 # Kuzu refuses a second read-write open from another process, but not from this one, where
 # it is unsafe (environment.md): keep our own registry of open paths.
 _OPEN_PATHS: set[Path] = set()
@@ -134,8 +129,9 @@ class KuzuGraphStore:
         name = query.name
         if name in self._prepared:
             return self._prepared[name]
-        branches = [b.strip() for b in _UNION_ALL.split(query.text)]
-        if query.writes or any(_UNION.search(b) for b in branches):
+        # Left unprepared besides writes (their $rows change shape): a plain UNION.
+        branches, plain_union = union_branches(query.text)
+        if query.writes or plain_union:
             self._prepared[name] = None
             return None
         plan = []
@@ -198,9 +194,10 @@ class KuzuGraphStore:
         bound = query.bind(dict(params or {}))
         # Kuzu's binder types an empty list parameter as STRING and then rejects
         # ``UNWIND $rows AS r ... r.id``; unwinding nothing returns nothing anyway.
-        reads = _ROWS.match(query.text)
-        if reads:
-            clause, param = reads.groups()
+        # A statement that reads its rows from one parameter: empty rows mean nothing to
+        # do, and LOAD FROM takes them as a pyarrow Table.
+        if query.rows:
+            clause, param = query.rows
             rows = bound[param]
             if not len(rows):
                 return []
