@@ -14,6 +14,7 @@ SUITES = {
     "synthetic": "generated scopes: 1-3 hop chains, knowledge updates, scope isolation",
     "musique": "musique-dev multi-hop passages: recorded LLM graph, offline graph, baselines",
     "speed": "ingest throughput, search and graph latency, memory and disk at several sizes",
+    "serve": "mixed search/add load through graphmem serve beside the same load in process",
 }
 # Not a suite: rebuilds results/README.md from the stored runs.
 TOOLS = {"summary": "write results/README.md from the stored results.json files"}
