@@ -54,6 +54,12 @@ def served(tmp_path_factory):
                     reply = http.post("/v1/memories", headers=auth,
                                       json={"text": text, "timestamp": day})  # fmt: skip
                     assert reply.status_code == 200, reply.text
+            # A memory whose metadata carries a type and an importance, as agents add them.
+            note = {"text": "Keep answers short.", "infer": False,
+                    "metadata": {"type": "preference", "importance": 0.8}}  # fmt: skip
+            reply = http.post("/v1/memories", headers={"Authorization": f"Bearer {keys['alice']}"},
+                              json=note)  # fmt: skip
+            assert reply.status_code == 200, reply.text
         yield Served(srv.url, keys)
 
 
@@ -132,7 +138,7 @@ def test_the_page_loads_with_a_key_and_keeps_it_for_the_tab_only(page, served, s
     connect(page, served.keys["alice"])
     for name in ("Alice", "Bob", "Paris", "Acme", "Globex"):
         expect(node(page, name)).to_be_visible()
-    expect(page.locator("#session-stats")).to_contain_text("4 memories")
+    expect(page.locator("#session-stats")).to_contain_text("5 memories")
     assert page.evaluate("sessionStorage.getItem('graphmem.key')") == served.keys["alice"]
     assert page.evaluate("localStorage.length") == 0
     page.reload()  # same tab: no second prompt
@@ -258,6 +264,9 @@ def test_the_memory_list_shows_validity_and_history(page, served):
     events = page.locator("#memories tr.history li")
     expect(events.first).to_contain_text("ADD")
     expect(events.filter(has_text="INVALIDATE")).to_have_count(1)
+    note = page.locator("#memories tbody tr", has_text="Keep answers short.")
+    expect(note.locator("td").nth(1)).to_have_text("preference")
+    expect(note.locator("td").nth(2)).to_have_text("0.800")
     page.get_by_label("include superseded").uncheck()
     expect(page.locator("#memories tbody tr", has_text="Alice works at Acme.")).to_have_count(0)
 

@@ -129,10 +129,10 @@ export function renderMemories(tbody, memories, onHistory) {
   }
   for (const m of memories) {
     const meta = m.metadata || {};
-    const type = TYPE_KEYS.map((k) => meta[k] ?? m[k]).find((v) => v !== undefined && v !== "") || m.role || "";
+    const type = TYPE_KEYS.map((k) => meta[k] ?? m[k]).find((v) => v !== undefined && v !== "") || "";
     const importance = meta.importance ?? m.importance;
     const row = h("tr", { class: m.invalid_at ? "superseded" : "", "data-id": m.id },
-      h("td", {}, m.text),
+      h("td", { title: m.role ? `said by: ${m.role}` : undefined }, m.text),
       h("td", {}, String(type || "—")),
       h("td", {}, importance === undefined || importance === null ? "—" : fmt(importance)),
       h("td", {}, day(m.created_at)),
