@@ -24,7 +24,7 @@ from .machine import describe, speed_figures
 from .runtime import REPO_ROOT
 
 RESULTS_ROOT = Path(__file__).resolve().parent / "results"
-_EXTRA_PACKAGES = ("sentence-transformers", "torch", "matplotlib", "tqdm")
+_EXTRA_PACKAGES = ("sentence-transformers", "torch", "matplotlib")
 
 
 def default_out(suite: str, *variant: str) -> Path:

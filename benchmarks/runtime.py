@@ -26,20 +26,16 @@ class BenchmarkError(RuntimeError):
 
 
 def progress(items: Iterable[Item], total: int | None = None, desc: str = "") -> Iterator[Item]:
-    """tqdm when it is installed and wanted; otherwise a line every ~10% on stderr."""
-    if os.environ.get("GRAPHMEM_BENCH_NO_TQDM") != "1":
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            pass
-        else:
-            yield from tqdm(items, total=total, desc=desc, leave=False, mininterval=1.0)
-            return
-    step = max(1, (total or 0) // 10)
-    for count, item in enumerate(items, start=1):
-        if total and (count % step == 0 or count == total):
-            print(f"{desc}: {count}/{total}", file=sys.stderr, flush=True)
-        yield item
+    """graphmem's progress bar (``graphmem/cli/progress.py``) on stderr while it is a
+    terminal; nothing otherwise, so logs and captured runs stay clean.
+    ``GRAPHMEM_QUIET=1`` turns it off on a terminal too."""
+    from graphmem.cli.progress import Progress
+
+    quiet = os.environ.get("GRAPHMEM_QUIET") == "1"
+    with Progress(total, desc, enabled=sys.stderr.isatty() and not quiet) as bar:
+        for item in items:
+            yield item
+            bar.update()
 
 
 def make_embedder(name: str) -> Any:

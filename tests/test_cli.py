@@ -206,13 +206,13 @@ def test_json_lines_file_keeps_metadata(tmp_path):
     ]  # fmt: skip
 
 
-def run_on_a_terminal(data_dir: Path, *argv: str) -> tuple[int, str]:
+def run_on_a_terminal(data_dir: Path, *argv: str, env: dict | None = None) -> tuple[int, str]:
     """Run with stderr on a pseudo-terminal; returns the exit code and what it drew."""
     leader, follower = pty.openpty()
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "graphmem.cli", *argv], stdout=subprocess.PIPE,
-            stderr=follower, env=cli_env(data_dir),
+            stderr=follower, env={**cli_env(data_dir), **(env or {})},
         )  # fmt: skip
         os.close(follower)
         drawn = b""
@@ -240,6 +240,8 @@ def test_progress_bar_only_on_a_terminal_and_not_with_quiet(tmp_path):
     assert code == 0 and "adding [" in drawn and "30/30" in drawn
     code, drawn = run_on_a_terminal(tmp_path / "c", *argv, "--quiet")
     assert code == 0 and drawn == ""
+    code, drawn = run_on_a_terminal(tmp_path / "d", *argv, env={"GRAPHMEM_QUIET": "1"})
+    assert code == 0 and drawn == ""
 
 
 def test_every_command_is_in_the_readme():
@@ -255,3 +257,10 @@ def test_jsonable_keeps_field_names():
     assert to_jsonable(step) == {"source": "A", "relation": "knows", "target": "B"}
     with pytest.raises(ValueError, match="unknown fields"):
         from_jsonable(PathStep, {"source": "A", "relation": "r", "target": "B", "extra": 1})
+
+
+def test_benchmark_progress_yields_everything_and_is_silent_off_a_terminal(capsys):
+    from benchmarks.runtime import progress
+
+    assert list(progress(range(5), total=5, desc="questions")) == [0, 1, 2, 3, 4]
+    assert capsys.readouterr().err == ""

@@ -10,7 +10,16 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp_helpers import STORY, bad_calls, call, every_tool, remember_story, sees_nothing_of, text_of
+from mcp_helpers import (
+    STORY,
+    bad_calls,
+    call,
+    every_tool,
+    remember_story,
+    sees_nothing_of,
+    stdio_client,
+    text_of,
+)
 
 from graphmem import Client as RestClient
 from graphmem.testing.server import ServedMemory
@@ -113,3 +122,19 @@ def test_a_foreign_host_header_is_refused_even_with_a_good_key(served):
     # DNS rebinding: a web page on another name must not reach a local server's tools.
     answer = post_tools_list(served, {"Authorization": f"Bearer {key}", "Host": "evil.example"})
     assert answer.status_code == 421
+
+
+def test_stdio_server_in_front_of_a_remote_graphmem(served, tmp_path):
+    """``graphmem mcp --url ... --api-key ...``: stdio for the client, the key's scope."""
+    key, _ = served.keys.create(user_id="hana")
+
+    async def scenario():
+        remote = ("--url", served.url, "--api-key", key)
+        async with stdio_client(tmp_path / "unused", *remote) as client:
+            await call(client, "remember", text="Hana works at Initech.")
+            found = await call(client, "recall", query="Where does Hana work?", limit=1)
+            assert found.structured_content["hits"][0]["text"] == "Hana works at Initech."
+
+    anyio.run(scenario)
+    with RestClient(served.url, key) as rest:
+        assert [f.text for f in rest.get_all()] == ["Hana works at Initech."]

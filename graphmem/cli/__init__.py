@@ -35,7 +35,8 @@ DESCRIPTION = """graphmem: long-term memory for LLM agents, as a knowledge graph
 exit codes: 0 success; 1 a graphmem error (class and message on stderr);
             2 a usage error; 3 an unexpected failure (a bug). --debug adds the traceback.
 --json prints results as JSON with the library objects' field names (JSON lines for lists);
-the progress bar goes to stderr, only when it is a terminal and --quiet is off."""
+the progress bar goes to stderr, only when it is a terminal and --quiet (or
+GRAPHMEM_QUIET=1) is not given."""
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
 # The drivers whose versions --version reports: the stores' and the model client's.
 DRIVERS = ("kuzu", "qdrant-client", "qdrant-edge-py", "neo4j", "openai", "mcp")

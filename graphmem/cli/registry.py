@@ -108,8 +108,10 @@ class Context:
         return bool(getattr(self.args, "json", False))
 
     def progress(self, total: int | None, desc: str) -> Progress:
-        """A bar on stderr, drawn only when stderr is a terminal and --quiet is off."""
-        enabled = not getattr(self.args, "quiet", False) and sys.stderr.isatty()
+        """A bar on stderr, drawn only when stderr is a terminal and neither --quiet nor
+        GRAPHMEM_QUIET=1 is given."""
+        quiet = getattr(self.args, "quiet", False) or os.environ.get("GRAPHMEM_QUIET") == "1"
+        enabled = not quiet and sys.stderr.isatty()
         return Progress(total, desc, enabled=enabled)
 
     def close(self) -> None:
