@@ -6,7 +6,10 @@
 | GRAPHMEM_GRAPH | ``kuzu`` (embedded) or ``neo4j`` (Bolt server) | kuzu |
 | GRAPHMEM_EMBEDDER | ``local`` (all-MiniLM-L6-v2), ``hash`` or ``openai`` | local |
 | GRAPHMEM_EXTRACTOR | ``auto`` (llm when a key or base URL is set, else offline), ``offline``, ``llm`` | auto |
-| GRAPHMEM_MAX_TEXT_CHARS | largest text one ``add`` accepts | 20000 |
+| GRAPHMEM_MAX_TEXT_CHARS | largest text one ``add`` accepts (and one fact the model writes) | 20000 |
+| GRAPHMEM_MAX_EXTRACTED_ITEMS | most facts, entities or relations one extraction may return | 200 |
+| GRAPHMEM_LLM_TIMEOUT_S / GRAPHMEM_LLM_MAX_RETRIES | seconds per model request; retries after the first attempt | 30, 4 |
+| GRAPHMEM_MIN_FREE_DISK_MB | free space the data dir's disk must have before the stores open | 64 |
 | GRAPHMEM_CYPHER_TIMEOUT | seconds one user Cypher statement may run (``Memory.cypher``) | 5 |
 | GRAPHMEM_CYPHER_MAX_ROWS | most rows one user Cypher statement may return | 10000 |
 | NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD / NEO4J_DATABASE | Bolt server | bolt://localhost:7687, neo4j, graphmem-password, neo4j |
@@ -18,9 +21,11 @@
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .errors import ConfigError
@@ -56,6 +61,9 @@ class Config:
     # QueryError, so a cartesian MATCH cannot hang a process or a server.
     cypher_timeout: float = 5.0
     cypher_max_rows: int = 10_000
+    # The model's output is held to the caller's limits: each fact to max_text_chars, and
+    # each list (facts, entities, relations) of one extraction to this many items.
+    max_extracted_items: int = 200
     single_valued: tuple[str, ...] = DEFAULT_SINGLE_VALUED
     # Entity resolution: cosine floor for merging a new mention into a stored entity of the
     # same type when neither name nor alias matched exactly.
@@ -72,9 +80,18 @@ class Config:
     llm_base_url: str = ""
     llm_api_key: str = ""
     embedding_model: str = "text-embedding-3-small"
+    # One model request waits this long; a timeout, rate limit or 5xx is retried this many
+    # times (so one add() waits at most about timeout x (retries + 1) plus backoff).
+    llm_timeout_s: float = 30.0
+    llm_max_retries: int = 4
+    # Qdrant Edge maps files it has not yet written (~19 MB for a new data dir): on a disk
+    # with less room the process dies with SIGBUS, so the stores do not open below this.
+    min_free_disk_mb: int = 64
 
     def __post_init__(self) -> None:
-        errors = []
+        errors = _type_errors(self)
+        if errors:
+            raise ConfigError("invalid graphmem settings: " + "; ".join(errors))
         if self.graph not in GRAPHS:
             errors.append(f"graph={self.graph!r} (choose one of {', '.join(GRAPHS)})")
         if self.embedder not in EMBEDDERS:
@@ -83,19 +100,18 @@ class Config:
             errors.append(f"extractor={self.extractor!r} (choose one of {', '.join(EXTRACTORS)})")
         if self.vectors not in VECTOR_STORES:
             errors.append(f"vectors={self.vectors!r} (choose one of {', '.join(VECTOR_STORES)})")
-        if not isinstance(self.max_text_chars, int) or self.max_text_chars < 1:
-            errors.append(f"max_text_chars={self.max_text_chars!r} (a positive integer)")
-        if isinstance(self.cypher_timeout, bool) or not isinstance(
-            self.cypher_timeout, int | float
-        ) or not 0 < self.cypher_timeout <= 3600:
-            errors.append(f"cypher_timeout={self.cypher_timeout!r} (seconds, in (0, 3600])")
-        if isinstance(self.cypher_max_rows, bool) or not isinstance(
-            self.cypher_max_rows, int
-        ) or self.cypher_max_rows < 1:
-            errors.append(f"cypher_max_rows={self.cypher_max_rows!r} (a positive integer)")
+        for name in ("max_text_chars", "max_extracted_items", "cypher_max_rows"):
+            if getattr(self, name) < 1:
+                errors.append(f"{name}={getattr(self, name)!r} (a positive integer)")
+        for name in ("llm_max_retries", "min_free_disk_mb"):
+            if getattr(self, name) < 0:
+                errors.append(f"{name}={getattr(self, name)!r} (an integer >= 0)")
+        for name in ("llm_timeout_s", "cypher_timeout"):
+            if not 0 < getattr(self, name) <= 3600:
+                errors.append(f"{name}={getattr(self, name)!r} (seconds, in (0, 3600])")
         for name in ("resolve_threshold", "update_threshold"):
             value = getattr(self, name)
-            if not isinstance(value, int | float) or not 0.0 < value <= 1.0:
+            if not 0.0 < value <= 1.0:
                 errors.append(f"{name}={value!r} (a number in (0, 1])")
         if errors:
             raise ConfigError("invalid graphmem settings: " + "; ".join(errors))
@@ -123,6 +139,7 @@ class Config:
         return "local" if old.exists() and not new.exists() else "edge"
 
     def with_(self, **changes) -> Config:
+        check_names(changes)
         return replace(self, **changes)
 
     @classmethod
@@ -149,21 +166,79 @@ class Config:
             "llm_api_key": get("OPENAI_API_KEY"),
             "embedding_model": get("GRAPHMEM_EMBEDDING_MODEL", "text-embedding-3-small"),
         }
-        raw_max = get("GRAPHMEM_MAX_TEXT_CHARS")
-        if raw_max:
+        for name, key, kind in _NUMERIC_ENV:
+            raw = get(name)
+            if not raw:
+                continue
             try:
-                values["max_text_chars"] = int(raw_max)
+                values[key] = kind(raw)
             except ValueError:
-                raise ConfigError(
-                    f"GRAPHMEM_MAX_TEXT_CHARS={raw_max!r} is not an integer"
-                ) from None
-        for var, key, kind in (("GRAPHMEM_CYPHER_TIMEOUT", "cypher_timeout", float),
-                               ("GRAPHMEM_CYPHER_MAX_ROWS", "cypher_max_rows", int)):
-            raw = get(var)
-            if raw:
-                try:
-                    values[key] = kind(raw)
-                except ValueError:
-                    raise ConfigError(f"{var}={raw!r} is not a {kind.__name__}") from None
+                what = "an integer" if kind is int else "a number"
+                raise ConfigError(f"{name}={raw!r} is not {what}") from None
+        check_names(overrides)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+_NUMERIC_ENV = (
+    ("GRAPHMEM_MAX_TEXT_CHARS", "max_text_chars", int),
+    ("GRAPHMEM_MAX_EXTRACTED_ITEMS", "max_extracted_items", int),
+    ("GRAPHMEM_LLM_TIMEOUT_S", "llm_timeout_s", float),
+    ("GRAPHMEM_LLM_MAX_RETRIES", "llm_max_retries", int),
+    ("GRAPHMEM_MIN_FREE_DISK_MB", "min_free_disk_mb", int),
+    ("GRAPHMEM_CYPHER_TIMEOUT", "cypher_timeout", float),
+    ("GRAPHMEM_CYPHER_MAX_ROWS", "cypher_max_rows", int),
+)
+
+
+def setting_names() -> list[str]:
+    return [f.name for f in fields(Config)]
+
+
+def check_names(names: Iterable[str], extra: Iterable[str] = ()) -> None:
+    """A ``ConfigError`` naming each unknown setting, with the closest known name."""
+    known = [*setting_names(), *extra]
+    unknown = [n for n in names if n not in known]
+    if not unknown:
+        return
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        parts.append(f"{name!r}{hint}")
+    raise ConfigError(
+        f"unknown graphmem setting{'s' if len(parts) > 1 else ''} {', '.join(parts)}; "
+        f"the settings are: {', '.join(known)}"
+    )
+
+
+def _type_errors(config: Config) -> list[str]:
+    """Each field holds the type it declares (bool is not an int here; a string is not a
+    tuple of names): wrong types were once accepted silently, e.g. single_valued="lives_in"
+    became ten one-letter relation names."""
+    errors = []
+    for f in fields(config):
+        value = getattr(config, f.name)
+        kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+        if f.name == "data_dir":
+            ok = isinstance(value, str | os.PathLike) and str(value).strip() != ""
+            want = "a path"
+        elif kind == "str":
+            ok, want = isinstance(value, str), "a string"
+        elif kind == "int":
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            want = "an integer"
+        elif kind == "float":
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            ok = ok and math.isfinite(value)
+            want = "a number"
+        else:  # tuple[str, ...]: a list is fine, one bare string is not
+            ok = isinstance(value, list | tuple) and all(
+                isinstance(v, str) and v.strip() for v in value
+            )
+            want = "a list of names"
+            if ok:
+                object.__setattr__(config, f.name, tuple(value))
+        if not ok:
+            errors.append(f"{f.name}={value!r} must be {want}, got {type(value).__name__}")
+    return errors

@@ -13,7 +13,10 @@ never need to import ``kuzu``, ``neo4j``, ``qdrant_client`` or ``openai`` to cat
     │   ├── ReadOnlyError           a write statement sent through a read-only path
     │   └── ConflictError           a transient conflict (deadlock, lock timeout): retry may work
     ├── BackendUnavailableError     a store is down, locked by another process, or refused login
+    │   └── StorageError            the data directory cannot hold the stores: not a directory,
+    │                               not writable, nearly full, or a store file is damaged
     ├── StoreDriftError             the graph, vector and history stores disagree (doctor --repair)
+    ├── EmbedderError               an embedder returned something other than one vector per text
     ├── UnsupportedError            a capability the chosen backend does not have
     ├── LLMError                    the model endpoint failed or returned unusable output
     │   └── ExtractionError         output that does not fit the extraction schema (.raw kept)
@@ -81,6 +84,23 @@ class StoreDriftError(GraphMemError):
     """
 
 
+class StorageError(BackendUnavailableError):
+    """The data directory cannot safely hold the stores; ``path`` names what was checked.
+
+    Raised before the path is handed to an engine, because some engines do not fail
+    cleanly there: a nearly full disk kills the process with SIGBUS inside the vector
+    store, and a damaged graph file can crash it inside Kuzu.
+    """
+
+    def __init__(self, path: object, message: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class EmbedderError(GraphMemError):
+    """An embedder broke its contract: wrong count, wrong dimension, or not numbers."""
+
+
 class UnsupportedError(GraphMemError):
     """The chosen backend lacks a capability this call needs."""
 
@@ -115,6 +135,7 @@ __all__ = [
     "BackendUnavailableError",
     "ConfigError",
     "ConflictError",
+    "EmbedderError",
     "ExtractionError",
     "GraphMemError",
     "LLMError",
@@ -124,6 +145,7 @@ __all__ = [
     "ReadOnlyError",
     "ScopeError",
     "StoreDriftError",
+    "StorageError",
     "UnsupportedError",
     "ValidationError",
 ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
+from .datadir import check_data_dir
 from .errors import BackendUnavailableError
 from .stores.base import Embedder, Extractor, GraphStore, Tracer
 
@@ -55,6 +56,8 @@ def _openai_embedder(config: Config) -> Embedder:
         config.embedding_model,
         base_url=config.llm_base_url or None,
         api_key=config.llm_api_key or None,
+        timeout=config.llm_timeout_s,
+        max_retries=config.llm_max_retries,
     )
 
 
@@ -94,6 +97,8 @@ def build_extractor(config: Config) -> Extractor:
             config.llm_model,
             base_url=config.llm_base_url or None,
             api_key=config.llm_api_key or None,
+            timeout=config.llm_timeout_s,
+            max_retries=config.llm_max_retries,
             cache=config.data_dir / "llm-cache.sqlite",
         )
         return LLMExtractor(chat)
@@ -130,6 +135,9 @@ class DataDirLock:
 def build_all(config: Config, tracer: Tracer | None = None, **given: Any) -> dict[str, Any]:
     """Stores for ``Memory``: anything passed in ``given`` is used as is."""
     parts: dict[str, Any] = {}
+    # The history log (and the model cache) live under the data dir whatever the backends.
+    if not all(k in given for k in ("graph", "vectors", "history")):
+        check_data_dir(config.data_dir, config.min_free_disk_mb)
     embedded = config.graph == "kuzu" or not config.qdrant_url
     if embedded and "lock" not in given:
         parts["lock"] = DataDirLock(config.data_dir)

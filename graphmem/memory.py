@@ -11,9 +11,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
-from .config import Config
-from .errors import NotFoundError, ValidationError
+from .config import Config, check_names
+from .embed.checked import CheckedEmbedder
+from .errors import ConfigError, NotFoundError, ValidationError
 from .factory import build_all, release
 from .ingest.pipeline import Pipeline, Unit
 from .ingest.resolve import Resolver
@@ -24,6 +26,7 @@ from .ingest.validate import (
     check_source_ids,
     check_text,
     check_timestamp,
+    check_unicode,
     normalise_messages,
 )
 from .ingest.write import FACTS, Writer, collector_paused, fact_from_payload
@@ -96,6 +99,8 @@ class Memory:
         if "exclusive_writer" in getattr(graph, "capabilities", ()):
             graph = IndexedGraphStore(graph)
         self.graph_store, self.vectors, self.history_store = graph, vectors, history
+        # Every vector graphmem uses goes through this check (embed/checked.py).
+        embedder = CheckedEmbedder(embedder)
         self.embedder = embedder
         self.linker = OfflineExtractor()
         self.extractor = extractor or self.linker
@@ -114,6 +119,8 @@ class Memory:
         self.pipeline = Pipeline(
             self.ops, vectors, embedder, self.resolver, self.linker,
             update_threshold=self.config.update_threshold,
+            max_text_chars=self.config.max_text_chars,
+            max_items=self.config.max_extracted_items,
         )  # fmt: skip
         self.searcher = Searcher(self.ops, vectors, embedder)
         self.graph = Relations(self)
@@ -137,12 +144,14 @@ class Memory:
         (a store folder deleted or emptied) raise ``StoreDriftError`` unless
         ``check_stores=False``, which is how ``graphmem doctor --repair`` opens them.
         """
+        check_names(settings, extra=("history",))
         objects = {k: settings.pop(k) for k in list(settings)
                    if k in ("graph", "vectors", "history", "embedder", "extractor")
                    and not isinstance(settings[k], str)}  # fmt: skip
+        _check_objects(objects)
         base = config or Config()
         if data_dir is not None:
-            settings["data_dir"] = Path(data_dir)
+            settings["data_dir"] = data_dir  # Config checks and converts it
         config = replace(base, **settings) if settings else base
         parts = build_all(config, tracer, **objects)
         try:
@@ -381,8 +390,7 @@ class Memory:
     def get(self, memory_id: str, **scope_ids: str | None) -> Fact:
         """One memory by id; an id from another scope is reported as not found."""
         scope = Scope.of(**scope_ids)
-        if not isinstance(memory_id, str) or not memory_id:
-            raise ValidationError("memory_id", "must be a non-empty string")
+        memory_id = canonical_id(memory_id)
         hits = self.vectors.get(FACTS, [memory_id]) if _uuid_like(memory_id) else []
         if not hits or not scope.matches(hits[0].payload):
             raise NotFoundError(f"no memory {memory_id!r} in scope {scope}")
@@ -462,6 +470,7 @@ class Memory:
     def history(self, memory_id: str, **scope_ids: str | None) -> list[HistoryEvent]:
         """Every change to one memory (or entity/relation id), oldest first, in scope."""
         scope = Scope.of(**scope_ids)
+        memory_id = canonical_id(memory_id, "memory_id")
         events = [e for e in self.history_store.for_target(memory_id) if scope.covers(e.scope)]
         if not events:
             raise NotFoundError(f"no history for {memory_id!r} in scope {scope}")
@@ -472,6 +481,27 @@ class Memory:
         counts = self.ops.counts(scope)
         counts["memories"] = self.vectors.count(FACTS, scope)
         return counts
+
+
+# What a store object passed to Memory.open must have, at least (stores/base.py).
+_NEEDS = {
+    "graph": ("run", "write", "transaction", "close"),
+    "vectors": ("open", "upsert", "search", "scroll", "close"),
+    "history": ("record", "for_target", "close"),
+    "embedder": ("embed", "dim", "name"),
+    "extractor": ("extract",),
+}
+
+
+def _check_objects(objects: Mapping[str, Any]) -> None:
+    for kind, value in objects.items():
+        missing = [a for a in _NEEDS[kind] if not hasattr(value, a)]
+        if missing:
+            raise ConfigError(
+                f"{kind}={value!r} is neither a name nor a {kind} object (it has no "
+                f"{', '.join(missing)}); pass a name such as {kind}='...' or an object "
+                "following graphmem.stores.base"
+            )
 
 
 def _triple(item: Any, i: int, max_chars: int) -> tuple[str, str, str, str, str, str]:
@@ -491,6 +521,20 @@ def _triple(item: Any, i: int, max_chars: int) -> tuple[str, str, str, str, str,
         if not isinstance(t, str):
             raise ValidationError(f"{where}.{name}", "must be a string")
     return src, rel, dst, types[0], types[1], valid_at
+
+
+def canonical_id(value: object, field: str = "memory_id") -> str:
+    """Ids are lower-case UUIDs; the vector store parses an upper-case one but the history
+    log compares text, so every id a caller gives is normalised here, once."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(field, f"must be a non-empty string, got {type(value).__name__}")
+    value = check_unicode(value.strip(), field)
+    if len(value) > 200:
+        raise ValidationError(field, f"is {len(value):,} characters; ids are 36-character UUIDs")
+    try:
+        return str(UUID(value))
+    except ValueError:
+        return value  # not a UUID: nothing graphmem wrote has this id, "not found" follows
 
 
 def _uuid_like(value: str) -> bool:

@@ -100,6 +100,20 @@ def relation_key(name: str) -> str:
     return _NON_WORD.sub("_", text).strip("_")
 
 
+def check_unicode(value: str, field_name: str) -> str:
+    """Refuse lone surrogates (e.g. ``"\\ud800"``): Python strings may hold them, but
+    they are not text, UTF-8 cannot encode them, and every store would fail mid-write."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            field_name,
+            f"contains a lone surrogate ({value[exc.start]!r} at position {exc.start}), which "
+            "is not valid Unicode text; decode the input with errors='replace' or remove it",
+        ) from None
+    return value
+
+
 def check_relation_name(name: object, field_name: str = "relation") -> str:
     if not isinstance(name, str):
         raise ValidationError(field_name, f"must be a string, got {type(name).__name__}")

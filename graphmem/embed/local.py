@@ -10,12 +10,15 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import re
 import threading
 import unicodedata
+import warnings
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -133,7 +136,24 @@ def _model_dir() -> Path:
     return folder
 
 
-SMALL_BATCH = 4  # texts; see MiniLMEmbedder.embed
+@contextmanager
+def _host_state_kept() -> Iterator[None]:
+    """Import and load without leaving traces in the host process: importing
+    transformers sets ``KMP_DUPLICATE_LIB_OK``, ``KMP_INIT_AT_FORK`` and
+    ``TORCHINDUCTOR_CACHE_DIR`` in ``os.environ`` and may add warnings filters and logging
+    handlers (measured with sentence-transformers 5 / torch 2.13)."""
+    env = dict(os.environ)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    with warnings.catch_warnings():  # restores warnings.filters on exit
+        try:
+            yield
+        finally:
+            for key in set(os.environ) - set(env):
+                del os.environ[key]
+            os.environ.update({k: v for k, v in env.items() if os.environ.get(k) != v})
+            root.handlers[:] = handlers
+            root.setLevel(level)
 
 
 class MiniLMEmbedder:
@@ -141,6 +161,12 @@ class MiniLMEmbedder:
 
     The package check runs here; torch and the weights (~6 s) load on the first ``embed``,
     so building a ``Memory`` that never embeds stays cheap.
+
+    It leaves its host's process-wide state alone: torch's thread count (switching it for
+    small batches slowed another torch model in the same process from ~40 to ~490 ms per
+    query), the environment, logging and warnings filters. The weights are read from a
+    local folder with ``local_files_only``, so nothing is fetched without setting
+    ``HF_HUB_OFFLINE`` for the whole process.
     """
 
     name = "all-MiniLM-L6-v2"
@@ -153,69 +179,56 @@ class MiniLMEmbedder:
         self.batch_size = batch_size
         self._folder = _model_dir()
         self._model: Any = None
-        self._threads = 1
         self._load_lock = threading.Lock()
 
     def _load(self) -> Any:
         with self._load_lock:
             if self._model is None:
-                # Read by huggingface_hub/transformers at import: set first, so a missing
-                # file fails here instead of being fetched (there is no network anyway).
-                os.environ["HF_HUB_OFFLINE"] = "1"
-                os.environ["TRANSFORMERS_OFFLINE"] = "1"
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
-
-                # A library should not draw a progress bar on its user's terminal.
-                hf_logging.disable_progress_bar()
-
-                try:
-                    model = SentenceTransformer(
-                        str(self._folder), device=self.device, local_files_only=True
-                    )
-                except (OSError, ValueError, RuntimeError) as exc:
-                    raise ConfigError(
-                        f"cannot load all-MiniLM-L6-v2 from {self._folder} on device "
-                        f"{self.device!r}: {exc}"
-                    ) from exc
-                # sentence-transformers 6 renamed the method; 3.x-5.x only have the old name.
-                dimension = (
-                    getattr(model, "get_embedding_dimension", None)
-                    or model.get_sentence_embedding_dimension
-                )
-                got = dimension()
-                if got != self.dim:
-                    raise ConfigError(f"{self._folder} holds a {got}-d model, expected {self.dim}")
-                import torch
-
-                self._threads = torch.get_num_threads()
-                self._model = model
+                self._model = self._build()
         return self._model
+
+    def _build(self) -> Any:
+        with _host_state_kept():
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            # No progress bar on the user's terminal, and the switch is put back after.
+            bar = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()
+            try:
+                model = SentenceTransformer(
+                    str(self._folder), device=self.device, local_files_only=True
+                )
+            except (OSError, ValueError, RuntimeError) as exc:
+                raise ConfigError(
+                    f"cannot load all-MiniLM-L6-v2 from {self._folder} on device "
+                    f"{self.device!r}: {exc}"
+                ) from exc
+            finally:
+                if bar:
+                    hf_logging.enable_progress_bar()
+        # sentence-transformers 6 renamed the method; 3.x-5.x only have the old name.
+        dimension = (
+            getattr(model, "get_embedding_dimension", None)
+            or model.get_sentence_embedding_dimension
+        )
+        got = dimension()
+        if got != self.dim:
+            raise ConfigError(f"{self._folder} holds a {got}-d model, expected {self.dim}")
+        return model
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         items = _check_texts(texts)
         if not items:
             return []
         model = self._load()
-        import torch
-
-        # A query (one short text) on one intra-op thread: on 2 busy cores torch's second
-        # thread spins waiting for a core, and one query embedding took 574 ms p50 with
-        # 2 threads vs 96 ms with 1 (load avg ~6, measured). Batches keep every thread.
-        small = len(items) <= SMALL_BATCH and self._threads > 1
-        if small:
-            torch.set_num_threads(1)
-        try:
-            vectors = model.encode(
-                items,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        finally:
-            if small:
-                torch.set_num_threads(self._threads)
+        vectors = model.encode(
+            items,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return np.asarray(vectors, dtype=np.float32).tolist()
 
     def __repr__(self) -> str:

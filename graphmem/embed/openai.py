@@ -24,7 +24,14 @@ import numpy as np
 import openai
 
 from ..errors import ConfigError, LLMError, ValidationError
-from ..llm.client import Backoff, Counted, Counters, call_with_retries, make_openai_client
+from ..llm.client import (
+    Backoff,
+    Counted,
+    Counters,
+    call_with_retries,
+    make_openai_client,
+    not_openai_compatible,
+)
 
 # Native sizes of OpenAI's embedding models, so the common case needs no probe request.
 KNOWN_DIMS = {
@@ -111,7 +118,12 @@ class OpenAIEmbedder(Counted):  # tokens_out and cache_hits stay 0 for embedding
         usage = getattr(response, "usage", None)
         if usage is not None:
             self._counters.add(tokens_in=usage.prompt_tokens or 0)
-        data = sorted(response.data, key=lambda item: item.index)
+        data = getattr(response, "data", None)
+        if isinstance(response, str | bytes) or not isinstance(data, list):
+            raise not_openai_compatible(self.endpoint, "no 'data' list of embeddings in its answer")
+        if not all(isinstance(getattr(d, "embedding", None), list) for d in data):
+            raise not_openai_compatible(self.endpoint, "an item of 'data' has no embedding list")
+        data = sorted(data, key=lambda item: getattr(item, "index", 0) or 0)
         if len(data) != len(batch):
             raise LLMError(
                 f"{self.endpoint} returned {len(data)} vectors for {len(batch)} texts; "

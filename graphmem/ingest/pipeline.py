@@ -27,7 +27,7 @@ from ..stores.base import Embedder, Extractor, KnownEntity, VectorStore
 from ..stores.graph_ops import GraphOps
 from .offline_mentions import KnownIndex
 from .resolve import VAGUE_TYPES, Plan, Resolver
-from .validate import Message
+from .validate import Message, check_extraction
 
 _NS = uuid.UUID("6f1c2d8e-3b7a-4e59-9a0d-5c2f7e8b1a44")
 
@@ -79,6 +79,8 @@ class Pipeline:
         linker: Extractor,
         *,
         update_threshold: float,
+        max_text_chars: int = 20_000,
+        max_items: int = 200,
     ) -> None:
         self.ops = ops
         self.vectors = vectors
@@ -86,6 +88,8 @@ class Pipeline:
         self.resolver = resolver
         self.linker = linker  # the offline extractor: finds entities for infer=False
         self.update_threshold = update_threshold
+        self.max_text_chars = max_text_chars
+        self.max_items = max_items
 
     def known_entities(self, scope: Scope, limit: int = 200) -> list[KnownEntity]:
         return [KnownEntity(e.name, e.type, list(e.aliases))
@@ -114,8 +118,9 @@ class Pipeline:
         self, unit: Unit, scope: Scope, extractor: Extractor, infer: bool, known
     ) -> Extraction:
         if infer:
-            return extractor.extract(unit.text, speaker=unit.speaker(scope), known=known,
-                                     reference_time=unit.timestamp)  # fmt: skip
+            found = extractor.extract(unit.text, speaker=unit.speaker(scope), known=known,
+                                      reference_time=unit.timestamp)  # fmt: skip
+            return check_extraction(found, extractor, self.max_text_chars, self.max_items)
         # Stored as given: one fact per message, entities and relations found offline.
         out = Extraction()
         for msg in unit.messages:

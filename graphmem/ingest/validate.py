@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ValidationError
-from ..models import to_iso
+from ..errors import ExtractionError, ValidationError
+from ..models import check_unicode, to_iso
 
 RESERVED_METADATA = frozenset(
     {"id", "text", "user_id", "agent_id", "run_id", "created_at", "updated_at", "valid_at",
      "invalid_at", "hash", "source_ids", "role", "metadata"}
 )  # fmt: skip
 ROLES = frozenset({"user", "assistant", "system", "tool"})
+# Metadata is stored as JSON in every store: deeper nesting hit Python's recursion limit
+# inside json (a RecursionError, not an error naming the field), and a large blob is copied
+# into every payload, history row and index entry of the memory.
+MAX_METADATA_DEPTH = 20
+MAX_METADATA_BYTES = 64 * 1024
+MAX_SOURCE_IDS = 1_000
+MAX_ID_CHARS = 1_000
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,7 @@ class Message:
 def check_text(value: object, field: str, max_chars: int) -> str:
     if not isinstance(value, str):
         raise ValidationError(field, f"must be a string, got {type(value).__name__}")
+    check_unicode(value, field)
     stripped = value.strip()
     if not stripped:
         raise ValidationError(field, "is empty or only whitespace; pass the text to remember")
@@ -63,8 +72,9 @@ def normalise_messages(messages: object, max_chars: int) -> list[Message]:
         content = check_text(item.get("content"), f"{where}.content", max_chars)
         total += len(content)
         name = item.get("name") or ""
-        if not isinstance(name, str):
-            raise ValidationError(f"{where}.name", "must be a string")
+        if not isinstance(name, str) or len(name) > 200:
+            raise ValidationError(f"{where}.name", "must be a string of at most 200 characters")
+        check_unicode(name, f"{where}.name")
         out.append(Message(role, content, name))
     if total > max_chars:
         raise ValidationError(
@@ -78,14 +88,50 @@ def check_metadata(metadata: object) -> dict[str, Any]:
         return {}
     if not isinstance(metadata, Mapping):
         raise ValidationError("metadata", f"must be a dict, got {type(metadata).__name__}")
-    bad = sorted(k for k in metadata if not isinstance(k, str) or k in RESERVED_METADATA)
+    bad = sorted(repr(k) for k in metadata if not isinstance(k, str) or k in RESERVED_METADATA)
     if bad:
-        raise ValidationError("metadata", f"keys {bad} are reserved or not strings")
+        raise ValidationError("metadata", f"keys {', '.join(bad)} are reserved or not strings")
+    _check_json_tree(metadata)
     try:
-        json.dumps(metadata)
+        size = len(json.dumps(metadata, ensure_ascii=False, allow_nan=False).encode("utf-8"))
     except (TypeError, ValueError) as exc:
         raise ValidationError("metadata", f"must be JSON-serialisable ({exc})") from None
+    if size > MAX_METADATA_BYTES:
+        raise ValidationError(
+            "metadata",
+            f"is {size:,} bytes as JSON, over the limit of {MAX_METADATA_BYTES:,}; keep large "
+            "data elsewhere and store a reference to it",
+        )
     return dict(metadata)
+
+
+def _check_json_tree(metadata: Mapping[str, Any]) -> None:
+    """Walk the tree without recursion: types JSON can hold, finite numbers, text that is
+    valid Unicode, depth at most ``MAX_METADATA_DEPTH``."""
+    stack: list[tuple[object, str, int]] = [(metadata, "metadata", 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, Mapping | list | tuple) and depth > MAX_METADATA_DEPTH:
+            raise ValidationError(
+                "metadata",
+                f"is nested more than {MAX_METADATA_DEPTH} levels deep (at {path}); flatten it",
+            )
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise ValidationError("metadata", f"key {key!r} at {path} is not a string")
+                check_unicode(key, "metadata")
+                stack.append((item, f"{path}.{key}", depth + 1))
+        elif isinstance(value, list | tuple):
+            stack += [(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
+        elif isinstance(value, str):
+            check_unicode(value, path)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ValidationError(path, f"{value!r} is not a finite number; JSON cannot hold it")
+        elif value is not None and not isinstance(value, bool | int | float):
+            raise ValidationError(
+                path, f"a {type(value).__name__} is not JSON (use strings, numbers, lists, dicts)"
+            )
 
 
 def check_source_ids(source_ids: object) -> list[str]:
@@ -93,9 +139,17 @@ def check_source_ids(source_ids: object) -> list[str]:
         return []
     if isinstance(source_ids, str) or not isinstance(source_ids, list | tuple):
         raise ValidationError("source_ids", "must be a list of strings")
+    if len(source_ids) > MAX_SOURCE_IDS:
+        raise ValidationError(
+            "source_ids", f"holds {len(source_ids):,} ids, over {MAX_SOURCE_IDS:,}"
+        )
     for s in source_ids:  # a loop, not all(<genexpr>): called once per ingested memory
-        if not isinstance(s, str) or not s:
-            raise ValidationError("source_ids", "must contain only non-empty strings")
+        if not isinstance(s, str) or not s.strip() or len(s) > MAX_ID_CHARS:
+            raise ValidationError(
+                "source_ids",
+                f"must contain only non-empty strings of at most {MAX_ID_CHARS:,} characters",
+            )
+        check_unicode(s, "source_ids")
     return list(source_ids)
 
 
@@ -112,3 +166,49 @@ def check_limit(value: object, field: str = "limit", maximum: int = 10_000) -> i
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
         raise ValidationError(field, f"must be an integer from 1 to {maximum}, got {value!r}")
     return value
+
+
+def check_extraction(found: Any, extractor: Any, max_chars: int, max_items: int) -> Any:
+    """Hold an extractor's output (a model's, usually) to the limits the caller's input has.
+
+    A model once turned one short message into a 1 MB "fact" and 3,000 entities, and all of
+    it was stored; its text can also carry lone surrogates no store can encode. The whole
+    answer is refused (``ExtractionError``), so nothing of it is written.
+    """
+    who = getattr(extractor, "name", type(extractor).__name__)
+    problems: list[str] = []
+    for kind in ("facts", "entities", "relations"):
+        items = getattr(found, kind, None)
+        if not isinstance(items, list):
+            raise ExtractionError(f"extractor {who!r} returned no {kind} list")
+        if len(items) > max_items:
+            problems.append(f"{len(items):,} {kind}, over the limit of {max_items:,} per "
+                            "extraction (max_extracted_items)")  # fmt: skip
+    strings: list[tuple[str, object]] = []
+    for i, fact in enumerate(found.facts):
+        strings.append((f"facts[{i}].text", fact.text))
+    for i, entity in enumerate(found.entities):
+        strings.append((f"entities[{i}].name", entity.name))
+        strings.append((f"entities[{i}].type", entity.type))
+        strings += [(f"entities[{i}].aliases", a) for a in entity.aliases]
+    for i, rel in enumerate(found.relations):
+        strings += [(f"relations[{i}].source", rel.source), (f"relations[{i}].target", rel.target)]
+    for path, text in strings:
+        if not isinstance(text, str):
+            problems.append(f"{path} is a {type(text).__name__}, not a string")
+        elif len(text) > max_chars:
+            problems.append(f"{path} is {len(text):,} characters, over max_text_chars "
+                            f"{max_chars:,}")  # fmt: skip
+        else:
+            try:
+                check_unicode(text, path)
+            except ValidationError as exc:
+                problems.append(str(exc))
+        if len(problems) >= 5:
+            break
+    if problems:
+        raise ExtractionError(
+            f"extractor {who!r} returned output over graphmem's limits, so nothing of it was "
+            f"stored: {'; '.join(problems)}. Split the input, use another model, or raise the limit"
+        )
+    return found

@@ -346,24 +346,56 @@ class OpenAIChat(Counted):
             timeout=self.timeout,
             on_attempt=lambda: self._counters.add(calls=1),
         )
+        choice, message = _first_choice(completion, self.endpoint)
         usage = getattr(completion, "usage", None)
         if usage is not None:
             self._counters.add(
-                tokens_in=usage.prompt_tokens or 0, tokens_out=usage.completion_tokens or 0
+                tokens_in=_count(usage, "prompt_tokens"),
+                tokens_out=_count(usage, "completion_tokens"),
             )
-        if not completion.choices:
-            raise LLMError(f"{self.endpoint} answered with no choices; check the server")
-        choice = completion.choices[0]
-        message = choice.message
-        tool_calls = message.tool_calls or []
-        if tool_calls and getattr(tool_calls[0], "function", None) is not None:
-            raw = tool_calls[0].function.arguments or ""
+        tool_calls = getattr(message, "tool_calls", None) or []
+        function = getattr(tool_calls[0], "function", None) if tool_calls else None
+        if function is not None:
+            raw = getattr(function, "arguments", None) or ""
         else:
-            raw = message.content or ""
+            raw = getattr(message, "content", None) or ""
+        if not isinstance(raw, str):
+            raise not_openai_compatible(self.endpoint, f"its answer text is a {type(raw).__name__}")
         refusal = getattr(message, "refusal", None)
         if not raw and refusal:
             raise ExtractionError(f"the model refused to answer: {refusal}", raw=refusal)
-        return _parse_object(raw, truncated=choice.finish_reason == "length"), raw
+        return _parse_object(raw, truncated=getattr(choice, "finish_reason", None) == "length"), raw
+
+
+def not_openai_compatible(endpoint: str, detail: str) -> LLMError:
+    return LLMError(
+        f"{endpoint} did not answer as an OpenAI-compatible API ({detail}); check base_url= "
+        "(it usually ends in /v1) and that it points at the model server, not a web page, "
+        "proxy or login portal"
+    )
+
+
+def _first_choice(completion: Any, endpoint: str) -> tuple[Any, Any]:
+    """``choices[0]`` and its message, or an ``LLMError`` when the answer is not a chat
+    completion at all: a server answering 200 with an HTML page came back as a plain
+    string, and reading ``.choices`` raised AttributeError."""
+    if isinstance(completion, str | bytes):
+        start = completion[:60].strip() if isinstance(completion, str) else "bytes"
+        raise not_openai_compatible(endpoint, f"it sent text starting {start!r}")
+    choices = getattr(completion, "choices", None)
+    if choices is None:
+        raise not_openai_compatible(endpoint, "no 'choices' in its answer")
+    if not isinstance(choices, list) or not choices:
+        raise LLMError(f"{endpoint} answered with no choices; check the server")
+    message = getattr(choices[0], "message", None)
+    if message is None:
+        raise not_openai_compatible(endpoint, "choices[0] holds no message")
+    return choices[0], message
+
+
+def _count(usage: Any, name: str) -> int:
+    value = getattr(usage, name, None)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _convert(convert: Callable[[dict[str, Any]], Any], obj: dict[str, Any], raw: str) -> Any:

@@ -216,6 +216,12 @@ def _string(item: dict[str, Any], key: str, path: str, errors: _Errors, *, requi
         return ""
     if required and not value.strip():
         errors.add(f"{path}.{key}", "must not be empty")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # Caught here, before the answer is cached: a cached bad answer would come back.
+        errors.add(f"{path}.{key}", "holds a lone surrogate, which is not valid Unicode")
+        return ""
     return value.strip()
 
 

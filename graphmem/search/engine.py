@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ValidationError
-from ..models import Entity, Hit, Scope
+from ..models import Entity, Hit, Scope, check_unicode
 from . import recipes as recipe_book
 from .filters import check_as_of, check_filters, matches, visible
 from .fuse import Fused, fuse
@@ -45,6 +45,7 @@ def check_query(query: object) -> str:
         raise ValidationError("query", "must not be empty or whitespace")
     if len(query) > MAX_QUERY_CHARS:
         raise ValidationError("query", f"is longer than {MAX_QUERY_CHARS} characters")
+    check_unicode(query, "query")
     return query.strip()
 
 

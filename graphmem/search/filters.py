@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ValidationError
-from ..models import to_iso, visible_at
+from ..models import check_unicode, to_iso, visible_at
 
 _SCALAR = (str, int)
 
@@ -42,6 +42,10 @@ def check_filters(filters: object) -> dict[str, Any]:
     for key, value in filters.items():
         if not isinstance(key, str) or not key:
             raise ValidationError("filters", f"keys must be non-empty strings, got {key!r}")
+        check_unicode(key, "filters")
+        for item in value if isinstance(value, list | tuple | set | frozenset) else [value]:
+            if isinstance(item, str):
+                check_unicode(item, f"filters.{key}")
         if isinstance(value, list | tuple | set | frozenset):
             if not all(isinstance(v, _SCALAR) and not isinstance(v, bool) for v in value):
                 raise ValidationError("filters", f"{key}: any-of lists hold strings or integers")

@@ -21,6 +21,9 @@ Measured traps this module works around (see shared/design/environment.md):
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
 import threading
 import warnings
 from collections.abc import Iterator, Mapping
@@ -32,7 +35,13 @@ import kuzu
 import pyarrow as pa
 
 from ..cypher_lexer import union_branches
-from ..errors import BackendUnavailableError, QueryError, ReadOnlyError, ValidationError
+from ..errors import (
+    BackendUnavailableError,
+    QueryError,
+    ReadOnlyError,
+    StorageError,
+    ValidationError,
+)
 from ..models import GraphBatch
 from ..querylib import Query, QueryLibrary, used_params
 from . import kuzu_plan
@@ -54,6 +63,20 @@ _WRITE_REFUSED = re.compile(r"read-only|read only", re.IGNORECASE)
 # it is unsafe (environment.md): keep our own registry of open paths.
 _OPEN_PATHS: set[Path] = set()
 _OPEN_LOCK = threading.Lock()
+# Kuzu 0.11 segfaults on some damaged files instead of raising, taking the host process
+# with it. A file graphmem did not close cleanly itself (a crash, a copy, another program's
+# write) is therefore first opened by a short child process; a file closed cleanly carries
+# a marker with its size and mtime and is trusted without the ~0.5 s probe.
+_MAGIC = b"KUZU"
+_CLEAN_MARK = ".graphmem-clean"
+_PROBE = """
+import sys, kuzu
+conn = kuzu.Connection(kuzu.Database(sys.argv[1], read_only=True))
+for name, kind in conn.execute("CALL show_tables() RETURN name, type").get_all():
+    pattern = f"MATCH (x:{name})" if kind == "NODE" else f"MATCH ()-[x:{name}]->()"
+    conn.execute(pattern + " RETURN count(*)").get_all()
+"""
+PROBE_TIMEOUT_S = 60  # zeroed pages made Kuzu hang on open; a healthy small file takes ~0.5 s
 
 
 def _clean(value: Any) -> Any:
@@ -107,8 +130,13 @@ class KuzuGraphStore:
             if self.path is None:
                 self._db = kuzu.Database()
             else:
+                check_graph_file(self.path / "graph.kuzu")
                 self._db = kuzu.Database(str(self.path / "graph.kuzu"))
+                (self.path / _CLEAN_MARK).unlink(missing_ok=True)  # written again on close
             self._conn = kuzu.Connection(self._db)
+        except StorageError:
+            self._unregister()
+            raise
         except RuntimeError as exc:
             self._unregister()
             if _LOCKED.search(str(exc)):
@@ -432,6 +460,8 @@ class KuzuGraphStore:
                 conn.close()
             if db is not None:
                 db.close()
+                if self.path is not None:
+                    _mark_clean(self.path / "graph.kuzu")
             self._unregister()
 
     def _unregister(self) -> None:
@@ -463,6 +493,58 @@ def _user_error(exc: RuntimeError) -> QueryError:
     if _WRITE_REFUSED.search(message):
         return ReadOnlyError(f"user: refused, the statement writes ({message})", query_name="user")
     return QueryError(f"user: {message}", query_name="user")
+
+
+def _fingerprint(file: Path) -> str:
+    parts = []
+    for path in (file, file.with_name(file.name + ".wal")):
+        if path.exists():
+            st = path.stat()
+            parts.append(f"{path.name} {st.st_size} {st.st_mtime_ns}")
+    return "\n".join(parts)
+
+
+def _mark_clean(file: Path) -> None:
+    if file.exists():
+        (file.parent / _CLEAN_MARK).write_text(_fingerprint(file))
+
+
+def check_graph_file(file: Path) -> None:
+    """Raise ``StorageError`` for a graph file Kuzu would crash on, before opening it."""
+    if not file.exists() or file.stat().st_size == 0:
+        return  # nothing to damage: Kuzu creates the file
+    with file.open("rb") as handle:
+        head = handle.read(len(_MAGIC))
+    if head != _MAGIC:
+        raise StorageError(file, _damaged(file, f"it does not start with Kuzu's {_MAGIC!r} header"))
+    mark = file.parent / _CLEAN_MARK
+    if mark.exists() and mark.read_text() == _fingerprint(file):
+        return
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _PROBE, str(file)],
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise StorageError(
+            file, _damaged(file, f"a test open did not finish within {PROBE_TIMEOUT_S} s")
+        ) from None
+    if done.returncode < 0:  # killed by a signal: the engine crashed on this file
+        name = signal.Signals(-done.returncode).name
+        raise StorageError(file, _damaged(file, f"a test open crashed with {name}"))
+    # Any other failure (locked by another process, a version mismatch) is reported by the
+    # real open below, with its own message.
+
+
+def _damaged(file: Path, why: str) -> str:
+    return (
+        f"the Kuzu graph file {file} is damaged ({why}); graphmem did not open it, so the "
+        "process is safe. Run `graphmem doctor` to see what can be repaired, or move the file "
+        "away and restore the data from an export"
+    )
 
 
 def _table(rows: list[dict], columns: tuple[str, ...], ends: tuple[str, ...] = ()) -> pa.Table:

@@ -313,11 +313,13 @@ def _make_handler_class(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 data, ctype = payload.encode(), "text/plain; charset=utf-8"
             else:
                 data, ctype = json.dumps(payload).encode(), "application/json"
+            given = {k.lower(): v for k, v in reply.headers.items()}
+            ctype = given.pop("content-type", ctype)  # e.g. a proxy's text/html error page
             try:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(data)))
-                for key, value in reply.headers.items():
+                for key, value in given.items():
                     self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(data)

@@ -1,0 +1,63 @@
+"""Unknown or mistyped settings: a ConfigError naming the option (with a suggestion), never a
+TypeError from dataclasses and never a silently accepted wrong type."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphmem import ConfigError, Memory
+from graphmem.config import Config
+
+
+@pytest.mark.parametrize(
+    "option, suggestion",
+    [("embeder", "embedder"), ("max_txt_chars", "max_text_chars"), ("user", None)],
+)
+def test_unknown_memory_open_option_names_it_with_a_suggestion(tmp_path, option, suggestion):
+    with pytest.raises(ConfigError) as info:
+        Memory.open(tmp_path / "data", embedder="hash", **{option: "x"})
+    message = str(info.value)
+    assert repr(option) in message
+    if suggestion:
+        assert f"did you mean {suggestion!r}" in message
+    assert not (tmp_path / "data").exists()  # refused before anything was made
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("single_valued", "lives_in"),
+        ("single_valued", ["lives_in", 3]),
+        ("max_text_chars", True),
+        ("max_text_chars", 1.5),
+        ("resolve_threshold", True),
+        ("resolve_threshold", float("nan")),
+        ("graph", 1),
+        ("llm_timeout_s", 0),
+        ("llm_max_retries", -1),
+        ("min_free_disk_mb", "64"),
+        ("llm_model", None),
+        ("data_dir", 42),
+    ],
+)
+def test_wrong_types_of_values_are_config_errors_naming_the_option(tmp_path, option, value):
+    settings = {"data_dir": tmp_path / "data", "embedder": "hash", option: value}
+    with pytest.raises(ConfigError, match=option):
+        Memory.open(**settings)
+
+
+def test_a_list_of_single_valued_names_is_accepted_as_a_tuple(tmp_path):
+    with Memory.open(tmp_path / "d", embedder="hash", single_valued=["lives_in"]) as m:
+        assert m.config.single_valued == ("lives_in",)
+
+
+def test_unknown_overrides_in_from_env_and_with_are_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match="did you mean 'embedder'"):
+        Config.from_env({"GRAPHMEM_DATA_DIR": str(tmp_path)}, embeder="hash")
+    with pytest.raises(ConfigError, match="did you mean 'max_text_chars'"):
+        Config(data_dir=tmp_path).with_(max_text_char=5)
+
+
+def test_a_store_object_that_is_not_an_embedder_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="embedder"):
+        Memory.open(tmp_path / "d", embedder=object())
