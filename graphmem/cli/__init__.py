@@ -24,6 +24,7 @@ from ..errors import GraphMemError
 from ..mcp import command as _mcp_command  # noqa: F401 - graphmem mcp
 from ..querylib import DIALECTS
 from ..server import commands as _server_commands  # noqa: F401 - serve, keys
+from ..termsafe import safe
 
 # Importing a module registers its commands.
 from . import graph, maintenance, memories, tools  # noqa: F401
@@ -80,7 +81,9 @@ def _store_flags(parser: argparse.ArgumentParser, scoped: bool) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="graphmem", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="graphmem",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="store_true",
                         help="print graphmem's version and its drivers' versions")  # fmt: skip
@@ -124,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
     except UsageError as exc:
         parser.print_usage(sys.stderr)
-        print(f"graphmem {cmd.name}: error: {exc}", file=sys.stderr)
+        print(f"graphmem {cmd.name}: error: {safe(exc, lines=True)}", file=sys.stderr)
         return EXIT_USAGE
     except GraphMemError as exc:
         return _failed(args, exc, EXIT_ERROR)
@@ -146,7 +149,7 @@ def _failed(args: argparse.Namespace, exc: BaseException, code: int) -> int:
     if getattr(args, "debug", False):
         traceback.print_exception(exc)
     kind = type(exc).__name__
-    print(f"graphmem: {kind}: {exc}", file=sys.stderr)
+    print(f"graphmem: {kind}: {safe(exc, lines=True)}", file=sys.stderr)
     if code == EXIT_BUG and not getattr(args, "debug", False):
         print("graphmem: this is a bug; run again with --debug for the traceback",
               file=sys.stderr)  # fmt: skip

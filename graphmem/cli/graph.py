@@ -65,8 +65,14 @@ group("cypher", "inspect the engine's queries and the stored graph")
 BACKEND = arg("--backend", choices=list(DIALECTS), default="kuzu")
 
 
-@command("cypher ls", "list the named queries", BACKEND, needs="none", stream=True,
-         human=lambda rows: table([{**r, "params": ", ".join(r["params"])} for r in rows]))
+@command(
+    "cypher ls",
+    "list the named queries",
+    BACKEND,
+    needs="none",
+    stream=True,
+    human=lambda rows: table([{**r, "params": ", ".join(r["params"])} for r in rows]),
+)
 def cypher_ls(ctx: Context) -> Any:
     lib = QueryLibrary(ctx.args.backend)
     return [{"name": n, "params": list(lib.get(n).params), "returns": lib.get(n).returns}

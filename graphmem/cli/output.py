@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
 from ..jsonable import to_jsonable
+from ..termsafe import json_safe, safe
 from .registry import Command
 
 
@@ -30,17 +31,19 @@ def emit(result: Any, cmd: Command, as_json: bool, out: TextIO | None = None) ->
         return
     render = cmd.human or default_human
     for line in render(result):
-        out.write(line + "\n")
+        out.write(safe(line) + "\n")  # stored text may hold terminal escape sequences
 
 
 def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False)
+    return json_safe(json.dumps(data, ensure_ascii=False))
 
 
 def default_human(result: Any) -> Iterable[str]:
     data = to_jsonable(result)
     if isinstance(data, list):
-        return table(data if all(isinstance(r, dict) for r in data) else [{"value": r} for r in data])
+        return table(
+            data if all(isinstance(r, dict) for r in data) else [{"value": r} for r in data]
+        )
     if isinstance(data, dict):
         return mapping(data)
     return [str(data)]
@@ -69,6 +72,7 @@ def cell(value: Any, width: int = 70) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else json.dumps(to_jsonable(value), ensure_ascii=False)
+    text = safe(text)  # before measuring, so escaped cells keep the columns aligned
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

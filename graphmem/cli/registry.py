@@ -138,4 +138,14 @@ def open_memory(args: argparse.Namespace) -> Any:
     return Memory.from_env(**{k: v for k, v in overrides.items() if v})
 
 
-__all__ = ["COMMANDS", "GROUPS", "Arg", "Command", "Context", "UsageError", "arg", "command", "group"]
+__all__ = [
+    "COMMANDS",
+    "GROUPS",
+    "Arg",
+    "Command",
+    "Context",
+    "UsageError",
+    "arg",
+    "command",
+    "group",
+]
