@@ -20,6 +20,14 @@ from .errors import StorageError
 
 def check_data_dir(path: Path, min_free_mb: int) -> None:
     """Make ``path`` (a directory) if needed, then prove it can be written and has room."""
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError:
+        raise StorageError(path, f"the data directory {path!r} holds characters no file name "
+                           "can (a lone surrogate); choose another data_dir") from None  # fmt: skip
+    if "\x00" in str(path):
+        raise StorageError(path, f"the data directory {path!r} holds a NUL character; choose "
+                           "another data_dir")  # fmt: skip
     existing = _nearest_existing(path)
     if existing != path and not existing.is_dir():
         raise StorageError(

@@ -339,7 +339,7 @@ class Memory:
         )
 
     def update(self, memory_id: str, text: str, **scope_ids: str | None) -> Fact:
-        scope = Scope.of(**scope_ids)
+        scope = Scope.from_kwargs(scope_ids)
         text = check_text(text, "text", self.config.max_text_chars)
         vector = self.embedder.embed([text])[0]
         with self._writing:
@@ -357,13 +357,13 @@ class Memory:
 
     def delete_all(self, **scope_ids: str | None) -> int:
         """Delete every memory of a scope (invalidated ones too). Returns how many."""
-        scope = Scope.of(**scope_ids)
+        scope = Scope.from_kwargs(scope_ids)
         with self._writing:
             return self.writer.remove_scope(scope)
 
     def undo_merge(self, event_id: int, **scope_ids: str | None) -> Entity:
         """Split an entity merge (a MERGE history event) back into two entities."""
-        scope = Scope.of(**scope_ids)
+        scope = Scope.from_kwargs(scope_ids)
         found = [e for e in self.history_store.events(scope, limit=1_000_000) if e.id == event_id]
         if not found:
             raise NotFoundError(f"no history event {event_id!r} in scope {scope}")
@@ -389,7 +389,7 @@ class Memory:
 
     def get(self, memory_id: str, **scope_ids: str | None) -> Fact:
         """One memory by id; an id from another scope is reported as not found."""
-        scope = Scope.of(**scope_ids)
+        scope = Scope.from_kwargs(scope_ids)
         memory_id = canonical_id(memory_id)
         hits = self.vectors.get(FACTS, [memory_id]) if _uuid_like(memory_id) else []
         if not hits or not scope.matches(hits[0].payload):
@@ -469,7 +469,7 @@ class Memory:
 
     def history(self, memory_id: str, **scope_ids: str | None) -> list[HistoryEvent]:
         """Every change to one memory (or entity/relation id), oldest first, in scope."""
-        scope = Scope.of(**scope_ids)
+        scope = Scope.from_kwargs(scope_ids)
         memory_id = canonical_id(memory_id, "memory_id")
         events = [e for e in self.history_store.for_target(memory_id) if scope.covers(e.scope)]
         if not events:
@@ -477,7 +477,7 @@ class Memory:
         return events
 
     def stats(self, **scope_ids: str | None) -> dict[str, int]:
-        scope = Scope.of(**scope_ids)
+        scope = Scope.from_kwargs(scope_ids)
         counts = self.ops.counts(scope)
         counts["memories"] = self.vectors.count(FACTS, scope)
         return counts

@@ -154,6 +154,18 @@ class Scope:
         return cls(**values)
 
     @classmethod
+    def from_kwargs(cls, given: Mapping[str, object]) -> Scope:
+        """``Scope.of(**given)``, with an unknown name (``user=``) a ``ScopeError`` naming
+        it rather than a TypeError from the call."""
+        unknown = sorted(k for k in given if k not in SCOPE_FIELDS)
+        if unknown:
+            raise ScopeError(
+                "scope", f"unknown scope field {', '.join(map(repr, unknown))}; the scope "
+                f"fields are {', '.join(SCOPE_FIELDS)}",
+            )  # fmt: skip
+        return cls.of(**given)
+
+    @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Scope:
         """The scope a stored row or payload carries (missing or null fields -> "")."""
         # Unrolled: called for every entity and relation row read back (~23k per 10k
