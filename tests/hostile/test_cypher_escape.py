@@ -235,3 +235,19 @@ def test_read_queries_still_work(world):
     text = "MATCH (f:Fact) // it's a comment\nRETURN f.text AS t /* it's */ ORDER BY t LIMIT 1"
     assert m.cypher(text, user_id="alice") == [{"t": "Alice likes tea."}]
 
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_union_with_parameters_does_not_crash_the_process(world, scope):
+    """Kuzu 0.11.3 segfaulted preparing this statement (the engine's relations_touching)
+    with a list parameter: the whole process died."""
+    from graphmem.querylib import QueryLibrary
+
+    text = QueryLibrary("kuzu").get("relations_touching").text
+    assert world["m"].cypher(text, {"ids": ["nobody"]}, **scope) == []
+    rows = world["m"].cypher("MATCH (f:Fact) WHERE f.text CONTAINS $w RETURN f.text AS t "
+                             "UNION MATCH (f:Fact) WHERE f.text CONTAINS $w RETURN f.text AS t",
+                             {"w": "tea"}, **scope)  # fmt: skip
+    assert rows == [{"t": "Alice likes tea."}]  # UNION keeps one of each row
+    with pytest.raises(QueryError, match="not used"):
+        world["m"].cypher("RETURN 1 AS x UNION ALL RETURN 2 AS x", {"w": 1}, **scope)
