@@ -23,6 +23,28 @@ from .problems import forbidden
 Json = dict[str, Any]
 Auth = Annotated[KeyInfo, Depends(principal)]
 ScopeId = Annotated[str | None, Query(description="scope; defaults to the key's")]
+
+
+def _asked_scope(user_id: ScopeId = None, agent_id: ScopeId = None, run_id: ScopeId = None):
+    """The scope a GET or DELETE names in its query string (checked against the key)."""
+    return {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
+
+
+AskedScope = Annotated[Json, Depends(_asked_scope)]
+
+
+def _by_id(key: Auth, asked: AskedScope) -> Json:
+    return scope_for(key, asked, by_id=True)
+
+
+def _wide(key: Auth, asked: AskedScope) -> Json:
+    return scope_for(key, asked, by_id=False)
+
+
+# The scope a GET/DELETE call runs in: about one id or entity (another scope's: 404), or
+# scope-wide (another scope: 403).
+ById = Annotated[Json, Depends(_by_id)]
+Wide = Annotated[Json, Depends(_wide)]
 Names = Annotated[list[str] | None, Query()]
 Limit = Annotated[int | None, Query(ge=1)]
 
@@ -103,9 +125,6 @@ def install_routes(app: FastAPI) -> None:
                 "graph" if op.on_graph else "memories"], summary=summary or name,
             name=name, **kw)  # fmt: skip
 
-    def qscope(user_id: str | None, agent_id: str | None, run_id: str | None) -> Json:
-        return {"user_id": user_id, "agent_id": agent_id, "run_id": run_id}
-
     # -- writing ---------------------------------------------------------------------------
 
     @route("add")
@@ -141,22 +160,14 @@ def install_routes(app: FastAPI) -> None:
         return _answer("update", await _call_on(request)("update", memory_id, body.text, **scope))
 
     @route("delete")
-    async def delete(memory_id: str, request: Request, key: Auth,
-                     user_id: ScopeId = None,
-                     agent_id: ScopeId = None,
-                     run_id: ScopeId = None):  # fmt: skip
-        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=True)
+    async def delete(memory_id: str, request: Request, scope: ById):  # fmt: skip
         await _call_on(request)("delete", memory_id, **scope)
         return JSONResponse({"deleted": 1})
 
     @route("delete_all")
-    async def delete_all(request: Request, key: Auth,
-                         user_id: ScopeId = None,
-                         agent_id: ScopeId = None,
-                         run_id: ScopeId = None):  # fmt: skip
+    async def delete_all(request: Request, key: Auth, scope: Wide):  # fmt: skip
         if not key.admin:
             raise forbidden("deleting a whole scope needs an admin key (keys create --admin)")
-        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=False)
         return _answer("delete_all", await _call_on(request)("delete_all", **scope))
 
     @route("undo_merge")
@@ -168,30 +179,18 @@ def install_routes(app: FastAPI) -> None:
     # -- reading ---------------------------------------------------------------------------
 
     @route("get_all")
-    async def get_all(request: Request, key: Auth, limit: int = 100, offset: int = 0,
-                      include_invalid: bool = False,
-                      user_id: ScopeId = None,
-                      agent_id: ScopeId = None,
-                      run_id: ScopeId = None):  # fmt: skip
-        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=False)
+    async def get_all(request: Request, scope: Wide, limit: int = 100, offset: int = 0,
+                      include_invalid: bool = False):  # fmt: skip
         facts = await _call_on(request)("get_all", **scope, limit=limit, offset=offset,
                                         include_invalid=include_invalid)  # fmt: skip
         return _answer("get_all", facts)
 
     @route("get")
-    async def get(memory_id: str, request: Request, key: Auth,
-                  user_id: ScopeId = None,
-                  agent_id: ScopeId = None,
-                  run_id: ScopeId = None):  # fmt: skip
-        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=True)
+    async def get(memory_id: str, request: Request, scope: ById):  # fmt: skip
         return _answer("get", await _call_on(request)("get", memory_id, **scope))
 
     @route("history")
-    async def history(memory_id: str, request: Request, key: Auth,
-                      user_id: ScopeId = None,
-                      agent_id: ScopeId = None,
-                      run_id: ScopeId = None):  # fmt: skip
-        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=True)
+    async def history(memory_id: str, request: Request, scope: ById):  # fmt: skip
         return _answer("history", await _call_on(request)("history", memory_id, **scope))
 
     @route("search")
@@ -214,82 +213,55 @@ def install_routes(app: FastAPI) -> None:
         return _answer("cypher", rows)
 
     @route("stats")
-    async def stats(request: Request, key: Auth,
-                    user_id: ScopeId = None,
-                    agent_id: ScopeId = None,
-                    run_id: ScopeId = None):  # fmt: skip
-        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=False)
+    async def stats(request: Request, scope: Wide):  # fmt: skip
         return _answer("stats", await _call_on(request)("stats", **scope))
 
     # -- the relationship API --------------------------------------------------------------
 
     @route("graph.entity")
-    async def entity(name: str, request: Request, key: Auth,
-                     user_id: ScopeId = None,
-                     agent_id: ScopeId = None,
-                     run_id: ScopeId = None):  # fmt: skip
-        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=True)
+    async def entity(name: str, request: Request, scope: ById):  # fmt: skip
         return _answer("graph.entity", await _call_on(request)("graph.entity", name, **scope))
 
     @route("graph.relations")
-    async def relations(request: Request, entity: str, key: Auth,
+    async def relations(request: Request, entity: str, scope: ById,
                         direction: str = "both", types: Names = None,
-                        as_of: str | None = None, include_invalid: bool = False,
-                        user_id: ScopeId = None,
-                        agent_id: ScopeId = None,
-                        run_id: ScopeId = None):  # fmt: skip
-        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=True)
+                        as_of: str | None = None, include_invalid: bool = False):  # fmt: skip
         rels = await _call_on(request)("graph.relations", entity, direction, types, as_of,
                                        include_invalid, **scope)  # fmt: skip
         return _answer("graph.relations", rels)
 
     @route("graph.neighbours")
-    async def neighbours(request: Request, entity: str, key: Auth, depth: int = 1,
+    async def neighbours(request: Request, entity: str, scope: ById, depth: int = 1,
                          types: Names = None, as_of: str | None = None,
-                         include_invalid: bool = False,
-                         user_id: ScopeId = None,
-                         agent_id: ScopeId = None,
-                         run_id: ScopeId = None):  # fmt: skip
-        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=True)
+                         include_invalid: bool = False):  # fmt: skip
         found = await _call_on(request)("graph.neighbours", entity, depth, types=types,
                                         as_of=as_of, include_invalid=include_invalid,
                                         **scope)  # fmt: skip
         return _answer("graph.neighbours", found)
 
     @route("graph.paths")
-    async def paths(request: Request, source: str, target: str, key: Auth,
+    async def paths(request: Request, source: str, target: str, scope: ById,
                     max_hops: int = 3, limit: int = 10, types: Names = None,
-                    as_of: str | None = None, include_invalid: bool = False,
-                    user_id: ScopeId = None,
-                    agent_id: ScopeId = None,
-                    run_id: ScopeId = None):  # fmt: skip
-        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=True)
+                    as_of: str | None = None, include_invalid: bool = False):  # fmt: skip
         found = await _call_on(request)("graph.paths", source, target, max_hops, limit=limit,
                                         types=types, as_of=as_of,
                                         include_invalid=include_invalid, **scope)  # fmt: skip
         return _answer("graph.paths", found)
 
     @route("graph.facts_about")
-    async def facts_about(request: Request, entity: str, key: Auth,
+    async def facts_about(request: Request, entity: str, scope: ById,
                           as_of: str | None = None, include_invalid: bool = False,
-                          limit: Limit = None,
-                          user_id: ScopeId = None,
-                          agent_id: ScopeId = None,
-                          run_id: ScopeId = None):  # fmt: skip
-        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=True)
+                          limit: Limit = None):  # fmt: skip
         facts = await _call_on(request)("graph.facts_about", entity, as_of=as_of,
                                         include_invalid=include_invalid, **scope)  # fmt: skip
         return _answer("graph.facts_about", facts[:limit] if limit else facts)
 
     @route("graph.subgraph")
-    async def subgraph(request: Request, key: Auth,
+    async def subgraph(request: Request, key: Auth, asked: AskedScope,
                        entity: Names = None, depth: int = 1,
                        as_of: str | None = None, include_invalid: bool = False,
-                       limit: Limit = None,
-                       user_id: ScopeId = None,
-                       agent_id: ScopeId = None,
-                       run_id: ScopeId = None):  # fmt: skip
-        scope = scope_for(key, qscope(user_id, agent_id, run_id), by_id=bool(entity))
+                       limit: Limit = None):  # fmt: skip
+        scope = scope_for(key, asked, by_id=bool(entity))
         graph = await _call_on(request)("graph.subgraph", entity, depth, as_of=as_of,
                                         include_invalid=include_invalid, **scope)  # fmt: skip
         data = to_json(graph)
