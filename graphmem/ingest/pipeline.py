@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ExtractionError
 from ..models import (
     ExtractedEntity,
     ExtractedFact,
@@ -262,6 +263,12 @@ class Pipeline:
         if not candidates:
             return keep, []
         decisions = decide([f.text for f, _ in keep], list(candidates.items()))
+        for d in decisions:  # the model's text is held to the caller's limit here too
+            if len(d.text) > self.max_text_chars:
+                raise ExtractionError(
+                    f"the model's {d.event} decision text is {len(d.text):,} characters, over "
+                    f"max_text_chars {self.max_text_chars:,}; nothing was stored"
+                )
         by_text = {f.text: (f, v) for f, v in keep}
         out, updates = [], []
         for d in decisions:

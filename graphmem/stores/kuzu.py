@@ -565,8 +565,10 @@ def check_graph_file(file: Path) -> None:
 def _damaged(file: Path, why: str) -> str:
     return (
         f"the Kuzu graph file {file} is damaged ({why}); graphmem did not open it, so the "
-        "process is safe. Run `graphmem doctor` to see what can be repaired, or move the file "
-        "away and restore the data from an export"
+        "process is safe. Restore the data directory from a backup, or move the file aside "
+        "and run `graphmem doctor --repair`: it rebuilds every memory in a new graph from "
+        "the vector store and the history (the entities and relations of the old graph are "
+        "not rebuilt: add those memories again to extract them)"
     )
 
 

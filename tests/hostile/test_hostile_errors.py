@@ -218,6 +218,27 @@ def test_model_output_over_the_limits_is_refused_and_nothing_is_written(tmp_path
         assert m.history_store.events(None) == []
 
 
+def test_the_models_update_decision_is_held_to_max_text_chars(tmp_path):
+    def model(request):
+        tool = request["tools"][0]["function"]["name"]
+        if tool == "decide":
+            return ok_tool_call(
+                {"decisions": [{"event": "UPDATE", "id": "0", "text": "x" * 30_000}]}
+            )
+        fact = "Alice works at Acme." if "Acme." in request["messages"][-1]["content"] else (
+            "Alice works at Acme Corp.")  # fmt: skip
+        return ok_tool_call({"facts": [{"text": fact}], "entities": [], "relations": []})
+
+    with OpenAIServer(model) as server, _llm_memory(tmp_path, server) as m:
+        m.add("Alice works at Acme.", user_id=USER)
+        before = (m.vectors.count("facts"), len(m.history_store.events(None)))
+        with pytest.raises(LLMError, match="max_text_chars"):
+            m.add("Alice works at Acme Corp.", user_id=USER)
+        assert [r.body["tools"][0]["function"]["name"] for r in server.requests_to("chat")] == [
+            "extract", "extract", "decide"]  # fmt: skip
+        assert (m.vectors.count("facts"), len(m.history_store.events(None))) == before
+
+
 def test_the_cap_on_extracted_items_is_a_setting(tmp_path):
     answer = {"facts": [{"text": "Alice works at Acme."}], "entities": _entities(30),
               "relations": []}  # fmt: skip

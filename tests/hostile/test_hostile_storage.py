@@ -167,7 +167,7 @@ def test_a_graph_file_with_a_scribbled_header_is_a_storage_error(tmp_path):
     _scribble(file, 0, b"\x00" * 64)
     with storage_error("damaged") as info:
         Memory.open(tmp_path / "data", embedder="hash")
-    assert str(file) in str(info.value) and "graphmem doctor" in str(info.value)
+    assert str(file) in str(info.value) and "graphmem doctor --repair" in str(info.value)
 
 
 def test_a_graph_file_that_crashes_the_engine_is_a_storage_error_not_a_segfault(tmp_path):
@@ -211,3 +211,19 @@ def test_a_graph_file_that_hangs_the_engine_is_a_storage_error_not_a_hang(tmp_pa
     assert done.returncode == 0, f"the child died with {done.returncode}: {done.stderr[-2000:]}"
     assert done.stdout.startswith("StorageError"), done.stdout
     assert "did not finish within 5 s" in done.stdout
+
+
+def test_the_damaged_graph_message_leads_to_a_repair_that_brings_the_memories_back(tmp_path):
+    file = _graph_file(tmp_path)
+    with Memory.open(tmp_path / "data", embedder="hash") as m:
+        texts = sorted(f.text for f in m.get_all(user_id="u"))
+    _scribble(file, 0, b"\x00" * 64)
+    with storage_error("graphmem doctor --repair"):
+        Memory.open(tmp_path / "data", embedder="hash")
+    # What the message says: move the file aside, then repair.
+    file.rename(tmp_path / "damaged.kuzu")
+    with Memory.open(tmp_path / "data", embedder="hash", check_stores=False) as m:
+        assert m.verify(repair=True).repaired
+    with Memory.open(tmp_path / "data", embedder="hash") as m:
+        assert sorted(f.text for f in m.get_all(user_id="u")) == texts
+        assert m.stats(user_id="u")["facts"] == len(texts)
