@@ -323,7 +323,7 @@ class Memory:
                     f"{rel.source} -[{rel.relation}]-> {rel.target} cannot be stored: {reason} "
                     "(a relation joins two different entities); nothing was written",
                 )
-            self.writer.apply(plan, prepared.facts, prepared.vectors)
+            self.writer.apply(plan, prepared.facts, prepared.vectors, prepared.sources)
         usage = {k: v - before.get(k, 0) for k, v in _usage(self.extractor).items()}
         return AddResult(
             facts=prepared.facts,
@@ -426,6 +426,7 @@ class Memory:
         recipe: str | Recipe = "hybrid",
         as_of: Any = None,
         include_invalid: bool = False,
+        collapse: bool = True,
     ) -> list[Hit]:
         """Memories relevant to ``query``, best first, each explaining why (``Hit.explain``).
 
@@ -433,11 +434,13 @@ class Memory:
         "hybrid", "vector", "keyword", "graph", ...). Current memories only, unless
         ``as_of`` (what was valid then) or ``include_invalid=True``. ``filters`` is a flat
         payload equality map (``{"metadata.topic": "work"}``; a list means any of).
+        Facts extracted from one message come back as one hit showing the message
+        (``Hit.memory_ids`` lists them); ``collapse=False`` returns each fact on its own.
         """
         scope = Scope.of(user_id, agent_id, run_id)
         return self.searcher.search(
             query, scope, limit=limit, filters=filters, recipe=recipe, as_of=as_of,
-            include_invalid=include_invalid,
+            include_invalid=include_invalid, collapse=collapse,
         )  # fmt: skip
 
     def cypher(

@@ -212,6 +212,10 @@ class Fact:
     source_ids: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     role: str = ""
+    # The id of the source (the message an extractor split into this and other facts),
+    # kept whole in the vector store's "sources" collection; "" when the fact is the
+    # message itself. Search returns one hit per source (search/collapse.py).
+    origin: str = ""
 
     @property
     def current(self) -> bool:
@@ -311,6 +315,9 @@ class Hit:
     valid_at: str = ""
     invalid_at: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The memories this hit stands for: one, or the facts of one source message that the
+    # search admitted (the message's text is then ``text``).
+    memory_ids: list[str] = field(default_factory=list)
 
     def explain(self) -> str:
         parts = ", ".join(f"{k}={v:.3f}" for k, v in sorted(self.score_parts.items()))

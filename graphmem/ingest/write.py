@@ -27,7 +27,7 @@ from ..stores.graph_ops import GraphOps, Removal
 from ..stores.rows import fact_row
 from .resolve import Plan
 
-FACTS, ENTITIES = "facts", "entities"
+FACTS, ENTITIES, SOURCES = "facts", "entities", "sources"
 CONFLICT_RETRIES = 4
 
 
@@ -124,8 +124,15 @@ class Writer:
         if failures:
             raise failures[0]
 
-    def apply(self, plan: Plan, facts: Sequence[Fact], vectors: Sequence[Sequence[float]]) -> None:
-        """Write new facts (with their vectors), the plan's graph changes and its events."""
+    def apply(
+        self,
+        plan: Plan,
+        facts: Sequence[Fact],
+        vectors: Sequence[Sequence[float]],
+        sources: Sequence[VectorPoint] = (),
+    ) -> None:
+        """Write new facts (with their vectors), the messages they were split from
+        (``sources``), the plan's graph changes and its events."""
         now = now_iso()
         invalidated = self._load(list(plan.invalidated_fact_ids))
         changed = [replace(f, invalid_at=plan.invalidated_fact_ids[f.id], updated_at=now)
@@ -143,6 +150,9 @@ class Writer:
             ]
             undo.append(lambda: self.vectors.delete(FACTS, [p.id for p in points]))
             self.vectors.upsert(FACTS, points)
+            if sources:
+                undo.append(lambda: self.vectors.delete(SOURCES, [p.id for p in sources]))
+                self.vectors.upsert(SOURCES, list(sources))
             if plan.entity_points:
                 undo.append(
                     lambda: self.vectors.delete(ENTITIES, [p.id for p in plan.entity_points])
@@ -177,6 +187,7 @@ class Writer:
             self.vectors.delete(FACTS, [f.id for f in facts])
             undo.append(lambda: self.vectors.upsert(ENTITIES, _points(old_entities)))
             self.vectors.delete(ENTITIES, removal.entities_deleted)
+            self._drop_orphan_sources(undo, facts)
             events = [HistoryEvent(event_name, f.id, f.scope, old_value=f.text,
                                    details={"relations_deleted": [r.id for r in removal.relations_deleted],
                                             "entities_deleted": removal.entities_deleted})
@@ -212,11 +223,23 @@ class Writer:
             self.atomic(steps)
             count += len(facts)
         self.ops.delete_scope(scope)  # fact nodes with no vector too, entities, relations
-        while left := self.vectors.scroll(ENTITIES, scope, limit=page):
-            self.vectors.delete(ENTITIES, [h.id for h in left])
+        for collection in (ENTITIES, SOURCES):  # the messages the facts were split from
+            while left := self.vectors.scroll(collection, scope, limit=page):
+                self.vectors.delete(collection, [h.id for h in left])
         return count
 
     # -- helpers ---------------------------------------------------------------------
+
+    def _drop_orphan_sources(self, undo, facts: Sequence[Fact]) -> None:
+        """Delete the sources whose last fact just went (call after deleting ``facts``)."""
+        orphans = []
+        for origin, scope in sorted({(f.origin, f.scope) for f in facts if f.origin}, key=str):
+            if not self.vectors.scroll(FACTS, scope, limit=1, filters={"origin": origin}):
+                orphans.append(origin)
+        if orphans:
+            old = self.vectors.get(SOURCES, orphans, with_vectors=True)
+            undo.append(lambda: self.vectors.upsert(SOURCES, _points(old)))
+            self.vectors.delete(SOURCES, orphans)
 
     def _load(self, ids: Sequence[str]) -> list[Fact]:
         return [fact_from_payload(h) for h in self.vectors.get(FACTS, list(ids))] if ids else []

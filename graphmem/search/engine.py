@@ -23,10 +23,11 @@ import numpy as np
 from ..errors import ValidationError
 from ..models import Entity, Hit, Scope, check_unicode
 from . import recipes as recipe_book
+from .collapse import Groups
 from .filters import check_as_of, check_filters, matches, visible
 from .fuse import Fused, fuse
 from .graph import GraphResult, Relevance, link, walk
-from .index import IndexedVectorStore, ScopeIndex, Scores
+from .index import IndexedVectorStore, ScopeIndex, Scores, is_source
 from .neighbours import smooth
 from .recipes import CHANNELS, Recipe
 from .rerank import rerank_mmr, rerank_pagerank
@@ -90,6 +91,7 @@ class Searcher:
         recipe: str | Recipe = "hybrid",
         as_of: object = None,
         include_invalid: object = False,
+        collapse: object = True,
     ) -> list[Hit]:
         text = check_query(query)
         limit = check_limit(limit)
@@ -97,6 +99,8 @@ class Searcher:
         when = check_as_of(as_of)
         if not isinstance(include_invalid, bool):
             raise ValidationError("include_invalid", "must be True or False")
+        if not isinstance(collapse, bool):
+            raise ValidationError("collapse", "must be True or False")
         plan = recipe_book.get(recipe)
 
         def accept(payload: Mapping[str, Any]) -> bool:
@@ -106,7 +110,8 @@ class Searcher:
                 and (not wanted or matches(payload, wanted))
             )
 
-        return _Run(self, text, scope, plan, accept, when, include_invalid).hits(limit)
+        run = _Run(self, text, scope, plan, accept, when, include_invalid, collapse)
+        return run.hits(limit)
 
     def scope_index(self, scope: Scope) -> ScopeIndex:
         if isinstance(self.vectors, IndexedVectorStore):
@@ -123,10 +128,11 @@ class Searcher:
 class _Run:
     """One search: the state the channels share (query vector, index, seeds)."""
 
-    def __init__(self, owner, text, scope, recipe, accept, as_of, include_invalid):
+    def __init__(self, owner, text, scope, recipe, accept, as_of, include_invalid, collapse):
         self.owner, self.text, self.scope, self.recipe = owner, text, scope, recipe
         self.accept, self.as_of, self.include_invalid = accept, as_of, include_invalid
         self.index = owner.scope_index(scope)
+        self.groups = Groups(self.index, accept, collapse)
         self._vector: np.ndarray | None = None
         self.graph = GraphResult()
         self.seeds: dict[str, float] = {}
@@ -147,19 +153,20 @@ class _Run:
             lists["vector"] = self.vector_channel(depth)
         if recipe.uses("keyword"):
             self.scores["keyword"] = self.index.keyword_scores(self.text)
-            lists["keyword"] = self.scores["keyword"].top(depth, self.accept)
+            lists["keyword"] = self.groups.ranked(self.scores["keyword"], depth)
         # What an unrelated memory scores: 0 for BM25 and the graph (see fuse.py).
         floors = {"keyword": 0.0, "graph": 0.0}
         floors.update({c: s.floor for c, s in self.scores.items()})
         fusion = {"method": recipe.fusion, "rrf_k": recipe.rrf_k,
                   "floors": floors if recipe.anchored else None,
                   "ceilings": {"graph": 1.0} if recipe.anchored else None}  # fmt: skip
+        weights = self.weights(lists)
         if recipe.uses("graph"):
-            first = fuse(self.complete(lists), recipe.weights, **fusion)
+            first = fuse(self.complete(lists), weights, **fusion)
             lists["graph"] = self.graph_channel(first[: recipe.seeds_from_hits], depth)
         self.found = {channel: {i for i, _ in ranked} for channel, ranked in lists.items()}
         context = self.neighbours(lists) if recipe.neighbour_weight > 0 else {}
-        fused = fuse(self.complete(lists, set(context)), recipe.weights, **fusion)
+        fused = fuse(self.complete(lists, set(context)), weights, **fusion)
         fused = smooth(fused, lambda i: context.get(i, ()), recipe.neighbour_weight)
         for step in recipe.rerank:
             if step == "pagerank" and self.seeds:
@@ -172,6 +179,9 @@ class _Run:
                 fused = rerank_mmr(fused, self.vectors_of, recipe.mmr_lambda, limit)
         return [self.hit(f) for f in fused[:limit]]
 
+    def weights(self, lists: dict[str, list[tuple[str, float]]]) -> dict[str, float]:
+        return dict(self.recipe.weights)
+
     def neighbours(self, lists: dict[str, list[tuple[str, float]]]) -> dict[str, tuple]:
         """The admitted neighbours (``neighbours.py``) of the candidates and of those.
 
@@ -179,9 +189,9 @@ class _Run:
         """
         table = self.index.neighbours
 
-        def near(memory_id: str) -> tuple[str, ...]:
-            return tuple(n for n in table.of(memory_id, self.recipe.neighbour_reach)
-                         if (p := self.payload(n)) is not None and self.accept(p))  # fmt: skip
+        def near(key: str) -> tuple[str, ...]:
+            return tuple(n for n in table.of(key, self.recipe.neighbour_reach)
+                         if self.groups.members(n))  # fmt: skip
 
         out = {i: near(i) for ranked in lists.values() for i, _ in ranked}
         for memory_id in {n for found in list(out.values()) for n in found} - out.keys():
@@ -206,7 +216,7 @@ class _Run:
                 out[channel] = ranked
                 continue
             have = {i for i, _ in ranked}
-            extra = [(i, scores.of(i)) for i in sorted(union - have)]
+            extra = [(i, self.groups.score(scores, i)) for i in sorted(union - have)]
             out[channel] = ranked + sorted(extra, key=lambda p: -p[1])
         return out
 
@@ -215,14 +225,16 @@ class _Run:
     def vector_channel(self, depth: int) -> list[tuple[str, float]]:
         if self.index.has_vectors and len(self.index):
             self.scores["vector"] = self.index.vector_scores(self.vector)
-            return self.scores["vector"].top(depth, self.accept)
+            return self.groups.ranked(self.scores["vector"], depth)
         # No vectors in memory: ask the store, over-fetching for what the filter drops.
         current = not self.as_of and not self.include_invalid
         store_filter = {"invalid_at": ""} if current else None
         found = self.owner.vectors.search(
             FACTS, self.vector.tolist(), self.scope, limit=4 * depth, filters=store_filter
         )
-        return [(h.id, h.score) for h in found if self.accept(h.payload)][:depth]
+        return self.groups.collapse([(h.id, h.score) for h in found if self.accept(h.payload)])[
+            :depth
+        ]
 
     def graph_channel(self, first: list[Fused], depth: int) -> list[tuple[str, float]]:
         ops, recipe = self.owner.ops, self.recipe
@@ -258,7 +270,7 @@ class _Run:
             payload = self.payload(fact_id)
             if payload is not None and self.accept(payload):
                 out.append((fact_id, -negative))
-        return out
+        return self.groups.collapse(out)
 
     def name_mentions(self, names: dict[str, str]) -> list[tuple[str, str]]:
         """``(entity id, fact id)`` for facts containing every word of the entity's name."""
@@ -296,20 +308,37 @@ class _Run:
         return out
 
     def hit(self, fused: Fused) -> Hit:
-        payload = self.payload(fused.memory_id) or {}
+        key = fused.memory_id
+        members = self.groups.members(key) or [key]
+        first = self.payload(members[0]) or {}
+        source = self.payload(key) if self.groups.enabled else None
+        if is_source(source):
+            every = [i for i in self.index.groups.get(key, ()) if i != key]
+            # The whole message only when all of it is admitted: a superseded fact of it
+            # must not come back inside its message's text.
+            whole = len(members) == len(every)
+            said = str(source.get("text", ""))
+            ordered = sorted(members, key=lambda i: said.find(self._text(i)))
+            text = said if whole else " ".join(self._text(i) for i in ordered)
+        else:
+            source, text = first, str(first.get("text", ""))
         parts = {name: round(value, 6) for name, value in fused.parts.items()}
         for name, value in fused.raw.items():
             parts[_RAW_NAMES.get(name, name)] = round(value, 6)
-        found = self.graph.facts.get(fused.memory_id) if "graph" in fused.raw else None
+        paths = [self.graph.facts[i][1] for i in members if i in self.graph.facts]
         return Hit(
-            memory_id=fused.memory_id,
-            text=str(payload.get("text", "")),
+            memory_id=members[0],
+            text=str(text),
             score=round(fused.score, 6),
-            channels=[c for c in CHANNELS if fused.memory_id in self.found.get(c, ())],
+            channels=[c for c in CHANNELS if key in self.found.get(c, ())],
             score_parts=parts,
-            source_ids=list(payload.get("source_ids") or []),
-            path=list(found[1]) if found else [],
-            valid_at=str(payload.get("valid_at") or ""),
-            invalid_at=str(payload.get("invalid_at") or ""),
-            metadata=dict(payload.get("metadata") or {}),
+            source_ids=list(source.get("source_ids") or []),
+            path=list(paths[0]) if paths and "graph" in fused.raw else [],
+            valid_at=str(first.get("valid_at") or ""),
+            invalid_at=str(first.get("invalid_at") or ""),
+            metadata=dict(first.get("metadata") or {}),
+            memory_ids=list(members),
         )
+
+    def _text(self, memory_id: str) -> str:
+        return str((self.payload(memory_id) or {}).get("text", ""))

@@ -116,6 +116,21 @@ class KeywordIndex:
             found &= docs.keys()
         return sorted(found)
 
+    def ceiling(self, query: str) -> float:
+        """What a document holding each query term once, at average length, would score.
+
+        The best score divided by this is the share of the query's information some
+        memory matches (``fuse.keyword_confidence``). A term no memory holds still counts
+        (at the IDF of a term in no document): a query whose distinctive words appear
+        nowhere was not answered by its words.
+        """
+        size = len(self._terms)
+        terms = set(tokenise(query))
+        if not size or not terms:
+            return 0.0
+        df = np.array([len(self._postings.get(t, ())) for t in terms], dtype=np.float64)
+        return float(np.log(1.0 + (size - df + 0.5) / (df + 0.5)).sum())
+
     def scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         """``(slots, scores)`` of every document sharing a term with ``query``, unordered."""
         size = len(self._terms)

@@ -18,7 +18,7 @@ from ..errors import ConfigError, ValidationError
 from ..models import SCOPE_FIELDS, Scope
 from .base import VectorPoint
 
-DEFAULT_COLLECTIONS = ("facts", "entities")
+DEFAULT_COLLECTIONS = ("facts", "entities", "sources")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # One equality test per payload key: ("key", value) or ("key", [any, of, these]).
