@@ -11,6 +11,7 @@ from .runtime import BenchmarkError
 
 SUITES = {
     "locomo": "LoCoMo evidence retrieval: graphmem recipes beside BM25, dense and an oracle",
+    "recall": "implicit cues and long replies repeating the query's words, built from LoCoMo",
     "synthetic": "generated scopes: 1-3 hop chains, knowledge updates, scope isolation",
     "musique": "musique-dev multi-hop passages: recorded LLM graph, offline graph, baselines",
     "speed": "ingest throughput, search and graph latency, memory and disk at several sizes",

@@ -54,8 +54,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--extract",
         choices=EXTRACTORS,
-        default="none",
-        help="none: store turns verbatim (infer=False); offline/llm: extract",
+        default="offline",
+        help="offline (the default add() a new user gets) or llm: add() extracts facts, "
+        "reported as graphmem-<recipe>; none: store turns verbatim only",
+    )
+    parser.add_argument(
+        "--no-verbatim",
+        action="store_true",
+        help="skip the infer=False path (turns stored verbatim, verbatim-<recipe>) that "
+        "otherwise runs beside the extracting one",
     )
     parser.add_argument("--graph", default="kuzu")
     parser.add_argument(
@@ -96,7 +103,7 @@ def _default_out(args: argparse.Namespace) -> Path:
     return default_out(
         "locomo",
         args.embedder if args.embedder != "local" else "",
-        f"extract-{args.extract}" if args.extract != "none" else "",
+        f"extract-{args.extract}" if args.extract != "offline" else "",
         args.graph if args.graph != "kuzu" else "",
         f"{args.conversations}-conversations" if args.conversations not in ("", "0") else "",
     )
@@ -193,7 +200,9 @@ def ingest(memory: Any, data: LocomoData, infer: bool, batch_size: int) -> dict[
     for conversation in data.conversations:
         items = [
             {
-                "text": turn.text,
+                # An assistant's turn (the recall suite's replies) is stored as one.
+                **({"messages": [{"role": "assistant", "content": turn.text}]}
+                   if turn.speaker == "assistant" else {"text": turn.text}),  # fmt: skip
                 "source_ids": [turn.dia_id],
                 "timestamp": turn.timestamp,
                 "metadata": {"speaker": turn.speaker, "session": turn.session},
@@ -218,10 +227,15 @@ def ingest(memory: Any, data: LocomoData, infer: bool, batch_size: int) -> dict[
 
 def run(args: argparse.Namespace) -> int:
     data = select_conversations(load_locomo(resolve_data_path(args.data)), args.conversations)
+    return run_on(data, args, Path(args.out) if args.out else _default_out(args))
+
+
+def run_on(data: LocomoData, args: argparse.Namespace, out_dir: Path, title: str = "LoCoMo") -> int:
+    """The suite over ``data`` (LoCoMo, or a set the ``recall`` suite built from it)."""
     recipes = [r for r in args.recipes.split(",") if r]
     oracle_checked = check_oracle(data.questions)
     # Built before the long ingest, so a missing endpoint fails in the first second.
-    grader = _qa_grader(args, recipes) if args.qa else None
+    grader = _qa_grader(args, recipes) if getattr(args, "qa", False) else None
     extractor, infer = extraction_mode(args.extract)
     started = time.perf_counter()
     embedder = make_embedder(args.embedder)
@@ -231,28 +245,44 @@ def run(args: argparse.Namespace) -> int:
         questions = [q.question for q in data.questions]
         query_embed_ms = percentiles_ms(embedder.single_query_seconds(questions))
         embedder.warm(questions)
+    # The path a new user gets (add() with its extractor) and, beside it in the same run,
+    # the same turns stored verbatim (infer=False): issue 21 holds the first to the second.
+    paths = {"graphmem": (extractor, infer)}
+    if infer and not args.no_verbatim:
+        paths["verbatim"] = (None, False)
     with tempfile.TemporaryDirectory(prefix="graphmem-locomo-") as scratch:
         data_dir = Path(args.workdir) if args.workdir else Path(scratch) / "data"
-        memory = open_memory(data_dir, embedder, graph=args.graph, extractor=extractor)
+        memories = {}
         try:
-            ingested = ingest(memory, data, infer, args.batch_size)
+            ingested = {}
+            for name, (kind, infers) in paths.items():
+                memories[name] = open_memory(
+                    data_dir / name, embedder, graph=args.graph, extractor=kind
+                )
+                ingested[name] = ingest(memories[name], data, infers, args.batch_size)
             build_started = time.perf_counter()
             indexes = {c.sample_id: ConversationIndex(c, embedder) for c in data.conversations}
             baseline_build = time.perf_counter() - build_started
-            rows, latencies, audit = ask_all(memory, data, indexes, recipes, ingested["owner"])
+            owner = {k: v for done in ingested.values() for k, v in done["owner"].items()}
+            rows, latencies, audit = ask_all(memories, data, indexes, recipes, owner)
         finally:
-            memory.close()
+            for memory in memories.values():
+                memory.close()
         disk_mb = dir_size_mb(data_dir)
+        first = ingested["graphmem"]
     total_seconds = time.perf_counter() - started
 
     config = {key: value for key, value in vars(args).items() if key != "handler"}
     summary = summarise(rows, latencies, args.bootstrap, args.seed)
     qa_summary, qa_rows = _grade(grader, args, rows, data) if grader else ({}, [])
     timings = {
-        "ingest_seconds": ingested["seconds"],
-        "turns": ingested["turns"],
-        "memories_stored": ingested["memories"],
-        "turns_per_s": ingested["turns_per_s"],
+        "ingest_seconds": first["seconds"],
+        "turns": first["turns"],
+        "memories_stored": first["memories"],
+        "turns_per_s": first["turns_per_s"],
+        **({"verbatim_ingest_seconds": ingested["verbatim"]["seconds"],
+            "verbatim_memories_stored": ingested["verbatim"]["memories"]}
+           if "verbatim" in ingested else {}),  # fmt: skip
         "baseline_index_seconds": baseline_build,
         "total_seconds": total_seconds,
         "data_dir_mb": disk_mb,
@@ -270,7 +300,6 @@ def run(args: argparse.Namespace) -> int:
         **summary,
         **({"qa": qa_summary} if grader else {}),
     }
-    out_dir = Path(args.out) if args.out else _default_out(args)
     write_raw("locomo", "questions", rows, out_dir)
     if qa_rows:
         write_raw("locomo", "qa", qa_rows, out_dir)
@@ -281,14 +310,17 @@ def run(args: argparse.Namespace) -> int:
     plot_lines(
         out_dir / "recall_at_k.png",
         curves,
-        title="LoCoMo recall@k, categories 1-4",
+        title=f"{title} recall@k, categories 1-4",
         xlabel="k",
         ylabel="evidence recall@k",
     )
     preamble = [
-        f"data: {len(data.conversations)} conversations, {ingested['turns']} turns, "
+        f"data: {len(data.conversations)} conversations, {first['turns']} turns, "
         f"{len(data.questions)} questions {data.category_counts()}",
-        f"embedder {args.embedder}, extract {args.extract}, graph {args.graph}",
+        f"embedder {args.embedder}, graph {args.graph}; graphmem-<recipe>: add() with the "
+        f"{args.extract} extractor (infer={infer}, {first['memories']} memories)"
+        + (f"; verbatim-<recipe>: the same turns stored whole (infer=False, "
+           f"{ingested['verbatim']['memories']} memories)" if "verbatim" in ingested else ""),
         "categories: "
         + ", ".join(f"{k} {v}" for k, v in CATEGORY_NAMES.items())
         + " (official LoCoMo naming); headline = categories 1-4",
@@ -306,8 +338,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _methods(recipes: list[str]) -> list[str]:
-    return ["bm25", "dense", "bm25+dense", *[f"graphmem-{r}" for r in recipes], "oracle"]
+def _methods(recipes: list[str], paths: tuple[str, ...] = ("graphmem",)) -> list[str]:
+    ours = [f"{path}-{r}" for path in paths for r in recipes]
+    return ["bm25", "dense", "bm25+dense", *ours, "oracle"]
 
 
 def _qa_grader(args: argparse.Namespace, recipes: list[str]) -> QAGrader:
@@ -333,15 +366,18 @@ def _grade(
 
 
 def ask_all(
-    memory: Any,
+    memories: dict[str, Any],
     data: LocomoData,
     indexes: dict[str, ConversationIndex],
     recipes: list[str],
     owner: dict[str, str],
     limit: int = max(DEFAULT_KS),
 ) -> tuple[list[dict[str, Any]], dict[str, list[float]], dict[str, Any]]:
-    """Every question to every method; per-question rows, latencies and a hit audit."""
-    methods = _methods(recipes)
+    """Every question to every method; per-question rows, latencies and a hit audit.
+
+    ``memories`` maps a method prefix ("graphmem", "verbatim") to the Memory it asks.
+    """
+    methods = _methods(recipes, tuple(memories))
     latencies: dict[str, list[float]] = {method: [] for method in methods}
     channels: Counter[str] = Counter()
     leaks = unknown = 0
@@ -352,19 +388,19 @@ def ask_all(
             started = time.perf_counter()
             if method == "oracle":
                 ranking = oracle_ranking(question)
-            elif method.startswith("graphmem-"):
-                hits = memory.search(
+            elif (prefix := method.split("-", 1)[0]) in memories:
+                hits = memories[prefix].search(
                     question.question,
                     user_id=question.sample_id,
                     limit=limit,
-                    recipe=method.removeprefix("graphmem-"),
+                    recipe=method.split("-", 1)[1],
                 )
                 ranking = [list(hit.source_ids) for hit in hits]
             else:
                 ranking = indexes[question.sample_id].rank(method, question.question, limit)
             latencies[method].append(time.perf_counter() - started)
             rankings[method] = ranking
-            if method.startswith("graphmem-"):
+            if method.split("-", 1)[0] in memories:
                 for position, hit in enumerate(hits):
                     home = owner.get(hit.memory_id)
                     unknown += home is None
