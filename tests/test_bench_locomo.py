@@ -182,7 +182,7 @@ def test_suite_scores_every_method_and_summarises(fixture_file, tmp_path):
     data = load_locomo(fixture_file)
     indexes = {c.sample_id: suite.ConversationIndex(c, HashEmbedder()) for c in data.conversations}
     memory = FakeMemory(data)
-    rows, latencies, audit = suite.ask_all(memory, data, indexes, ["hybrid"], _owner(data))
+    rows, latencies, audit = suite.ask_all({"graphmem": memory}, data, indexes, ["hybrid"], _owner(data))
     assert audit["leaks"] == 0 and audit["hits_with_unknown_memory_id"] == 0
     assert {call[1] for call in memory.calls} == {"hybrid"}
     assert all(call[2] == 20 for call in memory.calls)
@@ -215,7 +215,7 @@ def test_suite_counts_hits_from_another_scope_as_leaks(fixture_file):
     data = load_locomo(fixture_file)
     indexes = {c.sample_id: suite.ConversationIndex(c, HashEmbedder()) for c in data.conversations}
     memory = FakeMemory(data, leak_from="conv-b")
-    _, _, audit = suite.ask_all(memory, data, indexes, ["vector"], _owner(data))
+    _, _, audit = suite.ask_all({"graphmem": memory}, data, indexes, ["vector"], _owner(data))
     # conv-a's questions with gold get conv-b's memories back: one leak per gold turn.
     conv_a_gold = sum(len(q.gold) for q in data.questions if q.sample_id == "conv-a")
     assert audit["leaks"] == conv_a_gold

@@ -240,8 +240,8 @@ def run(args: argparse.Namespace) -> int:
           f"LLM calls {r['ingest']['llm_calls'] or 'none'}" for mode, r in runs.items()],
         f"whole run {total:.0f} s",
     ]  # fmt: skip
-    write_results("musique", results, tables(summary, latency, methods), vars_of(args),
-                  out_dir, preamble)  # fmt: skip
+    found = tables(summary, latency, methods) + against_whole(summary, modes, recipes)
+    write_results("musique", results, found, vars_of(args), out_dir, preamble)
     return 0
 
 
@@ -263,3 +263,20 @@ def tables(summary: dict[str, Any], latency: dict[str, Any], methods: list[str])
         by_hop.rows.append([m, *[f"{summary[m][h]['recall@5']:.3f} / "
                                  f"{summary[m][h]['all_gold@5']:.3f}" for h in hops]])  # fmt: skip
     return [main, by_hop]
+
+
+def against_whole(summary: dict[str, Any], modes: list[str], recipes: list[str]) -> list[Table]:
+    """Issue 21: each extracting mode (the default ``add()``) beside passages stored whole."""
+    if "none" not in modes:
+        return []
+    table = Table("Default add() against passages stored whole (none)",
+                  ["method", "R@5", "whole R@5", "difference", "all-gold@5", "whole all-gold@5",
+                   "difference"])  # fmt: skip
+    for mode in (m for m in modes if m != "none"):
+        for recipe in recipes:
+            ours, whole = summary[f"{mode}:{recipe}"]["all"], summary[f"none:{recipe}"]["all"]
+            table.rows.append([f"{mode}:{recipe}", ours["recall@5"], whole["recall@5"],
+                               f"{ours['recall@5'] - whole['recall@5']:+.3f}",
+                               ours["all_gold@5"], whole["all_gold@5"],
+                               f"{ours['all_gold@5'] - whole['all_gold@5']:+.3f}"])  # fmt: skip
+    return [table]
