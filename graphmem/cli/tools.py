@@ -6,11 +6,13 @@ import argparse
 from typing import Any
 
 from ..errors import GraphMemError
-from .registry import Context, arg, command
+from .registry import Context, UsageError, arg, command
 
 
 @command("demo", "store memories for two users and query them", needs="store")
 def demo(ctx: Context) -> Any:
+    if ctx.json:
+        raise UsageError("demo is a walkthrough for people and has no --json output")
     from ..demo import run_demo
 
     run_demo(ctx.args.data_dir, embedder=ctx.args.embedder or "local")

@@ -20,6 +20,6 @@ def serve_stdio(memory: Any, scope: dict[str, str | None]) -> None:
         scope = Scope.of(**scope).params_or_none()  # malformed ids fail before serving
     amem = AsyncMemory(memory)
     try:
-        build_server(calls_on(amem), lambda _ctx: scope).run("stdio")
+        build_server(calls_on(amem), lambda _ctx: scope).run(transport="stdio")
     finally:
         amem.lanes.close()  # the caller closes the memory itself

@@ -21,7 +21,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from .. import __version__
-from ..errors import GraphMemError
+from ..errors import GraphMemError, ReadOnlyError
 from ..jsonable import to_jsonable
 
 # call("search", query, user_id=...) runs one Memory method ("graph.paths" for the
@@ -164,7 +164,7 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
         include_superseded: Annotated[bool, Field(description="also list memories "
                                                   "replaced by newer facts")] = False,  # fmt: skip
     ) -> CallToolResult:
-        """List stored memories (oldest first), with their ids."""
+        """List the stored memories with their ids, a page at a time (limit, offset)."""
         facts = await run(ctx, "get_all", limit=limit, offset=offset,
                           include_invalid=include_superseded)  # fmt: skip
         return answer(facts_text(facts), {"memories": facts})
@@ -229,7 +229,13 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
         """Run a read-only Cypher query over this memory's knowledge graph (only its own
         scope is visible; writes are refused). For questions the other tools cannot
         answer, e.g. counting relations of a kind. Returns rows."""
-        rows = await run(ctx, "cypher", query, params)
+        try:
+            rows = await run(ctx, "cypher", query, params)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ReadOnlyError):  # its text speaks to Python callers
+                raise ToolError("ReadOnlyError: this tool only reads the graph; store facts "
+                                "with remember, correct them with update_memory") from exc  # fmt: skip
+            raise
         shown = "\n".join(str(to_jsonable(r)) for r in rows[:50])
         more = f"\n... {len(rows)} rows in all" if len(rows) > 50 else ""
         return answer((shown or "No rows.") + more, {"rows": rows})
