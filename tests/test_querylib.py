@@ -29,14 +29,24 @@ def names_in(path: Path) -> set[str]:
     return set(CALL.findall(text)) | set(SCHEMA.findall(text)) | set(NAMED.findall(text))
 
 
+# Rooms that sit on the Memory facade and never run a named query; their ``.run("...")``
+# calls are other things (the MCP server's transport, for one).
+FACADE_ROOMS = {"server", "mcp", "ui"}
+
+
+def library_users() -> list[Path]:
+    return [p for p in (ROOT / "graphmem").rglob("*.py")
+            if not FACADE_ROOMS & set(p.relative_to(ROOT / "graphmem").parts[:-1])]  # fmt: skip
+
+
 def names_used_by_code() -> set[str]:
-    return {n for path in (ROOT / "graphmem").rglob("*.py") for n in names_in(path)}
+    return {n for path in library_users() for n in names_in(path)}
 
 
 def names_needed_by(dialect: str) -> set[str]:
     """Shared code must find its names on every backend; a backend module only on its own."""
     needed: set[str] = set()
-    for path in (ROOT / "graphmem").rglob("*.py"):
+    for path in library_users():
         backend = path.stem if path.parent.name == "stores" and path.stem in DIALECTS else None
         if backend in (None, dialect):
             needed |= names_in(path)
