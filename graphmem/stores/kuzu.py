@@ -349,38 +349,17 @@ class KuzuGraphStore:
         max_rows: int | None = None,
     ) -> list[Row]:
         values = dict(params or {})
-        # Kuzu 0.11.3 segfaults preparing some UNION statements with parameters (measured
-        # on relations_touching's text, EXPLAIN included): a read-only UNION runs as its
-        # branches, each vetted and prepared on its own, as the engine's own queries do.
-        branches, distinct = union_branches(text) if read_only else ([text], False)
-        if len(branches) > 1:
-            used = [used_params(b) for b in branches]
-            unused = sorted(set(values) - set().union(*used))
-            if unused:
-                raise QueryError(f"user: parameter(s) {unused} are not used by the statement",
-                                 query_name="user")  # fmt: skip
-            parts = [(b, {k: values[k] for k in u}) for b, u in zip(branches, used, strict=True)]
-        else:
-            parts, distinct = [(text, values)], False
         with self._lock:
             if self._in_tx:
                 raise QueryError("user Cypher cannot run inside an engine transaction")
             if read_only:
-                for branch, branch_values in parts:
-                    self._vet_plan(branch, branch_values)
+                self._vet_plan(text, values)
             begin = "BEGIN TRANSACTION READ ONLY" if read_only else "BEGIN TRANSACTION"
             self._execute("begin", begin, {})
             if timeout:
                 self._conn.set_query_timeout(max(1, int(timeout * 1000)))
             try:
-                rows: list[Row] = []
-                for branch, branch_values in parts:
-                    rows = self._user_rows(branch, branch_values, max_rows, rows)
-                if distinct:
-                    rows = list({repr(sorted(r.items())): r for r in rows}.values())
-                if len({tuple(r) for r in rows}) > 1:
-                    raise QueryError("user: the UNION's parts return different columns",
-                                     query_name="user")  # fmt: skip
+                rows = self._user_rows(text, values, max_rows)
             except BaseException:
                 self._rollback()
                 raise
@@ -403,12 +382,12 @@ class KuzuGraphStore:
         """
         if self.tracer is not None:
             self.tracer("vet", "EXPLAIN " + text, params)
-        with warnings.catch_warnings():  # Kuzu calls prepare() deprecated; it still works
-            warnings.simplefilter("ignore", DeprecationWarning)
-            prepared = self._conn.prepare("EXPLAIN " + text)
-        if not prepared.is_success():
-            raise QueryError(f"user: {prepared.get_error_message()}", query_name="user")
         try:
+            with warnings.catch_warnings():  # Kuzu calls prepare() deprecated; it still works
+                warnings.simplefilter("ignore", DeprecationWarning)
+                prepared = self._conn.prepare("EXPLAIN " + text, params)
+            if not prepared.is_success():
+                raise QueryError(f"user: {prepared.get_error_message()}", query_name="user")
             result = self._conn.execute(prepared, params)
         except RuntimeError as exc:
             raise QueryError(f"user: {exc}", query_name="user") from exc
@@ -423,10 +402,7 @@ class KuzuGraphStore:
                 query_name="user",
             )
 
-    def _user_rows(
-        self, text: str, params: dict[str, Any], max_rows: int | None, rows: list[Row]
-    ) -> list[Row]:
-        """``rows`` extended with the statement's rows, all of them within ``max_rows``."""
+    def _user_rows(self, text: str, params: dict[str, Any], max_rows: int | None) -> list[Row]:
         if self.tracer is not None:
             self.tracer("user", text, params)
         with warnings.catch_warnings():
@@ -434,7 +410,9 @@ class KuzuGraphStore:
             try:
                 # Prepared, so a text the engine reads as several statements is refused
                 # here too, whatever the checks before made of it.
-                prepared = self._conn.prepare(text)
+                # The values go to prepare too: Kuzu 0.11.3 segfaulted preparing a UNION
+                # ALL over relationships whose parameters it had to guess the types of.
+                prepared = self._conn.prepare(text, params)
                 if not prepared.is_success():
                     raise QueryError(f"user: {prepared.get_error_message()}", query_name="user")
                 result = self._conn.execute(prepared, params)
@@ -443,6 +421,7 @@ class KuzuGraphStore:
             except (ValueError, TypeError) as exc:
                 raise _param_error("user", exc) from exc
         results = result if isinstance(result, list) else [result]
+        rows: list[Row] = []
         try:
             for res in results:
                 columns = res.get_column_names()
