@@ -521,8 +521,9 @@ def _triple(item: Any, i: int, max_chars: int) -> tuple[str, str, str, str, str,
     rel = check_relation_name(values[1], f"{where}.relation")
     dst = check_text(values[2], f"{where}.target", max_chars)
     for t, name in zip(types, ("source_type", "target_type"), strict=True):
-        if not isinstance(t, str):
-            raise ValidationError(f"{where}.{name}", "must be a string")
+        if not isinstance(t, str) or len(t) > 100:
+            raise ValidationError(f"{where}.{name}", "must be a string of at most 100 characters")
+        check_unicode(t, f"{where}.{name}")
     return src, rel, dst, types[0], types[1], valid_at
 
 

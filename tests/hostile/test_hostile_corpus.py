@@ -156,6 +156,12 @@ REFUSED = {
     "triples-dict-type-int": triples(
         [{"source": "Alice", "relation": "knows", "target": "Bob", "source_type": 5}]
     ),
+    "triples-dict-type-huge": triples(
+        [{"source": "Alice", "relation": "knows", "target": "Bob", "target_type": "t" * 100_000}]
+    ),
+    "triples-dict-type-surrogate": triples(
+        [{"source": "Alice", "relation": "knows", "target": "Bob", "source_type": "\ud800"}]
+    ),
     "triples-dict-bad-valid-at": triples(
         [{"source": "Alice", "relation": "knows", "target": "Bob", "valid_at": "someday"}]
     ),
