@@ -25,7 +25,7 @@ from ..models import Entity, Hit, Scope, check_unicode
 from . import recipes as recipe_book
 from .collapse import Groups
 from .filters import check_as_of, check_filters, matches, visible
-from .fuse import Fused, fuse
+from .fuse import Fused, coverage_weight, fuse
 from .graph import GraphResult, Relevance, link, walk
 from .index import IndexedVectorStore, ScopeIndex, Scores, is_source
 from .neighbours import smooth
@@ -157,6 +157,8 @@ class _Run:
         # What an unrelated memory scores: 0 for BM25 and the graph (see fuse.py).
         floors = {"keyword": 0.0, "graph": 0.0}
         floors.update({c: s.floor for c, s in self.scores.items()})
+        if "vector" in self.scores and recipe.vector_floor == "median":
+            floors["vector"] = self.scores["vector"].median()
         fusion = {"method": recipe.fusion, "rrf_k": recipe.rrf_k,
                   "floors": floors if recipe.anchored else None,
                   "ceilings": {"graph": 1.0} if recipe.anchored else None}  # fmt: skip
@@ -180,7 +182,17 @@ class _Run:
         return [self.hit(f) for f in fused[:limit]]
 
     def weights(self, lists: dict[str, list[tuple[str, float]]]) -> dict[str, float]:
-        return dict(self.recipe.weights)
+        """The recipe's weights, the keyword channel's scaled by how much of the query its
+        best match covers (``fuse.coverage_weight``)."""
+        weights = dict(self.recipe.weights)
+        ranked = lists.get("keyword")
+        if ranked is not None and self.recipe.keyword_coverage > 0:
+            ceiling = self.index.keywords.ceiling(self.text)
+            best = ranked[0][1] if ranked else 0.0
+            weights["keyword"] = coverage_weight(
+                weights["keyword"], best, ceiling, self.recipe.keyword_coverage
+            )
+        return weights
 
     def neighbours(self, lists: dict[str, list[tuple[str, float]]]) -> dict[str, tuple]:
         """The admitted neighbours (``neighbours.py``) of the candidates and of those.

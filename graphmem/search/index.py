@@ -186,6 +186,12 @@ class Scores:
         self.index, self.slots, self.values, self.floor = index, slots, values, floor
         self._by_slot: np.ndarray | None = None
 
+    def median(self) -> float:
+        """The score of a typical memory of the scope: where "unrelated" sits for cosines."""
+        alive = self.index._alive[: len(self.values)]
+        values = self.values if len(self.values) != len(alive) else self.values[alive]
+        return float(np.median(values)) if len(values) else self.floor
+
     def of(self, point_id: str) -> float:
         slot = self.index.slot_of.get(point_id)
         if slot is None:
