@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--recipe", default="hybrid")
     parser.add_argument("--limit", type=int, default=10, help="hits per search")
     parser.add_argument("--readers", type=int, default=4, help="server read threads")
+    parser.add_argument("--sequential", type=int, default=100,
+                        help="one client's searches, one at a time, before the load: the "
+                        "per-request cost without queueing")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="", help="results dir (default results/serve)")
 
@@ -91,6 +94,19 @@ async def drive(search: Call, add: Call, args: argparse.Namespace, questions: li
     return _summary(latencies, errors, messages, elapsed)
 
 
+async def one_at_a_time(search: Call, args: argparse.Namespace, questions: list[str]) -> dict:
+    """Latency of single searches with nothing else in flight."""
+    rng = random.Random(args.seed)
+    for _ in range(WARM_UP):
+        await search(0, rng.choice(questions))
+    timings = []
+    for _ in range(args.sequential):
+        began = time.perf_counter()
+        await search(0, rng.choice(questions))
+        timings.append(time.perf_counter() - began)
+    return percentiles_ms(timings, (50, 95, 99))
+
+
 def _summary(latencies, errors, messages, elapsed) -> dict[str, Any]:
     out: dict[str, Any] = {"seconds": elapsed, "errors": errors, "error_messages": messages}
     total = 0
@@ -131,9 +147,12 @@ async def in_process(data_dir: Path, args: argparse.Namespace, questions: list[s
         async def add(_n: int, text: str) -> Any:
             return await amem.add(text, user_id=SCOPE)
 
-        return await drive(search, add, args, questions)
+        alone = await one_at_a_time(search, args, questions)
+        result = await drive(search, add, args, questions)
     finally:
         await amem.aclose()
+    result["sequential_search_ms"] = alone
+    return result
 
 
 async def through_server(data_dir: Path, args: argparse.Namespace, questions: list[str]) -> dict:
@@ -158,7 +177,9 @@ async def through_server(data_dir: Path, args: argparse.Namespace, questions: li
             async def add(n: int, text: str) -> Any:
                 return await clients[n].add(text)
 
+            alone = await one_at_a_time(search, args, questions)
             result = await drive(search, add, args, questions)
+            result["sequential_search_ms"] = alone
         finally:
             for c in clients:
                 await c.aclose()
@@ -195,7 +216,7 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> Path:
         f"add, {args.seconds:g} s per side, {args.memories:,} memories, embedder "
         f"{args.embedder}, recipe {args.recipe}",
         ["where", "requests/s", "searches/s", "adds/s", "search p50/p95/p99 ms",
-         "add p50/p95/p99 ms", "errors"],
+         "add p50/p95/p99 ms", "errors", "one search alone p50/p95 ms"],
     )  # fmt: skip
     for name, r in (("in process (AsyncMemory)", local), ("graphmem serve (AsyncClient)", remote)):
         table.rows.append([
@@ -203,6 +224,7 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> Path:
             " / ".join(f"{r['search_ms'][p]:.1f}" for p in ("p50", "p95", "p99")),
             " / ".join(f"{r['add_ms'][p]:.1f}" for p in ("p50", "p95", "p99")),
             r["error_count"],
+            " / ".join(f"{r['sequential_search_ms'][p]:.1f}" for p in ("p50", "p95")),
         ])  # fmt: skip
     gap = remote["search_ms"]["p95"] - local["search_ms"]["p95"]
     checks = Table("Against the issue's targets", ["check", "measured", "met"])
@@ -224,6 +246,9 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> Path:
         f"{before[0]:.1f} before, {after[0]:.1f} after)",
         "server: rate limit off, access log off, one API key per client; adds are "
         "Memory.add with the default (offline) extraction",
+        f"one search alone: {args.sequential} searches by one client, one at a time, before "
+        "the load (no queueing): the difference between the two rows is what HTTP, JSON and "
+        "the key check add to a request",
     ]
     config = {k: v for k, v in vars(args).items() if k != "handler"}
     return write_results("serve", results, [table, checks], config, out_dir, preamble)
