@@ -112,6 +112,8 @@ class Memory:
         self.vectors.open(embedder.dim, embedder.name)
         self.ops = GraphOps(graph)
         self.writer = Writer(graph, vectors, history)
+        # Writes a killed process left half done are finished before anything else runs.
+        self.recovered = self.writer.recover()
         self.resolver = Resolver(
             self.ops, vectors, embedder,
             threshold=self.config.resolve_threshold, single_valued=self.config.single_valued,

@@ -59,7 +59,7 @@ def test_a_failed_batch_leaves_every_store_as_it_was_and_can_be_retried(tmp_path
         m.add_many(BATCH[:1], user_id="alice")
         before = view(m, "alice")
 
-        def down(events):
+        def down(events, **kwargs):
             raise GraphMemError("history store is down")
 
         monkeypatch.setattr(m.history_store, "record", down)

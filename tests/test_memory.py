@@ -215,7 +215,7 @@ def test_failed_history_write_leaves_stores_unchanged(mem, monkeypatch):
     mem.add("Alice works at Acme.", user_id="a")
     before = snapshot(mem, user_id="a")
 
-    def broken(events):
+    def broken(events, **kwargs):
         raise GraphMemError("history store is down")
 
     monkeypatch.setattr(mem.history_store, "record", broken)
@@ -257,7 +257,7 @@ def test_when_both_sides_of_a_write_fail_the_error_names_both(mem, monkeypatch):
         real_write(batch)
         raise BackendUnavailableError("graph store went away")
 
-    def history_down(events):
+    def history_down(events, **kwargs):
         raise BackendUnavailableError("history disk is full")
 
     monkeypatch.setattr(mem.graph_store, "write", graph_down)
@@ -275,11 +275,11 @@ def test_transient_conflict_is_replayed_once_and_recorded_once(mem, monkeypatch)
     real_record = mem.history_store.record
     calls = []
 
-    def conflict_once(events):
+    def conflict_once(events, **kwargs):
         calls.append(len(events))
         if len(calls) == 1:
             raise ConflictError("DeadlockDetected (transient)")
-        return real_record(events)
+        return real_record(events, **kwargs)
 
     monkeypatch.setattr(mem.history_store, "record", conflict_once)
     fact = mem.add("Alice works at Acme.", user_id="a").facts[0]

@@ -14,7 +14,8 @@ from ..errors import NotFoundError, ValidationError
 from ..models import Entity, GraphBatch, HistoryEvent, name_key, new_id, now_iso
 from ..stores.base import VectorPoint
 from ..stores.rows import relation_row
-from .write import ENTITIES, Writer
+from .journal import WRITE, Change
+from .write import Writer
 
 
 def undo_merge(writer: Writer, embedder, event: HistoryEvent) -> Entity:
@@ -42,21 +43,17 @@ def undo_merge(writer: Writer, embedder, event: HistoryEvent) -> Entity:
     payload = {"entity_id": split.id, "name": split.name, "type": split.type,
                **scope.params(), "created_at": split.created_at}  # fmt: skip
 
-    def steps(undo) -> None:
-        with writer.graph.transaction() as tx:
-            if moved:
-                tx.run("relation_delete", {"rows": [relation_row(old) for old, _ in moved]})
-            tx.run("mention_delete", {"rows": [{"fact_id": f, "entity_id": e} for f, e in links]})
-            writer.graph.write(GraphBatch(entities=[winner, split],
-                                          relations=[new for _, new in moved],
-                                          mentions=[(f, split.id) for f, _ in links]))  # fmt: skip
-        undo.append(lambda: writer.vectors.delete(ENTITIES, [split.id]))
-        writer.vectors.upsert(ENTITIES, [VectorPoint(split.id, vector, payload)])
-        writer.record(undo, [HistoryEvent(
-            "UNMERGE", winner.id, scope, target_kind="entity", old_value=winner.name,
-            new_value=split.name, details={"merge_event": event.id, "new_entity_id": split.id,
-                                           "relations_moved": [n.id for _, n in moved]},
-        )])  # fmt: skip
-
-    writer.atomic(steps)
+    graph: list = []
+    if moved:
+        graph.append(("relation_delete", {"rows": [relation_row(old) for old, _ in moved]}))
+    graph.append(("mention_delete", {"rows": [{"fact_id": f, "entity_id": e} for f, e in links]}))
+    graph.append((WRITE, GraphBatch(entities=[winner, split], relations=[new for _, new in moved],
+                                    mentions=[(f, split.id) for f, _ in links])))  # fmt: skip
+    event = HistoryEvent(
+        "UNMERGE", winner.id, scope, target_kind="entity", old_value=winner.name,
+        new_value=split.name, details={"merge_event": event.id, "new_entity_id": split.id,
+                                       "relations_moved": [n.id for _, n in moved]},
+    )  # fmt: skip
+    writer.commit(Change("undo_merge", graph,
+                         entity_points=[VectorPoint(split.id, vector, payload)], events=[event]))  # fmt: skip
     return split

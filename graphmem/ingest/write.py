@@ -24,11 +24,14 @@ from ..errors import ConflictError, GraphMemError
 from ..models import Fact, HistoryEvent, Scope, now_iso
 from ..stores.base import GraphStore, GraphTx, HistoryStore, VectorHit, VectorPoint, VectorStore
 from ..stores.graph_ops import GraphOps, Removal
-from ..stores.rows import fact_row
+from ..stores.rows import fact_row, relation_row
+from .journal import WRITE, Change, decode, encode, journal, run_graph
 from .resolve import Plan
 
 FACTS, ENTITIES, SOURCES = "facts", "entities", "sources"
 CONFLICT_RETRIES = 4
+DELETE_SCOPE = "delete_all_scope"
+UNDO_FAILED = "graphmem could not undo every step: "
 
 
 def fact_from_payload(hit: VectorHit) -> Fact:
@@ -82,7 +85,7 @@ class Writer:
                 except GraphMemError as undo_exc:  # keep going: undo as much as possible
                     problems.append(str(undo_exc))
             if problems:
-                exc.add_note("graphmem could not undo every step: " + "; ".join(problems))
+                exc.add_note(UNDO_FAILED + "; ".join(problems))
             raise
 
     def _alongside(self, graph_part, steps, undo: list[Callable[[], None]]) -> None:
@@ -124,6 +127,112 @@ class Writer:
         if failures:
             raise failures[0]
 
+    # -- journaled writes: every change goes through commit() ------------------------
+
+    def commit(self, change: Change, intent: int | None = None) -> list[str]:
+        """Journal ``change``, write it to every store, close the journal entry.
+
+        Returns the entity ids a delete pruned. An intent whose undo failed stays open, so
+        the next open finishes the write rather than leave the stores apart.
+        """
+        keeps = journal(self.history)
+        if keeps and intent is None:
+            intent = self.history.begin_intent(change.kind, encode(change))
+        pruned: list[str] = []
+
+        def vectors_and_history(undo: list[Callable[[], None]]) -> None:
+            self._vectors(undo, change, pruned)
+            self.record(undo, _with_pruned(change, pruned), intent)
+
+        def sequential(undo: list[Callable[[], None]]) -> None:
+            with self.graph.transaction() as tx:
+                pruned[:] = run_graph(self.graph, tx, change)
+            vectors_and_history(undo)
+
+        try:
+            if change.parallel:
+                self.atomic(vectors_and_history, lambda tx: run_graph(self.graph, tx, change))
+            else:
+                self.atomic(sequential)
+        except BaseException as exc:
+            if intent is not None and not _undo_failed(exc):
+                self.history.end_intent(intent)
+            raise
+        if intent is not None:
+            self.history.end_intent(intent)
+        return pruned
+
+    def recover(self) -> int:
+        """Finish every journaled write a killed process left open; returns how many.
+
+        Each is rolled forward: its graph and vector steps run again (all idempotent) and
+        its events are recorded unless they were. A ``delete_all`` resumes where it was.
+        """
+        if not journal(self.history):
+            return 0
+        found = self.history.open_intents()
+        scopes = []
+        for intent, kind, body, recorded in found:
+            change = decode(body)
+            if kind == DELETE_SCOPE:  # after the page it was in the middle of, below
+                scopes.append((intent, change.scope_entities))
+                continue
+            with self.graph.transaction() as tx:
+                pruned = run_graph(self.graph, tx, change)
+            self._vectors([], change, pruned)
+            if not recorded:
+                self.history.record(_with_pruned(change, pruned), intent=intent)
+            self.history.end_intent(intent)
+        for intent, scope in scopes:
+            self.remove_scope(scope, intent=intent)
+        return len(found)
+
+    def _vectors(self, undo: list[Callable[[], None]], change: Change, pruned) -> None:
+        """The vector steps, undoable: what the ids held before is read first."""
+        for collection, points, deletes in (
+            (FACTS, change.fact_points, change.fact_deletes),
+            (ENTITIES, change.entity_points, [*change.entity_deletes, *pruned]),
+        ):
+            ids = [p.id for p in points] + list(deletes)
+            if not ids:
+                continue
+            before = self.vectors.get(collection, ids, with_vectors=True)
+            held = {h.id: h for h in before}
+            fresh = [p.id for p in points if p.id not in held]
+            undo.append(lambda c=collection, b=before, f=fresh: (
+                self.vectors.delete(c, f), self.vectors.upsert(c, _points(b))))  # fmt: skip
+            # A point without a vector changes its payload only; one that is gone by now
+            # (a roll-forward after its delete) stays gone.
+            ready = [p if p.vector is not None else VectorPoint(p.id, held[p.id].vector or [],
+                                                                p.payload)
+                     for p in points if p.vector is not None or p.id in held]  # fmt: skip
+            if ready:
+                self.vectors.upsert(collection, ready)
+            if deletes:
+                self.vectors.delete(collection, list(deletes))
+        self._sources(undo, change)
+        if change.scope_entities is not None:  # entities and the messages facts came from
+            for collection in (ENTITIES, SOURCES):
+                while left := self.vectors.scroll(collection, change.scope_entities, limit=500):
+                    self.vectors.delete(collection, [h.id for h in left])
+
+    def _sources(self, undo: list[Callable[[], None]], change: Change) -> None:
+        """Upsert the messages an add split; delete those whose last fact went."""
+        if change.source_points:
+            ids = [p.id for p in change.source_points]
+            before = self.vectors.get(SOURCES, ids, with_vectors=True)
+            fresh = sorted(set(ids) - {h.id for h in before})
+            undo.append(lambda: (self.vectors.delete(SOURCES, fresh),
+                                 self.vectors.upsert(SOURCES, _points(before))))  # fmt: skip
+            self.vectors.upsert(SOURCES, list(change.source_points))
+        orphans = [origin for origin, params in change.prune_sources
+                   if not self.vectors.scroll(FACTS, Scope.from_row(params), limit=1,
+                                              filters={"origin": origin})]  # fmt: skip
+        if orphans:
+            old = self.vectors.get(SOURCES, orphans, with_vectors=True)
+            undo.append(lambda: self.vectors.upsert(SOURCES, _points(old)))
+            self.vectors.delete(SOURCES, orphans)
+
     def apply(
         self,
         plan: Plan,
@@ -137,130 +246,98 @@ class Writer:
         invalidated = self._load(list(plan.invalidated_fact_ids))
         changed = [replace(f, invalid_at=plan.invalidated_fact_ids[f.id], updated_at=now)
                    for f in invalidated]  # fmt: skip
-
-        def graph_part(tx: GraphTx) -> None:
-            self.graph.write(plan.batch)
-            self.ops.set_relations(tx, plan.relation_updates)
-            if changed:
-                tx.run("fact_set", {"rows": [fact_row(f) for f in changed]})
-
-        def steps(undo: list[Callable[[], None]]) -> None:
-            points = [
-                VectorPoint(f.id, v, _payload(f)) for f, v in zip(facts, vectors, strict=True)
-            ]
-            undo.append(lambda: self.vectors.delete(FACTS, [p.id for p in points]))
-            self.vectors.upsert(FACTS, points)
-            if sources:
-                undo.append(lambda: self.vectors.delete(SOURCES, [p.id for p in sources]))
-                self.vectors.upsert(SOURCES, list(sources))
-            if plan.entity_points:
-                undo.append(
-                    lambda: self.vectors.delete(ENTITIES, [p.id for p in plan.entity_points])
-                )
-                self.vectors.upsert(ENTITIES, plan.entity_points)
-            self._repoint(undo, invalidated, changed)
-            self.record(undo, plan.events)
-
-        self.atomic(steps, graph_part)
+        graph: list = [(WRITE, plan.batch)]
+        if plan.relation_updates:
+            graph.append(("relation_set", {"rows": [relation_row(r) for r in plan.relation_updates]}))
+        if changed:
+            graph.append(("fact_set", {"rows": [fact_row(f) for f in changed]}))
+        points = [VectorPoint(f.id, v, _payload(f)) for f, v in zip(facts, vectors, strict=True)]
+        points += [VectorPoint(f.id, None, _payload(f)) for f in changed]  # type: ignore[arg-type]
+        scope = plan.scope
+        born = [HistoryEvent("ADD", p.id, scope, target_kind="entity",
+                             new_value=p.payload.get("name"), details={"type": p.payload.get("type")})
+                for p in plan.entity_points]  # fmt: skip
+        born += [HistoryEvent("ADD", r.id, scope, target_kind="relation",
+                              new_value=f"{r.source_name} {r.name} {r.target_name}",
+                              details={"fact_ids": list(r.fact_ids), "valid_at": r.valid_at})
+                 for r in plan.batch.relations]  # fmt: skip
+        self.commit(Change("add", graph, points, list(plan.entity_points),
+                           source_points=list(sources), events=[*plan.events, *born],
+                           parallel=True))  # fmt: skip
 
     def update_fact(
         self, old: Fact, new: Fact, vector: Sequence[float], event: HistoryEvent
     ) -> None:
-        def steps(undo: list[Callable[[], None]]) -> None:
-            with self.graph.transaction() as tx:
-                tx.run("fact_set", {"rows": [fact_row(new)]})
-            self._repoint(undo, [old], [new], vector)
-            self.record(undo, [event])
-
-        self.atomic(steps)
+        self.commit(Change("update", [("fact_set", {"rows": [fact_row(new)]})],
+                           [VectorPoint(new.id, vector, _payload(new))], events=[event]))  # fmt: skip
 
     def remove(self, facts: Sequence[Fact], event_name: str = "DELETE") -> Removal:
         """Delete facts and exactly the graph data only they supported."""
-        result: list[Removal] = []
+        ids = [f.id for f in facts]
+        removal = self.ops.plan_removal(ids)
+        graph: list = []
+        if removal.relations_deleted:
+            graph.append(("relation_delete",
+                          {"rows": [relation_row(r) for r in removal.relations_deleted]}))  # fmt: skip
+        if removal.relations_updated:
+            graph.append(("relation_set",
+                          {"rows": [relation_row(r) for r in removal.relations_updated]}))  # fmt: skip
+        graph.append(("fact_delete", {"ids": ids}))
+        gone = [r.id for r in removal.relations_deleted]
+        events = [HistoryEvent(event_name, f.id, f.scope, old_value=f.text,
+                               details={"relations_deleted": gone, "entities_deleted": []})
+                  for f in facts]  # fmt: skip
+        events += [HistoryEvent(event_name, r.id, r.scope, target_kind="relation",
+                                old_value=f"{r.source_name} {r.name} {r.target_name}")
+                   for r in removal.relations_deleted]  # fmt: skip
+        origins = sorted({(f.origin, f.scope) for f in facts if f.origin}, key=str)
+        change = Change("delete", graph, fact_deletes=ids, prune=sorted(removal.touched),
+                        prune_sources=[[o, s.params()] for o, s in origins], events=events)  # fmt: skip
+        removal.entities_deleted = self.commit(change)
+        return removal
 
-        def steps(undo: list[Callable[[], None]]) -> None:
-            removal = self.ops.remove_facts([f.id for f in facts])
-            result.append(removal)
-            old_points = self.vectors.get(FACTS, [f.id for f in facts], with_vectors=True)
-            old_entities = self.vectors.get(ENTITIES, removal.entities_deleted, with_vectors=True)
-            undo.append(lambda: self.vectors.upsert(FACTS, _points(old_points)))
-            self.vectors.delete(FACTS, [f.id for f in facts])
-            undo.append(lambda: self.vectors.upsert(ENTITIES, _points(old_entities)))
-            self.vectors.delete(ENTITIES, removal.entities_deleted)
-            self._drop_orphan_sources(undo, facts)
-            events = [HistoryEvent(event_name, f.id, f.scope, old_value=f.text,
-                                   details={"relations_deleted": [r.id for r in removal.relations_deleted],
-                                            "entities_deleted": removal.entities_deleted})
-                      for f in facts]  # fmt: skip
-            self.record(undo, events)
-
-        self.atomic(steps)
-        return result[0]
-
-    def remove_scope(self, scope: Scope, page: int = 500) -> int:
+    def remove_scope(self, scope: Scope, page: int = 500, intent: int | None = None) -> int:
         """Delete every memory of a scope, then what they leave behind; returns how many.
 
         Whole pages of facts go at once, with no per-fact look at the relations they
         support: the scope's relations and entities all go at the end anyway. That look
         fetched every relation of a hub entity once per fact of the page (issue 20:
         past 6 GB for one entity with 10k relations); here no statement returns rows.
+        The whole operation is journaled too, so a kill between pages is finished on
+        the next open rather than leave relations naming deleted facts.
         """
+        keeps = journal(self.history)
+        if keeps and intent is None:
+            intent = self.history.begin_intent(
+                DELETE_SCOPE, encode(Change(DELETE_SCOPE, scope_entities=scope)))
         count = 0
         while hits := self.vectors.scroll(FACTS, scope, limit=page):
             facts = [fact_from_payload(h) for h in hits]
             ids = [f.id for f in facts]
-
-            def steps(undo: list[Callable[[], None]], facts=facts, ids=ids) -> None:
-                with self.graph.transaction() as tx:
-                    tx.run("fact_delete", {"ids": ids})
-                old = self.vectors.get(FACTS, ids, with_vectors=True)
-                undo.append(lambda: self.vectors.upsert(FACTS, _points(old)))
-                self.vectors.delete(FACTS, ids)
-                self.record(undo, [HistoryEvent("DELETE", f.id, f.scope, old_value=f.text,
-                                                details={"by": "delete_all"})
-                                   for f in facts])  # fmt: skip
-
-            self.atomic(steps)
+            events = [HistoryEvent("DELETE", f.id, f.scope, old_value=f.text,
+                                   details={"by": "delete_all"}) for f in facts]  # fmt: skip
+            self.commit(Change("delete_all", [("fact_delete", {"ids": ids})],
+                               fact_deletes=ids, events=events))  # fmt: skip
             count += len(facts)
-        self.ops.delete_scope(scope)  # fact nodes with no vector too, entities, relations
-        for collection in (ENTITIES, SOURCES):  # the messages the facts were split from
-            while left := self.vectors.scroll(collection, scope, limit=page):
-                self.vectors.delete(collection, [h.id for h in left])
+        # Fact nodes with no vector too, then entities with their relations and vectors.
+        self.commit(Change("delete_all", [("scope_delete_facts", scope.params()),
+                                          ("scope_delete_entities", scope.params())],
+                           scope_entities=scope))  # fmt: skip
+        if intent is not None:
+            self.history.end_intent(intent)
         return count
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _drop_orphan_sources(self, undo, facts: Sequence[Fact]) -> None:
-        """Delete the sources whose last fact just went (call after deleting ``facts``)."""
-        orphans = []
-        for origin, scope in sorted({(f.origin, f.scope) for f in facts if f.origin}, key=str):
-            if not self.vectors.scroll(FACTS, scope, limit=1, filters={"origin": origin}):
-                orphans.append(origin)
-        if orphans:
-            old = self.vectors.get(SOURCES, orphans, with_vectors=True)
-            undo.append(lambda: self.vectors.upsert(SOURCES, _points(old)))
-            self.vectors.delete(SOURCES, orphans)
-
     def _load(self, ids: Sequence[str]) -> list[Fact]:
         return [fact_from_payload(h) for h in self.vectors.get(FACTS, list(ids))] if ids else []
 
-    def _repoint(self, undo, old: Sequence[Fact], new: Sequence[Fact], vector=None) -> None:
-        """Overwrite payloads (and optionally the vector) of existing fact points."""
-        if not new:
+    def record(self, undo, events: Sequence[HistoryEvent], intent: int | None = None) -> None:
+        if not events and intent is None:
             return
-        before = self.vectors.get(FACTS, [f.id for f in old], with_vectors=True)
-        undo.append(lambda: self.vectors.upsert(FACTS, _points(before)))
-        vecs = {h.id: h.vector for h in before}
-        points = [VectorPoint(f.id, vector if vector is not None else vecs[f.id], _payload(f))
-                  for f in new]  # fmt: skip
-        self.vectors.upsert(FACTS, points)
-
-    def record(self, undo, events: Sequence[HistoryEvent]) -> None:
-        if events:
-            recorded = self.history.record(list(events))
-            undo.append(
-                lambda: self.history.delete_ids([e.id for e in recorded if e.id is not None])
-            )
+        recorded = (self.history.record(list(events), intent=intent) if intent is not None
+                    else self.history.record(list(events)))  # fmt: skip
+        undo.append(lambda: self.history.delete_ids([e.id for e in recorded if e.id is not None]))
 
 
 @contextmanager
@@ -283,6 +360,22 @@ def collector_paused() -> Iterator[None]:
 
 class _Abandoned(Exception):
     """Raised inside the graph worker's transaction to roll it back on purpose."""
+
+
+def _with_pruned(change: Change, pruned: Sequence[str]) -> list[HistoryEvent]:
+    """The change's events, plus a DELETE per entity a delete left without support."""
+    events = list(change.events)
+    if pruned and events:
+        for e in events:
+            if "entities_deleted" in e.details:
+                e.details["entities_deleted"] = list(pruned)
+        scope = events[0].scope
+        events += [HistoryEvent("DELETE", i, scope, target_kind="entity") for i in pruned]
+    return events
+
+
+def _undo_failed(exc: BaseException) -> bool:
+    return any(n.startswith(UNDO_FAILED) for n in getattr(exc, "__notes__", ()))
 
 
 def _payload(fact: Fact) -> dict:

@@ -45,7 +45,7 @@ def check_on_open(memory: Any) -> None:
                      if counts[k] is not None)  # fmt: skip
     raise StoreDriftError(
         f"the stores of {config.data_dir} disagree on how many memories there are: {said}. "
-        f"The {' and '.join(short)} store{'s' if len(short) > 1 else ''} look deleted, emptied "
+        f"The {' and '.join(short)} {'stores look' if len(short) > 1 else 'store looks'} deleted, emptied "
         "or restored from another time. Nothing was changed. Run `graphmem doctor` to see "
         "every difference and `graphmem doctor --repair` to mend it (Python: "
         "Memory.open(..., check_stores=False) then memory.verify(repair=True))."

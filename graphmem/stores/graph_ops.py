@@ -24,6 +24,7 @@ class Removal:
     relations_deleted: list[Relation] = field(default_factory=list)
     relations_updated: list[Relation] = field(default_factory=list)
     entities_deleted: list[str] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)  # entities that may be left orphaned
 
 
 class GraphOps:
@@ -115,6 +116,25 @@ class GraphOps:
         if relations:
             tx.run("relation_set", {"rows": [relation_row(r) for r in relations]})
 
+    def plan_removal(self, fact_ids: Sequence[str], runner: GraphStore | GraphTx | None = None
+                     ) -> Removal:
+        """What removing these facts changes, read before anything is written: relations
+        that lose their last support (deleted) or some of it (updated), and the entities
+        that may be left orphaned (``touched``)."""
+        runner = runner or self.store
+        removal = Removal(facts=list(fact_ids))
+        if not fact_ids:
+            return removal
+        gone = set(fact_ids)
+        removal.touched = {e for ids in self._mentions(runner, fact_ids).values() for e in ids}
+        by_id = {rel.id: rel for _, rel in supported_by(runner, fact_ids)}
+        for rel in by_id.values():
+            rel.fact_ids = [f for f in rel.fact_ids if f not in gone]
+            target = removal.relations_updated if rel.fact_ids else removal.relations_deleted
+            target.append(rel)
+            removal.touched.update((rel.source_id, rel.target_id))
+        return removal
+
     def remove_facts(self, fact_ids: Sequence[str]) -> Removal:
         """Delete fact nodes and exactly the graph data that only they supported.
 
@@ -122,25 +142,17 @@ class GraphOps:
         an entity is deleted when no fact mentions it and no relation touches it. All in
         one transaction.
         """
-        removal = Removal(facts=list(fact_ids))
         if not fact_ids:
-            return removal
-        gone = set(fact_ids)
+            return Removal()
         with self.store.transaction() as tx:
-            touched = {e for ids in self._mentions(tx, fact_ids).values() for e in ids}
-            by_id = {rel.id: rel for _, rel in supported_by(tx, fact_ids)}
-            for rel in by_id.values():
-                rel.fact_ids = [f for f in rel.fact_ids if f not in gone]
-                target = removal.relations_updated if rel.fact_ids else removal.relations_deleted
-                target.append(rel)
-                touched.update((rel.source_id, rel.target_id))
+            removal = self.plan_removal(fact_ids, tx)
             if removal.relations_deleted:
                 rows = [relation_row(r) for r in removal.relations_deleted]
                 tx.run("relation_delete", {"rows": rows})
             self.set_relations(tx, removal.relations_updated)
             tx.run("fact_delete", {"ids": list(fact_ids)})
-            if touched:
-                orphans = [r["id"] for r in tx.run("entity_orphans", {"ids": sorted(touched)})]
+            if removal.touched:
+                orphans = [r["id"] for r in tx.run("entity_orphans", {"ids": sorted(removal.touched)})]
                 if orphans:
                     tx.run("entity_delete", {"ids": orphans})
                 removal.entities_deleted = orphans
@@ -150,7 +162,7 @@ class GraphOps:
         return supported_by(self.store, fact_ids)
 
     @staticmethod
-    def _mentions(tx: GraphTx, fact_ids: Sequence[str]) -> dict[str, list[str]]:
+    def _mentions(tx: GraphStore | GraphTx, fact_ids: Sequence[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for row in tx.run("fact_mentions", {"ids": list(fact_ids)}):
             out.setdefault(row["fact_id"], []).append(row["entity_id"])

@@ -42,6 +42,15 @@ CREATE INDEX IF NOT EXISTS history_target ON history (target_id, id);
 CREATE INDEX IF NOT EXISTS history_user ON history (user_id, id);
 CREATE INDEX IF NOT EXISTS history_agent ON history (agent_id, id);
 CREATE INDEX IF NOT EXISTS history_run ON history (run_id, id);
+-- Writes under way (ingest/journal.py): committed before any store is touched, marked
+-- when the write's events are recorded, deleted once every store has it.
+CREATE TABLE IF NOT EXISTS intents (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind        TEXT NOT NULL,
+    body        BLOB NOT NULL,
+    recorded    INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL
+);
 """
 _COLUMNS = (
     "id, event, target_kind, target_id, old_value, new_value, actor, role, "
@@ -95,15 +104,20 @@ class SQLiteHistoryStore:
 
     # --- writes -------------------------------------------------------------------------
 
-    def record(self, events: Sequence[HistoryEvent]) -> list[HistoryEvent]:
+    def record(
+        self, events: Sequence[HistoryEvent], *, intent: int | None = None
+    ) -> list[HistoryEvent]:
         """Append events in one transaction; return copies with ``id`` and ``created_at``.
 
         A ``created_at`` the caller set is kept (an import replaying old history); ids
-        follow the order of recording either way.
+        follow the order of recording either way. ``intent``: the journaled write these
+        events belong to, marked as recorded in the same transaction.
         """
         stamp = now_iso()
         rows = [_row(ev, stamp) for ev in events]  # all checked before the first write
         with self._call("record history events"), self._transaction():
+            if intent is not None:
+                self._conn.execute("UPDATE intents SET recorded = 1 WHERE id = ?", (intent,))
             if not rows:
                 return []
             # One executemany instead of an execute per event (10k events: ~0.1 s). Under
@@ -123,6 +137,27 @@ class SQLiteHistoryStore:
             recorded.append(done)
         return recorded
 
+    def begin_intent(self, kind: str, body: bytes) -> int:
+        """Journal a write before any store is touched (``ingest/journal.py``)."""
+        with self._call("journal a write"), self._transaction():
+            cur = self._conn.execute(
+                "INSERT INTO intents (kind, body, created_at) VALUES (?, ?, ?)",
+                (kind, body, now_iso()),
+            )
+        return int(cur.lastrowid)
+
+    def end_intent(self, intent: int) -> None:
+        with self._call("close a journaled write"), self._transaction():
+            self._conn.execute("DELETE FROM intents WHERE id = ?", (intent,))
+
+    def open_intents(self) -> list[tuple[int, str, bytes, bool]]:
+        """Writes begun and not finished, oldest first: ``(id, kind, body, recorded)``."""
+        with self._call("read journaled writes"):
+            rows = self._conn.execute(
+                "SELECT id, kind, body, recorded FROM intents ORDER BY id"
+            ).fetchall()
+        return [(int(i), k, bytes(b), bool(r)) for i, k, b, r in rows]
+
     def delete_ids(self, ids: Sequence[int]) -> None:
         """Remove events by row id: only for undoing a write that failed midway."""
         wanted = list(ids)
@@ -136,6 +171,7 @@ class SQLiteHistoryStore:
     def reset(self) -> None:
         with self._call("reset the history"), self._transaction():
             self._conn.execute("DELETE FROM history")
+            self._conn.execute("DELETE FROM intents")
             self._conn.execute("DELETE FROM sqlite_sequence WHERE name = 'history'")
 
     def close(self) -> None:
