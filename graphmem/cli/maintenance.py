@@ -1,4 +1,4 @@
-"""Commands that look after a data directory: doctor (verify and repair)."""
+"""Commands that look after a data directory: doctor (verify and repair), export, import."""
 
 from __future__ import annotations
 
@@ -45,3 +45,33 @@ def doctor(ctx: Context) -> dict[str, Any]:
             + ("" if args.repair else ": run graphmem doctor --repair to mend them")
         )
     return report
+
+
+@command("export", "write every scope's memories, graph and history as portable JSON lines",
+         arg("file", help="where to write ('-': standard output)"),
+         arg("--no-vectors", action="store_true", help="leave vectors out (import re-embeds)"),
+         needs="store")  # fmt: skip
+def export_cmd(ctx: Context) -> dict[str, int]:
+    from ..maintenance.portable import export, memory_counts
+
+    memory = ctx.memory
+    counts = memory_counts(memory)
+    total = counts["memories"] + counts["entities"] + counts["relations"] + max(counts["events"], 0)
+    with ctx.progress(total or None, "exporting") as bar:
+        if ctx.args.file == "-":
+            return export(memory, sys.stdout, vectors=not ctx.args.no_vectors, progress=bar.update)
+        with open(ctx.args.file, "w", encoding="utf-8") as out:
+            return export(memory, out, vectors=not ctx.args.no_vectors, progress=bar.update)
+
+
+@command("import", "read an export into an empty data directory (re-embeds if the "
+         "embedder differs)", arg("file", help="an export file ('-': standard input)"),
+         needs="store")  # fmt: skip
+def import_cmd(ctx: Context) -> dict[str, int]:
+    from ..maintenance.portable import import_
+
+    with ctx.progress(None, "importing") as bar:
+        if ctx.args.file == "-":
+            return import_(ctx.memory, sys.stdin, progress=bar.update)
+        with open(ctx.args.file, encoding="utf-8") as lines:
+            return import_(ctx.memory, lines, progress=bar.update)

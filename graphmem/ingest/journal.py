@@ -101,18 +101,25 @@ def decode(data: bytes) -> Change:
     )
 
 
+def pack_vector(vector: Any) -> str | None:
+    """A vector as text: base64 of little-endian float32 (a quarter of JSON's size)."""
+    if vector is None:
+        return None
+    return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
+
+
+def unpack_vector(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    return np.frombuffer(base64.b64decode(text), dtype="<f4").astype(float).tolist()
+
+
 def _point_out(p: VectorPoint) -> dict[str, Any]:
-    vector = None
-    if p.vector is not None:
-        vector = base64.b64encode(np.asarray(p.vector, dtype="<f4").tobytes()).decode()
-    return {"id": p.id, "payload": p.payload, "vector": vector}
+    return {"id": p.id, "payload": p.payload, "vector": pack_vector(p.vector)}
 
 
 def _point_in(d: dict[str, Any]) -> VectorPoint:
-    vector = None
-    if d["vector"] is not None:
-        vector = np.frombuffer(base64.b64decode(d["vector"]), dtype="<f4").astype(float).tolist()
-    return VectorPoint(d["id"], vector, d["payload"])  # type: ignore[arg-type]
+    return VectorPoint(d["id"], unpack_vector(d["vector"]), d["payload"])  # type: ignore[arg-type]
 
 
 def _batch_out(batch: GraphBatch) -> dict[str, Any]:

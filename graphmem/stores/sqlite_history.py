@@ -231,6 +231,12 @@ class SQLiteHistoryStore:
                 return
             after = rows[-1][0]
 
+    def count(self) -> int:
+        """Events of every scope."""
+        with self._call("count history events"):
+            (n,) = self._conn.execute("SELECT COUNT(*) FROM history").fetchone()
+        return int(n)
+
     def live_memories(self) -> int:
         """How many memories the log says exist: added, and not deleted since."""
         with self._call("count live memories"):
