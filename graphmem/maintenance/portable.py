@@ -2,7 +2,8 @@
 
 One JSON object a line, each with a ``type``: a ``header`` (format, version, embedder,
 counts), then ``fact`` (the vector payload, with its vector when asked), ``entity`` (with
-its name vector when asked), ``relation`` (ends, name, supporting facts, validity),
+its name vector when asked), ``source`` (a message an add split into facts, searched with them), ``relation``
+(ends, name, supporting facts, validity),
 ``mention`` (fact -> entity), and ``event`` (the whole history, merges included, with
 their original times). Any backend reads and writes it, so it moves a memory from Kuzu
 to Neo4j as well as it backs one up.
@@ -27,7 +28,7 @@ from ..stores.rows import entity_from_row, relation_from_row
 from .verify import entity_point
 
 FORMAT, VERSION = "graphmem-export", 1
-FACTS, ENTITIES = "facts", "entities"
+FACTS, ENTITIES, SOURCES = "facts", "entities", "sources"
 BATCH = 500
 Progress = Callable[[int], None]
 
@@ -41,7 +42,7 @@ def export(memory: Any, out: IO[str], *, vectors: bool = True,
               "embedder": memory.embedder.name, "dim": memory.embedder.dim,
               "vectors": vectors, "counts": counts}  # fmt: skip
     out.write(_line(header))
-    written = dict.fromkeys(("fact", "entity", "relation", "mention", "event"), 0)
+    written = dict.fromkeys(("fact", "source", "entity", "relation", "mention", "event"), 0)
 
     def emit(kind: str, records: Iterable[dict[str, Any]]) -> None:
         for record in records:
@@ -49,7 +50,8 @@ def export(memory: Any, out: IO[str], *, vectors: bool = True,
             written[kind] += 1
             tick(1)
 
-    emit("fact", _facts(memory, vectors))
+    emit("fact", _points(memory, FACTS, vectors))
+    emit("source", _points(memory, SOURCES, vectors))
     emit("entity", _entities(memory, vectors))
     for name, kind in (("relations_in_scope", "relation"), ("mentions_in_scope", "mention")):
         emit(kind, _paged(memory, name))
@@ -65,8 +67,8 @@ def memory_counts(memory: Any) -> dict[str, int]:
     return counts
 
 
-def _facts(memory: Any, with_vectors: bool) -> Iterator[dict[str, Any]]:
-    for hits in _vector_pages(memory, FACTS, with_vectors):
+def _points(memory: Any, collection: str, with_vectors: bool) -> Iterator[dict[str, Any]]:
+    for hits in _vector_pages(memory, collection, with_vectors):
         for h in hits:
             yield {"id": h.id, "payload": h.payload, "vector": _vec_out(h.vector)}
 
@@ -140,7 +142,7 @@ def import_(memory: Any, lines: Iterable[str], *,
 class _Loader:
     """Batches records by type and writes each batch to the stores it belongs in."""
 
-    ORDER = ("fact", "entity", "relation", "mention", "event")
+    ORDER = ("fact", "source", "entity", "relation", "mention", "event")
 
     def __init__(self, memory: Any, same_space: bool) -> None:
         self.memory, self.same_space = memory, same_space
@@ -183,6 +185,12 @@ class _Loader:
         self.memory.graph_store.write(GraphBatch(facts=facts))
         self.memory.vectors.upsert(FACTS, [VectorPoint(r["id"], v, r["payload"])
                                            for r, v in zip(batch, vectors, strict=True)])  # fmt: skip
+
+    def _sources(self, batch: list[dict[str, Any]]) -> None:
+        """The messages facts were split from: vectors only, searched with their facts."""
+        vectors = self._vectors(batch, [str(r["payload"].get("text", "")) for r in batch])
+        self.memory.vectors.upsert(SOURCES, [VectorPoint(r["id"], v, r["payload"])
+                                             for r, v in zip(batch, vectors, strict=True)])  # fmt: skip
 
     def _entitys(self, batch: list[dict[str, Any]]) -> None:
         rows = [r["row"] for r in batch]

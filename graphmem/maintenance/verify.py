@@ -20,7 +20,7 @@ from ..models import Fact, GraphBatch, HistoryEvent, Scope, now_iso
 from ..stores.base import VectorPoint
 from ..stores.rows import fact_from_graph_row, fact_row, relation_from_row, relation_row
 
-FACTS, ENTITIES = "facts", "entities"
+FACTS, ENTITIES, SOURCES = "facts", "entities", "sources"
 KINDS = (
     "fact_without_vector",  # a Fact node in the graph, no point in the vector store
     "vector_without_fact",  # a fact point, no Fact node
@@ -73,6 +73,7 @@ class _Snapshot:
     entities: dict[str, dict[str, Any]]
     entity_vectors: set[str]
     relations: list[dict[str, Any]]
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # split messages
 
 
 def _read(memory: Any) -> _Snapshot:
@@ -86,7 +87,13 @@ def _read(memory: Any) -> _Snapshot:
     entity_vectors = (
         {h.id for h in vectors.scroll(ENTITIES, everyone, limit=n_entities)} if n_entities else set()
     )
+    sources = {}
+    if SOURCES in getattr(vectors, "collections", ()):
+        n_sources = vectors.count(SOURCES, None)
+        if n_sources:
+            sources = {h.id: h.payload for h in vectors.scroll(SOURCES, everyone, limit=n_sources)}
     return _Snapshot(
+        sources=sources,
         graph_facts={r["id"]: r for r in graph.run("facts_all", {})},
         vector_facts=vector_facts,
         replay=replay_history(_events(memory.history_store)),
@@ -173,7 +180,9 @@ def _stale_indexes(memory: Any, snap: _Snapshot) -> list[str]:
     for (collection, scope), index in list(cached.items()):
         if collection != FACTS:
             continue
-        want = {i for i, p in snap.vector_facts.items() if scope.matches(p)}
+        # The facts' search index holds the messages they were split from too.
+        want = {i for i, p in [*snap.vector_facts.items(), *snap.sources.items()]
+                if scope.matches(p)}  # fmt: skip
         if set(index.slot_of) != want:
             stale.append(f"search:{scope}")
     return stale
