@@ -36,6 +36,18 @@ def _locomo(results: dict[str, Any]) -> list[Table]:
     return [table, differences]
 
 
+def _musique(results: dict[str, Any]) -> list[Table]:
+    table = Table(
+        f"All {results['questions']} questions, distinct passages",
+        ["method", "R@2", "R@5", "R@10", "all-gold@5", "p50 ms", "p95 ms"],
+    )
+    for method, parts in results["scores"].items():
+        means, latency = parts["all"], results["latency_ms"][method]
+        table.rows.append([method, means["recall@2"], means["recall@5"], means["recall@10"],
+                           means["all_gold@5"], latency["p50"], latency["p95"]])  # fmt: skip
+    return [table]
+
+
 def _synthetic(results: dict[str, Any]) -> list[Table]:
     summary = results["summary"]
     recipes = list(summary)
@@ -95,6 +107,7 @@ def _search_latency(results: dict[str, Any]) -> list[Table]:
 SECTIONS = {
     "locomo": _locomo,
     "synthetic": _synthetic,
+    "musique": _musique,
     "speed": _speed,
     "search_latency": _search_latency,
 }

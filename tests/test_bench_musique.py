@@ -17,6 +17,7 @@ from benchmarks.musique import (
     replay_answer,
 )
 from benchmarks.suites.musique import score, summarise
+from benchmarks.summary import build_readme
 from graphmem import Memory
 from graphmem.embed.local import HashingEmbedder
 from graphmem.testing import OpenAIServer
@@ -133,3 +134,4 @@ def test_suite_runs_every_mode_and_writes_results(folder, tmp_path):
         assert set(results["scores"][method]) == {"all", "2hop", "3hop"}
         assert results["latency_ms"][method]["p95"] >= results["latency_ms"][method]["p50"]
     assert "llm:hybrid" in (out / "results.md").read_text()
+    assert "| llm:hybrid |" in build_readme(tmp_path)  # the results README lists the run

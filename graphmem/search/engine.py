@@ -26,9 +26,10 @@ from . import recipes as recipe_book
 from .collapse import Groups
 from .filters import check_as_of, check_filters, matches, visible
 from .fuse import Fused, coverage_weight, fuse
-from .graph import GraphResult, Relevance, link, walk
+from .graph import GraphResult, Relevance, capitalised_spans, link, walk
 from .index import IndexedVectorStore, ScopeIndex, Scores, is_source
 from .neighbours import smooth
+from .ppr import EntityFactGraph, WalkSettings, build_graph
 from .recipes import CHANNELS, Recipe
 from .rerank import rerank_mmr, rerank_pagerank
 
@@ -36,6 +37,7 @@ FACTS, ENTITIES = "facts", "entities"
 MAX_LIMIT = 1000
 MAX_QUERY_CHARS = 4000
 _NAME_CACHE = 4096
+_GRAPH_SCOPES = 8  # scopes whose graph arrays are kept (least recently used dropped)
 _RAW_NAMES = {"vector": "cosine", "keyword": "bm25", "graph": "path", "pagerank": "ppr"}
 
 
@@ -63,6 +65,27 @@ class Searcher:
         self.ops, self.vectors, self.embedder = ops, vectors, embedder
         self._name_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._names_lock = threading.Lock()
+        self._graphs: OrderedDict[Scope, tuple[tuple, EntityFactGraph]] = OrderedDict()
+        self._graphs_lock = threading.Lock()
+
+    def graph_of(self, scope: Scope, index: ScopeIndex) -> EntityFactGraph:
+        """The scope's entity-fact graph as arrays, rebuilt after any write to the scope."""
+        entities = (self.vectors.index(scope, ENTITIES)
+                    if isinstance(self.vectors, IndexedVectorStore) else None)  # fmt: skip
+        key = (id(index), index.revision, id(entities), getattr(entities, "revision", 0))
+        with self._graphs_lock:
+            found = self._graphs.get(scope)
+            if found is not None and found[0] == key:
+                self._graphs.move_to_end(scope)
+                return found[1]
+        ids = [i for i in index.ids if i is not None]
+        graph = build_graph(ids, [index.payload(i) or {} for i in ids], self.ops, scope)
+        with self._graphs_lock:
+            self._graphs[scope] = (key, graph)
+            self._graphs.move_to_end(scope)
+            while len(self._graphs) > _GRAPH_SCOPES:
+                self._graphs.popitem(last=False)
+        return graph
 
     def name_vectors(self, names: list[str]) -> dict[str, np.ndarray]:
         """Unit vectors of relation names, embedded once per process (bounded LRU)."""
@@ -134,7 +157,9 @@ class _Run:
         self.index = owner.scope_index(scope)
         self.groups = Groups(self.index, accept, collapse)
         self._vector: np.ndarray | None = None
+        self.span_vectors: dict[str, Any] = {}
         self.graph = GraphResult()
+        self.ppr: tuple[EntityFactGraph, np.ndarray, set[int]] | None = None
         self.seeds: dict[str, float] = {}
         self.scores: dict[str, Scores] = {}  # full per-channel scores, where kept in memory
         self.found: dict[str, set[str]] = {}  # channel -> ids in its own top candidates
@@ -143,7 +168,14 @@ class _Run:
     def vector(self) -> np.ndarray:
         """The query's embedding, computed on first use (a keyword search needs none)."""
         if self._vector is None:
-            self._vector = np.asarray(self.owner.embedder.embed([self.text])[0], np.float32)
+            # The graph channel looks the query's capitalised spans up by embedding: one
+            # model call for the query and its spans costs about what one for the query
+            # alone does, and a second call would be most of a search's time.
+            spans = capitalised_spans(self.text) if self.recipe.uses("graph") else []
+            spans = [s for s in dict.fromkeys(spans) if s != self.text]
+            rows = self.owner.embedder.embed([self.text, *spans])
+            self._vector = np.asarray(rows[0], np.float32)
+            self.span_vectors = dict(zip(spans, rows[1:], strict=True))
         return self._vector
 
     def hits(self, limit: int) -> list[Hit]:
@@ -165,7 +197,8 @@ class _Run:
         weights = self.weights(lists)
         if recipe.uses("graph"):
             first = fuse(self.complete(lists), weights, **fusion)
-            lists["graph"] = self.graph_channel(first[: recipe.seeds_from_hits], depth)
+            seeding = recipe.fact_seeds if recipe.graph_walk == "ppr" else recipe.seeds_from_hits
+            lists["graph"] = self.graph_channel(first[:seeding], depth)
         self.found = {channel: {i for i, _ in ranked} for channel, ranked in lists.items()}
         context = self.neighbours(lists) if recipe.neighbour_weight > 0 else {}
         fused = fuse(self.complete(lists, set(context)), weights, **fusion)
@@ -248,7 +281,36 @@ class _Run:
             :depth
         ]
 
+    def ppr_channel(self, first: list[Fused], depth: int) -> list[tuple[str, float]]:
+        """Personalised PageRank from the named entities and the best text hits (ppr.py)."""
+        recipe = self.recipe
+        graph = self.owner.graph_of(self.scope, self.index)
+        linked = link(self.text, self.scope, self.owner.ops, recipe, self.similar_entities)
+        self.seeds = {entity_id: score for entity_id, (_e, score, _how) in linked.items()}
+        names = {entity_id: entity.name for entity_id, (entity, _s, _how) in linked.items()}
+        top = (first[0].score if first else 0.0) or 1.0
+        hits = {f.memory_id: recipe.fact_seed_weight * f.score / top
+                for f in first[: recipe.fact_seeds]}  # fmt: skip
+        seeds = graph.personalise(self.seeds, hits)
+        if not seeds:
+            return []
+        settings = WalkSettings(recipe.ppr_restart, recipe.ppr_steps, recipe.hub_degree,
+                                recipe.edge_budget)  # fmt: skip
+        mass = graph.propagate(seeds, settings, graph.gate(self.text, recipe.relation_gate))
+        out = []
+        for fact_id, score in graph.fact_scores(mass, 4 * depth):
+            payload = self.payload(fact_id)
+            if payload is not None and self.accept(payload):
+                out.append((fact_id, score))
+                if len(out) == depth:
+                    break
+        self.graph = GraphResult(facts={f: (s, []) for f, s in out}, names=names)
+        self.ppr = (graph, mass, set(seeds))
+        return out
+
     def graph_channel(self, first: list[Fused], depth: int) -> list[tuple[str, float]]:
+        if self.recipe.graph_walk == "ppr":
+            return self.ppr_channel(first, depth)
         ops, recipe = self.owner.ops, self.recipe
         linked = link(self.text, self.scope, ops, recipe, self.similar_entities)
         seeds = {entity_id: score for entity_id, (_e, score, _how) in linked.items()}
@@ -294,7 +356,12 @@ class _Run:
     def similar_entities(self, spans: list[str]) -> list[tuple[str, Entity, float]]:
         """Stored entities whose name embedding is close to a span of the query."""
         out = []
-        for span, vector in zip(spans, self.owner.embedder.embed(spans), strict=True):
+        _ = self.vector  # embeds the spans with the query
+        missing = [s for s in spans if s not in self.span_vectors]
+        self.span_vectors.update(zip(missing, self.owner.embedder.embed(missing) if missing
+                                     else [], strict=True))  # fmt: skip
+        for span in spans:
+            vector = self.span_vectors[span]
             for hit in self.owner.vectors.search(ENTITIES, vector, self.scope, limit=3):
                 if hit.score < self.recipe.entity_similarity:
                     break
@@ -338,6 +405,9 @@ class _Run:
         for name, value in fused.raw.items():
             parts[_RAW_NAMES.get(name, name)] = round(value, 6)
         paths = [self.graph.facts[i][1] for i in members if i in self.graph.facts]
+        if self.ppr is not None:
+            graph, mass, seeds = self.ppr
+            paths = [graph.path_to(i, mass, seeds) for i in members if i in self.graph.facts]
         return Hit(
             memory_id=members[0],
             text=str(text),

@@ -50,6 +50,9 @@ class ScopeIndex:
         # source's id); any other memory is a group of its own (search/collapse.py).
         self.group_of: dict[str, str] = {}  # point id -> group key
         self.groups: dict[str, list[str]] = {}  # group key -> its point ids
+        # Counts writes, so what is derived from the scope (search's graph arrays) knows
+        # when to rebuild: every graph change comes with a write of its facts or entities.
+        self.revision = 0
 
     @property
     def dim(self) -> int | None:
@@ -59,6 +62,7 @@ class ScopeIndex:
         return len(self.slot_of)
 
     def put(self, point_id: str, payload: dict[str, Any], vector: Sequence[float] | None) -> None:
+        self.revision += 1
         slot = self.slot_of.get(point_id)
         if slot is None:
             slot = self._free.pop() if self._free else len(self.ids)
@@ -96,6 +100,7 @@ class ScopeIndex:
         slot = self.slot_of.pop(point_id, None)
         if slot is None:
             return
+        self.revision += 1
         self.ids[slot] = None
         self.payloads[slot] = None
         self._alive[slot] = False

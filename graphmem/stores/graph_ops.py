@@ -101,6 +101,13 @@ class GraphOps:
         mentions = self._paged("mentions_in_scope", scope, lambda r: (r["fact_id"], r["entity_id"]))
         return facts, entities, relations, mentions
 
+    def edges_in_scope(self, scope: Scope) -> tuple[list[Relation], list[tuple[str, str]]]:
+        """Every relation and ``(fact id, entity id)`` mention of a scope: what search's
+        in-memory graph is built from (``search/ppr.py``)."""
+        relations = self._paged("relations_in_scope", scope, relation_from_row)
+        mentions = self._paged("mentions_in_scope", scope, lambda r: (r["fact_id"], r["entity_id"]))
+        return relations, mentions
+
     def _paged(self, name, scope, convert):
         out, skip = [], 0
         while True:
