@@ -124,7 +124,7 @@ def test_summary_splits_by_hop_count():
 def test_suite_runs_every_mode_and_writes_results(folder, tmp_path):
     out = tmp_path / "results"
     code = main(["musique", "--data", str(folder), "--embedder", "hash",
-                 "--extractor", "llm,offline", "--recipes", "vector,hybrid", "--out", str(out)])  # fmt: skip
+                 "--extractor", "llm,offline", "--recipes", "vector,text,hybrid", "--out", str(out)])  # fmt: skip
     assert code == 0
     document = json.loads((out / "results.json").read_text())
     results = document["results"]
@@ -133,5 +133,6 @@ def test_suite_runs_every_mode_and_writes_results(folder, tmp_path):
     for method in ("dense", "bm25", "llm:hybrid", "offline:vector"):
         assert set(results["scores"][method]) == {"all", "2hop", "3hop"}
         assert results["latency_ms"][method]["p95"] >= results["latency_ms"][method]["p50"]
-    assert "llm:hybrid" in (out / "results.md").read_text()
+    markdown = (out / "results.md").read_text()
+    assert "llm:hybrid" in markdown and "| offline | " in markdown  # the graph's share row
     assert "| llm:hybrid |" in build_readme(tmp_path)  # the results README lists the run

@@ -274,7 +274,19 @@ def tables(summary: dict[str, Any], latency: dict[str, Any], methods: list[str])
     for m in methods:
         by_hop.rows.append([m, *[f"{summary[m][h]['recall@5']:.3f} / "
                                  f"{summary[m][h]['all_gold@5']:.3f}" for h in hops]])  # fmt: skip
-    return [main, by_hop]
+    checks = Table("The graph's share (issue 12), per ingest mode",
+                   ["mode", "hybrid - dense all-gold@5", "hybrid - dense R@5",
+                    "hybrid - text R@5", "hybrid p95 / vector p95"])  # fmt: skip
+    for mode in dict.fromkeys(m.split(":")[0] for m in methods if ":" in m):
+        hybrid, text, vector = (f"{mode}:{r}" for r in ("hybrid", "text", "vector"))
+        if not all(r in summary for r in (hybrid, text, vector)):
+            continue
+        h, d, t = summary[hybrid]["all"], summary["dense"]["all"], summary[text]["all"]
+        checks.rows.append([mode, f"{h['all_gold@5'] - d['all_gold@5']:+.3f}",
+                            f"{h['recall@5'] - d['recall@5']:+.3f}",
+                            f"{h['recall@5'] - t['recall@5']:+.3f}",
+                            latency[hybrid]["p95"] / latency[vector]["p95"]])  # fmt: skip
+    return [main, by_hop, checks]
 
 
 def against_whole(summary: dict[str, Any], modes: list[str], recipes: list[str]) -> list[Table]:
