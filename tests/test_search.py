@@ -173,18 +173,25 @@ def test_tracer_sees_the_statements_a_search_runs(tmp_path):
         m.add("Bob lives in Paris.", user_id="t")
         seen.clear()
         hits = m.search("where does Alice's brother live?", user_id="t")
+        paths = list(seen)
+        seen.clear()
+        m.search("where does Alice's brother live?", user_id="t", recipe="hybrid_ppr")
         first = list(seen)
         seen.clear()
-        again = m.search("who is Bob?", user_id="t")
+        again = m.search("who is Bob?", user_id="t", recipe="hybrid_ppr")
         second = list(seen)
         m.add("Carol lives in Rome.", user_id="t")
         seen.clear()
-        m.search("who is Bob?", user_id="t")
+        m.search("who is Bob?", user_id="t", recipe="hybrid_ppr")
         after_write = list(seen)
     finally:
         m.close()
     assert hits and again
-    # The graph channel reads the scope's edges once into arrays (search/ppr.py) ...
+    # The default hybrid seeds the walk only with entities the query names, so it needs
+    # no fact_mentions lookup for the entities of its best hits.
+    assert {"entities_by_key", "relations_touching"} <= set(paths)
+    assert paths.count("relations_touching") == 2  # one per hop
+    # The PageRank channel reads the scope's edges once into arrays (search/ppr.py) ...
     assert {"entities_by_key", "relations_in_scope", "mentions_in_scope"} <= set(first)
     assert "relations_touching" not in first
     # ... walks them in memory on the next search: only the query's names are looked up ...

@@ -98,6 +98,27 @@ setting of its day, BM25 then at k1 0.9, b 0.4):
 - query prefixes for MiniLM: all-MiniLM-L6-v2 was trained without instructions, so there
   is no prefix to add; embedding each sentence of a turn would need ingest to store
   several vectors per memory (not done here).
+
+Issue 12 (November 2026): a graph channel by personalised PageRank (``hybrid_ppr``,
+``graph_walk="ppr"``, ``ppr.py``): the scope's entity-fact graph as arrays, seeded by
+the named entities (IDF-weighted) and the ten best text hits, restart 0.5, four steps,
+hubs above 300 memories passing nothing on, an edge budget per step. Measured, MiniLM,
+with graph weight 1.0 (the HYBRID weights) and not kept as the default:
+
+- musique-dev, the recorded gpt-3.5 extraction replayed (17,017 triple facts), 50 dev
+  questions, distinct passages R@5 / all-gold@5 / p50 ms: vector 0.558 / 0.18 / 29,
+  text 0.552 / 0.18 / 43, PageRank hybrid 0.562 / 0.20 / 63-133, the path walk
+  (``hybrid``) 0.578 / 0.24 / 1,122 (p95 3.0 s). Variants of the PageRank hybrid, all
+  within 0.562 +- 0.015 R@5: graph weight 0.5 or 2.0, hit-seed weight 0.3 or 3.0, 20
+  hit seeds, restart 0.3, relation gate 0.3 (mass kept at a memory whose relation names
+  share no word with the question). The triples are the retrieved unit here, and dense
+  over whole passages beats every recipe over them (README of the data: 0.62 R@5 on
+  100 questions): issue 21's question of what add() stores decides this set first.
+- LoCoMo, categories 1-4: recall@10 0.657 vs 0.739 for ``text`` in the same run: with
+  weight 1.0 the walk's reach through a conversation's entities outranks the turns the
+  words match. Synthetic, 10k facts: hop-2 recall@10 0.502 vs vector 0.507, text 0.500.
+
+So ``hybrid`` keeps the path walk and ``hybrid_ppr`` (graph weight 0.5) is opt-in.
 """
 
 from __future__ import annotations
@@ -128,7 +149,7 @@ class Recipe:
     vector_floor: str = "min"  # weighted: cosine of an unrelated memory, "min" or "median"
     keyword_coverage: float = 0.0  # keyword weight falls below this query coverage (0: off)
     # -- graph channel ------------------------------------------------------------------
-    graph_walk: str = "ppr"  # "ppr" (ppr.py: arrays, personalised PageRank) or "paths"
+    graph_walk: str = "paths"  # "paths" (graph.py) or "ppr" (ppr.py: arrays, PageRank)
     ppr_restart: float = 0.5  # ppr: share of mass sent back to the seeds each step
     ppr_steps: int = 4  # ppr: steps of the walk (memory -> entity -> memory is two)
     hub_degree: int = 300  # ppr: an entity in more memories than this passes nothing on
@@ -229,13 +250,17 @@ _HYBRID_BEFORE = {"vector": 0.5, "keyword": 0.5, "graph": 0.5}
 # channel itself now walks by personalised PageRank (ppr.py), so a second, slower PageRank
 # over the same evidence had nothing left to add (0.613 vs 0.634 on LoCoMo). Both remain
 # one field away: fusion="rrf", rerank=("pagerank",).
+# Opt-in until it wins: the graph channel as personalised PageRank over arrays (ppr.py),
+# seeded by the named entities and the ten best text hits; measured in the docstring.
+HYBRID_PPR = Recipe("hybrid_ppr", weights={"vector": 0.5, "keyword": 0.5, "graph": 0.5},
+                    graph_walk="ppr", **_NEIGHBOURS)  # fmt: skip
 HYBRID_MMR = Recipe("hybrid_mmr", weights=_HYBRID_BEFORE, rerank=("mmr",))
 # The two flat channels without the graph: the strongest simple baseline on LoCoMo.
 TEXT = Recipe("text", weights=_FLAT, **_NEIGHBOURS, **_FUSION)
 
 RECIPES: dict[str, Recipe] = {
     r.name: r
-    for r in (VECTOR, KEYWORD, GRAPH, HYBRID, HYBRID_MMR, TEXT)
+    for r in (VECTOR, KEYWORD, GRAPH, HYBRID, HYBRID_PPR, HYBRID_MMR, TEXT)
 }
 
 
