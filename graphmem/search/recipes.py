@@ -116,7 +116,10 @@ with graph weight 1.0 (the HYBRID weights) and not kept as the default:
   100 questions): issue 21's question of what add() stores decides this set first.
 - LoCoMo, categories 1-4: recall@10 0.657 vs 0.739 for ``text`` in the same run: with
   weight 1.0 the walk's reach through a conversation's entities outranks the turns the
-  words match. Synthetic, 10k facts: hop-2 recall@10 0.502 vs vector 0.507, text 0.500.
+  words match; at graph weight 0.5 (``hybrid_ppr``) 0.662, cat-1 all-gold@10 0.181, so
+  the cause is not the weight alone (not found in the time there was). Synthetic, 10k
+  facts: hop-2 recall@10 0.502 vs vector 0.507, text 0.500. ``text`` there (with the
+  neighbour change of the same day) scored 0.739, as before it.
 
 So ``hybrid`` keeps the path walk and ``hybrid_ppr`` (graph weight 0.5) is opt-in.
 """
