@@ -17,6 +17,7 @@ from .config import Config, check_names
 from .embed.checked import CheckedEmbedder
 from .errors import ConfigError, NotFoundError, ValidationError
 from .factory import build_all, release
+from .index import IndexedVectorStore
 from .ingest.pipeline import Pipeline, Unit
 from .ingest.resolve import Resolver
 from .ingest.unmerge import undo_merge
@@ -47,7 +48,7 @@ from .models import (
 )
 from .relations import Relations
 from .sandbox import run_cypher
-from .search import IndexedVectorStore, Recipe, Searcher
+from .search import Recipe, Searcher
 from .stores.base import Embedder, Extractor, GraphStore, HistoryStore, Tracer, VectorStore
 from .stores.graph_index import IndexedGraphStore
 from .stores.graph_ops import GraphOps
@@ -92,8 +93,8 @@ class Memory:
         from .ingest.offline import OfflineExtractor
 
         self.config = config or Config()
-        # Every write to the facts collection goes through this wrapper, which keeps
-        # search's in-process per-scope indexes (BM25, vectors) in step: search/index.py.
+        # Every write to the vector store goes through this wrapper, which keeps the
+        # in-process per-scope indexes (BM25, vectors) in step: index/store.py.
         vectors = IndexedVectorStore(vectors)
         # Likewise the graph, where no other process can write to it: stores/graph_index.py.
         if "exclusive_writer" in getattr(graph, "capabilities", ()):

@@ -21,8 +21,8 @@ from typing import Any
 import networkx as nx
 
 from .errors import NotFoundError, ValidationError
+from .index.filters import check_as_of, visible
 from .models import Entity, Fact, PathStep, Relation, Scope, name_key, relation_key
-from .search.filters import check_as_of, visible
 
 FACTS = "facts"
 DIRECTIONS = ("both", "out", "in")

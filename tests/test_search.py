@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graphmem import Memory, ValidationError
+from graphmem.index import IndexedVectorStore
+from graphmem.index.keyword import KeywordIndex, tokenise
 from graphmem.models import PathStep, Scope
-from graphmem.search import RECIPES, IndexedVectorStore, Recipe, fuse, min_max
-from graphmem.search.keyword import KeywordIndex, tokenise
+from graphmem.search import RECIPES, Recipe, fuse, min_max
 from graphmem.stores.base import VectorPoint
 from graphmem.stores.qdrant import QdrantVectorStore
 

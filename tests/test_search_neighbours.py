@@ -7,9 +7,10 @@ from dataclasses import replace
 import pytest
 
 from graphmem import Memory, ValidationError
+from graphmem.index.neighbours import NeighbourTable, conversation_of, order_key
 from graphmem.search import recipes
 from graphmem.search.fuse import Fused
-from graphmem.search.neighbours import NeighbourTable, conversation_of, order_key, smooth
+from graphmem.search.neighbours import smooth
 
 U = "talk"
 SESSION = "2023-05-08T13:56:00"

@@ -63,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def implicit(data: LocomoData) -> LocomoData:
     """The questions sharing no stemmed word with their gold turns, names aside."""
-    from graphmem.search.keyword import tokenise
+    from graphmem.index.keyword import tokenise
 
     turns = {(c.sample_id, t.dia_id): t.text for c in data.conversations for t in c.turns}
     names = {c.sample_id: {w for s in c.speakers for w in tokenise(s)}

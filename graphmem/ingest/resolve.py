@@ -30,7 +30,7 @@ from ..models import (
     new_id,
     relation_key,
 )
-from ..stores.base import Embedder, VectorPoint, VectorStore
+from ..stores.base import Embedder, SearchMany, VectorPoint, VectorStore
 from ..stores.graph_ops import GraphOps
 from .offline_words import category
 
@@ -115,9 +115,10 @@ class Resolver:
             # entities' points wait in the plan), so no name can find one created here.
             # exact_from: a name that may reach the threshold gets its own exact search,
             # so merges, their order and their logged scores do not depend on batching.
-            search_many = getattr(self.vectors, "search_many", None)
-            if search_many is not None:
-                found = search_many("entities", vectors, scope, limit=5, exact_from=self.threshold)
+            if isinstance(self.vectors, SearchMany):
+                found = self.vectors.search_many(
+                    "entities", vectors, scope, limit=5, exact_from=self.threshold
+                )
             else:
                 found = [self.vectors.search("entities", v, scope, limit=5) for v in vectors]
             for item, vector, hits in zip(pending, vectors, found, strict=True):

@@ -6,7 +6,7 @@
                        the best hits of the two above, walked 1-2 hops)
 
 Every channel applies the same admission rule (scope, time, payload filters) from
-``filters.py``, so a memory a channel may not return can never reach a hit through
+``index/filters.py``, so a memory a channel may not return can never reach a hit through
 another one.
 """
 
@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import ValidationError
+from ..index import IndexedVectorStore, ScopeIndex, Scores, is_source
+from ..index.filters import check_as_of, check_filters, matches, visible
 from ..models import Entity, Hit, Scope, check_unicode
 from . import recipes as recipe_book
 from .collapse import Groups
-from .filters import check_as_of, check_filters, matches, visible
 from .fuse import Fused, coverage_weight, fuse
 from .graph import GraphResult, Relevance, capitalised_spans, link, walk
-from .index import IndexedVectorStore, ScopeIndex, Scores, is_source
 from .neighbours import smooth
 from .ppr import EntityFactGraph, WalkSettings, build_graph
 from .recipes import CHANNELS, Recipe

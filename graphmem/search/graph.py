@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..index.keyword import STOPWORDS, tokenise
 from ..models import Entity, PathStep, Relation, Scope, name_key
 from ..stores.graph_ops import GraphOps
-from .keyword import STOPWORDS, tokenise
 from .recipes import Recipe
 
 _WORD = re.compile(r"[\w][\w\-.&']*")

@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from ..index.keyword import tokenise
 from ..models import PathStep, Relation, Scope
 from ..stores.graph_ops import GraphOps
-from .keyword import tokenise
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ Decay 1.0 failed at 100k facts: a city reached in one hop passes a full score to
 Since then (issue 6), ``text`` and ``hybrid`` lift a memory halfway towards a better
 neighbour's text score (``neighbour_weight`` 0.5; the two turns said before and the two
 after it, ``neighbour_reach`` 2, ``neighbours.py``), and BM25 stems with Snowball
-(``keyword.py``). Measured through ``Memory.search`` (LoCoMo, categories 1-4, MiniLM;
+(``index/keyword.py``). Measured through ``Memory.search`` (LoCoMo, categories 1-4, MiniLM;
 all / conversations 0-4 / 5-9, every setting chosen on 0-4):
 
     change                              hybrid recall@10       multi-hop all-gold@10

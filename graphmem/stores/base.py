@@ -139,6 +139,28 @@ class VectorStore(Protocol):
 
 
 @runtime_checkable
+class SearchMany(Protocol):
+    """What ingest may ask of a vector store beyond ``VectorStore``: many searches at once.
+
+    ``search_many`` returns, for each of ``vectors``, what ``search`` with the same other
+    arguments returns; hits scoring ``exact_from`` or more are exactly ``search``'s (a
+    batched product may differ from it in the last float bits). Entity resolution asks
+    once per batch when the store offers it (``index/store.py`` does), else per name.
+    """
+
+    def search_many(
+        self,
+        collection: str,
+        vectors: Sequence[Sequence[float]],
+        scope: Scope,
+        limit: int = 10,
+        filters: Mapping[str, Any] | None = None,
+        *,
+        exact_from: float | None = None,
+    ) -> list[list[VectorHit]]: ...
+
+
+@runtime_checkable
 class HistoryStore(Protocol):
     """Append-only log of every change. ``id`` and ``created_at`` are filled on record."""
 

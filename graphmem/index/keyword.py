@@ -19,12 +19,12 @@ categories 1-4; all / conversations 0-4 / 5-9):
 BM25 alone (``keyword``) went from 0.574 to 0.614. Anserini's short-passage setting
 scored higher here but cost the synthetic suite's hybrid hop-2 recall@10 0.008 (0.873 ->
 0.865, where the stemmer changed nothing), and once neighbours are lifted
-(``neighbours.py``) its lead on LoCoMo shrinks to 0.006. The stemmer's bolder merges
+(``search/neighbours.py``) its lead on LoCoMo shrinks to 0.006. The stemmer's bolder merges
 ("animal" and "animation" -> "anim") cost less than the missed word forms did. Keeping
 the speaker's name that starts a LoCoMo turn out of BM25 lost 0.031 (0.602 vs 0.633
 before): questions name people, so names are worth matching and nothing strips them.
 
-Documents are addressed by integer slots that the owner (``index.ScopeIndex``) hands
+Documents are addressed by integer slots that the owner (``scope.ScopeIndex``) hands
 out; a removed slot simply stops scoring.
 """
 
