@@ -364,6 +364,12 @@ class ExtractedRelation:
 class ExtractedFact:
     text: str
     valid_at: str = ""
+    # In [0, 1], from the model or the offline heuristics (ingest/offline_importance.py);
+    # None: the extractor has no opinion and the stored default applies.
+    importance: float | None = None
+    # "rule" when the extractor read a standing instruction to the assistant; "": the
+    # caller's memory_type (or the default for the add) applies.
+    memory_type: str = ""
 
 
 @dataclass

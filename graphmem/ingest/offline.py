@@ -63,6 +63,7 @@ from ..models import (
 )
 from ..stores.base import KnownEntity
 from . import offline_words as words
+from .offline_importance import importance, is_rule
 from .offline_mentions import KnownIndex, Mention, MentionFinder, Sentence, split_sentences
 from .offline_patterns import (
     CLOSE,
@@ -153,6 +154,7 @@ class _Run:
         self.cues = Cues()
         self.names: dict[str, str] = {}  # name key -> the first spelling seen
         self.facts: list[ExtractedFact] = []
+        self.named: list[set[str]] = []  # per fact: name keys of who it names, not the speaker
         self.edges: list[_Edge] = []
 
     def run(self, text: str) -> Extraction:
@@ -193,9 +195,13 @@ class _Run:
             return
         fact = len(self.facts)
         valid_at, invalid_at = sentence_dates(work)
-        self.facts.append(ExtractedFact(sentence.text, valid_at))
+        self.facts.append(ExtractedFact(sentence.text, valid_at,
+                                        memory_type="rule" if is_rule(sentence.text) else ""))  # fmt: skip
+        self.named.append(set())
         for mention in mentions:
-            self._register(mention)
+            key = self._register(mention)
+            if mention.kind != "speaker":
+                self.named[fact].add(key)
         for item in found:
             source, target = self._register(item.source), self._register(item.target)
             for key, kind in ((source, item.source_type), (target, item.target_type)):
@@ -324,6 +330,11 @@ class _Run:
     def _finish(self) -> Extraction:
         for edge in self.edges:
             edge.relation = self._resolve(edge)
+        related = {edge.fact for edge in self.edges if edge.relation}
+        for i, fact in enumerate(self.facts):
+            people = sum(category(self.cues.type_of(k)) == "person" for k in self.named[i])
+            fact.importance = importance(fact.text, people=people, dated=bool(fact.valid_at),
+                                         related=i in related)  # fmt: skip
         out = Extraction(facts=self.facts)
         out.entities = [
             ExtractedEntity(name, self.cues.type_of(key)) for key, name in self.names.items()

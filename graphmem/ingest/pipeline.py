@@ -26,6 +26,7 @@ from ..models import (
 )
 from ..stores.base import Embedder, Extractor, KnownEntity, VectorPoint, VectorStore
 from ..stores.graph_ops import GraphOps
+from .offline_importance import importance
 from .offline_mentions import KnownIndex
 from .resolve import VAGUE_TYPES, Plan, Resolver
 from .validate import Message, check_extraction
@@ -157,7 +158,8 @@ class Pipeline:
                 # Nothing extracted ("Wow, that's great!"): keep the message as said, as
                 # infer=False would. Dropping it lost LoCoMo evidence and left a gap
                 # where its neighbours should meet.
-                found.facts = [ExtractedFact(unit.text, unit.timestamp)]
+                found.facts = [ExtractedFact(unit.text, unit.timestamp,
+                                             importance(unit.text))]  # fmt: skip
                 found.relations = []
             return found
         # Stored as given: one fact per message, entities and relations found offline.
@@ -166,7 +168,10 @@ class Pipeline:
             found = self.linker.extract(msg.content, speaker=unit.speaker(scope), known=known,
                                         reference_time=unit.timestamp)  # fmt: skip
             index = len(out.facts)
-            out.facts.append(ExtractedFact(msg.content, unit.timestamp))
+            # A turn matters as much as its most important sentence.
+            rated = [f.importance for f in found.facts if f.importance is not None]
+            out.facts.append(ExtractedFact(msg.content, unit.timestamp,
+                                           max(rated, default=importance(msg.content))))  # fmt: skip
             out.entities += found.entities
             for rel in found.relations if msg.role == "user" else ():
                 rel.fact = index

@@ -11,7 +11,8 @@ Two things are repaired rather than refused, on purpose:
 - a relation endpoint that is not in the answer's entities but is a known entity of the
   scope is added to the entities, so every endpoint resolves.
 
-Unknown extra keys are ignored (models like to add "reasoning").
+Unknown extra keys are ignored (models like to add "reasoning"), and so is an importance
+that is not a number: it is clamped to [0, 1] when it is one.
 """
 
 from __future__ import annotations
@@ -43,7 +44,18 @@ EXTRACTION_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "properties": {"text": {"type": "string"}, "valid_at": _DATE},
+                "properties": {
+                    "text": {"type": "string"},
+                    "valid_at": _DATE,
+                    "importance": {
+                        "type": "number", "minimum": 0, "maximum": 1,
+                        "description": "how much the fact is worth keeping, 0 to 1",
+                    },
+                    "rule": {
+                        "type": "boolean",
+                        "description": "a standing instruction to the assistant",
+                    },
+                },  # fmt: skip
                 "required": ["text"],
             },
         },
@@ -241,6 +253,22 @@ def _date(item: dict[str, Any], key: str, path: str, errors: _Errors) -> str:
         return ""
 
 
+def _importance(value: Any) -> float | None:
+    """The model's importance, clamped to [0, 1]; anything unreadable is no opinion.
+
+    Tolerated rather than refused: a fact is worth storing whatever number the model
+    put beside it, and "high" or 7 (out of 10?) must not lose the message's facts.
+    """
+    if isinstance(value, str):
+        try:
+            value = float(value.strip().rstrip("%")) / (100 if value.strip().endswith("%") else 1)
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return None
+    return round(min(1.0, max(0.0, float(value))), 3)
+
+
 def parse_extraction(obj: Any, *, known: Sequence[KnownEntity] = ()) -> Extraction:
     """Check a model answer against ``EXTRACTION_SCHEMA`` and build an ``Extraction``."""
     errors = _Errors()
@@ -259,6 +287,8 @@ def parse_extraction(obj: Any, *, known: Sequence[KnownEntity] = ()) -> Extracti
             ExtractedFact(
                 text=_string(item, "text", f"facts[{i}]", errors, required=True),
                 valid_at=_date(item, "valid_at", f"facts[{i}]", errors),
+                importance=_importance(item.get("importance")),
+                memory_type="rule" if item.get("rule") is True else "",
             )
         )
 

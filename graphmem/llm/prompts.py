@@ -35,7 +35,11 @@ using pronouns. The speaker is given below; "I", "me" and "my" mean the speaker,
 the speaker's name. Resolve relative dates ("yesterday", "next May") against the reference \
 time and put the date in the sentence and in valid_at. Skip greetings, small talk, \
 questions that state nothing, and facts about the conversation itself. One fact per \
-statement; do not repeat a fact.
+statement; do not repeat a fact. Give each fact an importance from 0 to 1: about 0.9 for \
+what the speaker asks you to remember and for standing instructions, 0.7 for preferences, \
+plans with dates and facts about named people, 0.5 for ordinary facts, 0.2 for passing \
+remarks. Set rule to true only for a standing instruction to the assistant about how to \
+behave from now on ("always answer in French", "never call before 9").
 
 entities: every person, organization, location, event, object or concept the facts mention, \
 each once. type is one of: person, organization, location, event, object, concept, other. \
