@@ -114,11 +114,14 @@ def test_each_run_on_a_graph_server_ingests_for_real(bolt_server):
     assert second["graph_missing_entities"] == 0
 
 
-def test_an_embedded_run_keeps_the_generated_scope_names():
+def test_an_embedded_run_keeps_the_generated_scope_names_and_reopens():
     result = measure(_config("kuzu"))
     assert result["memories_written"] == 240
     assert result["scope_suffix"] == ""
     assert result["graph_missing_entities"] == 0
+    # A fresh process opened what this one wrote and searched it.
+    assert result["cold"]["open_and_first_search_s"] > result["cold"]["open_s"] > 0
+    assert result["ingest_last10_per_s"] > 0
 
 
 def test_sizes_above_the_repeat_limit_run_once(tmp_path):
@@ -132,3 +135,34 @@ def test_sizes_above_the_repeat_limit_run_once(tmp_path):
     runs = json.loads((tmp_path / "results.json").read_text())["results"]["runs"]
     assert [(r["size"], len(r["ingest_per_s_runs"])) for r in runs] == [(40, 2), (80, 1)]
     assert [r["memories_written"] for r in runs] == [40, 80]
+
+
+def test_the_last_tenth_rate_is_measured_where_the_scope_is_largest():
+    from benchmarks.suites.speed import last_share_rate
+
+    # Ten batches of 1,000; the last one took three seconds, the others one each.
+    curve = [(n * 1000, n * 1.0 + (2.0 if n == 10 else 0.0)) for n in range(1, 11)]
+    assert last_share_rate(curve) == 1000 / 3.0
+    assert last_share_rate([(1000, 1.0), (2000, 3.0)]) == 500.0  # whole batches: the last half
+
+
+def test_runs_from_100k_are_checked_against_the_1m_targets(tmp_path):
+    args = argparse.Namespace(
+        out=str(tmp_path), graph="kuzu", recipes="vector,hybrid", extract="none", scopes=1,
+        queries=10, neo4j_password="secret", handler=None,
+    )  # fmt: skip
+    small, big = _run("hash", 10_000, 4000.0, 10.0), _run("hash", 100_000, 2000.0, 40.0)
+    big["ingest_last10_per_s"] = 2400.0
+    big["cold"] = {"open_and_first_search_s": 1.5, "open_s": 0.5, "first_search_s": 1.0,
+                   "peak_rss_mb": 5000.0}  # fmt: skip
+    _report(args, [small, big], [], [], ["hash"])
+    text = (tmp_path / "results.md").read_text(encoding="utf-8")
+    assert (
+        "| last-10% ingest >= 70% of the 10k rate, hash, 100,000 (target at 1M) | 0.600 | False |"
+        in text
+    )
+    assert "| hybrid p95 <= 30 ms, hash, 100,000 (target at 1M) | 40.000 | False |" in text
+    assert "| reopen + first search <= 2 s, hash, 100,000 (target at 1M) | 1.500 | True |" in text
+    # The cold process's high-water mark counts: it is what a restarted server holds.
+    assert "| peak RSS <= 4,096 MB, hash, 100,000 (target at 1M) | 5,000 | False |" in text
+    assert (tmp_path / "cold_open_vs_size.png").is_file()

@@ -201,8 +201,11 @@ def ingest(memory: Any, data: LocomoData, infer: bool, batch_size: int) -> dict[
         items = [
             {
                 # An assistant's turn (the recall suite's replies) is stored as one.
-                **({"messages": [{"role": "assistant", "content": turn.text}]}
-                   if turn.speaker == "assistant" else {"text": turn.text}),  # fmt: skip
+                **(
+                    {"messages": [{"role": "assistant", "content": turn.text}]}
+                    if turn.speaker == "assistant"
+                    else {"text": turn.text}
+                ),  # fmt: skip
                 "source_ids": [turn.dia_id],
                 "timestamp": turn.timestamp,
                 "metadata": {"speaker": turn.speaker, "session": turn.session},
@@ -280,9 +283,14 @@ def run_on(data: LocomoData, args: argparse.Namespace, out_dir: Path, title: str
         "turns": first["turns"],
         "memories_stored": first["memories"],
         "turns_per_s": first["turns_per_s"],
-        **({"verbatim_ingest_seconds": ingested["verbatim"]["seconds"],
-            "verbatim_memories_stored": ingested["verbatim"]["memories"]}
-           if "verbatim" in ingested else {}),  # fmt: skip
+        **(
+            {
+                "verbatim_ingest_seconds": ingested["verbatim"]["seconds"],
+                "verbatim_memories_stored": ingested["verbatim"]["memories"],
+            }
+            if "verbatim" in ingested
+            else {}
+        ),  # fmt: skip
         "baseline_index_seconds": baseline_build,
         "total_seconds": total_seconds,
         "data_dir_mb": disk_mb,
@@ -319,8 +327,12 @@ def run_on(data: LocomoData, args: argparse.Namespace, out_dir: Path, title: str
         f"{len(data.questions)} questions {data.category_counts()}",
         f"embedder {args.embedder}, graph {args.graph}; graphmem-<recipe>: add() with the "
         f"{args.extract} extractor (infer={infer}, {first['memories']} memories)"
-        + (f"; verbatim-<recipe>: the same turns stored whole (infer=False, "
-           f"{ingested['verbatim']['memories']} memories)" if "verbatim" in ingested else ""),
+        + (
+            f"; verbatim-<recipe>: the same turns stored whole (infer=False, "
+            f"{ingested['verbatim']['memories']} memories)"
+            if "verbatim" in ingested
+            else ""
+        ),
         "categories: "
         + ", ".join(f"{k} {v}" for k, v in CATEGORY_NAMES.items())
         + " (official LoCoMo naming); headline = categories 1-4",

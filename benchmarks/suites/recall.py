@@ -89,7 +89,7 @@ def with_replies(data: LocomoData, words: int, seed: int) -> LocomoData:
                      f"\"{said[i]}\""]  # fmt: skip
             while sum(len(p.split()) for p in parts) < words:
                 if rng.random() < 0.6:
-                    parts.append(f"Earlier you told me: \"{rng.choice(said)}\"")
+                    parts.append(f'Earlier you told me: "{rng.choice(said)}"')
                 else:
                     parts.append(rng.choice(_ADVICE))
             turns.append(Turn(f"{turn.dia_id}+reply", turn.session, "assistant",
@@ -109,8 +109,10 @@ def run(args: argparse.Namespace) -> int:
         data = locomo_suite.select_conversations(
             load_locomo(resolve_data_path(args.data)), args.conversations
         )
-        data = implicit(data) if name == "implicit" else with_replies(
-            data, args.reply_words, args.seed
+        data = (
+            implicit(data)
+            if name == "implicit"
+            else with_replies(data, args.reply_words, args.seed)
         )
         out = Path(args.out) / name if args.out else default_out("recall", name)
         locomo_suite.run_on(data, args, out, title=f"recall/{name}")
