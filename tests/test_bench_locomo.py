@@ -13,7 +13,7 @@ from benchmarks.runtime import REPO_ROOT, BenchmarkError
 from benchmarks.suites import locomo as suite
 from benchmarks.suites.locomo_report import build_tables, summarise
 from benchmarks.summary import build_readme
-from graphmem.models import Hit
+from graphmem import Memory
 
 REAL_FILE = (REPO_ROOT / "../shared/datasets/locomo10.json").resolve()
 
@@ -151,45 +151,42 @@ def test_oracle_check_fails_loudly_when_the_scorer_is_wrong(fixture_file, monkey
         suite.check_oracle(data.questions)
 
 
-class FakeMemory:
-    """Answers every search with the gold turns, optionally from the wrong scope."""
+class WrongScope:
+    """A real Memory asked under another conversation's user id: a scoping bug in a caller."""
 
-    def __init__(self, data, leak_from=None):
-        self.gold = {(q.sample_id, q.question): q.gold for q in data.questions}
-        self.leak_from = leak_from
-        self.calls = []
+    def __init__(self, memory, other):
+        self.memory, self.other = memory, other
 
-    def search(self, query, user_id, limit, recipe):
-        self.calls.append((user_id, recipe, limit))
-        owner = self.leak_from or user_id
-        return [
-            Hit(
-                memory_id=f"{owner}/{dia_id}",
-                text="",
-                score=1.0,
-                channels=["vector"],
-                source_ids=[dia_id],
-            )
-            for dia_id in self.gold[(user_id, query)]
-        ]
+    def search(self, query, user_id, **kwargs):
+        return self.memory.search(query, user_id=self.other, **kwargs)
 
 
-def _owner(data):
-    return {f"{c.sample_id}/{t.dia_id}": c.sample_id for c in data.conversations for t in c.turns}
-
-
-def test_suite_scores_every_method_and_summarises(fixture_file, tmp_path):
+@pytest.fixture
+def stored(fixture_file, tmp_path):
+    """The fixture conversations in a real embedded Memory, one memory per turn."""
     data = load_locomo(fixture_file)
+    with Memory.open(tmp_path / "data", embedder="hash") as memory:
+        report = suite.ingest(memory, data, infer=False, batch_size=2)
+        yield data, memory, report["owner"]
+
+
+def test_suite_scores_every_method_and_summarises(stored, tmp_path):
+    data, memory, owner = stored
+    assert len(owner) == sum(len(c.turns) for c in data.conversations)
     indexes = {c.sample_id: suite.ConversationIndex(c, HashEmbedder()) for c in data.conversations}
-    memory = FakeMemory(data)
-    rows, latencies, audit = suite.ask_all({"graphmem": memory}, data, indexes, ["hybrid"], _owner(data))
+    rows, latencies, audit = suite.ask_all({"graphmem": memory}, data, indexes, ["hybrid"], owner)
     assert audit["leaks"] == 0 and audit["hits_with_unknown_memory_id"] == 0
-    assert {call[1] for call in memory.calls} == {"hybrid"}
-    assert all(call[2] == 20 for call in memory.calls)
     assert set(latencies) == {"bm25", "dense", "bm25+dense", "graphmem-hybrid", "oracle"}
+    assert all(len(v) == len(data.questions) for v in latencies.values())
     assert sum("scores" in row for row in rows) == 8
+    # Each conversation holds four turns, so a real search returns every turn of the
+    # asker's conversation within its top 10 and none of the other's.
+    for row in rows:
+        returned = {dia for hit in row["rankings"]["graphmem-hybrid"] for dia in hit}
+        mine = next(c for c in data.conversations if c.sample_id == row["sample_id"])
+        assert returned == {t.dia_id for t in mine.turns}
     summary = summarise(rows, latencies, n_boot=50, seed=0)
-    assert summary["headline"]["graphmem-hybrid"]["mrr"] == 1.0
+    assert summary["headline"]["graphmem-hybrid"]["recall@10"] == 1.0
     assert summary["headline"]["oracle"]["ndcg@10"] == 1.0
     assert summary["by_category"]["oracle"][5]["n"] == 1
     assert "graphmem-hybrid - bm25" in summary["differences"]
@@ -208,17 +205,19 @@ def test_suite_scores_every_method_and_summarises(fixture_file, tmp_path):
     results = {"headline_questions": summary["headline_questions"], **summary}
     write_results("locomo", results, tables, {"embedder": "test"}, tmp_path / "locomo")
     readme = build_readme(tmp_path)
-    assert "## `locomo`" in readme and "| graphmem-hybrid | 1.000 | 1.000 | 1.000 |" in readme
+    # recall@5 and recall@10 of the real search, as the summary README prints them
+    assert "## `locomo`" in readme and "| graphmem-hybrid | 1.000 | 1.000 |" in readme
 
 
-def test_suite_counts_hits_from_another_scope_as_leaks(fixture_file):
-    data = load_locomo(fixture_file)
+def test_suite_counts_hits_from_another_scope_as_leaks(stored):
+    data, memory, owner = stored
     indexes = {c.sample_id: suite.ConversationIndex(c, HashEmbedder()) for c in data.conversations}
-    memory = FakeMemory(data, leak_from="conv-b")
-    _, _, audit = suite.ask_all({"graphmem": memory}, data, indexes, ["vector"], _owner(data))
-    # conv-a's questions with gold get conv-b's memories back: one leak per gold turn.
-    conv_a_gold = sum(len(q.gold) for q in data.questions if q.sample_id == "conv-a")
-    assert audit["leaks"] == conv_a_gold
+    wrong = WrongScope(memory, "conv-b")
+    _, _, audit = suite.ask_all({"graphmem": wrong}, data, indexes, ["vector"], owner)
+    # conv-a's questions get conv-b's four turns back; conv-b's own questions leak nothing.
+    asked = sum(1 for q in data.questions if q.sample_id == "conv-a")
+    assert audit["leaks"] == 4 * asked
+    assert audit["hits_with_unknown_memory_id"] == 0
 
 
 class HashEmbedder:
