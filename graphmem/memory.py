@@ -18,6 +18,7 @@ from .embed.checked import CheckedEmbedder
 from .errors import ConfigError, NotFoundError, ValidationError
 from .factory import build_all, release
 from .index import IndexedVectorStore
+from .index.filters import live
 from .ingest.pipeline import Pipeline, Unit
 from .ingest.resolve import Resolver
 from .ingest.unmerge import undo_merge
@@ -31,6 +32,10 @@ from .ingest.validate import (
     normalise_messages,
 )
 from .ingest.write import FACTS, Writer, collector_paused, fact_from_payload
+from .lifecycle import Life, check_clock, check_life, check_memory_types, now_text
+from .lifecycle.clock import read as read_clock
+from .lifecycle.fields import item_life
+from .lifecycle.reads import scroll_visible, type_counts
 from .maintenance.agreement import check_on_open
 from .maintenance.verify import VerifyReport, verify
 from .models import (
@@ -52,6 +57,8 @@ from .search import Recipe, Searcher
 from .stores.base import Embedder, Extractor, GraphStore, HistoryStore, Tracer, VectorStore
 from .stores.graph_index import IndexedGraphStore
 from .stores.graph_ops import GraphOps
+
+NO_LIFE = Life()  # an add that sets no lifecycle field
 
 
 @dataclass
@@ -89,10 +96,13 @@ class Memory:
         extractor: Extractor | None = None,
         config: Config | None = None,
         lock: Any = None,
+        clock: Callable[[], Any] | None = None,
     ) -> None:
         from .ingest.offline import OfflineExtractor
 
         self.config = config or Config()
+        # Lifecycle time (expiry, archival, promotion) is read only here: lifecycle/clock.py.
+        self.clock = check_clock(clock)
         # Every write to the vector store goes through this wrapper, which keeps the
         # in-process per-scope indexes (BM25, vectors) in step: index/store.py.
         vectors = IndexedVectorStore(vectors)
@@ -138,9 +148,13 @@ class Memory:
         tracer: Tracer | None = None,
         config: Config | None = None,
         check_stores: bool = True,
+        clock: Callable[[], Any] | None = None,
         **settings: Any,
     ) -> Memory:
         """Embedded defaults under ``data_dir``; ``settings`` override ``Config`` fields.
+
+        ``clock`` returns the current time as an aware UTC ``datetime`` for expiry,
+        archival and promotion (default: real time); tests pass one they can move.
 
         Store objects may be passed too (``graph=``, ``vectors=``, ``embedder=``...), and
         ``embedder``/``extractor`` accept either a name or an object. Stores that disagree
@@ -148,6 +162,7 @@ class Memory:
         ``check_stores=False``, which is how ``graphmem doctor --repair`` opens them.
         """
         check_names(settings, extra=("history",))
+        clock = check_clock(clock)
         objects = {k: settings.pop(k) for k in list(settings)
                    if k in ("graph", "vectors", "history", "embedder", "extractor")
                    and not isinstance(settings[k], str)}  # fmt: skip
@@ -158,7 +173,7 @@ class Memory:
         config = replace(base, **settings) if settings else base
         parts = build_all(config, tracer, **objects)
         try:
-            memory = cls(config=config, **parts)
+            memory = cls(config=config, clock=clock, **parts)
             if check_stores:
                 try:
                     check_on_open(memory)
@@ -203,15 +218,23 @@ class Memory:
         infer: bool = True,
         source_ids: Sequence[str] | None = None,
         timestamp: Any = None,
+        memory_type: str | None = None,
+        importance: float | None = None,
+        ttl: Any = None,
+        expires_at: Any = None,
     ) -> AddResult:
         """Remember ``messages`` (a string, a ``{role, content}`` dict or a list of them).
 
         ``infer=True`` extracts facts, entities and relations (LLM when configured, else
         the offline extractor); ``infer=False`` stores each message as one memory and still
         links the entities it names. ``timestamp`` is when the conversation happened.
+        ``memory_type`` ("semantic" with infer, "episodic" without, "procedural", "rule"),
+        ``importance`` (0-1) and ``ttl`` ("7d", seconds, a timedelta) or ``expires_at``
+        set the lifecycle fields (``graphmem/lifecycle/fields.py``).
         """
         scope = Scope.of(user_id, agent_id, run_id)
-        unit = self._unit(messages, metadata, source_ids, timestamp)
+        life = check_life(memory_type, importance, ttl, expires_at, now=read_clock(self.clock))
+        unit = self._unit(messages, metadata, source_ids, timestamp, life)
         return self._ingest([unit], scope, infer)
 
     def add_many(
@@ -224,22 +247,32 @@ class Memory:
         infer: bool = False,
         batch_size: int = 500,
         progress: Callable[[int], Any] | None = None,
+        memory_type: str | None = None,
+        importance: float | None = None,
+        ttl: Any = None,
+        expires_at: Any = None,
     ) -> AddResult:
         """Ingest many items (``{"text" | "messages", "metadata", "source_ids", "timestamp"}``)
         with batched embeddings and store writes. Each batch is atomic. Every item is
         checked before the first batch is written; ``progress(n)`` is called after each
-        batch with the number of items it held."""
+        batch with the number of items it held. The lifecycle arguments apply to every
+        item; an item's own ``memory_type``/``importance``/``ttl``/``expires_at`` win."""
         scope = Scope.of(user_id, agent_id, run_id)
         if isinstance(items, str | bytes) or not isinstance(items, Sequence):
             raise ValidationError("items", "must be a list of dicts")
         check_limit(batch_size, "batch_size")
+        base = {"memory_type": memory_type, "importance": importance, "ttl": ttl,
+                "expires_at": expires_at}  # fmt: skip
+        now = read_clock(self.clock)
+        check_life(**base, now=now)  # a bad call-level value is named as such
         units = []
         for i, item in enumerate(items):
             if not isinstance(item, Mapping):
                 raise ValidationError(f"items[{i}]", "must be a dict with text or messages")
             body = item.get("messages", item.get("text"))
+            life = item_life(base, item, now=now, where=f"items[{i}].")
             units.append(self._unit(body, item.get("metadata"), item.get("source_ids"),
-                                    item.get("timestamp")))  # fmt: skip
+                                    item.get("timestamp"), life))  # fmt: skip
         total = AddResult()
         for start in range(0, len(units), batch_size):
             with collector_paused():
@@ -294,12 +327,13 @@ class Memory:
             ex.relations.append(ExtractedRelation(src, rel, dst, index, valid_at=valid_at))
         return self._write([unit], [ex], scope, infer=True, decide=None, strict=True)
 
-    def _unit(self, messages, metadata, source_ids, timestamp) -> Unit:
+    def _unit(self, messages, metadata, source_ids, timestamp, life: Life = NO_LIFE) -> Unit:
         return Unit(
             normalise_messages(messages, self.config.max_text_chars),
             metadata=check_metadata(metadata),
             source_ids=check_source_ids(source_ids),
             timestamp=check_timestamp(timestamp),
+            life=life,
         )
 
     def _ingest(self, units: list[Unit], scope: Scope, infer: bool) -> AddResult:
@@ -316,7 +350,8 @@ class Memory:
     ) -> AddResult:
         before = before if before is not None else _usage(self.extractor)
         with self._writing:
-            prepared = self.pipeline.prepare(units, extractions, scope, infer, decide)
+            now = now_text(self.clock)
+            prepared = self.pipeline.prepare(units, extractions, scope, infer, decide, now)
             plan = prepared.plan
             if strict and plan.skipped:  # add_triples: the caller named each one
                 index, reason = plan.skipped[0]
@@ -391,11 +426,16 @@ class Memory:
     # -- reading ---------------------------------------------------------------------
 
     def get(self, memory_id: str, **scope_ids: str | None) -> Fact:
-        """One memory by id; an id from another scope is reported as not found."""
+        """One memory by id; an id from another scope, or an expired one, is reported as
+        not found. An archived memory is returned (``archived_at`` says so)."""
         scope = Scope.from_kwargs(scope_ids)
         memory_id = canonical_id(memory_id)
         hits = self.vectors.get(FACTS, [memory_id]) if _uuid_like(memory_id) else []
-        if not hits or not scope.matches(hits[0].payload):
+        if (
+            not hits
+            or not scope.matches(hits[0].payload)
+            or not live(hits[0].payload, now_text(self.clock), include_archived=True)
+        ):
             raise NotFoundError(f"no memory {memory_id!r} in scope {scope}")
         return fact_from_payload(hits[0])
 
@@ -408,13 +448,21 @@ class Memory:
         limit: int = 100,
         offset: int = 0,
         include_invalid: bool = False,
+        memory_types: Sequence[str] | None = None,
+        include_archived: bool = False,
     ) -> list[Fact]:
+        """A scope's memories in stored order: current, unexpired and unarchived ones
+        unless ``include_invalid``/``include_archived``; ``memory_types`` narrows them."""
         scope = Scope.of(user_id, agent_id, run_id)
         check_limit(limit)
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise ValidationError("offset", "must be an integer >= 0")
+        if not isinstance(include_archived, bool):
+            raise ValidationError("include_archived", "must be True or False")
+        types, now = check_memory_types(memory_types), now_text(self.clock)
         filters = None if include_invalid else {"invalid_at": ""}
-        hits = self.vectors.scroll(FACTS, scope, limit=limit, offset=offset, filters=filters)
+        hits = scroll_visible(self.vectors, scope, limit=limit, offset=offset, filters=filters,
+                              keep=lambda p: live(p, now, include_archived, types))  # fmt: skip
         return [fact_from_payload(h) for h in hits]
 
     def search(
@@ -430,6 +478,8 @@ class Memory:
         as_of: Any = None,
         include_invalid: bool = False,
         collapse: bool = True,
+        memory_types: Sequence[str] | None = None,
+        include_archived: bool = False,
     ) -> list[Hit]:
         """Memories relevant to ``query``, best first, each explaining why (``Hit.explain``).
 
@@ -439,11 +489,14 @@ class Memory:
         payload equality map (``{"metadata.topic": "work"}``; a list means any of).
         Facts extracted from one message come back as one hit showing the message
         (``Hit.memory_ids`` lists them); ``collapse=False`` returns each fact on its own.
+        Expired memories never come back; archived ones only with ``include_archived``;
+        ``memory_types=["rule", ...]`` keeps those types only.
         """
         scope = Scope.of(user_id, agent_id, run_id)
         return self.searcher.search(
             query, scope, limit=limit, filters=filters, recipe=recipe, as_of=as_of,
-            include_invalid=include_invalid, collapse=collapse,
+            include_invalid=include_invalid, collapse=collapse, memory_types=memory_types,
+            include_archived=include_archived, now=now_text(self.clock),
         )  # fmt: skip
 
     def cypher(
@@ -482,10 +535,13 @@ class Memory:
             raise NotFoundError(f"no history for {memory_id!r} in scope {scope}")
         return events
 
-    def stats(self, **scope_ids: str | None) -> dict[str, int]:
+    def stats(self, **scope_ids: str | None) -> dict[str, Any]:
+        """Counts of the scope's graph and memories; ``memory_types`` splits ``memories``
+        (every stored one, as ``memories`` counts them) by type."""
         scope = Scope.from_kwargs(scope_ids)
-        counts = self.ops.counts(scope)
+        counts: dict[str, Any] = self.ops.counts(scope)
         counts["memories"] = self.vectors.count(FACTS, scope)
+        counts["memory_types"] = type_counts(self.vectors, scope)
         return counts
 
 

@@ -216,6 +216,15 @@ class Fact:
     # kept whole in the vector store's "sources" collection; "" when the fact is the
     # message itself. Search returns one hit per source (search/collapse.py).
     origin: str = ""
+    # Lifecycle (graphmem/lifecycle/fields.py): kept in the vector payload only; payloads
+    # written before these fields existed read as these defaults.
+    memory_type: str = "semantic"
+    importance: float = 0.5
+    expires_at: str = ""
+    archived_at: str = ""
+    access_count: int = 0
+    last_accessed_at: str = ""
+    promoted_from: str = ""
 
     @property
     def current(self) -> bool:

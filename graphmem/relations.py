@@ -21,7 +21,8 @@ from typing import Any
 import networkx as nx
 
 from .errors import NotFoundError, ValidationError
-from .index.filters import check_as_of, visible
+from .index.filters import check_as_of, live, visible
+from .lifecycle.clock import now_text
 from .models import Entity, Fact, PathStep, Relation, Scope, name_key, relation_key
 
 FACTS = "facts"
@@ -221,8 +222,10 @@ class Relations:
         start = self._resolve(entity, scope)
         ids = sorted({f.id for _, f in self._ops.facts_mentioning([start.id], scope)})
         hits = self._memory.vectors.get(FACTS, ids) if ids else []
+        now = now_text(self._memory.clock)
         facts = [fact_from_payload(h) for h in hits
-                 if scope.matches(h.payload) and visible(h.payload, when, every)]  # fmt: skip
+                 if scope.matches(h.payload) and visible(h.payload, when, every)
+                 and live(h.payload, now)]  # fmt: skip
         return sorted(facts, key=lambda f: (f.valid_at or f.created_at, f.id))
 
     def subgraph(

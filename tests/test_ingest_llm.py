@@ -5,9 +5,13 @@ from __future__ import annotations
 import pytest
 
 from graphmem import ExtractionError, LLMError, Memory
+from graphmem.lifecycle import MEMORY_TYPES
 from graphmem.llm.client import Backoff, OpenAIChat
 from graphmem.llm.extract import LLMExtractor
 from graphmem.testing import OpenAIServer, error, ok_tool_call, raw_content
+
+NO_TYPES = dict.fromkeys(MEMORY_TYPES, 0)
+NOTHING = {"entities": 0, "facts": 0, "relations": 0, "memories": 0, "memory_types": NO_TYPES}
 
 P, ORG, L = "person", "organization", "location"
 
@@ -131,7 +135,7 @@ def test_no_retry_on_400_and_nothing_written(tmp_path, server):
         with pytest.raises(LLMError):
             m.add("Alice works at Acme.", user_id="u")
         assert extraction_requests(server) == 1
-        assert m.stats(user_id="u") == {"entities": 0, "facts": 0, "relations": 0, "memories": 0}
+        assert m.stats(user_id="u") == NOTHING
         assert m.history_store.events() == []
 
 

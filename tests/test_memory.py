@@ -96,7 +96,9 @@ def test_delete_all_only_touches_its_scope(mem):
     mem.add("Dave works at Initech.", user_id="dave")
     assert mem.delete_all(user_id="alice") == 1
     assert mem.stats(user_id="alice")["entities"] == 0
-    assert mem.stats(user_id="dave") == {"entities": 2, "facts": 1, "relations": 1, "memories": 1}
+    assert mem.stats(user_id="dave") == {"entities": 2, "facts": 1, "relations": 1, "memories": 1,
+                                         "memory_types": {"semantic": 1, "episodic": 0,
+                                                          "procedural": 0, "rule": 0}}  # fmt: skip
 
 
 def test_reset_empties_every_store(mem):

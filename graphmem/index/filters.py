@@ -1,7 +1,8 @@
-"""Which memories a search may return: validity in time, and the caller's payload filters.
+"""Which memories a read may return: validity in time, lifecycle, the caller's filters.
 
-Both are plain predicates over a payload dict so every channel (in-process indexes, the
-vector store, fact rows from the graph) applies exactly the same rule.
+All are plain predicates over a payload dict so every channel (in-process indexes, the
+vector store, fact rows from the graph) and every read (``get``, ``get_all``) applies
+exactly the same rule.
 """
 
 from __future__ import annotations
@@ -20,6 +21,23 @@ def visible(row: Mapping[str, Any], as_of: str = "", include_invalid: bool = Fal
     return visible_at(
         row.get("valid_at") or "", row.get("invalid_at") or "", as_of, include_invalid
     )
+
+
+def live(
+    row: Mapping[str, Any],
+    now: str,
+    include_archived: bool = False,
+    memory_types: frozenset[str] | None = None,
+) -> bool:
+    """The lifecycle rule (``graphmem/lifecycle``): not expired at ``now`` (never
+    negotiable: an expired memory is gone for every reader), not archived unless asked
+    for, and of one of ``memory_types`` when given. Missing keys read as the defaults."""
+    expires = row.get("expires_at")
+    if expires and expires <= now:
+        return False
+    if not include_archived and row.get("archived_at"):
+        return False
+    return memory_types is None or (row.get("memory_type") or "semantic") in memory_types
 
 
 def check_as_of(as_of: object) -> str:

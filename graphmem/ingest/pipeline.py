@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ExtractionError
+from ..lifecycle.fields import Life
 from ..models import (
     ExtractedEntity,
     ExtractedFact,
@@ -43,6 +44,7 @@ class Unit:
     source_ids: list[str] = field(default_factory=list)
     timestamp: str = ""
     actor: str = ""
+    life: Life = field(default_factory=Life)  # memory_type, importance, expires_at asked for
 
     @property
     def text(self) -> str:
@@ -185,8 +187,9 @@ class Pipeline:
         scope: Scope,
         infer: bool,
         decide=None,
+        now: str = "",
     ) -> Prepared:
-        now = now_iso()
+        now = now or now_iso()
         plan = Plan(scope)
         merged = Extraction()
         fact_ids: list[str] = []
@@ -227,8 +230,10 @@ class Pipeline:
             facts.append(Fact(fid, item.text, scope, created_at=now, updated_at=now,
                               valid_at=item.valid_at or unit.timestamp,
                               hash=text_key, source_ids=list(unit.source_ids),
-                              metadata=dict(unit.metadata), role=role,
-                              origin=origin))  # fmt: skip
+                              metadata=dict(unit.metadata), role=role, origin=origin,
+                              memory_type=unit.life.memory_type_for(infer, item.memory_type),
+                              importance=unit.life.importance_for(item.importance),
+                              expires_at=unit.life.expires_at))  # fmt: skip
             texts.append(item.text)
         # One embedding call for the new facts and the sources they may need.
         wanted_sources = [o for o in sources if any(f.origin == o and f.id not in existing

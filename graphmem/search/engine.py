@@ -22,7 +22,8 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..index import IndexedVectorStore, ScopeIndex, Scores, is_source
-from ..index.filters import check_as_of, check_filters, matches, visible
+from ..index.filters import check_as_of, check_filters, live, matches, visible
+from ..lifecycle.fields import check_memory_types
 from ..models import Entity, Hit, Scope, check_unicode
 from . import recipes as recipe_book
 from .collapse import Groups
@@ -115,7 +116,12 @@ class Searcher:
         as_of: object = None,
         include_invalid: object = False,
         collapse: object = True,
+        memory_types: object = None,
+        include_archived: object = False,
+        now: str = "",
     ) -> list[Hit]:
+        """``now`` (graphmem's time text) hides what expired by then; the caller's clock
+        gives it (``Memory.search``); "" hides nothing by expiry."""
         text = check_query(query)
         limit = check_limit(limit)
         wanted = check_filters(filters)
@@ -124,12 +130,16 @@ class Searcher:
             raise ValidationError("include_invalid", "must be True or False")
         if not isinstance(collapse, bool):
             raise ValidationError("collapse", "must be True or False")
+        if not isinstance(include_archived, bool):
+            raise ValidationError("include_archived", "must be True or False")
+        types = check_memory_types(memory_types)
         plan = recipe_book.get(recipe)
 
         def accept(payload: Mapping[str, Any]) -> bool:
             return (
                 scope.matches(payload)
                 and visible(payload, when, include_invalid)
+                and live(payload, now, include_archived, types)
                 and (not wanted or matches(payload, wanted))
             )
 

@@ -13,10 +13,13 @@ import pytest
 from graphmem import GraphMemError, LLMError, Memory, ValidationError
 from graphmem import errors as gm_errors
 from graphmem.embed.local import HashingEmbedder
+from graphmem.lifecycle import MEMORY_TYPES
 from graphmem.testing import OpenAIServer, Reply, delay, ok_tool_call
 
 USER = "u"
 SURROGATE = "\ud800"
+NO_TYPES = dict.fromkeys(MEMORY_TYPES, 0)
+NOTHING = {"entities": 0, "facts": 0, "relations": 0, "memories": 0, "memory_types": NO_TYPES}
 
 
 def nest(depth: int) -> dict:
@@ -95,7 +98,7 @@ def test_lone_surrogate_in_the_models_answer_is_an_llm_error_and_nothing_is_writ
         with pytest.raises(LLMError, match="surrogate"):
             m.add("Alice works at Acme.", user_id=USER)
         assert m.get_all(user_id=USER) == []
-        assert m.stats(user_id=USER) == {"entities": 0, "facts": 0, "relations": 0, "memories": 0}
+        assert m.stats(user_id=USER) == NOTHING
 
 
 # --- 2. metadata nested ~1,000 deep ------------------------------------------------------
@@ -214,7 +217,7 @@ def test_model_output_over_the_limits_is_refused_and_nothing_is_written(tmp_path
         server.script(ok_tool_call(answer))
         with pytest.raises(LLMError, match=problem):
             m.add("Alice works at Acme.", user_id=USER)
-        assert m.stats(user_id=USER) == {"entities": 0, "facts": 0, "relations": 0, "memories": 0}
+        assert m.stats(user_id=USER) == NOTHING
         assert m.history_store.events(None) == []
 
 

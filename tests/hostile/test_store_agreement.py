@@ -14,9 +14,11 @@ import pytest
 from graphmem import Memory
 from graphmem.errors import GraphMemError, StoreDriftError, ValidationError
 from graphmem.ingest.write import FACTS
+from graphmem.lifecycle import MEMORY_TYPES
 from graphmem.models import Scope
 
 USER = Scope("u")
+NO_TYPES = dict.fromkeys(MEMORY_TYPES, 0)
 
 
 def _open(path, **kw) -> Memory:
@@ -164,6 +166,6 @@ def test_delete_all_reads_a_hub_in_bounded_batches(tmp_path):
         biggest = max(n for _, n in rows_per_statement)
         assert biggest <= 1000, sorted(rows_per_statement, key=lambda x: -x[1])[:3]
         assert m.stats(user_id="u") == {"entities": 0, "facts": 0, "relations": 0,
-                                        "memories": 0}  # fmt: skip
+                                        "memories": 0, "memory_types": NO_TYPES}  # fmt: skip
         graph, vectors, live = _fact_ids_everywhere(m)
         assert graph == vectors == live == set()
