@@ -70,7 +70,7 @@ def test_importance_and_expiry_are_stored(mem, clock):
     assert again.importance == 0.9
     assert again.expires_at == "2026-03-01T21:00:00.000000Z"
     assert (again.archived_at, again.access_count, again.promoted_from) == ("", 0, "")
-    (plain,) = mem.add("Carol likes coffee.", user_id="u")
+    (plain,) = mem.add("The bus was late.", user_id="u")
     assert (plain.importance, plain.expires_at) == (0.5, "")
 
 
