@@ -20,6 +20,7 @@ from .factory import build_all, release
 from .index import IndexedVectorStore
 from .index.filters import live
 from .ingest.pipeline import Pipeline, Unit
+from .ingest.procedural import as_procedure
 from .ingest.resolve import Resolver
 from .ingest.unmerge import undo_merge
 from .ingest.validate import (
@@ -340,6 +341,15 @@ class Memory:
         if not isinstance(infer, bool):
             raise ValidationError("infer", "must be True or False")
         before = _usage(self.extractor)
+        if any(u.life.memory_type == "procedural" for u in units):
+            if len(units) > 1:
+                raise ValidationError("memory_type", "procedural memories are added one "
+                                      "trace at a time: call add() for each")  # fmt: skip
+            # ingest/procedural.py: one model call (infer with a model) or verbatim steps.
+            stored, found = as_procedure(units[0], scope, self.extractor if infer else None,
+                                         self.pipeline, self.config.max_extracted_items,
+                                         self.config.max_text_chars)  # fmt: skip
+            return self._write([stored], [found], scope, False, None, before)
         extractor = self.extractor if infer else self.linker
         extractions = self.pipeline.extract_all(units, scope, extractor, infer)
         decide = getattr(self.extractor, "decide", None) if infer else None

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ExtractionError, ValidationError
+from ..ingest.procedural import Procedure
+from ..ingest.validate import Message
 from ..models import (
     ExtractedEntity,
     ExtractedFact,
@@ -33,6 +35,7 @@ from ..models import (
 )
 from ..stores.base import KnownEntity
 from .client import OpenAIChat
+from .procedure import summarise
 from .prompts import ENTITY_TYPES, Prompts
 
 _DATE = {"type": ["string", "null"], "description": "ISO date, or null when not stated"}
@@ -161,6 +164,10 @@ class LLMExtractor:
             description="Record the facts, entities and relations of the message.",
             parse=lambda obj: parse_extraction(obj, known=known),
         )
+
+    def procedure(self, messages: Sequence[Message]) -> Procedure:
+        """One numbered procedure for an agent's trace (``graphmem/llm/procedure.py``)."""
+        return summarise(self.chat, self.prompts, messages)
 
     def decide(self, new_facts: list[str], existing: list[tuple[str, str]]) -> list[Decision]:
         """ADD / UPDATE / DELETE / NONE for ``new_facts`` against ``existing`` (id, text).
