@@ -475,6 +475,26 @@ class Memory:
                               keep=lambda p: live(p, now, include_archived, types))  # fmt: skip
         return [fact_from_payload(h) for h in hits]
 
+    def rules(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Fact]:
+        """The scope's standing rules, most important first: for a system prompt.
+
+        Current, unexpired, unarchived memories of type "rule" (``add(...,
+        memory_type="rule")``, or instructions the offline extractor recognised, such as
+        "Always answer in French": ``ingest/offline_importance.py``). Scope works as
+        everywhere: ``user_id`` alone includes that user's agent- and run-level rules.
+        """
+        check_limit(limit)
+        found = self.get_all(user_id=user_id, agent_id=agent_id, run_id=run_id,
+                             limit=10_000, memory_types=["rule"])  # fmt: skip
+        return sorted(found, key=lambda f: (-f.importance, f.created_at, f.id))[:limit]
+
     def search(
         self,
         query: str,

@@ -53,6 +53,7 @@ def test_cues_add_up_and_stay_in_range():
         "Please don't send emails after 6pm.",
         "Stop using emojis.",
         "From now on, call me Sam.",
+        "From now on, always answer in French.",
         "Going forward you should cc my assistant.",
         "I want you to always use metric units.",
     ],

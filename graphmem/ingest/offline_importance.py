@@ -123,7 +123,9 @@ def is_rule(sentence: str) -> bool:
     if later:
         rest = _WORD.findall(later.group("rest").casefold())
         return bool(rest) and (
-            rest[0] in ("you", "your") or _base_verb(rest[0]) in _ASSISTANT_VERBS
+            rest[0] in ("you", "your")
+            or _base_verb(rest[0]) in _ASSISTANT_VERBS
+            or is_rule(later.group("rest"))  # "from now on, always answer in French"
         )
     return False
 

@@ -156,6 +156,10 @@ class Pipeline:
             found = check_extraction(found, extractor, self.max_text_chars, self.max_items)
             if not any(m.role == "user" for m in unit.messages):
                 found.relations = []
+                # Likewise rules: "Always back up your files" from the assistant is advice,
+                # not the user's standing instruction.
+                for fact in found.facts:
+                    fact.memory_type = ""
             if not found.facts:
                 # Nothing extracted ("Wow, that's great!"): keep the message as said, as
                 # infer=False would. Dropping it lost LoCoMo evidence and left a gap

@@ -16,6 +16,7 @@ import heapq
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ from ..index.filters import check_as_of, check_filters, live, matches, visible
 from ..lifecycle.fields import check_memory_types
 from ..models import Entity, Hit, Scope, check_unicode
 from . import recipes as recipe_book
+from .boost import boost
 from .collapse import Groups
 from .fuse import Fused, coverage_weight, fuse
 from .graph import GraphResult, Relevance, capitalised_spans, link, walk
@@ -40,6 +42,11 @@ MAX_QUERY_CHARS = 4000
 _NAME_CACHE = 4096
 _GRAPH_SCOPES = 8  # scopes whose graph arrays are kept (least recently used dropped)
 _RAW_NAMES = {"vector": "cosine", "keyword": "bm25", "graph": "path", "pagerank": "ppr"}
+
+
+def _time_of(now: str) -> datetime:
+    """The search's ``now`` (the Memory's clock, as text), or the real time when not given."""
+    return datetime.fromisoformat(now.replace("Z", "+00:00")) if now else datetime.now(UTC)
 
 
 def check_query(query: object) -> str:
@@ -144,6 +151,7 @@ class Searcher:
             )
 
         run = _Run(self, text, scope, plan, accept, when, include_invalid, collapse)
+        run.now = now
         return run.hits(limit)
 
     def scope_index(self, scope: Scope) -> ScopeIndex:
@@ -173,6 +181,7 @@ class _Run:
         self.seeds: dict[str, float] = {}
         self.scores: dict[str, Scores] = {}  # full per-channel scores, where kept in memory
         self.found: dict[str, set[str]] = {}  # channel -> ids in its own top candidates
+        self.now = ""  # the Memory's clock as text, for the recency part (boost.py)
 
     @property
     def vector(self) -> np.ndarray:
@@ -213,6 +222,11 @@ class _Run:
         context = self.neighbours(lists) if recipe.neighbour_weight > 0 else {}
         fused = fuse(self.complete(lists, set(context)), weights, **fusion)
         fused = smooth(fused, lambda i: context.get(i, ()), recipe.neighbour_weight)
+        if recipe.recency_weight > 0 or recipe.importance_weight > 0:
+            fused = boost(fused, self.member_payloads, recency_weight=recipe.recency_weight,
+                          importance_weight=recipe.importance_weight,
+                          half_life_days=recipe.recency_half_life,
+                          now=_time_of(self.now))  # fmt: skip
         for step in recipe.rerank:
             if step == "pagerank" and self.seeds:
                 ids = [f.memory_id for f in fused]
@@ -386,6 +400,10 @@ class _Run:
 
     def payload(self, fact_id: str) -> dict[str, Any] | None:
         return self.index.payload(fact_id)
+
+    def member_payloads(self, key: str) -> list[dict[str, Any]]:
+        """The payloads of the memories one fused entry stands for (``boost.py``)."""
+        return [p for i in self.groups.members(key) or [key] if (p := self.payload(i))]
 
     def vectors_of(self, ids: list[str]) -> dict[str, np.ndarray]:
         out = {i: v for i in ids if (v := self.index.vector(i)) is not None}

@@ -178,6 +178,10 @@ class Recipe:
     rerank: tuple[str, ...] = ()  # any of RERANKERS, applied in order
     pagerank_weight: float = 0.3  # share of the final score from personalised PageRank
     mmr_lambda: float = 0.7  # 1.0 = pure relevance, lower = more diverse
+    # -- lifecycle (boost.py): added after fusion, before reranking; 0 = off ----------------
+    recency_weight: float = 0.0  # times 0.5 ** (days since last access / half-life)
+    importance_weight: float = 0.0  # times the memory's importance (0.5 when unset)
+    recency_half_life: float = 30.0  # days
 
     def __post_init__(self) -> None:
         # Read-only, so a recipe shared by every search cannot be changed by one caller.
@@ -204,9 +208,11 @@ class Recipe:
         for name in ("hit_seed_weight", "hop_decay", "relation_floor", "mention_weight",
                      "pagerank_weight", "mmr_lambda", "entity_similarity",
                      "neighbour_weight", "keyword_coverage", "ppr_restart",
-                     "relation_gate"):  # fmt: skip
+                     "relation_gate", "recency_weight", "importance_weight"):  # fmt: skip
             if not 0.0 <= getattr(self, name) <= 1.0:
                 problems.append(f"{name}: a number in [0, 1]")
+        if not self.recency_half_life > 0:
+            problems.append("recency_half_life: a positive number of days")
         if self.fact_seeds < 0 or self.fact_seed_weight < 0:
             problems.append("fact_seeds, fact_seed_weight: not negative")
         if self.mention_from not in (0, 1):

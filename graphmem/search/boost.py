@@ -1,0 +1,84 @@
+"""Recency and importance as score parts, added after fusion (issue 17).
+
+A recipe with ``recency_weight`` or ``importance_weight`` above 0 adds, to each fused
+hit's score,
+
+    importance_weight * importance                    (the memory's, 0.5 when unset)
+    recency_weight    * 0.5 ** (age / recency_half_life days)
+
+where age runs from the memory's last access (``last_accessed_at``), else its last change
+(``updated_at``/``created_at``), to the search's ``now`` (the ``Memory``'s clock). A hit
+standing for several memories (one message's facts) takes its best member's values.
+Both parts show in ``Hit.score_parts`` and ``Hit.explain()`` as ``importance`` and
+``recency``. They are 0 in every named recipe: on LoCoMo (below) neither helped.
+
+What they do is re-order what the channels found; they add no candidates, so a memory
+no channel matched stays out however important or fresh it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from ..lifecycle.fields import DEFAULT_IMPORTANCE
+from .fuse import Fused
+
+DAY = 86_400.0
+
+
+def _time(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def importance_of(payload: Mapping[str, Any]) -> float:
+    value = payload.get("importance")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        return DEFAULT_IMPORTANCE
+    return float(value)
+
+
+def freshness(payload: Mapping[str, Any], now: datetime, half_life_days: float) -> float:
+    """1.0 for a memory touched at ``now``, halving every ``half_life_days``; 0 if undated."""
+    touched = (
+        payload.get("last_accessed_at") or payload.get("updated_at") or payload.get("created_at")
+    )
+    when = _time(str(touched)) if touched else None
+    if when is None:
+        return 0.0
+    age = max(0.0, (now - when).total_seconds() / DAY)
+    return 0.5 ** (age / half_life_days)
+
+
+def boost(
+    fused: list[Fused],
+    members: Callable[[str], Iterable[Mapping[str, Any]]],
+    *,
+    recency_weight: float,
+    importance_weight: float,
+    half_life_days: float,
+    now: datetime,
+) -> list[Fused]:
+    """``fused`` with the two parts added and re-sorted; unchanged when both weights are 0.
+
+    ``members(memory_id)`` gives the payloads of the memories one hit stands for.
+    """
+    if (recency_weight <= 0 and importance_weight <= 0) or not fused:
+        return fused
+    out = []
+    for f in fused:
+        payloads = list(members(f.memory_id)) or [{}]
+        parts = dict(f.parts)
+        if importance_weight > 0:
+            parts["importance"] = importance_weight * max(map(importance_of, payloads))
+        if recency_weight > 0:
+            parts["recency"] = recency_weight * max(
+                freshness(p, now, half_life_days) for p in payloads
+            )
+        added = parts.get("importance", 0.0) + parts.get("recency", 0.0)
+        out.append(Fused(f.memory_id, f.score + added, parts, dict(f.raw), dict(f.ranks)))
+    return sorted(out, key=lambda f: (-f.score, f.memory_id))
