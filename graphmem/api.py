@@ -124,6 +124,7 @@ OPS: dict[str, Op] = {
         Op("add_triples", "POST", "/v1/triples", AddResult, write=True),
         Op("get_all", "GET", "/v1/memories", list[Fact], "memories"),
         Op("get", "GET", "/v1/memories/{memory_id}", Fact),
+        Op("rules", "GET", "/v1/rules", list[Fact], "rules"),
         Op("update", "PUT", "/v1/memories/{memory_id}", Fact, write=True),
         Op("delete", "DELETE", "/v1/memories/{memory_id}", None, write=True),
         Op("delete_all", "DELETE", "/v1/memories", int, "deleted", write=True),

@@ -18,7 +18,7 @@ from graphmem.memory import AddResult
 
 REPO = Path(__file__).resolve().parents[1]
 TOOLS = {"remember", "recall", "forget", "list_memories", "update_memory", "entity",
-         "how_connected", "history", "cypher"}  # fmt: skip
+         "how_connected", "history", "cypher", "rules"}  # fmt: skip
 
 
 def server_env(**extra: str) -> dict[str, str]:
@@ -133,6 +133,25 @@ async def every_tool(client: Client) -> None:
     left = await call(client, "list_memories")
     assert work.id not in {f["id"] for f in left.structured_content["memories"]}
 
+    # Issue 17: rules for the system prompt, memory kinds, lifetimes.
+    assert text_of(await call(client, "rules")) == "No rules."
+    await call(client, "remember", text="Never call before 9am.", memory_type="rule",
+               importance=0.9)  # fmt: skip
+    await call(client, "remember", text="From now on, always answer in French.")
+    await call(client, "remember", text="Erin visits on Friday.", ttl="7d", infer=False)
+    found = await call(client, "rules")
+    rules = [from_jsonable(Fact, f) for f in found.structured_content["rules"]]
+    assert [r.text for r in rules] == ["Never call before 9am.",
+                                       "From now on, always answer in French."]  # fmt: skip
+    assert "- Never call before 9am." in text_of(found)
+    only = await call(client, "recall", query="Erin Friday", memory_types=["episodic"])
+    hits = [from_jsonable(Hit, h) for h in only.structured_content["hits"]]
+    assert [h.text for h in hits] == ["Erin visits on Friday."]
+    kinds = await call(client, "list_memories", memory_types=["rule"], include_archived=True)
+    assert {f["memory_type"] for f in kinds.structured_content["memories"]} == {"rule"}
+    erin = await call(client, "list_memories", memory_types=["episodic"])
+    assert erin.structured_content["memories"][0]["expires_at"] > "2000"
+
 
 BAD_CALLS = [
     ("recall", {"query": ""}, "query"),
@@ -140,6 +159,10 @@ BAD_CALLS = [
     ("recall", {"query": "x", "limit": 1000}, "limit"),
     ("recall", {}, "query"),
     ("remember", {"text": "x", "metadata": "not an object"}, "metadata"),
+    ("remember", {"text": "x", "memory_type": "dream"}, "memory_type"),
+    ("remember", {"text": "x", "ttl": "forever"}, "ttl"),
+    ("remember", {"text": "x", "importance": 2}, "importance"),
+    ("recall", {"query": "x", "memory_types": ["dream"]}, "memory_types"),
     ("forget", {"memory_id": "00000000-0000-4000-8000-000000000000"}, "NotFoundError"),
     ("entity", {"name": "Nobody"}, "NotFoundError"),
     ("entity", {"name": "Alice", "as_of": "yesterday-ish"}, "as_of"),

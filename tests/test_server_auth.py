@@ -23,7 +23,7 @@ from graphmem.api import OPS
 from graphmem.testing.server import ServedMemory
 
 # Words only Bob's stored data holds (requests name Zed and Quito, never these).
-LEAKS = ("Umbra", "Yara", "Quito.")
+LEAKS = ("Umbra", "Yara", "Quito.", "Xenon")
 CLI = "import sys; from graphmem.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
@@ -47,6 +47,7 @@ def bob(served):
         added = c.add("Zed lives in Quito. Zed works at Umbra.")
         c.add_triples([("Zed", "knows", "Yara")])
         merge = c.add("Zed Q. lives in Quito.")
+        c.add("Always greet me with Xenon.", memory_type="rule")
     return {"key": key, "info": info, "fact": added.facts[0].id, "merge": merge}
 
 
@@ -98,6 +99,7 @@ def _calls(bob: dict) -> dict[str, tuple[str, str, dict]]:
         "cypher": ("POST", "/v1/cypher", {"json": {"query": "MATCH (e) RETURN e",
                                                     "user_id": "bob"}}),
         "stats": ("GET", "/v1/stats", {"params": {"user_id": "bob"}}),
+        "rules": ("GET", "/v1/rules", {"params": {"user_id": "bob"}}),
         "graph.entity": ("GET", "/v1/entities/Zed", {}),
         "graph.relations": ("GET", "/v1/relations", {"params": {"entity": "Zed"}}),
         "graph.neighbours": ("GET", "/v1/neighbours", {"params": {"entity": "Zed"}}),

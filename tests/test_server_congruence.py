@@ -25,7 +25,10 @@ _CLOCK = {"created_at", "updated_at"}
 
 def _mask(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _mask(v) for k, v in value.items() if k not in _CLOCK}
+        out = {k: _mask(v) for k, v in value.items() if k not in _CLOCK}
+        if out.get("expires_at", "").startswith("20"):  # from a ttl: the surface's own clock
+            out["expires_at"] = "<ttl>" if out["expires_at"] < "2999" else out["expires_at"]
+        return out
     if isinstance(value, list):
         return [_mask(v) for v in value]
     if isinstance(value, str) and _UUID.match(value):
@@ -92,6 +95,25 @@ async def scenario(surface: Any) -> list[tuple[str, Any]]:
     await call("get", fact.id, user_id=USER)
     await call("history", fact.id, user_id=USER)
     await call("cypher", "MATCH (e:Entity) RETURN e.name AS name ORDER BY name", user_id=USER)
+    # Issue 17: memory kinds, lifetimes and rules, with the same parameters everywhere.
+    await call("add", "From now on, always answer in French.", user_id=USER, importance=0.9)
+    await call("add", "Never call before 9am.", user_id=USER, memory_type="rule",
+               expires_at="2999-01-01")  # fmt: skip
+    await call(
+        "add_many",
+        [{"text": "Erin visits on Friday.", "ttl": "30d"},
+         {"text": "Use metric units.", "memory_type": "rule", "importance": 0.4}],
+        user_id=USER, importance=0.7,
+    )  # fmt: skip
+    await call("add", [{"role": "user", "content": "Book a table."},
+                       {"role": "assistant", "content": "Called Chez Max for 8pm."}],
+               user_id=USER, memory_type="procedural")  # fmt: skip
+    await call("rules", user_id=USER)
+    await call("rules", user_id=USER, limit=1)
+    await call("search", "French or metric", user_id=USER, memory_types=["rule"])
+    await call("search", "Erin", user_id=USER, include_archived=True, limit=3)
+    await call("get_all", user_id=USER, memory_types=["procedural", "semantic"], limit=50)
+    await call("get_all", user_id=USER, include_archived=True, limit=50)
     await call("stats", user_id=USER)
     # Errors come back as the same class, naming the same field.
     await call("search", "", user_id=USER)
@@ -101,6 +123,10 @@ async def scenario(surface: Any) -> list[tuple[str, Any]]:
     await call("graph.neighbours", "Alice", 9, user_id=USER)
     await call("cypher", "MATCH (n) DETACH DELETE n", user_id=USER)
     await call("cypher", "RETURN $x AS x", {"x": [0, ""]}, user_id=USER)
+    await call("add", "x y z", user_id=USER, memory_type="dream")
+    await call("add", "x y z", user_id=USER, ttl="forever")
+    await call("search", "x", user_id=USER, memory_types=["dream"])
+    await call("rules", user_id=USER, limit=0)
     return out
 
 
@@ -143,7 +169,14 @@ def test_every_surface_gives_the_same_answers(tmp_path, servers):
     # The scenario must exercise real answers, not a run of errors.
     raised = [r["raised"] for _, r in expected if isinstance(r, dict) and "raised" in r]
     assert raised == ["NotFoundError", "ValidationError", "ValidationError", "ValidationError",
-                      "NotFoundError", "ValidationError", "ReadOnlyError", "ValidationError"], raised  # fmt: skip
+                      "NotFoundError", "ValidationError", "ReadOnlyError", "ValidationError",
+                      "ValidationError", "ValidationError", "ValidationError",
+                      "ValidationError"], raised  # fmt: skip
+    fields = [r["field"] for _, r in expected[-4:]]
+    assert fields == ["memory_type", "ttl", "memory_types", "limit"], fields
+    rules = next(result for step, result in expected if step == "rules")
+    assert [r["text"] for r in rules] == ["From now on, always answer in French.",
+                                          "Never call before 9am.", "Use metric units."]  # fmt: skip
     hits = next(result for step, result in expected if step == "search")
     assert hits and "Paris" in hits[0]["text"] + hits[1]["text"]
     for name, got in surfaces.items():

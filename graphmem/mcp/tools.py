@@ -13,7 +13,7 @@ key's (``graphmem serve``), so a model cannot wander into another user's memorie
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -46,6 +46,9 @@ MemoryId = Annotated[str, Field(min_length=1, max_length=100,
                                 description="a memory id, as given by recall or list_memories")]  # fmt: skip
 EntityName = Annotated[str, Field(min_length=1, max_length=500,
                                   description="an entity's name, alias or id, e.g. 'Alice'")]  # fmt: skip
+Kind = Literal["semantic", "episodic", "procedural", "rule"]
+Kinds = Annotated[list[Kind] | None, Field(description="only memories of these types "
+                                           "(default: all)")]  # fmt: skip
 AsOf = Annotated[str | None, Field(description="ISO date or datetime, e.g. '2024-03-01': "
                                    "read the graph as it was then (default: now)")]  # fmt: skip
 
@@ -123,11 +126,20 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
                                                          "with the memory")] = None,  # fmt: skip
         when: Annotated[str | None, Field(description="ISO date or datetime the fact became "
                                           "true or was said, if not now")] = None,  # fmt: skip
+        memory_type: Annotated[Kind | None, Field(description="'rule' for a standing "
+                               "instruction from the user (see the rules tool), 'procedural' "
+                               "for the steps of a task you carried out (one numbered "
+                               "procedure), default: facts")] = None,  # fmt: skip
+        importance: Annotated[float | None, Field(ge=0, le=1, description="how much this "
+                              "matters, 0 to 1 (default: estimated)")] = None,  # fmt: skip
+        ttl: Annotated[str | None, Field(description="forget it after this long, e.g. '30m', "
+                       "'12h', '7d', '2w' (default: keep)")] = None,  # fmt: skip
     ) -> CallToolResult:
         """Store something worth remembering about the user or the world. Facts are
         extracted and linked into the knowledge graph; a fact that contradicts an older
         one supersedes it (the old one stays in history). Returns the stored memories."""
-        result = await run(ctx, "add", text, infer=infer, metadata=metadata, timestamp=when)
+        result = await run(ctx, "add", text, infer=infer, metadata=metadata, timestamp=when,
+                           memory_type=memory_type, importance=importance, ttl=ttl)  # fmt: skip
         lines = [f"Remembered {len(result.facts)} memor{'y' if len(result.facts) == 1 else 'ies'}:"]
         lines += [f"- {f.text}  (id {f.id})" for f in result.facts]
         lines += [f"graph: {r}" for r in result.relations]
@@ -141,12 +153,14 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
         ctx: Context,
         limit: Annotated[int, Field(ge=1, le=50, description="how many memories")] = 5,
         as_of: AsOf = None,
+        memory_types: Kinds = None,
     ) -> CallToolResult:
         """Search long-term memory. Combines meaning, keywords and the knowledge graph,
         so it also finds facts linked through other entities (a question about 'Alice's
         brother' finds where Bob lives). Each hit says why it was found and, when the
         graph led to it, the path of relations."""
-        hits = await run(ctx, "search", query, limit=limit, as_of=as_of)
+        hits = await run(ctx, "search", query, limit=limit, as_of=as_of,
+                         memory_types=memory_types)  # fmt: skip
         return answer(hits_text(hits), {"hits": hits})
 
     @server.tool(annotations=REMOVE)
@@ -163,11 +177,27 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
         offset: Annotated[int, Field(ge=0, description="how many to skip")] = 0,
         include_superseded: Annotated[bool, Field(description="also list memories "
                                                   "replaced by newer facts")] = False,  # fmt: skip
+        memory_types: Kinds = None,
+        include_archived: Annotated[bool, Field(description="also list archived "
+                                                "memories")] = False,  # fmt: skip
     ) -> CallToolResult:
         """List the stored memories with their ids, a page at a time (limit, offset)."""
         facts = await run(ctx, "get_all", limit=limit, offset=offset,
-                          include_invalid=include_superseded)  # fmt: skip
+                          include_invalid=include_superseded, memory_types=memory_types,
+                          include_archived=include_archived)  # fmt: skip
         return answer(facts_text(facts), {"memories": facts})
+
+    @server.tool(annotations=READ)
+    async def rules(
+        ctx: Context,
+        limit: Annotated[int, Field(ge=1, le=200, description="how many")] = 50,
+    ) -> CallToolResult:
+        """The user's standing rules (how to address them, what to always or never do),
+        most important first. Read them at the start of a conversation and follow them;
+        store a new one with remember(memory_type='rule')."""
+        found = await run(ctx, "rules", limit=limit)
+        text = "\n".join(f"- {f.text}  (id {f.id})" for f in found) or "No rules."
+        return answer(text, {"rules": found})
 
     @server.tool(annotations=WRITE)
     async def update_memory(

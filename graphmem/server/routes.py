@@ -59,7 +59,20 @@ class Scoped(BaseModel):
         return {"user_id": self.user_id, "agent_id": self.agent_id, "run_id": self.run_id}
 
 
-class AddBody(Scoped):
+class Lifecycle(Scoped):
+    """What ``add`` and ``add_many`` accept about a memory's type and lifetime."""
+
+    memory_type: str | None = None
+    importance: float | None = None
+    ttl: str | float | None = None  # "7d", "12h", or seconds
+    expires_at: str | None = None
+
+    def life(self) -> Json:
+        return {"memory_type": self.memory_type, "importance": self.importance,
+                "ttl": self.ttl, "expires_at": self.expires_at}  # fmt: skip
+
+
+class AddBody(Lifecycle):
     messages: str | Json | list[Json] | None = None
     text: str | None = None  # the same as ``messages`` given as one string
     metadata: Json | None = None
@@ -68,7 +81,7 @@ class AddBody(Scoped):
     timestamp: str | None = None
 
 
-class BatchBody(Scoped):
+class BatchBody(Lifecycle):
     items: list[Json]
     infer: bool = False
     batch_size: int = 500
@@ -93,6 +106,8 @@ class SearchBody(Scoped):
     recipe: str = "hybrid"
     as_of: str | None = None
     include_invalid: bool = False
+    memory_types: list[str] | None = None
+    include_archived: bool = False
 
 
 class CypherBody(Scoped):
@@ -133,7 +148,7 @@ def install_routes(app: FastAPI) -> None:
         result = await _call_on(request)(
             "add", messages, **scope_for(key, body.scope(), by_id=False),
             metadata=body.metadata, infer=body.infer, source_ids=body.source_ids,
-            timestamp=body.timestamp,
+            timestamp=body.timestamp, **body.life(),
         )  # fmt: skip
         return _answer("add", result)
 
@@ -141,7 +156,7 @@ def install_routes(app: FastAPI) -> None:
     async def add_many(body: BatchBody, request: Request, key: Auth) -> JSONResponse:
         result = await _call_on(request)(
             "add_many", body.items, **scope_for(key, body.scope(), by_id=False),
-            infer=body.infer, batch_size=body.batch_size,
+            infer=body.infer, batch_size=body.batch_size, **body.life(),
         )  # fmt: skip
         return _answer("add_many", result)
 
@@ -180,10 +195,17 @@ def install_routes(app: FastAPI) -> None:
 
     @route("get_all")
     async def get_all(request: Request, scope: Wide, limit: int = 100, offset: int = 0,
-                      include_invalid: bool = False):  # fmt: skip
+                      include_invalid: bool = False, memory_types: Names = None,
+                      include_archived: bool = False):  # fmt: skip
         facts = await _call_on(request)("get_all", **scope, limit=limit, offset=offset,
-                                        include_invalid=include_invalid)  # fmt: skip
+                                        include_invalid=include_invalid,
+                                        memory_types=memory_types,
+                                        include_archived=include_archived)  # fmt: skip
         return _answer("get_all", facts)
+
+    @route("rules")
+    async def rules(request: Request, scope: Wide, limit: int = 100):  # fmt: skip
+        return _answer("rules", await _call_on(request)("rules", **scope, limit=limit))
 
     @route("get")
     async def get(memory_id: str, request: Request, scope: ById):  # fmt: skip
@@ -198,7 +220,8 @@ def install_routes(app: FastAPI) -> None:
         hits = await _call_on(request)(
             "search", body.query, **scope_for(key, body.scope(), by_id=False),
             limit=body.limit, filters=body.filters, recipe=body.recipe, as_of=body.as_of,
-            include_invalid=body.include_invalid,
+            include_invalid=body.include_invalid, memory_types=body.memory_types,
+            include_archived=body.include_archived,
         )  # fmt: skip
         return _answer("search", hits)
 
