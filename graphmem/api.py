@@ -19,7 +19,7 @@ import inspect
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 from urllib.parse import quote
@@ -81,7 +81,7 @@ class Op:
                 raise ValidationError(slot, "must be a non-empty string")
             path = re.sub(r"\{" + slot + r"(:\w+)?\}", lambda _m, v=value: quote(v, safe=""), path)
         if self.http in ("POST", "PUT"):
-            return path, None, to_wire(values)
+            return path, None, to_wire({k: _plain(v) for k, v in values.items()})
         return path, {k: _query_value(v) for k, v in values.items()}, None
 
     @property
@@ -99,7 +99,10 @@ def _slots(path: str) -> list[str]:
 
 
 def _plain(value: Any) -> Any:
-    """An ``Entity`` argument travels as its id, which every entity lookup accepts."""
+    """An ``Entity`` argument travels as its id, which every entity lookup accepts; a
+    ``timedelta`` (a ``ttl``) as its seconds, which ``ttl`` accepts too."""
+    if isinstance(value, timedelta):
+        return value.total_seconds()
     return value.id if isinstance(value, Entity) else value
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -103,7 +104,7 @@ async def scenario(surface: Any) -> list[tuple[str, Any]]:
         "add_many",
         [{"text": "Erin visits on Friday.", "ttl": "30d"},
          {"text": "Use metric units.", "memory_type": "rule", "importance": 0.4}],
-        user_id=USER, importance=0.7,
+        user_id=USER, importance=0.7, ttl=timedelta(days=400),
     )  # fmt: skip
     await call("add", [{"role": "user", "content": "Book a table."},
                        {"role": "assistant", "content": "Called Chez Max for 8pm."}],
