@@ -10,7 +10,15 @@ where age runs from the memory's last access (``last_accessed_at``), else its la
 (``updated_at``/``created_at``), to the search's ``now`` (the ``Memory``'s clock). A hit
 standing for several memories (one message's facts) takes its best member's values.
 Both parts show in ``Hit.score_parts`` and ``Hit.explain()`` as ``importance`` and
-``recency``. They are 0 in every named recipe: on LoCoMo (below) neither helped.
+``recency``. They are 0 in every named recipe, because neither was seen to help:
+
+- importance, LoCoMo conversations 0-2 (``add()`` with the offline extractor, MiniLM,
+  categories 1-4, 383 questions, one run): ``hybrid`` recall@10 0.793, MRR 0.530; with
+  ``importance_weight`` 0.05 / 0.1 / 0.2: 0.794 / 0.791 / 0.796, MRR 0.529 / 0.530 /
+  0.528, all inside hybrid's 95% interval [0.756, 0.830]. The offline cues mark
+  preferences, dates and people, which LoCoMo's questions ask about no more than the rest.
+- recency cannot be measured on a benchmark that ingests everything at once (every
+  memory is equally fresh); it is for agents whose memories age between sessions.
 
 What they do is re-order what the channels found; they add no candidates, so a memory
 no channel matched stays out however important or fresh it is.
