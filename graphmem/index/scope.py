@@ -17,6 +17,7 @@ import numpy as np
 
 from ..models import Scope
 from .keyword import KeywordIndex
+from .nearest import MIN_POINTS, Clusters
 from .neighbours import NeighbourTable
 
 FACTS, ENTITIES, SOURCES = "facts", "entities", "sources"
@@ -46,6 +47,7 @@ class ScopeIndex:
         # Counts writes, so what is derived from the scope (search's graph arrays) knows
         # when to rebuild: every graph change comes with a write of its facts or entities.
         self.revision = 0
+        self.clusters: Clusters | None = None  # approximate neighbours, once asked for
 
     @property
     def dim(self) -> int | None:
@@ -88,6 +90,8 @@ class ScopeIndex:
             grown[: self._matrix.shape[0]] = self._matrix
             self._matrix = grown
         self._matrix[slot] = row / norm if norm else row
+        if self.clusters is not None:
+            self.clusters.placed(slot)
 
     def drop(self, point_id: str) -> None:
         slot = self.slot_of.pop(point_id, None)
@@ -98,6 +102,8 @@ class ScopeIndex:
         self.payloads[slot] = None
         self._alive[slot] = False
         self._regroup(point_id, None)
+        if self.clusters is not None:
+            self.clusters.dropped(slot)
         self.keywords.remove(slot)
         self.neighbours.remove(point_id)
         if self._matrix is not None:
@@ -165,6 +171,21 @@ class ScopeIndex:
             slots = np.arange(size)
             out += [Scores(self, slots, row.astype(np.float64), float(floor))
                     for row, floor in zip(values, floors, strict=True)]  # fmt: skip
+        return out
+
+    def nearest_scores_many(self, queries: Sequence[Sequence[float]]) -> list[Scores]:
+        """``vector_scores_many``, but over each query's approximate neighbourhood
+        (``nearest.py``) once the scope holds ``MIN_POINTS`` vectors: the memories it
+        leaves out score nothing, so a ranked read of it may miss a true neighbour."""
+        if self._matrix is None or len(self) < MIN_POINTS or not self.has_vectors:
+            return self.vector_scores_many(queries)
+        if self.clusters is None:
+            self.clusters = Clusters(self)
+        units = np.stack([_unit(query) for query in queries])
+        out = []
+        for slots, values in self.clusters.scores(units):
+            floor = float(values.min()) if len(values) else 0.0
+            out.append(Scores(self, slots, values.astype(np.float64), floor))
         return out
 
     def keyword_scores(self, query: str) -> Scores:
