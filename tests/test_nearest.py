@@ -94,9 +94,11 @@ def test_batched_resolution_search_keeps_search_exact_from_the_threshold(tmp_pat
     many = store.search_many("entities", queries, SCOPE, limit=5, exact_from=0.92)
     for query, hits in zip(queries, many, strict=True):
         alone = store.search("entities", query, SCOPE, limit=5)
-        if alone[0].score >= 0.92:
-            assert [(h.id, h.score) for h in hits] == [(h.id, h.score) for h in alone]
-        else:
-            assert not hits or hits[0].score < 0.92
+        # From the threshold up: search's hits, with its scores to float32 rounding;
+        # below it the neighbourhood may hold other, lesser hits.
+        mine = {h.id: h.score for h in hits if h.score >= 0.92}
+        theirs = {h.id: h.score for h in alone if h.score >= 0.92}
+        assert mine.keys() == theirs.keys()
+        assert all(abs(mine[i] - theirs[i]) < 1e-5 for i in mine)
     assert np.mean([bool(h) and h[0].score >= 0.92 for h in many]) > 0.3
     store.close()

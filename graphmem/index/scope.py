@@ -184,9 +184,15 @@ class ScopeIndex:
         units = np.stack([_unit(query) for query in queries])
         out = []
         for slots, values in self.clusters.scores(units):
+            # In slot order, as vector_scores has them: equal scores rank alike.
+            order = np.argsort(slots, kind="stable")
             floor = float(values.min()) if len(values) else 0.0
-            out.append(Scores(self, slots, values.astype(np.float64), floor))
+            out.append(Scores(self, slots[order], values[order].astype(np.float64), floor))
         return out
+
+    def clustered(self) -> bool:
+        """Whether ``nearest_scores_many`` reads approximate neighbourhoods now."""
+        return self.clusters is not None and len(self) >= MIN_POINTS and self.has_vectors
 
     def keyword_scores(self, query: str) -> Scores:
         """BM25 of every memory sharing a term with ``query`` (the rest score 0)."""

@@ -143,9 +143,11 @@ class SearchMany(Protocol):
     """What ingest may ask of a vector store beyond ``VectorStore``: many searches at once.
 
     ``search_many`` returns, for each of ``vectors``, what ``search`` with the same other
-    arguments returns; hits scoring ``exact_from`` or more are exactly ``search``'s (a
-    batched product may differ from it in the last float bits). Entity resolution asks
-    once per batch when the store offers it (``index/store.py`` does), else per name.
+    arguments returns; hits scoring ``exact_from`` or more are ``search``'s (a batched
+    product may differ from it in the last float bits), though with ``exact_from`` a
+    store may search approximately and miss a neighbour (``index/`` does, in big
+    scopes: ``nearest.py``). Entity resolution asks once per batch when the
+    store offers it (``index/store.py`` does), else per name.
     """
 
     def search_many(
