@@ -171,6 +171,7 @@ class Recipe:
     mention_from: int = 1  # mentions of entities reached at this hop or later (0 = seeds too)
     mention_entities: int = 10  # mentions are read for at most this many entities
     frontier: int = 40  # most entities expanded per hop (hubs are expensive and vague)
+    fanout: int = 100  # most relations per entity and relation name a hop follows (hubs)
     # -- context --------------------------------------------------------------------------
     neighbour_weight: float = 0.0  # how far a memory moves towards a better neighbour's score
     neighbour_reach: int = 1  # neighbours: memories up to this many places either side
@@ -217,8 +218,8 @@ class Recipe:
             problems.append("fact_seeds, fact_seed_weight: not negative")
         if self.mention_from not in (0, 1):
             problems.append("mention_from: 0 (seeds too) or 1")
-        for name in ("rrf_k", "candidates", "frontier", "mention_entities", "neighbour_reach",
-                     "ppr_steps", "hub_degree", "edge_budget"):
+        for name in ("rrf_k", "candidates", "frontier", "fanout", "mention_entities",
+                     "neighbour_reach", "ppr_steps", "hub_degree", "edge_budget"):  # fmt: skip
             if getattr(self, name) < 1:
                 problems.append(f"{name}: a positive integer")
         if problems:

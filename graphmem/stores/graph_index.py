@@ -19,7 +19,7 @@ copy, and the next read builds it again.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -45,6 +45,9 @@ class GraphIndex:
         self.touching: dict[str, set[str]] = {}  # entity id -> ids of relations touching it
         self.mentions: dict[str, set[str]] = {}  # fact id -> entity ids
         self.mentioned: dict[str, set[str]] = {}  # entity id -> fact ids
+        # entity id -> relation name -> its relations in (first fact id, id) order, built on
+        # first read, dropped when a relation of the entity changes (``fanned``).
+        self._fans: dict[str, dict[str, list[str]]] = {}
         for row in entities:
             self.put_entity(row)
         for row in relations:  # rows straight from index_relations: kept as they are
@@ -80,6 +83,7 @@ class GraphIndex:
         self._unkey(entity_id)
         self.entities.pop(entity_id, None)
         self.touching.pop(entity_id, None)
+        self._fans.pop(entity_id, None)
 
     def put_relation(self, row: Mapping[str, Any]) -> None:
         """Create or overwrite by id, between two existing entities (as the MERGE does)."""
@@ -89,12 +93,15 @@ class GraphIndex:
         self.relations[row["id"]] = {k: row.get(k) for k in RELATION_FIELDS}
         for end in (row["source_id"], row["target_id"]):
             self.touching.setdefault(end, set()).add(row["id"])
+            self._fans.pop(end, None)
 
     def set_relation(self, row: Mapping[str, Any]) -> None:
         rel = self._same(row)
         if rel is not None:
             rel.update(fact_ids=list(row.get("fact_ids") or []), valid_at=row.get("valid_at"),
                        invalid_at=row.get("invalid_at"))  # fmt: skip
+            self._fans.pop(rel["source_id"], None)
+            self._fans.pop(rel["target_id"], None)
 
     def delete_relation(self, row: Mapping[str, Any]) -> None:
         if self._same(row) is not None:
@@ -112,6 +119,7 @@ class GraphIndex:
         if rel is not None:
             for end in (rel["source_id"], rel["target_id"]):
                 self.touching.get(end, set()).discard(rel_id)
+                self._fans.pop(end, None)
 
     def link(self, fact_id: str, entity_id: str) -> None:
         if entity_id in self.entities:
@@ -179,6 +187,45 @@ class GraphIndex:
                     for f in params["ids"] for e in sorted(self.mentions.get(f, ()))]  # fmt: skip
         return None
 
+    def fanned(self, ids: Iterable[str], limit: int, accept: Callable[[Row], bool],
+               keep: Iterable[str] = ()) -> list[Row]:  # fmt: skip
+        """``relations_touching`` with at most ``limit`` accepted relations per entity of
+        ``ids`` and relation name, the ones whose first fact id sorts lowest (search ranks
+        equal scores by fact id), plus every accepted relation joining ``ids`` to ``keep``.
+
+        A hub (a city ten thousand people live in) then costs ``limit`` rows per name, not
+        ten thousand: the order lists are built once per entity and kept until one of its
+        relations changes.
+        """
+        wanted = set(ids)
+        found: set[str] = set()
+        for entity_id in wanted:
+            for ordered in self._fan(entity_id).values():
+                taken = 0
+                for rel_id in ordered:
+                    if accept(self.relations[rel_id]):
+                        found.add(rel_id)
+                        taken += 1
+                        if taken == limit:
+                            break
+        for other in keep:
+            for rel_id in self.touching.get(other, ()):
+                rel = self.relations[rel_id]
+                if (rel["source_id"] in wanted or rel["target_id"] in wanted) and accept(rel):
+                    found.add(rel_id)
+        return [self._relation(r) for r in sorted(found)]
+
+    def _fan(self, entity_id: str) -> dict[str, list[str]]:
+        fan = self._fans.get(entity_id)
+        if fan is None:
+            fan = {}
+            for rel_id in self.touching.get(entity_id, ()):
+                fan.setdefault(self.relations[rel_id]["name"], []).append(rel_id)
+            for ordered in fan.values():
+                ordered.sort(key=lambda r: (min(self.relations[r]["fact_ids"] or [""]), r))
+            self._fans[entity_id] = fan
+        return fan
+
     # Rows are fresh dicts with fresh lists: a caller may change what it gets.
     def _entity(self, entity_id: str) -> Row:
         row = dict(self.entities[entity_id])
@@ -240,6 +287,17 @@ class IndexedGraphStore:
         rows = self.inner.run(name, params)
         self._wrote(name, params)
         return rows
+
+    def fanned_relations(self, ids, limit, accept, keep=()) -> list[Row] | None:
+        """``GraphIndex.fanned`` (a capped ``relations_touching``), or None inside a
+        transaction, whose own writes the copy has not seen yet."""
+        if self._depth:
+            return None
+        if self.inner.tracer is not None:
+            params = {"ids": list(ids), "limit": limit}
+            self.inner.tracer("relations_touching", "-- fanned from the graph index", params)
+        with self._lock:
+            return self.index().fanned(ids, limit, accept, keep)
 
     # -- writes ----------------------------------------------------------------------------
 

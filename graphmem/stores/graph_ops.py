@@ -6,10 +6,11 @@ This is where a backend stops mattering: Kuzu and Neo4j differ only in the files
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from ..models import Entity, Fact, Relation, Scope
+from ..models import Entity, Fact, Relation, Scope, visible_at
 from .base import GraphStore, GraphTx
 from .rows import entity_from_row, fact_from_graph_row, relation_from_row, relation_row
 
@@ -60,21 +61,40 @@ class GraphOps:
         *,
         as_of: str = "",
         include_invalid: bool = False,
+        fanout: int | None = None,
+        keep: Iterable[str] = (),
     ) -> list[Relation]:
+        """Visible relations of the scope touching ``entity_ids``.
+
+        ``fanout``: at most that many per entity and relation name, those whose first fact
+        id sorts lowest, plus every one joining ``entity_ids`` to ``keep``: what a walk can
+        use of a hub, read without reading the whole hub where the store can
+        (``fanned_relations``, the in-process graph index).
+        """
         if not entity_ids:
             return []
+        ids = sorted(set(entity_ids))
+        fanned = getattr(self.store, "fanned_relations", None) if fanout else None
+
+        def accept(row: Mapping[str, Any]) -> bool:
+            when = (row.get("valid_at") or "", row.get("invalid_at") or "")
+            return scope.covers(Scope.from_row(row)) and visible_at(*when, as_of, include_invalid)
+
+        rows = fanned(ids, fanout, accept, keep) if fanned is not None else None
+        if rows is not None:
+            return [relation_from_row(row) for row in rows]
         # The time and scope rules run here, not in Cypher: on Kuzu 0.11 the parameterised
         # time predicate made this query 4x slower (108 ms vs 25 ms on 4k relations), and
         # the scope predicate, evaluated on every relationship of the table before the
         # join, 5x slower (20 ms vs 3.7 ms per entity on 9k relations).
-        params = {"ids": sorted(set(entity_ids))}
         seen: dict[str, Relation] = {}
-        for row in self.store.run("relations_touching", params):
+        for row in self.store.run("relations_touching", {"ids": ids}):
             if row["id"] not in seen:
                 rel = relation_from_row(row)
                 if scope.covers(rel.scope) and rel.visible(as_of, include_invalid):
                     seen[rel.id] = rel
-        return list(seen.values())
+        found = list(seen.values())
+        return _capped(found, ids, fanout, set(keep)) if fanout else found
 
     def facts_mentioning(self, entity_ids: Sequence[str], scope: Scope) -> list[tuple[str, Fact]]:
         if not entity_ids:
@@ -123,8 +143,9 @@ class GraphOps:
         if relations:
             tx.run("relation_set", {"rows": [relation_row(r) for r in relations]})
 
-    def plan_removal(self, fact_ids: Sequence[str], runner: GraphStore | GraphTx | None = None
-                     ) -> Removal:
+    def plan_removal(
+        self, fact_ids: Sequence[str], runner: GraphStore | GraphTx | None = None
+    ) -> Removal:
         """What removing these facts changes, read before anything is written: relations
         that lose their last support (deleted) or some of it (updated), and the entities
         that may be left orphaned (``touched``)."""
@@ -159,7 +180,9 @@ class GraphOps:
             self.set_relations(tx, removal.relations_updated)
             tx.run("fact_delete", {"ids": list(fact_ids)})
             if removal.touched:
-                orphans = [r["id"] for r in tx.run("entity_orphans", {"ids": sorted(removal.touched)})]
+                orphans = [
+                    r["id"] for r in tx.run("entity_orphans", {"ids": sorted(removal.touched)})
+                ]
                 if orphans:
                     tx.run("entity_delete", {"ids": orphans})
                 removal.entities_deleted = orphans
@@ -196,3 +219,20 @@ def supported_by(
         if row["fact_id"] in (row.get("fact_ids") or []):
             out.append((row["fact_id"], relation_from_row(row)))
     return out
+
+
+def _capped(relations: list[Relation], ids: Sequence[str], limit: int, keep: set[str]
+            ) -> list[Relation]:  # fmt: skip
+    """``GraphIndex.fanned``'s rule over relations a store returned whole."""
+    ordered = sorted(relations, key=lambda r: (min(r.fact_ids or [""]), r.id))
+    taken: dict[tuple[str, str], int] = {}
+    out: dict[str, Relation] = {}
+    for rel in ordered:
+        ends = (rel.source_id, rel.target_id)
+        if keep.intersection(ends):
+            out[rel.id] = rel
+        for end in ends:
+            if end in ids and taken.get((end, rel.name), 0) < limit:
+                taken[end, rel.name] = taken.get((end, rel.name), 0) + 1
+                out[rel.id] = rel
+    return sorted(out.values(), key=lambda r: r.id)
