@@ -27,6 +27,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError
 
@@ -87,6 +88,25 @@ class Config:
     # Qdrant Edge maps files it has not yet written (~19 MB for a new data dir): on a disk
     # with less room the process dies with SIGBUS, so the stores do not open below this.
     min_free_disk_mb: int = 64
+    # Memory lifecycle (graphmem/lifecycle). Default time to live of a new memory, per
+    # memory type ({"episodic": "30d"}) and per scope kind ({"run": "1d"}; a memory's kind
+    # is its narrowest id: run, else agent, else user), as "12h"/"7d" or seconds; where
+    # both apply the shorter wins, and an explicit ttl/expires_at wins over both.
+    ttl_by_type: dict[str, Any] = field(default_factory=dict)
+    ttl_by_scope: dict[str, Any] = field(default_factory=dict)
+    # Archival by maintain(): memories older than this many days (0: off), less important
+    # than archive_importance_below and, if archive_never_accessed, never read.
+    archive_after_days: float = 0.0
+    archive_importance_below: float = 0.3
+    archive_never_accessed: bool = True
+    # Promotion by maintain(): a run-scoped memory read at least this often, or at least
+    # this important, is copied to its user/agent scope (0 turns either test off).
+    promote_min_access: int = 0
+    promote_min_importance: float = 0.0
+    # Count reads (search, get) per memory, written in the background every
+    # access_flush_s seconds (lifecycle/access.py).
+    track_access: bool = True
+    access_flush_s: float = 5.0
 
     def __post_init__(self) -> None:
         errors = _type_errors(self)
@@ -113,6 +133,7 @@ class Config:
             value = getattr(self, name)
             if not 0.0 < value <= 1.0:
                 errors.append(f"{name}={value!r} (a number in (0, 1])")
+        errors += _lifecycle_errors(self)
         if errors:
             raise ConfigError("invalid graphmem settings: " + "; ".join(errors))
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
@@ -225,6 +246,13 @@ def _type_errors(config: Config) -> list[str]:
             want = "a path"
         elif kind == "str":
             ok, want = isinstance(value, str), "a string"
+        elif kind == "bool":
+            ok, want = isinstance(value, bool), "True or False"
+        elif kind.startswith("dict"):
+            ok = isinstance(value, Mapping) and all(isinstance(k, str) for k in value)
+            want = "a dict with string keys"
+            if ok:
+                object.__setattr__(config, f.name, dict(value))
         elif kind == "int":
             ok = isinstance(value, int) and not isinstance(value, bool)
             want = "an integer"
@@ -241,4 +269,29 @@ def _type_errors(config: Config) -> list[str]:
                 object.__setattr__(config, f.name, tuple(value))
         if not ok:
             errors.append(f"{f.name}={value!r} must be {want}, got {type(value).__name__}")
+    return errors
+
+
+def _lifecycle_errors(config: Config) -> list[str]:
+    from .errors import ValidationError
+    from .lifecycle.fields import MEMORY_TYPES, SCOPE_KINDS, parse_ttl
+
+    errors = []
+    for name, keys in (("ttl_by_type", MEMORY_TYPES), ("ttl_by_scope", SCOPE_KINDS)):
+        for key, value in getattr(config, name).items():
+            if key not in keys:
+                errors.append(f"{name}[{key!r}] (keys are {', '.join(keys)})")
+                continue
+            try:
+                parse_ttl(value, f"{name}[{key!r}]")
+            except ValidationError as exc:
+                errors.append(str(exc))
+    for name in ("archive_after_days", "promote_min_access"):
+        if getattr(config, name) < 0:
+            errors.append(f"{name}={getattr(config, name)!r} (>= 0; 0 turns it off)")
+    for name in ("archive_importance_below", "promote_min_importance"):
+        if not 0.0 <= getattr(config, name) <= 1.0:
+            errors.append(f"{name}={getattr(config, name)!r} (a number in [0, 1])")
+    if not 0 < config.access_flush_s <= 3600:
+        errors.append(f"access_flush_s={config.access_flush_s!r} (seconds, in (0, 3600])")
     return errors

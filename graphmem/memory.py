@@ -34,8 +34,11 @@ from .ingest.validate import (
 )
 from .ingest.write import FACTS, Writer, collector_paused, fact_from_payload
 from .lifecycle import Life, check_clock, check_life, check_memory_types, now_text
+from .lifecycle.access import AccessLog
+from .lifecycle.clock import check_now
 from .lifecycle.clock import read as read_clock
-from .lifecycle.fields import item_life
+from .lifecycle.fields import default_expiry, item_life
+from .lifecycle.maintain import MaintainReport, maintain, set_archived, write_access
 from .lifecycle.reads import scroll_visible, type_counts
 from .maintenance.agreement import check_on_open
 from .maintenance.verify import VerifyReport, verify
@@ -51,6 +54,7 @@ from .models import (
     Scope,
     check_relation_name,
     now_iso,
+    to_iso,
 )
 from .relations import Relations
 from .sandbox import run_cypher
@@ -137,6 +141,11 @@ class Memory:
             max_items=self.config.max_extracted_items,
         )  # fmt: skip
         self.searcher = Searcher(self.ops, vectors, embedder)
+        # Reads returned by search/get, counted off the hot path (lifecycle/access.py);
+        # ``track_access = False`` stops counting in this process.
+        self.access = AccessLog(lambda taken: write_access(self, taken),
+                                self.config.access_flush_s)  # fmt: skip
+        self.track_access = self.config.track_access
         self.graph = Relations(self)
 
     # -- construction ----------------------------------------------------------------
@@ -194,8 +203,11 @@ class Memory:
                         check_stores=check_stores)  # fmt: skip
 
     def close(self) -> None:
-        for store in (self.graph_store, self.vectors, self.history_store):
-            store.close()
+        try:
+            self.access.close()  # the reads noted since the last flush
+        finally:
+            for store in (self.graph_store, self.vectors, self.history_store):
+                store.close()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -360,8 +372,12 @@ class Memory:
     ) -> AddResult:
         before = before if before is not None else _usage(self.extractor)
         with self._writing:
-            now = now_text(self.clock)
+            when = read_clock(self.clock)
+            now = to_iso(when)
             prepared = self.pipeline.prepare(units, extractions, scope, infer, decide, now)
+            for f in prepared.facts:  # the config's default time to live, unless one was given
+                f.expires_at = f.expires_at or default_expiry(f.memory_type, scope, self.config,
+                                                              when)  # fmt: skip
             plan = prepared.plan
             if strict and plan.skipped:  # add_triples: the caller named each one
                 index, reason = plan.skipped[0]
@@ -391,7 +407,7 @@ class Memory:
         text = check_text(text, "text", self.config.max_text_chars)
         vector = self.embedder.embed([text])[0]
         with self._writing:
-            old = self.get(memory_id, **scope.params_or_none())
+            old = self._fetch(memory_id, scope.params_or_none())
             new = replace(old, text=text, updated_at=now_iso())
             event = HistoryEvent("UPDATE", old.id, old.scope, old_value=old.text, new_value=text)
             self.writer.update_fact(old, new, vector, event)
@@ -400,7 +416,7 @@ class Memory:
     def delete(self, memory_id: str, **scope_ids: str | None) -> None:
         """Delete one memory and exactly the graph data that only it supported."""
         with self._writing:
-            fact = self.get(memory_id, **scope_ids)
+            fact = self._fetch(memory_id, scope_ids)
             self.writer.remove([fact])
 
     def delete_all(self, **scope_ids: str | None) -> int:
@@ -425,6 +441,34 @@ class Memory:
         events; the report then holds what remains (nothing, normally)."""
         return verify(self, repair=repair)
 
+    # -- lifecycle (graphmem/lifecycle) -----------------------------------------------
+
+    def archive(self, memory_id: str, **scope_ids: str | None) -> Fact:
+        """Hide a memory from reads until ``restore()`` (``include_archived=True`` still
+        finds it; ``get`` always does). Logged as ARCHIVE."""
+        return set_archived(self, memory_id, scope_ids, archived=True)
+
+    def restore(self, memory_id: str, **scope_ids: str | None) -> Fact:
+        """Undo ``archive()``. Logged as RESTORE."""
+        return set_archived(self, memory_id, scope_ids, archived=False)
+
+    def maintain(self, now: Any = None, **scope_ids: str | None) -> MaintainReport:
+        """Apply expiry, the archival policy and promotion (``lifecycle/maintain.py``) in
+        a scope, or in every scope when none is given, as of ``now`` (default: the clock)."""
+        scope = Scope.from_kwargs(scope_ids) if scope_ids else Scope()
+        when = read_clock(self.clock) if now is None else check_now(now)
+        return maintain(self, when, scope)
+
+    def _promote(self, originals: Sequence[Fact], target: Scope) -> list[Fact]:
+        """Copies of run-scoped memories in ``target``, born by PROMOTE events."""
+        units = [Unit(normalise_messages({"role": f.role or "user", "content": f.text},
+                                         self.config.max_text_chars),
+                      metadata=dict(f.metadata), source_ids=list(f.source_ids),
+                      timestamp=f.valid_at,
+                      life=Life(f.memory_type, f.importance, promoted_from=f.id))
+                 for f in originals]  # fmt: skip
+        return self._ingest(units, target, infer=False).facts
+
     def reset(self) -> None:
         """Delete everything in every store (all scopes)."""
         with self._writing:
@@ -438,6 +482,13 @@ class Memory:
     def get(self, memory_id: str, **scope_ids: str | None) -> Fact:
         """One memory by id; an id from another scope, or an expired one, is reported as
         not found. An archived memory is returned (``archived_at`` says so)."""
+        fact = self._fetch(memory_id, scope_ids)
+        if self.track_access:
+            self.access.note([fact.id], now_text(self.clock))
+        return fact
+
+    def _fetch(self, memory_id: str, scope_ids: Mapping[str, str | None]) -> Fact:
+        """``get`` without counting a read (what update, delete and archive look up)."""
         scope = Scope.from_kwargs(scope_ids)
         memory_id = canonical_id(memory_id)
         hits = self.vectors.get(FACTS, [memory_id]) if _uuid_like(memory_id) else []
@@ -522,12 +573,15 @@ class Memory:
         Expired memories never come back; archived ones only with ``include_archived``;
         ``memory_types=["rule", ...]`` keeps those types only.
         """
-        scope = Scope.of(user_id, agent_id, run_id)
-        return self.searcher.search(
+        scope, now = Scope.of(user_id, agent_id, run_id), now_text(self.clock)
+        hits = self.searcher.search(
             query, scope, limit=limit, filters=filters, recipe=recipe, as_of=as_of,
             include_invalid=include_invalid, collapse=collapse, memory_types=memory_types,
-            include_archived=include_archived, now=now_text(self.clock),
+            include_archived=include_archived, now=now,
         )  # fmt: skip
+        if self.track_access:
+            self.access.note([i for h in hits for i in h.memory_ids], now)
+        return hits
 
     def cypher(
         self,

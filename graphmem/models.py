@@ -336,7 +336,7 @@ class Hit:
 
 @dataclass
 class HistoryEvent:
-    event: str  # ADD UPDATE DELETE INVALIDATE MERGE UNMERGE
+    event: str  # ADD UPDATE DELETE INVALIDATE MERGE UNMERGE EXPIRE ARCHIVE RESTORE PROMOTE
     target_id: str
     scope: Scope
     target_kind: str = "memory"  # memory | entity | relation

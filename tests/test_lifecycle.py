@@ -6,28 +6,14 @@ ones, on both Qdrant Edge and qdrant-client's local mode.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import pytest
+from lifecycle_helpers import Clock
 
 from graphmem import ConfigError, Memory, NotFoundError, ValidationError
 from graphmem.ingest.write import fact_from_payload
 from graphmem.stores.base import VectorHit
-
-START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-
-class Clock:
-    """Now, as the test says it is."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture

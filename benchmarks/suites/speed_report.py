@@ -139,7 +139,25 @@ def _report(
     ]
     config = {k: v for k, v in vars(args).items() if k not in ("handler", "neo4j_password")}
     results = {"runs": runs, "skipped": skipped, "failed": failed}
-    write_results("speed", results, [table, checks], config, out_dir, preamble)
+    write_results("speed", results, [table, checks, *_tracking(runs)], config, out_dir, preamble)
+
+
+def _tracking(runs: list[dict[str, Any]]) -> list[Table]:
+    """``--access-tracking both``: each search timed with read counting on and off."""
+    both = [r for r in runs if "search_ms_untracked" in r]
+    if not both:
+        return []
+    table = Table("Access tracking: the same searches with read counting on and off, "
+                  "interleaved", ["embedder", "memories", "recipe", "on p50/p95 ms",
+                                  "off p50/p95 ms", "p50 on/off"])  # fmt: skip
+    for r in both:
+        for recipe, off in r["search_ms_untracked"].items():
+            on = r["search_ms"][recipe]
+            table.rows.append([r["embedder"], r["size"], recipe,
+                               f"{on['p50']:.2f} / {on['p95']:.2f}",
+                               f"{off['p50']:.2f} / {off['p95']:.2f}",
+                               on["p50"] / off["p50"] if off["p50"] else _nan()])  # fmt: skip
+    return [table]
 
 
 def peak_rss(run: dict[str, Any]) -> float:

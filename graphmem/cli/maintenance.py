@@ -1,4 +1,5 @@
-"""Commands that look after a data directory: doctor (verify and repair), export, import."""
+"""Commands that look after a data directory: doctor (verify and repair), maintain,
+export, import."""
 
 from __future__ import annotations
 
@@ -45,6 +46,20 @@ def doctor(ctx: Context) -> dict[str, Any]:
             + ("" if args.repair else ": run graphmem doctor --repair to mend them")
         )
     return report
+
+
+def show_maintained(report: dict[str, Any]) -> Iterable[str]:
+    for kind in ("expired", "archived", "promoted"):
+        yield f"{kind:<9} {len(report[kind]):>7}"
+
+
+@command("maintain", "apply expiry, the archival policy and promotion (lifecycle settings); "
+         "without --user/--agent/--run, in every scope",
+         arg("--now", help="act as if it were this ISO time (default: now)"),
+         human=show_maintained)  # fmt: skip
+def maintain_cmd(ctx: Context) -> dict[str, Any]:
+    scope = {k: v for k, v in ctx.scope.items() if v}
+    return ctx.memory.maintain(ctx.args.now, **scope).to_dict()
 
 
 @command("export", "write every scope's memories, graph and history as portable JSON lines",

@@ -237,7 +237,8 @@ class Pipeline:
                               metadata=dict(unit.metadata), role=role, origin=origin,
                               memory_type=unit.life.memory_type_for(infer, item.memory_type),
                               importance=unit.life.importance_for(item.importance),
-                              expires_at=unit.life.expires_at))  # fmt: skip
+                              expires_at=unit.life.expires_at,
+                              promoted_from=unit.life.promoted_from))  # fmt: skip
             texts.append(item.text)
         # One embedding call for the new facts and the sources they may need.
         wanted_sources = [o for o in sources if any(f.origin == o and f.id not in existing
@@ -270,8 +271,11 @@ class Pipeline:
         entities = self.resolver.resolve_entities(wanted, scope, now, plan) if wanted else {}
         plan.batch.facts = new_facts
         for f in new_facts:  # ADD first: an in-batch supersession may INVALIDATE it next
-            plan.events.append(HistoryEvent("ADD", f.id, scope, new_value=f.text, role=f.role,
-                                            details={"source_ids": f.source_ids}))  # fmt: skip
+            # A copy maintain() promotes from a run is born by a PROMOTE event instead.
+            born, details = ("PROMOTE", {"promoted_from": f.promoted_from}) if f.promoted_from \
+                else ("ADD", {})  # fmt: skip
+            plan.events.append(HistoryEvent(born, f.id, scope, new_value=f.text, role=f.role,
+                                            details={"source_ids": f.source_ids, **details}))  # fmt: skip
         self.resolver.resolve_relations(merged, fact_ids, fact_times, entities, scope, now, plan)
         self._link_mentions(plan, merged, spans, fact_ids, entities)
         live = {f.id for f in new_facts} | existing

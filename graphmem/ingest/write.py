@@ -271,6 +271,12 @@ class Writer:
         self.commit(Change("update", [("fact_set", {"rows": [fact_row(new)]})],
                            [VectorPoint(new.id, vector, _payload(new))], events=[event]))  # fmt: skip
 
+    def restamp(self, facts: Sequence[Fact], events: Sequence[HistoryEvent], kind: str) -> None:
+        """Rewrite facts' payloads only (lifecycle fields: archive, restore, access
+        counts), each keeping its vector; the graph holds none of these fields."""
+        points = [VectorPoint(f.id, None, _payload(f)) for f in facts]  # type: ignore[arg-type]
+        self.commit(Change(kind, fact_points=points, events=list(events)))
+
     def remove(self, facts: Sequence[Fact], event_name: str = "DELETE") -> Removal:
         """Delete facts and exactly the graph data only they supported."""
         ids = [f.id for f in facts]

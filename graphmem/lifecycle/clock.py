@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ValidationError
 from ..models import to_iso
 
 Clock = Callable[[], datetime]
@@ -47,3 +47,17 @@ def read(clock: Clock) -> datetime:
 def now_text(clock: Clock) -> str:
     """The clock's time in graphmem's stored form (``models.to_iso``)."""
     return to_iso(read(clock))
+
+
+def check_now(value: object) -> datetime:
+    """``maintain(now=...)``: an aware datetime or an ISO string (UTC if no offset)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise ValidationError("now", f"{value!r} is not an aware datetime or an ISO-8601 string")

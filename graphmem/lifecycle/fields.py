@@ -20,11 +20,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from ..errors import ValidationError
-from ..models import to_iso
+from ..models import Scope, to_iso
 
 MEMORY_TYPES = ("semantic", "episodic", "procedural", "rule")
+SCOPE_KINDS = ("user", "agent", "run")
 DEFAULT_IMPORTANCE = 0.5
 _TTL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
@@ -38,6 +40,7 @@ class Life:
     memory_type: str | None = None
     importance: float | None = None
     expires_at: str = ""
+    promoted_from: str = ""  # set by maintain() on a long-term copy
 
     def memory_type_for(self, infer: bool, hint: str = "") -> str:
         """The caller's type, else the extractor's hint (``ExtractedFact.memory_type``:
@@ -165,3 +168,13 @@ def item_life(base: dict[str, object], item: dict | object, *, now: datetime, wh
         given.update(ttl=None, expires_at=None)
     given.update(own)
     return check_life(**given, now=now, where=where)  # type: ignore[arg-type]
+
+
+def default_expiry(memory_type: str, scope: Scope, config: Any, now: datetime) -> str:
+    """When a new memory expires by the config's defaults (``ttl_by_type``,
+    ``ttl_by_scope``; the shorter where both apply), or "" for never."""
+    kind = "run" if scope.run_id else "agent" if scope.agent_id else "user"
+    spans = [parse_ttl(table[key], name) for name, table, key in (
+        ("ttl_by_type", config.ttl_by_type, memory_type),
+        ("ttl_by_scope", config.ttl_by_scope, kind)) if key in table]  # fmt: skip
+    return to_iso(now + min(spans)) if spans else ""

@@ -114,12 +114,12 @@ def replay_history(events: Iterable[HistoryEvent]) -> dict[str, tuple[str, Scope
     for e in events:
         if e.target_kind != "memory":
             continue
-        if e.event in ("ADD", "REPAIR"):
+        if e.event in ("ADD", "PROMOTE", "REPAIR"):  # PROMOTE: a long-term copy is born
             state[e.target_id] = (e.new_value or "", e.scope, e.created_at)
         elif e.event == "UPDATE" and e.target_id in state:
             _, scope, created = state[e.target_id]
             state[e.target_id] = (e.new_value or "", scope, created)
-        elif e.event == "DELETE":
+        elif e.event in ("DELETE", "EXPIRE"):
             state.pop(e.target_id, None)
     return state
 

@@ -64,8 +64,8 @@ _LAST_ID = "SELECT seq FROM sqlite_sequence WHERE name = 'history'"
 # A memory is live when its last ADD, DELETE or REPAIR (a repair restores) is not a DELETE.
 _LIVE = (
     "SELECT COUNT(*) FROM history h JOIN (SELECT MAX(id) AS last FROM history "
-    "WHERE target_kind = 'memory' AND event IN ('ADD', 'DELETE', 'REPAIR') "
-    "GROUP BY target_id) m ON h.id = m.last WHERE h.event != 'DELETE'"
+    "WHERE target_kind = 'memory' AND event IN ('ADD', 'PROMOTE', 'DELETE', 'EXPIRE', 'REPAIR') "
+    "GROUP BY target_id) m ON h.id = m.last WHERE h.event NOT IN ('DELETE', 'EXPIRE')"
 )
 # json.dumps with keyword arguments builds a new encoder on every call.
 _DETAILS = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
