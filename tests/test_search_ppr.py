@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from graphmem.models import PathStep, Relation, Scope
 from graphmem.search.ppr import EntityFactGraph, WalkSettings
+from graphmem.search.recipes import HYBRID_PPR
 
 SCOPE = Scope.of("u")
 
@@ -104,3 +107,73 @@ def test_no_seed_no_mass():
     graph = story_graph()
     assert not graph.propagate({}, WalkSettings()).any()
     assert graph.fact_scores(np.zeros(graph.size), 5) == []
+
+
+def test_a_passage_scores_all_the_evidence_the_walk_found_in_it():
+    """Passage A holds two facts about the seed's neighbours, passage B one; a memory in
+    no passage (c1) is its own unit, keyed by its id."""
+    links = [("a1", "x"), ("a2", "x"), ("b1", "x"), ("c1", "x")]
+    graph = EntityFactGraph(["a1", "a2", "b1", "c1"], [["A"], ["A"], [], []], links)
+    assert graph.entities_of("a1") == ["x"] and graph.entities_of("nope") == []
+    mass = graph.propagate(graph.personalise({"x": 1.0}, {}), WalkSettings())
+    units = dict(graph.unit_scores(mass, 10))
+    assert set(units) == {"A", "b1", "c1"}  # a1 and a2 are scored as their passage
+    assert units["A"] == 1.0 and units["b1"] == units["c1"] < 1.0
+    # A text hit seeds its passage's node by the passage's key.
+    seeded = graph.personalise({}, {"A": 1.0})
+    assert seeded == {graph.source_node["A"]: 1.0}
+    assert graph.unit_scores(np.zeros(graph.size), 5) == []
+
+
+def test_the_walk_lifts_a_passage_that_shares_no_word_with_the_question(tmp_path):
+    """Passages extracted by the (stand-in) LLM: the question names the gazette, the
+    gazette's passage names its editor, and only the editor's passage says where she
+    grew up, in words the question does not use. Six passages about other editors born
+    in cities match the question's words better."""
+    from benchmarks.musique import MusiqueData, Passage, ReplayModel
+    from graphmem import Memory
+    from graphmem.embed.local import HashingEmbedder
+    from graphmem.testing import OpenAIServer
+
+    passages = [Passage(0, "Harbour Gazette", "The Harbour Gazette is edited by Mira Holt."),
+                Passage(1, "Mira Holt", "Mira Holt grew up in Tallinn.")]  # fmt: skip
+    extractions = {0: {"entities": ["Harbour Gazette", "Mira Holt"],
+                       "triples": [["Harbour Gazette", "edited by", "Mira Holt"]]},
+                   1: {"entities": ["Mira Holt", "Tallinn"],
+                       "triples": [["Mira Holt", "grew up in", "Tallinn"]]}}  # fmt: skip
+    people = ["Jon Vik", "Ana Ruiz", "Li Wei", "Sam Cole", "Eva Lind", "Tom Berg"]
+    cities = ["Oslo", "Cadiz", "Xian", "Leeds", "Malmo", "Turku"]
+    for i, (person, city) in enumerate(zip(people, cities, strict=True), start=2):
+        passages.append(Passage(i, person, f"{person}, an editor, was born in the city of {city}."))
+        extractions[i] = {"entities": [person, city], "triples": [[person, "lives in", city]]}
+    question = "In which city was the editor of the Harbour Gazette born?"
+    # The PageRank channel alone: beside the text channels, with every passage of this
+    # tiny corpus among their hits, it only reorders their hits.
+    alone = replace(HYBRID_PPR, name="ppr_alone", weights={"graph": 1.0})
+    with OpenAIServer(handler=ReplayModel(MusiqueData(passages, [], extractions))) as server:
+        memory = Memory.open(tmp_path, embedder=HashingEmbedder(), extractor="llm",
+                             llm_base_url=server.base_url, llm_api_key="test")  # fmt: skip
+        try:
+            memory.add_many([{"text": p.memory, "source_ids": [str(p.id)]} for p in passages],
+                            user_id="m", infer=True)  # fmt: skip
+            found = {name: memory.search(question, user_id="m", limit=8, recipe=recipe)
+                     for name, recipe in (("text", "text"), ("walk", alone))}  # fmt: skip
+        finally:
+            memory.close()
+    ranks = {recipe: [h.source_ids[0] for h in hits].index("1") for recipe, hits in found.items()}
+    assert ranks["text"] == 7  # last: the words lead elsewhere
+    assert ranks["walk"] < ranks["text"], ranks
+    reached = found["walk"][ranks["walk"]]
+    assert "graph" in reached.channels
+    assert reached.path[-1] == PathStep("Mira Holt", "grew up in", "Tallinn")
+
+
+def test_bad_seed_settings_are_refused_naming_the_field():
+    import pytest
+
+    from graphmem import ValidationError
+    from graphmem.search import Recipe
+
+    with pytest.raises(ValidationError) as info:
+        Recipe("mine", weights={"graph": 1.0}, fact_seed_channel="graph", match_seeds=-1)
+    assert "fact_seed_channel" in str(info.value) and "match_seeds" in str(info.value)

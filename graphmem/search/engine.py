@@ -240,7 +240,10 @@ class _Run:
                   "ceilings": {"graph": 1.0} if recipe.anchored else None}  # fmt: skip
         weights = self.weights(lists)
         if recipe.uses("graph"):
-            first = fuse(self.complete(lists), weights, **fusion)
+            seeding_lists = lists
+            if recipe.graph_walk == "ppr" and recipe.fact_seed_channel in lists:
+                seeding_lists = {recipe.fact_seed_channel: lists[recipe.fact_seed_channel]}
+            first = fuse(self.complete(seeding_lists), weights, **fusion)
             seeding = recipe.fact_seeds if recipe.graph_walk == "ppr" else recipe.seeds_from_hits
             lists["graph"] = self.graph_channel(first[:seeding], depth)
         self.found = {channel: {i for i, _ in ranked} for channel, ranked in lists.items()}
@@ -331,30 +334,74 @@ class _Run:
         ]
 
     def ppr_channel(self, first: list[Fused], depth: int) -> list[tuple[str, float]]:
-        """Personalised PageRank from the named entities and the best text hits (ppr.py)."""
+        """Personalised PageRank (ppr.py) seeded by the entities the query names, the
+        entities of the memories most like the query and the best text hits."""
         recipe = self.recipe
         graph = self.owner.graph_of(self.scope, self.index)
         linked = link(self.text, self.scope, self.owner.ops, recipe, self.similar_entities)
         self.seeds = {entity_id: score for entity_id, (_e, score, _how) in linked.items()}
         names = {entity_id: entity.name for entity_id, (entity, _s, _how) in linked.items()}
+        entities = dict(self.seeds)
+        for entity_id, weight in self.matched_entities(graph).items():
+            entities[entity_id] = max(entities.get(entity_id, 0.0), weight)
         top = (first[0].score if first else 0.0) or 1.0
         hits = {f.memory_id: recipe.fact_seed_weight * f.score / top
                 for f in first[: recipe.fact_seeds]}  # fmt: skip
-        seeds = graph.personalise(self.seeds, hits)
+        seeds = graph.personalise(entities, hits)
         if not seeds:
             return []
         settings = WalkSettings(recipe.ppr_restart, recipe.ppr_steps, recipe.hub_degree,
                                 recipe.edge_budget)  # fmt: skip
         mass = graph.propagate(seeds, settings, graph.gate(self.text, recipe.relation_gate))
-        out = []
-        for fact_id, score in graph.fact_scores(mass, 4 * depth):
-            payload = self.payload(fact_id)
-            if payload is not None and self.accept(payload):
-                out.append((fact_id, score))
-                if len(out) == depth:
-                    break
-        self.graph = GraphResult(facts={f: (s, []) for f, s in out}, names=names)
+        scored = graph.walked(mass, seeds, recipe.ppr_restart) if recipe.ppr_walked else mass
+        out, facts = [], {}
+        if self.groups.enabled:
+            for key, score in graph.unit_scores(scored, 4 * depth):
+                members = self.groups.members(self.groups.key(key))
+                if members:
+                    out.append((self.groups.key(key), score))
+                    facts.update({m: (score, []) for m in members})
+        else:
+            for fact_id, score in graph.fact_scores(scored, 4 * depth):
+                payload = self.payload(fact_id)
+                if payload is not None and self.accept(payload):
+                    out.append((fact_id, score))
+                    facts[fact_id] = (score, [])
+        out = out[:depth]
+        self.graph = GraphResult(facts=facts, names=names)
         self.ppr = (graph, mass, set(seeds))
+        return out
+
+    def matched_entities(self, graph: EntityFactGraph) -> dict[str, float]:
+        """The entities of the ``match_seeds`` memories whose embedding is closest to the
+        query's, each weighted by its best memory's cosine over the best one's.
+
+        A multi-hop question rarely names its bridge: "the association which published
+        Journal X" names the journal, and the fact "Journal X published by Y" is what
+        names Y (HippoRAG 2's query-to-triple step).
+        """
+        recipe = self.recipe
+        if recipe.match_seeds <= 0 or recipe.match_seed_weight <= 0:
+            return {}
+        scores = self.scores.get("vector")
+        if scores is None:
+            scores = self.index.vector_scores(self.vector)
+
+        def fact(payload: Mapping[str, Any]) -> bool:
+            return (not is_source(payload) and str(payload.get("id", "")) in graph.fact_node
+                    and self.accept(payload))  # fmt: skip
+
+        found = scores.top(recipe.match_seeds, fact)
+        out: dict[str, float] = {}
+        # Min-max from the scope's floor, as the vector channel is fused: five weak
+        # matches out of many are not all as good as the best one.
+        best = max((score for _f, score in found), default=0.0)
+        span = best - scores.floor
+        for fact_id, score in found:
+            weight = recipe.match_seed_weight * (max(0.0, score - scores.floor) / span
+                                                 if span > 1e-12 else 1.0)  # fmt: skip
+            for entity_id in graph.entities_of(fact_id):
+                out[entity_id] = max(out.get(entity_id, 0.0), weight)
         return out
 
     def graph_channel(self, first: list[Fused], depth: int) -> list[tuple[str, float]]:

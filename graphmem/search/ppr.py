@@ -6,10 +6,13 @@ to both ends of every relation it supports, and to its source. Relations are not
 their own: a relation *is* its supporting memory, so "A works at B" joins A and B through
 the memory that says so, and its score is that memory's score.
 
-A search seeds the walk (``personalise``) with the entities the query names and with the
-memories the text channels ranked best, and ``propagate`` spreads it: each step sends a
-node's mass to its neighbours in proportion to edge weights and returns ``restart`` of it
-to the seeds. What makes it cheap and keeps it sharp on dense graphs:
+A search seeds the walk (``personalise``) with the entities the query names, the
+entities of the memories whose embedding is closest to the query's (HippoRAG 2's
+query-to-triple step: the fact "Journal X published by Y" names the bridge Y that the
+question only describes) and the hits the text channels ranked best, and ``propagate``
+spreads it: each step sends a node's mass to its neighbours in proportion to edge weights
+and returns ``restart`` of it to the seeds. ``unit_scores`` then ranks what search returns,
+a message split into facts (a passage) by the mass of its node and all its facts. What makes it cheap and keeps it sharp on dense graphs:
 
 - the graph is built once per scope and kept until a write changes the scope (its
   ``ScopeIndex`` counts writes), as CSR arrays: a step is a few numpy gathers, no Python
@@ -31,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ..index import is_source
 from ..index.keyword import tokenise
 from ..models import PathStep, Relation, Scope
 from ..stores.graph_ops import GraphOps
@@ -70,19 +74,31 @@ class EntityFactGraph:
             pairs.add((fact, node))
         self.facts = len(self.fact_ids)
         self.entities = len(self.entity_node)
+        self.entity_ids = list(self.entity_node)
         # Sources shared by two or more memories: a passage split into facts holds together.
         members: dict[str, list[int]] = {}
         for fact, sources in enumerate(fact_sources):
             for source in sources or ():
                 members.setdefault(str(source), []).append(fact)
-        shared = [m for m in members.values() if len(m) > 1]
+        shared = [(key, m) for key, m in members.items() if len(m) > 1]
+        # A shared source is a hit of its own when search groups by it (``build_graph``).
+        self.source_keys = [key for key, _m in shared]
+        # The hit unit of each memory: its shared source (the first), else itself.
+        self.unit_of = np.full(self.facts, -1, dtype=np.int64)
+        for k, (_key, facts) in reversed(list(enumerate(shared))):
+            self.unit_of[facts] = k
+        alone = np.flatnonzero(self.unit_of < 0)
+        self.unit_of[alone] = len(shared) + np.arange(len(alone))
+        self.unit_keys = self.source_keys + [self.fact_ids[i] for i in alone]
         self.size = self.facts + self.entities + len(shared)
+        first = self.facts + self.entities
+        self.source_node = {key: first + k for k, key in enumerate(self.source_keys)}
         rows, cols, weights = [], [], []
         for fact, node in pairs:
             rows.append(fact)
             cols.append(self.facts + node)
             weights.append(1.0)
-        for k, facts in enumerate(shared):
+        for k, (_key, facts) in enumerate(shared):
             for fact in facts:
                 rows.append(fact)
                 cols.append(self.facts + self.entities + k)
@@ -136,7 +152,7 @@ class EntityFactGraph:
             if node is not None and weight > 0:
                 seeds[self.facts + node] = weight * self.specificity(entity_id)
         for fact_id, weight in facts.items():
-            node = self.fact_node.get(fact_id)
+            node = self.fact_node.get(fact_id, self.source_node.get(fact_id))
             if node is not None and weight > 0:
                 seeds[node] = seeds.get(node, 0.0) + weight
         return {n: w for n, w in seeds.items() if w > 0}
@@ -170,6 +186,18 @@ class EntityFactGraph:
                 spread[: self.facts] *= gate
             mass = settings.restart * start + (1.0 - settings.restart) * spread
         return mass
+
+    @staticmethod
+    def walked(mass: np.ndarray, seeds: Mapping[int, float], restart: float) -> np.ndarray:
+        """``mass`` less what the restart puts back on each seed every step: what the walk
+        carried there through the graph. A seed's own share only repeats the ranking
+        that seeded it (the text channels, already fused beside the graph's)."""
+        out = mass.copy()
+        total = sum(seeds.values())
+        if total > 0:
+            for node, weight in seeds.items():
+                out[node] -= restart * weight / total
+        return np.maximum(out, 0.0)
 
     def _step(self, mass: np.ndarray, settings: WalkSettings) -> np.ndarray:
         live = np.flatnonzero(mass > 0)
@@ -210,17 +238,46 @@ class EntityFactGraph:
                 best, before = float(mass[other]), touching[0][0]
         return [before, step] if before is not None else [step]
 
+    def entities_of(self, fact_id: str) -> list[str]:
+        """The entities a memory mentions or relates (its entity neighbours)."""
+        node = self.fact_node.get(fact_id)
+        if node is None:
+            return []
+        ends = self.indices[self.indptr[node] : self.indptr[node + 1]]
+        ends = ends[(ends >= self.facts) & (ends < self.facts + self.entities)] - self.facts
+        return [self.entity_ids[int(e)] for e in ends]
+
+    def unit_scores(self, mass: np.ndarray, limit: int) -> list[tuple[str, float]]:
+        """Scores per hit unit, best first, the best scaled to 1: a shared source (a
+        passage split into facts) holds the mass of its node and of all its facts, a
+        memory no shared source holds its own.
+
+        Giving a passage its best fact's score let it win on one fact the walk happened
+        to reach; the sum weighs all the evidence the walk found in it (as a passage
+        node next to its entities does in HippoRAG). Its node alone sits one step further
+        from the entities than a lone memory, so it would lose to one by the restart.
+        """
+        first = self.facts + self.entities
+        values = np.bincount(self.unit_of, weights=mass[: self.facts],
+                             minlength=len(self.unit_keys))  # fmt: skip
+        values[: len(self.source_keys)] += mass[first:]
+        return _best(values, self.unit_keys, limit)
+
     def fact_scores(self, mass: np.ndarray, limit: int) -> list[tuple[str, float]]:
         """The ``limit`` memories holding the most mass, best first, scaled so the best is 1."""
-        values = mass[: self.facts]
-        found = np.flatnonzero(values > 0)
-        if not len(found):
-            return []
-        if len(found) > limit:
-            found = found[np.argpartition(-values[found], limit - 1)[:limit]]
-        found = found[np.argsort(-values[found], kind="stable")]
-        top = float(values[found[0]])
-        return [(self.fact_ids[i], float(values[i]) / top) for i in found]
+        return _best(mass[: self.facts], self.fact_ids, limit)
+
+
+def _best(values: np.ndarray, keys: Sequence[str], limit: int) -> list[tuple[str, float]]:
+    """The ``limit`` positive ``values`` as ``(key, value / the best)``, best first."""
+    found = np.flatnonzero(values > 0)
+    if not len(found):
+        return []
+    if len(found) > limit:
+        found = found[np.argpartition(-values[found], limit - 1)[:limit]]
+    found = found[np.argsort(-values[found], kind="stable")]
+    top = float(values[found[0]])
+    return [(keys[int(i)], float(values[i]) / top) for i in found]
 
 
 def build_graph(
@@ -230,11 +287,17 @@ def build_graph(
     scope: Scope,
     source_weight: float = 1.0,
 ) -> EntityFactGraph:
-    """Read the scope's mentions and relations once and lay them out as arrays."""
+    """Read the scope's mentions and relations once and lay them out as arrays.
+
+    The facts split from one message hold together through a node of their message (its
+    ``origin``, the key search groups hits by); the message kept whole for search is no
+    node of its own: the flat channels score it, and seed its node.
+    """
     relations, mentions = ops.edges_in_scope(scope)
     links = list(mentions)
     for rel in relations:
         for fact_id in rel.fact_ids:
             links += [(fact_id, rel.source_id), (fact_id, rel.target_id)]
-    sources = [list(p.get("source_ids") or []) for p in payloads]
-    return EntityFactGraph(fact_ids, sources, links, source_weight, relations)
+    kept = [(f, p) for f, p in zip(fact_ids, payloads, strict=True) if not is_source(p)]
+    sources = [[str(p["origin"])] if p.get("origin") else [] for _f, p in kept]
+    return EntityFactGraph([f for f, _p in kept], sources, links, source_weight, relations)
