@@ -9,7 +9,7 @@ import pytest
 from graphmem import Memory
 from graphmem.errors import ValidationError
 from graphmem.search import recipes
-from graphmem.search.fuse import coverage_weight, min_max
+from graphmem.search.fuse import Fused, coverage_weight, gate, min_max
 
 
 def test_coverage_weight_keeps_a_full_match_and_drops_a_stray_word():
@@ -39,3 +39,33 @@ def test_bad_fusion_options_are_refused():
         replace(recipes.TEXT, vector_floor="mean")
     with pytest.raises(ValidationError, match="keyword_coverage"):
         replace(recipes.TEXT, keyword_coverage=2.0)
+    with pytest.raises(ValidationError, match="keyword_gate"):
+        replace(recipes.TEXT, keyword_gate=-1.0)
+
+
+def test_gate_keeps_words_where_the_meaning_is_close_and_drops_them_where_it_is_not():
+    hits = [Fused("near", 0.9, {"vector": 0.5, "keyword": 0.4}, {"vector": 0.8, "keyword": 3.0}),
+            Fused("far", 0.8, {"vector": 0.3, "keyword": 0.5}, {"vector": 0.2, "keyword": 4.0})]  # fmt: skip
+    out = {f.memory_id: f for f in gate(hits, 1.0, low=0.2, high=0.8)}
+    assert out["near"].parts["keyword"] == pytest.approx(0.4)  # as close as the best: kept
+    assert out["far"].parts["keyword"] == 0.0  # no closer than a typical memory: dropped
+    assert out["far"].score == pytest.approx(0.3)  # the score adds up to its parts
+    assert gate(hits, 0.0, low=0.2, high=0.8) == hits  # off
+
+
+@pytest.mark.model
+def test_keyword_gate_finds_what_the_question_means_in_other_words(tmp_path):
+    pytest.importorskip("sentence_transformers")
+    gold = "I adopted a little puppy from the shelter on Saturday."
+    said = [gold, "I am settling the bill with the new landlord tomorrow.",
+            "My new job starts next month.", "The new bakery sells bread.",
+            "We had pasta for dinner.", "The train to Oslo was late again.",
+            "I finished reading a novel about sailors.", "My sister plays the violin."]  # fmt: skip
+    with Memory.open(tmp_path, embedder="local") as m:
+        m.add_many([{"text": t} for t in said], user_id="u", infer=False)
+        query = "How is my new dog settling in?"
+        words = m.search(query, user_id="u", recipe="text", limit=3)
+        gated = replace(recipes.TEXT, name="gated", keyword_gate=2.0)
+        meaning = m.search(query, user_id="u", recipe=gated, limit=3)
+    assert words[0].text != gold  # the stray words "new" and "settling" win without it
+    assert meaning[0].text == gold

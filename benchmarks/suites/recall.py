@@ -6,6 +6,11 @@ stored verbatim, beside BM25, dense and their fusion, in one process):
 - ``implicit``: only the questions that share no word with their gold turns once the two
   speakers' names are set aside (words compared after the keyword index's stemming and
   stopword list). Keyword matching cannot find these; the meaning has to.
+- ``distant``: the implicit questions whose gold turns' neighbours (two turns either
+  side) share no word with them either, so neither the words nor the context lifted from
+  the turns beside the gold can find it (67 questions on all ten conversations). On
+  ``implicit``, neighbour lifting carries ``text`` past dense; here only the meaning
+  does, the case where a fusion that trusts words falls behind dense retrieval.
 - ``replies``: every turn followed by a long reply of an assistant that repeats the
   speaker's words: it restates the turn, recalls several other turns of the conversation
   word for word and adds advice (``--reply-words`` words in all). Gold stays on the
@@ -29,7 +34,7 @@ from ..report import default_out
 from ..runtime import EMBEDDERS, EXTRACTORS, resolve_data_path
 from . import locomo as locomo_suite
 
-SETS = ("implicit", "replies")
+SETS = ("implicit", "distant", "replies")
 _ADVICE = (
     "I think it helps to write down how you felt in that moment, because looking back "
     "on it later makes it easier to see how far you have come.",
@@ -76,6 +81,28 @@ def implicit(data: LocomoData) -> LocomoData:
     return replace(data, questions=kept)
 
 
+def distant(data: LocomoData, reach: int = 2) -> LocomoData:
+    """The implicit questions whose gold turns' neighbours share no word with them."""
+    from graphmem.index.keyword import tokenise
+
+    data = implicit(data)
+    place = {(c.sample_id, t.dia_id): (c, i) for c in data.conversations
+             for i, t in enumerate(c.turns)}  # fmt: skip
+    kept = []
+    for q in data.questions:
+        words = set(tokenise(q.question))
+        near = set()
+        for dia_id in q.gold:
+            if (q.sample_id, dia_id) in place:
+                c, i = place[(q.sample_id, dia_id)]
+                names = {w for s in c.speakers for w in tokenise(s)}
+                for turn in c.turns[max(0, i - reach) : i + reach + 1]:
+                    near |= set(tokenise(turn.text)) - names
+        if not words & near:
+            kept.append(q)
+    return replace(data, questions=kept)
+
+
 def with_replies(data: LocomoData, words: int, seed: int) -> LocomoData:
     """Each turn followed by a long assistant reply repeating the conversation's words."""
     rng = random.Random(seed)
@@ -109,11 +136,10 @@ def run(args: argparse.Namespace) -> int:
         data = locomo_suite.select_conversations(
             load_locomo(resolve_data_path(args.data)), args.conversations
         )
-        data = (
-            implicit(data)
-            if name == "implicit"
-            else with_replies(data, args.reply_words, args.seed)
-        )
+        if name == "replies":
+            data = with_replies(data, args.reply_words, args.seed)
+        else:
+            data = implicit(data) if name == "implicit" else distant(data)
         out = Path(args.out) / name if args.out else default_out("recall", name)
         locomo_suite.run_on(data, args, out, title=f"recall/{name}")
     return 0

@@ -29,7 +29,7 @@ from ..models import Entity, Hit, Scope, check_unicode
 from . import recipes as recipe_book
 from .boost import boost
 from .collapse import Groups
-from .fuse import Fused, coverage_weight, fuse
+from .fuse import Fused, coverage_weight, fuse, gate
 from .graph import GraphResult, Relevance, capitalised_spans, link, walk
 from .neighbours import smooth
 from .ppr import EntityFactGraph, WalkSettings, build_graph
@@ -249,6 +249,9 @@ class _Run:
         self.found = {channel: {i for i, _ in ranked} for channel, ranked in lists.items()}
         context = self.neighbours(lists) if recipe.neighbour_weight > 0 else {}
         fused = fuse(self.complete(lists, set(context)), weights, **fusion)
+        if recipe.keyword_gate > 0 and "vector" in self.scores and lists.get("vector"):
+            low, high = self.scores["vector"].median(), lists["vector"][0][1]
+            fused = gate(fused, recipe.keyword_gate, low, high)
         fused = smooth(fused, lambda i: context.get(i, ()), recipe.neighbour_weight)
         if recipe.recency_weight > 0 or recipe.importance_weight > 0:
             fused = boost(fused, self.member_payloads, recency_weight=recipe.recency_weight,

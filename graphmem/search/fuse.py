@@ -8,6 +8,10 @@ channel, the contribution it added, so a hit can say exactly where its score cam
   end of the range is the channel's *floor* when it gives one: the score of an unrelated
   memory (0 for BM25, the scope's lowest cosine). Normalising a top-40 list against its
   own 40th score instead would stretch a 0.90-vs-0.89 cosine tie into 1.0 vs 0.0.
+- ``gate`` (after ``weighted``, off by default): a memory's keyword share shrinks with
+  the distance of its cosine from the best one, so a stray shared word cannot outrank
+  what the query means; measured in ``recipes.py`` (helps where words mislead, costs
+  LoCoMo, where they lead).
 - ``rrf``: reciprocal rank fusion, ``weight / (k + rank)``. Ignores scores entirely,
   which makes it robust to channels whose scores are not comparable, at the price of
   treating a clear winner and a near-tie the same.
@@ -104,6 +108,37 @@ def fuse(
             entry.ranks[channel] = rank
             entry.score += weight * share
     return sorted(merged.values(), key=lambda f: (-f.score, f.memory_id))
+
+
+def gate(
+    fused: Sequence[Fused],
+    power: float,
+    low: float,
+    high: float,
+    channel: str = "keyword",
+    by: str = "vector",
+) -> list[Fused]:
+    """Scale each memory's ``channel`` share by how close its ``by`` score is to the best.
+
+    The factor is ``((raw by score - low) / (high - low)) ** power``, clipped to [0, 1]:
+    ``high`` is the best ``by`` score of the search, ``low`` that of a typical memory
+    of the scope (the median cosine). Words count in full for a memory whose meaning is
+    as close as the best one's, and fade to nothing for one no closer than a typical
+    memory: a stray word shared with an unrelated memory cannot outrank what the query
+    means, and words still decide among the memories that are about it.
+    """
+    if power <= 0.0 or high - low <= 1e-12:
+        return list(fused)
+    out = []
+    for f in fused:
+        share = f.parts.get(channel)
+        if share:
+            closeness = (f.raw.get(by, low) - low) / (high - low)
+            factor = min(1.0, max(0.0, closeness)) ** power
+            parts = {**f.parts, channel: share * factor}
+            f = Fused(f.memory_id, f.score - share + share * factor, parts, f.raw, f.ranks)
+        out.append(f)
+    return sorted(out, key=lambda f: (-f.score, f.memory_id))
 
 
 def blend(

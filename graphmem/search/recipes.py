@@ -159,6 +159,57 @@ people they name) is not what a question about one turn asks for; the path walk,
 seeded by named entities only, stays out of the way there.
 The seeds' cosine weights are min-max from the scope's floor, as the vector channel
 is fused; relative to the best alone, five weak matches all seeded as strongly.
+
+Issue 22 again (fusion that carries over), all through ``Memory.search`` in one process,
+MiniLM, categories 1-4, turns stored whole unless said ("default": ``add()`` with the
+offline extractor). Sets: LoCoMo (all ten conversations, 1,536 questions); the
+``recall`` suite's ``implicit`` (233) and ``distant`` (67: the implicit questions whose
+gold turns' neighbours share no word with them either) on all ten; its ``replies`` on
+conversations 0-2 (383). recall@10:
+
+    variant (text recipe unless said)      LoCoMo  implicit  distant  replies
+    dense (plain index)                    0.451   0.198     0.095    0.511
+    BM25 (plain index)                     0.562   0.000     0.000    0.551
+    score fusion, 0.7 dense                0.616   0.126     0.077    0.678
+    text (vector 0.5 / keyword 0.5)        0.739   0.318     0.030    0.703
+    hybrid (text + graph)                  0.738   -         -        -
+    vector 0.6 / keyword 0.4               0.732   0.328     -        -
+    vector 0.7 / keyword 0.3               0.708   0.338     -        -
+    keyword_coverage 0.25 / 0.5            0.739 / 0.731  0.322 / 0.324  -   - / 0.701
+    0.7 / 0.3 with coverage 0.5            0.697   0.346     -        -
+    keyword_gate 2 (below)                 0.638   0.360     0.112    0.667
+    keyword_gate 0.5 / 1                   -       - / 0.345 0.045 / 0.060  -
+    BM25 b 0.5 / 0.9 / 1.0 (index/keyword) 0.743 / 0.733 / -  -   -  0.668 / 0.709 / 0.714
+
+``distant`` is where a fusion that trusts words loses to dense, as on the issue's
+implicit set (0.046 vs 0.155 there): the words of the question point at the wrong turns,
+min-max stretches BM25's best stray match to a full share, and nothing beside the gold
+carries the words. On ``implicit`` neighbour lifting hides it (without neighbours text
+scores 0.043, dense 0.198). What was tried against it:
+
+- the keyword weight by the query's coverage (``keyword_coverage``, knee 0.25 / 0.5 /
+  1.0, without neighbours on ``implicit``): 0.043 / 0.060 / 0.097. Stray matches still
+  cover much of a short question (the speaker's name and one common word), so coverage
+  barely separates them from real matches (mean 0.52 on implicit questions vs 0.62).
+- ``keyword_gate`` (``fuse.gate``): each memory's keyword share times how close its
+  cosine is to the best one, from the scope's median (power 2): distant 0.030 -> 0.112
+  (default path 0.090), but LoCoMo 0.739 -> 0.638, where the gold's cosine is often no
+  better than typical (dense alone finds 0.451). Sparing memories that match half of the
+  query's information (0.7: 0.075) gave the distant gain back. Closeness from the
+  scope's lowest cosine instead of its median helped less (implicit without neighbours,
+  power 1 / 2: 0.070 / 0.122 vs 0.130 / 0.132).
+- other query signals, compared between implicit and other LoCoMo questions: the gap
+  between BM25's 1st and 10th score (0.56 vs 0.56), the overlap of the two channels'
+  top 10 (0.20 vs 0.25), the dense rank of BM25's best hit (95 vs 50): none separates
+  the cases well enough to switch the words off per query.
+- dense's best 1-3 forced into the top 10: distant 0.030-0.037.
+- BM25 length normalisation: ``replies`` gains with b 1.0 (0.714) but LoCoMo loses
+  with b 0.9 (0.733), and gains with b 0.5 (0.743) where ``replies`` loses (0.668).
+
+So the defaults stay (LoCoMo must not fall below 0.738), ``keyword_gate`` is an option
+for data where words mislead, and the gap on ``distant`` stays open. On ``replies`` the
+``vector`` recipe equals plain dense (0.511 both): the cause measured before (a reply's
+relations superseding the user's message) is fixed at ingest.
 """
 
 from __future__ import annotations
@@ -188,6 +239,7 @@ class Recipe:
     candidates: int = 40  # how many hits each channel proposes before fusion
     vector_floor: str = "min"  # weighted: cosine of an unrelated memory, "min" or "median"
     keyword_coverage: float = 0.0  # keyword weight falls below this query coverage (0: off)
+    keyword_gate: float = 0.0  # keyword share times cosine closeness to this power (0: off)
     # -- graph channel ------------------------------------------------------------------
     graph_walk: str = "paths"  # "paths" (graph.py) or "ppr" (ppr.py: arrays, PageRank)
     ppr_restart: float = 0.5  # ppr: share of mass sent back to the seeds each step
@@ -262,6 +314,8 @@ class Recipe:
         if self.fact_seed_channel not in ("", "vector", "keyword"):
             problems.append(f"fact_seed_channel: {self.fact_seed_channel!r} is not '', "
                             "'vector' or 'keyword'")  # fmt: skip
+        if not 0.0 <= self.keyword_gate <= 4.0:
+            problems.append("keyword_gate: a number in [0, 4]")
         if self.mention_from not in (0, 1):
             problems.append("mention_from: 0 (seeds too) or 1")
         for name in ("rrf_k", "candidates", "frontier", "fanout", "mention_entities",
@@ -285,8 +339,9 @@ GRAPH = Recipe("graph", weights={"graph": 1.0}, seeds_from_hits=0, mention_from=
 # Neighbour lifting, shared by text and hybrid so the graph is the only difference.
 _NEIGHBOURS = {"neighbour_weight": 0.5, "neighbour_reach": 2}
 # Fusion of the flat channels, shared by text and hybrid. The issue 22 options
-# (vector_floor "median", keyword_coverage) stay off: measured in the module docstring.
-_FUSION = {"vector_floor": "min", "keyword_coverage": 0.0}
+# (vector_floor "median", keyword_coverage, keyword_gate) stay off: measured in the
+# module docstring.
+_FUSION = {"vector_floor": "min", "keyword_coverage": 0.0, "keyword_gate": 0.0}
 _FLAT = {"vector": 0.5, "keyword": 0.5}
 # Only entities the query names seed the walk, and the graph weighs as much as each flat
 # channel; measured in the module docstring.
