@@ -110,11 +110,14 @@ def open_memory(
     graph: str = "kuzu",
     extractor: str | None = None,
     graph_options: dict[str, Any] | None = None,
+    **settings: Any,
 ) -> Any:
-    """``Memory.open`` with the options a suite was given (neo4j connection passed through)."""
+    """``Memory.open`` with the options a suite was given (neo4j connection passed through;
+    ``settings`` are further ``Config`` fields)."""
     from graphmem import Memory
 
     options = {key: value for key, value in (graph_options or {}).items() if value is not None}
+    options.update(settings)
     if extractor is not None:
         # Left out otherwise: Memory then uses its offline linker for infer=False adds.
         options["extractor"] = extractor

@@ -88,6 +88,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="embed every query in every method (slow with the local model)",
     )
+    parser.add_argument(
+        "--lifecycle",
+        action="store_true",
+        help="also store the turns a third time with lifecycle settings on (LIFECYCLE: read "
+        "counting flushed every second, default ttls, archival and promotion, maintain() "
+        "after ingest) as lifecycle-<recipe>; graphmem-<recipe> then counts no reads",
+    )
     qa = parser.add_argument_group("QA mode (needs an OpenAI-compatible endpoint)")
     qa.add_argument(
         "--qa", action="store_true", help="also answer and grade with an LLM (categories 1-4)"
@@ -97,6 +104,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     qa.add_argument("--qa-context", type=int, default=10, help="retrieved turns per answer")
     qa.add_argument("--qa-model", default="", help="answer model (default GRAPHMEM_LLM_MODEL)")
     qa.add_argument("--judge-model", default="", help="judge model (default: the answer model)")
+
+
+# "Lifecycle defaults on" for --lifecycle: every read counted and flushed often (so
+# payload rewrites land between searches), episodic memories kept a year, stale unimportant
+# ones archived after 90 days, run memories read 3 times promoted; maintain() runs once
+# the turns are in. The graphmem path beside it counts nothing (track_access=False).
+LIFECYCLE = {
+    "track_access": True, "access_flush_s": 1.0, "ttl_by_type": {"episodic": "365d"},
+    "archive_after_days": 90.0, "promote_min_access": 3,
+}  # fmt: skip
 
 
 def _default_out(args: argparse.Namespace) -> Path:
@@ -253,16 +270,24 @@ def run_on(data: LocomoData, args: argparse.Namespace, out_dir: Path, title: str
     paths = {"graphmem": (extractor, infer)}
     if infer and not args.no_verbatim:
         paths["verbatim"] = (None, False)
+    lifecycle = getattr(args, "lifecycle", False)
+    if lifecycle:
+        paths["lifecycle"] = (extractor, infer)
     with tempfile.TemporaryDirectory(prefix="graphmem-locomo-") as scratch:
         data_dir = Path(args.workdir) if args.workdir else Path(scratch) / "data"
         memories = {}
         try:
             ingested = {}
             for name, (kind, infers) in paths.items():
+                settings = (LIFECYCLE if name == "lifecycle"
+                            else {"track_access": False} if lifecycle else {})  # fmt: skip
                 memories[name] = open_memory(
-                    data_dir / name, embedder, graph=args.graph, extractor=kind
+                    data_dir / name, embedder, graph=args.graph, extractor=kind, **settings
                 )
                 ingested[name] = ingest(memories[name], data, infers, args.batch_size)
+            if lifecycle:
+                maintained = memories["lifecycle"].maintain().to_dict()
+                ingested["lifecycle"]["maintained"] = {k: len(v) for k, v in maintained.items()}
             build_started = time.perf_counter()
             indexes = {c.sample_id: ConversationIndex(c, embedder) for c in data.conversations}
             baseline_build = time.perf_counter() - build_started
@@ -289,6 +314,14 @@ def run_on(data: LocomoData, args: argparse.Namespace, out_dir: Path, title: str
                 "verbatim_memories_stored": ingested["verbatim"]["memories"],
             }
             if "verbatim" in ingested
+            else {}
+        ),  # fmt: skip
+        **(
+            {
+                "lifecycle_memories_stored": ingested["lifecycle"]["memories"],
+                "lifecycle_maintain": ingested["lifecycle"]["maintained"],
+            }
+            if "lifecycle" in ingested
             else {}
         ),  # fmt: skip
         "baseline_index_seconds": baseline_build,
@@ -332,6 +365,15 @@ def run_on(data: LocomoData, args: argparse.Namespace, out_dir: Path, title: str
             f"{ingested['verbatim']['memories']} memories)"
             if "verbatim" in ingested
             else ""
+        ),
+        *(
+            [
+                f"lifecycle-<recipe>: add() again, with the settings {LIFECYCLE} and "
+                f"maintain() after ingest ({timings['lifecycle_maintain']}); graphmem-<recipe> "
+                "beside it counts no reads"
+            ]
+            if "lifecycle" in ingested
+            else []
         ),
         "categories: "
         + ", ".join(f"{k} {v}" for k, v in CATEGORY_NAMES.items())
