@@ -27,6 +27,7 @@ from urllib.parse import quote
 import networkx as nx
 
 from .errors import ValidationError
+from .lifecycle.maintain import MaintainReport
 from .memory import AddResult, Memory
 from .models import Entity, Fact, HistoryEvent, Hit, PathStep, Relation
 from .relations import Neighbour, Relations
@@ -133,6 +134,9 @@ OPS: dict[str, Op] = {
         Op("delete_all", "DELETE", "/v1/memories", int, "deleted", write=True),
         Op("history", "GET", "/v1/memories/{memory_id}/history", list[HistoryEvent], "events"),
         Op("undo_merge", "POST", "/v1/merges/{event_id}/undo", Entity, write=True),
+        Op("archive", "POST", "/v1/memories/{memory_id}/archive", Fact, write=True),
+        Op("restore", "POST", "/v1/memories/{memory_id}/restore", Fact, write=True),
+        Op("maintain", "POST", "/v1/maintain", MaintainReport, write=True),
         Op("search", "POST", "/v1/search", list[Hit], "hits"),
         Op("cypher", "POST", "/v1/cypher", list[dict], "rows"),
         Op("stats", "GET", "/v1/stats", dict),

@@ -22,11 +22,13 @@ from graphmem.wire import to_wire
 USER = "alice"
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _CLOCK = {"created_at", "updated_at"}
+_STAMPS = {"archived_at", "last_accessed_at"}  # set by each surface's own clock
 
 
 def _mask(value: Any) -> Any:
     if isinstance(value, dict):
         out = {k: _mask(v) for k, v in value.items() if k not in _CLOCK}
+        out.update({k: "<time>" for k in _STAMPS if out.get(k)})
         if out.get("expires_at", "").startswith("20"):  # from a ttl: the surface's own clock
             out["expires_at"] = "<ttl>" if out["expires_at"] < "2999" else out["expires_at"]
         return out
@@ -114,6 +116,14 @@ async def scenario(surface: Any) -> list[tuple[str, Any]]:
     await call("search", "French or metric", user_id=USER, memory_types=["rule"])
     await call("search", "Erin", user_id=USER, include_archived=True, limit=3)
     await call("get_all", user_id=USER, memory_types=["procedural", "semantic"], limit=50)
+    rule = (await call("rules", user_id=USER))[0]
+    await call("archive", rule.id, user_id=USER)
+    await call("rules", user_id=USER)  # archived: no longer a rule in force
+    await call("get_all", user_id=USER, include_archived=True, memory_types=["rule"])
+    await call("restore", rule.id, user_id=USER)
+    await call("history", rule.id, user_id=USER)
+    await call("maintain", user_id=USER)
+    await call("maintain", "2100-01-01", user_id=USER)  # the ttl'd memories expire by then
     await call("get_all", user_id=USER, include_archived=True, limit=50)
     await call("stats", user_id=USER)
     # Errors come back as the same class, naming the same field.

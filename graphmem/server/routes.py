@@ -110,6 +110,10 @@ class SearchBody(Scoped):
     include_archived: bool = False
 
 
+class MaintainBody(Scoped):
+    now: str | None = None  # ISO time to apply expiry, archival and promotion as of
+
+
 class CypherBody(Scoped):
     query: str
     params: Json | None = None
@@ -190,6 +194,28 @@ def install_routes(app: FastAPI) -> None:
                          body: Scoped | None = None):  # fmt: skip
         scope = scope_for(key, body.scope() if body else {}, by_id=True)
         return _answer("undo_merge", await _call_on(request)("undo_merge", event_id, **scope))
+
+    @route("archive")
+    async def archive(memory_id: str, request: Request, key: Auth,
+                      body: Scoped | None = None):  # fmt: skip
+        scope = scope_for(key, body.scope() if body else {}, by_id=True)
+        return _answer("archive", await _call_on(request)("archive", memory_id, **scope))
+
+    @route("restore")
+    async def restore(memory_id: str, request: Request, key: Auth,
+                      body: Scoped | None = None):  # fmt: skip
+        scope = scope_for(key, body.scope() if body else {}, by_id=True)
+        return _answer("restore", await _call_on(request)("restore", memory_id, **scope))
+
+    @route("maintain")
+    async def maintain(request: Request, key: Auth, body: MaintainBody | None = None):
+        body = body or MaintainBody()
+        scope = scope_for(key, body.scope(), by_id=False)
+        if not any(scope.values()) and not key.admin:
+            raise forbidden("maintaining every scope needs an admin key")
+        given = {k: v for k, v in scope.items() if v}  # none (an admin's): every scope
+        report = await _call_on(request)("maintain", body.now, **given)
+        return _answer("maintain", report)
 
     # -- reading ---------------------------------------------------------------------------
 
