@@ -57,8 +57,14 @@ class ScopeIndex:
         return len(self.slot_of)
 
     def put(self, point_id: str, payload: dict[str, Any], vector: Sequence[float] | None) -> None:
-        self.revision += 1
         slot = self.slot_of.get(point_id)
+        if slot is not None and _counts_only(self.payloads[slot], payload):
+            # A read count flushed (lifecycle/access.py): nothing search derives from a
+            # payload changes, so the postings, neighbours and groups are left as they are.
+            # Rebuilding them raced with searches reading them on another thread.
+            self.payloads[slot] = payload
+            return
+        self.revision += 1
         if slot is None:
             slot = self._free.pop() if self._free else len(self.ids)
             if slot == len(self.ids):
@@ -267,3 +273,14 @@ def _unit(query: Sequence[float]) -> np.ndarray:
 def is_source(payload: Mapping[str, Any] | None) -> bool:
     """A message kept whole for search beside the facts split from it (not a memory)."""
     return payload is not None and payload.get("kind") == "source"
+
+
+_COUNTS = frozenset({"access_count", "last_accessed_at"})
+
+
+def _counts_only(old: dict[str, Any] | None, new: dict[str, Any]) -> bool:
+    """Whether ``new`` differs from ``old`` in access counts alone."""
+    if old is None:
+        return False
+    keys = (old.keys() | new.keys()) - _COUNTS
+    return all(old.get(k) == new.get(k) for k in keys)
