@@ -110,7 +110,9 @@ def test_a_write_word_inside_a_string_is_not_a_write(tmp_path):
     assert not parse_file(lit).writes
 
 
-def test_wheel_ships_the_cypher_and_explorer_files(tmp_path):
+def test_wheel_ships_every_module_and_the_cypher_and_explorer_files(tmp_path):
+    # A subpackage missing from pyproject's list installs fine in editable mode and
+    # breaks ``import graphmem`` for everyone who installs the wheel.
     out = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
          "-w", str(tmp_path), str(ROOT)],
@@ -121,6 +123,12 @@ def test_wheel_ships_the_cypher_and_explorer_files(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"graphmem/queries/{p.relative_to(default_root())}" for p in all_files()}
     expected |= {f"graphmem/ui/static/{p.name}" for p in STATIC_DIR.iterdir() if p.is_file()}
+    package = ROOT / "graphmem"
+    expected |= {
+        f"graphmem/{p.relative_to(package)}"
+        for p in package.rglob("*.py")
+        if "__pycache__" not in p.parts and p.relative_to(package).parts[0] != "queries"
+    }
     assert expected <= names, sorted(expected - names)[:5]
 
 
