@@ -14,54 +14,16 @@ a batch whole or not at all. The server runs every request through the same lane
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
 from .api import GraphNamespace, Op, install
+from .locks import ReadWriteLock
 from .memory import Memory
 
 T = TypeVar("T")
-
-
-class ReadWriteLock:
-    """Many readers or one writer. A waiting writer stops new readers from entering, so a
-    steady stream of searches cannot starve an ``add``."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._writing = False
-        self._writers_waiting = 0
-
-    def run_read(self, fn: Callable[[], T]) -> T:
-        with self._cond:
-            while self._writing or self._writers_waiting:
-                self._cond.wait()
-            self._readers += 1
-        try:
-            return fn()
-        finally:
-            with self._cond:
-                self._readers -= 1
-                if not self._readers:
-                    self._cond.notify_all()
-
-    def run_write(self, fn: Callable[[], T]) -> T:
-        with self._cond:
-            self._writers_waiting += 1
-            while self._writing or self._readers:
-                self._cond.wait()
-            self._writers_waiting -= 1
-            self._writing = True
-        try:
-            return fn()
-        finally:
-            with self._cond:
-                self._writing = False
-                self._cond.notify_all()
 
 
 class Lanes:

@@ -6,7 +6,6 @@ Follow ``add()`` into ``ingest/`` (validate -> extract -> resolve -> write) and
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,6 +39,7 @@ from .lifecycle.clock import read as read_clock
 from .lifecycle.fields import default_expiry, item_life
 from .lifecycle.maintain import MaintainReport, maintain, set_archived, write_access
 from .lifecycle.reads import scroll_visible, type_counts
+from .locks import ReadWriteLock, reads
 from .maintenance.agreement import check_on_open
 from .maintenance.verify import VerifyReport, verify
 from .models import (
@@ -121,10 +121,12 @@ class Memory:
         self.linker = OfflineExtractor()
         self.extractor = extractor or self.linker
         self._lock = lock
-        # Writes run one at a time, reads alongside them: each write reads the stores to
-        # plan its change, and two plans made from the same state would both apply
-        # (issue 20: two adders and a deleter left facts with no vector and no history).
-        self._writing = threading.RLock()
+        # Writes run one at a time: each write reads the stores to plan its change, and
+        # two plans made from the same state would both apply (issue 20: two adders and a
+        # deleter left facts with no vector and no history). Reads run side by side, never
+        # during a write: they read in-process indexes a write changes (locks.py).
+        self._rw = ReadWriteLock()
+        self._writing, self._reading = self._rw.writing, self._rw.reading
         self.vectors.open(embedder.dim, embedder.name)
         self.ops = GraphOps(graph)
         self.writer = Writer(graph, vectors, history)
@@ -204,10 +206,11 @@ class Memory:
 
     def close(self) -> None:
         try:
-            self.access.close()  # the reads noted since the last flush
+            self.access.close()  # the reads noted since the last flush (it takes the write)
         finally:
-            for store in (self.graph_store, self.vectors, self.history_store):
-                store.close()
+            with self._writing:  # after the reads and writes in flight
+                for store in (self.graph_store, self.vectors, self.history_store):
+                    store.close()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -479,6 +482,7 @@ class Memory:
 
     # -- reading ---------------------------------------------------------------------
 
+    @reads
     def get(self, memory_id: str, **scope_ids: str | None) -> Fact:
         """One memory by id; an id from another scope, or an expired one, is reported as
         not found. An archived memory is returned (``archived_at`` says so)."""
@@ -500,6 +504,7 @@ class Memory:
             raise NotFoundError(f"no memory {memory_id!r} in scope {scope}")
         return fact_from_payload(hits[0])
 
+    @reads
     def get_all(
         self,
         *,
@@ -526,6 +531,7 @@ class Memory:
                               keep=lambda p: live(p, now, include_archived, types))  # fmt: skip
         return [fact_from_payload(h) for h in hits]
 
+    @reads
     def rules(
         self,
         *,
@@ -546,6 +552,7 @@ class Memory:
                              limit=10_000, memory_types=["rule"])  # fmt: skip
         return sorted(found, key=lambda f: (-f.importance, f.created_at, f.id))[:limit]
 
+    @reads
     def search(
         self,
         query: str,
@@ -605,11 +612,13 @@ class Memory:
         """
         given = (user_id, agent_id, run_id)
         scope = Scope.of(*given) if any(v is not None for v in given) else None
-        return run_cypher(
-            self.graph_store, self.ops, query, params, scope=scope, write=write,
-            timeout=self.config.cypher_timeout, max_rows=self.config.cypher_max_rows,
-        )  # fmt: skip
+        with self._writing if write is True else self._reading:
+            return run_cypher(
+                self.graph_store, self.ops, query, params, scope=scope, write=write,
+                timeout=self.config.cypher_timeout, max_rows=self.config.cypher_max_rows,
+            )  # fmt: skip
 
+    @reads
     def history(self, memory_id: str, **scope_ids: str | None) -> list[HistoryEvent]:
         """Every change to one memory (or entity/relation id), oldest first, in scope."""
         scope = Scope.from_kwargs(scope_ids)
@@ -619,6 +628,7 @@ class Memory:
             raise NotFoundError(f"no history for {memory_id!r} in scope {scope}")
         return events
 
+    @reads
     def stats(self, **scope_ids: str | None) -> dict[str, Any]:
         """Counts of the scope's graph and memories; ``memory_types`` splits ``memories``
         (every stored one, as ``memories`` counts them) by type."""

@@ -23,6 +23,7 @@ import networkx as nx
 from .errors import NotFoundError, ValidationError
 from .index.filters import check_as_of, live, visible
 from .lifecycle.clock import now_text
+from .locks import reads
 from .models import Entity, Fact, PathStep, Relation, Scope, name_key, relation_key
 
 FACTS = "facts"
@@ -70,8 +71,13 @@ class Relations:
     def _ops(self):
         return self._memory.ops
 
+    @property
+    def _reading(self):
+        return self._memory._reading
+
     # -- entities --------------------------------------------------------------------------
 
+    @reads
     def entity(self, name: str | Entity, *, user_id=None, agent_id=None, run_id=None) -> Entity:
         """The entity called ``name`` (or with that alias, or that id) in the scope.
 
@@ -94,6 +100,7 @@ class Relations:
 
     # -- relations -------------------------------------------------------------------------
 
+    @reads
     def relations(
         self,
         entity: str | Entity,
@@ -127,6 +134,7 @@ class Relations:
         )
         return [r for r in rels if wanted is None or r.key in wanted]
 
+    @reads
     def neighbours(
         self,
         entity: str | Entity,
@@ -160,6 +168,7 @@ class Relations:
         out = [Neighbour(by_id[i], *paths[i]) for i in ids if i in by_id]
         return sorted(out, key=lambda n: (n.depth, n.entity.name, n.entity.id))
 
+    @reads
     def paths(
         self,
         a: str | Entity,
@@ -204,6 +213,7 @@ class Relations:
 
     # -- facts and subgraphs ---------------------------------------------------------------
 
+    @reads
     def facts_about(
         self,
         entity: str | Entity,
@@ -228,6 +238,7 @@ class Relations:
                  and live(h.payload, now)]  # fmt: skip
         return sorted(facts, key=lambda f: (f.valid_at or f.created_at, f.id))
 
+    @reads
     def subgraph(
         self,
         entities: Sequence[str | Entity] | None = None,

@@ -35,8 +35,13 @@ Progress = Callable[[int], None]
 
 def export(memory: Any, out: IO[str], *, vectors: bool = True,
            progress: Progress | None = None) -> dict[str, int]:  # fmt: skip
-    """Write every scope's data to ``out``; returns the count of each record type."""
-    tick = progress or (lambda n: None)
+    """Write every scope's data to ``out``; returns the count of each record type.
+    Writes wait until it is done, so the file is one consistent state of the stores."""
+    with memory._reading:
+        return _export(memory, out, vectors, progress or (lambda n: None))
+
+
+def _export(memory: Any, out: IO[str], vectors: bool, tick: Progress) -> dict[str, int]:
     counts = memory_counts(memory)
     header = {"type": "header", "format": FORMAT, "version": VERSION,
               "embedder": memory.embedder.name, "dim": memory.embedder.dim,
