@@ -128,11 +128,18 @@ def tokenize(text: str) -> list[Token]:
                     end += 1
                 tokens.append(Token(PARAM, text[j:end], i))
             i = end
-        elif ch.isdigit() or (ch == "." and i + 1 < n and text[i + 1].isdigit() and
-                              not (tokens and tokens[-1].kind in (WORD, NAME, PARAM))):
+        elif ch.isdigit() or (
+            ch == "."
+            and i + 1 < n
+            and text[i + 1].isdigit()
+            and not (tokens and tokens[-1].kind in (WORD, NAME, PARAM))
+        ):
             j = i + 1
-            while j < n and (text[j].isalnum() or text[j] == "_" or
-                             (text[j] == "." and j + 1 < n and text[j + 1].isdigit())):
+            while j < n and (
+                text[j].isalnum()
+                or text[j] == "_"
+                or (text[j] == "." and j + 1 < n and text[j + 1].isdigit())
+            ):
                 j += 1
             tokens.append(Token(NUMBER, text[i:j], i))
             i = j
@@ -238,7 +245,9 @@ def check_read_only(text: str) -> None:
                 continue  # a subquery: its own clauses pass through this same check
             name = _procedure(tokens, i)
             if name.lower() not in READ_PROCEDURES:
-                raise _refuse(f"CALL {name or tokens[i + 1].text}", "only listed procedures may run")
+                raise _refuse(
+                    f"CALL {name or tokens[i + 1].text}", "only listed procedures may run"
+                )
             continue
         if word in READ_KEYWORDS:
             continue

@@ -130,7 +130,10 @@ def test_write_commands_json(tmp_path):
     changed = from_jsonable(Fact, ok_json(tmp_path, "update", fact.id, "Dave lives in Oslo.",
                                           "--user", "d"))  # fmt: skip
     assert changed.id == fact.id and changed.text == "Dave lives in Oslo."
-    assert ok_json(tmp_path, "delete", fact.id, "--user", "d") == {"deleted": 1, "memory_id": fact.id}
+    assert ok_json(tmp_path, "delete", fact.id, "--user", "d") == {
+        "deleted": 1,
+        "memory_id": fact.id,
+    }
     with open_memory(tmp_path) as m:
         assert m.get_all(user_id="d") == []
         assert [e.event for e in m.history(fact.id, user_id="d")] == ["ADD", "UPDATE", "DELETE"]

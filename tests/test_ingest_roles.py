@@ -10,13 +10,18 @@ MOVE = "I moved from Paris to Lyon last month for my new job."
 
 
 def _story(infer: bool) -> list[dict]:
-    reply = ("Congratulations on the move! Since you said earlier: I live in Paris with my "
-             "cat, I wonder how the cat likes it. I work at a bakery myself.")
+    reply = (
+        "Congratulations on the move! Since you said earlier: I live in Paris with my "
+        "cat, I wonder how the cat likes it. I work at a bakery myself."
+    )
     return [
         {"text": "I live in Paris with my cat.", "timestamp": "2024-01-01", "source_ids": ["1"]},
         {"text": MOVE, "timestamp": "2024-03-01", "source_ids": ["2"]},
-        {"messages": [{"role": "assistant", "content": reply}], "timestamp": "2024-03-02",
-         "source_ids": ["3"]},
+        {
+            "messages": [{"role": "assistant", "content": reply}],
+            "timestamp": "2024-03-02",
+            "source_ids": ["3"],
+        },
     ]
 
 

@@ -44,7 +44,10 @@ async def converse(memory, llm: AsyncOpenAI, said: str) -> tuple[str, list[str]]
     tools = [{"type": "function", "function": {"name": t.name, "description": t.description,
                                                "parameters": t.input_schema}}
              for t in (await memory.list_tools()).tools]  # fmt: skip
-    messages: list[dict] = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": said}]
+    messages: list[dict] = [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": said},
+    ]
     called = []
     for _ in range(4):
         reply = await llm.chat.completions.create(model="scripted", messages=messages, tools=tools)

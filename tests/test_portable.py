@@ -65,7 +65,9 @@ def test_export_then_import_kuzu_to_kuzu_through_the_cli(tmp_path, source):
     m.close()
     assert written["fact"] == len(expected["facts"]) and written["event"] == len(expected["events"])
     header = json.loads(dump.read_text().splitlines()[0])
-    assert header["format"] == "graphmem-export" and header["counts"]["memories"] == len(expected["facts"])
+    assert header["format"] == "graphmem-export" and header["counts"]["memories"] == len(
+        expected["facts"]
+    )
     done = subprocess.run(
         [sys.executable, "-m", "graphmem.cli", "import", str(dump), "--data-dir",
          str(tmp_path / "dst"), "--embedder", "hash", "--json"],

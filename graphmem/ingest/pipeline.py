@@ -202,7 +202,9 @@ class Pipeline:
         texts: list[str] = []
         seen: set[str] = set()  # ids in facts, kept as we go: a set per fact was quadratic
         spans: list[tuple[ExtractedEntity, int, int]] = []  # entity, its unit's facts [a, b)
-        found: list[tuple[str, str, Unit, int, ExtractedFact, str]] = []  # id, key, unit, i, fact, origin
+        found: list[
+            tuple[str, str, Unit, int, ExtractedFact, str]
+        ] = []  # id, key, unit, i, fact, origin
         sources: dict[str, Unit] = {}
         for unit, ex in zip(units, extractions, strict=True):
             base = len(merged.facts)

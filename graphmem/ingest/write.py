@@ -248,7 +248,9 @@ class Writer:
                    for f in invalidated]  # fmt: skip
         graph: list = [(WRITE, plan.batch)]
         if plan.relation_updates:
-            graph.append(("relation_set", {"rows": [relation_row(r) for r in plan.relation_updates]}))
+            graph.append(
+                ("relation_set", {"rows": [relation_row(r) for r in plan.relation_updates]})
+            )
         if changed:
             graph.append(("fact_set", {"rows": [fact_row(f) for f in changed]}))
         points = [VectorPoint(f.id, v, _payload(f)) for f, v in zip(facts, vectors, strict=True)]
@@ -315,7 +317,8 @@ class Writer:
         keeps = journal(self.history)
         if keeps and intent is None:
             intent = self.history.begin_intent(
-                DELETE_SCOPE, encode(Change(DELETE_SCOPE, scope_entities=scope)))
+                DELETE_SCOPE, encode(Change(DELETE_SCOPE, scope_entities=scope))
+            )
         count = 0
         while hits := self.vectors.scroll(FACTS, scope, limit=page):
             facts = [fact_from_payload(h) for h in hits]

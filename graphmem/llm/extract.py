@@ -51,7 +51,9 @@ EXTRACTION_SCHEMA: dict[str, Any] = {
                     "text": {"type": "string"},
                     "valid_at": _DATE,
                     "importance": {
-                        "type": "number", "minimum": 0, "maximum": 1,
+                        "type": "number",
+                        "minimum": 0,
+                        "maximum": 1,
                         "description": "how much the fact is worth keeping, 0 to 1",
                     },
                     "rule": {

@@ -85,7 +85,9 @@ def _read(memory: Any) -> _Snapshot:
         {h.id: h.payload for h in vectors.scroll(FACTS, everyone, limit=n_facts)} if n_facts else {}
     )
     entity_vectors = (
-        {h.id for h in vectors.scroll(ENTITIES, everyone, limit=n_entities)} if n_entities else set()
+        {h.id for h in vectors.scroll(ENTITIES, everyone, limit=n_entities)}
+        if n_entities
+        else set()
     )
     sources = {}
     if SOURCES in getattr(vectors, "collections", ()):

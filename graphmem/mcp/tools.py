@@ -117,23 +117,49 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
 
     @server.tool(annotations=WRITE)
     async def remember(
-        text: Annotated[str, Field(min_length=1, description="what to remember, in plain "
-                                   "words: a fact, or a short conversation excerpt")],  # fmt: skip
+        text: Annotated[
+            str,
+            Field(
+                min_length=1,
+                description="what to remember, in plain "
+                "words: a fact, or a short conversation excerpt",
+            ),
+        ],  # fmt: skip
         ctx: Context,
-        infer: Annotated[bool, Field(description="extract facts, entities and relations "
-                                     "(true); false stores the text as one memory")] = True,  # fmt: skip
-        metadata: Annotated[dict[str, Any] | None, Field(description="optional labels kept "
-                                                         "with the memory")] = None,  # fmt: skip
-        when: Annotated[str | None, Field(description="ISO date or datetime the fact became "
-                                          "true or was said, if not now")] = None,  # fmt: skip
-        memory_type: Annotated[Kind | None, Field(description="'rule' for a standing "
-                               "instruction from the user (see the rules tool), 'procedural' "
-                               "for the steps of a task you carried out (one numbered "
-                               "procedure), default: facts")] = None,  # fmt: skip
-        importance: Annotated[float | None, Field(ge=0, le=1, description="how much this "
-                              "matters, 0 to 1 (default: estimated)")] = None,  # fmt: skip
-        ttl: Annotated[str | None, Field(description="forget it after this long, e.g. '30m', "
-                       "'12h', '7d', '2w' (default: keep)")] = None,  # fmt: skip
+        infer: Annotated[
+            bool,
+            Field(
+                description="extract facts, entities and relations "
+                "(true); false stores the text as one memory"
+            ),
+        ] = True,  # fmt: skip
+        metadata: Annotated[
+            dict[str, Any] | None, Field(description="optional labels kept with the memory")
+        ] = None,  # fmt: skip
+        when: Annotated[
+            str | None,
+            Field(description="ISO date or datetime the fact became true or was said, if not now"),
+        ] = None,  # fmt: skip
+        memory_type: Annotated[
+            Kind | None,
+            Field(
+                description="'rule' for a standing "
+                "instruction from the user (see the rules tool), 'procedural' "
+                "for the steps of a task you carried out (one numbered "
+                "procedure), default: facts"
+            ),
+        ] = None,  # fmt: skip
+        importance: Annotated[
+            float | None,
+            Field(ge=0, le=1, description="how much this matters, 0 to 1 (default: estimated)"),
+        ] = None,  # fmt: skip
+        ttl: Annotated[
+            str | None,
+            Field(
+                description="forget it after this long, e.g. '30m', "
+                "'12h', '7d', '2w' (default: keep)"
+            ),
+        ] = None,  # fmt: skip
     ) -> CallToolResult:
         """Store something worth remembering about the user or the world. Facts are
         extracted and linked into the knowledge graph; a fact that contradicts an older
@@ -148,8 +174,13 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
 
     @server.tool(annotations=READ)
     async def recall(
-        query: Annotated[str, Field(min_length=1, description="a question or topic, e.g. "
-                                    "'where does Alice's brother live?'")],  # fmt: skip
+        query: Annotated[
+            str,
+            Field(
+                min_length=1,
+                description="a question or topic, e.g. 'where does Alice's brother live?'",
+            ),
+        ],  # fmt: skip
         ctx: Context,
         limit: Annotated[int, Field(ge=1, le=50, description="how many memories")] = 5,
         as_of: AsOf = None,
@@ -175,11 +206,13 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
         ctx: Context,
         limit: Annotated[int, Field(ge=1, le=500, description="how many")] = 50,
         offset: Annotated[int, Field(ge=0, description="how many to skip")] = 0,
-        include_superseded: Annotated[bool, Field(description="also list memories "
-                                                  "replaced by newer facts")] = False,  # fmt: skip
+        include_superseded: Annotated[
+            bool, Field(description="also list memories replaced by newer facts")
+        ] = False,  # fmt: skip
         memory_types: Kinds = None,
-        include_archived: Annotated[bool, Field(description="also list archived "
-                                                "memories")] = False,  # fmt: skip
+        include_archived: Annotated[
+            bool, Field(description="also list archived memories")
+        ] = False,  # fmt: skip
     ) -> CallToolResult:
         """List the stored memories with their ids, a page at a time (limit, offset)."""
         facts = await run(ctx, "get_all", limit=limit, offset=offset,
@@ -214,8 +247,9 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
         name: EntityName,
         ctx: Context,
         as_of: AsOf = None,
-        include_ended: Annotated[bool, Field(description="also relations that have "
-                                             "ended (ignored with as_of)")] = False,  # fmt: skip
+        include_ended: Annotated[
+            bool, Field(description="also relations that have ended (ignored with as_of)")
+        ] = False,  # fmt: skip
     ) -> CallToolResult:
         """Look up one entity (person, place, organisation, thing) and its relations in
         the knowledge graph: who or what it is connected to, and since when."""
@@ -250,9 +284,16 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
 
     @server.tool(annotations=READ)
     async def cypher(
-        query: Annotated[str, Field(min_length=1, max_length=10_000, description="a read-only "
-                                    "openCypher query over (:Fact)-[:MENTIONS]->(:Entity)"
-                                    "-[:RELATES {name, valid_at, invalid_at}]->(:Entity)")],  # fmt: skip
+        query: Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=10_000,
+                description="a read-only "
+                "openCypher query over (:Fact)-[:MENTIONS]->(:Entity)"
+                "-[:RELATES {name, valid_at, invalid_at}]->(:Entity)",
+            ),
+        ],  # fmt: skip
         ctx: Context,
         params: Annotated[dict[str, Any] | None, Field(description="query parameters")] = None,
     ) -> CallToolResult:

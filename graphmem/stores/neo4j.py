@@ -291,9 +291,7 @@ class Neo4jGraphStore:
         except _DRIVER_ERRORS as exc:
             raise self._translate(exc, name, self.max_retries + 1) from exc
 
-    def _once(
-        self, work: Callable[[_Tx], T], read: bool, commit: bool, timeout: float | None
-    ) -> T:
+    def _once(self, work: Callable[[_Tx], T], read: bool, commit: bool, timeout: float | None) -> T:
         mode = neo4j.READ_ACCESS if read else neo4j.WRITE_ACCESS
         with self._session(mode) as session:
             tx = session.begin_transaction(timeout=timeout)

@@ -134,14 +134,18 @@ def test_unterminated_text_is_a_clear_query_error(world, scope):
 
 def test_scoped_statement_never_sees_another_scope(world):
     m = world["m"]
-    for text in ("MATCH (f:Fact) RETURN f.text AS t", "MATCH (n) RETURN n",
-                 "CALL show_tables() RETURN *", "MATCH (a)-[r]->(b) RETURN a, r, b"):
+    for text in (
+        "MATCH (f:Fact) RETURN f.text AS t",
+        "MATCH (n) RETURN n",
+        "CALL show_tables() RETURN *",
+        "MATCH (a)-[r]->(b) RETURN a, r, b",
+    ):
         assert world["bob_secret"] not in attempt(m, text, user_id="alice")
 
 
 CORPUS = [
     "LOAD FROM '{secret_path}' RETURN *",
-    "load from \"{secret_path}\" return *",
+    'load from "{secret_path}" return *',
     "MATCH (f:Fact) WITH f LOAD FROM '{secret_path}' RETURN *",
     "MATCH (f:Fact) RETURN f.text UNION LOAD FROM '{secret_path}' RETURN *",
     "CALL {{ LOAD FROM '{secret_path}' RETURN * }} RETURN 1",
@@ -149,7 +153,7 @@ CORPUS = [
     "COPY (RETURN 1) TO '{out}'",
     "MATCH (f) /* ' */ COPY (RETURN 1) TO '{out}'",
     "RETURN '\\'' AS q // '\nCOPY (RETURN 1) TO '{out}'",
-    "RETURN \"\\\"\" AS q; COPY (RETURN 1) TO '{out}'",
+    'RETURN "\\"" AS q; COPY (RETURN 1) TO \'{out}\'',
     "RETURN `a``b` AS q; EXPORT DATABASE '{out}'",
     "EXPORT DATABASE '{out}' (format=\"csv\")",
     "IMPORT DATABASE '{out}'",
@@ -234,7 +238,6 @@ def test_read_queries_still_work(world):
     assert m.cypher("MATCH (e:Entity) RETURN e.name AS x UNION ALL RETURN 'y' AS x LIMIT 1")
     text = "MATCH (f:Fact) // it's a comment\nRETURN f.text AS t /* it's */ ORDER BY t LIMIT 1"
     assert m.cypher(text, user_id="alice") == [{"t": "Alice likes tea."}]
-
 
 
 @pytest.mark.parametrize("scope", SCOPES)

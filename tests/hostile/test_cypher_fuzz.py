@@ -21,7 +21,7 @@ FUZZ = settings(max_examples=150, deadline=None,
 
 ATTACKS = [
     "LOAD FROM '{secret}' RETURN *",
-    "LOAD WITH HEADERS (a STRING) FROM \"{secret}\" RETURN *",
+    'LOAD WITH HEADERS (a STRING) FROM "{secret}" RETURN *',
     "LOAD CSV FROM 'file://{secret}' AS l RETURN l",
     "COPY (MATCH (f:Fact) RETURN f.text) TO '{out}/a.csv'",
     "COPY Fact TO '{out}/b.csv'",
@@ -77,7 +77,12 @@ clauses = st.one_of(st.sampled_from(ATTACKS), reads)
 seconds = st.one_of(st.just(""), clauses.map(lambda c: f"; {c}"))
 structured = st.builds(
     lambda c1, p, c2, clause, c3, second: f"{c1}{p}{c2}{clause} {c3}{second}",
-    comments, prefixes, comments, clauses, comments, seconds,
+    comments,
+    prefixes,
+    comments,
+    clauses,
+    comments,
+    seconds,
 )
 statements = st.one_of(structured, wild)
 scopes = st.sampled_from([{}, {"user_id": "alice"}])

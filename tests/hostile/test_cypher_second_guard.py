@@ -62,7 +62,8 @@ def check_contained(m: Memory, files, seen: str) -> None:
     assert not out.is_file() and not (out.is_dir() and any(out.iterdir()))
     texts = [r["t"] for r in m.cypher("MATCH (f:Fact) RETURN f.text AS t")]
     assert files["other_secret"] not in repr(texts) and "planted" not in seen_by(
-        m, "MATCH (e:Entity {id: 'planted'}) RETURN e.id")
+        m, "MATCH (e:Entity {id: 'planted'}) RETURN e.id"
+    )
 
 
 @pytest.mark.parametrize("scope", SCOPES)

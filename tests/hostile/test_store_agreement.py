@@ -66,7 +66,7 @@ def test_two_writers_and_a_deleter_leave_the_stores_in_agreement(tmp_path, run):
             try:
                 while not done.is_set():
                     facts = m.get_all(user_id="u", limit=8)
-                    for f in facts[rng.randrange(3)::2]:
+                    for f in facts[rng.randrange(3) :: 2]:
                         try:
                             m.delete(f.id, user_id="u")
                         except GraphMemError:
