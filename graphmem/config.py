@@ -107,6 +107,9 @@ class Config:
     # access_flush_s seconds (lifecycle/access.py).
     track_access: bool = True
     access_flush_s: float = 5.0
+    # Keep the in-process search indexes on disk at close (<data_dir>/index-snapshot), so
+    # the next open loads them instead of rebuilding them from the stores (index/persist.py).
+    persist_indexes: bool = True
 
     def __post_init__(self) -> None:
         errors = _type_errors(self)

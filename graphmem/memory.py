@@ -18,6 +18,7 @@ from .errors import ConfigError, NotFoundError, ValidationError
 from .factory import build_all, release
 from .index import IndexedVectorStore
 from .index.filters import live
+from .index.persist import attach_snapshots
 from .ingest.pipeline import Pipeline, Unit
 from .ingest.procedural import as_procedure
 from .ingest.resolve import Resolver
@@ -102,6 +103,7 @@ class Memory:
         config: Config | None = None,
         lock: Any = None,
         clock: Callable[[], Any] | None = None,
+        snapshots: Path | None = None,
     ) -> None:
         from .ingest.offline import OfflineExtractor
 
@@ -128,6 +130,12 @@ class Memory:
         self._rw = ReadWriteLock()
         self._writing, self._reading = self._rw.writing, self._rw.reading
         self.vectors.open(embedder.dim, embedder.name)
+        # Indexes saved by the last close, trusted only while they match the stores; set
+        # up before recovery below, whose writes must make them untrusted (index/persist.py).
+        self.snapshots = None
+        if snapshots is not None:  # without persist_indexes, writes still untrust them
+            self.snapshots = attach_snapshots(snapshots, vectors, graph, history, embedder,
+                                              self.config.persist_indexes)  # fmt: skip
         self.ops = GraphOps(graph)
         self.writer = Writer(graph, vectors, history)
         # Writes a killed process left half done are finished before anything else runs.
@@ -184,8 +192,11 @@ class Memory:
             settings["data_dir"] = data_dir  # Config checks and converts it
         config = replace(base, **settings) if settings else base
         parts = build_all(config, tracer, **objects)
+        # Saved indexes only where this process owns every store it indexes.
+        owned = "vectors" not in objects and config.vector_store_choice != "server"
+        snapshots = config.data_dir / "index-snapshot" if owned else None
         try:
-            memory = cls(config=config, clock=clock, **parts)
+            memory = cls(config=config, clock=clock, snapshots=snapshots, **parts)
             if check_stores:
                 try:
                     check_on_open(memory)
@@ -209,8 +220,12 @@ class Memory:
             self.access.close()  # the reads noted since the last flush (it takes the write)
         finally:
             with self._writing:  # after the reads and writes in flight
-                for store in (self.graph_store, self.vectors, self.history_store):
-                    store.close()
+                try:
+                    if self.snapshots is not None:
+                        self.snapshots.save()  # the indexes, for the next open
+                finally:
+                    for store in (self.graph_store, self.vectors, self.history_store):
+                        store.close()
         if self._lock is not None:
             self._lock.release()
             self._lock = None

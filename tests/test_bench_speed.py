@@ -121,6 +121,9 @@ def test_an_embedded_run_keeps_the_generated_scope_names_and_reopens():
     assert result["graph_missing_entities"] == 0
     # A fresh process opened what this one wrote and searched it.
     assert result["cold"]["open_and_first_search_s"] > result["cold"]["open_s"] > 0
+    # It loaded the indexes this run saved at close; the second fresh process rebuilt them.
+    assert result["cold"]["indexes_loaded"] >= 2  # the scope's facts and the graph copy
+    assert result["cold_rebuilt"]["indexes_loaded"] == 0
     assert result["ingest_last10_per_s"] > 0
 
 

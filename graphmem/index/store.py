@@ -42,6 +42,7 @@ class IndexedVectorStore:
         self.indexed = frozenset(collections)
         self._indexes: OrderedDict[tuple[str, Scope], ScopeIndex] = OrderedDict()
         self._lock = threading.RLock()
+        self.snapshots: Any = None  # persist.Snapshots, where indexes outlive the process
 
     def __getattr__(self, name: str) -> Any:  # backend extras (prefix, collections, ...)
         return getattr(self.inner, name)
@@ -52,7 +53,7 @@ class IndexedVectorStore:
         self.inner.open(dim, embedder)
 
     def upsert(self, collection: str, points: Sequence[Any]) -> None:
-        self.inner.upsert(collection, points)
+        self._write(self.inner.upsert, collection, points)
         target = FACTS if collection == SOURCES else collection  # sources are searched too
         with self._lock:
             for (name, scope), index in self._indexes.items():
@@ -64,7 +65,7 @@ class IndexedVectorStore:
                             index.put(p.id, payload, p.vector)
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
-        self.inner.delete(collection, ids)
+        self._write(self.inner.delete, collection, ids)
         target = FACTS if collection == SOURCES else collection
         with self._lock:
             for (name, _scope), index in self._indexes.items():
@@ -146,9 +147,24 @@ class IndexedVectorStore:
         return self.inner.count(collection, scope)
 
     def reset(self) -> None:
+        if self.snapshots is not None:
+            self.snapshots.writing()
         with self._lock:
             self._indexes.clear()
             self.inner.reset()
+
+    def _write(self, step, *args: Any) -> None:
+        """Run a store write: saved snapshots stop being trusted first (``persist.py``),
+        and one that fails may leave the indexes apart from the store, so none is saved."""
+        if self.snapshots is None:
+            step(*args)
+            return
+        self.snapshots.writing()
+        try:
+            step(*args)
+        except BaseException:
+            self.snapshots.write_failed()
+            raise
 
     def close(self) -> None:
         with self._lock:
@@ -167,20 +183,41 @@ class IndexedVectorStore:
                 return found
             # Built under the lock: a write either lands before the read below (and is
             # read) or waits for the lock and is applied to the finished index.
-            index = ScopeIndex(scope, keywords=collection == FACTS)
-            # Slots in (created_at, id) order, as memories arrive: ties rank the same
-            # whether the index was built from the store or grew with the writes.
-            hits = self.inner.scan(collection, scope)
-            if collection == FACTS and SOURCES in getattr(self.inner, "collections", ()):
-                hits += self.inner.scan(SOURCES, scope)
-            hits.sort(key=lambda h: (str(h.payload.get("created_at", "")), h.id))
-            for hit in hits:
-                index.put(hit.id, dict(hit.payload), hit.vector)
-            self._indexes[key] = index
-            kept = [k for k in self._indexes if k[0] == collection]
-            for stale in kept[: max(0, len(kept) - self.max_scopes)]:
-                del self._indexes[stale]
+            saved = self.snapshots.take(("scope", *key)) if self.snapshots else None
+            index = saved if saved is not None else self._build(collection, scope)
+            self._keep(key, index)
             return index
+
+    def _build(self, collection: str, scope: Scope) -> ScopeIndex:
+        index = ScopeIndex(scope, keywords=collection == FACTS)
+        # Slots in (created_at, id) order, as memories arrive: ties rank the same
+        # whether the index was built from the store or grew with the writes.
+        hits = self.inner.scan(collection, scope)
+        if collection == FACTS and SOURCES in getattr(self.inner, "collections", ()):
+            hits += self.inner.scan(SOURCES, scope)
+        hits.sort(key=lambda h: (str(h.payload.get("created_at", "")), h.id))
+        for hit in hits:
+            index.put(hit.id, dict(hit.payload), hit.vector)
+        return index
+
+    def _keep(self, key: tuple[str, Scope], index: ScopeIndex) -> None:
+        self._indexes[key] = index
+        kept = [k for k in self._indexes if k[0] == key[0]]
+        for stale in kept[: max(0, len(kept) - self.max_scopes)]:
+            del self._indexes[stale]
+
+    # -- snapshots (persist.py): keys are ("scope", collection, scope) ----------------------
+
+    def adopt(self, key: tuple, index: Any) -> None:
+        """Take an index loaded from a snapshot, unless one is held for its key already."""
+        if key[0] == "scope":
+            with self._lock:
+                if key[1:] not in self._indexes:
+                    self._keep(key[1:], index)
+
+    def held(self) -> dict[tuple, ScopeIndex]:
+        with self._lock:
+            return {("scope", *key): index for key, index in self._indexes.items()}
 
     def cached_scopes(self, collection: str = FACTS) -> list[Scope]:
         with self._lock:

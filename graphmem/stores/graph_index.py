@@ -33,6 +33,7 @@ RELATION_FIELDS = ("id", "source_id", "target_id", "name", "fact_ids", "user_id"
                    "run_id", "created_at", "valid_at", "invalid_at")  # fmt: skip
 # Writes that change nothing this copy holds (fact properties only).
 _NEUTRAL = frozenset({"fact_set", "fact_upsert"})
+SNAPSHOT_KEY = ("graph",)  # this copy's key among saved snapshots (index/persist.py)
 
 
 class GraphIndex:
@@ -252,6 +253,7 @@ class IndexedGraphStore:
         self._index: GraphIndex | None = None
         self._lock = threading.RLock()
         self._local = threading.local()  # per thread: transaction depth, pending writes
+        self.snapshots: Any = None  # index/persist.py, where the copy outlives the process
 
     def __getattr__(self, name: str) -> Any:  # dialect, capabilities, queries, path, ...
         return getattr(self.inner, name)
@@ -269,6 +271,8 @@ class IndexedGraphStore:
     def index(self) -> GraphIndex:
         """The copy, read from the store on first use (three full reads)."""
         with self._lock:
+            if self._index is None and self.snapshots is not None:
+                self._index = self.snapshots.take(SNAPSHOT_KEY)
             if self._index is None:
                 run = self.inner.run
                 mentions = [(r["fact_id"], r["entity_id"]) for r in run("index_mentions", {})]
@@ -284,6 +288,7 @@ class IndexedGraphStore:
                 self.inner.tracer(name, "-- answered from the in-process graph index", params)
             with self._lock:
                 return self.index().answer(name, params)
+        self._before(name)
         rows = self.inner.run(name, params)
         self._wrote(name, params)
         return rows
@@ -304,6 +309,20 @@ class IndexedGraphStore:
     @property
     def _depth(self) -> int:
         return getattr(self._local, "depth", 0)
+
+    def _before(self, name: str | None = None) -> None:
+        """Saved snapshots stop being trusted before a write reaches the store."""
+        if self.snapshots is not None and (name is None or self._writes(name)):
+            self.snapshots.writing()
+
+    def adopt(self, key: tuple, index: GraphIndex) -> None:
+        with self._lock:
+            if key == SNAPSHOT_KEY and self._index is None:
+                self._index = index
+
+    def held(self) -> dict[tuple, GraphIndex]:
+        with self._lock:
+            return {} if self._index is None else {SNAPSHOT_KEY: self._index}
 
     def _wrote(self, name: str, params: Mapping[str, Any]) -> None:
         if name in self.ANSWERED or not self._writes(name):
@@ -332,6 +351,7 @@ class IndexedGraphStore:
                     return
 
     def write(self, batch: GraphBatch) -> None:
+        self._before()
         try:
             self.inner.write(batch)
         except BaseException:
@@ -364,6 +384,8 @@ class IndexedGraphStore:
     def cypher(
         self, text: str, params: Mapping[str, Any] | None = None, *, read_only=True, **limits
     ):
+        if not read_only:
+            self._before()
         try:
             return self.inner.cypher(text, params, read_only=read_only, **limits)
         finally:
@@ -371,6 +393,7 @@ class IndexedGraphStore:
                 self.drop()
 
     def load(self, batch: GraphBatch) -> None:
+        self._before()
         try:
             self.inner.load(batch)
         finally:
@@ -381,6 +404,7 @@ class IndexedGraphStore:
             self._index = None
 
     def reset(self) -> None:
+        self._before()
         try:
             self.inner.reset()
         finally:
@@ -397,6 +421,7 @@ class _Tx:
 
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         params = dict(params or {})
+        self._owner._before(name)
         rows = self._tx.run(name, params)
         self._owner._wrote(name, params)
         return rows

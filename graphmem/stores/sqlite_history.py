@@ -168,6 +168,13 @@ class SQLiteHistoryStore:
         with self._call("delete history events"), self._transaction():
             self._conn.executemany("DELETE FROM history WHERE id = ?", [(i,) for i in wanted])
 
+    def sequences(self) -> dict[str, int]:
+        """The last id handed out per table (events, journaled writes): every write moves
+        one, so a saved index can tell whether the history moved since (index/persist.py)."""
+        with self._call("read the sequences"):
+            rows = self._conn.execute("SELECT name, seq FROM sqlite_sequence").fetchall()
+        return {str(name): int(seq) for name, seq in rows}
+
     def reset(self) -> None:
         with self._call("reset the history"), self._transaction():
             self._conn.execute("DELETE FROM history")

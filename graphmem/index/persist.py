@@ -1,0 +1,252 @@
+"""In-process indexes kept on disk between runs, so reopening a data dir does not rebuild them.
+
+Why: the indexes (``ScopeIndex`` per scope, the graph's ``GraphIndex``) are built from
+the stores on first use, and at 100k memories in one scope that was most of a cold
+start: reading every point back from Qdrant Edge, tokenising and stemming every text,
+reading the whole graph back from Kuzu (issue 16). ``Memory.close`` now writes what it
+holds to ``<data_dir>/index-snapshot/`` (format: ``snapshot.py``), and the next open
+loads an index from there instead of the stores, when the snapshot provably matches them.
+
+When a snapshot is trusted, and why it is never trusted wrongly:
+
+- ``manifest.json`` is written last (to a temporary name, synced, renamed). Without it
+  nothing is read, so a crash while saving leaves only files nobody trusts.
+- The first write of a session, through either wrapper (``store.py``,
+  ``stores/graph_index.py``), first loads every snapshot still waiting (they match the
+  stores until that write) and then deletes the manifest, before the store is touched:
+  a crash from there on leaves no snapshot, and the next open rebuilds.
+- The manifest records a stamp of the stores: each vector collection's point count, the
+  history's sequence numbers (every journaled write and every event moves them) and the
+  graph's counts, plus the embedder's name and dimension and the format's version. Any
+  difference on open (another process or an older graphmem wrote since) and nothing is
+  loaded.
+- Each file is checked (dtype, shape, checksum, and its contents against each other);
+  one that fails is rebuilt from the stores, and the failure is kept in ``rejected``.
+- A write that fails midway may leave an index and its store apart: nothing is saved.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import GraphMemError
+from ..models import Scope
+from ..stores.graph_index import SNAPSHOT_KEY, IndexedGraphStore
+from .snapshot import graph_arrays, load_graph, load_scope, read_arrays, scope_arrays, write_arrays
+
+VERSION = 1
+MANIFEST = "manifest.json"
+GRAPH = SNAPSHOT_KEY
+_BROKEN = (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError)
+log = logging.getLogger(__name__)
+
+
+class Snapshots:
+    """The snapshots under ``folder``: what may be loaded now, and saving on close.
+
+    ``fingerprint`` (embedder name and dimension) and ``stamp()`` (counts of the stores)
+    must both equal what the manifest recorded. ``loaded`` counts indexes read from here;
+    ``rejected`` lists ``(what, why)`` for snapshots refused. With ``use=False`` nothing is
+    loaded or saved, but a write still makes the snapshot on disk untrusted.
+    """
+
+    def __init__(self, folder: Path, fingerprint: dict[str, Any], stamp: Callable[[], Any],
+                 use: bool = True) -> None:  # fmt: skip
+        self.folder, self.fingerprint, self._stamp = Path(folder), fingerprint, stamp
+        self.use = use
+        self._lock = threading.Lock()
+        self._pending: dict[tuple, dict[str, Any]] = {}  # trusted entries not loaded yet
+        self._kept: dict[tuple, dict[str, Any]] = {}  # entries loaded, reusable if unchanged
+        self.dirty = False  # a write happened: the manifest on disk is gone
+        self.failed = False  # a write failed: indexes may disagree with the stores
+        self.saved = False
+        self.loaded = 0
+        self.rejected: list[tuple[str, str]] = []
+        self._owners: list[Any] = []
+        if use:
+            self._read_manifest()
+
+    def attach(self, *owners: Any) -> None:
+        """The wrappers that hold indexes: each has ``adopt(key, index)`` and ``held()``."""
+        self._owners = [o for o in owners if o is not None]
+
+    # -- reading -----------------------------------------------------------------------
+
+    def _read_manifest(self) -> None:
+        path = self.folder / MANIFEST
+        if not path.is_file():
+            return
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+            entries = {_key(e): e for e in manifest["entries"]}
+            why = None
+            if manifest.get("version") != VERSION:
+                why = f"format version {manifest.get('version')!r}, this graphmem reads {VERSION}"
+            elif manifest.get("fingerprint") != self.fingerprint:
+                why = f"made with {manifest.get('fingerprint')}, now {self.fingerprint}"
+            elif manifest.get("stamp") != _plain(self._stamp()):
+                why = "the stores changed since it was written"
+        except _BROKEN as exc:
+            why = f"unreadable manifest ({exc})"
+        if why is not None:
+            self.rejected.append(("manifest", why))
+            return
+        self._pending = entries
+
+    def take(self, key: tuple) -> Any:
+        """The index saved under ``key`` if it is still trusted and loads cleanly, else None
+        (the caller builds it from the stores). Each entry is given out once."""
+        with self._lock:
+            entry = self._pending.pop(key, None)
+            if entry is None or self.dirty:
+                return None
+            return self._load(key, entry)
+
+    def _load(self, key: tuple, entry: dict[str, Any]) -> Any:
+        try:
+            arrays = read_arrays(self.folder / entry["folder"], entry["name"], entry["arrays"])
+            if key == GRAPH:
+                found = load_graph(entry["meta"], arrays)
+            else:
+                found = load_scope(key[2], entry["meta"], arrays)
+        except _BROKEN as exc:
+            self.rejected.append((_what(key), str(exc)))
+            log.warning("graphmem: index snapshot %s not used, rebuilt: %s", _what(key), exc)
+            return None
+        self.loaded += 1
+        self._kept[key] = entry
+        return found
+
+    # -- writes ------------------------------------------------------------------------
+
+    def writing(self) -> None:
+        """Called before any write reaches a store: hand every trusted snapshot to its
+        owner (it matches the stores until this write), then stop trusting the disk."""
+        if self.dirty:
+            return
+        with self._lock:
+            if self.dirty:
+                return
+            found = [(key, self._load(key, entry)) for key, entry in self._pending.items()]
+            self._pending = {}
+            self._kept = {}
+            (self.folder / MANIFEST).unlink(missing_ok=True)
+            _sync_dir(self.folder)
+            self.dirty = True
+        for key, index in found:
+            if index is not None:
+                for owner in self._owners:
+                    owner.adopt(key, index)
+
+    def write_failed(self) -> None:
+        self.failed = True
+
+    # -- saving ------------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Write every index the owners hold (and keep trusted ones not loaded), then the
+        manifest. Errors are logged, not raised: a snapshot is only ever a shortcut."""
+        if self.failed or not self.use or self.saved:
+            return
+        self.saved = True  # once: a second close finds the stores closed
+        held = {key: index for owner in self._owners for key, index in owner.held().items()}
+        with self._lock:
+            if not self.dirty and all(k in self._kept for k in held):
+                return  # nothing written and nothing new built: the disk is current
+            generation = uuid.uuid4().hex[:12]
+            target = self.folder / generation
+            try:
+                self._write(held, generation, target)
+            except (*_BROKEN, GraphMemError) as exc:  # a full disk, a store closed early
+                log.warning("graphmem: index snapshot not saved: %s", exc)
+                shutil.rmtree(target, ignore_errors=True)
+
+    def _write(self, held: dict[tuple, Any], generation: str, target: Path) -> None:
+        target.mkdir(parents=True, exist_ok=True)
+        entries = [] if self.dirty else list(self._pending.values())
+        for n, (key, index) in enumerate(held.items()):
+            if not self.dirty and key in self._kept:
+                entries.append(self._kept[key])  # loaded and unchanged: its files stay
+                continue
+            meta, arrays = graph_arrays(index) if key == GRAPH else scope_arrays(index)
+            name = f"i{n}"
+            sums = write_arrays(target, name, arrays)
+            entries.append({"kind": key[0], "collection": key[1] if key != GRAPH else None,
+                            "scope": key[2].params() if key != GRAPH else None,
+                            "folder": generation, "name": name, "meta": meta, "arrays": sums})  # fmt: skip
+        _sync_dir(target)
+        manifest = {"version": VERSION, "fingerprint": self.fingerprint,
+                    "stamp": _plain(self._stamp()), "entries": entries}  # fmt: skip
+        scratch = self.folder / f"{MANIFEST}.{generation}.tmp"
+        with open(scratch, "w", encoding="utf-8") as out:
+            json.dump(manifest, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(scratch, self.folder / MANIFEST)
+        _sync_dir(self.folder)
+        used = {e["folder"] for e in entries}
+        for old in self.folder.iterdir():
+            if old.is_dir() and old.name not in used:
+                shutil.rmtree(old, ignore_errors=True)
+            elif old.name.endswith(".tmp") and old != scratch:
+                old.unlink(missing_ok=True)
+
+
+def _key(entry: dict[str, Any]) -> tuple:
+    if entry["kind"] == "graph":
+        return GRAPH
+    return ("scope", str(entry["collection"]), Scope.from_row(entry["scope"]))
+
+
+def _what(key: tuple) -> str:
+    return "the graph" if key == GRAPH else f"{key[1]} of {key[2]}"
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as the JSON round trip gives it back, so stamps compare equal."""
+    return json.loads(json.dumps(value))
+
+
+def _sync_dir(folder: Path) -> None:
+    if not folder.is_dir():
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def store_stamp(vectors: Any, history: Any, graph: Any = None) -> dict[str, Any]:
+    """Counts that any write to the stores changes: points per vector collection, the
+    history's sequence numbers (events and journaled writes), and the graph's counts."""
+    collections = getattr(vectors, "collections", ("facts", "entities"))
+    stamp: dict[str, Any] = {"points": {c: vectors.count(c) for c in collections}}
+    sequences = getattr(history, "sequences", None)
+    stamp["history"] = sequences() if sequences is not None else None
+    if graph is not None:
+        rows = graph.run("graph_counts", Scope().params())
+        stamp["graph"] = dict(rows[0]) if rows else {}
+    return stamp
+
+
+def attach_snapshots(folder: Path, vectors: Any, graph: Any, history: Any, embedder: Any,
+                     use: bool = True) -> Snapshots:  # fmt: skip
+    """``Snapshots`` under ``folder`` for ``vectors`` (an ``IndexedVectorStore``) and,
+    when it keeps an in-process copy, ``graph``; wired into both wrappers."""
+    copy = graph if isinstance(graph, IndexedGraphStore) else None
+    snapshots = Snapshots(folder, {"embedder": embedder.name, "dim": embedder.dim},
+                          lambda: store_stamp(vectors.inner, history, copy), use)  # fmt: skip
+    snapshots.attach(vectors, copy)
+    vectors.snapshots = snapshots
+    if copy is not None:
+        copy.snapshots = snapshots
+    return snapshots

@@ -1,0 +1,198 @@
+"""Saved in-process indexes (issue 16): a reopened data dir answers as before without
+rebuilding them, and a snapshot that no longer matches the stores is never served."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from graphmem import Memory
+from graphmem.search.recipes import RECIPES
+
+ROOT = Path(__file__).resolve().parents[1]
+ALICE = [
+    "Alice works at Acme Corp in Berlin.",
+    "Alice's brother is Bob. Bob lives in Paris and paints landscapes.",
+    "Alice adopted a cat named Miso last spring.",
+    "Acme Corp is based in Berlin and builds trains.",
+    "Bob moved from Lyon to Paris in 2019.",
+    "Alice is learning Japanese for a trip to Kyoto.",
+]
+BOB = ["Bob's sister Alice is a secret agent in Rome.", "Carol owns a red bicycle."]
+QUERIES = ["Where does Alice work?", "Who is Alice's brother and where does he live?",
+           "cat named Miso", "trains built in Berlin", "Kyoto trip"]  # fmt: skip
+
+
+def _open(path: Path, **settings) -> Memory:
+    return Memory.open(path, embedder="hash", extractor="offline", track_access=False, **settings)
+
+
+def _fill(path: Path) -> None:
+    with _open(path) as m:
+        m.add_many([{"text": t, "source_ids": [f"D1:{i}"]} for i, t in enumerate(ALICE)],
+                   user_id="alice", infer=True)  # fmt: skip
+        m.add_many([{"text": t, "source_ids": [f"D2:{i}"]} for i, t in enumerate(BOB)],
+                   user_id="bob", infer=True)  # fmt: skip
+        _answers(m)  # builds both scopes' indexes, so close saves them
+
+
+def _answers(m: Memory) -> dict:
+    out = {}
+    for user in ("alice", "bob"):
+        for recipe in RECIPES:
+            for query in QUERIES:
+                hits = m.search(query, user_id=user, recipe=recipe, limit=5)
+                out[user, recipe, query] = [(h.memory_id, round(h.score, 9)) for h in hits]
+    return out
+
+
+def _scopes_ok(m: Memory, answers: dict) -> None:
+    for (user, _recipe, _query), hits in answers.items():
+        for memory_id, _score in hits:
+            assert m.get(memory_id, user_id=user).scope.user_id == user
+
+
+def test_reopen_answers_every_recipe_from_the_snapshot(tmp_path):
+    _fill(tmp_path)
+    with _open(tmp_path) as m:
+        before = _answers(m)  # from indexes loaded from the snapshot close wrote
+        assert m.snapshots.loaded >= 3  # facts of both users and the graph copy
+        assert m.snapshots.rejected == []
+    with _open(tmp_path, persist_indexes=False) as m:
+        rebuilt = _answers(m)  # from the stores, as before snapshots existed
+        assert m.snapshots.loaded == 0
+        _scopes_ok(m, rebuilt)
+    assert before == rebuilt
+    assert any(before.values())
+
+
+def test_a_write_after_reopen_is_applied_to_the_loaded_indexes(tmp_path):
+    _fill(tmp_path)
+    with _open(tmp_path) as m:
+        m.add("Alice plays the theremin in a jazz band.", user_id="alice")
+        hits = m.search("theremin jazz band", user_id="alice", recipe="keyword", limit=3)
+        assert "theremin" in hits[0].text
+        assert m.snapshots.loaded >= 1  # written to the indexes loaded, not rebuilt ones
+        first = _answers(m)
+    with _open(tmp_path) as m:  # the close after the write saved again
+        assert _answers(m) == first
+        assert m.snapshots.rejected == []
+
+
+def test_a_data_dir_changed_behind_the_snapshot_is_rebuilt(tmp_path):
+    """Another process, or an older graphmem that does not know about snapshots, adds a
+    memory: the stores' stamp no longer matches, and nothing saved is used."""
+    _fill(tmp_path)
+    manifest = tmp_path / "index-snapshot" / "manifest.json"
+    saved = manifest.read_bytes()
+    _child(tmp_path, "m.add('Alice keeps a zebra named Ziggy.', user_id='alice')")
+    assert not manifest.exists()  # the other process stopped trusting it before writing
+    manifest.write_bytes(saved)  # as if it had not known to
+    with _open(tmp_path) as m:
+        hits = m.search("zebra Ziggy", user_id="alice", recipe="hybrid", limit=3)
+        assert "zebra" in hits[0].text
+        assert m.snapshots.loaded == 0
+        assert m.snapshots.rejected == [("manifest", "the stores changed since it was written")]
+
+
+def test_a_process_killed_after_writing_leaves_no_trusted_snapshot(tmp_path):
+    _fill(tmp_path)
+    # It loads the snapshot, writes through it, and is killed before close saves again.
+    _child(tmp_path, "assert m.search('zebra', user_id='alice') and m.snapshots.loaded\n"
+                     "m.add('Alice keeps a zebra named Ziggy.', user_id='alice')\n"
+                     "import os, signal; os.kill(os.getpid(), signal.SIGKILL)", persist=True)  # fmt: skip
+    with _open(tmp_path) as m:
+        hits = m.search("zebra Ziggy", user_id="alice", recipe="hybrid", limit=3)
+        assert "zebra" in hits[0].text
+        assert m.snapshots.loaded == 0
+
+
+def _child(path: Path, code: str, persist: bool = False) -> None:
+    """Run ``code`` in another process that has ``path`` open as ``m``, then closes it."""
+    script = (
+        textwrap.dedent(f"""
+        from graphmem import Memory
+        m = Memory.open({str(path)!r}, embedder="hash", extractor="offline",
+                        track_access=False, persist_indexes={persist})
+    """)
+        + code
+        + "\nm.close()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, timeout=300)
+    assert done.returncode in (0, -9)
+
+
+def _files(path: Path, part: str) -> list[Path]:
+    return sorted((path / "index-snapshot").glob(f"*/*.{part}.npy"))
+
+
+def _damage_matrix(files: list[Path]) -> None:
+    for file in files:
+        data = bytearray(file.read_bytes())
+        data[-8:] = b"\x00\x00\x80\x7f" * 2  # the last floats become infinities
+        file.write_bytes(bytes(data))
+
+
+def _hostile_payloads(files: list[Path]) -> None:
+    for file in files:  # an object array: unpickling it would run ``touch`` on load
+        np.save(file, np.array([_Boom()], dtype=object), allow_pickle=True)
+
+
+def _garbage(files: list[Path]) -> None:
+    for file in files:
+        file.write_bytes(b"\x93NUMPY not really")
+
+
+def _scope_swap(files: list[Path]) -> None:  # the manifest files each scope under the other
+    path = files[0].parent.parent / "manifest.json"
+    manifest = json.loads(path.read_text())
+    facts = [e for e in manifest["entries"] if e["collection"] == "facts"]
+    facts[0]["scope"], facts[1]["scope"] = facts[1]["scope"], facts[0]["scope"]
+    path.write_text(json.dumps(manifest))
+
+
+class _Boom:
+    def __reduce__(self):
+        return (__import__("os").system, (f"touch {_BOOM}",))
+
+
+_BOOM = Path("/tmp/graphmem-test-persist-boom")
+
+
+@pytest.mark.parametrize("damage,part", [
+    (_damage_matrix, "matrix"), (_hostile_payloads, "payloads"), (_garbage, "postings"),
+    (_garbage, "neighbours"), (_scope_swap, "ids"),
+])  # fmt: skip
+def test_a_damaged_or_hostile_snapshot_is_rebuilt_never_served(tmp_path, damage, part):
+    _fill(tmp_path)
+    with _open(tmp_path, persist_indexes=False) as m:
+        expected = _answers(m)  # from the stores; a read-only session keeps the snapshot
+    files = _files(tmp_path, part if part != "postings" else "term_slots")
+    assert len(files) >= 2
+    _BOOM.unlink(missing_ok=True)
+    damage(files)
+    with _open(tmp_path) as m:
+        found = _answers(m)
+        assert m.snapshots.rejected  # said why, in m.snapshots.rejected and the log
+        _scopes_ok(m, found)
+    assert not _BOOM.exists()
+    # The same ranking as from the stores (ids; scores may differ in the last bits only
+    # where the damaged part was the vectors, rebuilt from the store's copy).
+    assert {k: [i for i, _s in v] for k, v in found.items()} == {
+        k: [i for i, _s in v] for k, v in expected.items()
+    }
+
+
+def test_an_unreadable_manifest_is_ignored(tmp_path):
+    _fill(tmp_path)
+    (tmp_path / "index-snapshot" / "manifest.json").write_text("{not json")
+    with _open(tmp_path) as m:
+        assert m.search("Where does Alice work?", user_id="alice", limit=1)
+        assert m.snapshots.loaded == 0
+        assert m.snapshots.rejected[0][0] == "manifest"
