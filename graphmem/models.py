@@ -255,10 +255,8 @@ class Entity:
     invalid_at: str = ""
 
     def match_keys(self) -> list[str]:
-        """Exact-match keys: the name and every alias, normalised."""
-        out = [name_key(self.name)]
-        out += [k for k in (name_key(a) for a in self.aliases) if k not in out]
-        return out
+        """Exact-match keys: the name and every alias, normalised, each once."""
+        return list(dict.fromkeys(name_key(n) for n in (self.name, *self.aliases)))
 
 
 @dataclass

@@ -48,7 +48,19 @@ from .rows import entity_row, fact_row, relation_row
 
 T = TypeVar("T")
 BATCH = 2000  # rows per UNWIND: big enough to amortise a round trip, small enough for the heap
-SCHEMA = ("schema_fact_id", "schema_entity_id", "schema_fact_user", "schema_entity_user")
+SCHEMA = ("schema_fact_id", "schema_entity_id", "schema_fact_user", "schema_entity_user",
+          "schema_entity_key", "schema_entity_key_owner")  # fmt: skip
+# entities_by_key reads EntityKey nodes (one per name or alias key of an entity, indexed),
+# because no index serves ``k IN e.keys``. They are kept beside every named write of
+# entities, in its transaction: the statement run before it and the one run after, each
+# with the parameters it takes from the write's.
+_BEFORE = {
+    "entity_upsert": ("entity_keys_drop", lambda p: {"ids": [r["id"] for r in p["rows"]]}),
+    "entity_delete": ("entity_keys_drop", lambda p: {"ids": p["ids"]}),
+    "scope_delete_entities": ("scope_delete_entity_keys", lambda p: p),
+}
+_AFTER = {"entity_upsert": ("entity_keys_add", lambda p: {"rows": p["rows"]})}
+ENTITY_KEYS = 1  # layout version of the EntityKey nodes; a database without it is rebuilt
 # Capability probe; like the schema statements it exists for this dialect only.
 PROBE = "server_procedures"
 _DRIVER_ERRORS = (Neo4jError, DriverError)
@@ -159,8 +171,16 @@ class _Tx:
         return self._tx
 
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        given = dict(params or {})
+        if name in _BEFORE:
+            companion, take = _BEFORE[name]
+            self.run(companion, take(given))
         query = self._store.queries.get(name)
-        return self.execute(name, query.text, query.bind(dict(params or {})))[0]
+        rows = self.execute(name, query.text, query.bind(given))[0]
+        if name in _AFTER:
+            companion, take = _AFTER[name]
+            self.run(companion, take(given))
+        return rows
 
     def execute(self, name: str, text: str, params: Mapping[str, Any]) -> tuple[list[Row], Any]:
         if self._store.tracer is not None:
@@ -223,6 +243,7 @@ class Neo4jGraphStore:
             self.capabilities = self._detect()
             for name in SCHEMA:
                 self.run(name)
+            self._entity_keys()
         except GraphMemError:
             self.close()
             raise
@@ -442,8 +463,22 @@ class Neo4jGraphStore:
             found.add("apoc")
         return frozenset(found)
 
+    def _entity_keys(self) -> None:
+        """Give every entity its EntityKey nodes once, in a database written before they
+        existed (or by another layout): without them entities_by_key finds nothing."""
+        if [r["version"] for r in self.run("entity_keys_marked")] == [ENTITY_KEYS]:
+            return
+
+        def rebuild(tx: _Tx) -> None:
+            for name in ("entity_keys_clear", "entity_keys_rebuild"):
+                tx.run(name)
+            tx.run("entity_keys_mark", {"version": ENTITY_KEYS})
+
+        self._unit(rebuild, "entity_keys_rebuild", read=False)
+
     def reset(self) -> None:
         self.run("reset_all")
+        self.run("entity_keys_mark", {"version": ENTITY_KEYS})  # nothing left to key
 
     def close(self) -> None:
         driver = getattr(self, "_driver", None)
