@@ -87,6 +87,19 @@ def test_reads_are_counted_once_flushed(mem, clock):
     assert mem.verify().ok
 
 
+def test_a_flush_of_many_reads_counts_each_once(mem):
+    # The flush writes 100 memories at a time (searches run in between): 250 read memories
+    # take three writes, and no memory is counted twice or left out.
+    added = mem.add_many([{"text": f"Note {n}: the shed key is under pot {n}."} for n in range(250)],
+                         user_id="u", infer=False).facts  # fmt: skip
+    for fact in added:
+        mem.get(fact.id, user_id="u")
+    mem.get(added[0].id, user_id="u")
+    mem.maintain(user_id="u")
+    counts = sorted(f.access_count for f in mem.get_all(user_id="u", limit=1000))
+    assert counts == [1] * 249 + [2]
+
+
 def test_counts_survive_close_and_can_be_turned_off(tmp_path, clock):
     with Memory.open(tmp_path / "d", embedder="hash", extractor="offline", clock=clock) as m:
         (fact,) = m.add("Uma grows tomatoes.", user_id="u", infer=False)

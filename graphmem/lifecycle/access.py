@@ -3,7 +3,8 @@
 ``search`` and ``get`` only note the ids they return (a dict update under a lock, a few
 microseconds); a background thread writes the sums into the payloads
 (``access_count``, ``last_accessed_at``) every ``interval`` seconds, and ``close()`` and
-``maintain()`` flush what is left. So a search never waits on a store write.
+``maintain()`` flush what is left. A flush is a write, which searches wait for
+(``graphmem/locks.py``), so it writes 100 memories at a time and searches run between.
 
 Counts noted but not yet flushed are lost if the process is killed: access counts are a
 hint for archival and promotion, not a record, and are not history events.
@@ -14,6 +15,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 
+# Stores the sums it is given, removing each from the dict once stored: what is left when
+# it raises is kept for the next flush.
 Flush = Callable[[dict[str, tuple[int, str]]], None]
 
 

@@ -27,6 +27,7 @@ from ..models import Fact, Scope, to_iso
 
 FACTS = "facts"
 _PAGE = 1000
+_ACCESS_CHUNK = 100  # memories whose read counts one write stores
 KEEP_TYPES = ("rule", "procedural")  # never archived by the policy
 
 
@@ -120,21 +121,26 @@ def set_archived(memory: Any, memory_id: str, scope_ids: dict, archived: bool) -
 
 
 def write_access(memory: Any, taken: dict[str, tuple[int, str]]) -> None:
-    """Add noted reads to the payloads (``access.AccessLog``'s flush). Memories deleted
-    since they were read are skipped."""
+    """Add noted reads to the payloads (``access.AccessLog``'s flush), removing from
+    ``taken`` what is stored. Memories deleted since they were read are skipped."""
     from dataclasses import replace
 
     from ..ingest.write import fact_from_payload
 
-    with memory._writing:
-        facts = []
-        for hit in memory.vectors.get(FACTS, sorted(taken)):
-            fact = fact_from_payload(hit)
-            count, last = taken[hit.id]
-            facts.append(replace(fact, access_count=fact.access_count + count,
-                                 last_accessed_at=max(fact.last_accessed_at, last)))  # fmt: skip
-        if facts:
-            memory.writer.restamp(facts, [], "access")
+    ids = sorted(taken)
+    # A write shuts out searches (locks.py): a chunk at a time, searches get in between.
+    for start in range(0, len(ids), _ACCESS_CHUNK):
+        with memory._writing:
+            facts = []
+            for hit in memory.vectors.get(FACTS, ids[start : start + _ACCESS_CHUNK]):
+                fact = fact_from_payload(hit)
+                count, last = taken[hit.id]
+                facts.append(replace(fact, access_count=fact.access_count + count,
+                                     last_accessed_at=max(fact.last_accessed_at, last)))  # fmt: skip
+            if facts:
+                memory.writer.restamp(facts, [], "access")
+            for memory_id in ids[start : start + _ACCESS_CHUNK]:
+                del taken[memory_id]  # stored: a failure later must not count it again
 
 
 def maintain(memory: Any, now: datetime, scope: Scope) -> MaintainReport:
