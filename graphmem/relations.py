@@ -132,7 +132,18 @@ class Relations:
         rels = self._ops.relations_touching(
             sorted(ids), scope, as_of=as_of, include_invalid=include_invalid
         )
-        return [r for r in rels if wanted is None or r.key in wanted]
+        return self._supported([r for r in rels if wanted is None or r.key in wanted])
+
+    def _supported(self, rels: list[Relation]) -> list[Relation]:
+        """Relations that a live memory still supports: one whose every memory expired or
+        was archived is gone from the graph's reads as the memories are from search's
+        (``index/filters.py:live``), before ``maintain()`` deletes what expired."""
+        ids = sorted({i for r in rels for i in r.fact_ids})
+        if not ids:
+            return rels
+        now = now_text(self._memory.clock)
+        alive = {h.id for h in self._memory.vectors.get(FACTS, ids) if live(h.payload, now)}
+        return [r for r in rels if not r.fact_ids or alive.intersection(r.fact_ids)]
 
     @reads
     def neighbours(
@@ -259,7 +270,7 @@ class Relations:
         when, every = check_as_of(as_of), _flag(include_invalid)
         if entities is None:
             _facts, nodes, rels, _mentions = self._ops.export(scope)
-            rels = [r for r in rels if visible(_rel_row(r), when, every)]
+            rels = self._supported([r for r in rels if visible(_rel_row(r), when, every)])
         else:
             if isinstance(entities, str | Entity):
                 entities = [entities]

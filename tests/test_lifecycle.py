@@ -140,6 +140,29 @@ def test_an_expired_memory_leaves_every_read(mem, clock):
     ]
 
 
+def test_the_graph_api_drops_relations_no_live_memory_supports(mem, clock):
+    (short,) = mem.add("Lena Park lives in Oslo.", user_id="u", infer=False, ttl="1h")
+    (kept,) = mem.add("Lena Park works at Acme.", user_id="u", infer=False)
+
+    def named() -> list[str]:
+        return sorted(r.key for r in mem.graph.relations("Lena Park", user_id="u"))
+
+    assert named() == ["lives_in", "works_at"]
+    mem.archive(kept.id, user_id="u")
+    assert named() == ["lives_in"]
+    assert [n.entity.name for n in mem.graph.neighbours("Lena Park", user_id="u")] == ["Oslo"]
+    mem.restore(kept.id, user_id="u")
+    clock.advance(hours=1)  # expired: gone from the graph's reads before maintain() runs
+    assert named() == ["works_at"]
+    assert sorted(
+        mem.graph.subgraph(user_id="u").nodes[n]["name"]
+        for n in mem.graph.subgraph(user_id="u").nodes
+    ) == ["Acme", "Lena Park", "Oslo"]
+    assert [d["name"] for *_, d in mem.graph.subgraph(user_id="u").edges(data=True)] == ["works_at"]
+    assert short.id not in {i for r in mem.graph.relations("Lena Park", user_id="u")
+                            for i in r.fact_ids}  # fmt: skip
+
+
 def test_a_message_whose_facts_all_expired_is_not_shown(mem, clock):
     mem.add("Kim flew to Rome. She stays at the Hotel Roma.", user_id="u", ttl="1d")
     mem.add("Kim owns a red bicycle.", user_id="u")
