@@ -1,4 +1,29 @@
-"""Recency and importance as score parts, added after fusion (issue 17).
+"""Score parts added after fusion: the speaker the query names, recency and importance.
+
+**Speaker** (``speaker_weight``, 0.1 in ``text``, ``hybrid`` and ``hybrid_ppr``): a hit
+said by someone the query names gains the weight, shown as the ``speaker`` part. Who said
+a memory is its ``metadata.speaker``; the query names them by their first word or every
+word of their name, compared as BM25 compares words (``keyword.tokenise``). A question
+about a person is answered by what that person said: on LoCoMo 96% of the gold turns of
+questions naming one speaker are that speaker's, yet BM25 weighs the name little (it is
+in half of the turns) and MiniLM less. Memories without a speaker, or a query naming no
+one (or every speaker alike), are ranked as before. Measured (MiniLM, categories 1-4,
+recall@10 / multi-hop all-gold@10; ``add()`` default path / turns stored whole; the
+``recall`` suite's ``replies``, conversations 0-2, turns stored whole):
+
+    hybrid, speaker_weight            LoCoMo (1,536 q.)              replies (383 q.)
+    0 (before)                        0.737 / 0.738, 0.181 / 0.184   0.703
+    0.1 (the default)                 0.753 / 0.752, 0.202 / 0.202   0.762
+    0.15                              0.753 / 0.754, 0.206 / 0.206   -
+    score times 1.1 instead of +0.1   0.771 on conversations 0-4     0.739
+      (verbatim; +0.1 there: 0.770)
+
+Chosen on conversations 0-4 (0.760 -> 0.770, verbatim), checked on 5-9 (0.716 ->
+0.735). The ``recall`` suite's ``implicit`` questions gain too (0.318 -> 0.340) and
+``distant`` is unchanged (0.030; dense 0.095). Dense alone scores 0.451 on LoCoMo and
+0.511 on ``replies``.
+
+**Recency and importance** (issue 17).
 
 A recipe with ``recency_weight`` or ``importance_weight`` above 0 adds, to each fused
 hit's score,
@@ -30,6 +55,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from ..index.keyword import tokenise
 from ..lifecycle.fields import DEFAULT_IMPORTANCE
 from .fuse import Fused
 
@@ -89,4 +115,37 @@ def boost(
             )
         added = parts.get("importance", 0.0) + parts.get("recency", 0.0)
         out.append(Fused(f.memory_id, f.score + added, parts, dict(f.raw), dict(f.ranks)))
+    return sorted(out, key=lambda f: (-f.score, f.memory_id))
+
+
+def names_speaker(speaker: str, terms: set[str]) -> bool:
+    """Whether a query whose keyword terms are ``terms`` names ``speaker``: by their first
+    word ("Caroline" of "Caroline Smith") or every word of their name."""
+    words = tokenise(speaker)
+    return bool(words) and (words[0] in terms or set(words) <= terms)
+
+
+def speakers(
+    fused: list[Fused],
+    members: Callable[[str], Iterable[Mapping[str, Any]]],
+    query: str,
+    weight: float,
+) -> list[Fused]:
+    """``fused`` with ``weight`` added to each hit said by someone the query names (a
+    member's ``metadata.speaker``), re-sorted; unchanged when the weight is 0 or the query
+    names no one. Shown as the ``speaker`` part."""
+    terms = set(tokenise(query))
+    if weight <= 0 or not fused or not terms:
+        return fused
+    named: dict[str, bool] = {}
+    out = []
+    for f in fused:
+        for payload in members(f.memory_id):
+            metadata = payload.get("metadata")
+            said = str(metadata.get("speaker") or "") if isinstance(metadata, Mapping) else ""
+            if said and named.setdefault(said, names_speaker(said, terms)):
+                f = Fused(f.memory_id, f.score + weight, {**f.parts, "speaker": weight},
+                          dict(f.raw), dict(f.ranks))  # fmt: skip
+                break
+        out.append(f)
     return sorted(out, key=lambda f: (-f.score, f.memory_id))

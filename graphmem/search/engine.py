@@ -27,7 +27,7 @@ from ..index.filters import check_as_of, check_filters, live, matches, visible
 from ..lifecycle.fields import check_memory_types
 from ..models import Entity, Hit, Scope, check_unicode
 from . import recipes as recipe_book
-from .boost import boost
+from .boost import boost, speakers
 from .collapse import Groups
 from .fuse import Fused, coverage_weight, fuse, gate
 from .graph import GraphResult, Relevance, capitalised_spans, link, walk
@@ -253,6 +253,7 @@ class _Run:
             low, high = self.scores["vector"].median(), lists["vector"][0][1]
             fused = gate(fused, recipe.keyword_gate, low, high)
         fused = smooth(fused, lambda i: context.get(i, ()), recipe.neighbour_weight)
+        fused = speakers(fused, self.member_payloads, self.text, recipe.speaker_weight)
         if recipe.recency_weight > 0 or recipe.importance_weight > 0:
             fused = boost(fused, self.member_payloads, recency_weight=recipe.recency_weight,
                           importance_weight=recipe.importance_weight,
