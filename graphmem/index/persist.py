@@ -42,7 +42,7 @@ from ..models import Scope
 from ..stores.graph_index import SNAPSHOT_KEY, IndexedGraphStore
 from .snapshot import graph_arrays, load_graph, load_scope, read_arrays, scope_arrays, write_arrays
 
-VERSION = 1
+VERSION = 2  # 2: payloads as rows decoded on first read
 MANIFEST = "manifest.json"
 GRAPH = SNAPSHOT_KEY
 _BROKEN = (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError)
@@ -116,7 +116,7 @@ class Snapshots:
             if key == GRAPH:
                 found = load_graph(entry["meta"], arrays)
             else:
-                found = load_scope(key[2], entry["meta"], arrays)
+                found = load_scope(key[2], entry["meta"], arrays, str(self.folder))
         except _BROKEN as exc:
             self.rejected.append((_what(key), str(exc)))
             log.warning("graphmem: index snapshot %s not used, rebuilt: %s", _what(key), exc)
