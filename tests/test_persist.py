@@ -7,12 +7,14 @@ import json
 import subprocess
 import sys
 import textwrap
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from graphmem import Memory
+from graphmem.errors import StorageError
 from graphmem.search.recipes import RECIPES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,3 +198,20 @@ def test_an_unreadable_manifest_is_ignored(tmp_path):
         assert m.search("Where does Alice work?", user_id="alice", limit=1)
         assert m.snapshots.loaded == 0
         assert m.snapshots.rejected[0][0] == "manifest"
+
+
+def test_a_payload_forged_past_the_checksums_is_a_clear_error_not_an_answer(tmp_path):
+    """A file rewritten with its checksums recomputed, so the payload of a memory of
+    alice's claims another user: reading it raises, it is never returned."""
+    _fill(tmp_path)
+    folder = tmp_path / "index-snapshot"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for entry in manifest["entries"]:
+        if entry["collection"] == "facts" and entry["scope"]["user_id"] == "alice":
+            path = folder / entry["folder"] / f"{entry['name']}.payloads.npy"
+            forged = np.load(path).tobytes().replace(b'"user_id":"alice"', b'"user_id":"xlice"')
+            np.save(path, np.frombuffer(forged, np.uint8))
+            entry["arrays"]["payloads"][2] = zlib.adler32(forged)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with _open(tmp_path) as m, pytest.raises(StorageError, match="delete that folder"):
+        m.search("Where does Alice work?", user_id="alice", recipe="vector", limit=3)
