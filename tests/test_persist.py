@@ -215,3 +215,17 @@ def test_a_payload_forged_past_the_checksums_is_a_clear_error_not_an_answer(tmp_
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with _open(tmp_path) as m, pytest.raises(StorageError, match="delete that folder"):
         m.search("Where does Alice work?", user_id="alice", recipe="vector", limit=3)
+
+
+@pytest.mark.parametrize("field,value", [("folder", "../.."), ("folder", "/etc"), ("name", "../x")])
+def test_a_manifest_pointing_outside_its_folder_is_refused(tmp_path, field, value):
+    _fill(tmp_path)
+    path = tmp_path / "index-snapshot" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    for entry in manifest["entries"]:
+        entry[field] = value
+    path.write_text(json.dumps(manifest))
+    with _open(tmp_path) as m:
+        assert m.search("Where does Alice work?", user_id="alice", limit=1)
+        assert m.snapshots.loaded == 0
+        assert "not a plain name" in m.snapshots.rejected[0][1]

@@ -40,7 +40,15 @@ from typing import Any
 from ..errors import GraphMemError
 from ..models import Scope
 from ..stores.graph_index import SNAPSHOT_KEY, IndexedGraphStore
-from .snapshot import graph_arrays, load_graph, load_scope, read_arrays, scope_arrays, write_arrays
+from .snapshot import (
+    NAME,
+    graph_arrays,
+    load_graph,
+    load_scope,
+    read_arrays,
+    scope_arrays,
+    write_arrays,
+)
 
 VERSION = 2  # 2: payloads as rows decoded on first read
 MANIFEST = "manifest.json"
@@ -112,6 +120,10 @@ class Snapshots:
 
     def _load(self, key: tuple, entry: dict[str, Any]) -> Any:
         try:
+            if not NAME.fullmatch(str(entry["folder"])):  # "/etc", "..": not ours
+                raise ValueError(
+                    f"a snapshot file name that is not a plain name: {entry['folder']}"
+                )
             arrays = read_arrays(self.folder / entry["folder"], entry["name"], entry["arrays"])
             if key == GRAPH:
                 found = load_graph(entry["meta"], arrays)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import zlib
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from .payload_rows import PayloadRows, rows_blob, scopes_of
 from .scope import ScopeIndex
 
 Arrays = dict[str, np.ndarray]
+NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
 _KINDS = "biuf"  # bool, signed and unsigned integers, floats: never objects or strings
 
 # A damaged or inconsistent snapshot raises ValueError (json's errors are ValueErrors
@@ -65,7 +67,13 @@ def read_arrays(folder: Path, name: str, sums: dict[str, list[Any]]) -> Arrays:
     """The arrays ``write_arrays`` wrote, each checked against ``sums``."""
     out: Arrays = {}
     for key, expected in sums.items():
+        # Names from the manifest stay inside the snapshot folder, and only regular files
+        # are opened (a FIFO planted there would block the open for ever).
+        if not all(NAME.fullmatch(str(n)) for n in (name, key)):
+            raise ValueError(f"a snapshot file name that is not a plain name: {name}.{key}")
         path = folder / f"{name}.{key}.npy"
+        if not path.is_file():
+            raise ValueError(f"{path.name}: missing or not a regular file")
         dtype, shape, check = expected
         with open(path, "rb") as src:
             version = np.lib.format.read_magic(src)
