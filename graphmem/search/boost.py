@@ -21,7 +21,9 @@ recall@10 / multi-hop all-gold@10; ``add()`` default path / turns stored whole; 
 Chosen on conversations 0-4 (0.760 -> 0.770, verbatim), checked on 5-9 (0.716 ->
 0.735). The ``recall`` suite's ``implicit`` questions gain too (0.318 -> 0.340) and
 ``distant`` is unchanged (0.030; dense 0.095). Dense alone scores 0.451 on LoCoMo and
-0.511 on ``replies``.
+0.511 on ``replies``. The cost: LoCoMo's adversarial questions (category 5, outside the
+headline), which pin what one speaker said on the other, fell 0.857 -> 0.795 recall@10
+(``benchmarks/results/locomo/``): the part trusts the name the question gives.
 
 **Recency and importance** (issue 17).
 
