@@ -110,6 +110,13 @@ class Config:
     # Keep the in-process search indexes on disk at close (<data_dir>/index-snapshot), so
     # the next open loads them instead of rebuilding them from the stores (index/persist.py).
     persist_indexes: bool = True
+    # In-process search indexes held at once per collection (facts, entities), one per
+    # scope, least recently used dropped (rebuilt or reloaded when next asked for). Each
+    # costs ~2-7 KB per memory of its scope: lower this where many users share a data dir.
+    index_max_scopes: int = 16
+    # Kuzu's page cache, in MB (0: Kuzu's own default, 80% of the machine's memory). Pages
+    # it has read stay resident, so without a bound a large graph grows the process's RSS.
+    graph_buffer_pool_mb: int = 1024
 
     def __post_init__(self) -> None:
         errors = _type_errors(self)
@@ -123,10 +130,15 @@ class Config:
             errors.append(f"extractor={self.extractor!r} (choose one of {', '.join(EXTRACTORS)})")
         if self.vectors not in VECTOR_STORES:
             errors.append(f"vectors={self.vectors!r} (choose one of {', '.join(VECTOR_STORES)})")
-        for name in ("max_text_chars", "max_extracted_items", "cypher_max_rows"):
+        for name in (
+            "max_text_chars",
+            "max_extracted_items",
+            "cypher_max_rows",
+            "index_max_scopes",
+        ):
             if getattr(self, name) < 1:
                 errors.append(f"{name}={getattr(self, name)!r} (a positive integer)")
-        for name in ("llm_max_retries", "min_free_disk_mb"):
+        for name in ("llm_max_retries", "min_free_disk_mb", "graph_buffer_pool_mb"):
             if getattr(self, name) < 0:
                 errors.append(f"{name}={getattr(self, name)!r} (an integer >= 0)")
         for name in ("llm_timeout_s", "cypher_timeout"):
@@ -212,6 +224,8 @@ _NUMERIC_ENV = (
     ("GRAPHMEM_MIN_FREE_DISK_MB", "min_free_disk_mb", int),
     ("GRAPHMEM_CYPHER_TIMEOUT", "cypher_timeout", float),
     ("GRAPHMEM_CYPHER_MAX_ROWS", "cypher_max_rows", int),
+    ("GRAPHMEM_INDEX_MAX_SCOPES", "index_max_scopes", int),
+    ("GRAPHMEM_GRAPH_BUFFER_POOL_MB", "graph_buffer_pool_mb", int),
 )
 
 

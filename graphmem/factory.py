@@ -22,7 +22,8 @@ from .stores.base import Embedder, Extractor, GraphStore, Tracer
 def _kuzu(config: Config, tracer: Tracer | None) -> GraphStore:
     from .stores.kuzu import KuzuGraphStore
 
-    return KuzuGraphStore(config.data_dir / "graph", tracer=tracer)
+    return KuzuGraphStore(config.data_dir / "graph", tracer=tracer,
+                          buffer_pool_mb=config.graph_buffer_pool_mb)  # fmt: skip
 
 
 def _neo4j(config: Config, tracer: Tracer | None) -> GraphStore:

@@ -112,7 +112,7 @@ class Memory:
         self.clock = check_clock(clock)
         # Every write to the vector store goes through this wrapper, which keeps the
         # in-process per-scope indexes (BM25, vectors) in step: index/store.py.
-        vectors = IndexedVectorStore(vectors)
+        vectors = IndexedVectorStore(vectors, max_scopes=self.config.index_max_scopes)
         # Likewise the graph, where no other process can write to it: stores/graph_index.py.
         if "exclusive_writer" in getattr(graph, "capabilities", ()):
             graph = IndexedGraphStore(graph)

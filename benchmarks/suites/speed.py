@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -93,6 +94,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="count reads per memory (the default); both: time every search with counting "
         "on and off, interleaved in one process (search_ms_untracked)",
     )
+    parser.add_argument(
+        "--index-max-scopes",
+        type=int,
+        default=None,
+        help="Config.index_max_scopes: in-process indexes held per collection (default: "
+        "graphmem's); each search of a scope not held rebuilds or reloads its index",
+    )
+    parser.add_argument(
+        "--graph-buffer-pool-mb",
+        type=int,
+        default=None,
+        help="Config.graph_buffer_pool_mb: Kuzu's page cache (default: graphmem's)",
+    )
     parser.add_argument("--out", default="", help="results dir (default results/speed)")
 
 
@@ -115,6 +129,7 @@ def measure(config: dict[str, Any]) -> dict[str, Any]:
             graph=config["graph"],
             extractor=extractor,
             graph_options=config["graph_options"],
+            **bounds(config),
         )
         try:
             by_scope: dict[str, list[dict[str, Any]]] = {}
@@ -127,23 +142,37 @@ def measure(config: dict[str, Any]) -> dict[str, Any]:
                 for s, items in by_scope.items()
                 for c in batched(items, config["batch_size"])
             ]
-            written, done, curve = 0, 0, []
+            # What is read from the generated facts is taken now, and they are let go: at
+            # 1M they and the items above held ~1.4 GB, counted in this process's peak RSS.
+            result["largest_hub_facts"] = largest_hub(data.facts)
+            starts = _graph_starts(data, config["graph_queries"], suffix)
+            data.facts.clear()
+            del by_scope
+            written, done, curve, rss = 0, 0, [], []
             started = time.perf_counter()
-            for scope, chunk in progress(chunks, len(chunks), f"ingest {size}"):
+            for number in progress(range(len(chunks)), len(chunks), f"ingest {size}"):
+                scope, chunk = chunks[number]
+                chunks[number] = (scope, ())  # released once written
                 added = memory.add_many(
                     list(chunk), user_id=scope, infer=infer, batch_size=config["batch_size"]
                 )
                 written += len(added.facts)
                 done += len(chunk)
                 curve.append((done, time.perf_counter() - started))
+                rss.append(current_rss_mb())
             seconds = time.perf_counter() - started
             result["memories_written"] = written
             result["ingest_seconds"] = seconds
             result["ingest_per_s"] = size / seconds if seconds else float("nan")
             result["ingest_curve"] = curve
             result["ingest_last10_per_s"] = last_share_rate(curve)
-            result["largest_hub_facts"] = largest_hub(data.facts)
+            result["ingest_rss_mb"] = rss  # after each batch: the held indexes' growth
             queries = [q for q in data.questions if q.kind in ("hop1", "hop2", "hop3")]
+            # One untimed search per scope searched: its first search builds (or loads)
+            # the scope's indexes, which the cold start below measures on its own.
+            for scope in dict.fromkeys(q.scope + suffix for q in queries[: config["queries"]]):
+                memory.search("warm up", user_id=scope, limit=10, recipe="hybrid")
+            result["rss_after_warm_up_mb"] = current_rss_mb()
             result["search_ms"] = {}
             tracking = config.get("access_tracking", "on")
             modes = [True, False] if tracking == "both" else [tracking == "on"]
@@ -167,7 +196,7 @@ def measure(config: dict[str, Any]) -> dict[str, Any]:
                     untracked[recipe] = percentiles_ms(timings[False])
             if untracked:
                 result["search_ms_untracked"] = untracked
-            result.update(_graph_latency(memory, data, config["graph_queries"], suffix))
+            result.update(_graph_latency(memory, starts))
         finally:
             closing = time.perf_counter()
             memory.close()
@@ -199,7 +228,7 @@ def cold_open(config: dict[str, Any]) -> dict[str, Any]:
     opened_at = time.perf_counter()
     memory = open_memory(Path(cold["data_dir"]), embedder, graph=config["graph"],
                          extractor=extractor, graph_options=config["graph_options"],
-                         persist_indexes=cold.get("persist", True))  # fmt: skip
+                         persist_indexes=cold.get("persist", True), **bounds(config))  # fmt: skip
     try:
         opened = time.perf_counter()
         memory.search(cold["query"], user_id=cold["scope"], limit=10, recipe="hybrid")
@@ -247,14 +276,32 @@ def largest_hub(facts: list[Any]) -> int:
     return max(counts.values(), default=0)
 
 
-def _graph_latency(memory: Any, data: Any, count: int, suffix: str = "") -> dict[str, Any]:
-    """1-hop and 2-hop neighbourhood reads from people named in the relation facts."""
-    from graphmem.errors import NotFoundError
+def bounds(config: dict[str, Any]) -> dict[str, int]:
+    """The memory bounds a run was given (``--index-max-scopes``, ``--graph-buffer-pool-mb``)
+    as ``Config`` settings; those not given stay graphmem's defaults."""
+    names = ("index_max_scopes", "graph_buffer_pool_mb")
+    return {name: config[name] for name in names if config.get(name) is not None}
 
+
+def current_rss_mb() -> float:
+    """Resident memory of this process now (``peak_rss_mb`` is the high-water mark)."""
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _graph_starts(data: Any, count: int, suffix: str = "") -> list[tuple[str, str]]:
+    """People named in the relation facts, with their scope: where neighbour reads start."""
     starts = []
     for fact in data.facts:
         if "'s " in fact.text and len(starts) < count:
             starts.append((fact.text.split("'s ")[0], fact.scope + suffix))
+    return starts
+
+
+def _graph_latency(memory: Any, starts: list[tuple[str, str]]) -> dict[str, Any]:
+    """1-hop and 2-hop neighbourhood reads from people named in the relation facts."""
+    from graphmem.errors import NotFoundError
+
     out: dict[str, Any] = {"graph_missing_entities": 0}
     for depth in (1, 2):
         timings, sizes = [], []
@@ -329,6 +376,8 @@ def run(args: argparse.Namespace) -> int:
                 "graph_options": graph_options,
                 "seed": args.seed,
                 "access_tracking": args.access_tracking,
+                "index_max_scopes": args.index_max_scopes,
+                "graph_buffer_pool_mb": args.graph_buffer_pool_mb,
             }
             print(f"speed: {size:,} memories, embedder {embedder}", file=sys.stderr, flush=True)
             try:

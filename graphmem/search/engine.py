@@ -93,7 +93,10 @@ class Searcher:
         with self._graphs_lock:
             self._graphs[scope] = (key, graph)
             self._graphs.move_to_end(scope)
-            while len(self._graphs) > _GRAPH_SCOPES:
+            # No more scopes than the vector store keeps indexes for (Config.index_max_scopes):
+            # an evicted scope's graph arrays would otherwise outlive its index.
+            kept = min(_GRAPH_SCOPES, getattr(self.vectors, "max_scopes", _GRAPH_SCOPES))
+            while len(self._graphs) > kept:
                 self._graphs.popitem(last=False)
         return graph
 

@@ -107,7 +107,10 @@ class KuzuGraphStore:
     # directory), so Memory may keep an in-process copy of the topology (graph_index.py).
     capabilities = frozenset({"bulk_copy", "read_only_transactions", "exclusive_writer"})
 
-    def __init__(self, path: str | Path | None, *, tracer: Tracer | None = None) -> None:
+    def __init__(
+        self, path: str | Path | None, *, tracer: Tracer | None = None, buffer_pool_mb: int = 0
+    ) -> None:
+        """``buffer_pool_mb``: Kuzu's page cache (0: its default, 80% of the memory)."""
         self.tracer = tracer
         self.path = Path(path) if path is not None else None
         self.queries = QueryLibrary(self.dialect)
@@ -127,11 +130,12 @@ class KuzuGraphStore:
                 _OPEN_PATHS.add(key)
             self._registered = key
         try:
+            pool = max(0, int(buffer_pool_mb)) * 2**20
             if self.path is None:
-                self._db = kuzu.Database()
+                self._db = kuzu.Database(buffer_pool_size=pool)
             else:
                 check_graph_file(self.path / "graph.kuzu")
-                self._db = kuzu.Database(str(self.path / "graph.kuzu"))
+                self._db = kuzu.Database(str(self.path / "graph.kuzu"), buffer_pool_size=pool)
                 (self.path / _CLEAN_MARK).unlink(missing_ok=True)  # written again on close
             self._conn = kuzu.Connection(self._db)
         except StorageError:
