@@ -71,3 +71,14 @@ def test_bounds_come_from_the_environment():
     assert (config.index_max_scopes, config.graph_buffer_pool_mb) == (3, 256)
     with pytest.raises(ConfigError, match="GRAPHMEM_INDEX_MAX_SCOPES"):
         Config.from_env({"GRAPHMEM_INDEX_MAX_SCOPES": "many"})
+
+
+def test_a_scope_with_many_entities_reopens_from_its_saved_indexes(tmp_path):
+    people = [f"Person{chr(65 + i // 26)}{chr(97 + i % 26)}" for i in range(90)]
+    with _open(tmp_path / "d") as m:
+        m.add_many([{"text": f"{p} lives in Paris."} for p in people], user_id="u", infer=False)
+        m.search("Paris", user_id="u")
+    with _open(tmp_path / "d") as m:
+        m.add("Zed lives in Rome.", user_id="u")  # loads every snapshot still waiting
+        assert m.snapshots.rejected == []
+        assert m.snapshots.loaded >= 3  # facts, entities (90 of them) and the graph

@@ -139,7 +139,9 @@ def scope_arrays(index: ScopeIndex) -> tuple[dict[str, Any], Arrays]:
         "term_ptr": ptr,
         "term_slots": np.asarray(slots, np.int32),
         "term_counts": np.asarray(counts, np.int32),
-        "lengths": words._lengths[:size],
+        # Padded: an index without keywords (entities) never grows its lengths past 64, and
+        # a shorter array was refused on load ("postings shape"), so every reopen rebuilt it.
+        "lengths": np.pad(words._lengths[:size], (0, max(0, size - len(words._lengths)))),
         "neighbours": pack(neighbours),
     }
     if index._matrix is not None:
