@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from benchmarks.locomo import Conversation, EvidenceAudit, LocomoData, Question, Turn
-from benchmarks.suites.recall import distant, implicit
+from benchmarks.suites.locomo import select_conversations
+from benchmarks.suites.recall import distant, implicit, with_replies
 
 
 def _data() -> LocomoData:
@@ -32,3 +35,31 @@ def test_distant_also_drops_questions_whose_gold_neighbours_share_their_words():
     # Question 2's gold ("oils mostly") shares nothing, but "painting" sits two turns
     # before it: neighbour lifting can find it by its words, so it is not distant.
     assert [q.index for q in distant(_data()).questions] == [1]
+
+
+def test_replies_restate_their_turn_and_distractors_never_do():
+    data = _data()
+    echo = [t for t in with_replies(data, 60, 0).conversations[0].turns if t.speaker == "assistant"]
+    far = [t for t in with_replies(data, 60, 0, echo=False).conversations[0].turns
+           if t.speaker == "assistant"]  # fmt: skip
+    turns = data.conversations[0].turns
+    assert len(echo) == len(far) == len(turns)  # one reply after every turn
+    assert all(
+        f'You said: "{t.text.split(": ", 1)[1]}"' in r.text
+        for t, r in zip(turns, echo, strict=True)
+    )
+    assert not any("You said" in r.text for r in far)
+    assert all(len(r.text.split()) >= 60 for r in far)  # long, full of other turns' words
+    assert with_replies(data, 60, 0).questions == data.questions  # gold stays on the turns
+
+
+def test_selecting_conversations_leaves_the_loaded_data_whole():
+    """The recall suite selects twice from one load (its sets and the replies set)."""
+    one = _data()
+    other = replace(one.conversations[0], sample_id="d")
+    data = replace(one, conversations=[one.conversations[0], other],
+                   questions=[*one.questions, replace(one.questions[0], sample_id="d")])  # fmt: skip
+    first = select_conversations(data, "0-0")
+    assert [c.sample_id for c in first.conversations] == ["c"] and len(first.questions) == 3
+    assert [c.sample_id for c in data.conversations] == ["c", "d"]
+    assert len(data.questions) == 4

@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -146,9 +147,10 @@ def select_conversations(data: LocomoData, spec: str) -> LocomoData:
     if not chosen:
         raise BenchmarkError(f"--conversations {spec!r}: only {len(data.conversations)} exist")
     keep = {c.sample_id for c in chosen}
-    data.conversations = chosen
-    data.questions = [q for q in data.questions if q.sample_id in keep]
-    return data
+    # A copy: a caller that selects twice from one load (the recall suite) must not see
+    # the first selection's conversations vanish from its data.
+    return replace(data, conversations=chosen,
+                   questions=[q for q in data.questions if q.sample_id in keep])  # fmt: skip
 
 
 def oracle_ranking(question: Question) -> list[list[str]]:

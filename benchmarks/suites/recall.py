@@ -16,6 +16,12 @@ stored verbatim, beside BM25, dense and their fusion, in one process):
   word for word and adds advice (``--reply-words`` words in all). Gold stays on the
   people's turns, so every reply is a distractor full of the query's words, the way an
   agent that stores its own answers fills its memory.
+- ``distractors``: the same, but a reply does not restate the turn it answers: it only
+  recalls other turns word for word and adds advice. In ``replies`` the reply right after
+  a gold turn quotes it, so a keyword match on the reply leads, through its neighbour, to
+  the gold: an echo real assistants rarely give word for word. Here every reply is a long
+  memory full of other turns' words and none points at the gold, the case where BM25 over
+  long stored answers misleads (issue 22's set with the assistant's replies).
 
 What it checks (issue 22): ``hybrid`` against its own channels (``vector``, ``text``) and
 against plain dense and BM25 over the same texts, on data where a fusion tuned to LoCoMo's
@@ -34,7 +40,7 @@ from ..report import default_out
 from ..runtime import EMBEDDERS, EXTRACTORS, resolve_data_path
 from . import locomo as locomo_suite
 
-SETS = ("implicit", "distant", "replies")
+SETS = ("implicit", "distant", "replies", "distractors")
 _ADVICE = (
     "I think it helps to write down how you felt in that moment, because looking back "
     "on it later makes it easier to see how far you have come.",
@@ -103,8 +109,9 @@ def distant(data: LocomoData, reach: int = 2) -> LocomoData:
     return replace(data, questions=kept)
 
 
-def with_replies(data: LocomoData, words: int, seed: int) -> LocomoData:
-    """Each turn followed by a long assistant reply repeating the conversation's words."""
+def with_replies(data: LocomoData, words: int, seed: int, echo: bool = True) -> LocomoData:
+    """Each turn followed by a long assistant reply repeating the conversation's words
+    (``echo``: starting with the turn it answers, word for word)."""
     rng = random.Random(seed)
     conversations = []
     for c in data.conversations:
@@ -112,8 +119,9 @@ def with_replies(data: LocomoData, words: int, seed: int) -> LocomoData:
         turns: list[Turn] = []
         for i, turn in enumerate(c.turns):
             turns.append(turn)
-            parts = [f"assistant: That is a lot to take in, {turn.speaker}. You said: "
-                     f"\"{said[i]}\""]  # fmt: skip
+            parts = [f"assistant: That is a lot to take in, {turn.speaker}."]
+            if echo:
+                parts[0] += f' You said: "{said[i]}"'
             while sum(len(p.split()) for p in parts) < words:
                 if rng.random() < 0.6:
                     parts.append(f'Earlier you told me: "{rng.choice(said)}"')
@@ -136,8 +144,8 @@ def run(args: argparse.Namespace) -> int:
         data = locomo_suite.select_conversations(
             load_locomo(resolve_data_path(args.data)), args.conversations
         )
-        if name == "replies":
-            data = with_replies(data, args.reply_words, args.seed)
+        if name in ("replies", "distractors"):
+            data = with_replies(data, args.reply_words, args.seed, echo=name == "replies")
         else:
             data = implicit(data) if name == "implicit" else distant(data)
         out = Path(args.out) / name if args.out else default_out("recall", name)
