@@ -9,7 +9,7 @@ import pytest
 from graphmem import Memory
 from graphmem.errors import ValidationError
 from graphmem.search import recipes
-from graphmem.search.fuse import Fused, coverage_weight, gate, min_max
+from graphmem.search.fuse import Fused, coverage_weight, gate, min_max, standout_weight
 
 
 def test_coverage_weight_keeps_a_full_match_and_drops_a_stray_word():
@@ -68,4 +68,68 @@ def test_keyword_gate_finds_what_the_question_means_in_other_words(tmp_path):
         gated = replace(recipes.TEXT, name="gated", keyword_gate=2.0)
         meaning = m.search(query, user_id="u", recipe=gated, limit=3)
     assert words[0].text != gold  # the stray words "new" and "settling" win without it
+    assert meaning[0].text == gold
+
+
+def test_standout_weight_falls_from_low_to_high_and_keeps_a_share():
+    assert standout_weight(0.5, 2.0, low=3.0, high=5.0, kept=0.2) == 0.5  # crowded: whole
+    assert standout_weight(0.5, 4.0, low=3.0, high=5.0, kept=0.2) == pytest.approx(0.3)
+    assert standout_weight(0.5, 9.0, low=3.0, high=5.0, kept=0.2) == pytest.approx(0.1)
+    assert standout_weight(0.5, 9.0, low=0.0, high=0.0, kept=0.2) == 0.5  # off
+
+
+_FILLER = [f"The {thing} near the {place} was {state} on {day}."
+           for thing in ("bus", "bakery", "garden", "library", "bridge")
+           for place in ("station", "river", "school", "market")
+           for state, day in (("closed", "Monday"), ("busy", "Friday"))]  # fmt: skip
+
+
+def test_a_memory_whose_meaning_stands_out_takes_the_lead_from_stray_words(tmp_path):
+    """40 memories alike and one that holds the query: dense retrieval is sure of it, so
+    BM25's weight falls (to ``standout_kept``) and its stray best match cannot win."""
+    with Memory.open(tmp_path, embedder="hash") as m:
+        m.add_many([{"text": t} for t in [*_FILLER, "violin lessons with Anna every Tuesday"]],
+                   user_id="u", infer=False)  # fmt: skip
+        query = "violin lessons with Anna"
+        hits = m.search(query, user_id="u", recipe="hybrid", limit=3)
+        off = replace(recipes.HYBRID, name="no-standout", standout_high=0.0)
+        plain = m.search(query, user_id="u", recipe=off, limit=3)
+    assert hits[0].text.startswith("violin") and plain[0].text.startswith("violin")
+    assert hits[0].score_parts["keyword"] == pytest.approx(0.5 * recipes.HYBRID.standout_kept)
+    assert plain[0].score_parts["keyword"] == pytest.approx(0.5)
+
+
+def test_memories_alike_keep_the_keyword_weight_whole(tmp_path):
+    """Half the memories match the query as well as the best: nothing stands out from the
+    crowd, so the default ranks exactly as without the option."""
+    with Memory.open(tmp_path, embedder="hash") as m:
+        m.add_many([{"text": t} for t in _FILLER], user_id="u", infer=False)
+        hits = m.search("closed on Monday", user_id="u", recipe="hybrid", limit=5)
+        off = replace(recipes.HYBRID, name="no-standout", standout_high=0.0)
+        plain = m.search("closed on Monday", user_id="u", recipe=off, limit=5)
+    assert hits[0].score_parts["keyword"] == pytest.approx(0.5)
+    assert [(h.memory_id, h.score) for h in hits] == [(h.memory_id, h.score) for h in plain]
+
+
+def test_bad_standout_options_are_refused():
+    with pytest.raises(ValidationError, match="standout_low"):
+        replace(recipes.HYBRID, standout_low=6.0, standout_high=5.0)
+    with pytest.raises(ValidationError, match="standout_kept"):
+        replace(recipes.HYBRID, standout_kept=1.5)
+
+
+@pytest.mark.model
+def test_standout_finds_what_the_question_means_in_other_words(tmp_path):
+    """The stray words "new" and "settling" match a bill, not the puppy; among 40 other
+    memories the puppy's meaning stands out, and the default recipe follows it."""
+    pytest.importorskip("sentence_transformers")
+    gold = "I adopted a little puppy from the shelter on Saturday."
+    stray = "I am settling the bill with the new landlord tomorrow."
+    with Memory.open(tmp_path, embedder="local") as m:
+        m.add_many([{"text": t} for t in [*_FILLER, gold, stray]], user_id="u", infer=False)
+        query = "How is my new dog settling in?"
+        off = replace(recipes.HYBRID, name="no-standout", standout_high=0.0)
+        words = m.search(query, user_id="u", recipe=off, limit=3)
+        meaning = m.search(query, user_id="u", recipe="hybrid", limit=3)
+    assert words[0].text == stray
     assert meaning[0].text == gold

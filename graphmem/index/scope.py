@@ -223,6 +223,16 @@ class Scores:
         values = self.values if len(self.values) != len(alive) else self.values[alive]
         return float(np.median(values)) if len(values) else self.floor
 
+    def standing(self, score: float) -> float:
+        """How many spreads (standard deviations) ``score`` stands above the median of
+        the scope: 0 for a typical memory, large for one that stands out from them all."""
+        alive = self.index._alive[: len(self.values)]
+        values = self.values if len(self.values) != len(alive) else self.values[alive]
+        if len(values) < 2:
+            return 0.0
+        spread = float(np.std(values))
+        return (score - float(np.median(values))) / spread if spread > 1e-12 else 0.0
+
     def of(self, point_id: str) -> float:
         slot = self.index.slot_of.get(point_id)
         if slot is None:

@@ -29,7 +29,7 @@ from ..models import Entity, Hit, Scope, check_unicode
 from . import recipes as recipe_book
 from .boost import boost, speakers
 from .collapse import Groups
-from .fuse import Fused, coverage_weight, fuse, gate
+from .fuse import Fused, coverage_weight, fuse, gate, standout_weight
 from .graph import GraphResult, Relevance, capitalised_spans, link, walk
 from .neighbours import smooth
 from .ppr import EntityFactGraph, WalkSettings, build_graph
@@ -274,8 +274,10 @@ class _Run:
         return [self.hit(f) for f in fused[:limit]]
 
     def weights(self, lists: dict[str, list[tuple[str, float]]]) -> dict[str, float]:
-        """The recipe's weights, the keyword channel's scaled by how much of the query its
-        best match covers (``fuse.coverage_weight``)."""
+        """The recipe's weights for this query: the keyword channel's scaled by how much of
+        the query its best match covers (``fuse.coverage_weight``), and the keyword and
+        graph channels' by how clearly the best cosine stands out (``fuse.standout_weight``).
+        """
         weights = dict(self.recipe.weights)
         ranked = lists.get("keyword")
         if ranked is not None and self.recipe.keyword_coverage > 0:
@@ -284,6 +286,15 @@ class _Run:
             weights["keyword"] = coverage_weight(
                 weights["keyword"], best, ceiling, self.recipe.keyword_coverage
             )
+        dense = lists.get("vector")
+        if dense and "vector" in self.scores and self.recipe.standout_high > 0:
+            recipe = self.recipe
+            standing = self.scores["vector"].standing(dense[0][1])
+            for channel in ("keyword", "graph"):  # what follows the query's words and names
+                if channel in weights:
+                    weights[channel] = standout_weight(weights[channel], standing,
+                                                       recipe.standout_low, recipe.standout_high,
+                                                       recipe.standout_kept)  # fmt: skip
         return weights
 
     def neighbours(self, lists: dict[str, list[tuple[str, float]]]) -> dict[str, tuple]:

@@ -69,6 +69,26 @@ def coverage_weight(weight: float, best: float, ceiling: float, knee: float) -> 
     return weight * min(1.0, best / ceiling / knee)
 
 
+def standout_weight(weight: float, standing: float, low: float, high: float, kept: float) -> float:
+    """A word-led channel's weight (keyword, graph) for one query, from how clearly dense
+    retrieval found something: ``standing`` is how many spreads the best cosine stands
+    above the scope's median cosine (``Scores.standing``).
+
+    Up to ``low`` the weight stays whole; from ``low`` to ``high`` it falls linearly to
+    ``kept`` of itself. When one memory's meaning stands far out from the scope (a
+    passage about the very thing asked, among passages about everything else), the dense
+    ranking is the one to follow, and BM25's best stray match, stretched to a full share
+    by min-max, should not outvote it. When the best cosine is barely above the crowd (short
+    chat turns that all talk about the same two people), words and names are the better
+    evidence, and the weights stay as the recipe set them. Measured in ``recipes.py``.
+    """
+    if high <= low or standing <= low:
+        return weight
+    if standing >= high:
+        return weight * kept
+    return weight * (1.0 - (standing - low) / (high - low) * (1.0 - kept))
+
+
 def fuse(
     lists: Mapping[str, Ranked],
     weights: Mapping[str, float],
