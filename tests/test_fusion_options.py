@@ -96,7 +96,10 @@ def test_a_memory_whose_meaning_stands_out_takes_the_lead_from_stray_words(tmp_p
         plain = m.search(query, user_id="u", recipe=off, limit=3)
     assert hits[0].text.startswith("violin") and plain[0].text.startswith("violin")
     assert hits[0].score_parts["keyword"] == pytest.approx(0.5 * recipes.HYBRID.standout_kept)
+    assert hits[0].score_parts["standout"] >= recipes.HYBRID.standout_high  # explained
+    assert "standout=" in hits[0].explain()
     assert plain[0].score_parts["keyword"] == pytest.approx(0.5)
+    assert "standout" not in plain[0].score_parts
 
 
 def test_memories_alike_keep_the_keyword_weight_whole(tmp_path):
@@ -109,6 +112,7 @@ def test_memories_alike_keep_the_keyword_weight_whole(tmp_path):
         plain = m.search("closed on Monday", user_id="u", recipe=off, limit=5)
     assert hits[0].score_parts["keyword"] == pytest.approx(0.5)
     assert [(h.memory_id, h.score) for h in hits] == [(h.memory_id, h.score) for h in plain]
+    assert "standout" not in hits[0].score_parts
 
 
 def test_bad_standout_options_are_refused():

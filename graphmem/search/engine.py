@@ -210,6 +210,7 @@ class _Run:
         self.mention_degree: dict[str, int] = {}  # entity id -> facts naming it (name_mentions)
         self.found: dict[str, set[str]] = {}  # channel -> ids in its own top candidates
         self.now = ""  # the Memory's clock as text, for the recency part (boost.py)
+        self.standing: float | None = None  # set when the standout rule lowered weights
 
     @property
     def vector(self) -> np.ndarray:
@@ -290,6 +291,8 @@ class _Run:
         if dense and "vector" in self.scores and self.recipe.standout_high > 0:
             recipe = self.recipe
             standing = self.scores["vector"].standing(dense[0][1])
+            if standing > recipe.standout_low:  # shown in every hit's explanation
+                self.standing = standing
             for channel in ("keyword", "graph"):  # what follows the query's words and names
                 if channel in weights:
                     weights[channel] = standout_weight(weights[channel], standing,
@@ -529,6 +532,8 @@ class _Run:
         parts = {name: round(value, 6) for name, value in fused.parts.items()}
         for name, value in fused.raw.items():
             parts[_RAW_NAMES.get(name, name)] = round(value, 6)
+        if self.standing is not None:
+            parts["standout"] = round(self.standing, 3)
         paths = [self.graph.facts[i][1] for i in members if i in self.graph.facts]
         if self.ppr is not None:
             graph, mass, seeds = self.ppr
