@@ -120,6 +120,8 @@ def test_bad_standout_options_are_refused():
         replace(recipes.HYBRID, standout_low=6.0, standout_high=5.0)
     with pytest.raises(ValidationError, match="standout_kept"):
         replace(recipes.HYBRID, standout_kept=1.5)
+    with pytest.raises(ValidationError, match="standout_graph"):
+        replace(recipes.HYBRID, standout_graph=-0.1)
 
 
 @pytest.mark.model

@@ -293,11 +293,13 @@ class _Run:
             standing = self.scores["vector"].standing(dense[0][1])
             if standing > recipe.standout_low:  # shown in every hit's explanation
                 self.standing = standing
-            for channel in ("keyword", "graph"):  # what follows the query's words and names
+            # The channels that follow the query's words and names.
+            for channel, kept in (("keyword", recipe.standout_kept),
+                                  ("graph", recipe.standout_graph)):  # fmt: skip
                 if channel in weights:
                     weights[channel] = standout_weight(weights[channel], standing,
                                                        recipe.standout_low, recipe.standout_high,
-                                                       recipe.standout_kept)  # fmt: skip
+                                                       kept)  # fmt: skip
         return weights
 
     def neighbours(self, lists: dict[str, list[tuple[str, float]]]) -> dict[str, tuple]:
