@@ -115,8 +115,15 @@ def test_turns_with_their_own_times_still_lift_their_neighbours(tmp_path):
     with Memory.open(tmp_path, embedder="hash") as m:
         for name, ids, meta in (("ids", lambda n: f"D1:{n}", lambda n: {}),
                                 ("session", str, lambda n: {"session": 1})):  # fmt: skip
-            items = [{"text": t, "source_ids": [ids(n)], "metadata": meta(n),
-                      "timestamp": f"2023-05-08T13:{n:02d}:00"} for n, t in enumerate(turns, 1)]
+            items = [
+                {
+                    "text": t,
+                    "source_ids": [ids(n)],
+                    "metadata": meta(n),
+                    "timestamp": f"2023-05-08T13:{n:02d}:00",
+                }
+                for n, t in enumerate(turns, 1)
+            ]
             items += [{"text": f"Melanie: Note {n} about the weather, the cat and work {n}.",
                        "source_ids": [f"X{n}:1"], "timestamp": f"2023-06-{n + 1:02d}T09:00:00"}
                       for n in range(20)]  # fmt: skip

@@ -35,7 +35,6 @@ from ..index import ScopeIndex, Scores, is_source
 Accept = Callable[[Mapping[str, Any]], bool]
 
 
-
 class Groups:
     """The grouping of one search: which point stands for which hit, and who is admitted."""
 

@@ -211,7 +211,9 @@ class EntityFactGraph:
         starts, counts = self.indptr[live], self.degree[live]
         offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
         positions = np.repeat(starts, counts) + offsets
-        np.add.at(out, self.indices[positions], np.repeat(mass[live], counts) * self.share[positions])
+        np.add.at(
+            out, self.indices[positions], np.repeat(mass[live], counts) * self.share[positions]
+        )
         return out
 
     def path_to(self, fact_id: str, mass: np.ndarray, seeds: set[int]) -> list[PathStep]:
