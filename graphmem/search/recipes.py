@@ -248,8 +248,8 @@ recall@10 (musique: distinct passages R@5 / R@10 / all-gold@5), MiniLM, one proc
 
     set                                   vector   hybrid before        hybrid now
     LoCoMo 0-2, turns verbatim             0.512    0.812                0.817
-    LoCoMo all ten, verbatim               0.451    0.752                0.755
-    LoCoMo all ten, default add()          0.451    0.753                0.753
+    LoCoMo all ten, verbatim               0.451    0.752                0.756
+    LoCoMo all ten, default add()          0.451    0.753                0.754
     recall implicit (all ten)              0.198    0.340                0.361
     recall distant (all ten)               0.095    0.030                0.052
     recall replies (0-2)                   0.511    0.762                0.781
@@ -276,8 +276,9 @@ hop-3 recall@10 (10k facts, hash embedder, one scope; vector 0.500 / 0.330, the 
 0.3 holds musique at dense's R@10 and costs the synthetic suite's three-hop questions
 0.06 (0.450 -> 0.390, still above vector's 0.330); hop-2 is unchanged (0.517 -> 0.515).
 
-``text`` with the rule: musique offline 0.637 / 0.753 / 0.32, llm 0.637 / 0.743 / 0.32,
-LoCoMo all ten 0.756. Variants (low-high-kept, keyword weight only; LoCoMo 0-2 /
+The LoCoMo rows of all ten are the suite's (``python -m benchmarks locomo``, commit
+4357814, standout_graph 0.3); ``text`` with the rule: musique offline 0.637 / 0.753 /
+0.32, llm 0.637 / 0.743 / 0.32, LoCoMo 0.755 / 0.756 (default / verbatim). Variants (low-high-kept, keyword weight only; LoCoMo 0-2 /
 implicit there / distant there / distractors / musique verbatim R@5): 3.5-5-0.2 0.811 /
 0.462 / 0.083 / 0.783 / 0.603; 3.5-4.5-0.2 0.813 / 0.477 / 0.083 / 0.782 / 0.603;
 4-5.5-0.1 0.810 / 0.454 / 0.056 / 0.773 / 0.610; 2.5-5-0.2 0.815 / 0.508 / 0.111 / 0.786
