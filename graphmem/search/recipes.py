@@ -278,7 +278,8 @@ hop-3 recall@10 (10k facts, hash embedder, one scope; vector 0.500 / 0.330, the 
 
 The LoCoMo rows of all ten are the suite's (``python -m benchmarks locomo``, commit
 4357814, standout_graph 0.3); ``text`` with the rule: musique offline 0.637 / 0.753 /
-0.32, llm 0.637 / 0.743 / 0.32, LoCoMo 0.755 / 0.756 (default / verbatim). Variants (low-high-kept, keyword weight only; LoCoMo 0-2 /
+0.32, llm 0.637 / 0.743 / 0.32, LoCoMo 0.755 / 0.756 (default / verbatim).
+Variants (low-high-kept, keyword weight only; LoCoMo 0-2 /
 implicit there / distant there / distractors / musique verbatim R@5): 3.5-5-0.2 0.811 /
 0.462 / 0.083 / 0.783 / 0.603; 3.5-4.5-0.2 0.813 / 0.477 / 0.083 / 0.782 / 0.603;
 4-5.5-0.1 0.810 / 0.454 / 0.056 / 0.773 / 0.610; 2.5-5-0.2 0.815 / 0.508 / 0.111 / 0.786
