@@ -217,17 +217,20 @@ class Scores:
         self.index, self.slots, self.values, self.floor = index, slots, values, floor
         self._by_slot: np.ndarray | None = None
 
+    def _live(self) -> np.ndarray:
+        """The scores of the scope's memories, without the slots of removed ones."""
+        alive = self.index._alive[: len(self.values)]
+        return self.values if len(self.values) != len(alive) else self.values[alive]
+
     def median(self) -> float:
         """The score of a typical memory of the scope: where "unrelated" sits for cosines."""
-        alive = self.index._alive[: len(self.values)]
-        values = self.values if len(self.values) != len(alive) else self.values[alive]
+        values = self._live()
         return float(np.median(values)) if len(values) else self.floor
 
     def standing(self, score: float) -> float:
         """How many spreads (standard deviations) ``score`` stands above the median of
         the scope: 0 for a typical memory, large for one that stands out from them all."""
-        alive = self.index._alive[: len(self.values)]
-        values = self.values if len(self.values) != len(alive) else self.values[alive]
+        values = self._live()
         if len(values) < 2:
             return 0.0
         spread = float(np.std(values))
