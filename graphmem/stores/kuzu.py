@@ -44,7 +44,7 @@ from ..errors import (
 )
 from ..models import GraphBatch
 from ..querylib import Query, QueryLibrary, used_params
-from . import kuzu_plan
+from . import kuzu_lists, kuzu_plan
 from .base import Row, Tracer
 from .rows import (
     ENTITY_COLUMNS,
@@ -82,7 +82,8 @@ PROBE_TIMEOUT_S = 60  # zeroed pages made Kuzu hang on open; a healthy small fil
 def _clean(value: Any) -> Any:
     """Kuzu nodes/rels come back as dicts with internal ``_id``/``_label`` keys: drop them."""
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items() if not k.startswith("_")}
+        return {k: kuzu_lists.unpack(v) if k == kuzu_lists.FIELD else _clean(v)
+                for k, v in value.items() if not k.startswith("_")}  # fmt: skip
     if isinstance(value, list):
         # Most lists hold strings (aliases, fact_ids): leave them as they came.
         if any(isinstance(v, dict | list) for v in value):
@@ -118,6 +119,8 @@ class KuzuGraphStore:
         self._in_tx = False
         self._prepared: dict[str, list[tuple[Any, tuple[str, ...]]] | None] = {}
         self._registered: Path | None = None
+        self._packed = False  # fact_ids as JSON text: read from the schema below
+        self._lists = LIST_COLUMNS
         if self.path is not None:
             self.path.mkdir(parents=True, exist_ok=True)
             key = self.path.resolve()
@@ -153,6 +156,12 @@ class KuzuGraphStore:
             ) from exc
         for name in SCHEMA:
             self._run_named(name, {})
+        # A database from before keeps fact_ids as a list column (kuzu_lists.py).
+        info = self._conn.execute("CALL table_info('RELATES') RETURN *")
+        columns = info.get_column_names()
+        self._packed = kuzu_lists.packed(dict(zip(columns, r, strict=True))
+                                         for r in info.get_all())  # fmt: skip
+        self._lists = LIST_COLUMNS - {kuzu_lists.FIELD} if self._packed else LIST_COLUMNS
 
     # -- execution -------------------------------------------------------------------
 
@@ -211,6 +220,9 @@ class KuzuGraphStore:
             rows: list[Row] = []
             for res in results:
                 columns = res.get_column_names()
+                if kuzu_lists.FIELD in columns:
+                    rows.extend(_unpacked(res, columns))
+                    continue
                 # Only nodes, relationships and nested lists need cleaning; building the
                 # in-process graph index reads every row, and cleaning every value was
                 # 40% of that time (measured at 100k relations).
@@ -233,8 +245,10 @@ class KuzuGraphStore:
             rows = bound[param]
             if not len(rows):
                 return []
+            if self._packed and isinstance(rows, list):
+                rows = bound[param] = kuzu_lists.pack_rows(rows)
             if clause.upper() != "UNWIND" and not isinstance(rows, pa.Table):
-                bound[param] = _table(rows, tuple(rows[0]))
+                bound[param] = _table(rows, tuple(rows[0]), lists=self._lists)
         return self._execute(name, query.text, bound, query=query)
 
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
@@ -335,7 +349,10 @@ class KuzuGraphStore:
         with self.transaction():
             self._copy("Fact", _table([fact_row(f) for f in batch.facts], FACT_COLUMNS))
             self._copy("Entity", _table([entity_row(e) for e in batch.entities], ENTITY_COLUMNS))
-            self._copy("RELATES", _table(relations, RELATION_COLUMNS, ("source_id", "target_id")))
+            if self._packed:
+                relations = kuzu_lists.pack_rows(relations)
+            self._copy("RELATES", _table(relations, RELATION_COLUMNS, ("source_id", "target_id"),
+                                         lists=self._lists))  # fmt: skip
             self._copy(
                 "MENTIONS",
                 pa.table({"from": [m[0] for m in mentions], "to": [m[1] for m in mentions]}),
@@ -426,6 +443,7 @@ class KuzuGraphStore:
                 raise _param_error("user", exc) from exc
         results = result if isinstance(result, list) else [result]
         rows: list[Row] = []
+        listed = self._packed and kuzu_lists.FIELD in text  # text that may hold a packed list
         try:
             for res in results:
                 columns = res.get_column_names()
@@ -438,6 +456,8 @@ class KuzuGraphStore:
                         )
                     rows.append(dict(zip(columns, [_clean(v) for v in res.get_next()],
                                          strict=True)))  # fmt: skip
+                    if listed:
+                        rows[-1] = {k: kuzu_lists.unpack_listlike(v) for k, v in rows[-1].items()}
         except RuntimeError as exc:
             raise _user_error(exc) from exc
         return rows
@@ -555,17 +575,32 @@ def _damaged(file: Path, why: str) -> str:
     )
 
 
-def _table(rows: list[dict], columns: tuple[str, ...], ends: tuple[str, ...] = ()) -> pa.Table:
+def _table(
+    rows: list[dict],
+    columns: tuple[str, ...],
+    ends: tuple[str, ...] = (),
+    lists: frozenset[str] = LIST_COLUMNS,
+) -> pa.Table:
     """Column order must match the table's; rel tables take ``from``/``to`` first.
 
-    Also what ``LOAD FROM $rows`` reads: a column holding lists is a string list.
+    Also what ``LOAD FROM $rows`` reads: a column holding lists (or named in ``lists``,
+    for when every value is null) is a string list.
     """
     data: dict[str, pa.Array] = {}
     if ends:
         data["from"] = pa.array([r[ends[0]] for r in rows], pa.string())
         data["to"] = pa.array([r[ends[1]] for r in rows], pa.string())
     for col in columns:
-        listed = col in LIST_COLUMNS or any(isinstance(r[col], list) for r in rows)
+        listed = col in lists or any(isinstance(r[col], list) for r in rows)
         kind = pa.list_(pa.string()) if listed else pa.string()
         data[col] = pa.array([r[col] for r in rows], kind)
     return pa.table(data)
+
+
+def _unpacked(result: Any, columns: list[str]) -> Iterator[Row]:
+    """Rows of a result with a ``fact_ids`` column, that column as a list again."""
+    for r in result.get_all():
+        row = dict(zip(columns, [_clean(v) if isinstance(v, dict | list) else v for v in r],
+                       strict=True))  # fmt: skip
+        row[kuzu_lists.FIELD] = kuzu_lists.unpack(row[kuzu_lists.FIELD])
+        yield row
