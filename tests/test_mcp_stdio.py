@@ -4,6 +4,7 @@ server serving, one scope per server."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,38 @@ def test_graphmem_mcp_does_not_shadow_the_sdk():
 
     assert Path(mcp.__file__).parent != Path(graphmem.mcp.__file__).parent
     assert tools.MCPServer.__module__.startswith("mcp.server.")
+
+
+# A line a client may send that is no JSON-RPC message, and the error code and id it gets.
+UNREADABLE_LINES = [
+    (b"{not json", -32700, None),
+    (b'{"jsonrpc":"2.0","id":7,"method":"ping","params":{"x":"a\\ud800"}}', -32700, 7),
+    (b'{"jsonrpc":"1.0","id":8,"method":"ping"}', -32600, None),
+    (b"[1, 2]", -32600, None),
+    (b'{"jsonrpc":"2.0","id":9,"method":"ping","params":' + b"[" * 3000 + b"]" * 3000 + b"}",
+     -32700, None),
+]  # fmt: skip
+
+
+def test_each_unreadable_line_gets_a_json_rpc_error_and_the_session_goes_on(tmp_path):
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-03-26", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "1"}}}  # fmt: skip
+    lines = [json.dumps(hello).encode(), b'{"jsonrpc":"2.0","method":"notifications/initialized"}']
+    for n, (line, _, _) in enumerate(UNREADABLE_LINES):
+        lines += [
+            line,
+            json.dumps({"jsonrpc": "2.0", "id": f"after-{n}", "method": "ping"}).encode(),
+        ]
+    done = subprocess.run(
+        [sys.executable, "-m", "graphmem.cli", "mcp", "--data-dir", str(tmp_path), "--user", "a"],
+        input=b"\r\n".join(lines) + b"\r\n", capture_output=True, env=server_env(), timeout=120,
+    )  # fmt: skip
+    replies = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 0 and b"Traceback" not in done.stderr
+    assert replies[0]["id"] == 1 and "result" in replies[0]
+    for n, (line, code, msg_id) in enumerate(UNREADABLE_LINES):
+        error, pong = replies[1 + 2 * n : 3 + 2 * n]
+        assert (error["id"], error["error"]["code"]) == (msg_id, code), (line[:60], error)
+        assert "send " in error["error"]["message"]  # says what to do instead
+        assert pong == {"jsonrpc": "2.0", "id": f"after-{n}", "result": {}}
