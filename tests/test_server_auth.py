@@ -292,3 +292,18 @@ def test_the_server_never_prints_a_key(served):
     output = served.output()
     assert "POST /v1/search" in output  # the access log is on, and still no key in it
     assert key not in output and key.rsplit("_", 1)[1] not in output and wrong not in output
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("HEAD", "/v1/memories", {"GET", "POST", "DELETE"}),
+    ("OPTIONS", "/v1/search", {"POST"}),
+    ("PATCH", "/v1/memories/abc", {"GET", "PUT", "DELETE"}),
+])  # fmt: skip
+def test_a_method_not_served_names_the_methods_that_are(served, method, path, allowed):
+    key, _ = served.keys.create(user_id="ivy")
+    answer = httpx.request(method, served.url + path, headers={"X-API-Key": key})
+    assert answer.status_code == 405
+    assert set(answer.headers["allow"].replace(" ", "").split(",")) == allowed
+    if method != "HEAD":  # a HEAD answer has no body
+        detail = _problem(answer, 405, "GraphMemError")["detail"]
+        assert method in detail and path in detail and all(m in detail for m in allowed)

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from .. import errors
 
@@ -92,7 +93,24 @@ async def _bad_request(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     name = "NotFoundError" if exc.status_code == 404 else "GraphMemError"
-    return problem(exc.status_code, name, str(exc.detail))
+    detail, headers = str(exc.detail), dict(exc.headers or {})
+    if exc.status_code == 405:  # RFC 9110: a 405 names what is allowed
+        headers["Allow"] = ", ".join(_methods_at(request))
+        detail = (f"{request.method} is not served at {request.url.path}; "
+                  f"use {headers['Allow']} (the API's paths are at /docs)")  # fmt: skip
+    response = problem(exc.status_code, name, detail)
+    response.headers.update(headers)
+    return response
+
+
+def _methods_at(request: Request) -> list[str]:
+    # Starlette's own Allow names the methods of the first route matching the path only
+    # (POST for /v1/memories, which GET and DELETE serve too), so ask every route.
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if route.matches(request.scope)[0] != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
