@@ -138,3 +138,24 @@ def test_stdio_server_in_front_of_a_remote_graphmem(served, tmp_path):
     anyio.run(scenario)
     with RestClient(served.url, key) as rest:
         assert [f.text for f in rest.get_all()] == ["Hana works at Initech."]
+
+
+HELLO = (
+    b'{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": '
+    b'"2025-03-26", "capabilities": {}, "clientInfo": {"name": "curl", "version": "1"}}}'
+)
+
+
+@pytest.mark.parametrize("content_type", [None, "application/x-www-form-urlencoded", "text/plain"])
+def test_a_body_not_sent_as_json_gets_a_json_rpc_error_naming_the_header(served, content_type):
+    key, _ = served.keys.create(user_id="iris")
+    headers = {"X-API-Key": key, "Accept": "application/json, text/event-stream"}
+    sent = {**headers, "Content-Type": content_type} if content_type else headers
+    answer = httpx.post(f"{served.url}/mcp", content=HELLO, headers=sent, timeout=60)
+    assert answer.status_code == 415  # curl -d sends a form's Content-Type
+    error = answer.json()["error"]
+    assert error["code"] == -32600 and "Content-Type: application/json" in error["message"]
+    # With the header, the same bytes are served.
+    fixed = httpx.post(f"{served.url}/mcp", content=HELLO, timeout=60,
+                       headers={**headers, "Content-Type": "application/json; charset=utf-8"})  # fmt: skip
+    assert fixed.status_code == 200 and '"protocolVersion":"2025-03-26"' in fixed.text

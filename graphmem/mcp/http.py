@@ -14,7 +14,9 @@ from typing import Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import INVALID_REQUEST
 from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from .tools import build_server, calls_on
@@ -50,7 +52,18 @@ class KeyGate:
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         # AuthError / RateLimitError propagate to the app's problem+json handlers.
-        scope[KEY] = self.state.authenticate(presented_key(Headers(scope=scope)))
+        headers = Headers(scope=scope)
+        scope[KEY] = self.state.authenticate(presented_key(headers))
+        media = headers.get("content-type", "").split(";")[0].strip().lower()
+        if scope["method"] == "POST" and media != "application/json":
+            # The SDK answers this with a bare text/plain 400 that says nothing of the fix
+            # (curl -d sends application/x-www-form-urlencoded).
+            refusal = JSONResponse({"jsonrpc": "2.0", "id": None, "error": {
+                "code": INVALID_REQUEST, "message": f"Content-Type is {media or 'missing'}: "
+                "send the JSON-RPC message with Content-Type: application/json"}},
+                status_code=415)  # fmt: skip
+            await refusal(scope, receive, send)
+            return
         await self.server.session_manager.handle_request(scope, receive, send)
 
 
