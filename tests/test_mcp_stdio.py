@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import anyio
@@ -83,25 +84,42 @@ UNREADABLE_LINES = [
 ]  # fmt: skip
 
 
-def test_each_unreadable_line_gets_a_json_rpc_error_and_the_session_goes_on(tmp_path):
+def test_each_unreadable_or_early_line_gets_a_json_rpc_error_and_the_session_goes_on(tmp_path):
     hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-03-26", "capabilities": {},
         "clientInfo": {"name": "raw", "version": "1"}}}  # fmt: skip
-    lines = [json.dumps(hello).encode(), b'{"jsonrpc":"2.0","method":"notifications/initialized"}']
+    early = b'{"jsonrpc":"2.0","id":0,"method":"tools/list"}'
+    lines = [early, json.dumps(hello).encode(),
+             b'{"jsonrpc":"2.0","method":"notifications/initialized"}']  # fmt: skip
     for n, (line, _, _) in enumerate(UNREADABLE_LINES):
         lines += [
             line,
             json.dumps({"jsonrpc": "2.0", "id": f"after-{n}", "method": "ping"}).encode(),
         ]
-    done = subprocess.run(
-        [sys.executable, "-m", "graphmem.cli", "mcp", "--data-dir", str(tmp_path), "--user", "a"],
-        input=b"\r\n".join(lines) + b"\r\n", capture_output=True, env=server_env(), timeout=120,
-    )  # fmt: skip
-    replies = [json.loads(line) for line in done.stdout.splitlines()]
-    assert done.returncode == 0 and b"Traceback" not in done.stderr
-    assert replies[0]["id"] == 1 and "result" in replies[0]
+    replies = _replies(tmp_path, lines, expected=2 + 2 * len(UNREADABLE_LINES))
+    too_soon, welcome = replies[:2]
+    assert too_soon["id"] == 0 and too_soon["error"]["code"] == -32600
+    assert "send initialize first" in too_soon["error"]["message"]
+    assert welcome["id"] == 1 and "result" in welcome
     for n, (line, code, msg_id) in enumerate(UNREADABLE_LINES):
-        error, pong = replies[1 + 2 * n : 3 + 2 * n]
+        error, pong = replies[2 + 2 * n : 4 + 2 * n]
         assert (error["id"], error["error"]["code"]) == (msg_id, code), (line[:60], error)
         assert "send " in error["error"]["message"]  # says what to do instead
         assert pong == {"jsonrpc": "2.0", "id": f"after-{n}", "result": {}}
+
+
+def _replies(data_dir: Path, lines: list[bytes], expected: int) -> list[dict]:
+    """Sends ``lines`` (CRLF-ended) to a fresh ``graphmem mcp`` and reads ``expected``
+    replies before closing its stdin (an early EOF would end the session under them)."""
+    argv = [sys.executable, "-m", "graphmem.cli", "mcp", "--data-dir", str(data_dir), "--user", "a"]
+    with subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, env=server_env()) as server:  # fmt: skip
+        server.stdin.write(b"".join(line + b"\r\n" for line in lines))
+        server.stdin.flush()
+        stop = threading.Timer(120, server.kill)  # a silent server fails the test, not hangs it
+        stop.start()
+        replies = [json.loads(server.stdout.readline() or "null") for _ in range(expected)]
+        stop.cancel()
+        server.stdin.close()
+        assert server.wait(timeout=60) == 0 and b"Traceback" not in server.stderr.read()
+    return replies

@@ -42,12 +42,23 @@ async def _serve(server: Any) -> None:
         sieved_in, sieved_out = create_context_streams[SessionMessage | Exception](0)
 
         async def sieve() -> None:
+            greeted = False
             async with sieved_in:
                 async for item in read:
                     if isinstance(item, Exception):
                         await write.send(SessionMessage(unreadable_line_error(item)))
-                    else:
-                        await sieved_in.send(item)
+                        continue
+                    message = item.message
+                    if isinstance(message, types.JSONRPCRequest):
+                        greeted = greeted or message.method == "initialize"
+                        if not greeted and message.method != "ping":
+                            # The SDK's own answer, 'Invalid request parameters', hides this.
+                            await write.send(SessionMessage(_error(message.id,
+                                types.INVALID_REQUEST, f"Invalid Request: {message.method!r} "
+                                "came before initialize; send initialize first, then "
+                                "notifications/initialized")))  # fmt: skip
+                            continue
+                    await sieved_in.send(item)
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(sieve)
