@@ -291,6 +291,18 @@ verbatim R@5 0.505-0.532 vs 0.550, as it favours short passages; per query by th
 median length of BM25's top 10: ``replies`` 0.762 -> 0.603-0.722. ``distant`` stays
 below dense (0.052 vs 0.095): its questions stand out no more than LoCoMo's others, so
 the rule leaves the words their weight there.
+
+Issue 22's ``distant`` once more (2026-11-24; LoCoMo all ten stored verbatim, MiniLM,
+``hybrid`` 0.756 / distant 0.052, dense 0.095). Per query, the best cosine standing among
+BM25's top 1 / 3 hits: distant median 1.21 / 1.71, the questions where ``text`` beats
+``vector`` (584 of 1,536) 1.69 / 2.21, those where ``vector`` wins (40) 1.85 / 2.11: no
+cut separates them. Dense's best 1-5 put into the top 10 when their standing is at least
+0 / 2.5 / 3 / 3.5: distant 0.052-0.069, LoCoMo down to 0.723 (the gold dense finds on
+distant does not stand out). Lifting the fused top 40 by their cosine to the centroid of
+the top 3 (pseudo-relevance feedback, 0.05 / 0.1 / 0.2 of a share): distant 0.060 / 0.072
+/ 0.087, LoCoMo 0.753 / 0.752 / 0.737. Spreading the top 10 over sessions (0.02-0.2 per
+turn already taken from a session) cost LoCoMo 0.02-0.16 and multi-hop all-gold@10 too.
+None kept.
 """
 
 from __future__ import annotations
