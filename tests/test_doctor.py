@@ -15,6 +15,7 @@ from pathlib import Path
 
 from graphmem import Memory
 from graphmem.ingest.write import ENTITIES, FACTS
+from graphmem.stores import kuzu_lists
 from graphmem.stores.base import VectorPoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,10 +43,11 @@ def _plant(data: Path) -> dict[str, str]:
         m.cypher("MATCH (x:Fact) WHERE x.id = $id DETACH DELETE x", {"id": b}, write=True)
         m.cypher("MATCH (x:Fact) WHERE x.id = $id SET x.text = 'scribbled'", {"id": d},
                  write=True)  # fmt: skip
-        rel = m.cypher("MATCH (:Entity)-[r:RELATES]->(:Entity) WHERE list_contains(r.fact_ids, $id) "
-                       "RETURN r.id AS id", {"id": e})[0]["id"]  # fmt: skip
-        m.cypher("MATCH (:Entity)-[r:RELATES]->(:Entity) WHERE r.id = $id "
-                 "SET r.fact_ids = ['no-such-fact']", {"id": rel}, write=True)  # fmt: skip
+        rels = m.cypher("MATCH (:Entity)-[r:RELATES]->(:Entity) RETURN r.id AS id, r.fact_ids")
+        rel = next(r["id"] for r in rels if e in r["r.fact_ids"])
+        # On Kuzu the list is stored as JSON text (stores/kuzu_lists.py).
+        m.cypher("MATCH (:Entity)-[r:RELATES]->(:Entity) WHERE r.id = $id SET r.fact_ids = $ids",
+                 {"id": rel, "ids": kuzu_lists.pack(["no-such-fact"])}, write=True)  # fmt: skip
         entity = m.graph.entity("Gina", user_id="u").id
         m.vectors.delete(ENTITIES, [entity])
         m.vectors.upsert(ENTITIES, [VectorPoint("00000000-0000-4000-8000-000000000001",
