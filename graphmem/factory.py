@@ -23,7 +23,8 @@ def _kuzu(config: Config, tracer: Tracer | None) -> GraphStore:
     from .stores.kuzu import KuzuGraphStore
 
     return KuzuGraphStore(config.data_dir / "graph", tracer=tracer,
-                          buffer_pool_mb=config.graph_buffer_pool_mb)  # fmt: skip
+                          buffer_pool_mb=config.graph_buffer_pool_mb,
+                          checkpoint_mb=config.graph_checkpoint_mb)  # fmt: skip
 
 
 def _neo4j(config: Config, tracer: Tracer | None) -> GraphStore:

@@ -57,8 +57,29 @@ def test_a_small_graph_page_cache_still_serves_graph_search(tmp_path):
         assert any("Paris" in h.text for h in hits)
 
 
+def _kuzu_setting(m: Memory, name: str) -> str:
+    store = getattr(m.graph_store, "inner", m.graph_store)  # under the in-process copy
+    return store._conn.execute(f"CALL current_setting('{name}') RETURN *").get_all()[0][0]
+
+
+@pytest.mark.parametrize("given, expected", [(None, 64), (1, 1), (0, 16)])
+def test_the_checkpoint_size_reaches_kuzu_and_the_graph_survives_reopening(
+    tmp_path, given, expected
+):
+    """0 keeps Kuzu's own 16 MB; a small size checkpoints often, and nothing is lost."""
+    settings = {} if given is None else {"graph_checkpoint_mb": given}
+    with _open(tmp_path / "d", **settings) as m:
+        assert int(_kuzu_setting(m, "checkpoint_threshold")) == expected * 2**20
+        m.add_many(_texts("u", 300), user_id="u", infer=False)
+        before = _answers(m, "u")
+    with _open(tmp_path / "d", **settings) as m:
+        assert _answers(m, "u") == before
+        assert len(m.get_all(user_id="u", limit=1000)) == 300
+
+
 @pytest.mark.parametrize("setting, value", [("index_max_scopes", 0),
-                                            ("graph_buffer_pool_mb", -1)])  # fmt: skip
+                                            ("graph_buffer_pool_mb", -1),
+                                            ("graph_checkpoint_mb", -1)])  # fmt: skip
 def test_bad_bounds_are_refused_naming_the_setting(tmp_path, setting, value):
     with pytest.raises(ConfigError, match=setting):
         _open(tmp_path / "d", **{setting: value})
@@ -66,9 +87,11 @@ def test_bad_bounds_are_refused_naming_the_setting(tmp_path, setting, value):
 
 
 def test_bounds_come_from_the_environment():
-    env = {"GRAPHMEM_INDEX_MAX_SCOPES": "3", "GRAPHMEM_GRAPH_BUFFER_POOL_MB": "256"}
+    env = {"GRAPHMEM_INDEX_MAX_SCOPES": "3", "GRAPHMEM_GRAPH_BUFFER_POOL_MB": "256",
+           "GRAPHMEM_GRAPH_CHECKPOINT_MB": "8"}  # fmt: skip
     config = Config.from_env(env)
     assert (config.index_max_scopes, config.graph_buffer_pool_mb) == (3, 256)
+    assert config.graph_checkpoint_mb == 8
     with pytest.raises(ConfigError, match="GRAPHMEM_INDEX_MAX_SCOPES"):
         Config.from_env({"GRAPHMEM_INDEX_MAX_SCOPES": "many"})
 

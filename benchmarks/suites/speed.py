@@ -107,6 +107,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="Config.graph_buffer_pool_mb: Kuzu's page cache (default: graphmem's)",
     )
+    parser.add_argument(
+        "--graph-checkpoint-mb",
+        type=int,
+        default=None,
+        help="Config.graph_checkpoint_mb: Kuzu's log size that starts a checkpoint "
+        "(default: graphmem's)",
+    )
     parser.add_argument("--out", default="", help="results dir (default results/speed)")
 
 
@@ -277,9 +284,9 @@ def largest_hub(facts: list[Any]) -> int:
 
 
 def bounds(config: dict[str, Any]) -> dict[str, int]:
-    """The memory bounds a run was given (``--index-max-scopes``, ``--graph-buffer-pool-mb``)
-    as ``Config`` settings; those not given stay graphmem's defaults."""
-    names = ("index_max_scopes", "graph_buffer_pool_mb")
+    """The bounds a run was given (``--index-max-scopes``, ``--graph-buffer-pool-mb``,
+    ``--graph-checkpoint-mb``) as ``Config`` settings; those not given stay graphmem's."""
+    names = ("index_max_scopes", "graph_buffer_pool_mb", "graph_checkpoint_mb")
     return {name: config[name] for name in names if config.get(name) is not None}
 
 
@@ -378,6 +385,7 @@ def run(args: argparse.Namespace) -> int:
                 "access_tracking": args.access_tracking,
                 "index_max_scopes": args.index_max_scopes,
                 "graph_buffer_pool_mb": args.graph_buffer_pool_mb,
+                "graph_checkpoint_mb": args.graph_checkpoint_mb,
             }
             print(f"speed: {size:,} memories, embedder {embedder}", file=sys.stderr, flush=True)
             try:

@@ -109,9 +109,15 @@ class KuzuGraphStore:
     capabilities = frozenset({"bulk_copy", "read_only_transactions", "exclusive_writer"})
 
     def __init__(
-        self, path: str | Path | None, *, tracer: Tracer | None = None, buffer_pool_mb: int = 0
+        self,
+        path: str | Path | None,
+        *,
+        tracer: Tracer | None = None,
+        buffer_pool_mb: int = 0,
+        checkpoint_mb: int = 0,
     ) -> None:
-        """``buffer_pool_mb``: Kuzu's page cache (0: its default, 80% of the memory)."""
+        """``buffer_pool_mb``: Kuzu's page cache (0: its default, 80% of the memory);
+        ``checkpoint_mb``: the log size that starts a checkpoint (0: its default, 16 MB)."""
         self.tracer = tracer
         self.path = Path(path) if path is not None else None
         self.queries = QueryLibrary(self.dialect)
@@ -133,12 +139,14 @@ class KuzuGraphStore:
                 _OPEN_PATHS.add(key)
             self._registered = key
         try:
-            pool = max(0, int(buffer_pool_mb)) * 2**20
+            sizes = {"buffer_pool_size": max(0, int(buffer_pool_mb)) * 2**20}
+            if checkpoint_mb > 0:
+                sizes["checkpoint_threshold"] = int(checkpoint_mb) * 2**20
             if self.path is None:
-                self._db = kuzu.Database(buffer_pool_size=pool)
+                self._db = kuzu.Database(**sizes)
             else:
                 check_graph_file(self.path / "graph.kuzu")
-                self._db = kuzu.Database(str(self.path / "graph.kuzu"), buffer_pool_size=pool)
+                self._db = kuzu.Database(str(self.path / "graph.kuzu"), **sizes)
                 (self.path / _CLEAN_MARK).unlink(missing_ok=True)  # written again on close
             self._conn = kuzu.Connection(self._db)
         except StorageError:
