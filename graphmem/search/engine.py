@@ -25,9 +25,10 @@ from ..errors import ValidationError
 from ..index import IndexedVectorStore, ScopeIndex, Scores, is_source
 from ..index.filters import check_as_of, check_filters, live, matches, visible
 from ..lifecycle.fields import check_memory_types
-from ..models import Entity, Hit, Scope, check_unicode
+from ..models import Entity, Hit, PathStep, Scope, check_unicode
 from . import recipes as recipe_book
 from .boost import boost, speakers
+from .bridge import BridgeSettings, bridge, path_of
 from .collapse import Groups
 from .fuse import Fused, coverage_weight, fuse, gate, standout_weight
 from .graph import GraphResult, Relevance, capitalised_spans, link, walk
@@ -41,7 +42,13 @@ MAX_LIMIT = 1000
 MAX_QUERY_CHARS = 4000
 _NAME_CACHE = 4096
 _GRAPH_SCOPES = 8  # scopes whose graph arrays are kept (least recently used dropped)
-_RAW_NAMES = {"vector": "cosine", "keyword": "bm25", "graph": "path", "pagerank": "ppr"}
+_RAW_NAMES = {
+    "vector": "cosine",
+    "keyword": "bm25",
+    "graph": "path",
+    "bridge": "bridge",
+    "pagerank": "ppr",
+}
 
 
 def _time_of(now: str) -> datetime:
@@ -211,6 +218,8 @@ class _Run:
         self.found: dict[str, set[str]] = {}  # channel -> ids in its own top candidates
         self.now = ""  # the Memory's clock as text, for the recency part (boost.py)
         self.standing: float | None = None  # set when the standout rule lowered weights
+        self.bridged: dict[str, list[PathStep]] = {}  # bridge channel: unit -> its step
+        self._linked: dict[str, tuple[Entity, float, str]] | None = None
 
     @property
     def vector(self) -> np.ndarray:
@@ -235,21 +244,27 @@ class _Run:
             self.scores["keyword"] = self.index.keyword_scores(self.text)
             lists["keyword"] = self.groups.ranked(self.scores["keyword"], depth)
         # What an unrelated memory scores: 0 for BM25 and the graph (see fuse.py).
-        floors = {"keyword": 0.0, "graph": 0.0}
+        floors = {"keyword": 0.0, "graph": 0.0, "bridge": 0.0}
         floors.update({c: s.floor for c, s in self.scores.items()})
         if "vector" in self.scores and recipe.vector_floor == "median":
             floors["vector"] = self.scores["vector"].median()
         fusion = {"method": recipe.fusion, "rrf_k": recipe.rrf_k,
                   "floors": floors if recipe.anchored else None,
-                  "ceilings": {"graph": 1.0} if recipe.anchored else None}  # fmt: skip
+                  "ceilings": {"graph": 1.0, "bridge": 1.0} if recipe.anchored
+                  else None}  # fmt: skip
         weights = self.weights(lists)
-        if recipe.uses("graph"):
+        if recipe.uses("graph") or recipe.uses("bridge"):
             seeding_lists = lists
-            if recipe.graph_walk == "ppr" and recipe.fact_seed_channel in lists:
+            if recipe.fact_seed_channel in lists:
                 seeding_lists = {recipe.fact_seed_channel: lists[recipe.fact_seed_channel]}
             first = fuse(self.complete(seeding_lists), weights, **fusion)
-            seeding = recipe.fact_seeds if recipe.graph_walk == "ppr" else recipe.seeds_from_hits
-            lists["graph"] = self.graph_channel(first[:seeding], depth)
+            if recipe.uses("bridge"):
+                lists["bridge"] = self.bridge_channel(first[: recipe.bridge_sources], depth)
+            if recipe.uses("graph"):
+                seeding = (
+                    recipe.fact_seeds if recipe.graph_walk == "ppr" else recipe.seeds_from_hits
+                )
+                lists["graph"] = self.graph_channel(first[:seeding], depth)
         self.found = {channel: {i for i, _ in ranked} for channel, ranked in lists.items()}
         context = self.neighbours(lists) if recipe.neighbour_weight > 0 else {}
         fused = fuse(self.complete(lists, set(context)), weights, **fusion)
@@ -361,7 +376,7 @@ class _Run:
         entities of the memories most like the query and the best text hits."""
         recipe = self.recipe
         graph = self.owner.graph_of(self.scope, self.index)
-        linked = link(self.text, self.scope, self.owner.ops, recipe, self.similar_entities)
+        linked = self.linked()
         self.seeds = {entity_id: score for entity_id, (_e, score, _how) in linked.items()}
         names = {entity_id: entity.name for entity_id, (entity, _s, _how) in linked.items()}
         entities = dict(self.seeds)
@@ -427,11 +442,40 @@ class _Run:
                 out[entity_id] = max(out.get(entity_id, 0.0), weight)
         return out
 
+    def bridge_channel(self, first: list[Fused], depth: int) -> list[tuple[str, float]]:
+        """Units one fact away from the best text hits (``bridge.py``), each with the
+        relation that led to it as its path."""
+        recipe = self.recipe
+        graph = self.owner.graph_of(self.scope, self.index)
+        cosines = self.scores.get("vector") or self.index.vector_scores(self.vector)
+        settings = BridgeSettings(recipe.bridge_sources, recipe.bridge_facts, recipe.hub_degree)
+        top = (first[0].score if first else 0.0) or 1.0
+        hop_one = [(self.groups.members(f.memory_id), f.score / top) for f in first]
+        found = bridge(graph, hop_one, cosines.of, self.linked(), settings)
+        out: list[tuple[str, float]] = []
+        for key, score in found.ranked():
+            group = self.groups.key(key)
+            members = self.groups.members(group)
+            if not members or group in self.bridged:
+                continue
+            self.bridged[group] = path_of(graph, *found.via[key])
+            out.append((group, score))
+            if len(out) >= depth:
+                break
+        return out
+
+    def linked(self) -> dict[str, tuple[Entity, float, str]]:
+        """The entities the query names (``graph.link``), looked up once per search."""
+        if self._linked is None:
+            self._linked = link(self.text, self.scope, self.owner.ops, self.recipe,
+                                self.similar_entities)  # fmt: skip
+        return self._linked
+
     def graph_channel(self, first: list[Fused], depth: int) -> list[tuple[str, float]]:
         if self.recipe.graph_walk == "ppr":
             return self.ppr_channel(first, depth)
         ops, recipe = self.owner.ops, self.recipe
-        linked = link(self.text, self.scope, ops, recipe, self.similar_entities)
+        linked = self.linked()
         seeds = {entity_id: score for entity_id, (_e, score, _how) in linked.items()}
         names = {entity_id: entity.name for entity_id, (entity, _s, _how) in linked.items()}
         spent: dict[str, int] = {}
@@ -540,6 +584,11 @@ class _Run:
         if self.ppr is not None:
             graph, mass, seeds = self.ppr
             paths = [graph.path_to(i, mass, seeds) for i in members if i in self.graph.facts]
+        path: list[PathStep] = []  # the walk's way here, else the bridge's step
+        if paths and "graph" in fused.raw:
+            path = list(paths[0])
+        elif "bridge" in fused.raw:
+            path = list(self.bridged.get(key, []))
         return Hit(
             memory_id=members[0],
             text=str(text),
@@ -547,7 +596,7 @@ class _Run:
             channels=[c for c in CHANNELS if key in self.found.get(c, ())],
             score_parts=parts,
             source_ids=list(source.get("source_ids") or []),
-            path=list(paths[0]) if paths and "graph" in fused.raw else [],
+            path=path,
             valid_at=str(first.get("valid_at") or ""),
             invalid_at=str(first.get("invalid_at") or ""),
             metadata=dict(first.get("metadata") or {}),

@@ -303,6 +303,51 @@ the top 3 (pseudo-relevance feedback, 0.05 / 0.1 / 0.2 of a share): distant 0.06
 / 0.087, LoCoMo 0.753 / 0.752 / 0.737. Spreading the top 10 over sessions (0.02-0.2 per
 turn already taken from a session) cost LoCoMo 0.02-0.16 and multi-hop all-gold@10 too.
 None kept.
+
+Issue 12 once more (2026-11-25): the bridge channel (``bridge.py``), beside the path walk
+in ``hybrid`` at 0.2. From the three best fused text hits, the three members of each
+closest to the query by cosine lead across the relations they state (or, stating none,
+the entities they mention) to the entities the query does not name, and on to the units
+about those entities: specificity 1 / the other units naming it, aboutness the share of a
+unit's memories that name it (a quarter for one naming it as the object of its relation),
+the best lift scaled to 1. First a numpy prototype over the recorded triples and MiniLM
+(dense over passages R@5 / R@10 / all-gold@5 0.665 / 0.750 / 0.38): HippoRAG-style
+PageRank seeded by the 3-10 triples closest to the question and the named entities,
+passage seeds 0.05-0.5, with or without hub damping and synonym edges (name cosine 0.8),
+0.508-0.598 / 0.687-0.737 / 0.16-0.32, below dense as the ``hybrid_ppr`` rows above found;
+dense plus the bridge, 3-10 sources, lifts 0.2-0.5, 0.608-0.718 / 0.763-0.830 /
+0.32-0.44. Through ``Memory.search`` (musique-dev, recorded extraction, 50 dev questions):
+
+    variant (the path walk replaced unless said)          R@5    R@10   all-gold@5
+    hybrid before (path walk, no bridge)                  0.650  0.760  0.34
+    bridge 0.2, 5 sources, every entity a fact links      0.655  0.797  0.34
+      3 sources / 5 facts each                            0.677 / 0.665  0.823 / 0.810
+      graph weight 0.1 / 0.3                              0.638 / 0.642  0.787 / 0.790
+      hop one from the vector channel alone               0.650  0.797  0.34
+      no keyword channel (dense + bridge, the prototype)  0.668  0.767  0.40
+    the ends of the fact's relations only, 3 sources      0.682  0.833  0.38
+    beside the path walk, lifts absolute (not scaled to the best), bridge 0.2 / 0.5 / 1.0:
+                                                          0.673 / 0.680 / 0.700
+                                                          0.780 / 0.800 / 0.790
+                                                          0.38 / 0.38 / 0.42
+    beside the path walk, scaled to the best, 0.2 / 0.3 / 0.5:
+                                                          0.710 / 0.710 / 0.673
+                                                          0.827 / 0.827 / 0.800
+                                                          0.44 / 0.44 / 0.40
+
+The synthetic suite (10k facts, hash embedder) is what kept the path walk: with the bridge
+instead of it, an update question ("Where does Alice live now?") lost its current fact
+(current @1 1.000 -> 0.000, recall@10 1.000 -> 0.735): the walk follows Alice's *current*
+relation, and the bridge lifted every resident of Alice's city. Aboutness by role took
+that to 0.770 and absolute lifts to 0.995, but only the walk gives current @1 back. Beside
+it (hop-2 / hop-3 recall@10, current @1; ``hybrid`` before 0.515 / 0.390, 1.000):
+absolute 0.5 / 1.0, 0.640 / 0.560, 1.000 and 0.770 / 0.610, 0.945; scaled 0.2 / 0.3 /
+0.5, 0.738 / 0.602, 1.000; 0.855 / 0.625, 0.790; 0.927 / 0.632, 0.350 (hop-1 recall@5
+0.990 -> 0.835). 0.2 scaled is kept: the largest musique gain, and no update lost. LoCoMo
+(default ``add()``, categories 1-4; ``hybrid`` 0.754, ``text`` 0.755): the bridge instead
+of the walk at 0.1 / 0.2 / 0.3, 0.758 / 0.756 / 0.746. (These sweeps ran before a fix
+that let a hit whose only fact is its own unit start the bridge; the suites' runs of the
+kept recipe, after it, are in ``benchmarks/results``.)
 """
 
 from __future__ import annotations
@@ -316,7 +361,7 @@ from ..errors import ValidationError
 FUSIONS = ("weighted", "rrf")
 RERANKERS = ("pagerank", "mmr")
 GRAPH_WALKS = ("ppr", "paths")
-CHANNELS = ("vector", "keyword", "graph")
+CHANNELS = ("vector", "keyword", "graph", "bridge")
 
 
 @dataclass(frozen=True)
@@ -339,13 +384,16 @@ class Recipe:
     standout_graph: float = 1.0  # the graph's weight falls to this share of itself instead
     # -- graph channel ------------------------------------------------------------------
     graph_walk: str = "paths"  # "paths" (graph.py) or "ppr" (ppr.py: arrays, PageRank)
+    # -- bridge channel (bridge.py) ----------------------------------------------------
+    bridge_sources: int = 3  # best text hits the bridge starts from
+    bridge_facts: int = 3  # members of each whose entities lead on (closest by cosine)
     ppr_restart: float = 0.5  # ppr: share of mass sent back to the seeds each step
     ppr_steps: int = 4  # ppr: steps of the walk (memory -> entity -> memory is two)
     hub_degree: int = 300  # ppr: an entity in more memories than this passes nothing on
     edge_budget: int = 20_000  # ppr: most edges one step touches
     fact_seeds: int = 10  # ppr: this many best text hits seed the walk too
     fact_seed_weight: float = 1.0  # ppr: their seed weight (the best one's) vs a named entity
-    fact_seed_channel: str = ""  # ppr: those hits from this channel alone ("": fused text)
+    fact_seed_channel: str = ""  # ppr, bridge: seed hits from this channel alone ("": fused)
     ppr_walked: bool = False  # ppr: score only the mass the walk carried, not the restart's
     match_seeds: int = 0  # ppr: entities of this many memories most like the query seed it
     match_seed_weight: float = 1.0  # ppr: their seed weight (the closest memory's)
@@ -422,7 +470,8 @@ class Recipe:
         if self.mention_from not in (0, 1):
             problems.append("mention_from: 0 (seeds too) or 1")
         for name in ("rrf_k", "candidates", "frontier", "fanout", "mention_entities",
-                     "neighbour_reach", "ppr_steps", "hub_degree", "edge_budget"):  # fmt: skip
+                     "neighbour_reach", "ppr_steps", "hub_degree", "edge_budget",
+                     "bridge_sources", "bridge_facts"):  # fmt: skip
             if getattr(self, name) < 1:
                 problems.append(f"{name}: a positive integer")
         if problems:
@@ -457,11 +506,13 @@ _FLAT = {"vector": 0.5, "keyword": 0.5}
 # A memory said by the person the query names (``boost.speakers``), shared by text and
 # hybrid; measured in boost.py.
 _SPEAKER = {"speaker_weight": 0.1}
-# Only entities the query names seed the walk, and the graph weighs as much as each flat
-# channel; measured in the module docstring.
+# Only entities the query names seed the path walk, and the graph weighs as much as each
+# flat channel; beside it the bridge channel (bridge.py) follows the best text hits'
+# facts to the units they name, at 0.2 (the standout rule leaves it whole: it follows
+# dense retrieval's own hits). Measured in the module docstring.
 HYBRID = Recipe(
     "hybrid",
-    weights={**_FLAT, "graph": 1.0},
+    weights={**_FLAT, "graph": 1.0, "bridge": 0.2},
     seeds_from_hits=0,
     **_NEIGHBOURS,
     **_FUSION,

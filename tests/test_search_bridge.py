@@ -1,0 +1,177 @@
+"""The bridge walk (search/bridge.py): from the best text hits, across the fact closest to
+the query, to the units about what that fact names."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from graphmem.models import PathStep, Relation, Scope
+from graphmem.search.bridge import BridgeSettings, bridge, path_of
+from graphmem.search.ppr import EntityFactGraph
+from graphmem.search.recipes import HYBRID, TEXT
+
+SCOPE = Scope.of("u")
+
+
+def rel(rid, source, name, target, fact):
+    return Relation(rid, source, target, name, SCOPE, fact_ids=[fact],
+                    source_name=source.title(), target_name=target.title())  # fmt: skip
+
+
+def passages(*units: tuple[str, list[tuple[str, str, str]]], mentions=()) -> EntityFactGraph:
+    """Units (passages) of facts, each fact stating one relation ``(s, name, o)``; a
+    ``mentions`` entry ``(fact, entity)`` links a fact to an entity with no relation."""
+    fact_ids, sources, rels = [], [], []
+    for key, triples in units:
+        for i, (s, name, o) in enumerate(triples):
+            fact = f"{key}.{i}"
+            fact_ids.append(fact)
+            sources.append([key] if len(triples) > 1 else [])
+            rels.append(rel(f"r.{fact}", s, name, o, fact))
+    links = [(r.fact_ids[0], end) for r in rels for end in (r.source_id, r.target_id)]
+    links += list(mentions)
+    return EntityFactGraph(fact_ids, sources, links, relations=rels)
+
+
+JOURNAL = ("J", [("journal", "published by", "society"), ("journal", "founded in", "1991")])
+SOCIETY = ("S", [("society", "first president", "hall"), ("society", "based in", "dc")])
+OTHER = ("O", [("paris", "capital of", "france"), ("paris", "river", "seine")])
+
+
+def cosine_of(values: dict[str, float]):
+    return lambda memory_id: values.get(memory_id, 0.1)
+
+
+def run(graph, hop_one, cosines, named=(), **settings):
+    """``hop_one`` as ``(unit key, weight)``: each hit stands for the memories of its unit."""
+    hits = [([f for f in graph.fact_ids if f == key or f.startswith(f"{key}.")], weight)
+            for key, weight in hop_one]  # fmt: skip
+    return bridge(graph, hits, cosine_of(cosines), named, BridgeSettings(**settings))
+
+
+def test_the_fact_closest_to_the_question_leads_to_the_passage_about_what_it_names():
+    graph = passages(JOURNAL, SOCIETY, OTHER)
+    found = run(graph, [("J", 1.0)], {"J.0": 0.8, "J.1": 0.2}, named=["journal"])
+    assert found.ranked()[0] == ("S", 1.0)  # the society's passage, one fact away
+    assert "J" not in found.scores and "O" not in found.scores
+    assert found.via["S"] == ("J.0", "society")
+    assert path_of(graph, *found.via["S"]) == [PathStep("Journal", "published by", "Society")]
+
+
+def test_entities_the_query_names_lead_nowhere():
+    graph = passages(JOURNAL, SOCIETY, ("K", [("journal", "indexed by", "scopus"),
+                                              ("scopus", "owned by", "elsevier")]))  # fmt: skip
+    cosines = {"J.0": 0.8, "J.1": 0.2}
+    assert "K" in run(graph, [("J", 1.0)], cosines).scores  # through the journal itself
+    found = run(graph, [("J", 1.0)], cosines, named=["journal"])
+    assert "K" not in found.scores and "S" in found.scores
+
+
+def test_only_the_closest_facts_lead_on():
+    graph = passages(JOURNAL, SOCIETY, ("Y", [("1991", "year of", "the gulf war"),
+                                              ("1991", "followed by", "1992")]))  # fmt: skip
+    cosines = {"J.0": 0.8, "J.1": 0.2}
+    assert set(run(graph, [("J", 1.0)], cosines, named=["journal"], facts=1).scores) == {"S"}
+    assert set(run(graph, [("J", 1.0)], cosines, named=["journal"], facts=2).scores) == {"S", "Y"}
+
+
+def test_a_rare_bridge_counts_more_than_a_common_one_and_a_hub_leads_nowhere():
+    start = ("A", [("film", "directed by", "kim"), ("film", "shot in", "seoul")])
+    kim = ("K", [("kim", "born in", "busan"), ("kim", "studied at", "cnu")])
+    # Seoul is the subject of five passages: a far vaguer step than Kim's one.
+    seoul = [(f"S{i}", [("seoul", f"fact {i}", f"x{i}"), ("seoul", f"more {i}", f"y{i}")])
+             for i in range(5)]  # fmt: skip
+    graph = passages(start, kim, *seoul)
+    cosines = {"A.0": 0.7, "A.1": 0.7}
+    found = run(graph, [("A", 1.0)], cosines, named=["film"])
+    assert found.scores["K"] == 1.0
+    assert 0 < found.scores["S0"] < found.scores["K"] / 4
+    # Seoul is named by 11 memories: above a hub degree of 10 it leads nowhere.
+    capped = run(graph, [("A", 1.0)], cosines, named=["film"], hub_degree=10)
+    assert set(capped.scores) == {"K"}
+
+
+def test_a_memory_about_someone_else_is_lifted_less_than_one_about_the_bridge():
+    """A memory saying "Dan lives in Rome" names Rome as its object: it is about Dan, and a question
+    about what the leading fact names should reach Rome's own passage first."""
+    start = ("A", [("alice", "lives in", "rome"), ("alice", "works at", "acme")])
+    about_rome = ("R", [("rome", "capital of", "italy"), ("rome", "founded", "753 bc")])
+    residents = [(f"P{i}", [(f"person{i}", "lives in", "rome")]) for i in range(3)]
+    graph = passages(start, about_rome, *residents)
+    found = run(graph, [("A", 1.0)], {"A.0": 0.9, "A.1": 0.1}, named=["alice"])
+    assert found.scores["R"] == 1.0
+    assert all(found.scores[f"P{i}.0"] < 0.5 for i in range(3))
+
+
+def test_a_memory_stating_no_relation_leads_through_what_it_mentions():
+    graph = EntityFactGraph(["m1", "m2", "m3"], [[], [], []],
+                            [("m1", "bob"), ("m2", "bob"), ("m3", "carol")])  # fmt: skip
+    found = run(graph, [("m1", 1.0)], {"m1": 0.9})
+    assert found.ranked() == [("m2", 1.0)]
+    assert path_of(graph, *found.via["m2"]) == []  # no relation to show
+
+
+def test_the_hop_one_weights_and_the_leading_cosine_scale_the_lift():
+    graph = passages(JOURNAL, SOCIETY, ("F", [("film", "made by", "studio"),
+                                              ("film", "shot in", "x")]),
+                     ("T", [("studio", "owned by", "z"), ("studio", "based in", "w")]))  # fmt: skip
+    cosines = {"J.0": 0.8, "F.0": 0.8}
+    found = run(graph, [("J", 1.0), ("F", 0.5)], cosines, named=["journal", "film"])
+    assert found.scores["S"] == 1.0 and found.scores["T"] == pytest.approx(0.5)
+    assert run(graph, [("J", 1.0), ("F", 0.5)], cosines, sources=1, named=["journal"]).ranked() == [
+        ("S", 1.0)
+    ]
+    assert run(graph, [], cosines).ranked() == []
+    assert run(graph, [("J", 1.0)], {"J.0": -0.2, "J.1": -0.3}).ranked() == []
+
+
+def test_hybrid_reaches_the_passage_the_question_only_describes(tmp_path):
+    """Recorded-style LLM extraction (the stand-in server): the question names the
+    gazette; its passage names the editor; only the editor's passage says where she grew
+    up, in no word of the question. Under the hashing embedder its cosine is below every
+    other passage's, so the text channels rank it last, and the path walk, seeded by the
+    gazette alone, lifts it too little; the bridge takes it from the gazette's fact."""
+    from benchmarks.musique import MusiqueData, Passage, ReplayModel
+    from graphmem import Memory
+    from graphmem.embed.local import HashingEmbedder
+    from graphmem.testing import OpenAIServer
+
+    passages_ = [Passage(0, "Harbour Gazette", "The Harbour Gazette is edited by Mira Holt."),
+                 Passage(1, "Mira Holt", "Mira Holt grew up in Tallinn.")]  # fmt: skip
+    extractions = {0: {"entities": ["Harbour Gazette", "Mira Holt"],
+                       "triples": [["Harbour Gazette", "edited by", "Mira Holt"]]},
+                   1: {"entities": ["Mira Holt", "Tallinn"],
+                       "triples": [["Mira Holt", "grew up in", "Tallinn"]]}}  # fmt: skip
+    people = ["Jon Vik", "Ana Ruiz", "Li Wei", "Sam Cole", "Eva Lind", "Tom Berg"]
+    cities = ["Oslo", "Cadiz", "Xian", "Leeds", "Malmo", "Turku"]
+    for i, (person, city) in enumerate(zip(people, cities, strict=True), start=2):
+        passages_.append(Passage(i, person, f"{person} plays chess in {city} on Sundays."))
+        extractions[i] = {"entities": [person, city], "triples": [[person, "lives in", city]]}
+    question = "In which city was the editor of the Harbour Gazette born?"
+    with OpenAIServer(handler=ReplayModel(MusiqueData(passages_, [], extractions))) as server:
+        memory = Memory.open(tmp_path, embedder=HashingEmbedder(), extractor="llm",
+                             llm_base_url=server.base_url, llm_api_key="test")  # fmt: skip
+        try:
+            memory.add_many([{"text": p.memory, "source_ids": [str(p.id)]} for p in passages_],
+                            user_id="m", infer=True)  # fmt: skip
+            no_bridge = replace(HYBRID, name="no_bridge", weights={**HYBRID.weights, "bridge": 0})
+            found = {recipe.name: memory.search(question, user_id="m", limit=8, recipe=recipe)
+                     for recipe in (TEXT, HYBRID, no_bridge)}  # fmt: skip
+        finally:
+            memory.close()
+    ranks = {recipe: [h.source_ids[0] for h in hits].index("1") for recipe, hits in found.items()}
+    assert ranks["text"] == ranks["no_bridge"] == 7, ranks  # last
+    assert ranks["hybrid"] == 1, ranks  # right behind the gazette's passage
+    reached = found["hybrid"][1]
+    assert "bridge" in reached.channels and reached.score_parts["bridge"] == 1.0
+    assert reached.path == [PathStep("Harbour Gazette", "edited by", "Mira Holt")]
+
+
+def test_bad_bridge_settings_are_refused_naming_the_field():
+    from graphmem import ValidationError
+
+    with pytest.raises(ValidationError) as info:
+        replace(HYBRID, bridge_sources=0, bridge_facts=-1)
+    assert "bridge_sources" in str(info.value) and "bridge_facts" in str(info.value)
