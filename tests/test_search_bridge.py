@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from gazette_helpers import search_gazette
 
 from graphmem.models import PathStep, Relation, Scope
 from graphmem.search.bridge import BridgeSettings, bridge, path_of
@@ -133,34 +134,9 @@ def test_hybrid_reaches_the_passage_the_question_only_describes(tmp_path):
     up, in no word of the question. Under the hashing embedder its cosine is below every
     other passage's, so the text channels rank it last, and the path walk, seeded by the
     gazette alone, lifts it too little; the bridge takes it from the gazette's fact."""
-    from benchmarks.musique import MusiqueData, Passage, ReplayModel
-    from graphmem import Memory
-    from graphmem.embed.local import HashingEmbedder
-    from graphmem.testing import OpenAIServer
-
-    passages_ = [Passage(0, "Harbour Gazette", "The Harbour Gazette is edited by Mira Holt."),
-                 Passage(1, "Mira Holt", "Mira Holt grew up in Tallinn.")]  # fmt: skip
-    extractions = {0: {"entities": ["Harbour Gazette", "Mira Holt"],
-                       "triples": [["Harbour Gazette", "edited by", "Mira Holt"]]},
-                   1: {"entities": ["Mira Holt", "Tallinn"],
-                       "triples": [["Mira Holt", "grew up in", "Tallinn"]]}}  # fmt: skip
-    people = ["Jon Vik", "Ana Ruiz", "Li Wei", "Sam Cole", "Eva Lind", "Tom Berg"]
-    cities = ["Oslo", "Cadiz", "Xian", "Leeds", "Malmo", "Turku"]
-    for i, (person, city) in enumerate(zip(people, cities, strict=True), start=2):
-        passages_.append(Passage(i, person, f"{person} plays chess in {city} on Sundays."))
-        extractions[i] = {"entities": [person, city], "triples": [[person, "lives in", city]]}
-    question = "In which city was the editor of the Harbour Gazette born?"
-    with OpenAIServer(handler=ReplayModel(MusiqueData(passages_, [], extractions))) as server:
-        memory = Memory.open(tmp_path, embedder=HashingEmbedder(), extractor="llm",
-                             llm_base_url=server.base_url, llm_api_key="test")  # fmt: skip
-        try:
-            memory.add_many([{"text": p.memory, "source_ids": [str(p.id)]} for p in passages_],
-                            user_id="m", infer=True)  # fmt: skip
-            no_bridge = replace(HYBRID, name="no_bridge", weights={**HYBRID.weights, "bridge": 0})
-            found = {recipe.name: memory.search(question, user_id="m", limit=8, recipe=recipe)
-                     for recipe in (TEXT, HYBRID, no_bridge)}  # fmt: skip
-        finally:
-            memory.close()
+    no_bridge = replace(HYBRID, name="no_bridge", weights={**HYBRID.weights, "bridge": 0})
+    found = search_gazette(tmp_path, "{person} plays chess in {city} on Sundays.",
+                           [TEXT, HYBRID, no_bridge])  # fmt: skip
     ranks = {recipe: [h.source_ids[0] for h in hits].index("1") for recipe, hits in found.items()}
     assert ranks["text"] == ranks["no_bridge"] == 7, ranks  # last
     assert ranks["hybrid"] == 1, ranks  # right behind the gazette's passage

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from gazette_helpers import search_gazette
 
 from graphmem.models import PathStep, Relation, Scope
 from graphmem.search.ppr import EntityFactGraph, WalkSettings
-from graphmem.search.recipes import HYBRID_PPR
+from graphmem.search.recipes import HYBRID_PPR, TEXT
 
 SCOPE = Scope.of("u")
 
@@ -130,36 +131,11 @@ def test_the_walk_lifts_a_passage_that_shares_no_word_with_the_question(tmp_path
     gazette's passage names its editor, and only the editor's passage says where she
     grew up, in words the question does not use. Six passages about other editors born
     in cities match the question's words better."""
-    from benchmarks.musique import MusiqueData, Passage, ReplayModel
-    from graphmem import Memory
-    from graphmem.embed.local import HashingEmbedder
-    from graphmem.testing import OpenAIServer
-
-    passages = [Passage(0, "Harbour Gazette", "The Harbour Gazette is edited by Mira Holt."),
-                Passage(1, "Mira Holt", "Mira Holt grew up in Tallinn.")]  # fmt: skip
-    extractions = {0: {"entities": ["Harbour Gazette", "Mira Holt"],
-                       "triples": [["Harbour Gazette", "edited by", "Mira Holt"]]},
-                   1: {"entities": ["Mira Holt", "Tallinn"],
-                       "triples": [["Mira Holt", "grew up in", "Tallinn"]]}}  # fmt: skip
-    people = ["Jon Vik", "Ana Ruiz", "Li Wei", "Sam Cole", "Eva Lind", "Tom Berg"]
-    cities = ["Oslo", "Cadiz", "Xian", "Leeds", "Malmo", "Turku"]
-    for i, (person, city) in enumerate(zip(people, cities, strict=True), start=2):
-        passages.append(Passage(i, person, f"{person}, an editor, was born in the city of {city}."))
-        extractions[i] = {"entities": [person, city], "triples": [[person, "lives in", city]]}
-    question = "In which city was the editor of the Harbour Gazette born?"
     # The PageRank channel alone: beside the text channels, with every passage of this
     # tiny corpus among their hits, it only reorders their hits.
-    alone = replace(HYBRID_PPR, name="ppr_alone", weights={"graph": 1.0})
-    with OpenAIServer(handler=ReplayModel(MusiqueData(passages, [], extractions))) as server:
-        memory = Memory.open(tmp_path, embedder=HashingEmbedder(), extractor="llm",
-                             llm_base_url=server.base_url, llm_api_key="test")  # fmt: skip
-        try:
-            memory.add_many([{"text": p.memory, "source_ids": [str(p.id)]} for p in passages],
-                            user_id="m", infer=True)  # fmt: skip
-            found = {name: memory.search(question, user_id="m", limit=8, recipe=recipe)
-                     for name, recipe in (("text", "text"), ("walk", alone))}  # fmt: skip
-        finally:
-            memory.close()
+    walk = replace(HYBRID_PPR, name="walk", weights={"graph": 1.0})
+    found = search_gazette(tmp_path, "{person}, an editor, was born in the city of {city}.",
+                           [TEXT, walk])  # fmt: skip
     ranks = {recipe: [h.source_ids[0] for h in hits].index("1") for recipe, hits in found.items()}
     assert ranks["text"] == 7  # last: the words lead elsewhere
     assert ranks["walk"] < ranks["text"], ranks
