@@ -114,6 +114,17 @@ def test_a_memory_stating_no_relation_leads_through_what_it_mentions():
     assert path_of(graph, *found.via["m2"]) == []  # no relation to show
 
 
+def test_a_long_memory_naming_many_entities_is_about_none_of_them():
+    """Stated no relation, a memory is about each entity it names in equal parts: a long
+    reply quoting a dozen names is no passage about the one the bridge leads to."""
+    crowd = [f"e{i}" for i in range(12)]
+    links = [("m1", "bob"), ("m2", "bob"), ("m3", "bob")] + [("m3", e) for e in crowd]
+    graph = EntityFactGraph(["m1", "m2", "m3"], [[], [], []], links)
+    found = run(graph, [("m1", 1.0)], {"m1": 0.9})
+    assert found.scores["m2"] == 1.0
+    assert found.scores["m3"] == pytest.approx(1 / 13)
+
+
 def test_the_hop_one_weights_and_the_leading_cosine_scale_the_lift():
     graph = passages(JOURNAL, SOCIETY, ("F", [("film", "made by", "studio"),
                                               ("film", "shot in", "x")]),

@@ -59,15 +59,23 @@ class Bridged:
 
 
 # How much a memory is about an entity it relates as the object ("Dan lives in Rome" is
-# about Dan): a quarter of one it relates as the subject or merely mentions.
+# about Dan): a quarter of one it relates as the subject.
 OBJECT_SHARE = 0.25
 
 
 def aboutness(graph: EntityFactGraph, facts: np.ndarray, node: int) -> np.ndarray:
     """Per memory naming entity ``node``: 1 when it is the subject of the memory's
-    relations or the memory states none, else ``OBJECT_SHARE``."""
-    return np.array([1.0 if not graph.has_relation[f] or (f, node) in graph.subjects
-                     else OBJECT_SHARE for f in facts.tolist()])  # fmt: skip
+    relations, ``OBJECT_SHARE`` when only their object; a memory stating no relation is
+    about each of the entities it mentions in equal parts. A 250-word reply that names
+    twelve people is about none of them: counted whole, such replies took the bridge
+    wherever they quoted a name (``recipes.py``)."""
+    out = []
+    for f in facts.tolist():
+        if not graph.has_relation[f]:
+            out.append(1.0 / max(1, int(graph.named[f])))
+        else:
+            out.append(1.0 if (f, node) in graph.subjects else OBJECT_SHARE)
+    return np.asarray(out)
 
 
 def bridge(

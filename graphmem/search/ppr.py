@@ -74,6 +74,8 @@ class EntityFactGraph:
             pairs.add((fact, node))
         self.facts = len(self.fact_ids)
         self.entities = len(self.entity_node)
+        # How many entities each memory names (a long reply names a dozen, a fact two).
+        self.named = np.bincount([f for f, _n in pairs], minlength=self.facts)
         self.entity_ids = list(self.entity_node)
         # Sources shared by two or more memories: a passage split into facts holds together.
         members: dict[str, list[int]] = {}

@@ -348,6 +348,17 @@ absolute 0.5 / 1.0, 0.640 / 0.560, 1.000 and 0.770 / 0.610, 0.945; scaled 0.2 / 
 of the walk at 0.1 / 0.2 / 0.3, 0.758 / 0.756 / 0.746. (These sweeps ran before a fix
 that let a hit whose only fact is its own unit start the bridge; the suites' runs of the
 kept recipe, after it, are in ``benchmarks/results``.)
+
+After that fix, the ``recall`` suite's ``replies`` set (conversations 0-2, a 250-word
+reply after every turn) put ``hybrid`` below ``text``: 0.765 vs 0.778 (default ``add()``)
+and 0.735 vs 0.781 (verbatim), where they had tied. A reply stating no relation counted
+as wholly about each of the dozen names it quotes. About each in equal parts: 0.773 /
+0.747, and musique's passages stored whole went 0.725 / 0.813 / 0.44 -> 0.753 / 0.830 /
+0.50. Not kept: leading from such a memory to each name in equal parts as well (replies
+unchanged, 0.773 / 0.747; musique whole 0.728 / 0.840 / 0.46, offline 0.762 -> 0.745
+R@5); an object share of 0.5 or 1.0 on the LLM graph (R@5 0.683 both vs 0.680, all-gold
+0.38 vs 0.36: noise, and the synthetic updates need the quarter); a second bridge round
+from the units the first lifted (prototype, all-gold@5 0.44 -> 0.38-0.42).
 """
 
 from __future__ import annotations
