@@ -11,7 +11,7 @@ from gazette_helpers import search_gazette
 from graphmem.models import PathStep, Relation, Scope
 from graphmem.search.bridge import BridgeSettings, bridge, path_of
 from graphmem.search.ppr import EntityFactGraph
-from graphmem.search.recipes import HYBRID, TEXT
+from graphmem.search.recipes import HYBRID, HYBRID_BRIDGE, TEXT
 
 SCOPE = Scope.of("u")
 
@@ -139,19 +139,18 @@ def test_the_hop_one_weights_and_the_leading_cosine_scale_the_lift():
     assert run(graph, [("J", 1.0)], {"J.0": -0.2, "J.1": -0.3}).ranked() == []
 
 
-def test_hybrid_reaches_the_passage_the_question_only_describes(tmp_path):
+def test_hybrid_bridge_reaches_the_passage_the_question_only_describes(tmp_path):
     """Recorded-style LLM extraction (the stand-in server): the question names the
     gazette; its passage names the editor; only the editor's passage says where she grew
     up, in no word of the question. Under the hashing embedder its cosine is below every
     other passage's, so the text channels rank it last, and the path walk, seeded by the
     gazette alone, lifts it too little; the bridge takes it from the gazette's fact."""
-    no_bridge = replace(HYBRID, name="no_bridge", weights={**HYBRID.weights, "bridge": 0})
     found = search_gazette(tmp_path, "{person} plays chess in {city} on Sundays.",
-                           [TEXT, HYBRID, no_bridge])  # fmt: skip
+                           [TEXT, HYBRID, HYBRID_BRIDGE])  # fmt: skip
     ranks = {recipe: [h.source_ids[0] for h in hits].index("1") for recipe, hits in found.items()}
-    assert ranks["text"] == ranks["no_bridge"] == 7, ranks  # last
-    assert ranks["hybrid"] == 1, ranks  # right behind the gazette's passage
-    reached = found["hybrid"][1]
+    assert ranks["text"] == ranks["hybrid"] == 7, ranks  # last
+    assert ranks["hybrid_bridge"] == 1, ranks  # right behind the gazette's passage
+    reached = found["hybrid_bridge"][1]
     assert "bridge" in reached.channels and reached.score_parts["bridge"] == 1.0
     assert reached.path == [PathStep("Harbour Gazette", "edited by", "Mira Holt")]
 
