@@ -100,9 +100,10 @@ def bridge(
         if weight <= 0 or not members:
             continue
         own = set(graph.unit_of[members].tolist())
-        closest = sorted(members, key=lambda f: -cosine(graph.fact_ids[f]))
+        cosines = {f: cosine(graph.fact_ids[f]) for f in members}
+        closest = sorted(members, key=lambda f: -cosines[f])
         for fact in closest[: settings.facts]:
-            strength = weight * max(0.0, cosine(graph.fact_ids[fact]))
+            strength = weight * max(0.0, cosines[fact])
             if strength <= 0:
                 continue
             for node in _leads(graph, fact):
