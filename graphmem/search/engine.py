@@ -2,8 +2,10 @@
 
     query ─┬─ vector  (cosine over the scope's fact embeddings) ─┐
            ├─ keyword (BM25 over the scope's fact texts)      ───┼─ fuse ─ rerank ─ hits
-           └─ graph   (entities linked from the query and from  ─┘
-                       the best hits of the two above, walked 1-2 hops)
+           ├─ graph   (entities linked from the query and from  ─┤
+           │           the best hits of the two above, walked 1-2 hops)
+           └─ bridge  (from the best text hits' facts to the  ──┘
+                       memories about what they name; bridge.py, opt-in)
 
 Every channel applies the same admission rule (scope, time, payload filters) from
 ``index/filters.py``, so a memory a channel may not return can never reach a hit through

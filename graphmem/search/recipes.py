@@ -305,8 +305,8 @@ turn already taken from a session) cost LoCoMo 0.02-0.16 and multi-hop all-gold@
 None kept.
 
 Issue 12 once more (2026-11-25): the bridge channel (``bridge.py``), beside the path walk
-at 0.2 in ``hybrid_bridge`` (opt-in: see its definition below). From the three best fused text hits, the three members of each
-closest to the query by cosine lead across the relations they state (or, stating none,
+at 0.2 in ``hybrid_bridge`` (opt-in: see its definition below). From the three best
+fused text hits, the three members of each closest to the query by cosine lead across the relations they state (or, stating none,
 the entities they mention) to the entities the query does not name, and on to the units
 about those entities: specificity 1 / the other units naming it, aboutness the share of a
 unit's memories that name it (a quarter for one naming it as the object of its relation),
@@ -404,7 +404,7 @@ class Recipe:
     edge_budget: int = 20_000  # ppr: most edges one step touches
     fact_seeds: int = 10  # ppr: this many best text hits seed the walk too
     fact_seed_weight: float = 1.0  # ppr: their seed weight (the best one's) vs a named entity
-    fact_seed_channel: str = ""  # ppr, bridge: seed hits from this channel alone ("": fused)
+    fact_seed_channel: str = ""  # graph walks, bridge: seed hits from this channel alone
     ppr_walked: bool = False  # ppr: score only the mass the walk carried, not the restart's
     match_seeds: int = 0  # ppr: entities of this many memories most like the query seed it
     match_seed_weight: float = 1.0  # ppr: their seed weight (the closest memory's)
