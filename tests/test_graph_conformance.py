@@ -182,6 +182,7 @@ def sample_params(name: str, params: tuple[str, ...], batch: GraphBatch) -> dict
         "rows": next((rows for kind, rows in by_kind.items() if name.startswith(kind)), []),
         "skip": 0,
         "limit": 50,
+        "most": 2,
         "as_of": iso(2017),
         "include_invalid": False,
         "version": 1,
@@ -267,6 +268,30 @@ def test_facts_mentioning_returns_the_scope_facts_per_entity(graph):
     ]
     assert {f.id: f for _, f in pairs}["a-f3"] == batch.facts[2]
     assert ops.facts_mentioning(["a-bob"], BOB) == []
+
+
+def test_what_the_bridge_reads_around_facts_agrees_on_every_backend(graph):
+    """``GraphOps.naming`` counts every fact naming an entity and lists them only up to
+    ``most``; ``relations_of`` gives each fact the relations it supports. The bridge
+    (search/bridge.py) reads these on every search, from the in-process copy on Kuzu and
+    by Cypher on a server: the two must agree."""
+    graph.write(world())
+    ops = GraphOps(graph)
+    assert ops.naming(["a-alice", "a-bob", "a-acme", "nobody"], 5) == {
+        "a-alice": (3, ["a-f1", "a-f2", "a-f3"]),
+        "a-bob": (2, ["a-f1", "a-f2"]),
+        "a-acme": (1, ["a-f1"]),
+    }
+    # Alice is named by three facts: above ``most`` she is counted, not listed.
+    assert ops.naming(["a-alice", "a-bob"], 2) == {
+        "a-alice": (3, []),
+        "a-bob": (2, ["a-f1", "a-f2"]),
+    }
+    found = ops.relations_of(["a-f1", "a-f2", "a-f3", "unknown"], 10)
+    assert {f: sorted(r.id for r in rels) for f, rels in found.items()} == {
+        "a-f1": ["a-knows", "a-works"], "a-f2": ["a-knows"], "a-f3": ["a-worked"], "unknown": [],
+    }  # fmt: skip
+    assert {r.source_name for r in found["a-f1"]} == {"Alice"}
 
 
 def test_relations_by_fact_finds_exactly_the_relations_a_fact_supports(graph):

@@ -8,32 +8,66 @@ from dataclasses import replace
 import pytest
 from gazette_helpers import search_gazette
 
-from graphmem.models import PathStep, Relation, Scope
-from graphmem.search.bridge import BridgeSettings, bridge, path_of
-from graphmem.search.ppr import EntityFactGraph
+from graphmem.index.scope import ScopeIndex
+from graphmem.models import Entity, Fact, GraphBatch, PathStep, Relation, Scope
+from graphmem.search.bridge import Around, BridgeSettings, bridge
+from graphmem.search.collapse import Groups
 from graphmem.search.recipes import HYBRID, HYBRID_BRIDGE, TEXT
+from graphmem.stores.graph_index import IndexedGraphStore
+from graphmem.stores.graph_ops import GraphOps
+from graphmem.stores.kuzu import KuzuGraphStore
 
 SCOPE = Scope.of("u")
+T = "2024-01-01T00:00:00.000000Z"
 
 
-def rel(rid, source, name, target, fact):
-    return Relation(rid, source, target, name, SCOPE, fact_ids=[fact],
-                    source_name=source.title(), target_name=target.title())  # fmt: skip
+class World:
+    """Memories in a real Kuzu graph (behind the in-process index, as ``Memory`` keeps
+    it, or read by Cypher) and a real search index whose groups make the units."""
+
+    def __init__(self, store, index: ScopeIndex) -> None:
+        self.store, self.index = store, index
+        self.fact_ids = [i for i in index.ids if i is not None]
+
+    def around(self, hub_degree: int) -> Around:
+        return Around(GraphOps(self.store), Groups(self.index, lambda _p: True), hub_degree)
 
 
-def passages(*units: tuple[str, list[tuple[str, str, str]]], mentions=()) -> EntityFactGraph:
-    """Units (passages) of facts, each fact stating one relation ``(s, name, o)``; a
-    ``mentions`` entry ``(fact, entity)`` links a fact to an entity with no relation."""
-    fact_ids, sources, rels = [], [], []
-    for key, triples in units:
-        for i, (s, name, o) in enumerate(triples):
-            fact = f"{key}.{i}"
-            fact_ids.append(fact)
-            sources.append([key] if len(triples) > 1 else [])
-            rels.append(rel(f"r.{fact}", s, name, o, fact))
-    links = [(r.fact_ids[0], end) for r in rels for end in (r.source_id, r.target_id)]
-    links += list(mentions)
-    return EntityFactGraph(fact_ids, sources, links, relations=rels)
+@pytest.fixture(params=["indexed", "cypher"])
+def make(request, tmp_path):
+    """``make(units, mentions)``: units (passages) of facts, each fact stating one
+    relation ``(s, name, o)``; a ``mentions`` entry ``(fact, entity)`` links a fact to an
+    entity with no relation, and a unit whose triples list is empty is that one fact."""
+    kuzu = KuzuGraphStore(tmp_path / "graph.kuzu")
+    store = IndexedGraphStore(kuzu) if request.param == "indexed" else kuzu
+    if request.param == "indexed":
+        store.index()  # built before the write: every write must be applied to it
+
+    def build(*units, mentions=(), bare=()) -> World:
+        facts, rels, links, names = [], [], set(mentions), set()
+        index = ScopeIndex(SCOPE)
+        for key, triples in units:
+            for i, (s, name, o) in enumerate(triples):
+                fact = f"{key}.{i}"
+                facts.append(fact)
+                index.put(fact, {"id": fact, "text": fact,
+                                 "origin": key if len(triples) > 1 else ""}, None)  # fmt: skip
+                rels.append(Relation(f"r.{fact}", s, o, name, SCOPE, fact_ids=[fact],
+                                     created_at=T, source_name=s.title(),
+                                     target_name=o.title()))  # fmt: skip
+                links |= {(fact, s), (fact, o)}
+                names |= {s, o}
+        for fact in bare:
+            facts.append(fact)
+            index.put(fact, {"id": fact, "text": fact}, None)
+        names |= {e for _f, e in links}
+        store.write(GraphBatch([Fact(f, f, SCOPE, created_at=T) for f in facts],
+                               [Entity(e, e.title(), "thing", SCOPE, created_at=T)
+                                for e in sorted(names)], rels, sorted(links)))  # fmt: skip
+        return World(store, index)
+
+    yield build
+    kuzu.close()
 
 
 JOURNAL = ("J", [("journal", "published by", "society"), ("journal", "founded in", "1991")])
@@ -45,24 +79,26 @@ def cosine_of(values: dict[str, float]):
     return lambda memory_id: values.get(memory_id, 0.1)
 
 
-def run(graph, hop_one, cosines, named=(), **settings):
+def run(world, hop_one, cosines, named=(), **settings):
     """``hop_one`` as ``(unit key, weight)``: each hit stands for the memories of its unit."""
-    hits = [([f for f in graph.fact_ids if f == key or f.startswith(f"{key}.")], weight)
+    hits = [([f for f in world.fact_ids if f == key or f.startswith(f"{key}.")], weight)
             for key, weight in hop_one]  # fmt: skip
-    return bridge(graph, hits, cosine_of(cosines), named, BridgeSettings(**settings))
+    settings = BridgeSettings(**settings)
+    around = world.around(settings.hub_degree)
+    return bridge(around, hits, cosine_of(cosines), named, settings)
 
 
-def test_the_fact_closest_to_the_question_leads_to_the_passage_about_what_it_names():
-    graph = passages(JOURNAL, SOCIETY, OTHER)
+def test_the_fact_closest_to_the_question_leads_to_the_passage_about_what_it_names(make):
+    graph = make(JOURNAL, SOCIETY, OTHER)
     found = run(graph, [("J", 1.0)], {"J.0": 0.8, "J.1": 0.2}, named=["journal"])
     assert found.ranked()[0] == ("S", 1.0)  # the society's passage, one fact away
     assert "J" not in found.scores and "O" not in found.scores
     assert found.via["S"] == ("J.0", "society")
-    assert path_of(graph, *found.via["S"]) == [PathStep("Journal", "published by", "Society")]
+    assert found.paths["S"] == [PathStep("Journal", "published by", "Society")]
 
 
-def test_entities_the_query_names_lead_nowhere():
-    graph = passages(JOURNAL, SOCIETY, ("K", [("journal", "indexed by", "scopus"),
+def test_entities_the_query_names_lead_nowhere(make):
+    graph = make(JOURNAL, SOCIETY, ("K", [("journal", "indexed by", "scopus"),
                                               ("scopus", "owned by", "elsevier")]))  # fmt: skip
     cosines = {"J.0": 0.8, "J.1": 0.2}
     assert "K" in run(graph, [("J", 1.0)], cosines).scores  # through the journal itself
@@ -70,63 +106,68 @@ def test_entities_the_query_names_lead_nowhere():
     assert "K" not in found.scores and "S" in found.scores
 
 
-def test_only_the_closest_facts_lead_on():
-    graph = passages(JOURNAL, SOCIETY, ("Y", [("1991", "year of", "the gulf war"),
+def test_only_the_closest_facts_lead_on(make):
+    graph = make(JOURNAL, SOCIETY, ("Y", [("1991", "year of", "the gulf war"),
                                               ("1991", "followed by", "1992")]))  # fmt: skip
     cosines = {"J.0": 0.8, "J.1": 0.2}
     assert set(run(graph, [("J", 1.0)], cosines, named=["journal"], facts=1).scores) == {"S"}
     assert set(run(graph, [("J", 1.0)], cosines, named=["journal"], facts=2).scores) == {"S", "Y"}
 
 
-def test_a_rare_bridge_counts_more_than_a_common_one_and_a_hub_leads_nowhere():
+def test_a_rare_bridge_counts_more_than_a_common_one_and_a_hub_leads_nowhere(make):
     start = ("A", [("film", "directed by", "kim"), ("film", "shot in", "seoul")])
     kim = ("K", [("kim", "born in", "busan"), ("kim", "studied at", "cnu")])
     # Seoul is the subject of five passages: a far vaguer step than Kim's one.
     seoul = [(f"S{i}", [("seoul", f"fact {i}", f"x{i}"), ("seoul", f"more {i}", f"y{i}")])
              for i in range(5)]  # fmt: skip
-    graph = passages(start, kim, *seoul)
+    graph = make(start, kim, *seoul)
     cosines = {"A.0": 0.7, "A.1": 0.7}
     found = run(graph, [("A", 1.0)], cosines, named=["film"])
     assert found.scores["K"] == 1.0
     assert 0 < found.scores["S0"] < found.scores["K"] / 4
+    # With Seoul the only step, its passages are not promoted to a clean step's score.
+    vague = run(graph, [("A", 1.0)], {"A.0": 0.0, "A.1": 0.7}, named=["film"])
+    assert vague.scores == {f"S{i}": pytest.approx(0.2) for i in range(5)}
     # Seoul is named by 11 memories: above a hub degree of 10 it leads nowhere.
     capped = run(graph, [("A", 1.0)], cosines, named=["film"], hub_degree=10)
     assert set(capped.scores) == {"K"}
 
 
-def test_a_memory_about_someone_else_is_lifted_less_than_one_about_the_bridge():
+def test_a_memory_about_someone_else_is_lifted_less_than_one_about_the_bridge(make):
     """A memory saying "Dan lives in Rome" names Rome as its object: it is about Dan, and a question
     about what the leading fact names should reach Rome's own passage first."""
     start = ("A", [("alice", "lives in", "rome"), ("alice", "works at", "acme")])
     about_rome = ("R", [("rome", "capital of", "italy"), ("rome", "founded", "753 bc")])
     residents = [(f"P{i}", [(f"person{i}", "lives in", "rome")]) for i in range(3)]
-    graph = passages(start, about_rome, *residents)
+    graph = make(start, about_rome, *residents)
     found = run(graph, [("A", 1.0)], {"A.0": 0.9, "A.1": 0.1}, named=["alice"])
-    assert found.scores["R"] == 1.0
-    assert all(found.scores[f"P{i}.0"] < 0.5 for i in range(3))
+    # Rome is named by five units: specificity 1/4 for every one of them.
+    assert found.scores["R"] == pytest.approx(0.25)
+    assert all(found.scores[f"P{i}.0"] == pytest.approx(0.25 * 0.25) for i in range(3))
 
 
-def test_a_memory_stating_no_relation_leads_through_what_it_mentions():
-    graph = EntityFactGraph(["m1", "m2", "m3"], [[], [], []],
-                            [("m1", "bob"), ("m2", "bob"), ("m3", "carol")])  # fmt: skip
+def test_a_memory_stating_no_relation_leads_through_what_it_mentions(make):
+    graph = make(mentions=[("m1", "bob"), ("m2", "bob"), ("m3", "carol")],
+                 bare=["m1", "m2", "m3"])  # fmt: skip
     found = run(graph, [("m1", 1.0)], {"m1": 0.9})
     assert found.ranked() == [("m2", 1.0)]
-    assert path_of(graph, *found.via["m2"]) == []  # no relation to show
+    assert found.paths["m2"] == []  # no relation to show
 
 
-def test_a_long_memory_naming_many_entities_is_about_none_of_them():
+def test_a_long_memory_naming_many_entities_is_about_none_of_them(make):
     """Stated no relation, a memory is about each entity it names in equal parts: a long
     reply quoting a dozen names is no passage about the one the bridge leads to."""
     crowd = [f"e{i}" for i in range(12)]
     links = [("m1", "bob"), ("m2", "bob"), ("m3", "bob")] + [("m3", e) for e in crowd]
-    graph = EntityFactGraph(["m1", "m2", "m3"], [[], [], []], links)
+    graph = make(mentions=links, bare=["m1", "m2", "m3"])
     found = run(graph, [("m1", 1.0)], {"m1": 0.9})
-    assert found.scores["m2"] == 1.0
-    assert found.scores["m3"] == pytest.approx(1 / 13)
+    # Bob is named by three units: specificity 1/2; m3 is about Bob for 1/13 only.
+    assert found.scores["m2"] == pytest.approx(0.5)
+    assert found.scores["m3"] == pytest.approx(0.5 / 13)
 
 
-def test_the_hop_one_weights_and_the_leading_cosine_scale_the_lift():
-    graph = passages(JOURNAL, SOCIETY, ("F", [("film", "made by", "studio"),
+def test_the_hop_one_weights_and_the_leading_cosine_scale_the_lift(make):
+    graph = make(JOURNAL, SOCIETY, ("F", [("film", "made by", "studio"),
                                               ("film", "shot in", "x")]),
                      ("T", [("studio", "owned by", "z"), ("studio", "based in", "w")]))  # fmt: skip
     cosines = {"J.0": 0.8, "F.0": 0.8}
@@ -161,3 +202,32 @@ def test_bad_bridge_settings_are_refused_naming_the_field():
     with pytest.raises(ValidationError) as info:
         replace(HYBRID, bridge_sources=0, bridge_facts=-1)
     assert "bridge_sources" in str(info.value) and "bridge_facts" in str(info.value)
+
+
+def test_a_memory_written_after_a_search_is_bridged_to_on_the_next_one(tmp_path):
+    """The bridge reads the graph around each search's hits as it is now: no copy of the
+    scope's graph to rebuild or to go stale after a write."""
+    from gazette_helpers import QUESTION, gazette_data
+
+    from benchmarks.musique import ReplayModel
+    from graphmem import Memory
+    from graphmem.embed.local import HashingEmbedder
+    from graphmem.testing import OpenAIServer
+
+    data = gazette_data("{person} plays chess in {city} on Sundays.")
+    editor = data.passages[1]
+    with OpenAIServer(handler=ReplayModel(data)) as server:
+        memory = Memory.open(tmp_path, embedder=HashingEmbedder(), extractor="llm",
+                             llm_base_url=server.base_url, llm_api_key="test")  # fmt: skip
+        try:
+            memory.add_many([{"text": p.memory, "source_ids": [str(p.id)]}
+                             for p in data.passages if p is not editor],
+                            user_id="m", infer=True)  # fmt: skip
+            before = memory.search(QUESTION, user_id="m", limit=8, recipe=HYBRID_BRIDGE)
+            assert "1" not in {h.source_ids[0] for h in before}
+            memory.add(editor.memory, user_id="m", source_ids=[str(editor.id)])
+            after = memory.search(QUESTION, user_id="m", limit=8, recipe=HYBRID_BRIDGE)
+        finally:
+            memory.close()
+    assert [h.source_ids[0] for h in after][:2] == ["0", "1"]
+    assert after[1].path == [PathStep("Harbour Gazette", "edited by", "Mira Holt")]

@@ -21,12 +21,21 @@ So the walk goes:
    1 / the number of units naming the bridge (a name in two passages links them; one in
    two hundred links nothing), and aboutness is the share of the unit's memories that
    mention it (the passage *about* Y, not every passage that names Y in passing). A unit
-   keeps its best bridge, and the scores are scaled so the best is 1.
+   keeps its best bridge. Scores are over the strongest leading fact's strength, so a
+   clean step from it (a bridge two units share, the other one about it) scores 1 and a
+   vague one (a word six messages share) little, wherever nothing better was found.
+
+It reads the graph around those few facts, not the scope's graph: three batched reads
+(the relations the leading facts support, the facts naming their entities, the relations
+and mentions of those facts), answered from the in-process graph copy on Kuzu and by
+Cypher over Bolt. A write costs it nothing, and a scope of a million memories no more than
+one of a thousand: the reads are bounded by ``sources x facts`` leading facts and by
+``hub_degree`` memories per entity.
 
 Measured against HippoRAG-style personalised PageRank (``ppr.py``) on musique-dev with
-gpt-3.5's recorded triples, it is cheaper (a few hundred array reads, no iteration) and
-sharper: PageRank spreads mass over every entity of the seeds, while the bridge follows
-only the facts the question points at. The record is in ``recipes.py``.
+gpt-3.5's recorded triples, it is cheaper and sharper: PageRank spreads mass over every
+entity of the seeds, while the bridge follows only the facts the question points at. The
+record is in ``recipes.py``.
 """
 
 from __future__ import annotations
@@ -34,10 +43,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from ..models import PathStep
-from .ppr import EntityFactGraph
+from ..models import PathStep, Relation
+from ..stores.graph_ops import GraphOps
+from .collapse import Groups
 
 
 @dataclass(frozen=True)
@@ -49,10 +57,11 @@ class BridgeSettings:
 
 @dataclass
 class Bridged:
-    """What the walk found: per unit key, its score and how it was reached."""
+    """What the walk found: per unit key, its score and the step that reached it."""
 
     scores: dict[str, float] = field(default_factory=dict)
     via: dict[str, tuple[str, str]] = field(default_factory=dict)  # unit -> (fact id, entity)
+    paths: dict[str, list[PathStep]] = field(default_factory=dict)  # unit -> the relation
 
     def ranked(self) -> list[tuple[str, float]]:
         return sorted(self.scores.items(), key=lambda p: (-p[1], p[0]))
@@ -63,23 +72,38 @@ class Bridged:
 OBJECT_SHARE = 0.25
 
 
-def aboutness(graph: EntityFactGraph, facts: np.ndarray, node: int) -> np.ndarray:
-    """Per memory naming entity ``node``: 1 when it is the subject of the memory's
-    relations, ``OBJECT_SHARE`` when only their object; a memory stating no relation is
-    about each of the entities it mentions in equal parts. A 250-word reply that names
-    twelve people is about none of them: counted whole, such replies took the bridge
-    wherever they quoted a name (``recipes.py``)."""
-    out = []
-    for f in facts.tolist():
-        if not graph.has_relation[f]:
-            out.append(1.0 / max(1, int(graph.named[f])))
-        else:
-            out.append(1.0 if (f, node) in graph.subjects else OBJECT_SHARE)
-    return np.asarray(out)
+class Around:
+    """The graph around a few memories of one search's scope, read in batches.
+
+    ``unit`` and ``size`` come from the search's groups (a message and the facts split
+    from it are one unit); every memory outside the scope, filtered out or kept whole as
+    a source is no unit, so what another scope's facts name is never reached.
+    """
+
+    def __init__(self, ops: GraphOps, groups: Groups, hub_degree: int) -> None:
+        self.ops, self.groups, self.hub = ops, groups, hub_degree
+
+    def unit(self, memory_id: str) -> str | None:
+        key = self.groups.key(memory_id)
+        return key if memory_id in self.groups.members(key) else None
+
+    def size(self, unit: str) -> int:
+        return len(self.groups.members(unit))
+
+    def relations(self, fact_ids: Sequence[str]) -> dict[str, list[Relation]]:
+        return self.ops.relations_of(fact_ids, self.hub)
+
+    def mentions(self, fact_ids: Sequence[str]) -> dict[str, list[str]]:
+        return self.ops.mentions_of(sorted(set(fact_ids)))
+
+    def naming(self, entity_ids: Iterable[str]) -> dict[str, list[str]]:
+        """The memories naming each entity that no more than ``hub_degree`` memories name."""
+        found = self.ops.naming(sorted(set(entity_ids)), self.hub)
+        return {e: ids for e, (count, ids) in found.items() if 0 < count <= self.hub}
 
 
 def bridge(
-    graph: EntityFactGraph,
+    around: Around,
     hop_one: Sequence[tuple[Sequence[str], float]],
     cosine: Callable[[str], float],
     named: Iterable[str],
@@ -88,64 +112,82 @@ def bridge(
     """Units one fact away from the best ``hop_one`` hits, each given as the memory ids it
     stands for and its weight in [0, 1], best first; ``cosine(memory id)`` is a memory's
     cosine to the query, ``named`` the entity ids the query names."""
-    out = Bridged()
-    if not graph.facts or not hop_one:
-        return out
-    skip = {graph.entity_node[e] for e in named if e in graph.entity_node}
-    first = graph.facts
-    raw: dict[int, float] = {}
-    via: dict[int, tuple[int, int]] = {}
+    leading: list[tuple[str, float, set[str]]] = []  # (fact, strength, its hit's units)
     for memory_ids, weight in hop_one[: settings.sources]:
-        members = [graph.fact_node[m] for m in memory_ids if m in graph.fact_node]
+        members = [m for m in memory_ids if around.unit(m) is not None]
         if weight <= 0 or not members:
             continue
-        own = set(graph.unit_of[members].tolist())
-        cosines = {f: cosine(graph.fact_ids[f]) for f in members}
-        closest = sorted(members, key=lambda f: -cosines[f])
-        for fact in closest[: settings.facts]:
-            strength = weight * max(0.0, cosines[fact])
-            if strength <= 0:
+        own = {around.unit(m) for m in members}
+        cosines = {m: cosine(m) for m in members}
+        for fact in sorted(members, key=lambda m: -cosines[m])[: settings.facts]:
+            if (strength := weight * max(0.0, cosines[fact])) > 0:
+                leading.append((fact, strength, own))
+    if not leading:
+        return Bridged()
+    skip = set(named)
+    steps = around.relations([f for f, _s, _o in leading])
+    leads = _leads(steps, around.mentions([f for f, _s, _o in leading if not steps.get(f)]))
+    naming = around.naming(e for f, _s, _o in leading for e in leads.get(f, ()) if e not in skip)
+    reached = {m for ids in naming.values() for m in ids if around.unit(m) is not None}
+    about = _Aboutness(around, reached)
+    raw: dict[str, tuple[float, str, str]] = {}  # unit -> (lift, fact, entity)
+    for fact, strength, own in leading:
+        for entity in leads.get(fact, ()):
+            units: dict[str, float] = {}
+            for m in naming.get(entity, ()) if entity not in skip else ():
+                if (unit := around.unit(m)) is not None:
+                    units[unit] = units.get(unit, 0.0) + about.of(m, entity)
+            if len(units) < 2:  # named by one unit alone: leads nowhere
                 continue
-            for node in _leads(graph, fact):
-                entity = node - first
-                if entity in skip or graph.degree[node] > settings.hub_degree:
-                    continue
-                facts = graph.indices[graph.indptr[node] : graph.indptr[node + 1]]
-                facts = facts[facts < first]
-                units, where = np.unique(graph.unit_of[facts], return_inverse=True)
-                if len(units) < 2:  # named by this unit alone: leads nowhere
-                    continue
-                held = np.bincount(where, weights=aboutness(graph, facts, node))
-                about = held / graph.unit_size[units]
-                lift = strength * about / (len(units) - 1)
-                for other, value in zip(units.tolist(), lift.tolist(), strict=True):
-                    if other not in own and value > raw.get(other, 0.0):
-                        raw[other], via[other] = value, (fact, entity)
-    best = max(raw.values(), default=0.0)
-    for unit, value in raw.items():
-        key = graph.unit_keys[unit]
-        out.scores[key] = value / best
-        fact, entity = via[unit]
-        out.via[key] = (graph.fact_ids[fact], graph.entity_ids[entity])
+            for unit, held in units.items():
+                lift = strength * held / max(1, around.size(unit)) / (len(units) - 1)
+                if unit not in own and lift > raw.get(unit, (0.0,))[0]:
+                    raw[unit] = (lift, fact, entity)
+    out = Bridged()
+    # Over the strongest leading fact's strength, not over the best lift: a unit reached
+    # from that fact through a bridge only it and the unit name, and about that bridge,
+    # scores 1. Scaling the best lift to 1 gave 1 to whatever the walk found, so on chat
+    # data a word six messages share ("Sundays") lifted all six as if it were a clean step.
+    best = max(strength for _f, strength, _o in leading)
+    for unit, (lift, fact, entity) in raw.items():
+        out.scores[unit] = lift / best
+        out.via[unit] = (fact, entity)
+        touching = [r for r in steps.get(fact, ()) if entity in (r.source_id, r.target_id)]
+        out.paths[unit] = [_step(r) for r in touching[:1]]
     return out
 
 
-def _leads(graph: EntityFactGraph, fact: int) -> list[int]:
-    """The entity nodes a fact leads to: the ends of the relations it supports ("Film X
-    directed by Y": Film X and Y), or, for a memory that states no relation, every entity
-    it mentions. A mention the extractor linked besides (a topic word of the passage) is
-    no step the fact takes."""
-    steps = graph.steps.get(fact)
-    if steps:
-        return list(dict.fromkeys(end for _step, a, b in steps for end in (a, b)))
-    ends = graph.indices[graph.indptr[fact] : graph.indptr[fact + 1]]
-    return [int(n) for n in ends[(ends >= graph.facts) & (ends < graph.facts + graph.entities)]]
+class _Aboutness:
+    """How much each reached memory is about an entity it names: 1 when it is the subject
+    of its relations, ``OBJECT_SHARE`` when only their object; a memory stating no
+    relation is about each entity it mentions in equal parts. A 250-word reply that names
+    twelve people is about none of them: counted whole, such replies took the bridge
+    wherever they quoted a name (``recipes.py``)."""
+
+    def __init__(self, around: Around, memory_ids: set[str]) -> None:
+        self.relations = around.relations(sorted(memory_ids))
+        bare = [m for m in memory_ids if not self.relations.get(m)]
+        self.named = {m: len(set(e)) for m, e in around.mentions(bare).items()}
+
+    def of(self, memory_id: str, entity_id: str) -> float:
+        rels = self.relations.get(memory_id)
+        if not rels:
+            return 1.0 / max(1, self.named.get(memory_id, 1))
+        return 1.0 if any(r.source_id == entity_id for r in rels) else OBJECT_SHARE
 
 
-def path_of(graph: EntityFactGraph, fact_id: str, entity_id: str) -> list[PathStep]:
-    """The relation of the leading fact that ends at the bridge, to explain a hit."""
-    node = graph.fact_node.get(fact_id)
-    target = graph.facts + graph.entity_node.get(entity_id, -1)
-    steps = graph.steps.get(node, []) if node is not None else []
-    touching = [step for step, a, b in steps if target in (a, b)]
-    return touching[:1] or [step for step, _a, _b in steps[:1]]
+def _leads(steps: dict[str, list[Relation]], mentions: dict[str, list[str]]
+           ) -> dict[str, list[str]]:  # fmt: skip
+    """The entities each leading fact leads to: the ends of the relations it supports
+    ("Film X directed by Y": Film X and Y), or, for a memory that states no relation,
+    every entity it mentions. A mention the extractor linked besides (a topic word of the
+    passage) is no step the fact takes."""
+    out = {f: list(dict.fromkeys(e for r in rels for e in (r.source_id, r.target_id)))
+           for f, rels in steps.items() if rels}  # fmt: skip
+    for fact, entities in mentions.items():
+        out.setdefault(fact, list(dict.fromkeys(entities)))
+    return out
+
+
+def _step(rel: Relation) -> PathStep:
+    return PathStep(rel.source_name, rel.name, rel.target_name)

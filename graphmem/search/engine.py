@@ -30,7 +30,7 @@ from ..lifecycle.fields import check_memory_types
 from ..models import Entity, Hit, PathStep, Scope, check_unicode
 from . import recipes as recipe_book
 from .boost import boost, speakers
-from .bridge import BridgeSettings, bridge, path_of
+from .bridge import Around, BridgeSettings, bridge
 from .collapse import Groups
 from .fuse import Fused, coverage_weight, fuse, gate, standout_weight
 from .graph import GraphResult, Relevance, capitalised_spans, link, walk
@@ -446,21 +446,21 @@ class _Run:
 
     def bridge_channel(self, first: list[Fused], depth: int) -> list[tuple[str, float]]:
         """Units one fact away from the best text hits (``bridge.py``), each with the
-        relation that led to it as its path."""
+        relation that led to it as its path. It reads the graph around those hits only,
+        so it costs the same right after a write and at any scope size."""
         recipe = self.recipe
-        graph = self.owner.graph_of(self.scope, self.index)
         cosines = self.scores.get("vector") or self.index.vector_scores(self.vector)
         settings = BridgeSettings(recipe.bridge_sources, recipe.bridge_facts, recipe.hub_degree)
         top = (first[0].score if first else 0.0) or 1.0
         hop_one = [(self.groups.members(f.memory_id), f.score / top) for f in first]
-        found = bridge(graph, hop_one, cosines.of, self.linked(), settings)
+        around = Around(self.owner.ops, self.groups, recipe.hub_degree)
+        found = bridge(around, hop_one, cosines.of, self.linked(), settings)
         out: list[tuple[str, float]] = []
         for key, score in found.ranked():
             group = self.groups.key(key)
-            members = self.groups.members(group)
-            if not members or group in self.bridged:
+            if not self.groups.members(group) or group in self.bridged:
                 continue
-            self.bridged[group] = path_of(graph, *found.via[key])
+            self.bridged[group] = found.paths[key]
             out.append((group, score))
             if len(out) >= depth:
                 break

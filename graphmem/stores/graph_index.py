@@ -188,6 +188,33 @@ class GraphIndex:
                     for f in params["ids"] for e in sorted(self.mentions.get(f, ()))]  # fmt: skip
         return None
 
+    def naming(self, ids: Iterable[str], most: int) -> dict[str, tuple[int, list[str]]]:
+        """Per entity of ``ids``: how many facts mention it, and their ids when no more
+        than ``most`` (a hub's thousands are counted, never listed)."""
+        out = {}
+        for entity_id in ids:
+            facts = self.mentioned.get(entity_id, set())
+            out[entity_id] = (len(facts), sorted(facts) if len(facts) <= most else [])
+        return out
+
+    def supporting(self, fact_ids: Iterable[str], most: int) -> dict[str, list[str]]:
+        """Per fact: the ids of the relations it supports. Both ends of a relation are
+        mentioned by the facts supporting it (``ingest/resolve.py``), so they are found
+        among the relations touching the fact's entities, read only for entities that no
+        more than ``most`` facts mention: a relation between two hubs is left out, and
+        a fact naming a country costs no scan of the country's ten thousand relations."""
+        out: dict[str, list[str]] = {}
+        for fact_id in fact_ids:
+            found: set[str] = set()
+            for entity_id in self.mentions.get(fact_id, ()):
+                if len(self.mentioned.get(entity_id, ())) > most:
+                    continue
+                for rel_id in self.touching.get(entity_id, ()):
+                    if fact_id in (self.relations[rel_id]["fact_ids"] or ()):
+                        found.add(rel_id)
+            out[fact_id] = sorted(found)
+        return out
+
     def fanned(self, ids: Iterable[str], limit: int, accept: Callable[[Row], bool],
                keep: Iterable[str] = ()) -> list[Row]:  # fmt: skip
         """``relations_touching`` with at most ``limit`` accepted relations per entity of
@@ -233,6 +260,10 @@ class GraphIndex:
         del row["keys"]
         row["aliases"] = list(row["aliases"] or [])
         return row
+
+    def relation(self, rel_id: str) -> Row:
+        """One relation's row, as ``relations_touching`` returns it."""
+        return self._relation(rel_id)
 
     def _relation(self, rel_id: str) -> Row:
         rel = self.relations[rel_id]
@@ -303,6 +334,21 @@ class IndexedGraphStore:
             self.inner.tracer("relations_touching", "-- fanned from the graph index", params)
         with self._lock:
             return self.index().fanned(ids, limit, accept, keep)
+
+    def around(self, read: str, ids, most: int) -> Any:
+        """``GraphIndex.naming`` or ``supporting`` (with the relations' rows), or None
+        inside a transaction, whose own writes the copy has not seen yet."""
+        if self._depth:
+            return None
+        if self.inner.tracer is not None:
+            self.inner.tracer(read, "-- answered from the in-process graph index",
+                              {"ids": list(ids), "most": most})  # fmt: skip
+        with self._lock:
+            index = self.index()
+            if read == "naming":
+                return index.naming(ids, most)
+            found = index.supporting(ids, most)
+            return {f: [index.relation(r) for r in rels] for f, rels in found.items()}
 
     # -- writes ----------------------------------------------------------------------------
 

@@ -109,6 +109,34 @@ class GraphOps:
                 out.setdefault(row["fact_id"], []).append(row["entity_id"])
         return out
 
+    def naming(self, entity_ids: Sequence[str], most: int) -> dict[str, tuple[int, list[str]]]:
+        """Per entity: how many facts mention it (of any scope: the caller keeps its own),
+        and their ids when no more than ``most``; an entity no fact mentions is absent."""
+        ids = sorted(set(entity_ids))
+        if not ids:
+            return {}
+        around = getattr(self.store, "around", None)
+        found = around("naming", ids, most) if around is not None else None
+        if found is not None:
+            return {e: v for e, v in found.items() if v[0]}
+        rows = self.store.run("entity_facts", {"ids": ids, "most": most})
+        return {r["entity_id"]: (int(r["facts"]), sorted(r["fact_ids"] or [])) for r in rows}
+
+    def relations_of(self, fact_ids: Sequence[str], most: int) -> dict[str, list[Relation]]:
+        """Per fact: the relations it supports. Where the in-process index answers, a
+        relation between two entities of more than ``most`` facts each is left out."""
+        ids = sorted(set(fact_ids))
+        out: dict[str, list[Relation]] = {f: [] for f in ids}
+        if not ids:
+            return out
+        around = getattr(self.store, "around", None)
+        found = around("supporting", ids, most) if around is not None else None
+        if found is not None:
+            return {f: [relation_from_row(r) for r in rows] for f, rows in found.items()}
+        for fact_id, rel in supported_by(self.store, ids):
+            out[fact_id].append(rel)
+        return out
+
     def counts(self, scope: Scope) -> dict[str, int]:
         rows = self.store.run("graph_counts", scope.params())
         return dict(rows[0]) if rows else {"entities": 0, "facts": 0, "relations": 0}
