@@ -12,12 +12,14 @@ from graphmem.index.scope import ScopeIndex
 from graphmem.models import Entity, Fact, GraphBatch, PathStep, Relation, Scope
 from graphmem.search.bridge import Around, BridgeSettings, bridge
 from graphmem.search.collapse import Groups
-from graphmem.search.recipes import HYBRID, HYBRID_BRIDGE, TEXT
+from graphmem.search.recipes import HYBRID, TEXT
 from graphmem.stores.graph_index import IndexedGraphStore
 from graphmem.stores.graph_ops import GraphOps
 from graphmem.stores.kuzu import KuzuGraphStore
 
 SCOPE = Scope.of("u")
+# hybrid as it was before the bridge: the path walk its only graph channel.
+PATH_ONLY = replace(HYBRID, name="path_only", weights={"vector": 0.5, "keyword": 0.5, "graph": 1.0})
 T = "2024-01-01T00:00:00.000000Z"
 
 
@@ -125,12 +127,36 @@ def test_a_rare_bridge_counts_more_than_a_common_one_and_a_hub_leads_nowhere(mak
     found = run(graph, [("A", 1.0)], cosines, named=["film"])
     assert found.scores["K"] == 1.0
     assert 0 < found.scores["S0"] < found.scores["K"] / 4
-    # With Seoul the only step, its passages are not promoted to a clean step's score.
-    vague = run(graph, [("A", 1.0)], {"A.0": 0.0, "A.1": 0.7}, named=["film"])
-    assert vague.scores == {f"S{i}": pytest.approx(0.2) for i in range(5)}
+    # With Seoul the only step, its passages score 1 as the best found: a stated relation
+    # is a step, however many passages it reaches, and the floor is not applied to it.
+    vague = {"A.0": 0.0, "A.1": 0.7}
+    for floor in (0.0, 1.0):
+        found = run(graph, [("A", 1.0)], vague, named=["film"], floor=floor)
+        assert found.scores == {f"S{i}": 1.0 for i in range(5)}
     # Seoul is named by 11 memories: above a hub degree of 10 it leads nowhere.
     capped = run(graph, [("A", 1.0)], cosines, named=["film"], hub_degree=10)
     assert set(capped.scores) == {"K"}
+
+
+def test_the_leading_facts_are_the_closest_that_lead_somewhere(make):
+    """The film's closest facts name actors no other passage names; the fourth names its
+    director, whose own passage is the step the question needs."""
+    start = (
+        "F",
+        [
+            ("film", "starring", "hale"),
+            ("film", "starring", "hobson"),
+            ("film", "starring", "fairbanks"),
+            ("film", "directed by", "walsh"),
+        ],
+    )
+    walsh = ("W", [("walsh", "married", "cooper"), ("walsh", "born in", "nyc")])
+    graph = make(start, walsh)
+    cosines = {"F.0": 0.6, "F.1": 0.59, "F.2": 0.58, "F.3": 0.55}
+    found = run(graph, [("F", 1.0)], cosines, named=["film"])
+    assert found.ranked() == [("W", 1.0)]
+    assert found.paths["W"] == [PathStep("Film", "directed by", "Walsh")]
+    assert run(graph, [("F", 1.0)], {**cosines, "F.3": 0.0}, named=["film"]).ranked() == []
 
 
 def test_a_memory_about_someone_else_is_lifted_less_than_one_about_the_bridge(make):
@@ -141,9 +167,8 @@ def test_a_memory_about_someone_else_is_lifted_less_than_one_about_the_bridge(ma
     residents = [(f"P{i}", [(f"person{i}", "lives in", "rome")]) for i in range(3)]
     graph = make(start, about_rome, *residents)
     found = run(graph, [("A", 1.0)], {"A.0": 0.9, "A.1": 0.1}, named=["alice"])
-    # Rome is named by five units: specificity 1/4 for every one of them.
-    assert found.scores["R"] == pytest.approx(0.25)
-    assert all(found.scores[f"P{i}.0"] == pytest.approx(0.25 * 0.25) for i in range(3))
+    assert found.scores["R"] == 1.0
+    assert all(found.scores[f"P{i}.0"] == pytest.approx(0.25) for i in range(3))
 
 
 def test_a_memory_stating_no_relation_leads_through_what_it_mentions(make):
@@ -154,6 +179,20 @@ def test_a_memory_stating_no_relation_leads_through_what_it_mentions(make):
     assert found.paths["m2"] == []  # no relation to show
 
 
+def test_a_word_many_messages_share_is_held_under_the_floor(make):
+    """Messages stating no relation: the first names Sundays and its own topic, as five
+    others do. Scaled to the best, the five would score 1 like a clean step; the floor
+    holds them to their lift over the leading message's strength."""
+    links = [(f"m{i}", "sundays") for i in range(6)] + [(f"m{i}", f"t{i}") for i in range(6)]
+    graph = make(mentions=links, bare=[f"m{i}" for i in range(6)])
+    found = run(graph, [("m0", 1.0)], {"m0": 0.8})
+    assert found.scores == {f"m{i}": 1.0 for i in range(1, 6)}
+    # Each is about Sundays for half (two names), and five messages share it: 1/10.
+    floored = run(graph, [("m0", 1.0)], {"m0": 0.8}, floor=1.0)
+    assert floored.scores == {f"m{i}": pytest.approx(0.1) for i in range(1, 6)}
+    assert run(graph, [("m0", 1.0)], {"m0": 0.8}, floor=0.05).scores == found.scores
+
+
 def test_a_long_memory_naming_many_entities_is_about_none_of_them(make):
     """Stated no relation, a memory is about each entity it names in equal parts: a long
     reply quoting a dozen names is no passage about the one the bridge leads to."""
@@ -161,9 +200,8 @@ def test_a_long_memory_naming_many_entities_is_about_none_of_them(make):
     links = [("m1", "bob"), ("m2", "bob"), ("m3", "bob")] + [("m3", e) for e in crowd]
     graph = make(mentions=links, bare=["m1", "m2", "m3"])
     found = run(graph, [("m1", 1.0)], {"m1": 0.9})
-    # Bob is named by three units: specificity 1/2; m3 is about Bob for 1/13 only.
-    assert found.scores["m2"] == pytest.approx(0.5)
-    assert found.scores["m3"] == pytest.approx(0.5 / 13)
+    assert found.scores["m2"] == 1.0
+    assert found.scores["m3"] == pytest.approx(1 / 13)
 
 
 def test_the_hop_one_weights_and_the_leading_cosine_scale_the_lift(make):
@@ -180,18 +218,18 @@ def test_the_hop_one_weights_and_the_leading_cosine_scale_the_lift(make):
     assert run(graph, [("J", 1.0)], {"J.0": -0.2, "J.1": -0.3}).ranked() == []
 
 
-def test_hybrid_bridge_reaches_the_passage_the_question_only_describes(tmp_path):
+def test_hybrid_reaches_the_passage_the_question_only_describes(tmp_path):
     """Recorded-style LLM extraction (the stand-in server): the question names the
     gazette; its passage names the editor; only the editor's passage says where she grew
     up, in no word of the question. Under the hashing embedder its cosine is below every
     other passage's, so the text channels rank it last, and the path walk, seeded by the
     gazette alone, lifts it too little; the bridge takes it from the gazette's fact."""
     found = search_gazette(tmp_path, "{person} plays chess in {city} on Sundays.",
-                           [TEXT, HYBRID, HYBRID_BRIDGE])  # fmt: skip
+                           [TEXT, PATH_ONLY, HYBRID])  # fmt: skip
     ranks = {recipe: [h.source_ids[0] for h in hits].index("1") for recipe, hits in found.items()}
-    assert ranks["text"] == ranks["hybrid"] == 7, ranks  # last
-    assert ranks["hybrid_bridge"] == 1, ranks  # right behind the gazette's passage
-    reached = found["hybrid_bridge"][1]
+    assert ranks["text"] == ranks["path_only"] == 7, ranks  # last
+    assert ranks["hybrid"] == 1, ranks  # right behind the gazette's passage
+    reached = found["hybrid"][1]
     assert "bridge" in reached.channels and reached.score_parts["bridge"] == 1.0
     assert reached.path == [PathStep("Harbour Gazette", "edited by", "Mira Holt")]
 
@@ -223,10 +261,10 @@ def test_a_memory_written_after_a_search_is_bridged_to_on_the_next_one(tmp_path)
             memory.add_many([{"text": p.memory, "source_ids": [str(p.id)]}
                              for p in data.passages if p is not editor],
                             user_id="m", infer=True)  # fmt: skip
-            before = memory.search(QUESTION, user_id="m", limit=8, recipe=HYBRID_BRIDGE)
+            before = memory.search(QUESTION, user_id="m", limit=8, recipe=HYBRID)
             assert "1" not in {h.source_ids[0] for h in before}
             memory.add(editor.memory, user_id="m", source_ids=[str(editor.id)])
-            after = memory.search(QUESTION, user_id="m", limit=8, recipe=HYBRID_BRIDGE)
+            after = memory.search(QUESTION, user_id="m", limit=8, recipe=HYBRID)
         finally:
             memory.close()
     assert [h.source_ids[0] for h in after][:2] == ["0", "1"]

@@ -5,7 +5,7 @@
            ├─ graph   (entities linked from the query and from  ─┤
            │           the best hits of the two above, walked 1-2 hops)
            └─ bridge  (from the best text hits' facts to the  ──┘
-                       memories about what they name; bridge.py, opt-in)
+                       memories about what they name; bridge.py)
 
 Every channel applies the same admission rule (scope, time, payload filters) from
 ``index/filters.py``, so a memory a channel may not return can never reach a hit through
@@ -450,7 +450,8 @@ class _Run:
         so it costs the same right after a write and at any scope size."""
         recipe = self.recipe
         cosines = self.scores.get("vector") or self.index.vector_scores(self.vector)
-        settings = BridgeSettings(recipe.bridge_sources, recipe.bridge_facts, recipe.hub_degree)
+        settings = BridgeSettings(recipe.bridge_sources, recipe.bridge_facts, recipe.hub_degree,
+                                  recipe.bridge_floor)  # fmt: skip
         top = (first[0].score if first else 0.0) or 1.0
         hop_one = [(self.groups.members(f.memory_id), f.score / top) for f in first]
         around = Around(self.owner.ops, self.groups, recipe.hub_degree)

@@ -305,7 +305,7 @@ turn already taken from a session) cost LoCoMo 0.02-0.16 and multi-hop all-gold@
 None kept.
 
 Issue 12 once more (2026-11-25): the bridge channel (``bridge.py``), beside the path walk
-at 0.2 in ``hybrid_bridge`` (opt-in: see its definition below). From the three best
+at 0.2 in ``hybrid_bridge`` (then opt-in; ``hybrid`` since, see below). From the three best
 fused text hits, the three members of each closest to the query by cosine lead across the relations they state (or, stating none,
 the entities they mention) to the entities the query does not name, and on to the units
 about those entities: specificity 1 / the other units naming it, aboutness the share of a
@@ -359,12 +359,40 @@ unchanged, 0.773 / 0.747; musique whole 0.728 / 0.840 / 0.46, offline 0.762 -> 0
 R@5); an object share of 0.5 or 1.0 on the LLM graph (R@5 0.683 both vs 0.680, all-gold
 0.38 vs 0.36: noise, and the synthetic updates need the quarter); a second bridge round
 from the units the first lifted (prototype, all-gold@5 0.44 -> 0.38-0.42).
+
+The bridge in ``hybrid`` (2026-11-25, later). It was opt-in because it read the scope's
+graph as arrays rebuilt after every write; it now reads the graph around its hits through
+``GraphOps`` (the in-process index on Kuzu), so a write costs it nothing. Same data
+(recorded LLM / offline extractor; R@5 / R@10 / all-gold@5; 0.2 unless said):
+
+    lifts over the strongest leading fact's strength (not the best lift), 0.2 / 0.5 / 0.8:
+                                          LLM 0.667 / 0.673 / 0.683, 0.78 / 0.79 / 0.79,
+                                              0.36 / 0.36 / 0.38
+      aboutness capped sum / over sqrt(size) (not the mean), 0.5: 0.663 / 0.673 (LLM)
+    leading facts: the closest 3 that lead somewhere (another unit names what they name),
+      among the best 16 members; before, the closest 3, which in an LLM's passage often
+      name only its actors ("Jump for Glory starring Alan Hale"), the step being the
+      fourth ("directed by Raoul Walsh"). Scaled to the best lift again:
+                                          LLM 0.717 / 0.823 / 0.44, offline 0.755 / 0.850 / 0.50
+      5 sources / 2 sources / 2 facts / 5 facts / 8 facts:
+                                          LLM 0.697 / 0.717 / 0.710 / 0.727 / 0.717, all-gold
+                                              0.40 / 0.44 / 0.44 / 0.46 / 0.44 (noise: kept 3, 3)
+      graph weight 0.5 / 0 (path walk off), flat 0.6 / 0.4: LLM 0.703 / 0.685 / 0.700
+      memories stating no relation lead nowhere: LLM unchanged, offline 0.620 / 0.753 / 0.30
+    a floor: the best lift scores 1 unless below floor x the strongest leading strength
+      floor 0.02 / 0.05 / 0.2: LLM 0.717 / 0.697 / 0.683, all-gold 0.44 / 0.40 / 0.38;
+      ``recall`` replies, verbatim (``text`` 0.781): floor 0 / 0.02 / 0.05 / 0.2 0.747 /
+      0.770 / 0.775 / 0.779; distractors, verbatim (``text`` 0.794): 0.767 / 0.783 /
+      0.789 / 0.794.
+    kept: the floor applied to leads that state no relation only (a co-mention is weak
+      evidence; a stated relation is a step the extractor saw), 0.05: LLM 0.717 / 0.823 /
+      0.44, offline 0.738 / 0.833 / 0.48; the suites' runs are in ``benchmarks/results``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
 from ..errors import ValidationError
@@ -398,6 +426,9 @@ class Recipe:
     # -- bridge channel (bridge.py) ----------------------------------------------------
     bridge_sources: int = 3  # best text hits the bridge starts from
     bridge_facts: int = 3  # members of each whose entities lead on (closest by cosine)
+    # The bridge's best lift scores 1 unless it is below this share of the strongest
+    # leading memory's strength among those stating no relation (bridge.py).
+    bridge_floor: float = 0.0
     ppr_restart: float = 0.5  # ppr: share of mass sent back to the seeds each step
     ppr_steps: int = 4  # ppr: steps of the walk (memory -> entity -> memory is two)
     hub_degree: int = 300  # ppr: an entity in more memories than this passes nothing on
@@ -460,7 +491,7 @@ class Recipe:
                      "pagerank_weight", "mmr_lambda", "entity_similarity",
                      "neighbour_weight", "keyword_coverage", "ppr_restart",
                      "relation_gate", "recency_weight", "importance_weight",
-                     "speaker_weight"):  # fmt: skip
+                     "speaker_weight", "bridge_floor"):  # fmt: skip
             if not 0.0 <= getattr(self, name) <= 1.0:
                 problems.append(f"{name}: a number in [0, 1]")
         if not self.recency_half_life > 0:
@@ -518,10 +549,12 @@ _FLAT = {"vector": 0.5, "keyword": 0.5}
 # hybrid; measured in boost.py.
 _SPEAKER = {"speaker_weight": 0.1}
 # Only entities the query names seed the walk, and the graph weighs as much as each flat
-# channel; measured in the module docstring.
+# channel; the bridge (bridge.py) at 0.2 beside it, its vague lifts from memories stating
+# no relation held under 0.05 of their strength. Measured in the module docstring.
 HYBRID = Recipe(
     "hybrid",
-    weights={**_FLAT, "graph": 1.0},
+    weights={**_FLAT, "graph": 1.0, "bridge": 0.2},
+    bridge_floor=0.05,
     seeds_from_hits=0,
     **_NEIGHBOURS,
     **_FUSION,
@@ -541,18 +574,12 @@ _HYBRID_BEFORE = {"vector": 0.5, "keyword": 0.5, "graph": 0.5}
 HYBRID_PPR = Recipe("hybrid_ppr", weights={**_FLAT, "graph": 1.0}, graph_walk="ppr",
                     match_seeds=5, fact_seeds=40, ppr_walked=True,
                     **_NEIGHBOURS, **_FUSION, **_SPEAKER)  # fmt: skip
-# hybrid and the bridge channel (bridge.py) at 0.2: from the best text hits' facts to the
-# units about what they name (the standout rule leaves it whole: it follows the text
-# channels' own hits). Opt-in until the bridge reads the incrementally kept graph index:
-# it walks the scope's arrays (ppr.build_graph), rebuilt on the first search after any
-# write (2.1 s at 10k memories, measured), which the default cannot pay after every add.
-HYBRID_BRIDGE = replace(HYBRID, name="hybrid_bridge", weights={**HYBRID.weights, "bridge": 0.2})
 HYBRID_MMR = Recipe("hybrid_mmr", weights=_HYBRID_BEFORE, rerank=("mmr",))
 # The two flat channels without the graph: the strongest simple baseline on LoCoMo.
 TEXT = Recipe("text", weights=_FLAT, **_NEIGHBOURS, **_FUSION, **_SPEAKER)
 
 RECIPES: dict[str, Recipe] = {
-    r.name: r for r in (VECTOR, KEYWORD, GRAPH, HYBRID, HYBRID_PPR, HYBRID_BRIDGE, HYBRID_MMR, TEXT)
+    r.name: r for r in (VECTOR, KEYWORD, GRAPH, HYBRID, HYBRID_PPR, HYBRID_MMR, TEXT)
 }
 
 
