@@ -206,9 +206,15 @@ class GraphIndex:
         out: dict[str, list[str]] = {}
         for fact_id in fact_ids:
             found: set[str] = set()
-            for entity_id in self.mentions.get(fact_id, ()):
-                if len(self.mentioned.get(entity_id, ())) > most:
-                    continue
+            named = self.mentions.get(fact_id, set())
+            entities = sorted((e for e in named if len(self.mentioned.get(e, ())) <= most),
+                              key=lambda e: len(self.touching.get(e, ())))  # fmt: skip
+            if len(entities) == len(named):
+                # Both ends of each of its relations are among them: the busiest entity's
+                # relations are all found at their other end (one from an entity to
+                # itself aside), and a fact naming a city reads the city's thousands none.
+                entities = entities[:-1]
+            for entity_id in entities:
                 for rel_id in self.touching.get(entity_id, ()):
                     if fact_id in (self.relations[rel_id]["fact_ids"] or ()):
                         found.add(rel_id)
