@@ -387,6 +387,11 @@ graph as arrays rebuilt after every write; it now reads the graph around its hit
     kept: the floor applied to leads that state no relation only (a co-mention is weak
       evidence; a stated relation is a step the extractor saw), 0.05: LLM 0.717 / 0.823 /
       0.44, offline 0.738 / 0.833 / 0.48; the suites' runs are in ``benchmarks/results``.
+    not kept: the question asked again of dense retrieval with the best bridges' names
+      added ("... the director of Jump for Glory? Raoul Walsh"), one embedding call for
+      three names: its best three units joining the bridge's at the bridge's score x their
+      standing, LLM 0.677 / 0.813 / 0.36 (x 0.4: 0.693 / 0.813 / 0.38); re-ranking only
+      the units each bridge reached by that cosine, 0.723 / 0.813 / 0.46 (one question).
 """
 
 from __future__ import annotations
