@@ -8,6 +8,8 @@ LLM (``benchmarks.musique.ReplayModel``) answers for it.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 QUESTION = "In which city was the editor of the Harbour Gazette born?"
 PEOPLE = ["Jon Vik", "Ana Ruiz", "Li Wei", "Sam Cole", "Eva Lind", "Tom Berg"]
 CITIES = ["Oslo", "Cadiz", "Xian", "Leeds", "Malmo", "Turku"]
@@ -30,9 +32,10 @@ def gazette_data(filler: str):
     return MusiqueData(passages, [], extractions)
 
 
-def search_gazette(tmp_path, filler: str, recipes, limit: int = 8) -> dict:
-    """Ingest the corpus through ``add_many(infer=True)`` and the stand-in LLM, and ask
-    the question of each recipe: ``{recipe name: hits}``."""
+@contextmanager
+def gazette_memory(tmp_path, filler: str):
+    """A ``Memory`` whose extractor is the stand-in LLM answering for the corpus's
+    passages, and the corpus: ``(memory, data)``; closed on exit."""
     from benchmarks.musique import ReplayModel
     from graphmem import Memory
     from graphmem.embed.local import HashingEmbedder
@@ -43,9 +46,22 @@ def search_gazette(tmp_path, filler: str, recipes, limit: int = 8) -> dict:
         memory = Memory.open(tmp_path, embedder=HashingEmbedder(), extractor="llm",
                              llm_base_url=server.base_url, llm_api_key="test")  # fmt: skip
         try:
-            memory.add_many([{"text": p.memory, "source_ids": [str(p.id)]}
-                             for p in data.passages], user_id="m", infer=True)  # fmt: skip
-            return {r.name: memory.search(QUESTION, user_id="m", limit=limit, recipe=r)
-                    for r in recipes}  # fmt: skip
+            yield memory, data
         finally:
             memory.close()
+
+
+def add_passages(memory, passages, user_id: str):
+    """``add_many(infer=True)``, one item per passage; the ids of what was stored."""
+    added = memory.add_many([{"text": p.memory, "source_ids": [str(p.id)]} for p in passages],
+                            user_id=user_id, infer=True)  # fmt: skip
+    return {f.id for f in added.facts}
+
+
+def search_gazette(tmp_path, filler: str, recipes, limit: int = 8) -> dict:
+    """Ingest the corpus through ``add_many(infer=True)`` and the stand-in LLM, and ask
+    the question of each recipe: ``{recipe name: hits}``."""
+    with gazette_memory(tmp_path, filler) as (memory, data):
+        add_passages(memory, data.passages, "m")
+        return {r.name: memory.search(QUESTION, user_id="m", limit=limit, recipe=r)
+                for r in recipes}  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from gazette_helpers import search_gazette
+from gazette_helpers import QUESTION, add_passages, gazette_memory, search_gazette
 
 from graphmem.index.scope import ScopeIndex
 from graphmem.models import Entity, Fact, GraphBatch, PathStep, Relation, Scope
@@ -245,27 +245,28 @@ def test_bad_bridge_settings_are_refused_naming_the_field():
 def test_a_memory_written_after_a_search_is_bridged_to_on_the_next_one(tmp_path):
     """The bridge reads the graph around each search's hits as it is now: no copy of the
     scope's graph to rebuild or to go stale after a write."""
-    from gazette_helpers import QUESTION, gazette_data
-
-    from benchmarks.musique import ReplayModel
-    from graphmem import Memory
-    from graphmem.embed.local import HashingEmbedder
-    from graphmem.testing import OpenAIServer
-
-    data = gazette_data("{person} plays chess in {city} on Sundays.")
-    editor = data.passages[1]
-    with OpenAIServer(handler=ReplayModel(data)) as server:
-        memory = Memory.open(tmp_path, embedder=HashingEmbedder(), extractor="llm",
-                             llm_base_url=server.base_url, llm_api_key="test")  # fmt: skip
-        try:
-            memory.add_many([{"text": p.memory, "source_ids": [str(p.id)]}
-                             for p in data.passages if p is not editor],
-                            user_id="m", infer=True)  # fmt: skip
-            before = memory.search(QUESTION, user_id="m", limit=8, recipe=HYBRID)
-            assert "1" not in {h.source_ids[0] for h in before}
-            memory.add(editor.memory, user_id="m", source_ids=[str(editor.id)])
-            after = memory.search(QUESTION, user_id="m", limit=8, recipe=HYBRID)
-        finally:
-            memory.close()
+    with gazette_memory(tmp_path, "{person} plays chess in {city} on Sundays.") as (memory, data):
+        editor = data.passages[1]
+        add_passages(memory, [p for p in data.passages if p is not editor], "m")
+        before = memory.search(QUESTION, user_id="m", limit=8, recipe=HYBRID)
+        assert "1" not in {h.source_ids[0] for h in before}
+        memory.add(editor.memory, user_id="m", source_ids=[str(editor.id)])
+        after = memory.search(QUESTION, user_id="m", limit=8, recipe=HYBRID)
     assert [h.source_ids[0] for h in after][:2] == ["0", "1"]
     assert after[1].path == [PathStep("Harbour Gazette", "edited by", "Mira Holt")]
+
+
+def test_the_bridge_never_crosses_into_another_scope(tmp_path):
+    """Two users store the same gazette, one without the editor's passage: the bridge
+    reaches it for the user who has it, and for the other finds nothing to lift, though
+    every name is the same."""
+    with gazette_memory(tmp_path, "{person} plays chess in {city} on Sundays.") as (memory, data):
+        add_passages(memory, data.passages, "full")
+        stored = add_passages(memory, [p for p in data.passages if p is not data.passages[1]],
+                              "part")  # fmt: skip
+        full = memory.search(QUESTION, user_id="full", limit=8)
+        part = memory.search(QUESTION, user_id="part", limit=8)
+    assert [h.source_ids[0] for h in full][:2] == ["0", "1"] and "bridge" in full[1].channels
+    assert "1" not in {h.source_ids[0] for h in part}
+    assert part and all(h.memory_ids for h in part)
+    assert {i for h in part for i in h.memory_ids} <= stored
