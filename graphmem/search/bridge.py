@@ -12,25 +12,27 @@ So the walk goes:
 1. **hop one**: the ``sources`` best units of the fused text channels (a unit is what a
    search returns: a message or passage with its facts, or a lone memory), each weighted
    by its fused score over the best one's;
-2. **the fact that leads on**: in each, the ``facts`` members closest to the query by
-   cosine (the question "director of Film X" sits nearest to "Film X directed by Y"); their
-   entities, less those the query names (they are where the walk starts, not where it
-   goes) and less hubs, are the bridges;
+2. **the facts that lead on**: in each, the ``facts`` members closest to the query by
+   cosine (the question "director of Film X" sits nearest to "Film X directed by Y")
+   among those that name something another unit names too (a passage's closest fact may
+   name only its own actors); their entities, less those the query names (they are where
+   the walk starts, not where it goes) and less hubs, are the bridges;
 3. **hop two**: every other unit that mentions a bridge scores
    ``hop-one weight x the fact's cosine x specificity x aboutness``, where specificity is
-   1 / the number of units naming the bridge (a name in two passages links them; one in
-   two hundred links nothing), and aboutness is the share of the unit's memories that
-   mention it (the passage *about* Y, not every passage that names Y in passing). A unit
-   keeps its best bridge. Scores are over the strongest leading fact's strength, so a
-   clean step from it (a bridge two units share, the other one about it) scores 1 and a
-   vague one (a word six messages share) little, wherever nothing better was found.
+   1 / the number of other units naming the bridge (a name in two passages links them;
+   one in two hundred links nothing), and aboutness is the share of the unit's memories
+   that are about it (the passage *about* Y, not every passage that names Y in passing).
+   A unit keeps its best bridge, and the best lift scores 1; but where the walk led from
+   memories stating no relation, lifts stay under 1 unless they reach ``floor`` of those
+   memories' strength: a co-mention is weak evidence, and a word six chat messages share
+   is no clean step.
 
-It reads the graph around those few facts, not the scope's graph: three batched reads
-(the relations the leading facts support, the facts naming their entities, the relations
-and mentions of those facts), answered from the in-process graph copy on Kuzu and by
-Cypher over Bolt. A write costs it nothing, and a scope of a million memories no more than
-one of a thousand: the reads are bounded by ``sources x facts`` leading facts and by
-``hub_degree`` memories per entity.
+It reads the graph around those few facts, not the scope's graph: a few batched reads
+(the relations and mentions of the hop-one members, the facts naming their entities, the
+relations and mentions of the memories reached), answered from the in-process graph copy
+on Kuzu and by Cypher over Bolt. A write costs it nothing, and a scope of a million
+memories no more than one of a thousand: the reads are bounded by ``sources`` x 16
+members and by ``hub_degree`` memories per entity.
 
 Measured against HippoRAG-style personalised PageRank (``ppr.py``) on musique-dev with
 gpt-3.5's recorded triples, it is cheaper and sharper: PageRank spreads mass over every
