@@ -394,6 +394,12 @@ graph as arrays rebuilt after every write; it now reads the graph around its hit
       the units each bridge reached by that cosine, 0.723 / 0.813 / 0.46 (one question);
       a softer specificity, 1 / (other units)^0.5 / ^0.75, for a common bridge a passage
       is about ("Hong Kong", 28 units): LLM 0.683 / 0.700, all-gold 0.38 / 0.42.
+
+Issue 22's ``distant`` with the bridge in ``hybrid`` (0.075, dense 0.095, text 0.052): the
+keyword weight scaled by how many of BM25's top 10 dense's top 40 also holds (full at a
+share of 0.2 / 0.4 of them, at least a fifth of itself): 0.075 / 0.082. Short of dense
+- 0.01 either way, and not run on LoCoMo, where BM25's wins are what dense misses; not
+kept.
 """
 
 from __future__ import annotations
