@@ -90,10 +90,13 @@ class Around:
 
     def __init__(self, ops: GraphOps, groups: Groups, hub_degree: int) -> None:
         self.ops, self.groups, self.hub = ops, groups, hub_degree
+        self._units: dict[str, str | None] = {}  # the walk asks for each memory's often
 
     def unit(self, memory_id: str) -> str | None:
-        key = self.groups.key(memory_id)
-        return key if memory_id in self.groups.members(key) else None
+        if memory_id not in self._units:
+            key = self.groups.key(memory_id)
+            self._units[memory_id] = key if memory_id in self.groups.members(key) else None
+        return self._units[memory_id]
 
     def size(self, unit: str) -> int:
         return len(self.groups.members(unit))

@@ -74,8 +74,6 @@ class EntityFactGraph:
             pairs.add((fact, node))
         self.facts = len(self.fact_ids)
         self.entities = len(self.entity_node)
-        # How many entities each memory names (a long reply names a dozen, a fact two).
-        self.named = np.bincount([f for f, _n in pairs], minlength=self.facts)
         self.entity_ids = list(self.entity_node)
         # Sources shared by two or more memories: a passage split into facts holds together.
         members: dict[str, list[int]] = {}
@@ -92,7 +90,6 @@ class EntityFactGraph:
         alone = np.flatnonzero(self.unit_of < 0)
         self.unit_of[alone] = len(shared) + np.arange(len(alone))
         self.unit_keys = self.source_keys + [self.fact_ids[i] for i in alone]
-        self.unit_size = np.bincount(self.unit_of, minlength=len(self.unit_keys))
         self.size = self.facts + self.entities + len(shared)
         first = self.facts + self.entities
         self.source_node = {key: first + k for k, key in enumerate(self.source_keys)}
@@ -122,7 +119,6 @@ class EntityFactGraph:
         self.entity_facts = counts[self.facts : self.facts + self.entities]
         # The relations each memory supports, for explaining a hit (``path_to``).
         self.steps: dict[int, list[tuple[PathStep, int, int]]] = {}
-        self.subjects: set[tuple[int, int]] = set()  # (memory, entity node it is about)
         self.by_word: dict[str, list[int]] = {}  # relation-name word -> supporting memories
         for rel in relations:
             ends = (self.entity_node.get(rel.source_id), self.entity_node.get(rel.target_id))
@@ -134,7 +130,6 @@ class EntityFactGraph:
             for fact_id in rel.fact_ids:
                 if (fact := self.fact_node.get(fact_id)) is not None:
                     self.steps.setdefault(fact, []).append(step)
-                    self.subjects.add((fact, step[1]))
                     for word in words:
                         self.by_word.setdefault(word, []).append(fact)
         self.has_relation = np.zeros(self.facts, dtype=bool)
