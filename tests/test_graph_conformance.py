@@ -175,7 +175,11 @@ def sample_params(name: str, params: tuple[str, ...], batch: GraphBatch) -> dict
         "relation": [relation_row(r) for r in batch.relations],
         "mention": [{"fact_id": f, "entity_id": e} for f, e in batch.mentions],
     }
-    takes_entities = name.startswith("entit") or name in ("facts_mentioning", "relations_touching")
+    takes_entities = name.startswith("entit") or name in (
+        "facts_mentioning",
+        "relations_touching",
+        "relations_fanned",
+    )
     values = {
         "ids": entity_ids if takes_entities else fact_ids,
         "keys": [k for e in batch.entities for k in e.match_keys()],
@@ -183,6 +187,7 @@ def sample_params(name: str, params: tuple[str, ...], batch: GraphBatch) -> dict
         "skip": 0,
         "limit": 50,
         "most": 2,
+        "keep": entity_ids[:1],
         "as_of": iso(2017),
         "include_invalid": False,
         "version": 1,
@@ -712,6 +717,15 @@ def observe(store: GraphStore) -> dict:
             for as_of, old in modes:
                 touching = ops.relations_touching(group, scope, as_of=as_of, include_invalid=old)
                 seen[f"touching {scope} {group[:1]} {len(group)} {as_of} {old}"] = plain(touching)
+                # What a walk reads of a hub: capped per entity and relation name, plus
+                # every relation to the entities it must keep (the index's rule on Kuzu,
+                # a capped Cypher read on a server).
+                for cap, keep in ((1, ()), (2, entity_ids[-3:])):
+                    fanned = ops.relations_touching(
+                        group, scope, as_of=as_of, include_invalid=old, fanout=cap, keep=keep
+                    )
+                    seen[f"fanned {cap} {scope} {group[:1]} {len(group)} {as_of} {old}"] = (
+                        plain(fanned))  # fmt: skip
             mentioning = ops.facts_mentioning(group, scope)
             seen[f"mentioning {scope} {group[:1]} {len(group)}"] = sorted(
                 (i, f.id, f.text) for i, f in mentioning

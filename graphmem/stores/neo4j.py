@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -337,6 +337,16 @@ class Neo4jGraphStore:
         if name not in self._reads:
             self._reads[name] = not self.queries.get(name).writes
         return self._unit(lambda tx: tx.run(name, params), name, read=self._reads[name])
+
+    def capped_relations(self, ids: Sequence[str], limit: int, keep: Sequence[str],
+                         scope: Mapping[str, str], as_of: str = "",
+                         include_invalid: bool = False) -> list[Row]:  # fmt: skip
+        """``relations_touching`` capped on the server (``GraphOps.relations_touching``'s
+        ``fanout`` rule, with the scope and time rules applied before the cap): a walk
+        through a city's thousand residents ships ``limit`` of them, not all."""
+        params = {"ids": list(ids), "limit": limit, "keep": list(keep), **scope,
+                  "as_of": as_of, "include_invalid": include_invalid}  # fmt: skip
+        return self.run("relations_fanned", params)
 
     @contextmanager
     def transaction(self) -> Iterator[_Tx]:
