@@ -50,7 +50,7 @@ from .snapshot import (
     write_arrays,
 )
 
-VERSION = 2  # 2: payloads as rows decoded on first read
+VERSION = 3  # 2: payloads as rows decoded on first read; 3: the graph's rows by column
 MANIFEST = "manifest.json"
 GRAPH = SNAPSHOT_KEY
 _BROKEN = (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..models import SCOPE_FIELDS, Scope
-from ..stores.graph_index import ENTITY_FIELDS, RELATION_FIELDS, GraphIndex
+from ..stores.graph_index import GraphIndex, HeldEntity, HeldRelation, same_text
 from .payload_rows import PayloadRows, rows_blob, scopes_of
 from .scope import ScopeIndex
 
@@ -246,42 +247,68 @@ def _load_neighbours(index: ScopeIndex, groups: Any) -> None:
 
 
 def graph_arrays(index: GraphIndex) -> tuple[dict[str, Any], Arrays]:
+    """Entities and relations by column, so a load interns and builds them in C."""
     mentions = {f: sorted(found) for f, found in index.mentions.items() if found}
     return {}, {
-        "entities": pack(list(index.entities.values())),
-        "relations": pack(list(index.relations.values())),
+        "entities": pack(_columns(HeldEntity._fields, index.entities.values())),
+        "relations": pack(_columns(HeldRelation._fields, index.relations.values())),
         "mentions": pack(mentions),
     }
 
 
-_ENTITY_KEYS = frozenset((*ENTITY_FIELDS, "keys"))
-_RELATION_KEYS = frozenset(RELATION_FIELDS)
+def _columns(fields: tuple[str, ...], rows: Any) -> dict[str, list[Any]]:
+    rows = list(rows)
+    return {name: [row[at] for row in rows] for at, name in enumerate(fields)}
+
+
+def _rows(kind: Any, columns: Any, lists: tuple[str, ...]) -> list[Any]:
+    """``kind`` tuples from a snapshot's columns, every text in them interned."""
+    _check(isinstance(columns, dict) and list(columns) == list(kind._fields), "graph columns")
+    values = list(columns.values())
+    _check(all(isinstance(c, list) and len(c) == len(values[0]) for c in values), "graph columns")
+    out = []
+    for name, column in columns.items():
+        if name in lists:
+            _check(all(isinstance(v, list) for v in column), f"{name} lists")
+            out.append([_interned(v) for v in column])
+        else:
+            out.append(_interned(column))
+    return list(map(kind._make, zip(*out, strict=True)))
+
+
+def _interned(texts: list[Any]) -> list[Any]:
+    """``texts`` interned (``sys.intern`` mapped in C; None kept where a field is unset)."""
+    try:
+        return list(map(sys.intern, texts))
+    except TypeError:
+        _check(all(v is None or isinstance(v, str) for v in texts), "graph text")
+        return [same_text(v) for v in texts]
 
 
 def load_graph(meta: dict[str, Any], arrays: Arrays) -> GraphIndex:
     """The graph copy, its maps filled directly: through ``GraphIndex``'s own put and
     link calls it took 0.6 s at 10k memories, most of the load (measured)."""
-    entities, relations = unpack(arrays["entities"]), unpack(arrays["relations"])
+    entities = _rows(HeldEntity, unpack(arrays["entities"]), ("aliases", "keys"))
+    relations = _rows(HeldRelation, unpack(arrays["relations"]), ("fact_ids",))
     mentions = unpack(arrays["mentions"])
-    _check(isinstance(entities, list) and isinstance(relations, list)
-           and isinstance(mentions, dict), "graph rows")  # fmt: skip
+    _check(isinstance(mentions, dict), "graph mentions")
     index = GraphIndex((), (), ())
-    for row in entities:
-        _check(isinstance(row, dict) and row.keys() == _ENTITY_KEYS
-               and isinstance(row["keys"], list), "entity row")  # fmt: skip
-        index.entities[row["id"]] = row
-        for key in row["keys"]:
-            index.by_key.setdefault(key, set()).add(row["id"])
-    known = index.entities
-    for row in relations:
-        _check(isinstance(row, dict) and row.keys() == _RELATION_KEYS
-               and row["source_id"] in known and row["target_id"] in known, "relation row")  # fmt: skip
-        index.relations[row["id"]] = row
-        index.touching.setdefault(row["source_id"], set()).add(row["id"])
-        index.touching.setdefault(row["target_id"], set()).add(row["id"])
+    index.entities = known = {entity.id: entity for entity in entities}
+    _check(len(known) == len(entities), "an entity listed twice")
+    for entity in entities:
+        for key in entity.keys:
+            index.by_key.setdefault(key, set()).add(entity.id)
+    for rel in relations:
+        _check(rel.source_id in known and rel.target_id in known, "relation row")
+        index.relations[rel.id] = rel
+        index.touching.setdefault(rel.source_id, set()).add(rel.id)
+        index.touching.setdefault(rel.target_id, set()).add(rel.id)
+    _check(len(index.relations) == len(relations), "a relation listed twice")
     mentioned = index.mentioned
     for fact_id, found in mentions.items():
-        index.mentions[fact_id] = set(found)
+        _check(isinstance(found, list), "graph mentions")
+        fact_id = same_text(fact_id)
+        found = index.mentions[fact_id] = tuple(dict.fromkeys(_interned(found)))
         for entity_id in found:
             mentioned.setdefault(entity_id, set()).add(fact_id)
     _check(mentioned.keys() <= known.keys(), "a mention of no entity")

@@ -18,7 +18,9 @@ copy, and the next read builds it again.
 
 from __future__ import annotations
 
+import sys
 import threading
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -36,51 +38,102 @@ _NEUTRAL = frozenset({"fact_set", "fact_upsert"})
 SNAPSHOT_KEY = ("graph",)  # this copy's key among saved snapshots (index/persist.py)
 
 
+def same_text(value: Any) -> Any:
+    """One string object per distinct id, scope and time held here: rows read back from a
+    store or a snapshot carry a fresh copy of each (an id is ~85 bytes, in several maps)."""
+    return sys.intern(value) if type(value) is str else value
+
+
+class _Held:
+    """An entity or relation as this copy holds it: a named tuple, not a dict (~460 bytes
+    a row less; ~700k relations at 1M memories; built from a snapshot's columns without a
+    Python call per row), read as a mapping where a caller wants one (``accept``,
+    ``Scope.from_row``)."""
+
+    __slots__ = ()
+    _fields: tuple[str, ...]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key) if key in self._fields else default
+
+    def row(self) -> dict[str, Any]:
+        return dict(zip(self._fields, self, strict=True))  # type: ignore[call-overload]
+
+
+class HeldEntity(_Held, namedtuple("HeldEntity", (*ENTITY_FIELDS, "keys"))):
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> HeldEntity:
+        return cls._make([*(same_text(row.get(name)) for name in ENTITY_FIELDS),
+                          [same_text(k) for k in row.get("keys") or []]])  # fmt: skip
+
+
+class HeldRelation(_Held, namedtuple("HeldRelation", RELATION_FIELDS)):
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> HeldRelation:
+        return cls._make([[same_text(f) for f in row.get("fact_ids") or []]
+                          if name == "fact_ids" else same_text(row.get(name))
+                          for name in RELATION_FIELDS])  # fmt: skip
+
+
 class GraphIndex:
     """Entities (with their name/alias keys), relations by endpoint, mentions by fact."""
 
     def __init__(self, entities: Iterable[Row], relations: Iterable[Row], mentions) -> None:
-        self.entities: dict[str, Row] = {}
+        self.entities: dict[str, HeldEntity] = {}
         self.by_key: dict[str, set[str]] = {}
-        self.relations: dict[str, Row] = {}
+        self.relations: dict[str, HeldRelation] = {}
         self.touching: dict[str, set[str]] = {}  # entity id -> ids of relations touching it
-        self.mentions: dict[str, set[str]] = {}  # fact id -> entity ids
+        # fact id -> the entity ids it mentions: a tuple (a fact names one to three; a set
+        # of three costs 216 bytes, the tuple 64)
+        self.mentions: dict[str, tuple[str, ...]] = {}
         self.mentioned: dict[str, set[str]] = {}  # entity id -> fact ids
         # entity id -> relation name -> its relations in (first fact id, id) order, built on
         # first read, dropped when a relation of the entity changes (``fanned``).
         self._fans: dict[str, dict[str, list[str]]] = {}
         for row in entities:
             self.put_entity(row)
-        for row in relations:  # rows straight from index_relations: kept as they are
-            ends = (row["source_id"], row["target_id"])
-            if row["id"] in self.relations or not all(e in self.entities for e in ends):
-                self.put_relation(row)
-                continue
-            self.relations[row["id"]] = row
-            for end in ends:
-                self.touching.setdefault(end, set()).add(row["id"])
+        for row in relations:  # rows straight from index_relations
+            self.hold_relation(HeldRelation.of(row))
         for fact_id, entity_id in mentions:
             self.link(fact_id, entity_id)
 
     # -- changes -----------------------------------------------------------------------
 
     def put_entity(self, row: Mapping[str, Any]) -> None:
-        self._unkey(row["id"])
-        self.entities[row["id"]] = {**{k: row.get(k) for k in ENTITY_FIELDS},
-                                    "keys": list(row.get("keys") or [])}  # fmt: skip
-        for key in self.entities[row["id"]]["keys"]:
-            self.by_key.setdefault(key, set()).add(row["id"])
+        self.hold_entity(HeldEntity.of(row))
+
+    def hold_entity(self, entity: HeldEntity) -> None:
+        self._unkey(entity.id)
+        self.entities[entity.id] = entity
+        for key in entity.keys:
+            self.by_key.setdefault(key, set()).add(entity.id)
+
+    def hold_relation(self, rel: HeldRelation) -> None:
+        """``put_relation`` of a row already held: no copy, and nothing to drop first
+        when the id is new (the bulk path of a build or a snapshot load)."""
+        if rel.source_id not in self.entities or rel.target_id not in self.entities:
+            return
+        if rel.id in self.relations:
+            self.drop_relation(rel.id)
+        self.relations[rel.id] = rel
+        for end in (rel.source_id, rel.target_id):
+            self.touching.setdefault(end, set()).add(rel.id)
+            self._fans.pop(end, None)
 
     def _unkey(self, entity_id: str) -> None:
         old = self.entities.get(entity_id)
-        for key in old["keys"] if old else ():
+        for key in old.keys if old else ():
             self.by_key.get(key, set()).discard(entity_id)
 
     def drop_entity(self, entity_id: str) -> None:  # DETACH DELETE
         for rel_id in list(self.touching.get(entity_id, ())):
             self.drop_relation(rel_id)
         for fact_id in self.mentioned.pop(entity_id, set()):
-            self.mentions.get(fact_id, set()).discard(entity_id)
+            self._unmention(fact_id, entity_id)
         self._unkey(entity_id)
         self.entities.pop(entity_id, None)
         self.touching.pop(entity_id, None)
@@ -88,51 +141,56 @@ class GraphIndex:
 
     def put_relation(self, row: Mapping[str, Any]) -> None:
         """Create or overwrite by id, between two existing entities (as the MERGE does)."""
-        if row["source_id"] not in self.entities or row["target_id"] not in self.entities:
-            return
-        self.drop_relation(row["id"])
-        self.relations[row["id"]] = {k: row.get(k) for k in RELATION_FIELDS}
-        for end in (row["source_id"], row["target_id"]):
-            self.touching.setdefault(end, set()).add(row["id"])
-            self._fans.pop(end, None)
+        self.hold_relation(HeldRelation.of(row))
 
     def set_relation(self, row: Mapping[str, Any]) -> None:
         rel = self._same(row)
         if rel is not None:
-            rel.update(fact_ids=list(row.get("fact_ids") or []), valid_at=row.get("valid_at"),
-                       invalid_at=row.get("invalid_at"))  # fmt: skip
-            self._fans.pop(rel["source_id"], None)
-            self._fans.pop(rel["target_id"], None)
+            self.relations[rel.id] = rel._replace(
+                fact_ids=[same_text(f) for f in row.get("fact_ids") or []],
+                valid_at=same_text(row.get("valid_at")),
+                invalid_at=same_text(row.get("invalid_at")),
+            )
+            self._fans.pop(rel.source_id, None)
+            self._fans.pop(rel.target_id, None)
 
     def delete_relation(self, row: Mapping[str, Any]) -> None:
         if self._same(row) is not None:
             self.drop_relation(row["id"])
 
-    def _same(self, row: Mapping[str, Any]) -> Row | None:
+    def _same(self, row: Mapping[str, Any]) -> HeldRelation | None:
         """The relation with this id and these endpoints (how set/delete match it)."""
         rel = self.relations.get(row["id"])
-        if rel and (rel["source_id"], rel["target_id"]) == (row["source_id"], row["target_id"]):
+        if rel and (rel.source_id, rel.target_id) == (row["source_id"], row["target_id"]):
             return rel
         return None
 
     def drop_relation(self, rel_id: str) -> None:
         rel = self.relations.pop(rel_id, None)
         if rel is not None:
-            for end in (rel["source_id"], rel["target_id"]):
+            for end in (rel.source_id, rel.target_id):
                 self.touching.get(end, set()).discard(rel_id)
                 self._fans.pop(end, None)
 
     def link(self, fact_id: str, entity_id: str) -> None:
         if entity_id in self.entities:
-            self.mentions.setdefault(fact_id, set()).add(entity_id)
+            fact_id, entity_id = same_text(fact_id), same_text(entity_id)
+            named = self.mentions.get(fact_id, ())
+            if entity_id not in named:
+                self.mentions[fact_id] = (*named, entity_id)
             self.mentioned.setdefault(entity_id, set()).add(fact_id)
 
     def unlink(self, fact_id: str, entity_id: str) -> None:
-        self.mentions.get(fact_id, set()).discard(entity_id)
+        self._unmention(fact_id, entity_id)
         self.mentioned.get(entity_id, set()).discard(fact_id)
 
+    def _unmention(self, fact_id: str, entity_id: str) -> None:
+        named = self.mentions.get(fact_id)
+        if named is not None and entity_id in named:
+            self.mentions[fact_id] = tuple(e for e in named if e != entity_id)
+
     def drop_fact(self, fact_id: str) -> None:  # DETACH DELETE: its mentions go with it
-        for entity_id in self.mentions.pop(fact_id, set()):
+        for entity_id in self.mentions.pop(fact_id, ()):
             self.mentioned.get(entity_id, set()).discard(fact_id)
 
     def apply(self, name: str, params: Mapping[str, Any]) -> bool:
@@ -200,7 +258,7 @@ class GraphIndex:
         for entity_id in self.mentions.get(fact_id, ()):
             for rel_id in self.touching.get(entity_id, ()):
                 rel = self.relations[rel_id]
-                if rel["source_id"] == entity_id and fact_id in (rel["fact_ids"] or ()):
+                if rel.source_id == entity_id and fact_id in rel.fact_ids:
                     found.add(rel_id)
         return sorted(found)
 
@@ -222,7 +280,7 @@ class GraphIndex:
         out: dict[str, list[str]] = {}
         for fact_id in fact_ids:
             found: set[str] = set()
-            named = self.mentions.get(fact_id, set())
+            named = self.mentions.get(fact_id, ())
             entities = sorted((e for e in named if len(self.mentioned.get(e, ())) <= most),
                               key=lambda e: len(self.touching.get(e, ())))  # fmt: skip
             if len(entities) == len(named):
@@ -232,7 +290,7 @@ class GraphIndex:
                 entities = entities[:-1]
             for entity_id in entities:
                 for rel_id in self.touching.get(entity_id, ()):
-                    if fact_id in (self.relations[rel_id]["fact_ids"] or ()):
+                    if fact_id in self.relations[rel_id].fact_ids:
                         found.add(rel_id)
             out[fact_id] = sorted(found)
         return out
@@ -261,7 +319,7 @@ class GraphIndex:
         for other in keep:
             for rel_id in self.touching.get(other, ()):
                 rel = self.relations[rel_id]
-                if (rel["source_id"] in wanted or rel["target_id"] in wanted) and accept(rel):
+                if (rel.source_id in wanted or rel.target_id in wanted) and accept(rel):
                     found.add(rel_id)
         return [self._relation(r) for r in sorted(found)]
 
@@ -270,15 +328,15 @@ class GraphIndex:
         if fan is None:
             fan = {}
             for rel_id in self.touching.get(entity_id, ()):
-                fan.setdefault(self.relations[rel_id]["name"], []).append(rel_id)
+                fan.setdefault(self.relations[rel_id].name, []).append(rel_id)
             for ordered in fan.values():
-                ordered.sort(key=lambda r: (min(self.relations[r]["fact_ids"] or [""]), r))
+                ordered.sort(key=lambda r: (min(self.relations[r].fact_ids or [""]), r))
             self._fans[entity_id] = fan
         return fan
 
     # Rows are fresh dicts with fresh lists: a caller may change what it gets.
     def _entity(self, entity_id: str) -> Row:
-        row = dict(self.entities[entity_id])
+        row = self.entities[entity_id].row()
         del row["keys"]
         row["aliases"] = list(row["aliases"] or [])
         return row
@@ -289,10 +347,10 @@ class GraphIndex:
 
     def _relation(self, rel_id: str) -> Row:
         rel = self.relations[rel_id]
-        out = dict(rel)
-        out["fact_ids"] = list(rel["fact_ids"] or [])
-        out["source_name"] = self.entities[rel["source_id"]]["name"]
-        out["target_name"] = self.entities[rel["target_id"]]["name"]
+        out = rel.row()
+        out["fact_ids"] = list(rel.fact_ids)
+        out["source_name"] = self.entities[rel.source_id].name
+        out["target_name"] = self.entities[rel.target_id].name
         return out
 
 
