@@ -13,6 +13,7 @@ to pass the checksums) raises ``StorageError`` rather than answer from another s
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -61,6 +62,8 @@ class PayloadRows:
     def _decode(self, slot: int) -> dict[str, Any] | None:
         try:
             row = json.loads(self._blob[self._offsets[slot] : self._offsets[slot + 1]])
+            if isinstance(row, dict):
+                shared(row)
         except ValueError:
             row = _RAW
         fields = _fields(row) if isinstance(row, dict) else None
@@ -95,3 +98,19 @@ def scopes_of(payloads: Any) -> list[list[str] | None]:
 
 def _fields(payload: dict[str, Any] | None) -> list[str] | None:
     return None if payload is None else [payload.get(k, "") for k in SCOPE_FIELDS]
+
+
+# Payload fields whose values repeat across memories (a scope, a batch's time, a kind): held
+# as one string object each. An index built from the store, or a snapshot's rows decoded,
+# carries a fresh copy of each per memory, ~75 bytes a time stamp.
+_REPEATED = ("user_id", "agent_id", "run_id", "created_at", "updated_at", "valid_at",
+             "invalid_at", "kind", "role", "origin", "memory_type", "expires_at",
+             "archived_at", "last_accessed_at", "promoted_from")  # fmt: skip
+
+
+def shared(payload: dict[str, Any]) -> dict[str, Any]:
+    for name in _REPEATED:
+        value = payload.get(name)
+        if type(value) is str:
+            payload[name] = sys.intern(value)
+    return payload

@@ -19,6 +19,7 @@ from ..models import Scope
 from .keyword import KeywordIndex
 from .nearest import MIN_POINTS, Clusters
 from .neighbours import NeighbourTable
+from .payload_rows import shared
 
 FACTS, ENTITIES, SOURCES = "facts", "entities", "sources"
 _PRODUCT_CELLS = 4_000_000  # 16 MB of float32 scores per chunk of a batched search
@@ -72,7 +73,7 @@ class ScopeIndex:
                 self.payloads.append(None)
             self.slot_of[point_id] = slot
         self.ids[slot] = point_id
-        self.payloads[slot] = payload
+        self.payloads[slot] = shared(payload)
         self._regroup(point_id, str(payload.get("origin") or point_id))
         if slot >= len(self._alive):
             self._alive = np.concatenate([self._alive, np.zeros(len(self._alive) + slot, bool)])
