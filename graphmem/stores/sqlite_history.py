@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import BackendUnavailableError, ConfigError, GraphMemError, ValidationError
 from ..models import HistoryEvent, Scope, now_iso
+from . import sqlite_live
 
 _SCHEMA_VERSION = 1
 # AUTOINCREMENT (not plain rowid reuse) keeps ids strictly increasing even after
@@ -61,12 +62,6 @@ _INSERT = (
     "user_id, agent_id, run_id, details, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _LAST_ID = "SELECT seq FROM sqlite_sequence WHERE name = 'history'"
-# A memory is live when its last ADD, DELETE or REPAIR (a repair restores) is not a DELETE.
-_LIVE = (
-    "SELECT COUNT(*) FROM history h JOIN (SELECT MAX(id) AS last FROM history "
-    "WHERE target_kind = 'memory' AND event IN ('ADD', 'PROMOTE', 'DELETE', 'EXPIRE', 'REPAIR') "
-    "GROUP BY target_id) m ON h.id = m.last WHERE h.event NOT IN ('DELETE', 'EXPIRE')"
-)
 # json.dumps with keyword arguments builds a new encoder on every call.
 _DETAILS = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
@@ -96,7 +91,7 @@ class SQLiteHistoryStore:
                 # NORMAL is safe from corruption under WAL; at worst the last commit before
                 # a power cut is lost, which the vector and graph stores would lose too.
                 self._conn.execute("PRAGMA synchronous=NORMAL")
-                self._conn.executescript(_SCHEMA)
+                self._conn.executescript(_SCHEMA + sqlite_live.SCHEMA)
                 self._conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
         except GraphMemError:
             self.close()
@@ -126,7 +121,8 @@ class SQLiteHistoryStore:
             # the sequence value read back afterwards.
             self._conn.executemany(_INSERT, rows)
             (last,) = self._conn.execute(_LAST_ID).fetchone()
-        first = last - len(rows) + 1
+            first = last - len(rows) + 1
+            sqlite_live.advance(self._conn, first, last)
         recorded: list[HistoryEvent] = []
         for i, (ev, row) in enumerate(zip(events, rows, strict=True)):
             # A shallow copy as dataclasses.replace makes, without its per-call field walk.
@@ -167,6 +163,7 @@ class SQLiteHistoryStore:
             return
         with self._call("delete history events"), self._transaction():
             self._conn.executemany("DELETE FROM history WHERE id = ?", [(i,) for i in wanted])
+            sqlite_live.forget(self._conn)
 
     def sequences(self) -> dict[str, int]:
         """The last id handed out per table (events, journaled writes): every write moves
@@ -180,6 +177,7 @@ class SQLiteHistoryStore:
             self._conn.execute("DELETE FROM history")
             self._conn.execute("DELETE FROM intents")
             self._conn.execute("DELETE FROM sqlite_sequence WHERE name = 'history'")
+            sqlite_live.forget(self._conn)
 
     def close(self) -> None:
         with self._lock:
@@ -246,9 +244,8 @@ class SQLiteHistoryStore:
 
     def live_memories(self) -> int:
         """How many memories the log says exist: added, and not deleted since."""
-        with self._call("count live memories"):
-            (count,) = self._conn.execute(_LIVE).fetchone()
-        return int(count)
+        with self._call("count live memories"), self._transaction():
+            return sqlite_live.live(self._conn)
 
     # --- helpers ------------------------------------------------------------------------
 
