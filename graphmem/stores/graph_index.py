@@ -65,8 +65,10 @@ class HeldEntity(_Held, namedtuple("HeldEntity", (*ENTITY_FIELDS, "keys"))):
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> HeldEntity:
-        return cls._make([*(same_text(row.get(name)) for name in ENTITY_FIELDS),
-                          [same_text(k) for k in row.get("keys") or []]])  # fmt: skip
+        # Lists always (a snapshot refuses a row whose aliases are not a list).
+        return cls._make([list(row.get(name) or []) if name == "aliases"
+                          else same_text(row.get(name)) for name in ENTITY_FIELDS]
+                         + [[same_text(k) for k in row.get("keys") or []]])  # fmt: skip
 
 
 class HeldRelation(_Held, namedtuple("HeldRelation", RELATION_FIELDS)):
