@@ -13,7 +13,6 @@ to pass the checksums) raises ``StorageError`` rather than answer from another s
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ import numpy as np
 
 from ..errors import StorageError
 from ..models import SCOPE_FIELDS
+from ..stores.graph_index import same_text
 
 _RAW = object()  # a row not decoded yet
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
@@ -110,7 +110,6 @@ _REPEATED = ("user_id", "agent_id", "run_id", "created_at", "updated_at", "valid
 
 def shared(payload: dict[str, Any]) -> dict[str, Any]:
     for name in _REPEATED:
-        value = payload.get(name)
-        if type(value) is str:
-            payload[name] = sys.intern(value)
+        if name in payload:
+            payload[name] = same_text(payload[name])
     return payload

@@ -99,32 +99,18 @@ class GraphIndex:
         for row in entities:
             self.put_entity(row)
         for row in relations:  # rows straight from index_relations
-            self.hold_relation(HeldRelation.of(row))
+            self.put_relation(row)
         for fact_id, entity_id in mentions:
             self.link(fact_id, entity_id)
 
     # -- changes -----------------------------------------------------------------------
 
     def put_entity(self, row: Mapping[str, Any]) -> None:
-        self.hold_entity(HeldEntity.of(row))
-
-    def hold_entity(self, entity: HeldEntity) -> None:
+        entity = HeldEntity.of(row)
         self._unkey(entity.id)
         self.entities[entity.id] = entity
         for key in entity.keys:
             self.by_key.setdefault(key, set()).add(entity.id)
-
-    def hold_relation(self, rel: HeldRelation) -> None:
-        """``put_relation`` of a row already held: no copy, and nothing to drop first
-        when the id is new (the bulk path of a build or a snapshot load)."""
-        if rel.source_id not in self.entities or rel.target_id not in self.entities:
-            return
-        if rel.id in self.relations:
-            self.drop_relation(rel.id)
-        self.relations[rel.id] = rel
-        for end in (rel.source_id, rel.target_id):
-            self.touching.setdefault(end, set()).add(rel.id)
-            self._fans.pop(end, None)
 
     def _unkey(self, entity_id: str) -> None:
         old = self.entities.get(entity_id)
@@ -143,7 +129,14 @@ class GraphIndex:
 
     def put_relation(self, row: Mapping[str, Any]) -> None:
         """Create or overwrite by id, between two existing entities (as the MERGE does)."""
-        self.hold_relation(HeldRelation.of(row))
+        rel = HeldRelation.of(row)
+        if rel.source_id not in self.entities or rel.target_id not in self.entities:
+            return
+        self.drop_relation(rel.id)
+        self.relations[rel.id] = rel
+        for end in (rel.source_id, rel.target_id):
+            self.touching.setdefault(end, set()).add(rel.id)
+            self._fans.pop(end, None)
 
     def set_relation(self, row: Mapping[str, Any]) -> None:
         rel = self._same(row)
