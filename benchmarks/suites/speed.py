@@ -20,8 +20,10 @@ its writes, read counts, leave the saved indexes untrusted).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -114,7 +116,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Config.graph_checkpoint_mb: Kuzu's log size that starts a checkpoint "
         "(default: graphmem's)",
     )
+    parser.add_argument(
+        "--keep-data",
+        default="",
+        help="write each run's data dir under this folder (<size>-<embedder>) and keep it, "
+        "to profile a reopen; default: a temporary dir, deleted after the run",
+    )
     parser.add_argument("--out", default="", help="results dir (default results/speed)")
+
+
+def _scratch(keep: str, name: str) -> Any:
+    """A temporary dir, or ``keep/name`` emptied first and left in place (``--keep-data``)."""
+    if not keep:
+        return tempfile.TemporaryDirectory(prefix="graphmem-speed-")
+    folder = Path(keep) / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return contextlib.nullcontext(str(folder))
 
 
 def measure(config: dict[str, Any]) -> dict[str, Any]:
@@ -128,7 +146,7 @@ def measure(config: dict[str, Any]) -> dict[str, Any]:
     # of its own there. Embedded stores start empty in a fresh directory every run.
     suffix = "" if config["graph"] == "kuzu" else "-" + uuid.uuid4().hex[:8]
     result: dict[str, Any] = {"size": size, "embedder": config["embedder"], "scope_suffix": suffix}
-    with tempfile.TemporaryDirectory(prefix="graphmem-speed-") as scratch:
+    with _scratch(config.get("keep_data") or "", f"{size}-{config['embedder']}") as scratch:
         data_dir = Path(scratch) / "data"
         memory = open_memory(
             data_dir,
@@ -403,6 +421,7 @@ def run(args: argparse.Namespace) -> int:
                 "index_max_scopes": args.index_max_scopes,
                 "graph_buffer_pool_mb": args.graph_buffer_pool_mb,
                 "graph_checkpoint_mb": args.graph_checkpoint_mb,
+                "keep_data": args.keep_data,
             }
             print(f"speed: {size:,} memories, embedder {embedder}", file=sys.stderr, flush=True)
             try:

@@ -40,17 +40,11 @@ from typing import Any
 from ..errors import GraphMemError
 from ..models import Scope
 from ..stores.graph_index import SNAPSHOT_KEY, IndexedGraphStore
-from .snapshot import (
-    NAME,
-    graph_arrays,
-    load_graph,
-    load_scope,
-    read_arrays,
-    scope_arrays,
-    write_arrays,
-)
+from .graph_parts import BLOB, graph_arrays, open_graph
+from .snapshot import NAME, load_scope, read_arrays, scope_arrays, write_arrays
 
-VERSION = 3  # 2: payloads as rows decoded on first read; 3: the graph's rows by column
+VERSION = 4  # 2: payloads as rows decoded on first read; 3: the graph's rows by column;
+# 4: the graph in parts by scope, loaded as reads need them (graph_parts.py)
 MANIFEST = "manifest.json"
 GRAPH = SNAPSHOT_KEY
 _BROKEN = (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError)
@@ -124,10 +118,13 @@ class Snapshots:
                 raise ValueError(
                     f"a snapshot file name that is not a plain name: {entry['folder']}"
                 )
-            arrays = read_arrays(self.folder / entry["folder"], entry["name"], entry["arrays"])
-            if key == GRAPH:
-                found = load_graph(entry["meta"], arrays)
+            folder, sums = self.folder / entry["folder"], dict(entry["arrays"])
+            if key == GRAPH:  # the rows stay on disk until a read needs their part
+                blob = sums.pop(BLOB)
+                found = open_graph(read_arrays(folder, entry["name"], sums), folder,
+                                   entry["name"], blob)  # fmt: skip
             else:
+                arrays = read_arrays(folder, entry["name"], sums)
                 found = load_scope(key[2], entry["meta"], arrays, str(self.folder))
         except _BROKEN as exc:
             self.rejected.append((_what(key), str(exc)))

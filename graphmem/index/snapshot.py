@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from typing import Any
 import numpy as np
 
 from ..models import SCOPE_FIELDS, Scope
-from ..stores.graph_index import GraphIndex, HeldEntity, HeldRelation, same_text
 from .payload_rows import PayloadRows, rows_blob, scopes_of
 from .scope import ScopeIndex
 
@@ -157,35 +155,35 @@ def load_scope(scope: Scope, meta: dict[str, Any], arrays: Arrays, where: str = 
     index = ScopeIndex(scope, keywords=bool(meta["keywords"]))
     ids, alive, codes = unpack(arrays["ids"]), arrays["alive"], arrays["scope_codes"]
     offsets, scopes = arrays["payload_offsets"], unpack(arrays["scopes"])
-    _check(isinstance(ids, list) and len(ids) == size == len(alive) == len(codes)
+    check(isinstance(ids, list) and len(ids) == size == len(alive) == len(codes)
            == len(offsets) - 1, "ids, payloads, alive differ in size")  # fmt: skip
-    _check(offsets[0] == 0 and offsets[-1] == len(arrays["payloads"])
+    check(offsets[0] == 0 and offsets[-1] == len(arrays["payloads"])
            and bool(np.all(np.diff(offsets) > 0)), "payload offsets")  # fmt: skip
     # Scopes never leak: a memory outside the index's scope fails the whole snapshot.
     fields = [dict(zip(SCOPE_FIELDS, s, strict=True)) for s in scopes]
-    _check(all(scope.matches(f) for f in fields), f"a memory outside {scope}")
-    _check(bool(np.all((codes >= 0) == alive)) and int(codes.max(initial=-1)) < len(scopes),
+    check(all(scope.matches(f) for f in fields), f"a memory outside {scope}")
+    check(bool(np.all((codes >= 0) == alive)) and int(codes.max(initial=-1)) < len(scopes),
            "scope codes")  # fmt: skip
     slot_of = {point_id: slot for slot, point_id in enumerate(ids) if point_id is not None}
-    _check(all(isinstance(i, str) for i in slot_of), "an id is not text")
-    _check(len(slot_of) == int(alive.sum()) == size - ids.count(None), "ids and alive differ")
+    check(all(isinstance(i, str) for i in slot_of), "an id is not text")
+    check(len(slot_of) == int(alive.sum()) == size - ids.count(None), "ids and alive differ")
     rows = [None if c < 0 else list(scopes[c]) for c in codes.tolist()]
     payloads = PayloadRows(arrays["payloads"].tobytes(), offsets.tolist(), rows,
                            where)  # fmt: skip
     free = [int(s) for s in meta["free"]]
-    _check(sorted(free) == [s for s, i in enumerate(ids) if i is None], "free slots differ")
+    check(sorted(free) == [s for s, i in enumerate(ids) if i is None], "free slots differ")
     index.ids, index.payloads, index.slot_of, index._free = ids, payloads, slot_of, free
     index._alive = np.concatenate([alive, np.zeros(max(0, 64 - size), bool)])
     index.has_vectors, index.revision = bool(meta["has_vectors"]), int(meta["revision"])
     matrix = arrays.get("matrix")
     if matrix is not None:
-        _check(matrix.ndim == 2 and len(matrix) == size and matrix.dtype == np.float32,
+        check(matrix.ndim == 2 and len(matrix) == size and matrix.dtype == np.float32,
                "matrix shape")  # fmt: skip
         index._matrix = matrix
     groups = unpack(arrays["groups"])
-    _check(isinstance(groups, dict), "groups not a mapping")
+    check(isinstance(groups, dict), "groups not a mapping")
     for key, members in groups.items():
-        _check(isinstance(members, list) and all(m in slot_of for m in members),
+        check(isinstance(members, list) and all(m in slot_of for m in members),
                f"group {key!r} names unknown ids")  # fmt: skip
         index.groups[key] = members
         index.group_of.update((member, key) for member in members)
@@ -193,7 +191,7 @@ def load_scope(scope: Scope, meta: dict[str, Any], arrays: Arrays, where: str = 
     index.groups.update((i, [i]) for i in alone)
     index.group_of.update(zip(alone, alone, strict=True))
     listed = sum(len(members) for members in index.groups.values())
-    _check(len(index.group_of) == len(slot_of) == listed, "groups do not cover every memory once")
+    check(len(index.group_of) == len(slot_of) == listed, "groups do not cover every memory once")
     _load_keywords(index, meta, arrays)
     _load_neighbours(index, unpack(arrays["neighbours"]))
     return index
@@ -203,20 +201,20 @@ def _load_keywords(index: ScopeIndex, meta: dict[str, Any], arrays: Arrays) -> N
     size, words = len(index.ids), index.keywords
     terms, ptr = unpack(arrays["terms"]), arrays["term_ptr"]
     slots, counts, lengths = arrays["term_slots"], arrays["term_counts"], arrays["lengths"]
-    _check(isinstance(terms, list) and len(ptr) == len(terms) + 1 and len(lengths) == size,
+    check(isinstance(terms, list) and len(ptr) == len(terms) + 1 and len(lengths) == size,
            "postings shape")  # fmt: skip
-    _check(len(slots) == len(counts) == int(ptr[-1]) and bool(np.all(np.diff(ptr) > 0)),
+    check(len(slots) == len(counts) == int(ptr[-1]) and bool(np.all(np.diff(ptr) > 0)),
            "postings offsets")  # fmt: skip
     if len(slots):
-        _check(int(slots.min()) >= 0 and int(slots.max()) < size, "posting slot out of range")
-        _check(bool(index._alive[slots].all()) and int(counts.min()) > 0, "posting of no memory")
-    _check(all(isinstance(term, str) for term in terms) and len(set(terms)) == len(terms),
+        check(int(slots.min()) >= 0 and int(slots.max()) < size, "posting slot out of range")
+        check(bool(index._alive[slots].all()) and int(counts.min()) > 0, "posting of no memory")
+    check(all(isinstance(term, str) for term in terms) and len(set(terms)) == len(terms),
            "terms not distinct text")  # fmt: skip
     slot_list, count_list, bounds = slots.tolist(), counts.tolist(), ptr.tolist()
     for i, term in enumerate(terms):
         part = slot_list[bounds[i] : bounds[i + 1]]
         words._postings[term] = dict(zip(part, count_list[bounds[i] : bounds[i + 1]], strict=True))
-    _check(sum(map(len, words._postings.values())) == len(slots), "a slot listed twice")
+    check(sum(map(len, words._postings.values())) == len(slots), "a slot listed twice")
     # Each document's distinct terms (what ``remove`` unlists): the postings by slot.
     order = np.argsort(slots, kind="stable")
     names = [terms[t] for t in np.repeat(np.arange(len(terms)), np.diff(ptr))[order].tolist()]
@@ -231,90 +229,18 @@ def _load_keywords(index: ScopeIndex, meta: dict[str, Any], arrays: Arrays) -> N
 
 def _load_neighbours(index: ScopeIndex, groups: Any) -> None:
     table = index.neighbours
-    _check(isinstance(groups, dict), "neighbours not a mapping")
+    check(isinstance(groups, dict), "neighbours not a mapping")
     for group, entries in groups.items():
         members = [tuple(e) for e in entries]
-        _check(all(len(e) == 3 and type(e[0]) is type(e[1]) is str for e in members),
+        check(all(len(e) == 3 and type(e[0]) is type(e[1]) is str for e in members),
                f"neighbour entries of {group!r}")  # fmt: skip
         table._entry.update((e[2], (group, e)) for e in members)
         table._groups[group] = members  # written sorted: nothing to sort on first read
     listed = sum(len(members) for members in table._groups.values())
-    _check(len(table._entry) == listed, "a memory listed twice among neighbours")
-    _check(table._entry.keys() <= index.slot_of.keys(), "a neighbour of no memory")
+    check(len(table._entry) == listed, "a memory listed twice among neighbours")
+    check(table._entry.keys() <= index.slot_of.keys(), "a neighbour of no memory")
 
 
-# -- the graph's in-process copy -----------------------------------------------------------
-
-
-def graph_arrays(index: GraphIndex) -> tuple[dict[str, Any], Arrays]:
-    """Entities and relations by column, so a load interns and builds them in C."""
-    mentions = {f: sorted(found) for f, found in index.mentions.items() if found}
-    return {}, {
-        "entities": pack(_columns(HeldEntity._fields, index.entities.values())),
-        "relations": pack(_columns(HeldRelation._fields, index.relations.values())),
-        "mentions": pack(mentions),
-    }
-
-
-def _columns(fields: tuple[str, ...], rows: Any) -> dict[str, list[Any]]:
-    rows = list(rows)
-    return {name: [row[at] for row in rows] for at, name in enumerate(fields)}
-
-
-def _rows(kind: Any, columns: Any, lists: tuple[str, ...]) -> list[Any]:
-    """``kind`` tuples from a snapshot's columns, every text in them interned."""
-    _check(isinstance(columns, dict) and list(columns) == list(kind._fields), "graph columns")
-    values = list(columns.values())
-    _check(all(isinstance(c, list) and len(c) == len(values[0]) for c in values), "graph columns")
-    out = []
-    for name, column in columns.items():
-        if name in lists:
-            _check(all(isinstance(v, list) for v in column), f"{name} lists")
-            out.append([_interned(v) for v in column])
-        else:
-            out.append(_interned(column))
-    return list(map(kind._make, zip(*out, strict=True)))
-
-
-def _interned(texts: list[Any]) -> list[Any]:
-    """``texts`` interned (``sys.intern`` mapped in C; None kept where a field is unset)."""
-    try:
-        return list(map(sys.intern, texts))
-    except TypeError:
-        _check(all(v is None or isinstance(v, str) for v in texts), "graph text")
-        return [same_text(v) for v in texts]
-
-
-def load_graph(meta: dict[str, Any], arrays: Arrays) -> GraphIndex:
-    """The graph copy, its maps filled directly: through ``GraphIndex``'s own put and
-    link calls it took 0.6 s at 10k memories, most of the load (measured)."""
-    entities = _rows(HeldEntity, unpack(arrays["entities"]), ("aliases", "keys"))
-    relations = _rows(HeldRelation, unpack(arrays["relations"]), ("fact_ids",))
-    mentions = unpack(arrays["mentions"])
-    _check(isinstance(mentions, dict), "graph mentions")
-    index = GraphIndex((), (), ())
-    index.entities = known = {entity.id: entity for entity in entities}
-    _check(len(known) == len(entities), "an entity listed twice")
-    for entity in entities:
-        for key in entity.keys:
-            index.by_key.setdefault(key, set()).add(entity.id)
-    for rel in relations:
-        _check(rel.source_id in known and rel.target_id in known, "relation row")
-        index.relations[rel.id] = rel
-        index.touching.setdefault(rel.source_id, set()).add(rel.id)
-        index.touching.setdefault(rel.target_id, set()).add(rel.id)
-    _check(len(index.relations) == len(relations), "a relation listed twice")
-    mentioned = index.mentioned
-    for fact_id, found in mentions.items():
-        _check(isinstance(found, list), "graph mentions")
-        fact_id = same_text(fact_id)
-        found = index.mentions[fact_id] = tuple(dict.fromkeys(_interned(found)))
-        for entity_id in found:
-            mentioned.setdefault(entity_id, set()).add(fact_id)
-    _check(mentioned.keys() <= known.keys(), "a mention of no entity")
-    return index
-
-
-def _check(ok: bool, what: str) -> None:
+def check(ok: bool, what: str) -> None:
     if not ok:
         raise ValueError(f"inconsistent snapshot: {what}")

@@ -18,6 +18,7 @@ copy, and the next read builds it again.
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from collections import namedtuple
@@ -36,6 +37,7 @@ RELATION_FIELDS = ("id", "source_id", "target_id", "name", "fact_ids", "user_id"
 # Writes that change nothing this copy holds (fact properties only).
 _NEUTRAL = frozenset({"fact_set", "fact_upsert"})
 SNAPSHOT_KEY = ("graph",)  # this copy's key among saved snapshots (index/persist.py)
+log = logging.getLogger(__name__)
 
 
 def same_text(value: Any) -> Any:
@@ -81,8 +83,19 @@ class HeldRelation(_Held, namedtuple("HeldRelation", RELATION_FIELDS)):
                           for name in RELATION_FIELDS])  # fmt: skip
 
 
+class PartUnreadable(ValueError):
+    """A part of a saved copy failed to load (``index/graph_parts.py``): the copy is read
+    from the store instead."""
+
+
 class GraphIndex:
-    """Entities (with their name/alias keys), relations by endpoint, mentions by fact."""
+    """Entities (with their name/alias keys), relations by endpoint, mentions by fact.
+
+    ``parts``, on a copy loaded from a snapshot, holds the scopes' parts still on disk
+    (``index/graph_parts.py``); ``need`` loads the ones a read may see, ``need_all`` all.
+    """
+
+    parts: Any = None
 
     def __init__(self, entities: Iterable[Row], relations: Iterable[Row], mentions) -> None:
         self.entities: dict[str, HeldEntity] = {}
@@ -102,6 +115,26 @@ class GraphIndex:
             self.put_relation(row)
         for fact_id, entity_id in mentions:
             self.link(fact_id, entity_id)
+
+    # -- parts still on disk -------------------------------------------------------------
+
+    def need(self, scope: Scope | None = None, entities: Iterable[str] = (),
+             facts: Iterable[str] = ()) -> None:  # fmt: skip
+        """Load the parts a read in ``scope``, or by these entity and fact ids, may see."""
+        parts = self.parts
+        if parts is None or not parts.pending:
+            return
+        wanted = set(parts.covering(scope)) if scope is not None else set()
+        missing = [e for e in entities if e not in self.entities]
+        missing += [f for f in facts if f not in self.mentions]
+        wanted.update(parts.holding(missing))
+        for part in sorted(wanted):
+            parts.load(self, part)
+
+    def need_all(self) -> None:
+        parts = self.parts
+        for part in sorted(parts.pending) if parts is not None else ():
+            parts.load(self, part)
 
     # -- changes -----------------------------------------------------------------------
 
@@ -394,7 +427,7 @@ class IndexedGraphStore:
             if self.inner.tracer is not None:
                 self.inner.tracer(name, "-- answered from the in-process graph index", params)
             with self._lock:
-                return self.index().answer(name, params)
+                return self._ready(**_needs(name, params)).answer(name, params)
         self._before(name)
         rows = self.inner.run(name, params)
         self._wrote(name, params)
@@ -408,8 +441,9 @@ class IndexedGraphStore:
         if self.inner.tracer is not None:
             params = {"ids": list(ids), "limit": limit}
             self.inner.tracer("relations_touching", "-- fanned from the graph index", params)
+        ids, keep = list(ids), list(keep)
         with self._lock:
-            return self.index().fanned(ids, limit, accept, keep)
+            return self._ready(entities=ids + keep).fanned(ids, limit, accept, keep)
 
     def around(self, read: str, ids, most: int) -> Any:
         """``GraphIndex.naming`` or ``supporting`` (with the relations' rows), or None
@@ -419,12 +453,27 @@ class IndexedGraphStore:
         if self.inner.tracer is not None:
             self.inner.tracer(read, "-- answered from the in-process graph index",
                               {"ids": list(ids), "most": most})  # fmt: skip
+        ids = list(ids)
         with self._lock:
-            index = self.index()
+            index = self._ready(**{"entities" if read == "naming" else "facts": ids})
             if read == "naming":
                 return index.naming(ids, most)
             found = index.supporting(ids, most)
             return {f: [index.relation(r) for r in rels] for f, rels in found.items()}
+
+    def _ready(self, **needs: Any) -> GraphIndex:
+        """The copy, with the saved parts a read needs loaded (``GraphIndex.need``); a part
+        that fails to load drops the copy, read again from the store."""
+        index = self.index()
+        try:
+            index.need(**needs)
+        except PartUnreadable as exc:
+            log.warning("graphmem: graph snapshot not used, read from the store: %s", exc)
+            if self.snapshots is not None:
+                self.snapshots.rejected.append(("the graph", str(exc)))
+            self._index = None
+            index = self.index()
+        return index
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -434,8 +483,13 @@ class IndexedGraphStore:
 
     def _before(self, name: str | None = None) -> None:
         """Saved snapshots stop being trusted before a write reaches the store."""
-        if self.snapshots is not None and (name is None or self._writes(name)):
-            self.snapshots.writing()
+        if name is None or self._writes(name):
+            if self.snapshots is not None:
+                self.snapshots.writing()
+            # Every saved part, before the store changes: they match it until then.
+            with self._lock:
+                if self._index is not None and self._index.parts is not None:
+                    self._ready(scope=Scope())
 
     def adopt(self, key: tuple, index: GraphIndex) -> None:
         with self._lock:
@@ -547,3 +601,12 @@ class _Tx:
         rows = self._tx.run(name, params)
         self._owner._wrote(name, params)
         return rows
+
+
+def _needs(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """What a named read may see, as ``GraphIndex.need`` takes it."""
+    if name == "entities_by_key":
+        return {"scope": Scope.from_row(params)}
+    if name in ("entities_get", "relations_touching"):
+        return {"entities": list(params.get("ids") or ())}
+    return {"facts": list(params.get("ids") or ())}  # fact_mentions, relations_by_fact

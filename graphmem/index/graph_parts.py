@@ -1,0 +1,224 @@
+"""The graph copy's snapshot in parts, one per scope, each loaded when a read first needs it.
+
+Why: the copy (``stores/graph_index.py``) is one for the whole data dir, and a fresh process
+loaded all of it on its first search: 13.6 s of a 16.9 s cold start at 1M memories in ten
+scopes (issue 16), nearly all of it building rows of scopes that search never read. Saved
+by scope, a search loads its own scope's part, and a process serving one user of many
+never loads the others.
+
+What is saved, beside the arrays the manifest checks (``snapshot.py``):
+
+- ``parts``: each part's scope as ``[user_id, agent_id, run_id]`` (JSON): one part per
+  distinct scope among the entities. A relation joining two scopes' entities, or a fact
+  mentioning both (Cypher a user ran, ``add_triples``), puts everything in one part with
+  no scope, read by any search: parts never share an entity, a relation or a mention.
+- ``bounds``: per part, its byte range in ``blob`` and the Adler-32 sum of those bytes.
+- ``blob``: the parts' rows by column (entities, relations, mentions), one after another,
+  read through a memory map a part at a time; a part's sum is checked before it is used.
+- ``ids`` / ``owner``: a 64-bit hash of every entity id and mentioned fact id, sorted, and
+  the part holding it, so a read by ids finds the parts to load with one ``searchsorted``.
+  Two ids with one hash only load a part more than needed.
+
+A part loads for a read naming a scope (every part that scope covers), for a read by ids
+(the parts holding the ids the copy lacks), and all of them before the first write, since
+the snapshot matches the stores until then (``IndexedGraphStore._before``).
+"""
+
+from __future__ import annotations
+
+import sys
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..models import SCOPE_FIELDS, Scope
+from ..stores.graph_index import GraphIndex, HeldEntity, HeldRelation, PartUnreadable, same_text
+from .snapshot import NAME, Arrays, check, pack, unpack
+
+BLOB = "blob"  # the one array not read whole on load: its parts are checked one by one
+
+
+def id_hash(text: str) -> int:
+    """A stable 64-bit hash (Python's ``hash`` changes per process): CRC-32 and Adler-32."""
+    data = text.encode("utf-8")
+    return (zlib.crc32(data) << 32) | zlib.adler32(data)
+
+
+def graph_arrays(index: GraphIndex) -> tuple[dict[str, Any], Arrays]:
+    """The copy as parts by scope (every part loaded first, if some were still on disk)."""
+    index.need_all()
+    part_of = {e.id: _scope(e) for e in index.entities.values()}
+    relations: dict[Any, list[HeldRelation]] = {}
+    mentions: dict[Any, dict[str, list[str]]] = {}
+    whole = False
+    for rel in index.relations.values():
+        part = part_of[rel.source_id]
+        whole = whole or part != part_of[rel.target_id]
+        relations.setdefault(part, []).append(rel)
+    for fact_id, named in index.mentions.items():
+        parts = {part_of[e] for e in named}
+        whole = whole or len(parts) > 1
+        for part in parts:
+            mentions.setdefault(part, {})[fact_id] = sorted(e for e in named if part_of[e] == part)
+    if whole:
+        part_of = dict.fromkeys(part_of, None)
+        relations = {None: list(index.relations.values())}
+        mentions = {None: {f: sorted(n) for f, n in index.mentions.items() if n}}
+    entities: dict[Any, list[HeldEntity]] = {}
+    for entity in index.entities.values():
+        entities.setdefault(part_of[entity.id], []).append(entity)
+    scopes = sorted(entities, key=lambda s: s or ("",))
+    chunks, bounds, hashed = [], np.zeros((len(scopes), 3), np.int64), []
+    start = 0
+    for n, scope in enumerate(scopes):
+        chunk = pack({"entities": _columns(HeldEntity._fields, entities[scope]),
+                      "relations": _columns(HeldRelation._fields, relations.get(scope, [])),
+                      "mentions": mentions.get(scope, {})}).tobytes()  # fmt: skip
+        bounds[n] = (start, start + len(chunk), zlib.adler32(chunk))
+        chunks.append(chunk)
+        start += len(chunk)
+        hashed += [(id_hash(e.id), n) for e in entities[scope]]
+        hashed += [(id_hash(f), n) for f in mentions.get(scope, {})]
+    hashed.sort()
+    return {}, {
+        "parts": pack([list(s) if s is not None else None for s in scopes]),
+        "bounds": bounds,
+        "ids": np.array([h for h, _ in hashed], np.uint64),
+        "owner": np.array([n for _, n in hashed], np.int32),
+        BLOB: np.frombuffer(b"".join(chunks), np.uint8),
+    }
+
+
+def _scope(entity: HeldEntity) -> tuple[str, str, str]:
+    return (entity.user_id or "", entity.agent_id or "", entity.run_id or "")
+
+
+def _columns(fields: tuple[str, ...], rows: Any) -> dict[str, list[Any]]:
+    rows = list(rows)
+    return {name: [row[at] for row in rows] for at, name in enumerate(fields)}
+
+
+def open_graph(arrays: Arrays, folder: Path, name: str, blob: list[Any]) -> GraphIndex:
+    """An empty copy whose parts load on demand from ``<name>.blob.npy`` in ``folder``."""
+    if not NAME.fullmatch(str(name)):
+        raise ValueError(f"a snapshot file name that is not a plain name: {name}")
+    parts = Parts(arrays, folder / f"{name}.{BLOB}.npy", blob)
+    index = GraphIndex((), (), ())
+    index.parts = parts
+    return index
+
+
+class Parts:
+    """The parts of a saved copy not loaded yet, and how to find and load them."""
+
+    def __init__(self, arrays: Arrays, path: Path, blob: list[Any]) -> None:
+        scopes = unpack(arrays["parts"])
+        bounds, ids, owner = arrays["bounds"], arrays["ids"], arrays["owner"]
+        check(isinstance(scopes, list) and all(s is None or (isinstance(s, list) and len(s) == 3
+              and all(isinstance(v, str) for v in s)) for s in scopes), "graph parts")  # fmt: skip
+        check(bounds.shape == (len(scopes), 3) and ids.shape == owner.shape, "graph part bounds")
+        check(bool(np.all(ids[1:] >= ids[:-1])), "graph part ids not sorted")
+        if len(owner):
+            check(int(owner.min()) >= 0 and int(owner.max()) < len(scopes), "graph part owner")
+        if len(bounds):
+            check(bool(np.all(bounds[:, 0] <= bounds[:, 1])) and int(bounds[0, 0]) == 0
+                  and bool(np.all(bounds[1:, 0] == bounds[:-1, 1])), "graph part bounds")  # fmt: skip
+            check([int(bounds[-1, 1])] == list(blob[1]) and blob[0] == "|u1", "graph blob shape")
+        self.scopes = [tuple(s) if s is not None else None for s in scopes]
+        self.bounds, self.ids, self.owner, self.path = bounds, ids, owner, path
+        self.pending = set(range(len(scopes)))
+
+    def covering(self, scope: Scope) -> list[int]:
+        """The pending parts a read in ``scope`` may see (a part with no scope: always)."""
+        return sorted(p for p in self.pending
+                      if self.scopes[p] is None
+                      or scope.matches(dict(zip(SCOPE_FIELDS, self.scopes[p], strict=True))))  # fmt: skip
+
+    def holding(self, ids: Iterable[str]) -> list[int]:
+        """The pending parts that may hold any of ``ids``."""
+        found: set[int] = set()
+        for text in ids:
+            if type(text) is not str:
+                continue
+            key = np.uint64(id_hash(text))
+            at = int(np.searchsorted(self.ids, key, "left"))
+            while at < len(self.ids) and self.ids[at] == key:
+                found.add(int(self.owner[at]))
+                at += 1
+        return sorted(found & self.pending)
+
+    def load(self, index: GraphIndex, part: int) -> None:
+        """Read part ``part``, check it, and add its rows to ``index``."""
+        try:
+            start, end, expected = (int(v) for v in self.bounds[part])
+            if not self.path.is_file():
+                raise ValueError(f"{self.path.name}: missing or not a regular file")
+            blob = np.load(self.path, mmap_mode="r", allow_pickle=False)
+            chunk = bytes(blob[start:end])
+            del blob
+            if zlib.adler32(chunk) != expected:
+                raise ValueError(f"{self.path.name}: part {part}'s checksum does not match")
+            _absorb(index, unpack(np.frombuffer(chunk, np.uint8)), self.scopes[part])
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+            raise PartUnreadable(f"graph snapshot part {part}: {exc}") from exc
+        self.pending.discard(part)
+
+
+def _absorb(index: GraphIndex, data: Any, scope: tuple[str, str, str] | None) -> None:
+    """A part's rows into ``index``, its maps filled directly: through ``GraphIndex``'s own
+    put and link calls it took 0.6 s at 10k memories, most of the load (measured)."""
+    check(isinstance(data, dict) and set(data) == {"entities", "relations", "mentions"},
+          "graph part")  # fmt: skip
+    entities = _rows(HeldEntity, data["entities"], ("aliases", "keys"))
+    relations = _rows(HeldRelation, data["relations"], ("fact_ids",))
+    mentions = data["mentions"]
+    check(isinstance(mentions, dict), "graph mentions")
+    known = index.entities
+    for entity in entities:
+        check(entity.id not in known, "an entity in two parts")
+        check(scope is None or _scope(entity) == scope, "an entity outside its part's scope")
+        known[entity.id] = entity
+        for key in entity.keys:
+            index.by_key.setdefault(key, set()).add(entity.id)
+    for rel in relations:
+        check(rel.source_id in known and rel.target_id in known, "relation row")
+        check(rel.id not in index.relations, "a relation listed twice")
+        index.relations[rel.id] = rel
+        index.touching.setdefault(rel.source_id, set()).add(rel.id)
+        index.touching.setdefault(rel.target_id, set()).add(rel.id)
+    mentioned = index.mentioned
+    for fact_id, found in mentions.items():
+        check(isinstance(found, list) and found, "graph mentions")
+        fact_id = same_text(fact_id)
+        check(fact_id not in index.mentions, "a fact's mentions in two parts")
+        found = index.mentions[fact_id] = tuple(dict.fromkeys(_interned(found)))
+        for entity_id in found:
+            check(entity_id in known, "a mention of no entity")
+            mentioned.setdefault(entity_id, set()).add(fact_id)
+
+
+def _rows(kind: Any, columns: Any, lists: tuple[str, ...]) -> list[Any]:
+    """``kind`` tuples from a snapshot's columns, every text in them interned."""
+    check(isinstance(columns, dict) and list(columns) == list(kind._fields), "graph columns")
+    values = list(columns.values())
+    check(all(isinstance(c, list) and len(c) == len(values[0]) for c in values), "graph columns")
+    out = []
+    for name, column in columns.items():
+        if name in lists:
+            check(all(isinstance(v, list) for v in column), f"{name} lists")
+            out.append([_interned(v) for v in column])
+        else:
+            out.append(_interned(column))
+    return list(map(kind._make, zip(*out, strict=True)))
+
+
+def _interned(texts: list[Any]) -> list[Any]:
+    """``texts`` interned (``sys.intern`` mapped in C; None kept where a field is unset)."""
+    try:
+        return list(map(sys.intern, texts))
+    except TypeError:
+        check(all(v is None or isinstance(v, str) for v in texts), "graph text")
+        return [same_text(v) for v in texts]

@@ -1,0 +1,171 @@
+"""The graph copy saved by scope (issue 16's cold start): a reopened data dir loads the part
+of the scope a search reads, answers as a copy read whole from the store would, loads the
+rest before any write, and reads the store instead of a damaged part."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from graphmem import Memory
+from graphmem.index.graph_parts import graph_arrays
+from graphmem.models import Scope
+from graphmem.search.recipes import RECIPES
+from graphmem.stores.graph_index import GraphIndex
+
+ALICE = [
+    "Alice works at Acme Corp in Berlin.",
+    "Alice's brother is Bob. Bob lives in Paris and paints landscapes.",
+    "Acme Corp is based in Berlin and builds trains.",
+    "Alice adopted a cat named Miso last spring.",
+]
+BOB = ["Carol owns a red bicycle.", "Carol lives in Oslo with her brother Dan.",
+       "Dan works at Fjord Labs in Oslo."]  # fmt: skip
+QUERIES = ["Where does Alice work?", "Who is Alice's brother?", "Where does Carol live?",
+           "Who works at Fjord Labs?"]  # fmt: skip
+
+
+def _open(path: Path, **settings) -> Memory:
+    return Memory.open(path, embedder="hash", extractor="offline", track_access=False, **settings)
+
+
+def _fill(path: Path) -> None:
+    with _open(path) as m:
+        m.add_many([{"text": t} for t in ALICE], user_id="alice", infer=True)
+        m.add_many([{"text": t} for t in BOB], user_id="bob", infer=True)
+        _answers(m, "alice")
+        _answers(m, "bob")  # both scopes' indexes built, so close saves them
+
+
+def _answers(m: Memory, user: str) -> dict:
+    return {(recipe, q): [(h.memory_id, round(h.score, 9)) for h in
+                          m.search(q, user_id=user, recipe=recipe, limit=5)]
+            for recipe in RECIPES for q in QUERIES}  # fmt: skip
+
+
+def _pending(m: Memory) -> list:
+    parts = m.graph_store.index().parts
+    return sorted(parts.scopes[p] for p in parts.pending)
+
+
+def _state(index: GraphIndex) -> tuple:
+    # A fact's mentions in any order: the store returns them unordered.
+    return (dict(index.entities), dict(index.relations),
+            {f: set(named) for f, named in index.mentions.items() if named},
+            {k: v for k, v in index.by_key.items() if v},
+            {k: v for k, v in index.touching.items() if v},
+            {k: v for k, v in index.mentioned.items() if v})  # fmt: skip
+
+
+def _as_read_from_the_store(m: Memory) -> bool:
+    """The copy, every part loaded, holds what a copy read whole from the store holds."""
+    m.graph_store.index().need_all()
+    held = _state(m.graph_store.index())
+    m.graph_store.drop()
+    return held == _state(m.graph_store.index())
+
+
+def test_a_search_loads_its_own_scopes_part_and_answers_as_a_whole_copy(tmp_path):
+    _fill(tmp_path)
+    with _open(tmp_path, persist_indexes=False) as m:
+        rebuilt = {user: _answers(m, user) for user in ("alice", "bob")}
+    with _open(tmp_path) as m:
+        assert m.snapshots.rejected == []
+        alice = _answers(m, "alice")
+        assert _pending(m) == [("bob", "", "")]  # Bob's graph was never read
+        bob = _answers(m, "bob")
+        assert _pending(m) == []
+        assert _as_read_from_the_store(m)
+    assert {"alice": alice, "bob": bob} == rebuilt
+    assert any(hits for hits in bob.values())
+
+
+def _reads_by_id(m: Memory) -> tuple:
+    """Graph reads that name only ids (what a search's later steps ask), and their ids."""
+    facts = sorted(h.memory_id for q in QUERIES
+                   for h in m.search(q, user_id="bob", recipe="vector", limit=5))  # fmt: skip
+    mentions = m.ops.mentions_of(facts)
+    entities = sorted({e for named in mentions.values() for e in named})
+    scope = Scope.of(user_id="bob")
+    return (mentions, m.ops.relations_of(facts, most=100), m.ops.naming(entities, most=100),
+            m.ops.relations_touching(entities, scope),
+            m.ops.relations_touching(entities, scope, fanout=1))  # fmt: skip
+
+
+def test_a_read_by_ids_loads_the_part_holding_them(tmp_path):
+    _fill(tmp_path)
+    with _open(tmp_path, persist_indexes=False) as m:
+        rebuilt = _reads_by_id(m)
+    with _open(tmp_path) as m:
+        assert _pending(m) == [("alice", "", ""), ("bob", "", "")]
+        assert _reads_by_id(m) == rebuilt
+        assert _pending(m) == [("alice", "", "")]
+    assert all(rebuilt[:3]) and rebuilt[3]
+
+
+def test_a_write_loads_every_part_first(tmp_path):
+    """A delete in a part nobody read yet: loaded after the delete, the part would bring
+    the deleted fact's relations and mentions back from the snapshot."""
+    _fill(tmp_path)
+    with _open(tmp_path, persist_indexes=False) as m:
+        gone = m.search("Carol lives in Oslo", user_id="bob", recipe="vector", limit=1)[0]
+    with _open(tmp_path) as m:
+        assert _pending(m) == [("alice", "", ""), ("bob", "", "")]
+        m.ops.remove_facts([gone.memory_id])  # the graph's share of a delete, read in its tx
+        assert _as_read_from_the_store(m)
+        m.delete(gone.memory_id, user_id="bob")
+        after = _answers(m, "bob")
+        assert all(gone.memory_id not in [i for i, _ in hits] for hits in after.values())
+    with _open(tmp_path) as m:  # the close after the delete saved the parts again
+        assert _answers(m, "bob") == after
+        assert m.snapshots.rejected == []
+
+
+def test_a_damaged_part_is_read_from_the_store(tmp_path):
+    _fill(tmp_path)
+    with _open(tmp_path, persist_indexes=False) as m:
+        rebuilt = _answers(m, "bob")
+    folder = tmp_path / "index-snapshot"
+    entry = next(e for e in json.loads((folder / "manifest.json").read_text())["entries"]
+                 if e["kind"] == "graph")  # fmt: skip
+    base = folder / entry["folder"] / entry["name"]
+    scopes = json.loads(np.load(f"{base}.parts.npy").tobytes())
+    start, end, _sum = np.load(f"{base}.bounds.npy")[scopes.index(["bob", "", ""])]
+    blob = f"{base}.blob.npy"
+    raw = bytearray(Path(blob).read_bytes())
+    at = len(raw) - int(np.load(blob, mmap_mode="r").shape[0]) + int(start + end) // 2
+    raw[at] ^= 0xFF  # one byte inside Bob's part
+    Path(blob).write_bytes(bytes(raw))
+    with _open(tmp_path) as m:
+        _answers(m, "alice")  # Alice's part is whole: nothing refused yet
+        assert m.snapshots.rejected == []
+        assert _answers(m, "bob") == rebuilt
+        assert [what for what, _why in m.snapshots.rejected] == ["the graph"]
+        assert "checksum" in m.snapshots.rejected[0][1]
+        assert _as_read_from_the_store(m)
+
+
+def _entity(entity_id: str, user: str) -> dict:
+    return {"id": entity_id, "name": entity_id, "type": "person", "aliases": [],
+            "user_id": user, "agent_id": "", "run_id": "", "keys": [entity_id]}  # fmt: skip
+
+
+def _relation(rel_id: str, source: str, target: str, user: str) -> dict:
+    return {"id": rel_id, "source_id": source, "target_id": target, "name": "knows",
+            "fact_ids": ["f1"], "user_id": user, "agent_id": "", "run_id": ""}  # fmt: skip
+
+
+def _parts(index: GraphIndex) -> list:
+    return json.loads(graph_arrays(index)[1]["parts"].tobytes())
+
+
+def test_a_relation_across_scopes_keeps_the_copy_in_one_part():
+    people = [_entity("a", "u1"), _entity("b", "u1"), _entity("c", "u2")]
+    apart = GraphIndex(people, [_relation("r1", "a", "b", "u1")], [("f1", "a"), ("f2", "c")])
+    assert _parts(apart) == [["u1", "", ""], ["u2", "", ""]]
+    across = GraphIndex(people, [_relation("r1", "a", "c", "u1")], [("f1", "a")])
+    assert _parts(across) == [None]
+    mentions_both = GraphIndex(people, [], [("f1", "a"), ("f1", "c")])
+    assert _parts(mentions_both) == [None]
