@@ -145,6 +145,10 @@ def test_a_damaged_part_is_read_from_the_store(tmp_path):
         assert [what for what, _why in m.snapshots.rejected] == ["the graph"]
         assert "checksum" in m.snapshots.rejected[0][1]
         assert _as_read_from_the_store(m)
+    with _open(tmp_path) as m:  # saved afresh on close, not kept with the damaged file
+        assert _answers(m, "bob") == rebuilt
+        assert m.snapshots.rejected == []
+        assert m.snapshots.loaded >= 2  # the graph and Bob's facts, from the snapshot
 
 
 def _entity(entity_id: str, user: str) -> dict:

@@ -134,6 +134,13 @@ class Snapshots:
         self._kept[key] = entry
         return found
 
+    def refuse(self, key: tuple, why: str) -> None:
+        """An index given out failed later (a graph part, ``graph_parts.py``): recorded, and
+        saved afresh on close instead of keeping its files."""
+        with self._lock:
+            self.rejected.append((_what(key), why))
+            self._kept.pop(key, None)
+
     # -- writes ------------------------------------------------------------------------
 
     def writing(self) -> None:

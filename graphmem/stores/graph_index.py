@@ -470,7 +470,7 @@ class IndexedGraphStore:
         except PartUnreadable as exc:
             log.warning("graphmem: graph snapshot not used, read from the store: %s", exc)
             if self.snapshots is not None:
-                self.snapshots.rejected.append(("the graph", str(exc)))
+                self.snapshots.refuse(SNAPSHOT_KEY, str(exc))
             self._index = None
             index = self.index()
         return index
