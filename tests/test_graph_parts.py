@@ -105,21 +105,28 @@ def test_a_read_by_ids_loads_the_part_holding_them(tmp_path):
     assert all(rebuilt[:3]) and rebuilt[3]
 
 
-def test_a_write_loads_every_part_first(tmp_path):
+def test_a_write_loads_the_parts_it_touches_first(tmp_path):
     """A delete in a part nobody read yet: loaded after the delete, the part would bring
-    the deleted fact's relations and mentions back from the snapshot."""
+    the deleted fact's relations and mentions back from the snapshot. Parts the write does
+    not touch stay on disk and still match the store when read later."""
     _fill(tmp_path)
     with _open(tmp_path, persist_indexes=False) as m:
         gone = m.search("Carol lives in Oslo", user_id="bob", recipe="vector", limit=1)[0]
     with _open(tmp_path) as m:
         assert _pending(m) == [("alice", "", ""), ("bob", "", "")]
         m.ops.remove_facts([gone.memory_id])  # the graph's share of a delete, read in its tx
+        assert _pending(m) == [("alice", "", "")]
+        m.add_many([{"text": "Erin rides a blue scooter in Rome."}], user_id="erin", infer=True)
+        assert _pending(m) == [("alice", "", "")]  # a new user's write reads no one else's
         assert _as_read_from_the_store(m)
         m.delete(gone.memory_id, user_id="bob")
         after = _answers(m, "bob")
         assert all(gone.memory_id not in [i for i, _ in hits] for hits in after.values())
-    with _open(tmp_path) as m:  # the close after the delete saved the parts again
+        erin = _answers(m, "erin")
+    with _open(tmp_path) as m:  # the close after the writes saved every part again
+        assert _pending(m) == [("alice", "", ""), ("bob", "", ""), ("erin", "", "")]
         assert _answers(m, "bob") == after
+        assert _answers(m, "erin") == erin
         assert m.snapshots.rejected == []
 
 

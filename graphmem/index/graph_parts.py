@@ -20,8 +20,11 @@ What is saved, beside the arrays the manifest checks (``snapshot.py``):
   Two ids with one hash only load a part more than needed.
 
 A part loads for a read naming a scope (every part that scope covers), for a read by ids
-(the parts holding the ids the copy lacks), and all of them before the first write, since
-the snapshot matches the stores until then (``IndexedGraphStore._before``).
+(the parts holding the ids the copy lacks), and before a write that may change it (the
+parts of the written rows' scopes and ids, ``IndexedGraphStore._before``): a part on disk
+matches the store for as long as no write touches it, so a process that writes to one
+user of many never loads the others, and the save on close reads the rest from the same
+files (they are deleted only once the new snapshot is in place).
 """
 
 from __future__ import annotations

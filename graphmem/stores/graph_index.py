@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from ..models import GraphBatch, Scope
+from ..models import SCOPE_FIELDS, GraphBatch, Scope
 from .base import Row
 from .rows import entity_row, relation_row
 
@@ -36,6 +36,10 @@ RELATION_FIELDS = ("id", "source_id", "target_id", "name", "fact_ids", "user_id"
                    "run_id", "created_at", "valid_at", "invalid_at")  # fmt: skip
 # Writes that change nothing this copy holds (fact properties only).
 _NEUTRAL = frozenset({"fact_set", "fact_upsert"})
+# The named writes ``GraphIndex.apply`` follows (``_NEUTRAL`` and its ``steps``).
+_FOLLOWED = _NEUTRAL | {"entity_upsert", "relation_upsert", "relation_create", "relation_set",
+                        "relation_delete", "mention_merge", "mention_delete", "fact_delete",
+                        "entity_delete"}
 SNAPSHOT_KEY = ("graph",)  # this copy's key among saved snapshots (index/persist.py)
 log = logging.getLogger(__name__)
 
@@ -428,7 +432,7 @@ class IndexedGraphStore:
                 self.inner.tracer(name, "-- answered from the in-process graph index", params)
             with self._lock:
                 return self._ready(**_needs(name, params)).answer(name, params)
-        self._before(name)
+        self._before(name, params)
         rows = self.inner.run(name, params)
         self._wrote(name, params)
         return rows
@@ -481,15 +485,20 @@ class IndexedGraphStore:
     def _depth(self) -> int:
         return getattr(self._local, "depth", 0)
 
-    def _before(self, name: str | None = None) -> None:
-        """Saved snapshots stop being trusted before a write reaches the store."""
+    def _before(self, name: str | None = None, params: Mapping[str, Any] | None = None,
+                batch: GraphBatch | None = None) -> None:  # fmt: skip
+        """Saved snapshots stop being trusted before a write reaches the store, and the
+        saved parts of the graph copy it touches are loaded first: each part matches the
+        store until a write changes it (``_touches``)."""
         if name is None or self._writes(name):
             if self.snapshots is not None:
                 self.snapshots.writing()
-            # Every saved part, before the store changes: they match it until then.
             with self._lock:
-                if self._index is not None and self._index.parts is not None:
-                    self._ready(scope=Scope())
+                index = self._index
+                if index is not None and index.parts is not None and index.parts.pending:
+                    for needs in _touches(name, params or {}, batch):
+                        if self._ready(**needs) is not index:
+                            break  # a part failed: the copy was read from the store
 
     def adopt(self, key: tuple, index: GraphIndex) -> None:
         with self._lock:
@@ -527,7 +536,7 @@ class IndexedGraphStore:
                     return
 
     def write(self, batch: GraphBatch) -> None:
-        self._before()
+        self._before(batch=batch)
         try:
             self.inner.write(batch)
         except BaseException:
@@ -597,7 +606,7 @@ class _Tx:
 
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         params = dict(params or {})
-        self._owner._before(name)
+        self._owner._before(name, params)
         rows = self._tx.run(name, params)
         self._owner._wrote(name, params)
         return rows
@@ -610,3 +619,26 @@ def _needs(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     if name in ("entities_get", "relations_touching"):
         return {"entities": list(params.get("ids") or ())}
     return {"facts": list(params.get("ids") or ())}  # fact_mentions, relations_by_fact
+
+
+_ID_FIELDS = ("id", "source_id", "target_id", "fact_id", "entity_id")
+
+
+def _touches(name: str | None, params: Mapping[str, Any], batch: GraphBatch | None) -> list:
+    """The ``GraphIndex.need`` calls that load every saved part a write may change: the
+    parts of its rows' scopes and of the ids it names. A write the copy cannot follow
+    (Cypher, ``load``, ``reset``, a name ``GraphIndex.apply`` does not know) loads them all;
+    it drops the copy afterwards anyway."""
+    if batch is not None:
+        rows = [entity_row(e) for e in batch.entities] + [relation_row(r) for r in batch.relations]
+        rows += [{"fact_id": f, "entity_id": e} for f, e in batch.mentions]
+        ids: list[Any] = []
+    elif name in _NEUTRAL:
+        return []
+    elif name in _FOLLOWED:
+        rows, ids = list(params.get("rows") or ()), list(params.get("ids") or ())
+    else:
+        return [{"scope": Scope()}]
+    ids += [row[k] for row in rows for k in _ID_FIELDS if row.get(k) is not None]
+    scopes = {Scope.from_row(row) for row in rows if any(row.get(f) for f in SCOPE_FIELDS)}
+    return [{"entities": ids, "facts": ids}] + [{"scope": scope} for scope in scopes]
