@@ -37,9 +37,17 @@ RELATION_FIELDS = ("id", "source_id", "target_id", "name", "fact_ids", "user_id"
 # Writes that change nothing this copy holds (fact properties only).
 _NEUTRAL = frozenset({"fact_set", "fact_upsert"})
 # The named writes ``GraphIndex.apply`` follows (``_NEUTRAL`` and its ``steps``).
-_FOLLOWED = _NEUTRAL | {"entity_upsert", "relation_upsert", "relation_create", "relation_set",
-                        "relation_delete", "mention_merge", "mention_delete", "fact_delete",
-                        "entity_delete"}
+_FOLLOWED = _NEUTRAL | {
+    "entity_upsert",
+    "relation_upsert",
+    "relation_create",
+    "relation_set",
+    "relation_delete",
+    "mention_merge",
+    "mention_delete",
+    "fact_delete",
+    "entity_delete",
+}
 SNAPSHOT_KEY = ("graph",)  # this copy's key among saved snapshots (index/persist.py)
 log = logging.getLogger(__name__)
 
