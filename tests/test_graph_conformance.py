@@ -332,6 +332,7 @@ def test_relations_by_fact_finds_exactly_the_relations_a_fact_supports(graph):
 def test_graph_counts_per_scope(graph):
     ops = GraphOps(graph)
     assert ops.counts(ALICE) == {"entities": 0, "facts": 0, "relations": 0}
+    assert ops.counts(EVERYONE) == {"entities": 0, "facts": 0, "relations": 0}  # an empty graph
     graph.write(world())
     graph.write(world(BOB, "b"))
     graph.write(world(HELPER, "h"))

@@ -249,7 +249,7 @@ def store_stamp(vectors: Any, history: Any, graph: Any = None) -> dict[str, Any]
     sequences = getattr(history, "sequences", None)
     stamp["history"] = sequences() if sequences is not None else None
     if graph is not None:
-        rows = graph.run("graph_counts", Scope().params())
+        rows = graph.run("graph_counts_all", {})
         stamp["graph"] = dict(rows[0]) if rows else {}
     return stamp
 

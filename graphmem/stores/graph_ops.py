@@ -145,7 +145,11 @@ class GraphOps:
         return out
 
     def counts(self, scope: Scope) -> dict[str, int]:
-        rows = self.store.run("graph_counts", scope.params())
+        """Entities, facts and relations of ``scope`` (``Scope()``: the whole graph)."""
+        if scope == Scope():
+            rows = self.store.run("graph_counts_all", {})
+        else:
+            rows = self.store.run("graph_counts", scope.params())
         return dict(rows[0]) if rows else {"entities": 0, "facts": 0, "relations": 0}
 
     def export(self, scope: Scope) -> tuple[list[Fact], list[Entity], list[Relation], list]:
