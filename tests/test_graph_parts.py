@@ -130,6 +130,20 @@ def test_a_write_loads_the_parts_it_touches_first(tmp_path):
         assert m.snapshots.rejected == []
 
 
+def test_a_cypher_write_drops_the_parts_and_the_store_answers(tmp_path):
+    """A write the copy cannot follow loads no part: the copy is dropped and read again
+    from the store, which holds the change."""
+    _fill(tmp_path)
+    with _open(tmp_path) as m:
+        assert _pending(m) == [("alice", "", ""), ("bob", "", "")]
+        m.cypher("MATCH (e:Entity) WHERE e.user_id = 'bob' AND e.name = 'Carol' "
+                 "SET e.type = 'robot'", write=True)  # fmt: skip
+        index = m.graph_store.index()
+        assert index.parts is None  # read whole from the store, not from the parts
+        assert {e.type for e in index.entities.values() if e.name == "Carol"} == {"robot"}
+        assert _as_read_from_the_store(m)
+
+
 def test_a_damaged_part_is_read_from_the_store(tmp_path):
     _fill(tmp_path)
     with _open(tmp_path, persist_indexes=False) as m:

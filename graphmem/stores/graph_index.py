@@ -635,8 +635,8 @@ _ID_FIELDS = ("id", "source_id", "target_id", "fact_id", "entity_id")
 def _touches(name: str | None, params: Mapping[str, Any], batch: GraphBatch | None) -> list:
     """The ``GraphIndex.need`` calls that load every saved part a write may change: the
     parts of its rows' scopes and of the ids it names. A write the copy cannot follow
-    (Cypher, ``load``, ``reset``, a name ``GraphIndex.apply`` does not know) loads them all;
-    it drops the copy afterwards anyway."""
+    (Cypher, ``load``, ``reset``, a name ``GraphIndex.apply`` does not know) loads none:
+    it drops the copy once it is done, and the next read reads the store."""
     if batch is not None:
         rows = [entity_row(e) for e in batch.entities] + [relation_row(r) for r in batch.relations]
         rows += [{"fact_id": f, "entity_id": e} for f, e in batch.mentions]
@@ -646,7 +646,7 @@ def _touches(name: str | None, params: Mapping[str, Any], batch: GraphBatch | No
     elif name in _FOLLOWED:
         rows, ids = list(params.get("rows") or ()), list(params.get("ids") or ())
     else:
-        return [{"scope": Scope()}]
+        return []
     ids += [row[k] for row in rows for k in _ID_FIELDS if row.get(k) is not None]
     scopes = {Scope.from_row(row) for row in rows if any(row.get(f) for f in SCOPE_FIELDS)}
     return [{"entities": ids, "facts": ids}] + [{"scope": scope} for scope in scopes]
