@@ -105,6 +105,27 @@ def test_a_read_by_ids_loads_the_part_holding_them(tmp_path):
     assert all(rebuilt[:3]) and rebuilt[3]
 
 
+def test_a_scope_loads_every_part_it_covers_and_no_other(tmp_path):
+    """Parts are by full scope: a search for a user reads each of the user's agents' parts,
+    a search for one agent only that agent's, whichever user it names."""
+    with _open(tmp_path) as m:
+        for user, agent, text in (("ann", "coach", "Ann trains with Bea in Lisbon."),
+                                  ("ann", "chef", "Ann cooks paella with Cid in Porto."),
+                                  ("bea", "coach", "Bea runs with Dan in Madrid.")):  # fmt: skip
+            m.add_many([{"text": text}], user_id=user, agent_id=agent, infer=True)
+        for user, agent in (("ann", None), ("bea", None)):
+            m.search("Who does Ann cook with?", user_id=user, agent_id=agent, limit=3)
+    with _open(tmp_path) as m:
+        m.search("Who does Ann cook with?", user_id="ann", agent_id="chef", limit=3)
+        assert _pending(m) == [("ann", "coach", ""), ("bea", "coach", "")]
+        m.search("Who trains?", agent_id="coach", limit=3)
+        assert _pending(m) == []
+    with _open(tmp_path) as m:
+        hits = m.search("Who does Ann cook with?", user_id="ann", limit=3, recipe="hybrid")
+        assert _pending(m) == [("bea", "coach", "")]
+        assert hits and {m.get(h.memory_id, user_id="ann").scope.user_id for h in hits} == {"ann"}
+
+
 def test_a_write_loads_the_parts_it_touches_first(tmp_path):
     """A delete in a part nobody read yet: loaded after the delete, the part would bring
     the deleted fact's relations and mentions back from the snapshot. Parts the write does

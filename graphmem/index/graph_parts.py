@@ -159,24 +159,31 @@ class Parts:
         self.scopes = [tuple(s) if s is not None else None for s in scopes]
         self.bounds, self.ids, self.owner, self.path = bounds, ids, owner, path
         self.pending = set(range(len(scopes)))
+        # Parts by user, so a read in one user's scope does not test every user's part (a
+        # process serving one user of thousands keeps the others pending for good).
+        self._of_user: dict[str | None, list[int]] = {}
+        for n, found in enumerate(self.scopes):
+            self._of_user.setdefault(found[0] if found is not None else None, []).append(n)
 
     def covering(self, scope: Scope) -> list[int]:
         """The pending parts a read in ``scope`` may see (a part with no scope: always)."""
-        return sorted(p for p in self.pending
-                      if self.scopes[p] is None
-                      or scope.matches(dict(zip(SCOPE_FIELDS, self.scopes[p], strict=True))))  # fmt: skip
+        if scope.user_id:
+            candidates = self._of_user.get(scope.user_id, []) + self._of_user.get(None, [])
+        else:
+            candidates = range(len(self.scopes))
+        return sorted(p for p in candidates if p in self.pending
+                      and (self.scopes[p] is None or scope.matches(
+                          dict(zip(SCOPE_FIELDS, self.scopes[p], strict=True)))))  # fmt: skip
 
     def holding(self, ids: Iterable[str]) -> list[int]:
         """The pending parts that may hold any of ``ids``."""
-        found: set[int] = set()
-        for text in ids:
-            if type(text) is not str:
-                continue
-            key = np.uint64(id_hash(text))
-            at = int(np.searchsorted(self.ids, key, "left"))
-            while at < len(self.ids) and self.ids[at] == key:
-                found.add(int(self.owner[at]))
-                at += 1
+        keys = np.array([id_hash(t) for t in ids if type(t) is str], np.uint64)
+        if not len(keys) or not len(self.ids):
+            return []
+        low = np.searchsorted(self.ids, keys, "left").tolist()
+        high = np.searchsorted(self.ids, keys, "right").tolist()
+        owner = self.owner
+        found = {int(owner[at]) for a, b in zip(low, high, strict=True) for at in range(a, b)}
         return sorted(found & self.pending)
 
     def load(self, index: GraphIndex, part: int) -> None:
