@@ -9,8 +9,10 @@ microseconds per id, whatever the graph's size.
 
 Only for a store whose capabilities include ``exclusive_writer`` (Kuzu: one read-write
 process per database), so nothing can change the graph behind this copy. The store stays
-the source of truth: the copy is read from it on first use and kept in step by
-``IndexedGraphStore``, which sees every write because every write goes through it.
+the source of truth: the copy is read from it on first use (or, where the last close
+saved it, from its parts by scope as reads and writes need them: ``index/graph_parts.py``)
+and kept in step by ``IndexedGraphStore``, which sees every write because every write
+goes through it.
 Known named writes are applied to the copy when their transaction commits; anything else
 (user Cypher that writes, scope deletion, reset, a rolled-back transaction) drops the
 copy, and the next read builds it again.
