@@ -88,7 +88,7 @@ def graph_arrays(index: GraphIndex) -> tuple[dict[str, Any], Arrays]:
         chunks.append(chunk)
         start += len(chunk)
         hashed += [(id_hash(e.id), n) for e in entities[scope]]
-        hashed += [(id_hash(f), n) for f in mentions.get(scope, {})]
+        hashed += [(id_hash(f), n) for f in named]
     hashed.sort()
     return {}, {
         "parts": pack([list(s) if s is not None else None for s in scopes]),

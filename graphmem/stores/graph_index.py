@@ -38,18 +38,6 @@ RELATION_FIELDS = ("id", "source_id", "target_id", "name", "fact_ids", "user_id"
                    "run_id", "created_at", "valid_at", "invalid_at")  # fmt: skip
 # Writes that change nothing this copy holds (fact properties only).
 _NEUTRAL = frozenset({"fact_set", "fact_upsert"})
-# The named writes ``GraphIndex.apply`` follows (``_NEUTRAL`` and its ``steps``).
-_FOLLOWED = _NEUTRAL | {
-    "entity_upsert",
-    "relation_upsert",
-    "relation_create",
-    "relation_set",
-    "relation_delete",
-    "mention_merge",
-    "mention_delete",
-    "fact_delete",
-    "entity_delete",
-}
 SNAPSHOT_KEY = ("graph",)  # this copy's key among saved snapshots (index/persist.py)
 log = logging.getLogger(__name__)
 
@@ -132,15 +120,14 @@ class GraphIndex:
 
     # -- parts still on disk -------------------------------------------------------------
 
-    def need(self, scope: Scope | None = None, entities: Iterable[str] = (),
-             facts: Iterable[str] = ()) -> None:  # fmt: skip
-        """Load the parts a read in ``scope``, or by these entity and fact ids, may see."""
+    def need(self, scope: Scope | None = None, ids: Iterable[str] = ()) -> None:
+        """Load the parts a read in ``scope``, or by these entity or fact ids, may see. An
+        id this copy holds (an entity, or a fact that mentions one) has its part loaded."""
         parts = self.parts
         if parts is None or not parts.pending:
             return
         wanted = set(parts.covering(scope)) if scope is not None else set()
-        missing = [e for e in entities if e not in self.entities]
-        missing += [f for f in facts if f not in self.mentions]
+        missing = {i for i in ids if i not in self.entities and i not in self.mentions}
         wanted.update(parts.holding(missing))
         for part in sorted(wanted):
             parts.load(self, part)
@@ -237,25 +224,12 @@ class GraphIndex:
 
     def apply(self, name: str, params: Mapping[str, Any]) -> bool:
         """Apply one named write; False when this copy cannot follow it."""
-        rows = params.get("rows") or []
-        ids = params.get("ids") or []
         if name in _NEUTRAL:
             return True
-        steps = {
-            "entity_upsert": lambda: [self.put_entity(r) for r in rows],
-            "relation_upsert": lambda: [self.put_relation(r) for r in rows],
-            # Only ever given ids that are not stored (KuzuGraphStore.write checks first).
-            "relation_create": lambda: [self.put_relation(r) for r in rows],
-            "relation_set": lambda: [self.set_relation(r) for r in rows],
-            "relation_delete": lambda: [self.delete_relation(r) for r in rows],
-            "mention_merge": lambda: [self.link(r["fact_id"], r["entity_id"]) for r in rows],
-            "mention_delete": lambda: [self.unlink(r["fact_id"], r["entity_id"]) for r in rows],
-            "fact_delete": lambda: [self.drop_fact(i) for i in ids],
-            "entity_delete": lambda: [self.drop_entity(i) for i in ids],
-        }
-        if name not in steps:
+        step = _STEPS.get(name)
+        if step is None:
             return False
-        steps[name]()
+        step(self, params.get("rows") or [], params.get("ids") or [])
         return True
 
     def write(self, batch: GraphBatch) -> None:
@@ -457,7 +431,7 @@ class IndexedGraphStore:
             self.inner.tracer("relations_touching", "-- fanned from the graph index", params)
         ids, keep = list(ids), list(keep)
         with self._lock:
-            return self._ready(entities=ids + keep).fanned(ids, limit, accept, keep)
+            return self._ready(ids=ids + keep).fanned(ids, limit, accept, keep)
 
     def around(self, read: str, ids, most: int) -> Any:
         """``GraphIndex.naming`` or ``supporting`` (with the relations' rows), or None
@@ -469,7 +443,7 @@ class IndexedGraphStore:
                               {"ids": list(ids), "most": most})  # fmt: skip
         ids = list(ids)
         with self._lock:
-            index = self._ready(**{"entities" if read == "naming" else "facts": ids})
+            index = self._ready(ids=ids)
             if read == "naming":
                 return index.naming(ids, most)
             found = index.supporting(ids, most)
@@ -623,12 +597,26 @@ class _Tx:
 
 
 def _needs(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """What a named read may see, as ``GraphIndex.need`` takes it."""
+    """What a named read may see, as ``GraphIndex.need`` takes it: a scope (keys are no
+    ids), or the entity or fact ids the others read by."""
     if name == "entities_by_key":
         return {"scope": Scope.from_row(params)}
-    if name in ("entities_get", "relations_touching"):
-        return {"entities": list(params.get("ids") or ())}
-    return {"facts": list(params.get("ids") or ())}  # fact_mentions, relations_by_fact
+    return {"ids": list(params.get("ids") or ())}
+
+
+# The named writes ``GraphIndex.apply`` follows, beside ``_NEUTRAL``: (copy, rows, ids).
+_STEPS: dict[str, Callable[[GraphIndex, list, list], object]] = {
+    "entity_upsert": lambda g, rows, ids: [g.put_entity(r) for r in rows],
+    "relation_upsert": lambda g, rows, ids: [g.put_relation(r) for r in rows],
+    # Only ever given ids that are not stored (KuzuGraphStore.write checks first).
+    "relation_create": lambda g, rows, ids: [g.put_relation(r) for r in rows],
+    "relation_set": lambda g, rows, ids: [g.set_relation(r) for r in rows],
+    "relation_delete": lambda g, rows, ids: [g.delete_relation(r) for r in rows],
+    "mention_merge": lambda g, rows, ids: [g.link(r["fact_id"], r["entity_id"]) for r in rows],
+    "mention_delete": lambda g, rows, ids: [g.unlink(r["fact_id"], r["entity_id"]) for r in rows],
+    "fact_delete": lambda g, rows, ids: [g.drop_fact(i) for i in ids],
+    "entity_delete": lambda g, rows, ids: [g.drop_entity(i) for i in ids],
+}
 
 
 _ID_FIELDS = ("id", "source_id", "target_id", "fact_id", "entity_id")
@@ -636,19 +624,18 @@ _ID_FIELDS = ("id", "source_id", "target_id", "fact_id", "entity_id")
 
 def _touches(name: str | None, params: Mapping[str, Any], batch: GraphBatch | None) -> list:
     """The ``GraphIndex.need`` calls that load every saved part a write may change: the
-    parts of its rows' scopes and of the ids it names. A write the copy cannot follow
-    (Cypher, ``load``, ``reset``, a name ``GraphIndex.apply`` does not know) loads none:
-    it drops the copy once it is done, and the next read reads the store."""
+    parts of its rows' scopes and of the ids it names. A write that changes nothing the
+    copy holds (``_NEUTRAL``) loads none, nor one the copy cannot follow (Cypher, ``load``,
+    ``reset``, a name ``GraphIndex.apply`` does not know): that one drops the copy once it
+    is done, and the next read reads the store."""
     if batch is not None:
         rows = [entity_row(e) for e in batch.entities] + [relation_row(r) for r in batch.relations]
         rows += [{"fact_id": f, "entity_id": e} for f, e in batch.mentions]
         ids: list[Any] = []
-    elif name in _NEUTRAL:
-        return []
-    elif name in _FOLLOWED:
+    elif name in _STEPS:
         rows, ids = list(params.get("rows") or ()), list(params.get("ids") or ())
     else:
         return []
     ids += [row[k] for row in rows for k in _ID_FIELDS if row.get(k) is not None]
     scopes = {Scope.from_row(row) for row in rows if any(row.get(f) for f in SCOPE_FIELDS)}
-    return [{"entities": ids, "facts": ids}] + [{"scope": scope} for scope in scopes]
+    return [{"ids": ids}] + [{"scope": scope} for scope in scopes]
