@@ -229,3 +229,33 @@ def test_a_manifest_pointing_outside_its_folder_is_refused(tmp_path, field, valu
         assert m.search("Where does Alice work?", user_id="alice", limit=1)
         assert m.snapshots.loaded == 0
         assert "not a plain name" in m.snapshots.rejected[0][1]
+
+
+def test_postings_forged_past_the_checksums_are_refused(tmp_path):
+    """BM25's postings are used as saved (issue 16): a slot listed twice under one term,
+    with the checksums recomputed, would count its words twice. It is refused and the
+    index rebuilt, with the answers the stores give."""
+    _fill(tmp_path)
+    with _open(tmp_path, persist_indexes=False) as m:
+        expected = _answers(m)
+    folder = tmp_path / "index-snapshot"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    forged = 0
+    for entry in manifest["entries"]:
+        if entry["collection"] != "facts":
+            continue
+        stem = folder / entry["folder"] / entry["name"]
+        ptr = np.load(f"{stem}.term_ptr.npy")
+        slots = np.load(f"{stem}.term_slots.npy")
+        wide = int(np.argmax(np.diff(ptr)))  # a term held by at least two memories
+        if ptr[wide + 1] - ptr[wide] < 2:
+            continue
+        slots[ptr[wide] + 1] = slots[ptr[wide]]
+        np.save(f"{stem}.term_slots.npy", slots)
+        entry["arrays"]["term_slots"][2] = zlib.adler32(np.load(f"{stem}.term_slots.npy"))
+        forged += 1
+    assert forged == 1  # alice's memories share words; bob's two do not
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with _open(tmp_path) as m:
+        assert _answers(m) == expected
+        assert any("slot listed twice" in why for _key, why in m.snapshots.rejected)

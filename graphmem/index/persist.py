@@ -43,9 +43,9 @@ from ..stores.graph_index import SNAPSHOT_KEY, IndexedGraphStore
 from .graph_parts import BLOB, graph_arrays, open_graph
 from .snapshot import NAME, load_scope, read_arrays, scope_arrays, write_arrays
 
-VERSION = 5  # 2: payloads as rows decoded on first read; 3: the graph's rows by column;
+VERSION = 6  # 2: payloads as rows decoded on first read; 3: the graph's rows by column;
 # 4: the graph in parts by scope, loaded as reads need them (graph_parts.py); 5: their
-# lists flat
+# lists flat; 6: BM25 postings by slot within a term, used as read (keyword.Postings)
 MANIFEST = "manifest.json"
 GRAPH = SNAPSHOT_KEY
 _BROKEN = (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError)

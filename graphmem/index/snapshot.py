@@ -102,15 +102,7 @@ def scope_arrays(index: ScopeIndex) -> tuple[dict[str, Any], Arrays]:
     """``(meta, arrays)`` holding everything ``load_scope`` needs to rebuild ``index``."""
     size = len(index.ids)
     words = index.keywords
-    terms = list(words._postings)
-    ptr = np.zeros(len(terms) + 1, np.int64)
-    slots: list[int] = []
-    counts: list[int] = []
-    for i, term in enumerate(terms):
-        docs = words._postings[term]
-        slots += docs
-        counts += docs.values()
-        ptr[i + 1] = len(slots)
+    terms, ptr, slots, counts = words.columns()
     table = index.neighbours
     neighbours = {group: [list(e) for e in table._members(group)] for group in list(table._groups)}
     meta = {
@@ -136,8 +128,8 @@ def scope_arrays(index: ScopeIndex) -> tuple[dict[str, Any], Arrays]:
         "groups": pack({k: m for k, m in index.groups.items() if m != [k]}),
         "terms": pack(terms),
         "term_ptr": ptr,
-        "term_slots": np.asarray(slots, np.int32),
-        "term_counts": np.asarray(counts, np.int32),
+        "term_slots": slots,
+        "term_counts": counts,
         # Padded: an index without keywords (entities) never grows its lengths past 64, and
         # a shorter array was refused on load ("postings shape"), so every reopen rebuilt it.
         "lengths": np.pad(words._lengths[:size], (0, max(0, size - len(words._lengths)))),
@@ -208,23 +200,16 @@ def _load_keywords(index: ScopeIndex, meta: dict[str, Any], arrays: Arrays) -> N
     if len(slots):
         check(int(slots.min()) >= 0 and int(slots.max()) < size, "posting slot out of range")
         check(bool(index._alive[slots].all()) and int(counts.min()) > 0, "posting of no memory")
+    # Each document of a length has postings, and only those: ``remove`` unlists by them.
+    held = np.bincount(slots, minlength=size)[:size] if len(slots) else np.zeros(size)
+    check(bool(np.array_equal(held > 0, lengths > 0)), "lengths and postings disagree")
     check(all(isinstance(term, str) for term in terms) and len(set(terms)) == len(terms),
            "terms not distinct text")  # fmt: skip
-    slot_list, count_list, bounds = slots.tolist(), counts.tolist(), ptr.tolist()
-    for i, term in enumerate(terms):
-        part = slot_list[bounds[i] : bounds[i + 1]]
-        words._postings[term] = dict(zip(part, count_list[bounds[i] : bounds[i + 1]], strict=True))
-    check(sum(map(len, words._postings.values())) == len(slots), "a slot listed twice")
-    # Each document's distinct terms (what ``remove`` unlists): the postings by slot.
-    order = np.argsort(slots, kind="stable")
-    names = [terms[t] for t in np.repeat(np.arange(len(terms)), np.diff(ptr))[order].tolist()]
-    by_slot = slots[order]
-    starts = np.flatnonzero(np.r_[True, by_slot[1:] != by_slot[:-1]])[: len(slots)]
-    ends, by_slot = [*starts[1:].tolist(), len(names)][: len(starts)], by_slot.tolist()
-    words._terms = {by_slot[a]: tuple(names[a:b])
-                    for a, b in zip(starts.tolist(), ends, strict=True)}  # fmt: skip
-    words._lengths = np.concatenate([lengths, np.zeros(max(0, 64 - size))])
-    words._total_length = float(meta["total_length"])
+    # By slot within each term (``KeywordIndex.columns``), so a slot listed twice shows.
+    rising = np.diff(slots.astype(np.int64)) > 0
+    rising[ptr[1:-1] - 1] = True  # where one term's postings end and the next one's start
+    check(bool(rising.all()), "a slot listed twice, or postings out of order")
+    words.restore(terms, ptr, slots, counts, lengths, float(meta["total_length"]))
 
 
 def _load_neighbours(index: ScopeIndex, groups: Any) -> None:
