@@ -76,13 +76,21 @@ class GraphOps:
         ids = sorted(set(entity_ids))
         fanned = getattr(self.store, "fanned_relations", None) if fanout else None
 
-        def accept(row: Mapping[str, Any]) -> bool:
-            when = (row.get("valid_at") or "", row.get("invalid_at") or "")
-            return scope.covers(Scope.from_row(row)) and visible_at(*when, as_of, include_invalid)
+        user, agent, run = scope.user_id, scope.agent_id, scope.run_id
 
-        rows = fanned(ids, fanout, accept, keep) if fanned is not None else None
-        if rows is not None:
-            return [relation_from_row(row) for row in rows]
+        def accept(row: Mapping[str, Any]) -> bool:
+            # ``scope.covers(Scope.from_row(row))`` unrolled: called for each relation a
+            # walk considers, and two objects a row were a quarter of the walk's time.
+            get = row.get
+            return ((not user or str(get("user_id") or "") == user)
+                    and (not agent or str(get("agent_id") or "") == agent)
+                    and (not run or str(get("run_id") or "") == run)
+                    and visible_at(get("valid_at") or "", get("invalid_at") or "", as_of,
+                                   include_invalid))  # fmt: skip
+
+        found = fanned(ids, fanout, accept, keep) if fanned is not None else None
+        if found is not None:
+            return found
         capped = getattr(self.store, "capped_relations", None) if fanout else None
         if capped is not None:
             # A server caps a hub before shipping it (cypher/neo4j/relations_fanned.cypher);
