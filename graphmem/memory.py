@@ -61,8 +61,8 @@ from .relations import Relations
 from .sandbox import run_cypher
 from .search import Recipe, Searcher
 from .stores.base import Embedder, Extractor, GraphStore, HistoryStore, Tracer, VectorStore
-from .stores.graph_index import IndexedGraphStore
 from .stores.graph_ops import GraphOps
+from .stores.indexed_graph import IndexedGraphStore
 
 NO_LIFE = Life()  # an add that sets no lifecycle field
 

@@ -31,8 +31,8 @@ from graphmem.models import Entity, Fact, GraphBatch, Relation, Scope, name_key
 from graphmem.querylib import QueryLibrary
 from graphmem.stores import neo4j as neo4j_module
 from graphmem.stores.base import GraphStore
-from graphmem.stores.graph_index import IndexedGraphStore
 from graphmem.stores.graph_ops import GraphOps
+from graphmem.stores.indexed_graph import IndexedGraphStore
 from graphmem.stores.kuzu import KuzuGraphStore
 from graphmem.stores.neo4j import Neo4jGraphStore
 from graphmem.stores.rows import entity_row, fact_row, relation_row

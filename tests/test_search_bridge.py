@@ -13,8 +13,8 @@ from graphmem.models import Entity, Fact, GraphBatch, PathStep, Relation, Scope
 from graphmem.search.bridge import Around, BridgeSettings, bridge
 from graphmem.search.collapse import Groups
 from graphmem.search.recipes import HYBRID, TEXT
-from graphmem.stores.graph_index import IndexedGraphStore
 from graphmem.stores.graph_ops import GraphOps
+from graphmem.stores.indexed_graph import IndexedGraphStore
 from graphmem.stores.kuzu import KuzuGraphStore
 
 SCOPE = Scope.of("u")

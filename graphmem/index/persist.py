@@ -39,7 +39,8 @@ from typing import Any
 
 from ..errors import GraphMemError
 from ..models import Scope
-from ..stores.graph_index import SNAPSHOT_KEY, IndexedGraphStore
+from ..stores.graph_index import SNAPSHOT_KEY
+from ..stores.indexed_graph import IndexedGraphStore
 from .graph_parts import BLOB, graph_arrays, open_graph
 from .snapshot import NAME, load_scope, read_arrays, scope_arrays, write_arrays
 

@@ -11,8 +11,8 @@ Only for a store whose capabilities include ``exclusive_writer`` (Kuzu: one read
 process per database), so nothing can change the graph behind this copy. The store stays
 the source of truth: the copy is read from it on first use (or, where the last close
 saved it, from its parts by scope as reads and writes need them: ``index/graph_parts.py``)
-and kept in step by ``IndexedGraphStore``, which sees every write because every write
-goes through it.
+and kept in step by ``IndexedGraphStore`` (``indexed_graph.py``), which sees every write
+because every write goes through it.
 Known named writes are applied to the copy when their transaction commits; anything else
 (user Cypher that writes, scope deletion, reset, a rolled-back transaction) drops the
 copy, and the next read builds it again.
@@ -20,15 +20,12 @@ copy, and the next read builds it again.
 
 from __future__ import annotations
 
-import logging
 import sys
-import threading
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..models import SCOPE_FIELDS, GraphBatch, Relation, Scope
+from ..models import GraphBatch, Relation, Scope
 from .base import Row
 from .rows import entity_row, relation_row
 
@@ -39,7 +36,6 @@ RELATION_FIELDS = ("id", "source_id", "target_id", "name", "fact_ids", "user_id"
 # Writes that change nothing this copy holds (fact properties only).
 _NEUTRAL = frozenset({"fact_set", "fact_upsert"})
 SNAPSHOT_KEY = ("graph",)  # this copy's key among saved snapshots (index/persist.py)
-log = logging.getLogger(__name__)
 
 
 def same_text(value: Any) -> Any:
@@ -234,7 +230,7 @@ class GraphIndex:
         """Apply one named write; False when this copy cannot follow it."""
         if name in _NEUTRAL:
             return True
-        step = _STEPS.get(name)
+        step = FOLLOWED.get(name)
         if step is None:
             return False
         step(self, params.get("rows") or [], params.get("ids") or [])
@@ -387,242 +383,8 @@ class GraphIndex:
         return out
 
 
-class IndexedGraphStore:
-    """A ``GraphStore`` that forwards every call and keeps a ``GraphIndex`` in step."""
-
-    ANSWERED = frozenset({"entities_by_key", "entities_get", "relations_touching", "fact_mentions",
-                          "relations_by_fact"})  # fmt: skip
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self._index: GraphIndex | None = None
-        self._lock = threading.RLock()
-        self._local = threading.local()  # per thread: transaction depth, pending writes
-        self.snapshots: Any = None  # index/persist.py, where the copy outlives the process
-
-    def __getattr__(self, name: str) -> Any:  # dialect, capabilities, queries, path, ...
-        return getattr(self.inner, name)
-
-    @property
-    def tracer(self) -> Any:
-        return self.inner.tracer
-
-    @tracer.setter
-    def tracer(self, value: Any) -> None:
-        self.inner.tracer = value
-
-    # -- reads -----------------------------------------------------------------------------
-
-    def index(self) -> GraphIndex:
-        """The copy, read from the store on first use (three full reads)."""
-        with self._lock:
-            if self._index is None and self.snapshots is not None:
-                self._index = self.snapshots.take(SNAPSHOT_KEY)
-            if self._index is None:
-                run = self.inner.run
-                mentions = [(r["fact_id"], r["entity_id"]) for r in run("index_mentions", {})]
-                self._index = GraphIndex(run("index_entities", {}), run("index_relations", {}),
-                                         mentions)  # fmt: skip
-            return self._index
-
-    def run(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        params = dict(params or {})
-        if name in self.ANSWERED and not self._depth:
-            # Outside a transaction only: inside one, its own writes are not applied yet.
-            if self.inner.tracer is not None:
-                self.inner.tracer(name, "-- answered from the in-process graph index", params)
-            with self._lock:
-                return self._ready(**_needs(name, params)).answer(name, params)
-        self._before(name, params)
-        rows = self.inner.run(name, params)
-        self._wrote(name, params)
-        return rows
-
-    def fanned_relations(self, ids, limit, accept, keep=()) -> list[Relation] | None:
-        """``GraphIndex.fanned`` (a capped ``relations_touching``, as ``Relation`` models),
-        or None inside a transaction, whose own writes the copy has not seen yet."""
-        if self._depth:
-            return None
-        if self.inner.tracer is not None:
-            params = {"ids": list(ids), "limit": limit}
-            self.inner.tracer("relations_touching", "-- fanned from the graph index", params)
-        ids, keep = list(ids), list(keep)
-        with self._lock:
-            return self._ready(ids=ids + keep).fanned(ids, limit, accept, keep)
-
-    def around(self, read: str, ids, most: int) -> Any:
-        """``GraphIndex.naming`` or ``supporting`` (with the relations' rows), or None
-        inside a transaction, whose own writes the copy has not seen yet."""
-        if self._depth:
-            return None
-        if self.inner.tracer is not None:
-            self.inner.tracer(read, "-- answered from the in-process graph index",
-                              {"ids": list(ids), "most": most})  # fmt: skip
-        ids = list(ids)
-        with self._lock:
-            index = self._ready(ids=ids)
-            if read == "naming":
-                return index.naming(ids, most)
-            found = index.supporting(ids, most)
-            return {f: [index.relation(r) for r in rels] for f, rels in found.items()}
-
-    def _ready(self, **needs: Any) -> GraphIndex:
-        """The copy, with the saved parts a read needs loaded (``GraphIndex.need``); a part
-        that fails to load drops the copy, read again from the store."""
-        index = self.index()
-        try:
-            index.need(**needs)
-        except PartUnreadable as exc:
-            log.warning("graphmem: graph snapshot not used, read from the store: %s", exc)
-            if self.snapshots is not None:
-                self.snapshots.refuse(SNAPSHOT_KEY, str(exc))
-            self._index = None
-            index = self.index()
-        return index
-
-    # -- writes ----------------------------------------------------------------------------
-
-    @property
-    def _depth(self) -> int:
-        return getattr(self._local, "depth", 0)
-
-    def _before(self, name: str | None = None, params: Mapping[str, Any] | None = None,
-                batch: GraphBatch | None = None) -> None:  # fmt: skip
-        """Saved snapshots stop being trusted before a write reaches the store, and the
-        saved parts of the graph copy it touches are loaded first: each part matches the
-        store until a write changes it (``_touches``)."""
-        if name is None or self._writes(name):
-            if self.snapshots is not None:
-                self.snapshots.writing()
-            with self._lock:
-                index = self._index
-                if index is not None and index.parts is not None and index.parts.pending:
-                    for needs in _touches(name, params or {}, batch):
-                        if self._ready(**needs) is not index:
-                            break  # a part failed: the copy was read from the store
-
-    def adopt(self, key: tuple, index: GraphIndex) -> None:
-        with self._lock:
-            if key == SNAPSHOT_KEY and self._index is None:
-                self._index = index
-
-    def held(self) -> dict[tuple, GraphIndex]:
-        with self._lock:
-            return {} if self._index is None else {SNAPSHOT_KEY: self._index}
-
-    def _wrote(self, name: str, params: Mapping[str, Any]) -> None:
-        if name in self.ANSWERED or not self._writes(name):
-            return
-        self._record(lambda index: index.apply(name, params))
-
-    def _writes(self, name: str) -> bool:
-        queries = getattr(self.inner, "queries", None)
-        if queries is None:
-            return True
-        return queries.get(name).writes
-
-    def _record(self, change) -> None:
-        if self._depth:
-            self._local.pending.append(change)
-        else:
-            self._commit([change])
-
-    def _commit(self, changes: list) -> None:
-        with self._lock:
-            if self._index is None:
-                return
-            for change in changes:
-                if change(self._index) is False:
-                    self._index = None  # a write this copy cannot follow: read again
-                    return
-
-    def write(self, batch: GraphBatch) -> None:
-        self._before(batch=batch)
-        try:
-            self.inner.write(batch)
-        except BaseException:
-            if not self._depth:  # rolled back by the store (inside ours: see transaction)
-                self.drop()
-            raise
-        self._record(lambda index: index.write(batch))
-
-    @contextmanager
-    def transaction(self) -> Iterator[Any]:
-        local = self._local
-        if not self._depth:
-            local.pending = []
-        local.depth = self._depth + 1
-        try:
-            with self.inner.transaction() as tx:
-                yield _Tx(self, tx)
-        except BaseException:
-            local.depth -= 1
-            if not local.depth:
-                # Rolled back; on Kuzu 0.11.3 a rollback can also drop committed rows.
-                local.pending = []
-                self.drop()
-            raise
-        local.depth -= 1
-        if not local.depth:
-            pending, local.pending = local.pending, []
-            self._commit(pending)
-
-    def cypher(
-        self, text: str, params: Mapping[str, Any] | None = None, *, read_only=True, **limits
-    ):
-        if not read_only:
-            self._before()
-        try:
-            return self.inner.cypher(text, params, read_only=read_only, **limits)
-        finally:
-            if not read_only:
-                self.drop()
-
-    def load(self, batch: GraphBatch) -> None:
-        self._before()
-        try:
-            self.inner.load(batch)
-        finally:
-            self.drop()
-
-    def drop(self) -> None:
-        with self._lock:
-            self._index = None
-
-    def reset(self) -> None:
-        self._before()
-        try:
-            self.inner.reset()
-        finally:
-            self.drop()
-
-    def close(self) -> None:
-        self.drop()
-        self.inner.close()
-
-
-class _Tx:
-    def __init__(self, owner: IndexedGraphStore, tx: Any) -> None:
-        self._owner, self._tx = owner, tx
-
-    def run(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        params = dict(params or {})
-        self._owner._before(name, params)
-        rows = self._tx.run(name, params)
-        self._owner._wrote(name, params)
-        return rows
-
-
-def _needs(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """What a named read may see, as ``GraphIndex.need`` takes it: a scope (keys are no
-    ids), or the entity or fact ids the others read by."""
-    if name == "entities_by_key":
-        return {"scope": Scope.from_row(params)}
-    return {"ids": list(params.get("ids") or ())}
-
-
 # The named writes ``GraphIndex.apply`` follows, beside ``_NEUTRAL``: (copy, rows, ids).
-_STEPS: dict[str, Callable[[GraphIndex, list, list], object]] = {
+FOLLOWED: dict[str, Callable[[GraphIndex, list, list], object]] = {
     "entity_upsert": lambda g, rows, ids: [g.put_entity(r) for r in rows],
     "relation_upsert": lambda g, rows, ids: [g.put_relation(r) for r in rows],
     # Only ever given ids that are not stored (KuzuGraphStore.write checks first).
@@ -634,25 +396,3 @@ _STEPS: dict[str, Callable[[GraphIndex, list, list], object]] = {
     "fact_delete": lambda g, rows, ids: [g.drop_fact(i) for i in ids],
     "entity_delete": lambda g, rows, ids: [g.drop_entity(i) for i in ids],
 }
-
-
-_ID_FIELDS = ("id", "source_id", "target_id", "fact_id", "entity_id")
-
-
-def _touches(name: str | None, params: Mapping[str, Any], batch: GraphBatch | None) -> list:
-    """The ``GraphIndex.need`` calls that load every saved part a write may change: the
-    parts of its rows' scopes and of the ids it names. A write that changes nothing the
-    copy holds (``_NEUTRAL``) loads none, nor one the copy cannot follow (Cypher, ``load``,
-    ``reset``, a name ``GraphIndex.apply`` does not know): that one drops the copy once it
-    is done, and the next read reads the store."""
-    if batch is not None:
-        rows = [entity_row(e) for e in batch.entities] + [relation_row(r) for r in batch.relations]
-        rows += [{"fact_id": f, "entity_id": e} for f, e in batch.mentions]
-        ids: list[Any] = []
-    elif name in _STEPS:
-        rows, ids = list(params.get("rows") or ()), list(params.get("ids") or ())
-    else:
-        return []
-    ids += [row[k] for row in rows for k in _ID_FIELDS if row.get(k) is not None]
-    scopes = {Scope.from_row(row) for row in rows if any(row.get(f) for f in SCOPE_FIELDS)}
-    return [{"ids": ids}] + [{"scope": scope} for scope in scopes]
