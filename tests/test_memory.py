@@ -289,3 +289,21 @@ def test_transient_conflict_is_replayed_once_and_recorded_once(mem, monkeypatch)
     assert [e.event for e in mem.history(fact.id, user_id="a")] == ["ADD"]
     assert snapshot(mem, user_id="a")["graph"] == (2, 1, 1)
     assert mem.vectors.count("facts") == 1
+
+
+@pytest.mark.parametrize("infer", [False, True])
+def test_the_old_text_of_an_updated_memory_added_again_is_a_new_memory(tmp_path, infer):
+    """A content id names the text a memory was added with; ``update`` keeps the id. The
+    old text added again is a new memory under the next free id, not a copy of the
+    updated one; the old text added a third time is a copy of that one."""
+    with Memory.open(tmp_path, embedder="hash", extractor="offline") as m:
+        old = "Dana keeps bees on the roof."
+        first = m.add(old, user_id="u", infer=infer).facts[0]
+        m.update(first.id, "Dana keeps hens in the yard.", user_id="u")
+        again = m.add(old, user_id="u", infer=infer).facts
+        assert [f.text for f in again] == [old] and again[0].id != first.id
+        assert m.get(first.id, user_id="u").text == "Dana keeps hens in the yard."
+        assert m.add(old, user_id="u", infer=infer).facts == []
+        texts = sorted(f.text for f in m.get_all(user_id="u"))
+        assert texts == ["Dana keeps bees on the roof.", "Dana keeps hens in the yard."]
+        assert m.verify().ok
