@@ -387,7 +387,8 @@ class GraphIndex:
 FOLLOWED: dict[str, Callable[[GraphIndex, list, list], object]] = {
     "entity_upsert": lambda g, rows, ids: [g.put_entity(r) for r in rows],
     "relation_upsert": lambda g, rows, ids: [g.put_relation(r) for r in rows],
-    # Only ever given ids that are not stored (KuzuGraphStore.write checks first).
+    # Only ever given ids that are not stored (KuzuGraphStore.write checks first, or
+    # the batch is fresh: GraphBatch.fresh).
     "relation_create": lambda g, rows, ids: [g.put_relation(r) for r in rows],
     "relation_set": lambda g, rows, ids: [g.set_relation(r) for r in rows],
     "relation_delete": lambda g, rows, ids: [g.delete_relation(r) for r in rows],

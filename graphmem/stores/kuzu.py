@@ -305,9 +305,11 @@ class KuzuGraphStore:
         # One edge per relation id: a later row of the same id replaces an earlier one.
         relations = list({r.id: relation_row(r) for r in batch.relations}.values())
         with self.transaction() as tx:
-            old_facts = {
+            # A fresh batch's facts and relations are new (``GraphBatch.fresh``): were one
+            # stored after all, its fact_create would fail on the primary key, loudly.
+            old_facts = set() if batch.fresh else {
                 r["id"] for r in tx.run("fact_existing", {"ids": [f["id"] for f in facts]})
-            }
+            }  # fmt: skip
             old_ents = {
                 r["id"] for r in tx.run("entity_existing", {"ids": [e["id"] for e in entities]})
             }
@@ -334,9 +336,9 @@ class KuzuGraphStore:
                     named.setdefault(fact_id, []).append(entity_id)
             tx.run("fact_create", {"rows": [f | {"entity_ids": named.get(f["id"], [])}
                                             for f in new_facts]})  # fmt: skip
-            old_rels = {
+            old_rels = set() if batch.fresh else {
                 r["id"] for r in tx.run("relation_existing", {"ids": [r["id"] for r in relations]})
-            }
+            }  # fmt: skip
             tx.run("relation_create", {"rows": [r for r in relations if r["id"] not in old_rels]})
             if old_rels:
                 tx.run("relation_upsert", {"rows": [r for r in relations if r["id"] in old_rels]})
