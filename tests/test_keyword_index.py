@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 from collections import Counter
 
 import numpy as np
 import pytest
 
-from graphmem.index.keyword import K1, B, KeywordIndex, tokenise
+from graphmem.index.keyword import K1, B, KeywordIndex, Postings, tokenise
 
 WORDS = "alice bob paris rome lives paints trains cat jazz band the of sails kyoto".split()
 
@@ -106,3 +107,34 @@ def test_rare_and_common_terms_score_as_bm25_afresh():
         assert got.keys() == want.keys()
         assert all(math.isclose(got[s], want[s], rel_tol=1e-12) for s in want)
     assert index.scores("zebra")[0].tolist() == [7, 407, 807]
+
+
+def test_searches_side_by_side_never_fold_a_term_at_once(monkeypatch):
+    """Reads fold pending writes into the arrays, and searches run side by side under
+    Memory's read lock: two folding one term at once could list a slot twice."""
+    index = KeywordIndex()
+    for slot in range(100):
+        index.add(slot, "alpha beta")  # the last writes of each term wait to be folded
+    inside, most, entered = [0], [0], threading.Barrier(2, timeout=0.5)
+    real = Postings.fold
+
+    def fold(self: Postings) -> None:
+        inside[0] += 1
+        most[0] = max(most[0], inside[0])
+        try:
+            entered.wait()  # a second search folding too would meet this one here
+        except threading.BrokenBarrierError:
+            pass
+        real(self)
+        inside[0] -= 1
+
+    monkeypatch.setattr(Postings, "fold", fold)
+    found: list[list[int]] = []
+    readers = [threading.Thread(target=lambda: found.append(index.scores("alpha")[0].tolist()))
+               for _ in range(2)]  # fmt: skip
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    assert most[0] == 1
+    assert found == [list(range(100))] * 2

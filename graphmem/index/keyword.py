@@ -31,6 +31,7 @@ out; a removed slot simply stops scoring.
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from functools import lru_cache
 
@@ -128,6 +129,7 @@ class KeywordIndex:
         self._lengths = np.zeros(64, dtype=np.float64)  # 0: no document at that slot
         self._total_length = 0.0
         self._documents = 0
+        self._folding = threading.Lock()
 
     def __len__(self) -> int:
         return self._documents
@@ -165,15 +167,22 @@ class KeywordIndex:
             self._postings[term].discard(slot)
 
     def _live(self, term: str) -> Postings | None:
-        """``term``'s postings with every write folded in; None if no document holds it."""
+        """``term``'s postings with every write folded in; None if no document holds it.
+
+        Searches run side by side (``Memory``'s read lock): the first to read a term after
+        a write folds it under ``_folding``, and the others wait for the folded arrays.
+        Writes never run beside a read, so a term with nothing to fold is read as it is.
+        """
         docs = self._postings.get(term)
         if docs is None:
             return None
-        if docs.added or docs.gone:
-            docs.fold()
-        if not len(docs.slots):
-            del self._postings[term]
-            return None
+        if docs.added is not None or docs.gone is not None:
+            with self._folding:
+                if docs.added is not None or docs.gone is not None:
+                    docs.fold()
+                if not len(docs.slots):
+                    self._postings.pop(term, None)
+                    return None
         return docs
 
     def _slot_terms(self) -> dict[int, tuple[str, ...]]:

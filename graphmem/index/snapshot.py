@@ -195,8 +195,8 @@ def _load_keywords(index: ScopeIndex, meta: dict[str, Any], arrays: Arrays) -> N
     slots, counts, lengths = arrays["term_slots"], arrays["term_counts"], arrays["lengths"]
     check(isinstance(terms, list) and len(ptr) == len(terms) + 1 and len(lengths) == size,
            "postings shape")  # fmt: skip
-    check(len(slots) == len(counts) == int(ptr[-1]) and bool(np.all(np.diff(ptr) > 0)),
-           "postings offsets")  # fmt: skip
+    check(int(ptr[0]) == 0 and len(slots) == len(counts) == int(ptr[-1])
+          and bool(np.all(np.diff(ptr) > 0)), "postings offsets")  # fmt: skip
     if len(slots):
         check(int(slots.min()) >= 0 and int(slots.max()) < size, "posting slot out of range")
         check(bool(index._alive[slots].all()) and int(counts.min()) > 0, "posting of no memory")
