@@ -76,17 +76,13 @@ class GraphOps:
         ids = sorted(set(entity_ids))
         fanned = getattr(self.store, "fanned_relations", None) if fanout else None
 
-        user, agent, run = scope.user_id, scope.agent_id, scope.run_id
-
         def accept(row: Mapping[str, Any]) -> bool:
-            # ``scope.covers(Scope.from_row(row))`` unrolled: called for each relation a
-            # walk considers, and two objects a row were a quarter of the walk's time.
+            # ``scope.matches`` reads the row's fields in place: called for each relation a
+            # walk considers, and a Scope built per row was a quarter of the walk's time.
             get = row.get
-            return ((not user or str(get("user_id") or "") == user)
-                    and (not agent or str(get("agent_id") or "") == agent)
-                    and (not run or str(get("run_id") or "") == run)
-                    and visible_at(get("valid_at") or "", get("invalid_at") or "", as_of,
-                                   include_invalid))  # fmt: skip
+            return scope.matches(row) and visible_at(  # type: ignore[arg-type]
+                get("valid_at") or "", get("invalid_at") or "", as_of, include_invalid
+            )
 
         found = fanned(ids, fanout, accept, keep) if fanned is not None else None
         if found is not None:
