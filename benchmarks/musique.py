@@ -22,6 +22,7 @@ everything would, and those calls are counted apart.
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 from collections import Counter
@@ -46,6 +47,30 @@ class Passage:
         """What is stored: the title on its own line, then the passage (as in the README)."""
         return f"{self.title}\n{self.text}"
 
+    @property
+    def source_ids(self) -> list[str]:
+        return [str(self.id)]
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Several passages stored as one long memory (``--per-memory``): a document whose
+    answer may sit past what an embedder reads of it. ``id`` is its first passage's."""
+
+    parts: tuple[Passage, ...]
+
+    @property
+    def id(self) -> int:
+        return self.parts[0].id
+
+    @property
+    def memory(self) -> str:
+        return "\n\n".join(p.memory for p in self.parts)
+
+    @property
+    def source_ids(self) -> list[str]:
+        return [str(p.id) for p in self.parts]
+
 
 @dataclass(frozen=True)
 class MusiqueQuestion:
@@ -62,7 +87,7 @@ class MusiqueQuestion:
 
 @dataclass
 class MusiqueData:
-    passages: list[Passage]
+    passages: list[Passage] | list[Bundle]
     questions: list[MusiqueQuestion]
     extractions: dict[int, dict[str, Any]]
 
@@ -92,6 +117,24 @@ def load_musique(folder: str | Path) -> MusiqueData:
         int(e["id"]): e for e in json.loads(paths["extractions"].read_text(encoding="utf-8"))
     }
     return MusiqueData(passages, questions, extractions)
+
+
+def bundled(data: MusiqueData, size: int, seed: int = 0) -> MusiqueData:
+    """The passages shuffled (seeded) and joined ``size`` at a time into long memories.
+
+    A question's gold is still its passages: a memory covers every passage it holds. The
+    recorded extraction of a bundle is its passages' recordings, one after another."""
+    if size <= 1:
+        return data
+    order = list(data.passages)
+    random.Random(seed).shuffle(order)
+    bundles = [Bundle(tuple(order[i : i + size])) for i in range(0, len(order), size)]
+    extractions = {
+        b.id: {"entities": [e for p in b.parts for e in data.extractions.get(p.id, {}).get("entities", [])],
+               "triples": [t for p in b.parts for t in data.extractions.get(p.id, {}).get("triples", [])]}
+        for b in bundles
+    }  # fmt: skip
+    return MusiqueData(bundles, data.questions, extractions)
 
 
 def relation_name(text: str) -> str:

@@ -11,6 +11,7 @@ import pytest
 from benchmarks.cli import main
 from benchmarks.musique import (
     ReplayModel,
+    bundled,
     distinct_sources,
     load_musique,
     relation_name,
@@ -136,3 +137,27 @@ def test_suite_runs_every_mode_and_writes_results(folder, tmp_path):
     markdown = (out / "results.md").read_text()
     assert "llm:hybrid" in markdown and "| offline | " in markdown  # the graph's share row
     assert "| llm:hybrid |" in build_readme(tmp_path)  # the results README lists the run
+
+
+def test_passages_joined_into_long_memories_keep_their_gold(folder, tmp_path):
+    data = load_musique(folder)
+    joined = bundled(data, 3)
+    assert [len(b.parts) for b in joined.passages] == [3, 1]
+    assert sorted(i for b in joined.passages for i in b.source_ids) == ["0", "1", "2", "3"]
+    first = joined.passages[0]
+    assert first.memory == "\n\n".join(p.memory for p in first.parts)
+    recorded = joined.extractions[first.id]["triples"]
+    assert len(recorded) == sum(len(data.extractions[p.id]["triples"]) for p in first.parts)
+    assert bundled(data, 1) is data
+    # Through the suite: one memory per bundle, each replayed as one extraction call, and
+    # a hit covers every passage of its memory.
+    out = tmp_path / "results"
+    assert main(["musique", "--data", str(folder), "--embedder", "hash", "--per-memory", "3",
+                 "--extractor", "llm,none", "--recipes", "vector", "--out", str(out)]) == 0  # fmt: skip
+    results = json.loads((out / "results.json").read_text())["results"]
+    assert results["passages"] == 2
+    assert results["ingest"]["llm"]["llm_calls"]["extract"] == 2
+    assert results["ingest"]["none"]["memories"] == 2
+    # Two memories hold all four passages: the top two cover every gold passage.
+    assert results["scores"]["none:vector"]["all"]["recall@2"] == 1.0
+    assert results["scores"]["dense"]["all"]["recall@2"] == 1.0

@@ -29,7 +29,14 @@ from typing import Any
 
 from ..baselines import BM25Index, DenseIndex, top_k, weighted_fusion
 from ..metrics import all_gold_at_k, mean_scores, percentiles_ms, recall_at_k
-from ..musique import MusiqueData, MusiqueQuestion, ReplayModel, distinct_sources, load_musique
+from ..musique import (
+    MusiqueData,
+    MusiqueQuestion,
+    ReplayModel,
+    bundled,
+    distinct_sources,
+    load_musique,
+)
 from ..report import Table, default_out, plot_lines, write_raw, write_results
 from ..runtime import (
     EMBEDDERS,
@@ -62,6 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--recipes", default=",".join(RECIPES))
     parser.add_argument("--passages", type=int, default=0,
                         help="only the first N passages plus every gold one (0 = all)")  # fmt: skip
+    parser.add_argument("--per-memory", type=int, default=1,
+                        help="passages joined into one memory (shuffled, seed 0): long "
+                             "memories whose gold may sit past the embedder's window")  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=100, help="passages per add_many")
     parser.add_argument("--workdir", default="", help="keep data dirs here (default: temporary)")
     parser.add_argument("--reuse", action="store_true",
@@ -102,7 +112,7 @@ def ingest(memory: Any, data: MusiqueData, infer: bool, batch: int) -> dict[str,
     passage), with the embeddings and store writes of a batch done together."""
     started = time.perf_counter()
     stored = 0
-    items = [{"text": p.memory, "source_ids": [str(p.id)]} for p in data.passages]
+    items = [{"text": p.memory, "source_ids": p.source_ids} for p in data.passages]
     chunks = [items[i : i + batch] for i in range(0, len(items), batch)]
     for chunk in progress(chunks, total=len(chunks), desc="ingest batches"):
         stored += len(memory.add_many(chunk, user_id=SCOPE, infer=infer).facts)
@@ -170,7 +180,7 @@ def ask(memory: Any, questions: list[MusiqueQuestion], recipes: list[str]):
 
 def baselines(data: MusiqueData, embedder: Any):
     texts = [p.memory for p in data.passages]
-    ids = [str(p.id) for p in data.passages]
+    ids = [p.source_ids for p in data.passages]
     bm25, dense = BM25Index(texts), DenseIndex(embedder, texts)
     rankings: dict[str, dict[str, list[list[str]]]] = {b: {} for b in BASELINES}
     latencies: dict[str, list[float]] = {b: [] for b in BASELINES}
@@ -187,12 +197,13 @@ def baselines(data: MusiqueData, embedder: Any):
                                         bm25.scores(question.question), weight)  # fmt: skip
                 found = top_k(fused, max(KS))
             latencies[method].append(time.perf_counter() - started)
-            rankings[method][question.id] = [[ids[doc]] for doc, _ in found]
+            rankings[method][question.id] = [ids[doc] for doc, _ in found]
     return rankings, latencies
 
 
 def run(args: argparse.Namespace) -> int:
-    data = select(load_musique(resolve_data_path(args.data)), args.passages)
+    data = bundled(select(load_musique(resolve_data_path(args.data)), args.passages),
+                   args.per_memory)  # fmt: skip
     modes = [m for m in args.extractor.split(",") if m]
     unknown = [m for m in modes if m not in MODES]
     if unknown or not modes:
@@ -237,14 +248,16 @@ def run(args: argparse.Namespace) -> int:
     }
     out_dir = Path(args.out) if args.out else default_out(
         "musique", args.embedder if args.embedder != "local" else "",
-        f"{args.passages}-passages" if args.passages else "")  # fmt: skip
+        f"{args.passages}-passages" if args.passages else "",
+        f"{args.per_memory}-per-memory" if args.per_memory > 1 else "")  # fmt: skip
     write_raw("musique", "questions", rows, out_dir)
     plot_lines(out_dir / "recall_at_k.png",
                {m: {k: summary[m]["all"][f"recall@{k}"] for k in KS} for m in methods
                 if m in BASELINES or m.endswith((":hybrid", ":vector", ":text"))},
                title="musique-dev passage recall@k", xlabel="k", ylabel="recall@k")  # fmt: skip
     preamble = [
-        f"data: {len(data.passages)} passages, {len(data.questions)} questions "
+        f"data: {len(data.passages)} memories of {args.per_memory} passage(s), "
+        f"{len(data.questions)} questions "
         f"{results['hops']}; embedder {args.embedder}, graph {args.graph}",
         "a question is scored on the distinct passages of its hits; latencies include "
         "embedding the query",

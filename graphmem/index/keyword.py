@@ -156,6 +156,10 @@ class KeywordIndex:
                 docs = self._postings[term] = Postings()
             docs.add(slot, count)
 
+    def longer_than(self, terms: int) -> np.ndarray:
+        """Slots of the documents with more than ``terms`` indexed terms (stopwords aside)."""
+        return np.flatnonzero(self._lengths > terms)
+
     def remove(self, slot: int) -> None:
         if slot >= len(self._lengths) or not self._lengths[slot]:
             return

@@ -23,6 +23,9 @@ from .payload_rows import shared
 
 FACTS, ENTITIES, SOURCES = "facts", "entities", "sources"
 _PRODUCT_CELLS = 4_000_000  # 16 MB of float32 scores per chunk of a batched search
+# A message longer than this many words is also scored by the facts split from it
+# (``ScopeIndex.part_slots``): one vector no longer stands for all it says.
+LONG_WORDS = 200
 Accept = Callable[[dict[str, Any]], bool]
 
 
@@ -49,6 +52,8 @@ class ScopeIndex:
         # when to rebuild: every graph change comes with a write of its facts or entities.
         self.revision = 0
         self.clusters: Clusters | None = None  # approximate neighbours, once asked for
+        self._long: set[str] | None = None  # sources over LONG_WORDS, found on first ask
+        self._parts: tuple[int, np.ndarray, np.ndarray] | None = None  # revision, slots
 
     @property
     def dim(self) -> int | None:
@@ -75,6 +80,10 @@ class ScopeIndex:
         self.ids[slot] = point_id
         self.payloads[slot] = shared(payload)
         self._regroup(point_id, str(payload.get("origin") or point_id))
+        if self._long is not None:
+            self._long.discard(point_id)
+            if _is_long(payload):
+                self._long.add(point_id)
         if slot >= len(self._alive):
             self._alive = np.concatenate([self._alive, np.zeros(len(self._alive) + slot, bool)])
         self._alive[slot] = True
@@ -109,6 +118,8 @@ class ScopeIndex:
         self.payloads[slot] = None
         self._alive[slot] = False
         self._regroup(point_id, None)
+        if self._long is not None:
+            self._long.discard(point_id)
         if self.clusters is not None:
             self.clusters.dropped(slot)
         self.keywords.remove(slot)
@@ -148,6 +159,22 @@ class ScopeIndex:
         if slot is None or self._matrix is None or not self.has_vectors:
             return None
         return self._matrix[slot]
+
+    def part_slots(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(facts, sources)``: the slot of each fact split from a long message, and its
+        message's slot, for ``Scores.lifted``. Found on first ask, then kept up to date."""
+        if self._long is None:
+            if self.with_keywords:  # read only payloads of enough words (a loaded one decodes)
+                keys = (self.ids[slot] for slot in self.keywords.longer_than(LONG_WORDS // 4))
+            else:
+                keys = iter(list(self.groups))
+            self._long = {key for key in keys if key is not None and _is_long(self.payload(key))}
+        if self._parts is None or self._parts[0] != self.revision:
+            pairs = [(self.slot_of[member], self.slot_of[key]) for key in self._long
+                     for member in self.groups.get(key, ()) if member != key]  # fmt: skip
+            found = np.array(pairs, np.int64).reshape(-1, 2)
+            self._parts = (self.revision, found[:, 0].copy(), found[:, 1].copy())
+        return self._parts[1], self._parts[2]
 
     # -- ranked reads ------------------------------------------------------------------
 
@@ -237,6 +264,22 @@ class Scores:
         spread = float(np.std(values))
         return (score - float(np.median(values))) / spread if spread > 1e-12 else 0.0
 
+    def lifted(self, parts: np.ndarray, sources: np.ndarray, share: float = 1.0) -> Scores:
+        """These scores with each of ``sources`` moved ``share`` of the way up to its best
+        of ``parts`` (slots; never down).
+
+        Only a read of the whole scope (``vector_scores``) is lifted: a partial one may
+        lack a part's score."""
+        if not len(parts) or len(self.slots) != len(self.index.ids) or share <= 0:
+            return self
+        best = np.full(len(self.values), -np.inf)
+        np.maximum.at(best, sources, self.values[parts])
+        held = np.unique(sources)
+        gain = np.maximum(best[held] - self.values[held], 0.0)
+        values = self.values.copy()
+        values[held] += share * gain
+        return Scores(self.index, self.slots, values, self.floor)
+
     def of(self, point_id: str) -> float:
         slot = self.index.slot_of.get(point_id)
         if slot is None:
@@ -276,6 +319,11 @@ class Scores:
                         break
             done, chunk = end, chunk * 4
         return out
+
+
+def _is_long(payload: Mapping[str, Any] | None) -> bool:
+    """A source message of more than ``LONG_WORDS`` words."""
+    return is_source(payload) and len(str(payload.get("text", "")).split()) > LONG_WORDS
 
 
 def _unit(query: Sequence[float]) -> np.ndarray:

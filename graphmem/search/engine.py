@@ -222,6 +222,7 @@ class _Run:
         self.standing: float | None = None  # set when the standout rule lowered weights
         self.bridged: dict[str, list[PathStep]] = {}  # bridge channel: unit -> its step
         self._linked: dict[str, tuple[Entity, float, str]] | None = None
+        self.whole: Scores | None = None  # cosines before long messages took their parts'
 
     @property
     def vector(self) -> np.ndarray:
@@ -361,8 +362,12 @@ class _Run:
 
     def vector_channel(self, depth: int) -> list[tuple[str, float]]:
         if self.index.has_vectors and len(self.index):
-            self.scores["vector"] = self.index.vector_scores(self.vector)
-            return self.groups.ranked(self.scores["vector"], depth)
+            scores = self.index.vector_scores(self.vector)
+            if self.recipe.long_parts and self.groups.enabled:
+                self.whole = scores
+                scores = scores.lifted(*self.index.part_slots(), self.recipe.long_parts)
+            self.scores["vector"] = scores
+            return self.groups.ranked(scores, depth)
         # No vectors in memory: ask the store, over-fetching for what the filter drops.
         current = not self.as_of and not self.include_invalid
         store_filter = {"invalid_at": ""} if current else None
@@ -583,6 +588,10 @@ class _Run:
             parts[_RAW_NAMES.get(name, name)] = round(value, 6)
         if self.standing is not None:
             parts["standout"] = round(self.standing, 3)
+        if self.whole is not None and "vector" in fused.raw:
+            whole = self.whole.of(key)  # a long message found by a part: its own cosine too
+            if whole < fused.raw["vector"] - 1e-9:
+                parts["cosine_whole"] = round(whole, 6)
         paths = [self.graph.facts[i][1] for i in members if i in self.graph.facts]
         if self.ppr is not None:
             graph, mass, seeds = self.ppr

@@ -400,6 +400,28 @@ keyword weight scaled by how many of BM25's top 10 dense's top 40 also holds (fu
 share of 0.2 / 0.4 of them, at least a fifth of itself): 0.075 / 0.082. Short of dense
 - 0.01 either way, and not run on LoCoMo, where BM25's wins are what dense misses; not
 kept.
+Issue 22's long memories (``long_parts``, ``index/scope.py``). One vector per message
+blurs a long one, and MiniLM reads only its first 256 tokens. A prototype over musique-dev
+(passages shuffled and joined six to a document, ~600 words; 315 documents; R@5 of the
+gold passages' documents): the document's one vector 0.253, the token-weighted mean of
+250-token windows 0.285, the best window of 250 / 128 / 64 tokens 0.302 / 0.467 / 0.580.
+So a long message takes the cosines of the facts split from it: ``add()`` already keeps
+them, sentence-sized. Through ``Memory.search`` (``python -m benchmarks musique
+--per-memory 6``, offline extractor; share = how far a message moves from its own
+cosine towards its best fact's; R@5, BM25 0.530, dense 0.253):
+    share                              0      0.25   0.5    1.0
+    vector                             0.253  -      0.518  0.663
+    hybrid                             0.498  0.583  0.628  0.697
+A message quoting others loses by it: the ``recall`` suite's replies (conversations 0-2,
+default ``add()``, each reply quoting turns word for word) hybrid recall@10 0.779 /
+0.781 / 0.771 / 0.742, ``vector`` 0.509 / - / 0.504 / 0.366 (dense 0.511). Musique
+passages one per memory (44 of 1,890 over the threshold), LLM graph R@5 / all-gold@5:
+hybrid 0.717 / 0.44 -> 0.723 / 0.46 at 0.5 (offline 0.738 / 0.48 -> 0.735 / 0.46). A
+threshold of 100 words instead of 200, share 1.0, cost musique's single passages (LLM
+vector 0.665 -> 0.578 R@5): up to about the embedder's window, the whole passage's vector
+is the better one. Kept: 200 words, share 0.5. LoCoMo's turns (88 words at most) and the
+synthetic facts are never lifted. Memories stored with ``infer=False`` have no facts to
+lift from (not done: parts of their own would need vectors stored per memory).
 """
 
 from __future__ import annotations
@@ -427,6 +449,9 @@ class Recipe:
     rrf_k: int = 60  # RRF constant: larger flattens the head of each list
     anchored: bool = True  # weighted: normalise from each channel's floor, not its list's min
     candidates: int = 40  # how many hits each channel proposes before fusion
+    # vector: a message of more than index.scope.LONG_WORDS words moves this share of the
+    # way from its own cosine to its best fact's (one vector is a blur of a long text)
+    long_parts: float = 0.5
     vector_floor: str = "min"  # weighted: cosine of an unrelated memory, "min" or "median"
     keyword_coverage: float = 0.0  # keyword weight falls below this query coverage (0: off)
     keyword_gate: float = 0.0  # keyword share times cosine closeness to this power (0: off)
@@ -504,7 +529,7 @@ class Recipe:
                      "pagerank_weight", "mmr_lambda", "entity_similarity",
                      "neighbour_weight", "keyword_coverage", "ppr_restart",
                      "relation_gate", "recency_weight", "importance_weight",
-                     "speaker_weight", "bridge_floor"):  # fmt: skip
+                     "speaker_weight", "bridge_floor", "long_parts"):  # fmt: skip
             if not 0.0 <= getattr(self, name) <= 1.0:
                 problems.append(f"{name}: a number in [0, 1]")
         if not self.recency_half_life > 0:
