@@ -15,6 +15,11 @@ memory up) and call another write (``maintain`` promotes by ``add``). A thread t
 holds only a read and asks to write is a bug that would wait forever on itself, so it
 raises ``RuntimeError`` instead. A writer waiting stops new readers from entering, so a
 steady stream of searches cannot starve an ``add``.
+
+The other way round too: the readers waiting when a write ends go in before the next
+writer. Access tracking (``lifecycle/access.py``) writes in chunks so searches get in
+between, but a writer releasing and asking again barged ahead of the woken readers: on
+musique-dev a search waited for a whole flush, 2.3 s against a p50 of 70 ms.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ class ReadWriteLock:
         self._writer: int | None = None  # the thread holding the write
         self._write_depth = 0
         self._writers_waiting = 0
+        self._waiting: set[object] = set()  # readers waiting to enter, one token each
+        self._let_in: set[object] = set()  # those waiting when the last write ended
         self._local = threading.local()  # this thread's read depth
         self.reading = _Side(self._acquire_read, self._release_read)
         self.writing = _Side(self._acquire_write, self._release_write)
@@ -47,8 +54,19 @@ class ReadWriteLock:
         depth = getattr(self._local, "depth", 0)
         if depth == 0:
             with self._cond:
-                while self._writer is not None or self._writers_waiting:
-                    self._cond.wait()
+                token = object()
+                self._waiting.add(token)
+                try:
+                    while self._writer is not None or (
+                        self._writers_waiting and token not in self._let_in
+                    ):
+                        self._cond.wait()
+                finally:
+                    self._waiting.discard(token)
+                    if token in self._let_in:
+                        self._let_in.discard(token)
+                        if not self._let_in:  # a writer may be waiting for the last of them
+                            self._cond.notify_all()
                 self._readers += 1
         self._local.depth = depth + 1
 
@@ -73,7 +91,7 @@ class ReadWriteLock:
         with self._cond:
             self._writers_waiting += 1
             try:
-                while self._writer is not None or self._readers:
+                while self._writer is not None or self._readers or self._let_in:
                     self._cond.wait()
             finally:
                 self._writers_waiting -= 1
@@ -84,6 +102,7 @@ class ReadWriteLock:
         if self._write_depth == 0:
             with self._cond:
                 self._writer = None
+                self._let_in = set(self._waiting)  # their turn before the next writer's
                 self._cond.notify_all()
 
     def run_read(self, fn: Callable[[], T]) -> T:

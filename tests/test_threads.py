@@ -149,3 +149,34 @@ def test_a_waiting_writer_goes_before_new_readers_but_not_before_a_nested_read()
     for t in threads:
         t.join(WAIT)
     assert order == ["nested read", "write", "late read"]
+
+
+def test_readers_waiting_when_a_write_ends_go_before_the_next_write():
+    """A writer that writes in chunks (access tracking's flush) lets a waiting search in
+    between two chunks, instead of taking the lock back before the search wakes."""
+    lock = ReadWriteLock()
+    order: list[str] = []
+    first_held, queued = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        for chunk in range(5):
+            with lock.writing:
+                order.append(f"write {chunk}")
+                if chunk == 0:
+                    first_held.set()
+                    assert queued.wait(WAIT)
+                    while not lock._cond._waiters:  # the reader waits behind this write
+                        threading.Event().wait(0.01)
+
+    def reader() -> None:
+        assert first_held.wait(WAIT)
+        queued.set()
+        with lock.reading:
+            order.append("read")
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=reader)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(WAIT)
+    assert order == ["write 0", "read", "write 1", "write 2", "write 3", "write 4"]
