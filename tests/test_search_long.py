@@ -126,3 +126,19 @@ def test_a_share_of_the_way(mem):
 def test_long_parts_is_a_share(share):
     with pytest.raises(Exception, match="long_parts"):
         replace(recipes.VECTOR, name="bad", long_parts=share)
+
+
+def test_a_superseded_fact_no_longer_lifts_its_message(mem):
+    long = f"Dana: {CHATTER} By the way, Ramon works at Acme."
+    mem.add(long, user_id="u")
+    mem.add("Dana: I like Tuesday mornings.", user_id="u")
+
+    def cosine():
+        hits = mem.search("where does Ramon work?", user_id="u", limit=5, recipe=PARTS)
+        return next(h.score_parts for h in hits if h.text.startswith("Dana: We talked"))
+
+    before = cosine()
+    assert before["cosine"] > before["cosine_whole"]  # lifted by "Ramon works at Acme."
+    mem.add("Ramon moved from Acme to Globex.", user_id="u")  # supersedes that fact
+    after = cosine()
+    assert after["cosine"] < before["cosine"]

@@ -170,8 +170,10 @@ class ScopeIndex:
                 keys = iter(list(self.groups))
             self._long = {key for key in keys if key is not None and _is_long(self.payload(key))}
         if self._parts is None or self._parts[0] != self.revision:
+            # A superseded fact no longer speaks for its message.
             pairs = [(self.slot_of[member], self.slot_of[key]) for key in self._long
-                     for member in self.groups.get(key, ()) if member != key]  # fmt: skip
+                     for member in self.groups.get(key, ()) if member != key
+                     and not (self.payload(member) or {}).get("invalid_at")]  # fmt: skip
             found = np.array(pairs, np.int64).reshape(-1, 2)
             self._parts = (self.revision, found[:, 0].copy(), found[:, 1].copy())
         return self._parts[1], self._parts[2]
