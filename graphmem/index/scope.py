@@ -167,7 +167,7 @@ class ScopeIndex:
             if self.with_keywords:  # read only payloads of enough words (a loaded one decodes)
                 keys = (self.ids[slot] for slot in self.keywords.longer_than(LONG_WORDS // 4))
             else:
-                keys = iter(list(self.groups))
+                keys = list(self.groups)
             self._long = {key for key in keys if key is not None and _is_long(self.payload(key))}
         if self._parts is None or self._parts[0] != self.revision:
             # A superseded fact no longer speaks for its message.
@@ -274,10 +274,10 @@ class Scores:
         lack a part's score."""
         if not len(parts) or len(self.slots) != len(self.index.ids) or share <= 0:
             return self
-        best = np.full(len(self.values), -np.inf)
-        np.maximum.at(best, sources, self.values[parts])
-        held = np.unique(sources)
-        gain = np.maximum(best[held] - self.values[held], 0.0)
+        held, which = np.unique(sources, return_inverse=True)
+        best = np.full(len(held), -np.inf)  # per long message, not per memory of the scope
+        np.maximum.at(best, which, self.values[parts])
+        gain = np.maximum(best - self.values[held], 0.0)
         values = self.values.copy()
         values[held] += share * gain
         return Scores(self.index, self.slots, values, self.floor)
