@@ -7,7 +7,12 @@ indexes in Rust. Each collection is one shard directory under ``path``::
 
     path/.lock                      one store per directory, across processes too
     path/{prefix}.meta.json         the embedder and dimension the vectors came from
+    path/{prefix}.counts.json       each shard's count, written by a clean close
     path/{prefix}_{collection}/     an Edge shard (segments + WAL)
+
+A shard that exists is loaded on first use, not by ``open``: graphmem reads its own copy
+of the vectors, and an unfiltered count is answered from ``{prefix}.counts.json`` while
+the shard's files are as the last close left them (``edge_counts.py``).
 
 Writes go to the shard's WAL before ``update`` returns, so they survive this process
 being killed; ``close`` flushes the segments. Searches are exact on fresh segments and use
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import shutil
 import threading
@@ -34,6 +40,7 @@ import qdrant_edge as qe
 
 from ..errors import BackendUnavailableError, ConfigError, GraphMemError, ValidationError
 from ..models import Scope
+from . import edge_counts
 from .base import VectorHit, VectorPoint
 from .edge_payload import INDEXED_KEYS, pack, passes, split, unpack
 from .vector_checks import (
@@ -52,6 +59,8 @@ from .vector_checks import (
     point_ids,
     scoped_payload,
 )
+
+log = logging.getLogger(__name__)
 
 _PAGE = 10_000
 _SCAN_PAGE = 1_000  # points with vectors per page (scan_pages)
@@ -79,6 +88,8 @@ class EdgeVectorStore:
         self._where = f"path {self.path}"
         self._lock = threading.RLock()
         self._shards: dict[str, Any] = {}
+        self._pending: set[str] = set()  # shards that exist and are not loaded yet
+        self._counts: dict[str, int] = {}  # their counts, from the last clean close
         self._dim: int | None = None
         self._closed = False
         self.path.mkdir(parents=True, exist_ok=True)
@@ -118,19 +129,23 @@ class EdgeVectorStore:
                 raise mismatch(
                     self.prefix, self._where, f"an unrecorded embedder ({existing})", embedder, dim
                 )
+            self._counts = edge_counts.read(self._counts_path, self._folders())
             for name in self.collections:
-                if name not in self._shards:
-                    self._shards[name] = self._load_or_create(name, dim)
+                if name in self._shards or name in self._pending:
+                    continue
+                if self._shard_dir(name).exists():
+                    self._pending.add(name)  # loaded by _shard, on first use
+                else:
+                    self._shards[name] = self._create(name, dim)
             if stored is None:
                 tmp = meta_path.with_suffix(".tmp")
                 tmp.write_text(json.dumps({"embedder": embedder, "dim": dim}))
                 os.replace(tmp, meta_path)
         self._dim = dim
 
-    def _load_or_create(self, name: str, dim: int) -> Any:
+    def _create(self, name: str, dim: int) -> Any:
+        edge_counts.forget(self._counts_path)  # a new shard is counted on the next close
         where = str(self._shard_dir(name))
-        if self._shard_dir(name).exists():
-            return qe.EdgeShard.load(where)
         # Vectors cold (memory-mapped, paged in when read): graphmem searches its own
         # in-process copy (index/store.py), so Qdrant's vectors are read only on a fallback
         # or an index rebuild. The default holds them in RAM, read whole on every load:
@@ -147,6 +162,8 @@ class EdgeVectorStore:
     def optimize(self) -> None:
         """Build HNSW and merge segments (minutes at 100k points); searches stay exact
         without it, and slower at scale."""
+        for name in self.collections:
+            self._shard(name)
         with self._call("optimize"):
             for shard in self._shards.values():
                 shard.optimize()
@@ -158,6 +175,7 @@ class EdgeVectorStore:
             for name in self.collections:
                 shutil.rmtree(self._shard_dir(name), ignore_errors=True)
             (self.path / f"{self.prefix}.meta.json").unlink(missing_ok=True)
+            edge_counts.forget(self._counts_path)
         self._dim = None
 
     def close(self) -> None:
@@ -167,15 +185,31 @@ class EdgeVectorStore:
                 return
             self._closed = True
             try:
-                self._close_shards(flush=True)
+                self._close_and_count()
             finally:
                 if self._lock_fd is not None:
                     fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
                     os.close(self._lock_fd)
                     self._lock_fd = None
 
+    def _close_and_count(self) -> None:
+        """Close the shards, then save every collection's count for the next open."""
+        counts = {n: self._counts[n] for n in self._pending if n in self._counts}
+        try:
+            for name, shard in self._shards.items():
+                counts[name] = int(shard.count(qe.CountRequest(exact=True)))
+        finally:
+            self._close_shards(flush=True)
+        if self._dim is None or set(counts) != set(self.collections):
+            return
+        try:
+            edge_counts.write(self._counts_path, counts, self._folders())
+        except OSError as exc:  # the next open counts the shards itself
+            log.warning("graphmem: shard counts not saved in %s: %s", self.path, exc)
+
     def _close_shards(self, *, flush: bool) -> None:
         shards, self._shards = self._shards, {}
+        self._pending.clear()
         for shard in shards.values():
             if flush:
                 shard.flush()
@@ -326,6 +360,9 @@ class EdgeVectorStore:
                 return
 
     def count(self, collection: str, scope: Scope | None = None) -> int:
+        self._check(collection)
+        if scope is None and collection in self._pending and collection in self._counts:
+            return self._counts[collection]  # as the last close counted it (edge_counts.py)
         shard = self._shard(collection)
         must = conditions(None if scope is None else check_scope(scope), None) or []
         with self._call(f"count {collection}"):
@@ -336,7 +373,26 @@ class EdgeVectorStore:
     def _shard_dir(self, name: str) -> Path:
         return self.path / f"{self.prefix}_{name}"
 
+    @property
+    def _counts_path(self) -> Path:
+        return self.path / f"{self.prefix}.counts.json"
+
+    def _folders(self) -> dict[str, Path]:
+        return {n: self._shard_dir(n) for n in self.collections}
+
     def _shard(self, name: str) -> Any:
+        """The open shard of collection ``name``, loaded now if it has not been yet."""
+        self._check(name)
+        if name in self._pending:
+            with self._call(f"load the collection {name}"):
+                if name in self._pending:
+                    # The saved counts stop being believed before a shard can change.
+                    edge_counts.forget(self._counts_path)
+                    self._shards[name] = qe.EdgeShard.load(str(self._shard_dir(name)))
+                    self._pending.discard(name)
+        return self._shards[name]
+
+    def _check(self, name: str) -> None:
         if self._closed:
             raise BackendUnavailableError(
                 f"the vector store at {self._where} is closed: create a new EdgeVectorStore"
@@ -345,11 +401,10 @@ class EdgeVectorStore:
             raise ValidationError(
                 "collection", f"unknown collection {name!r}; this store has {self.collections}"
             )
-        if self._dim is None or name not in self._shards:
+        if self._dim is None or (name not in self._shards and name not in self._pending):
             raise ConfigError(
                 f"the vector store at {self._where} is not open: call open(dim, embedder) first"
             )
-        return self._shards[name]
 
     @contextmanager
     def _call(self, action: str) -> Iterator[None]:
