@@ -11,10 +11,18 @@ When a snapshot is trusted, and why it is never trusted wrongly:
 
 - ``manifest.json`` is written last (to a temporary name, synced, renamed). Without it
   nothing is read, so a crash while saving leaves only files nobody trusts.
-- The first write of a session, through either wrapper (``store.py``,
-  ``stores/graph_index.py``), first loads every snapshot still waiting (they match the
-  stores until that write) and then deletes the manifest, before the store is touched:
-  a crash from there on leaves no snapshot, and the next open rebuilds.
+- A write, through either wrapper (``store.py``, ``stores/indexed_graph.py``), names
+  the indexes it changes: the graph, or the scope indexes of one collection that cover
+  the scopes of the points it writes or deletes. Before the store is touched, those
+  snapshots still waiting are loaded (they match the stores until this write) and handed
+  to their owner, which applies the write; the others stay trusted, loaded or not. The
+  first write also deletes the manifest: a crash from there on leaves no snapshot, and
+  the next open rebuilds.
+- ``save`` writes the indexes the owners hold that changed or were built, and keeps the
+  files of every snapshot no write touched, held or not: one user's write does not cost
+  the other users' snapshots (a data dir of many scopes lost all but the
+  ``index_max_scopes`` most recent ones to the first write before, and loaded all of
+  them on that write).
 - The manifest records a stamp of the stores: each vector collection's point count, the
   history's sequence numbers (every journaled write and every event moves them) and the
   graph's counts, plus the embedder's name and dimension and the format's version. Any
@@ -107,10 +115,11 @@ class Snapshots:
 
     def take(self, key: tuple) -> Any:
         """The index saved under ``key`` if it is still trusted and loads cleanly, else None
-        (the caller builds it from the stores). Each entry is given out once."""
+        (the caller builds it from the stores). Each entry is given out once; it stays
+        trusted, and is saved again as it is, until a write touches it."""
         with self._lock:
             entry = self._pending.pop(key, None)
-            if entry is None or self.dirty:
+            if entry is None:
                 return None
             return self._load(key, entry)
 
@@ -145,20 +154,24 @@ class Snapshots:
 
     # -- writes ------------------------------------------------------------------------
 
-    def writing(self) -> None:
-        """Called before any write reaches a store: hand every trusted snapshot to its
-        owner (it matches the stores until this write), then stop trusting the disk."""
-        if self.dirty:
-            return
+    def writing(self, touched: Callable[[tuple], bool] | None = None) -> None:
+        """Called before a write reaches a store, with which keys it changes (``None``: it
+        may change any). Hand each such snapshot still waiting to its owner (it matches the
+        stores until this write) and stop trusting their files; the first write also
+        removes the manifest."""
         with self._lock:
-            if self.dirty:
+            if self.dirty and not self._pending and not self._kept:
                 return
-            found = [(key, self._load(key, entry)) for key, entry in self._pending.items()]
-            self._pending = {}
-            self._kept = {}
-            (self.folder / MANIFEST).unlink(missing_ok=True)
-            _sync_dir(self.folder)
-            self.dirty = True
+            hit = (lambda key: True) if touched is None else touched
+            found = [(key, self._load(key, entry))
+                     for key, entry in list(self._pending.items()) if hit(key)]  # fmt: skip
+            for key, _index in found:
+                self._pending.pop(key, None)
+            self._kept = {key: entry for key, entry in self._kept.items() if not hit(key)}
+            if not self.dirty:
+                (self.folder / MANIFEST).unlink(missing_ok=True)
+                _sync_dir(self.folder)
+                self.dirty = True
         for key, index in found:
             if index is not None:
                 for owner in self._owners:
@@ -179,6 +192,10 @@ class Snapshots:
         with self._lock:
             if not self.dirty and all(k in self._kept for k in held):
                 return  # nothing written and nothing new built: the disk is current
+            # Snapshots no write touched, given out and since dropped by their owner (it
+            # holds ``index_max_scopes`` per collection): their files are still good.
+            for key in self._kept.keys() - held.keys():
+                self._pending[key] = self._kept.pop(key)
             generation = uuid.uuid4().hex[:12]
             target = self.folder / generation
             try:
@@ -189,9 +206,9 @@ class Snapshots:
 
     def _write(self, held: dict[tuple, Any], generation: str, target: Path) -> None:
         target.mkdir(parents=True, exist_ok=True)
-        entries = [] if self.dirty else list(self._pending.values())
+        entries = list(self._pending.values())  # trusted, never loaded or since dropped
         for n, (key, index) in enumerate(held.items()):
-            if not self.dirty and key in self._kept:
+            if key in self._kept:
                 entries.append(self._kept[key])  # loaded and unchanged: its files stay
                 continue
             meta, arrays = graph_arrays(index) if key == GRAPH else scope_arrays(index)

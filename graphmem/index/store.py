@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -53,8 +53,9 @@ class IndexedVectorStore:
         self.inner.open(dim, embedder)
 
     def upsert(self, collection: str, points: Sequence[Any]) -> None:
-        self._write(self.inner.upsert, collection, points)
         target = FACTS if collection == SOURCES else collection  # sources are searched too
+        scopes = lambda: [Scope.from_row(p.payload) for p in points]  # noqa: E731
+        self._write(_touching(target, scopes), self.inner.upsert, collection, points)
         with self._lock:
             for (name, scope), index in self._indexes.items():
                 if name == target:
@@ -65,8 +66,11 @@ class IndexedVectorStore:
                             index.put(p.id, payload, p.vector)
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
-        self._write(self.inner.delete, collection, ids)
         target = FACTS if collection == SOURCES else collection
+        # Which scopes lose a point is read from the store, and only while some snapshot
+        # of the collection is still trusted (persist.py).
+        scopes = lambda: [Scope.from_row(h.payload) for h in self.inner.get(collection, ids)]  # noqa: E731
+        self._write(_touching(target, scopes), self.inner.delete, collection, ids)
         with self._lock:
             for (name, _scope), index in self._indexes.items():
                 if name == target:
@@ -153,13 +157,14 @@ class IndexedVectorStore:
             self._indexes.clear()
             self.inner.reset()
 
-    def _write(self, step, *args: Any) -> None:
-        """Run a store write: saved snapshots stop being trusted first (``persist.py``),
-        and one that fails may leave the indexes apart from the store, so none is saved."""
+    def _write(self, touched: Callable[[tuple], bool], step, *args: Any) -> None:
+        """Run a store write: the saved snapshots it ``touched`` stop being trusted first
+        (``persist.py``), and one that fails may leave the indexes apart from the store,
+        so none is saved."""
         if self.snapshots is None:
             step(*args)
             return
-        self.snapshots.writing()
+        self.snapshots.writing(touched)
         try:
             step(*args)
         except BaseException:
@@ -262,3 +267,18 @@ def _acceptor(scope: Scope, filters) -> Accept:
 
 def _hits(index: ScopeIndex, found: list[tuple[str, float]]) -> list[VectorHit]:
     return [VectorHit(i, score, dict(index.payload(i) or {})) for i, score in found]
+
+
+def _touching(collection: str, scopes: Callable[[], list[Scope]]) -> Callable[[tuple], bool]:
+    """Whether a snapshot key names an index of ``collection`` covering one of the scopes a
+    write changes; ``scopes`` is read once, on the first key of that collection."""
+    found: list[list[Scope]] = []
+
+    def touched(key: tuple) -> bool:
+        if key[0] != "scope" or key[1] != collection:
+            return False
+        if not found:
+            found.append(scopes())
+        return any(key[2].covers(scope) for scope in found[0])
+
+    return touched

@@ -130,8 +130,8 @@ class IndexedGraphStore:
         saved parts of the graph copy it touches are loaded first: each part matches the
         store until a write changes it (``_touches``)."""
         if name is None or self._writes(name):
-            if self.snapshots is not None:
-                self.snapshots.writing()
+            if self.snapshots is not None:  # the graph's snapshot only: not the vectors'
+                self.snapshots.writing(lambda key: key == SNAPSHOT_KEY)
             with self._lock:
                 index = self._index
                 if index is not None and index.parts is not None and index.parts.pending:
