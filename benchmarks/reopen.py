@@ -1,0 +1,115 @@
+"""Reopen one data dir again and again, each time in a fresh process (issue 16).
+
+    python -m benchmarks.reopen --data DIR --scope scope-003 \\
+        --query "Where does Jade Eva Yilmaz's brother live?" --rounds 3 \\
+        --tree /path/to/a/worktree/of/the/base --tree .
+
+The speed suite times one cold open, right after the process that ingested closed. A
+restarted server or a CLI search opens a dir that its own last run wrote, and that run
+searched with access tracking on (the default), so its close wrote too. Each round here
+runs the speed suite's ``cold_open`` (open, one hybrid search, a second one, close) once
+per ``--tree``, a checkout of graphmem, alternating, all on the same machine in the same
+window. Each tree gets its own data dir: a copy of ``--data`` made before the first round.
+Results go to ``results/speed/reopen/`` as JSON, Markdown and a plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .report import RESULTS_ROOT, Table, plot_lines, write_results
+
+HERE = Path(__file__).resolve().parent
+
+
+def cold_once(tree: Path, data: Path, query: str, scope: str, max_scopes: int) -> dict[str, Any]:
+    """The speed suite's cold open, run by ``tree``'s graphmem in a fresh process."""
+    config = {"size": 0, "embedder": "hash", "extract": "none", "graph": "kuzu",
+              "graph_options": {}, "index_max_scopes": max_scopes,
+              "cold": {"data_dir": str(data), "query": query, "scope": scope}}  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="graphmem-reopen-") as scratch:
+        request, answer = Path(scratch, "request.json"), Path(scratch, "answer.json")
+        request.write_text(json.dumps(config), encoding="utf-8")
+        done = subprocess.run([sys.executable, "-m", "benchmarks.suites.speed", str(request),
+                               str(answer)], cwd=tree, check=False)  # fmt: skip
+        if done.returncode != 0 or not answer.is_file():
+            raise SystemExit(f"the cold open in {tree} failed (exit {done.returncode})")
+        return json.loads(answer.read_text(encoding="utf-8"))
+
+
+def _label(tree: Path) -> str:
+    """``tree`` with the commit it has checked out (and whether files differ from it)."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(tree), *args], capture_output=True, text=True,
+                              check=False)  # fmt: skip
+        return done.stdout.strip()
+
+    dirty = " + changes" if git("status", "--porcelain", "--untracked-files=no") else ""
+    return f"{tree} ({git('rev-parse', '--short', 'HEAD') or 'no git'}{dirty})"
+
+
+def summarise(rounds: dict[str, list[dict[str, Any]]]) -> list[Table]:
+    each = Table("Every round", ["tree", "round", "open s", "first search s",
+                                 "open + first search s", "second search ms",
+                                 "indexes loaded"])  # fmt: skip
+    medians = Table("Median of the rounds", ["tree", "open s", "first search s",
+                                             "open + first search s"])  # fmt: skip
+    for tree, runs in rounds.items():
+        for n, run in enumerate(runs, 1):
+            each.rows.append([tree, n, run["open_s"], run["first_search_s"],
+                              run["open_and_first_search_s"], run["second_search_ms"],
+                              run["indexes_loaded"]])  # fmt: skip
+        medians.rows.append([tree, *(statistics.median(r[k] for r in runs) for k in
+                                     ("open_s", "first_search_s", "open_and_first_search_s"))])  # fmt: skip
+    return [medians, each]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.reopen", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--data", type=Path, required=True, help="a data dir to copy per tree")
+    parser.add_argument("--query", required=True)
+    parser.add_argument("--scope", required=True, help="the user_id searched")
+    parser.add_argument("--tree", type=Path, action="append", default=[],
+                        help="a graphmem checkout (repeat; default: this one)")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--index-max-scopes", type=int, default=16, help="graphmem's default")
+    parser.add_argument("--workdir", type=Path, required=True, help="where the copies go")
+    parser.add_argument("--out", type=Path, default=RESULTS_ROOT / "speed" / "reopen")
+    args = parser.parse_args(argv)
+    trees = [t.resolve() for t in args.tree] or [HERE.parent]
+    names = {_label(t): t for t in trees}
+    copies = {}
+    for n, name in enumerate(names):
+        copies[name] = args.workdir / f"data-{n}"  # one already there is used as it is
+        if not copies[name].exists():
+            shutil.copytree(args.data, copies[name])
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for _ in range(args.rounds):
+        for name, tree in names.items():
+            found = cold_once(tree, copies[name], args.query, args.scope, args.index_max_scopes)
+            rounds[name].append(found)
+            print(name, json.dumps(found), flush=True)
+    config = {**{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+              "tree": [str(t) for t in trees]}  # fmt: skip
+    write_results("reopen", {"rounds": rounds}, summarise(rounds), config, args.out,
+                  ["each round: a fresh process per tree opens its copy of the data dir, "
+                   "searches twice and closes (access tracking on)"])  # fmt: skip
+    plot_lines(args.out / "reopen_rounds.png",
+               {name: {n: r["open_and_first_search_s"] for n, r in enumerate(runs, 1)}
+                for name, runs in rounds.items()},
+               title="open + first hybrid search, round after round", xlabel="round",
+               ylabel="seconds")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
