@@ -271,14 +271,15 @@ def _hits(index: ScopeIndex, found: list[tuple[str, float]]) -> list[VectorHit]:
 
 def _touching(collection: str, scopes: Callable[[], list[Scope]]) -> Callable[[tuple], bool]:
     """Whether a snapshot key names an index of ``collection`` covering one of the scopes a
-    write changes; ``scopes`` is read once, on the first key of that collection."""
-    found: list[list[Scope]] = []
+    write changes; ``scopes`` is read once, on the first key of that collection. A point
+    never changes scope: its id is made from its scope (``content_id``) or is random."""
+    found: list[set[Scope]] = []
 
     def touched(key: tuple) -> bool:
         if key[0] != "scope" or key[1] != collection:
             return False
         if not found:
-            found.append(scopes())
+            found.append(set(scopes()))  # a batch is mostly one scope
         return any(key[2].covers(scope) for scope in found[0])
 
     return touched
