@@ -67,7 +67,11 @@ def read(path: Path, folders: Mapping[str, Path]) -> dict[str, int]:
         if not isinstance(entry, dict):
             continue
         count = entry.get("points")
-        if type(count) is int and count >= 0 and entry.get("files") == stamp(folder):
+        try:
+            same = entry.get("files") == stamp(folder)
+        except OSError:  # a file gone while it was read: count the shard itself
+            same = False
+        if type(count) is int and count >= 0 and same:
             out[name] = count
     return out
 
