@@ -422,6 +422,19 @@ vector 0.665 -> 0.578 R@5): up to about the embedder's window, the whole passage
 is the better one. Kept: 200 words, share 0.5. LoCoMo's turns (88 words at most) and the
 synthetic facts are never lifted. Memories stored with ``infer=False`` have no facts to
 lift from (not done: parts of their own would need vectors stored per memory).
+
+Issue 12's common bridges, chosen by the question (2026-11-25, seventh session). A bridge
+named by many passages ("Iowa", 27) lifts each by 1 / (the other units naming it), so the
+one the question is about gets almost nothing. Tried: among a bridge's units, the one
+closest to the query by cosine counted as if the bridge named only it, the next as if it
+named two, and so on (specificity 1 / rank, or 1 / rank^2; never below the old 1 / n).
+musique-dev R@5 / R@10 / all-gold@5, recorded LLM graph: 0.693 / 0.770 / 0.42 and 0.703 /
+0.797 / 0.44, against 0.723 / 0.813 / 0.46; offline 0.755 / 0.817 / 0.50 and 0.748 / 0.827
+/ 0.50 (0.735 / 0.46 kept); passages stored whole 0.685 / 0.40 and 0.705 / 0.44. Not kept:
+the query's cosine is dense's ranking again, which is what the bridge is there to get
+past. In the LLM graph's 27 misses, the second-hop passage the bridge did not reach
+mostly sits at ranks 6-10 on the flat channels alone ("David Morse"'s birthplace, then
+"LaHave"), so the step was missing from the graph, not buried by a common bridge.
 """
 
 from __future__ import annotations
