@@ -432,9 +432,10 @@ musique-dev R@5 / R@10 / all-gold@5, recorded LLM graph: 0.693 / 0.770 / 0.42 an
 0.797 / 0.44, against 0.723 / 0.813 / 0.46; offline 0.755 / 0.817 / 0.50 and 0.748 / 0.827
 / 0.50 (0.735 / 0.46 kept); passages stored whole 0.685 / 0.40 and 0.705 / 0.44. Not kept:
 the query's cosine is dense's ranking again, which is what the bridge is there to get
-past. In the LLM graph's 27 misses, the second-hop passage the bridge did not reach
-mostly sits at ranks 6-10 on the flat channels alone ("David Morse"'s birthplace, then
-"LaHave"), so the step was missing from the graph, not buried by a common bridge.
+past. In the LLM graph's 27 misses, nine missing passages sit at ranks 6-10, found by
+the flat channels alone ("LaHave" after "David Morse"'s birthplace), and most others
+past rank 10. The bridge reached none of those nine. Whether the relation is missing,
+named differently, or not among the leading facts is the next thing to look at.
 """
 
 from __future__ import annotations
