@@ -434,8 +434,13 @@ musique-dev R@5 / R@10 / all-gold@5, recorded LLM graph: 0.693 / 0.770 / 0.42 an
 the query's cosine is dense's ranking again, which is what the bridge is there to get
 past. In the LLM graph's 27 misses, nine missing passages sit at ranks 6-10, found by
 the flat channels alone ("LaHave" after "David Morse"'s birthplace), and most others
-past rank 10. The bridge reached none of those nine. Whether the relation is missing,
-named differently, or not among the leading facts is the next thing to look at.
+past rank 10. The bridge reached none of those nine. Three of them, read by hand:
+"Walden, Nova Scotia" (after "David Morse", via "Nova Scotia", which dozens of passages
+name; the question's own word "LaHave" is what BM25 finds it by); "Lancashire" (after
+"David Jones (rugby)": nothing links them but knowing that rugby league began there);
+"Jiménez Municipality, Lara" (the LLM named its country only inside "Venezuelan state of
+Lara", so no "Venezuela" entity leads to "Spanish Wikipedia"). Merging name variants
+would not join the last one: the name holds a place inside a description.
 """
 
 from __future__ import annotations
