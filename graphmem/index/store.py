@@ -54,13 +54,13 @@ class IndexedVectorStore:
 
     def upsert(self, collection: str, points: Sequence[Any]) -> None:
         target = FACTS if collection == SOURCES else collection  # sources are searched too
-        scopes = lambda: [Scope.from_row(p.payload) for p in points]  # noqa: E731
-        self._write(_touching(target, scopes), self.inner.upsert, collection, points)
+        rows = [Scope.from_row(p.payload) for p in points]  # read once, for every index
+        self._write(_touching(target, lambda: rows), self.inner.upsert, collection, points)
         with self._lock:
             for (name, scope), index in self._indexes.items():
                 if name == target:
-                    for p in points:
-                        if scope.covers(Scope.from_row(p.payload)):
+                    for p, row in zip(points, rows, strict=True):
+                        if scope.covers(row):
                             # The store fills unset scope fields with "": so does the copy.
                             payload = {**dict.fromkeys(SCOPE_FIELDS, ""), **p.payload}
                             index.put(p.id, payload, p.vector)
