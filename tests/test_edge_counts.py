@@ -42,6 +42,15 @@ def opened(where) -> EdgeVectorStore:
     return store
 
 
+def counted(where, collection: str = "facts") -> int:
+    """What a fresh open of ``where`` says ``collection`` holds."""
+    store = opened(where)
+    try:
+        return store.count(collection)
+    finally:
+        store.close()
+
+
 @pytest.fixture
 def closed_store(tmp_path):
     """A store with 12 facts (2 of them deleted) and 3 entities, closed cleanly."""
@@ -115,11 +124,7 @@ def test_a_process_killed_after_writing_leaves_counts_that_are_not_believed(clos
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    store = opened(closed_store)
-    try:
-        assert store.count("facts") == 17  # from the shard's write-ahead log, not 10
-    finally:
-        store.close()
+    assert counted(closed_store) == 17  # from the shard's write-ahead log, not 10
 
 
 def test_a_shard_changed_behind_the_stores_back_is_counted_again(closed_store):
@@ -128,11 +133,7 @@ def test_a_shard_changed_behind_the_stores_back_is_counted_again(closed_store):
     shard.update(qe.UpdateOperation.delete_points([str(p.id) for p in points(2, 4)]))
     shard.flush()
     shard.close()
-    store = opened(closed_store)
-    try:
-        assert store.count("facts") == 6
-    finally:
-        store.close()
+    assert counted(closed_store) == 6
 
 
 def test_a_shard_folder_restored_from_a_copy_is_counted_again(closed_store, tmp_path):
@@ -143,20 +144,12 @@ def test_a_shard_folder_restored_from_a_copy_is_counted_again(closed_store, tmp_
     store.close()  # the counts file now says 15
     shutil.rmtree(closed_store / "graphmem_facts")
     shutil.copytree(backup, closed_store / "graphmem_facts")  # same sizes and times
-    store = opened(closed_store)
-    try:
-        assert store.count("facts") == 10
-    finally:
-        store.close()
+    assert counted(closed_store) == 10
 
 
 def test_a_damaged_counts_file_is_ignored(closed_store):
     (closed_store / "graphmem.counts.json").write_text('{"version": 1, "shards": ')
-    store = opened(closed_store)
-    try:
-        assert store.count("facts") == 10
-    finally:
-        store.close()
+    assert counted(closed_store) == 10
 
 
 def test_a_closed_or_unopened_store_still_refuses_counts(closed_store):
