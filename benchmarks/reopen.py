@@ -20,12 +20,12 @@ import json
 import shutil
 import statistics
 import subprocess
-import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from .report import RESULTS_ROOT, Table, plot_lines, write_results
+from .runtime import BenchmarkError
+from .suites.speed import run_isolated
 
 HERE = Path(__file__).resolve().parent
 
@@ -35,14 +35,7 @@ def cold_once(tree: Path, data: Path, query: str, scope: str, max_scopes: int) -
     config = {"size": 0, "embedder": "hash", "extract": "none", "graph": "kuzu",
               "graph_options": {}, "index_max_scopes": max_scopes,
               "cold": {"data_dir": str(data), "query": query, "scope": scope}}  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="graphmem-reopen-") as scratch:
-        request, answer = Path(scratch, "request.json"), Path(scratch, "answer.json")
-        request.write_text(json.dumps(config), encoding="utf-8")
-        done = subprocess.run([sys.executable, "-m", "benchmarks.suites.speed", str(request),
-                               str(answer)], cwd=tree, check=False)  # fmt: skip
-        if done.returncode != 0 or not answer.is_file():
-            raise SystemExit(f"the cold open in {tree} failed (exit {done.returncode})")
-        return json.loads(answer.read_text(encoding="utf-8"))
+    return run_isolated(config, cwd=tree)
 
 
 def _label(tree: Path) -> str:
@@ -112,4 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except BenchmarkError as exc:  # a tree's cold open failed: its output is above
+        raise SystemExit(f"reopen: {exc}") from None

@@ -236,8 +236,8 @@ def measure(config: dict[str, Any]) -> dict[str, Any]:
         if queries:
             first = queries[-1]  # not one the warm process searched first
             cold = {"data_dir": str(data_dir), "query": first.text, "scope": first.scope + suffix}
-            result["cold"] = _run_isolated({**config, "cold": cold})
-            result["cold_rebuilt"] = _run_isolated({**config, "cold": {**cold, "persist": False}})
+            result["cold"] = run_isolated({**config, "cold": cold})
+            result["cold_rebuilt"] = run_isolated({**config, "cold": {**cold, "persist": False}})
     return result
 
 
@@ -361,13 +361,15 @@ def _graph_latency(memory: Any, starts: list[tuple[str, str]]) -> dict[str, Any]
     return out
 
 
-def _run_isolated(config: dict[str, Any]) -> dict[str, Any]:
+def run_isolated(config: dict[str, Any], cwd: Path = REPO_ROOT) -> dict[str, Any]:
+    """``measure`` or ``cold_open`` in a fresh process, run by the graphmem checkout at
+    ``cwd`` (``benchmarks/reopen.py`` runs other trees' too)."""
     with tempfile.TemporaryDirectory(prefix="graphmem-speed-io-") as scratch:
         request, answer = Path(scratch) / "config.json", Path(scratch) / "result.json"
         request.write_text(json.dumps(config), encoding="utf-8")
         done = subprocess.run(
             [sys.executable, "-m", "benchmarks.suites.speed", str(request), str(answer)],
-            cwd=REPO_ROOT,
+            cwd=cwd,
             check=False,
         )
         if done.returncode != 0 or not answer.is_file():
@@ -426,7 +428,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"speed: {size:,} memories, embedder {embedder}", file=sys.stderr, flush=True)
             try:
                 repeats = args.repeats if size <= args.repeat_max_size else 1
-                runs.append(median_run([_run_isolated(config) for _ in range(repeats)]))
+                runs.append(median_run([run_isolated(config) for _ in range(repeats)]))
             except BenchmarkError as error:
                 failed.append(str(error))
             # Rewritten after every configuration: a 100k run takes many minutes on a server,
