@@ -130,8 +130,8 @@ def bundled(data: MusiqueData, size: int, seed: int = 0) -> MusiqueData:
     random.Random(seed).shuffle(order)
     bundles = [Bundle(tuple(order[i : i + size])) for i in range(0, len(order), size)]
     extractions = {
-        b.id: {"entities": [e for p in b.parts for e in data.extractions.get(p.id, {}).get("entities", [])],
-               "triples": [t for p in b.parts for t in data.extractions.get(p.id, {}).get("triples", [])]}
+        b.id: {kind: [item for p in b.parts for item in data.extractions.get(p.id, {}).get(kind, [])]
+               for kind in ("entities", "triples")}
         for b in bundles
     }  # fmt: skip
     return MusiqueData(bundles, data.questions, extractions)
