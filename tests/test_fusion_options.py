@@ -41,6 +41,10 @@ def test_bad_fusion_options_are_refused():
         replace(recipes.TEXT, keyword_coverage=2.0)
     with pytest.raises(ValidationError, match="keyword_gate"):
         replace(recipes.TEXT, keyword_gate=-1.0)
+    with pytest.raises(ValidationError, match="gate_low, gate_high"):
+        replace(recipes.TEXT, gate_low=0.5, gate_high=0.5)
+    with pytest.raises(ValidationError, match="gate_spare"):
+        replace(recipes.TEXT, gate_spare=1.5)
 
 
 def test_gate_keeps_words_where_the_meaning_is_close_and_drops_them_where_it_is_not():
@@ -51,6 +55,19 @@ def test_gate_keeps_words_where_the_meaning_is_close_and_drops_them_where_it_is_
     assert out["far"].parts["keyword"] == 0.0  # no closer than a typical memory: dropped
     assert out["far"].score == pytest.approx(0.3)  # the score adds up to its parts
     assert gate(hits, 0.0, low=0.2, high=0.8) == hits  # off
+
+
+def test_gate_spares_a_memory_that_matches_most_of_the_query():
+    hits = [Fused("most", 0.7, {"vector": 0.2, "keyword": 0.5}, {"vector": 0.2, "keyword": 6.0}),
+            Fused("some", 0.6, {"vector": 0.2, "keyword": 0.4}, {"vector": 0.2, "keyword": 4.5}),
+            Fused("one", 0.5, {"vector": 0.2, "keyword": 0.3}, {"vector": 0.2, "keyword": 2.0})]  # fmt: skip
+    # Meaning no closer than a typical memory's for all three (factor 0); the query's
+    # words are worth 10, and a memory covering half of that keeps its whole share.
+    out = {f.memory_id: f for f in gate(hits, 1.0, low=0.2, high=0.8, ceiling=10.0, spare=0.5)}
+    assert out["most"].parts["keyword"] == pytest.approx(0.5)  # covers 0.6: kept
+    assert out["some"].parts["keyword"] == pytest.approx(0.4 * 0.8)  # 0.45: most of it
+    assert out["one"].parts["keyword"] == 0.0  # 0.2, one word of the query: dropped
+    assert [f.parts["keyword"] for f in gate(hits, 1.0, low=0.2, high=0.8)] == [0.0] * 3
 
 
 @pytest.mark.model
@@ -65,7 +82,9 @@ def test_keyword_gate_finds_what_the_question_means_in_other_words(tmp_path):
         m.add_many([{"text": t} for t in said], user_id="u", infer=False)
         query = "How is my new dog settling in?"
         words = m.search(query, user_id="u", recipe="text", limit=3)
-        gated = replace(recipes.TEXT, name="gated", keyword_gate=2.0)
+        # The gate's first form: from the median cosine to the best, sparing no one.
+        gated = replace(recipes.TEXT, name="gated", keyword_gate=2.0, gate_low=0.0,
+                        gate_high=0.0, gate_spare=0.0)  # fmt: skip
         meaning = m.search(query, user_id="u", recipe=gated, limit=3)
     assert words[0].text != gold  # the stray words "new" and "settling" win without it
     assert meaning[0].text == gold
@@ -124,6 +143,15 @@ def test_bad_standout_options_are_refused():
         replace(recipes.HYBRID, standout_graph=-0.1)
 
 
+def _off_and_on(tmp_path, texts, off):
+    """The top 3 for the puppy question with the option ``off`` removed, then by default."""
+    with Memory.open(tmp_path, embedder="local") as m:
+        m.add_many([{"text": t} for t in texts], user_id="u", infer=False)
+        query = "How is my new dog settling in?"
+        return (m.search(query, user_id="u", recipe=off, limit=3),
+                m.search(query, user_id="u", recipe="hybrid", limit=3))  # fmt: skip
+
+
 @pytest.mark.model
 def test_standout_finds_what_the_question_means_in_other_words(tmp_path):
     """The stray words "new" and "settling" match a bill, not the puppy; among 40 other
@@ -131,11 +159,33 @@ def test_standout_finds_what_the_question_means_in_other_words(tmp_path):
     pytest.importorskip("sentence_transformers")
     gold = "I adopted a little puppy from the shelter on Saturday."
     stray = "I am settling the bill with the new landlord tomorrow."
-    with Memory.open(tmp_path, embedder="local") as m:
-        m.add_many([{"text": t} for t in [*_FILLER, gold, stray]], user_id="u", infer=False)
-        query = "How is my new dog settling in?"
-        off = replace(recipes.HYBRID, name="no-standout", standout_high=0.0)
-        words = m.search(query, user_id="u", recipe=off, limit=3)
-        meaning = m.search(query, user_id="u", recipe="hybrid", limit=3)
+    off = replace(recipes.HYBRID, name="no-standout", standout_high=0.0)
+    words, meaning = _off_and_on(tmp_path, [*_FILLER, gold, stray], off)
     assert words[0].text == stray
     assert meaning[0].text == gold
+
+
+@pytest.mark.model
+def test_a_word_shared_by_chance_no_longer_outranks_what_the_question_means(tmp_path):
+    """Sixteen memories of one person's life, none standing out: the stray memory shares
+    one word of the question ("settling") and no meaning, the puppy shares the meaning
+    and no word. The default's keyword gate drops most of the stray word's share."""
+    pytest.importorskip("sentence_transformers")
+    gold = "I adopted a little puppy from the shelter on Saturday."
+    stray = "The dust was settling over the quarry after the blast."
+    life = ["My cat keeps waking me up at five in the morning.",
+            "We took the kids to the zoo and saw the lions.",
+            "I started running again, three times a week.",
+            "My sister plays the violin in an orchestra.", "We had pasta for dinner with friends.",
+            "The train to Oslo was late again.", "I finished reading a novel about sailors.",
+            "My parents are visiting next weekend.", "I painted the kitchen a light green.",
+            "Work has been stressful with the deadline.",
+            "I went hiking by the lake with my brother.", "Our neighbour's parrot can say hello.",
+            "I am learning to bake sourdough bread.", "My grandmother turned ninety last week.",
+            "I fed the ducks at the park this morning.", "The vet said my old cat is healthy."]  # fmt: skip
+    off = replace(recipes.HYBRID, name="no-gate", keyword_gate=0.0)
+    words, meaning = _off_and_on(tmp_path, [gold, stray, *life], off)
+    assert words[0].text == stray
+    assert meaning[0].text == gold
+    gated = next(h for h in meaning if h.text == stray)
+    assert gated.score_parts["keyword"] < words[0].score_parts["keyword"] / 1.5

@@ -257,14 +257,16 @@ class Scores:
         values = self._live()
         return float(np.median(values)) if len(values) else self.floor
 
+    def spread(self) -> float:
+        """The standard deviation of the scope's scores (0 for fewer than two)."""
+        values = self._live()
+        return float(np.std(values)) if len(values) > 1 else 0.0
+
     def standing(self, score: float) -> float:
         """How many spreads (standard deviations) ``score`` stands above the median of
         the scope: 0 for a typical memory, large for one that stands out from them all."""
-        values = self._live()
-        if len(values) < 2:
-            return 0.0
-        spread = float(np.std(values))
-        return (score - float(np.median(values))) / spread if spread > 1e-12 else 0.0
+        spread = self.spread()
+        return (score - self.median()) / spread if spread > 1e-12 else 0.0
 
     def lifted(self, parts: np.ndarray, sources: np.ndarray, share: float = 1.0) -> Scores:
         """These scores with each of ``sources`` moved ``share`` of the way up to its best

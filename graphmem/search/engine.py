@@ -272,8 +272,7 @@ class _Run:
         context = self.neighbours(lists) if recipe.neighbour_weight > 0 else {}
         fused = fuse(self.complete(lists, set(context)), weights, **fusion)
         if recipe.keyword_gate > 0 and "vector" in self.scores and lists.get("vector"):
-            low, high = self.scores["vector"].median(), lists["vector"][0][1]
-            fused = gate(fused, recipe.keyword_gate, low, high)
+            fused = self.gated(fused, lists["vector"][0][1])
         fused = smooth(fused, lambda i: context.get(i, ()), recipe.neighbour_weight)
         fused = speakers(fused, self.member_payloads, self.text, recipe.speaker_weight)
         if recipe.recency_weight > 0 or recipe.importance_weight > 0:
@@ -319,6 +318,19 @@ class _Run:
                                                        recipe.standout_low, recipe.standout_high,
                                                        kept)  # fmt: skip
         return weights
+
+    def gated(self, fused: list[Fused], best: float) -> list[Fused]:
+        """``fuse.gate`` over the keyword shares: from the scope's median cosine to the best
+        of this search, or, with ``gate_low`` < ``gate_high``, over that band of spreads
+        around the median (``Scores.standing``)."""
+        recipe, cosines = self.recipe, self.scores["vector"]
+        low, high = cosines.median(), best
+        if recipe.gate_high > recipe.gate_low:
+            spread = cosines.spread()
+            low, high = low + recipe.gate_low * spread, low + recipe.gate_high * spread
+        ceiling = self.index.keywords.ceiling(self.text) if recipe.gate_spare else 0.0
+        return gate(fused, recipe.keyword_gate, low, high, ceiling=ceiling,
+                    spare=recipe.gate_spare)  # fmt: skip
 
     def neighbours(self, lists: dict[str, list[tuple[str, float]]]) -> dict[str, tuple]:
         """The admitted neighbours (``neighbours.py``) of the candidates and of those.

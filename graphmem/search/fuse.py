@@ -137,15 +137,23 @@ def gate(
     high: float,
     channel: str = "keyword",
     by: str = "vector",
+    ceiling: float = 0.0,
+    spare: float = 0.0,
 ) -> list[Fused]:
-    """Scale each memory's ``channel`` share by how close its ``by`` score is to the best.
+    """Scale each memory's ``channel`` share by how close its ``by`` score is to ``high``.
 
-    The factor is ``((raw by score - low) / (high - low)) ** power``, clipped to [0, 1]:
-    ``high`` is the best ``by`` score of the search, ``low`` that of a typical memory
-    of the scope (the median cosine). Words count in full for a memory whose meaning is
-    as close as the best one's, and fade to nothing for one no closer than a typical
-    memory: a stray word shared with an unrelated memory cannot outrank what the query
-    means, and words still decide among the memories that are about it.
+    The factor is ``((raw by score - low) / (high - low)) ** power``, clipped to [0, 1].
+    With ``low`` the cosine of a typical memory of the scope (the median) and ``high``
+    the best of the search, words count in full for a memory whose meaning is as close
+    as the best one's and fade to nothing for one no closer than a typical memory: a
+    stray word shared with an unrelated memory cannot outrank what the query means.
+    The default recipes set a narrower band around the median instead (engine.py).
+
+    ``spare`` (with ``ceiling``, the most a memory can score in ``channel`` for this
+    query, ``KeywordIndex.ceiling``): a memory whose own score covers at least ``spare``
+    of the ceiling keeps its whole share, one covering half of that or less gets the
+    factor alone, linearly between. Matching most of what the query says is evidence
+    in itself; matching one of its words is not.
     """
     if power <= 0.0 or high - low <= 1e-12:
         return list(fused)
@@ -155,6 +163,9 @@ def gate(
         if share:
             closeness = (f.raw.get(by, low) - low) / (high - low)
             factor = min(1.0, max(0.0, closeness)) ** power
+            if spare > 0.0 and ceiling > 0.0:
+                kept = 2.0 * f.raw.get(channel, 0.0) / ceiling / spare - 1.0
+                factor = max(factor, min(1.0, max(0.0, kept)))
             parts = {**f.parts, channel: share * factor}
             f = Fused(f.memory_id, f.score - share + share * factor, parts, f.raw, f.ranks)
         out.append(f)

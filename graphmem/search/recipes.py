@@ -441,6 +441,40 @@ name; the question's own word "LaHave" is what BM25 finds it by); "Lancashire" (
 "Jiménez Municipality, Lara" (the LLM named its country only inside "Venezuelan state of
 Lara", so no "Venezuela" entity leads to "Spanish Wikipedia"). Merging name variants
 would not join the last one: the name holds a place inside a description.
+
+Issue 22's ``distant`` set, a keyword gate in spreads (2026-11-25, eighth session; on in
+``text`` and ``hybrid``). Cosine standing of the memories in BM25's top 10 (spreads
+above the scope's median cosine), LoCoMo all ten stored whole: gold hits of the other
+questions 10th / 50th percentile 0.79 / 2.26, their other hits -0.33 / 1.26, the hits on
+``distant`` -0.71 / 1.06. Gold with a keyword hit below 0.5 is rare (70 of 1,192) and
+matches more of the question (coverage of ``KeywordIndex.ceiling``, median 0.42) than a
+stray hit there does (0.27 on LoCoMo, 0.23 on ``distant``). So a memory's keyword share
+is now kept in full from a standing of 0.5, falls linearly to nothing at -0.5 (half of it
+at the median), and is spared whole once its BM25 score covers half of the query
+(``gate_low``, ``gate_high``, ``gate_spare``; ``fuse.gate``). ``hybrid`` recall@10 through
+``Memory.search``, MiniLM (stored whole / default ``add()``; dense 0.451 / 0.198 / 0.095):
+
+    variant (low, high, spare; power 1)     LoCoMo          implicit        distant
+    before (no gate)                        0.756 / 0.756   0.373 / 0.365   0.075 / 0.075
+    -0.5, 1.0, none                         0.734           0.382           0.097
+    -1.0, 0.5 / -2.0, 0.5, none             0.748 / 0.751   0.376 / 0.371   0.082 / 0.082
+    -0.5, 0.5, none                         0.744           0.380           0.097
+    -0.5, 0.5, spare 0.5 (kept)             0.751 / 0.755   0.384 / 0.367   0.097 / 0.082
+      spare 0.6 / 0.7                       0.749 / 0.747   0.384 / 0.384   0.097 / 0.097
+      -1.0, 0.5 / -0.25, 0.25               0.754 / 0.751   0.380 / 0.376   0.082 / 0.082
+      + keyword_coverage 0.25 / 0.4         0.751 / 0.746   0.384 / 0.381   0.097 / 0.101
+    the gate's first form, power 2          0.638           -               0.112
+
+Unchanged by it: musique-dev (every mode, every recipe: R@2 / R@5 / R@10 / all-gold@5
+equal; dense stands out there and the standout rule already holds BM25 down), the
+``recall`` suite's replies and distractors (LoCoMo 0-2, both paths), LoCoMo category-1
+all-gold@10 on the default path (0.213), and the synthetic suite at 20k facts with MiniLM
+(hop-2 recall@10 0.720 both, hop-3 0.615 -> 0.613; ``benchmarks/results/synthetic/
+20000-facts-keyword-gate``). The distant questions it turns are single ones (67 in all,
+1/67 = 0.015 each): "When did Evan meet his future wife?" gains its gold on the turns
+stored whole, not on the default path, where the stray "wife" turn covers half the question
+and is spared, and its neighbours ride up with it. So ``distant`` stays 0.003 short of
+dense - 0.01 there (0.082 vs 0.085).
 """
 
 from __future__ import annotations
@@ -474,6 +508,12 @@ class Recipe:
     vector_floor: str = "min"  # weighted: cosine of an unrelated memory, "min" or "median"
     keyword_coverage: float = 0.0  # keyword weight falls below this query coverage (0: off)
     keyword_gate: float = 0.0  # keyword share times cosine closeness to this power (0: off)
+    # keyword_gate's band, in spreads about the scope's median cosine (both 0: from the
+    # median to the search's best cosine); gate_spare: a memory whose BM25 score covers
+    # this share of the query keeps its keyword share whatever its cosine (0: none)
+    gate_low: float = 0.0
+    gate_high: float = 0.0
+    gate_spare: float = 0.0
     standout_low: float = 0.0  # keyword and graph weights fall once the best cosine stands
     standout_high: float = 0.0  # this many spreads above the scope's median, to
     standout_kept: float = 1.0  # ``standout_kept`` of themselves at ``standout_high`` (0/0: off)
@@ -548,7 +588,7 @@ class Recipe:
                      "pagerank_weight", "mmr_lambda", "entity_similarity",
                      "neighbour_weight", "keyword_coverage", "ppr_restart",
                      "relation_gate", "recency_weight", "importance_weight",
-                     "speaker_weight", "bridge_floor", "long_parts"):  # fmt: skip
+                     "speaker_weight", "bridge_floor", "long_parts", "gate_spare"):  # fmt: skip
             if not 0.0 <= getattr(self, name) <= 1.0:
                 problems.append(f"{name}: a number in [0, 1]")
         if not self.recency_half_life > 0:
@@ -566,6 +606,9 @@ class Recipe:
             problems.append("standout_kept, standout_graph: numbers in [0, 1]")
         if not 0.0 <= self.keyword_gate <= 4.0:
             problems.append("keyword_gate: a number in [0, 4]")
+        if (self.gate_low or self.gate_high) and not self.gate_low < self.gate_high:
+            problems.append("gate_low, gate_high: low < high, in spreads about the median "
+                            "(both 0: from the median to the best cosine)")  # fmt: skip
         if self.mention_from not in (0, 1):
             problems.append("mention_from: 0 (seeds too) or 1")
         for name in ("rrf_k", "candidates", "frontier", "fanout", "mention_entities",
@@ -590,12 +633,17 @@ GRAPH = Recipe("graph", weights={"graph": 1.0}, seeds_from_hits=0, mention_from=
 # Neighbour lifting, shared by text and hybrid so the graph is the only difference.
 _NEIGHBOURS = {"neighbour_weight": 0.5, "neighbour_reach": 2}
 # Fusion of the flat channels, shared by text and hybrid. The issue 22 options
-# (vector_floor "median", keyword_coverage, keyword_gate) stay off and the standout rule
-# (fuse.standout_weight) is on: measured in the module docstring.
+# vector_floor "median" and keyword_coverage stay off; the standout rule
+# (fuse.standout_weight) and the keyword gate over one spread about the median cosine,
+# sparing a memory that matches half of the query (fuse.gate), are on: measured in the
+# module docstring.
 _FUSION = {
     "vector_floor": "min",
     "keyword_coverage": 0.0,
-    "keyword_gate": 0.0,
+    "keyword_gate": 1.0,
+    "gate_low": -0.5,
+    "gate_high": 0.5,
+    "gate_spare": 0.5,
     "standout_low": 3.0,
     "standout_high": 5.0,
     "standout_kept": 0.2,
