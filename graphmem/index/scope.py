@@ -246,6 +246,8 @@ class Scores:
     def __init__(self, index: ScopeIndex, slots: np.ndarray, values: np.ndarray, floor: float):
         self.index, self.slots, self.values, self.floor = index, slots, values, floor
         self._by_slot: np.ndarray | None = None
+        self._median: float | None = None  # computed once per search: O(scope) each
+        self._spread: float | None = None
 
     def _live(self) -> np.ndarray:
         """The scores of the scope's memories, without the slots of removed ones."""
@@ -254,13 +256,17 @@ class Scores:
 
     def median(self) -> float:
         """The score of a typical memory of the scope: where "unrelated" sits for cosines."""
-        values = self._live()
-        return float(np.median(values)) if len(values) else self.floor
+        if self._median is None:
+            values = self._live()
+            self._median = float(np.median(values)) if len(values) else self.floor
+        return self._median
 
     def spread(self) -> float:
         """The standard deviation of the scope's scores (0 for fewer than two)."""
-        values = self._live()
-        return float(np.std(values)) if len(values) > 1 else 0.0
+        if self._spread is None:
+            values = self._live()
+            self._spread = float(np.std(values)) if len(values) > 1 else 0.0
+        return self._spread
 
     def standing(self, score: float) -> float:
         """How many spreads (standard deviations) ``score`` stands above the median of
