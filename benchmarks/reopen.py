@@ -10,7 +10,10 @@ searched with access tracking on (the default), so its close wrote too. Each rou
 runs the speed suite's ``cold_open`` (open, one hybrid search, a second one, close) once
 per ``--tree``, a checkout of graphmem, alternating, all on the same machine in the same
 window. Each tree gets its own data dir: a copy of ``--data`` made before the first round.
-Results go to ``results/speed/reopen/`` as JSON, Markdown and a plot.
+``--serve`` then searches once in each scope it lists and records the resident memory
+after each: what a process serving every user of the dir holds, apart from the ingest
+whose transients the speed suite's peak RSS includes. Results go to
+``results/speed/reopen/`` as JSON, Markdown and a plot.
 """
 
 from __future__ import annotations
@@ -30,11 +33,14 @@ from .suites.speed import run_isolated
 HERE = Path(__file__).resolve().parent
 
 
-def cold_once(tree: Path, data: Path, query: str, scope: str, max_scopes: int) -> dict[str, Any]:
-    """The speed suite's cold open, run by ``tree``'s graphmem in a fresh process."""
+def cold_once(tree: Path, data: Path, query: str, scope: str, max_scopes: int,
+              serve: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The speed suite's cold open, run by ``tree``'s graphmem in a fresh process, then
+    (``serve``) one search in each of those scopes, with the resident memory after each."""
     config = {"size": 0, "embedder": "hash", "extract": "none", "graph": "kuzu",
               "graph_options": {}, "index_max_scopes": max_scopes,
-              "cold": {"data_dir": str(data), "query": query, "scope": scope}}  # fmt: skip
+              "cold": {"data_dir": str(data), "query": query, "scope": scope,
+                       "serve": serve or []}}  # fmt: skip
     return run_isolated(config, cwd=tree)
 
 
@@ -62,7 +68,20 @@ def summarise(rounds: dict[str, list[dict[str, Any]]]) -> list[Table]:
                               run["indexes_loaded"]])  # fmt: skip
         medians.rows.append([tree, *(statistics.median(r[k] for r in runs) for k in
                                      ("open_s", "first_search_s", "open_and_first_search_s"))])  # fmt: skip
-    return [medians, each]
+    tables = [medians, each]
+    served = [(tree, n, run) for tree, runs in rounds.items()
+              for n, run in enumerate(runs, 1) if run.get("serve_scopes")]  # fmt: skip
+    if served:
+        serving = Table("Then one search in each scope (--serve)",
+                        ["tree", "round", "scopes", "seconds", "slowest search s",
+                         "RSS after the first / last MB", "anonymous / file MB at the end"])  # fmt: skip
+        for tree, n, run in served:
+            rss, parts = run["serve_rss_mb"], run["serve_rss_parts_mb"]
+            serving.rows.append([tree, n, len(run["serve_scopes"]), run["serve_s"],
+                                 max(run["serve_search_s"]), f"{rss[0]:.0f} / {rss[-1]:.0f}",
+                                 f"{parts['anon']:.0f} / {parts['file']:.0f}"])  # fmt: skip
+        tables.append(serving)
+    return tables
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tree", type=Path, action="append", default=[],
                         help="a graphmem checkout (repeat; default: this one)")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--serve", default="",
+                        help="scopes, comma-separated: after the cold open, one search in "
+                             "each and the resident memory after it")  # fmt: skip
     parser.add_argument("--index-max-scopes", type=int, default=16, help="graphmem's default")
     parser.add_argument("--workdir", type=Path, required=True, help="where the copies go")
     parser.add_argument("--out", type=Path, default=RESULTS_ROOT / "speed" / "reopen")
@@ -88,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     for _ in range(args.rounds):
         for name, tree in names.items():
-            found = cold_once(tree, copies[name], args.query, args.scope, args.index_max_scopes)
+            found = cold_once(tree, copies[name], args.query, args.scope, args.index_max_scopes,
+                              [s for s in args.serve.split(",") if s])  # fmt: skip
             rounds[name].append(found)
             print(name, json.dumps(found), flush=True)
     config = {**{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
