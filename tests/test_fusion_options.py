@@ -65,7 +65,9 @@ def test_gate_spares_a_memory_that_matches_most_of_the_query():
     # words are worth 10, and a memory covering half of that keeps its whole share.
     out = {f.memory_id: f for f in gate(hits, 1.0, low=0.2, high=0.8, ceiling=10.0, spare=0.5)}
     assert out["most"].parts["keyword"] == pytest.approx(0.5)  # covers 0.6: kept
+    assert "keyword_gate" not in out["most"].raw  # nothing cut, nothing to explain
     assert out["some"].parts["keyword"] == pytest.approx(0.4 * 0.8)  # 0.45: most of it
+    assert out["some"].raw["keyword_gate"] == pytest.approx(0.8)
     assert out["one"].parts["keyword"] == 0.0  # 0.2, one word of the query: dropped
     assert [f.parts["keyword"] for f in gate(hits, 1.0, low=0.2, high=0.8)] == [0.0] * 3
 
@@ -189,3 +191,5 @@ def test_a_word_shared_by_chance_no_longer_outranks_what_the_question_means(tmp_
     assert meaning[0].text == gold
     gated = next(h for h in meaning if h.text == stray)
     assert gated.score_parts["keyword"] < words[0].score_parts["keyword"] / 1.5
+    assert gated.score_parts["keyword_gate"] < 0.67  # the share kept, explained
+    assert "keyword_gate=" in gated.explain() and "keyword_gate" not in words[0].score_parts

@@ -153,7 +153,8 @@ def gate(
     query, ``KeywordIndex.ceiling``): a memory whose own score covers at least ``spare``
     of the ceiling keeps its whole share, one covering half of that or less gets the
     factor alone, linearly between. Matching most of what the query says is evidence
-    in itself; matching one of its words is not.
+    in itself; matching one of its words is not. A memory whose share was cut records
+    the factor as ``raw["<channel>_gate"]`` (shown by ``Hit.explain``).
     """
     if power <= 0.0 or high - low <= 1e-12:
         return list(fused)
@@ -166,8 +167,10 @@ def gate(
             if spare > 0.0 and ceiling > 0.0:
                 kept = 2.0 * f.raw.get(channel, 0.0) / ceiling / spare - 1.0
                 factor = max(factor, min(1.0, max(0.0, kept)))
-            parts = {**f.parts, channel: share * factor}
-            f = Fused(f.memory_id, f.score - share + share * factor, parts, f.raw, f.ranks)
+            if factor < 1.0:  # the share kept, for the hit's explanation
+                parts = {**f.parts, channel: share * factor}
+                raw = {**f.raw, f"{channel}_gate": factor}
+                f = Fused(f.memory_id, f.score - share + share * factor, parts, raw, f.ranks)
         out.append(f)
     return sorted(out, key=lambda f: (-f.score, f.memory_id))
 
