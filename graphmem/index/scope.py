@@ -246,8 +246,7 @@ class Scores:
     def __init__(self, index: ScopeIndex, slots: np.ndarray, values: np.ndarray, floor: float):
         self.index, self.slots, self.values, self.floor = index, slots, values, floor
         self._by_slot: np.ndarray | None = None
-        self._median: float | None = None  # computed once per search: O(scope) each
-        self._spread: float | None = None
+        self._stats: tuple[float, float] | None = None  # (median, spread), read once
 
     def _live(self) -> np.ndarray:
         """The scores of the scope's memories, without the slots of removed ones."""
@@ -256,17 +255,20 @@ class Scores:
 
     def median(self) -> float:
         """The score of a typical memory of the scope: where "unrelated" sits for cosines."""
-        if self._median is None:
-            values = self._live()
-            self._median = float(np.median(values)) if len(values) else self.floor
-        return self._median
+        return self._median_and_spread()[0]
 
     def spread(self) -> float:
         """The standard deviation of the scope's scores (0 for fewer than two)."""
-        if self._spread is None:
+        return self._median_and_spread()[1]
+
+    def _median_and_spread(self) -> tuple[float, float]:
+        """Both from one read of the live scores, once per search: the standout rule and
+        the keyword gate read them in every search, and each is O(scope)."""
+        if self._stats is None:
             values = self._live()
-            self._spread = float(np.std(values)) if len(values) > 1 else 0.0
-        return self._spread
+            self._stats = (float(np.median(values)) if len(values) else self.floor,
+                           float(np.std(values)) if len(values) > 1 else 0.0)  # fmt: skip
+        return self._stats
 
     def standing(self, score: float) -> float:
         """How many spreads (standard deviations) ``score`` stands above the median of
