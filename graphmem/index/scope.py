@@ -43,6 +43,9 @@ class ScopeIndex:
         self._free: list[int] = []
         self._matrix: np.ndarray | None = None
         self._alive = np.zeros(64, dtype=bool)
+        # Slots of the facts a kept source stands for: search ranks the source in their
+        # place, so they are not among the memories a typical score is read from.
+        self._derived = np.zeros(64, dtype=bool)
         self.has_vectors = True  # False once a point arrives without its vector
         # Groups: a source message and the facts extracted from it share one key (the
         # source's id); any other memory is a group of its own (search/collapse.py).
@@ -85,8 +88,13 @@ class ScopeIndex:
             if _is_long(payload):
                 self._long.add(point_id)
         if slot >= len(self._alive):
-            self._alive = np.concatenate([self._alive, np.zeros(len(self._alive) + slot, bool)])
+            more = np.zeros(len(self._alive) + slot, bool)
+            self._alive = np.concatenate([self._alive, more])
+            self._derived = np.concatenate([self._derived, more])
         self._alive[slot] = True
+        self._mark(point_id)
+        for member in self.groups.get(point_id, ()):  # a source stored after its facts
+            self._mark(member)
         # A fact split from a source is not a document of its own: its source is, for BM25
         # and for neighbours. Indexing the fragments too tripled LoCoMo's documents and
         # shrank the average length, and BM25 of the messages themselves fell (recall@10
@@ -118,6 +126,9 @@ class ScopeIndex:
         self.payloads[slot] = None
         self._alive[slot] = False
         self._regroup(point_id, None)
+        self._derived[slot] = False
+        for member in self.groups.get(point_id, ()):  # a source's facts stand for themselves
+            self._mark(member)
         if self._long is not None:
             self._long.discard(point_id)
         if self.clusters is not None:
@@ -138,6 +149,14 @@ class ScopeIndex:
         if key is not None:
             self.group_of[point_id] = key
             self.groups.setdefault(key, []).append(point_id)
+
+    def _mark(self, point_id: str) -> None:
+        """Whether a memory is a fact its kept source stands for (``Groups.admits``)."""
+        slot = self.slot_of.get(point_id)
+        if slot is None:
+            return
+        key = self.group_of.get(point_id, point_id)
+        self._derived[slot] = key != point_id and key in self.slot_of
 
     def containing(self, text: str) -> list[str]:
         """Ids of the memories whose text holds every (stemmed, non-stop) word of ``text``."""
@@ -248,10 +267,14 @@ class Scores:
         self._by_slot: np.ndarray | None = None
         self._stats: tuple[float, float] | None = None  # (median, spread), read once
 
-    def _live(self) -> np.ndarray:
-        """The scores of the scope's memories, without the slots of removed ones."""
-        alive = self.index._alive[: len(self.values)]
-        return self.values if len(self.values) != len(alive) else self.values[alive]
+    def _typical(self) -> np.ndarray:
+        """The scores of what a search ranks: the scope's live memories, less the facts
+        a kept source stands for. A message split into facts counts once, as when it is
+        stored whole, so the path a memory was added by does not move the median."""
+        index, count = self.index, len(self.values)
+        if count == len(index.ids):  # a read of the whole scope: slots 0..count-1
+            return self.values[index._alive[:count] & ~index._derived[:count]]
+        return self.values[index._alive[self.slots] & ~index._derived[self.slots]]
 
     def median(self) -> float:
         """The score of a typical memory of the scope: where "unrelated" sits for cosines."""
@@ -265,7 +288,7 @@ class Scores:
         """Both from one read of the live scores, once per search: the standout rule and
         the keyword gate read them in every search, and each is O(scope)."""
         if self._stats is None:
-            values = self._live()
+            values = self._typical()
             self._stats = (float(np.median(values)) if len(values) else self.floor,
                            float(np.std(values)) if len(values) > 1 else 0.0)  # fmt: skip
         return self._stats

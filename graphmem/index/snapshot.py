@@ -166,6 +166,7 @@ def load_scope(scope: Scope, meta: dict[str, Any], arrays: Arrays, where: str = 
     check(sorted(free) == [s for s, i in enumerate(ids) if i is None], "free slots differ")
     index.ids, index.payloads, index.slot_of, index._free = ids, payloads, slot_of, free
     index._alive = np.concatenate([alive, np.zeros(max(0, 64 - size), bool)])
+    index._derived = np.zeros(len(index._alive), bool)
     index.has_vectors, index.revision = bool(meta["has_vectors"]), int(meta["revision"])
     matrix = arrays.get("matrix")
     if matrix is not None:
@@ -179,6 +180,8 @@ def load_scope(scope: Scope, meta: dict[str, Any], arrays: Arrays, where: str = 
                f"group {key!r} names unknown ids")  # fmt: skip
         index.groups[key] = members
         index.group_of.update((member, key) for member in members)
+        if key in slot_of:  # a kept source, standing for its facts
+            index._derived[[slot_of[m] for m in members if m != key]] = True
     alone = [i for i in slot_of if i not in index.group_of]
     index.groups.update((i, [i]) for i in alone)
     index.group_of.update(zip(alone, alone, strict=True))

@@ -478,6 +478,26 @@ dense - 0.01 there (0.082 vs 0.085). Not kept: sparing by the share of the query
 memory holds (its terms found in the postings) instead of its BM25 score over the ceiling,
 which a short extracted fact inflates: every figure above the same (spare 0.5 / 0.6;
 LoCoMo whole 0.750 / 0.749, default 0.755), for a postings look-up per hit.
+
+Why the default path lagged (ninth session): the median and spread were read over every
+memory of the scope, and on the default path that counts each message once whole (its
+source) and again as each of its facts, which are short and sit further from most
+questions: for "When did Evan meet his future wife?" the median cosine was 0.119 and
+the spread 0.165 there, against 0.244 and 0.130 over the same turns stored whole. So the
+gate's band sat lower, the stray "wife" turn stood above it, kept its whole share and
+lifted its neighbours. Search ranks the source in its facts' place (``Groups.points``),
+so the typical score is now read over what it ranks (``Scores._typical``): the figures
+of a message stored whole do not move, and on the default path (before / after):
+
+    default add() path   LoCoMo          implicit        distant         musique offline R@5
+    hybrid               0.755 / 0.755   0.367 / 0.378   0.082 / 0.097   0.735 / 0.747
+    text                 0.754 / 0.754   0.352 / 0.363   0.060 / 0.075   0.650 / 0.650
+
+musique with the LLM's extractions: ``hybrid`` R@2 0.523 -> 0.528, R@5, R@10 and
+all-gold@5 unchanged (0.723, 0.813, 0.460). Tried first for the same question and not
+kept (no figure moved): the keyword weight by coverage (knee 0.1 / 0.25 / 0.4), lifting
+neighbours by the unspared keyword share, and damping a lift by the lifted memory's own
+cosine standing.
 """
 
 from __future__ import annotations

@@ -1,0 +1,73 @@
+"""What counts as a typical score (the median and spread the keyword gate and the
+standout rule measure from) is read over what search ranks: a message split into facts
+counts once, through the source kept beside them, as if it had been stored whole."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from graphmem.index import ScopeIndex
+from graphmem.index.snapshot import load_scope, scope_arrays
+from graphmem.models import Scope
+
+SCOPE = Scope.of("u")
+ROW = {"user_id": "u", "agent_id": "", "run_id": ""}
+
+
+def unit(angle: float) -> list[float]:
+    """A 2-d unit vector whose cosine to the query (1, 0) is cos(angle)."""
+    return [float(np.cos(angle)), float(np.sin(angle))]
+
+
+def filled() -> ScopeIndex:
+    """Four whole messages, and one message split into eight facts far from the query."""
+    index = ScopeIndex(SCOPE, keywords=False)
+    for i, angle in enumerate((0.2, 0.5, 0.8, 1.1)):
+        index.put(f"m{i}", {**ROW, "id": f"m{i}", "text": f"message {i}"}, unit(angle))
+    for i in range(8):
+        fact = {**ROW, "id": f"f{i}", "text": f"fact {i}", "origin": "s"}
+        index.put(f"f{i}", fact, unit(3.0))
+    index.put("s", {**ROW, "id": "s", "text": "the source", "kind": "source"}, unit(1.4))
+    return index
+
+
+def stats(index: ScopeIndex) -> tuple[float, float]:
+    scores = index.vector_scores([1.0, 0.0])
+    return scores.median(), scores.spread()
+
+
+def expected(*angles: float) -> tuple[float, float]:
+    cosines = np.cos(np.array(angles))
+    return float(np.median(cosines)), float(np.std(cosines))
+
+
+def test_the_facts_a_kept_source_stands_for_do_not_move_the_median():
+    index = filled()
+    # Counted, the eight far facts would drag the median to cos(3.0) < 0.
+    assert np.allclose(stats(index), expected(0.2, 0.5, 0.8, 1.1, 1.4))
+
+
+def test_a_source_stored_after_its_facts_still_stands_for_them():
+    index = ScopeIndex(SCOPE, keywords=False)
+    index.put("f0", {**ROW, "id": "f0", "text": "fact", "origin": "s"}, unit(3.0))
+    index.put("m0", {**ROW, "id": "m0", "text": "message"}, unit(0.2))
+    assert np.allclose(stats(index), expected(3.0, 0.2))  # no source yet: the fact ranks
+    index.put("s", {**ROW, "id": "s", "text": "source", "kind": "source"}, unit(1.4))
+    assert np.allclose(stats(index), expected(0.2, 1.4))
+
+
+def test_dropping_the_source_lets_its_facts_count_again():
+    index = filled()
+    index.drop("s")
+    assert np.allclose(stats(index), expected(0.2, 0.5, 0.8, 1.1, *[3.0] * 8))
+    index.drop("m0")
+    assert np.allclose(stats(index), expected(0.5, 0.8, 1.1, *[3.0] * 8))
+
+
+def test_a_reopened_snapshot_reads_the_same_median():
+    index = filled()
+    index.drop("f3")
+    meta, arrays = scope_arrays(index)
+    again = load_scope(SCOPE, meta, arrays)
+    assert np.allclose(stats(again), stats(index))
+    assert np.allclose(stats(again), expected(0.2, 0.5, 0.8, 1.1, 1.4))
