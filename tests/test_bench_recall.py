@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from benchmarks.locomo import Conversation, EvidenceAudit, LocomoData, Question, Turn
 from benchmarks.suites.locomo import select_conversations
-from benchmarks.suites.recall import distant, implicit, with_replies
+from benchmarks.suites.recall import MERGED, distant, implicit, merged, with_replies
 
 
 def _data() -> LocomoData:
@@ -63,3 +63,22 @@ def test_selecting_conversations_leaves_the_loaded_data_whole():
     assert [c.sample_id for c in first.conversations] == ["c"] and len(first.questions) == 3
     assert [c.sample_id for c in data.conversations] == ["c", "d"]
     assert len(data.questions) == 4
+
+
+def test_merged_puts_every_chat_in_one_scope_and_keeps_their_sessions_apart():
+    one = _data()
+    other = replace(one.conversations[0], sample_id="d")
+    data = replace(one, conversations=[one.conversations[0], other],
+                   questions=[*one.questions, replace(one.questions[0], sample_id="d")])  # fmt: skip
+    whole = merged(data)
+    [chats] = whole.conversations
+    assert chats.sample_id == MERGED and len(chats.turns) == 2 * len(one.conversations[0].turns)
+    ids = [t.dia_id for t in chats.turns]
+    assert len(set(ids)) == len(ids) and ids[0] == "c/D1:1" and "d/D1:1" in ids
+    # Both chats had a session 1: merged, they stay two, so no turn neighbours the other's.
+    assert {t.session for t in chats.turns if t.dia_id.startswith("c/")}.isdisjoint(
+        {t.session for t in chats.turns if t.dia_id.startswith("d/")}
+    )
+    assert [q.gold for q in whole.questions] == [("c/D1:1",), ("c/D1:6",), ("c/D1:3",), ("d/D1:1",)]
+    assert {q.sample_id for q in whole.questions} == {MERGED}
+    assert len({q.index for q in whole.questions}) == 4  # still one id per question

@@ -22,6 +22,9 @@ stored verbatim, beside BM25, dense and their fusion, in one process):
   the gold: an echo real assistants rarely give word for word. Here every reply is a long
   memory full of other turns' words and none points at the gold, the case where BM25 over
   long stored answers misleads (issue 22's set with the assistant's replies).
+- ``merged``: every conversation in one scope, as one user's many chats (issue 22's long
+  chats at 10x the length): each keeps its own sessions, so context never crosses from
+  one chat to another, and every question searches all of them.
 
 What it checks (issue 22): ``hybrid`` against its own channels (``vector``, ``text``) and
 against plain dense and BM25 over the same texts, on data where a fusion tuned to LoCoMo's
@@ -40,7 +43,8 @@ from ..report import default_out
 from ..runtime import EMBEDDERS, EXTRACTORS, resolve_data_path
 from . import locomo as locomo_suite
 
-SETS = ("implicit", "distant", "replies", "distractors")
+SETS = ("implicit", "distant", "replies", "distractors", "merged")
+MERGED = "all-chats"
 _ADVICE = (
     "I think it helps to write down how you felt in that moment, because looking back "
     "on it later makes it easier to see how far you have come.",
@@ -133,6 +137,22 @@ def with_replies(data: LocomoData, words: int, seed: int, echo: bool = True) -> 
     return replace(data, conversations=conversations)
 
 
+def merged(data: LocomoData) -> LocomoData:
+    """All conversations as one scope's chats: turn ids prefixed by their conversation
+    ("conv-26/D1:3", gold too), sessions numbered apart, questions numbered anew."""
+    turns: list[Turn] = []
+    dates: dict[int, str] = {}
+    for n, c in enumerate(data.conversations, 1):
+        turns += [replace(t, dia_id=f"{c.sample_id}/{t.dia_id}", session=n * 1000 + t.session)
+                  for t in c.turns]  # fmt: skip
+        dates.update({n * 1000 + s: d for s, d in c.session_dates.items()})
+    questions = [replace(q, sample_id=MERGED, index=i,
+                         gold=tuple(f"{q.sample_id}/{g}" for g in q.gold))
+                 for i, q in enumerate(data.questions)]  # fmt: skip
+    whole = Conversation(MERGED, ("", ""), dates, turns)
+    return replace(data, conversations=[whole], questions=questions)
+
+
 def run(args: argparse.Namespace) -> int:
     chosen = [s for s in args.sets.split(",") if s]
     unknown = sorted(set(chosen) - set(SETS))
@@ -146,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
         )
         if name in ("replies", "distractors"):
             data = with_replies(data, args.reply_words, args.seed, echo=name == "replies")
+        elif name == "merged":
+            data = merged(data)
         else:
             data = implicit(data) if name == "implicit" else distant(data)
         out = Path(args.out) / name if args.out else default_out("recall", name)
