@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from graphmem.index import ScopeIndex
+from graphmem.index.scope import LONG_WORDS
 from graphmem.index.snapshot import load_scope, scope_arrays
 from graphmem.models import Scope
 
@@ -71,3 +72,21 @@ def test_a_reopened_snapshot_reads_the_same_median():
     again = load_scope(SCOPE, meta, arrays)
     assert np.allclose(stats(again), stats(index))
     assert np.allclose(stats(again), expected(0.2, 0.5, 0.8, 1.1, 1.4))
+
+
+def test_a_long_message_lifted_by_its_closest_part_leaves_the_median_where_it_was():
+    """A message of more than LONG_WORDS words is scored halfway up to its best fact
+    (``Scores.lifted``); what a typical memory scores is still read from the messages'
+    own vectors, so lifting it does not move the median under the others."""
+    index = ScopeIndex(SCOPE, keywords=False)
+    for i, angle in enumerate((0.2, 0.5, 1.1, 1.2)):
+        index.put(f"m{i}", {**ROW, "id": f"m{i}", "text": f"message {i}"}, unit(angle))
+    index.put("f0", {**ROW, "id": "f0", "text": "close", "origin": "s"}, unit(0.1))
+    index.put("f1", {**ROW, "id": "f1", "text": "far", "origin": "s"}, unit(3.0))
+    long_text = " ".join(["word"] * (LONG_WORDS + 1))
+    index.put("s", {**ROW, "id": "s", "text": long_text, "kind": "source"}, unit(1.4))
+    scores = index.vector_scores([1.0, 0.0])
+    lifted = scores.lifted(*index.part_slots(), 0.5)
+    assert lifted.of("s") > scores.of("s") + 0.3  # halfway up to cos(0.1)
+    # Read over the lifted scores, the median would be the lifted message's own score.
+    assert np.allclose((lifted.median(), lifted.spread()), expected(0.2, 0.5, 1.1, 1.2, 1.4))

@@ -266,6 +266,7 @@ class Scores:
         self.index, self.slots, self.values, self.floor = index, slots, values, floor
         self._by_slot: np.ndarray | None = None
         self._stats: tuple[float, float] | None = None  # (median, spread), read once
+        self._unlifted: Scores | None = None  # ``lifted``'s origin: the typical scores
 
     def _typical(self) -> np.ndarray:
         """The scores of what a search ranks: the scope's live memories, less the facts
@@ -287,6 +288,8 @@ class Scores:
     def _median_and_spread(self) -> tuple[float, float]:
         """Both from one read of the live scores, once per search: the standout rule and
         the keyword gate read them in every search, and each is O(scope)."""
+        if self._stats is None and self._unlifted is not None:
+            self._stats = self._unlifted._median_and_spread()
         if self._stats is None:
             values = self._typical()
             self._stats = (float(np.median(values)) if len(values) else self.floor,
@@ -313,7 +316,12 @@ class Scores:
         gain = np.maximum(best - self.values[held], 0.0)
         values = self.values.copy()
         values[held] += share * gain
-        return Scores(self.index, self.slots, values, self.floor)
+        lifted = Scores(self.index, self.slots, values, self.floor)
+        # What is typical stays what the messages' own vectors score: read over lifted
+        # values, every long message moved the median up with it, and a passage BM25
+        # found lost its keyword share to the gate (``recipes.py``, ninth session).
+        lifted._unlifted = self
+        return lifted
 
     def of(self, point_id: str) -> float:
         slot = self.index.slot_of.get(point_id)

@@ -500,6 +500,15 @@ path: LoCoMo recall@5 0.655 -> 0.649 (recall@10 the same), the ``recall`` suite'
 kept (no figure moved): the keyword weight by coverage (knee 0.1 / 0.25 / 0.4), lifting
 neighbours by the unspared keyword share, and damping a lift by the lifted memory's own
 cosine standing.
+On long memories the same change cost a little (``musique --per-memory 6``, R@5 / R@10,
+offline 0.628 / 0.733 -> 0.608 / 0.743, LLM graph R@10 0.775 -> 0.762): a message of
+over 200 words is scored up towards its best fact (``long_parts``), and the median read
+over those lifted scores rose with every long message. So the typical score of a lifted
+read is the one before lifting (``Scores.lifted``): offline 0.615 / 0.753, LLM 0.687 /
+0.773 and all-gold@5 0.36 -> 0.38; the ``recall`` suite's replies (250 words each) 0.766
+-> 0.768 and distractors 0.775 -> 0.779 on the default path; single musique passages and
+LoCoMo, with no message that long, unchanged.
+
 Also not kept (ninth session): the bridge not leading on through a date or number a
 relation ends in (a birth date led from "David Morse" to another person born in 1954):
 every figure the same, musique (both graphs), LoCoMo, implicit, distant.
