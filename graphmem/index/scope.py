@@ -151,7 +151,8 @@ class ScopeIndex:
             self.groups.setdefault(key, []).append(point_id)
 
     def _mark(self, point_id: str) -> None:
-        """Whether a memory is a fact its kept source stands for (``Groups.admits``)."""
+        """Record whether a memory is a fact its kept source stands for: search ranks the
+        source in its place (``Groups.admits``), so it is left out of ``Scores._typical``."""
         slot = self.slot_of.get(point_id)
         if slot is None:
             return

@@ -496,10 +496,11 @@ of a message stored whole do not move, and on the default path (before / after):
 musique offline all-gold@5 0.46 -> 0.48; with the LLM's extractions ``hybrid`` R@2 0.523
 -> 0.528, R@5, R@10 and all-gold@5 unchanged (0.723, 0.813, 0.46). What it cost, default
 path: LoCoMo recall@5 0.655 -> 0.649 (recall@10 the same), the ``recall`` suite's replies
-0.771 -> 0.766 and distractors 0.781 -> 0.775 (``text`` 0.767 / 0.779 there). Tried first for the same question and not
-kept (no figure moved): the keyword weight by coverage (knee 0.1 / 0.25 / 0.4), lifting
-neighbours by the unspared keyword share, and damping a lift by the lifted memory's own
-cosine standing.
+0.771 -> 0.766 and distractors 0.781 -> 0.775 (``text`` 0.767 / 0.779 there). Tried
+first for the same question and not kept (no figure moved): the keyword weight by
+coverage (knee 0.1 / 0.25 / 0.4), lifting neighbours by the unspared keyword share, and
+damping a lift by the lifted memory's own cosine standing.
+
 On long memories the same change cost a little (``musique --per-memory 6``, R@5 / R@10,
 offline 0.628 / 0.733 -> 0.608 / 0.743, LLM graph R@10 0.775 -> 0.762): a message of
 over 200 words is scored up towards its best fact (``long_parts``), and the median read
