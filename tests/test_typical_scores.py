@@ -5,7 +5,9 @@ counts once, through the source kept beside them, as if it had been stored whole
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from graphmem import Memory
 from graphmem.index import ScopeIndex
 from graphmem.index.scope import LONG_WORDS
 from graphmem.index.snapshot import load_scope, scope_arrays
@@ -90,3 +92,42 @@ def test_a_long_message_lifted_by_its_closest_part_leaves_the_median_where_it_wa
     assert lifted.of("s") > scores.of("s") + 0.3  # halfway up to cos(0.1)
     # Read over the lifted scores, the median would be the lifted message's own score.
     assert np.allclose((lifted.median(), lifted.spread()), expected(0.2, 0.5, 1.1, 1.2, 1.4))
+
+
+_LIFE = [
+    "My cat keeps waking me up at five. She wants her breakfast before sunrise.",
+    "We took the kids to the zoo on Sunday. They loved the lions most of all.",
+    "I started running again this spring. I go three times a week before work.",
+    "My sister plays the violin in an orchestra. Her first concert is in May.",
+    "We had pasta for dinner with friends. Marco brought a lemon cake.",
+    "The train to Oslo was late again. I missed the meeting with the client.",
+    "I finished reading a novel about sailors. The ending made me cry.",
+    "My parents are visiting next weekend. We will show them the old harbour.",
+    "I painted the kitchen a light green. It took two whole days.",
+    "Work has been stressful with the deadline. My manager asked for a new plan.",
+    "I went hiking by the lake with my brother. We saw an eagle over the water.",
+    "I am learning to bake sourdough bread. My first loaf was flat as a plate.",
+    "I adopted a little puppy from the shelter on Saturday. She sleeps in a basket by the heater.",
+    "The dust was settling over the quarry after the blast. The workers waited an hour.",
+]  # fmt: skip
+
+
+@pytest.mark.model
+def test_both_add_paths_measure_a_stray_word_from_the_same_typical_score(tmp_path):
+    """The same two-sentence messages stored whole, and through ``add()`` that splits each
+    into facts beside the message: search ranks the messages alike on both paths, and the
+    keyword gate keeps the same share of the stray word "settling" on both."""
+    pytest.importorskip("sentence_transformers")
+    query = "How is my new dog settling in?"
+    with Memory.open(tmp_path, embedder="local") as m:
+        m.add_many([{"text": t} for t in _LIFE], user_id="whole", infer=False)
+        m.add_many([{"text": t} for t in _LIFE], user_id="split", infer=True)
+        assert len(m.get_all(user_id="split", limit=100)) > len(_LIFE)  # facts were split
+        whole = m.search(query, user_id="whole", recipe="text", limit=5)
+        split = m.search(query, user_id="split", recipe="text", limit=5)
+    assert [h.text for h in split] == [h.text for h in whole]
+    stray = [next(h for h in hits if "quarry" in h.text) for hits in (whole, split)]
+    assert stray[0].score_parts["keyword_gate"] < 1.0  # the gate did cut it
+    assert stray[1].score_parts["keyword_gate"] == pytest.approx(
+        stray[0].score_parts["keyword_gate"], abs=1e-6
+    )
