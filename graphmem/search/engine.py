@@ -337,15 +337,26 @@ class _Run:
 
         Both directions: a reply no channel found must see the candidate it answers.
         """
-        table = self.index.neighbours
+        table, members = self.index.neighbours, self.groups.members
+        reach = self.recipe.neighbour_reach
 
         def near(key: str) -> tuple[str, ...]:
-            return tuple(n for n in table.of(key, self.recipe.neighbour_reach)
-                         if self.groups.members(n))  # fmt: skip
+            return tuple(n for n in table.of(key, reach) if members(n))
 
         out = {i: near(i) for ranked in lists.values() for i, _ in ranked}
-        for memory_id in {n for found in list(out.values()) for n in found} - out.keys():
-            out[memory_id] = near(memory_id)
+        ring = {n for found in out.values() for n in found} - out.keys()
+        # A neighbour's own neighbours matter only where they are candidates too: ``smooth``
+        # reads no one else. Admitting the rest cost ~40% of this step (hub-heavy data,
+        # 100k memories in one scope); the rest are checked only to keep a neighbour
+        # with none among the candidates exactly as before (it has the candidate it is
+        # beside, so this is rare).
+        held = out.keys() | ring
+        for memory_id in ring:
+            around = table.of(memory_id, reach)
+            found = tuple(n for n in around if n in held and members(n))
+            if not found and any(members(n) for n in around if n not in held):
+                found = tuple(n for n in around if members(n))
+            out[memory_id] = found
         return {i: found for i, found in out.items() if found}
 
     def complete(
