@@ -36,6 +36,7 @@ RELATION_FIELDS = ("id", "source_id", "target_id", "name", "fact_ids", "user_id"
 # Writes that change nothing this copy holds (fact properties only).
 _NEUTRAL = frozenset({"fact_set", "fact_upsert"})
 SNAPSHOT_KEY = ("graph",)  # this copy's key among saved snapshots (index/persist.py)
+_MODELS_HELD = 65_536  # relation models kept for ``fanned`` (~25 MB at most)
 
 
 def same_text(value: Any) -> Any:
@@ -115,6 +116,9 @@ class GraphIndex:
         # entity id -> relation name -> its relations in (first fact id, id) order, built on
         # first read, dropped when a relation of the entity changes (``fanned``).
         self._fans: dict[str, dict[str, list[str]]] = {}
+        # relation id -> (its held row, its two entities, the model ``fanned`` returns),
+        # reused while those three are the objects held: every change replaces them.
+        self._models: dict[str, tuple[HeldRelation, HeldEntity, HeldEntity, Relation]] = {}
         for row in entities:
             self.put_entity(row)
         for row in relations:  # rows straight from index_relations
@@ -323,7 +327,8 @@ class GraphIndex:
 
         A hub (a city ten thousand people live in) then costs ``limit`` rows per name, not
         ten thousand: the order lists are built once per entity and kept until one of its
-        relations changes.
+        relations changes. The models returned are shared from one call to the next (a
+        search's walk only reads them): do not change them.
         """
         wanted = set(ids)
         found: set[str] = set()
@@ -366,13 +371,22 @@ class GraphIndex:
         return self._relation(rel_id)
 
     def _model(self, rel_id: str) -> Relation:
-        """``relation_from_row(self._relation(rel_id))`` without the row between: a walk
-        reads ~800 relations a search at 1M memories."""
+        """``relation_from_row(self._relation(rel_id))`` without the row between, made once
+        per version of the relation and its two entities: a walk reads ~700 relations a
+        search on hub-heavy data (100k memories in a scope), mostly the same hubs' from
+        one search to the next, and building them was a quarter of the graph channel."""
         rel = self.relations[rel_id]
-        return Relation(rel.id, rel.source_id, rel.target_id, rel.name, Scope.from_row(rel),
-                        list(rel.fact_ids), rel.created_at or "", rel.valid_at or "",
-                        rel.invalid_at or "", self.entities[rel.source_id].name or "",
-                        self.entities[rel.target_id].name or "")  # fmt: skip
+        source, target = self.entities[rel.source_id], self.entities[rel.target_id]
+        held = self._models.get(rel_id)
+        if held is not None and held[0] is rel and held[1] is source and held[2] is target:
+            return held[3]
+        model = Relation(rel.id, rel.source_id, rel.target_id, rel.name, Scope.from_row(rel),
+                         list(rel.fact_ids), rel.created_at or "", rel.valid_at or "",
+                         rel.invalid_at or "", source.name or "", target.name or "")  # fmt: skip
+        if len(self._models) >= _MODELS_HELD:
+            self._models.clear()
+        self._models[rel_id] = (rel, source, target, model)
+        return model
 
     def _relation(self, rel_id: str) -> Row:
         rel = self.relations[rel_id]
