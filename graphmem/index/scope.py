@@ -328,14 +328,29 @@ class Scores:
         slot = self.index.slot_of.get(point_id)
         if slot is None:
             return self.floor
+        table = self._table()
+        return float(table[slot]) if slot < len(table) else self.floor
+
+    def of_many(self, point_ids: Sequence[str]) -> list[float]:
+        """``of`` of each id, read in one gather: search scores ~1,500 candidates a
+        channel, and one call each was a tenth of a hybrid search (hub-heavy data)."""
+        slot_of, table = self.index.slot_of, self._table()
+        slots = np.fromiter((slot_of.get(i, -1) for i in point_ids), np.int64, len(point_ids))
+        found = (slots >= 0) & (slots < len(table))
+        out = np.full(len(slots), self.floor)
+        out[found] = table[slots[found]]
+        return out.tolist()
+
+    def _table(self) -> np.ndarray:
+        """The scores by slot (the floor where none was read)."""
         if self._by_slot is None:
             if len(self.slots) == len(self.index.ids):  # dense: position == slot
-                return float(self.values[slot])
+                return self.values
             # Scattered into an array, not a dict: a common word gives BM25 scores for
             # most of the scope: a dict of 53k took 13.7 ms to build, this array 0.14 ms.
             self._by_slot = np.full(len(self.index.ids), self.floor)
             self._by_slot[self.slots] = self.values
-        return float(self._by_slot[slot]) if slot < len(self._by_slot) else self.floor
+        return self._by_slot
 
     def top(self, limit: int, accept: Accept) -> list[tuple[str, float]]:
         """Walk candidates in score order, in growing chunks, until ``limit`` are accepted.

@@ -27,7 +27,7 @@ one; each scores at least what its source scores in the flat channels.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..index import ScopeIndex, Scores, is_source
@@ -117,5 +117,13 @@ class Groups:
             out.setdefault(self.key(point_id), score)
         return list(out.items())
 
-    def score(self, scores: Scores, key: str) -> float:
-        return max((scores.of(i) for i in self.points(key)), default=scores.floor)
+    def scores(self, scores: Scores, keys: Sequence[str]) -> list[float]:
+        """What a flat channel scores each of ``keys``: its best point's score (the floor
+        for one with none), the channel's scores read in one gather."""
+        points = [self.points(key) for key in keys]
+        values = scores.of_many([i for found in points for i in found])
+        out, at = [], 0
+        for found in points:
+            out.append(max(values[at : at + len(found)]) if found else scores.floor)
+            at += len(found)
+        return out

@@ -376,8 +376,8 @@ class _Run:
             if scores is None:
                 out[channel] = ranked
                 continue
-            have = {i for i, _ in ranked}
-            extra = [(i, self.groups.score(scores, i)) for i in sorted(union - have)]
+            todo = sorted(union - {i for i, _ in ranked})
+            extra = list(zip(todo, self.groups.scores(scores, todo), strict=True))
             out[channel] = ranked + sorted(extra, key=lambda p: -p[1])
         return out
 
