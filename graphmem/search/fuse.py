@@ -120,7 +120,9 @@ def fuse(
         else:
             shares = [1.0 / (rrf_k + rank) for rank in range(1, len(ranked) + 1)]
         for rank, ((memory_id, score), share) in enumerate(zip(ranked, shares, strict=True), 1):
-            entry = merged.setdefault(memory_id, Fused(memory_id))
+            entry = merged.get(memory_id)
+            if entry is None:  # not ``setdefault``: that builds a Fused for every pair
+                entry = merged[memory_id] = Fused(memory_id)
             if channel in entry.parts:  # a channel listing an id twice: keep its best
                 continue
             entry.parts[channel] = weight * share
