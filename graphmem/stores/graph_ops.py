@@ -70,6 +70,8 @@ class GraphOps:
         id sorts lowest, plus every one joining ``entity_ids`` to ``keep``: what a walk can
         use of a hub, read without reading the whole hub where the store can
         (``fanned_relations``, the in-process graph index; ``capped_relations`` on a server).
+        With ``fanout`` the models may be shared from one call to the next: read them, do
+        not change them (the search walk only reads).
         """
         if not entity_ids:
             return []

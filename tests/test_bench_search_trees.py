@@ -1,0 +1,32 @@
+"""``python -m benchmarks.search_trees``: a kept speed-suite dir searched by a checkout in
+fresh processes, round after round, with every hit list compared."""
+
+from __future__ import annotations
+
+import json
+
+from benchmarks import search_trees
+from benchmarks.generator import generate
+from graphmem import Memory
+
+
+def test_two_rounds_time_every_recipe_and_find_the_same_hits(tmp_path):
+    data = tmp_path / "data"
+    generated = generate(600, 1, 4, 0)  # what the speed suite writes, at 600 memories
+    with Memory.open(data, embedder="hash", track_access=False) as m:
+        items = [{"text": f.text, "source_ids": [f.source_id], "timestamp": f.timestamp}
+                 for f in generated.facts]  # fmt: skip
+        m.add_many(items, user_id=generated.facts[0].scope, infer=False)
+    out = tmp_path / "out"
+    search_trees.main(["--data", str(data), "--size", "600", "--queries", "6",
+                       "--recipes", "hybrid,vector", "--rounds", "2",
+                       "--workdir", str(tmp_path / "work"), "--out", str(out)])  # fmt: skip
+    [rounds] = json.loads((out / "results.json").read_text())["results"]["runs"].values()
+    assert len(rounds) == 2
+    for recipe in ("hybrid", "vector"):
+        assert len(rounds[0]["cpu_s"][recipe]) == len(rounds[0]["wall_s"][recipe]) == 6
+        assert any(rounds[0]["hits"][recipe]), "the questions find something"
+        # A fresh process finds exactly what the last one found.
+        assert rounds[1]["hits"][recipe] == rounds[0]["hits"][recipe]
+    table = (out / "results.md").read_text()
+    assert table.count("12 of 12") == 2  # per recipe: both rounds' six lists identical
