@@ -12,6 +12,7 @@ import sqlite3
 
 from graphmem.models import HistoryEvent, Scope
 from graphmem.stores.sqlite_history import SQLiteHistoryStore
+from graphmem.stores.sqlite_live import _SINCE
 
 ALICE = Scope.of(user_id="alice")
 EVENTS = ["ADD", "ADD", "DELETE", "EXPIRE", "REPAIR", "PROMOTE", "UPDATE", "ACCESS"]
@@ -97,3 +98,15 @@ def test_reopening_after_writes_reads_the_kept_count(tmp_path):
     # moved the kept count as it was recorded.
     assert not [s for s in statements if "GROUP BY target_id" in s or "DISTINCT" in s]
     again.close()
+
+
+def test_the_count_after_a_batch_reads_that_batch_by_id(tmp_path):
+    """Moving the count forward reads the events a batch just wrote, by id: SQLite once
+    walked the whole (target_id, id) index for them instead, so every batch read the whole
+    log (55-95 ms per 1,000-memory batch at 100k memories)."""
+    SQLiteHistoryStore(tmp_path / "h.sqlite").close()
+    conn = sqlite3.connect(tmp_path / "h.sqlite")
+    plan = [row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + _SINCE, (5,))]
+    conn.close()
+    assert any("INTEGER PRIMARY KEY" in step for step in plan), plan
+    assert not any(step.startswith("SCAN history") for step in plan), plan

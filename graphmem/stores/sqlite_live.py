@@ -35,6 +35,9 @@ _ALL = (
     f"GROUP BY target_id) m ON h.id = m.last WHERE h.event NOT IN {_GONE}"
 )
 # Live after, less live before, for the memories with a lifecycle event after ?1.
+# NOT INDEXED: the events after ?1 are read by id (the rowid), the batch just written.
+# Left to itself SQLite walked the whole (target_id, id) index for the DISTINCT instead,
+# so each batch's count read the whole log: 55-95 ms at 100k memories, 10 ms this way.
 _LAST = (
     "SELECT event FROM history WHERE target_id = t.target_id AND target_kind = 'memory' "
     f"AND event IN {_LIFE}"
@@ -42,7 +45,8 @@ _LAST = (
 _SINCE = (
     f"SELECT COALESCE(SUM(({_LAST} ORDER BY id DESC LIMIT 1) NOT IN {_GONE})"
     f" - SUM(COALESCE(({_LAST} AND id <= ?1 ORDER BY id DESC LIMIT 1) NOT IN {_GONE}, 0)), 0)"
-    " FROM (SELECT DISTINCT target_id FROM history WHERE id > ?1 AND target_kind = 'memory'"
+    " FROM (SELECT DISTINCT target_id FROM history NOT INDEXED WHERE id > ?1"
+    " AND target_kind = 'memory'"
     f" AND event IN {_LIFE}) t"
 )
 
