@@ -301,6 +301,10 @@ class GraphBatch:
     # each look-up scans a whole table: ~250 ms of a 1,000-memory batch at 1M memories).
     # Never journaled: a journaled write rolled forward is checked.
     fresh: bool = False
+    # In a fresh batch, the ids of the entities the pipeline made itself (``new_id()``,
+    # under the same lock): the others are stored ones it changed. Lets the writer skip
+    # its entity look-up, a scan of the whole Entity table on Kuzu. Never journaled either.
+    new_entities: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.facts or self.entities or self.relations or self.mentions)

@@ -273,6 +273,7 @@ class Pipeline:
         entities = self.resolver.resolve_entities(wanted, scope, now, plan) if wanted else {}
         plan.batch.facts = new_facts
         plan.batch.fresh = True  # new_facts' ids are free (_free_ids); relation ids get made
+        plan.batch.new_entities = frozenset(p.id for p in plan.entity_points)  # made by resolve
         for f in new_facts:  # ADD first: an in-batch supersession may INVALIDATE it next
             # A copy maintain() promotes from a run is born by a PROMOTE event instead.
             born, details = ("PROMOTE", {"promoted_from": f.promoted_from}) if f.promoted_from \
