@@ -1,7 +1,8 @@
 """A fresh add skips the graph writer's look-ups of ids it made itself (issue 16): on
 Kuzu each look-up scans a whole table. A journaled write rolled forward still looks
 them up, and a batch wrongly called fresh fails loudly instead of doubling a row.
-A fresh add and the journal's copy of it rolled forward store the same graph."""
+A few updates of stored rows run one primary-key statement per row: they must store what
+the one statement over every row stores."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from graphmem import Memory
 from graphmem.errors import GraphMemError
 from graphmem.ingest.journal import WRITE, Change, decode, encode
 from graphmem.models import GraphBatch
+from graphmem.stores import kuzu
 from graphmem.stores.graph_ops import GraphOps
 from graphmem.stores.kuzu import KuzuGraphStore
+from graphmem.stores.rows import fact_row, relation_row
 from tests.test_graph_conformance import ALICE, snapshot, world
 
 LOOK_UPS = {"fact_existing", "relation_existing", "entity_existing"}
@@ -72,6 +75,49 @@ def test_a_stored_entity_called_new_fails_and_changes_nothing(tmp_path):
     store.close()
 
 
+def _updates(batch: GraphBatch, count: int) -> tuple[list[dict], list[dict]]:
+    """``count`` relation and fact updates, plus one of each naming nothing stored."""
+    rels = [relation_row(r) | {"fact_ids": [f"x{n}", *r.fact_ids], "valid_at": f"v{n}",
+                               "invalid_at": f"i{n}"}
+            for n, r in enumerate(batch.relations * count)][:count]  # fmt: skip
+    rels.append(relation_row(batch.relations[0]) | {"id": "nowhere", "valid_at": "no"})
+    wrong_end = relation_row(batch.relations[1]) | {"target_id": batch.relations[0].target_id}
+    rels.append(wrong_end | {"invalid_at": "no"})
+    facts = [fact_row(f) | {"text": f"edited {n}", "invalid_at": f"i{n}"}
+             for n, f in enumerate(batch.facts * count)][:count]  # fmt: skip
+    facts.append(fact_row(batch.facts[0]) | {"id": "nothing"})
+    return rels, facts
+
+
+@pytest.mark.parametrize("count", [1, 3, 70])
+def test_updates_row_by_row_store_what_one_statement_stores(tmp_path, monkeypatch, count):
+    seen: dict[str, list[str]] = {"row": [], "one": []}
+    stores = {}
+    for way, most in (("row", kuzu.ROW_FORM_MAX), ("one", 0)):
+        monkeypatch.setattr(kuzu, "ROW_FORM_MAX", most)
+        store = KuzuGraphStore(tmp_path / way, tracer=lambda n, t, p, w=way: seen[w].append(n))
+        store.write(world())
+        rels, facts = _updates(world(), count)
+        with store.transaction() as tx:
+            tx.run("relation_set", {"rows": rels})
+            tx.run("fact_set", {"rows": facts})
+        stores[way] = store
+    assert snapshot(stores["row"]) == snapshot(stores["one"])
+    rels, facts = _updates(world(), count)
+    last = {r["id"]: r["valid_at"] for r in rels[:count]}  # a later row wins
+    stored = {r["id"]: r["valid_at"] for r in snapshot(stores["row"])["relations"]}
+    assert {k: stored[k] for k in last} == last and "no" not in stored.values()
+    texts = {f["id"]: f["text"] for f in facts[:count]}
+    stored = {f["id"]: f["text"] for f in snapshot(stores["row"])["facts"]}
+    assert {k: stored[k] for k in texts} == texts and "nothing" not in stored
+    if count <= kuzu.ROW_FORM_MAX:  # the one-row forms ran, once a row
+        assert seen["row"].count("relation_set_row") == count + 2
+        assert seen["row"].count("fact_set_row") == count + 1
+    assert "relation_set_row" not in seen["one"]
+    for store in stores.values():
+        store.close()
+
+
 def test_a_fresh_add_and_its_roll_forward_store_the_same_graph(tmp_path):
     """What a fresh add stores (its look-ups skipped, a few updates row by row) is what the
     journal's copy of the same writes stores when rolled forward into an empty store."""
@@ -93,7 +139,7 @@ def test_a_fresh_add_and_its_roll_forward_store_the_same_graph(tmp_path):
             m.add_many([{"text": t} for t in said[start : start + 3]], user_id="alice")
         fresh = snapshot(m.graph_store)
         assert m.verify().ok
-    assert {"relation_set", "fact_set"} <= set(seen)  # updates did happen
+    assert {"relation_set_row", "fact_set_row"} <= set(seen)  # updates did happen
     with Memory.open(tmp_path / "replayed", embedder="hash", extractor="offline") as r:
         for body in bodies:
             r.writer.commit(decode(body))

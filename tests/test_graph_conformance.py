@@ -196,6 +196,8 @@ def sample_params(name: str, params: tuple[str, ...], batch: GraphBatch) -> dict
     if name.endswith("_create"):  # a create refuses an id that is stored already
         values["rows"] = [row | {"id": f"new-{row['id']}", "entity_ids": entity_ids[:1]}
                           for row in values["rows"]]  # fmt: skip
+    if name.endswith("_row"):  # a one-row form (cypher/kuzu/*_row.cypher): a row's fields
+        values.update(values["rows"][0])
     return {p: values[p] for p in params}
 
 
