@@ -146,3 +146,19 @@ def test_a_fresh_add_and_its_roll_forward_store_the_same_graph(tmp_path):
         assert snapshot(r.graph_store) == fresh
         assert r.verify().ok
     assert any(rel["invalid_at"] for rel in fresh["relations"])
+
+
+def test_rows_run_one_at_a_time_outside_a_transaction_are_all_or_nothing(tmp_path):
+    """A named write run on its own was one statement, atomic under auto-commit. Its rows
+    run one by one must be too: a bad row after a good one leaves the good one unwritten."""
+    store = KuzuGraphStore(tmp_path / "g")
+    store.write(world())
+    before = snapshot(store)
+    facts = [fact_row(f) | {"text": "edited"} for f in world().facts][:2]
+    del facts[1]["valid_at"]  # the second row cannot run
+    with pytest.raises(GraphMemError, match="lacks valid_at"):
+        store.run("fact_set", {"rows": facts})
+    assert snapshot(store) == before
+    store.run("fact_set", {"rows": facts[:1]})  # a good row alone still goes in
+    assert snapshot(store) != before
+    store.close()

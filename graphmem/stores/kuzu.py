@@ -27,7 +27,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -292,11 +292,14 @@ class KuzuGraphStore:
                 if not prepared.is_success():  # a broken file: the plain run reports it
                     return self._execute(name, query.text, {k: rows[0][k] for k in wanted})
                 plan = self._prepared[name] = [(prepared, wanted)]
-            for row in rows:
-                missing = [k for k in wanted if k not in row]
-                if missing:
-                    raise ValidationError("rows", f"{name}: a row lacks {', '.join(missing)}")
-                self._execute(name, query.text, {k: row[k] for k in wanted}, plan=plan)
+            # Outside a transaction the rows run inside one of their own: a named write is
+            # all or nothing, as the single statement it stands for was under auto-commit.
+            with self.transaction() if not self._in_tx and len(rows) > 1 else nullcontext():
+                for row in rows:
+                    missing = [k for k in wanted if k not in row]
+                    if missing:
+                        raise ValidationError("rows", f"{name}: a row lacks {', '.join(missing)}")
+                    self._execute(name, query.text, {k: row[k] for k in wanted}, plan=plan)
         return []
 
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
