@@ -55,6 +55,18 @@ def _label(tree: Path) -> str:
     return f"{tree} ({git('rev-parse', '--short', 'HEAD') or 'no git'}{dirty})"
 
 
+def tree_copies(trees: list[Path], data: Path, workdir: Path) -> dict[str, tuple[Path, Path]]:
+    """Each checkout by its label (``_label``) with its own copy of ``data`` under
+    ``workdir`` (``data-0``, ``data-1``, ...; a copy already there is used as it is)."""
+    out = {}
+    for n, (name, tree) in enumerate({_label(t): t for t in trees}.items()):
+        copy = workdir / f"data-{n}"
+        if not copy.exists():
+            shutil.copytree(data, copy)
+        out[name] = (tree, copy)
+    return out
+
+
 def summarise(rounds: dict[str, list[dict[str, Any]]]) -> list[Table]:
     each = Table("Every round", ["tree", "round", "open s", "first search s",
                                  "open + first search s", "second search ms",
@@ -101,16 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS_ROOT / "speed" / "reopen")
     args = parser.parse_args(argv)
     trees = [t.resolve() for t in args.tree] or [HERE.parent]
-    names = {_label(t): t for t in trees}
-    copies = {}
-    for n, name in enumerate(names):
-        copies[name] = args.workdir / f"data-{n}"  # one already there is used as it is
-        if not copies[name].exists():
-            shutil.copytree(args.data, copies[name])
-    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    places = tree_copies(trees, args.data, args.workdir)
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in places}
     for _ in range(args.rounds):
-        for name, tree in names.items():
-            found = cold_once(tree, copies[name], args.query, args.scope, args.index_max_scopes,
+        for name, (tree, copy) in places.items():
+            found = cold_once(tree, copy, args.query, args.scope, args.index_max_scopes,
                               [s for s in args.serve.split(",") if s])  # fmt: skip
             rounds[name].append(found)
             print(name, json.dumps(found), flush=True)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -108,7 +107,7 @@ def summarise(runs: dict[str, list[dict[str, Any]]], recipes: list[str]) -> list
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .reopen import _label
+    from .reopen import tree_copies
     from .report import RESULTS_ROOT, plot_lines, write_results
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.search_trees", description=__doc__,
@@ -127,18 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     recipes = [r for r in args.recipes.split(",") if r]
     trees = [t.resolve() for t in args.tree] or [HERE.parent]
-    names = {_label(t): t for t in trees}
     config = {"size": args.size, "scopes": args.scopes, "seed": args.seed,
               "queries": args.queries, "recipes": recipes}  # fmt: skip
-    copies = {}
-    for n, name in enumerate(names):
-        copies[name] = args.workdir / f"data-{n}"  # one already there is used as it is
-        if not copies[name].exists():
-            shutil.copytree(args.data, copies[name])
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    places = tree_copies(trees, args.data, args.workdir)
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in places}
     for n in range(args.rounds):
-        for name, tree in names.items():
-            found = search_once(tree, {**config, "data_dir": str(copies[name])})
+        for name, (tree, copy) in places.items():
+            found = search_once(tree, {**config, "data_dir": str(copy)})
             runs[name].append(found)
             cpu = statistics.fmean(found["cpu_s"][recipes[0]]) * 1000.0
             print(f"round {n + 1} {name}: {recipes[0]} CPU mean {cpu:.1f} ms", flush=True)
