@@ -332,8 +332,8 @@ class Scores:
         return float(table[slot]) if slot < len(table) else self.floor
 
     def of_many(self, point_ids: Sequence[str]) -> list[float]:
-        """``of`` of each id, read in one gather: search scores ~1,500 candidates a
-        channel, and one call each was a tenth of a hybrid search (hub-heavy data)."""
+        """``of`` of each id, read in one gather: a hybrid search scores ~750 candidates
+        in each flat channel, and a call each was a tenth of it (hub-heavy data)."""
         slot_of, table = self.index.slot_of, self._table()
         slots = np.fromiter((slot_of.get(i, -1) for i in point_ids), np.int64, len(point_ids))
         found = (slots >= 0) & (slots < len(table))
