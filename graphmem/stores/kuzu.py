@@ -181,14 +181,20 @@ class KuzuGraphStore:
 
     # -- execution -------------------------------------------------------------------
 
-    def _plan(self, query: Query) -> list[tuple[Any, tuple[str, ...]]] | None:
-        """Prepared branches of a read-only named query (None: run it as plain text)."""
+    def _plan(
+        self, query: Query, *, writes: bool = False
+    ) -> list[tuple[Any, tuple[str, ...]]] | None:
+        """Prepared branches of a read-only named query, or with ``writes`` of a write
+        whose parameters are scalars (a one-row form, ``_run_rows``); None: run it as
+        plain text. Other writes stay unprepared: their $rows change shape."""
         name = query.name
+        if query.writes and not writes:
+            return None
         if name in self._prepared:
             return self._prepared[name]
-        # Left unprepared besides writes (their $rows change shape): a plain UNION.
+        # Left unprepared too: a plain UNION.
         branches, plain_union = union_branches(query.text)
-        if query.writes or plain_union:
+        if plain_union:
             self._prepared[name] = None
             return None
         plan = []
@@ -284,14 +290,7 @@ class KuzuGraphStore:
         query = self.queries.get(name)
         wanted = tuple(used_params(query.text))
         with self._lock:
-            plan = self._prepared.get(name)
-            if plan is None:
-                with warnings.catch_warnings():  # Kuzu calls prepare() deprecated; it works
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    prepared = self._conn.prepare(query.text)
-                if not prepared.is_success():  # a broken file: the plain run reports it
-                    return self._execute(name, query.text, {k: rows[0][k] for k in wanted})
-                plan = self._prepared[name] = [(prepared, wanted)]
+            plan = self._plan(query, writes=True)  # None: each row runs as plain text
             # Outside a transaction the rows run inside one of their own: a named write is
             # all or nothing, as the single statement it stands for was under auto-commit.
             with self.transaction() if not self._in_tx and len(rows) > 1 else nullcontext():
