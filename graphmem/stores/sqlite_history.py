@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import BackendUnavailableError, ConfigError, GraphMemError, ValidationError
 from ..models import HistoryEvent, Scope, now_iso
 from . import sqlite_live
+from .sqlite_checkpoint import BACKSTOP_PAGES, WalCheckpointer
 
 _SCHEMA_VERSION = 1
 # AUTOINCREMENT (not plain rowid reuse) keeps ids strictly increasing even after
@@ -93,9 +94,12 @@ class SQLiteHistoryStore:
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 self._conn.executescript(_SCHEMA + sqlite_live.SCHEMA)
                 self._conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+                if self._where != ":memory:":  # copied into the file on a thread of its own
+                    self._conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
         except GraphMemError:
             self.close()
             raise
+        self._checkpointer = WalCheckpointer(self._where) if self._where != ":memory:" else None
 
     # --- writes -------------------------------------------------------------------------
 
@@ -183,6 +187,8 @@ class SQLiteHistoryStore:
         with self._lock:
             if not self._closed:
                 self._closed = True
+                if getattr(self, "_checkpointer", None) is not None:
+                    self._checkpointer.close()
                 self._conn.close()
 
     def __enter__(self) -> SQLiteHistoryStore:
@@ -258,6 +264,8 @@ class SQLiteHistoryStore:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+        if self._checkpointer is not None:
+            self._checkpointer.nudge()
 
     @contextmanager
     def _call(self, action: str) -> Iterator[None]:
