@@ -40,6 +40,10 @@ class ScopeIndex:
         self.slot_of: dict[str, int] = {}
         self.keywords = KeywordIndex()
         self.neighbours = NeighbourTable()
+        # Ids of the messages kept whole beside their facts (``is_source``): search asks of
+        # every candidate group, and reading a loaded index's payload decodes its JSON
+        # (half of a search's payload reads at 100k memories, measured; see ``kept_source``).
+        self.sources: set[str] = set()
         self._free: list[int] = []
         self._matrix: np.ndarray | None = None
         self._alive = np.zeros(64, dtype=bool)
@@ -82,6 +86,10 @@ class ScopeIndex:
             self.slot_of[point_id] = slot
         self.ids[slot] = point_id
         self.payloads[slot] = shared(payload)
+        if is_source(payload):
+            self.sources.add(point_id)
+        else:
+            self.sources.discard(point_id)
         self._regroup(point_id, str(payload.get("origin") or point_id))
         if self._long is not None:
             self._long.discard(point_id)
@@ -124,6 +132,7 @@ class ScopeIndex:
         self.revision += 1
         self.ids[slot] = None
         self.payloads[slot] = None
+        self.sources.discard(point_id)
         self._alive[slot] = False
         self._regroup(point_id, None)
         self._derived[slot] = False
@@ -164,11 +173,17 @@ class ScopeIndex:
         out = []
         for slot in self.keywords.containing(text):
             point_id = self.ids[slot]
-            if is_source(self.payloads[slot]):  # the facts of a message holding the words
+            if point_id in self.sources:  # the facts of a message holding the words
                 out += [i for i in self.groups.get(point_id, ()) if i != point_id]
             else:
                 out.append(point_id)
         return out
+
+    def kept_source(self, point_id: str) -> bool:
+        """``is_source(self.payload(point_id))``, without reading the payload: a loaded
+        index decodes a payload's JSON on its first read (``payload_rows.py``) and keeps
+        the decoded row."""
+        return point_id in self.sources
 
     def payload(self, point_id: str) -> dict[str, Any] | None:
         slot = self.slot_of.get(point_id)

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..models import SCOPE_FIELDS, Scope
 from .payload_rows import PayloadRows, rows_blob, scopes_of
-from .scope import ScopeIndex
+from .scope import ScopeIndex, is_source
 
 Arrays = dict[str, np.ndarray]
 NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
@@ -134,6 +134,7 @@ def scope_arrays(index: ScopeIndex) -> tuple[dict[str, Any], Arrays]:
         # a shorter array was refused on load ("postings shape"), so every reopen rebuilt it.
         "lengths": np.pad(words._lengths[:size], (0, max(0, size - len(words._lengths)))),
         "neighbours": pack(neighbours),
+        "sources": pack(sorted(index.sources)),
     }
     if index._matrix is not None:
         arrays["matrix"] = index._matrix[:size]
@@ -189,7 +190,17 @@ def load_scope(scope: Scope, meta: dict[str, Any], arrays: Arrays, where: str = 
     check(len(index.group_of) == len(slot_of) == listed, "groups do not cover every memory once")
     _load_keywords(index, meta, arrays)
     _load_neighbours(index, unpack(arrays["neighbours"]))
+    if "sources" in arrays:
+        sources = unpack(arrays["sources"])
+        check(isinstance(sources, list) and all(i in slot_of for i in sources), "sources")
+        index.sources = set(sources)
+    else:  # saved before sources were: found in the rows' JSON, none of them kept decoded
+        index.sources = {i for i, slot in slot_of.items() if _source_row(payloads.raw(slot))}
     return index
+
+
+def _source_row(raw: bytes) -> bool:
+    return b"source" in raw and is_source(json.loads(raw))
 
 
 def _load_keywords(index: ScopeIndex, meta: dict[str, Any], arrays: Arrays) -> None:

@@ -51,15 +51,16 @@ class Groups:
         if found is None:
             ids = self.index.groups.get(key, [key]) if self.enabled else [key]
             found = [i for i in ids
-                     if (p := self.index.payload(i)) is not None and not is_source(p)
+                     if not self.index.kept_source(i) and (p := self.index.payload(i)) is not None
                      and self._accept(p)]  # fmt: skip
             self._admitted[key] = found
         return found
 
     def _source(self, point_id: str) -> str | None:
         """The source a memory was split from, if it is kept."""
-        origin = (self.index.payload(point_id) or {}).get("origin")
-        return origin if origin and is_source(self.index.payload(origin)) else None
+        # A memory's group is its origin when it has one (``ScopeIndex.put``), else itself.
+        origin = self.index.group_of.get(point_id)
+        return origin if origin not in (None, point_id) and self.index.kept_source(origin) else None
 
     def admits(self, payload: Mapping[str, Any]) -> bool:
         """``Scores.top``'s test for one point of a flat channel.
@@ -85,7 +86,7 @@ class Groups:
             return [key, source] if source else [key]
         if not self.members(key):
             return []
-        return [key] if is_source(self.index.payload(key)) else self.members(key)
+        return [key] if self.index.kept_source(key) else self.members(key)
 
     def ranked(self, scores: Scores, depth: int) -> list[tuple[str, float]]:
         """The ``depth`` best hits of a flat channel, best first."""
@@ -105,7 +106,7 @@ class Groups:
 
     def _expand(self, point_id: str) -> list[str]:
         """Apart, a source's score goes to each of its admitted facts."""
-        if self.enabled or not is_source(self.index.payload(point_id)):
+        if self.enabled or not self.index.kept_source(point_id):
             return [self.key(point_id)]
         return [i for i in self.index.groups.get(point_id, ()) if i != point_id
                 and self._accept(self.index.payload(i) or {})]  # fmt: skip

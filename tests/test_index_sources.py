@@ -1,0 +1,97 @@
+"""Which memories are messages kept whole beside their facts, known without their payloads.
+
+A loaded index decodes a payload's JSON when it is first read and keeps the decoded row
+(``index/payload_rows.py``). Search asked "is this a kept source?" of every candidate
+group and every memory holding a query's words; at 100k memories that was half of a
+search's payload reads and, over a hundred searches, ~60% of the rows left decoded in
+RAM. ``ScopeIndex.sources`` answers it, kept with every put and drop and saved with the
+snapshot.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from graphmem import Memory
+from graphmem.index import ScopeIndex
+from graphmem.index.payload_rows import _RAW
+from graphmem.index.snapshot import load_scope, scope_arrays
+from graphmem.models import Scope
+from graphmem.search.collapse import Groups
+
+SCOPE = Scope.of("u")
+ROW = {"user_id": "u", "agent_id": "", "run_id": ""}
+
+
+def filled() -> ScopeIndex:
+    index = ScopeIndex(SCOPE)
+    index.put("s", {**ROW, "id": "s", "text": "Caroline went hiking near Oslo", "kind": "source"},
+              [1.0, 0.0])  # fmt: skip
+    for i, text in enumerate(("Caroline went hiking", "hiking near Oslo")):
+        index.put(f"f{i}", {**ROW, "id": f"f{i}", "text": text, "origin": "s"}, [0.9, 0.1])
+    index.put("m", {**ROW, "id": "m", "text": "Melanie paints near Oslo"}, [0.0, 1.0])
+    return index
+
+
+def decoded(index: ScopeIndex) -> int:
+    return sum(row is not _RAW for row in index.payloads._rows)
+
+
+def test_sources_follow_puts_and_drops():
+    index = filled()
+    assert index.sources == {"s"}
+    assert index.kept_source("s") and not index.kept_source("f0") and not index.kept_source("x")
+    index.put("s", {**ROW, "id": "s", "text": "now a plain memory"}, [1.0, 0.0])
+    assert not index.kept_source("s")
+    index.put("s", {**ROW, "id": "s", "text": "a source again", "kind": "source"}, [1.0, 0.0])
+    index.drop("s")
+    assert index.sources == set()
+
+
+def test_a_loaded_index_groups_and_finds_words_without_decoding_payloads():
+    live = filled()
+    meta, arrays = scope_arrays(live)
+    loaded = load_scope(SCOPE, meta, arrays)
+    assert loaded.sources == {"s"} and decoded(loaded) == 0
+    # All the facts of a message holding the words stand in for it, as in the live index.
+    found = sorted(loaded.containing("Oslo"))
+    assert found == sorted(live.containing("Oslo")) == ["f0", "f1", "m"]
+    assert decoded(loaded) == 0
+    groups = Groups(loaded, lambda payload: True)
+    assert groups.points("s") == ["s"] and groups.points("m") == ["m"]
+    apart = Groups(loaded, lambda payload: True, enabled=False)
+    assert apart.points("f0") == ["f0", "s"]  # its source, known from its group
+    # Only what the filters must see is decoded (the facts and "m"), never the message.
+    assert decoded(loaded) == 3 and loaded.payloads._rows[loaded.slot_of["s"]] is _RAW
+    loaded.put("g", {**ROW, "id": "g", "text": "a fact", "origin": "gone"}, [0.5, 0.5])
+    assert apart.points("g") == ["g"]  # an origin that is not kept is no source
+
+
+def test_a_snapshot_saved_before_sources_were_kept_still_knows_them():
+    meta, arrays = scope_arrays(filled())
+    del arrays["sources"]
+    loaded = load_scope(SCOPE, meta, arrays)
+    assert loaded.sources == {"s"} and decoded(loaded) == 0  # found, and none left decoded
+
+
+def test_a_forged_source_list_is_refused():
+    meta, arrays = scope_arrays(filled())
+    from graphmem.index.snapshot import pack
+
+    arrays["sources"] = pack(["not-a-memory"])
+    with pytest.raises(ValueError, match="sources"):
+        load_scope(SCOPE, meta, arrays)
+
+
+def test_search_after_reopen_shows_the_message_as_before(tmp_path):
+    message = ("Caroline: I went to an LGBTQ support group yesterday. It was so powerful. "
+               "Caroline works at Acme.")  # fmt: skip
+    with Memory.open(tmp_path, embedder="hash", extractor="offline") as m:
+        added = m.add(message, user_id="u", source_ids=["D1:1"])
+        m.add("Melanie painted a sunrise by the lake.", user_id="u", source_ids=["D1:2"])
+        before = [(h.text, sorted(h.memory_ids)) for h in m.search("support group", user_id="u")]
+    with Memory.open(tmp_path, embedder="hash", extractor="offline") as m:
+        after = [(h.text, sorted(h.memory_ids)) for h in m.search("support group", user_id="u")]
+        apart = {h.text for h in m.search("support group", user_id="u", collapse=False)}
+    assert after == before and after[0] == (message, sorted(f.id for f in added.facts))
+    assert message not in apart and apart & {f.text for f in added.facts}
