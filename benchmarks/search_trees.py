@@ -15,11 +15,17 @@ suite's (``benchmarks/generator.py``, same size, scopes and seed): on one scope 
 memories they walk through hubs of ~1k facts, which is what each scope of the 1M run
 holds. Every hit list (ids, scores, score parts, paths, texts) is compared with the first
 tree's. Results go to ``results/speed/search-trees/`` as JSON, Markdown and a plot.
+
+``--cold`` times the first pass instead (nothing searched before it): the searches of a
+process that has just opened the dir, which is what each scope of the 1M run sees (~15
+questions a scope). Each process's anonymous RSS after its searches is recorded either
+way: what the searches left held, beside what they cost.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import statistics
@@ -47,7 +53,7 @@ def worker(config: dict[str, Any]) -> dict[str, Any]:
     memory.track_access = False
     out: dict[str, Any] = {"wall_s": {}, "cpu_s": {}, "hits": {}}
     try:
-        for recipe in config["recipes"]:
+        for recipe in [] if config.get("cold") else config["recipes"]:
             for q in questions:
                 memory.search(q.text, user_id=q.scope, limit=10, recipe=recipe)
         for recipe in config["recipes"]:
@@ -61,9 +67,20 @@ def worker(config: dict[str, Any]) -> dict[str, Any]:
                                      sorted([k, round(v, 7)] for k, v in h.score_parts.items()),
                                      [str(step) for step in h.path]] for h in found]))  # fmt: skip
             out["wall_s"][recipe], out["cpu_s"][recipe], out["hits"][recipe] = wall, cpu, hits
+        gc.collect()
+        out["rss_anon_mb"] = anon_mb()
     finally:
         memory.close()
     return out
+
+
+def anon_mb() -> float:
+    """This process's anonymous resident memory (heap: indexes, decoded rows), in MB."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
 
 
 def digest(hits: list[list[Any]]) -> list[Any]:
@@ -91,7 +108,7 @@ def summarise(runs: dict[str, list[dict[str, Any]]], recipes: list[str]) -> list
     first = next(iter(runs.values()))[0]["hits"]
     table = Table("Per recipe and tree (every round's timed searches pooled)",
                   ["recipe", "tree", "wall p50 / p95 ms", "CPU p50 / p95 ms", "CPU mean ms",
-                   "hit lists identical to the first tree's"])  # fmt: skip
+                   "hit lists identical to the first tree's", "anon RSS after, MB"])  # fmt: skip
     for recipe in recipes:
         for name, rounds in runs.items():
             wall = [t for r in rounds for t in r["wall_s"][recipe]]
@@ -102,7 +119,9 @@ def summarise(runs: dict[str, list[dict[str, Any]]], recipes: list[str]) -> list
             table.rows.append([recipe, name, f"{w['p50']:.1f} / {w['p95']:.1f}",
                                f"{c['p50']:.1f} / {c['p95']:.1f}",
                                statistics.fmean(cpu) * 1000.0,
-                               f"{same} of {sum(len(r['hits'][recipe]) for r in rounds)}"])  # fmt: skip
+                               f"{same} of {sum(len(r['hits'][recipe]) for r in rounds)}",
+                               " / ".join(f"{r.get('rss_anon_mb', float('nan')):.0f}"
+                                          for r in rounds)])  # fmt: skip
     return [table]
 
 
@@ -121,13 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tree", type=Path, action="append", default=[],
                         help="a graphmem checkout (repeat; default: this one)")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--cold", action="store_true",
+                        help="time the first searches of each process (no untimed pass)")  # fmt: skip
     parser.add_argument("--workdir", type=Path, required=True, help="where the copies go")
     parser.add_argument("--out", type=Path, default=RESULTS_ROOT / "speed" / "search-trees")
     args = parser.parse_args(argv)
     recipes = [r for r in args.recipes.split(",") if r]
     trees = [t.resolve() for t in args.tree] or [HERE.parent]
     config = {"size": args.size, "scopes": args.scopes, "seed": args.seed,
-              "queries": args.queries, "recipes": recipes}  # fmt: skip
+              "queries": args.queries, "recipes": recipes, "cold": args.cold}  # fmt: skip
     places = tree_copies(trees, args.data, args.workdir)
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in places}
     for n in range(args.rounds):
@@ -140,7 +161,10 @@ def main(argv: list[str] | None = None) -> int:
                 "tree": [str(t) for t in trees]}  # fmt: skip
     write_results("search-trees", {"runs": runs}, summarise(runs, recipes), settings, args.out,
                   ["each round: a fresh process per tree, alternating, searches every "
-                   "question once untimed, then once timed (access tracking off)"])  # fmt: skip
+                   "question once timed (access tracking off), "
+                   + ("with nothing searched before (--cold)" if args.cold else
+                      "after one untimed pass over them all"),
+                   "anon RSS after: each round's process once its searches are done"])  # fmt: skip
     plot_lines(args.out / "search_cpu_by_round.png",
                {f"{name} {recipe}": {n: statistics.fmean(r["cpu_s"][recipe]) * 1000.0
                                      for n, r in enumerate(rounds, 1)}

@@ -30,3 +30,25 @@ def test_two_rounds_time_every_recipe_and_find_the_same_hits(tmp_path):
         assert rounds[1]["hits"][recipe] == rounds[0]["hits"][recipe]
     table = (out / "results.md").read_text()
     assert table.count("12 of 12") == 2  # per recipe: both rounds' six lists identical
+
+
+def test_a_cold_round_times_the_first_searches_and_finds_the_same_hits(tmp_path):
+    data = tmp_path / "data"
+    generated = generate(600, 1, 4, 0)
+    with Memory.open(data, embedder="hash", track_access=False) as m:
+        items = [{"text": f.text, "source_ids": [f.source_id], "timestamp": f.timestamp}
+                 for f in generated.facts]  # fmt: skip
+        m.add_many(items, user_id=generated.facts[0].scope, infer=False)
+    runs = {}
+    for mode in ("warm", "cold"):
+        out = tmp_path / mode
+        search_trees.main(["--data", str(data), "--size", "600", "--queries", "6",
+                           "--recipes", "hybrid", "--rounds", "1",
+                           "--workdir", str(tmp_path / f"work-{mode}"), "--out", str(out),
+                           *(["--cold"] if mode == "cold" else [])])  # fmt: skip
+        [[runs[mode]]] = json.loads((out / "results.json").read_text())["results"]["runs"].values()
+        assert "anon RSS after" in (out / "results.md").read_text()
+    assert len(runs["cold"]["wall_s"]["hybrid"]) == 6
+    assert runs["cold"]["rss_anon_mb"] > 0 and runs["warm"]["rss_anon_mb"] > 0
+    # Searched first thing after the open or after a pass over them all: the same hits.
+    assert runs["cold"]["hits"]["hybrid"] == runs["warm"]["hits"]["hybrid"]
