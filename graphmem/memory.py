@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from .collector import collector_paused
 from .config import Config, check_names
 from .embed.checked import CheckedEmbedder
 from .errors import ConfigError, NotFoundError, ValidationError
@@ -32,7 +33,7 @@ from .ingest.validate import (
     check_unicode,
     normalise_messages,
 )
-from .ingest.write import FACTS, Writer, collector_paused, fact_from_payload
+from .ingest.write import FACTS, Writer, fact_from_payload
 from .lifecycle import Life, check_clock, check_life, check_memory_types, now_text
 from .lifecycle.access import AccessLog
 from .lifecycle.clock import check_now

@@ -45,6 +45,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..collector import collector_paused
 from ..errors import GraphMemError
 from ..models import Scope
 from ..stores.graph_index import SNAPSHOT_KEY
@@ -136,7 +137,8 @@ class Snapshots:
                                    entry["name"], blob)  # fmt: skip
             else:
                 arrays = read_arrays(folder, entry["name"], sums)
-                found = load_scope(key[2], entry["meta"], arrays, str(self.folder))
+                with collector_paused():  # ids, groups, neighbours: many objects, no cycles
+                    found = load_scope(key[2], entry["meta"], arrays, str(self.folder))
         except _BROKEN as exc:
             self.rejected.append((_what(key), str(exc)))
             log.warning("graphmem: index snapshot %s not used, rebuilt: %s", _what(key), exc)
