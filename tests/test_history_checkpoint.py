@@ -35,7 +35,7 @@ def _in_file_alone(path, tmp_path) -> int:
     with sqlite3.connect(alone) as conn:
         try:
             return conn.execute("SELECT COUNT(*) FROM history").fetchone()[0]
-        except sqlite3.OperationalError:  # the copy caught a half-written page: not there yet
+        except sqlite3.DatabaseError:  # the copy caught a page mid-write: look again
             return -1
 
 
