@@ -9,6 +9,7 @@ checkpoint thread can have put it there.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import sqlite3
 import threading
@@ -19,6 +20,7 @@ from graphmem.stores.sqlite_checkpoint import BACKSTOP_PAGES
 from graphmem.stores.sqlite_history import SQLiteHistoryStore
 
 ALICE = Scope.of(user_id="alice")
+_COPIES = itertools.count()
 
 
 def _batch(tag: str, n: int) -> list[HistoryEvent]:
@@ -28,15 +30,16 @@ def _batch(tag: str, n: int) -> list[HistoryEvent]:
 
 def _in_file_alone(path, tmp_path) -> int:
     """Events the database file holds without its WAL (a copy of the file by itself)."""
-    alone = tmp_path / "alone" / "history.db"
-    alone.parent.mkdir(exist_ok=True)
-    alone.unlink(missing_ok=True)
+    alone = tmp_path / f"alone-{next(_COPIES)}" / "history.db"  # a fresh folder: no old log
+    alone.parent.mkdir()
     shutil.copyfile(path, alone)
-    with sqlite3.connect(alone) as conn:
-        try:
-            return conn.execute("SELECT COUNT(*) FROM history").fetchone()[0]
-        except sqlite3.DatabaseError:  # the copy caught a page mid-write: look again
-            return -1
+    conn = sqlite3.connect(alone)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM history").fetchone()[0]
+    except sqlite3.DatabaseError:  # the copy caught a page mid-write: look again
+        return -1
+    finally:
+        conn.close()
 
 
 def _wait_for(check, seconds: float = 30.0):
