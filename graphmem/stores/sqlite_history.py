@@ -74,6 +74,7 @@ class SQLiteHistoryStore:
         self._where = str(path)
         self._lock = threading.Lock()
         self._closed = False
+        self._checkpointer: WalCheckpointer | None = None  # started once the file is set up
         try:
             if self._where != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -99,7 +100,8 @@ class SQLiteHistoryStore:
         except GraphMemError:
             self.close()
             raise
-        self._checkpointer = WalCheckpointer(self._where) if self._where != ":memory:" else None
+        if self._where != ":memory:":
+            self._checkpointer = WalCheckpointer(self._where)
 
     # --- writes -------------------------------------------------------------------------
 
@@ -187,7 +189,7 @@ class SQLiteHistoryStore:
         with self._lock:
             if not self._closed:
                 self._closed = True
-                if getattr(self, "_checkpointer", None) is not None:
+                if self._checkpointer is not None:
                     self._checkpointer.close()
                 self._conn.close()
 
