@@ -16,6 +16,12 @@ memories they walk through hubs of ~1k facts, which is what each scope of the 1M
 holds. Every hit list (ids, scores, score parts, paths, texts) is compared with the first
 tree's. Results go to ``results/speed/search-trees/`` as JSON, Markdown and a plot.
 
+``--bolt ROOT`` searches the Bolt backend instead: the graph lives on an ArcadeDB test server
+started from ``ROOT/arcade`` in each process (``python -m benchmarks.bolt_data`` writes one
+and its data dir), shared by the trees, which do not write to it (a tree that stamps the
+database's graph token on open does, once). Each timed search also records how long
+Python's full (generation 2) collections ran inside it.
+
 ``--cold`` times the first pass instead (nothing searched before it): the searches of a
 process that has just opened the dir, which is what each scope of the 1M run sees (~15
 questions a scope). Each process's anonymous RSS after its searches is recorded either
@@ -49,29 +55,58 @@ def worker(config: dict[str, Any]) -> dict[str, Any]:
                     config["seed"])  # fmt: skip
     questions = [q for q in data.questions if q.kind in ("hop1", "hop2", "hop3")]
     questions = questions[: config["queries"]]
-    memory = open_memory(Path(config["data_dir"]), make_embedder("hash"))
+    server, graph = None, {}
+    if config.get("bolt"):
+        from graphmem.testing.bolt_server import BoltServer
+
+        server = BoltServer(root=Path(config["bolt"]) / "arcade").start()
+        graph = {"graph": "neo4j", "graph_options": {
+            "neo4j_uri": server.uri, "neo4j_user": server.user,
+            "neo4j_password": server.password, "neo4j_database": server.database}}  # fmt: skip
+    memory = open_memory(Path(config["data_dir"]), make_embedder("hash"), **graph)
     memory.track_access = False
-    out: dict[str, Any] = {"wall_s": {}, "cpu_s": {}, "hits": {}}
+    out: dict[str, Any] = {"wall_s": {}, "cpu_s": {}, "gc2_s": {}, "hits": {}}
+    full = _FullCollections()
     try:
         for recipe in [] if config.get("cold") else config["recipes"]:
             for q in questions:
                 memory.search(q.text, user_id=q.scope, limit=10, recipe=recipe)
         for recipe in config["recipes"]:
-            wall, cpu, hits = [], [], []
+            wall, cpu, collecting, hits = [], [], [], []
             for q in questions:
+                full.spent = 0.0
                 began, spent = time.perf_counter(), time.process_time()
                 found = memory.search(q.text, user_id=q.scope, limit=10, recipe=recipe)
                 wall.append(time.perf_counter() - began)
                 cpu.append(time.process_time() - spent)
+                collecting.append(full.spent)
                 hits.append(digest([[h.memory_id, round(h.score, 9), h.text, h.memory_ids,
                                      sorted([k, round(v, 7)] for k, v in h.score_parts.items()),
                                      [str(step) for step in h.path]] for h in found]))  # fmt: skip
             out["wall_s"][recipe], out["cpu_s"][recipe], out["hits"][recipe] = wall, cpu, hits
+            out["gc2_s"][recipe] = collecting
         gc.collect()
         out["rss_anon_mb"] = anon_mb()
     finally:
+        gc.callbacks.remove(full)
         memory.close()
+        if server is not None:
+            server.stop()
     return out
+
+
+class _FullCollections:
+    """Seconds spent in generation-2 collections since ``spent`` was last reset."""
+
+    def __init__(self) -> None:
+        self.spent, self._began = 0.0, 0.0
+        gc.callbacks.append(self)
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        elif info.get("generation") == 2:
+            self.spent += time.perf_counter() - self._began
 
 
 def anon_mb() -> float:
@@ -108,12 +143,14 @@ def summarise(runs: dict[str, list[dict[str, Any]]], recipes: list[str]) -> list
     first = next(iter(runs.values()))[0]["hits"]
     table = Table("Per recipe and tree (every round's timed searches pooled)",
                   ["recipe", "tree", "wall p50 / p95 ms", "CPU p50 / p95 ms", "CPU mean ms",
-                   "hit lists identical to the first tree's", "anon RSS after, MB"])  # fmt: skip
+                   "hit lists identical to the first tree's", "anon RSS after, MB",
+                   "searches with a full collection", "full collections, ms"])  # fmt: skip
     for recipe in recipes:
         for name, rounds in runs.items():
             wall = [t for r in rounds for t in r["wall_s"][recipe]]
             cpu = [t for r in rounds for t in r["cpu_s"][recipe]]
             w, c = percentiles_ms(wall), percentiles_ms(cpu)
+            gc2 = [t for r in rounds for t in r.get("gc2_s", {}).get(recipe, [])]
             same = sum(a == b for r in rounds for a, b in zip(r["hits"][recipe], first[recipe],
                                                               strict=True))  # fmt: skip
             table.rows.append([recipe, name, f"{w['p50']:.1f} / {w['p95']:.1f}",
@@ -121,7 +158,9 @@ def summarise(runs: dict[str, list[dict[str, Any]]], recipes: list[str]) -> list
                                statistics.fmean(cpu) * 1000.0,
                                f"{same} of {sum(len(r['hits'][recipe]) for r in rounds)}",
                                " / ".join(f"{r.get('rss_anon_mb', float('nan')):.0f}"
-                                          for r in rounds)])  # fmt: skip
+                                          for r in rounds),
+                               f"{sum(t > 0 for t in gc2)} of {len(gc2)}",
+                               sum(gc2) * 1000.0])  # fmt: skip
     return [table]
 
 
@@ -142,13 +181,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--cold", action="store_true",
                         help="time the first searches of each process (no untimed pass)")  # fmt: skip
+    parser.add_argument("--bolt", type=Path, default=None,
+                        help="search the Bolt backend: a root written by benchmarks.bolt_data")  # fmt: skip
     parser.add_argument("--workdir", type=Path, required=True, help="where the copies go")
     parser.add_argument("--out", type=Path, default=RESULTS_ROOT / "speed" / "search-trees")
     args = parser.parse_args(argv)
     recipes = [r for r in args.recipes.split(",") if r]
     trees = [t.resolve() for t in args.tree] or [HERE.parent]
     config = {"size": args.size, "scopes": args.scopes, "seed": args.seed,
-              "queries": args.queries, "recipes": recipes, "cold": args.cold}  # fmt: skip
+              "queries": args.queries, "recipes": recipes, "cold": args.cold,
+              "bolt": str(args.bolt) if args.bolt else ""}  # fmt: skip
     places = tree_copies(trees, args.data, args.workdir)
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in places}
     for n in range(args.rounds):

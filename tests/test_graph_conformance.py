@@ -178,7 +178,8 @@ def sample_params(name: str, params: tuple[str, ...], batch: GraphBatch) -> dict
     takes_entities = name.startswith("entit") or name in (
         "facts_mentioning",
         "relations_touching",
-        "relations_fanned",
+        "relations_fan",
+        "relations_joining",
     )
     values = {
         "ids": entity_ids if takes_entities else fact_ids,
@@ -191,6 +192,7 @@ def sample_params(name: str, params: tuple[str, ...], batch: GraphBatch) -> dict
         "as_of": iso(2017),
         "include_invalid": False,
         "version": 1,
+        "token": "sample",
         **ALICE.params(),
     }
     if name.endswith("_create"):  # a create refuses an id that is stored already

@@ -91,7 +91,7 @@ class GraphOps:
             return found
         capped = getattr(self.store, "capped_relations", None) if fanout else None
         if capped is not None:
-            # A server caps a hub before shipping it (cypher/neo4j/relations_fanned.cypher);
+            # A server caps a hub before shipping it (cypher/neo4j/relations_fan.cypher);
             # the rules below then keep exactly what they keep of the whole read.
             read = capped(ids, fanout, sorted(set(keep)), scope.params(), as_of, include_invalid)
         else:

@@ -21,8 +21,10 @@ Measured quirks this module works around:
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -44,9 +46,11 @@ from ..errors import (
 from ..models import GraphBatch
 from ..querylib import QueryLibrary
 from .base import Row, Tracer, iter_batches
+from .fan_cache import FanCache
 from .rows import entity_row, fact_row, relation_row
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 BATCH = 2000  # rows per UNWIND: big enough to amortise a round trip, small enough for the heap
 SCHEMA = ("schema_fact_id", "schema_entity_id", "schema_fact_user", "schema_entity_user",
           "schema_entity_key", "schema_entity_key_owner")  # fmt: skip
@@ -220,6 +224,7 @@ class Neo4jGraphStore:
         self.server_agent = ""  # e.g. "Neo4j/5.26.0", for diagnostics only: never branch on it
         self._local = threading.local()  # the calling thread's open transaction, if any
         self._reads: dict[str, bool] = {}
+        self._fans = FanCache()  # hubs' capped relations, kept while the graph is unchanged
         # Shared by every session so each statement sees the previous ones' writes even
         # when a cluster routes it to another member (causal consistency).
         self._bookmarks = neo4j.GraphDatabase.bookmark_manager()
@@ -244,6 +249,7 @@ class Neo4jGraphStore:
             for name in SCHEMA:
                 self.run(name)
             self._entity_keys()
+            self._stamp()
         except GraphMemError:
             self.close()
             raise
@@ -320,6 +326,8 @@ class Neo4jGraphStore:
             try:
                 out = work(self._local.tx)
                 if commit:
+                    if not read:
+                        self._local.tx.run("graph_token_set", {"token": uuid.uuid4().hex})
                     tx.commit()
                 return out
             finally:
@@ -343,10 +351,26 @@ class Neo4jGraphStore:
                          include_invalid: bool = False) -> list[Row]:  # fmt: skip
         """``relations_touching`` capped on the server (``GraphOps.relations_touching``'s
         ``fanout`` rule, with the scope and time rules applied before the cap): a walk
-        through a city's thousand residents ships ``limit`` of them, not all."""
-        params = {"ids": list(ids), "limit": limit, "keep": list(keep), **scope,
-                  "as_of": as_of, "include_invalid": include_invalid}  # fmt: skip
-        return self.run("relations_fanned", params)
+        through a city's thousand residents ships ``limit`` of them, not all. Each
+        entity's capped relations are kept until the graph changes (``fan_cache.py``);
+        those joining ``ids`` to ``keep`` depend on the query and are read every time."""
+        return self._fans.capped(self, ids, limit, keep, {**scope, "as_of": as_of,
+                                 "include_invalid": include_invalid})  # fmt: skip
+
+    def in_transaction(self) -> bool:
+        """Whether the calling thread has a transaction open (its reads see its writes)."""
+        return getattr(self._local, "tx", None) is not None
+
+    def _stamp(self) -> None:
+        """Give a database no graphmem write has stamped yet (one written by an older
+        version) its token, so hubs read from it can be kept. A user allowed only to read
+        gets nothing kept, not an error."""
+        if self._fans.token(self) is not None:
+            return
+        try:
+            self._unit(lambda tx: None, "graph_token_set", read=False)
+        except (QueryError, ReadOnlyError) as exc:
+            log.info("graph token not written (%s): hubs are read anew by each search", exc)
 
     @contextmanager
     def transaction(self) -> Iterator[_Tx]:
@@ -366,6 +390,7 @@ class Neo4jGraphStore:
         try:
             yield self._local.tx
             try:
+                self._local.tx.run("graph_token_set", {"token": uuid.uuid4().hex})
                 tx.commit()
             except _DRIVER_ERRORS as exc:
                 raise self._translate(exc, "commit") from exc

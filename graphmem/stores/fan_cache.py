@@ -1,0 +1,124 @@
+"""What a graph server sent for each entity a walk expanded, kept until the graph changes.
+
+Why: on the Bolt backend a walk's second hop reaches hubs (a city, an employer) and the
+server expands every relation of each before capping them (``relations_fan``): ~100-430 ms
+a read at 100k memories on the ArcadeDB test server, ~70% of a hybrid search, where the
+first hop's few named entities cost 4-15 ms. The same hubs come back query after query.
+
+When the graph may change under it, a copy is only as good as its check. Every graphmem
+write to a server database replaces one token in the same transaction, as its last
+statement (``Neo4jGraphStore``, ``graph_token_set``), whichever process writes; a read
+first asks for the token (one short round trip) and drops every kept fan when it
+differs. A store stamps a database that has no token yet (written by an older version)
+when it opens it; where it may not write, nothing is kept. Writes made to the database
+behind graphmem's back, not through it, are not seen until graphmem next writes.
+
+Bounded by rows, least recently used first out, so a scope full of hubs costs at most
+``max_rows`` kept relations (~1 KB each).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any
+
+Row = dict[str, Any]
+
+MAX_ROWS = 100_000
+
+
+class FanCache:
+    """Rows per key, valid while the token they were read under is the graph's."""
+
+    def __init__(self, max_rows: int = MAX_ROWS) -> None:
+        self.max_rows = max_rows
+        self._token: Any = None
+        self._fans: OrderedDict[Hashable, tuple[Row, ...]] = OrderedDict()
+        self._rows = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0  # for diagnostics and the tests
+
+    def __len__(self) -> int:
+        return len(self._fans)
+
+    def take(
+        self, token: Any, keys: Iterable[Hashable]
+    ) -> tuple[dict[Hashable, tuple[Row, ...]], list]:
+        """``(found, missing)`` for ``keys`` as of ``token``; a new token empties the cache."""
+        found: dict[Hashable, tuple[Row, ...]] = {}
+        missing = []
+        with self._lock:
+            self._renew(token)
+            for key in keys:
+                rows = self._fans.get(key) if token is not None else None
+                if rows is None:
+                    missing.append(key)
+                else:
+                    self._fans.move_to_end(key)
+                    found[key] = rows
+            self.hits += len(found)
+            self.misses += len(missing)
+        return found, missing
+
+    def put(self, token: Any, fans: Mapping[Hashable, Iterable[Row]]) -> None:
+        """Keep ``fans`` read under ``token`` (nothing when the graph has none, or when it
+        changed since: the rows may be older than what the cache now holds)."""
+        if token is None:
+            return
+        with self._lock:
+            if token != self._token:
+                return
+            for key, rows in fans.items():
+                kept = tuple(rows)
+                old = self._fans.pop(key, None)
+                self._rows += len(kept) - (len(old) if old is not None else 0)
+                self._fans[key] = kept
+            while self._rows > self.max_rows and self._fans:
+                _key, dropped = self._fans.popitem(last=False)
+                self._rows -= len(dropped)
+
+    def capped(
+        self,
+        store: Any,
+        ids: Sequence[str],
+        limit: int,
+        keep: Sequence[str],
+        rules: Mapping[str, Any],
+    ) -> list[Row]:
+        """``store``'s capped relations of ``ids`` (``Neo4jGraphStore.capped_relations``):
+        each entity's from the cache or ``relations_fan``, and those joining ``ids`` to
+        ``keep``, which depend on the query, from ``relations_joining`` every time."""
+        # Inside an open transaction the reads see its uncommitted writes: nothing is kept.
+        token = None if store.in_transaction() else self.token(store)
+        where = tuple(sorted(rules.items()))
+        keys = {i: (i, limit, where) for i in ids}
+        found, missing = self.take(token, keys.values())
+        rows = [row for fan in found.values() for row in fan]
+        if missing:
+            fans: dict[Hashable, list[Row]] = {key: [] for key in missing}
+            params = {"ids": [key[0] for key in missing], "limit": limit, **rules}
+            for row in store.run("relations_fan", params):
+                fans[keys[row.pop("entity_id")]].append(row)
+            self.put(token, fans)
+            rows += [row for fan in fans.values() for row in fan]
+        if keep:
+            rows += store.run("relations_joining", {"ids": list(ids), "keep": list(keep), **rules})
+        return rows
+
+    @staticmethod
+    def token(store: Any) -> Any:
+        """The token the last graphmem write to ``store``'s database left (None: never)."""
+        found = store.run("graph_token")
+        return found[0]["token"] if found else None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._renew(None)
+
+    def _renew(self, token: Any) -> None:
+        if token != self._token or token is None:
+            self._fans.clear()
+            self._rows = 0
+            self._token = token
