@@ -92,6 +92,14 @@ def test_relations_to_named_entities_are_read_for_each_query(stores):
     assert residents(reader, keep=["p026"]) == ["p010", "p011", "p012", "p026"]
 
 
+def test_a_fan_read_whole_needs_no_second_read_for_named_entities(stores):
+    reader, writer = stores
+    writer.write(town(range(10, 12)))  # two residents, under the cap of three
+    statements = fan_reads(reader)
+    assert residents(reader, keep=["p011"]) == ["p010", "p011"]
+    assert "relations_joining" not in statements
+
+
 def test_reads_inside_a_transaction_that_rolls_back_are_not_kept(stores):
     reader, writer = stores
     writer.write(town(range(10, 30)))

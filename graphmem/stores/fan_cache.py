@@ -20,7 +20,7 @@ Bounded by rows, least recently used first out, so a scope full of hubs costs at
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -89,22 +89,27 @@ class FanCache:
     ) -> list[Row]:
         """``store``'s capped relations of ``ids`` (``Neo4jGraphStore.capped_relations``):
         each entity's from the cache or ``relations_fan``, and those joining ``ids`` to
-        ``keep``, which depend on the query, from ``relations_joining`` every time."""
+        ``keep``, which depend on the query, from ``relations_joining`` each time, for
+        the entities whose fan reached the cap (a hub; the others' fans are whole)."""
         # Inside an open transaction the reads see its uncommitted writes: nothing is kept.
         token = None if store.in_transaction() else self.token(store)
         where = tuple(sorted(rules.items()))
         keys = {i: (i, limit, where) for i in ids}
-        found, missing = self.take(token, keys.values())
-        rows = [row for fan in found.values() for row in fan]
+        fans: dict[Hashable, Sequence[Row]]
+        fans, missing = self.take(token, keys.values())
         if missing:
-            fans: dict[Hashable, list[Row]] = {key: [] for key in missing}
+            read: dict[Hashable, list[Row]] = {key: [] for key in missing}
             params = {"ids": [key[0] for key in missing], "limit": limit, **rules}
             for row in store.run("relations_fan", params):
-                fans[keys[row.pop("entity_id")]].append(row)
-            self.put(token, fans)
-            rows += [row for fan in fans.values() for row in fan]
-        if keep:
-            rows += store.run("relations_joining", {"ids": list(ids), "keep": list(keep), **rules})
+                read[keys[row.pop("entity_id")]].append(row)
+            self.put(token, read)
+            fans.update(read)
+        # An entity with fewer than ``limit`` relations of each name was read whole: its
+        # relations to the named entities are in its fan already.
+        capped = [i for i in ids if _capped(fans[keys[i]], limit)]
+        rows = [row for fan in fans.values() for row in fan]
+        if keep and capped:
+            rows += store.run("relations_joining", {"ids": capped, "keep": list(keep), **rules})
         return rows
 
     @staticmethod
@@ -122,3 +127,9 @@ class FanCache:
             self._fans.clear()
             self._rows = 0
             self._token = token
+
+
+def _capped(fan: Sequence[Row], limit: int) -> bool:
+    """Whether some relation name of an entity's fan reached the cap."""
+    names = Counter(row["name"] for row in fan)
+    return bool(names) and max(names.values()) >= limit
