@@ -89,17 +89,15 @@ def _each(payloads: Any) -> Iterator[tuple[int, Any]]:
     return enumerate(payloads)
 
 
-def scopes_of(payloads: Any) -> list[tuple[str, ...] | None]:
+def scopes_of(payloads: Any) -> list[list[str] | None]:
     """Each row's scope fields, read without decoding rows not read yet."""
     if isinstance(payloads, PayloadRows):
         return list(payloads._scopes)
     return [_fields(p) for p in payloads]
 
 
-def _fields(payload: dict[str, Any] | None) -> tuple[str, ...] | None:
-    # A tuple of strings, which the cycle collector stops tracking: one per memory, and a
-    # list each was 100k more objects for every full collection to walk (issue 16).
-    return None if payload is None else tuple([payload.get(k, "") for k in SCOPE_FIELDS])
+def _fields(payload: dict[str, Any] | None) -> list[str] | None:
+    return None if payload is None else [payload.get(k, "") for k in SCOPE_FIELDS]
 
 
 # Payload fields whose values repeat across memories (a scope, a batch's time, a kind): held

@@ -54,10 +54,7 @@ class ScopeIndex:
         # Groups: a source message and the facts extracted from it share one key (the
         # source's id); any other memory is a group of its own (search/collapse.py).
         self.group_of: dict[str, str] = {}  # point id -> group key
-        # group key -> its point ids. Tuples, which the cycle collector stops tracking once
-        # it has seen them: most memories are a group of one, and a list each was 100k
-        # more objects for every full collection to walk at 100k memories (issue 16).
-        self.groups: dict[str, tuple[str, ...]] = {}
+        self.groups: dict[str, list[str]] = {}  # group key -> its point ids
         # Counts writes, so what is derived from the scope (search's graph arrays) knows
         # when to rebuild: every graph change comes with a write of its facts or entities.
         self.revision = 0
@@ -155,14 +152,12 @@ class ScopeIndex:
         old = self.group_of.pop(point_id, None)
         if old is not None:
             members = self.groups[old]
-            at = members.index(point_id)
-            if len(members) > 1:
-                self.groups[old] = members[:at] + members[at + 1 :]
-            else:
+            members.remove(point_id)
+            if not members:
                 del self.groups[old]
         if key is not None:
             self.group_of[point_id] = key
-            self.groups[key] = (*self.groups.get(key, ()), point_id)
+            self.groups.setdefault(key, []).append(point_id)
 
     def _mark(self, point_id: str) -> None:
         """Record whether a memory is a fact its kept source stands for: search ranks the

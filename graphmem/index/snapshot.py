@@ -125,7 +125,7 @@ def scope_arrays(index: ScopeIndex) -> tuple[dict[str, Any], Arrays]:
         "scope_codes": np.asarray(codes, np.int32),
         "alive": index._alive[:size],
         # Only groups of more than their own key: most memories are alone.
-        "groups": pack({k: list(m) for k, m in index.groups.items() if m != (k,)}),
+        "groups": pack({k: m for k, m in index.groups.items() if m != [k]}),
         "terms": pack(terms),
         "term_ptr": ptr,
         "term_slots": slots,
@@ -160,8 +160,7 @@ def load_scope(scope: Scope, meta: dict[str, Any], arrays: Arrays, where: str = 
     slot_of = {point_id: slot for slot, point_id in enumerate(ids) if point_id is not None}
     check(all(isinstance(i, str) for i in slot_of), "an id is not text")
     check(len(slot_of) == int(alive.sum()) == size - ids.count(None), "ids and alive differ")
-    shared = [tuple(s) for s in scopes]  # one per distinct scope: rows never change theirs
-    rows = [None if c < 0 else shared[c] for c in codes.tolist()]
+    rows = [None if c < 0 else list(scopes[c]) for c in codes.tolist()]
     payloads = PayloadRows(arrays["payloads"].tobytes(), offsets.tolist(), rows,
                            where)  # fmt: skip
     free = [int(s) for s in meta["free"]]
@@ -180,12 +179,12 @@ def load_scope(scope: Scope, meta: dict[str, Any], arrays: Arrays, where: str = 
     for key, members in groups.items():
         check(isinstance(members, list) and all(m in slot_of for m in members),
                f"group {key!r} names unknown ids")  # fmt: skip
-        index.groups[key] = tuple(members)
+        index.groups[key] = members
         index.group_of.update((member, key) for member in members)
         if key in slot_of:  # a kept source, standing for its facts
             index._derived[[slot_of[m] for m in members if m != key]] = True
     alone = [i for i in slot_of if i not in index.group_of]
-    index.groups.update((i, (i,)) for i in alone)
+    index.groups.update((i, [i]) for i in alone)
     index.group_of.update(zip(alone, alone, strict=True))
     listed = sum(len(members) for members in index.groups.values())
     check(len(index.group_of) == len(slot_of) == listed, "groups do not cover every memory once")
