@@ -52,3 +52,22 @@ def test_a_cold_round_times_the_first_searches_and_finds_the_same_hits(tmp_path)
     assert runs["cold"]["rss_anon_mb"] > 0 and runs["warm"]["rss_anon_mb"] > 0
     # Searched first thing after the open or after a pass over them all: the same hits.
     assert runs["cold"]["hits"]["hybrid"] == runs["warm"]["hits"]["hybrid"]
+
+
+def test_the_bolt_backend_is_searched_on_a_kept_server_root(tmp_path, bolt_server):
+    """``bolt_data`` writes a root the trees share; each search records its full
+    collections. (``bolt_server`` only gates the test on the server being installable:
+    these start their own, on the kept root.)"""
+    from benchmarks import bolt_data
+
+    root = tmp_path / "root"
+    bolt_data.main(["--root", str(root), "--size", "600", "--queries", "6"])
+    out = tmp_path / "out"
+    search_trees.main(["--bolt", str(root), "--data", str(root / "data"), "--size", "600",
+                       "--queries", "6", "--recipes", "graph", "--rounds", "1",
+                       "--workdir", str(tmp_path / "work"), "--out", str(out)])  # fmt: skip
+    [[run]] = json.loads((out / "results.json").read_text())["results"]["runs"].values()
+    assert sum(count for count, _sha in run["hits"]["graph"]) > 0, "the graph finds hits"
+    assert len(run["gc2_s"]["graph"]) == len(run["wall_s"]["graph"]) == 6
+    assert all(t >= 0 for t in run["gc2_s"]["graph"])
+    assert "searches with a full collection" in (out / "results.md").read_text()
