@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..collector import collector_paused, settle
+from ..collector import collector_paused
 from ..models import SCOPE_FIELDS, Scope
 from ..stores.graph_index import GraphIndex, HeldEntity, HeldRelation, PartUnreadable, same_text
 from .snapshot import NAME, Arrays, check, pack, unpack
@@ -203,7 +203,6 @@ class Parts:
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise PartUnreadable(f"graph snapshot part {part}: {exc}") from exc
         self.pending.discard(part)
-        settle()
 
 
 def _absorb(index: GraphIndex, data: Any, scope: tuple[str, str, str] | None) -> None:

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from ..collector import settle
 from ..models import SCOPE_FIELDS, Scope
 from ..stores.base import VectorHit
 from .filters import check_filters, matches
@@ -192,7 +191,6 @@ class IndexedVectorStore:
             saved = self.snapshots.take(("scope", *key)) if self.snapshots else None
             index = saved if saved is not None else self._build(collection, scope)
             self._keep(key, index)
-            settle()
             return index
 
     def _build(self, collection: str, scope: Scope) -> ScopeIndex:

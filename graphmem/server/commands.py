@@ -13,7 +13,6 @@ from typing import Any
 
 from ..cli.output import table
 from ..cli.registry import arg, command, group
-from ..collector import freeze_after_loads, settle
 from ..config import Config
 from .keys import KeyInfo, KeyStore, parse_duration
 
@@ -46,9 +45,6 @@ _WHERE = (
     arg("--log-level", default="info",
         choices=["critical", "error", "warning", "info", "debug"]),
     arg("--no-access-log", action="store_true", help="do not log each request"),
-    arg("--no-gc-freeze", action="store_true",
-        help="do not freeze the loaded indexes out of Python's full cycle collections "
-             "(graphmem/collector.py; on by default in this process)"),
     needs="store",
 )  # fmt: skip
 def serve(ctx: Any) -> None:
@@ -57,10 +53,6 @@ def serve(ctx: Any) -> None:
     from .app import Settings, create_app
 
     args = ctx.args
-    # This process is graphmem's own: what each index load leaves is frozen, so a full
-    # collection walks what came after it, not a scope's hundreds of thousands of rows.
-    freeze_after_loads(not args.no_gc_freeze)
-    settle()  # what opening the store loaded already
     settings = Settings(rate_limit=args.rate_limit, burst=args.burst, readers=args.readers)
     keys = _keystore(args)
     try:

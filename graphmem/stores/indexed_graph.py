@@ -17,7 +17,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from ..collector import settle
 from ..models import SCOPE_FIELDS, GraphBatch, Relation, Scope
 from .base import Row
 from .graph_index import FOLLOWED, SNAPSHOT_KEY, GraphIndex, PartUnreadable
@@ -62,7 +61,6 @@ class IndexedGraphStore:
                 mentions = [(r["fact_id"], r["entity_id"]) for r in run("index_mentions", {})]
                 self._index = GraphIndex(run("index_entities", {}), run("index_relations", {}),
                                          mentions)  # fmt: skip
-                settle()
             return self._index
 
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
