@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 Row = dict[str, Any]
@@ -81,26 +81,24 @@ class FanCache:
 
     def capped(
         self,
-        store: Any,
+        token: Any,
         ids: Sequence[str],
         limit: int,
         keep: Sequence[str],
-        rules: Mapping[str, Any],
+        where: Hashable,
+        fans_of: Callable[[list[str]], Iterable[Row]],
+        joining: Callable[[list[str], list[str]], list[Row]],
     ) -> list[Row]:
-        """``store``'s capped relations of ``ids`` (``Neo4jGraphStore.capped_relations``):
-        each entity's from the cache or ``relations_fan``, and those joining ``ids`` to
-        ``keep``, which depend on the query, from ``relations_joining`` each time, for
-        the entities whose fan reached the cap (a hub; the others' fans are whole)."""
-        # Inside an open transaction the reads see its uncommitted writes: nothing is kept.
-        token = None if store.in_transaction() else self.token(store)
-        where = tuple(sorted(rules.items()))
+        """The capped relations of ``ids`` as of ``token`` (None: keep nothing), under the
+        scope and time rule ``where``: each entity's from the cache or ``fans_of(missing
+        ids)`` (rows naming their ``entity_id``), and those joining ``ids`` to ``keep``,
+        which depend on the query, from ``joining(ids, keep)`` each time, for the entities
+        whose fan reached the cap (a hub; the others' fans are whole)."""
         keys = {i: (i, limit, where) for i in ids}
-        fans: dict[Hashable, Sequence[Row]]
         fans, missing = self.take(token, keys.values())
         if missing:
             read: dict[Hashable, list[Row]] = {key: [] for key in missing}
-            params = {"ids": [key[0] for key in missing], "limit": limit, **rules}
-            for row in store.run("relations_fan", params):
+            for row in fans_of([key[0] for key in missing]):
                 read[keys[row.pop("entity_id")]].append(row)
             self.put(token, read)
             fans.update(read)
@@ -109,14 +107,8 @@ class FanCache:
         capped = [i for i in ids if _capped(fans[keys[i]], limit)]
         rows = [row for fan in fans.values() for row in fan]
         if keep and capped:
-            rows += store.run("relations_joining", {"ids": capped, "keep": list(keep), **rules})
+            rows += joining(capped, list(keep))
         return rows
-
-    @staticmethod
-    def token(store: Any) -> Any:
-        """The token the last graphmem write to ``store``'s database left (None: never)."""
-        found = store.run("graph_token")
-        return found[0]["token"] if found else None
 
     def clear(self) -> None:
         with self._lock:

@@ -354,18 +354,26 @@ class Neo4jGraphStore:
         through a city's thousand residents ships ``limit`` of them, not all. Each
         entity's capped relations are kept until the graph changes (``fan_cache.py``);
         those joining ``ids`` to ``keep`` depend on the query and are read every time."""
-        return self._fans.capped(self, ids, limit, keep, {**scope, "as_of": as_of,
-                                 "include_invalid": include_invalid})  # fmt: skip
+        rules = {**scope, "as_of": as_of, "include_invalid": include_invalid}
+        # Inside an open transaction the reads see its uncommitted writes: nothing is kept.
+        token = None if getattr(self._local, "tx", None) is not None else self._graph_token()
+        return self._fans.capped(
+            token, ids, limit, keep, tuple(sorted(rules.items())),
+            lambda missing: self.run("relations_fan", {"ids": missing, "limit": limit, **rules}),
+            lambda hubs, named: self.run("relations_joining",
+                                         {"ids": hubs, "keep": named, **rules}),
+        )  # fmt: skip
 
-    def in_transaction(self) -> bool:
-        """Whether the calling thread has a transaction open (its reads see its writes)."""
-        return getattr(self._local, "tx", None) is not None
+    def _graph_token(self) -> Any:
+        """The token the last graphmem write to this database left (None: never stamped)."""
+        found = self.run("graph_token")
+        return found[0]["token"] if found else None
 
     def _stamp(self) -> None:
         """Give a database no graphmem write has stamped yet (one written by an older
         version) its token, so hubs read from it can be kept. A user allowed only to read
         gets nothing kept, not an error."""
-        if self._fans.token(self) is not None:
+        if self._graph_token() is not None:
             return
         try:
             self._unit(lambda tx: None, "graph_token_set", read=False)
