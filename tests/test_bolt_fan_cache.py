@@ -83,6 +83,19 @@ def test_a_hub_is_read_once_until_another_process_changes_it(stores):
     assert statements.count("relations_fan") == 3
 
 
+def test_a_transaction_that_writes_nothing_keeps_the_fans(stores):
+    """The engine opens a graph transaction for every step, payload-only ones too (access
+    counts, flushed every few seconds while searches run): those must not drop the fans."""
+    reader, writer = stores
+    writer.write(town(range(10, 30)))
+    statements = fan_reads(reader)
+    assert residents(reader) == ["p010", "p011", "p012"]
+    with writer.transaction() as tx:
+        tx.run("graph_counts", {"user_id": "alice", "agent_id": "", "run_id": ""})
+    assert residents(reader) == ["p010", "p011", "p012"]
+    assert statements.count("relations_fan") == 1
+
+
 def test_relations_to_named_entities_are_read_for_each_query(stores):
     reader, writer = stores
     writer.write(town(range(10, 30)))

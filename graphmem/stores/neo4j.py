@@ -169,6 +169,7 @@ class _Tx:
 
     def __init__(self, store: Neo4jGraphStore, tx: neo4j.Transaction, *, raw: bool) -> None:
         self._store, self._tx, self._raw = store, tx, raw
+        self.wrote = False  # a writing named statement ran: the commit replaces the token
 
     @property
     def raw(self) -> neo4j.Transaction:
@@ -180,6 +181,7 @@ class _Tx:
             companion, take = _BEFORE[name]
             self.run(companion, take(given))
         query = self._store.queries.get(name)
+        self.wrote = self.wrote or query.writes
         rows = self.execute(name, query.text, query.bind(given))[0]
         if name in _AFTER:
             companion, take = _AFTER[name]
@@ -426,7 +428,10 @@ class Neo4jGraphStore:
         try:
             yield self._local.tx
             try:
-                self._local.tx.run("graph_token_set", {"token": uuid.uuid4().hex})
+                # Only a block that wrote: an engine step that changes payloads alone (access
+                # counts, every few seconds while searches run) leaves the fans kept.
+                if self._local.tx.wrote:
+                    self._local.tx.run("graph_token_set", {"token": uuid.uuid4().hex})
                 tx.commit()
             except _DRIVER_ERRORS as exc:
                 raise self._translate(exc, "commit") from exc
