@@ -146,3 +146,23 @@ def test_the_cache_is_bounded_and_keeps_nothing_without_a_token():
     assert cache.take("t2", ["b"]) == ({}, ["b"])
     cache.put(None, {"b": [{"id": 2}]})
     assert cache.take(None, ["b"]) == ({}, ["b"])
+
+
+def test_fans_read_under_another_token_than_the_check_are_not_kept():
+    """On a cluster the token check and the fans' read may reach two members: the fans
+    come with the token of their own read, and are kept only when it is the checked one."""
+    row = {"entity_id": "city", "id": "r1", "name": "lives_in", "source_id": "p1",
+           "target_id": "city"}  # fmt: skip
+
+    def read(token):
+        return lambda ids: (token, [dict(row)])
+
+    def joining(ids, keep):
+        raise AssertionError("no named entities here")
+
+    cache = FanCache()
+    found = cache.capped("t1", ["city"], 3, (), "rules", read("t2"), joining)
+    assert [r["id"] for r in found] == ["r1"]  # answered, but not kept: read elsewhere
+    assert cache.take("t1", [("city", 3, "rules")])[1] == [("city", 3, "rules")]
+    cache.capped("t1", ["city"], 3, (), "rules", read("t1"), joining)
+    assert cache.take("t1", [("city", 3, "rules")])[1] == []

@@ -86,21 +86,26 @@ class FanCache:
         limit: int,
         keep: Sequence[str],
         where: Hashable,
-        fans_of: Callable[[list[str]], Iterable[Row]],
+        fans_of: Callable[[list[str]], tuple[Any, Iterable[Row]]],
         joining: Callable[[list[str], list[str]], list[Row]],
     ) -> list[Row]:
         """The capped relations of ``ids`` as of ``token`` (None: keep nothing), under the
         scope and time rule ``where``: each entity's from the cache or ``fans_of(missing
-        ids)`` (rows naming their ``entity_id``), and those joining ``ids`` to ``keep``,
-        which depend on the query, from ``joining(ids, keep)`` each time, for the entities
-        whose fan reached the cap (a hub; the others' fans are whole)."""
+        ids)``, which gives the token and the rows (each naming its ``entity_id``) read
+        together, in one transaction: on a cluster two reads may reach two members, and
+        rows from a lagging one kept under a newer token would stay stale until the next
+        write. They are kept only when that token is the one the cache holds. Those
+        joining ``ids`` to ``keep``, which depend on the query, come from ``joining(ids,
+        keep)`` each time, for the entities whose fan reached the cap (a hub; the others'
+        fans are whole)."""
         keys = {i: (i, limit, where) for i in ids}
         fans, missing = self.take(token, keys.values())
         if missing:
             read: dict[Hashable, list[Row]] = {key: [] for key in missing}
-            for row in fans_of([key[0] for key in missing]):
+            seen, rows = fans_of([key[0] for key in missing])
+            for row in rows:
                 read[keys[row.pop("entity_id")]].append(row)
-            self.put(token, read)
+            self.put(seen if token is not None else None, read)
             fans.update(read)
         # An entity with fewer than ``limit`` relations of each name was read whole: its
         # relations to the named entities are in its fan already.

@@ -387,9 +387,17 @@ class Neo4jGraphStore:
         rules = {**scope, "as_of": as_of, "include_invalid": include_invalid}
         # Inside an open transaction the reads see its uncommitted writes: nothing is kept.
         token = None if getattr(self._local, "tx", None) is not None else self._graph_token()
+
+        def fans_of(missing: list[str]) -> tuple[Any, list[Row]]:
+            def work(tx: _Tx) -> tuple[Any, list[Row]]:
+                found = tx.run("graph_token")
+                params = {"ids": missing, "limit": limit, **rules}
+                return (found[0]["token"] if found else None), tx.run("relations_fan", params)
+
+            return self._unit(work, "relations_fan", read=True)
+
         return self._fans.capped(
-            token, ids, limit, keep, tuple(sorted(rules.items())),
-            lambda missing: self.run("relations_fan", {"ids": missing, "limit": limit, **rules}),
+            token, ids, limit, keep, tuple(sorted(rules.items())), fans_of,
             lambda hubs, named: self.run("relations_joining",
                                          {"ids": hubs, "keep": named, **rules}),
         )  # fmt: skip
