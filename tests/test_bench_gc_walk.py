@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import json
 
+from speed_helpers import speed_dir
+
 from benchmarks import gc_walk
-from benchmarks.generator import generate
-from graphmem import Memory
 
 
 def test_counts_what_the_collector_tracks_after_the_searches(tmp_path):
-    data = tmp_path / "data"
-    generated = generate(600, 1, 4, 0)
-    with Memory.open(data, embedder="hash", track_access=False) as m:
-        items = [{"text": f.text, "source_ids": [f.source_id], "timestamp": f.timestamp}
-                 for f in generated.facts]  # fmt: skip
-        m.add_many(items, user_id=generated.facts[0].scope, infer=False)
+    data = speed_dir(tmp_path / "data")  # what the speed suite writes, at 600 memories
     out = tmp_path / "out"
     gc_walk.main(["--data", str(data), "--size", "600", "--queries", "6", "--passes", "2",
                   "--workdir", str(tmp_path / "work"), "--out", str(out)])  # fmt: skip

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import json
 
+from speed_helpers import speed_dir
+
 from benchmarks import search_trees
-from benchmarks.generator import generate
-from graphmem import Memory
 
 
 def test_two_rounds_time_every_recipe_and_find_the_same_hits(tmp_path):
-    data = tmp_path / "data"
-    generated = generate(600, 1, 4, 0)  # what the speed suite writes, at 600 memories
-    with Memory.open(data, embedder="hash", track_access=False) as m:
-        items = [{"text": f.text, "source_ids": [f.source_id], "timestamp": f.timestamp}
-                 for f in generated.facts]  # fmt: skip
-        m.add_many(items, user_id=generated.facts[0].scope, infer=False)
+    data = speed_dir(tmp_path / "data")  # what the speed suite writes, at 600 memories
     out = tmp_path / "out"
     search_trees.main(["--data", str(data), "--size", "600", "--queries", "6",
                        "--recipes", "hybrid,vector", "--rounds", "2",
@@ -33,12 +28,7 @@ def test_two_rounds_time_every_recipe_and_find_the_same_hits(tmp_path):
 
 
 def test_a_cold_round_times_the_first_searches_and_finds_the_same_hits(tmp_path):
-    data = tmp_path / "data"
-    generated = generate(600, 1, 4, 0)
-    with Memory.open(data, embedder="hash", track_access=False) as m:
-        items = [{"text": f.text, "source_ids": [f.source_id], "timestamp": f.timestamp}
-                 for f in generated.facts]  # fmt: skip
-        m.add_many(items, user_id=generated.facts[0].scope, infer=False)
+    data = speed_dir(tmp_path / "data")  # what the speed suite writes, at 600 memories
     runs = {}
     for mode in ("warm", "cold"):
         out = tmp_path / mode
