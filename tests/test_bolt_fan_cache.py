@@ -146,6 +146,10 @@ def test_the_cache_is_bounded_and_keeps_nothing_without_a_token():
     assert cache.take("t2", ["b"]) == ({}, ["b"])
     cache.put(None, {"b": [{"id": 2}]})
     assert cache.take(None, ["b"]) == ({}, ["b"])
+    # A read with no token (inside a transaction) neither uses nor empties what is kept.
+    cache.put("t2", {"b": [{"id": 2}]})
+    assert cache.take(None, ["b"]) == ({}, ["b"])
+    assert cache.take("t2", ["b"])[1] == []
 
 
 def test_fans_read_under_another_token_than_the_check_are_not_kept():

@@ -117,10 +117,14 @@ class FanCache:
 
     def clear(self) -> None:
         with self._lock:
-            self._renew(None)
+            self._fans.clear()
+            self._rows = 0
+            self._token = None
 
     def _renew(self, token: Any) -> None:
-        if token != self._token or token is None:
+        # No token (a read inside a transaction, or a database never stamped) uses nothing
+        # kept and changes nothing: a search during a write must not empty the cache.
+        if token is not None and token != self._token:
             self._fans.clear()
             self._rows = 0
             self._token = token
