@@ -38,10 +38,6 @@ class FanCache:
         self._fans: OrderedDict[Hashable, tuple[Row, ...]] = OrderedDict()
         self._rows = 0
         self._lock = threading.Lock()
-        self.hits = self.misses = 0  # for diagnostics and the tests
-
-    def __len__(self) -> int:
-        return len(self._fans)
 
     def take(
         self, token: Any, keys: Iterable[Hashable]
@@ -58,8 +54,6 @@ class FanCache:
                 else:
                     self._fans.move_to_end(key)
                     found[key] = rows
-            self.hits += len(found)
-            self.misses += len(missing)
         return found, missing
 
     def put(self, token: Any, fans: Mapping[Hashable, Iterable[Row]]) -> None:
@@ -114,12 +108,6 @@ class FanCache:
         if keep and capped:
             rows += joining(capped, list(keep))
         return rows
-
-    def clear(self) -> None:
-        with self._lock:
-            self._fans.clear()
-            self._rows = 0
-            self._token = None
 
     def _renew(self, token: Any) -> None:
         # No token (a read inside a transaction, or a database never stamped) uses nothing
