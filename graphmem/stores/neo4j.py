@@ -112,6 +112,16 @@ def _plan_refusals(plan: Mapping[str, Any] | None) -> list[str]:
     return found
 
 
+def _drained(result: Any) -> tuple[list[Row], Any]:
+    """A driver result's records as plain rows, and its summary."""
+    return [{k: _plain(v) for k, v in record.items()} for record in result], result.consume()
+
+
+def _token_in(rows: list[Row]) -> Any:
+    """``graph_token``'s answer: the token, or None where no graphmem write stamped one."""
+    return rows[0]["token"] if rows else None
+
+
 def _plain(value: Any) -> Any:
     """Driver values to plain Python: graph elements become their property dicts."""
     if isinstance(value, Node | Relationship):
@@ -192,9 +202,7 @@ class _Tx:
         if self._store.tracer is not None:
             self._store.tracer(name, text, params)
         try:
-            result = self._tx.run(text, dict(params))
-            rows = [{k: _plain(v) for k, v in record.items()} for record in result]
-            return rows, result.consume()
+            return _drained(self._tx.run(text, dict(params)))
         except _DRIVER_ERRORS as exc:
             if self._raw:
                 raise
@@ -336,10 +344,7 @@ class Neo4jGraphStore:
 
         def once() -> list[Row]:
             with self._session(neo4j.READ_ACCESS) as session:
-                result = session.run(query.text, dict(bound))
-                rows = [{k: _plain(v) for k, v in record.items()} for record in result]
-                result.consume()
-                return rows
+                return _drained(session.run(query.text, dict(bound)))[0]
 
         try:
             return self._retrying()(once)
@@ -390,9 +395,8 @@ class Neo4jGraphStore:
 
         def fans_of(missing: list[str]) -> tuple[Any, list[Row]]:
             def work(tx: _Tx) -> tuple[Any, list[Row]]:
-                found = tx.run("graph_token")
                 params = {"ids": missing, "limit": limit, **rules}
-                return (found[0]["token"] if found else None), tx.run("relations_fan", params)
+                return _token_in(tx.run("graph_token")), tx.run("relations_fan", params)
 
             return self._unit(work, "relations_fan", read=True)
 
@@ -404,8 +408,7 @@ class Neo4jGraphStore:
 
     def _graph_token(self) -> Any:
         """The token the last graphmem write to this database left (None: never stamped)."""
-        found = self.run("graph_token")
-        return found[0]["token"] if found else None
+        return _token_in(self.run("graph_token"))
 
     def _stamp(self) -> None:
         """Give a database no graphmem write has stamped yet (one written by an older
