@@ -19,9 +19,7 @@ import collections
 import gc
 import json
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -60,6 +58,7 @@ def worker(config: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     from .reopen import tree_copies
     from .report import RESULTS_ROOT, Table, write_results
+    from .search_trees import in_fresh_process
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.gc_walk", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -77,12 +76,7 @@ def main(argv: list[str] | None = None) -> int:
               "passes": args.passes}  # fmt: skip
     runs: dict[str, dict[str, Any]] = {}
     for name, (tree, copy) in tree_copies(trees, args.data, args.workdir).items():
-        with tempfile.TemporaryDirectory(prefix="graphmem-gc-") as scratch:
-            request, answer = Path(scratch) / "in.json", Path(scratch) / "out.json"
-            request.write_text(json.dumps({**config, "tree": str(tree), "data_dir": str(copy)}))
-            subprocess.run([sys.executable, str(Path(__file__)), "--worker", str(request),
-                            str(answer)], cwd=tree, check=True)  # fmt: skip
-            runs[name] = json.loads(answer.read_text())
+        runs[name] = in_fresh_process(Path(__file__), tree, {**config, "data_dir": str(copy)})
     table = Table("Tracked objects after the searches, and full collections",
                   ["tree", "tracked objects", "references", "lists", "tuples (incl. named)",
                    "full collection ms, median (min-max)"])  # fmt: skip

@@ -126,13 +126,19 @@ def digest(hits: list[list[Any]]) -> list[Any]:
 
 
 def search_once(tree: Path, config: dict[str, Any]) -> dict[str, Any]:
+    return in_fresh_process(Path(__file__), tree, config)
+
+
+def in_fresh_process(script: Path, tree: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """``script --worker`` run in a fresh process from ``tree`` with ``config`` (plus the
+    tree), its JSON answer returned; the script's ``worker(config)`` does the work."""
     with tempfile.TemporaryDirectory(prefix="graphmem-trees-") as scratch:
         request, answer = Path(scratch) / "config.json", Path(scratch) / "result.json"
         request.write_text(json.dumps({**config, "tree": str(tree)}), encoding="utf-8")
-        done = subprocess.run([sys.executable, str(Path(__file__)), "--worker", str(request),
+        done = subprocess.run([sys.executable, str(script), "--worker", str(request),
                                str(answer)], cwd=tree, check=False)  # fmt: skip
         if done.returncode != 0 or not answer.is_file():
-            raise SystemExit(f"search_trees: {tree} failed (exit {done.returncode})")
+            raise SystemExit(f"{script.stem}: {tree} failed (exit {done.returncode})")
         return json.loads(answer.read_text(encoding="utf-8"))
 
 
