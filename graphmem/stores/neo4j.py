@@ -377,7 +377,7 @@ class Neo4jGraphStore:
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         if name not in self._reads:
             self._reads[name] = not self.queries.get(name).writes
-        if self._reads[name] and name not in _BEFORE and getattr(self._local, "tx", None) is None:
+        if self._reads[name] and getattr(self._local, "tx", None) is None:
             return self._read(name, params)
         return self._unit(lambda tx: tx.run(name, params), name, read=self._reads[name])
 
