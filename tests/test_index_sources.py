@@ -1,6 +1,6 @@
 """Which memories are messages kept whole beside their facts, known without their payloads.
 
-A loaded index decodes a payload's JSON when it is first read and keeps the decoded row
+An index holds payloads as JSON, decodes one when it is read and keeps only its gate
 (``index/payload_rows.py``). Search asked "is this a kept source?" of every candidate
 group and every memory holding a query's words; at 100k memories that was half of a
 search's payload reads and, over a hundred searches, ~60% of the rows left decoded in
@@ -34,7 +34,7 @@ def filled() -> ScopeIndex:
 
 
 def decoded(index: ScopeIndex) -> int:
-    return sum(row is not _RAW for row in index.payloads._rows)
+    return index.payloads.decodes
 
 
 def test_sources_follow_puts_and_drops():
@@ -62,7 +62,7 @@ def test_a_loaded_index_groups_and_finds_words_without_decoding_payloads():
     apart = Groups(loaded, lambda payload: True, enabled=False)
     assert apart.points("f0") == ["f0", "s"]  # its source, known from its group
     # Only what the filters must see is decoded (the facts and "m"), never the message.
-    assert decoded(loaded) == 3 and loaded.payloads._rows[loaded.slot_of["s"]] is _RAW
+    assert decoded(loaded) == 3 and loaded.payloads._gates[loaded.slot_of["s"]] is _RAW
     loaded.put("g", {**ROW, "id": "g", "text": "a fact", "origin": "gone"}, [0.5, 0.5])
     assert apart.points("g") == ["g"]  # an origin that is not kept is no source
 
@@ -95,3 +95,22 @@ def test_search_after_reopen_shows_the_message_as_before(tmp_path):
         apart = {h.text for h in m.search("support group", user_id="u", collapse=False)}
     assert after == before and after[0] == (message, sorted(f.id for f in added.facts))
     assert message not in apart and apart & {f.text for f in added.facts}
+
+
+def test_a_gated_accept_decodes_each_payload_once_and_a_filtered_one_every_time():
+    loaded = load_scope(SCOPE, *scope_arrays(filled()))
+
+    def gated(payload):
+        return payload.get("user_id") == "u"
+
+    gated.gated = True
+    groups = Groups(loaded, gated)
+    assert groups.members("s") == ["f0", "f1"] and groups.members("m") == ["m"]
+    assert decoded(loaded) == 3  # each gate decoded from its row once
+    again = Groups(loaded, gated)
+    assert again.members("s") == ["f0", "f1"] and decoded(loaded) == 3  # then kept
+    # An accept reading other fields (a caller's filters) sees whole payloads, each read.
+    whole = Groups(loaded, lambda payload: "text" in payload)
+    assert whole.members("s") == ["f0", "f1"] and decoded(loaded) == 5
+    # Empty fields are left out of a gate: a missing key reads as an empty one.
+    assert loaded.gate("f0") == {"id": "f0", "user_id": "u", "origin": "s"}

@@ -43,6 +43,19 @@ def test_the_named_speakers_turn_comes_first(chat, recipe):
     assert all("speaker" not in h.score_parts for h in plain)
 
 
+def test_a_filtered_search_weighs_the_speaker_the_same(chat):
+    """A filter on a field search keeps no gate for (``index/payload_rows.py``) reads whole
+    payloads instead: the speaker part, scores and order must not change with it."""
+    kept = chat.search(QUESTION, user_id=U, recipe="hybrid", limit=3)
+    hits = chat.search(
+        QUESTION, user_id=U, recipe="hybrid", limit=3, filters={"metadata.session": 1}
+    )  # every turn is in session 1
+    assert [(h.memory_id, h.score, h.score_parts) for h in hits] == \
+        [(h.memory_id, h.score, h.score_parts) for h in kept]  # fmt: skip
+    assert hits[0].source_ids == ["D9:1"] and hits[0].score_parts["speaker"] == 0.1
+    assert chat.search(QUESTION, user_id=U, limit=3, filters={"metadata.session": 2}) == []
+
+
 def test_a_question_naming_no_one_ranks_as_before(chat):
     question = "Which sunset was painted?"
     off = replace(recipes.TEXT, name="no-speaker", speaker_weight=0.0)

@@ -1,9 +1,18 @@
-"""A scope's payloads loaded from a snapshot, each decoded from JSON when first read.
+"""A scope's payloads as JSON rows, decoded when read; and each row's *gate*, kept decoded.
 
-Why: decoding every payload of a scope at once cost ~1 s per 100k memories (json.loads
-of ~55 MB, measured here under load), most of a cold start's first search with saved
-indexes, and a search reads a few hundred of them. ``ScopeIndex.payloads`` is only ever
-indexed, assigned, appended to and measured, so this stands in for its list.
+Why rows: a payload held as a dict cost ~2.4 KB a memory (~240 MB a 100k scope, 2.4 GB
+at 1M) and ~3 objects the cycle collector walks on every full pass; as JSON it is ~0.5 KB
+and none. Decoding every payload of a scope at once also cost ~1 s per 100k memories on
+a snapshot's load, so rows are decoded one at a time, when read, and not kept decoded: a
+read returns a fresh dict, and nothing a search reads stays behind (what stayed, ~300
+dicts and lists a search, made the full collections that set the search latency tail).
+
+Why gates: a hybrid search at 100k memories read ~1,100 payloads, ~95% of them only to
+admit a candidate (scope, time, lifecycle) or to weigh it (importance, recency, speaker).
+A gate is the small dict of just those fields (``GATE_KEYS``, empty ones left out: a
+missing key reads as an empty one everywhere they are read), interned, with only atomic
+values, so the collector stops tracking it. Search reads gates wherever the caller's
+filters do not reach other fields (``accept.gated``, ``search/engine.py``).
 
 Each row's scope fields are also kept apart (``scopes``) and checked against the index's
 scope when the snapshot loads; a row whose decoded fields differ from them (a file made
@@ -13,7 +22,8 @@ to pass the checksums) raises ``StorageError`` rather than answer from another s
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,94 +32,125 @@ from ..errors import StorageError
 from ..models import SCOPE_FIELDS
 from ..stores.graph_index import same_text
 
-_RAW = object()  # a row not decoded yet
+_RAW = object()  # a row still in the snapshot's blob
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+# What admission (filters.py: scope, validity, lifecycle), grouping (collapse.py) and the
+# boosts (boost.py) read of a payload; a metadata speaker under its dotted name.
+SPEAKER = "metadata.speaker"
+GATE_KEYS = ("id", "user_id", "agent_id", "run_id", "kind", "origin", "valid_at",
+             "invalid_at", "expires_at", "archived_at", "memory_type", "importance",
+             "created_at", "updated_at", "last_accessed_at")  # fmt: skip
 
 
 class PayloadRows:
-    """``list``-like payloads over ``blob`` (row ``i`` is ``blob[offsets[i]:offsets[i+1]]``)."""
+    """``list``-like payloads: row ``i`` is JSON, in ``blob[offsets[i]:offsets[i+1]]`` (a
+    loaded snapshot) or as bytes of its own (a row put since); ``None`` for a free slot."""
 
-    def __init__(self, blob: bytes, offsets: Sequence[int], scopes: list[Any], where: str):
-        self._blob, self._offsets, self._scopes, self._where = blob, offsets, scopes, where
+    def __init__(self, blob: bytes = b"", offsets: Sequence[int] = (0,),
+                 scopes: list[Any] | None = None, where: str = "") -> None:  # fmt: skip
+        self._blob, self._offsets, self._where = blob, offsets, where
+        self._scopes: list[Any] = [] if scopes is None else scopes
         self._rows: list[Any] = [_RAW] * (len(offsets) - 1)
+        self._gates: list[Any] = [_RAW] * len(self._rows)
+        self._lock = threading.Lock()  # a gate derived on read never overwrites a write's
+        self.decodes = 0  # rows decoded so far (tests and benchmarks read it)
 
     def __len__(self) -> int:
         return len(self._rows)
 
     def __getitem__(self, slot: int) -> dict[str, Any] | None:
-        row = self._rows[slot]
-        if row is _RAW:
-            row = self._rows[slot] = self._decode(slot)
-        return row
+        """Row ``slot``, freshly decoded: a caller may keep or change it."""
+        return None if self._rows[slot] is None else self._decode(slot)
 
     def __setitem__(self, slot: int, value: dict[str, Any] | None) -> None:
-        self._rows[slot] = value
-        self._scopes[slot] = _fields(value)
+        row = None if value is None else _ENCODE(value).encode("utf-8")
+        fields, gate = _fields(value), None if value is None else gate_of(value)
+        with self._lock:  # the row first: a reader checks only rows still in the blob
+            self._rows[slot], self._scopes[slot], self._gates[slot] = row, fields, gate
 
     def append(self, value: dict[str, Any] | None) -> None:
-        self._rows.append(value)
-        self._scopes.append(_fields(value))
+        self._rows.append(None)
+        self._scopes.append(None)
+        self._gates.append(None)
+        self[len(self._rows) - 1] = value
 
     def __iter__(self) -> Iterator[dict[str, Any] | None]:
         return (self[slot] for slot in range(len(self._rows)))
 
+    def gate(self, slot: int) -> dict[str, Any] | None:
+        """Row ``slot``'s gate (``GATE_KEYS``), decoded once and kept. Never change it."""
+        found = self._gates[slot]
+        if found is _RAW:
+            held = self._rows[slot]
+            row = self[slot]
+            found = None if row is None else gate_of(row)
+            with self._lock:
+                if self._rows[slot] is held:  # not written meanwhile
+                    self._gates[slot] = found
+        return found
+
     def raw(self, slot: int) -> bytes:
-        """Row ``slot`` as JSON bytes, undecoded when it was never read."""
-        if self._rows[slot] is _RAW:
+        """Row ``slot`` as JSON bytes, undecoded."""
+        row = self._rows[slot]
+        if row is _RAW:
             return self._blob[self._offsets[slot] : self._offsets[slot + 1]]
-        return _ENCODE(self._rows[slot]).encode("utf-8")
+        return b"null" if row is None else row
 
     def _decode(self, slot: int) -> dict[str, Any] | None:
+        self.decodes += 1
+        expected, held = self._scopes[slot], self._rows[slot]  # in this order: see __setitem__
+        if held is None:
+            return None
+        if held is not _RAW:  # made here from a dict
+            return json.loads(held)
         try:
             row = json.loads(self._blob[self._offsets[slot] : self._offsets[slot + 1]])
-            if isinstance(row, dict):
-                shared(row)
         except ValueError:
             row = _RAW
         fields = _fields(row) if isinstance(row, dict) else None
-        if (row is not None or self._scopes[slot] is not None) and fields != self._scopes[slot]:
+        if (row is not None or expected is not None) and fields != expected:
             raise StorageError(self._where, f"the saved search index in {self._where} is "
                                "damaged (a payload that is not what it says); delete that "
                                "folder and the index is rebuilt from the stores")  # fmt: skip
         return row
 
 
-def rows_blob(payloads: Any) -> tuple[np.ndarray, np.ndarray]:
+def gate_of(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of ``payload`` that search admits and weighs by (see the module's doc)."""
+    out = {}
+    for name in GATE_KEYS:
+        value = payload.get(name)
+        if value is not None and value != "":
+            # Ids are unique: interning one would only add it to the interned table.
+            out[name] = same_text(value) if name != "id" else value
+    metadata = payload.get("metadata")
+    said = metadata.get("speaker") if isinstance(metadata, Mapping) else None
+    if said:
+        out[SPEAKER] = same_text(str(said))
+    return out
+
+
+def speaker_of(payload: Mapping[str, Any]) -> str:
+    """Who said a memory (its ``metadata.speaker``), from a payload or its gate."""
+    if SPEAKER in payload:
+        return str(payload[SPEAKER])
+    metadata = payload.get("metadata")
+    return str(metadata.get("speaker") or "") if isinstance(metadata, Mapping) else ""
+
+
+def rows_blob(payloads: PayloadRows) -> tuple[np.ndarray, np.ndarray]:
     """``(blob, offsets)``: every payload as JSON, back to back (``null`` for none)."""
-    raw = payloads.raw if isinstance(payloads, PayloadRows) else None
-    parts = [raw(slot) if raw else _ENCODE(p).encode("utf-8") for slot, p in _each(payloads)]
+    parts = [payloads.raw(slot) for slot in range(len(payloads))]
     offsets = np.zeros(len(parts) + 1, np.int64)
     np.cumsum([len(p) for p in parts], out=offsets[1:])
     return np.frombuffer(b"".join(parts), np.uint8), offsets
 
 
-def _each(payloads: Any) -> Iterator[tuple[int, Any]]:
-    if isinstance(payloads, PayloadRows):
-        return ((slot, None) for slot in range(len(payloads)))
-    return enumerate(payloads)
+def scopes_of(payloads: PayloadRows) -> list[tuple[str, ...] | None]:
+    """Each row's scope fields, read without decoding rows."""
+    return list(payloads._scopes)
 
 
-def scopes_of(payloads: Any) -> list[list[str] | None]:
-    """Each row's scope fields, read without decoding rows not read yet."""
-    if isinstance(payloads, PayloadRows):
-        return list(payloads._scopes)
-    return [_fields(p) for p in payloads]
-
-
-def _fields(payload: dict[str, Any] | None) -> list[str] | None:
-    return None if payload is None else [payload.get(k, "") for k in SCOPE_FIELDS]
-
-
-# Payload fields whose values repeat across memories (a scope, a batch's time, a kind): held
-# as one string object each. An index built from the store, or a snapshot's rows decoded,
-# carries a fresh copy of each per memory, ~75 bytes a time stamp.
-_REPEATED = ("user_id", "agent_id", "run_id", "created_at", "updated_at", "valid_at",
-             "invalid_at", "kind", "role", "origin", "memory_type", "expires_at",
-             "archived_at", "last_accessed_at", "promoted_from")  # fmt: skip
-
-
-def shared(payload: dict[str, Any]) -> dict[str, Any]:
-    for name in _REPEATED:
-        if name in payload:
-            payload[name] = same_text(payload[name])
-    return payload
+def _fields(payload: Mapping[str, Any] | None) -> tuple[str, ...] | None:
+    """A row's scope fields; a tuple of strings, which the collector stops tracking."""
+    return None if payload is None else tuple(same_text(payload.get(k, "")) for k in SCOPE_FIELDS)

@@ -19,7 +19,7 @@ from ..models import Scope
 from .keyword import KeywordIndex
 from .nearest import MIN_POINTS, Clusters
 from .neighbours import NeighbourTable
-from .payload_rows import shared
+from .payload_rows import PayloadRows
 
 FACTS, ENTITIES, SOURCES = "facts", "entities", "sources"
 _PRODUCT_CELLS = 4_000_000  # 16 MB of float32 scores per chunk of a batched search
@@ -36,7 +36,7 @@ class ScopeIndex:
         self.scope = scope
         self.with_keywords = keywords
         self.ids: list[str | None] = []
-        self.payloads: list[dict[str, Any] | None] = []
+        self.payloads = PayloadRows()  # JSON rows, decoded when read (payload_rows.py)
         self.slot_of: dict[str, int] = {}
         self.keywords = KeywordIndex()
         self.neighbours = NeighbourTable()
@@ -85,7 +85,7 @@ class ScopeIndex:
                 self.payloads.append(None)
             self.slot_of[point_id] = slot
         self.ids[slot] = point_id
-        self.payloads[slot] = shared(payload)
+        self.payloads[slot] = payload
         if is_source(payload):
             self.sources.add(point_id)
         else:
@@ -186,8 +186,15 @@ class ScopeIndex:
         return point_id in self.sources
 
     def payload(self, point_id: str) -> dict[str, Any] | None:
+        """A memory's whole payload, decoded now (a fresh dict each call)."""
         slot = self.slot_of.get(point_id)
         return None if slot is None else self.payloads[slot]
+
+    def gate(self, point_id: str) -> dict[str, Any] | None:
+        """What search admits and weighs a memory by (``payload_rows.GATE_KEYS``), kept
+        decoded; read-only."""
+        slot = self.slot_of.get(point_id)
+        return None if slot is None else self.payloads.gate(slot)
 
     def vector(self, point_id: str) -> np.ndarray | None:
         slot = self.slot_of.get(point_id)
@@ -208,7 +215,7 @@ class ScopeIndex:
             # A superseded fact no longer speaks for its message.
             pairs = [(self.slot_of[member], self.slot_of[key]) for key in self._long
                      for member in self.groups.get(key, ()) if member != key
-                     and not (self.payload(member) or {}).get("invalid_at")]  # fmt: skip
+                     and not (self.gate(member) or {}).get("invalid_at")]  # fmt: skip
             found = np.array(pairs, np.int64).reshape(-1, 2)
             self._parts = (self.revision, found[:, 0].copy(), found[:, 1].copy())
         return self._parts[1], self._parts[2]
@@ -367,13 +374,15 @@ class Scores:
             self._by_slot[self.slots] = self.values
         return self._by_slot
 
-    def top(self, limit: int, accept: Accept) -> list[tuple[str, float]]:
+    def top(self, limit: int, accept: Accept, gated: bool = False) -> list[tuple[str, float]]:
         """Walk candidates in score order, in growing chunks, until ``limit`` are accepted.
 
         A chunk is cut with ``argpartition`` so the common case (few rejections) sorts only
-        about ``2 * limit`` scores, not the whole scope.
+        about ``2 * limit`` scores, not the whole scope. ``gated``: ``accept`` reads only
+        the fields of a gate (``payload_rows.py``), so no payload is decoded.
         """
         slots, scores, index = self.slots, self.values, self.index
+        row = index.payloads.gate if gated else index.payloads.__getitem__
         out: list[tuple[str, float]] = []
         done = 0
         chunk = max(2 * limit, 32)
@@ -386,7 +395,7 @@ class Scores:
             order = part[np.argsort(-scores[part], kind="stable")][done:end]
             for i in order:
                 slot = int(slots[i])
-                payload = index.payloads[slot]
+                payload = row(slot)
                 if payload is not None and accept(payload):
                     out.append((index.ids[slot], float(scores[i])))
                     if len(out) == limit:

@@ -160,7 +160,8 @@ def load_scope(scope: Scope, meta: dict[str, Any], arrays: Arrays, where: str = 
     slot_of = {point_id: slot for slot, point_id in enumerate(ids) if point_id is not None}
     check(all(isinstance(i, str) for i in slot_of), "an id is not text")
     check(len(slot_of) == int(alive.sum()) == size - ids.count(None), "ids and alive differ")
-    rows = [None if c < 0 else list(scopes[c]) for c in codes.tolist()]
+    distinct = [tuple(s) for s in scopes]  # one tuple per scope, shared by its rows
+    rows = [None if c < 0 else distinct[c] for c in codes.tolist()]
     payloads = PayloadRows(arrays["payloads"].tobytes(), offsets.tolist(), rows,
                            where)  # fmt: skip
     free = [int(s) for s in meta["free"]]

@@ -58,6 +58,7 @@ from datetime import datetime
 from typing import Any
 
 from ..index.keyword import tokenise
+from ..index.payload_rows import speaker_of
 from ..lifecycle.fields import DEFAULT_IMPORTANCE
 from .fuse import Fused
 
@@ -143,8 +144,7 @@ def speakers(
     out = []
     for f in fused:
         for payload in members(f.memory_id):
-            metadata = payload.get("metadata")
-            said = str(metadata.get("speaker") or "") if isinstance(metadata, Mapping) else ""
+            said = speaker_of(payload)
             if said and named.setdefault(said, names_speaker(said, terms)):
                 f = Fused(f.memory_id, f.score + weight, {**f.parts, "speaker": weight},
                           dict(f.raw), dict(f.ranks))  # fmt: skip

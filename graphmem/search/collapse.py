@@ -40,6 +40,10 @@ class Groups:
 
     def __init__(self, index: ScopeIndex, accept: Accept, enabled: bool = True) -> None:
         self.index, self._accept, self.enabled = index, accept, enabled
+        # An accept that reads only a gate's fields (``index/payload_rows.py``) is given
+        # gates: admitting a candidate then decodes no payload.
+        self.gated = bool(getattr(accept, "gated", False))
+        self.row = index.gate if self.gated else index.payload
         self._admitted: dict[str, list[str]] = {}  # group key -> its admitted memories
 
     def key(self, point_id: str) -> str:
@@ -51,7 +55,7 @@ class Groups:
         if found is None:
             ids = self.index.groups.get(key, [key]) if self.enabled else [key]
             found = [i for i in ids
-                     if not self.index.kept_source(i) and (p := self.index.payload(i)) is not None
+                     if not self.index.kept_source(i) and (p := self.row(i)) is not None
                      and self._accept(p)]  # fmt: skip
             self._admitted[key] = found
         return found
@@ -72,7 +76,7 @@ class Groups:
             key = str(payload.get("id", ""))
             if self.enabled:
                 return bool(self.members(key))
-            return any(self._accept(self.index.payload(i) or {})
+            return any(self._accept(self.row(i) or {})
                        for i in self.index.groups.get(key, ()) if i != key)  # fmt: skip
         if self.enabled and payload.get("origin") and self._source(str(payload["id"])):
             return False
@@ -93,7 +97,7 @@ class Groups:
         out: dict[str, float] = {}
         wanted = depth
         while True:
-            found = scores.top(wanted, self.admits)
+            found = scores.top(wanted, self.admits, self.gated)
             for point_id, score in found:
                 for key in self._expand(point_id):
                     out.setdefault(key, max(score, scores.of(key)))
@@ -109,7 +113,7 @@ class Groups:
         if self.enabled or not self.index.kept_source(point_id):
             return [self.key(point_id)]
         return [i for i in self.index.groups.get(point_id, ()) if i != point_id
-                and self._accept(self.index.payload(i) or {})]  # fmt: skip
+                and self._accept(self.row(i) or {})]  # fmt: skip
 
     def collapse(self, ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
         """A ranking of memories as a ranking of groups (each at its best member's place)."""

@@ -98,7 +98,7 @@ class Searcher:
                 self._graphs.move_to_end(scope)
                 return found[1]
         ids = [i for i in index.ids if i is not None]
-        graph = build_graph(ids, [index.payload(i) or {} for i in ids], self.ops, scope)
+        graph = build_graph(ids, [index.gate(i) or {} for i in ids], self.ops, scope)
         with self._graphs_lock:
             self._graphs[scope] = (key, graph)
             self._graphs.move_to_end(scope)
@@ -185,6 +185,7 @@ class Searcher:
                 and (not wanted or matches(payload, wanted))
             )
 
+        accept.gated = not wanted  # type: ignore[attr-defined]  # filters read whole payloads
         run = _Run(self, text, scope, plan, accept, when, include_invalid, collapse)
         run.now = now
         return run.hits(limit)
@@ -431,7 +432,7 @@ class _Run:
                     facts.update({m: (score, []) for m in members})
         else:
             for fact_id, score in graph.fact_scores(scored, 4 * depth):
-                payload = self.payload(fact_id)
+                payload = self.groups.row(fact_id)
                 if payload is not None and self.accept(payload):
                     out.append((fact_id, score))
                     facts[fact_id] = (score, [])
@@ -459,7 +460,7 @@ class _Run:
             return (not is_source(payload) and str(payload.get("id", "")) in graph.fact_node
                     and self.accept(payload))  # fmt: skip
 
-        found = scores.top(recipe.match_seeds, fact)
+        found = scores.top(recipe.match_seeds, fact, self.groups.gated)
         out: dict[str, float] = {}
         # Min-max from the scope's floor, as the vector channel is fused: five weak
         # matches out of many are not all as good as the best one.
@@ -538,7 +539,7 @@ class _Run:
         out = []
         while ranked and len(out) < depth:
             negative, fact_id = heapq.heappop(ranked)
-            payload = self.payload(fact_id)
+            payload = self.groups.row(fact_id)
             if payload is not None and self.accept(payload):
                 out.append((fact_id, -negative))
         return self.groups.collapse(out)
@@ -579,8 +580,9 @@ class _Run:
         return self.index.payload(fact_id)
 
     def member_payloads(self, key: str) -> list[dict[str, Any]]:
-        """The payloads of the memories one fused entry stands for (``boost.py``)."""
-        return [p for i in self.groups.members(key) or [key] if (p := self.payload(i))]
+        """The payloads (or gates: ``boost.py`` reads their fields only) of the memories one
+        fused entry stands for."""
+        return [p for i in self.groups.members(key) or [key] if (p := self.groups.row(i))]
 
     def vectors_of(self, ids: list[str]) -> dict[str, np.ndarray]:
         out = {i: v for i in ids if (v := self.index.vector(i)) is not None}
