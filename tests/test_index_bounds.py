@@ -8,6 +8,7 @@ import pytest
 
 from graphmem import Config, Memory
 from graphmem.errors import ConfigError
+from graphmem.models import Scope
 
 USERS = ["u0", "u1", "u2", "u3"]
 QUERY = "Who lives in Paris and paints?"
@@ -42,6 +43,9 @@ def test_held_indexes_stay_within_the_cap_and_a_dropped_scope_answers_the_same(t
         held = m.vectors.cached_scopes()
         assert len(held) <= 2 and all(s.user_id != "u0" for s in held)
         assert _answers(m, "u0") == first  # rebuilt from the stores
+        # A rebuilt index holds the rows it has, not the next power of two (4,096 here).
+        rebuilt = m.vectors.index(Scope.of("u0"))
+        assert rebuilt._matrix.shape[0] == len(rebuilt) == 2300
         assert {user: _answers(m, user) for user in USERS[1:]} == others
         assert len(m.vectors.cached_scopes()) <= 2
         assert len(m.vectors.cached_scopes("entities")) <= 2

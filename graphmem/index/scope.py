@@ -118,12 +118,20 @@ class ScopeIndex:
         if self._matrix is None:
             self._matrix = np.zeros((64, row.shape[0]), dtype=np.float32)
         if slot >= self._matrix.shape[0]:
-            grown = np.zeros((max(slot + 1, 2 * self._matrix.shape[0]), row.shape[0]), np.float32)
+            grown = np.zeros((max(slot + 1, _grown(self._matrix.shape[0])), row.shape[0]),
+                             np.float32)  # fmt: skip
             grown[: self._matrix.shape[0]] = self._matrix
             self._matrix = grown
         self._matrix[slot] = row / norm if norm else row
         if self.clusters is not None:
             self.clusters.placed(slot)
+
+    def reserve(self, count: int, dim: int) -> None:
+        """Room for ``count`` memories of ``dim``-d vectors before a build puts them: the
+        matrix grown by doubling held up to twice the rows it needed (131,072 for 100k
+        memories: 48 MB of a 100k scope's 192 MB)."""
+        if self._matrix is None and count > 0 and dim > 0:
+            self._matrix = np.zeros((count, dim), np.float32)
 
     def drop(self, point_id: str) -> None:
         slot = self.slot_of.pop(point_id, None)
@@ -402,6 +410,12 @@ class Scores:
                         break
             done, chunk = end, chunk * 4
         return out
+
+
+def _grown(rows: int) -> int:
+    """The matrix's next size: a quarter more, not double (a few more copies while a
+    scope grows, a quarter of its size at most held unused after)."""
+    return rows + rows // 4 + 64
 
 
 def _is_long(payload: Mapping[str, Any] | None) -> bool:

@@ -210,6 +210,9 @@ class IndexedVectorStore:
                     keys.append((str(hit.payload.get("created_at", "")), hit.id))
                     payloads.append(dict(hit.payload))
                     rows.append(_compact(hit.vector))
+        first = next((row for row in rows if row is not None and row.ndim == 1), None)
+        if first is not None:
+            index.reserve(len(rows), len(first))
         # Slots in (created_at, id) order, as memories arrive: ties rank the same
         # whether the index was built from the store or grew with the writes.
         for at in sorted(range(len(keys)), key=keys.__getitem__):
