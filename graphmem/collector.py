@@ -12,18 +12,34 @@ collector is back on.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+_lock = threading.Lock()
+_paused = False  # whether a block of this module holds the collector off now
 
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """The collector off for the block, and back on after it unless it was off before
-    (another thread's pause, or the program's own choice, is left as it was)."""
-    was_on = gc.isenabled()
-    gc.disable()
+    """The collector off for the block, and back on after it.
+
+    One block at a time holds the pause: a block that starts while another holds it (a
+    search on another thread) runs as things are, so the collector is back on as soon as
+    the holder ends, and overlapping blocks never keep it off for good. A collector the
+    program turned off is left off. The check and the switch are made under a lock: two
+    threads must not both see it on, nor one turn it off just after another's end.
+    """
+    global _paused
+    with _lock:
+        mine = not _paused and gc.isenabled()
+        if mine:
+            gc.disable()
+            _paused = True
     try:
         yield
     finally:
-        if was_on:
-            gc.enable()
+        if mine:
+            with _lock:
+                _paused = False
+                gc.enable()
