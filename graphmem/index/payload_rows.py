@@ -106,9 +106,9 @@ class PayloadRows:
         try:
             row = json.loads(self._blob[self._offsets[slot] : self._offsets[slot + 1]])
         except ValueError:
-            row = _RAW
+            row = _RAW  # not JSON: damaged, whatever its scope fields say
         fields = _fields(row) if isinstance(row, dict) else None
-        if (row is not None or expected is not None) and fields != expected:
+        if row is _RAW or ((row is not None or expected is not None) and fields != expected):
             raise StorageError(self._where, f"the saved search index in {self._where} is "
                                "damaged (a payload that is not what it says); delete that "
                                "folder and the index is rebuilt from the stores")  # fmt: skip
