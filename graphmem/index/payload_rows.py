@@ -60,7 +60,7 @@ class PayloadRows:
 
     def __getitem__(self, slot: int) -> dict[str, Any] | None:
         """Row ``slot``, freshly decoded: a caller may keep or change it."""
-        return None if self._rows[slot] is None else self._decode(slot)
+        return self._decode(slot)
 
     def __setitem__(self, slot: int, value: dict[str, Any] | None) -> None:
         row = None if value is None else _ENCODE(value).encode("utf-8")
@@ -97,10 +97,10 @@ class PayloadRows:
         return b"null" if row is None else row
 
     def _decode(self, slot: int) -> dict[str, Any] | None:
-        self.decodes += 1
         expected, held = self._scopes[slot], self._rows[slot]  # in this order: see __setitem__
-        if held is None:
+        if held is None:  # a free slot
             return None
+        self.decodes += 1
         if held is not _RAW:  # made here from a dict
             return json.loads(held)
         try:
