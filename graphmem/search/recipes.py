@@ -513,6 +513,41 @@ LoCoMo, with no message that long, unchanged.
 Also not kept (ninth session): the bridge not leading on through a date or number a
 relation ends in (a birth date led from "David Morse" to another person born in 1954):
 every figure the same, musique (both graphs), LoCoMo, implicit, distant.
+
+Issue 12's two open targets, tenth session (2026-11-26; none kept). LoCoMo category-1
+all-gold@10 (default ``add()``, all ten conversations, 282 questions): ``hybrid``'s top 50
+holds every gold turn for only 0.447 of them (top 10 0.213, top 20 0.312, top 30 0.372),
+so no re-ordering of what the channels find reaches 0.25 without losing elsewhere. Re-
+ordered from each question's top 50 (recall@10 of categories 1-4 / category-1 all-gold@10;
+as is 0.755 / 0.213):
+
+- sessions spread over the top 10 (a hit scored down 0.02-0.1 for each one already taken
+  from its session past the first one to four): 0.654-0.751 / 0.195-0.227; only for
+  questions asking for a list (a plural after "what"/"which", "how many", "both": 96 of
+  the 282, and 37 single-hop ones), down 0.03-1.0: 0.738-0.756 / 0.181-0.220. A list's
+  gold is not held back by its neighbours; it is not found.
+- the speaker part 0 / 0.05 / 0.15 / 0.2 / 0.3 instead of 0.1: 0.733 / 0.746 / 0.751 /
+  0.751 / 0.746, and 0.199 / 0.209 / 0.216 / 0.230 / 0.230; neighbour lifts scaled 0-0.75:
+  0.670-0.736 / 0.213-0.223; the vector part scaled 0.8 / 1.2: 0.752 / 0.746, 0.223 / 0.213.
+- ``long_parts`` for every message (threshold 0 words, share 0.25 / 0.5 / 1.0; conversations
+  0-2): recall@10 0.812 / 0.811 / 0.802 vs 0.812, category-1 all-gold 0.243 / 0.243 / 0.216
+  vs 0.243.
+- each turn embedded with the turn before it in its session (plain dense and BM25 + dense
+  over the turns, outside graphmem): the pair's vector, the mean of both vectors, or the
+  better of the two cosines scored category-1 all-gold 0.050-0.089 vs 0.089 dense and
+  0.117-0.142 vs 0.138 fused. The gold turns name what is asked for in other words ("I'm
+  off to go swimming with the kids" for "What activities has Melanie done with her
+  family?"), which MiniLM does not tie to the question.
+
+musique-dev all-gold@5, the bridge's aboutness (LLM graph / offline graph / passages
+stored whole with the offline linker; kept 0.46 / 0.48 / 0.50): a unit's share over the
+square root of its size 0.44 / 0.50 / 0.50; a unit's best memory instead of its mean 0.44 /
+0.54 / 0.50; ``OBJECT_SHARE`` 0.5 0.44 / 0.48 / 0.48. Whole passages with the linker's
+co-mentions outscore the LLM's triples (R@5 0.753 vs 0.723): a second-hop passage often
+names the bridge as an object ("Scott Young is the father of Neil Young", "Betrayed,
+directed by Raoul Walsh"), which aboutness counts a quarter and divides among the
+passage's eight to eleven triples. The variants that lift such passages lose other LLM
+questions, so the difference stays open.
 """
 
 from __future__ import annotations
