@@ -1,0 +1,46 @@
+// A third-party MCP client for the interop tests (tests/test_mcp_interop.py): the
+// TypeScript SDK, not the Python one the other MCP tests use. It connects over
+// streamable HTTP (`http URL KEY`) or stdio (`stdio COMMAND ARG...`), lists the tools,
+// makes the calls given as JSON on stdin ([{"tool": ..., "arguments": {...}}, ...]) and
+// prints one JSON object: the server's name, the tools, and each call's result.
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+
+const [mode, ...rest] = process.argv.slice(2);
+let input = "";
+for await (const chunk of process.stdin) input += chunk;
+const calls = JSON.parse(input || "[]");
+
+const transport = mode === "http"
+  ? new StreamableHTTPClientTransport(new URL(rest[0]), {
+      requestInit: { headers: { Authorization: `Bearer ${rest[1]}` } },
+    })
+  : new StdioClientTransport({ command: rest[0], args: rest.slice(1), stderr: "ignore" });
+const client = new Client({ name: "graphmem-interop", version: "1.0.0" });
+const out = { results: [] };
+try {
+  await client.connect(transport);
+  out.server = client.getServerVersion();
+  out.tools = (await client.listTools()).tools;
+  for (const { tool, arguments: args } of calls) {
+    try {
+      const r = await client.callTool({ name: tool, arguments: args ?? {} });
+      out.results.push({
+        tool,
+        isError: Boolean(r.isError),
+        text: (r.content ?? []).filter((c) => c.type === "text").map((c) => c.text).join("\n"),
+        structured: r.structuredContent ?? null,
+      });
+    } catch (err) {
+      out.results.push({ tool, thrown: String(err) });
+    }
+  }
+  await client.ping();
+  out.pinged = true;
+} catch (err) {
+  out.error = String(err);
+} finally {
+  await client.close().catch(() => {});
+}
+process.stdout.write(JSON.stringify(out));

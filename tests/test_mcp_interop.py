@@ -1,0 +1,135 @@
+"""graphmem's MCP servers driven by a client that is not ours: the TypeScript SDK
+(``tests/interop/mcp_client.mjs``, installed from npm by ``npm ci --prefix tests/interop``),
+against ``graphmem mcp`` over stdio and the real ``graphmem serve`` at ``/mcp``. The
+other MCP tests use the Python SDK, which shares its authors' reading of the protocol
+with the server's SDK; an editor or agent written in TypeScript is the common case."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp_helpers import BAD_CALLS, STORY, TOOLS
+
+from graphmem.testing.server import ServedMemory
+
+HERE = Path(__file__).parent / "interop"
+SDK = HERE / "node_modules" / "@modelcontextprotocol" / "sdk"
+QUESTION = "Where does Alice's brother live?"
+TWO_HOPS = [{"source": "Alice", "relation": "brother", "target": "Bob"},
+            {"source": "Bob", "relation": "lives_in", "target": "Paris"}]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    found = shutil.which("node")
+    if found is None or not SDK.is_dir():
+        pytest.fail("the interop tests need Node.js and the TypeScript MCP SDK: install "
+                    "them with `npm ci --prefix tests/interop` (the README's test command "
+                    "does)")  # fmt: skip
+    return found
+
+
+def ts_client(node: str, transport: list[str], calls: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the TypeScript client saw: the tools, each call's result, any failure."""
+    done = subprocess.run([node, str(HERE / "mcp_client.mjs"), *transport],
+                          input=json.dumps(calls), capture_output=True, text=True,
+                          timeout=300, cwd=HERE)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def stdio(data_dir: Path, user: str) -> list[str]:
+    # The SDK hands a child only a few safe variables (PATH, HOME...), so what the server
+    # needs goes on its command line.
+    return ["stdio", sys.executable, "-m", "graphmem.cli", "mcp", "--data-dir", str(data_dir),
+            "--embedder", "hash", "--user", user]  # fmt: skip
+
+
+def remembering() -> list[dict[str, Any]]:
+    return [{"tool": "remember", "arguments": {"text": t, "when": "2024-01-01"}} for t in STORY]
+
+
+READS = [
+    {"tool": "recall", "arguments": {"query": QUESTION, "limit": 3}},
+    {"tool": "how_connected", "arguments": {"source": "Alice", "target": "Paris"}},
+    {"tool": "cypher", "arguments": {"query": "MATCH (e:Entity) RETURN e.name AS name ORDER BY name"}},
+    {"tool": "list_memories", "arguments": {}},
+]  # fmt: skip
+
+
+def check_story(results: list[dict[str, Any]]) -> None:
+    """The story stored by ``remembering()`` and read back by ``READS``."""
+    for result in results:
+        assert "thrown" not in result and not result["isError"], result
+    stored = [f["text"] for r in results[:3] for f in r["structured"]["result"]["facts"]]
+    assert stored == STORY
+    recall, connected, rows, listed = results[3:7]
+    assert "Bob lives in Paris." in [h["text"] for h in recall["structured"]["hits"]]
+    assert connected["structured"]["paths"][0] == TWO_HOPS
+    assert [r["name"] for r in rows["structured"]["rows"]] == ["Acme", "Alice", "Bob", "Paris"]
+    assert sorted(m["text"] for m in listed["structured"]["memories"]) == sorted(STORY)
+
+
+def test_typescript_client_over_stdio_lists_and_calls_the_tools(node, tmp_path):
+    seen = ts_client(node, stdio(tmp_path, "alice"), remembering() + READS)
+    assert "error" not in seen and seen["pinged"], seen.get("error")
+    assert seen["server"]["name"] == "graphmem"
+    tools = {t["name"]: t for t in seen["tools"]}
+    assert set(tools) == TOOLS
+    assert all(t["inputSchema"]["type"] == "object" for t in tools.values())
+    assert tools["recall"]["inputSchema"]["required"] == ["query"]
+    check_story(seen["results"])
+
+
+def test_typescript_client_gets_tool_errors_naming_the_problem(node, tmp_path):
+    calls = [{"tool": "remember", "arguments": {"text": "Alice works at Acme."}}]
+    calls += [{"tool": tool, "arguments": arguments} for tool, arguments, _ in BAD_CALLS]
+    calls += [{"tool": "no_such_tool", "arguments": {}},
+              {"tool": "recall", "arguments": {"query": "Where does Alice work?", "limit": 1}}]  # fmt: skip
+    seen = ts_client(node, stdio(tmp_path, "alice"), calls)
+    assert "error" not in seen and seen["pinged"], seen.get("error")
+    results = seen["results"]
+    assert len(results) == len(calls)
+    for (tool, arguments, named), result in zip(BAD_CALLS, results[1:], strict=False):
+        assert result["isError"], (tool, arguments, result)
+        assert named in result["text"] and "Traceback" not in result["text"], result["text"]
+    unknown = results[-2]
+    assert unknown.get("isError") or "thrown" in unknown, unknown
+    assert "no_such_tool" in (unknown.get("text") or unknown.get("thrown", ""))
+    # Still serving, and nothing was lost.
+    assert results[-1]["structured"]["hits"][0]["text"] == "Alice works at Acme."
+
+
+def test_typescript_client_over_http_with_keys_and_scopes(node, tmp_path):
+    served = ServedMemory(tmp_path / "data")
+    try:
+        alice, _ = served.keys.create(user_id="alice")
+        bob, _ = served.keys.create(user_id="bob")
+        url = f"{served.url}/mcp"
+        mine = ts_client(node, ["http", url, alice], remembering() + READS)
+        assert "error" not in mine and mine["pinged"], mine.get("error")
+        assert {t["name"] for t in mine["tools"]} == TOOLS
+        check_story(mine["results"])
+
+        theirs = ts_client(node, ["http", url, bob], READS + [
+            {"tool": "entity", "arguments": {"name": "Alice"}}])  # fmt: skip
+        assert "error" not in theirs, theirs.get("error")
+        recall, connected, rows, listed, entity = theirs["results"]
+        assert recall["structured"]["hits"] == []
+        assert connected["isError"] and "NotFoundError" in connected["text"]
+        assert rows["structured"]["rows"] == []
+        assert listed["structured"]["memories"] == []
+        assert entity["isError"] and "Paris" not in entity["text"]
+
+        refused = ts_client(node, ["http", url, "gm_" + "0" * 40], READS[:1])
+        assert "401" in refused["error"] and "API key" in refused["error"]
+        assert refused["results"] == []
+    finally:
+        output = served.stop()
+    assert alice not in output and bob not in output
