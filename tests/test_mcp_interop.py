@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from mcp_helpers import BAD_CALLS, STORY, TOOLS
 
@@ -106,30 +107,64 @@ def test_typescript_client_gets_tool_errors_naming_the_problem(node, tmp_path):
     assert results[-1]["structured"]["hits"][0]["text"] == "Alice works at Acme."
 
 
-def test_typescript_client_over_http_with_keys_and_scopes(node, tmp_path):
-    served = ServedMemory(tmp_path / "data")
-    try:
-        alice, _ = served.keys.create(user_id="alice")
-        bob, _ = served.keys.create(user_id="bob")
-        url = f"{served.url}/mcp"
-        mine = ts_client(node, ["http", url, alice], remembering() + READS)
-        assert "error" not in mine and mine["pinged"], mine.get("error")
-        assert {t["name"] for t in mine["tools"]} == TOOLS
-        check_story(mine["results"])
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    server = ServedMemory(tmp_path_factory.mktemp("interop") / "data")
+    yield server
+    assert "gm_" not in server.stop()  # no key ever reaches the server's output
 
-        theirs = ts_client(node, ["http", url, bob], READS + [
-            {"tool": "entity", "arguments": {"name": "Alice"}}])  # fmt: skip
-        assert "error" not in theirs, theirs.get("error")
-        recall, connected, rows, listed, entity = theirs["results"]
-        assert recall["structured"]["hits"] == []
-        assert connected["isError"] and "NotFoundError" in connected["text"]
-        assert rows["structured"]["rows"] == []
-        assert listed["structured"]["memories"] == []
-        assert entity["isError"] and "Paris" not in entity["text"]
 
-        refused = ts_client(node, ["http", url, "gm_" + "0" * 40], READS[:1])
-        assert "401" in refused["error"] and "API key" in refused["error"]
-        assert refused["results"] == []
-    finally:
-        output = served.stop()
-    assert alice not in output and bob not in output
+def test_typescript_client_over_http_with_keys_and_scopes(node, served):
+    alice, _ = served.keys.create(user_id="alice")
+    bob, _ = served.keys.create(user_id="bob")
+    url = f"{served.url}/mcp"
+    mine = ts_client(node, ["http", url, alice], remembering() + READS)
+    assert "error" not in mine and mine["pinged"], mine.get("error")
+    assert {t["name"] for t in mine["tools"]} == TOOLS
+    check_story(mine["results"])
+
+    theirs = ts_client(node, ["http", url, bob], READS + [
+        {"tool": "entity", "arguments": {"name": "Alice"}}])  # fmt: skip
+    assert "error" not in theirs, theirs.get("error")
+    recall, connected, rows, listed, entity = theirs["results"]
+    assert recall["structured"]["hits"] == []
+    assert connected["isError"] and "NotFoundError" in connected["text"]
+    assert rows["structured"]["rows"] == []
+    assert listed["structured"]["memories"] == []
+    assert entity["isError"] and "Paris" not in entity["text"]
+
+    refused = ts_client(node, ["http", url, "gm_" + "0" * 40], READS[:1])
+    assert "401" in refused["error"] and "API key" in refused["error"]
+    assert refused["results"] == []
+    assert alice not in served.output() and bob not in served.output()
+
+
+@pytest.mark.parametrize("version", ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"])
+def test_each_protocol_version_a_client_may_ask_for_is_served(served, version):
+    """A client with no SDK at all: JSON-RPC over HTTP, as an older client would send it.
+    The server agrees to the version asked for, and the tools answer under it."""
+    key, _ = served.keys.create(user_id="carol")
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json",
+               "Accept": "application/json, text/event-stream"}  # fmt: skip
+    hello = {"protocolVersion": version, "capabilities": {},
+             "clientInfo": {"name": "raw", "version": "1"}}  # fmt: skip
+    with httpx.Client(base_url=served.url, headers=headers, timeout=60) as http:
+        started = http.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                                          "params": hello})  # fmt: skip
+        assert started.status_code == 200, started.text
+        assert message(started)["result"]["protocolVersion"] == version
+        http.headers.update({"mcp-session-id": started.headers["mcp-session-id"],
+                             "mcp-protocol-version": version})  # fmt: skip
+        done = http.post("/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+        assert done.status_code == 202
+        listed = http.post("/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+        assert {t["name"] for t in message(listed)["result"]["tools"]} == TOOLS
+
+
+def message(response: httpx.Response) -> dict[str, Any]:
+    """The JSON-RPC message of a reply sent as JSON or as one server-sent event."""
+    if response.headers.get("content-type", "").startswith("application/json"):
+        return response.json()
+    data = [line[5:] for line in response.text.splitlines() if line.startswith("data:")]
+    assert len(data) == 1, response.text
+    return json.loads(data[0])
