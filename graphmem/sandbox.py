@@ -25,7 +25,7 @@ from typing import Any
 
 from . import cypher_lexer
 from .errors import QueryError, ReadOnlyError, ValidationError
-from .models import GraphBatch, Scope
+from .models import GraphBatch, Scope, check_unicode
 from .stores.graph_ops import GraphOps
 
 MAX_CYPHER_CHARS = 20_000
@@ -41,6 +41,8 @@ def check_statement(text: object, params: object) -> tuple[str, dict[str, Any]]:
         raise ValidationError("query", "must not be empty")
     if len(text) > MAX_CYPHER_CHARS:
         raise ValidationError("query", f"is longer than {MAX_CYPHER_CHARS} characters")
+    # Else the driver's own refusal was reported against the parameters.
+    check_unicode(text, "query")
     if params is None:
         return text, {}
     if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):

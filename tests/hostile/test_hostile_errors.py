@@ -81,6 +81,15 @@ def test_lone_surrogate_in_update_and_search_is_a_validation_error(memory, store
     assert memory.get(fact.id, user_id=USER).text == fact.text
 
 
+@pytest.mark.parametrize("scoped", [True, False], ids=["in-a-scope", "whole-graph"])
+def test_lone_surrogate_in_a_cypher_query_is_named_as_the_querys_problem(memory, scoped):
+    scope = {"user_id": USER} if scoped else {}
+    with pytest.raises(ValidationError, match="lone surrogate") as refused:
+        memory.cypher(f"MATCH (e:Entity) WHERE e.name = 'Al{SURROGATE}' RETURN e.name", **scope)
+    assert refused.value.field == "query"
+    assert memory.cypher("MATCH (e:Entity) RETURN count(e) AS n", **scope)[0]["n"] > 0
+
+
 def _llm_memory(path, server, **settings) -> Memory:
     return Memory.open(path / "data", embedder="hash", extractor="llm",
                        llm_base_url=server.base_url, llm_api_key="test-key",
