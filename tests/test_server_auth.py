@@ -307,3 +307,30 @@ def test_a_method_not_served_names_the_methods_that_are(served, method, path, al
     if method != "HEAD":  # a HEAD answer has no body
         detail = _problem(answer, 405, "GraphMemError")["detail"]
         assert method in detail and path in detail and all(m in detail for m in allowed)
+
+
+@pytest.mark.parametrize(("body", "named"), [
+    (b'{"query": "Al\xff\xfeice"}', "is not UTF-8"),
+    (b'{"query": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nests too deep"),
+    (b'{"query": "q", "limit": 1' + b"0" * 5_000 + b"}", "digits"),
+], ids=["not-utf8", "too-deep", "huge-integer"])  # fmt: skip
+def test_a_body_that_is_not_readable_json_is_named_with_the_fix(served, body, named):
+    key, _ = served.keys.create(user_id="joy")
+    headers = {"X-API-Key": key, "Content-Type": "application/json"}
+    answer = httpx.post(served.url + "/v1/search", content=body, headers=headers)
+    found = _problem(answer, 400, "ValidationError")
+    assert found["field"] == "body"
+    assert named in found["detail"] and "Content-Type: application/json" in found["detail"]
+    fine = httpx.post(served.url + "/v1/search", json={"query": "q"}, headers=headers)
+    assert fine.status_code == 200  # and it keeps serving
+
+
+def test_a_path_nothing_serves_is_named_and_points_at_the_docs(served):
+    key, _ = served.keys.create(user_id="kai")
+    answer = httpx.get(served.url + "/v1/memorys", headers={"X-API-Key": key})
+    detail = _problem(answer, 404, "NotFoundError")["detail"]
+    assert "/v1/memorys" in detail and "/docs" in detail
+    long = "/v1/" + "x" * 5_000
+    detail = _problem(httpx.get(served.url + long, headers={"X-API-Key": key}), 404,
+                      "NotFoundError")["detail"]  # fmt: skip
+    assert len(detail) < 300  # the caller's path is cut short, not echoed whole

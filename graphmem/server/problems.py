@@ -8,6 +8,7 @@ language can branch on it and ``graphmem.Client`` raises the same class again.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from typing import Any
@@ -94,13 +95,37 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     name = "NotFoundError" if exc.status_code == 404 else "GraphMemError"
     detail, headers = str(exc.detail), dict(exc.headers or {})
+    field = None
     if exc.status_code == 405:  # RFC 9110: a 405 names what is allowed
         headers["Allow"] = ", ".join(_methods_at(request))
-        detail = (f"{request.method} is not served at {request.url.path}; "
+        detail = (f"{request.method} is not served at {_path(request)}; "
                   f"use {headers['Allow']} (the API's paths are at /docs)")  # fmt: skip
-    response = problem(exc.status_code, name, detail)
+    elif exc.status_code == 404 and detail == "Not Found":  # no route: the router's words
+        detail = f"nothing is served at {_path(request)} (the API's paths are at /docs)"
+    elif exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
+        # FastAPI's "There was an error parsing the body" says neither what nor what to do.
+        name, field = "ValidationError", "body"
+        detail = (f"the request body is not JSON that can be read ({_unreadable(exc.__cause__)}): "
+                  "send one JSON object, UTF-8 encoded, with Content-Type: application/json")  # fmt: skip
+    response = problem(exc.status_code, name, detail, field=field)
     response.headers.update(headers)
     return response
+
+
+def _path(request: Request, most: int = 200) -> str:
+    """The request's path for a message: as sent, cut short (the caller chose it)."""
+    path = request.url.path
+    return path if len(path) <= most else path[:most] + "..."
+
+
+def _unreadable(cause: BaseException) -> str:
+    if isinstance(cause, RecursionError):
+        return "it nests too deep"
+    if isinstance(cause, UnicodeDecodeError):
+        return f"byte {cause.object[cause.start : cause.start + 1]!r} at {cause.start} is not UTF-8"
+    if isinstance(cause, json.JSONDecodeError):
+        return f"{cause.msg} at line {cause.lineno}, column {cause.colno}"
+    return str(cause)[:200]  # e.g. Python's cap on the digits of an integer
 
 
 def _methods_at(request: Request) -> list[str]:
