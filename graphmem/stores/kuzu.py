@@ -160,6 +160,13 @@ class KuzuGraphStore:
         except StorageError:
             self._unregister()
             raise
+        except MemoryError as exc:  # Kuzu reserves the whole page cache when it opens
+            self._unregister()
+            raise BackendUnavailableError(
+                f"cannot open the Kuzu graph at {self.path}: its page cache of "
+                f"{buffer_pool_mb} MB could not be reserved ({exc}); lower graph_buffer_pool_mb "
+                "(GRAPHMEM_GRAPH_BUFFER_POOL_MB), or 0 for Kuzu's default"
+            ) from exc
         except RuntimeError as exc:
             self._unregister()
             if _LOCKED.search(str(exc)):

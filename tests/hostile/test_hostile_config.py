@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from graphmem import ConfigError, Memory
+from graphmem import BackendUnavailableError, ConfigError, Memory
 from graphmem.config import Config
 
 
@@ -61,3 +61,14 @@ def test_unknown_overrides_in_from_env_and_with_are_config_errors(tmp_path):
 def test_a_store_object_that_is_not_an_embedder_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="embedder"):
         Memory.open(tmp_path / "d", embedder=object())
+
+
+def test_a_graph_page_cache_too_large_to_reserve_names_the_setting(tmp_path):
+    """Kuzu reserves its page cache when it opens; one past what the machine can map was a
+    MemoryError (std::bad_alloc) that the CLI reported as a bug."""
+    past_any_address_space = 10**12  # MB: 1e18 bytes, more than even 57-bit addresses reach
+    with pytest.raises(BackendUnavailableError, match="graph_buffer_pool_mb"):
+        Memory.open(tmp_path / "data", embedder="hash", graph_buffer_pool_mb=past_any_address_space)
+    with Memory.open(tmp_path / "data", embedder="hash") as memory:  # nothing held or lost
+        memory.add("Alice works at Acme.", user_id="u")
+        assert [f.text for f in memory.get_all(user_id="u")] == ["Alice works at Acme."]
