@@ -334,3 +334,24 @@ def test_a_path_nothing_serves_is_named_and_points_at_the_docs(served):
     detail = _problem(httpx.get(served.url + long, headers={"X-API-Key": key}), 404,
                       "NotFoundError")["detail"]  # fmt: skip
     assert len(detail) < 300  # the caller's path is cut short, not echoed whole
+
+
+def test_keys_revoke_takes_an_id_or_the_key_and_refuses_anything_else_cleanly(tmp_path):
+    from graphmem import ValidationError
+    from graphmem.server.keys import KeyStore
+
+    store = KeyStore.in_data_dir(tmp_path)
+    first, _ = store.create(user_id="lee")
+    second, info = store.create(user_id="lee")
+    assert store.revoke(first).revoked_at  # the whole key, pasted: its id is revoked
+    with pytest.raises(AuthError):
+        store.verify(first)
+    for bad in ("\udcff", "x" * 10_000, "gm_" + first[3:15], 12):
+        with pytest.raises(ValidationError) as refused:
+            store.revoke(bad)
+        assert refused.value.field == "id" and "keys list" in str(refused.value)
+    assert store.verify(second).id == info.id  # nothing else was touched
+    # From the shell, an argument that is not UTF-8 is an error (exit 1), not a bug (3).
+    done = subprocess.run([sys.executable, "-c", CLI, "keys", "revoke", b"\xff",
+                           "--data-dir", str(tmp_path)], capture_output=True, timeout=120)  # fmt: skip
+    assert done.returncode == 1 and b"ValidationError" in done.stderr, done.stderr

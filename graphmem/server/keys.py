@@ -24,6 +24,7 @@ from ..models import SCOPE_FIELDS, Scope, now_iso, to_iso
 
 KEY_PREFIX = "gm_"
 _KEY = re.compile(r"^gm_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
+_KEY_ID = re.compile(r"[0-9a-f]{12}")
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -148,6 +149,12 @@ class KeyStore:
         return [_info(row) for row in rows]
 
     def revoke(self, key_id: str) -> KeyInfo:
+        whole = _KEY.match(key_id) if isinstance(key_id, str) else None
+        key_id = whole[1] if whole else key_id  # the key itself, pasted: its id
+        if not isinstance(key_id, str) or not _KEY_ID.fullmatch(key_id):
+            # Not echoed: it may be a mistyped key, or not text at all.
+            raise ValidationError("id", "not a key id: give the 12 hex characters of its id "
+                                  "column in `graphmem keys list`")  # fmt: skip
         with self._lock:
             done = self._db.execute(
                 "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at = ''",
