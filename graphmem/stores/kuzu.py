@@ -162,10 +162,12 @@ class KuzuGraphStore:
             raise
         except MemoryError as exc:  # Kuzu reserves the whole page cache when it opens
             self._unregister()
+            size = (f"of {buffer_pool_mb} MB" if buffer_pool_mb > 0
+                    else "(Kuzu's default, 80% of the memory)")  # fmt: skip
             raise BackendUnavailableError(
-                f"cannot open the Kuzu graph at {self.path}: its page cache of "
-                f"{buffer_pool_mb} MB could not be reserved ({exc}); lower graph_buffer_pool_mb "
-                "(GRAPHMEM_GRAPH_BUFFER_POOL_MB), or 0 for Kuzu's default"
+                f"cannot open the Kuzu graph at {self.path}: its page cache {size} could not be "
+                f"reserved ({exc}); set graph_buffer_pool_mb (GRAPHMEM_GRAPH_BUFFER_POOL_MB) to "
+                "a size this machine can map, such as 1024"
             ) from exc
         except RuntimeError as exc:
             self._unregister()
