@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from mcp_helpers import BAD_CALLS, STORY, TOOLS
+from mcp_helpers import BAD_CALLS, STORY, TOOLS, server_env
 
 from graphmem.testing.server import ServedMemory
 
@@ -40,14 +40,14 @@ def ts_client(node: str, transport: list[str], calls: list[dict[str, Any]]) -> d
     """What the TypeScript client saw: the tools, each call's result, any failure."""
     done = subprocess.run([node, str(HERE / "mcp_client.mjs"), *transport],
                           input=json.dumps(calls), capture_output=True, text=True,
-                          timeout=300, cwd=HERE)  # fmt: skip
+                          timeout=300, cwd=HERE, env=server_env())  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
 
 def stdio(data_dir: Path, user: str) -> list[str]:
-    # The SDK hands a child only a few safe variables (PATH, HOME...), so what the server
-    # needs goes on its command line.
+    # The SDK hands a child only a few safe variables (PATH, HOME...) and PYTHONPATH
+    # (mcp_client.mjs), so the embedder goes on the command line.
     return ["stdio", sys.executable, "-m", "graphmem.cli", "mcp", "--data-dir", str(data_dir),
             "--embedder", "hash", "--user", user]  # fmt: skip
 

@@ -4,7 +4,7 @@
 // makes the calls given as JSON on stdin ([{"tool": ..., "arguments": {...}}, ...]) and
 // prints one JSON object: the server's name, the tools, and each call's result.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 const [mode, ...rest] = process.argv.slice(2);
@@ -16,7 +16,13 @@ const transport = mode === "http"
   ? new StreamableHTTPClientTransport(new URL(rest[0]), {
       requestInit: { headers: { Authorization: `Bearer ${rest[1]}` } },
     })
-  : new StdioClientTransport({ command: rest[0], args: rest.slice(1), stderr: "ignore" });
+  : new StdioClientTransport({
+      command: rest[0],
+      args: rest.slice(1),
+      stderr: "ignore",
+      // The SDK passes on only a few safe variables; PYTHONPATH picks the checkout tested.
+      env: { ...getDefaultEnvironment(), ...(process.env.PYTHONPATH ? { PYTHONPATH: process.env.PYTHONPATH } : {}) },
+    });
 const client = new Client({ name: "graphmem-interop", version: "1.0.0" });
 const out = { results: [] };
 try {
