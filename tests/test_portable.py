@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,9 @@ import pytest
 
 from graphmem import Memory
 from graphmem.errors import ValidationError
+from graphmem.ingest.journal import pack_vector
 from graphmem.maintenance.portable import export, import_
+from graphmem.models import Scope
 from graphmem.stores.neo4j import Neo4jGraphStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,3 +104,52 @@ def test_export_from_kuzu_imports_into_the_bolt_backend(tmp_path, source, bolt_s
         assert got["top10"] == expected["top10"]
         assert copy.verify().ok
         copy.reset()
+
+
+def _damaged(lines: list[str], how: str) -> list[str]:
+    """``lines`` of a good export, damaged one way."""
+    records = [json.loads(line) for line in lines]
+    fact = next(i for i, r in enumerate(records) if r["type"] == "fact")
+    event = next(i for i, r in enumerate(records) if r["type"] == "event")
+    if how == "cut-short":
+        return lines[: len(lines) - 3]
+    if how == "not-json":
+        return lines[:event] + ["{not json"] + lines[event:]
+    if how == "surrogate":
+        records[fact]["payload"]["user_id"] = "\ud800"
+    elif how == "vector-list":
+        records[fact]["vector"] = [0.0] * 384
+    elif how == "vector-nan":
+        records[fact]["vector"] = pack_vector([math.nan] * 384)
+    elif how == "too-long":
+        records[fact]["payload"]["text"] = "x" * 30_000
+    elif how == "duplicate":
+        records.insert(fact, dict(records[fact]))
+    elif how == "disagreeing":  # the fact's text no longer what its history says
+        records[fact]["payload"]["text"] = "Something else entirely."
+    elif how == "no-payload":
+        del records[fact]["payload"]
+    return [json.dumps(r) for r in records]
+
+
+@pytest.mark.parametrize(("how", "named"), [
+    ("cut-short", "it was cut short"), ("not-json", "is not JSON"),
+    ("surrogate", "lone surrogate"), ("vector-list", "not base64"),
+    ("vector-nan", "finite"), ("too-long", "max_text_chars"),
+    ("duplicate", "duplicated primary key"), ("disagreeing", "disagree"),
+    ("no-payload", "without payload"),
+])  # fmt: skip
+def test_a_damaged_export_is_refused_whole_and_leaves_the_target_empty(tmp_path, source, how,
+                                                                       named):  # fmt: skip
+    m, expected = source
+    buffer = io.StringIO()
+    export(m, buffer)
+    good = buffer.getvalue().splitlines()
+    with Memory.open(tmp_path / "dst", embedder="hash", extractor="offline") as copy:
+        with pytest.raises(ValidationError, match="import") as refused:
+            import_(copy, _damaged(good, how))
+        assert named in str(refused.value)
+        assert copy.vectors.count("facts", None) == 0 and copy.history_store.count() == 0
+        assert copy.ops.counts(Scope())["entities"] == 0
+        import_(copy, good)  # the same target takes the good file afterwards
+        assert _summary(copy) == expected

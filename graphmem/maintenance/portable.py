@@ -16,10 +16,11 @@ they are when the file's embedder is the target's, and re-embedded otherwise.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from ..errors import ValidationError
+from ..errors import GraphMemError, ValidationError
 from ..ingest.journal import pack_vector, unpack_vector
 from ..models import GraphBatch, HistoryEvent, Scope
 from ..stores.base import VectorPoint
@@ -123,25 +124,140 @@ def _history(memory: Any) -> Iterable[HistoryEvent]:
 
 def import_(memory: Any, lines: Iterable[str], *,
             progress: Progress | None = None) -> dict[str, int]:  # fmt: skip
-    """Read an export into ``memory``, which must hold no memories yet."""
+    """Read an export into ``memory``, which must be empty (no memories, no history).
+
+    All or nothing: a line that is not a record of the format, a file that ends before
+    the counts its header promises, or records that leave the stores disagreeing raise
+    ``ValidationError`` naming the line, and the target is emptied again."""
     tick = progress or (lambda n: None)
-    if memory.vectors.count(FACTS, None) or memory.ops.counts(Scope())["entities"]:
-        raise ValidationError("import", "the target already holds memories: import into an "
-                              "empty data directory (or reset it first)")  # fmt: skip
-    records = (json.loads(line) for line in lines if line.strip())
-    header = next(records, None)
-    if not header or header.get("type") != "header" or header.get("format") != FORMAT:
+    if (memory.vectors.count(FACTS, None) or memory.ops.counts(Scope())["entities"]
+            or _events_held(memory)):  # fmt: skip
+        raise ValidationError("import", "the target already holds memories or history: "
+                              "import into an empty data directory (or reset it first)")  # fmt: skip
+    records = _records(lines)
+    _first, header = next(records, (0, None))
+    if not isinstance(header, dict) or header.get("type") != "header" or (
+            header.get("format") != FORMAT):  # fmt: skip
         raise ValidationError("import", f"not a {FORMAT} file (its first line is no header)")
     if header.get("version") != VERSION:
         raise ValidationError("import", f"version {header.get('version')} is not {VERSION}")
     same_space = header.get("embedder") == memory.embedder.name
     loader = _Loader(memory, same_space)
+    check = _Checker(memory.embedder.dim if same_space else None, memory.config.max_text_chars)
+    number = 1
     with memory._writing:
-        for record in records:
-            loader.add(record)
-            tick(1)
-        loader.flush_all()
+        try:
+            for number, record in records:
+                loader.add(check(record, number))
+                tick(1)
+            loader.flush_all()
+            _check_counts(header.get("counts"), loader.counts, number)
+            drift = {k: n for k, n in memory.verify().drift.items() if n}
+            if drift:
+                raise ValidationError("import", f"the file's records disagree with each other "
+                                      f"({drift}): export the source again after `graphmem "
+                                      "doctor --repair` there")  # fmt: skip
+        except BaseException as exc:
+            instead = _empty_again(memory, exc, number)
+            if instead is None:
+                raise
+            raise instead from exc
     return loader.counts
+
+
+def _events_held(memory: Any) -> int:
+    count = getattr(memory.history_store, "count", None)
+    return count() if count is not None else len(memory.history_store.events(None, limit=1))
+
+
+def _records(lines: Iterable[str]) -> Iterator[tuple[int, Any]]:
+    """``(line number, parsed record)`` of each line that is not blank."""
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except ValueError as exc:  # JSONDecodeError, or an integer past Python's digit cap
+            raise ValidationError("import", f"line {number} is not JSON ({exc}): the file is "
+                                  "damaged; export it again") from None  # fmt: skip
+        except RecursionError:
+            raise ValidationError("import", f"line {number} nests too deep to be a record "
+                                  "of this format") from None  # fmt: skip
+
+
+class _Checker:
+    """What a record must hold before any store sees it (the rest the stores check)."""
+
+    NEEDS = {"fact": ("id", "payload"), "source": ("id", "payload"), "entity": ("row",),
+             "relation": ("id", "source_id", "target_id", "name"),
+             "mention": ("fact_id", "entity_id"),
+             "event": ("event", "target_id", "target_kind", "created_at")}  # fmt: skip
+
+    def __init__(self, dim: int | None, max_chars: int) -> None:
+        self.dim, self.max_chars = dim, max_chars
+
+    def __call__(self, record: Any, number: int) -> dict[str, Any]:
+        def refuse(problem: str) -> ValidationError:
+            return ValidationError("import", f"line {number}: {problem}")
+
+        if not isinstance(record, dict) or record.get("type") not in self.NEEDS:
+            kind = record.get("type") if isinstance(record, dict) else None
+            raise refuse(f"unknown record type {kind!r}")
+        missing = [k for k in self.NEEDS[record["type"]] if k not in record]
+        if missing:
+            raise refuse(f"a {record['type']} record without {', '.join(missing)}")
+        try:
+            json.dumps(record, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise refuse("holds a lone surrogate, which is not valid Unicode text") from None
+        body = record.get("payload") if "payload" in record else record.get("row")
+        if record["type"] in ("fact", "source", "entity"):
+            text = body.get("text" if "payload" in record else "name") if isinstance(
+                body, dict) else None  # fmt: skip
+            if not isinstance(text, str) or not isinstance(record.get("id", ""), str):
+                raise refuse(f"a {record['type']} record without its id and text")
+            if len(text) > self.max_chars:
+                raise refuse(f"a text of {len(text):,} characters, over max_text_chars "
+                             f"({self.max_chars:,}): raise it to import this file")  # fmt: skip
+            if self.dim is not None and record.get("vector") is not None:
+                self._vector(record["vector"], refuse)
+        return record
+
+    def _vector(self, packed: Any, refuse: Callable[[str], ValidationError]) -> None:
+        try:
+            vector = unpack_vector(packed)
+        except (TypeError, ValueError) as exc:
+            raise refuse(f"a vector that is not base64 float32 ({exc})") from None
+        if len(vector) != self.dim or not all(math.isfinite(v) for v in vector):
+            raise refuse(f"a vector of {len(vector)} values, not {self.dim} finite numbers")
+
+
+def _check_counts(promised: Any, counts: dict[str, int], last: int) -> None:
+    """A file cut short imports fewer records than its header counted."""
+    if not isinstance(promised, dict):
+        return
+    for kind, key in (("fact", "memories"), ("entity", "entities"),
+                      ("relation", "relations"), ("event", "events")):  # fmt: skip
+        want = promised.get(key)
+        if isinstance(want, int) and want >= 0 and counts[kind] != want:
+            raise ValidationError("import", f"the header counts {want} {key} and the file "
+                                  f"holds {counts[kind]} (it ends at line {last}): it was cut "
+                                  "short or edited; export it again")  # fmt: skip
+
+
+def _empty_again(memory: Any, exc: BaseException, number: int) -> GraphMemError | None:
+    """Undo a failed import (the target was empty); the error to raise instead of ``exc``,
+    or None to raise ``exc`` itself."""
+    try:
+        memory.reset()
+    except Exception as failed:
+        raise GraphMemError(f"import stopped at line {number} ({exc}) and the target could "
+                            f"not be emptied again ({failed}): delete that data directory "
+                            "before importing again") from failed  # fmt: skip
+    if isinstance(exc, ValidationError) or not isinstance(exc, Exception):
+        return None
+    return ValidationError("import", f"stopped at or before line {number}: "
+                           f"{type(exc).__name__}: {exc}; nothing was kept")  # fmt: skip
 
 
 class _Loader:
