@@ -212,7 +212,9 @@ class _Checker:
             raise refuse("holds a lone surrogate, which is not valid Unicode text") from None
         body = record.get("payload") if "payload" in record else record.get("row")
         if record["type"] in ("fact", "source", "entity"):
-            text = body.get("text" if "payload" in record else "name") if isinstance(
+            # A source's text may be absent (its loader reads it as ""); a fact's may not.
+            default = "" if record["type"] == "source" else None
+            text = body.get("text" if "payload" in record else "name", default) if isinstance(
                 body, dict) else None  # fmt: skip
             if not isinstance(text, str) or not isinstance(record.get("id", ""), str):
                 raise refuse(f"a {record['type']} record without its id and text")
