@@ -21,15 +21,11 @@ from .errors import StorageError
 def check_data_dir(path: Path, min_free_mb: int) -> None:
     """Make ``path`` (a directory) if needed, then prove it can be written and has room."""
     try:
-        os.fsencode(path)
-    except UnicodeEncodeError:
-        raise StorageError(path, f"the data directory {path!r} holds characters no file name "
-                           "can (a lone surrogate); choose another data_dir") from None  # fmt: skip
-    try:
+        # Stricter than os.fsencode: a name of bytes that are not UTF-8 ("clid\xff") is one
+        # Linux keeps and Python holds as a surrogate escape, but Kuzu and Qdrant Edge take
+        # paths as UTF-8 text only. A lone surrogate ("\ud800") fails here too.
         str(path).encode("utf-8")
     except UnicodeEncodeError as exc:
-        # A name of bytes that are not UTF-8 ("clid\xff"): Linux keeps it, Python holds it
-        # as a surrogate escape, and Kuzu and Qdrant Edge take paths as UTF-8 text only.
         raise StorageError(path, f"the data directory {path!r} is not valid UTF-8 (character "
                            f"{exc.object[exc.start]!r} at {exc.start}), and the embedded "
                            "engines open UTF-8 paths only; choose another data_dir") from None  # fmt: skip
