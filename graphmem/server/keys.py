@@ -23,8 +23,9 @@ from ..errors import AuthError, ValidationError
 from ..models import SCOPE_FIELDS, Scope, now_iso, to_iso
 
 KEY_PREFIX = "gm_"
-_KEY = re.compile(r"^gm_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
-_KEY_ID = re.compile(r"[0-9a-f]{12}")
+_ID = r"[0-9a-f]{12}"  # secrets.token_hex(6), as create makes it
+_KEY = re.compile(rf"^gm_({_ID})_([A-Za-z0-9_-]{{20,100}})$")
+_KEY_ID = re.compile(_ID)
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
