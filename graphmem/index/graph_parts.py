@@ -13,8 +13,10 @@ What is saved, beside the arrays the manifest checks (``snapshot.py``):
   mentioning both (Cypher a user ran, ``add_triples``), puts everything in one part with
   no scope, read by any search: parts never share an entity, a relation or a mention.
 - ``bounds``: per part, its byte range in ``blob`` and the Adler-32 sum of those bytes.
-- ``blob``: the parts' rows by column (entities, relations, mentions), one after another,
-  read through a memory map a part at a time; a part's sum is checked before it is used.
+- ``blob``: the parts one after another, each its distinct texts once and its rows
+  (entities, relations, mentions) as integer columns of positions in them
+  (``graph_codec.py``), read through a memory map a part at a time; a part's sum is
+  checked before it is used, and its contents as it is decoded.
 - ``ids`` / ``owner``: a 64-bit hash of every entity id and mentioned fact id, sorted, and
   the part holding it, so a read by ids finds the parts to load with one ``searchsorted``.
   Two ids with one hash only load a part more than needed.
@@ -29,10 +31,8 @@ files (they are deleted only once the new snapshot is in place).
 
 from __future__ import annotations
 
-import sys
 import zlib
 from collections.abc import Iterable
-from itertools import accumulate, repeat
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,8 @@ import numpy as np
 
 from ..collector import collector_paused
 from ..models import SCOPE_FIELDS, Scope
-from ..stores.graph_index import GraphIndex, HeldEntity, HeldRelation, PartUnreadable, same_text
+from ..stores.graph_index import GraphIndex, HeldEntity, HeldRelation, PartUnreadable
+from .graph_codec import Decoded, Encoder, grouped
 from .snapshot import NAME, Arrays, check, pack, unpack
 
 BLOB = "blob"  # the one array not read whole on load: its parts are checked one by one
@@ -80,11 +81,12 @@ def graph_arrays(index: GraphIndex) -> tuple[dict[str, Any], Arrays]:
     start = 0
     for n, scope in enumerate(scopes):
         named = mentions.get(scope, {})
-        chunk = pack({"entities": _columns(HeldEntity._fields, entities[scope], _LISTS),
-                      "relations": _columns(HeldRelation._fields, relations.get(scope, []),
-                                            _LISTS),
-                      "mentions": {"facts": list(named), **_flat(list(named.values()))}},
-                     ).tobytes()  # fmt: skip
+        encoder = Encoder()
+        encoder.rows("e", HeldEntity._fields, entities[scope])
+        encoder.rows("r", HeldRelation._fields, relations.get(scope, []))
+        encoder.texts("m.facts", list(named))
+        encoder.lists("m.named", list(named.values()))
+        chunk = encoder.chunk()
         bounds[n] = (start, start + len(chunk), zlib.adler32(chunk))
         chunks.append(chunk)
         start += len(chunk)
@@ -102,33 +104,6 @@ def graph_arrays(index: GraphIndex) -> tuple[dict[str, Any], Arrays]:
 
 def _scope(entity: HeldEntity) -> tuple[str, str, str]:
     return (entity.user_id or "", entity.agent_id or "", entity.run_id or "")
-
-
-# Columns holding a list per row, saved flat with each row's length: a load interns one
-# flat list in C instead of calling per row (200k calls, 0.27 s of a part at 100k memories).
-_LISTS = ("aliases", "keys", "fact_ids")
-
-
-def _columns(fields: tuple[str, ...], rows: Any, lists: tuple[str, ...]) -> dict[str, Any]:
-    rows = list(rows)
-    return {name: _flat([row[at] for row in rows]) if name in lists
-            else [row[at] for row in rows] for at, name in enumerate(fields)}  # fmt: skip
-
-
-def _flat(lists: list[Any]) -> dict[str, list[Any]]:
-    return {"flat": [v for values in lists for v in values], "sizes": [len(v) for v in lists]}
-
-
-def _unflat(column: Any, kind: type = list) -> list[Any]:
-    """``_flat``'s lists back (each a ``kind``), every text in them interned."""
-    check(isinstance(column, dict) and set(column) == {"flat", "sizes"}, "list column")
-    flat, sizes = column["flat"], column["sizes"]
-    check(isinstance(flat, list) and isinstance(sizes, list), "list column")
-    check(all(type(n) is int and n >= 0 for n in sizes) and sum(sizes) == len(flat),
-          "list column sizes")  # fmt: skip
-    values = kind(_interned(flat))
-    ends = list(accumulate(sizes))
-    return [values[a:b] for a, b in zip([0, *ends][:-1], ends, strict=True)]
 
 
 def open_graph(arrays: Arrays, folder: Path, name: str, blob: list[Any]) -> GraphIndex:
@@ -199,86 +174,61 @@ class Parts:
             if zlib.adler32(chunk) != expected:
                 raise ValueError(f"{self.path.name}: part {part}'s checksum does not match")
             with collector_paused():  # ~40% of a part's load at 100k memories (collector.py)
-                _absorb(index, unpack(np.frombuffer(chunk, np.uint8)), self.scopes[part])
+                _absorb(index, Decoded(chunk), self.scopes[part])
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise PartUnreadable(f"graph snapshot part {part}: {exc}") from exc
         self.pending.discard(part)
 
 
-def _absorb(index: GraphIndex, data: Any, scope: tuple[str, str, str] | None) -> None:
-    """A part's rows into ``index``, its maps filled directly and checked in bulk: through
-    ``GraphIndex``'s own put and link calls it took 0.6 s at 10k memories (measured)."""
-    check(isinstance(data, dict) and set(data) == {"entities", "relations", "mentions"},
-          "graph part")  # fmt: skip
-    entities = _rows(HeldEntity, data["entities"])
-    relations = _rows(HeldRelation, data["relations"])
-    mentions = data["mentions"]
-    check(isinstance(mentions, dict) and set(mentions) == {"facts", "flat", "sizes"},
-          "graph mentions")  # fmt: skip
-    facts = _interned(mentions["facts"])
-    check(isinstance(mentions["facts"], list) and all(type(f) is str for f in facts),
-          "graph mention facts")  # fmt: skip
-    named = _unflat({"flat": mentions["flat"], "sizes": mentions["sizes"]}, tuple)
-    check(len(facts) == len(named) and all(named), "graph mentions")
-    known = index.entities
+def _absorb(index: GraphIndex, data: Decoded, scope: tuple[str, str, str] | None) -> None:
+    """A part's rows into ``index``, its maps filled in bulk and checked in bulk: through
+    ``GraphIndex``'s own put and link calls it took 0.6 s at 10k memories (measured).
+    Parts share no entity, relation or mention, so every row is new to ``index`` (checked)
+    but a name key, which entities of several scopes may share."""
+    entities = data.rows("e", HeldEntity)
+    relations = data.rows("r", HeldRelation)
+    entity_codes = data.codes("e.id", nullable=False)
+    fact_codes = data.codes("m.facts", nullable=False)
+    named = data.lists("m.named", len(fact_codes), tuple)
+    facts = data.texts(fact_codes)
     ids = [e.id for e in entities]
-    check(known.keys().isdisjoint(ids) and len(set(ids)) == len(ids), "an entity in two parts")
+    rel_ids = [r.id for r in relations]
+    # Texts are distinct in the table, so an id listed twice is a position listed twice.
+    for codes, what in ((entity_codes, "an entity"), (data.codes("r.id", nullable=False),
+                        "a relation"), (fact_codes, "a fact's mentions")):  # fmt: skip
+        check(len(np.unique(codes)) == len(codes), f"{what} listed twice")
+    check(index.entities.keys().isdisjoint(ids), "an entity in two parts")
+    check(index.relations.keys().isdisjoint(rel_ids), "a relation in two parts")
+    check(index.mentions.keys().isdisjoint(facts), "a fact's mentions in two parts")
+    check(all(named), "a fact naming no entity")
+    ends = np.concatenate((data.codes("r.source_id", nullable=False),
+                           data.codes("r.target_id", nullable=False)))  # fmt: skip
+    named_codes = data.codes("m.named.flat", nullable=False)
+    check(bool(np.isin(ends, entity_codes).all()), "a relation's end outside its part")
+    check(bool(np.isin(named_codes, entity_codes).all()), "a mention outside its part")
     if scope is not None:
         check(all(_scope(e) == scope for e in entities), "an entity outside its part's scope")
-    known.update(zip(ids, entities, strict=True))
-    by_key, held = index.by_key, index.by_key.get
-    for entity in entities:
-        for key in entity.keys:
-            if (ids_of := held(key)) is None:
-                by_key[key] = {entity.id}
-            else:
-                ids_of.add(entity.id)
-    rel_ids = [r.id for r in relations]
-    check(index.relations.keys().isdisjoint(rel_ids) and len(set(rel_ids)) == len(rel_ids),
-          "a relation listed twice")  # fmt: skip
-    check({r.source_id for r in relations} | {r.target_id for r in relations} <= known.keys(),
-          "relation row")  # fmt: skip
+    index.entities.update(zip(ids, entities, strict=True))
     index.relations.update(zip(rel_ids, relations, strict=True))
-    touching, held = index.touching, index.touching.get
-    for rel in relations:  # the three reads once, and no empty set built per end (-35%)
-        rel_id, source, target = rel.id, rel.source_id, rel.target_id
-        if (found := held(source)) is None:
-            touching[source] = {rel_id}
-        else:
-            found.add(rel_id)
-        if (found := held(target)) is None:
-            touching[target] = {rel_id}
-        else:
-            found.add(rel_id)
-    check(index.mentions.keys().isdisjoint(facts) and len(set(facts)) == len(facts),
-          "a fact's mentions in two parts")  # fmt: skip
-    check({e for found in named for e in found} <= known.keys(), "a mention of no entity")
     index.mentions.update(zip(facts, named, strict=True))
-    mentioned, held = index.mentioned, index.mentioned.get
-    for fact_id, found in zip(facts, named, strict=True):
-        for entity_id in found:
-            if (facts_of := held(entity_id)) is None:
-                mentioned[entity_id] = {fact_id}
-            else:
-                facts_of.add(fact_id)
+    key_sizes = data.sizes("e.keys", len(entities))
+    _merge(index.by_key, *grouped(data, data.codes("e.keys.flat", nullable=False),
+                                  np.repeat(entity_codes, key_sizes)))  # fmt: skip
+    rel_codes = data.columns["r.id"]
+    _merge(index.touching, *grouped(data, ends, np.concatenate((rel_codes, rel_codes))))
+    _merge(
+        index.mentioned,
+        *grouped(data, named_codes, np.repeat(fact_codes, data.sizes("m.named", len(facts)))),
+    )
 
 
-def _rows(kind: Any, columns: Any) -> list[Any]:
-    """``kind`` tuples from a snapshot's columns, every text in them interned."""
-    check(isinstance(columns, dict) and list(columns) == list(kind._fields), "graph columns")
-    check(all(isinstance(c, dict if name in _LISTS else list) for name, c in columns.items()),
-          "graph columns")  # fmt: skip
-    out = [_unflat(c) if name in _LISTS else _interned(c) for name, c in columns.items()]
-    check(all(isinstance(c, list) and len(c) == len(out[0]) for c in out), "graph columns")
-    # ``kind._make`` is this plus a length check in Python (~3 us a row); every row here
-    # has one value per field, the columns being the fields, checked above.
-    return list(map(tuple.__new__, repeat(kind), zip(*out, strict=True)))
-
-
-def _interned(texts: list[Any]) -> list[Any]:
-    """``texts`` interned (``sys.intern`` mapped in C; None kept where a field is unset)."""
-    try:
-        return list(map(sys.intern, texts))
-    except TypeError:
-        check(all(v is None or isinstance(v, str) for v in texts), "graph text")
-        return [same_text(v) for v in texts]
+def _merge(into: dict[str, set[str]], keys: list[str], sets: list[set[str]]) -> None:
+    if into.keys().isdisjoint(keys):
+        into.update(zip(keys, sets, strict=True))
+        return
+    for key, found in zip(keys, sets, strict=True):
+        held = into.get(key)
+        if held is None:
+            into[key] = found
+        else:
+            held.update(found)
