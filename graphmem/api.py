@@ -24,14 +24,12 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import quote
 
-import networkx as nx
-
 from .errors import ValidationError
 from .lifecycle.maintain import MaintainReport
 from .memory import AddResult, Memory
 from .models import Entity, Fact, HistoryEvent, Hit, PathStep, Relation
 from .relations import Neighbour, Relations
-from .wire import from_wire, to_wire
+from .wire import Subgraph, from_wire, to_wire
 
 
 @dataclass(frozen=True)
@@ -153,7 +151,7 @@ OPS: dict[str, Op] = {
         ),  # fmt: skip
         Op("graph.facts_about", "GET", "/v1/facts_about", list[Fact], "facts"),
         Op(
-            "graph.subgraph", "GET", "/v1/subgraph", nx.MultiDiGraph, wire={"entities": "entity"}
+            "graph.subgraph", "GET", "/v1/subgraph", Subgraph, wire={"entities": "entity"}
         ),  # fmt: skip
     )
 }

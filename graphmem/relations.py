@@ -16,15 +16,16 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from .errors import NotFoundError, ValidationError
 from .index.filters import check_as_of, live, visible
 from .lifecycle.clock import now_text
 from .locks import reads
 from .models import Entity, Fact, PathStep, Relation, Scope, name_key, relation_key
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 FACTS = "facts"
 DIRECTIONS = ("both", "out", "in")
@@ -304,6 +305,8 @@ def _rel_row(rel: Relation) -> dict[str, str]:
 
 
 def build_graph(entities: Iterable[Entity], relations: Iterable[Relation]) -> nx.MultiDiGraph:
+    import networkx as nx  # here, not at import: see wire.py
+
     graph = nx.MultiDiGraph()
     for e in entities:
         graph.add_node(e.id, name=e.name, type=e.type, aliases=list(e.aliases),
@@ -327,6 +330,8 @@ def to_json(graph: nx.MultiDiGraph) -> dict[str, Any]:
 def to_graphml(graph: nx.MultiDiGraph, path: str | Path) -> Path:
     """Write GraphML; list attributes (aliases, fact_ids) become JSON strings, which
     GraphML can hold."""
+    import networkx as nx
+
     flat = nx.MultiDiGraph()
     for n, attrs in graph.nodes(data=True):
         flat.add_node(n, **{k: _flat(v) for k, v in attrs.items()})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import networkx as nx
 import pytest
@@ -143,3 +145,21 @@ def test_answers_follow_every_kind_of_write(tmp_path):
         m.cypher("MATCH (:Entity)-[x:RELATES]->(:Entity) DELETE x", write=True)
         assert m.graph.entity("Dan", user_id=U).type == "robot"
         assert m.graph.neighbours("Dan", user_id=U) == []
+
+
+def test_networkx_is_imported_only_when_a_subgraph_is_made(tmp_path):
+    # Every CLI call and server start imports graphmem: networkx was a third of that.
+    script = (
+        "import sys\n"
+        "from graphmem import Memory\n"
+        "import graphmem.api, graphmem.client, graphmem.cli\n"
+        "print('networkx' in sys.modules)\n"
+        f"with Memory.open({str(tmp_path)!r}, embedder='hash') as m:\n"
+        "    m.add('Alice lives in Paris.', user_id='u')\n"
+        "    print('networkx' in sys.modules)\n"
+        "    g = m.graph.subgraph('Alice', user_id='u')\n"
+        "    print(type(g).__module__.split('.')[0], g.number_of_nodes() >= 1)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=True)  # fmt: skip
+    assert done.stdout.split() == ["False", "False", "networkx", "True"]
