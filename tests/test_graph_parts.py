@@ -5,12 +5,14 @@ rest before any write, and reads the store instead of a damaged part."""
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from graphmem import Memory
 from graphmem.index.graph_parts import graph_arrays
+from graphmem.index.snapshot import write_arrays
 from graphmem.models import Scope
 from graphmem.search.recipes import RECIPES
 from graphmem.stores.graph_index import GraphIndex
@@ -191,6 +193,46 @@ def test_a_damaged_part_is_read_from_the_store(tmp_path):
         assert _answers(m, "bob") == rebuilt
         assert m.snapshots.rejected == []
         assert m.snapshots.loaded >= 2  # the graph and Bob's facts, from the snapshot
+
+
+def test_a_forged_part_whose_sums_all_hold_is_read_from_the_store(tmp_path):
+    # A part rewritten with a relation's end pointing at a fact id, and every checksum
+    # (the part's, the arrays', the manifest's) made to match: only its contents are wrong.
+    _fill(tmp_path)
+    with _open(tmp_path, persist_indexes=False) as m:
+        rebuilt = _answers(m, "bob")
+    folder = tmp_path / "index-snapshot"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    entry = next(e for e in manifest["entries"] if e["kind"] == "graph")
+    base = folder / entry["folder"] / entry["name"]
+    scopes = json.loads(np.load(f"{base}.parts.npy").tobytes())
+    bounds = np.load(f"{base}.bounds.npy")
+    blob = np.load(f"{base}.blob.npy").tobytes()
+    at = scopes.index(["bob", "", ""])
+    start, end, _sum = (int(v) for v in bounds[at])
+    chunk = blob[start:end]
+    size = int.from_bytes(chunk[:8], "little")
+    head = json.loads(chunk[8 : 8 + size])
+    body = bytearray(chunk[8 + size + (-size % 4) :])
+    codes = np.frombuffer(bytes(body), "<i4")
+    target, count = head["columns"]["r.target_id"]
+    assert count >= 1  # Bob's part has a relation to forge
+    fact = int(codes[head["columns"]["m.facts"][0]])  # a fact's id: no entity of the part
+    body[4 * target : 4 * target + 4] = fact.to_bytes(4, "little")
+    forged = chunk[: 8 + size + (-size % 4)] + bytes(body)
+    assert len(forged) == len(chunk)
+    blob = blob[:start] + forged + blob[end:]
+    bounds[at] = (start, end, zlib.adler32(forged))
+    sums = write_arrays(
+        base.parent, base.name, {"bounds": bounds, "blob": np.frombuffer(blob, np.uint8)}
+    )
+    entry["arrays"].update(sums)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with _open(tmp_path) as m:
+        assert _answers(m, "bob") == rebuilt
+        assert [what for what, _why in m.snapshots.rejected] == ["the graph"]
+        assert "outside its part" in m.snapshots.rejected[0][1]
+        assert _as_read_from_the_store(m)
 
 
 def _entity(entity_id: str, user: str) -> dict:
