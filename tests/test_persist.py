@@ -200,6 +200,28 @@ def test_an_unreadable_manifest_is_ignored(tmp_path):
         assert m.snapshots.rejected[0][0] == "manifest"
 
 
+def test_a_snapshot_an_older_graphmem_saved_is_rebuilt_once_and_saved_anew(tmp_path):
+    # An upgrade: the data dir's snapshot is in the format the previous release wrote (the
+    # graph parts changed shape in format 7). It is refused, not misread, and replaced.
+    _fill(tmp_path)
+    with _open(tmp_path, persist_indexes=False) as m:
+        rebuilt = _answers(m)
+    manifest_path = tmp_path / "index-snapshot" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    current = manifest["version"]
+    manifest["version"] = current - 1
+    manifest_path.write_text(json.dumps(manifest))
+    with _open(tmp_path) as m:
+        assert _answers(m) == rebuilt
+        assert m.snapshots.loaded == 0
+        [(what, why)] = m.snapshots.rejected
+        assert what == "manifest" and f"format version {current - 1}" in why
+    assert json.loads(manifest_path.read_text())["version"] == current
+    with _open(tmp_path) as m:
+        assert _answers(m) == rebuilt
+        assert m.snapshots.rejected == [] and m.snapshots.loaded >= 3
+
+
 def test_a_payload_forged_past_the_checksums_is_a_clear_error_not_an_answer(tmp_path):
     """A file rewritten with its checksums recomputed, so the payload of a memory of
     alice's claims another user: reading it raises, it is never returned."""
