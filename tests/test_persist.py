@@ -275,6 +275,18 @@ def test_postings_forged_past_the_checksums_are_refused(tmp_path, forge, why):
     would count its words twice, a posting outside every term would unlist the wrong
     words. With the checksums recomputed, each is refused and the index rebuilt, with
     the answers the stores give."""
+    expected = _filled_then_forged(
+        tmp_path, ("term_ptr", "term_slots"), lambda a: forge(a["term_ptr"], a["term_slots"])
+    )
+    with _open(tmp_path) as m:
+        assert _answers(m) == expected
+        assert any(why in reason for _key, reason in m.snapshots.rejected)
+
+
+def _filled_then_forged(tmp_path: Path, names: tuple[str, ...], forge) -> dict:
+    """Fill the dir, keep the stores' answers, then rewrite each facts index's arrays
+    ``names`` with ``forge(arrays)`` (it returns the name of the one it changed, or None)
+    and its checksum in the manifest, so only the contents are wrong."""
     _fill(tmp_path)
     with _open(tmp_path, persist_indexes=False) as m:
         expected = _answers(m)
@@ -285,8 +297,8 @@ def test_postings_forged_past_the_checksums_are_refused(tmp_path, forge, why):
         if entry["collection"] != "facts":
             continue
         stem = folder / entry["folder"] / entry["name"]
-        arrays = {n: np.load(f"{stem}.{n}.npy") for n in ("term_ptr", "term_slots")}
-        name = forge(arrays["term_ptr"], arrays["term_slots"])
+        arrays = {n: np.load(f"{stem}.{n}.npy") for n in names}
+        name = forge(arrays)
         if name is None:
             continue
         np.save(f"{stem}.{name}.npy", arrays[name])
@@ -294,6 +306,32 @@ def test_postings_forged_past_the_checksums_are_refused(tmp_path, forge, why):
         forged += 1
     assert forged >= 1
     (folder / "manifest.json").write_text(json.dumps(manifest))
+    return expected
+
+
+NEIGHBOUR_FORGERIES = {
+    # name: (array rewritten, change to it, the reason given)
+    "a slot past the scope": ("neighbour_slots", lambda a: a.__setitem__(0, 10_000), "no memory"),
+    "a memory listed twice": ("neighbour_slots", lambda a: a.__setitem__(1, a[0]), "twice"),
+    "a group end past the entries": ("neighbour_ends", lambda a: a.__setitem__(-1, a[-1] + 1),
+                                     "group sizes"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(NEIGHBOUR_FORGERIES))
+def test_neighbours_forged_past_the_checksums_are_refused(tmp_path, case):
+    """A scope's neighbours are used as saved: a wrong slot would lift another memory
+    beside a hit. With the checksums recomputed, each is refused and the index rebuilt."""
+    name, change, why = NEIGHBOUR_FORGERIES[case]
+
+    def forge(arrays: dict) -> str | None:
+        try:
+            change(arrays[name])
+        except IndexError:  # too few neighbours in this scope to forge this way
+            return None
+        return name
+
+    expected = _filled_then_forged(tmp_path, (name,), forge)
     with _open(tmp_path) as m:
         assert _answers(m) == expected
         assert any(why in reason for _key, reason in m.snapshots.rejected)
