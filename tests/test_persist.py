@@ -15,6 +15,7 @@ import pytest
 
 from graphmem import Memory
 from graphmem.errors import StorageError
+from graphmem.models import Scope
 from graphmem.search.recipes import RECIPES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -335,3 +336,19 @@ def test_neighbours_forged_past_the_checksums_are_refused(tmp_path, case):
     with _open(tmp_path) as m:
         assert _answers(m) == expected
         assert any(why in reason for _key, reason in m.snapshots.rejected)
+
+
+def test_an_open_counts_the_whole_graph_once_until_a_write(tmp_path):
+    """The saved indexes' check and the agreement check both need the stores' counts; the
+    open reads them once (the whole graph's took ~0.15 s at 1M memories), and a write
+    makes the next check read them again."""
+    _fill(tmp_path)
+    seen: list[str] = []
+    with Memory.open(tmp_path, embedder="hash", extractor="offline", track_access=False,
+                     tracer=lambda name, text, params: seen.append(name)) as m:  # fmt: skip
+        assert seen.count("graph_counts_all") == 1
+        counted = m.snapshots.counted()
+        assert counted["graph"]["facts"] == m.ops.counts(Scope())["facts"] > 0
+        assert counted["points"]["facts"] == m.vectors.count("facts", None)
+        m.add("Dan builds boats in Oslo.", user_id="bob", infer=False)
+        assert m.snapshots.counted() is None

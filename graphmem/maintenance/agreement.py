@@ -20,8 +20,14 @@ FACTS = "facts"
 def store_counts(memory: Any) -> dict[str, int | None]:
     """Memories per store, all scopes. ``history`` is None for a history store that
     cannot count live memories (a custom one)."""
-    graph = memory.ops.counts(Scope())["facts"]
-    vectors = memory.vectors.count(FACTS, None)
+    # The counts the open just read for its saved indexes, where no write came since.
+    counted = getattr(getattr(memory, "snapshots", None), "counted", lambda: None)() or {}
+    graph = (counted.get("graph") or {}).get("facts")
+    if graph is None:
+        graph = memory.ops.counts(Scope())["facts"]
+    vectors = (counted.get("points") or {}).get(FACTS)
+    if vectors is None:
+        vectors = memory.vectors.count(FACTS, None)
     live = getattr(memory.history_store, "live_memories", None)
     return {"graph": graph, "vectors": vectors, "history": live() if live else None}
 
