@@ -46,6 +46,7 @@ def cold_once(tree: Path, data: Path, query: str, scope: str, max_scopes: int,
 
 def _label(tree: Path) -> str:
     """``tree`` with the commit it has checked out (and whether files differ from it)."""
+
     def git(*args: str) -> str:
         done = subprocess.run(["git", "-C", str(tree), *args], capture_output=True, text=True,
                               check=False)  # fmt: skip

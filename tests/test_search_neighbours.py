@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 
 import pytest
@@ -150,3 +151,29 @@ def test_smooth_lifts_towards_a_better_neighbour_never_past_it():
     assert out[1].parts == {"keyword": 0.1, "neighbour": 0.45}
     assert "neighbour" not in out[0].parts  # the best hit is never lifted by a lesser one
     assert smooth(fused, lambda i: near.get(i, ()), 1.0)[1].score == 1.0  # up to, not past
+
+
+def test_neighbours_stay_right_through_interleaved_adds_re_puts_and_removes():
+    """Writes and reads in any order: the table always agrees with sorting from scratch,
+    whichever way a group's fresh adds meet its sorted members (a few or many)."""
+    rng = random.Random(5)
+    table, held = NeighbourTable(), {}
+    for step in range(3000):
+        point_id = f"m{rng.randrange(400)}"
+        if rng.random() < 0.25:
+            table.remove(point_id)
+            held.pop(point_id, None)
+        else:
+            source = f"D{rng.randrange(3)}:{rng.randrange(1000)}"
+            table.add(point_id, {"source_ids": [source], "created_at": str(step)})
+            held[point_id] = (source, str(step))
+        if rng.random() < 0.05 and held:
+            asked = rng.choice(sorted(held))
+            group = held[asked][0].split(":")[0]
+            ordered = sorted((p for p in held if held[p][0].split(":")[0] == group),
+                             key=lambda p: (order_key(held[p][0]), held[p][1], p))  # fmt: skip
+            i = ordered.index(asked)
+            assert table.of(asked, 2) == tuple(ordered[max(0, i - 2) : i] + ordered[i + 1 : i + 3])
+    assert len(table) == len(held)
+    saved = table.sorted_groups()
+    assert sorted(e[-1] for entries in saved.values() for e in entries) == sorted(held)

@@ -105,8 +105,8 @@ def scope_arrays(index: ScopeIndex) -> tuple[dict[str, Any], Arrays]:
     words = index.keywords
     terms, ptr, slots, counts = words.columns()
     table = index.neighbours
-    groups = list(table._groups)
-    members = [table._members(group) for group in groups]  # each sorted, saved so
+    sorted_groups = table.sorted_groups()  # each saved sorted
+    groups, members = list(sorted_groups), list(sorted_groups.values())
     entries = [entry for found in members for entry in found]
     meta = {
         "size": size,
