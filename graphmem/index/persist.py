@@ -49,6 +49,7 @@ from ..collector import collector_paused
 from ..errors import GraphMemError
 from ..models import Scope
 from ..stores.graph_index import SNAPSHOT_KEY
+from ..stores.graph_ops import summed_counts
 from ..stores.indexed_graph import IndexedGraphStore
 from .graph_parts import BLOB, graph_arrays, open_graph
 from .snapshot import NAME, load_scope, read_arrays, scope_arrays, write_arrays
@@ -285,8 +286,7 @@ def store_stamp(vectors: Any, history: Any, graph: Any = None) -> dict[str, Any]
     sequences = getattr(history, "sequences", None)
     stamp["history"] = sequences() if sequences is not None else None
     if graph is not None:
-        rows = graph.run("graph_counts_all", {})
-        stamp["graph"] = dict(rows[0]) if rows else {}
+        stamp["graph"] = summed_counts(graph.run("graph_counts_all", {}))
     return stamp
 
 

@@ -156,7 +156,7 @@ class GraphOps:
             rows = self.store.run("graph_counts_all", {})
         else:
             rows = self.store.run("graph_counts", scope.params())
-        return dict(rows[0]) if rows else {"entities": 0, "facts": 0, "relations": 0}
+        return summed_counts(rows)
 
     def export(self, scope: Scope) -> tuple[list[Fact], list[Entity], list[Relation], list]:
         """Every fact node, entity, relation and mention of a scope, paged."""
@@ -281,3 +281,10 @@ def _capped(relations: list[Relation], ids: Sequence[str], limit: int, keep: set
                 taken[end, rel.name] = taken.get((end, rel.name), 0) + 1
                 out[rel.id] = rel
     return sorted(out.values(), key=lambda r: r.id)
+
+
+def summed_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """``graph_counts``' rows as one ``{entities, facts, relations}``: one row on most
+    stores, a row per kind on Kuzu (``cypher/kuzu/graph_counts_all.cypher``)."""
+    kinds = ("entities", "facts", "relations")
+    return {kind: sum(int(row.get(kind) or 0) for row in rows) for kind in kinds}
