@@ -13,7 +13,7 @@ import pytest
 from graphmem import Memory
 from graphmem.errors import GraphMemError
 from graphmem.ingest.journal import WRITE, Change, decode, encode
-from graphmem.models import GraphBatch
+from graphmem.models import GraphBatch, Scope
 from graphmem.stores import kuzu
 from graphmem.stores.graph_ops import GraphOps
 from graphmem.stores.kuzu import KuzuGraphStore
@@ -116,6 +116,35 @@ def test_updates_row_by_row_store_what_one_statement_stores(tmp_path, monkeypatc
     assert "relation_set_row" not in seen["one"]
     for store in stores.values():
         store.close()
+
+
+@pytest.mark.parametrize(("share", "by_row"), [(1, True), (2, False)])
+def test_more_updates_run_row_by_row_while_the_table_is_large_next_to_them(
+    tmp_path, monkeypatch, share, by_row
+):
+    """Over ROW_FORM_MAX rows, the one-row form still runs while the rows are fewer than
+    the table's count over its share (a joined scan grows with the table); either way the
+    graph ends the same."""
+    monkeypatch.setattr(kuzu, "ROW_FORM_MAX", 1)
+    monkeypatch.setattr(kuzu, "ROW_FORM_SHARE", {"fact_set": ("facts", share),
+                                                 "relation_set": ("relations", share)})  # fmt: skip
+    seen: list[str] = []
+    store = KuzuGraphStore(tmp_path / "g", tracer=lambda n, t, p: seen.append(n))
+    batch = world()
+    store.write(batch)
+    counts = GraphOps(store).counts(Scope())
+    facts = [fact_row(f) | {"text": f"edited {f.id}"} for f in batch.facts]
+    rels = [relation_row(r) | {"valid_at": "2020-01-01"} for r in batch.relations]
+    assert len(facts) == counts["facts"] > 1 and len(rels) == counts["relations"] > 1
+    with store.transaction() as tx:
+        tx.run("fact_set", {"rows": facts})
+        tx.run("relation_set", {"rows": rels})
+    assert (seen.count("fact_set_row"), seen.count("relation_set_row")) == (
+        (len(facts), len(rels)) if by_row else (0, 0))  # fmt: skip
+    stored = snapshot(store)
+    assert sorted(f["text"] for f in stored["facts"]) == sorted(f["text"] for f in facts)
+    assert {r["valid_at"] for r in stored["relations"]} == {"2020-01-01"}
+    store.close()
 
 
 def test_a_fresh_add_and_its_roll_forward_store_the_same_graph(tmp_path):

@@ -49,8 +49,8 @@ from ..collector import collector_paused
 from ..errors import GraphMemError
 from ..models import Scope
 from ..stores.graph_index import SNAPSHOT_KEY
-from ..stores.graph_ops import summed_counts
 from ..stores.indexed_graph import IndexedGraphStore
+from ..stores.rows import summed_counts
 from .graph_parts import BLOB, graph_arrays, open_graph
 from .snapshot import NAME, load_scope, read_arrays, scope_arrays, write_arrays
 

@@ -12,7 +12,13 @@ from typing import Any
 
 from ..models import Entity, Fact, Relation, Scope, visible_at
 from .base import GraphStore, GraphTx
-from .rows import entity_from_row, fact_from_graph_row, relation_from_row, relation_row
+from .rows import (
+    entity_from_row,
+    fact_from_graph_row,
+    relation_from_row,
+    relation_row,
+    summed_counts,
+)
 
 PAGE = 5000
 
@@ -281,10 +287,3 @@ def _capped(relations: list[Relation], ids: Sequence[str], limit: int, keep: set
                 taken[end, rel.name] = taken.get((end, rel.name), 0) + 1
                 out[rel.id] = rel
     return sorted(out.values(), key=lambda r: r.id)
-
-
-def summed_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    """``graph_counts``' rows as one ``{entities, facts, relations}``: one row on most
-    stores, a row per kind on Kuzu (``cypher/kuzu/graph_counts_all.cypher``)."""
-    kinds = ("entities", "facts", "relations")
-    return {kind: sum(int(row.get(kind) or 0) for row in rows) for kind in kinds}

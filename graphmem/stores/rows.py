@@ -6,6 +6,7 @@ of strings and string lists, the only types every backend stores the same way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..models import Entity, Fact, Relation, Scope, relation_key
@@ -129,3 +130,10 @@ def fact_from_graph_row(row: dict[str, Any]) -> Fact:
         valid_at=row.get("valid_at") or "",
         invalid_at=row.get("invalid_at") or "",
     )
+
+
+def summed_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """``graph_counts``' rows as one ``{entities, facts, relations}``: one row on most
+    stores, a row per kind on Kuzu (``cypher/kuzu/graph_counts_all.cypher``)."""
+    kinds = ("entities", "facts", "relations")
+    return {kind: sum(int(row.get(kind) or 0) for row in rows) for kind in kinds}
