@@ -210,6 +210,7 @@ def _absorb(index: GraphIndex, data: Decoded, scope: tuple[str, str, str] | None
         check(all(_scope(e) == scope for e in entities), "an entity outside its part's scope")
     index.entities.update(zip(ids, entities, strict=True))
     index.relations.update(zip(rel_ids, relations, strict=True))
+    index.relations_loaded()
     index.mentions.update(zip(facts, named, strict=True))
     key_sizes = data.sizes("e.keys", len(entities))
     _merge(index.by_key, *grouped(data, data.codes("e.keys.flat", nullable=False),
