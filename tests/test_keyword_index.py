@@ -80,6 +80,9 @@ def test_postings_follow_adds_replacements_and_removals_across_a_save(seed):
     _same(index, docs)
     write(400)  # removals after a load unlist the saved postings
     _same(index, docs)
+    index = _restored(index, size)  # saved again with those writes, and loaded
+    write(400)
+    _same(index, docs)
 
 
 def test_a_saved_term_lists_its_slots_in_order_once_each():
