@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import replace
 
 import pytest
@@ -177,3 +178,30 @@ def test_neighbours_stay_right_through_interleaved_adds_re_puts_and_removes():
     assert len(table) == len(held)
     saved = table.sorted_groups()
     assert sorted(e[-1] for entries in saved.values() for e in entries) == sorted(held)
+
+
+def _read_all(table: NeighbourTable, asked: list[str], got: list, errors: list) -> None:
+    try:
+        got.append({a: table.of(a) for a in asked})
+    except (KeyError, IndexError, ValueError) as exc:  # a list read mid-sort
+        errors.append(exc)
+
+
+def test_searches_side_by_side_read_a_group_whole_while_one_merges_it():
+    """Searches run beside each other: the first to read a group after writes merges its
+    fresh adds, and the others must neither see the list mid-sort nor merge it twice."""
+    for _round in range(3):
+        table = NeighbourTable()
+        for n in range(20_000):  # sources in reverse: the merge has real sorting to do
+            table.add(f"m{n}", {"source_ids": [f"D1:{20_000 - n}"], "created_at": ""})
+        asked = [f"m{n}" for n in range(1, 19_999, 997)]
+        want = {a: (f"m{int(a[1:]) + 1}", f"m{int(a[1:]) - 1}") for a in asked}
+        got: list[dict] = []
+        errors: list[Exception] = []
+        threads = [threading.Thread(target=_read_all, args=(table, asked, got, errors))
+                   for _ in range(4)]  # fmt: skip
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors and got == [want] * 4

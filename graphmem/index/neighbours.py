@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import threading
 from typing import Any
 
 _DIGITS = re.compile(r"(\d+)")
@@ -79,6 +80,9 @@ class NeighbourTable:
         # change: a search asks for ~500 places, and a bisection through a group of 100k
         # (a scope whose memories are one conversation) cost ~0.2 ms each (measured).
         self._places: dict[str, dict[str, int]] = {}
+        # Searches run side by side (writes never beside them): the first to read a group
+        # merges its tail while the others wait, so none reads a list being sorted.
+        self._merging = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entry)
@@ -132,17 +136,21 @@ class NeighbourTable:
 
     def _members(self, group: str) -> list[tuple[str, str, str]]:
         """The group's members in order, its tail merged in first."""
-        tail = self._tails.pop(group, None)
-        members = self._groups.setdefault(group, [])
-        if tail:
-            added = sorted(tail.values(), key=self._key)
-            if len(added) * 16 < len(members):  # a few into many: insert each in place
-                for entry in added:
-                    bisect.insort(members, entry, key=self._key)
-            else:
-                members.extend(added)
-                members.sort(key=self._key)  # two sorted runs: one linear merge
-        return members
+        if group not in self._tails:
+            return self._groups[group]
+        with self._merging:
+            tail = self._tails.get(group)
+            members = self._groups.setdefault(group, [])
+            if tail:
+                added = sorted(tail.values(), key=self._key)
+                if len(added) * 16 < len(members):  # a few into many: insert each in place
+                    for entry in added:
+                        bisect.insort(members, entry, key=self._key)
+                else:
+                    members.extend(added)
+                    members.sort(key=self._key)  # two sorted runs: one linear merge
+                del self._tails[group]  # only now: a reader seeing no tail reads it whole
+            return members
 
     def _key(self, entry: tuple[str, str, str]) -> tuple[Any, ...]:
         source, created_at, point_id = entry
