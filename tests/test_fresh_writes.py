@@ -16,6 +16,7 @@ from graphmem.ingest.journal import WRITE, Change, decode, encode
 from graphmem.models import GraphBatch, Scope
 from graphmem.stores import kuzu
 from graphmem.stores.graph_ops import GraphOps
+from graphmem.stores.indexed_graph import IndexedGraphStore
 from graphmem.stores.kuzu import KuzuGraphStore
 from graphmem.stores.rows import fact_row, relation_row
 from tests.test_graph_conformance import ALICE, snapshot, world
@@ -190,4 +191,33 @@ def test_rows_run_one_at_a_time_outside_a_transaction_are_all_or_nothing(tmp_pat
     assert snapshot(store) == before
     store.run("fact_set", {"rows": facts[:1]})  # a good row alone still goes in
     assert snapshot(store) != before
+    store.close()
+
+
+def test_mentions_the_graph_copy_holds_are_not_merged_again(tmp_path):
+    """Re-adding stored memories sends their mentions again; the copy knows which the
+    store holds, so only new ones reach the store (a Kuzu MERGE joins every fact and
+    entity), and the stored graph ends the same as with every one merged."""
+    seen: list[tuple[str, int]] = []
+    inner = KuzuGraphStore(tmp_path / "g", tracer=lambda n, t, p: seen.append(
+        (n, len(p.get("rows") or ()))))  # fmt: skip
+    store = IndexedGraphStore(inner)
+    batch = world()
+    store.write(batch)
+    store.run("entities_get", {"ids": [], **ALICE.params()})  # a read: the copy is made
+    f3, bob = batch.facts[2].id, batch.entities[1].id  # not yet linked
+    seen.clear()
+    store.write(GraphBatch(mentions=[*batch.mentions, (f3, bob)]))
+    assert [n for n in seen if n[0] == "mention_merge"] == [("mention_merge", 1)]
+    assert [f3, bob] in snapshot(inner)["mentions"]
+    # A mention removed earlier in the same transaction, not yet in the copy: merged back.
+    f1, alice = batch.mentions[0]
+    seen.clear()
+    with store.transaction() as tx:
+        tx.run("mention_delete", {"rows": [{"fact_id": f1, "entity_id": alice}]})
+        store.write(GraphBatch(mentions=[(f1, alice)]))
+    assert ("mention_merge", 1) in seen
+    assert [f1, alice] in snapshot(inner)["mentions"]
+    copy = {(r["fact_id"], r["entity_id"]) for r in store.run("fact_mentions", {"ids": [f1, f3]})}
+    assert copy == {(f, e) for f, e in snapshot(inner)["mentions"] if f in (f1, f3)}
     store.close()
