@@ -6,11 +6,12 @@ the library (or one of its optional models) is not importable.
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -166,3 +167,25 @@ def resolve_data_path(value: str) -> Path:
     """A relative ``--data`` is taken from the repository root, not the working directory."""
     path = Path(value).expanduser()
     return path if path.is_absolute() else (REPO_ROOT / path).resolve()
+
+
+def answer_worker(worker: Callable[[dict[str, Any]], dict[str, Any]]) -> bool:
+    """Run ``worker`` if this process was started as ``... --worker REQUEST ANSWER``: the
+    request's JSON in, the answer's JSON written; False if it was started otherwise."""
+    if len(sys.argv) != 4 or sys.argv[1] != "--worker":
+        return False
+    request = json.loads(Path(sys.argv[2]).read_text(encoding="utf-8"))
+    Path(sys.argv[3]).write_text(json.dumps(worker(request)), encoding="utf-8")
+    return True
+
+
+def add_speed_run_arguments(parser: Any, scopes: int = 1) -> None:
+    """The options naming a kept speed-suite data dir and the run that wrote it: with its
+    size, scopes, seed and question count, the generator gives back what the run stored
+    and asked (``benchmarks/generator.py``)."""
+    parser.add_argument("--data", type=Path, required=True,
+                        help="a speed-suite data dir (copied per tree)")  # fmt: skip
+    parser.add_argument("--size", type=int, required=True, help="the speed run's --sizes")
+    parser.add_argument("--scopes", type=int, default=scopes, help="the speed run's --scopes")
+    parser.add_argument("--seed", type=int, default=0, help="the speed run's --seed")
+    parser.add_argument("--queries", type=int, default=100, help="the speed run's --queries")

@@ -173,14 +173,11 @@ def summarise(runs: dict[str, list[dict[str, Any]]], recipes: list[str]) -> list
 def main(argv: list[str] | None = None) -> int:
     from .reopen import tree_copies
     from .report import RESULTS_ROOT, plot_lines, write_results
+    from .runtime import add_speed_run_arguments
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.search_trees", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--data", type=Path, required=True, help="a speed-suite data dir")
-    parser.add_argument("--size", type=int, required=True, help="the speed run's --sizes")
-    parser.add_argument("--scopes", type=int, default=1, help="the speed run's --scopes")
-    parser.add_argument("--seed", type=int, default=0, help="the speed run's --seed")
-    parser.add_argument("--queries", type=int, default=100)
+    add_speed_run_arguments(parser)
     parser.add_argument("--recipes", default="hybrid,graph,vector")
     parser.add_argument("--tree", type=Path, action="append", default=[],
                         help="a graphmem checkout (repeat; default: this one)")  # fmt: skip
