@@ -307,8 +307,7 @@ class GraphIndex:
         if self._supports is None:
             self._supports = {}
             for rel in self.relations.values():
-                for supporter in rel.fact_ids:
-                    self._supports.setdefault(supporter, set()).add(rel.id)
+                self._support(rel, True)
         named = self.mentions.get(fact_id, ())
         return sorted(r for r in self._supports.get(fact_id, ())
                       if self.relations[r].source_id in named)  # fmt: skip
