@@ -109,3 +109,18 @@ def test_a_scope_with_many_entities_reopens_from_its_saved_indexes(tmp_path):
         m.add("Zed lives in Rome.", user_id="u")  # loads every snapshot still waiting
         assert m.snapshots.rejected == []
         assert m.snapshots.loaded >= 3  # facts, entities (90 of them) and the graph
+
+
+def test_a_rebuilt_scope_never_answers_from_another_scopes_cached_reads(tmp_path):
+    """With one index held, every switch of user drops an index and builds another of
+    the same size; what search caches by index (the memories holding a name) must still
+    be the user's own: the graph channel finds each user's Paris painters, every round."""
+    users = [f"v{i}" for i in range(6)]
+    with _open(tmp_path / "d", index_max_scopes=1) as m:
+        for user in users:
+            m.add_many(_texts(user, 10), user_id=user, infer=False)
+        for _round in range(8):
+            for user in users:
+                own = {fact.id for fact in m.get_all(user_id=user, limit=100)}
+                hits = m.search(QUERY, user_id=user, limit=10, recipe="graph")
+                assert hits and {h.memory_id for h in hits} <= own, (user, _round)

@@ -11,6 +11,7 @@ truth: an index is built from it on first use and kept in step by ``IndexedVecto
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from itertools import count
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,9 @@ _PRODUCT_CELLS = 4_000_000  # 16 MB of float32 scores per chunk of a batched sea
 # (``ScopeIndex.part_slots``): one vector no longer stands for all it says.
 LONG_WORDS = 200
 Accept = Callable[[dict[str, Any]], bool]
+# Tokens no two indexes of one process share: what search caches by index is keyed by
+# one, as ``id()`` of a dropped index comes back for the next index built.
+_GENERATIONS = count(1)
 
 
 class ScopeIndex:
@@ -34,6 +38,7 @@ class ScopeIndex:
 
     def __init__(self, scope: Scope, *, keywords: bool = True) -> None:
         self.scope = scope
+        self.generation = next(_GENERATIONS)
         self.with_keywords = keywords
         self.ids: list[str | None] = []
         self.payloads = PayloadRows()  # JSON rows, decoded when read (payload_rows.py)

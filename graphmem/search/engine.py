@@ -91,7 +91,8 @@ class Searcher:
         """The scope's entity-fact graph as arrays, rebuilt after any write to the scope."""
         entities = (self.vectors.index(scope, ENTITIES)
                     if isinstance(self.vectors, IndexedVectorStore) else None)  # fmt: skip
-        key = (id(index), index.revision, id(entities), getattr(entities, "revision", 0))
+        key = (index.generation, index.revision, getattr(entities, "generation", 0),
+               getattr(entities, "revision", 0))  # fmt: skip
         with self._graphs_lock:
             found = self._graphs.get(scope)
             if found is not None and found[0] == key:
@@ -116,7 +117,7 @@ class Searcher:
         A hub's name is in thousands of memories (a city at 1M: ~10k); listing them took a
         fifth of a hybrid search at 100k (measured), and the graph walk uses ``limit``.
         """
-        key = (id(index), index.revision, name, limit)
+        key = (index.generation, index.revision, name, limit)
         with self._containing_lock:
             found = self._containing.get(key)
             if found is not None:
