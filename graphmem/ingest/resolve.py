@@ -29,6 +29,7 @@ from ..models import (
     name_key,
     new_id,
     relation_key,
+    visible_at,
 )
 from ..stores.base import Embedder, SearchMany, VectorPoint, VectorStore
 from ..stores.graph_ops import GraphOps
@@ -195,10 +196,13 @@ class Resolver:
         # them: one scan over a shared list per extracted relation made a 1,000-memory
         # batch quadratic.
         current: dict[tuple[str, str], list[Relation]] = {}
-        for r in self.ops.relations_touching(sorted(sources), scope):
+        # Closed ones too: a statement added again, or older than the stored ones, is
+        # placed among them by its time.
+        for r in self.ops.relations_touching(sorted(sources), scope, include_invalid=True):
             if r.scope == scope:
                 current.setdefault((r.source_id, r.key), []).append(r)
         updated: dict[str, Relation] = {}
+        superseded: list[Relation] = []  # new relations that end where a stored one starts
         for index, ex in enumerate(extraction.relations):
             src, dst = entities.get(name_key(ex.source)), entities.get(name_key(ex.target))
             if src is None or dst is None:
@@ -211,7 +215,7 @@ class Resolver:
             fact_id, key = fact_ids[ex.fact], relation_key(name)
             valid_at = ex.valid_at or fact_times[ex.fact]
             group = current.setdefault((src.id, key), [])
-            same = next((r for r in group if r.target_id == dst.id and not r.invalid_at), None)
+            same = next((r for r in group if r.target_id == dst.id and _holds(r, valid_at)), None)
             if same is not None:
                 if fact_id not in same.fact_ids:
                     same.fact_ids.append(fact_id)
@@ -222,8 +226,15 @@ class Resolver:
                            created_at=now, valid_at=valid_at, invalid_at=ex.invalid_at,
                            source_name=src.name, target_name=dst.name)  # fmt: skip
             if key in self.single_valued:
+                # Time order, not the order of adding: a statement older than one stored
+                # (an imported backlog) ends where the next one starts and closes none
+                # made after it, as it would have had it come first.
+                after = [r.valid_at for r in group if _started_after(r, valid_at)]
+                if after and (not rel.invalid_at or min(after) < rel.invalid_at):
+                    rel.invalid_at = min(after)
+                    superseded.append(rel)
                 for old in group:
-                    if not old.invalid_at:
+                    if _holds_at(old, valid_at):
                         old.invalid_at = valid_at or now
                         updated[old.id] = old
                         plan.events.append(HistoryEvent(
@@ -238,7 +249,7 @@ class Resolver:
             plan.batch.mentions += [(fact_id, src.id), (fact_id, dst.id)]
         new_ids = {r.id for r in plan.batch.relations}
         plan.relation_updates = [r for r in updated.values() if r.id not in new_ids]
-        superseded = [r for r in updated.values() if r.invalid_at]
+        superseded += [r for r in updated.values() if r.invalid_at]
         self._invalidate_facts(plan, superseded, scope)
 
     def _invalidate_facts(self, plan: Plan, superseded: list[Relation], scope: Scope) -> None:
@@ -273,3 +284,22 @@ class Resolver:
                 "INVALIDATE", fact_id, scope, details={"reason": "superseded",
                 "invalid_at": when, "relations": [r.id for r in rels]},
             ))  # fmt: skip
+
+
+def _holds(relation: Relation, when: str) -> bool:
+    """Whether a stored relation already says what a statement made at ``when`` says:
+    it is current, or it held then (a statement added again, or an older one restated)."""
+    return not relation.invalid_at or visible_at(relation.valid_at, relation.invalid_at, when)
+
+
+def _started_after(relation: Relation, when: str) -> bool:
+    """Whether a relation was stated for a time after ``when`` (both times known)."""
+    return bool(when and relation.valid_at and relation.valid_at > when)
+
+
+def _holds_at(relation: Relation, when: str) -> bool:
+    """Whether a relation held at ``when`` (when that is known; else, whether it is
+    current): a statement made then ends it there."""
+    if not when:
+        return not relation.invalid_at
+    return visible_at(relation.valid_at, relation.invalid_at, when)
