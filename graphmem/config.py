@@ -62,6 +62,7 @@ class Config:
     # QueryError, so a cartesian MATCH cannot hang a process or a server.
     cypher_timeout: float = 5.0
     cypher_max_rows: int = 10_000
+    cypher_max_memory_mb: int = 2048  # a scoped statement's child process, past its copy
     # The model's output is held to the caller's limits: each fact to max_text_chars, and
     # each list (facts, entities, relations) of one extraction to this many items.
     max_extracted_items: int = 200
@@ -139,6 +140,7 @@ class Config:
             "max_text_chars",
             "max_extracted_items",
             "cypher_max_rows",
+            "cypher_max_memory_mb",
             "index_max_scopes",
         ):
             if getattr(self, name) < 1:
@@ -230,6 +232,7 @@ _NUMERIC_ENV = (
     ("GRAPHMEM_MIN_FREE_DISK_MB", "min_free_disk_mb", int),
     ("GRAPHMEM_CYPHER_TIMEOUT", "cypher_timeout", float),
     ("GRAPHMEM_CYPHER_MAX_ROWS", "cypher_max_rows", int),
+    ("GRAPHMEM_CYPHER_MAX_MEMORY_MB", "cypher_max_memory_mb", int),
     ("GRAPHMEM_INDEX_MAX_SCOPES", "index_max_scopes", int),
     ("GRAPHMEM_GRAPH_BUFFER_POOL_MB", "graph_buffer_pool_mb", int),
     ("GRAPHMEM_GRAPH_CHECKPOINT_MB", "graph_checkpoint_mb", int),

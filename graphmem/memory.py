@@ -627,9 +627,10 @@ class Memory:
         (it cannot see other scopes, aggregates included). Without one it runs read-only
         on the whole graph. Anything but one statement of read clauses (writes, files,
         other databases, procedures) raises ``ReadOnlyError``; malformed Cypher, or a
-        statement past ``config.cypher_timeout`` seconds or ``config.cypher_max_rows`` rows,
-        raises ``QueryError``. ``write=True`` (no scope allowed) runs on the real store: the
-        change bypasses the history log and the vector store, so the stores can drift.
+        statement past ``config.cypher_timeout`` seconds or ``config.cypher_max_rows`` rows
+        (or, scoped, ``config.cypher_max_memory_mb``), raises ``QueryError``.
+        ``write=True`` (no scope allowed) runs on the real store: the change bypasses the
+        history log and the vector store, so the stores can drift.
         """
         given = (user_id, agent_id, run_id)
         scope = Scope.of(*given) if any(v is not None for v in given) else None
@@ -637,6 +638,7 @@ class Memory:
             return run_cypher(
                 self.graph_store, self.ops, query, params, scope=scope, write=write,
                 timeout=self.config.cypher_timeout, max_rows=self.config.cypher_max_rows,
+                max_memory_mb=self.config.cypher_max_memory_mb,
             )  # fmt: skip
 
     @reads

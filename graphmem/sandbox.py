@@ -1,9 +1,10 @@
 """Cypher inspection: users' own statements, read-only and scoped unless they insist.
 
 Scoped mode copies the scope's graph (``GraphOps.export``) into a fresh in-memory Kuzu
-database and runs the statement there. Isolation is structural, not a rewrite of the
-user's query: other scopes' rows are simply not in the database the statement sees, so
-no pattern, aggregate or procedure can count or leak them.
+database and runs the statement there, in a child process that is stopped past
+``Config.cypher_max_memory_mb`` (``cypher_child.py``). Isolation is structural, not a
+rewrite of the user's query: other scopes' rows are simply not in the database the
+statement sees, so no pattern, aggregate or procedure can count or leak them.
 
 The copy costs about as much as reading the scope once: ~4 s for a 10k-memory scope on
 this 2-core machine (measured, mostly ``GraphOps.export``), so it is an inspection tool,
@@ -24,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import cypher_lexer
+from .cypher_child import run_scoped
 from .errors import QueryError, ReadOnlyError, ValidationError
 from .models import GraphBatch, Scope, check_unicode
 from .stores.graph_ops import GraphOps
@@ -32,6 +34,7 @@ MAX_CYPHER_CHARS = 20_000
 # When no setting is passed (direct callers): the Config defaults.
 DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_MAX_ROWS = 10_000
+DEFAULT_MAX_MEMORY_MB = 2048
 
 
 def check_statement(text: object, params: object) -> tuple[str, dict[str, Any]]:
@@ -50,20 +53,6 @@ def check_statement(text: object, params: object) -> tuple[str, dict[str, Any]]:
     return text, dict(params)
 
 
-def scope_sandbox(ops: GraphOps, scope: Scope, tracer=None):
-    """A fresh in-memory Kuzu graph holding exactly ``scope``'s facts, entities and edges."""
-    from .stores.kuzu import KuzuGraphStore  # the embedded engine, needed by every backend
-
-    facts, entities, relations, mentions = ops.export(scope)
-    sandbox = KuzuGraphStore(None, tracer=tracer)
-    try:
-        sandbox.load(GraphBatch(facts, entities, relations, mentions))
-    except BaseException:
-        sandbox.close()
-        raise
-    return sandbox
-
-
 def run_cypher(
     graph_store: Any,
     ops: GraphOps,
@@ -74,6 +63,7 @@ def run_cypher(
     write: bool = False,
     timeout: float = DEFAULT_TIMEOUT_S,
     max_rows: int = DEFAULT_MAX_ROWS,
+    max_memory_mb: int = DEFAULT_MAX_MEMORY_MB,
 ) -> list[dict[str, Any]]:
     """Run a user's statement; see ``Memory.cypher`` for the contract."""
     statement, values = check_statement(text, params)
@@ -91,12 +81,13 @@ def run_cypher(
     cypher_lexer.check_read_only(statement)
     if scope is None:
         return graph_store.cypher(statement, values, read_only=True, **limits)
-    sandbox = scope_sandbox(ops, scope, getattr(graph_store, "tracer", None))
+    # The scope's rows only: other scopes are not in the graph the statement runs on.
+    batch = GraphBatch(*ops.export(scope))
     try:
-        return sandbox.cypher(statement, values, read_only=True, **limits)
+        return run_scoped(batch, statement, values, max_memory_mb=max_memory_mb,
+                          tracer=getattr(graph_store, "tracer", None), **limits)  # fmt: skip
     except ReadOnlyError:
         raise
     except QueryError as exc:
-        raise QueryError(f"cypher: {exc}".replace("cypher: user: ", "cypher: ")) from exc
-    finally:
-        sandbox.close()
+        text = str(exc).removeprefix("user: ")
+        raise QueryError(text if text.startswith("cypher: ") else f"cypher: {text}") from exc
