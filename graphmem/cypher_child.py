@@ -41,20 +41,24 @@ log = logging.getLogger(__name__)
 _POLL_S = 0.01
 _LOAD_LIMIT_S = 600.0  # loading the scope's copy; the statement has its own limit
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+# Children at once per process: statements sent side by side wait their turn rather than
+# each take up to ``cypher_max_memory_mb``.
+_SLOTS = threading.BoundedSemaphore(2)
 
 
 def run_scoped(batch: GraphBatch, statement: str, values: dict[str, Any], *, timeout: float,
                max_rows: int, max_memory_mb: int, tracer=None) -> list[dict[str, Any]]:  # fmt: skip
     """``statement`` on an in-memory graph holding ``batch``, in a child process."""
     request = pickle.dumps((batch, statement, values, timeout, max_rows))
-    try:
-        child = subprocess.Popen([sys.executable, "-m", "graphmem.cypher_child"],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, env=_child_env())  # fmt: skip
-    except OSError as exc:
-        log.warning("graphmem: scoped Cypher runs in process (no child process: %s)", exc)
-        return _in_process(batch, statement, values, timeout, max_rows, tracer)
-    return _Watch(child, max_memory_mb, timeout).result(request)
+    with _SLOTS:
+        try:
+            child = subprocess.Popen([sys.executable, "-m", "graphmem.cypher_child"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=_child_env())  # fmt: skip
+        except OSError as exc:
+            log.warning("graphmem: scoped Cypher runs in process (no child process: %s)", exc)
+            return _in_process(batch, statement, values, timeout, max_rows, tracer)
+        return _Watch(child, max_memory_mb, timeout).result(request)
 
 
 class _Watch:

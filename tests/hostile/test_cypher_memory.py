@@ -70,3 +70,13 @@ def test_a_served_key_cannot_take_the_server_down(tmp_path):
         with Client(server.url, key) as client:  # the same server answers on
             assert [h.text for h in client.search("Where does Alice live?")][0] == (
                 "Alice lives in Paris.")  # fmt: skip
+
+
+def test_statements_side_by_side_each_get_their_own_scope(memory):
+    from concurrent.futures import ThreadPoolExecutor
+
+    asks = ["alice", "bob"] * 3
+    with ThreadPoolExecutor(len(asks)) as pool:
+        answers = list(pool.map(lambda user: memory.cypher(
+            "MATCH (f:Fact) RETURN f.text AS text", user_id=user), asks))  # fmt: skip
+    assert answers == [[{"text": "Alice lives in Paris."}], [{"text": "Bob lives in Oslo."}]] * 3
