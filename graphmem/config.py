@@ -316,6 +316,9 @@ def _lifecycle_errors(config: Config) -> list[str]:
     for name in ("archive_after_days", "promote_min_access"):
         if getattr(config, name) < 0:
             errors.append(f"{name}={getattr(config, name)!r} (>= 0; 0 turns it off)")
+    if config.archive_after_days > 365_000:  # past what a date can go back
+        errors.append(f"archive_after_days={config.archive_after_days!r} (days, at most "
+                      "365000; 0 turns it off)")  # fmt: skip
     for name in ("archive_importance_below", "promote_min_importance"):
         if not 0.0 <= getattr(config, name) <= 1.0:
             errors.append(f"{name}={getattr(config, name)!r} (a number in [0, 1])")

@@ -70,6 +70,8 @@ def test_importance_and_expiry_are_stored(mem, clock):
         ({"importance": float("nan")}, "importance"),
         ({"ttl": "7 days"}, "ttl"),
         ({"ttl": -5}, "ttl"),
+        ({"ttl": -1e20}, "ttl"),  # once an OverflowError (a 500 over REST), not a refusal
+        ({"ttl": "99999999999999999999w"}, "ttl"),
         ({"ttl": "0s"}, "ttl"),
         ({"ttl": "1d", "expires_at": "2030-01-01"}, "ttl"),
         ({"expires_at": "next tuesday"}, "expires_at"),

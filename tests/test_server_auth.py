@@ -205,6 +205,11 @@ def test_keys_create_prints_the_key_once(served):
     bad = cli("keys", "create", "--user", "x", "--expires", "soon",
               "--data-dir", str(served.data_dir))  # fmt: skip
     assert bad.returncode == 1 and "expires" in bad.stderr
+    # Once an OverflowError with a traceback: now a refusal that says the bound.
+    huge = cli("keys", "create", "--user", "x", "--expires", "99999999999999999999w",
+               "--data-dir", str(served.data_dir))  # fmt: skip
+    assert huge.returncode == 1 and "100 years" in huge.stderr
+    assert "Traceback" not in huge.stderr
 
 
 def test_the_cli_talks_to_a_server(served):

@@ -119,10 +119,9 @@ def parse_ttl(value: object, field: str = "ttl") -> timedelta:
     if isinstance(value, timedelta):
         span = value
     elif _is_number(value):
-        span = timedelta(seconds=min(float(value), _TTL_MAX.total_seconds() + 1))
+        span = _span(float(value))
     elif isinstance(value, str) and (found := _TTL.match(value)):
-        seconds = float(found[1]) * _UNIT_SECONDS[found[2]]
-        span = timedelta(seconds=min(seconds, _TTL_MAX.total_seconds() + 1))
+        span = _span(float(found[1]) * _UNIT_SECONDS[found[2]])
     else:
         raise ValidationError(
             field, f"{value!r} is not a duration; use e.g. '30s', '15m', '12h', '7d', '2w', "
@@ -131,6 +130,13 @@ def parse_ttl(value: object, field: str = "ttl") -> timedelta:
     if span <= timedelta(0) or span > _TTL_MAX:
         raise ValidationError(field, f"{value!r} must be a positive duration of under 1000 years")
     return span
+
+
+def _span(seconds: float) -> timedelta:
+    """``seconds`` as a timedelta, held just outside the accepted range on either side:
+    timedelta overflows past ~1e14 days (a ttl of -1e20 raised OverflowError, a 500 over
+    REST)."""
+    return timedelta(seconds=max(-1.0, min(seconds, _TTL_MAX.total_seconds() + 1)))
 
 
 def _check_expires_at(value: object, now: datetime, field: str) -> str:

@@ -27,6 +27,7 @@ _ID = r"[0-9a-f]{12}"  # secrets.token_hex(6), as create makes it
 _KEY = re.compile(rf"^gm_({_ID})_([A-Za-z0-9_-]{{20,100}})$")
 _KEY_ID = re.compile(_ID)
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
+_MAX_SECONDS = 100 * 366 * 86_400
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 _SCHEMA = """
@@ -82,7 +83,10 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(text.strip().lower()) if isinstance(text, str) else None
     if not match or int(match[1]) <= 0:
         raise ValidationError("expires", f"{text!r}: give a positive number and s, m, h, d or w")
-    return timedelta(seconds=int(match[1]) * _UNITS[match[2]])
+    seconds = int(match[1]) * _UNITS[match[2]]
+    if seconds > _MAX_SECONDS:  # timedelta (and a date) overflow not far beyond
+        raise ValidationError("expires", f"{text!r}: a key may last at most 100 years")
+    return timedelta(seconds=seconds)
 
 
 def _digest(secret: str) -> str:

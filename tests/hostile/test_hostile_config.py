@@ -38,6 +38,8 @@ def test_unknown_memory_open_option_names_it_with_a_suggestion(tmp_path, option,
         ("min_free_disk_mb", "64"),
         ("llm_model", None),
         ("data_dir", 42),
+        ("archive_after_days", 1e12),  # once an OverflowError at the first maintain()
+        ("cypher_max_memory_mb", 0),
     ],
 )
 def test_wrong_types_of_values_are_config_errors_naming_the_option(tmp_path, option, value):
