@@ -90,14 +90,15 @@ def summarise(rounds: dict[str, list[dict[str, Any]]]) -> list[Table]:
     each = Table("Every round", ["tree", "round", "open s", "batch s (in order)",
                                  "all batches s", "close s"])  # fmt: skip
     medians = Table("Median of the rounds", ["tree", "first batch s", "later batches s",
-                                             "all batches s"])  # fmt: skip
+                                             "all batches s", "close s"])  # fmt: skip
     for tree, runs in rounds.items():
         for n, run in enumerate(runs, 1):
             each.rows.append([tree, n, run["open_s"], " / ".join(f"{b:.2f}" for b in run["batch_s"]),
                               sum(run["batch_s"]), run["close_s"]])  # fmt: skip
         medians.rows.append([tree, statistics.median(r["batch_s"][0] for r in runs),
                              statistics.median(sum(r["batch_s"][1:]) for r in runs),
-                             statistics.median(sum(r["batch_s"]) for r in runs)])  # fmt: skip
+                             statistics.median(sum(r["batch_s"]) for r in runs),
+                             statistics.median(r["close_s"] for r in runs)])  # fmt: skip
     return [medians, each]
 
 

@@ -7,13 +7,13 @@ in under a second on this 24 GB machine, and the kernel killed the process: over
 MCP, any key could take the server down with one read-only request (measured; 1M
 elements took 0.9 GB). No limit Kuzu offers bounds it (``graph_buffer_pool_mb`` does not).
 
-So the scope's copy (``sandbox.scope_sandbox``: the statement never saw other scopes
-anyway) is loaded and queried in a child: ``python -m graphmem.cypher_child``, the
-statement and the scope's rows in on stdin, the rows or the error out on stdout, both
-pickled (the child is this module, not the user). The parent watches the child's
-resident memory and stops it past ``cypher_max_memory_mb`` above what the loaded copy
+So the scope's copy (its rows from ``GraphOps.export``: the statement never sees other
+scopes) is loaded and queried in a child, ``python -m graphmem.cypher_child``: the
+statement and the rows in on stdin, the answer or the error out on stdout, both pickled
+(the child is this module, not the user). The parent reads the child's resident memory
+(``/proc``: Linux) and stops it past ``cypher_max_memory_mb`` above what the loaded copy
 took; the child also asks the kernel to pick it first when memory runs out, so even a
-burst too fast to watch ends the child, not the caller. The child costs ~0.8 s to start;
+burst too fast to watch ends the child, not the caller. A child costs ~0.8 s to start;
 scoped Cypher is an inspection tool (its copy already costs ~4 s per 10k memories).
 
 Where no child can be started (no Python executable to run), the statement runs in
@@ -139,14 +139,16 @@ class _Watch:
 
 
 def _answer(data: bytes, code: int, errors: bytes) -> list[dict[str, Any]]:
-    if code == -signal.SIGKILL or (code != 0 and not data):
+    try:
+        kind, *rest = pickle.loads(data)
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError):
+        killed = code == -getattr(signal, "SIGKILL", 9)  # by the kernel, out of memory
         raise QueryError(
             "cypher: the statement's process ended "
-            + ("when the system ran out of memory" if code == -signal.SIGKILL else
+            + ("when the system ran out of memory" if killed else
                f"with status {code}: {errors.decode(errors='replace')[-500:].strip()}")
             + "; narrow the statement (a smaller range() or UNWIND list, a LIMIT)"
-        )  # fmt: skip
-    kind, *rest = pickle.loads(data)
+        ) from None  # fmt: skip
     if kind == "rows":
         return rest[0]
     name, message, field = rest
