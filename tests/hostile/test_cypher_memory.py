@@ -80,3 +80,14 @@ def test_statements_side_by_side_each_get_their_own_scope(memory):
         answers = list(pool.map(lambda user: memory.cypher(
             "MATCH (f:Fact) RETURN f.text AS text", user_id=user), asks))  # fmt: skip
     assert answers == [[{"text": "Alice lives in Paris."}], [{"text": "Bob lives in Oslo."}]] * 3
+
+
+@pytest.mark.parametrize("code, errors, said", [(-9, b"", "ran out of memory"),
+                                                (1, b"Segmentation fault", "status 1: Segm"),
+                                                (0, b"", "status 0")])  # fmt: skip
+def test_a_child_that_ends_without_its_answer_is_a_query_error(code, errors, said):
+    from graphmem.cypher_child import _answer
+
+    for cut in (b"", b"\x80\x04\x95"):  # nothing written, or killed mid-answer
+        with pytest.raises(QueryError, match=said):
+            _answer(cut, code, errors)
