@@ -49,6 +49,14 @@ _SLOTS = threading.BoundedSemaphore(2)
 def run_scoped(batch: GraphBatch, statement: str, values: dict[str, Any], *, timeout: float,
                max_rows: int, max_memory_mb: int, tracer=None) -> list[dict[str, Any]]:  # fmt: skip
     """``statement`` on an in-memory graph holding ``batch``, in a child process."""
+    for name, value in values.items():  # in process, Kuzu refused these by name too
+        try:
+            pickle.dumps(value)
+        except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+            raise QueryError(
+                f"cypher: parameter ${name} is a {type(value).__name__}, which the engine "
+                "cannot take; pass strings, numbers, booleans, lists, maps or dates"
+            ) from None  # fmt: skip
     request = pickle.dumps((batch, statement, values, timeout, max_rows))
     with _SLOTS:
         try:

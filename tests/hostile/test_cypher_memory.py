@@ -43,6 +43,13 @@ def test_a_statement_past_the_memory_limit_is_stopped_and_the_caller_lives_on(me
     assert rows == [{"name": "Alice"}, {"name": "Paris"}]
 
 
+def test_a_parameter_the_engine_cannot_take_is_a_query_error_in_both_modes(memory):
+    for scope in ({}, {"user_id": "bob"}):
+        for value in (lambda: 1, {1, 2}):  # a function cannot even reach the child
+            with pytest.raises(QueryError, match=type(value).__name__):
+                memory.cypher("RETURN $x AS x", {"x": value}, **scope)
+
+
 def test_what_the_statement_says_comes_back_from_the_child(memory):
     assert memory.cypher("UNWIND range(1, 3) AS x RETURN x * 2 AS y", user_id="bob") == [
         {"y": 2}, {"y": 4}, {"y": 6}]  # fmt: skip
