@@ -49,15 +49,10 @@ _SLOTS = threading.BoundedSemaphore(2)
 def run_scoped(batch: GraphBatch, statement: str, values: dict[str, Any], *, timeout: float,
                max_rows: int, max_memory_mb: int, tracer=None) -> list[dict[str, Any]]:  # fmt: skip
     """``statement`` on an in-memory graph holding ``batch``, in a child process."""
-    for name, value in values.items():  # in process, Kuzu refused these by name too
-        try:
-            pickle.dumps(value)
-        except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
-            raise QueryError(
-                f"cypher: parameter ${name} is a {type(value).__name__}, which the engine "
-                "cannot take; pass strings, numbers, booleans, lists, maps or dates"
-            ) from None  # fmt: skip
-    request = pickle.dumps((batch, statement, values, timeout, max_rows))
+    try:
+        request = pickle.dumps((batch, statement, values, timeout, max_rows))
+    except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+        raise _unsendable(values) from None
     with _SLOTS:
         try:
             child = subprocess.Popen([sys.executable, "-m", "graphmem.cypher_child"],
@@ -65,7 +60,7 @@ def run_scoped(batch: GraphBatch, statement: str, values: dict[str, Any], *, tim
                                      stderr=subprocess.PIPE, env=_child_env())  # fmt: skip
         except OSError as exc:
             log.warning("graphmem: scoped Cypher runs in process (no child process: %s)", exc)
-            return _in_process(batch, statement, values, timeout, max_rows, tracer)
+            return _on_copy(batch, statement, values, timeout, max_rows, tracer=tracer)
         return _Watch(child, max_memory_mb, timeout).result(request)
 
 
@@ -146,6 +141,19 @@ class _Watch:
             self.errors.append(chunk)
 
 
+def _unsendable(values: dict[str, Any]) -> QueryError:
+    """The error for a parameter pickle refuses, named as Kuzu names one in process."""
+    for name, value in values.items():
+        try:
+            pickle.dumps(value)
+        except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+            return QueryError(
+                f"cypher: parameter ${name} is a {type(value).__name__}, which the engine "
+                "cannot take; pass strings, numbers, booleans, lists, maps or dates"
+            )  # fmt: skip
+    return QueryError("cypher: the statement's parameters cannot be sent to the engine")
+
+
 def _answer(data: bytes, code: int, errors: bytes) -> list[dict[str, Any]]:
     try:
         kind, *rest = pickle.loads(data)
@@ -181,12 +189,16 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def _in_process(batch, statement, values, timeout, max_rows, tracer) -> list[dict[str, Any]]:
+def _on_copy(batch, statement, values, timeout, max_rows, *, tracer=None,
+             loaded=lambda: None) -> list[dict[str, Any]]:  # fmt: skip
+    """``statement`` on a fresh in-memory Kuzu graph holding ``batch``; ``loaded`` is
+    called once the rows are in, before the statement runs."""
     from .stores.kuzu import KuzuGraphStore
 
     sandbox = KuzuGraphStore(None, tracer=tracer)
     try:
         sandbox.load(batch)
+        loaded()
         return sandbox.cypher(statement, values, read_only=True, timeout=timeout,
                               max_rows=max_rows)  # fmt: skip
     finally:
@@ -199,26 +211,21 @@ def _main() -> None:
     except OSError:
         pass
     batch, statement, values, timeout, max_rows = pickle.loads(sys.stdin.buffer.read())
-    from .stores.kuzu import KuzuGraphStore
-
     # The answer gets a descriptor of its own: anything the engine prints goes to stderr.
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
-    sandbox = KuzuGraphStore(None)
-    try:
-        sandbox.load(batch)
+
+    def loaded() -> None:
         out.write(b"L" + _resident(os.getpid()).to_bytes(8, "little"))
         out.flush()
-        try:
-            rows = sandbox.cypher(statement, values, read_only=True, timeout=timeout,
-                                  max_rows=max_rows)  # fmt: skip
-            answer: tuple = ("rows", rows)
-        except GraphMemError as exc:
-            answer = ("error", type(exc).__name__, str(exc), getattr(exc, "field", None))
-        out.write(pickle.dumps(answer))
-        out.flush()
-    finally:
-        sandbox.close()
+
+    try:
+        answer: tuple = ("rows", _on_copy(batch, statement, values, timeout, max_rows,
+                                          loaded=loaded))  # fmt: skip
+    except GraphMemError as exc:
+        answer = ("error", type(exc).__name__, str(exc), getattr(exc, "field", None))
+    out.write(pickle.dumps(answer))
+    out.flush()
 
 
 if __name__ == "__main__":

@@ -59,11 +59,11 @@ def graph_arrays(index: GraphIndex) -> tuple[dict[str, Any], Arrays]:
     loads the parts it touches, so the others are as they were (a close after one batch
     into one scope of ten at 1M spent 38 s loading and encoding all ten)."""
     kept = _unloaded(index.parts)
-    layout = _layout(index)
-    if kept is None or (kept and (layout[3] or _overlap(layout[0], kept))):
+    entities, relations, mentions, whole = _layout(index)
+    if kept is None or (kept and (whole or _overlap(entities, kept))):
         index.need_all()  # a part unreadable, or rows now joining parts: all in one go
-        kept, layout = [], _layout(index)
-    entities, relations, mentions, _whole = layout
+        kept = []
+        entities, relations, mentions, whole = _layout(index)
     parts = [(scope, None) for scope in entities] + [(scope, saved) for scope, *saved in kept]
     parts.sort(key=lambda part: part[0] or ("",))
     chunks, bounds, hashed = [], np.zeros((len(parts), 3), np.int64), []

@@ -289,7 +289,7 @@ class Resolver:
 def _holds(relation: Relation, when: str) -> bool:
     """Whether a stored relation already says what a statement made at ``when`` says:
     it is current, or it held then (a statement added again, or an older one restated)."""
-    return not relation.invalid_at or visible_at(relation.valid_at, relation.invalid_at, when)
+    return not relation.invalid_at or _holds_at(relation, when)
 
 
 def _started_after(relation: Relation, when: str) -> bool:
