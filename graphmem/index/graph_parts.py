@@ -140,8 +140,6 @@ def _unloaded(parts: Parts | None) -> list[tuple[Any, bytes, np.ndarray]] | None
         return out
     except (OSError, ValueError):
         return None
-    finally:
-        blob = None
 
 
 def _overlap(loaded: dict[Any, Any], kept: list[tuple[Any, bytes, np.ndarray]]) -> bool:
