@@ -386,6 +386,8 @@ class ExtractedFact:
     # "rule" when the extractor read a standing instruction to the assistant; "": the
     # caller's memory_type (or the default for the add) applies.
     memory_type: str = ""
+    # Who said it, when the add held several roles (ingest/turns.py); "": the user.
+    role: str = ""
 
 
 @dataclass

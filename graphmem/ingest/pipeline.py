@@ -30,6 +30,7 @@ from ..stores.graph_ops import GraphOps
 from .offline_importance import importance
 from .offline_mentions import KnownIndex
 from .resolve import VAGUE_TYPES, Plan, Resolver
+from .turns import as_said, by_turn, roles_of, spoken_by
 from .validate import Message, check_extraction
 
 _NS = uuid.UUID("6f1c2d8e-3b7a-4e59-9a0d-5c2f7e8b1a44")
@@ -151,22 +152,24 @@ class Pipeline:
         # it superseded the user's newer statement: the user's message "I moved from Paris
         # to Lyon" was invalidated by the reply quoting an older one, and left search.
         if infer:
-            found = extractor.extract(unit.text, speaker=unit.speaker(scope), known=known,
-                                      reference_time=unit.timestamp)  # fmt: skip
-            found = check_extraction(found, extractor, self.max_text_chars, self.max_items)
-            if not any(m.role == "user" for m in unit.messages):
-                found.relations = []
-                # Likewise rules: "Always back up your files" from the assistant is advice,
-                # not the user's standing instruction.
-                for fact in found.facts:
-                    fact.memory_type = ""
+            speaker, roles = unit.speaker(scope), roles_of(unit.messages)
+
+            def read(text: Any, reader=extractor.extract) -> Extraction:
+                found = reader(text, speaker=speaker, known=known,
+                               reference_time=unit.timestamp)  # fmt: skip
+                return check_extraction(found, extractor, self.max_text_chars, self.max_items)
+
+            conversation = getattr(extractor, "extract_conversation", None)
+            if len(roles) > 1 and conversation is None:
+                return by_turn(unit.messages, unit.timestamp, read)  # turns.py
+            if len(roles) > 1:
+                found = read(unit.messages, conversation)  # one labelled transcript
+            else:
+                found = spoken_by(read(unit.text), roles.pop())
             if not found.facts:
-                # Nothing extracted ("Wow, that's great!"): keep the message as said, as
-                # infer=False would. Dropping it lost LoCoMo evidence and left a gap
-                # where its neighbours should meet.
-                found.facts = [ExtractedFact(unit.text, unit.timestamp,
-                                             importance(unit.text))]  # fmt: skip
-                found.relations = []
+                # Nothing extracted ("Wow, that's great!"): kept as said, as infer=False
+                # would (turns.as_said).
+                found.facts, found.relations = [as_said(unit.text, unit.timestamp)], []
             return found
         # Stored as given: one fact per message, entities and relations found offline.
         out = Extraction()
@@ -232,7 +235,8 @@ class Pipeline:
             if fid in seen:
                 continue
             seen.add(fid)
-            role = unit.messages[min(i, len(unit.messages) - 1)].role if not infer else "user"
+            role = item.role or (unit.messages[min(i, len(unit.messages) - 1)].role
+                                 if not infer else "user")  # fmt: skip
             facts.append(Fact(fid, item.text, scope, created_at=now, updated_at=now,
                               valid_at=item.valid_at or unit.timestamp,
                               hash=text_key, source_ids=list(unit.source_ids),

@@ -23,6 +23,7 @@ from typing import Any
 
 from ..errors import ExtractionError, ValidationError
 from ..ingest.procedural import Procedure
+from ..ingest.turns import transcript
 from ..ingest.validate import Message
 from ..models import (
     ExtractedEntity,
@@ -155,6 +156,27 @@ class LLMExtractor:
         user = self.prompts.extraction_user(
             text, speaker=speaker, known=known, reference_time=reference_time
         )
+        return self._extract(user, known)
+
+    def extract_conversation(
+        self,
+        turns: Sequence[Message],
+        *,
+        speaker: str = "user",
+        known: Sequence[KnownEntity] = (),
+        reference_time: str = "",
+    ) -> Extraction:
+        """``extract`` of an add holding several roles, in one call: the turns as lines led
+        by their role, and a note saying whose "I" is whose (``ingest/turns.py``)."""
+        if not turns:
+            raise ValidationError("messages", "must hold at least one message")
+        user = self.prompts.extraction_user(
+            transcript(turns), speaker=speaker, known=known, reference_time=reference_time
+        )
+        note = self.prompts.conversation_note.replace("{speaker}", speaker)
+        return self._extract(f"{note}\n\n{user}", known)
+
+    def _extract(self, user: str, known: Sequence[KnownEntity]) -> Extraction:
         messages = [
             {"role": "system", "content": self.prompts.extraction_system},
             {"role": "user", "content": user},

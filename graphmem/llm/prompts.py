@@ -88,6 +88,15 @@ Leave out failed attempts, except as a warning inside the step that avoids them.
 number the steps.\
 """
 
+CONVERSATION_NOTE = """\
+This text is a conversation: each line starts with who said it, in brackets ([user] is \
+{speaker}). "I", "me" and "my" mean whoever said that line. Facts, relations and standing \
+instructions about {speaker} come only from what {speaker} says or plainly confirms. What \
+the assistant (or a tool, or the system) says about itself, suggests, or repeats back is \
+never a fact about {speaker} and gives no relation for {speaker}; keep it, when worth \
+keeping, as the assistant's own ("The assistant recommended ...").\
+"""
+
 
 def procedure_user(trace: Sequence[tuple[str, str]]) -> str:
     """The user message of the procedure call; ``trace`` holds (role, content) pairs."""
@@ -138,4 +147,7 @@ class Prompts:
     extraction_user: Callable[..., str] = extraction_user
     update_user: Callable[[Sequence[str], Sequence[tuple[str, str]]], str] = update_user
     procedure_system: str = PROCEDURE_SYSTEM
+    # Put before the extraction call's user message when one add holds several roles;
+    # ``{speaker}`` is filled in (``LLMExtractor.extract_conversation``).
+    conversation_note: str = CONVERSATION_NOTE
     procedure_user: Callable[[Sequence[tuple[str, str]]], str] = procedure_user

@@ -209,6 +209,10 @@ class Extractor(Protocol):
     ``speaker`` is who "I"/"me"/"my" refers to; ``known`` lists entities already in the
     scope so mentions of them can be recognised; ``reference_time`` (ISO) anchors relative
     dates. ``calls`` counts model requests made so far (0 forever for offline extractors).
+
+    An extractor may also have ``extract_conversation(turns, *, speaker, known,
+    reference_time)``, reading an add of several roles (``Message`` turns) in one go;
+    without it, such an add is read message by message (``ingest/turns.py``).
     """
 
     name: str

@@ -1,0 +1,79 @@
+"""Who said what, when one ``add`` holds messages of more than one role.
+
+Why: ``Memory.add([user, assistant, user])`` was extracted as one text, with the user as
+the speaker of every line. The assistant's "I live in Berlin and I work at OpenMind
+Labs" became the user's ``lives_in Berlin`` and ``works_at OpenMind Labs``, and every fact
+of the exchange was stored with role ``user`` (found by hand, offline extractor). A model
+was no better off: it got the lines joined with no speaker on any of them.
+
+So such an add is read turn by turn:
+
+- an extractor that reads a labelled transcript (``extract_conversation``: the LLM one)
+  gets the turns in one call, each line led by its role, and is told whose "I" is whose;
+- any other (the offline one) reads each message alone, as its own speaker's. A user's
+  message gives facts and relations; any other role's gives facts, stored with that role,
+  but no relation and no standing rule: what an assistant says of itself, suggests or
+  quotes back is not the user's news (the rule ``Pipeline.extract`` already applied to an
+  add holding no user message).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from ..models import ExtractedFact, Extraction
+from .offline_importance import importance
+from .validate import Message
+
+USER = "user"
+
+
+def roles_of(messages: Sequence[Message]) -> set[str]:
+    return {m.role for m in messages}
+
+
+def transcript(messages: Sequence[Message]) -> str:
+    """The turns as lines led by their role (and name, when given): ``[user] ...``."""
+    lines = []
+    for message in messages:
+        who = f"{message.role} {message.name}" if message.name else message.role
+        lines.append(f"[{who}] {message.content}")
+    return "\n".join(lines)
+
+
+def as_said(text: str, timestamp: str) -> ExtractedFact:
+    """A message nothing was extracted from, kept as said ("Wow, that's great!"): dropping
+    such turns lost LoCoMo evidence and left gaps where their neighbours should meet."""
+    return ExtractedFact(text, timestamp, importance(text))
+
+
+def spoken_by(found: Extraction, role: str) -> Extraction:
+    """``found`` as one role's words: facts marked with it; from anyone but the user, no
+    relations and no standing rules ("Always back up your files" from the assistant is
+    advice, not the user's instruction)."""
+    for fact in found.facts:
+        fact.role = role
+        if role != USER:
+            fact.memory_type = ""
+    if role != USER:
+        found.relations = []
+    return found
+
+
+def by_turn(messages: Sequence[Message], timestamp: str,
+            read: Callable[[str], Extraction]) -> Extraction:  # fmt: skip
+    """Each message read alone by ``read`` (its text -> an extraction), the results
+    joined: relation ``fact`` indexes are moved to the joined fact list."""
+    out = Extraction()
+    for message in messages:
+        found = read(message.content)
+        if not found.facts:
+            found.facts, found.relations = [as_said(message.content, timestamp)], []
+        spoken_by(found, message.role)
+        base = len(out.facts)
+        out.facts += found.facts
+        out.entities += found.entities
+        for rel in found.relations:
+            rel.fact += base
+            out.relations.append(rel)
+    return out
