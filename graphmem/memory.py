@@ -31,6 +31,7 @@ from .ingest.validate import (
     check_text,
     check_timestamp,
     check_unicode,
+    message_windows,
     normalise_messages,
 )
 from .ingest.write import FACTS, Writer, fact_from_payload
@@ -266,8 +267,8 @@ class Memory:
         """
         scope = Scope.of(user_id, agent_id, run_id)
         life = check_life(memory_type, importance, ttl, expires_at, now=read_clock(self.clock))
-        unit = self._unit(messages, metadata, source_ids, timestamp, life)
-        return self._ingest([unit], scope, infer)
+        return self._ingest(self._units(messages, metadata, source_ids, timestamp, life),
+                            scope, infer)  # fmt: skip
 
     def add_many(
         self,
@@ -297,18 +298,19 @@ class Memory:
                 "expires_at": expires_at}  # fmt: skip
         now = read_clock(self.clock)
         check_life(**base, now=now)  # a bad call-level value is named as such
-        units = []
+        units = []  # per item: its units (a long conversation's windows stay in one batch)
         for i, item in enumerate(items):
             if not isinstance(item, Mapping):
                 raise ValidationError(f"items[{i}]", "must be a dict with text or messages")
             body = item.get("messages", item.get("text"))
             life = item_life(base, item, now=now, where=f"items[{i}].")
-            units.append(self._unit(body, item.get("metadata"), item.get("source_ids"),
-                                    item.get("timestamp"), life))  # fmt: skip
+            units.append(self._units(body, item.get("metadata"), item.get("source_ids"),
+                                     item.get("timestamp"), life))  # fmt: skip
         total = AddResult()
         for start in range(0, len(units), batch_size):
+            batch = [unit for windows in units[start : start + batch_size] for unit in windows]
             with collector_paused():
-                part = self._ingest(units[start : start + batch_size], scope, infer)
+                part = self._ingest(batch, scope, infer)
             total.facts += part.facts
             total.invalidated += part.invalidated
             total.entities += part.entities
@@ -358,6 +360,17 @@ class Memory:
             index = 0 if fact is not None else i
             ex.relations.append(ExtractedRelation(src, rel, dst, index, valid_at=valid_at))
         return self._write([unit], [ex], scope, infer=True, decide=None, strict=True)
+
+    def _units(self, messages, metadata, source_ids, timestamp, life: Life) -> list[Unit]:
+        """One unit, or a long conversation's windows (``message_windows``); a procedure's
+        trace is one unit, as it becomes one memory."""
+        if life.memory_type == "procedural":
+            return [self._unit(messages, metadata, source_ids, timestamp, life)]
+        windows = message_windows(messages, self.config.max_text_chars)
+        metadata, source_ids = check_metadata(metadata), check_source_ids(source_ids)
+        when = check_timestamp(timestamp)
+        return [Unit(window, metadata=dict(metadata), source_ids=list(source_ids),
+                     timestamp=when, life=life) for window in windows]  # fmt: skip
 
     def _unit(self, messages, metadata, source_ids, timestamp, life: Life = NO_LIFE) -> Unit:
         return Unit(

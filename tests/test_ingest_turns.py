@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graphmem import Memory
+from graphmem import Memory, ValidationError
 from graphmem.llm.client import Backoff, OpenAIChat
 from graphmem.llm.extract import LLMExtractor
 from graphmem.testing import OpenAIServer, ok_tool_call
@@ -89,3 +89,42 @@ def test_a_model_reads_the_turns_labelled_in_one_call(tmp_path):
     assert "[user]" not in single and "whoever said that line" not in single
     assert "Maria visited me." in single
     assert texts >= {"Maria is u's sister."}
+
+
+def _long_chat(turns: int) -> list[dict]:
+    return [{"role": "user" if i % 2 == 0 else "assistant",
+             "content": f"Turn {i}: I tried recipe number {i} and it tasted of saffron."}
+            for i in range(turns)]  # fmt: skip
+
+
+def test_a_chat_longer_than_the_text_limit_is_read_in_windows(tmp_path):
+    chat = _long_chat(40)  # ~2,400 characters against a limit of 400
+    with Memory.open(tmp_path, embedder="hash", extractor="offline", max_text_chars=400) as m:
+        added = m.add(chat, user_id="u")
+        texts = {f.text: f.role for f in m.get_all(user_id="u")}
+        found = [h.text for h in m.search("recipe number 37", user_id="u", limit=3)]
+    # Every turn is remembered, under its own role; none was refused or lost.
+    assert len(added.facts) == 40
+    assert {text.split(":")[0]: role for text, role in texts.items()} == {
+        f"Turn {i}": "user" if i % 2 == 0 else "assistant" for i in range(40)
+    }
+    assert any("recipe number 37 " in t for t in found)
+
+
+def test_one_message_over_the_limit_is_still_refused_and_nothing_is_written(tmp_path):
+    chat = [*_long_chat(3), {"role": "user", "content": "x" * 500}]
+    with Memory.open(tmp_path, embedder="hash", extractor="offline", max_text_chars=400) as m:
+        with pytest.raises(ValidationError, match=r"messages\[3\]\.content.*max_text_chars"):
+            m.add(chat, user_id="u")
+        with pytest.raises(ValidationError, match=r"total .* max_text_chars"):
+            m.add(_long_chat(40), user_id="u", memory_type="procedural")  # one memory
+        assert m.get_all(user_id="u") == []
+
+
+def test_add_many_keeps_a_long_items_windows_in_its_batch(tmp_path):
+    items = [{"messages": _long_chat(40)}, {"text": "I live in Lyon."}]
+    done: list[int] = []
+    with Memory.open(tmp_path, embedder="hash", extractor="offline", max_text_chars=400) as m:
+        added = m.add_many(items, user_id="u", infer=True, batch_size=1, progress=done.append)
+    assert done == [1, 1]  # progress counts the items given, not their windows
+    assert len(added.facts) == 41

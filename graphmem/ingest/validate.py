@@ -49,7 +49,35 @@ def check_text(value: object, field: str, max_chars: int) -> str:
 
 
 def normalise_messages(messages: object, max_chars: int) -> list[Message]:
-    """A string, one ``{role, content}`` dict, or a list of them -> validated messages."""
+    """A string, one ``{role, content}`` dict, or a list of them -> validated messages,
+    ``max_chars`` at most in all."""
+    out = _messages(messages, max_chars)
+    total = sum(len(m.content) for m in out)
+    if total > max_chars:
+        raise ValidationError(
+            "messages", f"total {total:,} characters is over the limit of {max_chars:,}; "
+            "split it into several add() calls or raise max_text_chars",
+        )  # fmt: skip
+    return out
+
+
+def message_windows(messages: object, max_chars: int) -> list[list[Message]]:
+    """``normalise_messages``, but a conversation longer than ``max_chars`` in all comes
+    back as consecutive windows of whole messages, each within it: a long chat is read a
+    window at a time (one extraction, one kept source each) instead of refused. One
+    message over the limit is still refused."""
+    windows: list[list[Message]] = [[]]
+    size = 0
+    for message in _messages(messages, max_chars):
+        if windows[-1] and size + len(message.content) > max_chars:
+            windows.append([])
+            size = 0
+        windows[-1].append(message)
+        size += len(message.content)
+    return windows
+
+
+def _messages(messages: object, max_chars: int) -> list[Message]:
     if isinstance(messages, str):
         return [Message("user", check_text(messages, "messages", max_chars))]
     if isinstance(messages, Mapping):
@@ -59,7 +87,6 @@ def normalise_messages(messages: object, max_chars: int) -> list[Message]:
             "messages", "expected a non-empty string, a {role, content} dict or a list of them"
         )
     out: list[Message] = []
-    total = 0
     for i, item in enumerate(messages):
         where = f"messages[{i}]"
         if not isinstance(item, Mapping):
@@ -70,16 +97,11 @@ def normalise_messages(messages: object, max_chars: int) -> list[Message]:
         if role not in ROLES:
             raise ValidationError(f"{where}.role", f"{role!r} is not one of {sorted(ROLES)}")
         content = check_text(item.get("content"), f"{where}.content", max_chars)
-        total += len(content)
         name = item.get("name") or ""
         if not isinstance(name, str) or len(name) > 200:
             raise ValidationError(f"{where}.name", "must be a string of at most 200 characters")
         check_unicode(name, f"{where}.name")
         out.append(Message(role, content, name))
-    if total > max_chars:
-        raise ValidationError(
-            "messages", f"total {total:,} characters is over the limit of {max_chars:,}"
-        )
     return out
 
 
