@@ -77,8 +77,9 @@ REFUSED = {
     "add-name-huge": add({"role": "user", "content": "Alice likes tea.", "name": "n" * 10_000}),
     "add-too-long": add("a" * 20_001),
     # A long chat is read in windows (ingest/turns.py); a procedure's trace is one memory.
-    "add-too-long-trace": add([{"role": "user", "content": "a" * 15_000}] * 2,
-                              memory_type="procedural"),  # fmt: skip
+    "add-too-long-trace": add(
+        [{"role": "user", "content": "a" * 15_000}] * 2, memory_type="procedural"
+    ),  # fmt: skip
     "add-surrogate": add("Alice \ud800 likes tea."),
     "add-low-surrogate": add("Alice \udfff likes tea."),
     "add-set": add({"Alice likes tea."}),
