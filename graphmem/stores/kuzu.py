@@ -410,9 +410,9 @@ class KuzuGraphStore:
             old_rels = set() if batch.fresh else {
                 r["id"] for r in tx.run("relation_existing", {"ids": [r["id"] for r in relations]})
             }  # fmt: skip
-            tx.run("relation_create", {"rows": [r for r in relations if r["id"] not in old_rels]})
-            if old_rels:
-                tx.run("relation_upsert", {"rows": [r for r in relations if r["id"] in old_rels]})
+            if old_rels:  # replaced, not merged: a SET on a relationship (relation_set.cypher)
+                tx.run("relation_delete", {"rows": [r for r in relations if r["id"] in old_rels]})
+            tx.run("relation_create", {"rows": relations})
             merged = [{"fact_id": f, "entity_id": e} for f, e in mentions if f not in fresh]
             if merged:
                 tx.run("mention_merge", {"rows": merged})
