@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -122,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("graphmem: error: give a command (graphmem --help lists them)", file=sys.stderr)
         return EXIT_USAGE
     ctx = Context(args)
+    stop, terminated = _stop_on_sigterm(), False
     try:
         emit(cmd.run(ctx), cmd, ctx.json)
         sys.stdout.flush()
@@ -133,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _failed(args, exc, EXIT_ERROR)
     except KeyboardInterrupt:
         return 130
+    except Terminated:
+        terminated = True
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the close
     except BrokenPipeError:
         # The reader went away (``| head``): not an error; keep Python from complaining
         # about the closed stdout at exit.
@@ -142,7 +147,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _failed(args, exc, EXIT_BUG)
     finally:
         ctx.close()
+        if stop is not None:
+            signal.signal(signal.SIGTERM, stop)
+        if terminated:
+            # The stores are closed. A thread blocked on a read (``graphmem mcp``'s stdin)
+            # would hold the interpreter open at exit: leave now.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(128 + signal.SIGTERM)
     return EXIT_OK
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (a service manager stopping ``graphmem serve``, ``docker stop``)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def _stop_on_sigterm():
+    """SIGTERM raises ``Terminated``, so the command's stores are closed on the way out.
+    Its default ends the process at once: ``graphmem serve`` then never closed its
+    memory (uvicorn re-raises the signal after its graceful shutdown), and the graph was
+    left to be recovered from its log. Returns the handler it replaced (None off the main
+    thread, where no handler can be set)."""
+    try:
+        return signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:
+        return None
 
 
 def _failed(args: argparse.Namespace, exc: BaseException, code: int) -> int:

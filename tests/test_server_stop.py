@@ -1,0 +1,76 @@
+"""``graphmem serve`` and ``graphmem mcp`` stopped by SIGTERM close their memory first."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+
+from graphmem import Client, Memory
+from graphmem.testing.server import ServedMemory
+
+_MAIN = "import sys; from graphmem.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def _written(data_dir) -> tuple[list[str], int]:
+    with Memory.open(data_dir, embedder="hash") as m:
+        texts = sorted(f.text for f in m.get_all(user_id="alice"))
+        m.search("Acme", user_id="alice")  # loads the scope's saved index, if any
+        return texts, m.snapshots.loaded
+
+
+def test_serve_closes_its_memory_on_sigterm(tmp_path):
+    """A service manager's stop (SIGTERM) ended the process before: uvicorn re-raised the
+    signal after its shutdown, the memory was never closed, its indexes were not saved,
+    and the graph was left to replay its log (which Kuzu 0.11.3 could fail)."""
+    served = ServedMemory(tmp_path, embedder="hash")
+    try:
+        key, _ = served.keys.create(user_id="alice")
+        with Client(served.url, key) as c:
+            kept = c.add("Alice works at Acme.").facts
+            gone = c.add("Bob lives in Paris.").facts
+            c.delete(gone[0].id)
+            c.search("Acme")  # builds the scope's index, which the close saves
+    finally:
+        output = served.stop()
+    assert served.process.returncode == 128 + signal.SIGTERM, output[-2000:]
+    texts, loaded = _written(tmp_path)
+    assert texts == [kept[0].text]
+    assert loaded >= 1  # the close ran: the next open loads its saved indexes
+
+
+def test_mcp_stdio_closes_its_memory_on_sigterm(tmp_path):
+    child = subprocess.Popen(
+        [sys.executable, "-c", _MAIN, "mcp", "--data-dir", str(tmp_path), "--embedder", "hash",
+         "--user", "alice"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        hello = {"protocolVersion": "2025-06-18", "capabilities": {},
+                 "clientInfo": {"name": "test", "version": "1"}}  # fmt: skip
+        calls = [
+            {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello},
+            {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+             "params": {"name": "remember", "arguments": {"text": "Alice works at Acme."}}},
+            {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+             "params": {"name": "recall", "arguments": {"query": "Acme"}}},
+        ]  # fmt: skip
+        answers = []
+        for call in calls:
+            child.stdin.write(json.dumps(call) + "\n")
+            child.stdin.flush()
+            if "id" in call:
+                answers.append(json.loads(child.stdout.readline()))
+        assert "Acme" in json.dumps(answers[-1])
+        child.send_signal(signal.SIGTERM)
+        code = child.wait(timeout=60)  # it used to die at once, or hang on its stdin
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert code == 128 + signal.SIGTERM, child.stderr.read()[-2000:]
+    texts, loaded = _written(tmp_path)
+    assert texts == ["Alice works at Acme."]
+    assert loaded >= 1
