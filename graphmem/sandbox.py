@@ -50,7 +50,30 @@ def check_statement(text: object, params: object) -> tuple[str, dict[str, Any]]:
         return text, {}
     if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
         raise ValidationError("params", "must be a dict with string keys")
+    for name, value in params.items():
+        _check_ints(value, f"params.{name}")
     return text, dict(params)
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _check_ints(value: object, where: str, depth: int = 0) -> None:
+    """Whole numbers a graph engine can hold (64-bit): a larger one reached the Kuzu
+    driver's C++ side, whose refusal ("Unable to cast Python instance ...") named neither
+    the parameter nor the limit."""
+    if depth > 32:
+        return  # deeper values are the engine's to refuse
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise ValidationError(where, "is outside the 64-bit integer range the graph "
+                                  "engines hold; pass it as a string or a float")  # fmt: skip
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_ints(item, f"{where}.{key}", depth + 1)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check_ints(item, f"{where}[{i}]", depth + 1)
 
 
 def run_cypher(

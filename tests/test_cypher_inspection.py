@@ -103,6 +103,35 @@ def test_malformed_cypher_is_a_query_error(mem, scope):
     assert not isinstance(info.value, ReadOnlyError)
 
 
+@pytest.mark.parametrize("scope", [{}, {"user_id": "a"}])
+def test_a_parse_error_quotes_the_users_own_statement(mem, scope):
+    """The plan check runs ``EXPLAIN <statement>``: its quote and offset were of that."""
+    with pytest.raises(QueryError) as info:
+        mem.cypher("MATCH (e:Entity RETURN e", **scope)
+    message = str(info.value)
+    assert '"MATCH (e:Entity RETURN e"' in message and "EXPLAIN" not in message
+    assert "offset: 16)" in message  # where RETURN starts
+    quote, caret = message.split("\n")[-2:]
+    assert quote[caret.index("^")] == "R"
+
+
+@pytest.mark.parametrize("scope", [{}, {"user_id": "a"}])
+@pytest.mark.parametrize(
+    ("query", "params", "field", "said"),
+    [
+        ("RETURN $x AS x", {"x": 2**63}, "params.x", "64-bit"),
+        ("RETURN $x AS x", {"x": [1, -(2**64)]}, "params.x[1]", "64-bit"),
+        ("RETURN $x AS x", {"x": []}, "params", "empty list"),
+        ("RETURN 1 AS one", {"u": "x"}, "params.u", "no $u"),
+    ],
+)
+def test_a_bad_parameter_is_named_not_the_drivers_words(mem, scope, query, params, field, said):
+    with pytest.raises(ValidationError) as info:
+        mem.cypher(query, params, **scope)
+    assert info.value.field == field and said in str(info.value)
+    assert "pybind" not in str(info.value).lower() and "should not happen" not in str(info.value)
+
+
 @pytest.mark.parametrize(("query", "field"), [("", "query"), (None, "query"), (42, "query")])
 def test_bad_statement_names_the_field(mem, query, field):
     with pytest.raises(ValidationError) as info:

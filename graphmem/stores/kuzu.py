@@ -483,18 +483,19 @@ class KuzuGraphStore:
         see the same single statement.
         """
         if self.tracer is not None:
-            self.tracer("vet", "EXPLAIN " + text, params)
+            self.tracer("vet", _EXPLAIN + text, params)
         try:
             with warnings.catch_warnings():  # Kuzu calls prepare() deprecated; it still works
                 warnings.simplefilter("ignore", DeprecationWarning)
-                prepared = self._conn.prepare("EXPLAIN " + text, params)
-            if not prepared.is_success():
-                raise QueryError(f"user: {prepared.get_error_message()}", query_name="user")
-            result = self._conn.execute(prepared, params)
+                prepared = self._conn.prepare(_EXPLAIN + text, params)
+            failed = None if prepared.is_success() else prepared.get_error_message()
+            result = None if failed else self._conn.execute(prepared, params)
         except RuntimeError as exc:
-            raise QueryError(f"user: {exc}", query_name="user") from exc
+            raise _user_error(RuntimeError(_unexplained(str(exc)))) from exc
         except (ValueError, TypeError) as exc:
             raise _param_error("user", exc) from exc
+        if failed:
+            raise _user_error(RuntimeError(_unexplained(failed)))
         plan = "\n".join(str(r[0]) for r in result.get_all())
         refused = kuzu_plan.refused_operators(plan)
         if refused:
@@ -515,13 +516,14 @@ class KuzuGraphStore:
                 # The values go to prepare too: Kuzu 0.11.3 segfaulted preparing a UNION
                 # ALL over relationships whose parameters it had to guess the types of.
                 prepared = self._conn.prepare(text, params)
-                if not prepared.is_success():
-                    raise QueryError(f"user: {prepared.get_error_message()}", query_name="user")
-                result = self._conn.execute(prepared, params)
+                failed = None if prepared.is_success() else prepared.get_error_message()
+                result = None if failed else self._conn.execute(prepared, params)
             except RuntimeError as exc:
                 raise _user_error(exc) from exc
             except (ValueError, TypeError) as exc:
                 raise _param_error("user", exc) from exc
+        if failed:
+            raise _user_error(RuntimeError(failed))
         results = result if isinstance(result, list) else [result]
         rows: list[Row] = []
         listed = self._packed and kuzu_lists.FIELD in text  # text that may hold a packed list
@@ -588,8 +590,41 @@ def _param_error(name: str, exc: Exception) -> ValidationError:
     )
 
 
-def _user_error(exc: RuntimeError) -> QueryError:
+_EXPLAIN = "EXPLAIN "
+_UNUSED = re.compile(r"Parameter (\S+) not found")
+
+
+def _unexplained(message: str) -> str:
+    """An engine message about ``EXPLAIN <statement>`` (``_vet_plan``) as one about the
+    statement the user wrote: the quote without the prefix, line 1's offset and caret
+    moved back by its length."""
+    quoted = f'"{_EXPLAIN}'
+    if quoted not in message:
+        return message
+    first_line = "(line: 1," in message
+    message = message.replace(quoted, '"', 1)
+    if not first_line:
+        return message
+    message = re.sub(r"\(line: 1, offset: (\d+)\)",
+                     lambda m: f"(line: 1, offset: {max(0, int(m[1]) - len(_EXPLAIN))})",
+                     message)  # fmt: skip
+    lines = message.split("\n")
+    for i, line in enumerate(lines):
+        if line.strip() and set(line.strip()) == {"^"} and line.startswith(" " * len(_EXPLAIN)):
+            lines[i] = line[len(_EXPLAIN) :]
+    return "\n".join(lines)
+
+
+def _user_error(exc: RuntimeError) -> QueryError | ValidationError:
     message = str(exc)
+    unused = _UNUSED.search(message)
+    if unused:
+        return ValidationError(f"params.{unused[1]}", f"is given, but the statement has no "
+                               f"${unused[1]}; leave it out of params or use it")  # fmt: skip
+    if "vector with ANY type" in message:
+        return ValidationError("params", "an empty list ([]) has no element type where the "
+                               "statement uses it (Kuzu types a list by its values); pass at "
+                               "least one value, or leave the clause out when it is empty")  # fmt: skip
     if message.strip().rstrip(".") == "Interrupted":
         return QueryError(
             "cypher: the statement ran past the time limit (the cypher_timeout setting) and "
