@@ -159,3 +159,28 @@ def test_a_body_not_sent_as_json_gets_a_json_rpc_error_naming_the_header(served,
     fixed = httpx.post(f"{served.url}/mcp", content=HELLO, timeout=60,
                        headers={**headers, "Content-Type": "application/json; charset=utf-8"})  # fmt: skip
     assert fixed.status_code == 200 and '"protocolVersion":"2025-03-26"' in fixed.text
+
+
+def test_a_session_answers_only_the_key_that_opened_it(served):
+    """Another user's key could send requests on a session, or DELETE it and cut its
+    owner off; each request ran in its own key's scope, but the session was anyone's."""
+    alice, _ = served.keys.create(user_id="jane")
+    mallory, _ = served.keys.create(user_id="mallory")
+    accept = {"Accept": "application/json, text/event-stream"}
+    opened = httpx.post(f"{served.url}/mcp", content=HELLO, timeout=60,
+                        headers={**accept, "Content-Type": "application/json",
+                                 "X-API-Key": alice})  # fmt: skip
+    session = {"mcp-session-id": opened.headers["mcp-session-id"]}
+    ready = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    with httpx.Client(timeout=60, headers={**accept, **session}) as http:
+        assert http.post(f"{served.url}/mcp", json=ready, headers={"X-API-Key": alice}).is_success
+        foreign = {"Authorization": f"Bearer {mallory}"}
+        used = post_tools_list(served, {**foreign, **session})
+        cut = http.delete(f"{served.url}/mcp", headers=foreign)
+        assert (used.status_code, cut.status_code) == (404, 404)
+        assert "Session not found" in used.json()["error"]["message"]
+        # The owner's session is untouched, and the owner may still end it.
+        mine = post_tools_list(served, {"X-API-Key": alice, **session})
+        assert mine.status_code == 200 and "remember" in mine.text
+        assert http.delete(f"{served.url}/mcp", headers={"X-API-Key": alice}).is_success
+        assert post_tools_list(served, {"X-API-Key": alice, **session}).status_code == 404

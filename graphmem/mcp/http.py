@@ -10,6 +10,7 @@ server's ``AsyncMemory`` lanes, beside the REST routes.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from mcp.server.mcpserver import Context
@@ -22,6 +23,8 @@ from starlette.routing import Route
 from .tools import build_server, calls_on
 
 PATH = "/mcp"
+SESSION = "mcp-session-id"
+MAX_SESSIONS = 100_000  # owners remembered; ~100 bytes each
 KEY = "graphmem.key"  # where KeyGate leaves the request's KeyInfo in the ASGI scope
 
 
@@ -45,15 +48,34 @@ def key_scope(ctx: Context) -> dict[str, str | None]:
 
 
 class KeyGate:
-    """ASGI app in front of the MCP session manager: the key, then MCP."""
+    """ASGI app in front of the MCP session manager: the key, then MCP.
+
+    A session belongs to the key that opened it: another key's request on it, or its
+    DELETE, is answered as for a session that does not exist. Each request still ran in
+    its own key's scope, but any other live key could use or end someone's session.
+    """
 
     def __init__(self, server: Any, state: Any) -> None:
         self.server, self.state = server, state
+        self.owners: OrderedDict[str, str] = OrderedDict()  # session id -> key id
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         # AuthError / RateLimitError propagate to the app's problem+json handlers.
         headers = Headers(scope=scope)
-        scope[KEY] = self.state.authenticate(presented_key(headers))
+        key = scope[KEY] = self.state.authenticate(presented_key(headers))
+        session = headers.get(SESSION)
+        if session is not None and self.owners.get(session) != key.id:
+            # Not this key's (or not known): the SDK's own answer to an unknown session.
+            refusal = JSONResponse({"jsonrpc": "2.0", "id": None, "error": {
+                "code": INVALID_REQUEST, "message": "Session not found: no session with this "
+                "id was opened with this key; send initialize without mcp-session-id to "
+                "open one"}}, status_code=404)  # fmt: skip
+            await refusal(scope, receive, send)
+            return
+        if session is not None and scope["method"] == "DELETE":
+            self.owners.pop(session, None)
+        elif session is None:
+            send = self._owned_by(key.id, send)
         media = headers.get("content-type", "").split(";")[0].strip().lower()
         if scope["method"] == "POST" and media != "application/json":
             # The SDK answers this with a bare text/plain 400 that says nothing of the fix
@@ -65,6 +87,20 @@ class KeyGate:
             await refusal(scope, receive, send)
             return
         await self.server.session_manager.handle_request(scope, receive, send)
+
+    def _owned_by(self, key_id: str, send: Any) -> Any:
+        """``send``, recording the session a response opens as ``key_id``'s."""
+
+        async def sending(message: dict) -> None:
+            if message.get("type") == "http.response.start":
+                opened = Headers(raw=message.get("headers") or []).get(SESSION)
+                if opened is not None:
+                    self.owners[opened] = key_id
+                    while len(self.owners) > MAX_SESSIONS:  # the oldest must initialize anew
+                        self.owners.popitem(last=False)
+            await send(message)
+
+        return sending
 
 
 def mount(app: Any, state: Any) -> None:
