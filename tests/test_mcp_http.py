@@ -184,3 +184,25 @@ def test_a_session_answers_only_the_key_that_opened_it(served):
         assert mine.status_code == 200 and "remember" in mine.text
         assert http.delete(f"{served.url}/mcp", headers={"X-API-Key": alice}).is_success
         assert post_tools_list(served, {"X-API-Key": alice, **session}).status_code == 404
+
+
+def test_each_unreadable_message_gets_the_error_stdio_gives(served):
+    """Over HTTP the SDK answered a batch or another jsonrpc with a pydantic dump, a lone
+    surrogate with a wrong parse error, and dropped a request with a float id (202)."""
+    from test_mcp_stdio import UNREADABLE_LINES
+
+    key, _ = served.keys.create(user_id="kate")
+    headers = {"X-API-Key": key, "Accept": "application/json, text/event-stream",
+               "Content-Type": "application/json"}  # fmt: skip
+    opened = httpx.post(f"{served.url}/mcp", content=HELLO, headers=headers, timeout=60)
+    headers["mcp-session-id"] = opened.headers["mcp-session-id"]
+    ready = b'{"jsonrpc":"2.0","method":"notifications/initialized"}'
+    assert httpx.post(f"{served.url}/mcp", content=ready, headers=headers, timeout=60).is_success
+    for line, code, msg_id in UNREADABLE_LINES:
+        answer = httpx.post(f"{served.url}/mcp", content=line, headers=headers, timeout=60)
+        assert answer.status_code == 400, (line[:60], answer.text[:300])
+        body = answer.json()
+        assert (body["id"], body["error"]["code"]) == (msg_id, code), (line[:60], body)
+        assert "send " in body["error"]["message"] and "validation error" not in answer.text
+    # The session still serves.
+    assert "remember" in post_tools_list(served, headers).text

@@ -81,6 +81,13 @@ UNREADABLE_LINES = [
     (b"[1, 2]", -32600, None),
     (b'{"jsonrpc":"2.0","id":9,"method":"ping","params":' + b"[" * 3000 + b"]" * 3000 + b"}",
      -32700, None),
+    # A request whose id is no string or integer was read as a notification and dropped.
+    *[(b'{"jsonrpc":"2.0","id":%s,"method":"ping"}' % bad, -32600, None)
+      for bad in (b"1.5", b"true", b"null", b"[1]", b'{"a":1}')],
+    # tools/call naming no tool, or with arguments that are not an object.
+    (b'{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"arguments":{}}}', -32602, 10),
+    (b'{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"recall",'
+     b'"arguments":["where"]}}', -32602, 11),
 ]  # fmt: skip
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+import mcp_types as types
+import pydantic
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import INVALID_REQUEST
@@ -21,10 +23,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from .tools import build_server, calls_on
+from .vet import refusal, unreadable_line_error
 
 PATH = "/mcp"
 SESSION = "mcp-session-id"
 MAX_SESSIONS = 100_000  # owners remembered; ~100 bytes each
+VET_MAX_BYTES = 4 * 2**20  # read whole and checked before the SDK (vet.py); the SDK's limit
 KEY = "graphmem.key"  # where KeyGate leaves the request's KeyInfo in the ASGI scope
 
 
@@ -86,6 +90,14 @@ class KeyGate:
                 status_code=415)  # fmt: skip
             await refusal(scope, receive, send)
             return
+        if scope["method"] == "POST":
+            held, body = await _read_body(receive)
+            answer = None if body is None else _vetted(body)
+            if answer is not None:  # the same error stdio gives (vet.py)
+                await JSONResponse(answer.model_dump(by_alias=True, exclude_unset=True),
+                                   status_code=400)(scope, receive, send)  # fmt: skip
+                return
+            receive = _replayed(held, receive)
         await self.server.session_manager.handle_request(scope, receive, send)
 
     def _owned_by(self, key_id: str, send: Any) -> Any:
@@ -111,3 +123,34 @@ def mount(app: Any, state: Any) -> None:
     server.streamable_http_app(streamable_http_path=PATH)
     state.lifespans.append(server.session_manager.run)
     app.router.routes.append(Route(PATH, KeyGate(server, state), include_in_schema=False))
+
+
+async def _read_body(receive: Any) -> tuple[list[dict], bytes | None]:
+    """The request's messages read so far, and its body if it ended within
+    ``VET_MAX_BYTES`` (None past that: the SDK refuses a body over its own limit)."""
+    held, size = [], 0
+    while True:
+        message = await receive()
+        held.append(message)
+        if message.get("type") != "http.request":
+            return held, None
+        size += len(message.get("body", b""))
+        if size > VET_MAX_BYTES:
+            return held, None
+        if not message.get("more_body"):
+            return held, b"".join(m.get("body", b"") for m in held)
+
+
+def _replayed(held: list[dict], receive: Any) -> Any:
+    async def replay() -> dict:
+        return held.pop(0) if held else await receive()
+
+    return replay
+
+
+def _vetted(body: bytes) -> Any:
+    try:
+        message = types.jsonrpc_message_adapter.validate_json(body, by_name=False)
+    except (pydantic.ValidationError, ValueError) as exc:
+        return unreadable_line_error(exc)
+    return refusal(message)

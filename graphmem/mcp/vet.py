@@ -1,0 +1,69 @@
+"""What the MCP SDK would drop or answer blankly, answered with the JSON-RPC error the
+spec asks for, the same on stdio and over HTTP (found by a fuzz pass with raw clients):
+
+- a line or body that is not one JSON-RPC 2.0 message (a batch array, another
+  ``jsonrpc``, a lone UTF-16 surrogate): the SDK's stdio transport dropped it, and its
+  HTTP transport answered a pydantic dump or a wrong "unexpected end of hex escape";
+- a request method sent without a usable id (``"id": 1.5``, ``true``, ``null``): the SDK
+  read it as a notification and never answered, so the client waited forever;
+- ``tools/call`` whose ``name`` is not a tool's name or whose ``arguments`` is not an
+  object: the SDK said "Invalid request parameters" with nothing naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import mcp_types as types
+import pydantic
+
+
+def refusal(message: Any) -> types.JSONRPCError | None:
+    """The error answering a parsed ``message``, or None to serve it."""
+    if isinstance(message, types.JSONRPCNotification):
+        if message.method.startswith("notifications/"):
+            return None
+        return error(None, types.INVALID_REQUEST, f"Invalid Request: {message.method!r} is a "
+                     "request but came without a usable id; send it with an id that is a "
+                     "string or an integer")  # fmt: skip
+    if not isinstance(message, types.JSONRPCRequest) or message.method != "tools/call":
+        return None
+    params = message.params if isinstance(message.params, dict) else {}
+    name, arguments = params.get("name"), params.get("arguments")
+    if not isinstance(name, str) or not name.strip():
+        return error(message.id, types.INVALID_PARAMS, "Invalid params: params.name must be "
+                     f"a tool's name, got {_shown(name)}; send one that tools/list gives")  # fmt: skip
+    if arguments is not None and not isinstance(arguments, dict):
+        return error(message.id, types.INVALID_PARAMS, "Invalid params: params.arguments must "
+                     f"be an object, got {_shown(arguments)}; send the tool's arguments by name")  # fmt: skip
+    return None
+
+
+def _shown(value: Any) -> str:
+    return "nothing" if value is None else f"a {type(value).__name__}"
+
+
+def unreadable_line_error(exc: Exception) -> types.JSONRPCError:
+    """The JSON-RPC error answering a line that is not a JSON-RPC message."""
+    first = exc.errors(include_url=False)[0] if isinstance(exc, pydantic.ValidationError) else {}
+    if first.get("type") != "json_invalid":
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        detail = f"{where}: {first['msg']}" if first else str(exc)
+        return error(None, types.INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message "
+                     f"({detail}); send one JSON object, jsonrpc '2.0', per line or request")  # fmt: skip
+    try:  # Python reads what the SDK's parser refuses: lone surrogates in \u escapes
+        parsed = json.loads(first["input"])
+    except (ValueError, TypeError, RecursionError):
+        return error(None, types.PARSE_ERROR, f"Parse error: {first['msg']}; send one JSON "
+                     "object per line or request")  # fmt: skip
+    msg_id = parsed.get("id") if isinstance(parsed, dict) else None
+    msg_id = msg_id if isinstance(msg_id, str | int) and not isinstance(msg_id, bool) else None
+    return error(msg_id, types.PARSE_ERROR, "Parse error: the message holds a lone UTF-16 "
+                 "surrogate (a \\ud800-\\udfff escape without its pair), which is not valid "
+                 "Unicode text; send well-formed UTF-8")  # fmt: skip
+
+
+def error(msg_id: str | int | None, code: int, message: str) -> types.JSONRPCError:
+    return types.JSONRPCError(jsonrpc="2.0", id=msg_id, error=types.ErrorData(code=code,
+                             message=message))  # fmt: skip
