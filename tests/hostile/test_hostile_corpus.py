@@ -76,7 +76,7 @@ REFUSED = {
     "add-name-int": add({"role": "user", "content": "Alice likes tea.", "name": 7}),
     "add-name-huge": add({"role": "user", "content": "Alice likes tea.", "name": "n" * 10_000}),
     "add-too-long": add("a" * 20_001),
-    # A long chat is read in windows (ingest/turns.py); a procedure's trace is one memory.
+    # A long chat is read in windows (validate.message_windows); a trace is one memory.
     "add-too-long-trace": add(
         [{"role": "user", "content": "a" * 15_000}] * 2, memory_type="procedural"
     ),  # fmt: skip
