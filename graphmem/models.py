@@ -364,6 +364,9 @@ class ExtractedEntity:
     name: str
     type: str = "thing"
     aliases: list[str] = field(default_factory=list)
+    # The facts [start, end) of the extraction it was found in, when that is not all of
+    # them (one turn of several: ingest/turns.py); it is linked to none outside them.
+    facts: tuple[int, int] | None = None
 
 
 @dataclass

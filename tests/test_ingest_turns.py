@@ -16,18 +16,22 @@ CHAT = [
 ]
 
 
-def _relations(m: Memory) -> set[tuple[str, str, str]]:
-    return {(r.source_name, r.key, r.target_name) for r in m.graph.relations("u", user_id="u")}
+def _relations(m: Memory, user: str = "u") -> set[tuple[str, str, str]]:
+    return {(r.source_name, r.key, r.target_name) for r in m.graph.relations(user, user_id=user)}
 
 
 def test_an_assistants_first_person_is_not_the_users(tmp_path):
     with Memory.open(tmp_path, embedder="hash", extractor="offline") as m:
-        m.add(CHAT, user_id="u")
-        said = {f.text: f.role for f in m.get_all(user_id="u")}
-        relations = _relations(m)
-    # The assistant's home and employer are not the user's.
+        m.add(CHAT, user_id="kim")  # a name no text holds: the speaker is linked by "I"
+        said = {f.text: f.role for f in m.get_all(user_id="kim")}
+        relations = _relations(m, "kim")
+        about_user = {r["text"] for r in m.cypher(
+            "MATCH (f:Fact)-[:MENTIONS]->(e:Entity {name: 'kim'}) RETURN f.text AS text",
+            user_id="kim")}  # fmt: skip
+    # The assistant's home and employer are not the user's, nor are its words about them.
     assert not {key for _, key, target in relations if target in ("Berlin", "Globex")}
-    assert ("u", "sister", "Maria") in relations
+    assert ("kim", "sister", "Maria") in relations
+    assert about_user == {"I just got back from Lisbon.", "My sister Maria lives in Porto."}
     # Both sides are remembered, each under its own role.
     assert said["My sister Maria lives in Porto."] == "user"
     assert said["I just got back from Lisbon."] == "user"
@@ -54,7 +58,7 @@ def test_an_assistant_only_add_keeps_the_assistant_role(tmp_path, infer):
         facts = m.get_all(user_id="u")
         assert {f.role for f in facts} == {"assistant"}
         assert {f.memory_type for f in facts} != {"rule"}
-        assert not _relations(m)
+        assert m.stats(user_id="u")["relations"] == 0
 
 
 class _Model:

@@ -30,7 +30,7 @@ from ..stores.graph_ops import GraphOps
 from .offline_importance import importance
 from .offline_mentions import KnownIndex
 from .resolve import VAGUE_TYPES, Plan, Resolver
-from .turns import as_said, by_turn, roles_of, spoken_by
+from .turns import USER, as_said, by_turn, roles_of, spoken_by
 from .validate import Message, check_extraction
 
 _NS = uuid.UUID("6f1c2d8e-3b7a-4e59-9a0d-5c2f7e8b1a44")
@@ -152,20 +152,26 @@ class Pipeline:
         # it superseded the user's newer statement: the user's message "I moved from Paris
         # to Lyon" was invalidated by the reply quoting an older one, and left search.
         if infer:
-            speaker, roles = unit.speaker(scope), roles_of(unit.messages)
+            roles = roles_of(unit.messages)
+            conversation = getattr(extractor, "extract_conversation", None)
+            # Whose "I" it is: the user's name; another role's own name for a model ("The
+            # assistant recommended ..."), and none offline, whose speaker becomes an
+            # entity: the assistant's "I live in Berlin" mentioned the user before.
+            voices = {USER: unit.speaker(scope)}
 
-            def read(text: Any, reader=extractor.extract) -> Extraction:
-                found = reader(text, speaker=speaker, known=known,
+            def read(text: Any, role: str = USER, reader=extractor.extract) -> Extraction:
+                said = voices.get(role, role if conversation is not None else "")
+                found = reader(text, speaker=said, known=known,
                                reference_time=unit.timestamp)  # fmt: skip
                 return check_extraction(found, extractor, self.max_text_chars, self.max_items)
 
-            conversation = getattr(extractor, "extract_conversation", None)
             if len(roles) > 1 and conversation is None:
                 return by_turn(unit.messages, unit.timestamp, read)  # turns.py
             if len(roles) > 1:
-                found = read(unit.messages, conversation)  # one labelled transcript
+                found = read(unit.messages, reader=conversation)  # one labelled transcript
             else:
-                found = spoken_by(read(unit.text), roles.pop())
+                role = roles.pop()
+                found = spoken_by(read(unit.text, role), role)
             if not found.facts:
                 # Nothing extracted ("Wow, that's great!"): kept as said, as infer=False
                 # would (turns.as_said).
@@ -222,7 +228,8 @@ class Pipeline:
                 found.append((content_id(scope, *parts), text_key, unit, i, item, origin))
                 merged.facts.append(item)
             merged.entities += ex.entities
-            spans += [(item, base, len(merged.facts)) for item in ex.entities]
+            spans += [(item, base + item.facts[0], base + item.facts[1]) if item.facts
+                      else (item, base, len(merged.facts)) for item in ex.entities]  # fmt: skip
             for rel in ex.relations:
                 rel.fact += base
                 merged.relations.append(rel)

@@ -61,17 +61,19 @@ def spoken_by(found: Extraction, role: str) -> Extraction:
 
 
 def by_turn(messages: Sequence[Message], timestamp: str,
-            read: Callable[[str], Extraction]) -> Extraction:  # fmt: skip
-    """Each message read alone by ``read`` (its text -> an extraction), the results
-    joined: relation ``fact`` indexes are moved to the joined fact list."""
+            read: Callable[[str, str], Extraction]) -> Extraction:  # fmt: skip
+    """Each message read alone by ``read`` (its text and role -> an extraction), the
+    results joined: relation ``fact`` indexes are moved to the joined fact list."""
     out = Extraction()
     for message in messages:
-        found = read(message.content)
+        found = read(message.content, message.role)
         if not found.facts:
             found.facts, found.relations = [as_said(message.content, timestamp)], []
         spoken_by(found, message.role)
         base = len(out.facts)
         out.facts += found.facts
+        for entity in found.entities:  # linked to its own turn's facts only
+            entity.facts = (base, len(out.facts))
         out.entities += found.entities
         for rel in found.relations:
             rel.fact += base
