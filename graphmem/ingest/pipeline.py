@@ -178,11 +178,14 @@ class Pipeline:
                 found.facts, found.relations = [as_said(unit.text, unit.timestamp)], []
             return found
         # Stored as given: one fact per message, entities and relations found offline.
-        out = Extraction()
+        out, several = Extraction(), len(unit.messages) > 1
         for msg in unit.messages:
-            found = self.linker.extract(msg.content, speaker=unit.speaker(scope), known=known,
+            said = unit.speaker(scope) if msg.role == USER else ""  # as read() above
+            found = self.linker.extract(msg.content, speaker=said, known=known,
                                         reference_time=unit.timestamp)  # fmt: skip
             index = len(out.facts)
+            for entity in found.entities if several else ():  # its own message's fact only
+                entity.facts = (index, index + 1)
             # A turn matters as much as its most important sentence.
             rated = [f.importance for f in found.facts if f.importance is not None]
             out.facts.append(ExtractedFact(msg.content, unit.timestamp,
