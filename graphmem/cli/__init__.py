@@ -137,7 +137,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Terminated:
         terminated = True
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the close
     except BrokenPipeError:
         # The reader went away (``| head``): not an error; keep Python from complaining
         # about the closed stdout at exit.
@@ -146,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line: a bug, reported without a traceback
         return _failed(args, exc, EXIT_BUG)
     finally:
+        if stop is not None:  # a SIGTERM now must not cut the close short
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         ctx.close()
         if stop is not None:
             signal.signal(signal.SIGTERM, stop)
