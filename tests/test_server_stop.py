@@ -1,4 +1,5 @@
-"""``graphmem serve`` and ``graphmem mcp`` stopped by SIGTERM close their memory first."""
+"""``graphmem serve`` and ``graphmem mcp`` stopped by SIGTERM or Ctrl-C close their memory
+first."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 import signal
 import subprocess
 import sys
+
+import pytest
 
 from graphmem import Client, Memory
 from graphmem.testing.server import ServedMemory
@@ -20,7 +23,11 @@ def _written(data_dir) -> tuple[list[str], int]:
         return texts, m.snapshots.loaded
 
 
-def test_serve_closes_its_memory_on_sigterm(tmp_path):
+STOPS = [signal.SIGTERM, signal.SIGINT]
+
+
+@pytest.mark.parametrize("stop", STOPS)
+def test_serve_closes_its_memory_on_a_stop_signal(tmp_path, stop):
     """A service manager's stop (SIGTERM) ended the process before: uvicorn re-raised the
     signal after its shutdown, the memory was never closed, its indexes were not saved,
     and the graph was left to replay its log (which Kuzu 0.11.3 could fail)."""
@@ -33,14 +40,19 @@ def test_serve_closes_its_memory_on_sigterm(tmp_path):
             c.delete(gone[0].id)
             c.search("Acme")  # builds the scope's index, which the close saves
     finally:
+        served.process.send_signal(stop)
+        served.process.wait(timeout=60)
         output = served.stop()
-    assert served.process.returncode == 128 + signal.SIGTERM, output[-2000:]
+    assert served.process.returncode == 128 + stop, output[-2000:]
     texts, loaded = _written(tmp_path)
     assert texts == [kept[0].text]
     assert loaded >= 1  # the close ran: the next open loads its saved indexes
 
 
-def test_mcp_stdio_closes_its_memory_on_sigterm(tmp_path):
+@pytest.mark.parametrize("stop", STOPS)
+def test_mcp_stdio_closes_its_memory_on_a_stop_signal(tmp_path, stop):
+    """Ctrl-C hung: its KeyboardInterrupt never left the event loop, which waited on the
+    stdin reader, and the memory stayed unclosed."""
     child = subprocess.Popen(
         [sys.executable, "-c", _MAIN, "mcp", "--data-dir", str(tmp_path), "--embedder", "hash",
          "--user", "alice"],
@@ -64,13 +76,13 @@ def test_mcp_stdio_closes_its_memory_on_sigterm(tmp_path):
             if "id" in call:
                 answers.append(json.loads(child.stdout.readline()))
         assert "Acme" in json.dumps(answers[-1])
-        child.send_signal(signal.SIGTERM)
-        code = child.wait(timeout=60)  # it used to die at once, or hang on its stdin
+        child.send_signal(stop)
+        code = child.wait(timeout=60)  # SIGTERM killed it at once, and Ctrl-C hung
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
-    assert code == 128 + signal.SIGTERM, child.stderr.read()[-2000:]
+    assert code == 128 + stop, child.stderr.read()[-2000:]
     texts, loaded = _written(tmp_path)
     assert texts == ["Alice works at Acme."]
     assert loaded >= 1

@@ -19,6 +19,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from importlib import metadata
+from typing import Any
 
 from ..config import Config
 from ..errors import GraphMemError
@@ -123,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("graphmem: error: give a command (graphmem --help lists them)", file=sys.stderr)
         return EXIT_USAGE
     ctx = Context(args)
-    stop, terminated = _stop_on_sigterm(), False
+    stop, terminated = _stop_on_signals(), 0
     try:
         emit(cmd.run(ctx), cmd, ctx.json)
         sys.stdout.flush()
@@ -135,8 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _failed(args, exc, EXIT_ERROR)
     except KeyboardInterrupt:
         return 130
-    except Terminated:
-        terminated = True
+    except Terminated as exc:
+        terminated = exc.signum
     except BrokenPipeError:
         # The reader went away (``| head``): not an error; keep Python from complaining
         # about the closed stdout at exit.
@@ -145,38 +146,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line: a bug, reported without a traceback
         return _failed(args, exc, EXIT_BUG)
     finally:
-        if stop is not None:  # a SIGTERM now must not cut the close short
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for signum in stop:  # a signal now must not cut the close short
+            signal.signal(signum, signal.SIG_IGN)
         ctx.close()
-        if stop is not None:
-            signal.signal(signal.SIGTERM, stop)
+        for signum, handler in stop.items():
+            signal.signal(signum, handler)
         if terminated:
             # The stores are closed. A thread blocked on a read (``graphmem mcp``'s stdin)
             # would hold the interpreter open at exit: leave now.
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(128 + signal.SIGTERM)
+            os._exit(128 + terminated)
     return EXIT_OK
 
 
 class Terminated(BaseException):
-    """SIGTERM arrived (a service manager stopping ``graphmem serve``, ``docker stop``)."""
+    """SIGTERM or SIGINT arrived (a service manager stopping ``graphmem serve``, Ctrl-C)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 def _terminate(signum: int, frame: object) -> None:
-    raise Terminated()
+    raise Terminated(signum)
 
 
-def _stop_on_sigterm():
-    """SIGTERM raises ``Terminated``, so the command's stores are closed on the way out.
-    Its default ends the process at once: ``graphmem serve`` then never closed its
-    memory (uvicorn re-raises the signal after its graceful shutdown), and the graph was
-    left to be recovered from its log. Returns the handler it replaced (None off the main
-    thread, where no handler can be set)."""
-    try:
-        return signal.signal(signal.SIGTERM, _terminate)
-    except ValueError:
-        return None
+def _stop_on_signals() -> dict[int, Any]:
+    """SIGTERM and SIGINT raise ``Terminated``, so the command's stores are closed on the
+    way out. SIGTERM's default ended the process at once: ``graphmem serve`` never closed
+    its memory (uvicorn re-raises the signal after its graceful shutdown), and the graph
+    was left to be recovered from its log. Ctrl-C's ``KeyboardInterrupt`` never left
+    ``graphmem mcp``'s event loop, which waited on its stdin reader, so it hung unclosed.
+    Returns the handlers replaced (none off the main thread, where none can be set)."""
+    replaced = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            replaced[signum] = signal.signal(signum, _terminate)
+        except ValueError:
+            break
+    return replaced
 
 
 def _failed(args: argparse.Namespace, exc: BaseException, code: int) -> int:
