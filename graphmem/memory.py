@@ -361,25 +361,21 @@ class Memory:
             ex.relations.append(ExtractedRelation(src, rel, dst, index, valid_at=valid_at))
         return self._write([unit], [ex], scope, infer=True, decide=None, strict=True)
 
-    def _units(self, messages, metadata, source_ids, timestamp, life: Life) -> list[Unit]:
-        """One unit, or a long conversation's windows (``message_windows``); a procedure's
-        trace is one unit, as it becomes one memory."""
-        if life.memory_type == "procedural":
-            return [self._unit(messages, metadata, source_ids, timestamp, life)]
-        windows = message_windows(messages, self.config.max_text_chars)
+    def _units(self, messages, metadata, source_ids, timestamp, life: Life = NO_LIFE, *,
+               whole: bool = False) -> list[Unit]:  # fmt: skip
+        """A long conversation's windows (``message_windows``), each a unit; with ``whole``,
+        or for a procedure's trace (it becomes one memory), one unit within the limit."""
+        limit = self.config.max_text_chars
+        windows = ([normalise_messages(messages, limit)]
+                   if whole or life.memory_type == "procedural"
+                   else message_windows(messages, limit))  # fmt: skip
         metadata, source_ids = check_metadata(metadata), check_source_ids(source_ids)
         when = check_timestamp(timestamp)
         return [Unit(window, metadata=dict(metadata), source_ids=list(source_ids),
                      timestamp=when, life=life) for window in windows]  # fmt: skip
 
     def _unit(self, messages, metadata, source_ids, timestamp, life: Life = NO_LIFE) -> Unit:
-        return Unit(
-            normalise_messages(messages, self.config.max_text_chars),
-            metadata=check_metadata(metadata),
-            source_ids=check_source_ids(source_ids),
-            timestamp=check_timestamp(timestamp),
-            life=life,
-        )
+        return self._units(messages, metadata, source_ids, timestamp, life, whole=True)[0]
 
     def _ingest(self, units: list[Unit], scope: Scope, infer: bool) -> AddResult:
         if not isinstance(infer, bool):

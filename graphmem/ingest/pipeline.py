@@ -30,7 +30,7 @@ from ..stores.graph_ops import GraphOps
 from .offline_importance import importance
 from .offline_mentions import KnownIndex
 from .resolve import VAGUE_TYPES, Plan, Resolver
-from .turns import USER, as_said, by_turn, roles_of, spoken_by
+from .turns import USER, by_turn, or_as_said, roles_of, spoken_by, voice
 from .validate import Message, check_extraction
 
 _NS = uuid.UUID("6f1c2d8e-3b7a-4e59-9a0d-5c2f7e8b1a44")
@@ -154,13 +154,9 @@ class Pipeline:
         if infer:
             roles = roles_of(unit.messages)
             conversation = getattr(extractor, "extract_conversation", None)
-            # Whose "I" it is: the user's name; another role's own name for a model ("The
-            # assistant recommended ..."), and none offline, whose speaker becomes an
-            # entity: the assistant's "I live in Berlin" mentioned the user before.
-            voices = {USER: unit.speaker(scope)}
 
             def read(text: Any, role: str = USER, reader=extractor.extract) -> Extraction:
-                said = voices.get(role, role if conversation is not None else "")
+                said = voice(role, unit.speaker(scope), model=conversation is not None)
                 found = reader(text, speaker=said, known=known,
                                reference_time=unit.timestamp)  # fmt: skip
                 return check_extraction(found, extractor, self.max_text_chars, self.max_items)
@@ -172,15 +168,11 @@ class Pipeline:
             else:
                 role = roles.pop()
                 found = spoken_by(read(unit.text, role), role)
-            if not found.facts:
-                # Nothing extracted ("Wow, that's great!"): kept as said, as infer=False
-                # would (turns.as_said).
-                found.facts, found.relations = [as_said(unit.text, unit.timestamp)], []
-            return found
+            return or_as_said(found, unit.text, unit.timestamp)
         # Stored as given: one fact per message, entities and relations found offline.
         out, several = Extraction(), len(unit.messages) > 1
         for msg in unit.messages:
-            said = unit.speaker(scope) if msg.role == USER else ""  # as read() above
+            said = voice(msg.role, unit.speaker(scope), model=False)
             found = self.linker.extract(msg.content, speaker=said, known=known,
                                         reference_time=unit.timestamp)  # fmt: skip
             index = len(out.facts)

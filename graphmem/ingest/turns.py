@@ -41,10 +41,23 @@ def transcript(messages: Sequence[Message]) -> str:
     return "\n".join(lines)
 
 
-def as_said(text: str, timestamp: str) -> ExtractedFact:
-    """A message nothing was extracted from, kept as said ("Wow, that's great!"): dropping
-    such turns lost LoCoMo evidence and left gaps where their neighbours should meet."""
-    return ExtractedFact(text, timestamp, importance(text))
+def voice(role: str, speaker: str, *, model: bool) -> str:
+    """Whose "I" a message of ``role`` speaks with: the user's name (``speaker``) for the
+    user's; another role's own name for a model ("The assistant recommended ..."), and
+    none offline, where a speaker becomes an entity: the assistant's "I live in Berlin"
+    was linked to the user's."""
+    if role == USER:
+        return speaker
+    return role if model else ""
+
+
+def or_as_said(found: Extraction, text: str, timestamp: str) -> Extraction:
+    """``found``, or, when nothing was extracted ("Wow, that's great!"), the message kept
+    as said, as infer=False would: dropping such turns lost LoCoMo evidence and left gaps
+    where their neighbours should meet."""
+    if not found.facts:
+        found.facts, found.relations = [ExtractedFact(text, timestamp, importance(text))], []
+    return found
 
 
 def spoken_by(found: Extraction, role: str) -> Extraction:
@@ -66,9 +79,7 @@ def by_turn(messages: Sequence[Message], timestamp: str,
     results joined: relation ``fact`` indexes are moved to the joined fact list."""
     out = Extraction()
     for message in messages:
-        found = read(message.content, message.role)
-        if not found.facts:
-            found.facts, found.relations = [as_said(message.content, timestamp)], []
+        found = or_as_said(read(message.content, message.role), message.content, timestamp)
         spoken_by(found, message.role)
         base = len(out.facts)
         out.facts += found.facts
