@@ -70,11 +70,11 @@ class KeyGate:
         session = headers.get(SESSION)
         if session is not None and self.owners.get(session) != key.id:
             # Not this key's (or not known): the SDK's own answer to an unknown session.
-            refusal = JSONResponse({"jsonrpc": "2.0", "id": None, "error": {
+            denied = JSONResponse({"jsonrpc": "2.0", "id": None, "error": {
                 "code": INVALID_REQUEST, "message": "Session not found: no session with this "
                 "id was opened with this key; send initialize without mcp-session-id to "
                 "open one"}}, status_code=404)  # fmt: skip
-            await refusal(scope, receive, send)
+            await denied(scope, receive, send)
             return
         if session is not None and scope["method"] == "DELETE":
             self.owners.pop(session, None)
@@ -84,11 +84,11 @@ class KeyGate:
         if scope["method"] == "POST" and media != "application/json":
             # The SDK answers this with a bare text/plain 400 that says nothing of the fix
             # (curl -d sends application/x-www-form-urlencoded).
-            refusal = JSONResponse({"jsonrpc": "2.0", "id": None, "error": {
+            denied = JSONResponse({"jsonrpc": "2.0", "id": None, "error": {
                 "code": INVALID_REQUEST, "message": f"Content-Type is {media or 'missing'}: "
                 "send the JSON-RPC message with Content-Type: application/json"}},
                 status_code=415)  # fmt: skip
-            await refusal(scope, receive, send)
+            await denied(scope, receive, send)
             return
         if scope["method"] == "POST":
             held, body = await _read_body(receive)
