@@ -67,12 +67,12 @@ def test_parts_read_back_fill_the_copy_as_the_rows_did():
     loaded = _load(_chunks(whole))
     assert _state(loaded) == _state(whole)
     assert loaded.by_key["ann"] == {"e-ann", "e-oslo", "e-cat"}  # merged across two parts
-    assert loaded.entities["e-bob"].type is None and loaded.entities["e-bob"].aliases == []
+    assert loaded.entities["e-bob"].type is None and loaded.entities["e-bob"].aliases == ()
     # The copy answers a read as the store would: rows as fresh, separate lists.
     row = loaded.answer("entities_get", {"ids": ["e-ann"], "user_id": "u1"})[0]
     assert row["aliases"] == ["Annie", "A."]
     row["aliases"].append("changed")
-    assert loaded.entities["e-ann"].aliases == ["Annie", "A."]
+    assert loaded.entities["e-ann"].aliases == ("Annie", "A.")
 
 
 def _forged(chunk: bytes, edit: Callable[[dict, dict], None]) -> bytes:

@@ -67,6 +67,36 @@ def test_a_loaded_index_groups_and_finds_words_without_decoding_payloads():
     assert apart.points("g") == ["g"]  # an origin that is not kept is no source
 
 
+def test_a_message_groups_its_facts_whichever_is_stored_first_and_after_drops():
+    """Facts stored before their message, the message after, facts and message dropped:
+    the message's members, in the order stored, are what collapse shows, live and after
+    a snapshot's round trip; a memory left alone is a group of its own."""
+    index = ScopeIndex(SCOPE)
+    index.put("f0", {**ROW, "id": "f0", "text": "Caroline went hiking", "origin": "s"}, [0.9, 0.1])
+    index.put("s", {**ROW, "id": "s", "text": "Caroline went hiking near Oslo",
+                    "kind": "source"}, [1.0, 0.0])  # fmt: skip
+    index.put("f1", {**ROW, "id": "f1", "text": "hiking near Oslo", "origin": "s"}, [0.9, 0.1])
+    index.put("m", {**ROW, "id": "m", "text": "Melanie paints"}, [0.0, 1.0])
+
+    def members(found: ScopeIndex) -> dict[str, list[str]]:
+        groups = Groups(found, lambda payload: True)
+        return {key: groups.members(key) for key in ("s", "m", "f0")}
+
+    def reloaded() -> ScopeIndex:
+        return load_scope(SCOPE, *scope_arrays(index))
+
+    expected = {"s": ["f0", "f1"], "m": ["m"], "f0": ["f0"]}
+    assert members(index) == members(reloaded()) == expected
+    index.drop("f0")
+    assert members(index) == members(reloaded()) == {**expected, "s": ["f1"], "f0": []}
+    index.drop("s")  # the fact stays grouped under its (gone) message
+    assert members(index)["s"] == members(reloaded())["s"] == ["f1"]
+    index.drop("f1")
+    assert members(index)["s"] == members(reloaded())["s"] == []
+    index.put("s", {**ROW, "id": "s", "text": "a plain memory now"}, [1.0, 0.0])
+    assert members(index)["s"] == members(reloaded())["s"] == ["s"]
+
+
 def test_a_snapshot_saved_before_sources_were_kept_still_knows_them():
     meta, arrays = scope_arrays(filled())
     del arrays["sources"]

@@ -143,8 +143,8 @@ class Decoded:
         out = []
         for name in kind._fields:
             full = f"{prefix}.{name}"
-            if name in LISTS:
-                out.append(self.lists(full, count))
+            if name in LISTS:  # tuples, as ``HeldEntity.of`` and ``HeldRelation.of`` make
+                out.append(self.lists(full, count, tuple))
             else:
                 codes = self.codes(full)
                 check(len(codes) == count, f"graph column {full} length")

@@ -58,8 +58,12 @@ class ScopeIndex:
         self.has_vectors = True  # False once a point arrives without its vector
         # Groups: a source message and the facts extracted from it share one key (the
         # source's id); any other memory is a group of its own (search/collapse.py).
-        self.group_of: dict[str, str] = {}  # point id -> group key
-        self.groups: dict[str, list[str]] = {}  # group key -> its point ids
+        # Only groups of more than their own key are held: a memory absent from both maps
+        # is a group of its own (``group_of.get(i, i)``, ``groups.get(k, [k])``). Most
+        # memories are alone, and a list each was ~300k objects the cycle collector
+        # walked at 300k memories.
+        self.group_of: dict[str, str] = {}  # point id -> group key, where not its own id
+        self.groups: dict[str, list[str]] = {}  # group key -> its point ids, if not [key]
         # Counts writes, so what is derived from the scope (search's graph arrays) knows
         # when to rebuild: every graph change comes with a write of its facts or entities.
         self.revision = 0
@@ -162,15 +166,26 @@ class ScopeIndex:
         self._free.append(slot)
 
     def _regroup(self, point_id: str, key: str | None) -> None:
-        old = self.group_of.pop(point_id, None)
-        if old is not None:
-            members = self.groups[old]
+        """Move a memory to group ``key`` (None: out of every group), keeping only groups
+        of more than their own key in the maps."""
+        old = self.group_of.pop(point_id, point_id)
+        members = self.groups.get(old)
+        if members is not None and point_id in members:
             members.remove(point_id)
-            if not members:
+            if not members or members == [old]:
                 del self.groups[old]
-        if key is not None:
+        if key is None:
+            return
+        if key != point_id:
             self.group_of[point_id] = key
-            self.groups.setdefault(key, []).append(point_id)
+        members = self.groups.get(key)
+        if members is None:
+            if key == point_id:
+                return  # alone
+            # The key's own memory, stored and heading its group, becomes a listed member.
+            alone = key in self.slot_of and key not in self.group_of
+            members = self.groups[key] = [key] if alone else []
+        members.append(point_id)
 
     def _mark(self, point_id: str) -> None:
         """Record whether a memory is a fact its kept source stands for: search ranks the

@@ -127,8 +127,8 @@ def scope_arrays(index: ScopeIndex) -> tuple[dict[str, Any], Arrays]:
         "scopes": pack(list(distinct)),
         "scope_codes": np.asarray(codes, np.int32),
         "alive": index._alive[:size],
-        # Only groups of more than their own key: most memories are alone.
-        "groups": pack({k: m for k, m in index.groups.items() if m != [k]}),
+        # Only groups of more than their own key, as the index holds them.
+        "groups": pack(index.groups),
         "terms": pack(terms),
         "term_ptr": ptr,
         "term_slots": slots,
@@ -186,18 +186,19 @@ def load_scope(scope: Scope, meta: dict[str, Any], arrays: Arrays, where: str = 
         index._matrix = matrix
     groups = unpack(arrays["groups"])
     check(isinstance(groups, dict), "groups not a mapping")
+    listed: set[str] = set()
     for key, members in groups.items():
-        check(isinstance(members, list) and all(m in slot_of for m in members),
-               f"group {key!r} names unknown ids")  # fmt: skip
+        check(isinstance(members, list) and bool(members) and members != [key]
+              and all(m in slot_of for m in members), f"group {key!r} names unknown ids")  # fmt: skip
         index.groups[key] = members
-        index.group_of.update((member, key) for member in members)
+        index.group_of.update((member, key) for member in members if member != key)
+        listed.update(members)
         if key in slot_of:  # a kept source, standing for its facts
             index._derived[[slot_of[m] for m in members if m != key]] = True
-    alone = [i for i in slot_of if i not in index.group_of]
-    index.groups.update((i, [i]) for i in alone)
-    index.group_of.update(zip(alone, alone, strict=True))
-    listed = sum(len(members) for members in index.groups.values())
-    check(len(index.group_of) == len(slot_of) == listed, "groups do not cover every memory once")
+    # Each memory in one group at most; a stored key heading a group is listed in it.
+    check(len(listed) == sum(map(len, groups.values()))
+          and all(k in listed for k in groups if k in slot_of and k not in index.group_of),
+          "groups do not cover every memory once")  # fmt: skip
     _load_keywords(index, meta, arrays)
     _load_neighbours(index, arrays)
     if "sources" in arrays:
