@@ -171,6 +171,27 @@ def test_upsert_is_idempotent_and_overwrites(store):
     assert [h.payload["text"] for h in store.get("facts", [first.id])] == ["new"]
 
 
+def test_overwrite_payloads_keeps_each_vector_and_skips_ids_not_stored(store):
+    first, second = point(1, user_id="u", text="old", n=1), point(2, user_id="u", text="two")
+    store.upsert("facts", [first, second])
+    missing = point(3, user_id="u", text="never stored")
+    store.overwrite_payloads("facts", [
+        VectorPoint(first.id, None, {"user_id": "u", "text": "new", "archived_at": "2026"}),
+        VectorPoint(missing.id, None, missing.payload),
+    ])  # fmt: skip
+    got = {h.id: h for h in store.get("facts", [first.id, second.id, missing.id],
+                                      with_vectors=True)}  # fmt: skip
+    assert set(got) == {first.id, second.id} and store.count("facts") == 2
+    # Replaced whole (the old "n" is gone), scope fields filled, the vector untouched.
+    assert got[first.id].payload == {"user_id": "u", "agent_id": "", "run_id": "",
+                                     "text": "new", "archived_at": "2026"}  # fmt: skip
+    assert np.allclose(got[first.id].vector, first.vector, atol=1e-6)
+    assert got[second.id].payload["text"] == "two"
+    assert [h.id for h in store.search("facts", first.vector, Scope.of("u"), limit=1)] == [first.id]
+    with pytest.raises(ValidationError, match="id"):
+        store.overwrite_payloads("facts", [VectorPoint("not-a-uuid", None, {"user_id": "u"})])
+
+
 def test_bad_points_are_refused_and_nothing_is_written(store):
     good = point(1, user_id="u")
     for bad in (

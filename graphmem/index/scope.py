@@ -135,6 +135,14 @@ class ScopeIndex:
         if self.clusters is not None:
             self.clusters.placed(slot)
 
+    def restamp(self, point_id: str, payload: dict[str, Any]) -> None:
+        """``put`` of a new payload for a held memory, which keeps its vector (a store's
+        ``overwrite_payloads``); a memory not held is left out, as the store leaves it."""
+        slot = self.slot_of.get(point_id)
+        if slot is not None:
+            held = self._matrix is not None and self.has_vectors
+            self.put(point_id, payload, self._matrix[slot].copy() if held else None)
+
     def reserve(self, count: int, dim: int) -> None:
         """Room for ``count`` memories of ``dim``-d vectors before a build puts them: the
         matrix grown by doubling held up to twice the rows it needed (131,072 for 100k

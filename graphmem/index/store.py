@@ -65,6 +65,18 @@ class IndexedVectorStore:
                             payload = {**dict.fromkeys(SCOPE_FIELDS, ""), **p.payload}
                             index.put(p.id, payload, p.vector)
 
+    def overwrite_payloads(self, collection: str, points: Sequence[Any]) -> None:
+        target = FACTS if collection == SOURCES else collection
+        rows = [Scope.from_row(p.payload) for p in points]
+        self._write(_touching(target, lambda: rows), self.inner.overwrite_payloads, collection,
+                    points)  # fmt: skip
+        with self._lock:
+            for (name, scope), index in self._indexes.items():
+                if name == target:
+                    for p, row in zip(points, rows, strict=True):
+                        if scope.covers(row):
+                            index.restamp(p.id, {**dict.fromkeys(SCOPE_FIELDS, ""), **p.payload})
+
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         target = FACTS if collection == SOURCES else collection
         # Which scopes lose a point is read from the store, and only while some snapshot

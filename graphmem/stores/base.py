@@ -99,6 +99,12 @@ class VectorStore(Protocol):
 
     def upsert(self, collection: str, points: Sequence[VectorPoint]) -> None: ...
 
+    def overwrite_payloads(self, collection: str, points: Sequence[VectorPoint]) -> None:
+        """Replace the payloads of stored points, each keeping its vector (``points``'
+        vectors are ignored); an id that is not stored is left out. Cheaper than
+        ``upsert``: no vector is read or indexed again."""
+        ...
+
     def search(
         self,
         collection: str,

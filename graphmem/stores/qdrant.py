@@ -259,6 +259,21 @@ class QdrantVectorStore:
             persistence.storage = conn
             conn.commit()
 
+    def overwrite_payloads(self, collection: str, points: Sequence[VectorPoint]) -> None:
+        full = self._collection(collection)
+        wanted = point_ids([p.id for p in points])  # checked before any is written
+        payloads = [scoped_payload(p) for p in points]
+        if not wanted:
+            return
+        with self._call(f"payload update in {collection}"), self._one_commit(full):
+            held = {str(r.id) for r in self._client.retrieve(full, wanted, with_payload=False,
+                                                              with_vectors=False)}  # fmt: skip
+            ops = [qm.OverwritePayloadOperation(overwrite_payload=qm.SetPayload(
+                       payload=payload, points=[i]))
+                   for i, payload in zip(wanted, payloads, strict=True) if i in held]  # fmt: skip
+            if ops:
+                self._client.batch_update_points(full, ops, wait=True)
+
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         full = self._collection(collection)
         wanted = point_ids(ids)

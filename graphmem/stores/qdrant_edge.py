@@ -235,6 +235,21 @@ class EdgeVectorStore:
             with self._call(f"upsert into {collection}"):
                 shard.update(qe.UpdateOperation.upsert_points(built))
 
+    def overwrite_payloads(self, collection: str, points: Sequence[VectorPoint]) -> None:
+        shard = self._shard(collection)
+        # Checked and packed before any is written: bad input writes nothing.
+        wanted = point_ids([p.id for p in points])
+        payloads = [pack(scoped_payload(p)) for p in points]
+        if not wanted:
+            return
+        with self._call(f"payload update in {collection}"):
+            # Edge refuses an id it does not hold, after writing the ones before it.
+            held = {str(r.id) for r in shard.retrieve(wanted, with_payload=False,
+                                                       with_vector=False)}  # fmt: skip
+            for i, payload in zip(wanted, payloads, strict=True):
+                if i in held:
+                    shard.update(qe.UpdateOperation.overwrite_payload([i], payload))
+
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         shard = self._shard(collection)
         wanted = point_ids(ids)
