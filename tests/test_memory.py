@@ -22,6 +22,7 @@ from graphmem import (
     ValidationError,
 )
 from graphmem.embed.local import HashingEmbedder
+from graphmem.stores.qdrant_edge import EdgeVectorStore
 
 
 @pytest.fixture(params=["edge", "local"])
@@ -122,6 +123,32 @@ def test_reopen_returns_same_data(tmp_path, vectors):
         assert m.get(fact.id, user_id="alice").text == "Alice works at Acme."
         assert m.stats(user_id="alice")["relations"] == 1
         assert [e.event for e in m.history(fact.id, user_id="alice")] == ["ADD"]
+
+
+class _StoreWithoutOverwrites:
+    """A vector store of the caller's own, written before ``overwrite_payloads``."""
+
+    def __init__(self, inner: EdgeVectorStore) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str):
+        if name == "overwrite_payloads":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def test_a_store_of_your_own_without_payload_overwrites_still_archives_and_counts(tmp_path):
+    store = _StoreWithoutOverwrites(EdgeVectorStore(tmp_path / "vectors"))
+    with Memory.open(tmp_path / "data", embedder="hash", vectors=store) as m:
+        fact = m.add("Alice works at Acme.", user_id="alice").facts[0]
+        m.archive(fact.id, user_id="alice")
+        assert m.search("Alice Acme", user_id="alice") == []
+        m.restore(fact.id, user_id="alice")
+        assert [h.memory_ids for h in m.search("Alice Acme", user_id="alice")] == [[fact.id]]
+        m.access.flush()  # the read count, written the way the store can
+        assert m.get(fact.id, user_id="alice").access_count == 1
+        assert m.verify().ok
+    store.close()
 
 
 def test_other_embedder_dimension_is_refused(tmp_path):

@@ -65,6 +65,12 @@ class IndexedVectorStore:
                             payload = {**dict.fromkeys(SCOPE_FIELDS, ""), **p.payload}
                             index.put(p.id, payload, p.vector)
 
+    @property
+    def overwrites_payloads(self) -> bool:
+        """Whether the store rewrites payloads alone: a store object of the caller's own
+        (``Memory.open(vectors=...)``) may predate ``overwrite_payloads``."""
+        return callable(getattr(self.inner, "overwrite_payloads", None))
+
     def overwrite_payloads(self, collection: str, points: Sequence[Any]) -> None:
         target = FACTS if collection == SOURCES else collection
         rows = [Scope.from_row(p.payload) for p in points]

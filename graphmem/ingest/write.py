@@ -187,12 +187,14 @@ class Writer:
 
     def _vectors(self, undo: list[Callable[[], None]], change: Change, pruned) -> None:
         """The vector steps, undoable: what the ids held before is read first."""
+        overwrites = getattr(self.vectors, "overwrites_payloads",
+                             callable(getattr(self.vectors, "overwrite_payloads", None)))  # fmt: skip
         for collection, points, deletes in (
             (FACTS, change.fact_points, change.fact_deletes),
             (ENTITIES, change.entity_points, [*change.entity_deletes, *pruned]),
         ):
             restamped = [p for p in points if p.vector is None]
-            if restamped and len(restamped) == len(points) and not deletes:
+            if restamped and len(restamped) == len(points) and not deletes and overwrites:
                 self._restamp(undo, collection, restamped)
                 continue
             ids = [p.id for p in points] + list(deletes)
