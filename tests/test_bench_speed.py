@@ -131,6 +131,15 @@ def test_an_embedded_run_keeps_the_generated_scope_names_and_reopens():
     assert result["ingest_last10_per_s"] > 0
 
 
+def test_a_kept_dir_still_opens_from_its_saved_indexes_after_the_cold_runs(tmp_path):
+    from graphmem import Memory
+
+    measure({**_config("kuzu"), "keep_data": str(tmp_path)})
+    with Memory.open(tmp_path / "240-hash" / "data", embedder="hash") as m:
+        m.search("who lives where", user_id="scope-000", limit=5)
+        assert m.snapshots.rejected == [] and m.snapshots.loaded >= 2
+
+
 def test_sizes_above_the_repeat_limit_run_once(tmp_path):
     parser = argparse.ArgumentParser()
     add_arguments(parser)

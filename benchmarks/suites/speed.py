@@ -260,6 +260,11 @@ def cold_open(config: dict[str, Any]) -> dict[str, Any]:
     memory = open_memory(Path(cold["data_dir"]), embedder, graph=config["graph"],
                          extractor=extractor, graph_options=config["graph_options"],
                          persist_indexes=cold.get("persist", True), **bounds(config))  # fmt: skip
+    if not cold.get("persist", True):
+        # A process that saves no indexes writes nothing either: its read counts, flushed
+        # at its close, would leave every saved snapshot stale, and the next open of a
+        # kept dir (``benchmarks.reopen``) rebuilt every scope it searched (222 s at 1M).
+        memory.track_access = False
     try:
         opened = time.perf_counter()
         memory.search(cold["query"], user_id=cold["scope"], limit=10, recipe="hybrid")
