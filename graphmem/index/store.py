@@ -53,17 +53,8 @@ class IndexedVectorStore:
         self.inner.open(dim, embedder)
 
     def upsert(self, collection: str, points: Sequence[Any]) -> None:
-        target = FACTS if collection == SOURCES else collection  # sources are searched too
-        rows = [Scope.from_row(p.payload) for p in points]  # read once, for every index
-        self._write(_touching(target, lambda: rows), self.inner.upsert, collection, points)
-        with self._lock:
-            for (name, scope), index in self._indexes.items():
-                if name == target:
-                    for p, row in zip(points, rows, strict=True):
-                        if scope.covers(row):
-                            # The store fills unset scope fields with "": so does the copy.
-                            payload = {**dict.fromkeys(SCOPE_FIELDS, ""), **p.payload}
-                            index.put(p.id, payload, p.vector)
+        self._follow(collection, points, self.inner.upsert,
+                     lambda index, p, payload: index.put(p.id, payload, p.vector))  # fmt: skip
 
     @property
     def overwrites_payloads(self) -> bool:
@@ -72,16 +63,22 @@ class IndexedVectorStore:
         return callable(getattr(self.inner, "overwrite_payloads", None))
 
     def overwrite_payloads(self, collection: str, points: Sequence[Any]) -> None:
-        target = FACTS if collection == SOURCES else collection
-        rows = [Scope.from_row(p.payload) for p in points]
-        self._write(_touching(target, lambda: rows), self.inner.overwrite_payloads, collection,
-                    points)  # fmt: skip
+        self._follow(collection, points, self.inner.overwrite_payloads,
+                     lambda index, p, payload: index.restamp(p.id, payload))  # fmt: skip
+
+    def _follow(self, collection: str, points: Sequence[Any], step, apply) -> None:
+        """Write ``points`` with the store's ``step``, then ``apply(index, point, payload)``
+        to every held index of the collection whose scope covers the point."""
+        target = FACTS if collection == SOURCES else collection  # sources are searched too
+        rows = [Scope.from_row(p.payload) for p in points]  # read once, for every index
+        self._write(_touching(target, lambda: rows), step, collection, points)
         with self._lock:
             for (name, scope), index in self._indexes.items():
                 if name == target:
                     for p, row in zip(points, rows, strict=True):
                         if scope.covers(row):
-                            index.restamp(p.id, {**dict.fromkeys(SCOPE_FIELDS, ""), **p.payload})
+                            # The store fills unset scope fields with "": so does the copy.
+                            apply(index, p, {**dict.fromkeys(SCOPE_FIELDS, ""), **p.payload})
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         target = FACTS if collection == SOURCES else collection

@@ -193,9 +193,8 @@ class Writer:
             (FACTS, change.fact_points, change.fact_deletes),
             (ENTITIES, change.entity_points, [*change.entity_deletes, *pruned]),
         ):
-            restamped = [p for p in points if p.vector is None]
-            if restamped and len(restamped) == len(points) and not deletes and overwrites:
-                self._restamp(undo, collection, restamped)
+            if points and not deletes and overwrites and all(p.vector is None for p in points):
+                self._restamp(undo, collection, points)
                 continue
             ids = [p.id for p in points] + list(deletes)
             if not ids:
