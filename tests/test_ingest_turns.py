@@ -99,6 +99,49 @@ def test_a_model_reads_the_turns_labelled_in_one_call(tmp_path):
     assert texts >= {"Maria is u's sister."}
 
 
+def _answer(facts: list[dict]):
+    """A model that extracts ``facts`` from any conversation, and a relation from each
+    fact that mentions Berlin or Porto (the assistant's home and the user's sister's)."""
+
+    def reply(request):
+        relations = [{"source": "u", "relation": "lives_in", "target": city, "fact": i}
+                     for i, f in enumerate(facts) for city in ("Berlin", "Porto")
+                     if city in f["text"]]  # fmt: skip
+        entities = [{"name": n, "type": t} for n, t in
+                    (("u", "person"), ("Berlin", "place"), ("Porto", "place"))]  # fmt: skip
+        return ok_tool_call({"facts": facts, "entities": entities, "relations": relations})
+
+    return reply
+
+
+def test_each_fact_of_a_conversation_keeps_the_role_of_the_turn_it_came_from(tmp_path):
+    facts = [
+        {"text": "u just got back from Lisbon.", "said_by": "user"},
+        {"text": "The assistant lives in Berlin.", "said_by": "[assistant]", "rule": True},
+        # No said_by: the turn whose words it shares decides ("Maria", "Porto", "sister").
+        {"text": "u's sister Maria lives in Porto."},
+        # A role no turn has: mapped the same way, never stored as given.
+        {"text": "The assistant works at Globex.", "said_by": "narrator"},
+    ]
+    with OpenAIServer(_answer(facts)) as server:
+        chat = OpenAIChat("test-model", base_url=server.base_url, api_key="test-key",
+                          backoff=Backoff(0.01, 0.02))  # fmt: skip
+        with Memory.open(tmp_path, embedder="hash", extractor=LLMExtractor(chat)) as m:
+            m.add(CHAT, user_id="u")
+            roles = {f.text: (f.role, f.memory_type) for f in m.get_all(user_id="u")}
+            relations = _relations(m)
+    assert {text: role for text, (role, _) in roles.items()} == {
+        "u just got back from Lisbon.": "user",
+        "The assistant lives in Berlin.": "assistant",
+        "u's sister Maria lives in Porto.": "user",
+        "The assistant works at Globex.": "assistant",
+    }
+    # The assistant's words are no standing rule of the user's and give no relation.
+    assert roles["The assistant lives in Berlin."][1] != "rule"
+    assert ("u", "lives_in", "Porto") in relations
+    assert not any(target == "Berlin" for _, _, target in relations)
+
+
 def _long_chat(turns: int) -> list[dict]:
     return [{"role": "user" if i % 2 == 0 else "assistant",
              "content": f"Turn {i}: I tried recipe number {i} and it tasted of saffron."}

@@ -30,7 +30,7 @@ from ..stores.graph_ops import GraphOps
 from .offline_importance import importance
 from .offline_mentions import KnownIndex
 from .resolve import VAGUE_TYPES, Plan, Resolver
-from .turns import USER, by_turn, or_as_said, roles_of, spoken_by, voice
+from .turns import USER, attributed, by_turn, or_as_said, roles_of, spoken_by, voice
 from .validate import Message, check_extraction
 
 _NS = uuid.UUID("6f1c2d8e-3b7a-4e59-9a0d-5c2f7e8b1a44")
@@ -164,7 +164,8 @@ class Pipeline:
             if len(roles) > 1 and conversation is None:
                 return by_turn(unit.messages, unit.timestamp, read)  # turns.py
             if len(roles) > 1:
-                found = read(unit.messages, reader=conversation)  # one labelled transcript
+                # One labelled transcript; each fact then keeps its own turn's role.
+                found = attributed(read(unit.messages, reader=conversation), unit.messages)
             else:
                 role = roles.pop()
                 found = spoken_by(read(unit.text, role), role)

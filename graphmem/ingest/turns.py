@@ -19,6 +19,7 @@ So such an add is read turn by turn:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from ..models import ExtractedFact, Extraction
@@ -26,6 +27,7 @@ from .offline_importance import importance
 from .validate import Message
 
 USER = "user"
+_WORD = re.compile(r"\w+")
 
 
 def roles_of(messages: Sequence[Message]) -> set[str]:
@@ -71,6 +73,44 @@ def spoken_by(found: Extraction, role: str) -> Extraction:
     if role != USER:
         found.relations = []
     return found
+
+
+def attributed(found: Extraction, messages: Sequence[Message]) -> Extraction:
+    """``found`` (one model call over the labelled turns) with each fact given the role
+    of the turn it came from, and ``spoken_by``'s rules for that role applied per fact.
+
+    The model names the role (``said_by``); one that names no role of these turns (or
+    a speaker's name instead) is mapped to the turn whose words the fact shares most,
+    the user's on a tie. Stored as ``user`` whatever was said, the assistant's advice
+    ("try the night train") read as the user's own words.
+    """
+    roles = {m.role for m in messages}
+    names = {m.name.casefold(): m.role for m in messages if m.name}
+    turns = [(m.role, _words(m.content)) for m in messages]
+    dropped = set()
+    for number, fact in enumerate(found.facts):
+        said = fact.role.strip("[] ").casefold()
+        role = (said if said in roles else names.get(said)
+                or next((r for r in roles if said.split(" ")[:1] == [r]), None))  # fmt: skip
+        fact.role = role or _closest(_words(fact.text), turns)
+        if fact.role != USER:
+            fact.memory_type = ""
+            dropped.add(number)
+    found.relations = [r for r in found.relations if r.fact not in dropped]
+    return found
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.casefold()) if len(w) > 2}
+
+
+def _closest(words: set[str], turns: list[tuple[str, set[str]]]) -> str:
+    best, role = 0.0, USER if any(r == USER for r, _ in turns) else turns[0][0]
+    for said_by, said in turns:
+        share = len(words & said) / (len(words) or 1)
+        if share > best or (share == best and share > 0 and said_by == USER):
+            best, role = share, said_by
+    return role
 
 
 def by_turn(messages: Sequence[Message], timestamp: str,

@@ -61,6 +61,11 @@ EXTRACTION_SCHEMA: dict[str, Any] = {
                         "type": "boolean",
                         "description": "a standing instruction to the assistant",
                     },
+                    "said_by": {
+                        "type": "string",
+                        "description": "in a conversation: the role in brackets that leads "
+                        "the line the fact comes from (user, assistant, ...)",
+                    },
                 },  # fmt: skip
                 "required": ["text"],
             },
@@ -320,6 +325,8 @@ def parse_extraction(obj: Any, *, known: Sequence[KnownEntity] = ()) -> Extracti
                 valid_at=_date(item, "valid_at", f"facts[{i}]", errors),
                 importance=_importance(item.get("importance")),
                 memory_type="rule" if item.get("rule") is True else "",
+                # Checked against the add's own roles by ``ingest/turns.py``.
+                role=item["said_by"].strip() if isinstance(item.get("said_by"), str) else "",
             )
         )
 

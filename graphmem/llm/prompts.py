@@ -94,7 +94,8 @@ This text is a conversation: each line starts with who said it, in brackets ([us
 instructions about {speaker} come only from what {speaker} says or plainly confirms. What \
 the assistant (or a tool, or the system) says about itself, suggests, or repeats back is \
 never a fact about {speaker} and gives no relation for {speaker}; keep it, when worth \
-keeping, as the assistant's own ("The assistant recommended ...").\
+keeping, as the assistant's own ("The assistant recommended ..."). Give each fact \
+said_by: the role in brackets that leads the line it comes from.\
 """
 
 
