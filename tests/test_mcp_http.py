@@ -204,5 +204,10 @@ def test_each_unreadable_message_gets_the_error_stdio_gives(served):
         body = answer.json()
         assert (body["id"], body["error"]["code"]) == (msg_id, code), (line[:60], body)
         assert "send " in body["error"]["message"] and "validation error" not in answer.text
+    # A notification (no id) is accepted and never answered, whatever it names.
+    for bare in (b'{"jsonrpc":"2.0","method":"tools/list"}',
+                 b'{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}'):  # fmt: skip
+        answer = httpx.post(f"{served.url}/mcp", content=bare, headers=headers, timeout=60)
+        assert (answer.status_code, answer.content) == (202, b""), (bare, answer.text[:300])
     # The session still serves.
     assert "remember" in post_tools_list(served, headers).text

@@ -115,6 +115,26 @@ def test_each_unreadable_or_early_line_gets_a_json_rpc_error_and_the_session_goe
         assert pong == {"jsonrpc": "2.0", "id": f"after-{n}", "result": {}}
 
 
+def test_a_notification_is_never_answered_whatever_its_method(tmp_path):
+    """JSON-RPC forbids answering a notification (a message with no id), even one naming
+    a method that is no notification; an id that is there but unusable is answered."""
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-03-26", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "1"}}}  # fmt: skip
+    lines = [json.dumps(hello).encode(),
+             b'{"jsonrpc":"2.0","method":"notifications/initialized"}',
+             b'{"jsonrpc":"2.0","method":"tools/list"}',
+             b'{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}',
+             b'{"jsonrpc":"2.0","id":"p","method":"ping"}',
+             b'{"jsonrpc":"2.0","id":null,"method":"tools/list"}',
+             b'{"jsonrpc":"2.0","id":"q","method":"ping"}']  # fmt: skip
+    welcome, pong, refused, pong_again = _replies(tmp_path, lines, expected=4)
+    assert welcome["id"] == 1 and "result" in welcome
+    assert pong == {"jsonrpc": "2.0", "id": "p", "result": {}}
+    assert (refused["id"], refused["error"]["code"]) == (None, -32600)
+    assert pong_again == {"jsonrpc": "2.0", "id": "q", "result": {}}
+
+
 def _replies(data_dir: Path, lines: list[bytes], expected: int) -> list[dict]:
     """Sends ``lines`` (CRLF-ended) to a fresh ``graphmem mcp`` and reads ``expected``
     replies before closing its stdin (an early EOF would end the session under them)."""

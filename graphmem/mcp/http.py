@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from .tools import build_server, calls_on
-from .vet import refusal, unreadable_line_error
+from .vet import bare_notification, refusal, unreadable_line_error
 
 PATH = "/mcp"
 SESSION = "mcp-session-id"
@@ -149,6 +149,8 @@ def _replayed(held: list[dict], receive: Any) -> Any:
 
 
 def _vetted(body: bytes) -> Any:
+    if bare_notification(body):
+        return None  # the SDK accepts it (202, no body) and serves nothing
     try:
         message = types.jsonrpc_message_adapter.validate_json(body, by_name=False)
     except (pydantic.ValidationError, ValueError) as exc:

@@ -4,8 +4,11 @@ spec asks for, the same on stdio and over HTTP (found by a fuzz pass with raw cl
 - a line or body that is not one JSON-RPC 2.0 message (a batch array, another
   ``jsonrpc``, a lone UTF-16 surrogate): the SDK's stdio transport dropped it, and its
   HTTP transport answered a pydantic dump or a wrong "unexpected end of hex escape";
-- a request method sent without a usable id (``"id": 1.5``, ``true``, ``null``): the SDK
-  read it as a notification and never answered, so the client waited forever;
+- a request method sent with an id that is no string or integer (``"id": 1.5``,
+  ``true``, ``null``): the SDK read it as a notification and never answered, so the
+  client waited forever. A message with no ``id`` at all *is* a notification, which
+  JSON-RPC forbids answering (``bare_notification``): one outside ``notifications/``
+  names nothing graphmem serves, and is dropped unanswered;
 - ``tools/call`` whose ``name`` is not a tool's name or whose ``arguments`` is not an
   object: the SDK said "Invalid request parameters" with nothing naming the field.
 """
@@ -19,14 +22,29 @@ import mcp_types as types
 import pydantic
 
 
+def bare_notification(raw: bytes | str) -> bool:
+    """True for one JSON-RPC notification (an object with no ``id`` member) whose method
+    is outside ``notifications/``: it goes unanswered and is never served. The SDK's
+    parser drops an unusable id, so only the raw message tells it from a request whose
+    id is ``1.5`` or ``null``, which ``refusal`` answers."""
+    try:
+        message = json.loads(raw)
+    except (ValueError, TypeError, RecursionError):
+        return False
+    return (isinstance(message, dict) and "id" not in message
+            and message.get("jsonrpc") == "2.0" and isinstance(message.get("method"), str)
+            and not message["method"].startswith("notifications/"))  # fmt: skip
+
+
 def refusal(message: Any) -> types.JSONRPCError | None:
     """The error answering a parsed ``message``, or None to serve it."""
     if isinstance(message, types.JSONRPCNotification):
         if message.method.startswith("notifications/"):
             return None
+        # Its id was there but unusable (a bare notification never gets here).
         return error(None, types.INVALID_REQUEST, f"Invalid Request: {message.method!r} is a "
-                     "request but came without a usable id; send it with an id that is a "
-                     "string or an integer")  # fmt: skip
+                     "request but its id is no string or integer; send it with an id that "
+                     "is a string or an integer")  # fmt: skip
     if not isinstance(message, types.JSONRPCRequest) or message.method != "tools/call":
         return None
     params = message.params if isinstance(message.params, dict) else {}
