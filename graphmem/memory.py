@@ -185,6 +185,9 @@ class Memory:
         """
         check_names(settings, extra=("history",))
         clock = check_clock(clock)
+        if tracer is not None and not callable(tracer):  # else a TypeError deep in a store
+            raise ConfigError(f"tracer={tracer!r} is not callable; pass a function taking "
+                              "(name, statement, params), or None")  # fmt: skip
         objects = {k: settings.pop(k) for k in list(settings)
                    if k in ("graph", "vectors", "history", "embedder", "extractor")
                    and not isinstance(settings[k], str)}  # fmt: skip

@@ -319,8 +319,17 @@ def build_graph(entities: Iterable[Entity], relations: Iterable[Relation]) -> nx
     return graph
 
 
+def _check_graph(graph: object) -> None:
+    import networkx as nx
+
+    if not isinstance(graph, nx.MultiDiGraph):
+        raise ValidationError("graph", f"must be a graph that memory.graph.subgraph(...) "
+                              f"returned, got {type(graph).__name__}")  # fmt: skip
+
+
 def to_json(graph: nx.MultiDiGraph) -> dict[str, Any]:
     """``{"nodes": [...], "edges": [...]}``: plain JSON-ready data, stable order."""
+    _check_graph(graph)
     nodes = [{"id": n, **attrs} for n, attrs in sorted(graph.nodes(data=True))]
     edges = [{"source": s, "target": t, "id": k, **attrs}
              for s, t, k, attrs in sorted(graph.edges(keys=True, data=True))]  # fmt: skip
@@ -332,13 +341,21 @@ def to_graphml(graph: nx.MultiDiGraph, path: str | Path) -> Path:
     GraphML can hold."""
     import networkx as nx
 
+    _check_graph(graph)
+    if not isinstance(path, str | Path) or not str(path).strip():
+        raise ValidationError("path", f"must be a file path (str or Path), got {path!r:.80}")
     flat = nx.MultiDiGraph()
     for n, attrs in graph.nodes(data=True):
         flat.add_node(n, **{k: _flat(v) for k, v in attrs.items()})
     for s, t, k, attrs in graph.edges(keys=True, data=True):
         flat.add_edge(s, t, key=k, **{a: _flat(v) for a, v in attrs.items()})
     target = Path(path)
-    nx.write_graphml(flat, target)
+    try:
+        nx.write_graphml(flat, target)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise ValidationError("path", f"{str(target)!r:.200} cannot be written ({why}); "
+                              "give a file in a folder you can write to") from exc  # fmt: skip
     return target
 
 

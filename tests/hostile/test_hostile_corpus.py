@@ -246,6 +246,14 @@ REFUSED = {
     "facts-about-unknown": lambda m: m.graph.facts_about("Nobody", user_id=USER),
     "subgraph-unknown": lambda m: m.graph.subgraph(["Nobody"], user_id=USER),
     "entity-huge": lambda m: m.graph.entity("E" * 1_000_000, user_id=USER),
+    "to-json-not-a-graph": lambda m: m.graph.to_json({"nodes": []}),
+    "to-graphml-not-a-graph": lambda m: m.graph.to_graphml(7, "out.graphml"),
+    "to-graphml-bad-path": lambda m: m.graph.to_graphml(
+        m.graph.subgraph(["Alice"], user_id=USER), None
+    ),
+    "to-graphml-folder": lambda m: m.graph.to_graphml(
+        m.graph.subgraph(["Alice"], user_id=USER), m.config.data_dir
+    ),
     # -- whole-scope operations --------------------------------------------------------------
     "delete-all-no-scope": lambda m: m.delete_all(),
     "delete-all-blank-scope": lambda m: m.delete_all(user_id=" "),
@@ -299,6 +307,16 @@ def test_odd_but_valid_text_is_stored_faithfully_or_refused_cleanly(memory, stor
     memory.search(text, user_id=USER)  # reads still work with it stored
     for fact in result.facts:
         memory.delete(fact.id, user_id=USER)
+
+
+def test_a_tracer_that_cannot_be_called_is_refused_before_anything_opens(tmp_path):
+    from graphmem import ConfigError, Memory
+
+    with pytest.raises(ConfigError, match="tracer"):
+        Memory.open(tmp_path / "data", embedder="hash", tracer="print")
+    assert list(tmp_path.iterdir()) == []
+    with Memory.open(tmp_path / "data", embedder="hash") as m:  # nothing was left locked
+        assert m.add("Alice likes tea.", user_id=USER).facts
 
 
 @pytest.mark.parametrize(
