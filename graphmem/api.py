@@ -16,6 +16,7 @@ exactly what ``Memory`` accepts, by the same names.
 from __future__ import annotations
 
 import inspect
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from urllib.parse import quote
 from .errors import ValidationError
 from .lifecycle.maintain import MaintainReport
 from .memory import AddResult, Memory
-from .models import Entity, Fact, HistoryEvent, Hit, PathStep, Relation
+from .models import Entity, Fact, HistoryEvent, Hit, PathStep, Relation, check_unicode
 from .relations import Neighbour, Relations
 from .wire import Subgraph, from_wire, to_wire
 
@@ -71,6 +72,7 @@ class Op:
             else:
                 values[name] = value
         values = {self.wire.get(k, k): v for k, v in values.items() if v is not None}
+        sendable(values, "")
         path = self.path
         for slot in _slots(self.path):
             value = _plain(values.pop(slot, None))
@@ -78,6 +80,9 @@ class Op:
                 value = str(value)
             if not isinstance(value, str) or not value.strip():
                 raise ValidationError(slot, "must be a non-empty string")
+            if len(value) > _MAX_PATH_CHARS:
+                raise ValidationError(slot, f"is {len(value):,} characters, too long to send "
+                                      f"in a URL (at most {_MAX_PATH_CHARS:,})")  # fmt: skip
             path = re.sub(r"\{" + slot + r"(:\w+)?\}", lambda _m, v=value: quote(v, safe=""), path)
         if self.http in ("POST", "PUT"):
             return path, None, to_wire({k: _plain(v) for k, v in values.items()})
@@ -91,6 +96,47 @@ class Op:
         if self.result is None:
             return None
         return from_wire(self.result, body[self.key] if self.key else body)
+
+
+# Deeper than this, the wire encoders meet Python's recursion limit; Memory refuses
+# metadata nested past 20 levels (ingest/validate.py), so no valid call comes near it.
+_MAX_DEPTH = 100
+# What a URL path can hold: httpx refuses a longer URL with its own InvalidURL.
+_MAX_PATH_CHARS = 8_000
+_SCALARS = (str, int, float, bool, datetime, date, timedelta)
+
+
+def sendable(value: Any, where: str) -> Any:
+    """``value`` if it can travel as ``Memory`` would take it, else the ``ValidationError``
+    a ``Memory`` raises. The wire encoder writes any object as its ``str`` (bytes became
+    the text "b'...'", a generator "<generator object ...>"), httpx raised ``ValueError``
+    on NaN and ``UnicodeEncodeError`` on a lone surrogate, and deep nesting overflowed."""
+    todo = [(value, where, 0)]
+    while todo:
+        item, at, depth = todo.pop()
+        name = at or "value"
+        if item is None or isinstance(item, Entity):
+            continue
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValidationError(name, f"must be a finite number, got {item!r}")
+        if isinstance(item, str):
+            check_unicode(item, name)
+        elif isinstance(item, Mapping | list | tuple) and depth > _MAX_DEPTH:
+            raise ValidationError(name, f"is nested more than {_MAX_DEPTH} levels deep; "
+                                  "flatten it")  # fmt: skip
+        elif isinstance(item, Mapping):
+            for key, inner in item.items():
+                if not isinstance(key, str):
+                    raise ValidationError(name, f"has a key that is no string ({key!r:.40}); "
+                                          "use string keys")  # fmt: skip
+                check_unicode(key, f"{at}.{key}" if at else key)
+                todo.append((inner, f"{at}.{key}" if at else key, depth + 1))
+        elif isinstance(item, list | tuple):
+            todo += [(inner, f"{name}[{i}]", depth + 1) for i, inner in enumerate(item)]
+        elif not isinstance(item, _SCALARS):
+            raise ValidationError(name, f"is a {type(item).__name__}, which cannot be sent; "
+                                  "pass text, numbers, booleans, lists or dicts of them")  # fmt: skip
+    return value
 
 
 def _slots(path: str) -> list[str]:

@@ -50,7 +50,9 @@ Limit = Annotated[int | None, Query(ge=1)]
 
 
 class Scoped(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: "5" is no limit and 1 or "yes" no boolean, as Memory refuses them (lax
+    # parsing took {"infer": "yes"} for True). An integer still passes for a float.
+    model_config = ConfigDict(extra="forbid", strict=True)
     user_id: str | None = None
     agent_id: str | None = None
     run_id: str | None = None
