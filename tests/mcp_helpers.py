@@ -166,7 +166,8 @@ BAD_CALLS = [
     ("forget", {"memory_id": "00000000-0000-4000-8000-000000000000"}, "NotFoundError"),
     ("entity", {"name": "Nobody"}, "NotFoundError"),
     ("entity", {"name": "Alice", "as_of": "yesterday-ish"}, "as_of"),
-    ("cypher", {"query": "MATCH (e:Entity) DETACH DELETE e"}, "ReadOnlyError"),
+    ("cypher", {"query": "MATCH (e:Entity) DETACH DELETE e"}, "ReadOnlyError: DETACH is refused"),
+    ("cypher", {"query": "Alice"}, "must start with a read clause"),
     ("cypher", {"query": "MATCH (e:Entity RETURN e"}, "QueryError"),
     ("nonexistent_tool", {}, "nonexistent_tool"),
 ]

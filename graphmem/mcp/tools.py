@@ -303,9 +303,15 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
         try:
             rows = await run(ctx, "cypher", query, params)
         except ToolError as exc:
-            if isinstance(exc.__cause__, ReadOnlyError):  # its text speaks to Python callers
-                raise ToolError("ReadOnlyError: this tool only reads the graph; store facts "
-                                "with remember, correct them with update_memory") from exc  # fmt: skip
+            if isinstance(exc.__cause__, ReadOnlyError):
+                # What was refused, as the library says it (an agent that sent "Alice" must
+                # learn it is no query, not only that writes are refused), then what to do
+                # instead with the tools: the library's list of clauses speaks to Python.
+                said = str(exc.__cause__).removeprefix("cypher: ")
+                said = said.split(" Cypher inspection allows")[0]
+                raise ToolError(f"ReadOnlyError: {said} This tool only reads the graph (MATCH "
+                                "... RETURN); store facts with remember, correct them with "
+                                "update_memory") from exc  # fmt: skip
             raise
         shown = "\n".join(str(to_jsonable(r)) for r in rows[:50])
         more = f"\n... {len(rows)} rows in all" if len(rows) > 50 else ""
