@@ -31,7 +31,7 @@ from ..memory import Memory
 from ..wire import to_wire
 from .auth import RateLimiter, scope_for
 from .keys import KeyInfo, KeyStore
-from .problems import install_handlers, problem
+from .problems import document_problems, install_handlers, problem
 from .routes import install_routes
 
 READY_PROBE_SCOPE = "graphmem-readyz-probe"
@@ -115,6 +115,7 @@ def create_app(memory: Memory, keys: KeyStore, *, settings: Settings | None = No
     app.state.graphmem = state
     install_handlers(app)
     install_routes(app)
+    document_problems(app)
     _install_health(app)
     app.add_middleware(_BodyLimit, limit=settings.max_body_bytes)
     for room in settings.rooms:

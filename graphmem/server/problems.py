@@ -142,6 +142,67 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem(500, "GraphMemError", "internal server error; the server log has details")
 
 
+# The schema of every error body, and the statuses an operation may answer with one. The
+# generated spec said 422 was FastAPI's {"detail": [...]} as application/json, which a
+# client generated from it failed to read, and named no other error status.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "An error (RFC 9457); `error` names graphmem's error class "
+    "(ValidationError, NotFoundError, AuthError...) and `field` the argument at fault.",
+    "required": ["type", "title", "status", "detail", "error"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "error": {"type": "string"},
+        "field": {"type": "string"},
+        "query_name": {"type": "string"},
+        "retry_after": {"type": "integer", "description": "seconds; also in Retry-After"},
+    },
+}
+ERROR_STATUSES = {
+    "400": "A statement or request the server cannot run (QueryError, unreadable JSON)",
+    "401": "No API key, a malformed one, or one not known or revoked (AuthError)",
+    "403": "The key may not do this, or not in that scope; or a write in read-only Cypher",
+    "404": "No such memory, entity or path in the key's scope (NotFoundError)",
+    "409": "The change conflicts with what is stored (ConflictError)",
+    "413": "The request body is over the server's limit",
+    "422": "An argument is invalid; `field` names it (ValidationError)",
+    "429": "Over the key's rate limit; retry after `retry_after` seconds (RateLimitError)",
+    "503": "A store is unavailable (BackendUnavailableError)",
+}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make ``app``'s OpenAPI document say what its errors are: each keyed operation
+    answers ``ERROR_STATUSES`` with ``PROBLEM_SCHEMA`` as application/problem+json."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = build()
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Problem"] = PROBLEM_SCHEMA
+        content = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for operations in spec.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                keyed = bool(operation.get("security"))
+                for code, what in ERROR_STATUSES.items():
+                    if keyed or code in responses:
+                        responses[code] = {"description": what, "content": content}
+        if "HTTPValidationError" not in str(spec.get("paths")):
+            schemas.pop("HTTPValidationError", None)
+            schemas.pop("ValidationError", None)
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.GraphMemError, _graphmem_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
