@@ -174,3 +174,37 @@ def test_update_decision_is_one_more_call_only_when_similar_facts_exist(tmp_path
         assert result.usage["llm_calls"] == 2
         assert result.facts == []  # the model judged it already known
         assert m.stats(user_id="u")["memories"] == 1
+
+
+def test_a_batch_tells_the_model_a_bounded_list_of_known_entities_named_ones_first(tmp_path):
+    """The known list grew with the batch: the 80th item's prompt listed the entities of
+    all 79 before it. Now it is the entities its text names first, then the stored ones,
+    then the 50 found last in the batch."""
+    items = [f"Person{i} met Person{i + 1} at the market." for i in range(80)]
+
+    def model(request):
+        prompt = request["messages"][-1]["content"]
+        i = next(n for n in range(len(items) - 1, -1, -1) if items[n] in prompt)
+        return ok_tool_call(
+            {
+                "facts": [{"text": items[i]}],
+                "relations": [],
+                "entities": [ent(f"Person{i}", P), ent(f"Person{i + 1}", P)],
+            }
+        )
+
+    with OpenAIServer(model) as srv:
+        with open_memory(tmp_path, srv) as m:
+            m.add_triples([("Zelda Quinn", "likes", "tea")], user_id="u")  # stored: 2 entities
+            m.add_many([{"text": t} for t in items], user_id="u", infer=True, batch_size=80)
+        prompts = [r.body["messages"][-1]["content"] for r in srv.requests_to("chat")
+                   if r.body["tools"][0]["function"]["name"] == "extract"]  # fmt: skip
+    listed = [[line[2:].split(" [")[0] for line in p.split("Known entities:\n")[1]
+               .split("\n\n")[0].splitlines() if line.startswith("- ")] for p in prompts]  # fmt: skip
+    assert len(prompts) == 80
+    last = listed[-1]
+    # Person79 (found in the item before) is named by the text: first; the stored ones
+    # follow; then the batch's most recent, never all 80.
+    assert last[0] == "Person79" and set(last[1:3]) == {"Zelda Quinn", "tea"}
+    assert len(last) <= 53 and "Person1" not in last
+    assert max(len(names) for names in listed) <= 53

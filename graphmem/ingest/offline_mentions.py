@@ -98,6 +98,7 @@ class KnownIndex(Sequence[KnownEntity]):
     """
 
     def __init__(self, known: Sequence[KnownEntity] = ()) -> None:
+        self.stored = len(known)  # the first ``stored`` came from the store, the rest since
         self.entities: list[KnownEntity] = []
         self.by_label: dict[tuple[str, ...], KnownEntity] = {}
         # First token -> the label lengths (in tokens) starting with it, longest first:
@@ -121,6 +122,34 @@ class KnownIndex(Sequence[KnownEntity]):
                 if len(tokens) not in sizes:
                     sizes.append(len(tokens))
                     sizes.sort(reverse=True)
+
+    def offered(self, text: str, most: int = 200, recent: int = 50) -> list[KnownEntity]:
+        """What a model is told is known before it reads ``text``: the entities ``text``
+        names (name or alias, any case) first, then those read from the store, then the
+        ``recent`` found last in this batch; at most ``most``.
+
+        The whole list grew with the batch: the 100th passage of an ``add_many`` was sent
+        with the ~900 entities of the 99 before it (musique-dev, recorded extractions),
+        most of them nothing to do with it, in every one of those prompts.
+        """
+        low = [t.casefold() for t in TOKEN.findall(text)]
+        named: dict[int, KnownEntity] = {}
+        for i, first in enumerate(low):
+            for size in self.sizes.get(first, ()):
+                entity = self.by_label.get(tuple(low[i : i + size]))
+                if entity is not None:
+                    named.setdefault(id(entity), entity)
+                    break
+        out = list(named.values())
+        taken = set(named)
+        batch = self.entities[self.stored :]
+        for entity in [*self.entities[: self.stored], *batch[len(batch) - recent :]]:
+            if len(out) >= most:
+                break
+            if id(entity) not in taken:
+                taken.add(id(entity))
+                out.append(entity)
+        return out[:most]
 
     def __getitem__(self, index):  # type: ignore[override]
         return self.entities[index]

@@ -27,6 +27,7 @@ from ..models import (
 )
 from ..stores.base import Embedder, Extractor, KnownEntity, VectorPoint, VectorStore
 from ..stores.graph_ops import GraphOps
+from .offline import OfflineExtractor
 from .offline_importance import importance
 from .offline_mentions import KnownIndex
 from .resolve import VAGUE_TYPES, Plan, Resolver
@@ -155,9 +156,13 @@ class Pipeline:
             roles = roles_of(unit.messages)
             conversation = getattr(extractor, "extract_conversation", None)
 
+            # The offline extractor matches every known name in the text itself; anything
+            # else (a model) is told a bounded list, the names this unit uses first.
+            offered = known if isinstance(extractor, OfflineExtractor) else known.offered(unit.text)
+
             def read(text: Any, role: str = USER, reader=extractor.extract) -> Extraction:
                 said = voice(role, unit.speaker(scope), model=conversation is not None)
-                found = reader(text, speaker=said, known=known,
+                found = reader(text, speaker=said, known=offered,
                                reference_time=unit.timestamp)  # fmt: skip
                 return check_extraction(found, extractor, self.max_text_chars, self.max_items)
 
