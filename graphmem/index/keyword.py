@@ -228,7 +228,9 @@ class KeywordIndex:
         postings.sort(key=lambda p: len(p.slots))  # type: ignore[union-attr]
         found = postings[0].slots  # type: ignore[union-attr]
         for docs in postings[1:]:
-            found = found[np.isin(found, docs.slots)]  # type: ignore[union-attr]
+            # A lookup table over the slots: numpy's default here sorts both arrays, 11x
+            # slower on entity names at 100k memories (1.26 vs 0.11 ms a name, measured).
+            found = found[np.isin(found, docs.slots, kind="table")]  # type: ignore[union-attr]
         return sorted(found.tolist())
 
     def ceiling(self, query: str) -> float:
