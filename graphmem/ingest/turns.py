@@ -81,8 +81,8 @@ def attributed(found: Extraction, messages: Sequence[Message]) -> Extraction:
 
     The model names the role (``said_by``); one that names no role of these turns (or
     a speaker's name instead) is mapped to the turn whose words the fact shares most,
-    the user's on a tie. Stored as ``user`` whatever was said, the assistant's advice
-    ("try the night train") read as the user's own words.
+    the user's on a tie. Before, every such fact was stored as ``user``, and the
+    assistant's advice ("try the night train") read as the user's own words.
     """
     roles = {m.role for m in messages}
     names = {m.name.casefold(): m.role for m in messages if m.name}
