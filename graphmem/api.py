@@ -129,8 +129,9 @@ def sendable(value: Any, where: str) -> Any:
                 if not isinstance(key, str):
                     raise ValidationError(name, f"has a key that is no string ({key!r:.40}); "
                                           "use string keys")  # fmt: skip
-                check_unicode(key, f"{at}.{key}" if at else key)
-                todo.append((inner, f"{at}.{key}" if at else key, depth + 1))
+                inside = f"{at}.{key}" if at else key
+                check_unicode(key, inside)
+                todo.append((inner, inside, depth + 1))
         elif isinstance(item, list | tuple):
             todo += [(inner, f"{name}[{i}]", depth + 1) for i, inner in enumerate(item)]
         elif not isinstance(item, _SCALARS):

@@ -134,12 +134,10 @@ class KnownIndex(Sequence[KnownEntity]):
         """
         low = [t.casefold() for t in TOKEN.findall(text)]
         named: dict[int, KnownEntity] = {}
-        for i, first in enumerate(low):
-            for size in self.sizes.get(first, ()):
-                entity = self.by_label.get(tuple(low[i : i + size]))
-                if entity is not None:
-                    named.setdefault(id(entity), entity)
-                    break
+        for i in range(len(low)):
+            for _size, entity in self._labels_at(low, i):
+                named.setdefault(id(entity), entity)
+                break  # the longest label from here, as ``find`` takes it
         out = list(named.values())
         taken = set(named)
         batch = self.entities[self.stored :]
@@ -159,22 +157,23 @@ class KnownIndex(Sequence[KnownEntity]):
 
     def find(self, sentence: Sentence) -> Iterator[Mention]:
         tokens, low, work = sentence.tokens, sentence.low, sentence.work
-        for i, first in enumerate(low):
-            sizes = self.sizes.get(first)
-            if sizes is None:
-                continue
-            for size in sizes:
-                if size > len(low) - i:
-                    continue
-                entity = self.by_label.get(tuple(low[i : i + size]))
-                if entity is None:
-                    continue
+        for i in range(len(low)):
+            for size, entity in self._labels_at(low, i):
                 last = i + size - 1
                 if all(work[tokens[k].end() : tokens[k + 1].start()].isspace()
                        for k in range(i, last)):  # fmt: skip
                     yield Mention(tokens[i].start(), tokens[last].end(), entity.name, "known",
                                   known_type=entity.type or "")  # fmt: skip
                     break
+
+    def _labels_at(self, low: Sequence[str], i: int) -> Iterator[tuple[int, KnownEntity]]:
+        """``(size in tokens, entity)`` of each known label the casefolded tokens ``low``
+        hold from ``i`` on, longest first."""
+        for size in self.sizes.get(low[i], ()):
+            if size <= len(low) - i:
+                entity = self.by_label.get(tuple(low[i : i + size]))
+                if entity is not None:
+                    yield size, entity
 
 
 class MentionFinder:
