@@ -391,6 +391,9 @@ class ExtractedFact:
     memory_type: str = ""
     # Who said it, when the add held several roles (ingest/turns.py); "": the user.
     role: str = ""
+    # Which of the add's messages it came from (ingest/turns.py), where one add holds
+    # several; None: not known yet (``turns.placed`` then reads it from the words).
+    turn: int | None = None
 
 
 @dataclass

@@ -95,7 +95,12 @@ class NeighbourTable:
         group = conversation_of(payload)
         if group is None:
             return
-        entry = (str(sources[0]), str(payload.get("created_at", "")), point_id)
+        first, turn = str(sources[0]), payload.get("turn")
+        if isinstance(turn, int) and not isinstance(turn, bool):
+            # One add's messages kept one by one share its source ids: their turn orders
+            # them, after the add's own memories (``ingest/sources.py``).
+            first = f"{first}\x1f{turn}"
+        entry = (first, str(payload.get("created_at", "")), point_id)
         self._tails.setdefault(group, {})[point_id] = entry
         self._places.pop(group, None)
         self._entry[point_id] = (group, entry)

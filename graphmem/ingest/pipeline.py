@@ -8,7 +8,6 @@ embedding call for everything new.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,10 +30,27 @@ from .offline import OfflineExtractor
 from .offline_importance import importance
 from .offline_mentions import KnownIndex
 from .resolve import VAGUE_TYPES, Plan, Resolver
-from .turns import USER, attributed, by_turn, or_as_said, roles_of, spoken_by, voice
+from .sources import (
+    Source,
+    content_id,
+    fact_text_key,
+    origins,
+    said_by,
+    source_ids_of,
+    source_payload,
+)
+from .turns import (
+    USER,
+    attributed,
+    by_turn,
+    or_as_said,
+    placed,
+    roles_of,
+    speakers_of,
+    spoken_by,
+    voice,
+)
 from .validate import Message, check_extraction
-
-_NS = uuid.UUID("6f1c2d8e-3b7a-4e59-9a0d-5c2f7e8b1a44")
 
 
 @dataclass
@@ -55,40 +71,6 @@ class Unit:
     def speaker(self, scope: Scope) -> str:
         named = next((m.name for m in self.messages if m.name and m.role == "user"), "")
         return named or scope.user_id or "user"
-
-
-def content_id(scope: Scope, *parts: str) -> str:
-    """Same scope and same content -> same id, so re-ingesting is free and exact."""
-    key = "\x1f".join([scope.user_id, scope.agent_id, scope.run_id, *parts])
-    return str(uuid.uuid5(_NS, key))
-
-
-def fact_text_key(text: str) -> str:
-    return " ".join(text.casefold().split())
-
-
-def source_of(unit: Unit, ex: Extraction, scope: Scope) -> str:
-    """The id under which ``unit``'s text is kept whole, or "" when it need not be.
-
-    An extractor splits a message into facts, and each fact alone loses the message's
-    context: on LoCoMo, searching the offline extractor's sentence facts scored recall@10
-    0.633 against 0.737 for the same messages stored whole. So the message is kept as a
-    *source* that search scores beside its facts and returns once for all of them. A
-    message that is its own single fact needs none.
-    """
-    texts = {fact_text_key(f.text) for f in ex.facts}
-    if not texts or texts == {fact_text_key(unit.text)}:
-        return ""
-    return content_id(scope, "source", unit.text, unit.timestamp, ",".join(unit.source_ids))
-
-
-def source_payload(origin: str, unit: Unit, scope: Scope, now: str) -> dict[str, Any]:
-    """What search needs of a source: its text, scope, place in the conversation."""
-    return {
-        "id": origin, "text": unit.text, "kind": "source", "created_at": now, "valid_at": unit.timestamp,
-        "invalid_at": "", "source_ids": list(unit.source_ids),
-        "metadata": dict(unit.metadata), **scope.params(),
-    }  # fmt: skip
 
 
 @dataclass
@@ -154,31 +136,35 @@ class Pipeline:
         # to Lyon" was invalidated by the reply quoting an older one, and left search.
         if infer:
             roles = roles_of(unit.messages)
+            # Two speakers of one role (a group chat: users by name) are read turn by turn
+            # too: joined, every "I" was the first user's.
+            several = len(roles) > 1 or len(speakers_of(unit.messages)) > 1
             conversation = getattr(extractor, "extract_conversation", None)
 
             # The offline extractor matches every known name in the text itself; anything
             # else (a model) is told a bounded list, the names this unit uses first.
             offered = known if isinstance(extractor, OfflineExtractor) else known.offered(unit.text)
 
-            def read(text: Any, role: str = USER, reader=extractor.extract) -> Extraction:
-                said = voice(role, unit.speaker(scope), model=conversation is not None)
+            def read(text: Any, role: str = USER, name: str = "",
+                     reader=extractor.extract) -> Extraction:  # fmt: skip
+                said = voice(role, name or unit.speaker(scope), model=conversation is not None)
                 found = reader(text, speaker=said, known=offered,
                                reference_time=unit.timestamp)  # fmt: skip
                 return check_extraction(found, extractor, self.max_text_chars, self.max_items)
 
-            if len(roles) > 1 and conversation is None:
+            if several and conversation is None:
                 return by_turn(unit.messages, unit.timestamp, read)  # turns.py
-            if len(roles) > 1:
+            if several:
                 # One labelled transcript; each fact then keeps its own turn's role.
                 found = attributed(read(unit.messages, reader=conversation), unit.messages)
             else:
                 role = roles.pop()
                 found = spoken_by(read(unit.text, role), role)
-            return or_as_said(found, unit.text, unit.timestamp)
+            return placed(or_as_said(found, unit.text, unit.timestamp), unit.messages)
         # Stored as given: one fact per message, entities and relations found offline.
         out, several = Extraction(), len(unit.messages) > 1
-        for msg in unit.messages:
-            said = voice(msg.role, unit.speaker(scope), model=False)
+        for number, msg in enumerate(unit.messages):
+            said = voice(msg.role, msg.name or unit.speaker(scope), model=False)
             found = self.linker.extract(msg.content, speaker=said, known=known,
                                         reference_time=unit.timestamp)  # fmt: skip
             index = len(out.facts)
@@ -187,7 +173,8 @@ class Pipeline:
             # A turn matters as much as its most important sentence.
             rated = [f.importance for f in found.facts if f.importance is not None]
             out.facts.append(ExtractedFact(msg.content, unit.timestamp,
-                                           max(rated, default=importance(msg.content))))  # fmt: skip
+                                           max(rated, default=importance(msg.content)),
+                                           turn=number if several else None))  # fmt: skip
             out.entities += found.entities
             for rel in found.relations if msg.role == "user" else ():
                 rel.fact = index
@@ -215,13 +202,12 @@ class Pipeline:
         found: list[
             tuple[str, str, Unit, int, ExtractedFact, str]
         ] = []  # id, key, unit, i, fact, origin
-        sources: dict[str, Unit] = {}
+        sources: dict[str, tuple[Source, Unit]] = {}
         for unit, ex in zip(units, extractions, strict=True):
             base = len(merged.facts)
-            origin = source_of(unit, ex, scope) if infer else ""
-            if origin:
-                sources[origin] = unit
-            for i, item in enumerate(ex.facts):
+            kept, held = origins(unit, ex, scope) if infer else ([""] * len(ex.facts), {})
+            sources.update((o, (source, unit)) for o, source in held.items())
+            for i, (item, origin) in enumerate(zip(ex.facts, kept, strict=True)):
                 text_key = fact_text_key(item.text)
                 parts = [text_key]
                 if not infer:  # raw turns: identical text in two places is two memories
@@ -247,8 +233,8 @@ class Pipeline:
                                  if not infer else "user")  # fmt: skip
             facts.append(Fact(fid, item.text, scope, created_at=now, updated_at=now,
                               valid_at=item.valid_at or unit.timestamp,
-                              hash=text_key, source_ids=list(unit.source_ids),
-                              metadata=dict(unit.metadata), role=role, origin=origin,
+                              hash=text_key, source_ids=source_ids_of(unit, item.turn),
+                              metadata=said_by(unit, item), role=role, origin=origin,
                               memory_type=unit.life.memory_type_for(infer, item.memory_type),
                               importance=unit.life.importance_for(item.importance),
                               expires_at=unit.life.expires_at,
@@ -257,7 +243,7 @@ class Pipeline:
         # One embedding call for the new facts and the sources they may need.
         wanted_sources = [o for o in sources if any(f.origin == o and f.id not in existing
                                                     for f in facts)]  # fmt: skip
-        every = texts + [sources[o].text for o in wanted_sources]
+        every = texts + [sources[o][0].text for o in wanted_sources]
         embedded = self.embedder.embed(every) if every else []
         vectors, source_vectors = embedded[: len(texts)], embedded[len(texts) :]
         keep = [(f, v) for f, v in zip(facts, vectors, strict=True) if f.id not in existing]
@@ -265,11 +251,11 @@ class Pipeline:
         if decide is not None and keep:
             keep, updates = self._decide(keep, scope, decide, plan, now)
         new_facts = [f for f, _ in keep]
-        origins = {f.origin for f in new_facts}
+        used = {f.origin for f in new_facts}
         source_points = [
-            VectorPoint(o, v, source_payload(o, sources[o], scope, now))
+            VectorPoint(o, v, source_payload(o, *sources[o], scope, now))
             for o, v in zip(wanted_sources, source_vectors, strict=True)
-            if o in origins
+            if o in used
         ]
         dropped = {f.id for f in facts} - {f.id for f in new_facts} - existing
         if dropped:  # the model said NONE: what those facts stated is already stored

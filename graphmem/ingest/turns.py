@@ -34,6 +34,11 @@ def roles_of(messages: Sequence[Message]) -> set[str]:
     return {m.role for m in messages}
 
 
+def speakers_of(messages: Sequence[Message]) -> set[tuple[str, str]]:
+    """Who speaks: each role, and each name a message of it gives."""
+    return {(m.role, m.name) for m in messages}
+
+
 def transcript(messages: Sequence[Message]) -> str:
     """The turns as lines led by their role (and name, when given): ``[user] ...``."""
     lines = []
@@ -92,7 +97,10 @@ def attributed(found: Extraction, messages: Sequence[Message]) -> Extraction:
         said = fact.role.strip("[] ").casefold()
         role = (said if said in roles else names.get(said)
                 or next((r for r in roles if said.split(" ")[:1] == [r]), None))  # fmt: skip
-        fact.role = role or _closest(_words(fact.text), turns)
+        words = _words(fact.text)
+        fact.role = role or turns[_closest(words, turns)][0]
+        # Its turn: the one of its role whose words it shares most.
+        fact.turn = _closest(words, turns, fact.role)
         if fact.role != USER:
             fact.memory_type = ""
             dropped.add(number)
@@ -104,23 +112,43 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.casefold()) if len(w) > 2}
 
 
-def _closest(words: set[str], turns: list[tuple[str, set[str]]]) -> str:
-    best, role = 0.0, USER if any(r == USER for r, _ in turns) else turns[0][0]
-    for said_by, said in turns:
+def _closest(words: set[str], turns: list[tuple[str, set[str]]], role: str = "") -> int:
+    """The turn ``words`` share most with: among ``role``'s turns when given, else any
+    (the user's on a tie). The first such turn when none shares a word."""
+    places = [i for i, (said_by, _) in enumerate(turns) if not role or said_by == role]
+    places = places or list(range(len(turns)))
+    users = [i for i in places if turns[i][0] == USER]
+    best, found = 0.0, users[0] if users and not role else places[0]
+    for i in places:
+        said_by, said = turns[i]
         share = len(words & said) / (len(words) or 1)
-        if share > best or (share == best and share > 0 and said_by == USER):
-            best, role = share, said_by
-    return role
+        if share > best or (share == best and share > 0 and said_by == USER != turns[found][0]):
+            best, found = share, i
+    return found
+
+
+def placed(found: Extraction, messages: Sequence[Message]) -> Extraction:
+    """``found`` with each fact's ``turn`` set, where its reader did not set it: the
+    message whose words it shares most (an extractor that read the messages joined)."""
+    if len(messages) > 1 and any(f.turn is None for f in found.facts):
+        turns = [(m.role, _words(m.content)) for m in messages]
+        for fact in found.facts:
+            if fact.turn is None:
+                fact.turn = _closest(_words(fact.text), turns, fact.role)
+    return found
 
 
 def by_turn(messages: Sequence[Message], timestamp: str,
-            read: Callable[[str, str], Extraction]) -> Extraction:  # fmt: skip
-    """Each message read alone by ``read`` (its text and role -> an extraction), the
+            read: Callable[[str, str, str], Extraction]) -> Extraction:  # fmt: skip
+    """Each message read alone by ``read`` (its text, role and name -> an extraction), the
     results joined: relation ``fact`` indexes are moved to the joined fact list."""
     out = Extraction()
-    for message in messages:
-        found = or_as_said(read(message.content, message.role), message.content, timestamp)
+    for number, message in enumerate(messages):
+        said = read(message.content, message.role, message.name)
+        found = or_as_said(said, message.content, timestamp)
         spoken_by(found, message.role)
+        for fact in found.facts:
+            fact.turn = number
         base = len(out.facts)
         out.facts += found.facts
         for entity in found.entities:  # linked to its own turn's facts only

@@ -1,0 +1,129 @@
+"""What an add keeps whole beside the facts split from it: its *sources*.
+
+An extractor splits a message into facts, and each fact alone loses the message's
+context: on LoCoMo, searching the offline extractor's sentence facts scored recall@10
+0.633 against 0.737 for the same messages stored whole. So the text is kept as a source
+that search scores beside its facts and returns once for all of them
+(``search/collapse.py``).
+
+One source per add was right for a message or an exchange, not for a chat. A session of
+58 LoCoMo turns added in one call was one 8,426-character source, and every search of
+the scope returned that same whole chat as its only hit, whatever it asked. So an add of
+more than two messages and more than ``TURNS_WORDS`` words keeps each message as a
+source of its own, with the facts read from it (``ExtractedFact.turn``,
+``ingest/turns.py``): a hit is then the turn that says it, as when the turns are added one
+by one. A question and its answer (two messages) stay one source, whatever their length.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..models import ExtractedFact, Extraction, Scope
+
+if TYPE_CHECKING:
+    from .pipeline import Unit
+
+_NS = uuid.UUID("6f1c2d8e-3b7a-4e59-9a0d-5c2f7e8b1a44")
+# As ``index.scope.LONG_WORDS``: past this, one vector no longer stands for all a text says.
+TURNS_WORDS = 200
+
+
+@dataclass(frozen=True)
+class Source:
+    """A text kept whole: the add's, or one of its messages (``turn``)."""
+
+    text: str
+    turn: int | None = None
+    role: str = ""
+    name: str = ""
+
+
+def content_id(scope: Scope, *parts: str) -> str:
+    """Same scope and same content -> same id, so re-ingesting is free and exact."""
+    key = "\x1f".join([scope.user_id, scope.agent_id, scope.run_id, *parts])
+    return str(uuid.uuid5(_NS, key))
+
+
+def fact_text_key(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def by_turns(unit: Unit) -> bool:
+    """Whether ``unit`` keeps each message as its own source (see the module's note)."""
+    return len(unit.messages) > 2 and len(unit.text.split()) > TURNS_WORDS
+
+
+def origins(unit: Unit, ex: Extraction, scope: Scope) -> tuple[list[str], dict[str, Source]]:
+    """The source id of each of ``ex``'s facts ("" where it needs none), and the sources.
+
+    A text that is its own single fact needs no source. Split by turns, a fact whose turn
+    is not known (the whole add kept as said, when nothing was extracted) is the add's."""
+    whole = _source_of(unit, [f.text for f in ex.facts], scope, Source(unit.text))
+    if not by_turns(unit):
+        return [whole[0]] * len(ex.facts), dict([whole]) if whole[0] else {}
+    said: dict[int, list[str]] = {}
+    for fact in ex.facts:
+        if fact.turn is not None and 0 <= fact.turn < len(unit.messages):
+            said.setdefault(fact.turn, []).append(fact.text)
+    kept: dict[int, tuple[str, Source]] = {}
+    for turn, texts in said.items():
+        message = unit.messages[turn]
+        source = Source(message.content, turn, message.role, message.name)
+        kept[turn] = _source_of(unit, texts, scope, source, f"turn {turn}")
+    out = [kept[f.turn][0] if f.turn in kept else whole[0] for f in ex.facts]
+    sources = {o: s for o, s in [whole, *kept.values()] if o and o in out}
+    return out, sources
+
+
+def _source_of(unit: Unit, texts: list[str], scope: Scope, source: Source,
+               *place: str) -> tuple[str, Source]:  # fmt: skip
+    keys = {fact_text_key(t) for t in texts}
+    if not keys or keys == {fact_text_key(source.text)}:
+        return "", source
+    parts = ("source", source.text, unit.timestamp, ",".join(unit.source_ids), *place)
+    return content_id(scope, *parts), source
+
+
+def source_ids_of(unit: Unit, turn: int | None) -> list[str]:
+    """The source ids of what ``turn`` says: its own, where an add kept turn by turn gives
+    one per message (a chat's message ids); else the add's."""
+    ids = unit.source_ids
+    if turn is not None and len(ids) == len(unit.messages) > 1 and by_turns(unit):
+        return [ids[turn]] if 0 <= turn < len(ids) else list(ids)
+    return list(ids)
+
+
+def said_by(unit: Unit, fact: ExtractedFact) -> dict[str, Any]:
+    """A fact's metadata: the add's, plus its turn's speaker where the add holds several
+    messages, the turn's message gives a name and the metadata names no speaker (search
+    reads ``metadata.speaker``: ``search/boost.py``)."""
+    metadata = dict(unit.metadata)
+    if fact.turn is not None and len(unit.messages) > 1 and not metadata.get("speaker"):
+        name = unit.messages[fact.turn].name if 0 <= fact.turn < len(unit.messages) else ""
+        if name:
+            metadata["speaker"] = name
+    return metadata
+
+
+def source_payload(origin: str, source: Source, unit: Unit, scope: Scope,
+                   now: str) -> dict[str, Any]:  # fmt: skip
+    """What search needs of a source: its text, scope, place in the conversation.
+
+    A message kept on its own also says which of the add's messages it is (``turn``:
+    turns of one add sharing a source id are neighbours in that order) and its role; its
+    ``name``, where the caller gave one, is its speaker unless the metadata names one, and
+    its source id is its own where the add gives one per message."""
+    metadata = dict(unit.metadata)
+    out = {
+        "id": origin, "text": source.text, "kind": "source", "created_at": now,
+        "valid_at": unit.timestamp, "invalid_at": "", "metadata": metadata,
+        "source_ids": source_ids_of(unit, source.turn), **scope.params(),
+    }  # fmt: skip
+    if source.turn is not None:
+        out["turn"], out["role"] = source.turn, source.role
+        if source.name and not metadata.get("speaker"):
+            metadata["speaker"] = source.name
+    return out
