@@ -176,6 +176,9 @@ def test_suite_scores_every_method_and_summarises(stored, tmp_path):
     indexes = {c.sample_id: suite.ConversationIndex(c, HashEmbedder()) for c in data.conversations}
     rows, latencies, audit = suite.ask_all({"graphmem": memory}, data, indexes, ["hybrid"], owner)
     assert audit["leaks"] == 0 and audit["hits_with_unknown_memory_id"] == 0
+    # Verbatim turns: each hit's text is one turn, and a conversation holds four.
+    longest = max(len(t.text) for c in data.conversations for t in c.turns)
+    assert 0 < audit["top10_chars_mean"]["graphmem-hybrid"] <= 4 * longest
     assert set(latencies) == {"bm25", "dense", "bm25+dense", "graphmem-hybrid", "oracle"}
     assert all(len(v) == len(data.questions) for v in latencies.values())
     assert sum("scores" in row for row in rows) == 8
@@ -255,3 +258,34 @@ def test_real_file_counts_and_malformed_evidence():
     usable = [q for q in data.questions if q.gold and q.category <= 4]
     assert len(usable) == 1536
     assert suite.check_oracle(data.questions) == 1986 - 4
+
+
+def test_add_by_session_hands_each_session_over_as_one_named_chat(fixture_file, tmp_path):
+    data = load_locomo(fixture_file)
+    sessions = suite.by_session(data.conversations[0])
+    turns = data.conversations[0].turns
+    assert [s["source_ids"] for s in sessions] == [["D1:1", "D1:2"], ["D2:1", "D2:2"]]
+    assert sessions[0]["messages"][1] == {"role": "user", "content": turns[1].text, "name": "Bob"}
+    assert [s["timestamp"] for s in sessions] == [turns[0].timestamp, turns[2].timestamp]
+
+
+def test_add_by_session_still_scores_the_turn_that_holds_the_answer(tmp_path):
+    topics = ["adopted a grey cat called Pixel", "repaired the roof of the cabin",
+              "led the quarterly budget review", "booked train tickets to Vienna",
+              "started Portuguese lessons online", "watched a chess tournament"]  # fmt: skip
+    filler = " It took most of the week, and we talked about it at length over dinner."
+    chat = [_turn(f"D1:{i + 1}", "Ann" if i % 2 == 0 else "Bob", f"I {t}.{filler * 3}")
+            for i, t in enumerate(topics)]  # fmt: skip
+    sample = _sample("conv-long", [])
+    sample["conversation"] = {"speaker_a": "Ann", "speaker_b": "Bob", "session_1": chat,
+                              "session_1_date_time": "1:56 pm on 8 May, 2023"}  # fmt: skip
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps([sample]), encoding="utf-8")
+    data = load_locomo(path)
+    with Memory.open(tmp_path / "data", embedder="hash") as memory:
+        report = suite.ingest(memory, data, infer=True, batch_size=8, by="session")
+        hits = memory.search("Who booked train tickets to Vienna?", user_id="conv-long")
+    assert set(report["owner"].values()) == {"conv-long"}
+    # One hit per turn, named by its own turn id: not the session's six ids at once.
+    assert hits[0].source_ids == ["D1:4"]
+    assert all(len(h.source_ids) == 1 for h in hits)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..baselines import BM25Index, DenseIndex, top_k, weighted_fusion
-from ..locomo import CATEGORY_NAMES, Conversation, LocomoData, Question, load_locomo
+from ..locomo import CATEGORY_NAMES, Conversation, LocomoData, Question, Turn, load_locomo
 from ..metrics import DEFAULT_KS, percentiles_ms, score_ranking
 from ..qa import QAGrader, qa_table, run_qa, summarise_qa
 from ..report import default_out, plot_lines, write_raw, write_results
@@ -78,6 +78,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "counted from 0 (tune on 0-4, check on 5-9)",
     )
     parser.add_argument("--batch-size", type=int, default=256, help="turns per add_many call")
+    parser.add_argument(
+        "--add-by",
+        choices=("turn", "session"),
+        default="turn",
+        help="turn: one item per turn; session: one add() per session, its turns as messages "
+        "(named, one source id each): how an agent hands over a whole chat",
+    )
     parser.add_argument("--workdir", default="", help="data dir to keep (default: temporary)")
     parser.add_argument(
         "--out", default="", help="results dir (default results/locomo[/<variant>])"
@@ -124,6 +131,7 @@ def _default_out(args: argparse.Namespace) -> Path:
         f"extract-{args.extract}" if args.extract != "offline" else "",
         args.graph if args.graph != "kuzu" else "",
         f"{args.conversations}-conversations" if args.conversations not in ("", "0") else "",
+        "by-session" if getattr(args, "add_by", "turn") == "session" else "",
     )
 
 
@@ -210,13 +218,24 @@ class ConversationIndex:
         return [[self.turn_ids[doc]] for doc, _ in found]
 
 
-def ingest(memory: Any, data: LocomoData, infer: bool, batch_size: int) -> dict[str, Any]:
+def ingest(memory: Any, data: LocomoData, infer: bool, batch_size: int,
+           by: str = "turn") -> dict[str, Any]:  # fmt: skip
     """Store every turn of every conversation; returns timings and memory-id ownership."""
     owner: dict[str, str] = {}
     started = time.perf_counter()
     turns = sum(len(c.turns) for c in data.conversations)
     bar = progress(range(turns), total=turns, desc="ingest turns")
     for conversation in data.conversations:
+        if by == "session":
+            for session in by_session(conversation):
+                added = memory.add(session["messages"], user_id=conversation.sample_id,
+                                   infer=infer, source_ids=session["source_ids"],
+                                   timestamp=session["timestamp"],
+                                   metadata={"session": session["session"]})  # fmt: skip
+                owner.update(dict.fromkeys((f.id for f in added.facts), conversation.sample_id))
+                for _ in session["messages"]:
+                    next(bar, None)
+            continue
         items = [
             {
                 # An assistant's turn (the recall suite's replies) is stored as one.
@@ -245,6 +264,29 @@ def ingest(memory: Any, data: LocomoData, infer: bool, batch_size: int) -> dict[
         "turns_per_s": turns / seconds if seconds else float("nan"),
         "owner": owner,
     }
+
+
+def by_session(conversation: Conversation) -> list[dict[str, Any]]:
+    """Each session as one add: its turns as messages in order, each named by its speaker
+    (the user's role; the recall suite's assistant replies as the assistant's), one source
+    id per message, the session's first time."""
+    sessions: dict[int, list[Turn]] = {}
+    for turn in conversation.turns:
+        sessions.setdefault(turn.session, []).append(turn)
+    return [
+        {
+            "session": number,
+            "timestamp": turns[0].timestamp,
+            "source_ids": [t.dia_id for t in turns],
+            "messages": [
+                {"role": "assistant", "content": t.text}
+                if t.speaker == "assistant"
+                else {"role": "user", "content": t.text, "name": t.speaker}
+                for t in turns
+            ],  # fmt: skip
+        }
+        for number, turns in sessions.items()
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -286,7 +328,8 @@ def run_on(data: LocomoData, args: argparse.Namespace, out_dir: Path, title: str
                 memories[name] = open_memory(
                     data_dir / name, embedder, graph=args.graph, extractor=kind, **settings
                 )
-                ingested[name] = ingest(memories[name], data, infers, args.batch_size)
+                ingested[name] = ingest(memories[name], data, infers, args.batch_size,
+                                        getattr(args, "add_by", "turn"))  # fmt: skip
             if lifecycle:
                 maintained = memories["lifecycle"].maintain().to_dict()
                 ingested["lifecycle"]["maintained"] = {k: len(v) for k, v in maintained.items()}
@@ -436,6 +479,7 @@ def ask_all(
     methods = _methods(recipes, tuple(memories))
     latencies: dict[str, list[float]] = {method: [] for method in methods}
     channels: Counter[str] = Counter()
+    chars: Counter[str] = Counter()  # text of each method's first 10 hits, summed
     leaks = unknown = 0
     rows: list[dict[str, Any]] = []
     for question in progress(data.questions, total=len(data.questions), desc="questions"):
@@ -457,6 +501,7 @@ def ask_all(
             latencies[method].append(time.perf_counter() - started)
             rankings[method] = ranking
             if method.split("-", 1)[0] in memories:
+                chars[method] += sum(len(hit.text) for hit in hits[:10])
                 for position, hit in enumerate(hits):
                     home = owner.get(hit.memory_id)
                     unknown += home is None
@@ -477,5 +522,8 @@ def ask_all(
         "leaks": leaks,
         "hits_with_unknown_memory_id": unknown,
         "hybrid_top10_channels": dict(channels.most_common()),
+        # What an agent reads for recall@10: a hit holding a whole session counts as many
+        # turns found, at the cost of its length (``--add-by session``).
+        "top10_chars_mean": {m: chars[m] / max(1, len(data.questions)) for m in sorted(chars)},
     }
     return rows, latencies, audit

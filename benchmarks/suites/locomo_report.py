@@ -168,6 +168,14 @@ def build_tables(
                 [[name, count, count / total] for name, count in found.items()],
             )
         )
+    if audit and audit.get("top10_chars_mean"):
+        tables.append(
+            Table(
+                "Characters an agent reads: the text of the first 10 hits, mean per question",
+                ["method", "characters"],
+                [[name, round(mean)] for name, mean in audit["top10_chars_mean"].items()],
+            )
+        )
     if summary.get("acceptance"):
         tables.append(
             Table(
