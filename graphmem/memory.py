@@ -374,8 +374,15 @@ class Memory:
                    else message_windows(messages, limit))  # fmt: skip
         metadata, source_ids = check_metadata(metadata), check_source_ids(source_ids)
         when = check_timestamp(timestamp)
-        return [Unit(window, metadata=dict(metadata), source_ids=list(source_ids),
-                     timestamp=when, life=life) for window in windows]  # fmt: skip
+        # One source id per message (a chat's message ids): each window keeps its own.
+        ids, at = [list(source_ids)] * len(windows), 0
+        if len(windows) > 1 and len(source_ids) == sum(len(w) for w in windows):
+            ids = []
+            for window in windows:
+                ids.append(list(source_ids[at : at + len(window)]))
+                at += len(window)
+        return [Unit(window, metadata=dict(metadata), source_ids=own, timestamp=when, life=life)
+                for window, own in zip(windows, ids, strict=True)]  # fmt: skip
 
     def _unit(self, messages, metadata, source_ids, timestamp, life: Life = NO_LIFE) -> Unit:
         return self._units(messages, metadata, source_ids, timestamp, life, whole=True)[0]

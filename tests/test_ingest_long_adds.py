@@ -113,3 +113,18 @@ def test_a_chat_with_one_source_id_per_message_keeps_each_on_its_turn(tmp_path):
         facts = {f.text: f.source_ids for f in m.get_all(user_id="u")}
     assert hit.source_ids == ["D1:3"]
     assert facts["I finally booked the train tickets to Vienna for the music festival."] == ["D1:3"]
+
+
+def test_a_chat_read_in_windows_gives_each_window_its_own_message_ids(tmp_path):
+    chat = [{"role": "user", "content": f"Turn {i}: I planted {i} tulips in the garden today."}
+            for i in range(12)]  # fmt: skip
+    ids = [f"m{i}" for i in range(12)]
+    with Memory.open(tmp_path, embedder="hash", extractor="offline", max_text_chars=200) as m:
+        m.add(chat, user_id="u", source_ids=ids)
+        held = {f.text.split(":")[0]: f.source_ids for f in m.get_all(user_id="u")}
+    # Each message's memory names its own id, or the ids of its window: never another
+    # window's (before, every window carried all twelve).
+    assert len(held) == 12
+    for turn, own in held.items():
+        number = int(turn.split()[1])
+        assert f"m{number}" in own and len(own) < len(ids)
