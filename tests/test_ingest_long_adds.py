@@ -128,3 +128,17 @@ def test_a_chat_read_in_windows_gives_each_window_its_own_message_ids(tmp_path):
     for turn, own in held.items():
         number = int(turn.split()[1])
         assert f"m{number}" in own and len(own) < len(ids)
+
+
+def test_a_long_chat_a_model_found_nothing_in_is_kept_turn_by_turn(tmp_path):
+    empty = ok_tool_call({"facts": [], "entities": [], "relations": []})
+    with OpenAIServer(lambda request: empty) as server:
+        chat = OpenAIChat("test-model", base_url=server.base_url, api_key="test-key",
+                          backoff=Backoff(0.01, 0.02))  # fmt: skip
+        with Memory.open(tmp_path, embedder="hash", extractor=LLMExtractor(chat)) as m:
+            m.add(_chat(), user_id="u")
+            stored = {f.text: f.role for f in m.get_all(user_id="u")}
+            hit = m.search("Which city are the train tickets for?", user_id="u", limit=1)[0]
+    # Each message as said, under its own role; not the chat as one memory.
+    assert stored == {t["content"]: t["role"] for t in _chat()}
+    assert hit.text == _chat()[3]["content"]

@@ -32,6 +32,7 @@ from .offline_mentions import KnownIndex
 from .resolve import VAGUE_TYPES, Plan, Resolver
 from .sources import (
     Source,
+    by_turns,
     content_id,
     fact_text_key,
     origins,
@@ -43,6 +44,7 @@ from .turns import (
     USER,
     attributed,
     by_turn,
+    each_as_said,
     or_as_said,
     placed,
     roles_of,
@@ -160,6 +162,8 @@ class Pipeline:
             else:
                 role = roles.pop()
                 found = spoken_by(read(unit.text, role), role)
+            if by_turns(unit):
+                return placed(each_as_said(found, unit.messages, unit.timestamp), unit.messages)
             return placed(or_as_said(found, unit.text, unit.timestamp), unit.messages)
         # Stored as given: one fact per message, entities and relations found offline.
         out, several = Extraction(), len(unit.messages) > 1

@@ -67,6 +67,16 @@ def or_as_said(found: Extraction, text: str, timestamp: str) -> Extraction:
     return found
 
 
+def each_as_said(found: Extraction, messages: Sequence[Message], timestamp: str) -> Extraction:
+    """``or_as_said`` for an add kept turn by turn (``sources.by_turns``): each message
+    as said, under its own role, rather than the whole chat as one memory."""
+    if not found.facts:
+        found.relations = []
+        found.facts = [ExtractedFact(m.content, timestamp, importance(m.content), role=m.role,
+                                     turn=i) for i, m in enumerate(messages)]  # fmt: skip
+    return found
+
+
 def spoken_by(found: Extraction, role: str) -> Extraction:
     """``found`` as one role's words: facts marked with it; from anyone but the user, no
     relations and no standing rules ("Always back up your files" from the assistant is
