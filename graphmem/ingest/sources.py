@@ -60,7 +60,7 @@ def origins(unit: Unit, ex: Extraction, scope: Scope) -> tuple[list[str], dict[s
     """The source id of each of ``ex``'s facts ("" where it needs none), and the sources.
 
     A text that is its own single fact needs no source. Split by turns, a fact whose turn
-    is not known (the whole add kept as said, when nothing was extracted) is the add's."""
+    is not known is the add's (``turns.placed`` gives every fact of an extraction one)."""
     whole = _source_of(unit, [f.text for f in ex.facts], scope, Source(unit.text))
     if not by_turns(unit):
         return [whole[0]] * len(ex.facts), dict([whole]) if whole[0] else {}
