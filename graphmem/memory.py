@@ -375,14 +375,14 @@ class Memory:
         metadata, source_ids = check_metadata(metadata), check_source_ids(source_ids)
         when = check_timestamp(timestamp)
         # One source id per message (a chat's message ids): each window keeps its own.
-        ids, at = [list(source_ids)] * len(windows), 0
-        if len(windows) > 1 and len(source_ids) == sum(len(w) for w in windows):
-            ids = []
-            for window in windows:
-                ids.append(list(source_ids[at : at + len(window)]))
-                at += len(window)
-        return [Unit(window, metadata=dict(metadata), source_ids=own, timestamp=when, life=life)
-                for window, own in zip(windows, ids, strict=True)]  # fmt: skip
+        per_message = len(windows) > 1 and len(source_ids) == sum(map(len, windows))
+        units, at = [], 0
+        for window in windows:
+            own = source_ids[at : at + len(window)] if per_message else source_ids
+            units.append(Unit(window, metadata=dict(metadata), source_ids=list(own),
+                              timestamp=when, life=life))  # fmt: skip
+            at += len(window)
+        return units
 
     def _unit(self, messages, metadata, source_ids, timestamp, life: Life = NO_LIFE) -> Unit:
         return self._units(messages, metadata, source_ids, timestamp, life, whole=True)[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ..errors import ExtractionError
@@ -32,9 +33,9 @@ from .offline_mentions import KnownIndex
 from .resolve import VAGUE_TYPES, Plan, Resolver
 from .sources import (
     Source,
-    by_turns,
     content_id,
     fact_text_key,
+    keeps_turns,
     origins,
     said_by,
     source_ids_of,
@@ -69,6 +70,12 @@ class Unit:
     @property
     def text(self) -> str:
         return "\n".join(m.content for m in self.messages)
+
+    @cached_property
+    def by_turns(self) -> bool:
+        """Whether each message is kept as its own source (``sources.keeps_turns``): read
+        for every fact of the unit, so worked out once."""
+        return keeps_turns(self)
 
     def speaker(self, scope: Scope) -> str:
         named = next((m.name for m in self.messages if m.name and m.role == "user"), "")
@@ -139,8 +146,8 @@ class Pipeline:
         if infer:
             roles = roles_of(unit.messages)
             # Two speakers of one role (a group chat: users by name) are read turn by turn
-            # too: joined, every "I" was the first user's.
-            several = len(roles) > 1 or len(speakers_of(unit.messages)) > 1
+            # too, as two roles are: joined, every "I" was the first user's.
+            several = len(speakers_of(unit.messages)) > 1
             conversation = getattr(extractor, "extract_conversation", None)
 
             # The offline extractor matches every known name in the text itself; anything
@@ -162,7 +169,7 @@ class Pipeline:
             else:
                 role = roles.pop()
                 found = spoken_by(read(unit.text, role), role)
-            if by_turns(unit):
+            if unit.by_turns:
                 return placed(each_as_said(found, unit.messages, unit.timestamp), unit.messages)
             return placed(or_as_said(found, unit.text, unit.timestamp), unit.messages)
         # Stored as given: one fact per message, entities and relations found offline.
@@ -238,7 +245,7 @@ class Pipeline:
             facts.append(Fact(fid, item.text, scope, created_at=now, updated_at=now,
                               valid_at=item.valid_at or unit.timestamp,
                               hash=text_key, source_ids=source_ids_of(unit, item.turn),
-                              metadata=said_by(unit, item), role=role, origin=origin,
+                              metadata=said_by(unit, item.turn), role=role, origin=origin,
                               memory_type=unit.life.memory_type_for(infer, item.memory_type),
                               importance=unit.life.importance_for(item.importance),
                               expires_at=unit.life.expires_at,

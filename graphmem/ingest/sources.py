@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..models import ExtractedFact, Extraction, Scope
+from ..models import Extraction, Scope
 
 if TYPE_CHECKING:
     from .pipeline import Unit
@@ -37,8 +37,6 @@ class Source:
 
     text: str
     turn: int | None = None
-    role: str = ""
-    name: str = ""
 
 
 def content_id(scope: Scope, *parts: str) -> str:
@@ -51,8 +49,9 @@ def fact_text_key(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def by_turns(unit: Unit) -> bool:
-    """Whether ``unit`` keeps each message as its own source (see the module's note)."""
+def keeps_turns(unit: Unit) -> bool:
+    """Whether ``unit`` keeps each message as its own source (see the module's note);
+    read once per unit, as ``Unit.by_turns``."""
     return len(unit.messages) > 2 and len(unit.text.split()) > TURNS_WORDS
 
 
@@ -62,7 +61,7 @@ def origins(unit: Unit, ex: Extraction, scope: Scope) -> tuple[list[str], dict[s
     A text that is its own single fact needs no source. Split by turns, a fact whose turn
     is not known is the add's (``turns.placed`` gives every fact of an extraction one)."""
     whole = _source_of(unit, [f.text for f in ex.facts], scope, Source(unit.text))
-    if not by_turns(unit):
+    if not unit.by_turns:
         return [whole[0]] * len(ex.facts), dict([whole]) if whole[0] else {}
     said: dict[int, list[str]] = {}
     for fact in ex.facts:
@@ -70,8 +69,7 @@ def origins(unit: Unit, ex: Extraction, scope: Scope) -> tuple[list[str], dict[s
             said.setdefault(fact.turn, []).append(fact.text)
     kept: dict[int, tuple[str, Source]] = {}
     for turn, texts in said.items():
-        message = unit.messages[turn]
-        source = Source(message.content, turn, message.role, message.name)
+        source = Source(unit.messages[turn].content, turn)
         kept[turn] = _source_of(unit, texts, scope, source, f"turn {turn}")
     out = [kept[f.turn][0] if f.turn in kept else whole[0] for f in ex.facts]
     sources = {o: s for o, s in [whole, *kept.values()] if o and o in out}
@@ -91,18 +89,18 @@ def source_ids_of(unit: Unit, turn: int | None) -> list[str]:
     """The source ids of what ``turn`` says: its own, where an add kept turn by turn gives
     one per message (a chat's message ids); else the add's."""
     ids = unit.source_ids
-    if turn is not None and len(ids) == len(unit.messages) > 1 and by_turns(unit):
+    if turn is not None and len(ids) == len(unit.messages) > 1 and unit.by_turns:
         return [ids[turn]] if 0 <= turn < len(ids) else list(ids)
     return list(ids)
 
 
-def said_by(unit: Unit, fact: ExtractedFact) -> dict[str, Any]:
-    """A fact's metadata: the add's, plus its turn's speaker where the add holds several
-    messages, the turn's message gives a name and the metadata names no speaker (search
-    reads ``metadata.speaker``: ``search/boost.py``)."""
+def said_by(unit: Unit, turn: int | None) -> dict[str, Any]:
+    """The metadata of what ``turn`` says: the add's, plus that message's name as its
+    speaker where the add holds several messages and its metadata names no speaker
+    (search reads ``metadata.speaker``: ``search/boost.py``)."""
     metadata = dict(unit.metadata)
-    if fact.turn is not None and len(unit.messages) > 1 and not metadata.get("speaker"):
-        name = unit.messages[fact.turn].name if 0 <= fact.turn < len(unit.messages) else ""
+    if turn is not None and len(unit.messages) > 1 and not metadata.get("speaker"):
+        name = unit.messages[turn].name if 0 <= turn < len(unit.messages) else ""
         if name:
             metadata["speaker"] = name
     return metadata
@@ -114,16 +112,12 @@ def source_payload(origin: str, source: Source, unit: Unit, scope: Scope,
 
     A message kept on its own also says which of the add's messages it is (``turn``:
     turns of one add sharing a source id are neighbours in that order) and its role; its
-    ``name``, where the caller gave one, is its speaker unless the metadata names one, and
-    its source id is its own where the add gives one per message."""
-    metadata = dict(unit.metadata)
+    metadata and source ids are its own message's (``said_by``, ``source_ids_of``)."""
     out = {
         "id": origin, "text": source.text, "kind": "source", "created_at": now,
-        "valid_at": unit.timestamp, "invalid_at": "", "metadata": metadata,
+        "valid_at": unit.timestamp, "invalid_at": "", "metadata": said_by(unit, source.turn),
         "source_ids": source_ids_of(unit, source.turn), **scope.params(),
     }  # fmt: skip
     if source.turn is not None:
-        out["turn"], out["role"] = source.turn, source.role
-        if source.name and not metadata.get("speaker"):
-            metadata["speaker"] = source.name
+        out["turn"], out["role"] = source.turn, unit.messages[source.turn].role
     return out

@@ -68,7 +68,7 @@ def or_as_said(found: Extraction, text: str, timestamp: str) -> Extraction:
 
 
 def each_as_said(found: Extraction, messages: Sequence[Message], timestamp: str) -> Extraction:
-    """``or_as_said`` for an add kept turn by turn (``sources.by_turns``): each message
+    """``or_as_said`` for an add kept turn by turn (``Unit.by_turns``): each message
     as said, under its own role, rather than the whole chat as one memory."""
     if not found.facts:
         found.relations = []
