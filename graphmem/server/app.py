@@ -33,6 +33,7 @@ from .auth import RateLimiter, scope_for
 from .keys import KeyInfo, KeyStore
 from .problems import document_problems, install_handlers, problem
 from .routes import install_routes
+from .schemas import document_answers
 
 READY_PROBE_SCOPE = "graphmem-readyz-probe"
 
@@ -117,6 +118,7 @@ def create_app(memory: Memory, keys: KeyStore, *, settings: Settings | None = No
     install_routes(app)
     document_problems(app)
     _install_health(app)
+    document_answers(app)  # after the problems: /readyz's 503 is its own body, not one
     app.add_middleware(_BodyLimit, limit=settings.max_body_bytes)
     for room in settings.rooms:
         if importlib.util.find_spec(room) is not None:
