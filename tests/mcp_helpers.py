@@ -17,8 +17,8 @@ from graphmem.jsonable import from_jsonable
 from graphmem.memory import AddResult
 
 REPO = Path(__file__).resolve().parents[1]
-TOOLS = {"remember", "recall", "forget", "list_memories", "update_memory", "entity",
-         "how_connected", "history", "cypher", "rules"}  # fmt: skip
+TOOLS = {"remember", "remember_conversation", "recall", "forget", "list_memories",
+         "update_memory", "entity", "how_connected", "history", "cypher", "rules"}  # fmt: skip
 
 
 def server_env(**extra: str) -> dict[str, str]:

@@ -23,6 +23,9 @@ from mcp_helpers import (
     stdio_client,
 )
 
+from graphmem.jsonable import from_jsonable
+from graphmem.memory import AddResult
+
 
 def test_lists_and_calls_every_tool(tmp_path):
     async def scenario():
@@ -150,3 +153,56 @@ def _replies(data_dir: Path, lines: list[bytes], expected: int) -> list[dict]:
         server.stdin.close()
         assert server.wait(timeout=60) == 0 and b"Traceback" not in server.stderr.read()
     return replies
+
+
+# A group chat with an assistant reply, over 200 words: long enough to be kept turn by turn.
+CHAT = [
+    {"role": "user", "name": "Ana", "content": "Morning everyone. Quick update from me: my "
+     "sister Lucia is moving to Valencia next month because she got a job at a shipping "
+     "company there. I am helping her pack the flat this weekend, so I will be slow to "
+     "answer messages until Monday. If anyone has spare boxes, please bring them over."},
+    {"role": "user", "name": "Ben", "content": "Good luck with the move, Ana. On my side, "
+     "the bakery on Elm Street finally reopened after the fire, and they still make the rye "
+     "bread I like. I also signed up for the city half marathon in October, so I will be "
+     "training three evenings a week along the river path from now on."},
+    {"role": "assistant", "content": "Thanks for the updates. I have noted that Lucia is "
+     "moving to Valencia for a new job, and that Ben is training for the October half "
+     "marathon. Ben, the river path is closed near the old mill for repairs until the end "
+     "of the month, so the loop through the park may be a better route for long runs."},
+    {"role": "user", "name": "Ana", "content": "Thanks. One more thing before I forget: "
+     "our book club meets on Thursday at the library instead of the cafe, since the cafe is "
+     "closed for renovation. We are reading a novel about a lighthouse keeper on a remote "
+     "island, and I still have two chapters left, so no spoilers please."},
+]  # fmt: skip
+
+
+def test_a_conversation_is_remembered_turn_by_turn(tmp_path):
+    """``remember`` takes one text, so an agent saving a transcript got it back whole from
+    every recall. ``remember_conversation`` takes the messages: each recall hit is the
+    turn that says it, with its speaker, the assistant's own replies included."""
+
+    async def scenario():
+        async with stdio_client(tmp_path, "--user", "alice") as client:
+            tool = next(t for t in (await client.list_tools()).tools
+                        if t.name == "remember_conversation")  # fmt: skip
+            assert "$ref" not in str(tool.input_schema)  # some clients follow no references
+            added = await call(client, "remember_conversation", messages=CHAT)
+            assert from_jsonable(AddResult, added.structured_content["result"]).facts
+
+            club = await call(client, "recall", query="Where does the book club meet?")
+            best = club.structured_content["hits"][0]
+            assert best["text"] == CHAT[3]["content"]
+            assert best["metadata"]["speaker"] == "Ana"
+            route = await call(client, "recall", query="Which route should Ben run?")
+            assert route.structured_content["hits"][0]["text"] == CHAT[2]["content"]
+
+            for bad in ([], [{"role": "bot", "content": "hi"}], [{"role": "user"}],
+                        [{"content": "hi", "mood": "happy"}]):  # fmt: skip
+                refused = await client.call_tool("remember_conversation", {"messages": bad})
+                assert refused.is_error, bad
+            listed = await call(client, "list_memories", limit=500)
+            assert len(listed.structured_content["memories"]) == len(
+                from_jsonable(AddResult, added.structured_content["result"]).facts
+            )
+
+    anyio.run(scenario)

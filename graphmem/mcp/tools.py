@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from .. import __version__
 from ..errors import GraphMemError, ReadOnlyError
@@ -51,6 +51,33 @@ Kinds = Annotated[list[Kind] | None, Field(description="only memories of these t
                                            "(default: all)")]  # fmt: skip
 AsOf = Annotated[str | None, Field(description="ISO date or datetime, e.g. '2024-03-01': "
                                    "read the graph as it was then (default: now)")]  # fmt: skip
+When = Annotated[str | None, Field(description="ISO date or datetime the fact became true "
+                                   "or was said, if not now")]  # fmt: skip
+Labels = Annotated[dict[str, Any] | None, Field(description="optional labels kept with the "
+                                                "memory")]  # fmt: skip
+
+
+class Turn(BaseModel):
+    """One message of the conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "assistant", "system", "tool"] = Field(
+        "user", description="who said it: 'user' or 'assistant' (default 'user')"
+    )
+    content: str = Field(min_length=1, description="what was said")
+    name: str | None = Field(None, min_length=1, max_length=200, description="the speaker's "
+                             "name, where several people share a role (a group chat)")  # fmt: skip
+
+
+# The turns' schema written out in place: some clients (and the function-calling formats
+# of some model APIs they pass tools to) do not follow "$ref", which pydantic would use.
+_MOST_TURNS = 1000
+Turns = Annotated[
+    list[Turn],
+    Field(min_length=1, max_length=_MOST_TURNS),
+    WithJsonSchema({"type": "array", "items": Turn.model_json_schema(), "minItems": 1,
+                    "maxItems": _MOST_TURNS, "description": "the messages, in the order said"}),
+]  # fmt: skip
 
 
 def answer(text: str, data: dict[str, Any]) -> CallToolResult:
@@ -90,6 +117,15 @@ def relations_text(rels: Sequence[Any]) -> str:
         ended = f", ended {r.invalid_at[:10]}" if r.invalid_at else ""
         out.append(f"- {r.source_name} -[{r.name}]-> {r.target_name}{when}{ended}")
     return "\n".join(out)
+
+
+def remembered(result: Any) -> str:
+    facts = result.facts
+    lines = [f"Remembered {len(facts)} memor{'y' if len(facts) == 1 else 'ies'}:"]
+    lines += [f"- {f.text}  (id {f.id})" for f in facts]
+    lines += [f"graph: {r}" for r in result.relations]
+    lines += [f"superseded: {old}" for old in result.invalidated]
+    return "\n".join(lines)
 
 
 def calls_on(amem: Any) -> Call:
@@ -133,13 +169,8 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
                 "(true); false stores the text as one memory"
             ),
         ] = True,  # fmt: skip
-        metadata: Annotated[
-            dict[str, Any] | None, Field(description="optional labels kept with the memory")
-        ] = None,  # fmt: skip
-        when: Annotated[
-            str | None,
-            Field(description="ISO date or datetime the fact became true or was said, if not now"),
-        ] = None,  # fmt: skip
+        metadata: Labels = None,
+        when: When = None,
         memory_type: Annotated[
             Kind | None,
             Field(
@@ -166,11 +197,23 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
         one supersedes it (the old one stays in history). Returns the stored memories."""
         result = await run(ctx, "add", text, infer=infer, metadata=metadata, timestamp=when,
                            memory_type=memory_type, importance=importance, ttl=ttl)  # fmt: skip
-        lines = [f"Remembered {len(result.facts)} memor{'y' if len(result.facts) == 1 else 'ies'}:"]
-        lines += [f"- {f.text}  (id {f.id})" for f in result.facts]
-        lines += [f"graph: {r}" for r in result.relations]
-        lines += [f"superseded: {old}" for old in result.invalidated]
-        return answer("\n".join(lines), {"result": result})
+        return answer(remembered(result), {"result": result})
+
+    @server.tool(annotations=WRITE)
+    async def remember_conversation(
+        messages: Turns,
+        ctx: Context,
+        metadata: Labels = None,
+        when: When = None,
+    ) -> CallToolResult:
+        """Store a conversation (a transcript, or the turns since you last saved) as
+        messages, not one block of text. Facts are read from each message, the user's and
+        the assistant's, and a long conversation is kept turn by turn: recall then returns
+        the turn that says it, with its speaker, instead of the whole conversation. Use
+        remember for one fact."""
+        turns = [t.model_dump(exclude_none=True) for t in messages]
+        result = await run(ctx, "add", turns, metadata=metadata, timestamp=when)
+        return answer(remembered(result), {"result": result})
 
     @server.tool(annotations=READ)
     async def recall(
