@@ -146,6 +146,18 @@ HELLO = (
 )
 
 
+def initialized(served, user: str) -> dict[str, str]:
+    """The headers of a session opened and initialized with a new key for ``user``."""
+    key, _ = served.keys.create(user_id=user)
+    headers = {"X-API-Key": key, "Accept": "application/json, text/event-stream",
+               "Content-Type": "application/json"}  # fmt: skip
+    opened = httpx.post(f"{served.url}/mcp", content=HELLO, headers=headers, timeout=60)
+    headers["mcp-session-id"] = opened.headers["mcp-session-id"]
+    ready = b'{"jsonrpc":"2.0","method":"notifications/initialized"}'
+    assert httpx.post(f"{served.url}/mcp", content=ready, headers=headers, timeout=60).is_success
+    return headers
+
+
 @pytest.mark.parametrize("content_type", [None, "application/x-www-form-urlencoded", "text/plain"])
 def test_a_body_not_sent_as_json_gets_a_json_rpc_error_naming_the_header(served, content_type):
     key, _ = served.keys.create(user_id="iris")
@@ -191,13 +203,7 @@ def test_each_unreadable_message_gets_the_error_stdio_gives(served):
     surrogate with a wrong parse error, and dropped a request with a float id (202)."""
     from test_mcp_stdio import UNREADABLE_LINES
 
-    key, _ = served.keys.create(user_id="kate")
-    headers = {"X-API-Key": key, "Accept": "application/json, text/event-stream",
-               "Content-Type": "application/json"}  # fmt: skip
-    opened = httpx.post(f"{served.url}/mcp", content=HELLO, headers=headers, timeout=60)
-    headers["mcp-session-id"] = opened.headers["mcp-session-id"]
-    ready = b'{"jsonrpc":"2.0","method":"notifications/initialized"}'
-    assert httpx.post(f"{served.url}/mcp", content=ready, headers=headers, timeout=60).is_success
+    headers = initialized(served, "kate")
     for line, code, msg_id in UNREADABLE_LINES:
         answer = httpx.post(f"{served.url}/mcp", content=line, headers=headers, timeout=60)
         assert answer.status_code == 400, (line[:60], answer.text[:300])
@@ -211,3 +217,20 @@ def test_each_unreadable_message_gets_the_error_stdio_gives(served):
         assert (answer.status_code, answer.content) == (202, b""), (bare, answer.text[:300])
     # The session still serves.
     assert "remember" in post_tools_list(served, headers).text
+
+
+def test_an_unknown_protocol_version_is_refused_naming_the_versions_served(served):
+    """A client that sent an MCP-Protocol-Version the server does not speak was told that
+    "params._meta must be an object carrying ... envelope keys": nothing said the version
+    was the problem, or which would do."""
+    headers = initialized(served, "lena")
+    for version in ("2099-01-01", "1.0", ""):
+        answer = post_tools_list(served, {**headers, "mcp-protocol-version": version})
+        assert answer.status_code == 400, (version, answer.text[:300])
+        error = answer.json()["error"]
+        assert error["code"] == -32022 and "Unsupported protocol version" in error["message"]
+        assert "2025-03-26" in error["data"]["supported"]
+        assert error["data"]["requested"] == version and "_meta" not in answer.text
+    # The version initialize agreed is served, and so is a request naming none.
+    for agreed in ({"mcp-protocol-version": "2025-03-26"}, {}):
+        assert "remember" in post_tools_list(served, {**headers, **agreed}).text

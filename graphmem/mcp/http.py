@@ -17,7 +17,8 @@ import mcp_types as types
 import pydantic
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import INVALID_REQUEST
+from mcp_types import INVALID_REQUEST, UNSUPPORTED_PROTOCOL_VERSION
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -29,6 +30,8 @@ PATH = "/mcp"
 SESSION = "mcp-session-id"
 MAX_SESSIONS = 100_000  # owners remembered; ~100 bytes each
 VET_MAX_BYTES = 4 * 2**20  # read whole and checked before the SDK (vet.py); the SDK's limit
+VERSION_HEADER = "mcp-protocol-version"
+SUPPORTED_PROTOCOL_VERSIONS = (*HANDSHAKE_PROTOCOL_VERSIONS, *MODERN_PROTOCOL_VERSIONS)
 KEY = "graphmem.key"  # where KeyGate leaves the request's KeyInfo in the ASGI scope
 
 
@@ -80,6 +83,18 @@ class KeyGate:
             self.owners.pop(session, None)
         elif session is None:
             send = self._owned_by(key.id, send)
+        version = headers.get(VERSION_HEADER)
+        if version is not None and version not in SUPPORTED_PROTOCOL_VERSIONS:
+            # The spec's 400, naming what is served. The SDK routes an unknown version to
+            # its per-request-envelope path, whose refusal speaks of missing "_meta" keys.
+            denied = JSONResponse({"jsonrpc": "2.0", "id": None, "error": {
+                "code": UNSUPPORTED_PROTOCOL_VERSION, "message": "Unsupported protocol "
+                f"version {version[:40]!r} in {VERSION_HEADER}: send the version initialize "
+                f"agreed, one of {', '.join(SUPPORTED_PROTOCOL_VERSIONS)}",
+                "data": {"supported": list(SUPPORTED_PROTOCOL_VERSIONS),
+                         "requested": version[:40]}}}, status_code=400)  # fmt: skip
+            await denied(scope, receive, send)
+            return
         media = headers.get("content-type", "").split(";")[0].strip().lower()
         if scope["method"] == "POST" and media != "application/json":
             # The SDK answers this with a bare text/plain 400 that says nothing of the fix
