@@ -210,6 +210,7 @@ def test_each_unreadable_message_gets_the_error_stdio_gives(served):
         body = answer.json()
         assert (body["id"], body["error"]["code"]) == (msg_id, code), (line[:60], body)
         assert "send " in body["error"]["message"] and "validation error" not in answer.text
+        assert code != -32602 or "params." in body["error"]["message"], body
     # A notification (no id) is accepted and never answered, whatever it names.
     for bare in (b'{"jsonrpc":"2.0","method":"tools/list"}',
                  b'{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}'):  # fmt: skip

@@ -91,6 +91,13 @@ UNREADABLE_LINES = [
     (b'{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"arguments":{}}}', -32602, 10),
     (b'{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"recall",'
      b'"arguments":["where"]}}', -32602, 11),
+    # Params that fit no protocol era's schema: the SDK said "Invalid request parameters".
+    (b'{"jsonrpc":"2.0","id":12,"method":"tools/list","params":{"cursor":5}}', -32602, 12),
+    (b'{"jsonrpc":"2.0","id":13,"method":"resources/read","params":{}}', -32602, 13),
+    (b'{"jsonrpc":"2.0","id":14,"method":"logging/setLevel","params":{"level":"loud"}}',
+     -32602, 14),
+    (b'{"jsonrpc":"2.0","id":15,"method":"initialize","params":{"protocolVersion":'
+     b'"2025-06-18","capabilities":{}}}', -32602, 15),
 ]  # fmt: skip
 
 
@@ -115,6 +122,8 @@ def test_each_unreadable_or_early_line_gets_a_json_rpc_error_and_the_session_goe
         error, pong = replies[2 + 2 * n : 4 + 2 * n]
         assert (error["id"], error["error"]["code"]) == (msg_id, code), (line[:60], error)
         assert "send " in error["error"]["message"]  # says what to do instead
+        if code == -32602:  # and which field is wrong
+            assert "params." in error["error"]["message"], error
         assert pong == {"jsonrpc": "2.0", "id": f"after-{n}", "result": {}}
 
 

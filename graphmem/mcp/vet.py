@@ -10,7 +10,10 @@ spec asks for, the same on stdio and over HTTP (found by a fuzz pass with raw cl
   JSON-RPC forbids answering (``bare_notification``): one outside ``notifications/``
   names nothing graphmem serves, and is dropped unanswered;
 - ``tools/call`` whose ``name`` is not a tool's name or whose ``arguments`` is not an
-  object: the SDK said "Invalid request parameters" with nothing naming the field.
+  object: the SDK said "Invalid request parameters" with nothing naming the field;
+- likewise any other request whose params do not fit the method's schema
+  (``initialize`` with no ``clientInfo``, a ``cursor`` that is a number): the error now
+  names the field and what it should be.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from typing import Any
 
 import mcp_types as types
 import pydantic
+from mcp_types.methods import validate_client_request
+
+ERAS = ("2025-11-25", "2026-07-28")  # the schema eras mcp_types validates requests by
 
 
 def bare_notification(raw: bytes | str) -> bool:
@@ -45,8 +51,10 @@ def refusal(message: Any) -> types.JSONRPCError | None:
         return error(None, types.INVALID_REQUEST, f"Invalid Request: {message.method!r} is a "
                      "request but its id is no string or integer; send it with an id that "
                      "is a string or an integer")  # fmt: skip
-    if not isinstance(message, types.JSONRPCRequest) or message.method != "tools/call":
+    if not isinstance(message, types.JSONRPCRequest):
         return None
+    if message.method != "tools/call":
+        return _misfit(message)
     params = message.params if isinstance(message.params, dict) else {}
     name, arguments = params.get("name"), params.get("arguments")
     if not isinstance(name, str) or not name.strip():
@@ -56,6 +64,28 @@ def refusal(message: Any) -> types.JSONRPCError | None:
         return error(message.id, types.INVALID_PARAMS, "Invalid params: params.arguments must "
                      f"be an object, got {_shown(arguments)}; send the tool's arguments by name")  # fmt: skip
     return None
+
+
+def _misfit(message: types.JSONRPCRequest) -> types.JSONRPCError | None:
+    """The error naming the first field of ``message``'s params that fits the schema of
+    neither protocol era (the handshake versions share 2025-11-25's shapes; 2026-07-28
+    adds the per-request envelope), or None where one era takes them or the method is
+    none of MCP's (the SDK answers "Method not found")."""
+    refused = None
+    for era in ERAS:
+        try:
+            validate_client_request(message.method, era, message.params)
+        except KeyError:
+            continue  # not a method of this era
+        except pydantic.ValidationError as exc:
+            refused = refused or exc.errors(include_url=False)[0]
+            continue
+        return None
+    if refused is None:
+        return None
+    where = ".".join(str(p) for p in refused["loc"])
+    return error(message.id, types.INVALID_PARAMS, f"Invalid params: {where}: {refused['msg']}; "
+                 f"send {message.method}'s params as the MCP schema gives them")  # fmt: skip
 
 
 def _shown(value: Any) -> str:
