@@ -20,6 +20,7 @@ from .factory import build_all, release
 from .index import IndexedVectorStore
 from .index.filters import live
 from .index.persist import attach_snapshots
+from .ingest import sections
 from .ingest.pipeline import Pipeline, Unit
 from .ingest.procedural import as_procedure
 from .ingest.resolve import Resolver
@@ -270,8 +271,8 @@ class Memory:
         """
         scope = Scope.of(user_id, agent_id, run_id)
         life = check_life(memory_type, importance, ttl, expires_at, now=read_clock(self.clock))
-        return self._ingest(self._units(messages, metadata, source_ids, timestamp, life),
-                            scope, infer)  # fmt: skip
+        return self._ingest(self._units(messages, metadata, source_ids, timestamp, life,
+                                        infer=infer), scope, infer)  # fmt: skip
 
     def add_many(
         self,
@@ -308,7 +309,7 @@ class Memory:
             body = item.get("messages", item.get("text"))
             life = item_life(base, item, now=now, where=f"items[{i}].")
             units.append(self._units(body, item.get("metadata"), item.get("source_ids"),
-                                     item.get("timestamp"), life))  # fmt: skip
+                                     item.get("timestamp"), life, infer=infer))  # fmt: skip
         total = AddResult()
         for start in range(0, len(units), batch_size):
             batch = [unit for windows in units[start : start + batch_size] for unit in windows]
@@ -365,10 +366,15 @@ class Memory:
         return self._write([unit], [ex], scope, infer=True, decide=None, strict=True)
 
     def _units(self, messages, metadata, source_ids, timestamp, life: Life = NO_LIFE, *,
-               whole: bool = False) -> list[Unit]:  # fmt: skip
+               whole: bool = False, infer: object = False) -> list[Unit]:  # fmt: skip
         """A long conversation's windows (``message_windows``), each a unit; with ``whole``,
-        or for a procedure's trace (it becomes one memory), one unit within the limit."""
+        or for a procedure's trace (it becomes one memory), one unit within the limit.
+        With ``infer``, a long string is first read as the messages or paragraphs it holds
+        (``ingest/sections.py``); a rule or a procedure stays one text."""
         limit = self.config.max_text_chars
+        if (infer is True and not whole and isinstance(messages, str)
+                and life.memory_type not in ("procedural", "rule")):  # fmt: skip
+            messages = sections.parts(messages)
         windows = ([normalise_messages(messages, limit)]
                    if whole or life.memory_type == "procedural"
                    else message_windows(messages, limit))  # fmt: skip

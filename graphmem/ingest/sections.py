@@ -1,0 +1,101 @@
+"""A long text added as one string, read as the parts it is made of.
+
+Why: ``add(text)`` keeps the text whole as the source its facts are found by
+(``sources.py``). For a pasted chat transcript or a note of several paragraphs that
+meant one hit for every question: asked where Lucia is moving, a 220-word transcript came
+back whole, and so it did when asked where the book club meets (found by hand; the MCP
+``remember`` tool takes one text, so that is what an agent saving a chat got). A chat
+added as messages is kept turn by turn; a string never was.
+
+So a string over ``sources.TURNS_WORDS`` words is handed on as the parts it shows:
+
+- **a transcript**: at least three lines start with a speaker's label ("Ana: ...", "Dr
+  Lee: ..."), two or more speakers and one of them twice, and those lines hold at least
+  ``TRANSCRIPT_SHARE`` of the text. Each labelled line is a message under that name (a
+  line with no label goes on the one before); "Assistant:", "AI:" and the like are the
+  assistant's, "User:", "Me:" and the like the user's own (``ROLES``);
+- else **paragraphs**: at least three, with blank lines between. Each is a message of the
+  user's; a paragraph of fewer than ``HEADING_WORDS`` words (a heading) goes with the one
+  after it.
+
+Those messages are then kept turn by turn as any long chat is. One paragraph, however
+long, stays one text, as does anything with ``infer=False`` (stored as it was given).
+Labels that name no one ("Note:", "Q:", "Update:") never make a transcript, nor do lines
+that each give a new label (a schedule: "Monday: ...", "Tuesday: ...").
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .sources import TURNS_WORDS
+
+TRANSCRIPT_SHARE = 0.8
+HEADING_WORDS = 8
+# "Ana:", "Dr Lee:", "Mary-Jane O'Neil:": up to three capitalised words, then a colon.
+_LABEL = re.compile(r"^\s*([A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2})\s*:\s+(\S.*)$")
+_PARAGRAPHS = re.compile(r"\n[ \t]*\n")
+# Labels that give a role, not a name.
+ROLES = {"assistant": "assistant", "ai": "assistant", "bot": "assistant",
+         "chatbot": "assistant", "agent": "assistant", "model": "assistant",
+         "system": "system", "user": "user", "me": "user", "human": "user"}  # fmt: skip
+# Labels of notes, lists and forms, not of anyone speaking.
+NOT_SPEAKERS = frozenset({
+    "note", "notes", "update", "edit", "ps", "re", "subject", "date", "time", "todo", "to do",
+    "summary", "question", "answer", "q", "a", "tl;dr", "tldr", "warning", "tip", "example",
+    "step", "result", "results", "status", "important", "reminder", "location", "address",
+    "email", "phone", "name", "title", "description", "source", "context", "reason",
+})  # fmt: skip
+
+
+def parts(text: str) -> str | list[dict[str, Any]]:
+    """``text`` as messages (``{role, content[, name]}``) where it reads as a transcript
+    or as paragraphs and is long enough to be kept in parts; else ``text`` itself."""
+    if len(text.split()) <= TURNS_WORDS:
+        return text
+    return _transcript(text) or _paragraphs(text) or text
+
+
+def _transcript(text: str) -> list[dict[str, Any]] | None:
+    lines = [line for line in text.splitlines() if line.strip()]
+    said: list[tuple[str, str]] = []  # (label, what the line says) per labelled line
+    turns: list[list[str]] = []  # [label, content...] per message
+    for line in lines:
+        found = _LABEL.match(line)
+        if found is not None:
+            said.append((found[1], found[2]))
+            turns.append([found[1], found[2].strip()])
+        elif turns:
+            turns[-1].append(line.strip())
+        else:
+            return None  # text before the first label: not a transcript
+    labels = [label for label, _ in said]
+    if len(said) < 3 or len(set(labels)) < 2 or len(set(labels)) == len(labels):
+        return None
+    if any(label.casefold() in NOT_SPEAKERS for label in labels):
+        return None
+    labelled = sum(len(content) for _, content in said)
+    if labelled < TRANSCRIPT_SHARE * sum(len(line.strip()) for line in lines):
+        return None
+    return [_message(label, " ".join(content)) for label, *content in turns]
+
+
+def _message(label: str, content: str) -> dict[str, Any]:
+    role = ROLES.get(label.casefold())
+    if role is not None:
+        return {"role": role, "content": content}
+    return {"role": "user", "content": content, "name": label}
+
+
+def _paragraphs(text: str) -> list[dict[str, Any]] | None:
+    found = [p.strip() for p in _PARAGRAPHS.split(text) if p.strip()]
+    merged: list[str] = []
+    for paragraph in found:
+        if merged and len(merged[-1].split()) < HEADING_WORDS:
+            merged[-1] = f"{merged[-1]}\n{paragraph}"
+        else:
+            merged.append(paragraph)
+    if len(merged) < 3:
+        return None
+    return [{"role": "user", "content": p} for p in merged]
