@@ -170,7 +170,11 @@ BAD_CALLS = [
     ("cypher", {"query": "Alice"}, "must start with a read clause"),
     ("cypher", {"query": "MATCH (e:Entity RETURN e"}, "QueryError"),
     ("nonexistent_tool", {}, "nonexistent_tool"),
-]
+    # An argument the tool does not take was dropped without a word (5 hits, not 3).
+    ("recall", {"query": "x", "top_k": 3}, "recall takes no argument 'top_k'; its arguments "
+     "are query, limit, as_of, memory_types"),
+    ("remember", {"text": "x", "user_id": "mallory"}, "takes no argument 'user_id'"),
+]  # fmt: skip
 
 
 async def bad_calls(client: Client) -> None:

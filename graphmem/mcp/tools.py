@@ -12,6 +12,7 @@ key's (``graphmem serve``), so a model cannot wander into another user's memorie
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, Literal
 
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from .. import __version__
 from ..errors import GraphMemError, ReadOnlyError
 from ..jsonable import to_jsonable
+from .vet import strict_arguments
 
 # call("search", query, user_id=...) runs one Memory method ("graph.paths" for the
 # relationship API) wherever the memory lives, and returns its result.
@@ -144,6 +146,16 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
     server = MCPServer(name, title="graphmem memory", version=__version__,
                        instructions=INSTRUCTIONS, log_level="WARNING")  # fmt: skip
 
+    taken: dict[str, tuple[str, ...]] = {}  # each tool's arguments (vet.strict_arguments)
+    server.middleware.append(strict_arguments(taken))
+
+    def tool(annotations: ToolAnnotations) -> Callable[[Any], Any]:
+        def register(fn: Any) -> Any:
+            taken[fn.__name__] = tuple(p for p in inspect.signature(fn).parameters if p != "ctx")
+            return server.tool(annotations=annotations)(fn)
+
+        return register
+
     async def run(ctx: Context, op: str, *args: Any, **kwargs: Any) -> Any:
         try:
             return await call(op, *args, **kwargs, **scope_of(ctx))
@@ -151,7 +163,7 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
             # The model reads this and can correct itself; the class names the kind.
             raise ToolError(f"{type(exc).__name__}: {exc}") from exc
 
-    @server.tool(annotations=WRITE)
+    @tool(WRITE)
     async def remember(
         text: Annotated[
             str,
@@ -199,7 +211,7 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
                            memory_type=memory_type, importance=importance, ttl=ttl)  # fmt: skip
         return answer(remembered(result), {"result": result})
 
-    @server.tool(annotations=WRITE)
+    @tool(WRITE)
     async def remember_conversation(
         messages: Turns,
         ctx: Context,
@@ -215,7 +227,7 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
         result = await run(ctx, "add", turns, metadata=metadata, timestamp=when)
         return answer(remembered(result), {"result": result})
 
-    @server.tool(annotations=READ)
+    @tool(READ)
     async def recall(
         query: Annotated[
             str,
@@ -237,14 +249,14 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
                          memory_types=memory_types)  # fmt: skip
         return answer(hits_text(hits), {"hits": hits})
 
-    @server.tool(annotations=REMOVE)
+    @tool(REMOVE)
     async def forget(memory_id: MemoryId, ctx: Context) -> CallToolResult:
         """Delete one memory for good, with the graph relations only it supported. Use
         when the user asks you to forget something; to correct a fact, use update_memory."""
         await run(ctx, "delete", memory_id)
         return answer(f"Forgot memory {memory_id}.", {"deleted": 1, "memory_id": memory_id})
 
-    @server.tool(annotations=READ)
+    @tool(READ)
     async def list_memories(
         ctx: Context,
         limit: Annotated[int, Field(ge=1, le=500, description="how many")] = 50,
@@ -263,7 +275,7 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
                           include_archived=include_archived)  # fmt: skip
         return answer(facts_text(facts), {"memories": facts})
 
-    @server.tool(annotations=READ)
+    @tool(READ)
     async def rules(
         ctx: Context,
         limit: Annotated[int, Field(ge=1, le=200, description="how many")] = 50,
@@ -275,7 +287,7 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
         text = "\n".join(f"- {f.text}  (id {f.id})" for f in found) or "No rules."
         return answer(text, {"rules": found})
 
-    @server.tool(annotations=WRITE)
+    @tool(WRITE)
     async def update_memory(
         memory_id: MemoryId,
         text: Annotated[str, Field(min_length=1, description="the corrected text")],
@@ -285,7 +297,7 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
         fact = await run(ctx, "update", memory_id, text)
         return answer(f"Updated memory {fact.id}: {fact.text}", {"memory": fact})
 
-    @server.tool(annotations=READ)
+    @tool(READ)
     async def entity(
         name: EntityName,
         ctx: Context,
@@ -303,7 +315,7 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
         text = f"{found.name} [{found.type}]{aka}\n{relations_text(rels)}"
         return answer(text, {"entity": found, "relations": rels})
 
-    @server.tool(annotations=READ)
+    @tool(READ)
     async def how_connected(
         source: EntityName,
         target: EntityName,
@@ -317,7 +329,7 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
         text = "\n".join(f"{i}. {route(p)}" for i, p in enumerate(paths, 1))
         return answer(text or f"No connection within {max_hops} hops.", {"paths": paths})
 
-    @server.tool(annotations=READ)
+    @tool(READ)
     async def history(memory_id: MemoryId, ctx: Context) -> CallToolResult:
         """Every change to one memory, oldest first: added, updated, superseded, deleted."""
         events = await run(ctx, "history", memory_id)
@@ -325,7 +337,7 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
                          for e in events)  # fmt: skip
         return answer(text, {"events": events})
 
-    @server.tool(annotations=READ)
+    @tool(READ)
     async def cypher(
         query: Annotated[
             str,

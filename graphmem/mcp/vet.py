@@ -13,12 +13,16 @@ spec asks for, the same on stdio and over HTTP (found by a fuzz pass with raw cl
   object: the SDK said "Invalid request parameters" with nothing naming the field;
 - likewise any other request whose params do not fit the method's schema
   (``initialize`` with no ``clientInfo``, a ``cursor`` that is a number): the error now
-  names the field and what it should be.
+  names the field and what it should be;
+- a tool called with an argument it does not take: the SDK dropped it without a word, so
+  ``recall(query=..., top_k=3)`` answered five hits as if asked for them
+  (``strict_arguments``, a tool error the model reads, as for any bad argument).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import mcp_types as types
@@ -115,3 +119,27 @@ def unreadable_line_error(exc: Exception) -> types.JSONRPCError:
 def error(msg_id: str | int | None, code: int, message: str) -> types.JSONRPCError:
     return types.JSONRPCError(jsonrpc="2.0", id=msg_id, error=types.ErrorData(code=code,
                              message=message))  # fmt: skip
+
+
+def strict_arguments(
+    taken: Mapping[str, Sequence[str]],
+) -> Callable[[Any, Callable[[Any], Awaitable[Any]]], Awaitable[Any]]:
+    """Server middleware (``MCPServer.middleware``): a ``tools/call`` of one of ``taken``'s
+    tools (name -> its argument names) that gives any other argument is answered as a
+    tool error naming it and the arguments the tool takes; anything else goes on."""
+
+    async def middleware(ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+        params = ctx.params if ctx.method == "tools/call" else None
+        name = params.get("name") if isinstance(params, Mapping) else None
+        given = params.get("arguments") if isinstance(params, Mapping) else None
+        if isinstance(name, str) and name in taken and isinstance(given, Mapping):
+            unknown = sorted(k for k in given if k not in taken[name])
+            if unknown:
+                said = ", ".join(repr(k[:60]) for k in unknown[:5])
+                text = (f"ValidationError: {name} takes no argument {said}; its arguments "
+                        f"are {', '.join(taken[name])}")  # fmt: skip
+                return types.CallToolResult(content=[types.TextContent(type="text", text=text)],
+                                            is_error=True)  # fmt: skip
+        return await call_next(ctx)
+
+    return middleware
