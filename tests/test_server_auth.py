@@ -360,3 +360,27 @@ def test_keys_revoke_takes_an_id_or_the_key_and_refuses_anything_else_cleanly(tm
     done = subprocess.run([sys.executable, "-c", CLI, "keys", "revoke", b"\xff",
                            "--data-dir", str(tmp_path)], capture_output=True, timeout=120)  # fmt: skip
     assert done.returncode == 1 and b"ValidationError" in done.stderr, done.stderr
+
+
+def test_a_query_parameter_the_endpoint_does_not_take_is_named(served, bob):
+    """FastAPI dropped unknown query parameters: ``?agentid=x`` (for agent_id) read the
+    key's whole scope instead of the agent's part, and ``?limt=1`` returned a hundred."""
+    admin, _ = served.keys.create(admin=True)
+    headers = {"Authorization": f"Bearer {admin}"}
+    typo = httpx.get(f"{served.url}/v1/memories", params={"userid": "bob"}, headers=headers)
+    body = _problem(typo, 422, "ValidationError")
+    assert body["field"] == "userid" and "user_id" in body["detail"]
+    assert "GET /v1/memories" in body["detail"] and "Zed" not in typo.text
+    short = httpx.get(f"{served.url}/v1/entities/Zed", params={"limt": 1},
+                      headers={"X-API-Key": bob["key"]})  # fmt: skip
+    assert _problem(short, 422, "ValidationError")["field"] == "limt"
+    narrower = httpx.get(f"{served.url}/v1/memories", params={"agentid": "planner"},
+                         headers={"X-API-Key": bob["key"]})  # fmt: skip
+    assert _problem(narrower, 422, "ValidationError")["field"] == "agentid"
+    assert "Zed" not in narrower.text
+    # The parameters it takes still work, repeated ones included; without a key the
+    # answer is 401, whatever the parameters.
+    kept = httpx.get(f"{served.url}/v1/memories", headers=headers,
+                     params={"user_id": "bob", "limit": 1, "memory_types": ["semantic", "rule"]})  # fmt: skip
+    assert kept.status_code == 200 and len(kept.json()["memories"]) == 1
+    assert httpx.get(f"{served.url}/v1/memories", params={"userid": "bob"}).status_code == 401

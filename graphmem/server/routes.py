@@ -19,6 +19,7 @@ from ..wire import to_wire
 from .auth import principal, scope_for
 from .keys import KeyInfo
 from .problems import forbidden
+from .strict import known_query
 
 Json = dict[str, Any]
 Auth = Annotated[KeyInfo, Depends(principal)]
@@ -142,7 +143,7 @@ def install_routes(app: FastAPI) -> None:
         op = OPS[name]
         summary = op.doc.split("\n")[0]
         return app.api_route(
-            op.path, methods=[op.http], dependencies=[], tags=[
+            op.path, methods=[op.http], dependencies=[Depends(known_query)], tags=[
                 "graph" if op.on_graph else "memories"], summary=summary or name,
             name=name, **kw)  # fmt: skip
 

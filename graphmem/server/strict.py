@@ -1,0 +1,43 @@
+"""A query parameter an endpoint does not take is an error, not silently dropped.
+
+Why: FastAPI ignores query parameters it was not told about. ``GET /v1/memories?agentid=
+planner`` (for ``agent_id``) with a user's key then listed the user's whole scope, not
+that agent's part of it; ``?limt=5`` returned a hundred; an admin's ``?userid=bob`` was
+told to "give at least one of user_id, agent_id or run_id", which it thought it had.
+Each is answered with 422 naming the parameter and listing those the endpoint takes,
+after the key is checked (a caller without one learns nothing about the route).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+
+from ..errors import ValidationError
+from .auth import principal
+from .keys import KeyInfo
+
+
+def taken(dependant: Dependant) -> set[str]:
+    """The query parameter names a route reads, its dependencies' included."""
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= taken(sub)
+    return names
+
+
+async def known_query(request: Request, _key: Annotated[KeyInfo, Depends(principal)]) -> None:
+    """Raise ``ValidationError`` naming the first query parameter the route does not read."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    allowed = taken(dependant)
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        where = f"{request.method} {getattr(route, 'path_format', request.url.path)}"
+        takes = ", ".join(sorted(allowed)) or "none"
+        raise ValidationError(unknown[0][:60], f"is not a query parameter of {where} "
+                              f"(it takes: {takes}); check the name's spelling")  # fmt: skip
