@@ -170,7 +170,9 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
             Field(
                 min_length=1,
                 description="what to remember, in plain "
-                "words: a fact, or a short conversation excerpt",
+                "words: a fact, a note, or a conversation excerpt (a transcript "
+                "of 'Name: ...' lines is kept turn by turn; remember_conversation "
+                "takes the messages themselves)",
             ),
         ],  # fmt: skip
         ctx: Context,
