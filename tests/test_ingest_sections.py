@@ -73,3 +73,15 @@ def test_without_infer_or_as_a_rule_the_text_stays_one_memory(tmp_path):
         assert [f.text for f in kept.facts] == [TRANSCRIPT]
         hits = m.search("Who won the chess tournament?", user_id="rule", limit=1)
     assert rule.facts and hits[0].text == NOTE
+
+
+def test_a_chat_export_keeps_each_line_with_its_time():
+    """Exported chats lead each line with its time ("12/03/2024, 10:32 - Ana: ..." or
+    "[10:32] Ana: ..."): still a transcript, and the time stays with what was said."""
+    for stamp in ("12/03/2024, 10:{:02d} - ", "[10:{:02d}] ", "10:{:02d} "):
+        lines = [stamp.format(i) + line for i, line in enumerate(LINES)]
+        messages = parts("\n".join(lines))
+        assert [m.get("name") for m in messages] == ["Ana", "Ben", None, "Ana", "Ben", "Ana",
+                                                     "Ben"]  # fmt: skip
+        first = stamp.format(0).strip(" -[]")
+        assert messages[0]["content"] == f"[{first}] {said(LINES[0])}"

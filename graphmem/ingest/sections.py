@@ -10,7 +10,7 @@ added as messages is kept turn by turn; a string never was.
 So a string over ``sources.TURNS_WORDS`` words is handed on as the parts it shows:
 
 - **a transcript**: at least three lines start with a speaker's label ("Ana: ...", "Dr
-  Lee: ..."), two or more speakers and one of them twice, and those lines hold at least
+  Lee: ...", after a chat export's time: "[10:32] Ana: ..."), two or more speakers and one of them twice, and those lines hold at least
   ``TRANSCRIPT_SHARE`` of the text. Each labelled line is a message under that name (a
   line with no label goes on the one before); "Assistant:", "AI:" and the like are the
   assistant's, "User:", "Me:" and the like the user's own (``ROLES``);
@@ -33,8 +33,15 @@ from .sources import TURNS_WORDS
 
 TRANSCRIPT_SHARE = 0.8
 HEADING_WORDS = 8
-# "Ana:", "Dr Lee:", "Mary-Jane O'Neil:": up to three capitalised words, then a colon.
-_LABEL = re.compile(r"^\s*([A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2})\s*:\s+(\S.*)$")
+# "Ana:", "Dr Lee:", "Mary-Jane O'Neil:": up to three capitalised words, then a colon;
+# after a chat export's time, if any: "[10:32] Ana:", "12/03/2024, 10:32 - Ana:" (the
+# time stays with what was said, in brackets).
+_LABEL = re.compile(
+    r"^\s*(?:\[(?P<bracketed>[^\]\n]{1,40})\]\s*"
+    r"|(?P<dashed>\d[\d/.,: ]{2,30}(?:\s?[AaPp]\.?[Mm]\.?)?)\s+-\s+"
+    r"|(?P<clock>\d{1,2}:\d{2}(?::\d{2})?)\s+)?"
+    r"(?P<label>[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2})\s*:\s+(?P<said>\S.*)$"
+)
 _PARAGRAPHS = re.compile(r"\n[ \t]*\n")
 # Labels that give a role, not a name.
 ROLES = {"assistant": "assistant", "ai": "assistant", "bot": "assistant",
@@ -59,13 +66,15 @@ def parts(text: str) -> str | list[dict[str, Any]]:
 
 def _transcript(text: str) -> list[dict[str, Any]] | None:
     lines = [line for line in text.splitlines() if line.strip()]
-    said: list[tuple[str, str]] = []  # (label, what the line says) per labelled line
+    said: list[tuple[str, str]] = []  # (label, the whole line) per labelled line
     turns: list[list[str]] = []  # [label, content...] per message
     for line in lines:
         found = _LABEL.match(line)
         if found is not None:
-            said.append((found[1], found[2]))
-            turns.append([found[1], found[2].strip()])
+            label, content = found["label"], found["said"].strip()
+            said.append((label, line.strip()))
+            when = found["bracketed"] or found["dashed"] or found["clock"]
+            turns.append([label, f"[{when.strip()}] {content}" if when else content])
         elif turns:
             turns[-1].append(line.strip())
         else:
