@@ -43,6 +43,8 @@ def test_a_note_of_paragraphs_is_kept_paragraph_by_paragraph(tmp_path):
         cat = m.search("What is the name of the cat?", user_id="u", limit=3)
     assert chess[0].text == TOPICS[5][1] + FILLER
     assert cat[0].text == "## Week 12\n" + TOPICS[0][1] + FILLER  # the heading goes along
+    # Windows line ends split the same way.
+    assert parts(NOTE.replace("\n", "\r\n")) == parts(NOTE)
 
 
 @pytest.mark.parametrize("text", [

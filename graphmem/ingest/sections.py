@@ -10,10 +10,11 @@ added as messages is kept turn by turn; a string never was.
 So a string over ``sources.TURNS_WORDS`` words is handed on as the parts it shows:
 
 - **a transcript**: at least three lines start with a speaker's label ("Ana: ...", "Dr
-  Lee: ...", after a chat export's time: "[10:32] Ana: ..."), two or more speakers and one of them twice, and those lines hold at least
-  ``TRANSCRIPT_SHARE`` of the text. Each labelled line is a message under that name (a
-  line with no label goes on the one before); "Assistant:", "AI:" and the like are the
-  assistant's, "User:", "Me:" and the like the user's own (``ROLES``);
+  Lee: ...", or after a chat export's time: "[10:32] Ana: ..."), two or more speakers
+  and one of them twice, and those lines hold at least ``TRANSCRIPT_SHARE`` of the text.
+  Each labelled line is a message under that name (a line with no label goes on the one
+  before); "Assistant:", "AI:" and the like are the assistant's, "User:", "Me:" and the
+  like the user's own (``ROLES``);
 - else **paragraphs**: at least three, with blank lines between. Each is a message of the
   user's; a paragraph of fewer than ``HEADING_WORDS`` words (a heading) goes with the one
   after it.
@@ -42,7 +43,7 @@ _LABEL = re.compile(
     r"|(?P<clock>\d{1,2}:\d{2}(?::\d{2})?)\s+)?"
     r"(?P<label>[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2})\s*:\s+(?P<said>\S.*)$"
 )
-_PARAGRAPHS = re.compile(r"\n[ \t]*\n")
+_PARAGRAPHS = re.compile(r"\n[ \t\r]*\n")  # a blank line, Windows' too
 # Labels that give a role, not a name.
 ROLES = {"assistant": "assistant", "ai": "assistant", "bot": "assistant",
          "chatbot": "assistant", "agent": "assistant", "model": "assistant",
