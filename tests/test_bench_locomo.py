@@ -269,7 +269,10 @@ def test_add_by_session_hands_each_session_over_as_one_named_chat(fixture_file, 
     assert [s["timestamp"] for s in sessions] == [turns[0].timestamp, turns[2].timestamp]
 
 
-def test_add_by_session_still_scores_the_turn_that_holds_the_answer(tmp_path):
+@pytest.mark.parametrize("by", ["session", "transcript"])
+def test_add_by_session_still_scores_the_turn_that_holds_the_answer(tmp_path, by):
+    """A session handed over as messages, or pasted as one transcript string
+    (``ingest/sections.py`` reads it back as the same named turns)."""
     topics = ["adopted a grey cat called Pixel", "repaired the roof of the cabin",
               "led the quarterly budget review", "booked train tickets to Vienna",
               "started Portuguese lessons online", "watched a chess tournament"]  # fmt: skip
@@ -283,7 +286,7 @@ def test_add_by_session_still_scores_the_turn_that_holds_the_answer(tmp_path):
     path.write_text(json.dumps([sample]), encoding="utf-8")
     data = load_locomo(path)
     with Memory.open(tmp_path / "data", embedder="hash") as memory:
-        report = suite.ingest(memory, data, infer=True, batch_size=8, by="session")
+        report = suite.ingest(memory, data, infer=True, batch_size=8, by=by)
         hits = memory.search("Who booked train tickets to Vienna?", user_id="conv-long")
     assert set(report["owner"].values()) == {"conv-long"}
     # One hit per turn, named by its own turn id: not the session's six ids at once.

@@ -80,10 +80,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=256, help="turns per add_many call")
     parser.add_argument(
         "--add-by",
-        choices=("turn", "session"),
+        choices=("turn", "session", "transcript"),
         default="turn",
         help="turn: one item per turn; session: one add() per session, its turns as messages "
-        "(named, one source id each): how an agent hands over a whole chat",
+        "(named, one source id each): how an agent hands over a whole chat; transcript: the "
+        "same, the session pasted as one string of 'Name: text' lines",
     )
     parser.add_argument("--workdir", default="", help="data dir to keep (default: temporary)")
     parser.add_argument(
@@ -131,7 +132,9 @@ def _default_out(args: argparse.Namespace) -> Path:
         f"extract-{args.extract}" if args.extract != "offline" else "",
         args.graph if args.graph != "kuzu" else "",
         f"{args.conversations}-conversations" if args.conversations not in ("", "0") else "",
-        "by-session" if getattr(args, "add_by", "turn") == "session" else "",
+        {"session": "by-session", "transcript": "by-transcript"}.get(
+            getattr(args, "add_by", "turn"), ""
+        ),
     )
 
 
@@ -226,9 +229,10 @@ def ingest(memory: Any, data: LocomoData, infer: bool, batch_size: int,
     turns = sum(len(c.turns) for c in data.conversations)
     bar = progress(range(turns), total=turns, desc="ingest turns")
     for conversation in data.conversations:
-        if by == "session":
+        if by in ("session", "transcript"):
             for session in by_session(conversation):
-                added = memory.add(session["messages"], user_id=conversation.sample_id,
+                given = session["messages"] if by == "session" else transcript(session)
+                added = memory.add(given, user_id=conversation.sample_id,
                                    infer=infer, source_ids=session["source_ids"],
                                    timestamp=session["timestamp"],
                                    metadata={"session": session["session"]})  # fmt: skip
@@ -287,6 +291,13 @@ def by_session(conversation: Conversation) -> list[dict[str, Any]]:
         }
         for number, turns in sessions.items()
     ]
+
+
+def transcript(session: dict[str, Any]) -> str:
+    """A session as one pasted string, a "Name: text" line a turn (the assistant's
+    "Assistant: text"): what ``ingest/sections.py`` reads back as the named messages."""
+    return "\n".join(f"{m.get('name', 'Assistant')}: {m['content']}"
+                     for m in session["messages"])  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
