@@ -72,6 +72,8 @@ async def every_tool(client: Client) -> None:
     for tool in listed:
         assert len(tool.description) > 40, tool.name  # written for a model to read
         assert tool.input_schema["type"] == "object"
+        # An argument the tool does not take is refused (BAD_CALLS), and the schema says so.
+        assert tool.input_schema["additionalProperties"] is False, tool.name
     recall_schema = next(t for t in listed if t.name == "recall").input_schema
     assert recall_schema["required"] == ["query"]
     assert recall_schema["properties"]["limit"]["maximum"] == 50

@@ -126,9 +126,18 @@ def strict_arguments(
 ) -> Callable[[Any, Callable[[Any], Awaitable[Any]]], Awaitable[Any]]:
     """Server middleware (``MCPServer.middleware``): a ``tools/call`` of one of ``taken``'s
     tools (name -> its argument names) that gives any other argument is answered as a
-    tool error naming it and the arguments the tool takes; anything else goes on."""
+    tool error naming it and the arguments the tool takes; anything else goes on.
+    ``tools/list`` says so: each of those tools' input schema gets ``additionalProperties:
+    false``."""
 
     async def middleware(ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+        if ctx.method == "tools/list":
+            listed = await call_next(ctx)
+            for tool in listed.get("tools", []) if isinstance(listed, dict) else []:
+                schema = tool.get("inputSchema")
+                if tool.get("name") in taken and isinstance(schema, dict):
+                    schema["additionalProperties"] = False
+            return listed
         params = ctx.params if ctx.method == "tools/call" else None
         name = params.get("name") if isinstance(params, Mapping) else None
         given = params.get("arguments") if isinstance(params, Mapping) else None
