@@ -170,3 +170,50 @@ def test_fans_read_under_another_token_than_the_check_are_not_kept():
     assert cache.take("t1", [("city", 3, "rules")])[1] == [("city", 3, "rules")]
     cache.capped("t1", ["city"], 3, (), "rules", read("t1"), joining)
     assert cache.take("t1", [("city", 3, "rules")])[1] == []
+
+
+def test_one_search_reads_the_graph_token_once(stores):
+    """A search's walk checks its hubs' kept fans at each hop; each check was a round trip
+    to the server for the token. Inside ``GraphOps.reading()`` (what a search runs in)
+    the first check's token serves the rest; the next block reads it again."""
+    reader, writer = stores
+    writer.write(town(range(10, 30)))
+    assert residents(reader) == ["p010", "p011", "p012"]  # the hub's fan is kept
+    statements = fan_reads(reader)
+    with GraphOps(reader).reading():
+        assert residents(reader) == ["p010", "p011", "p012"]
+        assert residents(reader) == ["p010", "p011", "p012"]
+    assert statements == ["graph_token"]
+    # Another process's write is seen by the next block, whose token is read anew (and
+    # the changed hub read again, with the token in the same transaction).
+    writer.write(GraphBatch(facts=[], entities=[person(1)], relations=[lives(1, "f001")]))
+    with GraphOps(reader).reading():
+        assert residents(reader) == ["p001", "p010", "p011"]
+        assert residents(reader) == ["p001", "p010", "p011"]
+    assert statements.count("graph_token") == 3 and statements.count("relations_fan") == 1
+    # Outside a block, every check reads it.
+    residents(reader)
+    residents(reader)
+    assert statements.count("graph_token") == 5
+
+
+def test_a_search_on_the_bolt_backend_reads_the_token_once(bolt_server, tmp_path):
+    """Two hops (Bob -> Carl -> Acme), each checking its kept fans: one token read."""
+    from graphmem import Memory
+
+    options = {"neo4j_uri": bolt_server.uri, "neo4j_user": bolt_server.user,
+               "neo4j_password": bolt_server.password,
+               "neo4j_database": bolt_server.database}  # fmt: skip
+    with Memory.open(tmp_path, embedder="hash", graph="neo4j", **options) as m:
+        m.graph_store.reset()
+        m.add_triples([("Bob", "brother", "Carl"), ("Carl", "works_at", "Acme")],
+                      user_id="alice")  # fmt: skip
+        counts = []
+        for recipe in ("graph", "hybrid"):
+            m.search("Where does Bob's brother work?", user_id="alice", recipe=recipe)
+            statements = fan_reads(m.graph_store)  # the fans are kept: a warm search
+            hits = m.search("Where does Bob's brother work?", user_id="alice", recipe=recipe)
+            assert hits and "Carl works at Acme" in hits[0].text
+            counts.append(statements.count("graph_token"))
+        m.graph_store.reset()
+    assert counts == [1, 1]  # it was 2 each: one per hop

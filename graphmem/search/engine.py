@@ -189,7 +189,8 @@ class Searcher:
         accept.gated = not wanted  # type: ignore[attr-defined]  # filters read whole payloads
         run = _Run(self, text, scope, plan, accept, when, include_invalid, collapse)
         run.now = now
-        return run.hits(limit)
+        with self.ops.reading():
+            return run.hits(limit)
 
     def scope_index(self, scope: Scope) -> ScopeIndex:
         if isinstance(self.vectors, IndexedVectorStore):

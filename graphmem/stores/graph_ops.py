@@ -7,6 +7,7 @@ This is where a backend stops mattering: Kuzu and Neo4j differ only in the files
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,12 @@ class GraphOps:
         self.store = store
 
     # -- reads -----------------------------------------------------------------------
+
+    def reading(self) -> AbstractContextManager[None]:
+        """A block of reads that make up one answer (a search): a server store reads its
+        change token once for all of them (``Neo4jGraphStore.pinned``); elsewhere nothing."""
+        pinned = getattr(self.store, "pinned", None)
+        return pinned() if callable(pinned) else nullcontext()
 
     def entities_by_keys(self, keys: Iterable[str], scope: Scope) -> dict[str, list[Entity]]:
         """Entities whose name or alias key equals one of ``keys``, grouped by key."""
