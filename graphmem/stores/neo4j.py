@@ -421,9 +421,10 @@ class Neo4jGraphStore:
         """Reads on this thread share one graph-token read until the block ends: a search
         checks its hubs' kept fans twice (one walk hop each), and each check was a round
         trip of its own (~1 ms warm, 3 ms at p95 on the ArcadeDB test server, issue 16).
-        Within one search the graph is taken as it was when the search first asked; a
-        write landing between its hops is seen by the next search, as one landing just
-        after it would be. Nested blocks join the outer one."""
+        A write another process lands between two hops of one search reaches that
+        search only through the hubs it had not kept (read fresh, and not kept under the
+        old token); the next search reads the new token and sees all of it, as it would
+        a write landing just after. Nested blocks join the outer one."""
         if getattr(self._local, "pinned", None) is not None:
             yield
             return
