@@ -87,3 +87,14 @@ def test_a_chat_export_keeps_each_line_with_its_time():
                                                      "Ben"]  # fmt: skip
         first = stamp.format(0).strip(" -[]")
         assert messages[0]["content"] == f"[{first}] {said(LINES[0])}"
+
+
+def test_speakers_named_beyond_ascii_read_as_a_transcript():
+    """Only A-Z started a name: a chat between Łukasz and Zoë stayed one text."""
+    names = {"Ana": "Łukasz", "Ben": "Zoë"}
+    lines = [line.replace("Ana:", "Łukasz:").replace("Ben:", "Zoë:") for line in LINES]
+    messages = parts("\n".join(lines))
+    assert [m.get("name") for m in messages] == [names.get(n, n) if n else None for n in
+                                                 ["Ana", "Ben", None, "Ana", "Ben", "Ana", "Ben"]]  # fmt: skip
+    # A line led by words in lower case is a sentence with a colon, not a speaker's turn.
+    assert isinstance(parts("\n".join(["so then: " + said(line) for line in LINES])), str)

@@ -10,7 +10,7 @@ added as messages is kept turn by turn; a string never was.
 So a string over ``sources.TURNS_WORDS`` words is handed on as the parts it shows:
 
 - **a transcript**: at least three lines start with a speaker's label ("Ana: ...", "Dr
-  Lee: ...", or after a chat export's time: "[10:32] Ana: ..."), two or more speakers
+  Lee: ...", "Łukasz: ...", or after a chat export's time: "[10:32] Ana: ..."), two or more speakers
   and one of them twice, and those lines hold at least ``TRANSCRIPT_SHARE`` of the text.
   Each labelled line is a message under that name (a line with no label goes on the one
   before); "Assistant:", "AI:" and the like are the assistant's, "User:", "Me:" and the
@@ -34,14 +34,15 @@ from .sources import TURNS_WORDS
 
 TRANSCRIPT_SHARE = 0.8
 HEADING_WORDS = 8
-# "Ana:", "Dr Lee:", "Mary-Jane O'Neil:": up to three capitalised words, then a colon;
+# "Ana:", "Dr Lee:", "Łukasz:", "王芳：": up to three words, each led by a letter that is
+# not lower case (a name), then a colon, full-width too;
 # after a chat export's time, if any: "[10:32] Ana:", "12/03/2024, 10:32 - Ana:" (the
 # time stays with what was said, in brackets).
 _LABEL = re.compile(
     r"^\s*(?:\[(?P<bracketed>[^\]\n]{1,40})\]\s*"
     r"|(?P<dashed>\d[\d/.,: ]{2,30}(?:\s?[AaPp]\.?[Mm]\.?)?)\s+-\s+"
     r"|(?P<clock>\d{1,2}:\d{2}(?::\d{2})?)\s+)?"
-    r"(?P<label>[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2})\s*:\s+(?P<said>\S.*)$"
+    r"(?P<label>[^\W\d_][\w.'-]*(?: [^\W\d_][\w.'-]*){0,2})\s*[:\uff1a]\s*(?P<said>\S.*)$"
 )
 _PARAGRAPHS = re.compile(r"\n[ \t\r]*\n")  # a blank line, Windows' too
 # Labels that give a role, not a name.
@@ -71,6 +72,8 @@ def _transcript(text: str) -> list[dict[str, Any]] | None:
     turns: list[list[str]] = []  # [label, content...] per message
     for line in lines:
         found = _LABEL.match(line)
+        if found is not None and any(w[0].islower() for w in found["label"].split()):
+            found = None  # "so then: ..." is a sentence, not a speaker
         if found is not None:
             label, content = found["label"], found["said"].strip()
             said.append((label, line.strip()))
