@@ -10,8 +10,9 @@ added as messages is kept turn by turn; a string never was.
 So a string over ``sources.TURNS_WORDS`` words is handed on as the parts it shows:
 
 - **a transcript**: at least three lines start with a speaker's label ("Ana: ...", "Dr
-  Lee: ...", "Łukasz: ...", or after a chat export's time: "[10:32] Ana: ..."), two or more speakers
-  and one of them twice, and those lines hold at least ``TRANSCRIPT_SHARE`` of the text.
+  Lee: ...", "Łukasz: ...", or after a chat export's time: "[10:32] Ana: ..."), two or
+  more speakers and one of them twice, and those lines hold at least
+  ``TRANSCRIPT_SHARE`` of the text.
   Each labelled line is a message under that name (a line with no label goes on the one
   before); "Assistant:", "AI:" and the like are the assistant's, "User:", "Me:" and the
   like the user's own (``ROLES``);
