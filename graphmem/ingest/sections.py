@@ -15,7 +15,7 @@ So a string over ``sources.TURNS_WORDS`` words is handed on as the parts it show
   ``TRANSCRIPT_SHARE`` of the text.
   Each labelled line is a message under that name (a line with no label goes on the one
   before); "Assistant:", "AI:" and the like are the assistant's, "User:", "Me:" and the
-  like the user's own (``ROLES``);
+  like the user's own (``ROLE_LABELS``);
 - else **paragraphs**: at least three, with blank lines between. Each is a message of the
   user's; a paragraph of fewer than ``HEADING_WORDS`` words (a heading) goes with the one
   after it.
@@ -47,7 +47,7 @@ _LABEL = re.compile(
 )
 _PARAGRAPHS = re.compile(r"\n[ \t\r]*\n")  # a blank line, Windows' too
 # Labels that give a role, not a name.
-ROLES = {"assistant": "assistant", "ai": "assistant", "bot": "assistant",
+ROLE_LABELS = {"assistant": "assistant", "ai": "assistant", "bot": "assistant",
          "chatbot": "assistant", "agent": "assistant", "model": "assistant",
          "system": "system", "user": "user", "me": "user", "human": "user"}  # fmt: skip
 # Labels of notes, lists and forms, not of anyone speaking.
@@ -68,35 +68,34 @@ def parts(text: str) -> str | list[dict[str, Any]]:
 
 
 def _transcript(text: str) -> list[dict[str, Any]] | None:
-    lines = [line for line in text.splitlines() if line.strip()]
-    said: list[tuple[str, str]] = []  # (label, the whole line) per labelled line
-    turns: list[list[str]] = []  # [label, content...] per message
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    turns: list[list[str]] = []  # [label, content...] per labelled line
+    labelled = 0  # characters of the labelled lines
     for line in lines:
         found = _LABEL.match(line)
         if found is not None and any(w[0].islower() for w in found["label"].split()):
             found = None  # "so then: ..." is a sentence, not a speaker
         if found is not None:
             label, content = found["label"], found["said"].strip()
-            said.append((label, line.strip()))
             when = found["bracketed"] or found["dashed"] or found["clock"]
             turns.append([label, f"[{when.strip()}] {content}" if when else content])
+            labelled += len(line)
         elif turns:
-            turns[-1].append(line.strip())
+            turns[-1].append(line)
         else:
             return None  # text before the first label: not a transcript
-    labels = [label for label, _ in said]
-    if len(said) < 3 or len(set(labels)) < 2 or len(set(labels)) == len(labels):
+    labels = [label for label, *_ in turns]
+    if len(labels) < 3 or len(set(labels)) < 2 or len(set(labels)) == len(labels):
         return None
     if any(label.casefold() in NOT_SPEAKERS for label in labels):
         return None
-    labelled = sum(len(content) for _, content in said)
-    if labelled < TRANSCRIPT_SHARE * sum(len(line.strip()) for line in lines):
+    if labelled < TRANSCRIPT_SHARE * sum(map(len, lines)):
         return None
     return [_message(label, " ".join(content)) for label, *content in turns]
 
 
 def _message(label: str, content: str) -> dict[str, Any]:
-    role = ROLES.get(label.casefold())
+    role = ROLE_LABELS.get(label.casefold())
     if role is not None:
         return {"role": role, "content": content}
     return {"role": "user", "content": content, "name": label}
