@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
 import sys
+import threading
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from concurrent.futures import CancelledError
+from typing import Any, TextIO
 
 import anyio
 import mcp_types as types
@@ -31,19 +34,47 @@ def serve_stdio(memory: Any, scope: dict[str, str | None]) -> None:
     if any(scope.values()):
         scope = Scope.of(**scope).params_or_none()  # malformed ids fail before serving
     amem = AsyncMemory(memory)
+    stopped: list[int] = []
+    kept = {signum: signal.getsignal(signum) for signum in _STOPS}
     try:
-        anyio.run(_serve, build_server(calls_on(amem), lambda _ctx: scope))
+        anyio.run(_serve, build_server(calls_on(amem), lambda _ctx: scope), stopped)
     finally:
-        amem.lanes.close()  # the caller closes the memory itself
+        if threading.current_thread() is threading.main_thread():
+            for signum, handler in kept.items():  # the loop left its own: put back the caller's
+                signal.signal(signum, handler)
+        amem.lanes.close()  # waits for a call still running; the caller closes the memory
+    if stopped:
+        signal.raise_signal(stopped[0])  # now the caller's handler (or the default) acts
 
 
-async def _serve(server: Any) -> None:
+_STOPS = (signal.SIGTERM, signal.SIGINT)
+
+
+async def _serve(server: Any, stopped: list[int]) -> None:
+    """The session until stdin ends or SIGTERM/SIGINT arrives (then kept in ``stopped``).
+
+    A signal is taken by the event loop, never raised inside it: the CLI's handler raised
+    its exception in whatever code ran, and where a task or the SDK caught it, the process
+    kept serving (1 stop in 3 hung, measured with a signal sent just after an answer)."""
     # The SDK's stdio transport drops a line it cannot read without a word, so a client
     # waiting on that request's id waits forever; here each such line gets the JSON-RPC
     # error the spec asks for, and the session goes on with the next line.
     lowlevel = server._lowlevel_server
     with _wire_in() as wire:
-        await _session(lowlevel, wire)
+        async with anyio.create_task_group() as tg:
+            if threading.current_thread() is threading.main_thread():
+                await tg.start(_watch, tg.cancel_scope, stopped)
+            await _session(lowlevel, wire)
+            tg.cancel_scope.cancel()
+
+
+async def _watch(scope: anyio.CancelScope, stopped: list[int], *, task_status: Any) -> None:
+    with anyio.open_signal_receiver(*_STOPS) as signals:
+        task_status.started()
+        async for signum in signals:
+            stopped.append(int(signum))
+            scope.cancel()
+            return
 
 
 async def _session(lowlevel: Any, wire: Any) -> None:
@@ -93,6 +124,36 @@ class _Unnotified:
                 yield line
 
 
+class _Lines:
+    """The lines of ``file``, read on a daemon thread. anyio's file wrapper reads on a
+    worker thread that a cancelled session waits for, and no line may ever come, so a
+    stop signal hung; a daemon thread left blocked on the read holds nothing open."""
+
+    def __init__(self, file: TextIO) -> None:
+        self.file = file
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        send, receive = anyio.create_memory_object_stream[str](1)
+
+        def pump(portal: anyio.from_thread.BlockingPortal) -> None:
+            try:
+                while line := self.file.readline():
+                    portal.call(send.send, line)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError, CancelledError,
+                    RuntimeError):  # fmt: skip
+                return  # the session ended first (RuntimeError: its portal is closed)
+            except (OSError, ValueError):
+                pass  # stdin failed or was closed: the session ends as at end of input
+            with contextlib.suppress(RuntimeError):
+                portal.call(send.aclose)
+
+        async with anyio.from_thread.BlockingPortal() as portal, receive:
+            threading.Thread(target=pump, args=(portal,), name="graphmem-mcp-stdin",
+                             daemon=True).start()  # fmt: skip
+            async for line in receive:
+                yield line
+
+
 @contextlib.contextmanager
 def _wire_in() -> Iterator[Any]:
     """stdin as UTF-8 lines (undecodable bytes replaced, as the SDK reads them), read
@@ -101,15 +162,15 @@ def _wire_in() -> Iterator[Any]:
     try:
         private = os.dup(sys.stdin.fileno())
     except (OSError, ValueError, AttributeError):  # no real fd 0: read it as it is
-        yield anyio.wrap_file(io.TextIOWrapper(sys.stdin.buffer, "utf-8", "replace"))
+        yield _Lines(io.TextIOWrapper(sys.stdin.buffer, "utf-8", "replace"))
         return
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
     try:
-        yield anyio.wrap_file(io.TextIOWrapper(os.fdopen(private, "rb", closefd=False),
-                                               "utf-8", "replace"))  # fmt: skip
+        yield _Lines(io.TextIOWrapper(os.fdopen(private, "rb", closefd=False), "utf-8",
+                                      "replace"))  # fmt: skip
     finally:
-        # ``private`` stays open: a worker thread may still block reading it, and a
+        # ``private`` stays open: the reading thread may still block on it, and a
         # number closed under it could be reused by another file.
         os.dup2(private, 0)
