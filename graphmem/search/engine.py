@@ -274,7 +274,8 @@ class _Run:
         self.found = {channel: {i for i, _ in ranked} for channel, ranked in lists.items()}
         context = self.neighbours(lists) if recipe.neighbour_weight > 0 else {}
         fused = fuse(self.complete(lists, set(context)), weights, **fusion)
-        if recipe.keyword_gate > 0 and "vector" in self.scores and lists.get("vector"):
+        if (recipe.keyword_gate > 0 or recipe.graph_gate > 0) and "vector" in self.scores \
+                and lists.get("vector"):  # fmt: skip
             fused = self.gated(fused, lists["vector"][0][1])
         fused = smooth(fused, lambda i: context.get(i, ()), recipe.neighbour_weight)
         fused = speakers(fused, self.member_payloads, self.text, recipe.speaker_weight)
@@ -323,17 +324,35 @@ class _Run:
         return weights
 
     def gated(self, fused: list[Fused], best: float) -> list[Fused]:
-        """``fuse.gate`` over the keyword shares: from the scope's median cosine to the best
-        of this search, or, with ``gate_low`` < ``gate_high``, over that band of spreads
-        around the median (``Scores.standing``)."""
+        """``fuse.gate`` over the keyword shares, then over the graph shares: each from the
+        scope's median cosine to the best of this search, or, with its low < high, over
+        that band of spreads around the median (``Scores.standing``)."""
         recipe, cosines = self.recipe, self.scores["vector"]
-        low, high = cosines.median(), best
-        if recipe.gate_high > recipe.gate_low:
-            spread = cosines.spread()
-            low, high = low + recipe.gate_low * spread, low + recipe.gate_high * spread
-        ceiling = self.index.keywords.ceiling(self.text) if recipe.gate_spare else 0.0
-        return gate(fused, recipe.keyword_gate, low, high, ceiling=ceiling,
-                    spare=recipe.gate_spare)  # fmt: skip
+
+        def band(low: float, high: float) -> tuple[float, float]:
+            median = cosines.median()
+            if high > low:
+                spread = cosines.spread()
+                return median + low * spread, median + high * spread
+            return median, best
+
+        if recipe.keyword_gate > 0:
+            ceiling = self.index.keywords.ceiling(self.text) if recipe.gate_spare else 0.0
+            fused = gate(fused, recipe.keyword_gate, *band(recipe.gate_low, recipe.gate_high),
+                         ceiling=ceiling, spare=recipe.gate_spare)  # fmt: skip
+        if recipe.graph_gate > 0:
+            low, high = band(recipe.graph_gate_low, recipe.graph_gate_high)
+            fused = gate(fused, recipe.graph_gate, low, high, channel="graph", only=self.one_hop)
+        return fused
+
+    def one_hop(self, key: str) -> bool:
+        """Whether the best graph evidence of the memories ``key`` stands for is a relation
+        of an entity the query names (or a seed's mention): what ``graph_gate`` weighs. A
+        fact two hops out says nothing of the query in its own words (the employer's city,
+        asked about the employee), so its meaning is no test of it."""
+        facts = self.graph.facts
+        found = [facts[i] for i in self.groups.members(key) or [key] if i in facts]
+        return bool(found) and len(max(found, key=lambda held: held[0])[1]) <= 1
 
     def neighbours(self, lists: dict[str, list[tuple[str, float]]]) -> dict[str, tuple]:
         """The admitted neighbours (``neighbours.py``) of the candidates and of those.

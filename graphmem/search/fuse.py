@@ -19,7 +19,7 @@ channel, the contribution it added, so a hit can say exactly where its score cam
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 Ranked = Sequence[tuple[str, float]]
@@ -141,6 +141,7 @@ def gate(
     by: str = "vector",
     ceiling: float = 0.0,
     spare: float = 0.0,
+    only: Callable[[str], bool] | None = None,
 ) -> list[Fused]:
     """Scale each memory's ``channel`` share by how close its ``by`` score is to ``high``.
 
@@ -156,14 +157,15 @@ def gate(
     of the ceiling keeps its whole share, one covering half of that or less gets the
     factor alone, linearly between. Matching most of what the query says is evidence
     in itself; matching one of its words is not. A memory whose share was cut records
-    the factor as ``raw["<channel>_gate"]`` (shown by ``Hit.explain``).
+    the factor as ``raw["<channel>_gate"]`` (shown by ``Hit.explain``). ``only(memory
+    id)``, when given, says which memories are gated; the others keep their shares.
     """
     if power <= 0.0 or high - low <= 1e-12:
         return list(fused)
     out = []
     for f in fused:
         share = f.parts.get(channel)
-        if share:
+        if share and (only is None or only(f.memory_id)):
             closeness = (f.raw.get(by, low) - low) / (high - low)
             factor = min(1.0, max(0.0, closeness)) ** power
             if spare > 0.0 and ceiling > 0.0:

@@ -221,8 +221,10 @@ def walk(
                 origin = start.get(here)
                 if origin is None:
                     continue
-                # Joining two entities the query named is as relevant as it gets.
-                fit = 1.0 if seeds.get(there, 0.0) >= 1.0 else relevance(rel.name)
+                # Joining two entities the query named: at least ``join_fit`` (see Recipe).
+                fit = relevance(rel.name)
+                if seeds.get(there, 0.0) >= 1.0:
+                    fit = max(fit, recipe.join_fit)
                 score = origin.score * recipe.hop_decay * (floor + (1.0 - floor) * fit)
                 path = [*origin.path, step]
                 for fact_id in fact_ids:

@@ -591,6 +591,11 @@ class Recipe:
     standout_high: float = 0.0  # this many spreads above the scope's median, to
     standout_kept: float = 1.0  # ``standout_kept`` of themselves at ``standout_high`` (0/0: off)
     standout_graph: float = 1.0  # the graph's weight falls to this share of itself instead
+    # keyword_gate for the graph's shares (0: off), over its own band of spreads about the
+    # median cosine (both 0: from the median to the search's best cosine)
+    graph_gate: float = 0.0
+    graph_gate_low: float = 0.0
+    graph_gate_high: float = 0.0
     # -- graph channel ------------------------------------------------------------------
     graph_walk: str = "paths"  # "paths" (graph.py) or "ppr" (ppr.py: arrays, PageRank)
     # -- bridge channel (bridge.py) ----------------------------------------------------
@@ -617,6 +622,9 @@ class Recipe:
     entity_similarity: float = 0.75  # cosine floor for linking a query span to an entity
     hop_decay: float = 0.8  # score kept per hop
     relation_floor: float = 0.2  # share of score an irrelevant relation still passes on
+    # the least relevance a relation joining two entities the query names is given (1.0:
+    # as relevant as it gets, whatever its name; 0.0: its name's relevance alone)
+    join_fit: float = 1.0
     mention_weight: float = 0.5  # a fact that merely mentions a reached entity
     mention_from: int = 1  # mentions of entities reached at this hop or later (0 = seeds too)
     mention_entities: int = 10  # mentions are read for at most this many entities
@@ -661,7 +669,8 @@ class Recipe:
                      "pagerank_weight", "mmr_lambda", "entity_similarity",
                      "neighbour_weight", "keyword_coverage", "ppr_restart",
                      "relation_gate", "recency_weight", "importance_weight",
-                     "speaker_weight", "bridge_floor", "long_parts", "gate_spare"):  # fmt: skip
+                     "speaker_weight", "bridge_floor", "long_parts", "gate_spare",
+                     "join_fit"):  # fmt: skip
             if not 0.0 <= getattr(self, name) <= 1.0:
                 problems.append(f"{name}: a number in [0, 1]")
         if not self.recency_half_life > 0:
@@ -677,11 +686,14 @@ class Recipe:
             problems.append("standout_low, standout_high: 0 <= low < high (both 0: off)")
         if not (0.0 <= self.standout_kept <= 1.0 and 0.0 <= self.standout_graph <= 1.0):
             problems.append("standout_kept, standout_graph: numbers in [0, 1]")
-        if not 0.0 <= self.keyword_gate <= 4.0:
-            problems.append("keyword_gate: a number in [0, 4]")
-        if (self.gate_low or self.gate_high) and not self.gate_low < self.gate_high:
-            problems.append("gate_low, gate_high: low < high, in spreads about the median "
-                            "(both 0: from the median to the best cosine)")  # fmt: skip
+        for power, low, high in (("keyword_gate", "gate_low", "gate_high"),
+                                 ("graph_gate", "graph_gate_low", "graph_gate_high")):  # fmt: skip
+            if not 0.0 <= getattr(self, power) <= 4.0:
+                problems.append(f"{power}: a number in [0, 4]")
+            if (getattr(self, low) or getattr(self, high)) and \
+                    not getattr(self, low) < getattr(self, high):  # fmt: skip
+                problems.append(f"{low}, {high}: low < high, in spreads about the median "
+                                "(both 0: from the median to the best cosine)")  # fmt: skip
         if self.mention_from not in (0, 1):
             problems.append("mention_from: 0 (seeds too) or 1")
         for name in ("rrf_k", "candidates", "frontier", "fanout", "mention_entities",
@@ -726,6 +738,11 @@ _FLAT = {"vector": 0.5, "keyword": 0.5}
 # A memory said by the person the query names (``boost.speakers``), shared by text and
 # hybrid; measured in boost.py.
 _SPEAKER = {"speaker_weight": 0.1}
+# What a graph share must show to count in full (measured in the module docstring): a
+# relation joining two named entities is weighed by its name like any other, and a memory
+# whose meaning is no closer to the query than the scope's typical one keeps little of it.
+_GRAPH_EVIDENCE = {"join_fit": 0.0, "graph_gate": 2.0, "graph_gate_low": 0.0,
+                   "graph_gate_high": 1.0}  # fmt: skip
 # Only entities the query names seed the walk, and the graph weighs as much as each flat
 # channel; the bridge (bridge.py) at 0.2 beside it, its vague lifts from memories stating
 # no relation held under 0.05 of their strength. Measured in the module docstring.
@@ -734,6 +751,7 @@ HYBRID = Recipe(
     weights={**_FLAT, "graph": 1.0, "bridge": 0.2},
     bridge_floor=0.05,
     seeds_from_hits=0,
+    **_GRAPH_EVIDENCE,
     **_NEIGHBOURS,
     **_FUSION,
     **_SPEAKER,
