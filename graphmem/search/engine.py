@@ -347,12 +347,13 @@ class _Run:
 
     def one_hop(self, key: str) -> bool:
         """Whether the best graph evidence of the memories ``key`` stands for is a relation
-        of an entity the query names (or a seed's mention): what ``graph_gate`` weighs. A
-        fact two hops out says nothing of the query in its own words (the employer's city,
-        asked about the employee), so its meaning is no test of it."""
-        facts = self.graph.facts
-        found = [facts[i] for i in self.groups.members(key) or [key] if i in facts]
-        return bool(found) and len(max(found, key=lambda held: held[0])[1]) <= 1
+        they support that touches an entity the query names: what ``graph_gate`` weighs. A
+        fact further out (a relation of the entity reached, or a fact mentioning it) says
+        nothing of the query in its own words (the employer's city, asked about the
+        employee), so its meaning is no test of it."""
+        graph = self.graph
+        members = [i for i in self.groups.members(key) or [key] if i in graph.facts]
+        return bool(members) and graph.one_hop(max(members, key=lambda i: graph.facts[i][0]))
 
     def neighbours(self, lists: dict[str, list[tuple[str, float]]]) -> dict[str, tuple]:
         """The admitted neighbours (``neighbours.py``) of the candidates and of those.

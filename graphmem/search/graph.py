@@ -64,6 +64,8 @@ class GraphResult:
     relations: dict[str, Relation] = field(default_factory=dict)
     walked: list[Relation] = field(default_factory=list)  # the relations a hop went along
     linked: set[tuple[str, str]] = field(default_factory=set)  # (fact id, entity id) by name
+    # Facts whose best score is a mention of a reached entity, not a relation they support.
+    by_mention: set[str] = field(default_factory=set)
 
     @property
     def mentions(self) -> set[tuple[str, str]]:
@@ -75,10 +77,18 @@ class GraphResult:
                  for e in (rel.source_id, rel.target_id)}  # fmt: skip
         return found | self.linked
 
-    def offer(self, fact_id: str, score: float, path: list[PathStep]) -> None:
+    def offer(self, fact_id: str, score: float, path: list[PathStep]) -> bool:
+        """Keeps ``score`` for ``fact_id`` if it beats the one held; says whether it did."""
         best = self.facts.get(fact_id)
         if best is None or score > best[0]:
             self.facts[fact_id] = (score, path)
+            return True
+        return False
+
+    def one_hop(self, fact_id: str) -> bool:
+        """Whether the fact's best score is a relation it supports, one hop from a seed."""
+        held = self.facts.get(fact_id)
+        return held is not None and len(held[1]) <= 1 and fact_id not in self.by_mention
 
 
 def query_keys(query: str, scope: Scope) -> list[str]:
@@ -275,4 +285,5 @@ def _mentioning(
     for fact_id, entity_ids in found.items():
         reaches = sorted((result.reached[e] for e in entity_ids), key=lambda r: -r.score)
         total = min(1.0, sum(result.reached[e].score / math.sqrt(counts[e]) for e in entity_ids))
-        result.offer(fact_id, total * recipe.mention_weight, reaches[0].path)
+        if result.offer(fact_id, total * recipe.mention_weight, reaches[0].path):
+            result.by_mention.add(fact_id)
