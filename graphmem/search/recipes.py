@@ -548,6 +548,35 @@ names the bridge as an object ("Scott Young is the father of Neil Young", "Betra
 directed by Raoul Walsh"), which aboutness counts a quarter and divides among the
 passage's eight to eleven triples. The variants that lift such passages lose other LLM
 questions, so the difference stays open.
+
+What a graph share must show (``join_fit``, ``graph_gate``; 2026-11-27, fifth session).
+LoCoMo with each session added as named messages put hybrid below text (recall@10 0.747
+vs 0.754, recall@1 0.315 vs 0.354): there each "I" is its speaker's, and a question
+naming a speaker seeds the walk with her. In the 33 questions the graph lost, all 87
+memories it pushed into the top 10 came one hop from a seed: the facts of a speaker's
+one relation ("Caroline likes creating art", lifted by the walk's floor, 0.16-0.3, for
+"Would Caroline be considered religious?"), and those of a relation joining two named
+entities ("Jon likes dancing", 0.8 for "Did Jon and Gina both participate in dance
+competitions?"). Recall@10 by session / turn by turn, musique LLM all-gold@5 / R@5,
+synthetic 20k hop-2 recall@10 (kept data dirs, MiniLM):
+
+    variant                                       session  turn    musique        hop-2
+    hybrid before                                 0.747    0.755   0.46 / 0.723   0.720
+    relation_floor 0                              0.753    0.754   0.42 / 0.693
+    graph gate, power 1, band -0.5 to 0.5         0.751    0.755   0.46 / 0.723
+    graph gate, power 2, band 0 to 1 (all hops)   0.753    0.756   0.46 / 0.717
+      + join_fit 0.5                              0.753            0.46 / 0.722
+      + join_fit 0                                0.753    0.756   0.48 / 0.728   0.647
+    gate on one-hop relation evidence, join 0     0.753    0.755   0.48 / 0.735   0.720
+      (hybrid now; session recall@1 0.337)
+
+The floor is what carries a walk across a relation the question does not name, so
+removing it cost musique four questions. A fact two hops out says nothing of the question
+in its own words, so gating it cost the synthetic suite's second hops; the gate now
+weighs only relation evidence one hop from a named entity. Not kept, with no figure
+moved on the session set: damping a seed's floor (or its whole score) by how many
+relations it has (LoCoMo speakers hold one or two: the offline extractor finds few), and
+dividing a relation's score among the facts that support it (two to three each).
 """
 
 from __future__ import annotations

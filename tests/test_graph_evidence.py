@@ -1,0 +1,103 @@
+"""What a graph share must show to count in full (hybrid's ``join_fit`` and ``graph_gate``).
+
+On chats added as named messages, a question naming a speaker lifted every fact of that
+speaker's relations by the walk's floor, and a relation joining two named entities gave
+its facts the walk's full score whatever the question asked; hybrid then trailed text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from graphmem import Memory
+from graphmem.errors import ValidationError
+from graphmem.search import recipes
+from graphmem.search.fuse import Fused, gate
+
+# hybrid as it was: a join as relevant as it gets, no gate on graph shares
+BEFORE = replace(recipes.HYBRID, name="before", join_fit=1.0, graph_gate=0.0)
+ALICE = ["Alice baked rye bread with her aunt.", "Alice painted the kitchen light green.",
+         "Alice fed the ducks at the park.", "Alice read a novel about sailors.",
+         "Alice repaired the old bicycle.", "Alice cooked pasta for her friends.",
+         "Alice watched a film about whales.", "Alice planted tomatoes in the garden.",
+         "Alice goes hiking in the hills every weekend.", "Alice works at Acme Corp.",
+         "Acme Corp is located in Berlin."]  # fmt: skip
+
+
+def test_gate_leaves_alone_the_memories_it_is_not_asked_to_weigh():
+    fused = [Fused("near", 1.0, {"graph": 0.5}, {"vector": 0.9, "graph": 0.5}),
+             Fused("far", 0.9, {"graph": 0.5}, {"vector": 0.1, "graph": 0.5}),
+             Fused("far-two-hops", 0.8, {"graph": 0.5}, {"vector": 0.1, "graph": 0.5})]  # fmt: skip
+    out = {f.memory_id: f for f in gate(fused, 1.0, 0.1, 0.9, channel="graph",
+                                         only=lambda i: i != "far-two-hops")}  # fmt: skip
+    assert out["near"].parts["graph"] == 0.5 and "graph_gate" not in out["near"].raw
+    assert out["far"].parts["graph"] == 0.0 and out["far"].raw["graph_gate"] == 0.0
+    assert out["far-two-hops"].parts["graph"] == 0.5
+
+
+@pytest.mark.parametrize("bad, named", [
+    ({"join_fit": 1.5}, "join_fit"),
+    ({"graph_gate": -1.0}, "graph_gate"),
+    ({"graph_gate": 5.0}, "graph_gate"),
+    ({"graph_gate_low": 1.0, "graph_gate_high": 0.0}, "graph_gate_low, graph_gate_high"),
+])  # fmt: skip
+def test_bad_graph_evidence_options_are_refused(bad, named):
+    with pytest.raises(ValidationError, match=named):
+        replace(recipes.HYBRID, name="bad", **bad)
+
+
+@pytest.fixture(scope="module")
+def alice(tmp_path_factory):
+    with Memory.open(tmp_path_factory.mktemp("alice"), embedder="hash") as m:
+        m.add_many([{"text": t} for t in ALICE], user_id="u")
+        yield m
+
+
+def _hit(hits, text):
+    return next((rank, h) for rank, h in enumerate(hits) if h.text == text)
+
+
+def test_a_relation_of_the_named_person_the_question_is_not_about_keeps_little(alice):
+    """ "Alice works at Acme Corp." is Alice's relation, and the question is about her
+    weekends: its meaning is no closer than the typical memory of Alice's, so the graph's
+    floor no longer lifts it, and the hit says why."""
+    query = "What does Alice do on weekends?"
+    before = _hit(alice.search(query, user_id="u", recipe=BEFORE), "Alice works at Acme Corp.")[1]
+    hits = alice.search(query, user_id="u")
+    _, now = _hit(hits, "Alice works at Acme Corp.")
+    assert hits[0].text == "Alice goes hiking in the hills every weekend."
+    assert now.score_parts["graph"] < 0.8 * before.score_parts["graph"]
+    assert now.score_parts["graph_gate"] < 0.8
+    assert "graph_gate=" in now.explain() and "graph_gate" not in before.score_parts
+
+
+def test_a_fact_two_hops_out_keeps_its_whole_graph_share(alice):
+    """The employer's city says nothing of the question in its own words: only relations
+    one hop from a named entity are gated. (Gating by path length alone took a fact that
+    mentions the employer for one-hop evidence and cut its share to nothing.)"""
+    query = "In which city is the company Alice works for?"
+    before = alice.search(query, user_id="u", recipe=BEFORE)
+    hits = alice.search(query, user_id="u")
+    rank, city = _hit(hits, "Acme Corp is located in Berlin.")
+    assert rank == _hit(before, "Acme Corp is located in Berlin.")[0] == 1
+    assert city.score_parts["graph"] > 0.2 and "graph_gate" not in city.score_parts
+    assert hits[0].text == "Alice works at Acme Corp."  # what the question is about: whole
+    assert hits[0].score_parts["graph"] == pytest.approx(0.8)
+
+
+def test_a_relation_joining_two_named_entities_is_weighed_by_its_name(tmp_path):
+    """Jon and dancing are both named: before, "Jon likes dancing" was the strongest
+    evidence there is for any question naming both; now its name must fit the question."""
+    said = ["Jon loves dancing.", "Jon won first place in a regional competition last spring.",
+            "Jon baked rye bread with his aunt.", "Jon fed the ducks at the park."]  # fmt: skip
+    with Memory.open(tmp_path, embedder="hash") as m:
+        m.add_many([{"text": t} for t in said], user_id="u")
+        asked = "Did Jon ever win a dancing competition?"
+        before = _hit(m.search(asked, user_id="u", recipe=BEFORE), "Jon loves dancing.")[1]
+        now = _hit(m.search(asked, user_id="u"), "Jon loves dancing.")[1]
+        fits = _hit(m.search("Does Jon like dancing?", user_id="u"), "Jon loves dancing.")[1]
+    assert before.score_parts["path"] == pytest.approx(0.8)
+    assert now.score_parts["path"] < 0.3  # the floor of an irrelevant relation
+    assert fits.score_parts["path"] == pytest.approx(0.8)  # "like" fits "likes"
