@@ -100,3 +100,25 @@ def _stopped_mcp_session(data_dir, stop: int, text: str) -> tuple[int | None, st
             child.kill()
             child.wait()
     return code, child.stderr.read()
+
+
+def test_mcp_stdio_still_starts_where_the_event_loop_takes_no_signals():
+    """Windows' event loop has no signal handlers: the stop watch must step aside (the
+    caller's own handlers stay in charge) instead of failing the session's start."""
+    import asyncio
+
+    import anyio
+
+    from graphmem.mcp import stdio
+
+    async def start() -> list[int]:
+        def refuse(*args, **kwargs):
+            raise NotImplementedError
+
+        asyncio.get_running_loop().add_signal_handler = refuse
+        stopped: list[int] = []
+        async with anyio.create_task_group() as tg:
+            await tg.start(stdio._watch, tg.cancel_scope, stopped)
+        return stopped
+
+    assert anyio.run(start) == []

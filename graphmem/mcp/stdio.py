@@ -69,7 +69,14 @@ async def _serve(server: Any, stopped: list[int]) -> None:
 
 
 async def _watch(scope: anyio.CancelScope, stopped: list[int], *, task_status: Any) -> None:
-    with anyio.open_signal_receiver(*_STOPS) as signals:
+    with contextlib.ExitStack() as stack:
+        try:
+            signals = stack.enter_context(anyio.open_signal_receiver(*_STOPS))
+        except (NotImplementedError, RuntimeError, ValueError):
+            # No loop signal handlers here (Windows' event loop): the caller's own
+            # handlers stay in charge, as before.
+            task_status.started()
+            return
         task_status.started()
         async for signum in signals:
             stopped.append(int(signum))
