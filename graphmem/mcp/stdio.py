@@ -35,13 +35,14 @@ def serve_stdio(memory: Any, scope: dict[str, str | None]) -> None:
         scope = Scope.of(**scope).params_or_none()  # malformed ids fail before serving
     amem = AsyncMemory(memory)
     stopped: list[int] = []
-    kept = {signum: signal.getsignal(signum) for signum in _STOPS}
+    # Only the main thread has signal handlers (elsewhere ``_watch`` steps aside).
+    main = threading.current_thread() is threading.main_thread()
+    kept = {signum: signal.getsignal(signum) for signum in _STOPS} if main else {}
     try:
         anyio.run(_serve, build_server(calls_on(amem), lambda _ctx: scope), stopped)
     finally:
-        if threading.current_thread() is threading.main_thread():
-            for signum, handler in kept.items():  # the loop left its own: put back the caller's
-                signal.signal(signum, handler)
+        for signum, handler in kept.items():  # the loop left its own: put back the caller's
+            signal.signal(signum, handler)
         amem.lanes.close()  # waits for a call still running; the caller closes the memory
     if stopped:
         signal.raise_signal(stopped[0])  # now the caller's handler (or the default) acts
@@ -56,14 +57,10 @@ async def _serve(server: Any, stopped: list[int]) -> None:
     A signal is taken by the event loop, never raised inside it: the CLI's handler raised
     its exception in whatever code ran, and where a task or the SDK caught it, the process
     kept serving (1 stop in 3 hung, measured with a signal sent just after an answer)."""
-    # The SDK's stdio transport drops a line it cannot read without a word, so a client
-    # waiting on that request's id waits forever; here each such line gets the JSON-RPC
-    # error the spec asks for, and the session goes on with the next line.
     lowlevel = server._lowlevel_server
     with _wire_in() as wire:
         async with anyio.create_task_group() as tg:
-            if threading.current_thread() is threading.main_thread():
-                await tg.start(_watch, tg.cancel_scope, stopped)
+            await tg.start(_watch, tg.cancel_scope, stopped)
             await _session(lowlevel, wire)
             tg.cancel_scope.cancel()
 
@@ -73,8 +70,8 @@ async def _watch(scope: anyio.CancelScope, stopped: list[int], *, task_status: A
         try:
             signals = stack.enter_context(anyio.open_signal_receiver(*_STOPS))
         except (NotImplementedError, RuntimeError, ValueError):
-            # No loop signal handlers here (Windows' event loop): the caller's own
-            # handlers stay in charge, as before.
+            # No loop signal handlers here (Windows' event loop, or not the main thread):
+            # the caller's own handlers stay in charge, as before.
             task_status.started()
             return
         task_status.started()
@@ -85,6 +82,9 @@ async def _watch(scope: anyio.CancelScope, stopped: list[int], *, task_status: A
 
 
 async def _session(lowlevel: Any, wire: Any) -> None:
+    # The SDK's stdio transport drops a line it cannot read without a word, so a client
+    # waiting on that request's id waits forever; here each such line gets the JSON-RPC
+    # error the spec asks for, and the session goes on with the next line.
     async with stdio_server(stdin=_Unnotified(wire)) as (read, write):
         sieved_in, sieved_out = create_context_streams[SessionMessage | Exception](0)
 
