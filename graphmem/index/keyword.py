@@ -32,11 +32,14 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections import Counter
 from functools import lru_cache
 
 import numpy as np
 import snowballstemmer
+
+from ..text import has_cjk, pairs, split_scripts
 
 _STOPWORD_TEXT = """a about above after again against all am an and any are as at be because
     been before being below between both but by can could did do does doing down during each
@@ -60,9 +63,24 @@ def stem(word: str) -> str:
 
 
 def tokenise(text: str) -> list[str]:
-    """Lower-case word runs (any script), English stopwords removed, stemmed."""
-    words = _TOKEN.findall(text.casefold())
-    return [stem(w) for w in words if w not in STOPWORDS]
+    """Lower-case word runs (any script), English stopwords removed, stemmed; runs of
+    Chinese, Japanese or Korean as overlapping character pairs (``graphmem.text``).
+
+    Text that is not ASCII is NFKC-normalised first, so full-width "ＩＢＭ" and half-width
+    kana match their usual forms, as entity name keys do."""
+    if text.isascii():
+        return [stem(w) for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS]
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    if not has_cjk(folded):
+        return [stem(w) for w in _TOKEN.findall(folded) if w not in STOPWORDS]
+    out: list[str] = []
+    for word in _TOKEN.findall(folded):
+        for part, cjk in split_scripts(word):
+            if cjk:
+                out += pairs(part)
+            elif part not in STOPWORDS:
+                out.append(stem(part))
+    return out
 
 
 class Postings:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..models import Scope
+from ..text import word_count
 from .keyword import KeywordIndex
 from .nearest import MIN_POINTS, Clusters
 from .neighbours import NeighbourTable
@@ -448,7 +449,7 @@ def _grown(rows: int) -> int:
 
 def _is_long(payload: Mapping[str, Any] | None) -> bool:
     """A source message of more than ``LONG_WORDS`` words."""
-    return is_source(payload) and len(str(payload.get("text", "")).split()) > LONG_WORDS
+    return is_source(payload) and word_count(str(payload.get("text", ""))) > LONG_WORDS
 
 
 def _unit(query: Sequence[float]) -> np.ndarray:

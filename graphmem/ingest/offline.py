@@ -62,6 +62,7 @@ from ..models import (
     name_key,
 )
 from ..stores.base import KnownEntity
+from ..text import has_cjk, word_count
 from . import offline_words as words
 from .offline_importance import importance, is_rule
 from .offline_mentions import KnownIndex, Mention, MentionFinder, Sentence, split_sentences
@@ -191,7 +192,11 @@ class _Run:
         mentions = [m for m in mentions if not m.tentative or id(m) in used]
         said = _WORDS.findall(lowered)
         named = any(m.kind != "speaker" for m in mentions)
-        if not found and (all(w in words.FILLER for w in said) or (len(said) < 3 and not named)):
+        # ``said`` holds Latin words only; in CJK characters count (``graphmem.text``).
+        cjk = has_cjk(work)
+        size = word_count(work) if cjk else len(said)
+        filler = not cjk and all(w in words.FILLER for w in said)
+        if not found and (filler or (size < 3 and not named)):
             return
         fact = len(self.facts)
         valid_at, invalid_at = sentence_dates(work)

@@ -19,7 +19,8 @@ from . import offline_words as words
 TOKEN = re.compile(r"\w+(?:[&.\-]\w+)*")
 # "i" in lower case too: chat text often has it; "i.e." is not a pronoun.
 _SPEAKER = re.compile(r"\b(?:(?P<my>[Mm][Yy])|[Ii]|(?P<me>[Mm][Ee]|[Mm]yself|[Mm]ine))\b(?!\.\w)")
-_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)")
+# Full-width stops (Chinese, Japanese) end a sentence with no space after them.
+_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)|[。！？]+[」』”’)）\]]*")
 _LAST_WORD = re.compile(r"(\w[\w.]*)$")
 _NO_SPLIT = frozenset("mr mrs ms dr prof st mt jr sr vs etc e.g i.e approx no fig".split())
 _INITIAL_AFTER = frozenset(":\"'([“‘-—*>.!?")

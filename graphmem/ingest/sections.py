@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..text import word_count
 from .sources import TURNS_WORDS
 
 TRANSCRIPT_SHARE = 0.8
@@ -62,7 +63,7 @@ NOT_SPEAKERS = frozenset({
 def parts(text: str) -> str | list[dict[str, Any]]:
     """``text`` as messages (``{role, content[, name]}``) where it reads as a transcript
     or as paragraphs and is long enough to be kept in parts; else ``text`` itself."""
-    if len(text.split()) <= TURNS_WORDS:
+    if word_count(text) <= TURNS_WORDS:
         return text
     return _transcript(text) or _paragraphs(text) or text
 
@@ -105,7 +106,7 @@ def _paragraphs(text: str) -> list[dict[str, Any]] | None:
     found = [p.strip() for p in _PARAGRAPHS.split(text) if p.strip()]
     merged: list[str] = []
     for paragraph in found:
-        if merged and len(merged[-1].split()) < HEADING_WORDS:
+        if merged and word_count(merged[-1]) < HEADING_WORDS:
             merged[-1] = f"{merged[-1]}\n{paragraph}"
         else:
             merged.append(paragraph)

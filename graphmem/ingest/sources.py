@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..models import Extraction, Scope
+from ..text import word_count
 
 if TYPE_CHECKING:
     from .pipeline import Unit
@@ -52,7 +53,7 @@ def fact_text_key(text: str) -> str:
 def keeps_turns(unit: Unit) -> bool:
     """Whether ``unit`` keeps each message as its own source (see the module's note);
     read once per unit, as ``Unit.by_turns``."""
-    return len(unit.messages) > 2 and len(unit.text.split()) > TURNS_WORDS
+    return len(unit.messages) > 2 and word_count(unit.text) > TURNS_WORDS
 
 
 def origins(unit: Unit, ex: Extraction, scope: Scope) -> tuple[list[str], dict[str, Source]]:

@@ -34,12 +34,14 @@ import numpy as np
 from ..index.keyword import STOPWORDS, tokenise
 from ..models import Entity, PathStep, Relation, Scope, name_key
 from ..stores.graph_ops import GraphOps
+from ..text import split_scripts
 from .recipes import Recipe
 
 _WORD = re.compile(r"[\w][\w\-.&']*")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _SELF = frozenset({"i", "me", "my", "mine", "myself"})
 _MAX_NGRAM = 4
+_MAX_CJK_NAME = 8  # characters: 中华人民共和国 is seven
 _SPAN = re.compile(r"\b[A-Z][\w\-&.']*(?:\s+(?:[A-Z][\w\-&.']*|of|de|van|von))*")
 
 
@@ -92,19 +94,38 @@ class GraphResult:
 
 
 def query_keys(query: str, scope: Scope) -> list[str]:
-    """Name keys worth looking up: n-grams that are not only stopwords, plus the user."""
-    words = [_POSSESSIVE.sub("", w).strip(".-'") for w in _WORD.findall(query)]
-    words = [w for w in words if w]
+    """Name keys worth looking up: n-grams that are not only stopwords, plus the user.
+
+    A run of Chinese, Japanese or Korean has no spaces to cut names at: each of its
+    substrings of two to ``_MAX_CJK_NAME`` characters is a key ("我在东京工作" asks for
+    东京 among others; a lone character only where it stands alone). The run also ends an
+    n-gram of the words around it."""
     keys = set()
-    for size in range(1, _MAX_NGRAM + 1):
-        for start in range(len(words) - size + 1):
-            gram = words[start : start + size]
-            if all(w.casefold() in STOPWORDS for w in gram):
-                continue
-            keys.add(name_key(" ".join(gram)))
-    if scope.user_id and any(w.casefold() in _SELF for w in words):
+    runs: list[list[str]] = [[]]  # words between CJK runs: n-grams stay inside one
+    for word in _WORD.findall(query):
+        for part, cjk in split_scripts(word):
+            if cjk:
+                keys.update(_cjk_names(name_key(part)))
+                runs.append([])
+            elif part := _POSSESSIVE.sub("", part).strip(".-'"):
+                runs[-1].append(part)
+    for words in runs:
+        for size in range(1, _MAX_NGRAM + 1):
+            for start in range(len(words) - size + 1):
+                gram = words[start : start + size]
+                if all(w.casefold() in STOPWORDS for w in gram):
+                    continue
+                keys.add(name_key(" ".join(gram)))
+    if scope.user_id and any(w.casefold() in _SELF for words in runs for w in words):
         keys.add(name_key(scope.user_id))
     return sorted(keys)
+
+
+def _cjk_names(run: str) -> list[str]:
+    if len(run) < 2:
+        return [run]
+    return [run[i : i + size] for size in range(2, min(len(run), _MAX_CJK_NAME) + 1)
+            for i in range(len(run) - size + 1)]  # fmt: skip
 
 
 def capitalised_spans(query: str) -> list[str]:
