@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .dots import dots
+
 if TYPE_CHECKING:
     from .scope import ScopeIndex
 
@@ -64,12 +66,12 @@ class Clusters:
         ``probes`` nearest clusters."""
         self._refresh()
         probes = min(self.probes, len(self.centres))
-        top = np.argpartition(-(units @ self.centres.T), probes - 1, axis=1)[:, :probes]
+        top = np.argpartition(-dots(self.centres, units), probes - 1, axis=1)[:, :probes]
         out = []
         for unit, clusters in zip(units, top.tolist(), strict=True):
             blocks = [self._block(c) for c in clusters]
             out.append((np.concatenate([slots for slots, _ in blocks]),
-                        np.concatenate([rows @ unit for _, rows in blocks])))  # fmt: skip
+                        np.concatenate([dots(rows, unit[None, :])[0] for _, rows in blocks])))  # fmt: skip
         return out
 
     def _block(self, cluster: int) -> tuple[np.ndarray, np.ndarray]:
@@ -92,7 +94,7 @@ class Clusters:
         if count == len(slots):
             size = max(8, 2 * count)
             slots = np.resize(slots, size)
-            grown = np.empty((size, rows.shape[1]), np.float32)
+            grown = np.empty((size, rows.shape[1]), rows.dtype)
             grown[:count] = rows[:count]
             rows = grown
         slots[count] = slot
@@ -112,7 +114,7 @@ class Clusters:
         live = np.flatnonzero(index._alive[: len(index.ids)])
         k = max(1, round(math.sqrt(self.probes * len(live))))
         picks = live[np.linspace(0, len(live) - 1, k).astype(np.int64)]
-        self.centres = np.array(index._matrix[picks], np.float32)  # type: ignore[index]
+        self.centres = np.array(index._matrix[picks])  # type: ignore[index]
         self.members = [[] for _ in range(k)]
         self._blocks, self._stale = {}, set()
         self.owner = np.full(len(index._alive), -1, np.int32)
@@ -130,7 +132,7 @@ class Clusters:
         step = max(1, 4_000_000 // max(1, len(self.centres)))  # bounds the scratch array
         for start in range(0, len(slots), step):
             part = slots[start : start + step]
-            best = np.argmax(index._matrix[part] @ self.centres.T, axis=1)  # type: ignore[index]
+            best = np.argmax(dots(self.centres, index._matrix[part]), axis=1)  # type: ignore[index]
             for slot, cluster in zip(part.tolist(), best.tolist(), strict=True):
                 old = int(self.owner[slot])
                 if old >= 0:  # moved, or its vector changed in place

@@ -2,8 +2,8 @@
 
 Why: qdrant-client's local mode filters in Python, so one scope-filtered search costs
 ~90 ms at 10k points and ~1 s at 100k (environment.md); the search target is 50 ms.
-The facts of one scope fit in memory easily (100k x 384 float32 = 150 MB), and an exact
-cosine over them is one matrix-vector product. The vector store stays the source of
+The facts of one scope fit in memory easily (100k x 384 float16 = 77 MB, ``dots.py``), and
+an exact cosine over them is one matrix-vector product. The vector store stays the source of
 truth: an index is built from it on first use and kept in step by ``IndexedVectorStore``
 (``store.py``), which sees every write because every write goes through it.
 """
@@ -18,13 +18,14 @@ import numpy as np
 
 from ..models import Scope
 from ..text import word_count
+from .dots import DTYPE, dots
 from .keyword import KeywordIndex
 from .nearest import MIN_POINTS, Clusters
 from .neighbours import NeighbourTable
 from .payload_rows import PayloadRows
 
 FACTS, ENTITIES, SOURCES = "facts", "entities", "sources"
-_PRODUCT_CELLS = 4_000_000  # 16 MB of float32 scores per chunk of a batched search
+_PRODUCT_CELLS = 4_000_000  # 32 MB of float64 scores per chunk of a batched search
 # A message longer than this many words is also scored by the facts split from it
 # (``ScopeIndex.part_slots``): one vector no longer stands for all it says.
 LONG_WORDS = 200
@@ -126,10 +127,10 @@ class ScopeIndex:
         row = np.asarray(vector, dtype=np.float32)
         norm = float(np.linalg.norm(row))
         if self._matrix is None:
-            self._matrix = np.zeros((64, row.shape[0]), dtype=np.float32)
+            self._matrix = np.zeros((64, row.shape[0]), dtype=DTYPE)
         if slot >= self._matrix.shape[0]:
             grown = np.zeros((max(slot + 1, _grown(self._matrix.shape[0])), row.shape[0]),
-                             np.float32)  # fmt: skip
+                             DTYPE)  # fmt: skip
             grown[: self._matrix.shape[0]] = self._matrix
             self._matrix = grown
         self._matrix[slot] = row / norm if norm else row
@@ -142,14 +143,14 @@ class ScopeIndex:
         slot = self.slot_of.get(point_id)
         if slot is not None:
             held = self._matrix is not None and self.has_vectors
-            self.put(point_id, payload, self._matrix[slot].copy() if held else None)
+            self.put(point_id, payload, self._matrix[slot].astype(np.float32) if held else None)
 
     def reserve(self, count: int, dim: int) -> None:
         """Room for ``count`` memories of ``dim``-d vectors before a build puts them: the
         matrix grown by doubling held up to twice the rows it needed (131,072 for 100k
-        memories: 48 MB of a 100k scope's 192 MB)."""
+        memories: 48 MB of a 100k scope's 192 MB, as float32)."""
         if self._matrix is None and count > 0 and dim > 0:
-            self._matrix = np.zeros((count, dim), np.float32)
+            self._matrix = np.zeros((count, dim), DTYPE)
 
     def drop(self, point_id: str) -> None:
         slot = self.slot_of.pop(point_id, None)
@@ -234,10 +235,11 @@ class ScopeIndex:
         return None if slot is None else self.payloads.gate(slot)
 
     def vector(self, point_id: str) -> np.ndarray | None:
+        """A memory's unit vector as held (float16 precision), as float32."""
         slot = self.slot_of.get(point_id)
         if slot is None or self._matrix is None or not self.has_vectors:
             return None
-        return self._matrix[slot]
+        return self._matrix[slot].astype(np.float32)
 
     def part_slots(self) -> tuple[np.ndarray, np.ndarray]:
         """``(facts, sources)``: the slot of each fact split from a long message, and its
@@ -264,16 +266,13 @@ class ScopeIndex:
         size = len(self.ids)
         if self._matrix is None or not self.slot_of:
             return Scores(self, np.empty(0, np.int64), np.empty(0), 0.0)
-        values = self._matrix[:size] @ _unit(query)
+        values = dots(self._matrix[:size], _unit(query)[None, :])[0]
         floor = float(values[self._alive[:size]].min())
-        return Scores(self, np.arange(size), values.astype(np.float64), floor)
+        return Scores(self, np.arange(size), values, floor)
 
     def vector_scores_many(self, queries: Sequence[Sequence[float]]) -> list[Scores]:
-        """``vector_scores`` of each query, from one matrix product per chunk of queries.
-
-        Each cosine is within ``dim * 2**-24`` of the exact one, as ``vector_scores``'s
-        is, but BLAS sums the two in different orders: they may differ in the last bits.
-        """
+        """``vector_scores`` of each query, from one product per chunk of queries: the
+        same scores, pair by pair (``dots.py``)."""
         size = len(self.ids)
         if self._matrix is None or not self.slot_of:
             return [self.vector_scores(q) for q in queries]
@@ -281,10 +280,10 @@ class ScopeIndex:
         matrix, alive, out = self._matrix[:size], self._alive[:size], []
         step = max(1, _PRODUCT_CELLS // size)  # bounds the (queries x scope) scratch array
         for start in range(0, len(units), step):
-            values = np.stack(units[start : start + step]) @ matrix.T
+            values = dots(matrix, np.stack(units[start : start + step]))
             floors = (values if alive.all() else values[:, alive]).min(axis=1)
             slots = np.arange(size)
-            out += [Scores(self, slots, row.astype(np.float64), float(floor))
+            out += [Scores(self, slots, row, float(floor))
                     for row, floor in zip(values, floors, strict=True)]  # fmt: skip
         return out
 

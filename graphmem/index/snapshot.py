@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..models import SCOPE_FIELDS, Scope
+from .dots import DTYPE
 from .payload_rows import PayloadRows, rows_blob, scopes_of
 from .scope import ScopeIndex, is_source
 
@@ -181,7 +182,7 @@ def load_scope(scope: Scope, meta: dict[str, Any], arrays: Arrays, where: str = 
     index.has_vectors, index.revision = bool(meta["has_vectors"]), int(meta["revision"])
     matrix = arrays.get("matrix")
     if matrix is not None:
-        check(matrix.ndim == 2 and len(matrix) == size and matrix.dtype == np.float32,
+        check(matrix.ndim == 2 and len(matrix) == size and matrix.dtype == DTYPE,
                "matrix shape")  # fmt: skip
         index._matrix = matrix
     groups = unpack(arrays["groups"])
