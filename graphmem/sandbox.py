@@ -51,29 +51,55 @@ def check_statement(text: object, params: object) -> tuple[str, dict[str, Any]]:
     if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
         raise ValidationError("params", "must be a dict with string keys")
     for name, value in params.items():
-        _check_ints(value, f"params.{name}")
+        _kind(value, f"params.{name}")
     return text, dict(params)
 
 
 _INT64 = (-(2**63), 2**63 - 1)
+_MAX_NESTING = 8
+_UNTYPED = "list<?>"  # an empty list, or one of nulls only
 
 
-def _check_ints(value: object, where: str, depth: int = 0) -> None:
-    """Whole numbers a graph engine can hold (64-bit): a larger one reached the Kuzu
-    driver's C++ side, whose refusal ("Unable to cast Python instance ...") named neither
-    the parameter nor the limit."""
-    if depth > 32:
-        return  # deeper values are the engine's to refuse
-    if isinstance(value, int) and not isinstance(value, bool):
+def _kind(value: object, where: str, depth: int = 0) -> str:
+    """What ``value`` is, as a graph engine types it ("number", "list<string>", ...),
+    refusing what Kuzu cannot read safely with the parameter and the way round named.
+
+    Why an allow-list: Kuzu infers a parameter's type in C++ and some shapes took the
+    whole process down (a list holding a map and a null: a segmentation fault, measured;
+    a map with a null field: an internal assertion), while mixed kinds or a whole number
+    past 64 bits came back as its internal errors. Scalars and lists of one kind of
+    value, nulls among them, are read alike by Kuzu and by Neo4j."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
         if not _INT64[0] <= value <= _INT64[1]:
             raise ValidationError(where, "is outside the 64-bit integer range the graph "
                                   "engines hold; pass it as a string or a float")  # fmt: skip
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            _check_ints(item, f"{where}.{key}", depth + 1)
-    elif isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            _check_ints(item, f"{where}[{i}]", depth + 1)
+        return "number"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        check_unicode(value, where)
+        return "string"
+    if isinstance(value, Mapping):
+        raise ValidationError(where, "is a map, which the graph engine cannot take as a "
+                              "parameter safely; pass each field as a parameter of its own "
+                              "($name, $age, ...)")  # fmt: skip
+    if not isinstance(value, list | tuple):
+        raise ValidationError(where, "must be a string, number, boolean, null or a list "
+                              f"of one of those, got {type(value).__name__}")  # fmt: skip
+    if depth >= _MAX_NESTING:
+        raise ValidationError(where, f"nests lists more than {_MAX_NESTING} deep")
+    kinds = {_kind(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value)}
+    kinds.discard("null")
+    # An empty list fits beside other lists; alone, the store says where it cannot type it.
+    known = {kind for kind in kinds if kind != _UNTYPED} or kinds
+    if len(known) > 1 or (_UNTYPED in kinds and not next(iter(known)).startswith("list<")):
+        raise ValidationError(where, f"mixes {' and '.join(sorted(kinds))}: a list "
+                              "parameter holds one kind of value (nulls aside)")  # fmt: skip
+    return f"list<{known.pop()}>" if known else _UNTYPED
 
 
 def run_cypher(

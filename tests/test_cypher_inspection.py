@@ -123,6 +123,14 @@ def test_a_parse_error_quotes_the_users_own_statement(mem, scope):
         ("RETURN $x AS x", {"x": [1, -(2**64)]}, "params.x[1]", "64-bit"),
         ("RETURN $x AS x", {"x": []}, "params", "empty list"),
         ("RETURN 1 AS one", {"u": "x"}, "params.u", "no $u"),
+        # Maps reached Kuzu's type inference in C++: the first two killed the process
+        # (segmentation fault), the third failed an internal assertion.
+        ("RETURN $x AS x", {"x": {"a": [None, {"b": 1.5}]}}, "params.x", "map"),
+        ("RETURN $x AS x", {"x": [{"b": 1}, None]}, "params.x[0]", "map"),
+        ("RETURN $x AS x", {"x": {"a": None}}, "params.x", "map"),
+        ("RETURN $x AS x", {"x": [1, "a"]}, "params.x", "mixes number and string"),
+        ("RETURN $x AS x", {"x": [[1], ["a"]]}, "params.x", "mixes"),
+        ("RETURN $x AS x", {"x": [1, {2, 3}]}, "params.x[1]", "got set"),
     ],
 )
 def test_a_bad_parameter_is_named_not_the_drivers_words(mem, scope, query, params, field, said):
@@ -130,6 +138,13 @@ def test_a_bad_parameter_is_named_not_the_drivers_words(mem, scope, query, param
         mem.cypher(query, params, **scope)
     assert info.value.field == field and said in str(info.value)
     assert "pybind" not in str(info.value).lower() and "should not happen" not in str(info.value)
+
+
+@pytest.mark.parametrize("scope", [{}, {"user_id": "a"}])
+def test_lists_of_one_kind_pass_with_their_nulls(mem, scope):
+    rows = mem.cypher("RETURN $x AS x, $y AS y, $z AS z",
+                      {"x": [1, None, 2.5], "y": [["a"], ["b", None]], "z": None}, **scope)  # fmt: skip
+    assert rows == [{"x": [1.0, None, 2.5], "y": [["a"], ["b", None]], "z": None}]
 
 
 @pytest.mark.parametrize(("query", "field"), [("", "query"), (None, "query"), (42, "query")])
