@@ -7,6 +7,8 @@ import json
 import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -122,3 +124,71 @@ def test_mcp_stdio_still_starts_where_the_event_loop_takes_no_signals():
         return stopped
 
     assert anyio.run(start) == []
+
+
+def _mcp_child(data_dir) -> subprocess.Popen:
+    child = subprocess.Popen(
+        [sys.executable, "-c", _MAIN, "mcp", "--data-dir", str(data_dir), "--embedder", "hash",
+         "--user", "alice"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    hello = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"}}}  # fmt: skip
+    child.stdin.write(json.dumps(hello).encode() + b"\n")
+    child.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+    child.stdin.flush()
+    assert b'"id":0' in child.stdout.readline()
+    return child
+
+
+def _exit_code(child: subprocess.Popen, timeout: float = 60) -> int | None:
+    try:
+        return child.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+        return None
+
+
+@pytest.mark.parametrize("stop", STOPS)
+def test_mcp_stdio_stops_while_its_client_reads_nothing(tmp_path, stop):
+    """With a client that had stopped reading (the answers filled the pipe), a stop signal
+    never ended the process: the SDK's writer sat in a worker thread the cancelled session
+    waited for (still running 60 s after SIGTERM, found by a protocol probe)."""
+    child = _mcp_child(tmp_path)
+    remember = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": {"name": "remember", "arguments": {"text": "Alice works at Acme."}}}  # fmt: skip
+    child.stdin.write(json.dumps(remember).encode() + b"\n")
+    # ~200 KB of answers, more than a pipe holds, none of them read
+    child.stdin.write(b"".join(b'{"jsonrpc":"2.0","id":%d,"method":"ping"}\n' % i
+                               for i in range(2, 4000)))  # fmt: skip
+    child.stdin.flush()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and child.poll() is None and not _stalled(child):
+        time.sleep(0.1)
+    child.send_signal(stop)
+    assert _exit_code(child) == 128 + stop, child.stderr.read().decode()[-2000:]
+    assert _written(tmp_path)[0] == ["Alice works at Acme."]  # closed, nothing lost
+
+
+def _stalled(child: subprocess.Popen) -> bool:
+    """Whether the child is blocked writing to its stdout (Linux: a thread's wchan)."""
+    try:
+        tasks = list(Path(f"/proc/{child.pid}/task").iterdir())
+        return any((task / "wchan").read_text() == "pipe_write" for task in tasks)
+    except OSError:
+        return False  # not Linux: the loop's 30 s are the wait
+
+
+def test_mcp_stdio_ends_quietly_when_its_client_stops_reading(tmp_path):
+    """A client that went away (its end of stdout closed) made the next answer raise in
+    the SDK's writer: the CLI exited 3 and called it a bug. It ends as at end of input."""
+    child = _mcp_child(tmp_path)
+    child.stdout.close()
+    child.stdin.write(b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n')
+    child.stdin.flush()  # stdin stays open: the closed pipe alone ends the session
+    code = _exit_code(child, timeout=30)
+    stderr = child.stderr.read().decode()
+    assert code == 0, stderr[-2000:]
+    assert "bug" not in stderr

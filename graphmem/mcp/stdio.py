@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import queue
 import signal
 import sys
 import threading
@@ -58,11 +59,16 @@ async def _serve(server: Any, stopped: list[int]) -> None:
     its exception in whatever code ran, and where a task or the SDK caught it, the process
     kept serving (1 stop in 3 hung, measured with a signal sent just after an answer)."""
     lowlevel = server._lowlevel_server
-    with _wire_in() as wire:
-        async with anyio.create_task_group() as tg:
-            await tg.start(_watch, tg.cancel_scope, stopped)
-            await _session(lowlevel, wire)
-            tg.cancel_scope.cancel()
+    async with _wire_in() as wire:
+        with _wire_out() as out:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(out.watch, tg.cancel_scope)  # a closed pipe ends it, as EOF does
+                await tg.start(_watch, tg.cancel_scope, stopped)
+                await _session(lowlevel, wire, out)
+                tg.cancel_scope.cancel()
+            # Answers still queued are written while the client reads them; after a stop
+            # signal, or with a client that no longer reads, not waited for long.
+            await out.drain(_DRAIN_STOPPED_S if stopped else _DRAIN_S)
 
 
 async def _watch(scope: anyio.CancelScope, stopped: list[int], *, task_status: Any) -> None:
@@ -81,11 +87,11 @@ async def _watch(scope: anyio.CancelScope, stopped: list[int], *, task_status: A
             return
 
 
-async def _session(lowlevel: Any, wire: Any) -> None:
+async def _session(lowlevel: Any, wire: Any, out: _WireOut) -> None:
     # The SDK's stdio transport drops a line it cannot read without a word, so a client
     # waiting on that request's id waits forever; here each such line gets the JSON-RPC
     # error the spec asks for, and the session goes on with the next line.
-    async with stdio_server(stdin=_Unnotified(wire)) as (read, write):
+    async with stdio_server(stdin=_Unnotified(wire), stdout=out) as (read, write):
         sieved_in, sieved_out = create_context_streams[SessionMessage | Exception](0)
 
         async def sieve() -> None:
@@ -132,51 +138,140 @@ class _Unnotified:
 
 
 class _Lines:
-    """The lines of ``file``, read on a daemon thread. anyio's file wrapper reads on a
-    worker thread that a cancelled session waits for, and no line may ever come, so a
-    stop signal hung; a daemon thread left blocked on the read holds nothing open."""
+    """The lines a daemon thread reads from stdin (``_wire_in``). anyio's file wrapper
+    reads on a worker thread that a cancelled session waits for, and no line may ever
+    come, so a stop signal hung; a daemon thread left blocked on the read holds nothing
+    open. The thread and its portal belong to ``_wire_in``, entered by the session's own
+    task: an async generator that held them was closed by the loop in another task
+    after a stop, and anyio refused to leave the portal's scope there (the CLI exited 3;
+    measured: 2 of 5 signals sent just after a write)."""
 
-    def __init__(self, file: TextIO) -> None:
-        self.file = file
+    def __init__(self, receive: Any) -> None:
+        self.receive = receive
 
     async def __aiter__(self) -> AsyncIterator[str]:
-        send, receive = anyio.create_memory_object_stream[str](1)
+        async for line in self.receive:
+            yield line
 
-        def pump(portal: anyio.from_thread.BlockingPortal) -> None:
+
+def _pump(file: TextIO, portal: anyio.from_thread.BlockingPortal, send: Any) -> None:
+    try:
+        while line := file.readline():
+            portal.call(send.send, line)
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError, CancelledError,
+            RuntimeError):  # fmt: skip
+        return  # the session ended first (RuntimeError: its portal is closed)
+    except (OSError, ValueError):
+        pass  # stdin failed or was closed: the session ends as at end of input
+    with contextlib.suppress(RuntimeError):
+        portal.call(send.aclose)
+
+
+_BACKLOG = 256  # answers queued for the writing thread before a writer waits its turn
+_DRAIN_S = 30.0  # after stdin ends: time for the client to read the last answers
+_DRAIN_STOPPED_S = 2.0  # after a stop signal
+
+
+class _WireOut:
+    """stdout for the SDK's writer: each answer is handed to a daemon thread that writes
+    it to a private copy of fd 1.
+
+    The SDK wrote on anyio's worker thread, which a cancelled session must wait for: with
+    a client that had stopped reading (its pipe full), a stop signal never ended the
+    process (measured: still running 60 s after SIGTERM). Here a writer waits for room in
+    the queue in the event loop, where a stop cancels it, and a thread left blocked on
+    the pipe holds nothing open. A pipe the client closed ends the session quietly, as
+    the end of stdin does, where the SDK's writer raised and the CLI exited 3 ("a bug").
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.gone = threading.Event()  # the client closed its end
+        self._lines: queue.Queue[bytes] = queue.Queue(_BACKLOG)
+        threading.Thread(target=self._pump, name="graphmem-mcp-stdout", daemon=True).start()
+
+    async def write(self, text: str) -> None:
+        data = text.encode("utf-8")
+        while not self.gone.is_set():
             try:
-                while line := self.file.readline():
-                    portal.call(send.send, line)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError, CancelledError,
-                    RuntimeError):  # fmt: skip
-                return  # the session ended first (RuntimeError: its portal is closed)
-            except (OSError, ValueError):
-                pass  # stdin failed or was closed: the session ends as at end of input
-            with contextlib.suppress(RuntimeError):
-                portal.call(send.aclose)
+                self._lines.put_nowait(data)
+                return
+            except queue.Full:
+                await anyio.sleep(0.005)
 
-        async with anyio.from_thread.BlockingPortal() as portal, receive:
-            threading.Thread(target=pump, args=(portal,), name="graphmem-mcp-stdin",
-                             daemon=True).start()  # fmt: skip
-            async for line in receive:
-                yield line
+    async def flush(self) -> None:
+        """Each answer is written whole by the thread, in the order given."""
+
+    async def watch(self, session: anyio.CancelScope) -> None:
+        """Ends ``session`` once the pipe is found closed (polled: the thread cannot
+        call into the loop on every anyio version the SDK allows)."""
+        while not self.gone.is_set():
+            await anyio.sleep(0.2)
+        session.cancel()
+
+    async def drain(self, limit: float) -> None:
+        """Waits, up to ``limit`` seconds, for the thread to write what is queued."""
+        with anyio.move_on_after(limit):
+            while self._lines.unfinished_tasks and not self.gone.is_set():
+                await anyio.sleep(0.01)
+
+    def _pump(self) -> None:
+        while True:
+            data = self._lines.get()
+            try:
+                while data and not self.gone.is_set():
+                    data = data[os.write(self.fd, data) :]
+            except OSError:  # the client closed its end (EPIPE), or the fd failed
+                self.gone.set()
+            finally:
+                self._lines.task_done()
 
 
 @contextlib.contextmanager
-def _wire_in() -> Iterator[Any]:
+def _wire_out() -> Iterator[_WireOut]:
+    """A ``_WireOut`` on a private copy of fd 1, while fd 1 itself writes to stderr: a
+    tool, a library or a child process that printed would corrupt the client's stream
+    (the SDK's own stdio transport diverts fd 1 the same way). Restored on exit."""
+    try:
+        sys.stdout.flush()
+        private = os.dup(1)
+        os.dup2(2, 1)
+    except (OSError, ValueError, AttributeError):  # no real fd 1 or 2: write fd 1 as it is
+        yield _WireOut(1)
+        return
+    try:
+        yield _WireOut(private)
+    finally:
+        # ``private`` stays open, as stdin's does: the writing thread may still block on it.
+        os.dup2(private, 1)
+
+
+@contextlib.asynccontextmanager
+async def _wire_in() -> AsyncIterator[_Lines]:
+    """stdin's lines, read on a daemon thread (``_Lines``) until the session ends."""
+    with _stdin() as file:
+        send, receive = anyio.create_memory_object_stream[str](1)
+        async with anyio.from_thread.BlockingPortal() as portal, receive:
+            threading.Thread(target=_pump, args=(file, portal, send), name="graphmem-mcp-stdin",
+                             daemon=True).start()  # fmt: skip
+            yield _Lines(receive)
+
+
+@contextlib.contextmanager
+def _stdin() -> Iterator[TextIO]:
     """stdin as UTF-8 lines (undecodable bytes replaced, as the SDK reads them), read
     from a private copy of fd 0 while fd 0 itself reads the null device: a tool or a
     child process that read stdin would take the client's messages. Restored on exit."""
     try:
         private = os.dup(sys.stdin.fileno())
     except (OSError, ValueError, AttributeError):  # no real fd 0: read it as it is
-        yield _Lines(io.TextIOWrapper(sys.stdin.buffer, "utf-8", "replace"))
+        yield io.TextIOWrapper(sys.stdin.buffer, "utf-8", "replace")
         return
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
     try:
-        yield _Lines(io.TextIOWrapper(os.fdopen(private, "rb", closefd=False), "utf-8",
-                                      "replace"))  # fmt: skip
+        yield io.TextIOWrapper(os.fdopen(private, "rb", closefd=False), "utf-8", "replace")
     finally:
         # ``private`` stays open: the reading thread may still block on it, and a
         # number closed under it could be reused by another file.
