@@ -290,6 +290,9 @@ def test_the_server_never_prints_a_key(served):
     for headers in ({"Authorization": f"Bearer {key}"}, {"X-API-Key": key},
                     {"Authorization": f"Bearer {wrong}"}):  # fmt: skip
         httpx.post(served.url + "/v1/search", json={"query": "q"}, headers=headers)
+    # A key put in the URL is refused, and was written whole into the access log.
+    httpx.get(served.url + f"/v1/memories?api_key={key}&user_id=kim")
+    httpx.get(served.url + f"/v1/memories/{key}", headers={"Authorization": f"Bearer {key}"})
     httpx.get(served.url + "/healthz?done=1")
     deadline = time.monotonic() + 30
     while "done=1" not in served.output() and time.monotonic() < deadline:

@@ -7,6 +7,8 @@ They are registered in the CLI's registry (``graphmem/cli/registry.py``) when
 from __future__ import annotations
 
 import argparse
+import logging
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -60,12 +62,29 @@ def serve(ctx: Any) -> None:
         if not keys.entries():
             print("graphmem: no API keys yet: create one with `graphmem keys create --user NAME`",
                   file=sys.stderr)  # fmt: skip
-        # uvicorn's access log prints the request line only (method, path, query, status):
-        # keys travel in headers and are never part of it.
+        # uvicorn's access log prints the request line (method, path, query, status). Keys
+        # travel in headers, but a client that put one in the URL had it logged whole.
+        logging.getLogger("uvicorn.access").addFilter(_NoSecrets())
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
                     access_log=not args.no_access_log)  # fmt: skip
     finally:
         keys.close()
+
+
+# A graphmem key anywhere, and the value of a query parameter named like a secret.
+_SECRET = re.compile(r"gm_[0-9a-fA-F]{12}_[A-Za-z0-9_-]+"
+                     r"|(?<=[?&])((?:api[_-]?key|key|token|access_token|secret|password)=)[^&\s]*",
+                     re.IGNORECASE)  # fmt: skip
+
+
+class _NoSecrets(logging.Filter):
+    """Replaces key-like text in access-log lines before they are written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_SECRET.sub(lambda m: f"{m.group(1) or ''}[redacted]", a)
+                                if isinstance(a, str) else a for a in record.args)  # fmt: skip
+        return True
 
 
 group("keys", "create, list and revoke the API keys of graphmem serve")
