@@ -45,7 +45,13 @@ def to_iso(value: str | date | datetime | None) -> str:
                 "timestamp", f"not an ISO-8601 date or datetime: {text!r}"
             ) from None
     if isinstance(value, datetime):
-        dt = value.astimezone(UTC) if value.tzinfo else value
+        try:
+            dt = value.astimezone(UTC) if value.tzinfo else value
+        except OverflowError:  # "9999-12-31T23:59:59-14:00" is in year 10000 in UTC
+            raise ValidationError(
+                "timestamp", f"{value.isoformat()} falls outside years 0001-9999 once "
+                "converted to UTC; give a time that stays within them in UTC",
+            ) from None  # fmt: skip
         # Four-digit years always ("0999-..."): stored times are compared as text, and
         # strftime's "999-..." sorted after "2024-...". isoformat is also a third of
         # strftime's cost (0.08 s per 10k memories).

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from server_helpers import problem_of as _problem
 
 from graphmem import AuthError, Client, GraphMemError, NotFoundError, RateLimitError
 from graphmem.api import OPS
@@ -49,14 +50,6 @@ def bob(served):
         merge = c.add("Zed Q. lives in Quito.")
         c.add("Always greet me with Xenon.", memory_type="rule")
     return {"key": key, "info": info, "fact": added.facts[0].id, "merge": merge}
-
-
-def _problem(response: httpx.Response, status: int, error: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["error"] == error and body["status"] == status
-    return body
 
 
 def test_no_wrong_revoked_or_expired_key_gets_401(served, tmp_path):

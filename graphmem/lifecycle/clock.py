@@ -51,13 +51,17 @@ def now_text(clock: Clock) -> str:
 
 def check_now(value: object) -> datetime:
     """``maintain(now=...)``: an aware datetime or an ISO string (UTC if no offset)."""
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC)
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
             parsed = None
         if parsed is not None:
-            return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            value = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        try:
+            to_iso(value)  # the range every stored time keeps to, in UTC
+        except ValidationError as exc:
+            raise ValidationError("now", str(exc).split(": ", 1)[-1]) from None
+        return value.astimezone(UTC)
     raise ValidationError("now", f"{value!r} is not an aware datetime or an ISO-8601 string")
