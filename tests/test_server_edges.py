@@ -1,10 +1,13 @@
-"""The real ``graphmem serve`` at the edges of what it reads: times at the year limits.
+"""The real ``graphmem serve`` at the edges of what it reads: times at the year limits,
+bodies sent in chunks with no Content-Length.
 
 Each case here once answered 500 (or did what it should not); each now answers the
 caller with what is wrong and what to send instead, in the usual problem+json shape.
 """
 
 from __future__ import annotations
+
+import json
 
 import httpx
 import pytest
@@ -58,3 +61,29 @@ def test_a_time_past_the_year_limits_in_utc_is_named_not_a_500(served, key, when
         assert when in body["detail"] and "0001-9999" in body["detail"], body
     with Client(served.url, key) as c:  # nothing was written
         assert [m.text for m in c.get_all()] == ["Edna likes Tea"]
+
+
+def _chunks(body: bytes, size: int = 65_536):
+    """``body`` as an iterator: httpx then sends it chunked, with no Content-Length."""
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+def test_a_chunked_body_over_the_limit_is_refused_and_one_within_it_arrives_whole(served, key):
+    """The limit read only Content-Length: a 20 MB chunked body was read and parsed."""
+    headers = {"X-API-Key": key, "Content-Type": "application/json"}
+    item = json.dumps({"text": "z" * 19_000})
+    # Over the 5 MB default; its user_id is not the key's, so a parsed body answers 403.
+    big = ('{"items": [' + ", ".join([item] * 300) + '], "user_id": "nobody"}').encode()
+    answer = httpx.post(served.url + "/v1/memories/batch", content=_chunks(big),
+                        headers=headers, timeout=60)  # fmt: skip
+    body = problem_of(answer, 413, "ValidationError")
+    assert body["field"] == "body" and "5000000 bytes" in body["detail"]
+    small = json.dumps({"items": [{"text": "Edna sends tea in chunks."}]}).encode()
+    fine = httpx.post(served.url + "/v1/memories/batch", content=_chunks(small, 7),
+                      headers=headers)  # fmt: skip
+    assert fine.status_code == 200, fine.text
+    with Client(served.url, key) as c:
+        assert "Edna sends tea in chunks." in [m.text for m in c.get_all()]
+        c.delete(fine.json()["facts"][0]["id"])
+    assert httpx.get(served.url + "/healthz").json() == {"status": "ok"}

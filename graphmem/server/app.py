@@ -74,20 +74,48 @@ def state_of(request: Request) -> ServerState:
 
 
 class _BodyLimit:
-    """Refuses a request whose declared body is larger than the setting, before reading it."""
+    """Refuses a request whose body is larger than the setting: at once when its
+    Content-Length says so, else (chunked) as soon as the bytes received pass it."""
 
     def __init__(self, app: Any, limit: int) -> None:
         self.app, self.limit = app, limit
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            length = dict(scope.get("headers") or ()).get(b"content-length", b"0")
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or ()).get(b"content-length")
+        if length is not None:
             if not length.isdigit() or int(length) > self.limit:
-                response = problem(413, "ValidationError", f"request body over {self.limit} "
-                                   "bytes: send fewer items per call", field="body")  # fmt: skip
-                await response(scope, receive, send)
+                await self._refuse(scope, receive, send)
                 return
-        await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
+        # No length declared: a chunked body was read whole (20 MB in the probe), so count
+        # it as it comes, then hand the app what came; later receives (a disconnect, for
+        # the /mcp event stream) pass straight through.
+        received, size = [], 0
+        while True:
+            message = await receive()
+            received.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> dict:
+            return received.pop(0) if received else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: dict, receive: Any, send: Any) -> None:
+        response = problem(413, "ValidationError", f"request body over {self.limit} "
+                           "bytes: send fewer items per call", field="body")  # fmt: skip
+        await response(scope, receive, send)
 
 
 def create_app(memory: Memory, keys: KeyStore, *, settings: Settings | None = None) -> FastAPI:
