@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graphmem import Memory, QueryError, ReadOnlyError, ValidationError
+from graphmem import Memory, QueryError, ReadOnlyError, ValidationError, cypher_lexer
 from graphmem.cypher_lexer import check_read_only
 
 
@@ -53,6 +53,25 @@ def test_the_backend_refuses_a_write_the_lexical_check_missed(mem):
     before = counts(mem)
     with pytest.raises(ReadOnlyError):  # straight to the store: only its transaction guards
         mem.graph_store.cypher("CREATE (:Entity {id: 'sneaky'})", read_only=True)
+    assert counts(mem) == before
+
+
+NAMED_PATH = "MATCH p=(a:Entity)-[:RELATES*1..2]->(b:Entity) {} RETURN count(p) AS paths"
+
+
+@pytest.mark.parametrize("scope", [{}, {"user_id": "a"}])
+def test_a_named_path_is_read_and_a_write_beside_it_still_refused(mem, monkeypatch, scope):
+    """Kuzu ends a named path's pipeline with a DUMMY_SINK, which the plan guard refused as
+    "would read or write files ... or change data"; the same pattern unnamed was served."""
+    unnamed = "MATCH (a:Entity)-[:RELATES*1..2]->(b:Entity) RETURN count(*) AS paths"
+    expected = mem.cypher(unnamed, **scope)
+    assert expected[0]["paths"] > 0
+    assert mem.cypher(NAMED_PATH.format(""), **scope) == expected
+    before = counts(mem)
+    monkeypatch.setattr(cypher_lexer, "check_read_only", lambda text: None)  # the plan alone
+    for write in ("CREATE (:Entity {id: 'np'})", "SET a.name = 'Mallory'"):
+        with pytest.raises(ReadOnlyError, match="engine's plan"):
+            mem.cypher(NAMED_PATH.format(write), **scope)
     assert counts(mem) == before
 
 

@@ -23,7 +23,11 @@ READ_OPERATORS = frozenset("""
     RESULT_COLLECTOR SCAN_NODE_TABLE SCAN_REL_TABLE SCAN_NODE_ID SCAN_MULTI_NODE_TABLES
     SCAN_MULTI_REL_TABLES SEMI_MASKER SKIP TOP_K TOP_K_SCAN UNION_ALL_SCAN UNWIND
     COUNT_REL_TABLE PRIMARY_KEY_SCAN_NODE_TABLE PACKED_EXTEND TABLE_FUNCTION_CALL
+    DUMMY_SINK
 """.split())  # fmt: skip
+# DUMMY_SINK ends a pipeline whose rows are kept elsewhere (a named path's): Kuzu's
+# DummySink::executeInternal only pulls its child's tuples and drops them, so what it runs
+# is its children, which are checked here like every other operator.
 # Table functions allowed under TABLE_FUNCTION_CALL: schema listings, and the engine's
 # own read of an intermediate result.
 READ_FUNCTIONS = frozenset({"SHOW_TABLES", "TABLE_INFO", "READ_FTABLE"})
