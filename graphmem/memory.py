@@ -731,8 +731,11 @@ def _triple(item: Any, i: int, max_chars: int) -> tuple[str, str, str, str, str,
 def canonical_id(value: object, field: str = "memory_id") -> str:
     """Ids are lower-case UUIDs; the vector store parses an upper-case one but the history
     log compares text, so every id a caller gives is normalised here, once."""
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(field, f"must be a non-empty string, got {type(value).__name__}")
+    if not isinstance(value, str):
+        raise ValidationError(field, f"must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise ValidationError(field, f"is blank ({value!r}); give a memory's id, as add() "
+                              "and get_all() return it")  # fmt: skip
     value = check_unicode(value.strip(), field)
     if len(value) > 200:
         raise ValidationError(field, f"is {len(value):,} characters; ids are 36-character UUIDs")

@@ -1,5 +1,5 @@
 """The real ``graphmem serve`` at the edges of what it reads: times at the year limits,
-bodies sent in chunks with no Content-Length.
+bodies sent in chunks with no Content-Length, bodies that are not one JSON object, blank ids.
 
 Each case here once answered 500 (or did what it should not); each now answers the
 caller with what is wrong and what to send instead, in the usual problem+json shape.
@@ -87,3 +87,32 @@ def test_a_chunked_body_over_the_limit_is_refused_and_one_within_it_arrives_whol
         assert "Edna sends tea in chunks." in [m.text for m in c.get_all()]
         c.delete(fine.json()["facts"][0]["id"])
     assert httpx.get(served.url + "/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(("content_type", "body", "status", "said"), [
+    (None, b'{"query": "tea"}', 415, "with no Content-Type"),
+    ("text/plain", b'{"query": "tea"}', 415, "as 'text/plain'"),
+    ("application/x-www-form-urlencoded", b"query=tea", 415, "as 'application/x-www-form-urlencoded'"),
+    ("application/json", b'{"query":', 400, "Expecting value at line 1, column 10"),
+    ("application/json", b'{\n "query": "tea",\n}', 400, "at line 3, column 1"),
+    ("application/json", b"", 400, "it is empty"),
+    ("application/json", b'["tea"]', 422, "is a JSON array"),
+], ids=["none", "text", "form", "cut-short", "trailing-comma", "empty", "array"])  # fmt: skip
+def test_a_body_that_is_not_one_json_object_says_why_and_what_to_send(
+    served, key, content_type, body, status, said
+):
+    """These answered "request: Input should be a valid dictionary ...", "request: Field
+    required", or "9: JSON decode error" with the character offset as the field."""
+    headers = {"X-API-Key": key} | ({"Content-Type": content_type} if content_type else {})
+    answer = httpx.post(served.url + "/v1/search", content=body, headers=headers)
+    found = problem_of(answer, status, "ValidationError")
+    assert found["field"] == "body" and said in found["detail"], found
+    assert ("application/json" if status != 422 else "JSON object") in found["detail"]
+    assert "dictionary" not in found["detail"] and "Field required" not in found["detail"]
+
+
+def test_a_blank_memory_id_is_called_blank(served, key):
+    answer = httpx.get(served.url + "/v1/memories/%20", headers={"X-API-Key": key})
+    found = problem_of(answer, 422, "ValidationError")
+    assert found["field"] == "memory_id" and "is blank" in found["detail"], found
+    assert "got str" not in found["detail"]

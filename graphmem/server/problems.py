@@ -84,10 +84,46 @@ async def _bad_request(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first = (exc.errors() or [{}])[0]
     loc = [str(p) for p in first.get("loc", ())]
+    if loc[:1] == ["body"] and (whole := _whole_body(request, exc, first)) is not None:
+        return whole
     field = ".".join(loc[1:] if loc and loc[0] in ("body", "query", "path") else loc)
     message = str(first.get("msg", "invalid request"))
     return problem(422, "ValidationError", f"{field or 'request'}: {message}",
                    field=field or "request")  # fmt: skip
+
+
+def _whole_body(request: Request, exc: RequestValidationError, first: dict) -> JSONResponse | None:
+    """The answer when the body as a whole could not be read as one JSON object. FastAPI
+    said "9: JSON decode error" (the offset as the field) for malformed JSON, and "Input
+    should be a valid dictionary" for a body sent as text/plain or a form."""
+    if first.get("type") == "json_invalid":
+        doc, at = str(exc.body), int(first["loc"][1])
+        line, column = doc.count("\n", 0, at) + 1, at - doc.rfind("\n", 0, at)
+        why = f"{first.get('ctx', {}).get('error', 'invalid JSON')} at line {line}, column {column}"
+        return _unreadable_body(why)
+    if isinstance(exc.body, bytes):  # read as JSON only when the Content-Type says JSON
+        sent = request.headers.get("content-type")
+        sent = f"as {sent[:100]!r}" if sent else "with no Content-Type"
+        return problem(415, "ValidationError", f"the request body was sent {sent}: send "
+                       "it as JSON, with Content-Type: application/json", field="body")  # fmt: skip
+    if len(first.get("loc", ())) != 1:
+        return None  # one field of the object: named as usual
+    if first.get("type") == "missing":
+        return _unreadable_body("it is empty, or null")
+    if first.get("type") in ("dict_type", "model_attributes_type"):
+        kind = _JSON_KINDS.get(type(exc.body), "value")
+        return problem(422, "ValidationError", f"the request body is a JSON {kind}: send one "
+                       "JSON object of the fields /docs lists", field="body")  # fmt: skip
+    return None
+
+
+_JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
+
+
+def _unreadable_body(why: str) -> JSONResponse:
+    return problem(400, "ValidationError", f"the request body is not JSON that can be read "
+                   f"({why}): send one JSON object, UTF-8 encoded, with Content-Type: "
+                   "application/json", field="body")  # fmt: skip
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -103,9 +139,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         detail = f"nothing is served at {_path(request)} (the API's paths are at /docs)"
     elif exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
         # FastAPI's "There was an error parsing the body" says neither what nor what to do.
-        name, field = "ValidationError", "body"
-        detail = (f"the request body is not JSON that can be read ({_unreadable(exc.__cause__)}): "
-                  "send one JSON object, UTF-8 encoded, with Content-Type: application/json")  # fmt: skip
+        response = _unreadable_body(_unreadable(exc.__cause__))
+        response.headers.update(headers)
+        return response
     response = problem(exc.status_code, name, detail, field=field)
     response.headers.update(headers)
     return response
@@ -118,7 +154,7 @@ def _path(request: Request, most: int = 200) -> str:
 
 
 def _unreadable(cause: BaseException) -> str:
-    # Malformed JSON never comes here: FastAPI answers it as a RequestValidationError.
+    # Malformed JSON never comes here: FastAPI raises it as a RequestValidationError.
     if isinstance(cause, RecursionError):
         return "it nests too deep"
     if isinstance(cause, UnicodeDecodeError):
@@ -169,6 +205,7 @@ ERROR_STATUSES = {
     "404": "No such memory, entity or path in the key's scope (NotFoundError)",
     "409": "The change conflicts with what is stored (ConflictError)",
     "413": "The request body is over the server's limit",
+    "415": "The request body was not sent with Content-Type: application/json",
     "422": "An argument is invalid; `field` names it (ValidationError)",
     "429": "Over the key's rate limit; retry after `retry_after` seconds (RateLimitError)",
     "503": "A store is unavailable (BackendUnavailableError)",
