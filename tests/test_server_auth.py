@@ -296,9 +296,10 @@ def test_the_server_never_prints_a_key(served):
 
 
 @pytest.mark.parametrize(("method", "path", "allowed"), [
-    ("HEAD", "/v1/memories", {"GET", "POST", "DELETE"}),
+    ("HEAD", "/v1/search", {"POST"}),
     ("OPTIONS", "/v1/search", {"POST"}),
-    ("PATCH", "/v1/memories/abc", {"GET", "PUT", "DELETE"}),
+    ("PATCH", "/v1/memories/abc", {"GET", "HEAD", "PUT", "DELETE"}),
+    ("TRACE", "/v1/memories", {"GET", "HEAD", "POST", "DELETE"}),
 ])  # fmt: skip
 def test_a_method_not_served_names_the_methods_that_are(served, method, path, allowed):
     key, _ = served.keys.create(user_id="ivy")

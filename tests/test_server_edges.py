@@ -1,5 +1,6 @@
 """The real ``graphmem serve`` at the edges of what it reads: times at the year limits,
-bodies sent in chunks with no Content-Length, bodies that are not one JSON object, blank ids.
+bodies sent in chunks with no Content-Length, bodies that are not one JSON object, blank ids,
+and HEAD where GET is served.
 
 Each case here once answered 500 (or did what it should not); each now answers the
 caller with what is wrong and what to send instead, in the usual problem+json shape.
@@ -116,3 +117,16 @@ def test_a_blank_memory_id_is_called_blank(served, key):
     found = problem_of(answer, 422, "ValidationError")
     assert found["field"] == "memory_id" and "is blank" in found["detail"], found
     assert "got str" not in found["detail"]
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/v1/stats", "/v1/memories",
+                                  "/v1/relations?entity=Edna"])  # fmt: skip
+def test_head_answers_as_get_does_with_no_body(served, key, path):
+    """HEAD answered 405 on every GET route; load balancers probe /healthz with it."""
+    headers = {"X-API-Key": key}
+    got = httpx.get(served.url + path, headers=headers)
+    head = httpx.head(served.url + path, headers=headers)
+    assert got.status_code == head.status_code == 200, (head.status_code, head.headers)
+    assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"]
+    if path.startswith("/v1/"):  # a key is still needed where GET needs one
+        assert httpx.head(served.url + path).status_code == 401

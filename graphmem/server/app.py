@@ -22,6 +22,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.routing import Match
 
 from .. import __version__
 from ..aio import AsyncMemory
@@ -118,6 +120,23 @@ class _BodyLimit:
         await response(scope, receive, send)
 
 
+class _HeadAsGet:
+    """Answers HEAD on a GET route as that GET: RFC 9110 serves HEAD wherever GET is, and
+    load balancers probe /healthz with it (405 before). uvicorn sends the GET's headers
+    and drops the body. Only FastAPI's routes: HEAD on /mcp must not open its event stream."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            as_get = {**scope, "method": "GET"}
+            if any(isinstance(route, APIRoute) and route.matches(as_get)[0] == Match.FULL
+                   for route in scope["app"].router.routes):  # fmt: skip
+                scope = as_get
+        await self.app(scope, receive, send)
+
+
 def create_app(memory: Memory, keys: KeyStore, *, settings: Settings | None = None) -> FastAPI:
     """A FastAPI app serving ``memory``; the caller keeps ownership of both stores."""
     settings = settings or Settings()
@@ -148,6 +167,7 @@ def create_app(memory: Memory, keys: KeyStore, *, settings: Settings | None = No
     _install_health(app)
     document_answers(app)  # after the problems: /readyz's 503 is its own body, not one
     app.add_middleware(_BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(_HeadAsGet)
     for room in settings.rooms:
         if importlib.util.find_spec(room) is not None:
             mount = getattr(importlib.import_module(room), "mount_on_server", None)

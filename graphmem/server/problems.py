@@ -169,6 +169,8 @@ def _methods_at(request: Request) -> list[str]:
     for route in request.app.router.routes:
         if route.matches(request.scope)[0] != Match.NONE:
             methods |= getattr(route, "methods", None) or set()
+    if "GET" in methods:  # app._HeadAsGet answers HEAD there
+        methods.add("HEAD")
     return sorted(methods)
 
 
