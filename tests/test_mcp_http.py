@@ -4,6 +4,9 @@ the key's scope as the tools' scope, 401 for bad keys, tool errors that leave it
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import anyio
 import httpx
 import httpx2
@@ -17,6 +20,7 @@ from mcp_helpers import (
     every_tool,
     remember_story,
     sees_nothing_of,
+    server_env,
     stdio_client,
     text_of,
 )
@@ -138,6 +142,29 @@ def test_stdio_server_in_front_of_a_remote_graphmem(served, tmp_path):
     anyio.run(scenario)
     with RestClient(served.url, key) as rest:
         assert [f.text for f in rest.get_all()] == ["Hana works at Initech."]
+
+
+def test_stdio_with_an_admin_key_needs_a_scope_as_mcp_over_http_does(served, tmp_path):
+    """With an admin key and no --user, ``graphmem mcp --url`` started, refused every tool
+    but ``cypher``, and ``cypher`` read every user's graph."""
+    admin, _ = served.keys.create(admin=True)
+    other, _ = served.keys.create(user_id="oscar")
+    with RestClient(served.url, other) as rest:
+        rest.add("Oscar's PIN is 1234.", infer=False)
+    remote = ("--url", served.url, "--api-key", admin)
+    argv = [sys.executable, "-m", "graphmem.cli", "mcp", *remote]
+    done = subprocess.run(argv, capture_output=True, text=True, env=server_env(), timeout=120,
+                          stdin=subprocess.DEVNULL)  # fmt: skip
+    assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
+    assert "admin key" in done.stderr and "--user" in done.stderr
+
+    async def scenario():  # with a scope given, the admin key serves it, and only it
+        async with stdio_client(tmp_path / "unused", *remote, "--user", "petra") as client:
+            await call(client, "remember", text="Petra's PIN is 9876.", infer=False)
+            rows = await call(client, "cypher", query="MATCH (f:Fact) RETURN f.text AS text")
+            assert rows.structured_content["rows"] == [{"text": "Petra's PIN is 9876."}]
+
+    anyio.run(scenario)
 
 
 HELLO = (
