@@ -76,10 +76,21 @@ def test_graphmem_mcp_does_not_shadow_the_sdk():
     assert tools.MCPServer.__module__.startswith("mcp.server.")
 
 
+# Lines Python's json reads and the SDK's parser does not, and what their error must say:
+# each was said to hold a lone surrogate.
+SURROGATE = b'{"jsonrpc":"2.0","id":7,"method":"ping","params":{"x":"a\\ud800"}}'
+DEEP = (b'{"jsonrpc":"2.0","id":"deep","method":"ping","params":{"_meta":' + b'{"a":' * 250
+        + b"1" + b"}" * 250 + b"}}")  # fmt: skip
+BOM = b'\xef\xbb\xbf{"jsonrpc":"2.0","id":"bom","method":"ping"}'
+MISREAD = {SURROGATE: "lone UTF-16 surrogate", DEEP: "252 levels deep, past the 200",
+           BOM: "byte-order mark (U+FEFF); send UTF-8 without one"}  # fmt: skip
+
 # A line a client may send that is no JSON-RPC message, and the error code and id it gets.
 UNREADABLE_LINES = [
     (b"{not json", -32700, None),
-    (b'{"jsonrpc":"2.0","id":7,"method":"ping","params":{"x":"a\\ud800"}}', -32700, 7),
+    (SURROGATE, -32700, 7),
+    (DEEP, -32700, "deep"),
+    (BOM, -32700, "bom"),
     (b'{"jsonrpc":"1.0","id":8,"method":"ping"}', -32600, None),
     (b"[1, 2]", -32600, None),
     (b'{"jsonrpc":"2.0","id":9,"method":"ping","params":' + b"[" * 3000 + b"]" * 3000 + b"}",
@@ -125,7 +136,9 @@ def test_each_unreadable_or_early_line_gets_a_json_rpc_error_and_the_session_goe
     for n, (line, code, msg_id) in enumerate(UNREADABLE_LINES):
         error = errors[n]
         assert (error["id"], error["error"]["code"]) == (msg_id, code), (line[:60], error)
-        assert "send " in error["error"]["message"]  # says what to do instead
+        said = error["error"]["message"]
+        assert "send " in said  # says what to do instead
+        assert MISREAD.get(line, "") in said and ("surrogate" in said) == (line == SURROGATE)
         if code == -32602:  # and which field is wrong
             assert "params." in error["error"]["message"], error
     assert sorted(pongs, key=lambda r: int(r["id"][6:])) == [

@@ -22,6 +22,7 @@ spec asks for, the same on stdio and over HTTP (found by a fuzz pass with raw cl
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -104,16 +105,43 @@ def unreadable_line_error(exc: Exception) -> types.JSONRPCError:
         detail = f"{where}: {first['msg']}" if first else str(exc)
         return error(None, types.INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message "
                      f"({detail}); send one JSON object, jsonrpc '2.0', per line or request")  # fmt: skip
-    try:  # Python reads what the SDK's parser refuses: lone surrogates in \u escapes
-        parsed = json.loads(first["input"])
+    text = first["input"]
+    bom = text[:3] == b"\xef\xbb\xbf" if isinstance(text, bytes) else text[:1] == "\ufeff"
+    try:  # what Python reads and the SDK's parser refuses (_misread says why)
+        parsed = json.loads(text[1:] if bom and isinstance(text, str) else text)
     except (ValueError, TypeError, RecursionError):
         return error(None, types.PARSE_ERROR, f"Parse error: {first['msg']}; send one JSON "
                      "object per line or request")  # fmt: skip
     msg_id = parsed.get("id") if isinstance(parsed, dict) else None
     msg_id = msg_id if isinstance(msg_id, str | int) and not isinstance(msg_id, bool) else None
-    return error(msg_id, types.PARSE_ERROR, "Parse error: the message holds a lone UTF-16 "
-                 "surrogate (a \\ud800-\\udfff escape without its pair), which is not valid "
-                 "Unicode text; send well-formed UTF-8")  # fmt: skip
+    return error(msg_id, types.PARSE_ERROR, f"Parse error: {_misread(parsed, bom, first['msg'])}")
+
+
+MAX_DEPTH = 200  # arrays and objects, one inside the other, that the SDK's parser reads
+_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads joins pairs: one left is lone
+
+
+def _misread(parsed: Any, bom: bool, said: str) -> str:
+    """Why the SDK's parser refused a message Python's ``json`` read as ``parsed``, and
+    what to send instead; ``said`` is the parser's own word, for a cause not known here."""
+    if bom:  # json.loads(bytes) skips a UTF-8 BOM, as the SDK's parser does not
+        return "the message starts with a byte-order mark (U+FEFF); send UTF-8 without one"
+    depth, todo, lone = 0, [(parsed, 1)], False
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, str):
+            lone = lone or _SURROGATE.search(item) is not None
+        elif isinstance(item, dict | list):
+            depth = max(depth, level)
+            inner = [*item, *item.values()] if isinstance(item, dict) else item
+            todo += [(v, level + 1) for v in inner]
+    if lone:
+        return ("the message holds a lone UTF-16 surrogate (a \\ud800-\\udfff escape without "
+                "its pair), which is not valid Unicode text; send well-formed UTF-8")  # fmt: skip
+    if depth > MAX_DEPTH:
+        return (f"the message nests arrays and objects {depth} levels deep, past the "
+                f"{MAX_DEPTH} the MCP SDK's parser reads; send it less deeply nested")  # fmt: skip
+    return f"{said}; send one JSON object, in UTF-8, per line or request"
 
 
 def error(msg_id: str | int | None, code: int, message: str) -> types.JSONRPCError:
