@@ -228,7 +228,7 @@ def test_a_session_answers_only_the_key_that_opened_it(served):
 def test_each_unreadable_message_gets_the_error_stdio_gives(served):
     """Over HTTP the SDK answered a batch or another jsonrpc with a pydantic dump, a lone
     surrogate with a wrong parse error, and dropped a request with a float id (202)."""
-    from test_mcp_stdio import MISREAD, SURROGATE, UNREADABLE_LINES
+    from test_mcp_stdio import SAYS, SURROGATE, UNREADABLE_LINES
 
     headers = initialized(served, "kate")
     for line, code, msg_id in UNREADABLE_LINES:
@@ -238,7 +238,7 @@ def test_each_unreadable_message_gets_the_error_stdio_gives(served):
         assert (body["id"], body["error"]["code"]) == (msg_id, code), (line[:60], body)
         assert "send " in body["error"]["message"] and "validation error" not in answer.text
         said = body["error"]["message"]
-        assert MISREAD.get(line, "") in said and ("surrogate" in said) == (line == SURROGATE)
+        assert SAYS.get(line, "") in said and ("surrogate" in said) == (line == SURROGATE)
         assert code != -32602 or "params." in body["error"]["message"], body
     # A notification (no id) is accepted and never answered, whatever it names.
     for bare in (b'{"jsonrpc":"2.0","method":"tools/list"}',

@@ -76,14 +76,19 @@ def test_graphmem_mcp_does_not_shadow_the_sdk():
     assert tools.MCPServer.__module__.startswith("mcp.server.")
 
 
-# Lines Python's json reads and the SDK's parser does not, and what their error must say:
-# each was said to hold a lone surrogate.
+# Lines Python's json reads and the SDK's parser does not: each was said to hold a lone
+# surrogate. And tools/call naming no tool, which was said to name "a str".
 SURROGATE = b'{"jsonrpc":"2.0","id":7,"method":"ping","params":{"x":"a\\ud800"}}'
 DEEP = (b'{"jsonrpc":"2.0","id":"deep","method":"ping","params":{"_meta":' + b'{"a":' * 250
         + b"1" + b"}" * 250 + b"}}")  # fmt: skip
 BOM = b'\xef\xbb\xbf{"jsonrpc":"2.0","id":"bom","method":"ping"}'
-MISREAD = {SURROGATE: "lone UTF-16 surrogate", DEEP: "252 levels deep, past the 200",
-           BOM: "byte-order mark (U+FEFF); send UTF-8 without one"}  # fmt: skip
+NO_NAME = b'{"jsonrpc":"2.0","id":16,"method":"tools/call","params":{"name":"","arguments":{}}}'
+BLANK_NAME = b'{"jsonrpc":"2.0","id":17,"method":"tools/call","params":{"name":" "}}'
+# What the error for those lines must say.
+SAYS = {SURROGATE: "lone UTF-16 surrogate", DEEP: "252 levels deep, past the 200",
+        BOM: "byte-order mark (U+FEFF); send UTF-8 without one",
+        NO_NAME: "got an empty string; send one that tools/list gives",
+        BLANK_NAME: "got a string of only whitespace; send one that tools/list gives"}  # fmt: skip
 
 # A line a client may send that is no JSON-RPC message, and the error code and id it gets.
 UNREADABLE_LINES = [
@@ -100,6 +105,8 @@ UNREADABLE_LINES = [
       for bad in (b"1.5", b"true", b"null", b"[1]", b'{"a":1}')],
     # tools/call naming no tool, or with arguments that are not an object.
     (b'{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"arguments":{}}}', -32602, 10),
+    (NO_NAME, -32602, 16),
+    (BLANK_NAME, -32602, 17),
     (b'{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"recall",'
      b'"arguments":["where"]}}', -32602, 11),
     # Params that fit no protocol era's schema: the SDK said "Invalid request parameters".
@@ -138,7 +145,7 @@ def test_each_unreadable_or_early_line_gets_a_json_rpc_error_and_the_session_goe
         assert (error["id"], error["error"]["code"]) == (msg_id, code), (line[:60], error)
         said = error["error"]["message"]
         assert "send " in said  # says what to do instead
-        assert MISREAD.get(line, "") in said and ("surrogate" in said) == (line == SURROGATE)
+        assert SAYS.get(line, "") in said and ("surrogate" in said) == (line == SURROGATE)
         if code == -32602:  # and which field is wrong
             assert "params." in error["error"]["message"], error
     assert sorted(pongs, key=lambda r: int(r["id"][6:])) == [

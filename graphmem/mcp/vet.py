@@ -94,6 +94,8 @@ def _misfit(message: types.JSONRPCRequest) -> types.JSONRPCError | None:
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, str) and not value.strip():
+        return "an empty string" if not value else "a string of only whitespace"
     return "nothing" if value is None else f"a {type(value).__name__}"
 
 
