@@ -74,6 +74,8 @@ async def every_tool(client: Client) -> None:
         assert tool.input_schema["type"] == "object"
         # An argument the tool does not take is refused (BAD_CALLS), and the schema says so.
         assert tool.input_schema["additionalProperties"] is False, tool.name
+    # No prompts: vet._no_prompt answers every prompts/get, so one added must change it.
+    assert (await client.list_prompts()).prompts == []
     recall_schema = next(t for t in listed if t.name == "recall").input_schema
     assert recall_schema["required"] == ["query"]
     assert recall_schema["properties"]["limit"]["maximum"] == 50

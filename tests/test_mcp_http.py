@@ -231,6 +231,7 @@ def test_each_unreadable_message_gets_the_error_stdio_gives(served):
     from test_mcp_stdio import SAYS, SURROGATE, UNREADABLE_LINES
 
     headers = initialized(served, "kate")
+    logged = len(served.output())
     for line, code, msg_id in UNREADABLE_LINES:
         answer = httpx.post(f"{served.url}/mcp", content=line, headers=headers, timeout=60)
         assert answer.status_code == 400, (line[:60], answer.text[:300])
@@ -240,6 +241,7 @@ def test_each_unreadable_message_gets_the_error_stdio_gives(served):
         said = body["error"]["message"]
         assert SAYS.get(line, "") in said and ("surrogate" in said) == (line == SURROGATE)
         assert code != -32602 or "params." in body["error"]["message"], body
+    assert "Traceback" not in served.output()[logged:]
     # A notification (no id) is accepted and never answered, whatever it names.
     for bare in (b'{"jsonrpc":"2.0","method":"tools/list"}',
                  b'{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}'):  # fmt: skip

@@ -84,11 +84,14 @@ DEEP = (b'{"jsonrpc":"2.0","id":"deep","method":"ping","params":{"_meta":' + b'{
 BOM = b'\xef\xbb\xbf{"jsonrpc":"2.0","id":"bom","method":"ping"}'
 NO_NAME = b'{"jsonrpc":"2.0","id":16,"method":"tools/call","params":{"name":"","arguments":{}}}'
 BLANK_NAME = b'{"jsonrpc":"2.0","id":17,"method":"tools/call","params":{"name":" "}}'
+# prompts/get: graphmem serves no prompts, and the SDK answered with code 0 and a traceback.
+PROMPT = b'{"jsonrpc":"2.0","id":18,"method":"prompts/get","params":{"name":"nope"}}'
 # What the error for those lines must say.
 SAYS = {SURROGATE: "lone UTF-16 surrogate", DEEP: "252 levels deep, past the 200",
         BOM: "byte-order mark (U+FEFF); send UTF-8 without one",
         NO_NAME: "got an empty string; send one that tools/list gives",
-        BLANK_NAME: "got a string of only whitespace; send one that tools/list gives"}  # fmt: skip
+        BLANK_NAME: "got a string of only whitespace; send one that tools/list gives",
+        PROMPT: "no prompt is named 'nope'"}  # fmt: skip
 
 # A line a client may send that is no JSON-RPC message, and the error code and id it gets.
 UNREADABLE_LINES = [
@@ -107,6 +110,7 @@ UNREADABLE_LINES = [
     (b'{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"arguments":{}}}', -32602, 10),
     (NO_NAME, -32602, 16),
     (BLANK_NAME, -32602, 17),
+    (PROMPT, -32602, 18),
     (b'{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"recall",'
      b'"arguments":["where"]}}', -32602, 11),
     # Params that fit no protocol era's schema: the SDK said "Invalid request parameters".

@@ -59,7 +59,7 @@ def refusal(message: Any) -> types.JSONRPCError | None:
     if not isinstance(message, types.JSONRPCRequest):
         return None
     if message.method != "tools/call":
-        return _misfit(message)
+        return _misfit(message) or _no_prompt(message)
     params = message.params if isinstance(message.params, dict) else {}
     name, arguments = params.get("name"), params.get("arguments")
     if not isinstance(name, str) or not name.strip():
@@ -91,6 +91,18 @@ def _misfit(message: types.JSONRPCRequest) -> types.JSONRPCError | None:
     where = ".".join(str(p) for p in refused["loc"])
     return error(message.id, types.INVALID_PARAMS, f"Invalid params: {where}: {refused['msg']}; "
                  f"send {message.method}'s params as the MCP schema gives them")  # fmt: skip
+
+
+def _no_prompt(message: types.JSONRPCRequest) -> types.JSONRPCError | None:
+    """The spec's -32602 for ``prompts/get``: graphmem serves no prompts (the SDK still
+    offers ``prompts/list``, empty), and the SDK answered every name with error code 0
+    and a traceback in the log."""
+    if message.method != "prompts/get":
+        return None
+    name = str((message.params or {}).get("name"))[:60]
+    return error(message.id, types.INVALID_PARAMS, f"Invalid params: params.name: no prompt "
+                 f"is named {name!r}, as graphmem serves none (prompts/list is empty); send "
+                 "tools/list for the tools it serves")  # fmt: skip
 
 
 def _shown(value: Any) -> str:
