@@ -12,7 +12,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from graphmem import Config, Memory, QueryError
+from graphmem import Config, Memory, QueryError, ValidationError
 from graphmem.client import Client
 from graphmem.errors import ConfigError
 from graphmem.testing.server import ServedMemory
@@ -43,11 +43,13 @@ def test_a_statement_past_the_memory_limit_is_stopped_and_the_caller_lives_on(me
     assert rows == [{"name": "Alice"}, {"name": "Paris"}]
 
 
-def test_a_parameter_the_engine_cannot_take_is_a_query_error_in_both_modes(memory):
+def test_a_parameter_the_engine_cannot_take_is_refused_in_both_modes(memory):
+    """Refused before any engine or child sees it, naming the parameter and its type."""
     for scope in ({}, {"user_id": "bob"}):
         for value in (lambda: 1, {1, 2}):  # a function cannot even reach the child
-            with pytest.raises(QueryError, match=type(value).__name__):
+            with pytest.raises(ValidationError, match=type(value).__name__) as info:
                 memory.cypher("RETURN $x AS x", {"x": value}, **scope)
+            assert info.value.field == "params.x"
 
 
 def test_what_the_statement_says_comes_back_from_the_child(memory):
