@@ -40,17 +40,19 @@ def dots(rows: np.ndarray, units: np.ndarray) -> np.ndarray:
     """``(len(units), len(rows))`` float64: each query's dot product with each row.
 
     ``rows`` is a C-contiguous ``DTYPE`` matrix, ``units`` a 2-d float array of the same
-    width (converted to ``DTYPE``, as the kernels take both sides in one type)."""
+    width (converted to ``DTYPE``, as the kernels take both sides in one type). Both
+    hold unit vectors (or zero rows), so a product is clipped to [-1, 1]: rounding put a
+    name's cosine with itself at 1.0001, and that figure went into a merge's history."""
     queries = np.ascontiguousarray(units, dtype=DTYPE)
     if not len(rows) or not len(queries):
         return np.zeros((len(queries), len(rows)))
     if simsimd is not None and rows.dtype == DTYPE and rows.flags.c_contiguous:
         threads = _THREADS if len(rows) >= _PARALLEL_ROWS else 1
         found = simsimd.cdist(queries, rows, metric="dot", threads=threads)
-        return np.asarray(found, dtype=np.float64)
+        return np.clip(np.asarray(found, dtype=np.float64), -1.0, 1.0)
     wide = queries.astype(np.float32)
     out = np.empty((len(queries), len(rows)))
     for start in range(0, len(rows), _BLOCK):
         block = rows[start : start + _BLOCK].astype(np.float32)
         out[:, start : start + len(block)] = wide @ block.T
-    return out
+    return np.clip(out, -1.0, 1.0, out=out)
