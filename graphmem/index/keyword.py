@@ -68,10 +68,8 @@ def tokenise(text: str) -> list[str]:
 
     Text that is not ASCII is NFKC-normalised first, so full-width "ＩＢＭ" and half-width
     kana match their usual forms, as entity name keys do."""
-    if text.isascii():
-        return [stem(w) for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS]
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    if not has_cjk(folded):
+    folded = text.lower() if text.isascii() else unicodedata.normalize("NFKC", text).casefold()
+    if not has_cjk(folded):  # ASCII text is answered without a scan
         return [stem(w) for w in _TOKEN.findall(folded) if w not in STOPWORDS]
     out: list[str] = []
     for word in _TOKEN.findall(folded):
