@@ -26,6 +26,7 @@ from .ingest.procedural import as_procedure
 from .ingest.resolve import Resolver
 from .ingest.unmerge import undo_merge
 from .ingest.validate import (
+    check_item,
     check_limit,
     check_metadata,
     check_source_ids,
@@ -304,12 +305,18 @@ class Memory:
         check_life(**base, now=now)  # a bad call-level value is named as such
         units = []  # per item: its units (a long conversation's windows stay in one batch)
         for i, item in enumerate(items):
-            if not isinstance(item, Mapping):
-                raise ValidationError(f"items[{i}]", "must be a dict with text or messages")
+            item = check_item(item, f"items[{i}]")
             body = item.get("messages", item.get("text"))
             life = item_life(base, item, now=now, where=f"items[{i}].")
-            units.append(self._units(body, item.get("metadata"), item.get("source_ids"),
-                                     item.get("timestamp"), life, infer=infer))  # fmt: skip
+            try:
+                units.append(self._units(body, item.get("metadata"), item.get("source_ids"),
+                                         item.get("timestamp"), life, infer=infer))  # fmt: skip
+            except ValidationError as exc:  # which item, not only which of its fields
+                named = exc.field
+                if "text" in item and named.startswith("messages"):
+                    named = "text" + named[len("messages") :]  # as the caller spelt it
+                said = str(exc).split(": ", 1)[-1]
+                raise ValidationError(f"items[{i}].{named}", said) from None
         total = AddResult()
         for start in range(0, len(units), batch_size):
             batch = [unit for windows in units[start : start + batch_size] for unit in windows]

@@ -197,6 +197,7 @@ BAD_INPUT = [
     ("fine text", {}, "scope"),
     ("fine text", {"user_id": "a", "metadata": {"user_id": "b"}}, "metadata"),
     ("fine text", {"user_id": "a", "timestamp": "yesterday-ish"}, "timestamp"),
+    ("\u200b\u2060\ufeff \u200d", {"user_id": "a"}, "messages"),  # nothing visible
 ]
 
 
@@ -209,6 +210,29 @@ def test_bad_input_is_refused_and_nothing_written(mem, text, kwargs, field):
     assert err.value.field == field
     assert field in str(err.value)
     assert snapshot(mem, user_id="a") == before
+
+
+BAD_ITEMS = [
+    ({"text": "Bob is here.", "metdata": {"k": 1}}, "items[1].metdata", "unknown key"),
+    ({"text": "Bob is here.", "user_id": "b"}, "items[1].user_id", "user_id= per call"),
+    ({"text": "Bob is here.", "messages": [{"role": "user", "content": "x y z"}]},
+     "items[1]", "both text and messages"),
+    ({"text": "\u200b\u200b"}, "items[1]", "invisible"),
+    ({1: "Bob is here."}, "items[1]", "unknown key"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("item", "field", "says"), BAD_ITEMS, ids=[b[1] for b in BAD_ITEMS])
+def test_add_many_refuses_an_item_it_would_misread_and_writes_nothing(mem, item, field, says):
+    """A key an item cannot hold was dropped silently: a misspelt ``metdata`` lost the
+    metadata, and an item's own ``user_id`` was stored in the call's scope."""
+    mem.add("Alice works at Acme.", user_id="a")
+    before = snapshot(mem, user_id="a")
+    with pytest.raises(ValidationError) as err:
+        mem.add_many([{"text": "Carol lives in Oslo."}, item], user_id="a")
+    assert err.value.field.startswith(field) and says in str(err.value)
+    assert snapshot(mem, user_id="a") == before
+    assert mem.get_all(user_id="b") == []
 
 
 HOSTILE = ["}) DETACH DELETE n //", "works_at`]->(x) DELETE x", "knows' OR 1=1", 'a"b', "", "  "]

@@ -119,6 +119,27 @@ def test_a_blank_memory_id_is_called_blank(served, key):
     assert "got str" not in found["detail"]
 
 
+BATCH_ITEMS = [
+    ({"text": "Edna naps.", "user_id": "mallory"}, "items[1].user_id", "per call"),
+    ({"text": "Edna naps.", "metdata": {"mood": "calm"}}, "items[1].metdata", "unknown key"),
+    ({"text": "\u200b\u2060"}, "items[1].text", "invisible"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("item", "field", "said"), BATCH_ITEMS, ids=[b[1] for b in BATCH_ITEMS])
+def test_a_batch_item_that_would_be_misread_is_named_and_nothing_stored(
+    served, key, item, field, said
+):
+    """Unknown keys in ``items[]`` were dropped: a misspelt key lost its data, and an
+    item's own ``user_id`` was stored in the key's scope."""
+    body = {"items": [{"text": "Edna sings."}, item], "infer": False}
+    answer = httpx.post(served.url + "/v1/memories/batch", json=body, headers={"X-API-Key": key})
+    found = problem_of(answer, 422, "ValidationError")
+    assert found["field"] == field and said in found["detail"], found
+    with Client(served.url, key) as c:  # nothing of the batch was written
+        assert [m.text for m in c.get_all()] == ["Edna likes Tea"]
+
+
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/v1/stats", "/v1/memories",
                                   "/v1/relations?entity=Edna"])  # fmt: skip
 def test_head_answers_as_get_does_with_no_body(served, key, path):

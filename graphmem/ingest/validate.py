@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,12 @@ MAX_METADATA_DEPTH = 20
 MAX_METADATA_BYTES = 64 * 1024
 MAX_SOURCE_IDS = 1_000
 MAX_ID_CHARS = 1_000
+# What an ``add_many`` item may hold. A key outside these was dropped without a word, so a
+# misspelt "metdata" lost the metadata and an item's own "user_id" was stored in the
+# call's scope; now each is named.
+ITEM_KEYS = ("text", "messages", "metadata", "source_ids", "timestamp", "memory_type",
+             "importance", "ttl", "expires_at")  # fmt: skip
+_SCOPE_KEYS = frozenset({"user_id", "agent_id", "run_id"})
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,10 @@ def check_text(value: object, field: str, max_chars: int) -> str:
     stripped = value.strip()
     if not stripped:
         raise ValidationError(field, "is empty or only whitespace; pass the text to remember")
+    if not any(not c.isspace() and unicodedata.category(c) != "Cf" for c in stripped):
+        # Zero-width spaces, joiners, BOMs: nothing a search could ever match.
+        raise ValidationError(field, "has only invisible characters (zero-width spaces or "
+                              "other format characters); pass the text to remember")  # fmt: skip
     if len(value) > max_chars:
         raise ValidationError(
             field,
@@ -46,6 +57,25 @@ def check_text(value: object, field: str, max_chars: int) -> str:
             "several add() calls or raise max_text_chars",
         )
     return stripped
+
+
+def check_item(item: object, where: str) -> Mapping[str, Any]:
+    """An ``add_many`` item: a mapping with ``text`` or ``messages`` (not both) and no key
+    outside ``ITEM_KEYS``; ``where`` ("items[3]") names it in the error."""
+    if not isinstance(item, Mapping):
+        raise ValidationError(where, "must be a dict with text or messages")
+    for key in item:
+        if key in ITEM_KEYS:
+            continue
+        if key in _SCOPE_KEYS:
+            raise ValidationError(f"{where}.{key}", "an item has no scope of its own; items "
+                                  f"go to the call's scope, so add them with {key}= per call")  # fmt: skip
+        raise ValidationError(f"{where}.{key}" if isinstance(key, str) else where,
+                              f"unknown key {str(key)[:80]!r}; an item takes "
+                              f"{', '.join(ITEM_KEYS)}")  # fmt: skip
+    if "text" in item and "messages" in item:
+        raise ValidationError(where, "has both text and messages; give one of them")
+    return item
 
 
 def normalise_messages(messages: object, max_chars: int) -> list[Message]:

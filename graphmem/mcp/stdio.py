@@ -124,16 +124,18 @@ async def _session(lowlevel: Any, wire: Any, out: _WireOut) -> None:
 
 
 class _Unnotified:
-    """The lines of ``wire`` but bare notifications (``vet.bare_notification``): the SDK
-    reads those as it reads a request whose id is ``1.5``, which must be answered, and
-    JSON-RPC forbids answering a notification, so they are dropped before it parses."""
+    """The lines of ``wire`` but bare notifications (``vet.bare_notification``) and blank
+    lines. The SDK reads a bare notification as it reads a request whose id is ``1.5``,
+    which must be answered, and JSON-RPC forbids answering a notification, so they are
+    dropped before it parses. A blank line is no message: clients that end each message
+    with an empty line got a -32700 error for it, which some read as a failed request."""
 
     def __init__(self, wire: Any) -> None:
         self.wire = wire
 
     async def __aiter__(self) -> AsyncIterator[str]:
         async for line in self.wire:
-            if not bare_notification(line):
+            if line.strip() and not bare_notification(line):
                 yield line
 
 
