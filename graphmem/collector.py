@@ -11,9 +11,11 @@ collector is back on.
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 _lock = threading.Lock()
@@ -43,3 +45,27 @@ def collector_paused() -> Iterator[None]:
             with _lock:
                 _paused = False
                 gc.enable()
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None).malloc_trim  # glibc; musl has none (AttributeError)
+    except (OSError, AttributeError):
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+def give_back_heap() -> None:
+    """Hand the heap that bulk work freed back to the system, where glibc allows it.
+
+    Why: glibc keeps freed memory for later allocations. Building a scope's index from the
+    stores at 100k memories frees ~400 MB of transients (every payload read as a dict,
+    every vector as its own array) that stayed in the process's RSS for good (measured:
+    anonymous RSS 713 MB right after the build, 646 MB after this). Called after such
+    work only: it walks the heap (~10 ms), which no search should pay."""
+    if _TRIM is not None:
+        _TRIM(0)

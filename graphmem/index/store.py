@@ -10,6 +10,7 @@ run_id=r``); each write updates every index whose scope covers the memory's scop
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -17,10 +18,15 @@ from typing import Any
 
 import numpy as np
 
+from ..collector import give_back_heap
 from ..models import SCOPE_FIELDS, Scope
 from ..stores.base import VectorHit
 from .filters import check_filters, matches
 from .scope import ENTITIES, FACTS, SOURCES, Accept, ScopeIndex, is_source
+from .snapshot import compacted
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+_TRIM_FROM = 2_000  # memories built: below, the build freed too little to give back
 
 
 class IndexedVectorStore:
@@ -204,7 +210,13 @@ class IndexedVectorStore:
             # Built under the lock: a write either lands before the read below (and is
             # read) or waits for the lock and is applied to the finished index.
             saved = self.snapshots.take(("scope", *key)) if self.snapshots else None
-            index = saved if saved is not None else self._build(collection, scope)
+            if saved is None:
+                # Held as a snapshot's load gives it (~7 us a memory, ~5% of the build),
+                # so a process holds the same compact form whether it built or loaded.
+                saved = compacted(self._build(collection, scope))
+                if len(saved.ids) >= _TRIM_FROM:
+                    give_back_heap()
+            index = saved
             self._keep(key, index)
             return index
 
@@ -215,7 +227,9 @@ class IndexedVectorStore:
             names.append(SOURCES)
         # Read a page at a time where the store can, each vector kept as float32 (1.5 KB
         # for 384-d, not ~12 KB of Python floats): reading a 100k scope whole raised the
-        # first search's peak RSS by ~1.6 GB (issue 16).
+        # first search's peak RSS by ~1.6 GB (issue 16). Payloads wait as JSON (~0.5 KB,
+        # not a ~2.4 KB dict) until their turn: ~190 MB less at the peak of a 100k build,
+        # for ~1 s of its ~14 s.
         keys, payloads, rows = [], [], []
         for name in names:
             pages = (self.inner.scan_pages(name, scope) if hasattr(self.inner, "scan_pages")
@@ -223,7 +237,7 @@ class IndexedVectorStore:
             for page in pages:
                 for hit in page:
                     keys.append((str(hit.payload.get("created_at", "")), hit.id))
-                    payloads.append(dict(hit.payload))
+                    payloads.append(_ENCODE(hit.payload))
                     rows.append(_compact(hit.vector))
         first = next((row for row in rows if row is not None and row.ndim == 1), None)
         if first is not None:
@@ -231,7 +245,7 @@ class IndexedVectorStore:
         # Slots in (created_at, id) order, as memories arrive: ties rank the same
         # whether the index was built from the store or grew with the writes.
         for at in sorted(range(len(keys)), key=keys.__getitem__):
-            index.put(keys[at][1], payloads[at], rows[at])
+            index.put(keys[at][1], json.loads(payloads[at]), rows[at])
             payloads[at] = rows[at] = None  # released as they are taken
         return index
 
