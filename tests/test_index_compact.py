@@ -111,3 +111,27 @@ def _deep_bytes(index: ScopeIndex) -> int:
 
 def _objects(index: ScopeIndex) -> int:
     return sum(1 for o in _walk(index) if gc.is_tracked(o))
+
+
+def test_an_index_grown_by_half_is_held_compact_again_and_answers_as_one_rebuilt(tmp_path):
+    from graphmem import Memory
+
+    people = ["Alice", "Bob", "Carol", "Dan", "Erin", "Frank", "Grace"]
+    items = [{"text": f"{people[n % 7]} {n} paints {('boats', 'cats', 'hills')[n % 3]} "
+              f"in room {n % 97}.", "source_ids": [f"D{n // 500}:{n}"]} for n in range(9000)]  # fmt: skip
+    queries = ["Who paints boats in room 7?", "Grace paints hills", "cats in room 50"]
+    with Memory.open(tmp_path / "d", embedder="hash", track_access=False) as m:
+        m.add_many(items[:200], user_id="u")
+        m.search(queries[0], user_id="u")  # the facts index is held from here on
+        for start in range(200, 9000, 1000):  # each write lands in the held index
+            m.add_many(items[start : start + 1000], user_id="u")
+        held = m.vectors.index(Scope.of("u"))
+        # Re-compacted on the way: not every write since the first search is still fat.
+        assert len(held) == 9000 and held.grown < 9000 - 200
+        grown = {q: [(h.memory_id, round(h.score, 9)) for h in m.search(q, user_id="u")]
+                 for q in queries}  # fmt: skip
+    with Memory.open(tmp_path / "d", embedder="hash", track_access=False,
+                     persist_indexes=False) as m:  # fmt: skip
+        rebuilt = {q: [(h.memory_id, round(h.score, 9)) for h in m.search(q, user_id="u")]
+                   for q in queries}  # fmt: skip
+    assert grown == rebuilt and all(grown.values())

@@ -69,6 +69,9 @@ class ScopeIndex:
         # Counts writes, so what is derived from the scope (search's graph arrays) knows
         # when to rebuild: every graph change comes with a write of its facts or entities.
         self.revision = 0
+        # Rows put since the index was built whole or loaded: each holds more than a
+        # loaded row does, and ``store.py`` re-compacts an index grown by half.
+        self.grown = 0
         self.clusters: Clusters | None = None  # approximate neighbours, once asked for
         self._long: set[str] | None = None  # sources over LONG_WORDS, found on first ask
         self._parts: tuple[int, np.ndarray, np.ndarray] | None = None  # revision, slots
@@ -89,6 +92,7 @@ class ScopeIndex:
             self.payloads[slot] = payload
             return
         self.revision += 1
+        self.grown += 1
         if slot is None:
             slot = self._free.pop() if self._free else len(self.ids)
             if slot == len(self.ids):

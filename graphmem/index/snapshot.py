@@ -151,7 +151,7 @@ def scope_arrays(index: ScopeIndex) -> tuple[dict[str, Any], Arrays]:
     return meta, arrays
 
 
-def compacted(index: ScopeIndex) -> ScopeIndex:
+def compacted(index: ScopeIndex, *, consume: bool = True) -> ScopeIndex:
     """``index`` in the form a snapshot's load gives: the same memories, scores and order.
 
     Why: an index built write by write keeps what its growth needs (each payload row as
@@ -161,12 +161,17 @@ def compacted(index: ScopeIndex) -> ScopeIndex:
     peak RSS of a 1M data dir). Round-tripping through the snapshot's arrays in memory
     takes ~0.7 s of a ~14 s build at 100k. Writes after it work as on a loaded index.
 
-    ``index`` is consumed: its parts are released once copied, so the two forms are never
-    held whole at once (the build's peak RSS), and it must not be used after."""
+    With ``consume``, ``index`` is emptied once copied, so the two forms are never held
+    whole at once (a build's peak RSS), and it must not be used after. Its approximate
+    neighbours (``nearest.py``) move over as they are: slots do not change."""
     meta, arrays = scope_arrays(index)
-    scope = index.scope
-    vars(index).clear()  # misuse fails loudly (AttributeError), never answers half
-    return load_scope(scope, json.loads(json.dumps(meta)), arrays)
+    scope, clusters = index.scope, index.clusters
+    if consume:
+        vars(index).clear()  # misuse fails loudly (AttributeError), never answers half
+    lean = load_scope(scope, json.loads(json.dumps(meta)), arrays)
+    if clusters is not None:
+        clusters.index, lean.clusters = lean, clusters
+    return lean
 
 
 def load_scope(scope: Scope, meta: dict[str, Any], arrays: Arrays, where: str = "") -> ScopeIndex:
