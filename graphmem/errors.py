@@ -73,6 +73,13 @@ class ConflictError(QueryError):
     """A transient server-side conflict; the same work may succeed when run again."""
 
 
+class CommitUncertainError(QueryError):
+    """A store's commit failed in a way that may have left the transaction applied (Kuzu
+    raising from the checkpoint after its log was written, a connection lost during a
+    Neo4j commit). The writer keeps the other stores' side and finishes the write from its
+    journal instead of undoing it, so no store is left holding a write the others lack."""
+
+
 class BackendUnavailableError(GraphMemError):
     """A store cannot be reached, is locked by another process, or refused credentials."""
 

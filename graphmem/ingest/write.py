@@ -12,13 +12,14 @@ overlap on a second core. The graph transaction then waits, still open, for the 
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from ..errors import ConflictError, GraphMemError
+from ..errors import CommitUncertainError, ConflictError, GraphMemError
 from ..models import Fact, HistoryEvent, Scope, now_iso
 from ..stores.base import GraphStore, GraphTx, HistoryStore, VectorHit, VectorPoint, VectorStore
 from ..stores.graph_ops import GraphOps, Removal
@@ -30,6 +31,7 @@ FACTS, ENTITIES, SOURCES = "facts", "entities", "sources"
 CONFLICT_RETRIES = 4
 DELETE_SCOPE = "delete_all_scope"
 UNDO_FAILED = "graphmem could not undo every step: "
+log = logging.getLogger(__name__)
 
 
 def fact_from_payload(hit: VectorHit) -> Fact:
@@ -75,6 +77,10 @@ class Writer:
                     steps(undo)
             else:
                 self._alongside(graph_part, steps, undo)
+        except CommitUncertainError:
+            # The graph may hold the write: undoing the other stores could leave it the
+            # only one that does. ``commit`` finishes the write from its journal instead.
+            raise
         except BaseException as exc:
             problems = []
             for step in reversed(undo):
@@ -152,12 +158,41 @@ class Writer:
                 self.atomic(vectors_and_history, lambda tx: run_graph(self.graph, tx, change))
             else:
                 self.atomic(sequential)
+        except CommitUncertainError as exc:
+            if intent is None:
+                raise
+            return self._finish(intent, exc)
         except BaseException as exc:
             if intent is not None and not _undo_failed(exc):
                 self.history.end_intent(intent)
             raise
         if intent is not None:
             self.history.end_intent(intent)
+        return pruned
+
+    def _finish(self, intent: int, uncertain: CommitUncertainError) -> list[str]:
+        """Roll an intent forward now, as the next open would: the graph's commit failed
+        with its outcome unknown, and the other stores were left as they were. Returns
+        the pruned entity ids. If that fails too, the intent stays open for the next open
+        and the error says so."""
+        log.warning("graphmem: %s; finishing the write from its journal", uncertain)
+        try:
+            for found, _kind, body, recorded in self.history.open_intents():
+                if found == intent:
+                    return self._roll_forward(intent, decode(body), recorded)
+        except GraphMemError as exc:
+            exc.add_note(f"{UNDO_FAILED}after {uncertain}, the write stays journaled and "
+                         "is finished when the data directory is next opened")  # fmt: skip
+            raise
+        raise uncertain  # no such intent (a store of the caller's own): as it was
+
+    def _roll_forward(self, intent: int, change: Change, recorded: bool) -> list[str]:
+        with self.graph.transaction() as tx:
+            pruned = run_graph(self.graph, tx, change)
+        self._vectors([], change, pruned)
+        if not recorded:
+            self.history.record(_with_pruned(change, pruned), intent=intent)
+        self.history.end_intent(intent)
         return pruned
 
     def recover(self) -> int:
@@ -175,12 +210,7 @@ class Writer:
             if kind == DELETE_SCOPE:  # after the page it was in the middle of, below
                 scopes.append((intent, change.scope_entities))
                 continue
-            with self.graph.transaction() as tx:
-                pruned = run_graph(self.graph, tx, change)
-            self._vectors([], change, pruned)
-            if not recorded:
-                self.history.record(_with_pruned(change, pruned), intent=intent)
-            self.history.end_intent(intent)
+            self._roll_forward(intent, change, recorded)
         for intent, scope in scopes:
             self.remove_scope(scope, intent=intent)
         return len(found)

@@ -20,6 +20,7 @@ Measured traps this module works around (see shared/design/environment.md):
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import subprocess
@@ -37,6 +38,7 @@ import pyarrow as pa
 from ..cypher_lexer import union_branches
 from ..errors import (
     BackendUnavailableError,
+    CommitUncertainError,
     QueryError,
     ReadOnlyError,
     StorageError,
@@ -74,6 +76,7 @@ ROW_FORM_MAX = 64
 ROW_FORM_SHARE = {"fact_set": ("facts", 150), "relation_set": ("relations", 400)}
 _LOCKED = re.compile(r"lock|could not set lock|already (open|in use)", re.IGNORECASE)
 _WRITE_REFUSED = re.compile(r"read-only|read only", re.IGNORECASE)
+_POOL_FULL = re.compile(r"buffer pool is full", re.IGNORECASE)
 # Kuzu refuses a second read-write open from another process, but not from this one, where
 # it is unsafe (environment.md): keep our own registry of open paths.
 _OPEN_PATHS: set[Path] = set()
@@ -153,6 +156,8 @@ class KuzuGraphStore:
                     )
                 _OPEN_PATHS.add(key)
             self._registered = key
+        self._pool = (f"graph_buffer_pool_mb={buffer_pool_mb}" if buffer_pool_mb > 0
+                      else "Kuzu's default, 80% of the memory")  # fmt: skip
         try:
             sizes = {"buffer_pool_size": max(0, int(buffer_pool_mb)) * 2**20}
             if checkpoint_mb > 0:
@@ -258,6 +263,10 @@ class KuzuGraphStore:
                     raise ReadOnlyError(
                         f"{name}: refused, the statement writes ({message})", query_name=name
                     ) from exc
+                if _POOL_FULL.search(message):
+                    message += (f"; Kuzu's page cache ({self._pool}) is too small for this "
+                                "statement: raise graph_buffer_pool_mb "
+                                "(GRAPHMEM_GRAPH_BUFFER_POOL_MB), such as to 1024")  # fmt: skip
                 raise QueryError(f"{name}: {message}", query_name=name) from exc
             except (ValueError, TypeError) as exc:
                 raise _param_error(name, exc) from exc
@@ -345,7 +354,19 @@ class KuzuGraphStore:
                 self._rollback()
                 raise
             self._in_tx = False
-            self._execute("commit", "COMMIT", {})
+            try:
+                self._execute("commit", "COMMIT", {})
+            except QueryError as exc:
+                # Kuzu may raise here after the commit is in its log (measured: "Buffer
+                # manager exception: Unable to allocate memory" from the checkpoint that
+                # follows a commit, with a 128 MB page cache at 160k memories). Whether
+                # it applied is unknown: end the transaction if it is still open, and
+                # let the writer finish the write from its journal (ingest/write.py).
+                with contextlib.suppress(QueryError):
+                    self._rollback()
+                raise CommitUncertainError(
+                    f"{exc}; the graph may or may not hold this write", query_name="commit"
+                ) from exc
 
     def _rollback(self) -> None:
         # A failed statement makes Kuzu abort the transaction itself; then there is

@@ -1,0 +1,86 @@
+"""A graph commit that fails with its outcome unknown leaves no store apart.
+
+Found with a 128 MB Kuzu page cache at 160k memories: COMMIT raised "Buffer manager
+exception: Unable to allocate memory" from the checkpoint after the transaction was in
+Kuzu's log. The writer undid the vectors and the history, the graph kept the batch, and
+the next open refused the data directory (graph 160,000 memories, the others 159,000).
+Now the writer keeps the other stores' side and finishes the write from its journal.
+
+The failure is injected into the real Kuzu store's COMMIT, after it ran (the write
+applied) or instead of it (not applied, the transaction left open).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from graphmem import Memory
+from graphmem.errors import QueryError
+from graphmem.stores.kuzu import KuzuGraphStore
+
+CRASH = "Buffer manager exception: Unable to allocate memory! The buffer pool is full"
+
+
+def _failing_commit(monkeypatch, *, applied: bool, times: int = 1) -> list[int]:
+    real = KuzuGraphStore._execute
+    failed: list[int] = []
+
+    def execute(self, name, text, params, **kwargs):
+        if name == "commit" and len(failed) < times:
+            failed.append(1)
+            if applied:
+                real(self, name, text, params, **kwargs)
+            raise QueryError(f"commit: {CRASH}", query_name="commit")
+        return real(self, name, text, params, **kwargs)
+
+    monkeypatch.setattr(KuzuGraphStore, "_execute", execute)
+    return failed
+
+
+def _open(path) -> Memory:
+    return Memory.open(path, embedder="hash", extractor="offline", track_access=False)
+
+
+@pytest.mark.parametrize("applied", [True, False], ids=["applied", "not-applied"])
+@pytest.mark.parametrize("how", ["add_many", "add", "delete"])
+def test_an_uncertain_graph_commit_finishes_the_write_in_every_store(
+    tmp_path, monkeypatch, applied, how
+):
+    with _open(tmp_path / "d") as m:
+        kept = m.add("Alice works at Acme in Lyon.", user_id="u").facts
+        failed = _failing_commit(monkeypatch, applied=applied)
+        if how == "add_many":
+            texts = [f"Bob {n} paints boats in Rome." for n in range(30)]
+            m.add_many([{"text": t} for t in texts], user_id="u")
+            expected = {"Alice works at Acme in Lyon.", *texts}
+        elif how == "add":
+            m.add("Carol sails to Oslo every June.", user_id="u")
+            expected = {"Alice works at Acme in Lyon.", "Carol sails to Oslo every June."}
+        else:
+            m.delete(kept[0].id, user_id="u")
+            expected = set()
+        assert failed, "the injected failure never ran"
+        monkeypatch.undo()
+        assert m.verify().ok
+        assert {f.text for f in m.get_all(user_id="u", limit=100)} == expected
+    with _open(tmp_path / "d") as m:  # the next open finds the stores agreeing
+        assert m.verify().ok and m.recovered == 0
+        assert {f.text for f in m.get_all(user_id="u", limit=100)} == expected
+
+
+def test_when_finishing_fails_too_the_write_is_journaled_and_the_next_open_ends_it(
+    tmp_path, monkeypatch
+):
+    with _open(tmp_path / "d") as m:
+        m.add("Alice works at Acme in Lyon.", user_id="u")
+        _failing_commit(monkeypatch, applied=False, times=2)  # and the roll forward's
+        with pytest.raises(QueryError, match="next opened") as caught:
+            m.add("Carol sails to Oslo every June.", user_id="u")
+        assert CRASH in str(caught.value) or any(CRASH in n for n in caught.value.__notes__)
+        monkeypatch.undo()
+    with _open(tmp_path / "d") as m:
+        assert m.recovered == 1 and m.verify().ok
+        assert {f.text for f in m.get_all(user_id="u", limit=100)} == {
+            "Alice works at Acme in Lyon.",
+            "Carol sails to Oslo every June.",
+        }
