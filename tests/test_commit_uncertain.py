@@ -84,3 +84,34 @@ def test_when_finishing_fails_too_the_write_is_journaled_and_the_next_open_ends_
             "Alice works at Acme in Lyon.",
             "Carol sails to Oslo every June.",
         }
+
+
+class _FullPool:
+    """Kuzu's connection, but its next statement fails as a full page cache does."""
+
+    def __init__(self, conn):
+        self.conn, self.armed = conn, True
+
+    def execute(self, *args, **kwargs):
+        if self.armed:
+            self.armed = False
+            raise RuntimeError(f"{CRASH} and no memory could be freed!")
+        return self.conn.execute(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.conn, name)
+
+
+def test_a_full_kuzu_page_cache_says_which_setting_to_raise_and_to_run_doctor(tmp_path):
+    with _open(tmp_path / "d") as m:
+        m.add("Alice works at Acme in Lyon.", user_id="u")
+        kuzu_store = m.graph_store.inner
+        kuzu_store._conn = _FullPool(kuzu_store._conn)
+        with pytest.raises(QueryError) as caught:
+            m.add("Carol sails to Oslo every June.", user_id="u")
+        said = str(caught.value)
+        assert "graph_buffer_pool_mb=" in said and "GRAPHMEM_GRAPH_BUFFER_POOL_MB" in said
+        assert "graphmem doctor" in said
+        kuzu_store._conn = kuzu_store._conn.conn
+        assert m.verify().ok  # the failed write left nothing behind
+        assert [f.text for f in m.get_all(user_id="u")] == ["Alice works at Acme in Lyon."]
