@@ -7,7 +7,8 @@ the next open refused the data directory (graph 160,000 memories, the others 159
 Now the writer keeps the other stores' side and finishes the write from its journal.
 
 The failure is injected into the real Kuzu store's COMMIT, after it ran (the write
-applied) or instead of it (not applied, the transaction left open).
+applied) or instead of it (not applied, the transaction left open); on the Bolt backend,
+into the driver's commit against the real ArcadeDB test server (``IncompleteCommit``).
 """
 
 from __future__ import annotations
@@ -115,3 +116,41 @@ def test_a_full_kuzu_page_cache_says_which_setting_to_raise_and_to_run_doctor(tm
         kuzu_store._conn = kuzu_store._conn.conn
         assert m.verify().ok  # the failed write left nothing behind
         assert [f.text for f in m.get_all(user_id="u")] == ["Alice works at Acme in Lyon."]
+
+
+@pytest.mark.parametrize("applied", [True, False], ids=["applied", "not-applied"])
+def test_a_bolt_commit_cut_off_midway_finishes_the_write_in_every_store(
+    bolt_server, tmp_path, monkeypatch, applied
+):
+    """The Neo4j driver's ``IncompleteCommit``: the connection went during COMMIT."""
+    import neo4j
+
+    options = {"neo4j_uri": bolt_server.uri, "neo4j_user": bolt_server.user,
+               "neo4j_password": bolt_server.password,
+               "neo4j_database": bolt_server.database}  # fmt: skip
+    real, cut = neo4j.Transaction.commit, []
+
+    def commit(self):
+        if not cut:
+            cut.append(1)
+            if applied:
+                real(self)
+            else:
+                self.rollback()
+            raise neo4j.exceptions.IncompleteCommit("connection lost during commit")
+        return real(self)
+
+    with Memory.open(tmp_path / "d", embedder="hash", graph="neo4j", track_access=False,
+                     **options) as m:  # fmt: skip
+        m.graph_store.reset()
+        m.add("Alice works at Acme in Lyon.", user_id="u")
+        monkeypatch.setattr(neo4j.Transaction, "commit", commit)
+        m.add("Carol sails to Oslo every June.", user_id="u")
+        assert cut
+        monkeypatch.undo()
+        assert m.verify().ok
+        assert {f.text for f in m.get_all(user_id="u")} == {
+            "Alice works at Acme in Lyon.",
+            "Carol sails to Oslo every June.",
+        }
+        m.graph_store.reset()

@@ -37,6 +37,7 @@ from neo4j.graph import Node, Path, Relationship
 from ..cypher_lexer import READ_PROCEDURES
 from ..errors import (
     BackendUnavailableError,
+    CommitUncertainError,
     ConfigError,
     ConflictError,
     GraphMemError,
@@ -468,6 +469,13 @@ class Neo4jGraphStore:
                 if self._local.tx.wrote:
                     self._local.tx.run("graph_token_set", {"token": uuid.uuid4().hex})
                 tx.commit()
+            except neo4j.exceptions.IncompleteCommit as exc:
+                # The connection went during the commit: the server may have applied it.
+                # The writer finishes the write from its journal (ingest/write.py).
+                raise CommitUncertainError(
+                    f"commit: {exc}; the graph may or may not hold this write",
+                    query_name="commit",
+                ) from exc
             except _DRIVER_ERRORS as exc:
                 raise self._translate(exc, "commit") from exc
         finally:
