@@ -77,11 +77,11 @@ class Writer:
                     steps(undo)
             else:
                 self._alongside(graph_part, steps, undo)
-        except CommitUncertainError:
-            # The graph may hold the write: undoing the other stores could leave it the
-            # only one that does. ``commit`` finishes the write from its journal instead.
-            raise
         except BaseException as exc:
+            if isinstance(exc, CommitUncertainError) and journal(self.history):
+                # The graph may hold the write: undoing the other stores could leave it
+                # the only one that does. ``commit`` finishes it from the journal instead.
+                raise
             problems = []
             for step in reversed(undo):
                 try:
