@@ -82,6 +82,9 @@ class AddResult:
     relations: list[str] = field(default_factory=list)
     merges: list[dict[str, Any]] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=dict)
+    # Ids of memories this add said again, word for word: already stored, nothing written.
+    # A repeated add answered only an empty ``facts``, which read as a failure.
+    unchanged: list[str] = field(default_factory=list)
 
     def __iter__(self):
         return iter(self.facts)
@@ -328,6 +331,7 @@ class Memory:
             total.entities += part.entities
             total.relations += part.relations
             total.merges += part.merges
+            total.unchanged += part.unchanged
             for k, v in part.usage.items():
                 total.usage[k] = total.usage.get(k, 0) + v
             if progress is not None:
@@ -453,6 +457,7 @@ class Memory:
                 e.details | {"entity_id": e.target_id} for e in plan.events if e.event == "MERGE"
             ],
             usage=usage,
+            unchanged=prepared.unchanged,
         )
 
     def update(self, memory_id: str, text: str, **scope_ids: str | None) -> Fact:

@@ -21,6 +21,7 @@ from mcp_helpers import (
     sees_nothing_of,
     server_env,
     stdio_client,
+    text_of,
 )
 
 from graphmem.jsonable import from_jsonable
@@ -246,5 +247,17 @@ def test_a_conversation_is_remembered_turn_by_turn(tmp_path):
             assert len(listed.structured_content["memories"]) == len(
                 from_jsonable(AddResult, added.structured_content["result"]).facts
             )
+
+    anyio.run(scenario)
+
+
+def test_remembering_the_same_thing_twice_says_it_is_already_stored(tmp_path):
+    async def scenario():
+        async with stdio_client(tmp_path, "--user", "alice") as client:
+            first = await remember_story(client)
+            again = await call(client, "remember", text=STORY[0], when="2024-01-01")
+            result = from_jsonable(AddResult, again.structured_content["result"])
+            assert result.facts == [] and result.unchanged == [first[0].id]
+            assert f"Already stored, unchanged: {first[0].id}" in text_of(again)
 
     anyio.run(scenario)

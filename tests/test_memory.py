@@ -358,3 +358,15 @@ def test_the_old_text_of_an_updated_memory_added_again_is_a_new_memory(tmp_path,
         texts = sorted(f.text for f in m.get_all(user_id="u"))
         assert texts == ["Dana keeps bees on the roof.", "Dana keeps hens in the yard."]
         assert m.verify().ok
+
+
+def test_an_add_said_again_reports_what_was_already_stored(mem):
+    first = mem.add("Dana keeps bees in Ghent.", user_id="a", infer=False)
+    again = mem.add("Dana keeps bees in Ghent.", user_id="a", infer=False)
+    assert first.facts and not first.unchanged
+    assert again.facts == [] and again.unchanged == [f.id for f in first.facts]
+    many = mem.add_many([{"text": "Dana keeps bees in Ghent."}, {"text": "Eli rows at dawn."}],
+                        user_id="a")  # fmt: skip
+    assert [f.text for f in many.facts] == ["Eli rows at dawn."]
+    assert many.unchanged == again.unchanged
+    assert len(mem.get_all(user_id="a")) == 2  # nothing was written twice

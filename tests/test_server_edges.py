@@ -151,3 +151,15 @@ def test_head_answers_as_get_does_with_no_body(served, key, path):
     assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"]
     if path.startswith("/v1/"):  # a key is still needed where GET needs one
         assert httpx.head(served.url + path).status_code == 401
+
+
+def test_a_repeated_add_says_the_memory_is_already_stored(served, key):
+    headers, body = {"X-API-Key": key}, {"text": "Edna waters the ferns.", "infer": False}
+    first = httpx.post(served.url + "/v1/memories", json=body, headers=headers)
+    again = httpx.post(served.url + "/v1/memories", json=body, headers=headers)
+    assert first.status_code == again.status_code == 200, again.text
+    ids = [f["id"] for f in first.json()["facts"]]
+    assert ids and again.json()["facts"] == [] and again.json()["unchanged"] == ids
+    with Client(served.url, key) as c:
+        assert c.add("Edna waters the ferns.", infer=False).unchanged == ids
+        c.delete(ids[0])  # the module's other tests expect Edna's one memory

@@ -23,6 +23,8 @@ def show_added(result: Any) -> Iterable[str]:
     if len(result.relations) > 20:
         yield f"... {len(result.relations)} relations in all"
     yield from (f"invalidated {old}" for old in result.invalidated)
+    if result.unchanged:  # said again: nothing written, which an empty list hid
+        yield f"already stored, unchanged: {len(result.unchanged)}"
 
 
 def show_facts(facts: list[Any]) -> list[str]:

@@ -89,6 +89,7 @@ class Prepared:
     vectors: list[list[float]]
     updates: list[tuple[str, str]] = field(default_factory=list)  # (old id, reason)
     sources: list[VectorPoint] = field(default_factory=list)  # messages kept whole
+    unchanged: list[str] = field(default_factory=list)  # ids said again: already stored
 
 
 class Pipeline:
@@ -296,7 +297,8 @@ class Pipeline:
         for event in plan.events:  # what an undo of the merge must move back
             if event.event == "MERGE":
                 event.details["fact_ids"] = sorted(set(fact_ids) & live)
-        return Prepared(plan, new_facts, [v for _, v in keep], updates, source_points)
+        return Prepared(plan, new_facts, [v for _, v in keep], updates, source_points,
+                        sorted(existing))  # fmt: skip
 
     def _free_ids(self, scope: Scope, keys: dict[str, str]) -> dict[str, tuple[str, bool]]:
         """Content id -> (the id to use, whether that id is stored with this very text).
