@@ -38,11 +38,12 @@ class ConfigError(GraphMemError):
 class ValidationError(GraphMemError, ValueError):
     """Caller input was rejected before anything was written.
 
-    ``field`` names the offending argument so programs can react to it.
+    ``field`` names the offending argument so programs can react to it; ``detail`` is
+    what is wrong with it, for a caller that names the field its own way.
     """
 
     def __init__(self, field: str, message: str) -> None:
-        self.field = field
+        self.field, self.detail = field, message
         super().__init__(f"{field}: {message}")
 
 

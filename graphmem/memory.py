@@ -319,8 +319,7 @@ class Memory:
                 named = exc.field
                 if "text" in item and named.startswith("messages"):
                     named = "text" + named[len("messages") :]  # as the caller spelt it
-                said = str(exc).split(": ", 1)[-1]
-                raise ValidationError(f"items[{i}].{named}", said) from None
+                raise ValidationError(f"items[{i}].{named}", exc.detail) from None
         total = AddResult()
         for start in range(0, len(units), batch_size):
             batch = [unit for windows in units[start : start + batch_size] for unit in windows]

@@ -47,7 +47,7 @@ def check_as_of(as_of: object) -> str:
     try:
         return to_iso(as_of)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise ValidationError("as_of", str(exc).split(": ", 1)[-1]) from None
+        raise ValidationError("as_of", exc.detail) from None
 
 
 def check_filters(filters: object) -> dict[str, Any]:

@@ -211,7 +211,7 @@ def check_timestamp(value: object, field: str = "timestamp") -> str:
     try:
         return to_iso(value)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise ValidationError(field, str(exc).split(": ", 1)[-1]) from None
+        raise ValidationError(field, exc.detail) from None
 
 
 def check_limit(value: object, field: str = "limit", maximum: int = 10_000) -> int:

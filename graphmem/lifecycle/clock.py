@@ -62,6 +62,6 @@ def check_now(value: object) -> datetime:
         try:
             to_iso(value)  # the range every stored time keeps to, in UTC
         except ValidationError as exc:
-            raise ValidationError("now", str(exc).split(": ", 1)[-1]) from None
+            raise ValidationError("now", exc.detail) from None
         return value.astimezone(UTC)
     raise ValidationError("now", f"{value!r} is not an aware datetime or an ISO-8601 string")

@@ -143,7 +143,7 @@ def _check_expires_at(value: object, now: datetime, field: str) -> str:
     try:
         text = to_iso(value)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise ValidationError(field, str(exc).split(": ", 1)[-1]) from None
+        raise ValidationError(field, exc.detail) from None
     if not text:
         raise ValidationError(field, "is empty; leave it out for a memory that never expires")
     if text <= to_iso(now):

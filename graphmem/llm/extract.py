@@ -388,7 +388,7 @@ def parse_extraction(obj: Any, *, known: Sequence[KnownEntity] = ()) -> Extracti
             try:
                 relation = check_relation_name(relation)
             except ValidationError as exc:
-                errors.add(f"{path}.relation", str(exc).split(": ", 1)[-1])
+                errors.add(f"{path}.relation", exc.detail)
         fact = item.get("fact")
         # bool is an int in Python; true/false are not indexes.
         if not isinstance(fact, int) or isinstance(fact, bool):
