@@ -33,7 +33,8 @@ from ..models import SCOPE_FIELDS
 from ..stores.graph_index import same_text
 
 _RAW = object()  # a row still in the snapshot's blob
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+# A payload as the JSON text a row holds (the build in store.py keeps its payloads so too).
+encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 # What admission (filters.py: scope, validity, lifecycle), grouping (collapse.py) and the
 # boosts (boost.py) read of a payload; a metadata speaker under its dotted name.
 SPEAKER = "metadata.speaker"
@@ -63,7 +64,7 @@ class PayloadRows:
         return self._decode(slot)
 
     def __setitem__(self, slot: int, value: dict[str, Any] | None) -> None:
-        row = None if value is None else _ENCODE(value).encode("utf-8")
+        row = None if value is None else encode_json(value).encode("utf-8")
         fields, gate = _fields(value), None if value is None else gate_of(value)
         with self._lock:  # the row first: a reader checks only rows still in the blob
             self._rows[slot], self._scopes[slot], self._gates[slot] = row, fields, gate

@@ -22,10 +22,10 @@ from ..collector import give_back_heap
 from ..models import SCOPE_FIELDS, Scope
 from ..stores.base import VectorHit
 from .filters import check_filters, matches
+from .payload_rows import encode_json
 from .scope import ENTITIES, FACTS, SOURCES, Accept, ScopeIndex, is_source
 from .snapshot import compacted
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 _REPACK_FROM = 4_096  # rows put since: below, not worth a copy
 _TRIM_FROM = 2_000  # memories built: below, the build freed too little to give back
 
@@ -245,7 +245,7 @@ class IndexedVectorStore:
             for page in pages:
                 for hit in page:
                     keys.append((str(hit.payload.get("created_at", "")), hit.id))
-                    payloads.append(_ENCODE(hit.payload))
+                    payloads.append(encode_json(hit.payload))
                     rows.append(_compact(hit.vector))
         first = next((row for row in rows if row is not None and row.ndim == 1), None)
         if first is not None:

@@ -127,7 +127,7 @@ def remembered(result: Any) -> str:
     lines += [f"- {f.text}  (id {f.id})" for f in facts]
     lines += [f"graph: {r}" for r in result.relations]
     lines += [f"superseded: {old}" for old in result.invalidated]
-    unchanged = getattr(result, "unchanged", ())
+    unchanged = result.unchanged
     if unchanged:
         lines.append(f"Already stored, unchanged: {', '.join(unchanged[:20])}"
                      + (f" and {len(unchanged) - 20} more" if len(unchanged) > 20 else ""))  # fmt: skip
