@@ -181,6 +181,41 @@ def test_a_notification_is_never_answered_whatever_its_method(tmp_path):
     assert by_id["q"] == {"jsonrpc": "2.0", "id": "q", "result": {}}
 
 
+def test_requests_piped_in_whole_are_all_answered_after_stdin_ends(tmp_path):
+    """A client that writes its requests and closes stdin at once (``printf ... |
+    graphmem mcp``, a test harness) gets every answer: the session does not end while a
+    request read before the end of input is still being worked on. The SDK answered the
+    ones still running "Connection closed" and nothing was stored."""
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "piped", "version": "1"}}}  # fmt: skip
+    calls = [{"jsonrpc": "2.0", "id": f"add-{n}", "method": "tools/call", "params": {
+        "name": "remember", "arguments": {"text": text}}}
+        for n, text in enumerate(["Alice moved to Paris in 2020.",
+                                  "Bob works at the harbour in Lisbon."])]  # fmt: skip
+    recall = {"jsonrpc": "2.0", "id": "find", "method": "tools/call",
+              "params": {"name": "recall", "arguments": {"query": "Where does Alice live?"}}}  # fmt: skip
+    lines = [json.dumps(hello), '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+             *map(json.dumps, calls), json.dumps(recall)]  # fmt: skip
+    argv = [sys.executable, "-m", "graphmem.cli", "mcp", "--data-dir", str(tmp_path), "--user",
+            "a", "--embedder", "hash"]  # fmt: skip
+    done = subprocess.run(argv, input="".join(line + "\n" for line in lines).encode(),
+                          capture_output=True, env=server_env(), timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    by_id = {r["id"]: r for r in map(json.loads, done.stdout.decode().splitlines())}
+    assert set(by_id) == {1, "add-0", "add-1", "find"}, by_id
+    for n in range(2):
+        answer = by_id[f"add-{n}"]
+        assert "error" not in answer and not answer["result"]["isError"], answer
+        assert "Remembered 1 memory" in answer["result"]["content"][0]["text"]
+    assert "error" not in by_id["find"], by_id["find"]
+    # Both memories were stored: a fresh session finds them.
+    again = subprocess.run([*argv[:3], "search", "harbour Lisbon", "--data-dir", str(tmp_path),
+                            "--user", "a", "--embedder", "hash"],
+                           capture_output=True, env=server_env(), timeout=300)  # fmt: skip
+    assert again.returncode == 0 and b"Bob works at the harbour" in again.stdout, again
+
+
 def _replies(data_dir: Path, lines: list[bytes], expected: int) -> list[dict]:
     """Sends ``lines`` (CRLF-ended) to a fresh ``graphmem mcp`` and reads ``expected``
     replies before closing its stdin (an early EOF would end the session under them)."""

@@ -93,6 +93,8 @@ async def _session(lowlevel: Any, wire: Any, out: _WireOut) -> None:
     # error the spec asks for, and the session goes on with the next line.
     async with stdio_server(stdin=_Unnotified(wire), stdout=out) as (read, write):
         sieved_in, sieved_out = create_context_streams[SessionMessage | Exception](0)
+        answers_in, answers_out = create_context_streams[SessionMessage](0)
+        open_ids = _OpenIds()
 
         async def sieve() -> None:
             greeted = False
@@ -115,12 +117,60 @@ async def _session(lowlevel: Any, wire: Any, out: _WireOut) -> None:
                                 "came before initialize; send initialize first, then "
                                 "notifications/initialized")))  # fmt: skip
                             continue
+                    open_ids.read(message)
                     await sieved_in.send(item)
+                # End of input. The SDK cancels what is still running when its input ends
+                # and answers it "Connection closed", so a client that writes its requests
+                # and then closes stdin (``printf ... | graphmem mcp``) lost every answer
+                # still being worked on; the input stays open until they are written.
+                with anyio.move_on_after(_ANSWER_S):
+                    await open_ids.settled()
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(sieve)
-            await lowlevel.run(sieved_out, write, lowlevel.create_initialization_options())
-            tg.cancel_scope.cancel()
+        async def answer() -> None:
+            async with answers_out:
+                async for item in answers_out:
+                    await write.send(item)
+                    open_ids.answered(item.message)
+
+        async with anyio.create_task_group() as outer:
+            outer.start_soon(answer)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(sieve)
+                await lowlevel.run(sieved_out, answers_in, lowlevel.create_initialization_options())
+                tg.cancel_scope.cancel()
+            await answers_in.aclose()  # the answer task passes on what is left, then ends
+        await write.aclose()  # as the SDK closes it when its run ends: the writer stops
+
+
+class _OpenIds:
+    """The ids of requests read but not yet answered (a request the client cancelled
+    counts as answered: the spec forbids answering it)."""
+
+    def __init__(self) -> None:
+        self._open: set[str] = set()
+        self._empty = anyio.Event()
+        self._empty.set()
+
+    def read(self, message: Any) -> None:
+        if isinstance(message, types.JSONRPCRequest):
+            self._open.add(repr(message.id))
+            if self._empty.is_set():
+                self._empty = anyio.Event()
+        elif isinstance(message, types.JSONRPCNotification) \
+                and message.method == "notifications/cancelled":  # fmt: skip
+            self._close(repr((message.params or {}).get("requestId")))
+
+    def answered(self, message: Any) -> None:
+        if isinstance(message, (types.JSONRPCResponse, types.JSONRPCError)):
+            self._close(repr(message.id))
+
+    def _close(self, key: str) -> None:
+        self._open.discard(key)
+        if not self._open:
+            self._empty.set()
+
+    async def settled(self) -> None:
+        await self._empty.wait()
 
 
 class _Unnotified:
@@ -172,6 +222,7 @@ def _pump(file: TextIO, portal: anyio.from_thread.BlockingPortal, send: Any) -> 
 _BACKLOG = 256  # answers queued for the writing thread before a writer waits its turn
 _DRAIN_S = 30.0  # after stdin ends: time for the client to read the last answers
 _DRAIN_STOPPED_S = 2.0  # after a stop signal
+_ANSWER_S = 300.0  # after stdin ends: time for requests already read to finish
 
 
 class _WireOut:
