@@ -128,6 +128,42 @@ def test_a_foreign_host_header_is_refused_even_with_a_good_key(served):
     assert answer.status_code == 421
 
 
+def post_initialize(url: str, key: str, host: str) -> httpx.Response:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "remote", "version": "1"}}}  # fmt: skip
+    return httpx.post(f"{url}/mcp", json=body, timeout=60, headers={
+        "Authorization": f"Bearer {key}", "Host": host,
+        "Accept": "application/json, text/event-stream"})  # fmt: skip
+
+
+def test_a_local_name_without_a_port_is_a_local_host(served):
+    """A proxy on port 80 in front of a local server sends ``Host: localhost``."""
+    key, _ = served.keys.create(user_id="gina")
+    for host in ("localhost", "127.0.0.1", served.url.removeprefix("http://")):
+        answer = post_initialize(served.url, key, host)
+        assert answer.status_code == 200 and '"result"' in answer.text, (host, answer.text)
+
+
+def test_a_server_bound_to_every_interface_serves_mcp_clients_by_any_name(tmp_path):
+    """``graphmem serve --host 0.0.0.0`` is reached by other names (the machine's own, a
+    DNS name): MCP answered each of them 421 "Invalid Host header" while REST served them.
+    ``--allowed-host`` turns the name check back on, for the names given."""
+    with ServedMemory(tmp_path / "open", extra_args=("--host", "0.0.0.0")) as open_server:
+        key, _ = open_server.keys.create(user_id="ines")
+        port = open_server.url.rsplit(":", 1)[1]
+        for host in (f"memory.internal:{port}", f"10.1.2.3:{port}", "localhost"):
+            answer = post_initialize(open_server.url, key, host)
+            assert answer.status_code == 200 and '"result"' in answer.text, (host, answer.text)
+    with ServedMemory(tmp_path / "named", extra_args=(
+            "--host", "0.0.0.0", "--allowed-host", "memory.internal")) as named:  # fmt: skip
+        key, _ = named.keys.create(user_id="ines")
+        port = named.url.rsplit(":", 1)[1]
+        assert post_initialize(named.url, key, f"memory.internal:{port}").status_code == 200
+        assert post_initialize(named.url, key, f"localhost:{port}").status_code == 200
+        assert post_initialize(named.url, key, f"evil.example:{port}").status_code == 421
+
+
 def test_stdio_server_in_front_of_a_remote_graphmem(served, tmp_path):
     """``graphmem mcp --url ... --api-key ...``: stdio for the client, the key's scope."""
     key, _ = served.keys.create(user_id="hana")

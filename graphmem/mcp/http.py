@@ -10,6 +10,7 @@ server's ``AsyncMemory`` lanes, beside the REST routes.
 
 from __future__ import annotations
 
+import ipaddress
 from collections import OrderedDict
 from typing import Any
 
@@ -17,6 +18,7 @@ import mcp_types as types
 import pydantic
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import INVALID_REQUEST, UNSUPPORTED_PROTOCOL_VERSION
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from starlette.datastructures import Headers
@@ -134,10 +136,48 @@ def mount(app: Any, state: Any) -> None:
     """Serve the tools at ``/mcp`` on the graphmem FastAPI ``app``."""
     server = build_server(calls_on(state.amem), key_scope)
     # Builds the session manager; its Starlette app is not used, KeyGate routes to it.
-    # DNS-rebinding protection stays on for local Host names (the SDK's default).
-    server.streamable_http_app(streamable_http_path=PATH)
+    server.streamable_http_app(
+        streamable_http_path=PATH,
+        transport_security=host_check(state.settings.host, state.settings.allowed_hosts),
+    )
     state.lifespans.append(server.session_manager.run)
     app.router.routes.append(Route(PATH, KeyGate(server, state), include_in_schema=False))
+
+
+_LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def host_check(bound: str, allowed: tuple[str, ...] = ()) -> TransportSecuritySettings:
+    """Which Host headers ``/mcp`` accepts (a DNS-rebinding check: a web page on a name
+    that resolves to this machine must not reach a local server's tools, key or not).
+
+    A server bound to a loopback interface accepts the local names, with a port or without
+    (a proxy on port 80 sends ``localhost``), and the ``allowed`` ones. One bound to
+    another interface is there to be reached by other names: it checks only if given
+    ``allowed`` names. The SDK's own check knew only the local names, so a server bound
+    to 0.0.0.0 answered every remote MCP client 421 "Invalid Host header" while its REST
+    routes served the same client (seen with ``graphmem serve --host 0.0.0.0``)."""
+    if not allowed and not _loopback(bound):
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    names = (*_LOCAL_NAMES, *(n.strip() for n in allowed if n.strip()))
+    hosts = [form for name in names
+             for form in ((name,) if _has_port(name) else (name, f"{name}:*"))]  # fmt: skip
+    origins = [f"{scheme}://{form}" for scheme in ("http", "https") for form in hosts]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True,
+                                     allowed_hosts=hosts, allowed_origins=origins)  # fmt: skip
+
+
+def _loopback(host: str) -> bool:
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name other than localhost: whatever it resolves to, not loopback-only
+
+
+def _has_port(name: str) -> bool:
+    return name.rsplit("]", 1)[-1].count(":") == 1
 
 
 async def _read_body(receive: Any) -> tuple[list[dict], bytes | None]:

@@ -48,6 +48,8 @@ class Settings:
     subgraph_limit: int = 5_000  # nodes returned for a whole-scope subgraph
     readers: int = 4  # threads serving reads side by side
     rooms: tuple[str, ...] = ("graphmem.mcp", "graphmem.ui")
+    host: str = "127.0.0.1"  # the interface bound: a loopback one checks Host headers (MCP)
+    allowed_hosts: tuple[str, ...] = ()  # Host names /mcp accepts beside the local ones
 
 
 @dataclass

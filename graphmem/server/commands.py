@@ -39,6 +39,10 @@ _WHERE = (
     "serve", "serve the memory over HTTP: REST API with API keys, OpenAPI at /docs",
     arg("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)"),
     arg("--port", type=int, default=8765, help="port (0 = any free port)"),
+    arg("--allowed-host", action="append", default=[], metavar="NAME",
+        help="a Host name (NAME or NAME:PORT) MCP clients may use, beside localhost; "
+             "repeatable. With it, /mcp refuses any other name (DNS-rebinding check), "
+             "which a server bound to a loopback interface always does"),
     arg("--keys", help="API key store (default: <data dir>/keys.sqlite)"),
     arg("--rate-limit", type=float, default=50.0,
         help="requests per second per key (0 = no limit)"),
@@ -55,7 +59,8 @@ def serve(ctx: Any) -> None:
     from .app import Settings, create_app
 
     args = ctx.args
-    settings = Settings(rate_limit=args.rate_limit, burst=args.burst, readers=args.readers)
+    settings = Settings(rate_limit=args.rate_limit, burst=args.burst, readers=args.readers,
+                        host=args.host, allowed_hosts=tuple(args.allowed_host))  # fmt: skip
     keys = _keystore(args)
     try:
         app = create_app(ctx.memory, keys, settings=settings)

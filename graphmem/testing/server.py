@@ -1,4 +1,5 @@
-"""``graphmem serve`` in a child process on 127.0.0.1, for tests and benchmarks.
+"""``graphmem serve`` in a child process on 127.0.0.1 (or ``extra_args=("--host", ...)``),
+for tests and benchmarks.
 
     with ServedMemory(tmp_path, embedder="hash") as served:
         key, _ = served.keys.create(user_id="alice")
@@ -24,7 +25,8 @@ from ..errors import BackendUnavailableError
 from ..server.keys import KeyStore
 
 _MAIN = "import sys; from graphmem.cli import main; sys.exit(main(sys.argv[1:]))"
-_STARTED = re.compile(r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
+_STARTED = re.compile(r"Uvicorn running on http://(\S+):(\d+)")
+_ANY = ("0.0.0.0", "[::]")  # bound to every interface: reached here on the loopback one
 
 
 class ServedMemory:
@@ -71,7 +73,8 @@ class ServedMemory:
                 self._lines.append(line)
                 found = _STARTED.search(line)
                 if found and not self.url:
-                    self.url = found[1]
+                    host = "127.0.0.1" if found[1] in _ANY else found[1]
+                    self.url = f"http://{host}:{found[2]}"
                 self._seen.notify_all()
         with self._seen:
             self._done = True
