@@ -27,6 +27,7 @@ from typing import Any
 
 from ..models import GraphBatch, Relation, Scope
 from .base import Row
+from .entity_pages import EntityPages
 from .rows import entity_row, relation_row
 
 ENTITY_FIELDS = ("id", "name", "type", "aliases", "user_id", "agent_id", "run_id",
@@ -124,6 +125,7 @@ class GraphIndex:
         # fact id -> ids of the relations whose fact_ids hold it: built on the first
         # ``relations_by_fact`` (each ingest batch asks it), kept in step after that.
         self._supports: dict[str, set[str]] | None = None
+        self.pages = EntityPages()  # scopes' entities in name order (entities_in_scope)
         for row in entities:
             self.put_entity(row)
         for row in relations:  # rows straight from index_relations
@@ -154,6 +156,7 @@ class GraphIndex:
 
     def put_entity(self, row: Mapping[str, Any]) -> None:
         entity = HeldEntity.of(row)
+        self.pages.put(entity, self.entities.get(entity.id))
         self._unkey(entity.id)
         self.entities[entity.id] = entity
         for key in entity.keys:
@@ -170,7 +173,7 @@ class GraphIndex:
         for fact_id in self.mentioned.pop(entity_id, set()):
             self._unmention(fact_id, entity_id)
         self._unkey(entity_id)
-        self.entities.pop(entity_id, None)
+        self.pages.drop(self.entities.pop(entity_id, None))
         self.touching.pop(entity_id, None)
         self._fans.pop(entity_id, None)
 
@@ -284,6 +287,10 @@ class GraphIndex:
             return [{"matched_key": key, **self._entity(e)}
                     for key in params["keys"] for e in sorted(self.by_key.get(key, ()))
                     if scope.matches(self.entities[e])]  # fmt: skip
+        if name == "entities_in_scope":
+            scope = Scope.from_row(params)
+            ids = self.pages.page(scope, self.entities, int(params["skip"]), int(params["limit"]))
+            return [self._entity(i) for i in ids]
         if name == "entities_get":
             scope = Scope.from_row(params)
             return [self._entity(i) for i in params["ids"]

@@ -30,7 +30,7 @@ class IndexedGraphStore:
     """A ``GraphStore`` that forwards every call and keeps a ``GraphIndex`` in step."""
 
     ANSWERED = frozenset({"entities_by_key", "entities_get", "relations_touching", "fact_mentions",
-                          "relations_by_fact"})  # fmt: skip
+                          "relations_by_fact", "entities_in_scope"})  # fmt: skip
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -270,7 +270,7 @@ class _Tx:
 def _needs(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """What a named read may see, as ``GraphIndex.need`` takes it: a scope (keys are no
     ids), or the entity or fact ids the others read by."""
-    if name == "entities_by_key":
+    if name in ("entities_by_key", "entities_in_scope"):
         return {"scope": Scope.from_row(params)}
     return {"ids": list(params.get("ids") or ())}
 
