@@ -125,6 +125,27 @@ def test_filters_narrow_every_channel(story):
     assert story.search("Paris", user_id=U, filters={"metadata.topic": ["nope"]}) == []
 
 
+def test_a_stored_list_of_dicts_or_lists_breaks_no_filter_and_true_is_not_one(tmp_path):
+    """A metadata list may hold anything JSON does; an any-of filter over its key made a
+    set of it and raised TypeError on every such search (REST answered 500). A boolean
+    filter matches booleans only, as the vector store does (1 is not True)."""
+    with Memory.open(tmp_path / "d", embedder="hash", track_access=False) as m:
+        m.add("Erin likes chess.", user_id=U, infer=False,
+              metadata={"tags": [{"a": 1}, ["b"], "x"], "flag": True})  # fmt: skip
+        m.add("Finn likes chess too.", user_id=U, infer=False,
+              metadata={"tags": "y", "flag": 1})  # fmt: skip
+        for recipe in ("hybrid", "vector", "keyword"):
+            def texts(filters, recipe=recipe):
+                return [h.text for h in m.search("chess", user_id=U, filters=filters,
+                                                 recipe=recipe)]  # fmt: skip
+
+            assert texts({"metadata.tags": ["x", "z"]}) == ["Erin likes chess."], recipe
+            assert texts({"metadata.tags": "x"}) == ["Erin likes chess."], recipe
+            assert texts({"metadata.tags": ["y"]}) == ["Finn likes chess too."], recipe
+            assert texts({"metadata.flag": True}) == ["Erin likes chess."], recipe
+            assert texts({"metadata.flag": 1}) == ["Finn likes chess too."], recipe
+
+
 def test_keyword_recipe_needs_a_shared_word(story):
     hits = story.search("Globex", user_id=U, recipe="keyword")
     assert [h.text for h in hits] == ["Alice moved from Acme to Globex."]

@@ -90,11 +90,22 @@ def lookup(payload: Mapping[str, Any], key: str) -> Any:
 
 
 def matches(payload: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
+    """Each filter holds: the payload's value is the wanted one (or one of an any-of list),
+    or a list holding it. Nothing is hashed: a stored list may hold dicts or lists (they
+    match nothing), where a set of it raised ``TypeError`` on every such search."""
     for key, want in filters.items():
         have = lookup(payload, key)
-        if isinstance(want, list):
-            if have not in want and not (isinstance(have, list) and set(have) & set(want)):
-                return False
-        elif have != want and not (isinstance(have, list) and want in have):
+        if not any(_holds(have, one) for one in (want if isinstance(want, list) else [want])):
             return False
     return True
+
+
+def _holds(have: Any, want: Any) -> bool:
+    return _same(have, want) or (isinstance(have, list) and any(_same(h, want) for h in have))
+
+
+def _same(have: Any, want: Any) -> bool:
+    """Equal, a boolean only to a boolean: ``True`` is not ``1`` (as the stores match)."""
+    if isinstance(have, bool) or isinstance(want, bool):
+        return isinstance(have, bool) and isinstance(want, bool) and have == want
+    return type(have) is not dict and have == want
