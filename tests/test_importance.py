@@ -123,3 +123,19 @@ def test_a_model_can_mark_a_rule():
               "entities": [], "relations": []}  # fmt: skip
     fact = parse_extraction(answer).facts[0]
     assert (fact.memory_type, fact.importance) == ("rule", 0.9)
+
+
+def test_an_opener_repeated_a_thousand_times_is_stored_not_a_crash(tmp_path):
+    """Each "from now on," was read by a call of its own: 1,000 of them (13,000
+    characters, under the text limit) raised RecursionError out of ``add`` (REST 500)."""
+    from graphmem import Memory
+
+    assert is_rule("From now on, " * 1000 + "answer in French.")
+    assert not is_rule("From now on, " * 1000 + "I live in Paris.")
+    with Memory.open(tmp_path / "d", embedder="hash", track_access=False) as m:
+        for infer in (True, False):
+            added = m.add("From now on, " * 1000 + f"answer in French {infer}.", user_id="u",
+                          infer=infer)  # fmt: skip
+            assert added.facts, added
+            if infer:  # read as the standing instruction it is
+                assert all(f.memory_type == "rule" for f in added.facts), added

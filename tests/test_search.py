@@ -135,6 +135,7 @@ def test_a_stored_list_of_dicts_or_lists_breaks_no_filter_and_true_is_not_one(tm
         m.add("Finn likes chess too.", user_id=U, infer=False,
               metadata={"tags": "y", "flag": 1})  # fmt: skip
         for recipe in ("hybrid", "vector", "keyword"):
+
             def texts(filters, recipe=recipe):
                 return [h.text for h in m.search("chess", user_id=U, filters=filters,
                                                  recipe=recipe)]  # fmt: skip

@@ -114,20 +114,24 @@ def is_rule(sentence: str) -> bool:
     text = sentence.strip()
     if text.endswith("?"):
         return False
-    if _RULE_WANT.search(text):
+    if _RULE_WANT.search(text):  # a search: no part of the sentence after this matches
         return True
-    opened = _RULE_OPEN.match(text)
-    if opened and _base_verb(opened.group("verb")) in _ASSISTANT_VERBS:
-        return True
-    later = _RULE_FROM_NOW.match(text)
-    if later:
+    # "from now on, always answer in French": what follows the opener is read as a
+    # sentence of its own, opener after opener. A loop, not a call per opener: a message
+    # repeating "From now on, " a thousand times raised RecursionError.
+    while True:
+        opened = _RULE_OPEN.match(text)
+        if opened and _base_verb(opened.group("verb")) in _ASSISTANT_VERBS:
+            return True
+        later = _RULE_FROM_NOW.match(text)
+        if not later:
+            return False
         rest = _WORD.findall(later.group("rest").casefold())
-        return bool(rest) and (
-            rest[0] in ("you", "your")
-            or _base_verb(rest[0]) in _ASSISTANT_VERBS
-            or is_rule(later.group("rest"))  # "from now on, always answer in French"
-        )
-    return False
+        if not rest:
+            return False
+        if rest[0] in ("you", "your") or _base_verb(rest[0]) in _ASSISTANT_VERBS:
+            return True
+        text = later.group("rest").strip()
 
 
 def rate(
