@@ -13,6 +13,7 @@ anything else JSON cannot hold becomes its text. ``Hit`` also carries ``explanat
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -36,6 +37,10 @@ def to_jsonable(value: Any) -> Any:
         if isinstance(value, Hit):
             data["explanation"] = value.explain()
         return data
+    if isinstance(value, float) and not math.isfinite(value):
+        # NaN and the infinities (a Cypher result: 0.0 / 0.0) have no JSON form: a strict
+        # parser refuses them, and the server answered 500. null, as JavaScript writes them.
+        return None
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     if isinstance(value, Mapping):

@@ -9,6 +9,8 @@ caller with what is wrong and what to send instead, in the usual problem+json sh
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -163,3 +165,26 @@ def test_a_repeated_add_says_the_memory_is_already_stored(served, key):
     with Client(served.url, key) as c:
         assert c.add("Edna waters the ferns.", infer=False).unchanged == ids
         c.delete(ids[0])  # the module's other tests expect Edna's one memory
+
+
+def test_a_cypher_result_of_nan_or_infinity_is_json_null(served, key, tmp_path):
+    """0.0 / 0.0 in a Cypher result has no JSON form: the server answered 500, and the
+    CLI's --json printed NaN, which strict parsers refuse. Both give null, as MCP does."""
+    query = "RETURN 0.0/0.0 AS n, 1.0/0.0 AS i, -1.0/0.0 AS j, 1.5 AS x"
+    answer = httpx.post(served.url + "/v1/cypher", json={"query": query},
+                        headers={"X-API-Key": key})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    assert json.loads(answer.text, parse_constant=_refuse) == {
+        "rows": [{"n": None, "i": None, "j": None, "x": 1.5}]
+    }
+    done = subprocess.run([sys.executable, "-m", "graphmem.cli", "cypher", "run", query,
+                           "--user", "u", "--json", "--embedder", "hash",
+                           "--data-dir", str(tmp_path / "d")],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout, parse_constant=_refuse) == {"n": None, "i": None, "j": None,
+                                                               "x": 1.5}  # fmt: skip
+
+
+def _refuse(constant: str) -> None:
+    raise AssertionError(f"{constant} is not JSON")
