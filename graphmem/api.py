@@ -83,7 +83,7 @@ class Op:
             if len(value) > _MAX_PATH_CHARS:
                 raise ValidationError(slot, f"is {len(value):,} characters, too long to send "
                                       f"in a URL (at most {_MAX_PATH_CHARS:,})")  # fmt: skip
-            path = re.sub(r"\{" + slot + r"(:\w+)?\}", lambda _m, v=value: quote(v, safe=""), path)
+            path = re.sub(r"\{" + slot + r"(:\w+)?\}", lambda _m, v=value: _segment(v), path)
         if self.http in ("POST", "PUT"):
             return path, None, to_wire({k: _plain(v) for k, v in values.items()})
         return path, {k: _query_value(v) for k, v in values.items()}, None
@@ -226,3 +226,11 @@ def install(cls: type, graph_cls: type, make: Callable[[Op], Callable[..., Any]]
         fn.__doc__ = inspect.getdoc(getattr(Relations if op.on_graph else Memory, op.method))
         fn.__signature__ = op.signature  # type: ignore[attr-defined]
         setattr(graph_cls if op.on_graph else cls, op.method, fn)
+
+
+def _segment(value: str) -> str:
+    """``value`` as one path segment. "." and ".." are written %2E: sent plain, the HTTP
+    client removes them as dot segments (RFC 3986 5.2.4), so ``delete(".")`` reached
+    ``DELETE /v1/memories?user_id=...``, the route that deletes a whole scope."""
+    quoted = quote(value, safe="")
+    return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted

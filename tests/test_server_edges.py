@@ -17,6 +17,7 @@ import pytest
 from server_helpers import problem_of
 
 from graphmem import Client
+from graphmem.errors import GraphMemError
 from graphmem.testing.server import ServedMemory
 
 
@@ -188,3 +189,22 @@ def test_a_cypher_result_of_nan_or_infinity_is_json_null(served, key, tmp_path):
 
 def _refuse(constant: str) -> None:
     raise AssertionError(f"{constant} is not JSON")
+
+
+@pytest.mark.parametrize("odd", [".", ".."])
+def test_an_id_of_dots_names_one_memory_never_the_scope(served, odd):
+    """The client wrote "." into the URL as is, the HTTP client removed it as a dot
+    segment, and ``delete(".")`` with an admin key reached ``DELETE /v1/memories``: every
+    memory of the scope was deleted (through MCP's ``forget`` too)."""
+    admin, _ = served.keys.create(admin=True)
+    with Client(served.url, admin) as c:
+        c.add("Dave owns a red bicycle.", user_id="dave-" + odd, infer=False)
+        before = c.get_all(user_id="dave-" + odd)
+        with pytest.raises(GraphMemError):
+            c.delete(odd, user_id="dave-" + odd)
+        with pytest.raises(GraphMemError):
+            c.get(odd, user_id="dave-" + odd)
+        assert [f.id for f in c.get_all(user_id="dave-" + odd)] == [f.id for f in before]
+        assert before
+        c.add_triples([(odd, "follows", "Dave")], user_id="dave-" + odd)
+        assert [r.target_name for r in c.graph.relations(odd, user_id="dave-" + odd)] == ["Dave"]
