@@ -30,14 +30,15 @@ def server_env(**extra: str) -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def stdio_client(data_dir: Path, *scope_args: str) -> AsyncIterator[Client]:
-    """An SDK client session with ``graphmem mcp --data-dir DATA SCOPE...`` as a subprocess."""
+async def stdio_client(data_dir: Path, *scope_args: str, **options: Any) -> AsyncIterator[Client]:
+    """An SDK client session with ``graphmem mcp --data-dir DATA SCOPE...`` as a subprocess
+    (``options``: more of ``Client``'s, such as the protocol ``mode``)."""
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "graphmem.cli", "mcp", "--data-dir", str(data_dir), *scope_args],
         env=server_env(),
     )
-    async with Client(params, read_timeout_seconds=120) as client:
+    async with Client(params, read_timeout_seconds=120, **options) as client:
         yield client
 
 

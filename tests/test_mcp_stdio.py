@@ -36,6 +36,19 @@ def test_lists_and_calls_every_tool(tmp_path):
     anyio.run(scenario)
 
 
+@pytest.mark.parametrize("mode", ["2026-07-28", "legacy"])
+def test_both_protocol_eras_are_served_over_stdio(tmp_path, mode):
+    """The 2026-07-28 protocol has no initialize: each request names its version in
+    ``_meta``. The stdio server refused every such request as "came before initialize"
+    while /mcp served them."""
+
+    async def scenario():
+        async with stdio_client(tmp_path, "--user", "alice", mode=mode) as client:
+            await every_tool(client)
+
+    anyio.run(scenario)
+
+
 def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(tmp_path):
     async def scenario():
         async with stdio_client(tmp_path, "--user", "alice") as client:

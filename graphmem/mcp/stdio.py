@@ -110,7 +110,7 @@ async def _session(lowlevel: Any, wire: Any, out: _WireOut) -> None:
                         continue
                     if isinstance(message, types.JSONRPCRequest):
                         greeted = greeted or message.method == "initialize"
-                        if not greeted and message.method != "ping":
+                        if not greeted and message.method != "ping" and not _versioned(message):
                             # The SDK's own answer, 'Invalid request parameters', hides this.
                             await write.send(SessionMessage(error(message.id,
                                 types.INVALID_REQUEST, f"Invalid Request: {message.method!r} "
@@ -140,6 +140,14 @@ async def _session(lowlevel: Any, wire: Any, out: _WireOut) -> None:
                 tg.cancel_scope.cancel()
             await answers_in.aclose()  # the answer task passes on what is left, then ends
         await write.aclose()  # as the SDK closes it when its run ends: the writer stops
+
+
+def _versioned(request: Any) -> bool:
+    """Whether the request names its protocol version itself (``_meta``), as every request
+    of the 2026-07-28 protocol does: that protocol has no initialize, and the SDK serves
+    it or says the version is not one it speaks."""
+    meta = (request.params or {}).get("_meta")
+    return isinstance(meta, dict) and types.PROTOCOL_VERSION_META_KEY in meta
 
 
 class _OpenIds:
