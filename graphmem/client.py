@@ -68,7 +68,9 @@ class _Base:
         transport: Any = None,
     ) -> None:
         url = url or os.environ.get("GRAPHMEM_URL", "")
-        api_key = api_key or os.environ.get("GRAPHMEM_API_KEY", "")
+        # A key read from a file or a variable often ends in a newline, which no header
+        # may hold ("Illegal header value", reported as the server being unavailable).
+        api_key = (api_key or os.environ.get("GRAPHMEM_API_KEY", "")).strip()
         if not url:
             raise errors.ConfigError("give the server's url (or set GRAPHMEM_URL)")
         if not api_key:

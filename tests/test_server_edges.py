@@ -9,6 +9,7 @@ caller with what is wrong and what to send instead, in the usual problem+json sh
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 
@@ -208,3 +209,20 @@ def test_an_id_of_dots_names_one_memory_never_the_scope(served, odd):
         assert before
         c.add_triples([(odd, "follows", "Dave")], user_id="dave-" + odd)
         assert [r.target_name for r in c.graph.relations(odd, user_id="dave-" + odd)] == ["Dave"]
+
+
+def test_blanks_around_a_key_are_not_part_of_it(served, key):
+    """RFC 9110 5.5: a field value excludes the blanks around it; ``X-API-Key: gm_... ``
+    got 401. A key read from a file keeps its newline: the client sent it and failed with
+    "Illegal header value", reported as the server being unavailable."""
+    port = int(served.url.rsplit(":", 1)[1])
+    for padded in (key + " ", key + "\t", " " + key):
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as conn:
+            conn.sendall(b"GET /v1/memories?limit=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         b"X-API-Key: " + padded.encode() + b"\r\nConnection: close\r\n\r\n")  # fmt: skip
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200"), (padded, answer[:300])
+    with Client(served.url, key) as plain, Client(served.url, key + "\n") as c:
+        assert [f.text for f in c.get_all()] == [f.text for f in plain.get_all()]

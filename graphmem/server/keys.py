@@ -177,7 +177,8 @@ class KeyStore:
 
         The message never repeats what was presented: error texts end up in logs.
         """
-        match = _KEY.match(presented or "")
+        # A header value excludes the blanks around it (RFC 9110 5.5); uvicorn keeps them.
+        match = _KEY.match((presented or "").strip(" \t"))
         if not match:
             raise AuthError("missing or malformed API key: send 'Authorization: Bearer gm_...'")
         key_id, secret = match[1], match[2]
