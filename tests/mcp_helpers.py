@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.shared.exceptions import MCPError
 
 from graphmem import Entity, Fact, HistoryEvent, Hit, PathStep, Relation
 from graphmem.jsonable import from_jsonable
@@ -174,7 +176,6 @@ BAD_CALLS = [
     ("cypher", {"query": "MATCH (e:Entity) DETACH DELETE e"}, "ReadOnlyError: DETACH is refused"),
     ("cypher", {"query": "Alice"}, "must start with a read clause"),
     ("cypher", {"query": "MATCH (e:Entity RETURN e"}, "QueryError"),
-    ("nonexistent_tool", {}, "nonexistent_tool"),
     # An argument the tool does not take was dropped without a word (5 hits, not 3).
     ("recall", {"query": "x", "top_k": 3}, "recall takes no argument 'top_k'; its arguments "
      "are query, limit, as_of, memory_types"),
@@ -193,6 +194,13 @@ async def bad_calls(client: Client) -> None:
         # Still serving, and nothing was lost.
         still = await call(client, "recall", query="Where does Alice work?", limit=1)
         assert still.structured_content["hits"][0]["text"] == "Alice works at Acme."
+    # A tool the server does not have is a protocol error (-32602), not a tool's failure.
+    with pytest.raises(MCPError) as refused:
+        await client.call_tool("nonexistent_tool", {})
+    assert refused.value.error.code == -32602
+    assert "no tool is named 'nonexistent_tool'" in refused.value.error.message
+    still = await call(client, "recall", query="Where does Alice work?", limit=1)
+    assert still.structured_content["hits"][0]["text"] == "Alice works at Acme."
 
 
 async def sees_nothing_of(other: Client, ids: list[str]) -> None:

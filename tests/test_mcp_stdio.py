@@ -100,12 +100,15 @@ NO_NAME = b'{"jsonrpc":"2.0","id":16,"method":"tools/call","params":{"name":"","
 BLANK_NAME = b'{"jsonrpc":"2.0","id":17,"method":"tools/call","params":{"name":" "}}'
 # prompts/get: graphmem serves no prompts, and the SDK answered with code 0 and a traceback.
 PROMPT = b'{"jsonrpc":"2.0","id":18,"method":"prompts/get","params":{"name":"nope"}}'
+# A tool graphmem does not have: a protocol error (the SDK answered a tool result).
+NO_TOOL = b'{"jsonrpc":"2.0","id":19,"method":"tools/call","params":{"name":"nope","arguments":{}}}'
 # What the error for those lines must say.
 SAYS = {SURROGATE: "lone UTF-16 surrogate", DEEP: "252 levels deep, past the 200",
         BOM: "byte-order mark (U+FEFF); send UTF-8 without one",
         NO_NAME: "got an empty string; send one that tools/list gives",
         BLANK_NAME: "got a string of only whitespace; send one that tools/list gives",
-        PROMPT: "no prompt is named 'nope'"}  # fmt: skip
+        PROMPT: "no prompt is named 'nope'",
+        NO_TOOL: "no tool is named 'nope'; send one that tools/list gives: cypher"}  # fmt: skip
 
 # A line a client may send that is no JSON-RPC message, and the error code and id it gets.
 UNREADABLE_LINES = [
@@ -125,6 +128,7 @@ UNREADABLE_LINES = [
     (NO_NAME, -32602, 16),
     (BLANK_NAME, -32602, 17),
     (PROMPT, -32602, 18),
+    (NO_TOOL, -32602, 19),
     (b'{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"recall",'
      b'"arguments":["where"]}}', -32602, 11),
     # Params that fit no protocol era's schema: the SDK said "Invalid request parameters".

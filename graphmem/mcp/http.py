@@ -109,7 +109,7 @@ class KeyGate:
             return
         if scope["method"] == "POST":
             held, body = await _read_body(receive)
-            answer = None if body is None else _vetted(body)
+            answer = None if body is None else _vetted(body, self.server.graphmem_tools)
             if answer is not None:  # the same error stdio gives (vet.py)
                 await JSONResponse(answer.model_dump(by_alias=True, exclude_unset=True),
                                    status_code=400)(scope, receive, send)  # fmt: skip
@@ -203,11 +203,11 @@ def _replayed(held: list[dict], receive: Any) -> Any:
     return replay
 
 
-def _vetted(body: bytes) -> Any:
+def _vetted(body: bytes, tools: Any) -> Any:
     if bare_notification(body):
         return None  # the SDK accepts it (202, no body) and serves nothing
     try:
         message = types.jsonrpc_message_adapter.validate_json(body, by_name=False)
     except (pydantic.ValidationError, ValueError) as exc:
         return unreadable_line_error(exc)
-    return refusal(message)
+    return refusal(message, tools)

@@ -64,7 +64,7 @@ async def _serve(server: Any, stopped: list[int]) -> None:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(out.watch, tg.cancel_scope)  # a closed pipe ends it, as EOF does
                 await tg.start(_watch, tg.cancel_scope, stopped)
-                await _session(lowlevel, wire, out)
+                await _session(lowlevel, wire, out, server.graphmem_tools)
                 tg.cancel_scope.cancel()
             # Answers still queued are written while the client reads them; after a stop
             # signal, or with a client that no longer reads, not waited for long.
@@ -87,7 +87,7 @@ async def _watch(scope: anyio.CancelScope, stopped: list[int], *, task_status: A
             return
 
 
-async def _session(lowlevel: Any, wire: Any, out: _WireOut) -> None:
+async def _session(lowlevel: Any, wire: Any, out: _WireOut, tools: Any) -> None:
     # The SDK's stdio transport drops a line it cannot read without a word, so a client
     # waiting on that request's id waits forever; here each such line gets the JSON-RPC
     # error the spec asks for, and the session goes on with the next line.
@@ -104,7 +104,7 @@ async def _session(lowlevel: Any, wire: Any, out: _WireOut) -> None:
                         await write.send(SessionMessage(unreadable_line_error(item)))
                         continue
                     message = item.message
-                    refused = refusal(message)
+                    refused = refusal(message, tools)
                     if refused is not None:
                         await write.send(SessionMessage(refused))
                         continue

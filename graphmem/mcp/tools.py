@@ -152,6 +152,7 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
 
     taken: dict[str, tuple[str, ...]] = {}  # each tool's arguments (vet.strict_arguments)
     server.middleware.append(strict_arguments(taken))
+    server.graphmem_tools = taken  # type: ignore[attr-defined]  # the names vet.refusal serves
 
     def tool(annotations: ToolAnnotations) -> Callable[[Any], Any]:
         def register(fn: Any) -> Any:

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import mcp_types as types
 import pydantic
+from mcp.shared.exceptions import MCPError
 from mcp_types.methods import validate_client_request
 
 ERAS = ("2025-11-25", "2026-07-28")  # the schema eras mcp_types validates requests by
@@ -47,8 +48,9 @@ def bare_notification(raw: bytes | str) -> bool:
             and not message["method"].startswith("notifications/"))  # fmt: skip
 
 
-def refusal(message: Any) -> types.JSONRPCError | None:
-    """The error answering a parsed ``message``, or None to serve it."""
+def refusal(message: Any, tools: Collection[str] = ()) -> types.JSONRPCError | None:
+    """The error answering a parsed ``message``, or None to serve it (``tools``: the
+    names served; a ``tools/call`` of another is refused when they are given)."""
     if isinstance(message, types.JSONRPCNotification):
         if message.method.startswith("notifications/"):
             return None
@@ -68,7 +70,17 @@ def refusal(message: Any) -> types.JSONRPCError | None:
     if arguments is not None and not isinstance(arguments, dict):
         return error(message.id, types.INVALID_PARAMS, "Invalid params: params.arguments must "
                      f"be an object, got {_shown(arguments)}; send the tool's arguments by name")  # fmt: skip
+    if tools and name not in tools:
+        return error(message.id, types.INVALID_PARAMS, no_tool(name, tools))
     return None
+
+
+def no_tool(name: str, tools: Collection[str]) -> str:
+    """The error for a call of a tool not served: a protocol error, as the spec lists
+    unknown tools (the SDK answered a tool result with isError, which reads as the tool
+    having run and failed)."""
+    return (f"Invalid params: params.name: no tool is named {name[:60]!r}; send one that "
+            f"tools/list gives: {', '.join(sorted(tools))}")  # fmt: skip
 
 
 def _misfit(message: types.JSONRPCRequest) -> types.JSONRPCError | None:
@@ -168,7 +180,8 @@ def strict_arguments(
 ) -> Callable[[Any, Callable[[Any], Awaitable[Any]]], Awaitable[Any]]:
     """Server middleware (``MCPServer.middleware``): a ``tools/call`` of one of ``taken``'s
     tools (name -> its argument names) that gives any other argument is answered as a
-    tool error naming it and the arguments the tool takes; anything else goes on.
+    tool error naming it and the arguments the tool takes; a call naming no tool of them
+    is a JSON-RPC error (-32602); anything else goes on.
     ``tools/list`` says so: each of those tools' input schema gets ``additionalProperties:
     false``."""
 
@@ -183,6 +196,8 @@ def strict_arguments(
         params = ctx.params if ctx.method == "tools/call" else None
         name = params.get("name") if isinstance(params, Mapping) else None
         given = params.get("arguments") if isinstance(params, Mapping) else None
+        if isinstance(name, str) and name not in taken:  # a body too long to vet first
+            raise MCPError(types.INVALID_PARAMS, no_tool(name, taken))
         if isinstance(name, str) and name in taken and isinstance(given, Mapping):
             unknown = sorted(k for k in given if k not in taken[name])
             if unknown:
