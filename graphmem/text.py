@@ -18,7 +18,9 @@ one token per Han character), and the thresholds exist because of the embedder's
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Iterable
 
 # Han (with extensions and compatibility forms), kana (full and half width), Hangul.
 _CJK_CHARS = (
@@ -74,3 +76,11 @@ def word_count(text: str) -> int:
         rest = CJK_RUN.sub(" ", chunk).split()
         count += cjk + sum(1 for part in rest if any(c.isalnum() for c in part))
     return count
+
+
+def parts_key(texts: Iterable[str]) -> str:
+    """A short digest of the texts of the facts a source was split into, whatever their
+    order: search shows the message whole only while its facts still say this
+    (``search/engine.py``), so a fact deleted or reworded never comes back inside it."""
+    joined = "\x1f".join(sorted(" ".join(t.casefold().split()) for t in texts))
+    return hashlib.blake2b(joined.encode("utf-8"), digest_size=8).hexdigest()

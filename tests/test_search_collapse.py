@@ -41,6 +41,28 @@ def test_a_superseded_fact_is_not_shown_inside_its_message(mem):
     assert "Caroline moved from Acme to Globex." in texts
 
 
+@pytest.mark.parametrize("change", ["update", "delete"])
+def test_a_fact_reworded_or_deleted_is_not_shown_inside_its_message(tmp_path, change):
+    """The message was shown whole while its remaining facts were all admitted: after an
+    update or a delete of one of its facts, search still returned the old words (after a
+    delete, text the user asked to forget), also in a fresh process."""
+    with Memory.open(tmp_path, embedder="hash", extractor="offline") as mem:
+        added = mem.add(MESSAGE, user_id="u")
+        works = next(f for f in added.facts if "Acme" in f.text)
+        if change == "update":
+            mem.update(works.id, "Caroline works at Globex.", user_id="u")
+        else:
+            mem.delete(works.id, user_id="u")
+        texts = [h.text for h in mem.search("Acme support group", user_id="u", limit=5)]
+        assert texts and not any("Acme" in t for t in texts), texts
+        assert any("support group" in t for t in texts)
+        assert any("Globex" in t for t in texts) == (change == "update")
+    with Memory.open(tmp_path, embedder="hash", extractor="offline",
+                     persist_indexes=False) as again:  # fmt: skip
+        texts = [h.text for h in again.search("Acme support group", user_id="u", limit=5)]
+        assert texts and not any("Acme" in t for t in texts), texts
+
+
 def test_the_message_goes_with_its_last_fact(mem):
     added = mem.add(MESSAGE, user_id="u")
     assert mem.vectors.count("sources") == 1

@@ -27,6 +27,7 @@ from ..models import (
 )
 from ..stores.base import Embedder, Extractor, KnownEntity, VectorPoint, VectorStore
 from ..stores.graph_ops import GraphOps
+from ..text import parts_key
 from .offline import OfflineExtractor
 from .offline_importance import importance
 from .offline_mentions import KnownIndex
@@ -264,12 +265,13 @@ class Pipeline:
             keep, updates = self._decide(keep, scope, decide, plan, now)
         new_facts = [f for f, _ in keep]
         used = {f.origin for f in new_facts}
+        dropped = {f.id for f in facts} - {f.id for f in new_facts} - existing
         source_points = [
-            VectorPoint(o, v, source_payload(o, *sources[o], scope, now))
+            VectorPoint(o, v, source_payload(o, *sources[o], scope, now, parts=parts_key(
+                [f.text for f in facts if f.origin == o and f.id not in dropped])))
             for o, v in zip(wanted_sources, source_vectors, strict=True)
             if o in used
-        ]
-        dropped = {f.id for f in facts} - {f.id for f in new_facts} - existing
+        ]  # fmt: skip
         if dropped:  # the model said NONE: what those facts stated is already stored
             merged.relations = [r for r in merged.relations if fact_ids[r.fact] not in dropped]
         # Entities: every extracted one, plus relation ends the extractor did not list.

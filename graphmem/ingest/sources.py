@@ -108,8 +108,9 @@ def said_by(unit: Unit, turn: int | None) -> dict[str, Any]:
 
 
 def source_payload(origin: str, source: Source, unit: Unit, scope: Scope,
-                   now: str) -> dict[str, Any]:  # fmt: skip
-    """What search needs of a source: its text, scope, place in the conversation.
+                   now: str, *, parts: str = "") -> dict[str, Any]:  # fmt: skip
+    """What search needs of a source: its text, scope, place in the conversation, and
+    the digest of its facts' texts (``parts_key``).
 
     A message kept on its own also says which of the add's messages it is (``turn``:
     turns of one add sharing a source id are neighbours in that order) and its role; its
@@ -121,4 +122,6 @@ def source_payload(origin: str, source: Source, unit: Unit, scope: Scope,
     }  # fmt: skip
     if source.turn is not None:
         out["turn"], out["role"] = source.turn, unit.messages[source.turn].role
+    if parts:
+        out["parts"] = parts
     return out

@@ -28,6 +28,7 @@ from ..index import IndexedVectorStore, ScopeIndex, Scores, is_source
 from ..index.filters import check_as_of, check_filters, live, matches, visible
 from ..lifecycle.fields import check_memory_types
 from ..models import Entity, Hit, PathStep, Scope, check_unicode
+from ..text import parts_key
 from . import recipes as recipe_book
 from .boost import boost, speakers
 from .bridge import Around, BridgeSettings, bridge
@@ -623,8 +624,12 @@ class _Run:
         if is_source(source):
             every = [i for i in self.index.groups.get(key, ()) if i != key]
             # The whole message only when all of it is admitted: a superseded fact of it
-            # must not come back inside its message's text.
+            # must not come back inside its message's text. Nor a fact deleted or reworded
+            # since: its facts must still say what they said when it was split
+            # (``parts``; a source stored before it was kept is only counted).
             whole = len(members) == len(every)
+            if whole and source.get("parts"):
+                whole = source["parts"] == parts_key(self._text(i) for i in members)
             said = str(source.get("text", ""))
             ordered = sorted(members, key=lambda i: said.find(self._text(i)))
             text = said if whole else " ".join(self._text(i) for i in ordered)
