@@ -75,6 +75,21 @@ def test_a_named_path_is_read_and_a_write_beside_it_still_refused(mem, monkeypat
     assert counts(mem) == before
 
 
+@pytest.mark.parametrize("scope", [{}, {"user_id": "a"}])
+def test_a_path_comes_back_as_its_nodes_and_relationships(mem, scope):
+    """Every key of Kuzu's path value starts with "_", and all such keys were dropped as
+    internal: ``RETURN p`` gave {}. Now the shape the Neo4j store gives, and a map the
+    user builds keeps its own keys."""
+    rows = mem.cypher("MATCH p=(a:Entity)-[r:RELATES]->(b:Entity) WHERE a.name = 'Bob' "
+                      "AND b.name = 'Paris' RETURN p", **scope)  # fmt: skip
+    assert len(rows) == 1
+    path = rows[0]["p"]
+    assert [n["name"] for n in path["nodes"]] == ["Bob", "Paris"]
+    assert [r["name"] for r in path["relationships"]] == ["lives_in"]
+    assert not any(k.startswith("_") for n in path["nodes"] for k in n)  # internals dropped
+    assert mem.cypher("RETURN {_x: 1, y: 2} AS m", **scope) == [{"m": {"_x": 1, "y": 2}}]
+
+
 @pytest.mark.parametrize(
     "text",
     [

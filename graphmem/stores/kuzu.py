@@ -97,11 +97,19 @@ for name, kind in conn.execute("CALL show_tables() RETURN name, type").get_all()
 PROBE_TIMEOUT_S = 60  # zeroed pages made Kuzu hang on open; a healthy small file takes ~0.5 s
 
 
+_INTERNAL = frozenset({"_id", "_label", "_src", "_dst"})  # Kuzu's own keys of a node or rel
+
+
 def _clean(value: Any) -> Any:
-    """Kuzu nodes/rels come back as dicts with internal ``_id``/``_label`` keys: drop them."""
+    """Kuzu nodes/rels come back as dicts with internal ``_id``/``_label`` keys: drop them.
+    A path (``_nodes``, ``_rels``) becomes ``{"nodes": [...], "relationships": [...]}``, as
+    the Neo4j store gives it; dropping every key that starts with "_" returned it as {},
+    and a map the user built with such keys too."""
     if isinstance(value, dict):
+        if "_nodes" in value and "_rels" in value:
+            return {"nodes": _clean(value["_nodes"]), "relationships": _clean(value["_rels"])}
         return {k: kuzu_lists.unpack(v) if k == kuzu_lists.FIELD else _clean(v)
-                for k, v in value.items() if not k.startswith("_")}  # fmt: skip
+                for k, v in value.items() if k not in _INTERNAL}  # fmt: skip
     if isinstance(value, list):
         # Most lists hold strings (aliases, fact_ids): leave them as they came.
         if any(isinstance(v, dict | list) for v in value):
