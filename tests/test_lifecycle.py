@@ -71,6 +71,8 @@ def test_importance_and_expiry_are_stored(mem, clock):
         ({"ttl": "7 days"}, "ttl"),
         ({"ttl": -5}, "ttl"),
         ({"ttl": -1e20}, "ttl"),  # once an OverflowError (a 500 over REST), not a refusal
+        ({"ttl": 10**400}, "ttl"),  # an int no float holds: OverflowError too
+        ({"importance": 10**400}, "importance"),
         ({"ttl": "99999999999999999999w"}, "ttl"),
         ({"ttl": "0s"}, "ttl"),
         ({"ttl": "1d", "expires_at": "2030-01-01"}, "ttl"),
@@ -83,6 +85,15 @@ def test_bad_lifecycle_values_name_the_field_and_write_nothing(mem, kwargs, fiel
         mem.add("Dan lives in Oslo.", user_id="u", **kwargs)
     assert caught.value.field == field
     assert mem.stats(user_id="u")["memories"] == 0
+
+
+def test_a_memory_types_filter_holding_none_is_refused_not_an_empty_answer(mem):
+    mem.add("Dan lives in Oslo.", user_id="u")
+    for read in (lambda: mem.search("Dan", user_id="u", memory_types=[None]),
+                 lambda: mem.get_all(user_id="u", memory_types=["episodic", None])):  # fmt: skip
+        with pytest.raises(ValidationError) as caught:
+            read()
+        assert caught.value.field == "memory_types" and "None" in str(caught.value)
 
 
 def test_add_many_items_override_the_call(mem, clock):

@@ -147,6 +147,13 @@ def test_a_stored_list_of_dicts_or_lists_breaks_no_filter_and_true_is_not_one(tm
             assert texts({"metadata.flag": 1}) == ["Finn likes chess too."], recipe
 
 
+@pytest.mark.parametrize("weight", [float("nan"), float("inf"), True])
+def test_a_recipe_weight_that_is_no_finite_number_is_refused(story, weight):
+    """NaN ranked nothing (every search gave []) and an infinity gave infinite scores."""
+    with pytest.raises(ValidationError, match="weights: finite numbers"):
+        story.search("Paris", user_id=U, recipe=Recipe("mine", weights={"vector": weight}))
+
+
 def test_keyword_recipe_needs_a_shared_word(story):
     hits = story.search("Globex", user_id=U, recipe="keyword")
     assert [h.text for h in hits] == ["Alice moved from Acme to Globex."]

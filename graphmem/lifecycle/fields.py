@@ -102,6 +102,8 @@ def check_memory_types(value: object, field: str = "memory_types") -> frozenset[
         raise ValidationError(field, f"must be a list of memory types, got {type(value).__name__}")
     if not items:
         raise ValidationError(field, f"is empty; name at least one of {', '.join(MEMORY_TYPES)}")
+    if any(v is None for v in items):  # matched nothing: every read came back empty
+        raise ValidationError(field, f"holds None; name memory types: {', '.join(MEMORY_TYPES)}")
     return frozenset(check_memory_type(v, field) for v in items)  # type: ignore[misc]
 
 
@@ -155,11 +157,14 @@ def _check_expires_at(value: object, now: datetime, field: str) -> str:
 
 
 def _is_number(value: object) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and (not isinstance(value, float) or math.isfinite(value))
-    )
+    """A finite int or float, not a bool; an int too large for a float is none (10**400
+    raised OverflowError out of ``float()``)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 LIFE_KEYS = ("memory_type", "importance", "ttl", "expires_at")

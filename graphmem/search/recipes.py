@@ -581,6 +581,7 @@ dividing a relation's score among the facts that support it (two to three each).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
@@ -680,7 +681,12 @@ class Recipe:
         unknown = set(self.weights) - set(CHANNELS)
         if unknown:
             problems.append(f"weights: unknown channel(s) {sorted(unknown)}; use {CHANNELS}")
-        if any(w < 0 for w in self.weights.values()) or not any(self.weights.values()):
+        if not all(isinstance(w, int | float) and not isinstance(w, bool)
+                   and math.isfinite(w) for w in self.weights.values()):  # fmt: skip
+            # NaN compared false with everything and ranked nothing (a search gave []);
+            # an infinity gave infinite scores.
+            problems.append("weights: finite numbers (not NaN or an infinity)")
+        elif any(w < 0 for w in self.weights.values()) or not any(self.weights.values()):
             problems.append("weights: need at least one positive weight and none negative")
         if self.vector_floor not in ("min", "median"):
             problems.append(f"vector_floor: {self.vector_floor!r} is not 'min' or 'median'")
