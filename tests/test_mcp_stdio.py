@@ -116,7 +116,7 @@ UNREADABLE_LINES = [
     (SURROGATE, -32700, 7),
     (DEEP, -32700, "deep"),
     (BOM, -32700, "bom"),
-    (b'{"jsonrpc":"1.0","id":8,"method":"ping"}', -32600, None),
+    (b'{"jsonrpc":"1.0","id":8,"method":"ping"}', -32600, 8),  # its id read back
     (b"[1, 2]", -32600, None),
     (b'{"jsonrpc":"2.0","id":9,"method":"ping","params":' + b"[" * 3000 + b"]" * 3000 + b"}",
      -32700, None),
@@ -129,6 +129,11 @@ UNREADABLE_LINES = [
     (BLANK_NAME, -32602, 17),
     (PROMPT, -32602, 18),
     (NO_TOOL, -32602, 19),
+    # Valid JSON but no JSON-RPC request: its id is read back all the same (a null id,
+    # which JSON-RPC allows only for an id that cannot be read, left the client waiting).
+    (b'{"jsonrpc":"2.0","id":20,"method":"tools/list","params":[]}', -32600, 20),
+    (b'{"jsonrpc":"2.0","id":"m","method":7}', -32600, "m"),
+    (b'{"id":21,"method":"ping"}', -32600, 21),
     (b'{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"recall",'
      b'"arguments":["where"]}}', -32602, 11),
     # Params that fit no protocol era's schema: the SDK said "Invalid request parameters".

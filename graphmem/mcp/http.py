@@ -209,5 +209,5 @@ def _vetted(body: bytes, tools: Any) -> Any:
     try:
         message = types.jsonrpc_message_adapter.validate_json(body, by_name=False)
     except (pydantic.ValidationError, ValueError) as exc:
-        return unreadable_line_error(exc)
+        return unreadable_line_error(exc, body)
     return refusal(message, tools)

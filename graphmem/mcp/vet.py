@@ -123,14 +123,19 @@ def _shown(value: Any) -> str:
     return "nothing" if value is None else f"a {type(value).__name__}"
 
 
-def unreadable_line_error(exc: Exception) -> types.JSONRPCError:
-    """The JSON-RPC error answering a line that is not a JSON-RPC message."""
-    first = exc.errors(include_url=False)[0] if isinstance(exc, pydantic.ValidationError) else {}
+def unreadable_line_error(exc: Exception, raw: bytes | str | None = None) -> types.JSONRPCError:
+    """The JSON-RPC error answering a line (``raw``, where the caller has it) that is not a
+    JSON-RPC message. It carries the message's id wherever one can be read: JSON-RPC
+    allows a null id only when the id could not be detected, and a client matching
+    answers by id waited forever for ``{"id": 7, "params": []}``'s."""
+    errors = exc.errors(include_url=False) if isinstance(exc, pydantic.ValidationError) else []
+    first = errors[0] if errors else {}
     if first.get("type") != "json_invalid":
         where = ".".join(str(p) for p in first.get("loc", ()))
         detail = f"{where}: {first['msg']}" if first else str(exc)
-        return error(None, types.INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message "
-                     f"({detail}); send one JSON object, jsonrpc '2.0', per line or request")  # fmt: skip
+        return error(_read_id(raw, errors), types.INVALID_REQUEST, "Invalid Request: not a "
+                     f"JSON-RPC 2.0 message ({detail}); send one JSON object, jsonrpc '2.0', "
+                     "per line or request")  # fmt: skip
     text = first["input"]
     bom = text[:3] == b"\xef\xbb\xbf" if isinstance(text, bytes) else text[:1] == "\ufeff"
     try:  # what Python reads and the SDK's parser refuses (_misread says why)
@@ -141,6 +146,23 @@ def unreadable_line_error(exc: Exception) -> types.JSONRPCError:
     msg_id = parsed.get("id") if isinstance(parsed, dict) else None
     msg_id = msg_id if isinstance(msg_id, str | int) and not isinstance(msg_id, bool) else None
     return error(msg_id, types.PARSE_ERROR, f"Parse error: {_misread(parsed, bom, first['msg'])}")
+
+
+def _read_id(raw: bytes | str | None, errors: list[Any]) -> str | int | None:
+    """The id of a message that parsed as JSON but is no JSON-RPC message: from ``raw``,
+    else from the object the validation errors quote (a missing or mistyped field)."""
+    found: list[Any] = []
+    if raw is not None:
+        try:
+            found.append(json.loads(raw))
+        except (ValueError, TypeError, RecursionError):
+            pass
+    found += [e.get("input") for e in errors]
+    for item in found:
+        msg_id = item.get("id") if isinstance(item, dict) else None
+        if isinstance(msg_id, str | int) and not isinstance(msg_id, bool):
+            return msg_id
+    return None
 
 
 MAX_DEPTH = 200  # arrays and objects, one inside the other, that the SDK's parser reads
