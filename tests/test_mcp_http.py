@@ -164,6 +164,31 @@ def test_a_server_bound_to_every_interface_serves_mcp_clients_by_any_name(tmp_pa
         assert post_initialize(named.url, key, f"evil.example:{port}").status_code == 421
 
 
+def test_a_key_that_keeps_opening_sessions_ends_only_its_own_oldest(served):
+    """The SDK caps sessions server-wide (10,000): one key that kept opening them locked
+    every other key out (503) until its sessions idled out, 30 minutes later. A key past
+    SESSIONS_PER_KEY now ends its own oldest sessions, which answer 404, as the spec has
+    a client initialize again; another key's session is untouched."""
+    from graphmem.mcp.http import SESSIONS_PER_KEY
+
+    greedy, _ = served.keys.create(user_id="greedy")
+    calm, _ = served.keys.create(user_id="calm")
+    host = served.url.removeprefix("http://")
+    kept = post_initialize(served.url, calm, host).headers["mcp-session-id"]
+    opened = [post_initialize(served.url, greedy, host).headers["mcp-session-id"]
+              for _ in range(SESSIONS_PER_KEY + 5)]  # fmt: skip
+
+    def status(key: str, session: str) -> int:
+        body = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+        return httpx.post(f"{served.url}/mcp", json=body, timeout=60, headers={
+            "Authorization": f"Bearer {key}", "mcp-session-id": session,
+            "Accept": "application/json, text/event-stream"}).status_code  # fmt: skip
+
+    assert [status(greedy, s) for s in opened[:5]] == [404] * 5
+    assert {status(greedy, s) for s in opened[5:]} == {200}
+    assert status(calm, kept) == 200
+
+
 def test_stdio_server_in_front_of_a_remote_graphmem(served, tmp_path):
     """``graphmem mcp --url ... --api-key ...``: stdio for the client, the key's scope."""
     key, _ = served.keys.create(user_id="hana")
