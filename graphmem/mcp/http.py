@@ -116,8 +116,8 @@ class KeyGate:
                                    status_code=400)(scope, receive, send)  # fmt: skip
                 return
             receive = _replayed(held, receive)
-            if session is None:
-                await self._make_room(key.id)
+            if session is None and body is not None and b'"initialize"' in body:
+                await self._make_room(key.id)  # only an initialize opens a session
         await self.server.session_manager.handle_request(scope, receive, send)
 
     async def _make_room(self, key_id: str) -> None:
