@@ -169,6 +169,8 @@ BAD_CALLS = [
     ("remember", {"text": "x", "memory_type": "dream"}, "memory_type"),
     ("remember", {"text": "x", "ttl": "forever"}, "ttl"),
     ("remember", {"text": "x", "importance": 2}, "importance"),
+    # The library's field is timestamp; the model sent, and must be told of, "when".
+    ("remember", {"text": "x", "when": "the day after tomorrow"}, "ValidationError: when:"),
     ("recall", {"query": "x", "memory_types": ["dream"]}, "memory_types"),
     ("forget", {"memory_id": "00000000-0000-4000-8000-000000000000"}, "NotFoundError"),
     ("entity", {"name": "Nobody"}, "NotFoundError"),

@@ -22,7 +22,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from .. import __version__
-from ..errors import GraphMemError, ReadOnlyError
+from ..errors import GraphMemError, ReadOnlyError, ValidationError
 from ..jsonable import to_jsonable
 from .vet import strict_arguments
 
@@ -144,6 +144,9 @@ def calls_on(amem: Any) -> Call:
     return call
 
 
+_ARGUMENT_OF = {"timestamp": "when"}  # the library's name of a field -> the tool argument's
+
+
 def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MCPServer:
     """An MCP server whose tools run ``call`` in the scope ``scope_of`` gives each request."""
     # WARNING: the SDK logs each refused call at INFO; the client already gets the error.
@@ -165,8 +168,12 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
         try:
             return await call(op, *args, **kwargs, **scope_of(ctx))
         except GraphMemError as exc:
-            # The model reads this and can correct itself; the class names the kind.
-            raise ToolError(f"{type(exc).__name__}: {exc}") from exc
+            # The model reads this and can correct itself; the class names the kind, and
+            # the field is named as the tool's argument (``when``, not ``timestamp``).
+            said = str(exc)
+            if isinstance(exc, ValidationError) and exc.field in _ARGUMENT_OF:
+                said = f"{_ARGUMENT_OF[exc.field]}: {exc.detail}"
+            raise ToolError(f"{type(exc).__name__}: {said}") from exc
 
     @tool(WRITE)
     async def remember(
