@@ -109,6 +109,9 @@ async def every_tool(client: Client) -> None:
     first = [from_jsonable(PathStep, s) for s in linked.structured_content["paths"][0]]
     assert first == TWO_HOPS
     assert "Alice -[brother]-> Bob ; Bob -[lives_in]-> Paris" in text_of(linked)
+    itself = await call(client, "how_connected", source="Alice", target="alice")
+    assert itself.structured_content["paths"] == [[]]  # was shown as a bare "1. "
+    assert "are the same entity" in text_of(itself)
 
     work = added[0]
     changed = await call(client, "update_memory", memory_id=work.id,

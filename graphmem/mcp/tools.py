@@ -341,6 +341,8 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
         knowledge graph, shortest first (e.g. Alice -[brother]-> Bob -[lives_in]-> Paris)."""
         paths = await run(ctx, "graph.paths", source, target, max_hops, as_of=as_of)
         text = "\n".join(f"{i}. {route(p)}" for i, p in enumerate(paths, 1))
+        if paths == [[]]:  # the one path of no step: both name the same entity
+            text = f"{source!r} and {target!r} are the same entity (a path of no step)."
         return answer(text or f"No connection within {max_hops} hops.", {"paths": paths})
 
     @tool(READ)
