@@ -99,6 +99,25 @@ class Relations:
             raise NotFoundError(f"no entity {name!r} in scope {scope}")
         return min(found, key=lambda e: (e.name != name.strip(), e.created_at, e.id))
 
+    def _resolve_all(self, name: str | Entity, scope: Scope) -> list[Entity]:
+        """``_resolve``'s entity first, then the one ``_resolve`` picks in each other
+        sub-scope the scope covers (``user_id="u"`` covers Alice stored for agent ``x``
+        and Alice stored for no agent). Search and Cypher see all of them; the graph reads
+        saw only the first, so ``relations`` missed what search returned for the same
+        scope. An ``Entity`` or an id names exactly one."""
+        first = self._resolve(name, scope)
+        if isinstance(name, Entity) or name.strip() == first.id:
+            return [first]
+        key = name_key(name)
+        best: dict[Scope, Entity] = {}
+        for e in self._ops.entities_by_keys([key], scope).get(key, []):
+            held = best.get(e.scope)
+            if held is None or (e.name != name.strip(), e.created_at, e.id) < (
+                    held.name != name.strip(), held.created_at, held.id):  # fmt: skip
+                best[e.scope] = e
+        return [first, *(e for s, e in sorted(best.items(), key=lambda p: p[1].id)
+                         if s != first.scope)]  # fmt: skip
+
     # -- relations -------------------------------------------------------------------------
 
     @reads
@@ -119,12 +138,12 @@ class Relations:
         if direction not in DIRECTIONS:
             raise ValidationError("direction", f"must be one of {DIRECTIONS}, got {direction!r}")
         wanted = _check_types(types)
-        start = self._resolve(entity, scope)
-        rels = self._touching([start.id], scope, check_as_of(as_of), _flag(include_invalid))
+        starts = {e.id for e in self._resolve_all(entity, scope)}
+        rels = self._touching(starts, scope, check_as_of(as_of), _flag(include_invalid))
         out = [
             r for r in rels
-            if (direction != "out" or r.source_id == start.id)
-            and (direction != "in" or r.target_id == start.id)
+            if (direction != "out" or r.source_id in starts)
+            and (direction != "in" or r.target_id in starts)
             and (wanted is None or r.key in wanted)
         ]  # fmt: skip
         return sorted(out, key=lambda r: (r.valid_at, r.name, r.id))
@@ -164,9 +183,9 @@ class Relations:
         scope = Scope.of(user_id, agent_id, run_id)
         depth = _check_int(depth, "depth", 1, 3)
         wanted, when, every = _check_types(types), check_as_of(as_of), _flag(include_invalid)
-        start = self._resolve(entity, scope)
-        paths: dict[str, tuple[int, list[PathStep]]] = {start.id: (0, [])}
-        frontier = {start.id}
+        starts = [e.id for e in self._resolve_all(entity, scope)]
+        paths: dict[str, tuple[int, list[PathStep]]] = {i: (0, []) for i in starts}
+        frontier = set(starts)
         for hop in range(1, depth + 1):
             fresh: set[str] = set()
             for rel in self._touching(frontier, scope, when, every, wanted):
@@ -175,7 +194,7 @@ class Relations:
                         paths[there] = (hop, [*paths[here][1], _step(rel)])
                         fresh.add(there)
             frontier = fresh
-        ids = [i for i in paths if i != start.id]
+        ids = [i for i in paths if i not in starts]
         by_id = {e.id: e for e in self._ops.entities(ids, scope)}
         out = [Neighbour(by_id[i], *paths[i]) for i in ids if i in by_id]
         return sorted(out, key=lambda n: (n.depth, n.entity.name, n.entity.id))
@@ -205,12 +224,13 @@ class Relations:
         max_hops = _check_int(max_hops, "max_hops", 1, 6)
         limit = _check_int(limit, "limit", 1, 1000)
         wanted, when, every = _check_types(types), check_as_of(as_of), _flag(include_invalid)
-        start, end = self._resolve(a, scope), self._resolve(b, scope)
-        if start.id == end.id:
+        starts = [e.id for e in self._resolve_all(a, scope)]
+        ends = [e.id for e in self._resolve_all(b, scope)]
+        if set(starts) & set(ends):
             return [[]]
         edges: dict[str, Relation] = {}
-        for origin, hops in ((start.id, (max_hops + 1) // 2), (end.id, max_hops // 2)):
-            seen, frontier = {origin}, [origin]
+        for origins, hops in ((starts, (max_hops + 1) // 2), (ends, max_hops // 2)):
+            seen, frontier = set(origins), list(origins)
             for _ in range(hops):
                 rels = self._touching(frontier, scope, when, every, wanted)
                 edges.update((r.id, r) for r in rels)
@@ -220,8 +240,14 @@ class Relations:
         for rel in edges.values():
             adjacent.setdefault(rel.source_id, []).append((rel.target_id, rel))
             adjacent.setdefault(rel.target_id, []).append((rel.source_id, rel))
-        found, self.path_expansions = _bounded_paths(adjacent, start.id, end.id, max_hops, limit)
-        return found
+        found, self.path_expansions = [], 0
+        for start in starts:  # each pair's paths; shortest first over all of them
+            for end in ends:
+                more, spent = _bounded_paths(adjacent, start, end, max_hops, limit)
+                found += more
+                self.path_expansions += spent
+        found.sort(key=len)  # stable: each pair's own order kept among equal lengths
+        return found[:limit]
 
     # -- facts and subgraphs ---------------------------------------------------------------
 
@@ -241,8 +267,8 @@ class Relations:
 
         scope = Scope.of(user_id, agent_id, run_id)
         when, every = check_as_of(as_of), _flag(include_invalid)
-        start = self._resolve(entity, scope)
-        ids = sorted({f.id for _, f in self._ops.facts_mentioning([start.id], scope)})
+        starts = [e.id for e in self._resolve_all(entity, scope)]
+        ids = sorted({f.id for _, f in self._ops.facts_mentioning(starts, scope)})
         hits = self._memory.vectors.get(FACTS, ids) if ids else []
         now = now_text(self._memory.clock)
         facts = [fact_from_payload(h) for h in hits
@@ -275,7 +301,7 @@ class Relations:
         else:
             if isinstance(entities, str | Entity):
                 entities = [entities]
-            ids = {self._resolve(e, scope).id for e in entities}
+            ids = {found.id for e in entities for found in self._resolve_all(e, scope)}
             frontier, edges = set(ids), {}
             for _ in range(depth):
                 rels = self._touching(frontier, scope, when, every)

@@ -163,3 +163,30 @@ def test_networkx_is_imported_only_when_a_subgraph_is_made(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=120, check=True)  # fmt: skip
     assert done.stdout.split() == ["False", "False", "networkx", "True"]
+
+
+def test_a_name_in_several_sub_scopes_is_read_whole_by_a_scope_covering_them(tmp_path):
+    """``user_id="u"`` covers Alice stored with no agent and Alice stored for agent x. Search
+    and Cypher saw both; relations, neighbours, paths, facts_about and subgraph read only
+    the one ``entity()`` picks, so they missed what search returned for the same scope."""
+    with Memory.open(tmp_path / "d", embedder="hash", extractor="offline") as m:
+        m.add("Alice works at Acme.", user_id="u")
+        m.add("Alice lives in Berlin.", user_id="u", agent_id="x")
+        m.add("Alice likes Tokyo.", user_id="v", agent_id="x")  # another user: never seen
+        u = {"user_id": "u"}
+        assert set(triples(m.graph.relations("Alice", **u))) == {
+            ("Alice", "works_at", "Acme"), ("Alice", "lives_in", "Berlin")}  # fmt: skip
+        assert set(triples(m.graph.relations("Alice", user_id="u", agent_id="x"))) == {
+            ("Alice", "lives_in", "Berlin")}  # fmt: skip
+        assert {n.entity.name for n in m.graph.neighbours("Alice", **u)} == {"Acme", "Berlin"}
+        assert m.graph.paths("Alice", "Berlin", **u) == [[PathStep("Alice", "lives_in", "Berlin")]]
+        assert {f.text for f in m.graph.facts_about("Alice", **u)} == {
+            "Alice works at Acme.", "Alice lives in Berlin."}  # fmt: skip
+        names = {d["name"] for _, d in m.graph.subgraph(["Alice"], **u).nodes(data=True)}
+        assert names == {"Alice", "Acme", "Berlin"}
+        # Agent x across users sees its own Alices only, never user u's other one.
+        assert set(triples(m.graph.relations("Alice", agent_id="x"))) == {
+            ("Alice", "lives_in", "Berlin"), ("Alice", "likes", "Tokyo")}  # fmt: skip
+        # An entity given as itself is read alone.
+        alone = m.graph.entity("Alice", **u)
+        assert len(m.graph.relations(alone, **u)) == 1
