@@ -189,6 +189,22 @@ def test_a_key_that_keeps_opening_sessions_ends_only_its_own_oldest(served):
     assert status(calm, kept) == 200
 
 
+def test_a_body_past_the_mcp_limit_gets_a_json_rpc_error(served):
+    """Between the SDK's limit (4 MiB) and the server's (5 MB) the SDK answered a bare
+    413 with no body a JSON-RPC client could read."""
+    from graphmem.mcp.http import VET_MAX_BYTES
+
+    key, _ = served.keys.create(user_id="ivy")
+    text = "x" * (VET_MAX_BYTES + 1000)
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "remember", "arguments": {"text": text}}}  # fmt: skip
+    answer = httpx.post(f"{served.url}/mcp", json=body, timeout=60, headers={
+        "Authorization": f"Bearer {key}", "Accept": "application/json, text/event-stream"})  # fmt: skip
+    assert answer.status_code == 413
+    said = answer.json()["error"]
+    assert said["code"] == -32600 and "send a smaller message" in said["message"]
+
+
 def test_stdio_server_in_front_of_a_remote_graphmem(served, tmp_path):
     """``graphmem mcp --url ... --api-key ...``: stdio for the client, the key's scope."""
     key, _ = served.keys.create(user_id="hana")

@@ -226,3 +226,16 @@ def test_blanks_around_a_key_are_not_part_of_it(served, key):
         assert answer.startswith(b"HTTP/1.1 200"), (padded, answer[:300])
     with Client(served.url, key) as plain, Client(served.url, key + "\n") as c:
         assert [f.text for f in c.get_all()] == [f.text for f in plain.get_all()]
+
+
+def test_a_compressed_body_is_415_naming_the_coding(served, key):
+    """RFC 9110 8.4: a content coding the server does not take is 415; gzip bytes were
+    read as text and refused as "not UTF-8"."""
+    import gzip
+
+    answer = httpx.post(served.url + "/v1/memories", headers={
+        "X-API-Key": key, "Content-Type": "application/json", "Content-Encoding": "gzip"},
+        content=gzip.compress(b'{"text": "Edna likes tea."}'))  # fmt: skip
+    assert "Content-Encoding 'gzip'" in problem_of(answer, 415, "ValidationError")["detail"]
+    with Client(served.url, key) as c:
+        assert "Edna likes tea." not in [f.text for f in c.get_all()]

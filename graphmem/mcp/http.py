@@ -110,6 +110,14 @@ class KeyGate:
             return
         if scope["method"] == "POST":
             held, body = await _read_body(receive)
+            if body is None and held and held[-1].get("type") == "http.request":
+                # Past what is read to vet it, which is the SDK's own limit: the SDK
+                # answered a bare 413 with no JSON-RPC error (VET_MAX_BYTES).
+                await JSONResponse({"jsonrpc": "2.0", "id": None, "error": {
+                    "code": INVALID_REQUEST, "message": f"Invalid Request: the body is over "
+                    f"{VET_MAX_BYTES:,} bytes; send a smaller message"}},
+                    status_code=413)(scope, receive, send)  # fmt: skip
+                return
             answer = None if body is None else _vetted(body, self.server.graphmem_tools)
             if answer is not None:  # the same error stdio gives (vet.py)
                 await JSONResponse(answer.model_dump(by_alias=True, exclude_unset=True),

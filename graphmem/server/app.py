@@ -88,7 +88,18 @@ class _BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope.get("headers") or ()).get(b"content-length")
+        headers = dict(scope.get("headers") or ())
+        coding = headers.get(b"content-encoding", b"identity").strip().lower()
+        if coding not in (b"", b"identity"):
+            # RFC 9110 8.4: a content coding the server does not take is 415. The bytes
+            # were read as text and refused as "not UTF-8", which sent the client looking
+            # at its characters instead of its compression.
+            name = coding.decode("latin-1")[:40]
+            await problem(415, "ValidationError", f"Content-Encoding {name!r} is not "
+                          "accepted: send the body uncompressed", field="body")(
+                scope, receive, send)  # fmt: skip
+            return
+        length = headers.get(b"content-length")
         if length is not None:
             if not length.isdigit() or int(length) > self.limit:
                 await self._refuse(scope, receive, send)
