@@ -27,7 +27,7 @@ from ..models import (
 )
 from ..stores.base import Embedder, Extractor, KnownEntity, VectorPoint, VectorStore
 from ..stores.graph_ops import GraphOps
-from ..text import parts_key
+from ..text import fact_text_key, parts_key
 from .offline import OfflineExtractor
 from .offline_importance import importance
 from .offline_mentions import KnownIndex
@@ -35,7 +35,6 @@ from .resolve import VAGUE_TYPES, Plan, Resolver
 from .sources import (
     Source,
     content_id,
-    fact_text_key,
     keeps_turns,
     origins,
     said_by,

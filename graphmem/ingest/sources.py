@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..models import Extraction, Scope
-from ..text import word_count
+from ..text import fact_text_key, word_count
 
 if TYPE_CHECKING:
     from .pipeline import Unit
@@ -44,10 +44,6 @@ def content_id(scope: Scope, *parts: str) -> str:
     """Same scope and same content -> same id, so re-ingesting is free and exact."""
     key = "\x1f".join([scope.user_id, scope.agent_id, scope.run_id, *parts])
     return str(uuid.uuid5(_NS, key))
-
-
-def fact_text_key(text: str) -> str:
-    return " ".join(text.casefold().split())
 
 
 def keeps_turns(unit: Unit) -> bool:
