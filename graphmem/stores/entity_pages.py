@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ..models import Scope
@@ -50,20 +50,18 @@ class EntityPages:
 
     def put(self, entity: Any, old: Any) -> None:
         """``entity`` stored in place of ``old`` (None for a new one)."""
+        self.drop(old)
         for scope, held in self._lists.items():
-            if old is not None and scope.matches(old):
-                _remove(held, _key(old))
             if scope.matches(entity):
                 insort(held, _key(entity))
 
     def drop(self, old: Any) -> None:
+        """``old`` (None: nothing) gone from every list holding it."""
+        if old is None:
+            return
         for scope, held in self._lists.items():
-            if old is not None and scope.matches(old):
+            if scope.matches(old):
                 _remove(held, _key(old))
-
-    def clear(self, scopes: Iterable[Scope] = ()) -> None:
-        for scope in list(scopes) or list(self._lists):
-            self._lists.pop(scope, None)
 
 
 def _remove(held: list[tuple[str, str]], key: tuple[str, str]) -> None:
