@@ -88,6 +88,16 @@ class Relations:
         return self._resolve(name, Scope.of(user_id, agent_id, run_id))
 
     def _resolve(self, name: str | Entity, scope: Scope) -> Entity:
+        return self._resolve_all(name, scope)[0]
+
+    def _resolve_all(self, name: str | Entity, scope: Scope) -> list[Entity]:
+        """The entity ``name`` names in the scope (several matches, the same name in
+        sub-scopes or of different types: the one spelled exactly so, then the oldest),
+        then the one picked so in each other sub-scope the scope covers (``user_id="u"``
+        covers Alice stored for agent ``x`` and Alice stored for no agent). Search and
+        Cypher see all of them; the graph reads saw only the first, so ``relations``
+        missed what search returned for the same scope. An ``Entity`` or an id names
+        exactly one."""
         if isinstance(name, Entity):
             name = name.id
         if not isinstance(name, str) or not name.strip():
@@ -97,26 +107,13 @@ class Relations:
             found = self._ops.entities([name], scope)
         if not found:
             raise NotFoundError(f"no entity {name!r} in scope {scope}")
-        return min(found, key=lambda e: (e.name != name.strip(), e.created_at, e.id))
-
-    def _resolve_all(self, name: str | Entity, scope: Scope) -> list[Entity]:
-        """``_resolve``'s entity first, then the one ``_resolve`` picks in each other
-        sub-scope the scope covers (``user_id="u"`` covers Alice stored for agent ``x``
-        and Alice stored for no agent). Search and Cypher see all of them; the graph reads
-        saw only the first, so ``relations`` missed what search returned for the same
-        scope. An ``Entity`` or an id names exactly one."""
-        first = self._resolve(name, scope)
-        if isinstance(name, Entity) or name.strip() == first.id:
-            return [first]
-        key = name_key(name)
         best: dict[Scope, Entity] = {}
-        for e in self._ops.entities_by_keys([key], scope).get(key, []):
-            held = best.get(e.scope)
-            if held is None or (e.name != name.strip(), e.created_at, e.id) < (
-                    held.name != name.strip(), held.created_at, held.id):  # fmt: skip
-                best[e.scope] = e
-        return [first, *(e for s, e in sorted(best.items(), key=lambda p: p[1].id)
-                         if s != first.scope)]  # fmt: skip
+        for e in sorted(found, key=lambda e: (e.name != name.strip(), e.created_at, e.id)):
+            best.setdefault(e.scope, e)
+        first = next(iter(best.values()))
+        if name.strip() == first.id:
+            return [first]
+        return [first, *sorted((e for e in best.values() if e is not first), key=lambda e: e.id)]
 
     # -- relations -------------------------------------------------------------------------
 
