@@ -28,7 +28,6 @@ from typing import Any
 
 import mcp_types as types
 import pydantic
-from mcp.shared.exceptions import MCPError
 from mcp_types.methods import validate_client_request
 
 ERAS = ("2025-11-25", "2026-07-28")  # the schema eras mcp_types validates requests by
@@ -202,8 +201,8 @@ def strict_arguments(
 ) -> Callable[[Any, Callable[[Any], Awaitable[Any]]], Awaitable[Any]]:
     """Server middleware (``MCPServer.middleware``): a ``tools/call`` of one of ``taken``'s
     tools (name -> its argument names) that gives any other argument is answered as a
-    tool error naming it and the arguments the tool takes; a call naming no tool of them
-    is a JSON-RPC error (-32602); anything else goes on.
+    tool error naming it and the arguments the tool takes; anything else goes on (a call
+    naming no tool of them was refused before the SDK: ``refusal``).
     ``tools/list`` says so: each of those tools' input schema gets ``additionalProperties:
     false``."""
 
@@ -218,8 +217,6 @@ def strict_arguments(
         params = ctx.params if ctx.method == "tools/call" else None
         name = params.get("name") if isinstance(params, Mapping) else None
         given = params.get("arguments") if isinstance(params, Mapping) else None
-        if isinstance(name, str) and name not in taken:  # a body too long to vet first
-            raise MCPError(types.INVALID_PARAMS, no_tool(name, taken))
         if isinstance(name, str) and name in taken and isinstance(given, Mapping):
             unknown = sorted(k for k in given if k not in taken[name])
             if unknown:
