@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import cypher_lexer
+from .cypher_budget import check_generated
 from .cypher_child import run_scoped
 from .errors import QueryError, ReadOnlyError, ValidationError
 from .models import GraphBatch, Scope, check_unicode
@@ -102,6 +103,22 @@ def _kind(value: object, where: str, depth: int = 0) -> str:
     return f"list<{known.pop()}>" if known else _UNTYPED
 
 
+def _in_process(
+    graph_store: Any,
+    statement: str,
+    values: dict[str, Any],
+    read_only: bool,
+    limits: dict[str, Any],
+    max_memory_mb: int,
+) -> list[dict[str, Any]]:
+    """A statement without a scope runs on the real store, in this process: no value
+    past what the process can hold (``cypher_budget.py``), and on Kuzu no more than
+    ``max_memory_mb`` of the process's memory while it runs."""
+    check_generated(statement, values)
+    return graph_store.cypher(statement, values, read_only=read_only,
+                              max_memory_mb=max_memory_mb, **limits)  # fmt: skip
+
+
 def run_cypher(
     graph_store: Any,
     ops: GraphOps,
@@ -126,10 +143,10 @@ def run_cypher(
                 "a write runs against the whole graph, where a scope cannot be enforced: "
                 "omit user_id/agent_id/run_id, and filter on them in the statement",
             )
-        return graph_store.cypher(statement, values, read_only=False, **limits)
+        return _in_process(graph_store, statement, values, False, limits, max_memory_mb)
     cypher_lexer.check_read_only(statement)
     if scope is None:
-        return graph_store.cypher(statement, values, read_only=True, **limits)
+        return _in_process(graph_store, statement, values, True, limits, max_memory_mb)
     # The scope's rows only: other scopes are not in the graph the statement runs on.
     batch = GraphBatch(*ops.export(scope))
     try:

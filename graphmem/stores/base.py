@@ -35,10 +35,12 @@ class GraphStore(Protocol):
       Only the parameters the statement declares are sent; unknown names are an error.
     - ``transaction()`` yields a ``GraphTx`` whose statements commit together or not at all.
     - ``write(batch)`` applies a ``GraphBatch`` atomically and idempotently (upsert by id).
-    - ``cypher(text, params, read_only=True, timeout=, max_rows=)`` runs a user's
-      statement; read-only mode refuses writes, file access and other databases with
+    - ``cypher(text, params, read_only=True, timeout=, max_rows=, max_memory_mb=)`` runs a
+      user's statement; read-only mode refuses writes, file access and other databases with
       ``ReadOnlyError`` (vetting the engine's own plan), malformed text, a statement past
       ``timeout`` seconds or one returning more than ``max_rows`` rows raise ``QueryError``.
+      An embedded engine stops a statement that grows this process by more than
+      ``max_memory_mb`` (``QueryError``); a server bounds its own memory and may ignore it.
     - ``reset()`` deletes everything this store holds; ``close()`` releases files/sockets.
     """
 
@@ -60,6 +62,7 @@ class GraphStore(Protocol):
         read_only: bool = True,
         timeout: float | None = None,
         max_rows: int | None = None,
+        max_memory_mb: int | None = None,
     ) -> list[Row]: ...
 
     def reset(self) -> None: ...

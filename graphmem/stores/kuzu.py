@@ -48,6 +48,7 @@ from ..models import GraphBatch
 from ..querylib import Query, QueryLibrary, used_params
 from . import kuzu_lists, kuzu_plan
 from .base import Row, Tracer
+from .memory_watch import MemoryWatch
 from .rows import (
     ENTITY_COLUMNS,
     FACT_COLUMNS,
@@ -482,6 +483,7 @@ class KuzuGraphStore:
         read_only: bool = True,
         timeout: float | None = None,
         max_rows: int | None = None,
+        max_memory_mb: int | None = None,
     ) -> list[Row]:
         values = dict(params or {})
         with self._lock:
@@ -493,12 +495,19 @@ class KuzuGraphStore:
             self._execute("begin", begin, {})
             if timeout:
                 self._conn.set_query_timeout(max(1, int(timeout * 1000)))
+            watch = MemoryWatch(max_memory_mb, self._conn.interrupt)
             try:
-                rows = self._user_rows(text, values, max_rows)
-            except BaseException:
+                with watch:
+                    rows = self._user_rows(text, values, max_rows)
+            except BaseException as exc:
                 self._rollback()
+                if watch.fired:
+                    raise _grew(max_memory_mb) from exc
                 raise
             else:
+                if watch.fired:  # it finished as the interrupt came: refused all the same
+                    self._rollback()
+                    raise _grew(max_memory_mb)
                 self._execute("commit", "COMMIT", {})
             finally:
                 if timeout:
@@ -646,6 +655,15 @@ def _unexplained(message: str) -> str:
         if line.strip() and set(line.strip()) == {"^"} and line.startswith(" " * len(_EXPLAIN)):
             lines[i] = line[len(_EXPLAIN) :]
     return "\n".join(lines)
+
+
+def _grew(max_memory_mb: int | None) -> QueryError:
+    return QueryError(
+        f"cypher: the statement grew this process by more than {max_memory_mb} MB (the "
+        "cypher_max_memory_mb setting) and was stopped; return fewer or smaller values "
+        "(LIMIT, no collect() of everything), or pass a scope to run it on the scope's copy",
+        query_name="user",
+    )
 
 
 def _user_error(exc: RuntimeError) -> QueryError | ValidationError:

@@ -514,6 +514,7 @@ class Neo4jGraphStore:
         read_only: bool = True,
         timeout: float | None = None,
         max_rows: int | None = None,
+        max_memory_mb: int | None = None,  # the server bounds its own memory
     ) -> list[Row]:
         if getattr(self._local, "tx", None) is not None:
             raise QueryError("user Cypher cannot run inside an engine transaction")

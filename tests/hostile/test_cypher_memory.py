@@ -100,3 +100,68 @@ def test_a_child_that_ends_without_its_answer_is_a_query_error(code, errors, sai
     for cut in (b"", b"\x80\x04\x95"):  # nothing written, or killed mid-answer
         with pytest.raises(QueryError, match=said):
             _answer(cut, code, errors)
+
+
+# Without a scope the statement runs on the real store, in the caller's process: no child
+# to stop. A constant call is computed while Kuzu plans (past its time limit, outside its
+# buffer pool), so these are refused before the engine sees them (``cypher_budget.py``).
+UNSCOPED_BOMBS = [
+    ("RETURN size(range(1, 100000000)) AS n", {}, "range()"),
+    ("RETURN size(`RANGE`(1, $n)) AS n", {"n": 10**8}, "range()"),
+    ("RETURN size(range(1, toInteger('100000000'))) AS n", {}, "range()"),
+    ("MATCH (e:Entity) RETURN size(range(0, size(e.name) * 100000000)) AS n", {}, "range()"),
+    ("RETURN size(repeat(repeat('x', 1000), 1000)) AS n", {}, "repeat()"),
+    ("RETURN size(lpad('x', 100000000, 'y')) AS n", {}, "lpad()"),
+    *[(bomb, {}, "") for bomb in BOMBS],
+]
+
+
+@pytest.mark.parametrize("statement, params, named", UNSCOPED_BOMBS)
+def test_an_unscoped_statement_that_would_build_a_huge_value_never_runs(memory, statement,
+                                                                       params, named):  # fmt: skip
+    with pytest.raises(QueryError, match="cypher_max_memory_mb") as caught:
+        memory.cypher(statement, params)
+    assert named in str(caught.value)
+    assert "user_id" in str(caught.value)  # what to do: the scoped sandbox
+    rows = memory.cypher("MATCH (f:Fact) RETURN f.text AS text ORDER BY text")
+    assert rows == [{"text": "Alice lives in Paris."}, {"text": "Bob lives in Oslo."}]
+
+
+@pytest.mark.parametrize("statement, params, answer", [
+    ("UNWIND range(1, 3) AS x RETURN x", {}, [1, 2, 3]),
+    ("UNWIND range(10, 1, -4) AS x RETURN x", {}, [10, 6, 2]),
+    ("UNWIND range(1, $n) AS x RETURN x", {"n": 2}, [1, 2]),
+    ("RETURN repeat('ab', 3) + lpad('7', 3, '0') AS x", {}, ["ababab007"]),
+    # Not calls: a map key, a string, a comment.
+    ("RETURN {range: 1}.range + size('range(1, 100000000)') AS x // range(1, 10^9)", {}, [20]),
+])  # fmt: skip
+def test_small_generated_values_still_run_without_a_scope(memory, statement, params, answer):
+    assert [r["x"] for r in memory.cypher(statement, params)] == answer
+
+
+def test_an_unscoped_statement_growing_the_process_is_stopped_and_the_store_lives_on(tmp_path):
+    """No generator at all: a collect() of collects builds ~4M strings on the heap."""
+    with Memory.open(tmp_path / "d", embedder="hash", extractor="offline",
+                     cypher_max_memory_mb=64) as m:  # fmt: skip
+        m.add_many([{"text": f"note {i} on topic {i % 50}"} for i in range(2000)],
+                   user_id="u", infer=False)  # fmt: skip
+        with pytest.raises(QueryError, match="64 MB .*cypher_max_memory_mb"):
+            m.cypher("MATCH (f:Fact) WITH collect(f.text) AS c MATCH (g:Fact) "
+                     "RETURN size(collect(c)) AS n")  # fmt: skip
+        # The connection was interrupted, not broken: reads and writes go on.
+        assert m.cypher("MATCH (f:Fact) RETURN count(f) AS n") == [{"n": 2000}]
+        m.add("Zed lives in Lima.", user_id="u")
+        assert m.search("Where does Zed live?", user_id="u")[0].text == "Zed lives in Lima."
+
+
+def test_an_admin_key_cannot_take_the_server_down_either(tmp_path):
+    with ServedMemory(tmp_path / "served") as server:
+        key, _ = server.keys.create(admin=True)
+        answer = httpx.post(f"{server.url}/v1/cypher", headers={"Authorization": f"Bearer {key}"},
+                            json={"query": "RETURN size(range(1, 100000000)) AS n"},
+                            timeout=60)  # fmt: skip
+        assert answer.status_code == 400, answer.text
+        assert "range()" in answer.json()["detail"]
+        answer = httpx.post(f"{server.url}/v1/cypher", headers={"Authorization": f"Bearer {key}"},
+                            json={"query": "RETURN 1 AS one"}, timeout=60)  # fmt: skip
+        assert answer.json()["rows"] == [{"one": 1}], answer.text
