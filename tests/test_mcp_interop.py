@@ -139,6 +139,20 @@ def test_typescript_client_over_http_with_keys_and_scopes(node, served):
     assert alice not in served.output() and bob not in served.output()
 
 
+def test_typescript_client_over_http_gets_a_protocol_error_not_a_failed_transport(node, served):
+    """graphmem's own JSON-RPC errors came back as HTTP 400, which the TypeScript SDK
+    reads as a failed POST (StreamableHTTPError), not as the server's answer (McpError)."""
+    key, _ = served.keys.create(user_id="uma")
+    seen = ts_client(node, ["http", f"{served.url}/mcp", key], [
+        {"tool": "no_such_tool", "arguments": {}},
+        {"tool": "recall", "arguments": {"query": "anything"}}])  # fmt: skip
+    assert "error" not in seen and seen["pinged"], seen.get("error")
+    unknown, recall = seen["results"]
+    assert "McpError" in unknown["thrown"] and "-32602" in unknown["thrown"], unknown
+    assert "no_such_tool" in unknown["thrown"] and "HTTP" not in unknown["thrown"], unknown
+    assert recall["structured"]["hits"] == []
+
+
 @pytest.mark.parametrize("version", ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"])
 def test_each_protocol_version_a_client_may_ask_for_is_served(served, version):
     """A client with no SDK at all: JSON-RPC over HTTP, as an older client would send it.

@@ -11,6 +11,7 @@ server's ``AsyncMemory`` lanes, beside the REST routes.
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections import OrderedDict
 from typing import Any
 
@@ -34,6 +35,7 @@ MAX_SESSIONS = 100_000  # owners remembered; ~100 bytes each
 SESSIONS_PER_KEY = 64  # open sessions one key may hold; its oldest end past this
 VET_MAX_BYTES = 4 * 2**20  # read whole and checked before the SDK (vet.py); the SDK's limit
 VERSION_HEADER = "mcp-protocol-version"
+LAST_EVENT = "last-event-id"
 SUPPORTED_PROTOCOL_VERSIONS = (*HANDSHAKE_PROTOCOL_VERSIONS, *MODERN_PROTOCOL_VERSIONS)
 KEY = "graphmem.key"  # where KeyGate leaves the request's KeyInfo in the ASGI scope
 
@@ -120,12 +122,22 @@ class KeyGate:
                 return
             answer = None if body is None else _vetted(body, self.server.graphmem_tools)
             if answer is not None:  # the same error stdio gives (vet.py)
+                # Answered under the request's id, it is a JSON-RPC response like any
+                # method's error (200): a 400 read as a failed transport to the TypeScript
+                # SDK, whose call then threw no McpError. Only a message with no readable
+                # id is input the server cannot accept (the spec's 400).
                 await JSONResponse(answer.model_dump(by_alias=True, exclude_unset=True),
-                                   status_code=400)(scope, receive, send)  # fmt: skip
+                                   status_code=400 if answer.id is None else 200)(
+                    scope, receive, send)  # fmt: skip
                 return
             receive = _replayed(held, receive)
-            if session is None and body is not None and b'"initialize"' in body:
-                await self._make_room(key.id)  # only an initialize opens a session
+            if session is None and body is not None and _opens_session(body):
+                await self._make_room(key.id)
+        elif scope["method"] == "GET" and headers.get(LAST_EVENT) is not None:
+            # No event is kept to replay: the SDK returned without any response (a 500).
+            # The stream opens as a fresh one, which the spec allows.
+            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"]
+                                          if k.lower() != LAST_EVENT.encode()]}  # fmt: skip
         await self.server.session_manager.handle_request(scope, receive, send)
 
     async def _make_room(self, key_id: str) -> None:
@@ -228,6 +240,18 @@ def _replayed(held: list[dict], receive: Any) -> Any:
         return held.pop(0) if held else await receive()
 
     return replay
+
+
+def _opens_session(body: bytes) -> bool:
+    """Whether the message is an initialize, the one request that opens a session. Read
+    as JSON, as the SDK reads it: a test of the raw bytes missed ``"initializ\\u0065"``,
+    and one key opened sessions past its cap (1,000 in 65 s, measured)."""
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    messages = message if isinstance(message, list) else [message]
+    return any(isinstance(m, dict) and m.get("method") == "initialize" for m in messages)
 
 
 def _vetted(body: bytes, tools: Any) -> Any:
