@@ -185,6 +185,13 @@ BAD_CALLS = [
     ("recall", {"query": "x", "top_k": 3}, "recall takes no argument 'top_k'; its arguments "
      "are query, limit, as_of, memory_types"),
     ("remember", {"text": "x", "user_id": "mallory"}, "takes no argument 'user_id'"),
+    # A JSON type the advertised schema does not allow: the SDK's lax validation ran
+    # these as limit 1, limit 2, include_archived True and infer False.
+    ("recall", {"query": "x", "limit": True}, "limit: must be an integer, got true"),
+    ("recall", {"query": "x", "limit": "2"}, 'limit: must be an integer, got "2"'),
+    ("list_memories", {"include_archived": "yes"}, "include_archived: must be true or false"),
+    ("remember", {"text": "Larry likes tea.", "infer": "no"}, "infer: must be true or false"),
+    ("how_connected", {"source": "Alice", "target": "Acme", "max_hops": "1"}, "max_hops"),
 ]  # fmt: skip
 
 

@@ -154,7 +154,8 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
                        instructions=INSTRUCTIONS, log_level="WARNING")  # fmt: skip
 
     taken: dict[str, tuple[str, ...]] = {}  # each tool's arguments (vet.strict_arguments)
-    server.middleware.append(strict_arguments(taken))
+    # Each tool's advertised input schema, as tools/list gives it (the SDK's own table).
+    server.middleware.append(strict_arguments(taken, server._tool_input_schema))
     server.graphmem_tools = taken  # type: ignore[attr-defined]  # the names vet.refusal serves
 
     def tool(annotations: ToolAnnotations) -> Callable[[Any], Any]:

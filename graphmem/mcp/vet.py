@@ -16,7 +16,9 @@ spec asks for, the same on stdio and over HTTP (found by a fuzz pass with raw cl
   names the field and what it should be;
 - a tool called with an argument it does not take: the SDK dropped it without a word, so
   ``recall(query=..., top_k=3)`` answered five hits as if asked for them
-  (``strict_arguments``, a tool error the model reads, as for any bad argument).
+  (``strict_arguments``, a tool error the model reads, as for any bad argument);
+- an argument of a JSON type its schema does not allow (``"limit": true``, ``"2"``): the
+  SDK's lax validation ran it as 1 or 2 (``misfit_argument``, the same kind of error).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 
 import mcp_types as types
 import pydantic
+from jsonschema import Draft202012Validator
 from mcp_types.methods import validate_client_request
 
 ERAS = ("2025-11-25", "2026-07-28")  # the schema eras mcp_types validates requests by
@@ -196,8 +199,54 @@ def error(msg_id: str | int | None, code: int, message: str) -> types.JSONRPCErr
                              message=message))  # fmt: skip
 
 
+# What pydantic checks itself, with messages the model already reads (ge, le, lengths).
+_BOUNDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+                     "minLength", "maxLength", "minItems", "maxItems", "pattern"})  # fmt: skip
+
+
+def misfit_argument(name: str, schema: Mapping[str, Any], given: Mapping[str, Any]) -> str | None:
+    """The tool error for an argument whose JSON type the tool's advertised schema does not
+    allow, or None. The SDK validates with pydantic in lax mode, which took ``"limit":
+    true`` as 1, ``"2"`` as 2 and ``"infer": "no"`` as False, so a call that a strict
+    client's schema check refuses ran as something the model never asked for."""
+    validator = Draft202012Validator(schema)
+    for found in sorted(validator.iter_errors(dict(given)), key=lambda e: list(e.path)):
+        if found.validator in _BOUNDS or found.validator in ("additionalProperties", "required"):
+            continue
+        where = ".".join(str(p) for p in found.path) or "arguments"
+        wanted = _wanted(found.schema)
+        try:
+            got = json.dumps(found.instance)
+        except (TypeError, ValueError):
+            got = _shown(found.instance)
+        got = got if len(got) <= 60 else got[:57] + "..."
+        return (f"ValidationError: {where}: must be {wanted}, got {got}; "
+                f"send {where} as tools/list describes it for {name}")  # fmt: skip
+    return None
+
+
+def _wanted(schema: Any) -> str:
+    """A schema's JSON types in words: "an integer", "a string or null"."""
+    if not isinstance(schema, Mapping):
+        return "what the schema says"
+    if "enum" in schema:
+        return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
+    options = schema.get("anyOf") or schema.get("oneOf")
+    if options:
+        return " or ".join(_wanted(o) for o in options)
+    kind = schema.get("type")
+    if kind is None:
+        return "an object" if "$ref" in schema else "what the schema says"
+    kinds = kind if isinstance(kind, list) else [kind]
+    words = {"integer": "an integer", "number": "a number", "string": "a string",
+             "boolean": "true or false", "array": "an array", "object": "an object",
+             "null": "null"}  # fmt: skip
+    return " or ".join(words.get(k, str(k)) for k in kinds)
+
+
 def strict_arguments(
     taken: Mapping[str, Sequence[str]],
+    schema_of: Callable[[str], Mapping[str, Any] | None] = lambda name: None,
 ) -> Callable[[Any, Callable[[Any], Awaitable[Any]]], Awaitable[Any]]:
     """Server middleware (``MCPServer.middleware``): a ``tools/call`` of one of ``taken``'s
     tools (name -> its argument names) that gives any other argument is answered as a
@@ -219,10 +268,14 @@ def strict_arguments(
         given = params.get("arguments") if isinstance(params, Mapping) else None
         if isinstance(name, str) and name in taken and isinstance(given, Mapping):
             unknown = sorted(k for k in given if k not in taken[name])
+            text = None
             if unknown:
                 said = ", ".join(repr(k[:60]) for k in unknown[:5])
                 text = (f"ValidationError: {name} takes no argument {said}; its arguments "
                         f"are {', '.join(taken[name])}")  # fmt: skip
+            elif (schema := schema_of(name)) is not None:
+                text = misfit_argument(name, schema, given)
+            if text is not None:
                 return types.CallToolResult(content=[types.TextContent(type="text", text=text)],
                                             is_error=True)  # fmt: skip
         return await call_next(ctx)
