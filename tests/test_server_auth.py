@@ -381,3 +381,22 @@ def test_a_query_parameter_the_endpoint_does_not_take_is_named(served, bob):
                      params={"user_id": "bob", "limit": 1, "memory_types": ["semantic", "rule"]})  # fmt: skip
     assert kept.status_code == 200 and len(kept.json()["memories"]) == 1
     assert httpx.get(f"{served.url}/v1/memories", params={"userid": "bob"}).status_code == 401
+
+
+def test_the_api_reference_runs_no_script_and_fetches_nothing(served):
+    """FastAPI's Swagger UI and ReDoc loaded scripts from public CDNs, on the pages where
+    a key is pasted: whoever served them could run code on the server's origin."""
+    import re
+
+    page = httpx.get(served.url + "/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src" not in policy
+    assert "<script" not in page.text.lower()
+    assert not re.search(r"(src|href)=[\"']?(https?:)?//", page.text), "fetches from elsewhere"
+    for path in ("/v1/search", "/v1/memories", "/v1/cypher", "/v1/entities/{name}"):
+        assert f"<code>{path}</code>" in page.text, path
+    assert "SearchBody" in page.text or "query" in page.text
+    redoc = httpx.get(served.url + "/redoc")
+    assert redoc.status_code == 404 and redoc.headers["content-type"].startswith(
+        "application/problem+json")  # fmt: skip

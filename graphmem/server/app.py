@@ -32,6 +32,7 @@ from ..errors import GraphMemError, NotFoundError
 from ..memory import Memory
 from ..wire import to_wire
 from .auth import RateLimiter, scope_for
+from .docs import install_docs
 from .keys import KeyInfo, KeyStore
 from .problems import document_problems, install_handlers, problem
 from .routes import install_routes
@@ -172,12 +173,16 @@ def create_app(memory: Memory, keys: KeyStore, *, settings: Settings | None = No
         description="Long-term memory for LLM agents: a knowledge graph and vectors at once. "
         "Every call needs an API key (`graphmem keys create`).",
         lifespan=lifespan,
+        # FastAPI's pages load scripts from public CDNs: /docs is made here (docs.py).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.graphmem = state
     install_handlers(app)
     install_routes(app)
     document_problems(app)
     _install_health(app)
+    install_docs(app)
     document_answers(app)  # after the problems: /readyz's 503 is its own body, not one
     app.add_middleware(_BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(_HeadAsGet)

@@ -36,7 +36,7 @@ _WHERE = (
 
 
 @command(
-    "serve", "serve the memory over HTTP: REST API with API keys, OpenAPI at /docs",
+    "serve", "serve the memory over HTTP: REST API with API keys, reference at /docs",
     arg("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)"),
     arg("--port", type=int, default=8765, help="port (0 = any free port)"),
     arg("--allowed-host", action="append", default=[], metavar="NAME",
