@@ -127,6 +127,18 @@ def test_a_foreign_host_header_is_refused_even_with_a_good_key(served):
     # DNS rebinding: a web page on another name must not reach a local server's tools.
     answer = post_tools_list(served, {"Authorization": f"Bearer {key}", "Host": "evil.example"})
     assert answer.status_code == 421
+    # A JSON-RPC error naming the header and the fix, not the SDK's bare text/plain.
+    said = answer.json()["error"]["message"]
+    assert "'evil.example'" in said and "--allowed-host" in said, said
+    # A web page on another site: its Origin is refused the same way.
+    answer = post_tools_list(served, {"Authorization": f"Bearer {key}",
+                                      "Origin": "https://evil.example"})  # fmt: skip
+    assert answer.status_code == 403
+    said = answer.json()["error"]["message"]
+    assert "'https://evil.example'" in said and "--allowed-host" in said, said
+    local = f"http://{served.url.removeprefix('http://')}"
+    answer = post_tools_list(served, {"Authorization": f"Bearer {key}", "Origin": local})
+    assert answer.status_code == 400 and "Missing session" in answer.text, answer.text
 
 
 def post_initialize(url: str, key: str, host: str, escaped: bool = False) -> httpx.Response:

@@ -67,9 +67,10 @@ class KeyGate:
     its own key's scope, but any other live key could use or end someone's session.
     """
 
-    def __init__(self, server: Any, state: Any) -> None:
+    def __init__(self, server: Any, state: Any, security: TransportSecuritySettings) -> None:
         self.server, self.state = server, state
         self.owners: OrderedDict[str, str] = OrderedDict()  # session id -> key id
+        self.security = security
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         # AuthError / RateLimitError propagate to the app's problem+json handlers.
@@ -88,6 +89,10 @@ class KeyGate:
             self.owners.pop(session, None)
         elif session is None:
             send = self._owned_by(key.id, send)
+        refused = _foreign(headers, self.security)
+        if refused is not None:
+            await refused(scope, receive, send)
+            return
         version = headers.get(VERSION_HEADER)
         if version is not None and version not in SUPPORTED_PROTOCOL_VERSIONS:
             # The spec's 400, naming what is served. The SDK routes an unknown version to
@@ -175,12 +180,11 @@ def mount(app: Any, state: Any) -> None:
     """Serve the tools at ``/mcp`` on the graphmem FastAPI ``app``."""
     server = build_server(calls_on(state.amem), key_scope)
     # Builds the session manager; its Starlette app is not used, KeyGate routes to it.
-    server.streamable_http_app(
-        streamable_http_path=PATH,
-        transport_security=host_check(state.settings.host, state.settings.allowed_hosts),
-    )
+    security = host_check(state.settings.host, state.settings.allowed_hosts)
+    server.streamable_http_app(streamable_http_path=PATH, transport_security=security)
     state.lifespans.append(server.session_manager.run)
-    app.router.routes.append(Route(PATH, KeyGate(server, state), include_in_schema=False))
+    gate = KeyGate(server, state, security)
+    app.router.routes.append(Route(PATH, gate, include_in_schema=False))
 
 
 _LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
@@ -204,6 +208,43 @@ def host_check(bound: str, allowed: tuple[str, ...] = ()) -> TransportSecuritySe
     origins = [f"{scheme}://{form}" for scheme in ("http", "https") for form in hosts]
     return TransportSecuritySettings(enable_dns_rebinding_protection=True,
                                      allowed_hosts=hosts, allowed_origins=origins)  # fmt: skip
+
+
+def _foreign(headers: Headers, security: TransportSecuritySettings) -> JSONResponse | None:
+    """The JSON-RPC error for a Host or Origin ``host_check`` refuses, or None. The SDK
+    makes the same check, but answers a bare text/plain "Invalid Host header" that names
+    neither the fix nor the header's value; this runs first, by the same rules."""
+    if not security.enable_dns_rebinding_protection:
+        return None
+    host, origin = headers.get("host"), headers.get("origin")
+    if not host or not _listed(host, security.allowed_hosts):
+        status, message = (
+            421,
+            (
+                f"Misdirected Request: Host {(host or '')[:80]!r} is not a name this server "
+                "answers MCP on (a DNS-rebinding guard); connect to 127.0.0.1 or localhost, or "
+                "start graphmem serve with --allowed-host NAME for each name clients use"
+            ),
+        )
+    elif origin and not _listed(origin, security.allowed_origins):
+        status, message = (
+            403,
+            (
+                f"Forbidden: a page from Origin {(origin or '')[:80]!r} may not call this "
+                "server's tools (a DNS-rebinding guard); call from a local page, or start "
+                "graphmem serve with --allowed-host NAME for the page's host"
+            ),
+        )
+    else:
+        return None
+    return JSONResponse({"jsonrpc": "2.0", "id": None, "error": {
+        "code": INVALID_REQUEST, "message": message}}, status_code=status)  # fmt: skip
+
+
+def _listed(value: str, allowed: list[str]) -> bool:
+    """``value`` is one of ``allowed``, where ``name:*`` stands for the name with any port."""
+    return any(value == form or (form.endswith(":*") and value.startswith(form[:-1]))
+               for form in allowed)  # fmt: skip
 
 
 def _loopback(host: str) -> bool:
