@@ -381,6 +381,12 @@ def test_a_query_parameter_the_endpoint_does_not_take_is_named(served, bob):
                      params={"user_id": "bob", "limit": 1, "memory_types": ["semantic", "rule"]})  # fmt: skip
     assert kept.status_code == 200 and len(kept.json()["memories"]) == 1
     assert httpx.get(f"{served.url}/v1/memories", params={"userid": "bob"}).status_code == 401
+    # A one-value parameter given twice was read as the last one, silently (3 memories).
+    for name, values in (("limit", [1, 3]), ("user_id", ["bob", "bob"])):
+        twice = httpx.get(f"{served.url}/v1/memories", headers=headers,
+                          params={"user_id": "bob", "limit": 1, name: values})  # fmt: skip
+        body = _problem(twice, 422, "ValidationError")
+        assert body["field"] == name and "more than once" in body["detail"], body
 
 
 def test_the_api_reference_runs_no_script_and_fetches_nothing(served):

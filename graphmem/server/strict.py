@@ -10,7 +10,7 @@ after the key is checked (a caller without one learns nothing about the route).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, get_args, get_origin
 
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
@@ -28,6 +28,22 @@ def taken(dependant: Dependant) -> set[str]:
     return names
 
 
+def listed(dependant: Dependant) -> set[str]:
+    """Those of ``taken`` that take a list (``?memory_types=a&memory_types=b``)."""
+    names = {
+        field.alias for field in dependant.query_params if _is_list(field.field_info.annotation)
+    }
+    for sub in dependant.dependencies:
+        names |= listed(sub)
+    return names
+
+
+def _is_list(annotation: Any) -> bool:
+    if get_origin(annotation) in (list, tuple, set, frozenset):
+        return True
+    return any(_is_list(arg) for arg in get_args(annotation) if arg is not type(None))
+
+
 async def known_query(request: Request, _key: Annotated[KeyInfo, Depends(principal)]) -> None:
     """Raise ``ValidationError`` naming the first query parameter the route does not read."""
     route = request.scope.get("route")
@@ -41,3 +57,9 @@ async def known_query(request: Request, _key: Annotated[KeyInfo, Depends(princip
         takes = ", ".join(sorted(allowed)) or "none"
         raise ValidationError(unknown[0][:60], f"is not a query parameter of {where} "
                               f"(it takes: {takes}); check the name's spelling")  # fmt: skip
+    # Given twice, a single value was the last one sent, silently: ?limit=1&limit=3 read 3.
+    keys = [k for k, _ in request.query_params.multi_items()]
+    twice = sorted({k for k in keys if keys.count(k) > 1} - listed(dependant))
+    if twice:
+        raise ValidationError(twice[0][:60], "is given more than once, and it takes one "
+                              "value; send it once")  # fmt: skip
