@@ -196,3 +196,43 @@ def test_write_needs_the_flag_and_no_scope(tmp_path):
         assert info.value.field == "write"
         m.cypher("MATCH (e:Entity {name: 'Bob'}) SET e.type = 'robot'", write=True)
         assert m.graph.entity("Bob", user_id="w").type == "robot"
+
+
+_DATES = r"""
+import json, sys
+from graphmem import Memory, QueryError
+m = Memory.open(sys.argv[1], embedder="hash", extractor="offline")
+m.add("Alice lives in Paris.", user_id="a")
+said = []
+for scope in ({}, {"user_id": "a"}):
+    for statement in ("RETURN date('10000-01-01') AS x",
+                      "RETURN [timestamp('9999-12-31 23:59:59') + interval('1 day')] AS x",
+                      "RETURN {a: date('0001-01-01') - interval('1 day')} AS x",
+                      "RETURN map([[1], [2]], ['a', 'b']) AS x"):
+        try:
+            m.cypher(statement, **scope)
+            said.append("answered")
+        except QueryError as exc:
+            said.append(str(exc))
+    said.append(m.cypher("RETURN date('2024-01-02') AS d, interval('1 day') AS i", **scope))
+print(json.dumps(said, default=str))
+"""
+
+
+def test_a_value_python_cannot_hold_is_a_query_error_not_a_crash(tmp_path):
+    """Kuzu turned ``date('10000-01-01')`` into a Python date with a segmentation fault:
+    one admin request ended ``graphmem serve``. Run in a child, so a crash fails this
+    test rather than the whole run."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _DATES, str(tmp_path / "d")],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    said = json.loads(done.stdout.strip().splitlines()[-1])
+    for part in (said[:4], said[5:9]):  # unscoped, then scoped (the child's copy)
+        assert all("outside years 1-9999" in s and "string(" in s for s in part[:3]), part
+        assert "map_keys" in part[3], part[3]
+    # Dates inside the range still come back as dates.
+    assert said[4] == said[9] == [{"d": "2024-01-02", "i": "1 day, 0:00:00"}]

@@ -48,6 +48,7 @@ from ..models import GraphBatch
 from ..querylib import Query, QueryLibrary, used_params
 from . import kuzu_lists, kuzu_plan
 from .base import Row, Tracer
+from .kuzu_values import check_dates, dated, unhashable
 from .memory_watch import MemoryWatch
 from .rows import (
     ENTITY_COLUMNS,
@@ -570,6 +571,13 @@ class KuzuGraphStore:
         rows: list[Row] = []
         listed = self._packed and kuzu_lists.FIELD in text  # text that may hold a packed list
         try:
+            checked = [(res, dated(res)) for res in results]
+            if any(columns for _, columns in checked):  # else a date past 9999 crashes us
+                for res, columns in checked:
+                    if columns:
+                        check_dates(res, columns, max_rows)
+                result = self._conn.execute(prepared, params)  # read again, now known safe
+                results = result if isinstance(result, list) else [result]
             for res in results:
                 columns = res.get_column_names()
                 while res.has_next():
@@ -585,6 +593,8 @@ class KuzuGraphStore:
                         rows[-1] = {k: kuzu_lists.unpack_listlike(v) for k, v in rows[-1].items()}
         except RuntimeError as exc:
             raise _user_error(exc) from exc
+        except TypeError as exc:
+            raise unhashable(exc) from exc
         return rows
 
     def _detach_strays(self) -> None:
