@@ -97,3 +97,19 @@ def test_add_many_leaves_the_cycle_collector_as_the_caller_set_it(tmp_path):
         finally:
             gc.enable()
         assert len(m.get_all(user_id="alice")) == len(BATCH)
+
+
+def test_source_ids_holding_a_comma_are_not_taken_for_two_ids(tmp_path):
+    """The memory id hashed the source ids joined by commas: the same text from
+    ["chat-1,msg-7"] and from ["chat-1", "msg-7"] got one id, and the second add was
+    reported unchanged and dropped, with its source ids."""
+    with Memory.open(tmp_path / "d", embedder="hash", extractor="offline") as m:
+        text = "Bob lives in Rome."
+        first = m.add(text, user_id="u", infer=False, source_ids=["chat-1,msg-7"])
+        second = m.add(text, user_id="u", infer=False, source_ids=["chat-1", "msg-7"])
+        again = m.add(text, user_id="u", infer=False, source_ids=["chat-1", "msg-7"])
+        ids = [r.facts[0].id for r in (first, second)]
+        assert ids[0] != ids[1]
+        assert again.facts == [] and ids[1] in str(again.unchanged)  # still one memory
+        held = {tuple(f.source_ids) for f in m.get_all(user_id="u")}
+        assert held == {("chat-1,msg-7",), ("chat-1", "msg-7")}

@@ -35,6 +35,7 @@ from .resolve import VAGUE_TYPES, Plan, Resolver
 from .sources import (
     Source,
     content_id,
+    ids_key,
     keeps_turns,
     origins,
     said_by,
@@ -223,7 +224,7 @@ class Pipeline:
                 text_key = fact_text_key(item.text)
                 parts = [text_key]
                 if not infer:  # raw turns: identical text in two places is two memories
-                    parts += [unit.timestamp, ",".join(unit.source_ids), str(i), unit.text]
+                    parts += [unit.timestamp, ids_key(unit.source_ids), str(i), unit.text]
                 found.append((content_id(scope, *parts), text_key, unit, i, item, origin))
                 merged.facts.append(item)
             merged.entities += ex.entities

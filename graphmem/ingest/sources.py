@@ -17,6 +17,7 @@ by one. A question and its answer (two messages) stay one source, whatever their
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,16 @@ def content_id(scope: Scope, *parts: str) -> str:
     """Same scope and same content -> same id, so re-ingesting is free and exact."""
     key = "\x1f".join([scope.user_id, scope.agent_id, scope.run_id, *parts])
     return str(uuid.uuid5(_NS, key))
+
+
+def ids_key(source_ids: list[str]) -> str:
+    """The source ids as one part of a ``content_id``: joined by commas, as they always
+    were, unless an id holds a comma or the parts' separator. Then they are a JSON list:
+    joined, ``["chat-1,msg-7"]`` and ``["chat-1", "msg-7"]`` gave one id, and the second
+    add of the same text was taken for the first and dropped, its source ids lost."""
+    if any("," in s or "\x1f" in s for s in source_ids):
+        return json.dumps(source_ids)
+    return ",".join(source_ids)
 
 
 def keeps_turns(unit: Unit) -> bool:
