@@ -370,3 +370,25 @@ def test_an_add_said_again_reports_what_was_already_stored(mem):
     assert [f.text for f in many.facts] == ["Eli rows at dawn."]
     assert many.unchanged == again.unchanged
     assert len(mem.get_all(user_id="a")) == 2  # nothing was written twice
+
+
+def test_every_call_on_a_closed_memory_says_it_is_closed(tmp_path):
+    """The Kuzu store did not check: add, stats, cypher and the graph reads raised a raw
+    AttributeError ('NoneType' object has no attribute 'execute')."""
+    from graphmem.errors import BackendUnavailableError
+
+    m = Memory.open(tmp_path / "d", embedder="hash", extractor="offline")
+    fact = m.add("Alice works at Acme.", user_id="u").facts[0]
+    m.close()
+    calls = [lambda: m.add("Bob lives in Rome.", user_id="u"),
+             lambda: m.stats(user_id="u"),
+             lambda: m.cypher("RETURN 1 AS x"),
+             lambda: m.cypher("MATCH (e:Entity) RETURN e.name AS n", user_id="u"),
+             lambda: m.graph.relations("Alice", user_id="u"),
+             lambda: m.graph.neighbours("Alice", user_id="u"),
+             lambda: m.search("Alice", user_id="u")]  # fmt: skip
+    for call in calls:
+        with pytest.raises(BackendUnavailableError, match="closed"):
+            call()
+    with Memory.open(tmp_path / "d", embedder="hash", extractor="offline") as again:
+        assert [f.id for f in again.get_all(user_id="u")] == [fact.id]  # nothing written

@@ -240,6 +240,12 @@ class KuzuGraphStore:
         self._prepared[name] = plan
         return plan
 
+    def _check_open(self) -> None:
+        if getattr(self, "_conn", None) is None:  # close() ran: no raw AttributeError
+            raise BackendUnavailableError(
+                f"the graph store at {self.path or 'memory'} is closed: open the Memory again"
+            )
+
     def _execute(
         self,
         name: str,
@@ -252,6 +258,7 @@ class KuzuGraphStore:
         if self.tracer is not None:
             self.tracer(name, text, params)
         with self._lock:
+            self._check_open()
             if plan is None:
                 plan = self._plan(query) if query is not None and params else None
             # An empty list parameter is typed differently from a full one: run as text.
@@ -488,6 +495,7 @@ class KuzuGraphStore:
     ) -> list[Row]:
         values = dict(params or {})
         with self._lock:
+            self._check_open()
             if self._in_tx:
                 raise QueryError("user Cypher cannot run inside an engine transaction")
             if read_only:
