@@ -460,12 +460,19 @@ class Memory:
         )
 
     def update(self, memory_id: str, text: str, **scope_ids: str | None) -> Fact:
+        """Replace one memory's text, keeping its id (an UPDATE history event). What the
+        old text claimed is withdrawn: the relations only it supported, its mentions,
+        entities left with nothing; a memory split from a message stands alone after it.
+        The new text is not extracted again: to have its entities and relations in the
+        graph, ``delete`` it and ``add`` the new text instead."""
         scope = Scope.from_kwargs(scope_ids)
         text = check_text(text, "text", self.config.max_text_chars)
         vector = self.embedder.embed([text])[0]
         with self._writing:
             old = self._fetch(memory_id, scope.params_or_none())
-            new = replace(old, text=text, updated_at=now_iso())
+            # Reworded, a fact split from a message no longer says what the message said.
+            origin = old.origin if text == old.text else ""
+            new = replace(old, text=text, updated_at=now_iso(), origin=origin)
             event = HistoryEvent("UPDATE", old.id, old.scope, old_value=old.text, new_value=text)
             self.writer.update_fact(old, new, vector, event)
         return new

@@ -392,3 +392,32 @@ def test_every_call_on_a_closed_memory_says_it_is_closed(tmp_path):
             call()
     with Memory.open(tmp_path / "d", embedder="hash", extractor="offline") as again:
         assert [f.id for f in again.get_all(user_id="u")] == [fact.id]  # nothing written
+
+
+def test_an_update_withdraws_what_the_old_text_claimed_in_every_store(tmp_path):
+    """update() rewrote the text only: the relation the old words made still cited the
+    memory, and a fact split from a message stayed a keyword document by the message's
+    words (search by the new word found nothing, by the old one the updated memory)."""
+    from graphmem.errors import NotFoundError
+
+    path = tmp_path / "d"
+    with Memory.open(path, embedder="hash", extractor="offline") as m:
+        split = m.add("Alice works at Acme. Bob lives in Paris.", user_id="u").facts[0]
+        alone = m.add("Carol lives in Rome.", user_id="u").facts[0]
+        assert [r.name for r in m.graph.relations("Carol", user_id="u")] == ["lives_in"]
+        m.update(split.id, "Alice works at Globex.", user_id="u")
+        m.update(alone.id, "Dave likes tea.", user_id="u")
+        event = m.history(alone.id, user_id="u")[-1]
+        assert event.event == "UPDATE" and len(event.details["relations_deleted"]) == 1
+    with Memory.open(path, embedder="hash", extractor="offline") as m:  # and after reopen
+        words = {q: [h.text for h in m.search(q, user_id="u", recipe="keyword", collapse=False)]
+                 for q in ("Globex", "Acme", "Rome")}  # fmt: skip
+        assert words["Globex"] == ["Alice works at Globex."]
+        assert "Alice works at Globex." not in words["Acme"]
+        assert words["Rome"] == []
+        with pytest.raises(NotFoundError):  # no fact names Carol any more
+            m.graph.relations("Carol", user_id="u")
+        hits = m.search("Where does Carol live?", user_id="u")
+        assert all("lives_in" not in str(h.path) for h in hits if h.memory_id == alone.id)
+        assert [r.name for r in m.graph.relations("Bob", user_id="u")] == ["lives_in"]
+        assert not any(m.verify().drift.values())

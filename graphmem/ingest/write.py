@@ -314,8 +314,34 @@ class Writer:
     def update_fact(
         self, old: Fact, new: Fact, vector: Sequence[float], event: HistoryEvent
     ) -> None:
-        self.commit(Change("update", [("fact_set", {"rows": [fact_row(new)]})],
-                           [VectorPoint(new.id, vector, _payload(new))], events=[event]))  # fmt: skip
+        """New text for a stored fact. What the old text said is no longer claimed in its
+        name: the relations it alone supported go, the others lose it from their support,
+        its mentions go, and entities left with nothing go (as ``remove`` does; the new
+        text is not extracted again). Before, "Alice lives in Paris." updated to "Bob
+        likes tea." still supported Alice lives_in Paris, and search showed the path."""
+        graph: list = []
+        prune: list[str] = []
+        if new.text != old.text:
+            removal = self.ops.plan_removal([old.id])
+            if removal.relations_deleted:
+                graph.append(("relation_delete",
+                              {"rows": [relation_row(r) for r in removal.relations_deleted]}))  # fmt: skip
+            if removal.relations_updated:
+                graph.append(("relation_set",
+                              {"rows": [relation_row(r) for r in removal.relations_updated]}))  # fmt: skip
+            named = self.ops.mentions_of([old.id]).get(old.id, [])
+            if named:
+                graph.append(("mention_delete",
+                              {"rows": [{"fact_id": old.id, "entity_id": e} for e in named]}))  # fmt: skip
+            prune = sorted(removal.touched)
+            event.details = {**event.details,
+                             "relations_deleted": [r.id for r in removal.relations_deleted]}  # fmt: skip
+        graph.append(("fact_set", {"rows": [fact_row(new)]}))
+        # A fact split from a message and then reworded stands alone: its own words are
+        # its keyword document, and the message goes once no fact of it is left.
+        gone = [[old.origin, old.scope.params()]] if old.origin and not new.origin else []
+        self.commit(Change("update", graph, [VectorPoint(new.id, vector, _payload(new))],
+                           prune=prune, prune_sources=gone, events=[event]))  # fmt: skip
 
     def restamp(self, facts: Sequence[Fact], events: Sequence[HistoryEvent], kind: str) -> None:
         """Rewrite facts' payloads only (lifecycle fields: archive, restore, access
