@@ -323,12 +323,7 @@ class Writer:
         prune: list[str] = []
         if new.text != old.text:
             removal = self.ops.plan_removal([old.id])
-            if removal.relations_deleted:
-                graph.append(("relation_delete",
-                              {"rows": [relation_row(r) for r in removal.relations_deleted]}))  # fmt: skip
-            if removal.relations_updated:
-                graph.append(("relation_set",
-                              {"rows": [relation_row(r) for r in removal.relations_updated]}))  # fmt: skip
+            graph += _relation_steps(removal)
             named = self.ops.mentions_of([old.id]).get(old.id, [])
             if named:
                 graph.append(("mention_delete",
@@ -353,13 +348,7 @@ class Writer:
         """Delete facts and exactly the graph data only they supported."""
         ids = [f.id for f in facts]
         removal = self.ops.plan_removal(ids)
-        graph: list = []
-        if removal.relations_deleted:
-            graph.append(("relation_delete",
-                          {"rows": [relation_row(r) for r in removal.relations_deleted]}))  # fmt: skip
-        if removal.relations_updated:
-            graph.append(("relation_set",
-                          {"rows": [relation_row(r) for r in removal.relations_updated]}))  # fmt: skip
+        graph: list = _relation_steps(removal)
         graph.append(("fact_delete", {"ids": ids}))
         gone = [r.id for r in removal.relations_deleted]
         events = [HistoryEvent(event_name, f.id, f.scope, old_value=f.text,
@@ -445,3 +434,15 @@ def _payload(fact: Fact) -> dict:
 
 def _points(hits: Sequence[VectorHit]) -> list[VectorPoint]:
     return [VectorPoint(h.id, h.vector or [], h.payload) for h in hits]
+
+
+def _relation_steps(removal: Removal) -> list:
+    """The graph steps that take removed facts out of the relations they supported."""
+    steps: list = []
+    if removal.relations_deleted:
+        steps.append(("relation_delete",
+                      {"rows": [relation_row(r) for r in removal.relations_deleted]}))  # fmt: skip
+    if removal.relations_updated:
+        steps.append(("relation_set",
+                      {"rows": [relation_row(r) for r in removal.relations_updated]}))  # fmt: skip
+    return steps
