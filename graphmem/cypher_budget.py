@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .cypher_lexer import NAME, NUMBER, PARAM, PUNCT, STRING, WORD, Token, tokenize
+from .cypher_lexer import NAME, NUMBER, PARAM, PUNCT, STRING, WORD, Token, clause_words, tokenize
 from .errors import QueryError
 
 MAX_GENERATED = 10_000
@@ -58,6 +58,26 @@ def check_generated(text: str, params: Mapping[str, Any]) -> None:
                 f"capped (cypher_max_memory_mb)",
                 query_name="user",
             )
+
+
+# WITH clauses one after another that make a statement worth rehearsing: each may build
+# its value from the one before, twice (``WITH list_concat(l, l) AS l``), and Kuzu folds
+# the whole chain while it plans, past the time limit and the memory watch.
+REHEARSE_WITHS = 3
+
+
+def needs_rehearsal(text: str) -> bool:
+    """Whether a statement could grow a constant value step by step while Kuzu plans it:
+    a chain of ``REHEARSE_WITHS`` or more WITH clauses, or a lambda (``x -> ...``, which
+    ``list_reduce`` can double once per element). Such a statement runs first on an empty
+    copy of the schema in the child process (``sandbox.py``), where what planning costs
+    meets the child's limits; measured, 18 doublings of a four-item list took 8.8 s and
+    565 MB in process against a one-second limit, 22 went past 2.5 GB."""
+    if clause_words(text).count("WITH") >= REHEARSE_WITHS:
+        return True
+    tokens = tokenize(text)
+    return any(tokens[i].kind in (WORD, NAME) and tokens[i + 1].text == "-"
+               and tokens[i + 2].text == ">" for i in range(len(tokens) - 2))  # fmt: skip
 
 
 def _word(tok: Token) -> str:

@@ -174,6 +174,11 @@ def _keywords(tokens: list[Token]) -> Iterator[tuple[int, Token]]:
         yield i, tok
 
 
+def clause_words(text: str) -> list[str]:
+    """The words in keyword position, upper-cased, in order (``MATCH``, ``WITH``...)."""
+    return [t.upper for _, t in _keywords(tokenize(text))]
+
+
 def writes(text: str) -> bool:
     """Whether a named query changes the graph (the engine's own statements)."""
     return any(t.upper in WRITE_CLAUSES for _, t in _keywords(tokenize(text)))

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import cypher_lexer
-from .cypher_budget import check_generated
+from .cypher_budget import check_generated, needs_rehearsal
 from .cypher_child import run_scoped
 from .errors import QueryError, ReadOnlyError, ValidationError
 from .models import GraphBatch, Scope, check_unicode
@@ -113,8 +113,18 @@ def _in_process(
 ) -> list[dict[str, Any]]:
     """A statement without a scope runs on the real store, in this process: no value
     past what the process can hold (``cypher_budget.py``), and on Kuzu no more than
-    ``max_memory_mb`` of the process's memory while it runs."""
+    ``max_memory_mb`` of the process's memory while it runs. One that could grow a
+    value while it is planned is first rehearsed on an empty graph in the child, under
+    the child's limits (``needs_rehearsal``)."""
     check_generated(statement, values)
+    # Kuzu plans in this process; a Bolt server plans on its own machine.
+    kuzu = getattr(graph_store, "dialect", "") == "kuzu"
+    if read_only and kuzu and needs_rehearsal(statement):
+        try:
+            run_scoped(GraphBatch(), statement, values, max_memory_mb=max_memory_mb, **limits)
+        except QueryError as exc:
+            text = str(exc).removeprefix("user: ")
+            raise QueryError(text if text.startswith("cypher: ") else f"cypher: {text}") from exc
     return graph_store.cypher(statement, values, read_only=read_only,
                               max_memory_mb=max_memory_mb, **limits)  # fmt: skip
 

@@ -165,3 +165,17 @@ def test_an_admin_key_cannot_take_the_server_down_either(tmp_path):
         answer = httpx.post(f"{server.url}/v1/cypher", headers={"Authorization": f"Bearer {key}"},
                             json={"query": "RETURN 1 AS one"}, timeout=60)  # fmt: skip
         assert answer.json()["rows"] == [{"one": 1}], answer.text
+
+
+def test_a_value_doubled_clause_by_clause_is_stopped_before_it_runs_here(memory):
+    """Kuzu folds a chain of WITH clauses while it plans, past the time limit and the
+    memory watch: 18 doublings took 8.8 s and 565 MB in process against a one-second
+    limit. Such a statement is rehearsed on an empty graph in the child first."""
+    doubled = ("WITH [1, 2, 3, 4] AS l " + "WITH list_concat(l, l) AS l " * 24
+               + "RETURN size(l) AS n")  # fmt: skip
+    with pytest.raises(QueryError, match="cypher_max_memory_mb"):
+        memory.cypher(doubled)
+    # Chains and lambdas that stay small still run, on the real store.
+    small = "WITH 1 AS a WITH a + 1 AS b WITH b + 1 AS c MATCH (f:Fact) RETURN c, count(f) AS n"
+    assert memory.cypher(small) == [{"c": 3, "n": 2}]
+    assert memory.cypher("RETURN list_transform([1, 2], x -> x * 2) AS y") == [{"y": [2, 4]}]
