@@ -273,3 +273,31 @@ def test_benchmark_progress_yields_everything_and_is_silent_off_a_terminal(capsy
 
     assert list(progress(range(5), total=5, desc="questions")) == [0, 1, 2, 3, 4]
     assert capsys.readouterr().err == ""
+
+
+def test_bad_files_ports_and_paths_are_usage_errors_not_bugs(tmp_path):
+    """Each of these exited 3 ("a bug in graphmem") with Python's own words, or did the
+    wrong thing without a word."""
+    data = tmp_path / "data"
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes(b'{"kind": "memory", "text": "Caf\xe9"}\n')
+    for argv, said in [
+        (("export", str(folder)), "cannot write"),
+        (("import", str(latin)), "not UTF-8"),
+        (("import", str(tmp_path / "missing.jsonl")), "cannot read"),
+        (("serve", "--port", "99999"), "not a port"),
+        (("serve", "--port", "-1"), "not a port"),
+        (("doctor", "--data-dir", str(tmp_path / "typo")), "not a data directory"),
+    ]:
+        done = graphmem(data, *argv)
+        assert done.returncode in (1, 2), (argv, done.returncode, done.stderr[-500:])
+        assert said in done.stderr and "Traceback" not in done.stderr, (argv, done.stderr)
+    assert not (tmp_path / "typo").exists()  # doctor made no empty data dir to find in order
+    # A byte-order mark before the first JSON line: the file is still JSON lines.
+    bom = tmp_path / "bom.jsonl"
+    bom.write_text('\ufeff{"text": "Bob lives in Rome."}\n', encoding="utf-8")
+    assert graphmem(data, "add", "--file", str(bom), "--user", "u").returncode == 0
+    with open_memory(data) as m:
+        assert [f.text for f in m.get_all(user_id="u")] == ["Bob lives in Rome."]

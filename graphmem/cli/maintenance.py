@@ -3,11 +3,13 @@ export, import."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
 
-from ..errors import StoreDriftError
+from ..errors import StoreDriftError, ValidationError
 from .output import emit
 from .registry import Command, Context, arg, command
 
@@ -29,9 +31,14 @@ def show_report(report: dict[str, Any]) -> Iterable[str]:
              "knows is dropped) and log REPAIR events in the history"),
          needs="store", human=show_report)  # fmt: skip
 def doctor(ctx: Context) -> dict[str, Any]:
+    from ..config import Config
     from ..memory import Memory
 
     args = ctx.args
+    where = Path(args.data_dir).expanduser() if args.data_dir else Config.from_env().data_dir
+    if not where.is_dir():  # opening would make an empty one and find it in order
+        raise ValidationError("data_dir", f"{where} is not a data directory: doctor checks "
+                              "one that exists; pass its path with --data-dir")  # fmt: skip
     overrides = {"data_dir": args.data_dir, "embedder": args.embedder, "graph": args.graph}
     # The check on open would refuse the very data directory this command is here to mend.
     ctx._memory = Memory.from_env(check_stores=False,
@@ -75,7 +82,7 @@ def export_cmd(ctx: Context) -> dict[str, int]:
     with ctx.progress(total or None, "exporting") as bar:
         if ctx.args.file == "-":
             return export(memory, sys.stdout, vectors=not ctx.args.no_vectors, progress=bar.update)
-        with open(ctx.args.file, "w", encoding="utf-8") as out:
+        with _opened(ctx.args.file, "w") as out:
             return export(memory, out, vectors=not ctx.args.no_vectors, progress=bar.update)
 
 
@@ -88,5 +95,24 @@ def import_cmd(ctx: Context) -> dict[str, int]:
     with ctx.progress(None, "importing") as bar:
         if ctx.args.file == "-":
             return import_(ctx.memory, sys.stdin, progress=bar.update)
-        with open(ctx.args.file, encoding="utf-8") as lines:
-            return import_(ctx.memory, lines, progress=bar.update)
+        with _opened(ctx.args.file, "r") as lines:
+            try:
+                return import_(ctx.memory, lines, progress=bar.update)
+            except UnicodeDecodeError as exc:
+                raise ValidationError("file", f"{ctx.args.file} is not UTF-8 text (byte "
+                                      f"{exc.start} of a read): pass the file graphmem "
+                                      "export wrote") from None  # fmt: skip
+
+
+@contextlib.contextmanager
+def _opened(path: str, mode: str) -> Iterator[TextIO]:
+    """The export file, or a ``ValidationError`` naming it (a folder, a missing file, no
+    permission): these exited 3, "a bug in graphmem", with Python's own words."""
+    try:
+        handle = open(path, mode, encoding="utf-8")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        doing = "write" if mode == "w" else "read"
+        raise ValidationError("file", f"cannot {doing} {path}: {exc.strerror}; pass the path "
+                              "of a file") from None  # fmt: skip
+    with handle:
+        yield handle

@@ -23,6 +23,19 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return Config.from_env(data_dir=getattr(args, "data_dir", None)).data_dir
 
 
+def port_number(text: str) -> int:
+    """A TCP port: 99999 was taken modulo 65536 (the server said 99999 and listened on
+    34463), and -1 exited 3."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: use 1-65535, or 0 for any "
+                                         "free one")  # fmt: skip
+    return port
+
+
 def _keystore(args: argparse.Namespace) -> KeyStore:
     if getattr(args, "keys", None):
         return KeyStore(args.keys)
@@ -38,7 +51,7 @@ _WHERE = (
 @command(
     "serve", "serve the memory over HTTP: REST API with API keys, reference at /docs",
     arg("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)"),
-    arg("--port", type=int, default=8765, help="port (0 = any free port)"),
+    arg("--port", type=port_number, default=8765, help="port (0 = any free port)"),
     arg("--allowed-host", action="append", default=[], metavar="NAME",
         help="a Host name (NAME or NAME:PORT) MCP clients may use, beside localhost; "
              "repeatable. With it, /mcp refuses any other name (DNS-rebinding check), "
