@@ -361,3 +361,22 @@ def test_non_string_input_is_rejected_with_the_field_named():
     with pytest.raises(ValidationError) as caught:
         OfflineExtractor().extract(b"Alice works at Acme.")  # type: ignore[arg-type]
     assert caught.value.field == "text"
+
+
+def test_a_name_written_decomposed_is_the_same_entity_and_keeps_its_relation(tmp_path):
+    """Python's \\w takes no combining mark: "Zoe\\u0301" (Zoé as macOS writes it) was
+    read as a second entity "Zoe" beside Zoé, and "lives in Paris" was lost."""
+    import unicodedata
+
+    from graphmem import Memory
+
+    with Memory.open(tmp_path / "d", embedder="hash", extractor="offline") as m:
+        m.add("Zoé works at Globex.", user_id="u")
+        said = unicodedata.normalize("NFD", "Zoé lives in Paris.")
+        added = m.add(said, user_id="u")
+        assert added.facts[0].text == "Zoé lives in Paris."  # read, and kept, composed
+        names = sorted(r["n"] for r in m.cypher("MATCH (e:Entity) RETURN e.name AS n",
+                                                user_id="u"))  # fmt: skip
+        assert names == ["Globex", "Paris", "Zoé"]
+        found = {(r.name, r.target_name) for r in m.graph.relations("Zoé", user_id="u")}
+        assert found == {("works_at", "Globex"), ("lives_in", "Paris")}

@@ -49,6 +49,7 @@ this module applies the rules and assembles the ``Extraction``.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -144,6 +145,11 @@ class OfflineExtractor:
         if not isinstance(speaker, str):
             raise ValidationError("speaker", f"must be a string, got {type(speaker).__name__}")
         index = known if isinstance(known, KnownIndex) else KnownIndex(known)
+        # Composed (NFC) first: Python's \w takes no combining mark, so "Zoe\u0301" (Zoé
+        # as macOS and some keyboards write it) was read as the name "Zoe", a second
+        # entity beside Zoé, and its relation was lost. The facts come out composed.
+        text = unicodedata.normalize("NFC", text)
+        speaker = unicodedata.normalize("NFC", speaker)
         return _Run(MentionFinder(speaker.strip(), index)).run(text)
 
 
