@@ -52,8 +52,16 @@ def check_statement(text: object, params: object) -> tuple[str, dict[str, Any]]:
     if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
         raise ValidationError("params", "must be a dict with string keys")
     for name, value in params.items():
+        check_unicode(name, "params")  # a lone surrogate reached the driver's C++ cast
         _kind(value, f"params.{name}")
-    return text, dict(params)
+    # A tuple is a list here, as in JSON: Kuzu refused it ("Unknown parameter type").
+    return text, {name: _listed(value) for name, value in params.items()}
+
+
+def _listed(value: object) -> object:
+    if isinstance(value, list | tuple):
+        return [_listed(item) for item in value]
+    return value
 
 
 _INT64 = (-(2**63), 2**63 - 1)

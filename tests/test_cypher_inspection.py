@@ -128,6 +128,13 @@ def test_parameters_are_passed_and_checked(mem):
     with pytest.raises(ValidationError) as info:
         mem.cypher("MATCH (e) RETURN e", {1: "x"}, user_id="a")
     assert info.value.field == "params"
+    # A name with a lone surrogate reached the driver's C++ cast ("Unable to cast").
+    with pytest.raises(ValidationError, match="lone surrogate") as info:
+        mem.cypher("RETURN 1 AS x", {"\ud800": 1})
+    assert info.value.field == "params"
+    # A tuple is a list, as it would be in JSON (Kuzu said "Unknown parameter type").
+    for scope in ({}, {"user_id": "a"}):
+        assert mem.cypher("RETURN $x AS x", {"x": (1, 2)}, **scope) == [{"x": [1, 2]}]
 
 
 @pytest.mark.parametrize("scope", [{}, {"user_id": "a"}])
