@@ -507,7 +507,7 @@ class KuzuGraphStore:
             watch = MemoryWatch(max_memory_mb, self._conn.interrupt)
             try:
                 with watch:
-                    rows = self._user_rows(text, values, max_rows)
+                    rows = self._user_rows(text, values, max_rows, again=read_only)
             except BaseException as exc:
                 self._rollback()
                 if watch.fired:
@@ -556,7 +556,10 @@ class KuzuGraphStore:
                 query_name="user",
             )
 
-    def _user_rows(self, text: str, params: dict[str, Any], max_rows: int | None) -> list[Row]:
+    def _user_rows(self, text: str, params: dict[str, Any], max_rows: int | None,
+                   again: bool = True) -> list[Row]:  # fmt: skip
+        """The statement's rows. ``again``: it may run a second time (it only reads), as a
+        result holding dates is read twice (``kuzu_values.py``)."""
         if self.tracer is not None:
             self.tracer("user", text, params)
         with warnings.catch_warnings():
@@ -584,6 +587,10 @@ class KuzuGraphStore:
                 for res, columns in checked:
                     if columns:
                         check_dates(res, columns, max_rows)
+                if not again:  # a write must not run twice; the caller rolls it back
+                    raise QueryError(
+                        "cypher: a write that returns DATE or TIMESTAMP values is not run; "
+                        "return them as text with string(...)", query_name="user")  # fmt: skip
                 result = self._conn.execute(prepared, params)  # read again, now known safe
                 results = result if isinstance(result, list) else [result]
             for res in results:
