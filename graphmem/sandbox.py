@@ -128,11 +128,7 @@ def _in_process(
     # Kuzu plans in this process; a Bolt server plans on its own machine.
     kuzu = getattr(graph_store, "dialect", "") == "kuzu"
     if read_only and kuzu and needs_rehearsal(statement):
-        try:
-            run_scoped(GraphBatch(), statement, values, max_memory_mb=max_memory_mb, **limits)
-        except QueryError as exc:
-            text = str(exc).removeprefix("user: ")
-            raise QueryError(text if text.startswith("cypher: ") else f"cypher: {text}") from exc
+        _in_child(GraphBatch(), statement, values, limits, max_memory_mb, tracer=None)
     return graph_store.cypher(statement, values, read_only=read_only,
                               max_memory_mb=max_memory_mb, **limits)  # fmt: skip
 
@@ -167,9 +163,16 @@ def run_cypher(
         return _in_process(graph_store, statement, values, True, limits, max_memory_mb)
     # The scope's rows only: other scopes are not in the graph the statement runs on.
     batch = GraphBatch(*ops.export(scope))
+    return _in_child(batch, statement, values, limits, max_memory_mb,
+                     tracer=getattr(graph_store, "tracer", None))  # fmt: skip
+
+
+def _in_child(batch: GraphBatch, statement: str, values: dict[str, Any],
+              limits: dict[str, Any], max_memory_mb: int, tracer: Any) -> list[dict[str, Any]]:  # fmt: skip
+    """``run_scoped``, its errors worded as the user's statement's ("cypher: ...")."""
     try:
-        return run_scoped(batch, statement, values, max_memory_mb=max_memory_mb,
-                          tracer=getattr(graph_store, "tracer", None), **limits)  # fmt: skip
+        return run_scoped(batch, statement, values, max_memory_mb=max_memory_mb, tracer=tracer,
+                          **limits)  # fmt: skip
     except ReadOnlyError:
         raise
     except QueryError as exc:
