@@ -324,7 +324,7 @@ class Writer:
         if new.text != old.text:
             removal = self.ops.plan_removal([old.id])
             graph += _relation_steps(removal)
-            named = self.ops.mentions_of([old.id]).get(old.id, [])
+            named = removal.mentions.get(old.id, [])
             if named:
                 graph.append(("mention_delete",
                               {"rows": [{"fact_id": old.id, "entity_id": e} for e in named]}))  # fmt: skip

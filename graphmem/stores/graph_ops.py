@@ -33,6 +33,7 @@ class Removal:
     relations_updated: list[Relation] = field(default_factory=list)
     entities_deleted: list[str] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)  # entities that may be left orphaned
+    mentions: dict[str, list[str]] = field(default_factory=dict)  # fact id -> entity ids
 
 
 class GraphOps:
@@ -129,11 +130,7 @@ class GraphOps:
         return [(r["entity_id"], fact_from_graph_row(r)) for r in rows]
 
     def mentions_of(self, fact_ids: Sequence[str]) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        if fact_ids:
-            for row in self.store.run("fact_mentions", {"ids": list(fact_ids)}):
-                out.setdefault(row["fact_id"], []).append(row["entity_id"])
-        return out
+        return self._mentions(self.store, fact_ids) if fact_ids else {}
 
     def naming(self, entity_ids: Sequence[str], most: int) -> dict[str, tuple[int, list[str]]]:
         """Per entity: how many facts mention it (of any scope: the caller keeps its own),
@@ -212,7 +209,8 @@ class GraphOps:
         if not fact_ids:
             return removal
         gone = set(fact_ids)
-        removal.touched = {e for ids in self._mentions(runner, fact_ids).values() for e in ids}
+        removal.mentions = self._mentions(runner, fact_ids)
+        removal.touched = {e for ids in removal.mentions.values() for e in ids}
         by_id = {rel.id: rel for _, rel in supported_by(runner, fact_ids)}
         for rel in by_id.values():
             rel.fact_ids = [f for f in rel.fact_ids if f not in gone]
