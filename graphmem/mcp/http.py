@@ -11,7 +11,6 @@ server's ``AsyncMemory`` lanes, beside the REST routes.
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections import OrderedDict
 from typing import Any
 
@@ -125,7 +124,8 @@ class KeyGate:
                     f"{VET_MAX_BYTES:,} bytes; send a smaller message"}},
                     status_code=413)(scope, receive, send)  # fmt: skip
                 return
-            answer = None if body is None else _vetted(body, self.server.graphmem_tools)
+            answer, message = (None, None) if body is None else _vetted(
+                body, self.server.graphmem_tools)  # fmt: skip
             if answer is not None:  # the same error stdio gives (vet.py)
                 # Answered under the request's id, it is a JSON-RPC response like any
                 # method's error (200): a 400 read as a failed transport to the TypeScript
@@ -136,7 +136,11 @@ class KeyGate:
                     scope, receive, send)  # fmt: skip
                 return
             receive = _replayed(held, receive)
-            if session is None and body is not None and _opens_session(body):
+            # Only an initialize opens a session. Its method is read as the SDK reads it,
+            # parsed: a test of the raw bytes missed "initializ\u0065", and one key opened
+            # sessions past its cap (1,000 in 65 s, measured).
+            if session is None and isinstance(message, types.JSONRPCRequest) and (
+                    message.method == "initialize"):  # fmt: skip
                 await self._make_room(key.id)
         elif scope["method"] == "GET" and headers.get(LAST_EVENT) is not None:
             # No event is kept to replay: the SDK returned without any response (a 500).
@@ -230,7 +234,7 @@ def _foreign(headers: Headers, security: TransportSecuritySettings) -> JSONRespo
         status, message = (
             403,
             (
-                f"Forbidden: a page from Origin {(origin or '')[:80]!r} may not call this "
+                f"Forbidden: a page from Origin {origin[:80]!r} may not call this "
                 "server's tools (a DNS-rebinding guard); call from a local page, or start "
                 "graphmem serve with --allowed-host NAME for the page's host"
             ),
@@ -283,23 +287,12 @@ def _replayed(held: list[dict], receive: Any) -> Any:
     return replay
 
 
-def _opens_session(body: bytes) -> bool:
-    """Whether the message is an initialize, the one request that opens a session. Read
-    as JSON, as the SDK reads it: a test of the raw bytes missed ``"initializ\\u0065"``,
-    and one key opened sessions past its cap (1,000 in 65 s, measured)."""
-    try:
-        message = json.loads(body)
-    except (ValueError, RecursionError):
-        return False
-    messages = message if isinstance(message, list) else [message]
-    return any(isinstance(m, dict) and m.get("method") == "initialize" for m in messages)
-
-
-def _vetted(body: bytes, tools: Any) -> Any:
+def _vetted(body: bytes, tools: Any) -> tuple[Any, Any]:
+    """The error answering ``body`` (None to serve it), and the message it parsed to."""
     if bare_notification(body):
-        return None  # the SDK accepts it (202, no body) and serves nothing
+        return None, None  # the SDK accepts it (202, no body) and serves nothing
     try:
         message = types.jsonrpc_message_adapter.validate_json(body, by_name=False)
     except (pydantic.ValidationError, ValueError) as exc:
-        return unreadable_line_error(exc, body)
-    return refusal(message, tools)
+        return unreadable_line_error(exc, body), None
+    return refusal(message, tools), message
