@@ -80,20 +80,16 @@ def needs_rehearsal(text: str) -> bool:
                and tokens[i + 2].text == ">" for i in range(len(tokens) - 2))  # fmt: skip
 
 
-def _word(tok: Token) -> str:
-    return tok.text[1:-1].replace("``", "`") if tok.kind == NAME else tok.text
-
-
 def _called(tokens: list[Token], i: int) -> str | None:
     """The generator called at ``i`` (a name followed by "(", not a property ``n.range``)."""
     tok = tokens[i]
-    if tok.kind not in (WORD, NAME) or _word(tok).casefold() not in GENERATORS:
+    if tok.kind not in (WORD, NAME) or tok.word.casefold() not in GENERATORS:
         return None
     if tokens[i + 1].kind != PUNCT or tokens[i + 1].text != "(":
         return None
     if i and tokens[i - 1].kind == PUNCT and tokens[i - 1].text == ".":
         return None
-    return _word(tok).casefold()
+    return tok.word.casefold()
 
 
 def _names(tokens: list[Token]) -> list[str]:

@@ -70,6 +70,11 @@ class Token:
     def upper(self) -> str:
         return self.text.upper()
 
+    @property
+    def word(self) -> str:
+        """A WORD as written, a backticked NAME without its quotes (the engine's reading)."""
+        return self.text[1:-1].replace("``", "`") if self.kind == NAME else self.text
+
 
 def _fail(text: str, pos: int, what: str) -> QueryError:
     line = text.count("\n", 0, pos) + 1
@@ -219,8 +224,7 @@ def _procedure(tokens: list[Token], i: int) -> str:
     """The dotted name after ``CALL`` at ``i``."""
     parts, j = [], i + 1
     while tokens[j].kind in (WORD, NAME):
-        word = tokens[j].text
-        parts.append(word[1:-1].replace("``", "`") if tokens[j].kind == NAME else word)
+        parts.append(tokens[j].word)
         if tokens[j + 1].text != ".":
             break
         j += 2

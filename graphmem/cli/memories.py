@@ -61,9 +61,9 @@ def read_items(source: str) -> list[dict[str, Any]]:
     """
     name = "<stdin>" if source == "-" else source
     try:
-        # utf-8-sig: a byte-order mark (Windows editors write one) is not the first
-        # memory's first character; it made a JSON lines file read as text lines.
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8-sig")
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        # A byte-order mark (Windows editors write one) is not the first memory's first
+        # character; it made a JSON lines file read as text lines.
         text = text.removeprefix("\ufeff")
     except OSError as exc:
         raise ValidationError("file", f"cannot read {name}: {exc.strerror}") from None
