@@ -24,6 +24,7 @@ from .ingest import sections
 from .ingest.pipeline import Pipeline, Unit
 from .ingest.procedural import as_procedure
 from .ingest.resolve import Resolver
+from .ingest.reword import plan_claims, read_claims
 from .ingest.unmerge import undo_merge
 from .ingest.validate import (
     check_item,
@@ -459,22 +460,37 @@ class Memory:
             unchanged=prepared.unchanged,
         )
 
-    def update(self, memory_id: str, text: str, **scope_ids: str | None) -> Fact:
+    def update(
+        self, memory_id: str, text: str, *, infer: bool = True, **scope_ids: str | None
+    ) -> Fact:
         """Replace one memory's text, keeping its id (an UPDATE history event). What the
-        old text claimed is withdrawn: the relations only it supported, its mentions,
-        entities left with nothing; a memory split from a message stands alone after it.
-        The new text is not extracted again: to have its entities and relations in the
-        graph, ``delete`` it and ``add`` the new text instead."""
+        old text claimed is withdrawn (the relations only it supported, its mentions,
+        entities left with nothing) and the new text is read as ``add`` reads a message:
+        its entities and relations go into the graph, citing this memory, and may
+        supersede others. ``infer`` picks the reader as ``add`` does (False: the offline
+        one, no model call). A memory split from a message stands alone after it."""
+        if not isinstance(infer, bool):
+            raise ValidationError("infer", "must be True or False")
         scope = Scope.from_kwargs(scope_ids)
         text = check_text(text, "text", self.config.max_text_chars)
+        seen = self._fetch(memory_id, scope.params_or_none())
+        # The model call (if any) before the lock, as add() does; the graph is read under it.
+        reader = self.extractor if infer else self.linker
+        found = read_claims(self.pipeline, seen, text, reader, infer) if text != seen.text else None
         vector = self.embedder.embed([text])[0]
         with self._writing:
             old = self._fetch(memory_id, scope.params_or_none())
             # Reworded, a fact split from a message no longer says what the message said.
             origin = old.origin if text == old.text else ""
-            new = replace(old, text=text, updated_at=now_iso(), origin=origin)
+            now = now_iso()
+            new = replace(old, text=text, updated_at=now, origin=origin)
             event = HistoryEvent("UPDATE", old.id, old.scope, old_value=old.text, new_value=text)
-            self.writer.update_fact(old, new, vector, event)
+            withdrawn = claims = None
+            if text != old.text:
+                withdrawn = self.writer.ops.plan_removal([old.id])
+                found = found or read_claims(self.pipeline, old, text, self.linker, False)
+                claims = plan_claims(self.pipeline, new, found, withdrawn, now)
+            self.writer.update_fact(old, new, vector, event, withdrawn, claims)
         return new
 
     def delete(self, memory_id: str, **scope_ids: str | None) -> None:

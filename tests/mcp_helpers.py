@@ -124,8 +124,10 @@ async def every_tool(client: Client) -> None:
 
     rows = await call(client, "cypher", query="MATCH (e:Entity) RETURN e.name AS name "
                       "ORDER BY name")  # fmt: skip
-    # Acme went with the only words that named it (update withdraws the old claims).
-    assert [r["name"] for r in rows.structured_content["rows"]] == ["Alice", "Bob", "Paris"]
+    # Acme went with the only words that named it (update withdraws the old claims), and
+    # Globex came with the new ones (update reads them as add does).
+    assert [r["name"] for r in rows.structured_content["rows"]] == [
+        "Alice", "Bob", "Globex", "Paris"]  # fmt: skip
 
     # A move supersedes the old relation; as_of still sees the past.
     await call(client, "remember", text="Bob lives in Rome.", when="2024-06-01")

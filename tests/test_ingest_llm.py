@@ -176,6 +176,23 @@ def test_update_decision_is_one_more_call_only_when_similar_facts_exist(tmp_path
         assert m.stats(user_id="u")["memories"] == 1
 
 
+def test_an_update_is_read_by_the_model_once_and_infer_false_reads_it_offline(tmp_path, server):
+    with open_memory(tmp_path, server) as m:
+        fact = m.add("Bob is Alice's brother.", user_id="u").facts[0]
+        m.update(fact.id, "Bob lives in Paris.", user_id="u")
+        assert extraction_requests(server) == 2  # the add's call and the update's
+        assert [(r.source_name, r.name, r.target_name, r.fact_ids)
+                for r in m.graph.relations("Bob", user_id="u")] == [
+            ("Bob", "lives_in", "Paris", [fact.id])]  # fmt: skip
+        m.update(fact.id, "Bob works at Initech.", user_id="u", infer=False)  # no answer scripted
+        assert extraction_requests(server) == 2
+        assert [(r.name, r.target_name) for r in m.graph.relations("Bob", user_id="u")] == [
+            ("works_at", "Initech")]  # fmt: skip
+        with pytest.raises(LLMError):  # the model refuses to read it: nothing changes
+            m.update(fact.id, "Nothing scripted for this.", user_id="u")
+        assert m.get(fact.id, user_id="u").text == "Bob works at Initech."
+
+
 def test_a_batch_tells_the_model_a_bounded_list_of_known_entities_named_ones_first(tmp_path):
     """The known list grew with the batch: the 80th item's prompt listed the entities of
     all 79 before it. Now it is the entities its text names first, then the stored ones,

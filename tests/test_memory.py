@@ -421,3 +421,47 @@ def test_an_update_withdraws_what_the_old_text_claimed_in_every_store(tmp_path):
         assert all("lives_in" not in str(h.path) for h in hits if h.memory_id == alone.id)
         assert [r.name for r in m.graph.relations("Bob", user_id="u")] == ["lives_in"]
         assert not any(m.verify().drift.values())
+
+
+def test_an_update_puts_what_the_new_text_claims_in_the_graph(tmp_path):
+    """update() withdrew the old claims but never read the new words: "Alice works at
+    Acme." reworded to "Alice works at Globex." left no Globex and no works_at, so a
+    relationship query or a graph path could not find the new employer."""
+    path = tmp_path / "d"
+    with Memory.open(path, embedder="hash", extractor="offline") as m:
+        fact = m.add("Alice works at Acme.", user_id="u", timestamp="2024-01-10").facts[0]
+        paris = m.add("Bob lives in Paris.", user_id="u", timestamp="2024-02-01").facts[0]
+        tea = m.add("Dana likes tea.", user_id="u", timestamp="2024-03-01").facts[0]
+        m.update(fact.id, "Alice works at Globex.", user_id="u")
+        m.update(tea.id, "Bob lives in Rome.", user_id="u")  # supersedes Paris, as add does
+        m.update(paris.id, "Bob lives in Paris.", user_id="u")  # same words: nothing moves
+        hits = m.search("Where does Alice work?", user_id="u", limit=3)  # in this process
+        assert hits[0].memory_id == fact.id and "Globex" in str(hits[0].path)
+        event = m.history(fact.id, user_id="u")[-1]
+        assert event.event == "UPDATE" and len(event.details["relations_added"]) == 1
+    with Memory.open(path, embedder="hash", extractor="offline") as m:  # and after reopen
+        alice = [
+            (r.name, r.target_name, r.fact_ids) for r in m.graph.relations("Alice", user_id="u")
+        ]
+        assert alice == [("works_at", "Globex", [fact.id])]
+        with pytest.raises(NotFoundError):  # Acme was named by the old words only
+            m.graph.relations("Acme", user_id="u")
+        bob = {r.target_name: r.invalid_at[:10] for r in m.graph.relations(
+            "Bob", user_id="u", include_invalid=True)}  # fmt: skip
+        assert bob == {"Rome": "", "Paris": "2024-03-01"}
+        assert m.get(paris.id, user_id="u").invalid_at.startswith("2024-03-01")
+        assert m.get(tea.id, user_id="u").invalid_at == ""
+        hits = m.search("Where does Alice work?", user_id="u", limit=3)
+        assert hits[0].memory_id == fact.id and "Globex" in str(hits[0].path)
+        assert not any(m.verify().drift.values())
+
+
+def test_an_update_that_restates_a_claim_keeps_one_relation_citing_it(tmp_path):
+    with Memory.open(tmp_path / "d", embedder="hash", extractor="offline") as m:
+        first = m.add("Carol lives in Rome.", user_id="u").facts[0]
+        second = m.add("Carol lives in Rome, as she said.", user_id="u").facts[0]
+        m.update(first.id, "Carol lives in Rome!", user_id="u")
+        rels = m.graph.relations("Carol", user_id="u", include_invalid=True)
+        assert [(r.name, r.target_name) for r in rels] == [("lives_in", "Rome")]
+        assert sorted(rels[0].fact_ids) == sorted([first.id, second.id])
+        assert not any(m.verify().drift.values())

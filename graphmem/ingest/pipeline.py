@@ -274,14 +274,7 @@ class Pipeline:
         ]  # fmt: skip
         if dropped:  # the model said NONE: what those facts stated is already stored
             merged.relations = [r for r in merged.relations if fact_ids[r.fact] not in dropped]
-        # Entities: every extracted one, plus relation ends the extractor did not list.
-        wanted = list(merged.entities)
-        listed = {name_key(e.name) for e in wanted}
-        for rel in merged.relations:
-            for end in (rel.source, rel.target):
-                if name_key(end) not in listed:
-                    wanted.append(ExtractedEntity(end, "other"))
-                    listed.add(name_key(end))
+        wanted = wanted_entities(merged)
         entities = self.resolver.resolve_entities(wanted, scope, now, plan) if wanted else {}
         plan.batch.facts = new_facts
         plan.batch.fresh = True  # new_facts' ids are free (_free_ids); relation ids get made
@@ -293,7 +286,7 @@ class Pipeline:
             plan.events.append(HistoryEvent(born, f.id, scope, new_value=f.text, role=f.role,
                                             details={"source_ids": f.source_ids, **details}))  # fmt: skip
         self.resolver.resolve_relations(merged, fact_ids, fact_times, entities, scope, now, plan)
-        self._link_mentions(plan, merged, spans, fact_ids, entities)
+        self.link_mentions(plan, merged, spans, fact_ids, entities)
         live = {f.id for f in new_facts} | existing
         plan.batch.mentions = sorted({m for m in plan.batch.mentions if m[0] in live})
         for event in plan.events:  # what an undo of the merge must move back
@@ -329,7 +322,7 @@ class Pipeline:
             pending = later
         return out
 
-    def _link_mentions(self, plan: Plan, merged: Extraction, spans, fact_ids, entities) -> None:
+    def link_mentions(self, plan: Plan, merged: Extraction, spans, fact_ids, entities) -> None:
         """Link each entity to the facts of its own unit that name it (all of them if none
         does). Looking only inside the unit keeps a large batch linear."""
         folded = [f.text.casefold() for f in merged.facts]  # once, not once per entity
@@ -379,3 +372,15 @@ class Pipeline:
                 out.append(pair)
         out += list(by_text.values())  # facts the model did not mention are kept
         return out, updates
+
+
+def wanted_entities(found: Extraction) -> list[ExtractedEntity]:
+    """Every extracted entity, plus the relation ends the extractor did not list."""
+    wanted = list(found.entities)
+    listed = {name_key(e.name) for e in wanted}
+    for rel in found.relations:
+        for end in (rel.source, rel.target):
+            if name_key(end) not in listed:
+                wanted.append(ExtractedEntity(end, "other"))
+                listed.add(name_key(end))
+    return wanted

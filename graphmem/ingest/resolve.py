@@ -16,7 +16,7 @@ deleted; a fact whose every relation is now invalid is invalidated with it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..models import (
     Entity,
@@ -32,7 +32,7 @@ from ..models import (
     visible_at,
 )
 from ..stores.base import Embedder, SearchMany, VectorPoint, VectorStore
-from ..stores.graph_ops import GraphOps
+from ..stores.graph_ops import GraphOps, Removal
 from .offline_words import category
 
 VAGUE_TYPES = frozenset({"", "other", "thing", "unknown", "concept"})
@@ -189,9 +189,15 @@ class Resolver:
         scope: Scope,
         now: str,
         plan: Plan,
+        withdrawn: Removal | None = None,
     ) -> None:
+        """Place each extracted relation among the stored ones: support added to the same
+        statement, a new relation, or one that closes a single-valued one. ``withdrawn``
+        (``update``): what the same write takes back, read as already gone."""
         sources = {entities[name_key(r.source)].id for r in extraction.relations
                    if name_key(r.source) in entities}  # fmt: skip
+        gone = {r.id for r in withdrawn.relations_deleted} if withdrawn else set()
+        left = {r.id: r for r in withdrawn.relations_updated} if withdrawn else {}
         # The relations of each (source, relation key), in the order the graph returned
         # them: one scan over a shared list per extracted relation made a 1,000-memory
         # batch quadratic.
@@ -199,7 +205,8 @@ class Resolver:
         # Closed ones too: a statement added again, or older than the stored ones, is
         # placed among them by its time.
         for r in self.ops.relations_touching(sorted(sources), scope, include_invalid=True):
-            if r.scope == scope:
+            if r.scope == scope and r.id not in gone:
+                r = replace(left[r.id], fact_ids=list(left[r.id].fact_ids)) if r.id in left else r
                 current.setdefault((r.source_id, r.key), []).append(r)
         updated: dict[str, Relation] = {}
         superseded: list[Relation] = []  # new relations that end where a stored one starts

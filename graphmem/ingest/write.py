@@ -286,6 +286,14 @@ class Writer:
     ) -> None:
         """Write new facts (with their vectors), the messages they were split from
         (``sources``), the plan's graph changes and its events."""
+        graph, changed, events = self._planned(plan)
+        points = [VectorPoint(f.id, v, _payload(f)) for f, v in zip(facts, vectors, strict=True)]
+        self.commit(Change("add", graph, points + changed, list(plan.entity_points),
+                           source_points=list(sources), events=events, parallel=True))  # fmt: skip
+
+    def _planned(self, plan: Plan) -> tuple[list, list[VectorPoint], list[HistoryEvent]]:
+        """A plan's graph steps, the payloads of the stored facts it invalidates, and its
+        events with the ADD of each entity and relation it makes."""
         now = now_iso()
         invalidated = self._load(list(plan.invalidated_fact_ids))
         changed = [replace(f, invalid_at=plan.invalidated_fact_ids[f.id], updated_at=now)
@@ -297,8 +305,7 @@ class Writer:
             )
         if changed:
             graph.append(("fact_set", {"rows": [fact_row(f) for f in changed]}))
-        points = [VectorPoint(f.id, v, _payload(f)) for f, v in zip(facts, vectors, strict=True)]
-        points += [VectorPoint(f.id, None, _payload(f)) for f in changed]  # type: ignore[arg-type]
+        points = [VectorPoint(f.id, None, _payload(f)) for f in changed]  # type: ignore[arg-type]
         scope = plan.scope
         born = [HistoryEvent("ADD", p.id, scope, target_kind="entity",
                              new_value=p.payload.get("name"), details={"type": p.payload.get("type")})
@@ -307,36 +314,51 @@ class Writer:
                               new_value=f"{r.source_name} {r.name} {r.target_name}",
                               details={"fact_ids": list(r.fact_ids), "valid_at": r.valid_at})
                  for r in plan.batch.relations]  # fmt: skip
-        self.commit(Change("add", graph, points, list(plan.entity_points),
-                           source_points=list(sources), events=[*plan.events, *born],
-                           parallel=True))  # fmt: skip
+        return graph, points, [*plan.events, *born]
 
     def update_fact(
-        self, old: Fact, new: Fact, vector: Sequence[float], event: HistoryEvent
+        self,
+        old: Fact,
+        new: Fact,
+        vector: Sequence[float],
+        event: HistoryEvent,
+        withdrawn: Removal | None = None,
+        claims: Plan | None = None,
     ) -> None:
-        """New text for a stored fact. What the old text said is no longer claimed in its
-        name: the relations it alone supported go, the others lose it from their support,
-        its mentions go, and entities left with nothing go (as ``remove`` does; the new
-        text is not extracted again). Before, "Alice lives in Paris." updated to "Bob
-        likes tea." still supported Alice lives_in Paris, and search showed the path."""
+        """New text for a stored fact, in one journaled change. What the old text said is
+        no longer claimed in its name (``withdrawn``, from ``plan_removal``): the relations
+        it alone supported go, the others lose it from their support, its mentions go, and
+        entities left with nothing go, as ``remove`` does. What the new text says
+        (``claims``, ``reword.plan_claims``) is written after that: its entities,
+        relations and mentions, and what they supersede."""
         graph: list = []
         prune: list[str] = []
-        if new.text != old.text:
-            removal = self.ops.plan_removal([old.id])
-            graph += _relation_steps(removal)
-            named = removal.mentions.get(old.id, [])
+        points = [VectorPoint(new.id, vector, _payload(new))]
+        entity_points: list[VectorPoint] = []
+        events = [event]
+        if withdrawn is not None:
+            graph += _relation_steps(withdrawn)
+            named = withdrawn.mentions.get(old.id, [])
             if named:
                 graph.append(("mention_delete",
                               {"rows": [{"fact_id": old.id, "entity_id": e} for e in named]}))  # fmt: skip
-            prune = sorted(removal.touched)
+            prune = sorted(withdrawn.touched)
             event.details = {**event.details,
-                             "relations_deleted": [r.id for r in removal.relations_deleted]}  # fmt: skip
+                             "relations_deleted": [r.id for r in withdrawn.relations_deleted]}  # fmt: skip
+        if claims is not None:
+            steps, changed, made = self._planned(claims)
+            graph += steps
+            points += changed
+            entity_points = list(claims.entity_points)
+            events += made
+            event.details = {**event.details,
+                             "relations_added": [r.id for r in claims.batch.relations]}  # fmt: skip
         graph.append(("fact_set", {"rows": [fact_row(new)]}))
         # A fact split from a message and then reworded stands alone: its own words are
         # its keyword document, and the message goes once no fact of it is left.
         gone = [[old.origin, old.scope.params()]] if old.origin and not new.origin else []
-        self.commit(Change("update", graph, [VectorPoint(new.id, vector, _payload(new))],
-                           prune=prune, prune_sources=gone, events=[event]))  # fmt: skip
+        self.commit(Change("update", graph, points, entity_points, prune=prune,
+                           prune_sources=gone, events=events))  # fmt: skip
 
     def restamp(self, facts: Sequence[Fact], events: Sequence[HistoryEvent], kind: str) -> None:
         """Rewrite facts' payloads only (lifecycle fields: archive, restore, access
