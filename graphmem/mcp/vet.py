@@ -63,7 +63,7 @@ def refusal(message: Any, tools: Collection[str] = ()) -> types.JSONRPCError | N
     if not isinstance(message, types.JSONRPCRequest):
         return None
     if message.method != "tools/call":
-        return _misfit(message) or _no_prompt(message)
+        return _misfit(message) or _no_prompt(message) or _no_page(message)
     params = message.params if isinstance(message.params, dict) else {}
     name, arguments = params.get("name"), params.get("arguments")
     if not isinstance(name, str) or not name.strip():
@@ -117,6 +117,21 @@ def _no_prompt(message: types.JSONRPCRequest) -> types.JSONRPCError | None:
     return error(message.id, types.INVALID_PARAMS, f"Invalid params: params.name: no prompt "
                  f"is named {name!r}, as graphmem serves none (prompts/list is empty); send "
                  "tools/list for the tools it serves")  # fmt: skip
+
+
+LISTS = frozenset({"tools/list", "resources/list", "resources/templates/list", "prompts/list"})
+
+
+def _no_page(message: types.JSONRPCRequest) -> types.JSONRPCError | None:
+    """The spec's -32602 for a list request with a cursor graphmem never gave: every list
+    is one page (no ``nextCursor``), and the SDK answered any cursor with the first page,
+    which a client paging through would read as the next one."""
+    cursor = (message.params or {}).get("cursor") if message.method in LISTS else None
+    if cursor is None:
+        return None
+    return error(message.id, types.INVALID_PARAMS, f"Invalid params: params.cursor: "
+                 f"{str(cursor)[:60]!r} is no cursor graphmem gave, as it answers "
+                 f"{message.method} in one page; send it without a cursor")  # fmt: skip
 
 
 def _shown(value: Any) -> str:
