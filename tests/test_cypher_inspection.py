@@ -162,7 +162,9 @@ def test_a_parse_error_quotes_the_users_own_statement(mem, scope):
     [
         ("RETURN $x AS x", {"x": 2**63}, "params.x", "64-bit"),
         ("RETURN $x AS x", {"x": [1, -(2**64)]}, "params.x[1]", "64-bit"),
-        ("RETURN $x AS x", {"x": []}, "params", "empty list"),
+        ("RETURN $x AS x", {"x": []}, "params", "a list that is empty"),
+        # It said "an empty list ([])" of a list that held two values.
+        ("RETURN $x AS x", {"x": [None, None]}, "params", "or holds only nulls"),
         ("RETURN 1 AS one", {"u": "x"}, "params.u", "no $u"),
         # Maps reached Kuzu's type inference in C++: the first two killed the process
         # (segmentation fault), the third failed an internal assertion.

@@ -698,9 +698,10 @@ def _user_error(exc: RuntimeError) -> QueryError | ValidationError:
         return ValidationError(f"params.{unused[1]}", f"is given, but the statement has no "
                                f"${unused[1]}; leave it out of params or use it")  # fmt: skip
     if "vector with ANY type" in message:
-        return ValidationError("params", "an empty list ([]) has no element type where the "
-                               "statement uses it (Kuzu types a list by its values); pass at "
-                               "least one value, or leave the clause out when it is empty")  # fmt: skip
+        return ValidationError("params", "a list that is empty or holds only nulls ([], "
+                               "[None]) has no element type where the statement uses it (Kuzu "
+                               "types a list by its values); pass at least one non-null value, "
+                               "or leave the clause out when there is none")  # fmt: skip
     if message.strip().rstrip(".") == "Interrupted":
         return QueryError(
             "cypher: the statement ran past the time limit (the cypher_timeout setting) and "
