@@ -507,12 +507,17 @@ class Memory:
 
     def undo_merge(self, event_id: int, **scope_ids: str | None) -> Entity:
         """Split an entity merge (a MERGE history event) back into two entities."""
+        if isinstance(event_id, bool) or not isinstance(event_id, int) or not 0 < event_id < 2**63:
+            raise ValidationError("event_id", "must be a history event's id, a positive "
+                                  f"integer (history() shows it on each MERGE), got {event_id!r}")  # fmt: skip
         scope = Scope.from_kwargs(scope_ids)
-        found = [e for e in self.history_store.events(scope, limit=1_000_000) if e.id == event_id]
-        if not found:
+        one = getattr(self.history_store, "event", None)  # a history store of your own may not
+        found = one(event_id) if one else next((e for e in self.history_store.events(
+            scope, limit=1_000_000) if e.id == event_id), None)  # fmt: skip
+        if found is None or not scope.covers(found.scope):
             raise NotFoundError(f"no history event {event_id!r} in scope {scope}")
         with self._writing:
-            return undo_merge(self.writer, self.embedder, found[0])
+            return undo_merge(self.writer, self.embedder, found)
 
     def verify(self, *, repair: bool = False) -> VerifyReport:
         """Check that the graph, the vectors and the history agree, every memory, entity and

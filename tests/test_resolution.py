@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graphmem import Memory
+from graphmem import Memory, NotFoundError, ValidationError
 
 
 @pytest.fixture
@@ -95,6 +95,28 @@ def test_merge_can_be_undone(mem):
     lives = mem.ops.relations_touching([people["Bob"].id], scope)
     assert [(r.source_name, r.key) for r in lives] == [("Bob", "lives_in")]
     assert any(e.event == "UNMERGE" for e in mem.history_store.events(scope))
+
+
+@pytest.mark.parametrize("bad", [1.0, "1", True, 0, -5, 2**70, None])
+def test_an_event_id_that_is_no_positive_integer_is_named(mem, bad):
+    """1.0 was looked up as 1, and "1" or 2**70 said no such event existed."""
+    with pytest.raises(ValidationError) as info:
+        mem.undo_merge(bad, user_id="u")
+    assert info.value.field == "event_id" and "positive integer" in str(info.value)
+
+
+def test_a_merge_of_another_scope_or_no_merge_cannot_be_undone(mem):
+    mem.add_triples([("Bob", "likes", "chess")], user_id="u")
+    mem.add_triples([("bob", "likes", "tea")], user_id="u")
+    events = mem.history_store.events(m_scope(user_id="u"))
+    merge = next(e for e in events if e.event == "MERGE")
+    with pytest.raises(NotFoundError):
+        mem.undo_merge(merge.id, user_id="someone-else")
+    with pytest.raises(NotFoundError):
+        mem.undo_merge(events[-1].id + 1000, user_id="u")
+    with pytest.raises(ValidationError, match="not an entity MERGE"):
+        mem.undo_merge(next(e for e in events if e.event == "ADD").id, user_id="u")
+    assert mem.undo_merge(merge.id, user_id="u").name == "bob"
 
 
 def test_resolution_is_scoped(mem):

@@ -211,6 +211,14 @@ class SQLiteHistoryStore:
             ).fetchall()
         return [_event(r) for r in rows]
 
+    def event(self, event_id: int) -> HistoryEvent | None:
+        """One event by its id (``undo_merge`` read the newest million to find it)."""
+        with self._call("read history"):
+            row = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM history WHERE id = ?", (event_id,)
+            ).fetchone()
+        return _event(row) if row else None
+
     def events(self, scope: Scope | None = None, limit: int = 1000) -> list[HistoryEvent]:
         """The newest ``limit`` events whose set scope fields match, oldest first.
 
