@@ -196,6 +196,9 @@ BAD_INPUT = [
     ("fine text", {"user_id": 7}, "user_id"),
     ("fine text", {}, "scope"),
     ("fine text", {"user_id": "a", "metadata": {"user_id": "b"}}, "metadata"),
+    # Stored, then no filter could reach it: "metadata.a.b" reads as a path.
+    ("fine text", {"user_id": "a", "metadata": {"a.b": 1}}, "metadata"),
+    ("fine text", {"user_id": "a", "metadata": {"a": {"b.c": 1}}}, "metadata"),
     ("fine text", {"user_id": "a", "timestamp": "yesterday-ish"}, "timestamp"),
     ("\u200b\u2060\ufeff \u200d", {"user_id": "a"}, "messages"),  # nothing visible
 ]

@@ -173,6 +173,12 @@ def _check_json_tree(metadata: Mapping[str, Any]) -> None:
                 if not isinstance(key, str):
                     raise ValidationError("metadata", f"key {key!r} at {path} is not a string")
                 check_unicode(key, "metadata")
+                if "." in key:  # filters read "metadata.a.b" as a path: "a.b" was unreachable
+                    raise ValidationError("metadata", f"key {key[:60]!r} at {path} holds a "
+                                          "'.', which filters read as a step into nested "
+                                          "metadata, so it could never be filtered on; use "
+                                          "another character ('_') or nest it as {'a': {'b': "
+                                          "...}}")  # fmt: skip
                 stack.append((item, f"{path}.{key}", depth + 1))
         elif isinstance(value, list | tuple):
             stack += [(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
