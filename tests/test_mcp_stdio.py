@@ -104,6 +104,8 @@ PROMPT = b'{"jsonrpc":"2.0","id":18,"method":"prompts/get","params":{"name":"nop
 NO_TOOL = b'{"jsonrpc":"2.0","id":19,"method":"tools/call","params":{"name":"nope","arguments":{}}}'
 # A page graphmem never gave: the SDK answered the first page, read as the next one.
 CURSOR = b'{"jsonrpc":"2.0","id":22,"method":"tools/list","params":{"cursor":"page-2"}}'
+# Bytes that are no UTF-8: stdio served them as U+FFFD and stored the altered text.
+LATIN1 = b'{"jsonrpc":"2.0","id":23,"method":"ping","params":{"x":"caf\xe9"}}'
 # What the error for those lines must say.
 SAYS = {SURROGATE: "lone UTF-16 surrogate", DEEP: "252 levels deep, past the 200",
         BOM: "byte-order mark (U+FEFF); send UTF-8 without one",
@@ -111,7 +113,8 @@ SAYS = {SURROGATE: "lone UTF-16 surrogate", DEEP: "252 levels deep, past the 200
         BLANK_NAME: "got a string of only whitespace; send one that tools/list gives",
         PROMPT: "no prompt is named 'nope'",
         NO_TOOL: "no tool is named 'nope'; send one that tools/list gives: cypher",
-        CURSOR: "'page-2' is no cursor graphmem gave"}  # fmt: skip
+        CURSOR: "'page-2' is no cursor graphmem gave",
+        LATIN1: "byte 0xe9 at offset 59 is not UTF-8"}  # fmt: skip
 
 # A line a client may send that is no JSON-RPC message, and the error code and id it gets.
 UNREADABLE_LINES = [
@@ -133,6 +136,7 @@ UNREADABLE_LINES = [
     (PROMPT, -32602, 18),
     (NO_TOOL, -32602, 19),
     (CURSOR, -32602, 22),
+    (LATIN1, -32700, 23),
     # Valid JSON but no JSON-RPC request: its id is read back all the same (a null id,
     # which JSON-RPC allows only for an id that cannot be read, left the client waiting).
     (b'{"jsonrpc":"2.0","id":20,"method":"tools/list","params":[]}', -32600, 20),

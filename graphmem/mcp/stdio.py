@@ -320,7 +320,9 @@ async def _wire_in() -> AsyncIterator[_Lines]:
 
 @contextlib.contextmanager
 def _stdin() -> Iterator[TextIO]:
-    """stdin as UTF-8 lines (undecodable bytes replaced, as the SDK reads them; a line
+    """stdin as UTF-8 lines (an undecodable byte kept as a lone surrogate, so the line is
+    refused with an error naming the byte, ``vet._not_utf8``: replaced with U+FFFD, as
+    the SDK reads stdin, it was served and stored altered; a line
     ends at "\\n" only: read with universal newlines, a bare CR that JSON allows as
     whitespace inside a message cut it in two, and neither half was answered), read
     from a private copy of fd 0 while fd 0 itself reads the null device: a tool or a
@@ -328,13 +330,13 @@ def _stdin() -> Iterator[TextIO]:
     try:
         private = os.dup(sys.stdin.fileno())
     except (OSError, ValueError, AttributeError):  # no real fd 0: read it as it is
-        yield io.TextIOWrapper(sys.stdin.buffer, "utf-8", "replace", newline="\n")
+        yield io.TextIOWrapper(sys.stdin.buffer, "utf-8", "surrogateescape", newline="\n")
         return
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
     try:
-        yield io.TextIOWrapper(os.fdopen(private, "rb", closefd=False), "utf-8", "replace",
+        yield io.TextIOWrapper(os.fdopen(private, "rb", closefd=False), "utf-8", "surrogateescape",
                                newline="\n")  # fmt: skip
     finally:
         # ``private`` stays open: the reading thread may still block on it, and a

@@ -147,6 +147,9 @@ def unreadable_line_error(exc: Exception, raw: bytes | str | None = None) -> typ
     answers by id waited forever for ``{"id": 7, "params": []}``'s."""
     errors = exc.errors(include_url=False) if isinstance(exc, pydantic.ValidationError) else []
     first = errors[0] if errors else {}
+    not_utf8 = _not_utf8(raw if raw is not None else first.get("input"))
+    if not_utf8 is not None:
+        return not_utf8
     if first.get("type") != "json_invalid":
         where = ".".join(str(p) for p in first.get("loc", ()))
         detail = f"{where}: {first['msg']}" if first else str(exc)
@@ -163,6 +166,33 @@ def unreadable_line_error(exc: Exception, raw: bytes | str | None = None) -> typ
     msg_id = parsed.get("id") if isinstance(parsed, dict) else None
     msg_id = msg_id if isinstance(msg_id, str | int) and not isinstance(msg_id, bool) else None
     return error(msg_id, types.PARSE_ERROR, f"Parse error: {_misread(parsed, bom, first['msg'])}")
+
+
+_ESCAPED = re.compile("[\udc80-\udcff]")  # a byte no UTF-8, read with surrogateescape
+
+
+def _not_utf8(data: Any) -> types.JSONRPCError | None:
+    """The error for a message that is not UTF-8, under its id where one can be read, or
+    None. Over HTTP ``data`` is the body; over stdio a line read with surrogateescape,
+    where each such byte is one of U+DC80-U+DCFF. stdio used to put U+FFFD in their
+    place and store the altered text, where HTTP said "invalid unicode code point"."""
+    if isinstance(data, str):
+        if not _ESCAPED.search(data):
+            return None
+        try:
+            data = data.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            return None
+    if not isinstance(data, bytes):
+        return None
+    try:
+        data.decode("utf-8")
+        return None
+    except UnicodeDecodeError as exc:
+        at, byte = exc.start, data[exc.start]
+    msg_id = _read_id(data.decode("utf-8", "replace"), [])
+    return error(msg_id, types.PARSE_ERROR, f"Parse error: byte {byte:#04x} at offset {at} "
+                 "is not UTF-8, so nothing of the message was read; send it UTF-8 encoded")  # fmt: skip
 
 
 def _read_id(raw: bytes | str | None, errors: list[Any]) -> str | int | None:
