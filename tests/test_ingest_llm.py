@@ -193,6 +193,23 @@ def test_an_update_is_read_by_the_model_once_and_infer_false_reads_it_offline(tm
         assert m.get(fact.id, user_id="u").text == "Bob works at Initech."
 
 
+def test_a_merge_an_update_made_can_be_undone(tmp_path):
+    answers = dict(ANSWERS)
+    answers["bob likes chess."] = {"facts": [{"text": "bob likes chess."}],
+                                   "entities": [ent("bob", P), ent("chess", "concept")],
+                                   "relations": [rel("bob", "likes", "chess")]}  # fmt: skip
+    with OpenAIServer(ScriptedModel(answers)) as srv, open_memory(tmp_path, srv) as m:
+        m.add("Bob lives in Paris.", user_id="u")
+        fact = m.add("Bob is Alice's brother.", user_id="u").facts[0]
+        m.update(fact.id, "bob likes chess.", user_id="u")
+        merge = next(e for e in m.history_store.events(None) if e.event == "MERGE")
+        assert merge.details["fact_ids"] == [fact.id]
+        assert m.undo_merge(merge.id, user_id="u").name == "bob"
+        assert [(r.source_name, r.name, r.target_name) for r in m.graph.relations(
+            "chess", user_id="u")] == [("bob", "likes", "chess")]  # fmt: skip
+        assert not any(m.verify().drift.values())
+
+
 def test_a_batch_tells_the_model_a_bounded_list_of_known_entities_named_ones_first(tmp_path):
     """The known list grew with the batch: the 80th item's prompt listed the entities of
     all 79 before it. Now it is the entities its text names first, then the stored ones,

@@ -55,5 +55,8 @@ def plan_claims(
     spans = [(item, 0, 1) for item in found.entities]
     pipeline.link_mentions(plan, found, spans, [fact.id], entities)
     plan.batch.mentions = sorted(set(plan.batch.mentions))
+    for event in plan.events:  # what an undo of the merge must move back, as add records
+        if event.event == "MERGE":
+            event.details["fact_ids"] = [fact.id]
     fact.invalid_at = plan.invalidated_fact_ids.pop(fact.id, "")
     return plan
