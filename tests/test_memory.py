@@ -426,12 +426,18 @@ def test_an_update_withdraws_what_the_old_text_claimed_in_every_store(tmp_path):
         assert not any(m.verify().drift.values())
 
 
-def test_an_update_puts_what_the_new_text_claims_in_the_graph(tmp_path):
+@pytest.mark.parametrize("graph", ["kuzu", "bolt"])
+def test_an_update_puts_what_the_new_text_claims_in_the_graph(tmp_path, request, graph):
     """update() withdrew the old claims but never read the new words: "Alice works at
     Acme." reworded to "Alice works at Globex." left no Globex and no works_at, so a
     relationship query or a graph path could not find the new employer."""
-    path = tmp_path / "d"
-    with Memory.open(path, embedder="hash", extractor="offline") as m:
+    path, options = tmp_path / "d", {"embedder": "hash", "extractor": "offline"}
+    if graph == "bolt":  # the same write on the Bolt backend, in one server transaction
+        server = request.getfixturevalue("bolt_server")
+        options |= {"graph": "neo4j", "neo4j_uri": server.uri, "neo4j_user": server.user,
+                    "neo4j_password": server.password, "neo4j_database": server.database}  # fmt: skip
+    with Memory.open(path, **options) as m:
+        m.graph_store.reset()  # a Bolt server outlives the test
         fact = m.add("Alice works at Acme.", user_id="u", timestamp="2024-01-10").facts[0]
         paris = m.add("Bob lives in Paris.", user_id="u", timestamp="2024-02-01").facts[0]
         tea = m.add("Dana likes tea.", user_id="u", timestamp="2024-03-01").facts[0]
@@ -442,7 +448,7 @@ def test_an_update_puts_what_the_new_text_claims_in_the_graph(tmp_path):
         assert hits[0].memory_id == fact.id and "Globex" in str(hits[0].path)
         event = m.history(fact.id, user_id="u")[-1]
         assert event.event == "UPDATE" and len(event.details["relations_added"]) == 1
-    with Memory.open(path, embedder="hash", extractor="offline") as m:  # and after reopen
+    with Memory.open(path, **options) as m:  # and after reopen
         alice = [
             (r.name, r.target_name, r.fact_ids) for r in m.graph.relations("Alice", user_id="u")
         ]
