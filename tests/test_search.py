@@ -114,7 +114,9 @@ def test_a_hit_carries_what_it_needs_to_explain_itself(story):
     assert hit.source_ids == ["D1:2"] and hit.metadata == {"topic": "home"}
     assert uuid.UUID(hit.memory_id)
     assert hit.valid_at == "" and hit.invalid_at == ""
-    shares = sum(v for k, v in hit.score_parts.items() if k in ("vector", "keyword", "graph"))
+    shares = sum(
+        v for k, v in hit.score_parts.items() if k in ("vector", "keyword", "graph", "focus")
+    )
     assert shares == pytest.approx(hit.score, abs=1e-5)  # the explanation adds up
     assert {"cosine", "bm25"} <= set(hit.score_parts)
 

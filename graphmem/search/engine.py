@@ -33,6 +33,7 @@ from . import recipes as recipe_book
 from .boost import boost, speakers
 from .bridge import Around, BridgeSettings, bridge
 from .collapse import Groups
+from .focus import focus_text, focused, speakers_among
 from .fuse import Fused, coverage_weight, fuse, gate, standout_weight
 from .graph import GraphResult, Relevance, capitalised_spans, link, walk
 from .neighbours import smooth
@@ -280,6 +281,8 @@ class _Run:
             fused = self.gated(fused, lists["vector"][0][1])
         fused = smooth(fused, lambda i: context.get(i, ()), recipe.neighbour_weight)
         fused = speakers(fused, self.member_payloads, self.text, recipe.speaker_weight)
+        if recipe.focus_weight > 0:
+            fused = self.focus(fused)
         if recipe.recency_weight > 0 or recipe.importance_weight > 0:
             fused = boost(fused, self.member_payloads, recency_weight=recipe.recency_weight,
                           importance_weight=recipe.importance_weight,
@@ -345,6 +348,22 @@ class _Run:
             low, high = band(recipe.graph_gate_low, recipe.graph_gate_high)
             fused = gate(fused, recipe.graph_gate, low, high, channel="graph", only=self.one_hop)
         return fused
+
+    def focus(self, fused: list[Fused]) -> list[Fused]:
+        """``focus.focused``: candidates lifted by their cosine to the query's focus."""
+        if not fused or not self.index.has_vectors:
+            return fused
+        text = focus_text(self.text, speakers_among(fused, self.member_payloads))
+        # Only a query that names someone who speaks: without the name, the focus is the
+        # query less its stopwords, which the vector channel already weighs.
+        if not text or text == focus_text(self.text, set()):
+            return fused
+        scores = self.index.vector_scores(self.owner.embedder.embed([text])[0])
+
+        def cosine(key: str) -> float:
+            return max(scores.of(i) for i in [key, *self.groups.members(key)])
+
+        return focused(fused, cosine, scores.floor, self.recipe.focus_weight)
 
     def one_hop(self, key: str) -> bool:
         """Whether the best graph evidence of the memories ``key`` stands for is a relation

@@ -672,6 +672,7 @@ class Recipe:
     importance_weight: float = 0.0  # times the memory's importance (0.5 when unset)
     recency_half_life: float = 30.0  # days
     speaker_weight: float = 0.0  # added to a memory said by someone the query names
+    focus_weight: float = 0.0  # times the cosine to the query's focus (focus.py), 0 = off
 
     def __post_init__(self) -> None:
         # Read-only, so a recipe shared by every search cannot be changed by one caller.
@@ -704,7 +705,7 @@ class Recipe:
                      "pagerank_weight", "mmr_lambda", "entity_similarity",
                      "neighbour_weight", "keyword_coverage", "ppr_restart",
                      "relation_gate", "recency_weight", "importance_weight",
-                     "speaker_weight", "bridge_floor", "long_parts", "gate_spare",
+                     "speaker_weight", "focus_weight", "bridge_floor", "long_parts", "gate_spare",
                      "join_fit"):  # fmt: skip
             if not 0.0 <= getattr(self, name) <= 1.0:
                 problems.append(f"{name}: a number in [0, 1]")
@@ -773,6 +774,8 @@ _FLAT = {"vector": 0.5, "keyword": 0.5}
 # A memory said by the person the query names (``boost.speakers``), shared by text and
 # hybrid; measured in boost.py.
 _SPEAKER = {"speaker_weight": 0.1}
+# The focus part (focus.py) re-orders what follows the first five hits; measured there.
+_SPEAKER_AND_FOCUS = {**_SPEAKER, "focus_weight": 0.4}
 # What a graph share must show to count in full (measured in the module docstring): a
 # relation joining two named entities is weighed by its name like any other, and a memory
 # whose meaning is no closer to the query than the scope's typical one keeps little of it.
@@ -789,7 +792,7 @@ HYBRID = Recipe(
     **_GRAPH_EVIDENCE,
     **_NEIGHBOURS,
     **_FUSION,
-    **_SPEAKER,
+    **_SPEAKER_AND_FOCUS,
 )
 # The same settings as the LoCoMo table above measured them (graph 0.5, decay 0.8).
 _HYBRID_BEFORE = {"vector": 0.5, "keyword": 0.5, "graph": 0.5}
@@ -807,7 +810,7 @@ HYBRID_PPR = Recipe("hybrid_ppr", weights={**_FLAT, "graph": 1.0}, graph_walk="p
                     **_NEIGHBOURS, **_FUSION, **_SPEAKER)  # fmt: skip
 HYBRID_MMR = Recipe("hybrid_mmr", weights=_HYBRID_BEFORE, rerank=("mmr",))
 # The two flat channels without the graph: the strongest simple baseline on LoCoMo.
-TEXT = Recipe("text", weights=_FLAT, **_NEIGHBOURS, **_FUSION, **_SPEAKER)
+TEXT = Recipe("text", weights=_FLAT, **_NEIGHBOURS, **_FUSION, **_SPEAKER_AND_FOCUS)
 
 RECIPES: dict[str, Recipe] = {
     r.name: r for r in (VECTOR, KEYWORD, GRAPH, HYBRID, HYBRID_PPR, HYBRID_MMR, TEXT)

@@ -1,0 +1,120 @@
+"""The focus part: below the first five hits, what the question asks about comes first."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from graphmem import Memory
+from graphmem.search import recipes
+from graphmem.search.focus import FOCUS_KEEP, focus_text, focused
+from graphmem.search.fuse import Fused
+
+U = "chat"
+# Jon's turns about his week, many saying "Jon has played", and the two that answer
+# "what sports": neither repeats the question's words.
+WEEK = [
+    "Jon played a new song for the band on Monday.",
+    "Jon has played the drums since he was twelve.",
+    "Jon played cards with his cousins all evening.",
+    "Jon has played that record so often it skips.",
+    "Jon played a joke on his sister at lunch.",
+    "Jon has played the lead in a school play.",
+    "Jon played some old video games with Gina.",
+    "Jon played chess against his grandfather and lost.",
+    "Jon has played the piano at every family wedding.",
+    "Jon played his favourite album on the long drive.",
+    "Jon has played host to his friends every Friday.",
+    "Jon played the villain in the class film.",
+]
+HOOPS = "I shoot hoops with my friends at the court every Sunday."
+SPORTS = [HOOPS, "I joined a football club and we train twice a week."]
+QUESTION = "What sports has Jon played?"
+
+
+def test_the_first_five_keep_their_places_and_the_rest_follow_the_focus():
+    fused = [Fused(f"m{i}", 1.0 - i / 10, {"vector": 1.0 - i / 10}) for i in range(9)]
+    near = {"m7": 0.9, "m1": 0.0}  # m7 on the question's topic; m1 far from it
+    out = focused(fused, lambda key: near.get(key, 0.2), floor=0.0, weight=0.4)
+    ids = [f.memory_id for f in out]
+    assert ids[:FOCUS_KEEP] == ["m0", "m1", "m2", "m3", "m4"]  # m1 stays second
+    assert ids[FOCUS_KEEP] == "m7"  # from eighth to sixth
+    for f in out:  # the explanation adds up
+        assert f.score == pytest.approx(sum(f.parts.values()))
+        assert 0.0 <= f.parts["focus"] <= 0.4
+    assert focused(fused, lambda key: 1.0, 0.0, 0.0) == fused  # weight 0: off
+
+
+def test_the_focus_leaves_out_question_words_and_the_people_named():
+    assert focus_text("Which sports has Jon played?", {"jon"}) == "sports played"
+    assert focus_text("What are Jon's hobbies?", {"jon"}) == "hobbies"
+    assert focus_text("Which sports has Jon played?", set()) == "sports Jon played"
+
+
+def _chat(path, embedder):
+    m = Memory.open(path, embedder=embedder)
+    turns = [(t, "Gina") for t in ("Nice!", "Sounds fun.", "How was your week?")] + \
+        [(t, "Jon") for t in WEEK + SPORTS]  # fmt: skip
+    m.add_many([{"text": t, "metadata": {"speaker": s, "session": 1 + i},
+                 "source_ids": [f"D{1 + i}:{i}"]}
+                for i, (t, s) in enumerate(turns)], user_id=U, infer=False)  # fmt: skip
+    return m
+
+
+@pytest.fixture(scope="module")
+def chat(tmp_path_factory):
+    m = _chat(tmp_path_factory.mktemp("focus"), "hash")
+    yield m
+    m.close()
+
+
+def _without_focus(recipe):
+    return replace(recipes.get(recipe), name="no-focus", focus_weight=0.0)
+
+
+@pytest.mark.parametrize("recipe", ["text", "hybrid"])
+def test_the_focus_never_moves_the_first_five_and_explains_itself(chat, recipe):
+    plain = chat.search(QUESTION, user_id=U, recipe=_without_focus(recipe), limit=10)
+    hits = chat.search(QUESTION, user_id=U, recipe=recipe, limit=10)
+    assert [h.memory_id for h in hits[:FOCUS_KEEP]] == [h.memory_id for h in plain[:FOCUS_KEEP]]
+    assert all(h.score_parts["focus"] == 0.4 for h in hits[:FOCUS_KEEP])
+    assert all(0.0 <= h.score_parts["focus"] <= 0.4 for h in hits)
+    for hit in hits:  # the explanation adds up
+        shares = sum(v for k, v in hit.score_parts.items()
+                     if k in ("vector", "keyword", "graph", "bridge", "neighbour", "speaker",
+                              "focus"))  # fmt: skip
+        assert shares == pytest.approx(hit.score, abs=1e-5)
+
+
+def test_a_question_naming_no_speaker_is_ranked_as_without_the_focus(chat):
+    question = "What sports were played?"
+    hits = chat.search(question, user_id=U, limit=10)
+    plain = chat.search(question, user_id=U, recipe=_without_focus("hybrid"), limit=10)
+    assert [(h.memory_id, h.score) for h in hits] == [(h.memory_id, h.score) for h in plain]
+    assert all("focus" not in h.score_parts for h in hits)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("recipe", ["text", "hybrid"])
+def test_an_answer_in_other_words_reaches_the_top_ten_by_the_focus(tmp_path, recipe):
+    """Twelve turns say "Jon has played" and outrank the answer on the question's words
+    and its vector; its meaning is close to "sports", the question's focus."""
+    pytest.importorskip("sentence_transformers")
+    m = _chat(tmp_path, "local")
+    try:
+        plain = m.search(QUESTION, user_id=U, recipe=_without_focus(recipe), limit=10)
+        hits = m.search(QUESTION, user_id=U, recipe=recipe, limit=10)
+    finally:
+        m.close()
+    assert HOOPS not in [h.text for h in plain]
+    assert HOOPS in [h.text for h in hits]
+    hoops = next(h for h in hits if h.text == HOOPS)
+    assert hoops.score_parts["focus"] == max(h.score_parts["focus"] for h in hits)
+
+
+def test_a_bad_focus_weight_is_refused():
+    from graphmem import ValidationError
+
+    with pytest.raises(ValidationError, match="focus_weight"):
+        replace(recipes.HYBRID, focus_weight=1.5)
