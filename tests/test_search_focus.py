@@ -46,6 +46,14 @@ def test_the_first_five_keep_their_places_and_the_rest_follow_the_focus():
     assert focused(fused, lambda key: 1.0, 0.0, 0.0) == fused  # weight 0: off
 
 
+def test_what_others_said_counts_half_of_its_closeness_to_the_focus():
+    fused = [Fused(f"m{i}", 1.0 - i / 10, {"vector": 1.0 - i / 10}) for i in range(8)]
+    fused[6] = Fused("m6", 0.5, {"vector": 0.4, "speaker": 0.1})  # said by the person named
+    out = {f.memory_id: f for f in focused(fused, lambda key: 0.8, floor=0.0, weight=0.4)}
+    assert out["m6"].parts["focus"] == pytest.approx(2 * out["m7"].parts["focus"])
+    assert out["m6"].parts["focus"] == pytest.approx(0.4)  # as close as the first five
+
+
 def test_the_focus_leaves_out_question_words_and_the_people_named():
     assert focus_text("Which sports has Jon played?", {"jon"}) == "sports played"
     assert focus_text("What are Jon's hobbies?", {"jon"}) == "hobbies"
