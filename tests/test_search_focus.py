@@ -58,6 +58,10 @@ def test_the_focus_leaves_out_question_words_and_the_people_named():
     assert focus_text("Which sports has Jon played?", {"jon"}) == "sports played"
     assert focus_text("What are Jon's hobbies?", {"jon"}) == "hobbies"
     assert focus_text("Which sports has Jon played?", set()) == "sports Jon played"
+    # Names in any script, and a typographic apostrophe.
+    assert focus_text("What has José Álvarez cooked for Zoë?", {"josé", "álvarez", "zoë"}) \
+        == "cooked"  # fmt: skip
+    assert focus_text("What are Jon’s hobbies?", {"jon"}) == "hobbies"
 
 
 def _chat(path, embedder):

@@ -62,7 +62,8 @@ from ..index.keyword import STOPWORDS
 from ..index.payload_rows import speaker_of
 from .fuse import Fused
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+# A word starts with a letter of any script ("José", "Zoë"); "'" or "’" and "-" inside it.
+_WORD = re.compile(r"[^\W\d_][\w'’\-]*")
 FOCUS_CANDIDATES = 200  # fused candidates re-scored; the rest keep their place below
 FOCUS_KEEP = 5  # the fusion's first candidates, left in their places
 OTHERS = 0.5  # the cosine share of what someone other than the person named said
@@ -85,11 +86,11 @@ def focus_text(query: str, names: set[str]) -> str:
     """The query's words less stopwords and ``names`` (a possessive "'s" dropped)."""
     kept = []
     for word in _WORD.findall(query):
-        low = word.lower()
-        base = low[:-2] if low.endswith("'s") else low
-        if base in STOPWORDS or base in names:
+        if word.lower().endswith(("'s", "’s")):
+            word = word[:-2]
+        if word.lower() in STOPWORDS or word.lower() in names:
             continue
-        kept.append(word[:-2] if low.endswith("'s") else word)
+        kept.append(word)
     return " ".join(kept)
 
 
