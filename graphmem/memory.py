@@ -19,6 +19,8 @@ from .errors import ConfigError, NotFoundError, ValidationError
 from .factory import build_all, release
 from .index import IndexedVectorStore
 from .index.filters import live
+from .index.names import FILE as NAMES_FILE
+from .index.names import NameVectors
 from .index.persist import attach_snapshots
 from .ingest import sections
 from .ingest.pipeline import Pipeline, Unit
@@ -113,6 +115,7 @@ class Memory:
         lock: Any = None,
         clock: Callable[[], Any] | None = None,
         snapshots: Path | None = None,
+        names_file: Path | None = None,
     ) -> None:
         from .ingest.offline import OfflineExtractor
 
@@ -146,6 +149,8 @@ class Memory:
             self.snapshots = attach_snapshots(snapshots, vectors, graph, history, embedder,
                                               self.config.persist_indexes)  # fmt: skip
         self.ops = GraphOps(graph)
+        # Relation names' vectors: ingest embeds them, search reads them, close saves them.
+        self.names = NameVectors(embedder, names_file)
         self.writer = Writer(graph, vectors, history)
         # Writes a killed process left half done are finished before anything else runs.
         self.recovered = self.writer.recover()
@@ -157,9 +162,9 @@ class Memory:
             self.ops, vectors, embedder, self.resolver, self.linker,
             update_threshold=self.config.update_threshold,
             max_text_chars=self.config.max_text_chars,
-            max_items=self.config.max_extracted_items,
+            max_items=self.config.max_extracted_items, names=self.names,
         )  # fmt: skip
-        self.searcher = Searcher(self.ops, vectors, embedder)
+        self.searcher = Searcher(self.ops, vectors, embedder, self.names)
         # Reads returned by search/get, counted off the hot path (lifecycle/access.py);
         # ``track_access = False`` stops counting in this process.
         self.access = AccessLog(lambda taken: write_access(self, taken),
@@ -208,7 +213,8 @@ class Memory:
         owned = "vectors" not in objects and config.vector_store_choice != "server"
         snapshots = config.data_dir / "index-snapshot" if owned else None
         try:
-            memory = cls(config=config, clock=clock, snapshots=snapshots, **parts)
+            memory = cls(config=config, clock=clock, snapshots=snapshots,
+                         names_file=config.data_dir / NAMES_FILE, **parts)  # fmt: skip
             if check_stores:
                 try:
                     check_on_open(memory)
@@ -235,6 +241,7 @@ class Memory:
                 try:
                     if self.snapshots is not None:
                         self.snapshots.save()  # the indexes, for the next open
+                    self.names.save()
                 finally:
                     for store in (self.graph_store, self.vectors, self.history_store):
                         store.close()

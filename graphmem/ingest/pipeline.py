@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from ..errors import ExtractionError
+from ..index.names import NameVectors, text_of
 from ..lifecycle.fields import Life
 from ..models import (
     ExtractedEntity,
@@ -105,8 +106,10 @@ class Pipeline:
         update_threshold: float,
         max_text_chars: int = 20_000,
         max_items: int = 200,
+        names: NameVectors | None = None,
     ) -> None:
         self.ops = ops
+        self.names = names  # relation names' vectors, for the graph walk (index/names.py)
         self.vectors = vectors
         self.embedder = embedder
         self.resolver = resolver
@@ -257,8 +260,15 @@ class Pipeline:
         wanted_sources = [o for o in sources if any(f.origin == o and f.id not in existing
                                                     for f in facts)]  # fmt: skip
         every = texts + [sources[o][0].text for o in wanted_sources]
-        embedded = self.embedder.embed(every) if every else []
-        vectors, source_vectors = embedded[: len(texts)], embedded[len(texts) :]
+        # And the relation names the graph walk has no vector for yet, in the same call.
+        names = [] if self.names is None else \
+            self.names.missing(r.relation.strip() for r in merged.relations)  # fmt: skip
+        embedded = self.embedder.embed(every + [text_of(n) for n in names]) \
+            if every or names else []  # fmt: skip
+        vectors = embedded[: len(texts)]
+        source_vectors = embedded[len(texts) : len(every)]
+        if names:
+            self.names.put(names, embedded[len(every) :])
         keep = [(f, v) for f, v in zip(facts, vectors, strict=True) if f.id not in existing]
         updates: list[tuple[str, str]] = []
         if decide is not None and keep:

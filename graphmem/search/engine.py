@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import ValidationError
 from ..index import IndexedVectorStore, ScopeIndex, Scores, is_source
 from ..index.filters import check_as_of, check_filters, live, matches, visible
+from ..index.names import NameVectors
 from ..lifecycle.fields import check_memory_types
 from ..models import Entity, Hit, PathStep, Scope, check_unicode
 from ..text import parts_key
@@ -80,10 +81,11 @@ def check_limit(limit: object) -> int:
 class Searcher:
     """Runs searches for one ``Memory`` (its graph ops, vector store and embedder)."""
 
-    def __init__(self, ops: Any, vectors: Any, embedder: Any) -> None:
+    def __init__(self, ops: Any, vectors: Any, embedder: Any,
+                 names: NameVectors | None = None) -> None:  # fmt: skip
         self.ops, self.vectors, self.embedder = ops, vectors, embedder
-        self._name_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._names_lock = threading.Lock()
+        # Relation names' vectors, which ingest fills as it writes (index/names.py).
+        self.names = names if names is not None else NameVectors(embedder)
         self._graphs: OrderedDict[Scope, tuple[tuple, EntityFactGraph]] = OrderedDict()
         self._graphs_lock = threading.Lock()
         self._containing: OrderedDict[tuple, tuple[int, tuple[str, ...]]] = OrderedDict()
@@ -134,21 +136,9 @@ class Searcher:
         return found
 
     def name_vectors(self, names: list[str]) -> dict[str, np.ndarray]:
-        """Unit vectors of relation names, embedded once per process (bounded LRU)."""
-        with self._names_lock:
-            missing = [n for n in names if n not in self._name_vectors]
-        fresh = self.embedder.embed([n.replace("_", " ") for n in missing]) if missing else []
-        with self._names_lock:
-            for name, vector in zip(missing, fresh, strict=True):
-                row = np.asarray(vector, np.float32)
-                self._name_vectors[name] = row / (float(np.linalg.norm(row)) or 1.0)
-            out = {}
-            for name in names:
-                self._name_vectors.move_to_end(name)
-                out[name] = self._name_vectors[name]
-            while len(self._name_vectors) > _NAME_CACHE:
-                self._name_vectors.popitem(last=False)
-        return out
+        """Unit vectors of relation names (``index/names.py``): embedded only where ingest
+        did not embed them already."""
+        return self.names.vectors(names)
 
     def search(
         self,

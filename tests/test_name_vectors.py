@@ -1,0 +1,128 @@
+"""Relation names are embedded by ingest, once, and a search reads their vectors.
+
+The graph walk weighs every relation it meets by how close its name is to the query. When
+search embedded the names it met, a hybrid search on a model's graph (thousands of
+distinct names) spent most of its time embedding them (index/names.py). A user would see
+that as hybrid search several times slower than vector search; these tests check that the
+names are embedded with the facts that state them, kept across a reopen, and give the same
+ranking whichever way they were embedded.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from graphmem import Memory
+from graphmem.embed.local import HashingEmbedder
+from graphmem.index.names import FILE, NameVectors, text_of
+
+U = "names"
+TEXTS = ("Alice works at Acme.", "Bob lives in Paris.", "Acme is based in Berlin.")
+QUERY = "Where is the company Alice works for based?"
+
+
+class Recording(HashingEmbedder):
+    """The hash embedder, keeping the texts of every call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts):
+        self.calls.append(list(texts))
+        return super().embed(texts)
+
+    def texts(self) -> set[str]:
+        return {t for call in self.calls for t in call}
+
+
+def _open(path, embedder):
+    return Memory.open(path, embedder=embedder, extractor="offline")
+
+
+def _names(memory) -> set[str]:
+    return {r.name for who in ("Alice", "Bob", "Acme")
+            for r in memory.graph.relations(who, user_id=U)}  # fmt: skip
+
+
+def _ranking(memory):
+    hits = memory.search(QUERY, user_id=U, recipe="hybrid", limit=5)
+    return [(h.text, round(h.score, 6), h.explain()) for h in hits]
+
+
+def test_ingest_embeds_relation_names_with_the_facts_and_search_does_not_again(tmp_path):
+    embedder = Recording()
+    with _open(tmp_path, embedder) as memory:
+        memory.add_many([{"text": t} for t in TEXTS], user_id=U)
+        names = _names(memory)
+        assert {"works_at", "lives_in"} <= names
+        # One embedding call held the facts and the names of the relations they state.
+        (call,) = [c for c in embedder.calls if "Alice works at Acme." in c]
+        assert {text_of(n) for n in names} <= set(call)
+        embedder.calls.clear()
+        hits = memory.search(QUERY, user_id=U, recipe="hybrid", limit=5)
+        assert any(step.relation == "works_at" for hit in hits for step in hit.path)
+        assert not {text_of(n) for n in names} & embedder.texts()
+    assert (tmp_path / FILE).is_file()
+    # After a reopen the names come from the file: still not embedded by a search.
+    embedder = Recording()
+    with _open(tmp_path, embedder) as memory:
+        memory.search(QUERY, user_id=U, recipe="hybrid", limit=5)
+        assert embedder.calls and not {text_of(n) for n in _names(memory)} & embedder.texts()
+
+
+def test_names_embedded_by_a_search_rank_as_those_embedded_by_ingest(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    with _open(first, HashingEmbedder()) as memory:
+        memory.add_many([{"text": t} for t in TEXTS], user_id=U)
+    shutil.copytree(first, second)
+    (second / FILE).unlink()  # a data dir written before names were kept, or a crash
+    with _open(first, HashingEmbedder()) as memory:
+        kept = _ranking(memory)
+    embedder = Recording()
+    with _open(second, embedder) as memory:
+        assert _ranking(memory) == kept
+        assert text_of("works_at") in embedder.texts()  # embedded on demand, this once
+    assert (second / FILE).is_file()  # and saved for the next open
+
+
+@pytest.mark.parametrize("damage", ["garbage", "empty", "other embedder"])
+def test_a_names_file_that_cannot_be_used_costs_embedding_not_results(tmp_path, damage):
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    with _open(good, HashingEmbedder()) as memory:
+        memory.add_many([{"text": t} for t in TEXTS], user_id=U)
+    shutil.copytree(good, bad)
+    if damage == "garbage":
+        (bad / FILE).write_bytes(b"not a numpy archive")
+    elif damage == "empty":
+        (bad / FILE).write_bytes(b"")
+    else:  # the same names, saved as another embedder's (vectors of another space)
+        other = NameVectors(HashingEmbedder(dim=64), bad / FILE)
+        other.put(["works_at", "lives_in"], np.ones((2, 64)))
+        other.save()
+    with _open(good, HashingEmbedder()) as memory:
+        kept = _ranking(memory)
+    embedder = Recording()
+    with _open(bad, embedder) as memory:
+        assert _ranking(memory) == kept
+        assert text_of("works_at") in embedder.texts()
+    # Rewritten on close with what the search embedded: the next open reads it.
+    again = NameVectors(HashingEmbedder(), bad / FILE)
+    assert not again.missing(["works_at"])
+
+
+def test_names_held_are_bounded_and_a_dropped_one_is_embedded_again(tmp_path):
+    embedder = Recording()
+    names = NameVectors(embedder, tmp_path / FILE, limit=2)
+    found = names.vectors(["works_at", "lives_in", "based_in"])
+    assert len(names) == 2 and set(found) == {"works_at", "lives_in", "based_in"}
+    for name, row in found.items():
+        assert np.isclose(np.linalg.norm(row), 1.0)
+        assert np.allclose(row, np.asarray(HashingEmbedder().embed([text_of(name)])[0]))
+    assert names.missing(["works_at", "lives_in", "based_in"]) == ["works_at"]
+    embedder.calls.clear()
+    assert np.allclose(names.vectors(["works_at"])["works_at"], found["works_at"])
+    assert embedder.calls == [["works at"]]
