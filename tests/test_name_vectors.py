@@ -126,3 +126,11 @@ def test_names_held_are_bounded_and_a_dropped_one_is_embedded_again(tmp_path):
     embedder.calls.clear()
     assert np.allclose(names.vectors(["works_at"])["works_at"], found["works_at"])
     assert embedder.calls == [["works at"]]
+
+
+def test_only_valid_relation_names_are_embedded_ahead(tmp_path):
+    """A custom extractor's junk (Cypher, a paragraph) is refused later by the resolver;
+    it must not be embedded, kept and saved on the way."""
+    names = NameVectors(HashingEmbedder(), tmp_path / FILE)
+    junk = ["MATCH (n) DETACH DELETE n", "x" * 200, "", " works_at "]
+    assert names.missing([*junk, "works_at", "lives in"]) == ["lives in", "works_at"]

@@ -27,6 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ValidationError
+from ..models import check_relation_name
+
 FILE = "relation-names.npz"
 # Names held (LRU): 5,031 names of 384 floats are ~7.7 MB; past this many, the names used
 # least recently are dropped and embedded again if a search meets them.
@@ -60,10 +63,11 @@ class NameVectors:
             return len(self._held)
 
     def missing(self, names: Iterable[str]) -> list[str]:
-        """The distinct names of ``names`` held by neither this process nor the file."""
+        """The distinct names of ``names`` held by neither this process nor the file (a
+        string that is no valid relation name is never one: nothing would be stored)."""
         with self._lock:
             self._load()
-            return sorted({n for n in names if n and n not in self._held})
+            return sorted({n for n in names if n not in self._held and _valid(n)})
 
     def put(self, names: Sequence[str], vectors: Sequence[Sequence[float]]) -> None:
         """Keep ``vectors`` (as the embedder gave them for ``text_of(name)``) as units."""
@@ -145,6 +149,13 @@ class NameVectors:
     def _trim(self) -> None:
         while len(self._held) > self._limit:
             self._held.popitem(last=False)
+
+
+def _valid(name: object) -> bool:
+    try:
+        return check_relation_name(name) == name
+    except ValidationError:
+        return False
 
 
 def _unit(vector: Sequence[float]) -> np.ndarray:
