@@ -134,3 +134,14 @@ def test_only_valid_relation_names_are_embedded_ahead(tmp_path):
     names = NameVectors(HashingEmbedder(), tmp_path / FILE)
     junk = ["MATCH (n) DETACH DELETE n", "x" * 200, "", " works_at "]
     assert names.missing([*junk, "works_at", "lives in"]) == ["lives in", "works_at"]
+
+
+def test_a_names_file_that_cannot_be_written_is_logged_and_close_still_closes(tmp_path, caplog):
+    (tmp_path / FILE).mkdir(parents=True)  # where the file goes, a folder: it cannot be written
+    with _open(tmp_path, HashingEmbedder()) as memory:
+        memory.add_many([{"text": t} for t in TEXTS], user_id=U)
+        kept = _ranking(memory)
+    assert "relation name vectors not saved" in caplog.text
+    assert not (tmp_path / (FILE + ".part")).exists()
+    with _open(tmp_path, HashingEmbedder()) as memory:  # the stores were closed cleanly
+        assert _ranking(memory) == kept

@@ -18,6 +18,7 @@ file names the embedder it was made with; another embedder's vectors are not rea
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -29,6 +30,8 @@ import numpy as np
 
 from ..errors import ValidationError
 from ..models import check_relation_name
+
+log = logging.getLogger(__name__)
 
 FILE = "relation-names.npz"
 # Names held (LRU): 5,031 names of 384 floats are ~7.7 MB; past this many, the names used
@@ -102,7 +105,8 @@ class NameVectors:
             return out
 
     def save(self) -> None:
-        """Write the held vectors to the file, if any changed (``Memory.close``)."""
+        """Write the held vectors to the file, if any changed (``Memory.close``). Errors
+        are logged, not raised: the file only ever saves embedding calls."""
         if self._path is None:
             return
         with self._lock:
@@ -113,12 +117,18 @@ class NameVectors:
                     else np.zeros((0, 0), np.float32))  # fmt: skip
             self._changed = False
         part = self._path.with_name(self._path.name + ".part")
-        with open(part, "wb") as out:
-            np.savez(out, fingerprint=np.asarray(self.fingerprint), names=np.asarray(names),
-                     vectors=rows)  # fmt: skip
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(part, self._path)
+        try:
+            with open(part, "wb") as out:
+                np.savez(out, fingerprint=np.asarray(self.fingerprint),
+                         names=np.asarray(names), vectors=rows)  # fmt: skip
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(part, self._path)
+        except OSError as exc:  # a full disk, a read-only data dir: the next search embeds
+            log.warning("graphmem: relation name vectors not saved: %s", exc)
+            part.unlink(missing_ok=True)
+            with self._lock:
+                self._changed = True
 
     def _load(self) -> None:
         """Read the file once, on first use (under the lock)."""
