@@ -212,9 +212,11 @@ class Memory:
         # Saved indexes only where this process owns every store it indexes.
         owned = "vectors" not in objects and config.vector_store_choice != "server"
         snapshots = config.data_dir / "index-snapshot" if owned else None
+        # Relation names' vectors depend on the embedder only: kept with any stores.
+        names_file = config.data_dir / NAMES_FILE if config.persist_indexes else None
         try:
             memory = cls(config=config, clock=clock, snapshots=snapshots,
-                         names_file=config.data_dir / NAMES_FILE, **parts)  # fmt: skip
+                         names_file=names_file, **parts)  # fmt: skip
             if check_stores:
                 try:
                     check_on_open(memory)

@@ -145,3 +145,11 @@ def test_a_names_file_that_cannot_be_written_is_logged_and_close_still_closes(tm
     assert not (tmp_path / (FILE + ".part")).exists()
     with _open(tmp_path, HashingEmbedder()) as memory:  # the stores were closed cleanly
         assert _ranking(memory) == kept
+
+
+def test_persist_indexes_off_writes_no_names_file(tmp_path):
+    with Memory.open(tmp_path, embedder="hash", extractor="offline",
+                     persist_indexes=False) as memory:  # fmt: skip
+        memory.add_many([{"text": t} for t in TEXTS], user_id=U)
+        assert memory.search(QUERY, user_id=U, recipe="hybrid", limit=1)
+    assert not (tmp_path / FILE).exists()

@@ -5,10 +5,11 @@ The graph walk weighs each relation by how close its name is to the query
 it meets. Embedded when a search first met them, the names were most of a hybrid search
 on a graph a model extracted: musique-dev's recorded extraction holds 5,031 distinct
 names among 17,011 relations, and each new question met ~190 names no earlier one had,
-~75 ms of embedding on this 2-core machine (hybrid p95 ~3x vector's; measured in
-``benchmarks/results/musique/``). So ingest embeds the relation names of a write in the
-same embedding call as its facts (``learn``), and the vectors are saved in the data dir
-on close. Search embeds only a name neither had (a data dir written before this, a name
+~75 ms of embedding on this 2-core machine (hybrid p95 3.2x vector's; measured in
+``benchmarks/results/musique/name-vectors/``). So ingest embeds the relation names of a
+write in the same embedding call as its facts (``Pipeline.prepare`` asks ``missing`` and
+``put``s what it embedded), and the vectors are saved in the data dir on close (unless
+``persist_indexes`` is off, as for the index snapshots). Search embeds only a name neither had (a data dir written before this, a name
 the resolver rewrote, or a process killed before close).
 
 It is a cache of the embedder's output, never a record: a missing, stale or unreadable
