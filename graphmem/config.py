@@ -109,7 +109,8 @@ class Config:
     track_access: bool = True
     access_flush_s: float = 5.0
     # Keep the in-process search indexes on disk at close (<data_dir>/index-snapshot), so
-    # the next open loads them instead of rebuilding them from the stores (index/persist.py).
+    # the next open loads them instead of rebuilding them from the stores (index/persist.py),
+    # and the relation names' vectors (<data_dir>/relation-names.npz, index/names.py).
     persist_indexes: bool = True
     # In-process search indexes held at once per collection (facts, entities), one per
     # scope, least recently used dropped (rebuilt or reloaded when next asked for). Each
