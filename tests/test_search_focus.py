@@ -7,8 +7,9 @@ from dataclasses import replace
 import pytest
 
 from graphmem import Memory
+from graphmem.embed.local import HashingEmbedder
 from graphmem.search import recipes
-from graphmem.search.focus import FOCUS_KEEP, focus_text, focused
+from graphmem.search.focus import FOCUS_KEEP, focus_text, focused, likely_focus
 from graphmem.search.fuse import Fused
 
 U = "chat"
@@ -123,6 +124,57 @@ def test_an_answer_in_other_words_reaches_the_top_ten_by_the_focus(tmp_path, rec
     assert HOOPS in [h.text for h in hits]
     hoops = next(h for h in hits if h.text == HOOPS)
     assert hoops.score_parts["focus"] == max(h.score_parts["focus"] for h in hits)
+
+
+class Calls(HashingEmbedder):
+    """The hash embedder, keeping the texts of every call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts):
+        self.calls.append(list(texts))
+        return super().embed(texts)
+
+
+def test_the_likely_focus_drops_every_capitalised_word():
+    assert likely_focus("What sports has Jon played?") == "sports played"
+    assert likely_focus("What are Jon's hobbies?") == "hobbies"
+    assert likely_focus("Did Jon visit Paris in May?") == "visit"
+    assert likely_focus("What sports were played?") == ""  # names no one: no focus to guess
+
+
+@pytest.mark.parametrize("recipe", ["text", "hybrid"])
+def test_a_question_naming_a_speaker_costs_one_embedding_call(tmp_path, recipe):
+    """The focus text is embedded with the query when the words the question capitalises
+    are the speakers' names, and alone, as a second call, when they are not."""
+    embedder = Calls()
+    m = _chat(tmp_path, embedder)
+    try:
+        embedder.calls.clear()
+        hits = m.search(QUESTION, user_id=U, recipe=recipe, limit=10)
+        assert len(embedder.calls) == 1 and "sports played" in embedder.calls[0]
+        assert any(h.score_parts.get("focus", 0) < 0.4 for h in hits)  # the focus was used
+        embedder.calls.clear()
+        # "Paris" is no speaker: the guess ("played") is not the focus ("played Paris").
+        m.search("What has Jon played in Paris?", user_id=U, recipe=recipe, limit=10)
+        assert embedder.calls[-1] == ["played Paris"] and len(embedder.calls) == 2
+    finally:
+        m.close()
+
+
+@pytest.mark.parametrize("recipe", ["text", "hybrid"])
+def test_the_focus_ranks_alike_whether_embedded_with_the_query_or_alone(chat, recipe,
+                                                                         monkeypatch):  # fmt: skip
+    """Hash vectors do not depend on the batch, so the row taken from the query's call
+    must give exactly the hits and scores the focus embedded alone gives."""
+    batched = chat.search(QUESTION, user_id=U, recipe=recipe, limit=10)
+    monkeypatch.setattr("graphmem.search.engine.likely_focus", lambda query: "")
+    alone = chat.search(QUESTION, user_id=U, recipe=recipe, limit=10)
+    assert any("focus" in h.score_parts for h in alone)
+    assert [(h.memory_id, h.score, h.score_parts) for h in batched] == \
+        [(h.memory_id, h.score, h.score_parts) for h in alone]  # fmt: skip
 
 
 def test_a_bad_focus_weight_is_refused():

@@ -34,7 +34,7 @@ from . import recipes as recipe_book
 from .boost import boost, speakers
 from .bridge import Around, BridgeSettings, bridge
 from .collapse import Groups
-from .focus import focus_text, focused, speakers_among
+from .focus import focus_text, focused, likely_focus, speakers_among
 from .fuse import Fused, coverage_weight, fuse, gate, standout_weight
 from .graph import GraphResult, Relevance, capitalised_spans, link, walk
 from .neighbours import smooth
@@ -228,9 +228,12 @@ class _Run:
             # alone does, and a second call would be most of a search's time.
             spans = capitalised_spans(self.text) if self.recipe.uses("graph") else []
             spans = [s for s in dict.fromkeys(spans) if s != self.text]
-            rows = self.owner.embedder.embed([self.text, *spans])
+            # Likewise the focus text a question naming a speaker will most likely have.
+            guess = likely_focus(self.text) if self.recipe.focus_weight > 0 else ""
+            extra = [guess] if guess and guess != self.text and guess not in spans else []
+            rows = self.owner.embedder.embed([self.text, *spans, *extra])
             self._vector = np.asarray(rows[0], np.float32)
-            self.span_vectors = dict(zip(spans, rows[1:], strict=True))
+            self.span_vectors = dict(zip([*spans, *extra], rows[1:], strict=True))
         return self._vector
 
     def hits(self, limit: int) -> list[Hit]:
@@ -348,7 +351,10 @@ class _Run:
         # query less its stopwords, which the vector channel already weighs.
         if not text or text == focus_text(self.text, set()):
             return fused
-        scores = self.index.vector_scores(self.owner.embedder.embed([text])[0])
+        vector = self.span_vectors.get(text)  # embedded with the query when guessed right
+        if vector is None:
+            vector = self.owner.embedder.embed([text])[0]
+        scores = self.index.vector_scores(vector)
 
         def cosine(key: str) -> float:
             return max(scores.of(i) for i in [key, *self.groups.members(key)])
