@@ -14,6 +14,7 @@ import shutil
 
 import numpy as np
 import pytest
+from embed_helpers import Recording
 
 from graphmem import Memory
 from graphmem.embed.local import HashingEmbedder
@@ -22,21 +23,6 @@ from graphmem.index.names import FILE, NameVectors, text_of
 U = "names"
 TEXTS = ("Alice works at Acme.", "Bob lives in Paris.", "Acme is based in Berlin.")
 QUERY = "Where is the company Alice works for based?"
-
-
-class Recording(HashingEmbedder):
-    """The hash embedder, keeping the texts of every call."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[list[str]] = []
-
-    def embed(self, texts):
-        self.calls.append(list(texts))
-        return super().embed(texts)
-
-    def texts(self) -> set[str]:
-        return {t for call in self.calls for t in call}
 
 
 def _open(path, embedder):

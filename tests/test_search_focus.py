@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from embed_helpers import Recording
 
 from graphmem import Memory
-from graphmem.embed.local import HashingEmbedder
 from graphmem.search import recipes
 from graphmem.search.focus import FOCUS_KEEP, focus_text, focused, likely_focus
 from graphmem.search.fuse import Fused
@@ -126,18 +126,6 @@ def test_an_answer_in_other_words_reaches_the_top_ten_by_the_focus(tmp_path, rec
     assert hoops.score_parts["focus"] == max(h.score_parts["focus"] for h in hits)
 
 
-class Calls(HashingEmbedder):
-    """The hash embedder, keeping the texts of every call."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[list[str]] = []
-
-    def embed(self, texts):
-        self.calls.append(list(texts))
-        return super().embed(texts)
-
-
 def test_the_likely_focus_drops_every_capitalised_word():
     assert likely_focus("What sports has Jon played?") == "sports played"
     assert likely_focus("What are Jon's hobbies?") == "hobbies"
@@ -149,7 +137,7 @@ def test_the_likely_focus_drops_every_capitalised_word():
 def test_a_question_naming_a_speaker_costs_one_embedding_call(tmp_path, recipe):
     """The focus text is embedded with the query when the words the question capitalises
     are the speakers' names, and alone, as a second call, when they are not."""
-    embedder = Calls()
+    embedder = Recording()
     m = _chat(tmp_path, embedder)
     try:
         embedder.calls.clear()
