@@ -135,11 +135,15 @@ def test_the_likely_focus_drops_every_capitalised_word():
 
 @pytest.mark.parametrize("recipe", ["text", "hybrid"])
 def test_a_question_naming_a_speaker_costs_one_embedding_call(tmp_path, recipe):
-    """The focus text is embedded with the query when the words the question capitalises
-    are the speakers' names, and alone, as a second call, when they are not."""
+    """Once a search of the scope has found speakers, the focus text is embedded with the
+    query when the words the question capitalises are the speakers' names, and alone, as
+    a second call, when they are not."""
     embedder = Recording()
     m = _chat(tmp_path, embedder)
     try:
+        embedder.calls.clear()
+        m.search("Which games has Jon played?", user_id=U, recipe=recipe, limit=10)
+        assert len(embedder.calls) == 2  # the scope's first search: no speakers known yet
         embedder.calls.clear()
         hits = m.search(QUESTION, user_id=U, recipe=recipe, limit=10)
         assert len(embedder.calls) == 1 and "sports played" in embedder.calls[0]
@@ -152,14 +156,35 @@ def test_a_question_naming_a_speaker_costs_one_embedding_call(tmp_path, recipe):
         m.close()
 
 
+def test_a_scope_without_speakers_embeds_no_focus_guess(tmp_path):
+    """Passages with no speaker: a guess would be an embedding row no search uses."""
+    embedder = Recording()
+    with Memory.open(tmp_path, embedder=embedder) as m:
+        m.add_many([{"text": t} for t in WEEK], user_id=U, infer=False)
+        for _ in range(2):
+            embedder.calls.clear()
+            m.search(QUESTION, user_id=U, recipe="text", limit=10)
+            assert embedder.calls == [[QUESTION]]
+
+
 @pytest.mark.parametrize("recipe", ["text", "hybrid"])
-def test_the_focus_ranks_alike_whether_embedded_with_the_query_or_alone(chat, recipe,
+def test_the_focus_ranks_alike_whether_embedded_with_the_query_or_alone(tmp_path, recipe,
                                                                          monkeypatch):  # fmt: skip
     """Hash vectors do not depend on the batch, so the row taken from the query's call
     must give exactly the hits and scores the focus embedded alone gives."""
-    batched = chat.search(QUESTION, user_id=U, recipe=recipe, limit=10)
-    monkeypatch.setattr("graphmem.search.engine.likely_focus", lambda query: "")
-    alone = chat.search(QUESTION, user_id=U, recipe=recipe, limit=10)
+    embedder = Recording()
+    m = _chat(tmp_path, embedder)
+    try:
+        m.search(QUESTION, user_id=U, recipe=recipe, limit=10)  # the scope's speakers known
+        embedder.calls.clear()
+        batched = m.search(QUESTION, user_id=U, recipe=recipe, limit=10)
+        assert len(embedder.calls) == 1  # the focus rode in the query's call
+        monkeypatch.setattr("graphmem.search.engine.likely_focus", lambda query: "")
+        embedder.calls.clear()
+        alone = m.search(QUESTION, user_id=U, recipe=recipe, limit=10)
+        assert embedder.calls[-1] == ["sports played"]
+    finally:
+        m.close()
     assert any("focus" in h.score_parts for h in alone)
     assert [(h.memory_id, h.score, h.score_parts) for h in batched] == \
         [(h.memory_id, h.score, h.score_parts) for h in alone]  # fmt: skip

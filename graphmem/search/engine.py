@@ -78,6 +78,21 @@ def check_limit(limit: object) -> int:
     return limit
 
 
+class _Bounded(OrderedDict):
+    """A dict that drops its oldest keys past ``limit``; searches set it side by side."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self._lock = threading.Lock()
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        with self._lock:
+            super().__setitem__(key, value)
+            while len(self) > self.limit:
+                self.popitem(last=False)
+
+
 class Searcher:
     """Runs searches for one ``Memory`` (its graph ops, vector store and embedder)."""
 
@@ -90,6 +105,10 @@ class Searcher:
         self._graphs_lock = threading.Lock()
         self._containing: OrderedDict[tuple, tuple[int, tuple[str, ...]]] = OrderedDict()
         self._containing_lock = threading.Lock()
+        # Per scope: whether its last focus search found speakers among the candidates
+        # (``_Run.vector`` guesses the focus text only then). A hint: a stale one costs
+        # one embedding row or call, never a result.
+        self.voiced: _Bounded[Scope, bool] = _Bounded(_NAME_CACHE)
 
     def graph_of(self, scope: Scope, index: ScopeIndex) -> EntityFactGraph:
         """The scope's entity-fact graph as arrays, rebuilt after any write to the scope."""
@@ -228,8 +247,10 @@ class _Run:
             # alone does, and a second call would be most of a search's time.
             spans = capitalised_spans(self.text) if self.recipe.uses("graph") else []
             spans = [s for s in dict.fromkeys(spans) if s != self.text]
-            # Likewise the focus text a question naming a speaker will most likely have.
-            guess = likely_focus(self.text) if self.recipe.focus_weight > 0 else ""
+            # Likewise the focus text a question naming a speaker will most likely have,
+            # where the scope's last search found speakers (elsewhere it is never used).
+            guess = likely_focus(self.text) if self.recipe.focus_weight > 0 \
+                and self.owner.voiced.get(self.scope) else ""  # fmt: skip
             extra = [guess] if guess and guess != self.text and guess not in spans else []
             rows = self.owner.embedder.embed([self.text, *spans, *extra])
             self._vector = np.asarray(rows[0], np.float32)
@@ -346,7 +367,9 @@ class _Run:
         """``focus.focused``: candidates lifted by their cosine to the query's focus."""
         if not fused or not self.index.has_vectors:
             return fused
-        text = focus_text(self.text, speakers_among(fused, self.member_payloads))
+        speakers = speakers_among(fused, self.member_payloads)
+        self.owner.voiced[self.scope] = bool(speakers)
+        text = focus_text(self.text, speakers)
         # Only a query that names someone who speaks: without the name, the focus is the
         # query less its stopwords, which the vector channel already weighs.
         if not text or text == focus_text(self.text, set()):
