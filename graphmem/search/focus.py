@@ -15,7 +15,8 @@ the question names. The first five count as fully on focus, so the focus never c
 them: it fills the places after them. A query that names no speaker is left as it is: its
 focus would be the query less its stopwords, which its own vector already weighs. The
 focus text is embedded in the query's own call when the question capitalises only
-speakers' names (``likely_focus``; 73% of LoCoMo's), else in a second call. ``text`` and
+speakers' names (``likely_focus``; 73% of LoCoMo's) and the scope's last search found
+speakers, else in a second call. ``text`` and
 ``hybrid`` share it, so the graph stays their one difference.
 
 Measured (MiniLM, default ``add()``; LoCoMo, all ten conversations: recall@10 of
