@@ -261,8 +261,8 @@ class Pipeline:
                                                     for f in facts)]  # fmt: skip
         every = texts + [sources[o][0].text for o in wanted_sources]
         # And the relation names the graph walk has no vector for yet, in the same call.
-        names = [] if self.names is None else \
-            self.names.missing(r.relation.strip() for r in merged.relations)  # fmt: skip
+        stated = [r.relation.strip() for r in merged.relations if isinstance(r.relation, str)]
+        names = [] if self.names is None else self.names.missing(stated)
         embedded = self.embedder.embed(every + [text_of(n) for n in names]) \
             if every or names else []  # fmt: skip
         vectors = embedded[: len(texts)]

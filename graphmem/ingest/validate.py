@@ -250,7 +250,8 @@ def check_extraction(found: Any, extractor: Any, max_chars: int, max_items: int)
         strings.append((f"entities[{i}].type", entity.type))
         strings += [(f"entities[{i}].aliases", a) for a in entity.aliases]
     for i, rel in enumerate(found.relations):
-        strings += [(f"relations[{i}].source", rel.source), (f"relations[{i}].target", rel.target)]
+        strings += [(f"relations[{i}].source", rel.source), (f"relations[{i}].target", rel.target),
+                    (f"relations[{i}].relation", rel.relation)]  # fmt: skip
     for path, text in strings:
         if not isinstance(text, str):
             problems.append(f"{path} is a {type(text).__name__}, not a string")
