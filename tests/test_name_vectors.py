@@ -139,3 +139,14 @@ def test_persist_indexes_off_writes_no_names_file(tmp_path):
         memory.add_many([{"text": t} for t in TEXTS], user_id=U)
         assert memory.search(QUERY, user_id=U, recipe="hybrid", limit=1)
     assert not (tmp_path / FILE).exists()
+
+
+def test_a_search_embeds_every_name_it_meets_in_one_call_whatever_its_spelling(tmp_path):
+    """A name already in the graph (a custom extractor's "worked for (2020)") is one the
+    walk must weigh: it is embedded with the others, not in a call of its own."""
+    embedder = Recording()
+    names = NameVectors(embedder, tmp_path / FILE)
+    found = names.vectors(["works_at", "worked for (2020)", "lives_in"])
+    assert set(found) == {"works_at", "worked for (2020)", "lives_in"}
+    assert len(embedder.calls) == 1
+    assert sorted(embedder.calls[0]) == ["lives in", "worked for (2020)", "works at"]

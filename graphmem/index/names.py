@@ -9,8 +9,9 @@ names among 17,011 relations, and each new question met ~190 names no earlier on
 ``benchmarks/results/musique/name-vectors/``). So ingest embeds the relation names of a
 write in the same embedding call as its facts (``Pipeline.prepare`` asks ``missing`` and
 ``put``s what it embedded), and the vectors are saved in the data dir on close (unless
-``persist_indexes`` is off, as for the index snapshots). Search embeds only a name neither had (a data dir written before this, a name
-the resolver rewrote, or a process killed before close).
+``persist_indexes`` is off, as for the index snapshots). Search embeds only a name
+neither had (a data dir written before this, a name the resolver rewrote, or a process
+killed before close), all it meets in one call.
 
 It is a cache of the embedder's output, never a record: a missing, stale or unreadable
 file costs embedding calls, not results, and is written again on the next close. The
@@ -68,18 +69,15 @@ class NameVectors:
 
     def missing(self, names: Iterable[str]) -> list[str]:
         """The distinct names of ``names`` held by neither this process nor the file (a
-        string that is no valid relation name is never one: nothing would be stored)."""
-        with self._lock:
-            self._load()
-            return sorted({n for n in names if n not in self._held and _valid(n)})
+        string that is no valid relation name is never one: nothing would be stored).
+        What ingest asks before it embeds names ahead."""
+        return self._absent(n for n in names if _valid(n))
 
     def put(self, names: Sequence[str], vectors: Sequence[Sequence[float]]) -> None:
         """Keep ``vectors`` (as the embedder gave them for ``text_of(name)``) as units."""
         if not names:
             return
-        rows = np.asarray(vectors, np.float32).reshape(len(names), -1)
-        norms = np.linalg.norm(rows, axis=1, keepdims=True)
-        rows = rows / np.where(norms > 0, norms, 1.0)
+        rows = _units(vectors, len(names))
         with self._lock:
             self._load()
             for name, row in zip(names, rows, strict=True):
@@ -89,8 +87,9 @@ class NameVectors:
             self._trim()
 
     def vectors(self, names: Sequence[str]) -> dict[str, np.ndarray]:
-        """Unit vectors of ``names``; those not held are embedded in one call first."""
-        todo = self.missing(names)
+        """Unit vectors of ``names``; those not held are embedded in one call first (a
+        stored name is embedded whatever its spelling: it is in the graph already)."""
+        todo = self._absent(names)
         if todo:
             self.put(todo, self._embedder.embed([text_of(n) for n in todo]))
         with self._lock:
@@ -98,12 +97,17 @@ class NameVectors:
             for name in names:
                 row = self._held.get(name)
                 if row is None:  # dropped by the LRU between the two steps: embed it alone
-                    row = _unit(self._embedder.embed([text_of(name)])[0])
+                    row = _units(self._embedder.embed([text_of(name)]), 1)[0]
                     self._held[name] = row
                 self._held.move_to_end(name)
                 out[name] = row
             self._trim()
             return out
+
+    def _absent(self, names: Iterable[str]) -> list[str]:
+        with self._lock:
+            self._load()
+            return sorted({n for n in names if n not in self._held})
 
     def save(self) -> None:
         """Write the held vectors to the file, if any changed (``Memory.close``). Errors
@@ -169,6 +173,8 @@ def _valid(name: object) -> bool:
         return False
 
 
-def _unit(vector: Sequence[float]) -> np.ndarray:
-    row = np.asarray(vector, np.float32)
-    return row / (float(np.linalg.norm(row)) or 1.0)
+def _units(vectors: Sequence[Sequence[float]], count: int) -> np.ndarray:
+    """``count`` embedder rows as float32 unit rows (a zero row stays zero)."""
+    rows = np.asarray(vectors, np.float32).reshape(count, -1)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return rows / np.where(norms > 0, norms, 1.0)

@@ -16,8 +16,8 @@ them: it fills the places after them. A query that names no speaker is left as i
 focus would be the query less its stopwords, which its own vector already weighs. The
 focus text is embedded in the query's own call when the question capitalises only
 speakers' names (``likely_focus``; 73% of LoCoMo's) and the scope's last search found
-speakers, else in a second call. ``text`` and
-``hybrid`` share it, so the graph stays their one difference.
+speakers, else in a second call. ``text`` and ``hybrid`` share it, so the graph stays
+their one difference.
 
 Measured (MiniLM, default ``add()``; LoCoMo, all ten conversations: recall@10 of
 categories 1-4, 1,536 questions; multi-hop = category 1 all-gold@10, 282 questions;
