@@ -100,6 +100,28 @@ def test_a_flush_of_many_reads_counts_each_once(mem):
     assert counts == [1] * 249 + [2]
 
 
+def test_a_flush_changes_the_counts_and_nothing_else(mem, clock):
+    # The flush rewrites each read memory's payload: everything else it holds must come
+    # back as it was, in the store and in the search index, and filters must still match.
+    meta = {"speaker": "Tim", "tags": ["garden", "ünïcode"], "where": {"room": 3}}
+    (fact,) = mem.add("Tim waters the ferns on Sundays.", user_id="u", agent_id="a",
+                      infer=False, metadata=meta, memory_type="episodic", importance=0.8,
+                      ttl="30d")  # fmt: skip
+    before = mem.get(fact.id, user_id="u", agent_id="a").to_dict()
+    clock.advance(hours=1)
+    assert mem.search("ferns", user_id="u", agent_id="a")[0].memory_id == fact.id
+    assert mem.access.flush() == 1
+    after = mem.get(fact.id, user_id="u", agent_id="a")
+    assert (after.access_count, after.last_accessed_at) == (2, "2026-03-01T10:00:00.000000Z")
+    changed = {k for k, v in after.to_dict().items() if before.get(k) != v}
+    assert changed == {"access_count", "last_accessed_at"}
+    hits = mem.search("ferns", user_id="u", agent_id="a", filters={"metadata.speaker": "Tim"})
+    assert [h.memory_id for h in hits] == [fact.id]
+    assert mem.search("ferns", user_id="u", agent_id="other") == []
+    assert events(mem, fact.id, user_id="u") == ["ADD"]
+    assert mem.verify().ok
+
+
 def test_counts_survive_close_and_can_be_turned_off(tmp_path, clock):
     with Memory.open(tmp_path / "d", embedder="hash", extractor="offline", clock=clock) as m:
         (fact,) = m.add("Uma grows tomatoes.", user_id="u", infer=False)

@@ -145,7 +145,9 @@ class ScopeIndex:
         """``put`` of a new payload for a held memory, which keeps its vector (a store's
         ``overwrite_payloads``); a memory not held is left out, as the store leaves it."""
         slot = self.slot_of.get(point_id)
-        if slot is not None:
+        if slot is not None and _counts_only(self.payloads[slot], payload):
+            self.payloads[slot] = payload  # as ``put`` would, without copying the vector
+        elif slot is not None:
             held = self._matrix is not None and self.has_vectors
             self.put(point_id, payload, self._matrix[slot].astype(np.float32) if held else None)
 

@@ -50,6 +50,7 @@ class AccessLog:
         with self._flushing:
             with self._lock:
                 taken, self._pending = self._pending, {}
+            count = len(taken)  # ``flush`` removes what it stores
             if taken:
                 try:
                     self._flush(taken)
@@ -59,7 +60,7 @@ class AccessLog:
                             more, later = self._pending.get(memory_id, (0, ""))
                             self._pending[memory_id] = (count + more, max(last, later))
                     raise
-            return len(taken)
+            return count
 
     def close(self) -> None:
         """Stop the thread and flush the rest (``Memory.close``)."""
