@@ -30,6 +30,7 @@ from .ingest.reword import plan_claims, read_claims
 from .ingest.unmerge import undo_merge
 from .ingest.validate import (
     check_item,
+    check_keys,
     check_limit,
     check_metadata,
     check_source_ids,
@@ -758,9 +759,13 @@ def _check_objects(objects: Mapping[str, Any]) -> None:
             )
 
 
+TRIPLE_KEYS = ("source", "relation", "target", "source_type", "target_type", "valid_at")
+
+
 def _triple(item: Any, i: int, max_chars: int) -> tuple[str, str, str, str, str, str]:
     where = f"triples[{i}]"
     if isinstance(item, Mapping):
+        check_keys(item, where, "a triple", TRIPLE_KEYS)
         values = [item.get("source"), item.get("relation"), item.get("target")]
         types = [item.get("source_type") or "other", item.get("target_type") or "other"]
         valid_at = check_timestamp(item.get("valid_at"), f"{where}.valid_at")

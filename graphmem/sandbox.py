@@ -53,6 +53,10 @@ def check_statement(text: object, params: object) -> tuple[str, dict[str, Any]]:
         raise ValidationError("params", "must be a dict with string keys")
     for name, value in params.items():
         check_unicode(name, "params")  # a lone surrogate reached the driver's C++ cast
+        if not name.isidentifier():  # "" or "p q": no $name can use it; the engine's text
+            raise ValidationError("params", f"{name[:80]!r} is no parameter name: a "
+                                  "statement reads $name, a name of letters, digits and "
+                                  "underscores; rename it or leave it out")  # fmt: skip
         _kind(value, f"params.{name}")
     # A tuple is a list here, as in JSON: Kuzu refused it ("Unknown parameter type").
     return text, {name: _listed(value) for name, value in params.items()}

@@ -174,6 +174,9 @@ def test_a_parse_error_quotes_the_users_own_statement(mem, scope):
         ("RETURN $x AS x", {"x": [1, "a"]}, "params.x", "mixes number and string"),
         ("RETURN $x AS x", {"x": [[1], ["a"]]}, "params.x", "mixes"),
         ("RETURN $x AS x", {"x": [1, {2, 3}]}, "params.x[1]", "got set"),
+        # No $name can read these: the engine's "Parameter p q not found." came through.
+        ("RETURN 1 AS one", {"": 1}, "params", "'' is no parameter name"),
+        ("RETURN 1 AS one", {"p q": 1}, "params", "'p q' is no parameter name"),
     ],
 )
 def test_a_bad_parameter_is_named_not_the_drivers_words(mem, scope, query, params, field, said):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graphmem import Memory
+from graphmem import Memory, ValidationError
 
 MOVE = "I moved from Paris to Lyon last month for my new job."
 
@@ -36,3 +36,22 @@ def test_a_reply_quoting_an_old_statement_leaves_the_users_news_current(tmp_path
         assert MOVE in texts
         # The reply is still remembered, and its entities linked.
         assert any("bakery" in t for t in (f.text for f in m.get_all(user_id="u")))
+
+
+def test_a_chat_history_passed_as_the_model_gave_it_is_read(tmp_path):
+    # OpenAI-compatible messages carry keys graphmem does not read (tool calls, refusal):
+    # they pass; a key no chat message has is refused by name, with nothing stored.
+    history = [
+        {"role": "user", "content": "I moved to Lyon.", "name": "ann"},
+        {"role": "assistant", "content": "Lyon is lovely.", "refusal": None, "tool_calls": [],
+         "annotations": []},
+        {"role": "tool", "content": "weather: sunny", "tool_call_id": "call_1"},
+    ]  # fmt: skip
+    with Memory.open(tmp_path, embedder="hash", extractor="offline") as m:
+        m.add(history, user_id="u", infer=False)
+        assert {f.text for f in m.get_all(user_id="u")} >= {"I moved to Lyon."}
+        with pytest.raises(ValidationError) as info:
+            m.add([{"role": "user", "content": "I moved to Rome.", "speaker": "ann"}],
+                  user_id="u", infer=False)  # fmt: skip
+        assert info.value.field == "messages[0].speaker"
+        assert "Rome" not in " ".join(f.text for f in m.get_all(user_id="u"))

@@ -144,6 +144,29 @@ def test_a_batch_item_that_would_be_misread_is_named_and_nothing_stored(
         assert [m.text for m in c.get_all()] == ["Edna likes Tea"]
 
 
+ADD_BODIES = [
+    ({"messages": "Eve likes ham.", "text": "Eve likes rum."}, "text", "both text and messages"),
+    ({"messages": [{"role": ["user"], "content": "Eve likes ham."}]}, "messages[0].role",
+     "is not one of"),
+    ({"messages": [{"role": "user", "content": "Eve likes ham.", "nmae": "Eve"}]},
+     "messages[0].nmae", "unknown key"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "field", "said"), ADD_BODIES, ids=[b[1] for b in ADD_BODIES])
+def test_an_add_body_that_would_be_misread_is_named_and_nothing_stored(
+    served, key, body, field, said
+):
+    """A body with both text and messages stored the messages and dropped the text; a list
+    as a role was a 500; a misspelt message key was dropped."""
+    answer = httpx.post(served.url + "/v1/memories", json={**body, "infer": False},
+                        headers={"X-API-Key": key})  # fmt: skip
+    found = problem_of(answer, 422, "ValidationError")
+    assert found["field"] == field and said in found["detail"], found
+    with Client(served.url, key) as c:
+        assert [m.text for m in c.get_all()] == ["Edna likes Tea"]
+
+
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/v1/stats", "/v1/memories",
                                   "/v1/relations?entity=Edna"])  # fmt: skip
 def test_head_answers_as_get_does_with_no_body(served, key, path):

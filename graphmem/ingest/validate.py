@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,15 +64,7 @@ def check_item(item: object, where: str) -> Mapping[str, Any]:
     outside ``ITEM_KEYS``; ``where`` ("items[3]") names it in the error."""
     if not isinstance(item, Mapping):
         raise ValidationError(where, "must be a dict with text or messages")
-    for key in item:
-        if key in ITEM_KEYS:
-            continue
-        if key in _SCOPE_KEYS:
-            raise ValidationError(f"{where}.{key}", "an item has no scope of its own; items "
-                                  f"go to the call's scope, so add them with {key}= per call")  # fmt: skip
-        raise ValidationError(f"{where}.{key}" if isinstance(key, str) else where,
-                              f"unknown key {str(key)[:80]!r}; an item takes "
-                              f"{', '.join(ITEM_KEYS)}")  # fmt: skip
+    check_keys(item, where, "an item", ITEM_KEYS)
     if "text" in item and "messages" in item:
         raise ValidationError(where, "has both text and messages; give one of them")
     return item
@@ -123,16 +115,47 @@ def _messages(messages: object, max_chars: int) -> list[Message]:
             raise ValidationError(
                 where, f"must be a dict with role and content, got {type(item).__name__}"
             )
+        _message_keys(item, where)
         role = item.get("role", "user")
-        if role not in ROLES:
-            raise ValidationError(f"{where}.role", f"{role!r} is not one of {sorted(ROLES)}")
+        if not isinstance(role, str) or role not in ROLES:
+            raise ValidationError(f"{where}.role", f"{repr(role)[:80]} is not one of "
+                                  f"{sorted(ROLES)}")  # fmt: skip
         content = check_text(item.get("content"), f"{where}.content", max_chars)
-        name = item.get("name") or ""
+        name = item.get("name")
+        name = "" if name is None else name
         if not isinstance(name, str) or len(name) > 200:
             raise ValidationError(f"{where}.name", "must be a string of at most 200 characters")
         check_unicode(name, f"{where}.name")
         out.append(Message(role, content, name))
     return out
+
+
+# What a message dict holds: role, content and the speaker's name are read; the other
+# keys an OpenAI-compatible chat message carries are let through unread, so a model's
+# history can be passed as it is. Any other key is a mistake ("nmae") and is refused.
+MESSAGE_KEYS = ("role", "content", "name")
+_CHAT_KEYS = frozenset({"tool_calls", "tool_call_id", "function_call", "refusal", "audio",
+                        "annotations"})  # fmt: skip
+
+
+def _message_keys(item: Mapping[str, Any], where: str) -> None:
+    check_keys(item, where, "a message", MESSAGE_KEYS, also=_CHAT_KEYS)
+
+
+def check_keys(item: Mapping[str, Any], where: str, what: str, keys: Sequence[str],
+               also: frozenset[str] = frozenset()) -> None:  # fmt: skip
+    """Refuse a key of ``item`` outside ``keys`` (and ``also``, let through unread), naming
+    it: a misspelt key ("nmae", "valid_from") was dropped, and what it held lost."""
+    for key in item:
+        if key in keys or key in also:
+            continue
+        if key in _SCOPE_KEYS:
+            raise ValidationError(f"{where}.{key}", f"{what} has no scope of its own; it goes "
+                                  f"to the call's scope, so give {key}= per call")  # fmt: skip
+        raise ValidationError(
+            f"{where}.{key}" if isinstance(key, str) else where,
+            f"unknown key {str(key)[:80]!r}; {what} takes {', '.join(keys)}",
+        )
 
 
 def check_metadata(metadata: object) -> dict[str, Any]:

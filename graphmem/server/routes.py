@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from ..api import OPS
+from ..errors import ValidationError
 from ..relations import to_json
 from ..wire import to_wire
 from .auth import principal, scope_for
@@ -151,6 +152,8 @@ def install_routes(app: FastAPI) -> None:
 
     @route("add")
     async def add(body: AddBody, request: Request, key: Auth) -> JSONResponse:
+        if body.messages is not None and body.text is not None:
+            raise ValidationError("text", "the body has both text and messages; give one")
         messages = body.messages if body.messages is not None else body.text
         result = await _call_on(request)(
             "add", messages, **scope_for(key, body.scope(), by_id=False),

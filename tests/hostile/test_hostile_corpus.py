@@ -73,7 +73,14 @@ REFUSED = {
     "add-dict-list-content": add({"role": "user", "content": ["a", "b"]}),
     "add-bad-role": add({"role": "root", "content": "Alice likes tea."}),
     "add-role-int": add({"role": 1, "content": "Alice likes tea."}),
+    # Unhashable roles raised TypeError from the set lookup (a 500 over REST).
+    "add-role-list": add({"role": ["user"], "content": "Alice likes tea."}),
+    "add-role-dict": add({"role": {"a": 1}, "content": "Alice likes tea."}),
     "add-name-int": add({"role": "user", "content": "Alice likes tea.", "name": 7}),
+    "add-name-false": add({"role": "user", "content": "Alice likes tea.", "name": False}),
+    # Keys a message does not take were dropped, and what they held lost.
+    "add-message-misspelt-key": add({"role": "user", "content": "I like tea.", "nmae": "Ann"}),
+    "add-message-scope-key": add({"role": "user", "content": "I like tea.", "user_id": OTHER}),
     "add-name-huge": add({"role": "user", "content": "Alice likes tea.", "name": "n" * 10_000}),
     "add-too-long": add("a" * 20_001),
     # A long chat is read in windows (validate.message_windows); a trace is one memory.
@@ -156,6 +163,12 @@ REFUSED = {
     "triples-surrogate-relation": triples([("Alice", "kno\ud800ws", "Bob")]),
     "triples-huge-name": triples([("A" * 30_000, "knows", "Bob")]),
     "triples-dict-missing": triples([{"source": "Alice", "relation": "knows"}]),
+    "triples-dict-misspelt-key": triples(
+        [{"source": "Cy", "relation": "lives_in", "target": "Rome", "valid_from": "2020-01-01"}]
+    ),
+    "triples-dict-scope-key": triples(
+        [{"source": "Cy", "relation": "lives_in", "target": "Rome", "user_id": OTHER}]
+    ),
     "triples-dict-type-int": triples(
         [{"source": "Alice", "relation": "knows", "target": "Bob", "source_type": 5}]
     ),
