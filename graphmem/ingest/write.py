@@ -26,10 +26,10 @@ from ..stores.graph_ops import GraphOps, Removal
 from ..stores.rows import fact_row, relation_row
 from .journal import WRITE, Change, decode, encode, journal, run_graph
 from .resolve import Plan
+from .scope_delete import DELETE_SCOPE, ScopeDeletes
 
 FACTS, ENTITIES, SOURCES = "facts", "entities", "sources"
 CONFLICT_RETRIES = 4
-DELETE_SCOPE = "delete_all_scope"
 UNDO_FAILED = "graphmem could not undo every step: "
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class Writer:
         self.ops = GraphOps(graph)
         self.vectors = vectors
         self.history = history
+        self.scopes = ScopeDeletes(self)
 
     def atomic(
         self,
@@ -139,6 +140,7 @@ class Writer:
         Returns the entity ids a delete pruned. An intent whose undo failed stays open, so
         the next open finishes the write rather than leave the stores apart.
         """
+        self.scopes.finish()  # a delete_all that stopped part-way goes first
         keeps = journal(self.history)
         if keeps and intent is None:
             intent = self.history.begin_intent(change.kind, encode(change))
@@ -399,36 +401,11 @@ class Writer:
         return removal
 
     def remove_scope(self, scope: Scope, page: int = 500, intent: int | None = None) -> int:
-        """Delete every memory of a scope, then what they leave behind; returns how many.
+        """Delete every memory of a scope, then what they leave behind; returns how many
+        (``scope_delete.py``)."""
+        return self.scopes.remove(scope, page, intent)
 
-        Whole pages of facts go at once, with no per-fact look at the relations they
-        support: the scope's relations and entities all go at the end anyway. That look
-        fetched every relation of a hub entity once per fact of the page (issue 20:
-        past 6 GB for one entity with 10k relations); here no statement returns rows.
-        The whole operation is journaled too, so a kill between pages is finished on
-        the next open rather than leave relations naming deleted facts.
-        """
-        keeps = journal(self.history)
-        if keeps and intent is None:
-            intent = self.history.begin_intent(
-                DELETE_SCOPE, encode(Change(DELETE_SCOPE, scope_entities=scope))
-            )
-        count = 0
-        while hits := self.vectors.scroll(FACTS, scope, limit=page):
-            facts = [fact_from_payload(h) for h in hits]
-            ids = [f.id for f in facts]
-            events = [HistoryEvent("DELETE", f.id, f.scope, old_value=f.text,
-                                   details={"by": "delete_all"}) for f in facts]  # fmt: skip
-            self.commit(Change("delete_all", [("fact_delete", {"ids": ids})],
-                               fact_deletes=ids, events=events))  # fmt: skip
-            count += len(facts)
-        # Fact nodes with no vector too, then entities with their relations and vectors.
-        self.commit(Change("delete_all", [("scope_delete_facts", scope.params()),
-                                          ("scope_delete_entities", scope.params())],
-                           scope_entities=scope))  # fmt: skip
-        if intent is not None:
-            self.history.end_intent(intent)
-        return count
+    fact_of = staticmethod(fact_from_payload)
 
     # -- helpers ---------------------------------------------------------------------
 
