@@ -94,8 +94,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--access-tracking",
         choices=("on", "off", "both"),
         default="on",
-        help="count reads per memory (the default); both: time every search with counting "
-        "on and off, interleaved in one process (search_ms_untracked)",
+        help="count reads per memory (the default); both: time the searches with counting "
+        "off, then on, in one process (search_ms_untracked)",
     )
     parser.add_argument(
         "--index-max-scopes",
@@ -209,11 +209,14 @@ def measure(config: dict[str, Any]) -> dict[str, Any]:
             untracked: dict[str, Any] = {}
             for recipe in config["recipes"]:
                 timings: dict[bool, list[float]] = {mode: [] for mode in modes}
-                for number, question in enumerate(queries[: config["queries"] + WARM_UP]):
-                    # Both modes per query, in alternating order: the load on this machine
-                    # drifts, and whichever runs second may find warmer caches.
-                    for mode in modes if number % 2 == 0 else modes[::-1]:
-                        memory.track_access = mode
+                # One mode after the other, counting off first: the counts are written by a
+                # thread every few seconds, so a search with counting off timed between
+                # searches with it on waited for their flushes too (the two modes were
+                # interleaved per query until 2026-11-29, which hid the cost).
+                for mode in sorted(modes):
+                    memory.access.flush()  # nothing of the last block left to write
+                    memory.track_access = mode
+                    for number, question in enumerate(queries[: config["queries"] + WARM_UP]):
                         began = time.perf_counter()
                         memory.search(
                             question.text, user_id=question.scope + suffix, limit=10,

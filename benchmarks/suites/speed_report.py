@@ -154,8 +154,8 @@ def _tracking(runs: list[dict[str, Any]]) -> list[Table]:
     both = [r for r in runs if "search_ms_untracked" in r]
     if not both:
         return []
-    table = Table("Access tracking: the same searches with read counting on and off, "
-                  "interleaved", ["embedder", "memories", "recipe", "on p50/p95 ms",
+    table = Table("Access tracking: the same searches with read counting off, then on",
+                  ["embedder", "memories", "recipe", "on p50/p95 ms",
                                   "off p50/p95 ms", "p50 on/off"])  # fmt: skip
     for r in both:
         for recipe, off in r["search_ms_untracked"].items():
