@@ -126,9 +126,14 @@ class EdgeVectorStore:
                 )
             existing = [n for n in self.collections if self._shard_dir(n).exists()]
             if stored is None and existing:
-                raise mismatch(
-                    self.prefix, self._where, f"an unrecorded embedder ({existing})", embedder, dim
-                )
+                existing = self._unrecorded(existing, embedder, dim)
+            if stored is None:
+                # Recorded before any shard is made: a shard on disk is then always one of
+                # this embedder's. Written after them, a kill in between (the first open of
+                # a data dir) left shards no open would take.
+                tmp = meta_path.with_suffix(".tmp")
+                tmp.write_text(json.dumps({"embedder": embedder, "dim": dim}))
+                os.replace(tmp, meta_path)
             self._counts = edge_counts.read(self._counts_path, self._folders())
             for name in self.collections:
                 if name in self._shards or name in self._pending:
@@ -137,11 +142,29 @@ class EdgeVectorStore:
                     self._pending.add(name)  # loaded by _shard, on first use
                 else:
                     self._shards[name] = self._create(name, dim)
-            if stored is None:
-                tmp = meta_path.with_suffix(".tmp")
-                tmp.write_text(json.dumps({"embedder": embedder, "dim": dim}))
-                os.replace(tmp, meta_path)
         self._dim = dim
+
+    def _unrecorded(self, existing: list[str], embedder: str, dim: int) -> list[str]:
+        """Shards on disk with no record of their embedder. graphmem records it before it
+        makes a shard (and, before 2026-11-29, after it made them all, before any write):
+        so an empty shard, or one a kill cut short that does not load, holds nothing
+        anyone wrote, and is made again. One holding points came from elsewhere."""
+        for name in existing:
+            where = self._shard_dir(name)
+            try:
+                shard = qe.EdgeShard.load(str(where))
+                points = shard.count(qe.CountRequest(exact=True))
+                shard.close()
+            except Exception:  # noqa: BLE001 - a shard cut short by a kill: no write reached it
+                points = 0
+            if points:
+                raise mismatch(self.prefix, self._where, f"an unrecorded embedder ({existing})",
+                               embedder, dim)  # fmt: skip
+        for name in existing:
+            log.warning("removing the unfinished vector shard %s (no embedder recorded, no "
+                        "points): its data dir's first open was cut short", self._shard_dir(name))  # fmt: skip
+            shutil.rmtree(self._shard_dir(name))
+        return []
 
     def _create(self, name: str, dim: int) -> Any:
         edge_counts.forget(self._counts_path)  # a new shard is counted on the next close
@@ -154,10 +177,15 @@ class EdgeVectorStore:
         # segments as they were.
         params = qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine, memory=qe.Memory.Cold)
         config = qe.EdgeConfig(vectors=params)
-        shard = qe.EdgeShard.create(where, config)
+        # Made aside and moved into place whole: a kill part-way leaves only the aside.
+        partial = Path(f"{where}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        shard = qe.EdgeShard.create(str(partial), config)
         for key in INDEXED_KEYS:
             shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
-        return shard
+        shard.close()
+        os.replace(partial, where)
+        return qe.EdgeShard.load(where)
 
     def optimize(self) -> None:
         """Build HNSW and merge segments (minutes at 100k points); searches stay exact
