@@ -191,6 +191,19 @@ def test_promotion_copies_a_run_memory_to_its_user_once(mem, clock):
     assert mem.verify().ok
 
 
+def test_a_promoted_copy_the_user_deleted_stays_deleted(mem):
+    (fact,) = mem.add("Yuri's train leaves at noon.", user_id="u", run_id="trip", infer=False)
+    for _ in range(2):
+        mem.search("Yuri train", user_id="u", run_id="trip", limit=1)
+    (copy,) = mem.maintain(user_id="u").copies
+    mem.delete(copy, user_id="u")
+    again = mem.maintain(user_id="u")
+    assert (again.promoted, again.copies) == ([], [])
+    assert [f.id for f in mem.get_all(user_id="u")] == [fact.id]  # the run's original only
+    assert events(mem, copy, user_id="u") == ["PROMOTE", "DELETE"]
+    assert mem.verify().ok
+
+
 def test_promotion_by_importance_in_a_run_scope_only_maintain(tmp_path, clock):
     with Memory.open(tmp_path / "d", embedder="hash", extractor="offline", clock=clock,
                      promote_min_importance=0.8) as m:  # fmt: skip

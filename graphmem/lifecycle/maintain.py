@@ -180,13 +180,19 @@ def maintain(memory: Any, now: datetime, scope: Scope) -> MaintainReport:
 
 
 def _unpromoted(memory: Any, wanted: list[Fact]) -> dict[Scope, list[Fact]]:
-    """``wanted`` by the scope each is promoted to, less those that have a copy there."""
+    """``wanted`` by the scope each is promoted to, less those that have a copy there or
+    had one: a copy the user deleted was promoted again, under the same id, by the next
+    ``maintain`` (its history read PROMOTE, DELETE, PROMOTE)."""
     by_target: dict[Scope, list[Fact]] = {}
     for fact in wanted:
         by_target.setdefault(long_term(fact.scope), []).append(fact)
+    # A history store of the caller's own may lack it: then a copy that exists is the test.
+    ever = getattr(memory.history_store, "promoted_into", None)
     for target, facts in list(by_target.items()):
         ids = [f.id for f in facts]
         done = {str(h.payload.get("promoted_from")) for h in memory.vectors.scroll(
             FACTS, target, limit=len(ids), filters={"promoted_from": ids})}  # fmt: skip
+        if ever is not None:
+            done |= ever(target)
         by_target[target] = [f for f in facts if f.id not in done]
     return {t: facts for t, facts in by_target.items() if facts}

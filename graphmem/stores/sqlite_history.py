@@ -211,6 +211,16 @@ class SQLiteHistoryStore:
             ).fetchall()
         return [_event(r) for r in rows]
 
+    def promoted_into(self, scope: Scope) -> set[str]:
+        """The ids of every memory a PROMOTE event ever copied into exactly ``scope``,
+        the copy deleted since or not (``lifecycle/maintain.py`` promotes each once)."""
+        with self._call("read history"):
+            rows = self._conn.execute(
+                "SELECT details FROM history WHERE user_id = ? AND agent_id = ? AND run_id = ? "
+                "AND event = 'PROMOTE'", (scope.user_id, scope.agent_id, scope.run_id),
+            ).fetchall()  # fmt: skip
+        return {str(json.loads(r[0]).get("promoted_from") or "") for r in rows} - {""}
+
     def event(self, event_id: int) -> HistoryEvent | None:
         """One event by its id (``undo_merge`` read the newest million to find it)."""
         with self._call("read history"):
