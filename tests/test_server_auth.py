@@ -286,6 +286,14 @@ def test_the_server_never_prints_a_key(served):
     # A key put in the URL is refused, and was written whole into the access log.
     httpx.get(served.url + f"/v1/memories?api_key={key}&user_id=kim")
     httpx.get(served.url + f"/v1/memories/{key}", headers={"Authorization": f"Bearer {key}"})
+    # Percent-encoded, under a name the filter does not list: logged whole, and the 403
+    # echoed it back, for the explorer to show.
+    other, _ = served.keys.create(user_id="lou")
+    encoded = key.replace("_", "%5f", 2)
+    answer = httpx.get(served.url + f"/v1/memories?user_id={encoded}",
+                       headers={"X-API-Key": other})  # fmt: skip
+    assert answer.status_code == 403 and key.split("_", 2)[2] not in answer.text
+    assert "looks like an API key" in answer.json()["detail"]
     httpx.get(served.url + "/healthz?done=1")
     deadline = time.monotonic() + 30
     while "done=1" not in served.output() and time.monotonic() < deadline:

@@ -10,7 +10,6 @@ server's ``AsyncMemory`` lanes, beside the REST routes.
 
 from __future__ import annotations
 
-import ipaddress
 from collections import OrderedDict
 from typing import Any
 
@@ -25,6 +24,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from ..server.guard import listed, names_for
 from .tools import build_server, calls_on
 from .vet import bare_notification, refusal, unreadable_line_error
 
@@ -191,9 +191,6 @@ def mount(app: Any, state: Any) -> None:
     app.router.routes.append(Route(PATH, gate, include_in_schema=False))
 
 
-_LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
-
-
 def host_check(bound: str, allowed: tuple[str, ...] = ()) -> TransportSecuritySettings:
     """Which Host headers ``/mcp`` accepts (a DNS-rebinding check: a web page on a name
     that resolves to this machine must not reach a local server's tools, key or not).
@@ -204,12 +201,10 @@ def host_check(bound: str, allowed: tuple[str, ...] = ()) -> TransportSecuritySe
     ``allowed`` names. The SDK's own check knew only the local names, so a server bound
     to 0.0.0.0 answered every remote MCP client 421 "Invalid Host header" while its REST
     routes served the same client (seen with ``graphmem serve --host 0.0.0.0``)."""
-    if not allowed and not _loopback(bound):
+    names = names_for(bound, allowed)
+    if not names.checked:
         return TransportSecuritySettings(enable_dns_rebinding_protection=False)
-    names = (*_LOCAL_NAMES, *(n.strip() for n in allowed if n.strip()))
-    hosts = [form for name in names
-             for form in ((name,) if _has_port(name) else (name, f"{name}:*"))]  # fmt: skip
-    origins = [f"{scheme}://{form}" for scheme in ("http", "https") for form in hosts]
+    hosts, origins = list(names.hosts), list(names.origins)
     return TransportSecuritySettings(enable_dns_rebinding_protection=True,
                                      allowed_hosts=hosts, allowed_origins=origins)  # fmt: skip
 
@@ -221,7 +216,7 @@ def _foreign(headers: Headers, security: TransportSecuritySettings) -> JSONRespo
     if not security.enable_dns_rebinding_protection:
         return None
     host, origin = headers.get("host"), headers.get("origin")
-    if not host or not _listed(host, security.allowed_hosts):
+    if not host or not listed(host, security.allowed_hosts):
         status, message = (
             421,
             (
@@ -230,7 +225,7 @@ def _foreign(headers: Headers, security: TransportSecuritySettings) -> JSONRespo
                 "start graphmem serve with --allowed-host NAME for each name clients use"
             ),
         )
-    elif origin and not _listed(origin, security.allowed_origins):
+    elif origin and not listed(origin, security.allowed_origins):
         status, message = (
             403,
             (
@@ -243,25 +238,6 @@ def _foreign(headers: Headers, security: TransportSecuritySettings) -> JSONRespo
         return None
     return JSONResponse({"jsonrpc": "2.0", "id": None, "error": {
         "code": INVALID_REQUEST, "message": message}}, status_code=status)  # fmt: skip
-
-
-def _listed(value: str, allowed: list[str]) -> bool:
-    """``value`` is one of ``allowed``, where ``name:*`` stands for the name with any port."""
-    return any(value == form or (form.endswith(":*") and value.startswith(form[:-1]))
-               for form in allowed)  # fmt: skip
-
-
-def _loopback(host: str) -> bool:
-    if host.strip("[]").lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a name other than localhost: whatever it resolves to, not loopback-only
-
-
-def _has_port(name: str) -> bool:
-    return name.rsplit("]", 1)[-1].count(":") == 1
 
 
 async def _read_body(receive: Any) -> tuple[list[dict], bytes | None]:

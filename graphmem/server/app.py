@@ -33,6 +33,7 @@ from ..memory import Memory
 from ..wire import to_wire
 from .auth import RateLimiter, scope_for
 from .docs import install_docs
+from .guard import Guard, names_for
 from .keys import KeyInfo, KeyStore
 from .problems import document_problems, install_handlers, problem
 from .routes import install_routes
@@ -49,8 +50,8 @@ class Settings:
     subgraph_limit: int = 5_000  # nodes returned for a whole-scope subgraph
     readers: int = 4  # threads serving reads side by side
     rooms: tuple[str, ...] = ("graphmem.mcp", "graphmem.ui")
-    host: str = "127.0.0.1"  # the interface bound: a loopback one checks Host headers (MCP)
-    allowed_hosts: tuple[str, ...] = ()  # Host names /mcp accepts beside the local ones
+    host: str = "127.0.0.1"  # the interface bound: a loopback one checks Host headers
+    allowed_hosts: tuple[str, ...] = ()  # Host names accepted beside the local ones (guard.py)
 
 
 @dataclass
@@ -186,6 +187,7 @@ def create_app(memory: Memory, keys: KeyStore, *, settings: Settings | None = No
     document_answers(app)  # after the problems: /readyz's 503 is its own body, not one
     app.add_middleware(_BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(_HeadAsGet)
+    app.add_middleware(Guard, names=names_for(settings.host, settings.allowed_hosts))
     for room in settings.rooms:
         if importlib.util.find_spec(room) is not None:
             mount = getattr(importlib.import_module(room), "mount_on_server", None)

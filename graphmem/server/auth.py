@@ -11,6 +11,7 @@ covers, so every read and write below is already confined.
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import Annotated, Any
 
@@ -22,6 +23,8 @@ from ..models import SCOPE_FIELDS
 from .keys import KeyInfo
 from .problems import forbidden
 
+_KEYLIKE = re.compile(r"gm_[0-9a-fA-F]{12}_")  # keys.py's form: never echoed back
+
 
 def scope_for(key: KeyInfo, given: dict[str, Any], *, by_id: bool) -> dict[str, str | None]:
     """The scope arguments for ``Memory``: the request's, checked against the key's."""
@@ -32,7 +35,9 @@ def scope_for(key: KeyInfo, given: dict[str, Any], *, by_id: bool) -> dict[str, 
             if by_id:
                 # The same answer a missing id gets: another scope's data does not exist here.
                 raise NotFoundError("not found in this key's scope")
-            raise forbidden(f"this key may not use {name}={asked!r}")
+            shown = "a value that looks like an API key" if _KEYLIKE.search(str(asked)) \
+                else repr(asked)  # fmt: skip
+            raise forbidden(f"this key may not use {name}={shown}")
         out[name] = asked if asked is not None else (mine or None)
     return out
 

@@ -12,6 +12,7 @@ import re
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from ..cli.output import table
 from ..cli.registry import arg, command, group
@@ -100,9 +101,26 @@ class _NoSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(_SECRET.sub(lambda m: f"{m.group(1) or ''}[redacted]", a)
-                                if isinstance(a, str) else a for a in record.args)  # fmt: skip
+            record.args = tuple(scrub(a) if isinstance(a, str) else a for a in record.args)
         return True
+
+
+def scrub(text: str) -> str:
+    """``text`` with key-like parts redacted, found in its percent-decoded form too: a key
+    sent as ``gm%5f...`` was logged whole (the access log writes the raw query string)."""
+    cleaned = _SECRET.sub(_redacted, text)
+    decoded = cleaned
+    for _ in range(3):  # %255f is %5f once decoded, and _ twice
+        decoded, before = unquote(decoded), decoded
+        if decoded == before:
+            break
+        if _SECRET.search(decoded):
+            return _SECRET.sub(_redacted, decoded)
+    return cleaned
+
+
+def _redacted(found: re.Match) -> str:
+    return f"{found.group(1) or ''}[redacted]"
 
 
 group("keys", "create, list and revoke the API keys of graphmem serve")
