@@ -345,3 +345,78 @@ def test_a_wrong_key_gets_a_readable_message(page, served):
     assert "{" not in alert.inner_text()  # the problem's words, not its JSON
     expect(page.get_by_label("API key", exact=True)).to_be_visible()
     assert page.evaluate("sessionStorage.getItem('graphmem.key')") is None
+
+
+def test_after_disconnect_the_next_key_sees_nothing_the_last_one_was_shown(page, served):
+    """Disconnect hid the app but left alice's hits, entity panel and Cypher rows in the
+    page: dave, connecting next in the same tab, saw them under his own header."""
+    connect(page, served.keys["alice"])
+    page.get_by_label("Question").fill("where does Alice's brother live?")
+    page.get_by_label("Question").press("Enter")
+    expect(page.locator(".hit", has_text="Bob lives in Paris.")).to_be_visible()
+    node(page, "Bob").click()
+    expect(page.locator("#entity-name")).to_have_text("Bob")
+    page.get_by_role("tab", name="Cypher").click()
+    console = page.get_by_label("Read-only Cypher over this scope")
+    console.fill("MATCH (e:Entity) RETURN e.name AS name")
+    console.press("Enter")
+    expect(page.locator("#cypher-result tbody")).to_contain_text("Alice")
+    page.get_by_role("button", name="Disconnect").click()
+    connect(page, served.keys["dave"])
+    expect(node(page, "Initech")).to_be_visible()
+    body = page.locator("#app")
+    for seen in ("Bob lives in Paris.", "Alice", "Paris", "Acme"):
+        expect(body).not_to_contain_text(seen)
+    page.get_by_role("tab", name="Entity").click()
+    expect(page.locator("#entity-none")).to_be_visible()
+
+
+def test_an_answer_for_a_key_dropped_meanwhile_is_never_shown(page, served):
+    """A slow search answered after Disconnect and a new key: it was drawn anyway."""
+    connect(page, served.keys["alice"])
+    release = []
+    page.route("**/v1/search", lambda route: release.append(route))
+    page.get_by_label("Question").fill("where does Alice's brother live?")
+    page.get_by_label("Question").press("Enter")
+    for _ in range(400):  # the route handler runs while the page is waited on
+        if release:
+            break
+        page.wait_for_timeout(50)
+    assert release, "the search never left the page"
+    page.get_by_role("button", name="Disconnect").click()
+    connect(page, served.keys["dave"])
+    with page.expect_response("**/v1/search"):
+        release[0].continue_()
+    # Nothing to wait for when nothing is drawn: give the page's handler a moment to run.
+    page.evaluate("() => new Promise((done) => setTimeout(done, 300))")
+    expect(page.locator(".hit")).to_have_count(0)
+    expect(page.locator("#app")).not_to_contain_text("Bob lives in Paris.")
+    expect(page.locator("#message")).to_be_hidden()
+
+
+def _as_admin(served, path, body):
+    reply = httpx.post(served.url + path, json=body, timeout=60,
+                       headers={"Authorization": f"Bearer {served.keys['admin']}"})  # fmt: skip
+    assert reply.status_code == 200, reply.text
+
+
+def test_entity_types_named_like_object_members_get_a_colour(page, served):
+    """A type looked up in a plain object: "constructor" read Object's own function."""
+    triples = [{"source": "Cy", "relation": "builds", "target": "Ark",
+                "source_type": "constructor", "target_type": "__proto__"}]  # fmt: skip
+    _as_admin(served, "/v1/triples", {"user_id": "cora", "triples": triples})
+    page.get_by_label("User", exact=True).fill("cora")
+    connect(page, served.keys["admin"])
+    for name in ("Cy", "Ark"):
+        fill = node(page, name).locator("circle").first.get_attribute("fill") or ""
+        assert re.fullmatch(r"#[0-9a-fA-F]{6}|hsl\(.*\)|rgb\(.*\)", fill), (name, fill)
+
+
+def test_a_scope_with_more_memories_than_the_list_shows_says_so(page, served):
+    items = [{"text": f"Errand number {n} is done."} for n in range(205)]
+    _as_admin(served, "/v1/memories/batch", {"user_id": "many", "items": items, "infer": False})
+    page.get_by_label("User", exact=True).fill("many")
+    connect(page, served.keys["admin"])
+    page.get_by_role("tab", name="Memories").click()
+    expect(page.locator("#memories tbody tr")).to_have_count(200)
+    expect(page.locator("#mem-note")).to_contain_text("Showing the first 200 memories")

@@ -14,15 +14,21 @@ export class ApiError extends Error {
   }
 }
 
-// sessionStorage: the key survives a reload of this tab and dies with it.
+// An answer that arrives after its key was replaced or dropped: never shown.
+export class StaleAnswer extends Error {}
+
+// sessionStorage: the key survives a reload of this tab and dies with it. ``epoch`` counts
+// the keys this tab has held, so an answer can tell whether its key is still the one.
 export const session = {
+  epoch: 0,
   get key() { return sessionStorage.getItem(KEY) || ""; },
   get user() { return sessionStorage.getItem(USER) || ""; },
   save(key, user) {
+    this.epoch += 1;
     sessionStorage.setItem(KEY, key);
     if (user) sessionStorage.setItem(USER, user); else sessionStorage.removeItem(USER);
   },
-  clear() { sessionStorage.removeItem(KEY); sessionStorage.removeItem(USER); },
+  clear() { this.epoch += 1; sessionStorage.removeItem(KEY); sessionStorage.removeItem(USER); },
 };
 
 async function problemOf(response) {
@@ -41,6 +47,18 @@ async function problemOf(response) {
 }
 
 async function call(method, path, { query = {}, body } = {}) {
+  const epoch = session.epoch;
+  try {
+    const answer = await send(method, path, query, body);
+    if (epoch !== session.epoch) throw new StaleAnswer("answer for a key no longer in use");
+    return answer;
+  } catch (err) {
+    if (epoch !== session.epoch) throw new StaleAnswer("answer for a key no longer in use");
+    throw err;
+  }
+}
+
+async function send(method, path, query, body) {
   const params = new URLSearchParams();
   const user = session.user;
   if (user && method !== "POST") params.set("user_id", user);

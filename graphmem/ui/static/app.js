@@ -1,6 +1,6 @@
 // Wiring: the key form, the tabs, the date slider, and what each control asks the API.
 
-import { api, ApiError, session } from "./api.js";
+import { api, ApiError, session, StaleAnswer } from "./api.js";
 import { day, GraphView, typeColour } from "./graph.js";
 import {
   h, historyRow, normaliseHit, pathText, renderFacts, renderHits, renderMemories,
@@ -9,6 +9,7 @@ import {
 
 const $ = (id) => document.getElementById(id);
 const GRAPH_LIMIT = 300;
+const MEMORY_LIMIT = 200;
 
 const state = {
   full: { nodes: [], edges: [] }, // every relation of the scope, superseded ones included
@@ -47,6 +48,7 @@ async function guarded(action) {
   try {
     return await action();
   } catch (err) {
+    if (err instanceof StaleAnswer) return undefined; // its key was dropped: show nothing
     showError(err);
     if (err.status === 401) disconnect(false);
     return undefined;
@@ -80,8 +82,26 @@ function disconnect(clearMessage = true) {
   $("session").hidden = true;
   $("app").hidden = true;
   $("key-input").value = "";
-  Object.assign(state, { full: { nodes: [], edges: [] }, selected: null, only: null, hits: [], hit: -1 });
+  Object.assign(state, { full: { nodes: [], edges: [] }, stops: [], asOf: "", validIds: null,
+    selected: null, only: null, hits: [], hit: -1 });
+  clearPanels();
   $("key-input").focus();
+}
+
+// What the last key was shown goes with it: the next key, in this tab, saw it all.
+function clearPanels() {
+  graphView.setGraph(state.full);
+  draw();
+  for (const id of ["session-stats", "search-note", "graph-note", "cypher-note", "mem-note"]) $(id).textContent = "";
+  for (const id of ["hits", "legend", "entity-relations", "entity-facts"]) $(id).replaceChildren();
+  for (const id of ["entity-name", "entity-meta"]) $(id).textContent = "";
+  $("entity-body").hidden = true;
+  $("entity-none").hidden = false;
+  $("search-input").value = "";
+  $("cypher-input").value = "";
+  renderTable($("cypher-result"), []);
+  $("memories").tBodies[0].replaceChildren();
+  selectTab("tab-search", false);
 }
 
 // ---- graph ----------------------------------------------------------------------------
@@ -188,10 +208,13 @@ async function loadNeighbourhood() {
 
 // By id, not name: two entities may share a name (of different types, or in sub-scopes).
 async function showEntity(node) {
+  const asOf = state.asOf;
   const [entity, rels, facts] = await Promise.all([
     api.entity(node.id), api.relations(node.id, { include_invalid: true }),
-    api.factsAbout(node.id, state.asOf),
+    api.factsAbout(node.id, asOf),
   ]);
+  // Another entity (or date) was chosen while this one loaded: its answer is not shown.
+  if (state.selected !== node || state.asOf !== asOf) return;
   $("entity-none").hidden = true;
   $("entity-body").hidden = false;
   $("entity-name").textContent = entity.name;
@@ -203,13 +226,16 @@ async function showEntity(node) {
 
 // ---- search -----------------------------------------------------------------------------
 
+let searches = 0;
 async function search(ev) {
   ev.preventDefault();
   const query = $("search-input").value.trim();
   if (!query) return;
   const body = { query, limit: 10 };
   if (state.asOf) body.as_of = state.asOf;
+  const ticket = ++searches;
   const result = await api.search(body);
+  if (ticket !== searches) return; // a later search was asked while this one ran
   state.hits = (result.hits || []).map(normaliseHit);
   const longest = state.hits.reduce((best, hit, i) => (hit.path.length > (best < 0 ? 0 : state.hits[best].path.length) ? i : best), -1);
   state.selected = null;
@@ -226,16 +252,23 @@ function pickHit(i) {
   state.selected = null;
   renderHits($("hits"), state.hits, i, pickHit);
   const note = $("search-note");
-  const base = note.textContent.split(" Path shown:")[0];
-  note.textContent = i >= 0 && state.hits[i].path.length ? `${base} Path shown: ${pathText(state.hits[i].path)}` : base;
+  const base = note.firstChild ? note.firstChild.textContent : "";
+  // The path in <bdi>: a name holding U+202E must not turn the page's words backwards.
+  note.replaceChildren(base, ...(i >= 0 && state.hits[i].path.length
+    ? [" Path shown: ", h("bdi", {}, pathText(state.hits[i].path))] : []));
   draw();
 }
 
 // ---- memories -----------------------------------------------------------------------------
 
 async function loadMemories() {
-  const data = await api.memories({ include_invalid: $("mem-invalid").checked, limit: 200 });
-  renderMemories($("memories").tBodies[0], data.memories || [], toggleHistory);
+  // One more than is shown, to know whether there are more.
+  const data = await api.memories({ include_invalid: $("mem-invalid").checked, limit: MEMORY_LIMIT + 1 });
+  const memories = data.memories || [];
+  renderMemories($("memories").tBodies[0], memories.slice(0, MEMORY_LIMIT), toggleHistory);
+  $("mem-note").textContent = memories.length > MEMORY_LIMIT
+    ? `Showing the first ${MEMORY_LIMIT} memories of this scope: search for the others, or read them all with GET /v1/memories (limit and offset).`
+    : "";
 }
 
 async function toggleHistory(memory, row, button) {

@@ -19,7 +19,9 @@ function hashed(text) {
   return PALETTE[h % PALETTE.length];
 }
 
-export const typeColour = (type) => TYPE_COLOURS[type] || hashed(type || "other");
+// Own keys only: a type named "constructor" or "__proto__" read Object's members.
+export const typeColour = (type) =>
+  (Object.hasOwn(TYPE_COLOURS, type) ? TYPE_COLOURS[type] : null) || hashed(type || "other");
 export const relationColour = (name) => hashed(relationKey(name));
 // The server's canonical relation form ("Works At" -> "works_at"), to match path steps.
 export const relationKey = (name) =>

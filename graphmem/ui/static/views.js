@@ -108,7 +108,7 @@ export function renderFacts(list, facts) {
   list.replaceChildren();
   if (!facts.length) list.append(h("li", { class: "hint" }, "None."));
   for (const f of facts) {
-    list.append(h("li", { class: f.invalid_at ? "superseded" : "" }, f.text,
+    list.append(h("li", { class: f.invalid_at ? "superseded" : "" }, h("bdi", {}, f.text),
       h("span", { class: "when" }, ` (${validity(f)})`)));
   }
 }
@@ -152,8 +152,9 @@ export function historyRow(events) {
         .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join(", ")
       : "";
     const change = e.old_value && e.new_value ? `${e.old_value} → ${e.new_value}` : e.new_value || e.old_value || "";
-    return h("li", {}, h("strong", {}, e.event), ` ${day(e.created_at)} `, change,
-      details ? h("span", { class: "when" }, ` (${details})`) : null);
+    // In <bdi>: a stored U+202E must not turn the page's own text around it backwards.
+    return h("li", {}, h("strong", {}, e.event), ` ${day(e.created_at)} `, h("bdi", {}, change),
+      details ? h("span", { class: "when" }, " (", h("bdi", {}, details), ")") : null);
   });
   return h("tr", { class: "history" }, h("td", { colspan: 6 },
     h("ol", { class: "events", "aria-label": "history" }, items)));
