@@ -68,7 +68,16 @@ def _nearest_existing(path: Path) -> Path:
     return current
 
 
-def _check_free_space(path: Path, existing: Path, min_free_mb: int) -> None:
+def check_room(path: Path, min_free_mb: int) -> None:
+    """Before each write (``Writer.commit``): the disk of ``path`` still has
+    ``min_free_mb`` free. Checked only at open, a disk that filled later met the next
+    write inside Qdrant Edge's memory-mapped files, where it is no error but a SIGBUS
+    that ended the process (a running ``graphmem serve`` with it). A statvfs call, a few
+    microseconds."""
+    _check_free_space(path, path, min_free_mb, "write")
+
+
+def _check_free_space(path: Path, existing: Path, min_free_mb: int, doing: str = "open") -> None:
     if min_free_mb <= 0:
         return
     try:
@@ -79,7 +88,7 @@ def _check_free_space(path: Path, existing: Path, min_free_mb: int) -> None:
         raise StorageError(
             path,
             f"only {free / 1024 / 1024:.1f} MB free on the disk of {path}, below the "
-            f"{min_free_mb} MB the stores need to open safely (min_free_disk_mb); free some "
+            f"{min_free_mb} MB the stores need to {doing} safely (min_free_disk_mb); free some "
             "space, choose a data_dir on another disk, or lower min_free_disk_mb",
         )
 

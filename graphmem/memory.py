@@ -6,6 +6,7 @@ Follow ``add()`` into ``ingest/`` (validate -> extract -> resolve -> write) and
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,6 +15,7 @@ from uuid import UUID
 
 from .collector import collector_paused, give_back_heap
 from .config import Config, check_names
+from .datadir import check_room
 from .embed.checked import CheckedEmbedder
 from .errors import ConfigError, NotFoundError, ValidationError
 from .factory import build_all, release
@@ -153,6 +155,9 @@ class Memory:
         # Relation names' vectors: ingest embeds them, search reads them, close saves them.
         self.names = NameVectors(embedder, names_file)
         self.writer = Writer(graph, vectors, history)
+        if self.config.data_dir is not None and Path(self.config.data_dir).is_dir():
+            self.writer.room = functools.partial(check_room, Path(self.config.data_dir),
+                                                 self.config.min_free_disk_mb)  # fmt: skip
         # Writes a killed process left half done are finished before anything else runs.
         self.recovered = self.writer.recover()
         self.resolver = Resolver(

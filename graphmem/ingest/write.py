@@ -48,6 +48,7 @@ class Writer:
         self.vectors = vectors
         self.history = history
         self.scopes = ScopeDeletes(self)
+        self.room: Callable[[], None] | None = None  # raises when the disk is too full to write
 
     def atomic(
         self,
@@ -140,6 +141,8 @@ class Writer:
         Returns the entity ids a delete pruned. An intent whose undo failed stays open, so
         the next open finishes the write rather than leave the stores apart.
         """
+        if self.room is not None:
+            self.room()
         self.scopes.finish()  # a delete_all that stopped part-way goes first
         keeps = journal(self.history)
         if keeps and intent is None:
@@ -369,6 +372,8 @@ class Writer:
         can disagree with a flush cut short, and counts are a hint a kill may lose anyway.
         On musique-dev a flush of 4,256 reads took 2.1 s that way, with searches sharing
         the processor with it; a store without ``overwrite_payloads`` still commits."""
+        if self.room is not None:
+            self.room()
         if getattr(self.vectors, "overwrites_payloads",
                    callable(getattr(self.vectors, "overwrite_payloads", None))):  # fmt: skip
             self.vectors.overwrite_payloads(FACTS, points)

@@ -133,6 +133,49 @@ def test_a_nearly_full_disk_is_a_storage_error_not_a_sigbus(tmp_path, mounted):
     assert not (point / "data").exists()  # refused before writing anything
 
 
+FILL_THEN_WRITE = """
+import os, sys
+from graphmem import Memory, GraphMemError
+data, filler = sys.argv[1], sys.argv[2]
+with Memory.open(data, embedder="hash", min_free_disk_mb=8) as m:
+    m.add("Alice likes tea.", user_id="u", infer=False)
+    with open(filler, "wb") as out:  # the disk fills up after the open, as it does in service
+        try:
+            while True:
+                out.write(b"x" * 1048576)
+                out.flush()
+        except OSError:
+            pass
+    try:
+        m.add("Bob lives in Paris.", user_id="u", infer=False)
+        print("WROTE")
+    except GraphMemError as exc:
+        print(type(exc).__name__, exc)
+    print("HELD", sorted(f.text for f in m.get_all(user_id="u")), m.verify().ok)
+    os.remove(filler)
+    m.add("Bob lives in Paris.", user_id="u", infer=False)
+    print("AFTER", sorted(f.text for f in m.get_all(user_id="u")))
+"""
+
+
+def test_a_disk_that_fills_after_open_refuses_the_next_write_not_a_sigbus(tmp_path, mounted):
+    """Checked only at open, a disk that filled later met the next write inside Qdrant
+    Edge's mapped files: SIGBUS, the process gone (a server with it)."""
+    point = tmp_path / "small"
+    mount_tmpfs(point, "96m")
+    mounted.append(point)
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    done = subprocess.run([sys.executable, "-c", FILL_THEN_WRITE, str(point / "data"),
+                           str(point / "filler")], capture_output=True, text=True, timeout=300,
+                          env=env)  # fmt: skip
+    assert done.returncode == 0, f"the child died with {done.returncode}: {done.stderr[-2000:]}"
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("StorageError") and "min_free_disk_mb" in lines[0], done.stdout
+    assert "to write safely" in lines[0]
+    assert lines[1] == "HELD ['Alice likes tea.'] True", done.stdout
+    assert lines[2] == "AFTER ['Alice likes tea.', 'Bob lives in Paris.']", done.stdout
+
+
 def test_the_free_space_threshold_is_a_setting(tmp_path):
     free_mb = shutil.disk_usage(tmp_path).free // (1024 * 1024)
     with storage_error(r"MB free") as info:
