@@ -79,7 +79,8 @@ def check_limit(limit: object) -> int:
 
 
 class _Bounded(OrderedDict):
-    """A dict that drops its oldest keys past ``limit``; searches set it side by side."""
+    """A dict that drops its least recently used keys past ``limit``; searches on several
+    threads read and set it side by side."""
 
     def __init__(self, limit: int) -> None:
         super().__init__()
@@ -89,8 +90,17 @@ class _Bounded(OrderedDict):
     def __setitem__(self, key: Any, value: Any) -> None:
         with self._lock:
             super().__setitem__(key, value)
+            self.move_to_end(key)
             while len(self) > self.limit:
                 self.popitem(last=False)
+
+    def used(self, key: Any) -> Any:
+        """The value of ``key`` (None if absent), now the most recently used."""
+        with self._lock:
+            found = self.get(key)
+            if found is not None:
+                self.move_to_end(key)
+            return found
 
 
 class Searcher:
@@ -101,10 +111,11 @@ class Searcher:
         self.ops, self.vectors, self.embedder = ops, vectors, embedder
         # Relation names' vectors, which ingest fills as it writes (index/names.py).
         self.names = names if names is not None else NameVectors(embedder)
-        self._graphs: OrderedDict[Scope, tuple[tuple, EntityFactGraph]] = OrderedDict()
-        self._graphs_lock = threading.Lock()
-        self._containing: OrderedDict[tuple, tuple[int, tuple[str, ...]]] = OrderedDict()
-        self._containing_lock = threading.Lock()
+        # No more scopes' graphs than the vector store keeps indexes for
+        # (Config.index_max_scopes): an evicted scope's arrays would outlive its index.
+        kept = min(_GRAPH_SCOPES, getattr(vectors, "max_scopes", _GRAPH_SCOPES))
+        self._graphs: _Bounded[Scope, tuple[tuple, EntityFactGraph]] = _Bounded(kept)
+        self._containing: _Bounded[tuple, tuple[int, tuple[str, ...]]] = _Bounded(_NAME_CACHE)
         # Per scope: whether its last focus search found speakers among the candidates
         # (``_Run.vector`` guesses the focus text only then). A hint: a stale one costs
         # one embedding row or call, never a result.
@@ -116,21 +127,12 @@ class Searcher:
                     if isinstance(self.vectors, IndexedVectorStore) else None)  # fmt: skip
         key = (index.generation, index.revision, getattr(entities, "generation", 0),
                getattr(entities, "revision", 0))  # fmt: skip
-        with self._graphs_lock:
-            found = self._graphs.get(scope)
-            if found is not None and found[0] == key:
-                self._graphs.move_to_end(scope)
-                return found[1]
+        found = self._graphs.used(scope)
+        if found is not None and found[0] == key:
+            return found[1]
         ids = [i for i in index.ids if i is not None]
         graph = build_graph(ids, [index.gate(i) or {} for i in ids], self.ops, scope)
-        with self._graphs_lock:
-            self._graphs[scope] = (key, graph)
-            self._graphs.move_to_end(scope)
-            # No more scopes than the vector store keeps indexes for (Config.index_max_scopes):
-            # an evicted scope's graph arrays would otherwise outlive its index.
-            kept = min(_GRAPH_SCOPES, getattr(self.vectors, "max_scopes", _GRAPH_SCOPES))
-            while len(self._graphs) > kept:
-                self._graphs.popitem(last=False)
+        self._graphs[scope] = (key, graph)
         return graph
 
     def containing(self, index: ScopeIndex, name: str, limit: int) -> tuple[int, tuple[str, ...]]:
@@ -141,17 +143,11 @@ class Searcher:
         fifth of a hybrid search at 100k (measured), and the graph walk uses ``limit``.
         """
         key = (index.generation, index.revision, name, limit)
-        with self._containing_lock:
-            found = self._containing.get(key)
-            if found is not None:
-                self._containing.move_to_end(key)
-                return found
-        ids = index.containing(name)
-        found = (len(ids), tuple(heapq.nsmallest(limit, ids)))
-        with self._containing_lock:
+        found = self._containing.used(key)
+        if found is None:
+            ids = index.containing(name)
+            found = (len(ids), tuple(heapq.nsmallest(limit, ids)))
             self._containing[key] = found
-            while len(self._containing) > _NAME_CACHE:
-                self._containing.popitem(last=False)
         return found
 
     def name_vectors(self, names: list[str]) -> dict[str, np.ndarray]:
