@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..errors import CommitUncertainError, ConflictError, GraphMemError
+from ..interrupts import held_back
 from ..models import Fact, HistoryEvent, Scope, now_iso
 from ..stores.base import GraphStore, GraphTx, HistoryStore, VectorHit, VectorPoint, VectorStore
 from ..stores.graph_ops import GraphOps, Removal
@@ -139,8 +140,13 @@ class Writer:
         """Journal ``change``, write it to every store, close the journal entry.
 
         Returns the entity ids a delete pruned. An intent whose undo failed stays open, so
-        the next open finishes the write rather than leave the stores apart.
-        """
+        the next open finishes the write rather than leave the stores apart; so does one
+        a second Ctrl-C cut short (``interrupts.py`` holds the first back until the write
+        has ended)."""
+        with held_back():
+            return self._commit(change, intent)
+
+    def _commit(self, change: Change, intent: int | None) -> list[str]:
         if self.room is not None:
             self.room()
         self.scopes.finish()  # a delete_all that stopped part-way goes first
@@ -168,7 +174,8 @@ class Writer:
                 raise
             return self._finish(intent, exc)
         except BaseException as exc:
-            if intent is not None and not _undo_failed(exc):
+            # An interrupt (not an Exception) may have stopped the undo part-way.
+            if intent is not None and not _undo_failed(exc) and isinstance(exc, Exception):
                 self.history.end_intent(intent)
             raise
         if intent is not None:
