@@ -102,4 +102,6 @@ def cypher_run(ctx: Context) -> Any:
             params = json.loads(a.params)
         except json.JSONDecodeError as exc:
             raise UsageError(f"--params: not JSON ({exc.msg})") from None
+        except RecursionError:
+            raise UsageError("--params: nested too deeply to read") from None
     return ctx.memory.cypher(a.query, params, write=a.write, **ctx.scope)

@@ -4,6 +4,7 @@ history, search, stats."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -47,21 +48,34 @@ def _json_object(text: str | None, option: str) -> dict[str, Any] | None:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{option}: not JSON ({exc.msg} at character {exc.pos})") from None
+    except RecursionError:
+        raise UsageError(f"{option}: nested too deeply to read") from None
     if not isinstance(value, dict):
         raise UsageError(f"{option}: must be a JSON object")
     return value
 
 
 def read_items(source: str) -> list[dict[str, Any]]:
-    """The memories in a file ('-' = stdin): JSON lines or plain text lines.
+    """The memories in a file ('-' = stdin): JSON lines or plain text lines."""
+    return [item for _, item in read_lines(source)[1]]
+
+
+def read_lines(source: str) -> tuple[str, list[tuple[int, dict[str, Any]]]]:
+    """The file's name and its memories, each with the line it is on.
 
     The first non-empty line decides: a JSON object or string makes the file JSON lines
     (``{"text" | "messages", "metadata"?, "source_ids"?, "timestamp"?}`` or a string),
     where every line must parse; otherwise each non-empty line is one memory's text.
+    Lines end at ``\n`` (or ``\r\n``) only: ``str.splitlines`` also broke them at
+    U+2028, form feeds and the like, which JSON strings may hold, so a valid JSON lines
+    file was cut mid-record and stored as text lines, its JSON verbatim.
     """
     name = "<stdin>" if source == "-" else source
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        # Bytes, decoded here: in a C locale Python's own stdin decoding turned bytes that
+        # are not UTF-8 into lone surrogates, refused later in other words than a file's.
+        raw = _stdin_bytes() if source == "-" else Path(source).read_bytes()
+        text = raw.decode("utf-8")
         # A byte-order mark (Windows editors write one) is not the first memory's first
         # character; it made a JSON lines file read as text lines.
         text = text.removeprefix("\ufeff")
@@ -69,9 +83,9 @@ def read_items(source: str) -> list[dict[str, Any]]:
         raise ValidationError("file", f"cannot read {name}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ValidationError("file", f"{name} is not UTF-8 text") from None
-    lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    lines = [(n, line.strip()) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
     if not lines or not _is_json_item(lines[0][1]):
-        return [{"text": line} for _, line in lines]
+        return name, [(n, {"text": line}) for n, line in lines]
     items = []
     for n, line in lines:
         try:
@@ -79,19 +93,29 @@ def read_items(source: str) -> list[dict[str, Any]]:
         except json.JSONDecodeError as exc:
             raise ValidationError(f"{name}:{n}", f"not JSON ({exc.msg}); the file is read "
                                   "as JSON lines because its first line is") from None  # fmt: skip
+        except RecursionError:
+            raise ValidationError(f"{name}:{n}", "nested too deeply to read") from None
         if isinstance(value, str):
             value = {"text": value}
         if not isinstance(value, dict) or not ("text" in value or "messages" in value):
             raise ValidationError(f"{name}:{n}", "must be a JSON string or an object with "
                                   "'text' or 'messages'")  # fmt: skip
-        items.append(value)
-    return items
+        items.append((n, value))
+    return name, items
+
+
+def _stdin_bytes() -> bytes:
+    if sys.stdin is None or sys.stdin.closed:
+        raise ValidationError("file", "stdin is closed: pipe the memories in, or give "
+                              "--file PATH")  # fmt: skip
+    stream = getattr(sys.stdin, "buffer", None)
+    return stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
 
 
 def _is_json_item(line: str) -> bool:
     try:
         return isinstance(json.loads(line), dict | str)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return False
 
 
@@ -113,12 +137,23 @@ def add(ctx: Context) -> Any:
         return ctx.memory.add(a.text, infer=not a.raw, metadata=meta, **ctx.scope)
     if a.metadata is not None:
         raise UsageError("--metadata goes with a single TEXT; put it on each line of --file")
-    items = read_items(a.file)
-    if not items:
+    name, numbered = read_lines(a.file)
+    if not numbered:
         raise ValidationError("file", f"{a.file} holds no memories")
-    with ctx.progress(len(items), "adding") as bar:
-        return ctx.memory.add_many(items, infer=not a.raw, batch_size=a.batch_size,
-                                   progress=bar.update, **ctx.scope)  # fmt: skip
+    items = [item for _, item in numbered]
+    try:
+        with ctx.progress(len(items), "adding") as bar:
+            return ctx.memory.add_many(items, infer=not a.raw, batch_size=a.batch_size,
+                                       progress=bar.update, **ctx.scope)  # fmt: skip
+    except ValidationError as exc:  # items[3].text -> notes.jsonl:7: the line to fix
+        found = _ITEM.match(exc.field)
+        if found is None or int(found[1]) >= len(numbered):
+            raise
+        where = f"{name}:{numbered[int(found[1])][0]}{found[2]}"
+        raise ValidationError(where, exc.detail) from None
+
+
+_ITEM = re.compile(r"items\[(\d+)\](.*)")
 
 
 @command("get", "one memory by id", arg("memory_id"), human=mapping)

@@ -1,0 +1,79 @@
+"""``graphmem add --file``: what a file says is what is stored, and a refusal names the
+line to fix. The real command line in a subprocess, as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from graphmem import Memory
+
+ROOT = Path(__file__).resolve().parents[1]
+ENTRY = "import sys; from graphmem.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def cli(*argv: str, stdin: bytes | None = None, closed_stdin: bool = False):
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+           "GRAPHMEM_EMBEDDER": "hash", "LC_ALL": "C"}  # fmt: skip
+    # A closed stdin (``<&-``): fd 0 is shut in the child before Python starts.
+    shut = (lambda: os.close(0)) if closed_stdin else None
+    child = subprocess.Popen([sys.executable, "-c", ENTRY, *argv],
+                             stdin=subprocess.PIPE if stdin is not None else None,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                             preexec_fn=shut)  # fmt: skip
+    out, err = child.communicate(stdin, timeout=240)
+    return child.returncode, out.decode(), err.decode()
+
+
+def _stored(data: Path) -> list[str]:
+    with Memory.open(data, embedder="hash") as m:
+        return sorted(f.text for f in m.get_all(user_id="u"))
+
+
+def test_a_json_string_holding_a_unicode_line_separator_is_one_record(tmp_path):
+    """``str.splitlines`` cut the first record at U+2028 (legal inside a JSON string), so
+    the file was read as text lines and its JSON stored verbatim."""
+    lines = tmp_path / "notes.jsonl"
+    lines.write_text('{"text": "Alice said: first\\u2028second"}\n'.replace("\\u2028", "\u2028")
+                     + '{"text": "Bob lives in Paris."}\n', encoding="utf-8")  # fmt: skip
+    data = tmp_path / "data"
+    code, _, err = cli("add", "--file", str(lines), "--raw", "--user", "u", "--data-dir", str(data))
+    assert code == 0, err
+    assert _stored(data) == ["Alice said: first\u2028second", "Bob lives in Paris."]
+
+
+def test_a_refused_record_is_named_by_its_line_in_the_file(tmp_path):
+    lines = tmp_path / "notes.jsonl"
+    lines.write_text('{"text": "One."}\n\n{"text": "Two."}\n{"text": 5}\n', encoding="utf-8")
+    data = tmp_path / "data"
+    code, _, err = cli("add", "--file", str(lines), "--raw", "--user", "u", "--data-dir", str(data))
+    assert code == 1 and f"{lines}:4.text" in err, err
+    assert "items[" not in err
+
+
+def test_json_nested_too_deeply_is_an_input_error_not_a_bug(tmp_path):
+    deep = "[" * 5000 + "]" * 5000
+    data = tmp_path / "data"
+    code, _, err = cli(
+        "add", "Ann naps.", "--metadata", deep, "--user", "u", "--data-dir", str(data)
+    )
+    assert code == 2 and "nested too deeply" in err, err
+    lines = tmp_path / "deep.jsonl"
+    lines.write_text('{"text": "One."}\n{"text": "Two.", "metadata": ' + deep + "}\n")
+    code, _, err = cli("add", "--file", str(lines), "--user", "u", "--data-dir", str(data))
+    assert code == 1 and f"{lines}:2" in err and "nested too deeply" in err, err
+
+
+@pytest.mark.parametrize(("stdin", "closed", "said"), [
+    (b"Ann \xff naps.\n", False, "<stdin> is not UTF-8 text"),
+    (None, True, "stdin is closed"),
+], ids=["not-utf8", "closed"])  # fmt: skip
+def test_stdin_that_cannot_be_read_says_why(tmp_path, stdin, closed, said):
+    code, _, err = cli("add", "--file", "-", "--user", "u", "--data-dir", str(tmp_path / "d"),
+                       stdin=stdin, closed_stdin=closed)  # fmt: skip
+    assert code == 1 and said in err, err
+    assert "Traceback" not in err
