@@ -9,11 +9,12 @@ embedding call for everything new.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
 from ..errors import ExtractionError
+from ..index.keyword import tokenise
 from ..index.names import NameVectors, text_of
 from ..lifecycle.fields import Life
 from ..models import (
@@ -284,6 +285,13 @@ class Pipeline:
         ]  # fmt: skip
         if dropped:  # the model said NONE: what those facts stated is already stored
             merged.relations = [r for r in merged.relations if fact_ids[r.fact] not in dropped]
+            # And the entities only they named: written anyway, they were linked to no
+            # memory, so no delete ever removed them, and later prompts offered them.
+            kept = {i for i, fact_id in enumerate(fact_ids) if fact_id not in dropped}
+            named = {name_key(item.name) for item, start, end in spans
+                     if kept.intersection(range(start, end))}  # fmt: skip
+            named |= {name_key(end) for r in merged.relations for end in (r.source, r.target)}
+            merged.entities = [e for e in merged.entities if name_key(e.name) in named]
         wanted = wanted_entities(merged)
         entities = self.resolver.resolve_entities(wanted, scope, now, plan) if wanted else {}
         plan.batch.facts = new_facts
@@ -365,9 +373,18 @@ class Pipeline:
                     f"max_text_chars {self.max_text_chars:,}; nothing was stored"
                 )
         by_text = {f.text: (f, v) for f, v in keep}
-        out, updates = [], []
+        out, updates, merged = [], [], []
         for d in decisions:
             pair = by_text.pop(d.text, None)
+            # The prompt has an UPDATE's text be the merged memory and a NONE's the stored
+            # one, so neither is a new fact's text: matched by text alone, an UPDATE kept
+            # the new fact and lost the merge ("likes tea" gone), a NONE kept a duplicate.
+            if pair is None and d.id and d.event in ("UPDATE", "NONE"):
+                pair = _closest(by_text, d.text, single=d.event == "UPDATE")
+                if pair is not None and d.event == "UPDATE":
+                    merged.append((len(out), d.text))
+            if d.event == "UPDATE" and pair is None:
+                continue  # a merge that fits no new fact: the stored memory stays as it is
             if d.event in ("UPDATE", "DELETE") and d.id:
                 plan.invalidated_fact_ids[d.id] = (
                     pair[0].valid_at if pair and pair[0].valid_at else now
@@ -380,8 +397,30 @@ class Pipeline:
                 updates.append((d.id, d.event))
             if pair is not None and d.event != "NONE":
                 out.append(pair)
+        if merged:  # the merged memory is what is stored, embedded as it reads
+            vectors = self.embedder.embed([text for _, text in merged])
+            for (i, text), vector in zip(merged, vectors, strict=True):
+                out[i] = (replace(out[i][0], text=text), vector)
         out += list(by_text.values())  # facts the model did not mention are kept
         return out, updates
+
+
+def _closest(by_text: dict[str, Any], text: str, single: bool) -> Any:
+    """Pop the new fact ``text`` (a decision's) is about: the one sharing most of its
+    words, if they are at least half of the two texts' words together; with ``single``,
+    also the only new fact left, whatever its words."""
+    words = set(tokenise(text))
+    best, share = None, 0.0
+    for key in by_text:
+        theirs = set(tokenise(key))
+        overlap = len(words & theirs) / (len(words | theirs) or 1)
+        if overlap > share:
+            best, share = key, overlap
+    if best is not None and share >= 0.5:
+        return by_text.pop(best)
+    if single and len(by_text) == 1:
+        return by_text.pop(next(iter(by_text)))
+    return None
 
 
 def wanted_entities(found: Extraction) -> list[ExtractedEntity]:
