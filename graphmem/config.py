@@ -74,13 +74,14 @@ class Config:
     update_threshold: float = 0.85
     neo4j_uri: str = DEFAULT_NEO4J_URI
     neo4j_user: str = DEFAULT_NEO4J_USER
-    neo4j_password: str = DEFAULT_NEO4J_PASSWORD
+    # Secrets are left out of repr(config): a logged or printed config showed them.
+    neo4j_password: str = field(default=DEFAULT_NEO4J_PASSWORD, repr=False)
     neo4j_database: str = DEFAULT_NEO4J_DATABASE
     qdrant_url: str = ""
-    qdrant_api_key: str = ""
+    qdrant_api_key: str = field(default="", repr=False)
     llm_model: str = "gpt-4o-mini"
     llm_base_url: str = ""
-    llm_api_key: str = ""
+    llm_api_key: str = field(default="", repr=False)
     embedding_model: str = "text-embedding-3-small"
     # One model request waits this long; a timeout, rate limit or 5xx is retried this many
     # times (so one add() waits at most about timeout x (retries + 1) plus backoff).
@@ -296,7 +297,8 @@ def _type_errors(config: Config) -> list[str]:
             if ok:
                 object.__setattr__(config, f.name, tuple(value))
         if not ok:
-            errors.append(f"{f.name}={value!r} must be {want}, got {type(value).__name__}")
+            shown = "(a secret, not shown)" if not f.repr else repr(value)
+            errors.append(f"{f.name}={shown} must be {want}, got {type(value).__name__}")
     return errors
 
 

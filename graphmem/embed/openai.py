@@ -114,6 +114,7 @@ class OpenAIEmbedder(Counted):  # tokens_out and cache_hits stay 0 for embedding
             backoff=self.backoff,
             timeout=self.timeout,
             on_attempt=lambda: self._counters.add(calls=1),
+            secret=str(getattr(self._client, "api_key", "") or ""),
         )
         usage = getattr(response, "usage", None)
         if usage is not None:

@@ -165,7 +165,12 @@ class Pipeline:
                 said = voice(role, name or unit.speaker(scope), model=conversation is not None)
                 found = reader(text, speaker=said, known=offered,
                                reference_time=unit.timestamp)  # fmt: skip
-                return check_extraction(found, extractor, self.max_text_chars, self.max_items)
+                try:
+                    return check_extraction(found, extractor, self.max_text_chars,
+                                            self.max_items)  # fmt: skip
+                except ExtractionError:  # a model's refused answer is not kept for next time
+                    getattr(extractor, "forget_last", lambda: None)()
+                    raise
 
             if several and conversation is None:
                 return by_turn(unit.messages, unit.timestamp, read)  # turns.py

@@ -105,7 +105,9 @@ class LLMCache:
         """Store (or replace) the answer for ``key``; a no-op when disabled."""
         if self._db is None:
             return
-        text = json.dumps(answer, ensure_ascii=False, sort_keys=True)
+        # ASCII escapes: a lone surrogate in some field of the answer (an alias, a key
+        # the model added) cannot be encoded as UTF-8 for SQLite, and raised there.
+        text = json.dumps(answer, ensure_ascii=True, sort_keys=True)
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO answers (key, model, answer, created_at) VALUES (?,?,?,?)",

@@ -157,8 +157,10 @@ def call_with_retries(
     backoff: Backoff,
     timeout: float,
     on_attempt: Callable[[], None] = lambda: None,
+    secret: str = "",
 ) -> T:
-    """Run ``send`` with graphmem's retry policy; translate the final failure to LLMError."""
+    """Run ``send`` with graphmem's retry policy; translate the final failure to LLMError
+    (``secret``, the API key, left out of its message)."""
     attempts = 0
 
     def attempt() -> T:
@@ -194,7 +196,24 @@ def call_with_retries(
     try:
         return retrying(attempt)
     except openai.OpenAIError as exc:
-        raise LLMError(_explain(exc, endpoint, attempts, timeout)) from exc
+        raise LLMError(_hidden(_explain(exc, endpoint, attempts, timeout), secret)) from exc
+    except (ValueError, RecursionError) as exc:  # a 200 whose body is cut off or not UTF-8
+        raise LLMError(_hidden(
+            f"{endpoint} answered with a body that cannot be read ({type(exc).__name__}: "
+            f"{str(exc)[:200]}): check that the endpoint is OpenAI-compatible, or a proxy "
+            "in between", secret)) from exc  # fmt: skip
+
+
+def _hidden(text: str, secret: str) -> str:
+    """``text`` less the API key: a server or proxy that echoes the key it refused
+    ("Incorrect API key provided: sk-...") put it in the error, which the REST server
+    answers and logs."""
+    if len(secret) >= 8:
+        text = text.replace(secret, "[redacted]")
+        for part in {secret[:-4], secret[4:]}:  # quoted with its ends elided
+            if len(part) >= 12:
+                text = text.replace(part, "[redacted]")
+    return text
 
 
 def _retry_after(exc: BaseException | None) -> float | None:
@@ -284,6 +303,7 @@ class OpenAIChat(Counted):
         self.use_tools = use_tools
         self.temperature = temperature
         self.cache = open_cache(cache)
+        self._last = threading.local()  # this thread's last answer's cache key (forget_last)
         self._client = make_openai_client(
             base_url=base_url, api_key=api_key, timeout=timeout, client=client
         )
@@ -312,6 +332,7 @@ class OpenAIChat(Counted):
         if not self.use_tools:
             messages = _with_schema_instruction(messages, schema)
         key = cache_key(self.model, messages, schema, name if self.use_tools else "")
+        self._last.key = key
         cached = self.cache.get(key)
         if cached is not None:
             self._counters.add(cache_hits=1)
@@ -320,6 +341,15 @@ class OpenAIChat(Counted):
         result = _convert(convert, obj, raw)
         self.cache.put(key, obj, model=self.model)
         return result
+
+    def forget_last(self) -> None:
+        """Drop this thread's last answer from the cache: the caller refused it (over its
+        limits), and a cached refusal was served again on every later try of that text,
+        the model never asked again."""
+        key = getattr(self._last, "key", None)
+        if key is not None:
+            self.cache.delete(key)
+            self._last.key = None
 
     def _request(
         self,
@@ -345,6 +375,7 @@ class OpenAIChat(Counted):
             backoff=self.backoff,
             timeout=self.timeout,
             on_attempt=lambda: self._counters.add(calls=1),
+            secret=str(getattr(self._client, "api_key", "") or ""),
         )
         choice, message = _first_choice(completion, self.endpoint)
         usage = getattr(completion, "usage", None)
@@ -436,6 +467,9 @@ def _parse_object(raw: str, *, truncated: bool = False) -> dict[str, Any]:
         raise ExtractionError(
             f"the model's answer is not valid JSON: {exc}{hint}", raw=raw
         ) from None
+    except (ValueError, RecursionError) as exc:  # an integer of 5,000 digits, 100k nesting
+        raise ExtractionError(f"the model's answer cannot be read as JSON: {exc}{hint}",
+                              raw=raw) from None  # fmt: skip
     if not isinstance(value, dict):
         raise ExtractionError(
             f"the model's answer is JSON but not an object (got {type(value).__name__})", raw=raw

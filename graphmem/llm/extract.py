@@ -148,6 +148,10 @@ class LLMExtractor:
     def calls(self) -> int:
         return self.chat.calls
 
+    def forget_last(self) -> None:
+        """The last answer on this thread was refused: it must not be served again."""
+        self.chat.forget_last()
+
     def extract(
         self,
         text: str,
@@ -456,6 +460,6 @@ def _short_id(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())  # "²" is a digit to isdigit, and no int
     return None
