@@ -97,3 +97,14 @@ def test_an_answer_with_a_lone_surrogate_in_a_key_of_its_own_is_stored_and_cache
         m.delete_all(user_id="u")
         assert m.add("Alice works at Acme.", user_id="u").facts  # served from the cache
         assert len(srv.requests_to("chat")) == 1
+
+
+def test_an_alias_that_is_another_listed_name_does_not_swallow_that_entity(tmp_path):
+    answer = {"facts": [{"text": "Dana mentors Sam."}],
+              "entities": [{"name": "Dana", "type": "person", "aliases": ["Sam"]},
+                           {"name": "Sam", "type": "person", "aliases": []}],
+              "relations": [{"source": "Dana", "relation": "mentors", "target": "Sam", "fact": 0}]}  # fmt: skip
+    with OpenAIServer() as srv, _memory(tmp_path, srv) as m:
+        srv.script(ok_tool_call(answer))
+        m.add("Dana mentors Sam.", user_id="u")
+        assert [r.target_name for r in m.graph.relations("Dana", user_id="u")] == ["Sam"]

@@ -104,12 +104,14 @@ class Resolver:
         keys = {k for m in merged.values() for k in [name_key(m.name), *map(name_key, m.aliases)]}
         stored = self.ops.entities_by_keys(keys, scope)
         pending: list[ExtractedEntity] = []
+        own: dict[str, Entity] = {}  # each listed name's own entity
         for item in merged.values():
             entity, method = self._exact(item, stored, scope)
             if entity is None:
                 pending.append(item)
                 continue
             self._absorb(entity, item, method, 1.0, plan, by_key)
+            own[name_key(item.name)] = entity
         if pending:
             vectors = self.embedder.embed([p.name for p in pending])
             # Searched all at once: this loop writes nothing to the vector store (new
@@ -126,6 +128,7 @@ class Resolver:
                 entity, score = self._similar(item, hits, scope)
                 if entity is not None:
                     self._absorb(entity, item, "embedding", score, plan, by_key)
+                    own[name_key(item.name)] = entity
                     continue
                 entity = Entity(new_id(), item.name, item.type or "other", scope,
                                 aliases=list(item.aliases), created_at=now)  # fmt: skip
@@ -135,6 +138,11 @@ class Resolver:
                 plan.entity_points.append(VectorPoint(entity.id, vector, payload))
                 for k in entity.match_keys():
                     by_key.setdefault(k, entity)
+                own[name_key(item.name)] = entity
+        # A name the answer lists is that entity's, whatever alias another one claimed
+        # first: "Dana (alias Sam)" took Sam's key, and "Dana mentors Sam" became a loop
+        # that was dropped (extract.py: aliases never shadow a listed name).
+        by_key.update(own)
         return by_key
 
     def _exact(self, item: ExtractedEntity, stored, scope: Scope) -> tuple[Entity | None, str]:
