@@ -16,11 +16,13 @@ ROOT = Path(__file__).resolve().parents[1]
 ENTRY = "import sys; from graphmem.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
-def cli(*argv: str, stdin: bytes | None = None, closed_stdin: bool = False):
+def cli(*argv: str, stdin: bytes | None = None, closed_stdin: bool = False,
+        closed_stdout: bool = False):  # fmt: skip
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
            "GRAPHMEM_EMBEDDER": "hash", "LC_ALL": "C"}  # fmt: skip
     # A closed stdin (``<&-``): fd 0 is shut in the child before Python starts.
-    shut = (lambda: os.close(0)) if closed_stdin else None
+    fds = [fd for fd, closed in ((0, closed_stdin), (1, closed_stdout)) if closed]
+    shut = (lambda: [os.close(fd) for fd in fds]) if fds else None
     child = subprocess.Popen([sys.executable, "-c", ENTRY, *argv],
                              stdin=subprocess.PIPE if stdin is not None else None,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
@@ -77,3 +79,22 @@ def test_stdin_that_cannot_be_read_says_why(tmp_path, stdin, closed, said):
                        stdin=stdin, closed_stdin=closed)  # fmt: skip
     assert code == 1 and said in err, err
     assert "Traceback" not in err
+
+
+def test_mcp_with_stdout_closed_refuses_and_writes_into_no_store_file(tmp_path):
+    """Started with fd 1 closed, the data dir's lock file became fd 1 and received the
+    JSON-RPC answers."""
+    data = tmp_path / "data"
+    code, _, err = cli("mcp", "--user", "u", "--data-dir", str(data), closed_stdout=True,
+                       stdin=b'{"jsonrpc": "2.0", "id": 1, "method": "ping"}\n')  # fmt: skip
+    assert code == 2 and "stdout is closed" in err, err
+    assert not (data / ".lock").exists() or b"jsonrpc" not in (data / ".lock").read_bytes()
+
+
+def test_a_listing_with_stdout_closed_is_no_bug(tmp_path):
+    data = tmp_path / "data"
+    with Memory.open(data, embedder="hash") as m:
+        m.add("Ann naps.", user_id="u", infer=False)
+    code, _, err = cli("list", "--user", "u", "--data-dir", str(data), closed_stdout=True)
+    assert code == 0 and "Traceback" not in err and "bug" not in err, err
+    assert b"Ann naps" not in (data / ".lock").read_bytes()

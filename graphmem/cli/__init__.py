@@ -29,7 +29,7 @@ from ..server import commands as _server_commands  # noqa: F401 - serve, keys
 from ..termsafe import safe
 
 # Importing a module registers its commands.
-from . import graph, maintenance, memories, tools  # noqa: F401
+from . import graph, maintenance, memories, streams, tools  # noqa: F401
 from .output import emit, mapping
 from .registry import COMMANDS, GROUPS, Command, Context, UsageError
 
@@ -113,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    streams.guard()  # before any file opens: a closed fd 1 must not become the lock file
     parser = build_parser()
     args = parser.parse_args(argv)  # usage errors exit with 2 here
     if args.version:

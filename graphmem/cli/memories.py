@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ValidationError
+from . import streams
 from .output import mapping, table
 from .registry import Context, UsageError, arg, command
 
@@ -105,7 +106,7 @@ def read_lines(source: str) -> tuple[str, list[tuple[int, dict[str, Any]]]]:
 
 
 def _stdin_bytes() -> bytes:
-    if sys.stdin is None or sys.stdin.closed:
+    if 0 in streams.closed or sys.stdin is None or sys.stdin.closed:
         raise ValidationError("file", "stdin is closed: pipe the memories in, or give "
                               "--file PATH")  # fmt: skip
     stream = getattr(sys.stdin, "buffer", None)

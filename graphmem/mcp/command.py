@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..cli import streams
 from ..cli.registry import Context, UsageError, command
 from ..errors import GraphMemError, ScopeError
 
@@ -13,6 +14,9 @@ from ..errors import GraphMemError, ScopeError
          "the scope comes from --user/--agent/--run or GRAPHMEM_USER_ID/_AGENT_ID/_RUN_ID, "
          "or from the API key with --url")  # fmt: skip
 def mcp_stdio(ctx: Context) -> Any:
+    if streams.closed & {0, 1}:  # the client's channel: answers went into the lock file
+        raise UsageError("stdin or stdout is closed: graphmem mcp talks to its client over "
+                         "both; start it from the client (its MCP server settings)")  # fmt: skip
     remote = getattr(ctx.args, "url", None) or os.environ.get("GRAPHMEM_URL")
     if not remote and not any(ctx.scope.values()):
         raise UsageError("give the scope the tools work in: --user, --agent or --run "
