@@ -17,6 +17,7 @@ from urllib.parse import unquote
 from ..cli.output import table
 from ..cli.registry import arg, command, group
 from ..config import Config
+from ..errors import ConfigError, StorageError
 from .keys import KeyInfo, KeyStore, parse_duration
 
 
@@ -37,10 +38,25 @@ def port_number(text: str) -> int:
     return port
 
 
-def _keystore(args: argparse.Namespace) -> KeyStore:
-    if getattr(args, "keys", None):
-        return KeyStore(args.keys)
-    return KeyStore.in_data_dir(_data_dir(args))
+def _keystore(args: argparse.Namespace, *, existing: bool = False) -> KeyStore:
+    """The key store; ``existing``: one that must be there already (listing or revoking
+    in a mistyped --data-dir made an empty store there and printed no keys)."""
+    path = Path(args.keys) if getattr(args, "keys", None) else Path(_data_dir(args)) / "keys.sqlite"
+    if existing and not path.exists():
+        raise StorageError(path, f"no API key store at {path}: check --data-dir / --keys, or "
+                           "create a key first (graphmem keys create --user NAME)")  # fmt: skip
+    return KeyStore(path)
+
+
+def at_least_one(text: str) -> int:
+    """A count of 1 or more: --readers 0 failed deep in the thread pool (exit 3)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too few: give 1 or more")
+    return value
 
 
 _WHERE = (
@@ -60,8 +76,8 @@ _WHERE = (
     arg("--keys", help="API key store (default: <data dir>/keys.sqlite)"),
     arg("--rate-limit", type=float, default=50.0,
         help="requests per second per key (0 = no limit)"),
-    arg("--burst", type=int, default=100, help="requests a key may make at once"),
-    arg("--readers", type=int, default=4, help="threads serving reads in parallel"),
+    arg("--burst", type=at_least_one, default=100, help="requests a key may make at once"),
+    arg("--readers", type=at_least_one, default=4, help="threads serving reads in parallel"),
     arg("--log-level", default="info",
         choices=["critical", "error", "warning", "info", "debug"]),
     arg("--no-access-log", action="store_true", help="do not log each request"),
@@ -84,8 +100,15 @@ def serve(ctx: Any) -> None:
         # uvicorn's access log prints the request line (method, path, query, status). Keys
         # travel in headers, but a client that put one in the URL had it logged whole.
         logging.getLogger("uvicorn.access").addFilter(_NoSecrets())
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                    access_log=not args.no_access_log)  # fmt: skip
+        try:
+            uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
+                        access_log=not args.no_access_log)  # fmt: skip
+        except SystemExit as exc:  # uvicorn's "startup failed" is 3, graphmem's "a bug"
+            if exc.code != 3:
+                raise
+            raise ConfigError(f"could not serve on {args.host}:{args.port} (the port is in use "
+                              "or the host does not resolve; uvicorn's line above says "
+                              "which): choose another --port or --host") from None  # fmt: skip
     finally:
         keys.close()
 
@@ -159,7 +182,7 @@ def keys_create(ctx: Any) -> dict[str, Any]:
 @command("keys list", "keys with scope, created, last used, request count, revoked",
          *_WHERE, needs="none", human=table, stream=True)  # fmt: skip
 def keys_list(ctx: Any) -> list[dict[str, Any]]:
-    store = _keystore(ctx.args)
+    store = _keystore(ctx.args, existing=True)
     try:
         return [row(k) for k in store.entries()]
     finally:
@@ -169,7 +192,7 @@ def keys_list(ctx: Any) -> list[dict[str, Any]]:
 @command("keys revoke", "revoke a key; the server refuses it from the next request on",
          *_WHERE, arg("key_id", help="the id shown by keys list"), needs="none")  # fmt: skip
 def keys_revoke(ctx: Any) -> dict[str, Any]:
-    store = _keystore(ctx.args)
+    store = _keystore(ctx.args, existing=True)
     try:
         return row(store.revoke(ctx.args.key_id))
     finally:

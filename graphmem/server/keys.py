@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ..errors import AuthError, ValidationError
+from ..errors import AuthError, StorageError, ValidationError
 from ..models import SCOPE_FIELDS, Scope, now_iso, to_iso
 
 KEY_PREFIX = "gm_"
@@ -98,17 +98,24 @@ class KeyStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        # One connection used under a lock: the server checks keys from several threads.
-        self._db = sqlite3.connect(
-            self.path, check_same_thread=False, isolation_level=None, timeout=10.0
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # Usage counters are written on every request; WAL without a sync per commit keeps
-        # that well under a millisecond, and losing the last counts in a power cut is fine.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # One connection under a lock: the server checks keys from several threads.
+            self._db = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=10.0
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # Usage counters are written on every request; WAL without a sync per commit
+            # keeps that well under a millisecond, and losing the last counts in a power
+            # cut is fine.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:  # a directory, a text file, no permission
+            raise StorageError(self.path, f"the API key store {self.path} cannot be used "
+                               f"({type(exc).__name__}: {exc}); give --keys a path for a new "
+                               "or existing key store file, or --data-dir the server's data "
+                               "directory") from None  # fmt: skip
 
     @classmethod
     def in_data_dir(cls, data_dir: str | Path) -> KeyStore:

@@ -1,5 +1,6 @@
-"""``graphmem add --file``: what a file says is what is stored, and a refusal names the
-line to fix. The real command line in a subprocess, as a user runs it."""
+"""What the command line is given, read as the user meant or refused by name: bulk files
+(``add --file``), closed standard streams, key store paths and server settings. The real
+command line in a subprocess, as a user runs it."""
 
 from __future__ import annotations
 
@@ -98,3 +99,27 @@ def test_a_listing_with_stdout_closed_is_no_bug(tmp_path):
     code, _, err = cli("list", "--user", "u", "--data-dir", str(data), closed_stdout=True)
     assert code == 0 and "Traceback" not in err and "bug" not in err, err
     assert b"Ann naps" not in (data / ".lock").read_bytes()
+
+
+@pytest.mark.parametrize("where", ["text-file", "directory", "missing"])
+def test_a_key_store_path_that_cannot_be_one_is_named(tmp_path, where):
+    target = {"text-file": tmp_path / "notes.txt", "directory": tmp_path,
+              "missing": tmp_path / "typo" / "keys.sqlite"}[where]  # fmt: skip
+    if where == "text-file":
+        target.write_text("not a database")
+    code, _, err = cli("keys", "list", "--keys", str(target))
+    assert code == 1 and str(target) in err and "Traceback" not in err, err
+    assert where != "missing" or not target.parent.exists()  # nothing made by a list
+
+
+def test_serve_settings_that_cannot_work_are_usage_errors_and_a_taken_port_is_named(tmp_path):
+    code, _, err = cli("serve", "--readers", "0", "--data-dir", str(tmp_path / "d"))
+    assert code == 2 and "--readers" in err, err
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        code, _, err = cli("serve", "--port", port, "--data-dir", str(tmp_path / "d"))
+    assert code == 1 and f"could not serve on 127.0.0.1:{port}" in err, err
