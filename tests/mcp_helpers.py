@@ -194,6 +194,11 @@ BAD_CALLS = [
     ("list_memories", {"include_archived": "yes"}, "include_archived: must be true or false"),
     ("remember", {"text": "Larry likes tea.", "infer": "no"}, "infer: must be true or false"),
     ("how_connected", {"source": "Alice", "target": "Acme", "max_hops": "1"}, "max_hops"),
+    # Right type, wrong value: "must be an array or null, got ["bogus"]" told a model
+    # nothing it could fix; the name that is no memory type is named now.
+    ("recall", {"query": "x", "memory_types": ["bogus"]},
+     'memory_types.0: must be one of "semantic"'),
+    ("remember", {"text": "Larry likes tea.", "importance": -1}, "greater than or equal to 0"),
 ]  # fmt: skip
 
 

@@ -256,9 +256,14 @@ def misfit_argument(name: str, schema: Mapping[str, Any], given: Mapping[str, An
     client's schema check refuses ran as something the model never asked for."""
     validator = Draft202012Validator(schema)
     for found in sorted(validator.iter_errors(dict(given)), key=lambda e: list(e.path)):
+        if found.validator in ("anyOf", "oneOf") and found.context:
+            # The branch the value fits in type says what is wrong: "importance: -1" is a
+            # number under its minimum, not "must be a number or null".
+            fitting = [e for e in found.context if e.validator != "type"]
+            found = max(fitting, key=lambda e: len(e.absolute_path)) if fitting else found
         if found.validator in _BOUNDS or found.validator in ("additionalProperties", "required"):
             continue
-        where = ".".join(str(p) for p in found.path) or "arguments"
+        where = ".".join(str(p) for p in found.absolute_path) or "arguments"
         wanted = _wanted(found.schema)
         try:
             got = json.dumps(found.instance)
