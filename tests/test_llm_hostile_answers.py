@@ -108,3 +108,14 @@ def test_an_alias_that_is_another_listed_name_does_not_swallow_that_entity(tmp_p
         srv.script(ok_tool_call(answer))
         m.add("Dana mentors Sam.", user_id="u")
         assert [r.target_name for r in m.graph.relations("Dana", user_id="u")] == ["Sam"]
+
+
+def test_model_text_of_invisible_characters_only_is_refused_as_input_would_be(tmp_path):
+    blank = {"facts": [{"text": "\u200b\u200b"}],
+             "entities": [{"name": "\u200b", "type": "person", "aliases": []}],
+             "relations": []}  # fmt: skip
+    with OpenAIServer() as srv, _memory(tmp_path, srv) as m:
+        srv.script(ok_tool_call(blank))
+        with pytest.raises(ExtractionError, match="no visible character"):
+            m.add("Alice works at Acme.", user_id="u")
+        _nothing_stored(m)

@@ -39,6 +39,12 @@ class Message:
     name: str = ""
 
 
+def visible(text: str) -> bool:
+    """Whether ``text`` has a character that is neither space nor format (zero-width
+    spaces, joiners, BOMs): nothing else could ever be matched by a search."""
+    return any(not c.isspace() and unicodedata.category(c) != "Cf" for c in text)
+
+
 def check_text(value: object, field: str, max_chars: int) -> str:
     if not isinstance(value, str):
         raise ValidationError(field, f"must be a string, got {type(value).__name__}")
@@ -46,7 +52,7 @@ def check_text(value: object, field: str, max_chars: int) -> str:
     stripped = value.strip()
     if not stripped:
         raise ValidationError(field, "is empty or only whitespace; pass the text to remember")
-    if not any(not c.isspace() and unicodedata.category(c) != "Cf" for c in stripped):
+    if not visible(stripped):
         # Zero-width spaces, joiners, BOMs: nothing a search could ever match.
         raise ValidationError(field, "has only invisible characters (zero-width spaces or "
                               "other format characters); pass the text to remember")  # fmt: skip
@@ -286,6 +292,10 @@ def check_extraction(found: Any, extractor: Any, max_chars: int, max_items: int)
                 check_unicode(text, path)
             except ValidationError as exc:
                 problems.append(str(exc))
+            else:
+                if path.endswith((".text", ".name", ".source", ".target")) and not visible(text):
+                    problems.append(f"{path} has no visible character ({text!r}), which "
+                                    "add() refuses as input too")  # fmt: skip
         if len(problems) >= 5:
             break
     if problems:
