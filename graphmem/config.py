@@ -83,8 +83,9 @@ class Config:
     llm_base_url: str = ""
     llm_api_key: str = field(default="", repr=False)
     embedding_model: str = "text-embedding-3-small"
-    # One model request waits this long; a timeout, rate limit or 5xx is retried this many
-    # times (so one add() waits at most about timeout x (retries + 1) plus backoff).
+    # One model request waits this long to connect and for each next piece of its answer
+    # (httpx's timeouts: a server trickling its answer byte by byte can hold it longer);
+    # a timeout, rate limit or 5xx is retried this many times.
     llm_timeout_s: float = 30.0
     llm_max_retries: int = 4
     # Qdrant Edge maps files it has not yet written (~19 MB for a new data dir): on a disk
