@@ -39,6 +39,9 @@ def held_back() -> Iterator[None]:
         arrived.append((signum, frame))
 
     for signum in _SIGNALS:
+        current = signal.getsignal(signum)
+        if current is None:  # set outside Python: it could not be put back, so left alone
+            continue
         try:
             before[signum] = signal.signal(signum, hold)
         except (ValueError, OSError):  # no handler can be set here (an embedded interpreter)

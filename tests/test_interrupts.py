@@ -8,9 +8,13 @@ time, and SIGINT arrives while the main thread waits for it.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
+
+import pytest
 
 from graphmem import Memory
 
@@ -52,3 +56,25 @@ def test_ctrl_c_while_a_batch_commits_leaves_the_stores_agreeing(tmp_path):
             if e.event == "ADD" and e.target_kind == "memory"
         }
         assert len(texts) == 500 and history == texts  # the batch in flight, whole
+
+
+def _ctrl_c() -> None:
+    os.kill(os.getpid(), signal.SIGINT)
+    for _ in range(1000):  # the handler runs between two bytecodes of this thread
+        time.sleep(0.001)
+
+
+def test_one_ctrl_c_inside_a_write_is_raised_when_the_write_ends_and_two_at_once():
+    from graphmem.interrupts import held_back
+
+    done = []
+    with pytest.raises(KeyboardInterrupt), held_back():
+        _ctrl_c()
+        done.append("the write went on")
+    assert done == ["the write went on"]
+    with pytest.raises(KeyboardInterrupt), held_back():
+        _ctrl_c()
+        _ctrl_c()  # the user insists: out now
+        done.append("never")
+    assert done == ["the write went on"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
