@@ -83,3 +83,25 @@ def test_a_delete_all_whose_finish_fails_again_refuses_the_next_write(tmp_path):
         assert "Not yet." not in _texts(m)
         m.add("Now.", **SCOPE, infer=False)
         assert _texts(m) == {"Now."} and m.verify().ok
+
+
+def test_a_delete_all_whose_undo_failed_too_is_finished_not_forgotten(tmp_path):
+    with Memory.open(tmp_path / "d", embedder="hash") as m:
+        m.add_many([{"text": f"Old note {i}."} for i in range(5)], **SCOPE, infer=False)
+        inner, upsert = m.vectors.inner, m.vectors.inner.upsert
+        restore = _failing_delete(m, on_call=1)
+
+        def refuse(collection, points):  # the undo's re-upsert fails as well
+            raise BackendUnavailableError("vector store unavailable (injected)")
+
+        inner.upsert = refuse
+        with pytest.raises(BackendUnavailableError) as info:
+            m.delete_all(**SCOPE)
+        assert any("could not undo" in n for n in info.value.__notes__)
+        inner.upsert = upsert
+        restore()
+        m.add("Fresh note after the failure.", **SCOPE, infer=False)
+        assert _texts(m) == {"Fresh note after the failure."}
+        assert m.verify().ok
+    with Memory.open(tmp_path / "d", embedder="hash") as m:
+        assert _texts(m) == {"Fresh note after the failure."} and m.verify().ok
