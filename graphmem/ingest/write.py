@@ -229,8 +229,7 @@ class Writer:
 
     def _vectors(self, undo: list[Callable[[], None]], change: Change, pruned) -> None:
         """The vector steps, undoable: what the ids held before is read first."""
-        overwrites = getattr(self.vectors, "overwrites_payloads",
-                             callable(getattr(self.vectors, "overwrite_payloads", None)))  # fmt: skip
+        overwrites = _overwrites_payloads(self.vectors)
         for collection, points, deletes in (
             (FACTS, change.fact_points, change.fact_deletes),
             (ENTITIES, change.entity_points, [*change.entity_deletes, *pruned]),
@@ -381,8 +380,7 @@ class Writer:
         the processor with it; a store without ``overwrite_payloads`` still commits."""
         if self.room is not None:
             self.room()
-        if getattr(self.vectors, "overwrites_payloads",
-                   callable(getattr(self.vectors, "overwrite_payloads", None))):  # fmt: skip
+        if _overwrites_payloads(self.vectors):
             self.vectors.overwrite_payloads(FACTS, points)
         else:
             self.commit(Change("access", fact_points=list(points)))
@@ -446,6 +444,13 @@ def _with_pruned(change: Change, pruned: Sequence[str]) -> list[HistoryEvent]:
         scope = events[0].scope
         events += [HistoryEvent("DELETE", i, scope, target_kind="entity") for i in pruned]
     return events
+
+
+def _overwrites_payloads(vectors: VectorStore) -> bool:
+    """Whether the store rewrites payloads alone (``IndexedVectorStore`` says whether its
+    inner store can; a store of the caller's own may predate the method)."""
+    return getattr(vectors, "overwrites_payloads",
+                   callable(getattr(vectors, "overwrite_payloads", None)))  # fmt: skip
 
 
 def _undo_failed(exc: BaseException) -> bool:

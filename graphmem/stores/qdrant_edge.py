@@ -126,7 +126,7 @@ class EdgeVectorStore:
                 )
             existing = [n for n in self.collections if self._shard_dir(n).exists()]
             if stored is None and existing:
-                existing = self._unrecorded(existing, embedder, dim)
+                self._drop_unrecorded(existing, embedder, dim)
             if stored is None:
                 # Recorded before any shard is made: a shard on disk is then always one of
                 # this embedder's. Written after them, a kill in between (the first open of
@@ -144,7 +144,7 @@ class EdgeVectorStore:
                     self._shards[name] = self._create(name, dim)
         self._dim = dim
 
-    def _unrecorded(self, existing: list[str], embedder: str, dim: int) -> list[str]:
+    def _drop_unrecorded(self, existing: list[str], embedder: str, dim: int) -> None:
         """Shards on disk with no record of their embedder. graphmem records it before it
         makes a shard (and, before 2026-11-29, after it made them all, before any write):
         so an empty shard, or one a kill cut short that does not load, holds nothing
@@ -164,7 +164,6 @@ class EdgeVectorStore:
             log.warning("removing the unfinished vector shard %s (no embedder recorded, no "
                         "points): its data dir's first open was cut short", self._shard_dir(name))  # fmt: skip
             shutil.rmtree(self._shard_dir(name))
-        return []
 
     def _create(self, name: str, dim: int) -> Any:
         edge_counts.forget(self._counts_path)  # a new shard is counted on the next close
