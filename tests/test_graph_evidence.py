@@ -16,8 +16,8 @@ from graphmem.errors import ValidationError
 from graphmem.search import recipes
 from graphmem.search.fuse import Fused, gate
 
-# hybrid as it was: a join as relevant as it gets, no gate on graph shares
-BEFORE = replace(recipes.HYBRID, name="before", join_fit=1.0, graph_gate=0.0)
+# hybrid as it was: a join as relevant as it gets, no gate on graph shares, topics seeding
+BEFORE = replace(recipes.HYBRID, name="before", join_fit=1.0, graph_gate=0.0, concept_seed=1.0)
 ALICE = ["Alice baked rye bread with her aunt.", "Alice painted the kitchen light green.",
          "Alice fed the ducks at the park.", "Alice read a novel about sailors.",
          "Alice repaired the old bicycle.", "Alice cooked pasta for her friends.",
@@ -101,3 +101,49 @@ def test_a_relation_joining_two_named_entities_is_weighed_by_its_name(tmp_path):
     assert before.score_parts["path"] == pytest.approx(0.8)
     assert now.score_parts["path"] < 0.3  # the floor of an irrelevant relation
     assert fits.score_parts["path"] == pytest.approx(0.8)  # "like" fits "likes"
+
+
+# A user who likes a few things, and a question that names one of them as a topic.
+LIKES = ["I love dance and I compete in dance shows.", "I love fantasy films.",
+         "I love jazz records.", "My team won first place with a contemporary piece.",
+         "Gina works at Acme Corp.", "The weather was cold last week."]  # fmt: skip
+DANCE = "What kind of dance piece did the team perform?"
+
+
+@pytest.fixture(scope="module")
+def likes(tmp_path_factory):
+    with Memory.open(tmp_path_factory.mktemp("likes"), embedder="hash") as m:
+        m.add_many([{"text": t} for t in LIKES], user_id="u")
+        yield m
+
+
+def _graph_share(hits, text):
+    hit = next((h for h in hits if h.text == text), None)
+    return 0.0 if hit is None else hit.score_parts.get("graph", 0.0)
+
+
+def test_a_topic_word_the_query_names_seeds_no_walk_in_hybrid(likes):
+    """ "dance" is a concept the user likes: walked from, it led to the user and on to
+    everything else the user likes, and "I love jazz records" gained a graph share for a
+    question about a dance piece."""
+    assert any(r["e.type"] == "concept" for r in
+               likes.cypher("MATCH (e:Entity) WHERE e.name = 'dance' RETURN e.type"))  # fmt: skip
+    before = likes.search(DANCE, user_id="u", recipe=replace(recipes.HYBRID, name="before",
+                                                             concept_seed=1.0))  # fmt: skip
+    assert _graph_share(before, "I love jazz records.") > 0
+    hits = likes.search(DANCE, user_id="u")
+    assert not any("graph" in h.channels for h in hits)
+    assert _graph_share(hits, "I love jazz records.") == 0.0
+
+
+def test_a_named_thing_still_seeds_the_walk_and_graph_alone_follows_topics(likes):
+    hits = likes.search("Which company does Gina work for?", user_id="u")
+    assert hits[0].text == "Gina works at Acme Corp." and "graph" in hits[0].channels
+    # The graph recipe alone has nothing else to go by: a topic still seeds it.
+    walked = likes.search(DANCE, user_id="u", recipe="graph")
+    assert any(h.text == "I love dance and I compete in dance shows." for h in walked)
+
+
+def test_a_concept_seed_out_of_range_is_refused():
+    with pytest.raises(ValidationError, match="concept_seed"):
+        replace(recipes.HYBRID, name="bad", concept_seed=1.5)

@@ -36,7 +36,7 @@ from .bridge import Around, BridgeSettings, bridge
 from .collapse import Groups
 from .focus import focus_text, focused, likely_focus, speakers_among
 from .fuse import Fused, coverage_weight, fuse, gate, standout_weight
-from .graph import GraphResult, Relevance, capitalised_spans, link, walk
+from .graph import CONCEPTS, GraphResult, Relevance, capitalised_spans, link, walk
 from .neighbours import smooth
 from .ppr import EntityFactGraph, WalkSettings, build_graph
 from .recipes import CHANNELS, Recipe
@@ -565,7 +565,9 @@ class _Run:
             return self.ppr_channel(first, depth)
         ops, recipe = self.owner.ops, self.recipe
         linked = self.linked()
-        seeds = {entity_id: score for entity_id, (_e, score, _how) in linked.items()}
+        seeds = {entity_id: score * (recipe.concept_seed if entity.type in CONCEPTS else 1.0)
+                 for entity_id, (entity, score, _how) in linked.items()}  # fmt: skip
+        seeds = {entity_id: score for entity_id, score in seeds.items() if score > 0}
         names = {entity_id: entity.name for entity_id, (entity, _s, _how) in linked.items()}
         spent: dict[str, int] = {}
         if first and recipe.seeds_from_hits:

@@ -41,6 +41,9 @@ _WORD = re.compile(r"[\w][\w\-.&']*")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _SELF = frozenset({"i", "me", "my", "mine", "myself"})
 _MAX_NGRAM = 4
+# Entity types of a topic rather than a named thing ("dance", "fantasy"): the extractors'
+# word for it (ENTITY_TYPES in llm/prompts.py, the offline extractor's concept phrases).
+CONCEPTS = frozenset({"concept"})
 _MAX_CJK_NAME = 8  # characters: 中华人民共和国 is seven
 _SPAN = re.compile(r"\b[A-Z][\w\-&.']*(?:\s+(?:[A-Z][\w\-&.']*|of|de|van|von))*")
 

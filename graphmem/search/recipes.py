@@ -577,6 +577,38 @@ weighs only relation evidence one hop from a named entity. Not kept, with no fig
 moved on the session set: damping a seed's floor (or its whole score) by how many
 relations it has (LoCoMo speakers hold one or two: the offline extractor finds few), and
 dividing a relation's score among the facts that support it (two to three each).
+
+Topics seed no walk (``concept_seed`` 0 in ``hybrid``; 2026-11-29). The last LoCoMo gap
+(hybrid 0.7707 vs text 0.7709 recall@10, default ``add()``) came from 15 questions the
+two recipes ranked differently. The walk's share of the losses began at an entity of type
+``concept`` the question names as a topic ("dance", "basketball", "fantasy"): from it one
+hop reaches the speaker who likes it and a second everything else that speaker likes, so
+"What fantasy movies does Tim like?" lifted "I love going on road trips" and "I love
+playing different songs on the piano". Such a word is what BM25 and dense already match;
+a named thing (a person, a film, a place) is what the walk is for. Each row against
+``hybrid`` before, one process, MiniLM, default ``add()`` (musique R@5 / R@10 /
+all-gold@5; synthetic 20k facts hop-2 / hop-3 recall@10):
+
+    set                            text           hybrid before      concept_seed 0 (kept)
+    LoCoMo recall@10               0.7709         0.7707             0.7716 (0.5: 0.7712)
+      recall@1, cat-1 all-gold@10  0.354, 0.255   0.345, 0.259       0.350, 0.262
+    recall replies (0-2)           0.772          0.775              0.772
+    recall distractors (0-2)       0.787          0.787              0.787
+    recall implicit / distant      0.394 / 0.164  0.401 / 0.187      0.401 / 0.187
+    musique, LLM graph             -              0.735/0.813/0.48   0.735/0.813/0.48
+    musique, offline graph         -              0.747/0.828/0.48   0.747/0.838/0.48
+    synthetic hop-2 / hop-3        -              0.720 / 0.613      0.720 / 0.613
+
+Four LoCoMo questions moved: three gained, and "What activities does Nate do with his
+turtles?" lost one of three gold turns, which the walk had reached through "turtles".
+``replies`` lost one question. The graph recipe alone keeps topics as seeds: it has
+nothing else to go by. Tried on the same questions and not kept: not walking on through
+the scope's own user entity (the "I" of every speaker when turns carry no name; 0.7706);
+reading each turn's ``metadata.speaker`` as its "I" at ingest, so relations name Tim and
+not the conversation (hybrid 0.770 vs text 0.771, recall@1 0.336 vs 0.354: a question
+naming Tim then lifts every fact of Tim's relations); keeping the text channels' first
+one to three hits above any graph share (recall@1 back to 0.354, recall@10 still 0.7707);
+the bridge skipping the user entity (no LoCoMo question moved).
 """
 
 from __future__ import annotations
@@ -650,6 +682,9 @@ class Recipe:
     hit_seed_weight: float = 0.5  # such seeds count less than entities named in the query
     hit_seed_depth: int = 1  # and walk fewer hops (at most ``depth``)
     entity_similarity: float = 0.75  # cosine floor for linking a query span to an entity
+    # seed score of an entity the query names whose type is a concept (a topic word:
+    # "dance", "fantasy"), against 1 for a named thing; 0: such entities seed no walk
+    concept_seed: float = 1.0
     hop_decay: float = 0.8  # score kept per hop
     relation_floor: float = 0.2  # share of score an irrelevant relation still passes on
     # the least relevance a relation joining two entities the query names is given (1.0:
@@ -706,7 +741,7 @@ class Recipe:
                      "neighbour_weight", "keyword_coverage", "ppr_restart",
                      "relation_gate", "recency_weight", "importance_weight",
                      "speaker_weight", "focus_weight", "bridge_floor", "long_parts", "gate_spare",
-                     "join_fit"):  # fmt: skip
+                     "join_fit", "concept_seed"):  # fmt: skip
             if not 0.0 <= getattr(self, name) <= 1.0:
                 problems.append(f"{name}: a number in [0, 1]")
         if not self.recency_half_life > 0:
@@ -789,6 +824,7 @@ HYBRID = Recipe(
     weights={**_FLAT, "graph": 1.0, "bridge": 0.2},
     bridge_floor=0.05,
     seeds_from_hits=0,
+    concept_seed=0.0,
     **_GRAPH_EVIDENCE,
     **_NEIGHBOURS,
     **_FUSION,
