@@ -48,11 +48,16 @@ def test_bad_graph_evidence_options_are_refused(bad, named):
         replace(recipes.HYBRID, name="bad", **bad)
 
 
+def _scope(tmp_path_factory, name, said):
+    """A scope "u" in a fresh data dir holding ``said``, one memory per line."""
+    with Memory.open(tmp_path_factory.mktemp(name), embedder="hash") as m:
+        m.add_many([{"text": t} for t in said], user_id="u")
+        yield m
+
+
 @pytest.fixture(scope="module")
 def alice(tmp_path_factory):
-    with Memory.open(tmp_path_factory.mktemp("alice"), embedder="hash") as m:
-        m.add_many([{"text": t} for t in ALICE], user_id="u")
-        yield m
+    yield from _scope(tmp_path_factory, "alice", ALICE)
 
 
 def _hit(hits, text):
@@ -112,9 +117,7 @@ DANCE = "What kind of dance piece did the team perform?"
 
 @pytest.fixture(scope="module")
 def likes(tmp_path_factory):
-    with Memory.open(tmp_path_factory.mktemp("likes"), embedder="hash") as m:
-        m.add_many([{"text": t} for t in LIKES], user_id="u")
-        yield m
+    yield from _scope(tmp_path_factory, "likes", LIKES)
 
 
 def _graph_share(hits, text):
