@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 
 import pytest
 
@@ -58,3 +60,15 @@ def test_llm_extraction_without_an_endpoint_is_a_setup_error(tmp_path, monkeypat
     argv = ["locomo", "--data", str(data), "--embedder", "hash", "--extract", "llm"]
     assert main([*argv, "--workdir", str(tmp_path / "db"), "--out", str(tmp_path / "out")]) == 2
     assert "OPENAI_API_KEY" in capsys.readouterr().err
+
+
+def test_the_installed_script_runs_the_runner_from_any_folder(tmp_path):
+    """``graphmem bench`` as the README gives it: the console script puts only its own
+    folder on the path, so it found no ``benchmarks`` package and refused to run."""
+    script = shutil.which("graphmem")
+    assert script, "the install (README) puts a graphmem script on PATH"
+    missing = tmp_path / "absent.json"
+    done = subprocess.run([script, "bench", "locomo", "--data", str(missing), "--embedder", "hash"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "absent.json" in done.stderr and "lives in the repository" not in done.stderr
