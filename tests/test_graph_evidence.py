@@ -150,3 +150,16 @@ def test_a_named_thing_still_seeds_the_walk_and_graph_alone_follows_topics(likes
 def test_a_concept_seed_out_of_range_is_refused():
     with pytest.raises(ValidationError, match="concept_seed"):
         replace(recipes.HYBRID, name="bad", concept_seed=1.5)
+
+
+def test_the_bridge_does_not_step_through_the_user(likes):
+    """Every "I ..." statement names the scope's user, so from "I love dance" the bridge
+    reached "I love fantasy films" and "I love jazz records" (a full bridge share each)
+    for a question about a dance piece."""
+    hits = likes.search(DANCE, user_id="u")
+    for said in ("I love fantasy films.", "I love jazz records."):
+        hit = next(h for h in hits if h.text == said)
+        assert "bridge" not in hit.channels and hit.score_parts.get("bridge", 0.0) == 0.0
+    # A question naming the user walks from them as before.
+    hits = likes.search("What films do I love?", user_id="u")
+    assert hits[0].text == "I love fantasy films." and "graph" in hits[0].channels

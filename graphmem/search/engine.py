@@ -232,6 +232,7 @@ class _Run:
         self.standing: float | None = None  # set when the standout rule lowered weights
         self.bridged: dict[str, list[PathStep]] = {}  # bridge channel: unit -> its step
         self._linked: dict[str, tuple[Entity, float, str]] | None = None
+        self.user_ids: set[str] = set()  # the scope's user entity, found by ``linked``
         self.whole: Scores | None = None  # cosines before long messages took their parts'
 
     @property
@@ -541,7 +542,11 @@ class _Run:
         top = (first[0].score if first else 0.0) or 1.0
         hop_one = [(self.groups.members(f.memory_id), f.score / top) for f in first]
         around = Around(self.owner.ops, self.groups, recipe.hub_degree)
-        found = bridge(around, hop_one, cosines.of, self.linked(), settings)
+        # Nor does it lead through the scope's user: the "I" of everything the user said
+        # links each of their statements to all the others ("I love dance" to "I love
+        # jazz records"), which is no step from one fact to another.
+        named = self.linked()
+        found = bridge(around, hop_one, cosines.of, {*named, *self.user_ids}, settings)
         out: list[tuple[str, float]] = []
         for key, score in found.ranked():
             group = self.groups.key(key)
@@ -557,7 +562,7 @@ class _Run:
         """The entities the query names (``graph.link``), looked up once per search."""
         if self._linked is None:
             self._linked = link(self.text, self.scope, self.owner.ops, self.recipe,
-                                self.similar_entities)  # fmt: skip
+                                self.similar_entities, self.user_ids)  # fmt: skip
         return self._linked
 
     def graph_channel(self, first: list[Fused], depth: int) -> list[tuple[str, float]]:

@@ -142,14 +142,23 @@ def link(
     ops: GraphOps,
     recipe: Recipe,
     similar: Callable[[list[str]], list[tuple[str, Entity, float]]] | None = None,
+    user_ids: set[str] | None = None,
 ) -> dict[str, tuple[Entity, float, str]]:
     """Entities the query names: ``{entity id: (entity, seed score, how)}``.
 
     ``similar(spans)`` finds stored entities whose name embedding is close to a span
     (``(span, entity, cosine)``); it is only asked about spans no name key matched.
+    ``user_ids``, when given, receives the ids of the scope's own user entity (the "I" of
+    everything its user said), read in the same lookup whether the query names it or not.
     """
     found: dict[str, tuple[Entity, float, str]] = {}
-    by_key = ops.entities_by_keys(query_keys(query, scope), scope)
+    keys = query_keys(query, scope)
+    user = name_key(scope.user_id) if scope.user_id and user_ids is not None else ""
+    by_key = ops.entities_by_keys(sorted({*keys, user}) if user else keys, scope)
+    if user:
+        user_ids.update(entity.id for entity in by_key.get(user, ()))
+        if user not in keys:  # not named: no seed
+            by_key.pop(user, None)
     for entities in by_key.values():
         for entity in entities:
             found[entity.id] = (entity, 1.0, "name")

@@ -607,8 +607,10 @@ the scope's own user entity (the "I" of every speaker when turns carry no name; 
 reading each turn's ``metadata.speaker`` as its "I" at ingest, so relations name Tim and
 not the conversation (hybrid 0.770 vs text 0.771, recall@1 0.336 vs 0.354: a question
 naming Tim then lifts every fact of Tim's relations); keeping the text channels' first
-one to three hits above any graph share (recall@1 back to 0.354, recall@10 still 0.7707);
-the bridge skipping the user entity (no LoCoMo question moved).
+one to three hits above any graph share (recall@1 back to 0.354, recall@10 still 0.7707).
+Kept beside it though no figure moved (LoCoMo, ``replies``, musique both graphs): the
+bridge does not step through the scope's user entity (``engine.bridge_channel``); in a
+scope of one user's statements it joined "I love dance" to "I love jazz records".
 """
 
 from __future__ import annotations
