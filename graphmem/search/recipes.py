@@ -684,8 +684,8 @@ class Recipe:
     hit_seed_weight: float = 0.5  # such seeds count less than entities named in the query
     hit_seed_depth: int = 1  # and walk fewer hops (at most ``depth``)
     entity_similarity: float = 0.75  # cosine floor for linking a query span to an entity
-    # seed score of an entity the query names whose type is a concept (a topic word:
-    # "dance", "fantasy"), against 1 for a named thing; 0: such entities seed no walk
+    # path walk ("paths"): seed score of an entity the query names whose type is a concept
+    # (a topic word: "dance", "fantasy"), against 1 for a named thing; 0: no seed at all
     concept_seed: float = 1.0
     hop_decay: float = 0.8  # score kept per hop
     relation_floor: float = 0.2  # share of score an irrelevant relation still passes on
