@@ -72,3 +72,17 @@ def test_the_installed_script_runs_the_runner_from_any_folder(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert "absent.json" in done.stderr and "lives in the repository" not in done.stderr
+
+
+def test_graphmem_bench_help_reaches_the_runner(capsys):
+    """A leading option went to graphmem's own parser, which refused it as unrecognised."""
+    from graphmem.cli import main as graphmem_main
+
+    with pytest.raises(SystemExit) as done:
+        graphmem_main(["bench", "--help"])
+    assert done.value.code == 0
+    assert "SUITE" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:  # other commands still refuse what they lack
+        graphmem_main(["search", "--no-such-option", "q"])
+    assert refused.value.code == 2
+    assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err

@@ -115,7 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     streams.guard()  # before any file opens: a closed fd 1 must not become the lock file
     parser = build_parser()
-    args = parser.parse_args(argv)  # usage errors exit with 2 here
+    # usage errors exit with 2 here. ``bench`` hands the rest to the runner's own parser,
+    # which argparse's REMAINDER gives only from the first word that is no option: a
+    # leading one ("graphmem bench --help") was refused as unrecognised.
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(getattr(args, "cmd", None), "name", "") == "bench":
+        args.rest = [*extra, *args.rest]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.version:
         emit(versions(), Command("--version", "", None, human=_show_versions), args.json)
         return EXIT_OK
