@@ -171,3 +171,13 @@ def run_graph(graph: Any, tx: Any, change: Change) -> list[str]:
 def journal(history: Any) -> bool:
     """Whether this history store keeps intents (a custom one may not)."""
     return hasattr(history, "begin_intent")
+
+
+# The note a write's error carries when a store could not be put back: its journal entry
+# then stays open for the next open (or the next write) to finish.
+UNDO_FAILED = "graphmem could not undo every step: "
+
+
+def undo_failed(exc: BaseException) -> bool:
+    """Whether ``exc`` carries the ``UNDO_FAILED`` note."""
+    return any(n.startswith(UNDO_FAILED) for n in getattr(exc, "__notes__", ()))

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import CommitUncertainError
 from ..models import HistoryEvent, Scope
-from .journal import Change, encode, journal
+from .journal import Change, encode, journal, undo_failed
 
 DELETE_SCOPE = "delete_all_scope"
 FACTS = "facts"
@@ -74,11 +74,9 @@ class ScopeDeletes:
 
     def _stopped(self, intent: int, scope: Scope, count: int, exc: BaseException) -> None:
         """``count``: memories this call deleted, -1 for a call that resumed one."""
-        from .write import _undo_failed  # write.py imports this module
-
         # A page whose undo failed (or whose graph commit is uncertain) stays journaled on
         # its own; the whole deletion must then be finished too, not forgotten.
-        if count == 0 and not isinstance(exc, CommitUncertainError) and not _undo_failed(exc):
+        if count == 0 and not isinstance(exc, CommitUncertainError) and not undo_failed(exc):
             self.writer.history.end_intent(intent)  # nothing was deleted: a clean failure
             return
         self.unfinished[intent] = scope

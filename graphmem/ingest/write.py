@@ -25,13 +25,12 @@ from ..models import Fact, HistoryEvent, Scope, now_iso
 from ..stores.base import GraphStore, GraphTx, HistoryStore, VectorHit, VectorPoint, VectorStore
 from ..stores.graph_ops import GraphOps, Removal
 from ..stores.rows import fact_row, relation_row
-from .journal import WRITE, Change, decode, encode, journal, run_graph
+from .journal import UNDO_FAILED, WRITE, Change, decode, encode, journal, run_graph, undo_failed
 from .resolve import Plan
 from .scope_delete import DELETE_SCOPE, ScopeDeletes
 
 FACTS, ENTITIES, SOURCES = "facts", "entities", "sources"
 CONFLICT_RETRIES = 4
-UNDO_FAILED = "graphmem could not undo every step: "
 log = logging.getLogger(__name__)
 
 
@@ -175,7 +174,7 @@ class Writer:
             return self._finish(intent, exc)
         except BaseException as exc:
             # An interrupt (not an Exception) may have stopped the undo part-way.
-            if intent is not None and not _undo_failed(exc) and isinstance(exc, Exception):
+            if intent is not None and not undo_failed(exc) and isinstance(exc, Exception):
                 self.history.end_intent(intent)
             raise
         if intent is not None:
@@ -451,10 +450,6 @@ def _overwrites_payloads(vectors: VectorStore) -> bool:
     inner store can; a store of the caller's own may predate the method)."""
     return getattr(vectors, "overwrites_payloads",
                    callable(getattr(vectors, "overwrite_payloads", None)))  # fmt: skip
-
-
-def _undo_failed(exc: BaseException) -> bool:
-    return any(n.startswith(UNDO_FAILED) for n in getattr(exc, "__notes__", ()))
 
 
 def _payload(fact: Fact) -> dict:
