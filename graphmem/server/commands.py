@@ -41,7 +41,7 @@ def port_number(text: str) -> int:
 def _keystore(args: argparse.Namespace, *, existing: bool = False) -> KeyStore:
     """The key store; ``existing``: one that must be there already (listing or revoking
     in a mistyped --data-dir made an empty store there and printed no keys)."""
-    path = Path(args.keys) if getattr(args, "keys", None) else Path(_data_dir(args)) / "keys.sqlite"
+    path = Path(args.keys) if getattr(args, "keys", None) else KeyStore.path_in(_data_dir(args))
     if existing and not path.exists():
         raise StorageError(path, f"no API key store at {path}: check --data-dir / --keys, or "
                            "create a key first (graphmem keys create --user NAME)")  # fmt: skip

@@ -119,7 +119,12 @@ class KeyStore:
 
     @classmethod
     def in_data_dir(cls, data_dir: str | Path) -> KeyStore:
-        return cls(Path(data_dir) / "keys.sqlite")
+        return cls(cls.path_in(data_dir))
+
+    @staticmethod
+    def path_in(data_dir: str | Path) -> Path:
+        """Where a data dir keeps its key store."""
+        return Path(data_dir) / "keys.sqlite"
 
     def create(
         self,
