@@ -570,9 +570,10 @@ class _Run:
             return self.ppr_channel(first, depth)
         ops, recipe = self.owner.ops, self.recipe
         linked = self.linked()
-        seeds = {entity_id: score * (recipe.concept_seed if entity.type in CONCEPTS else 1.0)
-                 for entity_id, (entity, score, _how) in linked.items()}  # fmt: skip
-        seeds = {entity_id: score for entity_id, score in seeds.items() if score > 0}
+        # A topic the query names seeds at ``concept_seed`` of its score (0: not at all).
+        weighted = ((entity_id, score * (recipe.concept_seed if entity.type in CONCEPTS else 1.0))
+                    for entity_id, (entity, score, _how) in linked.items())  # fmt: skip
+        seeds = {entity_id: score for entity_id, score in weighted if score > 0}
         names = {entity_id: entity.name for entity_id, (entity, _s, _how) in linked.items()}
         spent: dict[str, int] = {}
         if first and recipe.seeds_from_hits:
