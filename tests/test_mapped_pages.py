@@ -1,0 +1,121 @@
+"""Qdrant Edge's mapped segment pages are handed back, and nothing they held is lost."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from graphmem import Memory
+from graphmem.models import Scope
+from graphmem.stores import mapped_pages
+from graphmem.stores.base import VectorPoint
+from graphmem.stores.qdrant_edge import EdgeVectorStore
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads /proc/self/smaps; releases on Linux only"
+)
+DIM = 64
+
+
+def resident_mb(folder: Path) -> float:
+    """This process's resident pages of files mapped from under ``folder``."""
+    root, name, kb = str(folder.resolve()) + "/", "", 0
+    with open("/proc/self/smaps", encoding="utf-8", errors="replace") as smaps:
+        for line in smaps:
+            head = line.split(maxsplit=5)
+            if "-" in head[0] and ":" not in head[0]:  # a mapping's first line
+                name = head[5].strip() if len(head) > 5 else ""
+            elif head[0] == "Rss:" and name.startswith(root):
+                kb += int(head[1])
+    return kb / 1024
+
+
+def points(start: int, count: int, rng: np.random.Generator) -> list[VectorPoint]:
+    return [
+        VectorPoint(
+            str(uuid.UUID(int=i + 1)),
+            rng.standard_normal(DIM).tolist(),
+            {"user_id": "u", "text": f"memory {i}"},
+        )
+        for i in range(start, start + count)
+    ]
+
+
+@pytest.fixture
+def store(tmp_path):
+    vectors = EdgeVectorStore(tmp_path / "edge")
+    vectors.open(DIM, "test")
+    vectors._pages.every = float("inf")  # released only when the test says so
+    yield vectors
+    vectors.close()
+
+
+def test_released_pages_leave_the_process_and_every_point_reads_back(store, tmp_path):
+    rng = np.random.default_rng(0)
+    for start in range(0, 20_000, 2_000):
+        store.upsert("facts", points(start, 2_000, rng))
+    segments = tmp_path / "edge" / "graphmem_facts" / "segments"
+    before = resident_mb(segments)
+    assert before > 4  # 20k 64-d vectors and their payloads were written through the map
+    assert mapped_pages.release(store._segment_folders()) > 0
+    assert resident_mb(segments) < before / 4
+    # Everything reads back, and writing goes on: the pages came back from the file.
+    got = store.get("facts", [str(uuid.UUID(int=5)), str(uuid.UUID(int=19_999))])
+    assert [h.payload["text"] for h in got] == ["memory 4", "memory 19998"]
+    store.upsert("facts", points(20_000, 500, rng))
+    assert len(store.scan("facts", Scope("u"))) == 20_500
+
+
+def test_writes_survive_a_release_and_a_reopen(tmp_path):
+    rng = np.random.default_rng(1)
+    written = points(0, 3_000, rng)
+    first = EdgeVectorStore(tmp_path / "edge")
+    first.open(DIM, "test")
+    first.upsert("facts", written[:1_500])
+    mapped_pages.release(first._segment_folders())
+    first.upsert("facts", written[1_500:])
+    mapped_pages.release(first._segment_folders())
+    first.close()
+    again = EdgeVectorStore(tmp_path / "edge")
+    again.open(DIM, "test")
+    try:
+        hits = again.get("facts", [p.id for p in written], with_vectors=True)
+        assert len(hits) == 3_000
+        want = np.asarray(written[2_999].vector)
+        assert np.allclose(hits[-1].vector, want / np.linalg.norm(want), atol=1e-5)
+    finally:
+        again.close()
+
+
+def test_only_shared_mappings_under_the_folders_are_named(store, tmp_path):
+    store.upsert("facts", points(0, 100, np.random.default_rng(2)))
+    found = mapped_pages.shared_mappings(store._segment_folders())
+    assert any("/graphmem_facts/segments/" in p for *_, p in found)
+    assert all("/segments/" in p and "/wal/" not in p for *_, p in found)
+    assert all(str((tmp_path / "edge").resolve()) in p for *_, p in found)
+    assert mapped_pages.shared_mappings([tmp_path / "elsewhere"]) == []
+
+
+def test_an_ingest_keeps_few_segment_pages_resident(tmp_path):
+    """The store releases on its own after its calls: a bulk add does not leave the
+    vectors it wrote in the process's resident memory."""
+    memory = Memory.open(str(tmp_path / "data"), embedder="hash")
+    try:
+        edge = memory.vectors
+        while not isinstance(edge, EdgeVectorStore):
+            edge = edge.inner
+        edge._pages.every = 0.0
+        items = [{"text": f"Note {i}: the meeting with Ada {i} moved to room {i % 50}."}
+                 for i in range(3_000)]  # fmt: skip
+        memory.add_many(items, user_id="u", batch_size=500)
+        # What is left is the write-ahead log's files: the segments' pages were let go.
+        segments = edge._segment_folders()
+        assert sum(resident_mb(f) for f in segments) < 2
+        assert len(memory.get_all(user_id="u", limit=5_000)) == 3_000
+        assert memory.search("room 7 meeting", user_id="u", limit=3)
+    finally:
+        memory.close()
