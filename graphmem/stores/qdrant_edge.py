@@ -94,7 +94,7 @@ class EdgeVectorStore:
         self._dim: int | None = None
         self._closed = False
         # The segment files' pages a call touched stay in this process's RSS (2.4 GB at 1M
-        # memories); they are handed back after a call, at most every 2 s (mapped_pages.py).
+        # memories); they are handed back once calls have moved enough points (mapped_pages.py).
         self._pages = PageReleaser(self._segment_folders)
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock_fd: int | None = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
@@ -265,6 +265,7 @@ class EdgeVectorStore:
         if built:
             with self._call(f"upsert into {collection}"):
                 shard.update(qe.UpdateOperation.upsert_points(built))
+                self._pages.moved(len(built))  # under the lock: no call can unmap meanwhile
 
     def overwrite_payloads(self, collection: str, points: Sequence[VectorPoint]) -> None:
         shard = self._shard(collection)
@@ -401,6 +402,7 @@ class EdgeVectorStore:
                 records, cursor = shard.scroll(
                     qe.ScrollRequest(offset=cursor, limit=size, filter=_filter(must), **select)
                 )
+                self._pages.moved(len(records))
             yield from records
             if cursor is None:
                 return
@@ -475,7 +477,6 @@ class EdgeVectorStore:
                 ) from exc
             except Exception as exc:  # Edge raises plain Exception; classified by message
                 raise _translate(exc, action, self._where) from exc
-            self._pages.maybe()  # under the lock: no Edge call can unmap meanwhile
 
 
 def _translate(exc: Exception, action: str, where: str) -> GraphMemError:
