@@ -4,7 +4,7 @@
 microseconds); a background thread writes the sums into the payloads
 (``access_count``, ``last_accessed_at``) every ``interval`` seconds, and ``close()`` and
 ``maintain()`` flush what is left. A flush is a write, which searches wait for
-(``graphmem/locks.py``), so it writes 50 memories at a time (their payloads only, each
+(``graphmem/locks.py``), so it writes 16 memories at a time (their payloads only, each
 vector kept) and searches run between.
 
 Counts noted but not yet flushed are lost if the process is killed: access counts are a

@@ -29,8 +29,10 @@ from ..stores.base import VectorPoint
 FACTS = "facts"
 _PAGE = 1000
 # Memories whose read counts one write stores: searches wait for each write (~25 ms for
-# 50 at 100k memories a scope, measured; 100 held them ~50 ms).
-_ACCESS_CHUNK = 50
+# 50 at 100k memories a scope, measured; 100 held them ~50 ms). At 500k memories in five
+# scopes, hybrid p95 with a flush every 5 s was 40.8 ms at 50 and 32.4 ms at 16 (34.9 ms
+# with no flush; benchmarks/results/speed/1m/README.md, section 19).
+_ACCESS_CHUNK = 16
 KEEP_TYPES = ("rule", "procedural")  # never archived by the policy
 
 
