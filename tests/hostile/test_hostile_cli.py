@@ -66,3 +66,21 @@ def test_cli_error_messages_escape_stored_or_given_text(data_dir):
                "--user", USER)  # fmt: skip
     assert done.returncode != 0
     assert "\x1b" not in done.stderr and "\\x1b[31m" in done.stderr
+
+
+def test_cli_output_escapes_bidi_marks_and_line_separators(tmp_path):
+    """U+061C (Arabic's bidi mark) reorders what follows; U+2028 and U+2029 start a new
+    line in some terminals and editors, so a table row could print as two."""
+    path, text = tmp_path / "data", "Tea\u061c with\u2028milk\u2029or juice"
+    with Memory.open(path, embedder="hash") as m:
+        m.add(text, user_id=USER, infer=False)
+    common = ["--data-dir", str(path), "--embedder", "hash", "--user", USER]
+    shown = cli("list", *common)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    as_json = cli("list", "--json", *common)
+    assert as_json.returncode == 0, as_json.stderr[-2000:]
+    for out in (shown.stdout, as_json.stdout):
+        for raw in ("\u061c", "\u2028", "\u2029"):
+            assert raw not in out
+    assert "Tea\\u061c with\\u2028milk\\u2029or juice" in shown.stdout
+    assert [json.loads(line)["text"] for line in as_json.stdout.splitlines()] == [text]
