@@ -82,6 +82,14 @@ def test_stdin_that_cannot_be_read_says_why(tmp_path, stdin, closed, said):
     assert "Traceback" not in err
 
 
+def test_import_from_a_closed_stdin_says_stdin_is_closed(tmp_path):
+    """It said the export had no header: a closed stdin reads as the empty null device."""
+    code, _, err = cli("import", "-", "--data-dir", str(tmp_path / "d"), closed_stdin=True)
+    assert code == 1 and "stdin is closed" in err and "header" not in err, err
+    code, _, err = cli("import", "-", "--data-dir", str(tmp_path / "d"), stdin=b"")
+    assert code == 1 and "header" in err and "stdin is closed" not in err, err
+
+
 def test_mcp_with_stdout_closed_refuses_and_writes_into_no_store_file(tmp_path):
     """Started with fd 1 closed, the data dir's lock file became fd 1 and received the
     JSON-RPC answers."""

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import StoreDriftError, ValidationError
+from . import streams
 from .output import emit
 from .registry import Command, Context, arg, command
 
@@ -94,6 +95,7 @@ def import_cmd(ctx: Context) -> dict[str, int]:
 
     with ctx.progress(None, "importing") as bar:
         if ctx.args.file == "-":
+            streams.stdin_open("file", "the export")
             return import_(ctx.memory, sys.stdin, progress=bar.update)
         with _opened(ctx.args.file, "r") as lines:
             try:

@@ -106,9 +106,7 @@ def read_lines(source: str) -> tuple[str, list[tuple[int, dict[str, Any]]]]:
 
 
 def _stdin_bytes() -> bytes:
-    if 0 in streams.closed or sys.stdin is None or sys.stdin.closed:
-        raise ValidationError("file", "stdin is closed: pipe the memories in, or give "
-                              "--file PATH")  # fmt: skip
+    streams.stdin_open("file", "the memories")
     stream = getattr(sys.stdin, "buffer", None)
     return stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import sys
 
+from ..errors import ValidationError
+
 closed: frozenset[int] = frozenset()
 
 
@@ -35,3 +37,10 @@ def guard() -> None:
         if fd in found or getattr(sys, name) is None:
             setattr(sys, name, open(fd, "w", encoding="utf-8", closefd=False))  # noqa: SIM115
     closed = frozenset(found)
+
+
+def stdin_open(field: str, what: str) -> None:
+    """Refuse to read a closed stdin: read, it is the null device and looks empty, so a
+    command would blame the input's contents ("no header") rather than say it got none."""
+    if 0 in closed or sys.stdin is None or sys.stdin.closed:
+        raise ValidationError(field, f"stdin is closed: pipe {what} in, or give the file's path")
