@@ -119,3 +119,18 @@ def test_an_ingest_keeps_few_segment_pages_resident(tmp_path):
         assert memory.search("room 7 meeting", user_id="u", limit=3)
     finally:
         memory.close()
+
+
+def test_pages_are_released_once_enough_points_have_moved(store, tmp_path):
+    """Counted in points: small writes (a read-count flush that searches wait for) pay
+    nothing until the count is reached."""
+    rng = np.random.default_rng(3)
+    segments = tmp_path / "edge" / "graphmem_facts" / "segments"
+    store._pages.every = 12_000
+    store.upsert("facts", points(0, 10_000, rng))
+    held = resident_mb(segments)
+    assert held > 2
+    store.upsert("facts", points(10_000, 1_000, rng))
+    assert resident_mb(segments) >= held  # 11,000 moved: not yet
+    store.upsert("facts", points(11_000, 1_000, rng))
+    assert resident_mb(segments) < held / 4  # 12,000: released
