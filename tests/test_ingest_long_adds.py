@@ -142,3 +142,16 @@ def test_a_long_chat_a_model_found_nothing_in_is_kept_turn_by_turn(tmp_path):
     # Each message as said, under its own role; not the chat as one memory.
     assert stored == {t["content"]: t["role"] for t in _chat()}
     assert hit.text == _chat()[3]["content"]
+
+
+def test_a_long_log_of_one_speaker_is_stored_by_the_offline_extractor(tmp_path):
+    """300 short messages of the user in one add(): one window, read as one text, found
+    more than max_extracted_items (200) facts and names, and the whole add was refused.
+    That limit is for a model's answer; the offline extractor's output follows its input."""
+    cities = ["Lyon", "Porto", "Oslo", "Rome", "Vienna"]
+    log = [{"role": "user", "content": f"I met Dana{n} in {cities[n % 5]}."} for n in range(300)]
+    with Memory.open(tmp_path, embedder="hash", extractor="offline") as m:
+        added = m.add(log, user_id="u", infer=True)
+        assert len(added.facts) == 300
+        hits = m.search("Where did I meet Dana123?", user_id="u", limit=3)
+    assert hits[0].text == "I met Dana123 in Rome."

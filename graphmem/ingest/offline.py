@@ -131,6 +131,10 @@ class OfflineExtractor:
 
     name = "offline"
     calls = 0  # model requests made: none, ever
+    # What it finds grows with the text it reads, which add() already bounds (a window
+    # of max_text_chars): check_extraction's item limit is for a model's runaway answer.
+    # Held to it, 300 short messages of one speaker in one add() were refused.
+    bounded_by_input = True
 
     def extract(
         self,

@@ -263,12 +263,13 @@ def check_extraction(found: Any, extractor: Any, max_chars: int, max_items: int)
     answer is refused (``ExtractionError``), so nothing of it is written.
     """
     who = getattr(extractor, "name", type(extractor).__name__)
+    counted = not getattr(extractor, "bounded_by_input", False)  # the offline extractor's
     problems: list[str] = []
     for kind in ("facts", "entities", "relations"):
         items = getattr(found, kind, None)
         if not isinstance(items, list):
             raise ExtractionError(f"extractor {who!r} returned no {kind} list")
-        if len(items) > max_items:
+        if counted and len(items) > max_items:
             problems.append(f"{len(items):,} {kind}, over the limit of {max_items:,} per "
                             "extraction (max_extracted_items)")  # fmt: skip
     strings: list[tuple[str, object]] = []
