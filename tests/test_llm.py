@@ -16,6 +16,7 @@ from graphmem.models import Extraction, to_iso
 from graphmem.stores.base import Extractor, KnownEntity
 from graphmem.testing import (
     OpenAIServer,
+    cut_off,
     delay,
     error,
     ok_content,
@@ -182,9 +183,23 @@ def test_unreachable_server_is_an_llm_error_saying_what_to_check():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     chat = OpenAIChat("m", base_url=f"http://127.0.0.1:{port}/v1", max_retries=1, backoff=NO_WAIT)
-    with pytest.raises(LLMError, match="base_url"):
+    with pytest.raises(LLMError, match="could not connect: check base_url"):
         extract(chat)
     assert chat.calls == 2
+
+
+def test_an_answer_cut_off_mid_body_is_not_called_a_failed_connection(server, make_chat):
+    """A server or proxy that dies mid-answer: the connection was made, so "check
+    base_url" sent users after the wrong thing. It is retried like a dropped connection."""
+    server.script(cut_off(), cut_off())
+    with pytest.raises(LLMError) as info:
+        extract(make_chat(max_retries=1))
+    message = str(info.value)
+    assert "broke off before a whole answer came back" in message, message
+    assert "could not connect" not in message and "check base_url" not in message
+    assert len(server.requests_to("chat")) == 2
+    server.script(cut_off(), ok_tool_call(GOOD))
+    assert len(extract(make_chat(max_retries=1)).facts) == 2
 
 
 @pytest.mark.parametrize(

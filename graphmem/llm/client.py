@@ -237,12 +237,33 @@ def _status_text(exc: BaseException | None) -> str:
     return type(exc).__name__
 
 
+def _never_connected(exc: BaseException) -> bool:
+    """Whether the transport failed to connect at all (refused, no route, unknown host),
+    rather than after the request went out. ``openai`` raises ``APIConnectionError`` for
+    both, with the transport's own error as its cause; that error is told by its class
+    name (``ConnectError``, ``ConnectTimeout``), since the transport is ``openai``'s to
+    choose. A chain with no transport error in it reads as never connected, as before."""
+    cause, seen = exc.__cause__ or exc.__context__, 0
+    while cause is not None and seen < 8:
+        if type(cause).__name__ in ("ConnectError", "ConnectTimeout"):
+            return True
+        if type(cause).__name__ in ("RemoteProtocolError", "ReadError", "WriteError"):
+            return False
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
+    return True
+
+
 def _explain(exc: openai.OpenAIError, endpoint: str, attempts: int, timeout: float) -> str:
     tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
     if isinstance(exc, openai.APITimeoutError):
         advice = (
             f"no answer within {timeout:g}s: check that the server is up and the model "
             "loaded, or raise timeout="
+        )
+    elif isinstance(exc, openai.APIConnectionError) and not _never_connected(exc):
+        advice = (
+            "the connection broke off before a whole answer came back (the server closed "
+            "it or sent a malformed response): check the server's logs and any proxy in between"
         )
     elif isinstance(exc, openai.APIConnectionError):
         advice = "could not connect: check base_url= and that the server is running"

@@ -48,6 +48,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     then: Reply | None = None
+    cut_after: int | None = None  # bytes of the body sent before the connection is closed
 
 
 @dataclass
@@ -136,6 +137,14 @@ def error(status: int, message: str = "", *, headers: Mapping[str, str] | None =
 def delay(seconds: float, then: Reply | None = None) -> Reply:
     """Wait ``seconds`` before answering: longer than the client timeout forces a timeout."""
     return Reply(delay=seconds, then=then)
+
+
+def cut_off(after: int = 16, reply: Reply | None = None) -> Reply:
+    """Send ``reply``'s status and headers (its full length announced), then only the
+    first ``after`` bytes of its body, and close the connection: a server or proxy that
+    dies mid-answer. The client sees a broken response, not a refused connection."""
+    base = reply or ok_content({"facts": [], "entities": [], "relations": []})
+    return Reply(status=base.status, body=base.body, headers=dict(base.headers), cut_after=after)
 
 
 def embeddings_reply(vectors: list[list[float]]) -> Reply:
@@ -322,6 +331,11 @@ def _make_handler_class(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 for key, value in given.items():
                     self.send_header(key, value)
                 self.end_headers()
+                if reply.cut_after is not None:
+                    self.wfile.write(data[: reply.cut_after])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
                 self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):
                 # The client gave up first (a scripted delay past its timeout): expected.
