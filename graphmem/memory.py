@@ -41,6 +41,7 @@ from .ingest.validate import (
     check_unicode,
     message_windows,
     normalise_messages,
+    spoken_places,
 )
 from .ingest.write import FACTS, Writer, fact_from_payload
 from .lifecycle import Life, check_clock, check_life, check_memory_types, now_text
@@ -408,6 +409,9 @@ class Memory:
                    else message_windows(messages, limit))  # fmt: skip
         metadata, source_ids = check_metadata(metadata), check_source_ids(source_ids)
         when = check_timestamp(timestamp)
+        places = spoken_places(messages)  # a conversation's turns that say something
+        if places is not None and len(source_ids) == len(messages):
+            source_ids = [source_ids[i] for i in places]  # a passed-over turn's id goes too
         # One source id per message (a chat's message ids): each window keeps its own.
         per_message = len(windows) > 1 and len(source_ids) == sum(map(len, windows))
         units, at = [], 0

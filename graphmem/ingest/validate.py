@@ -115,6 +115,7 @@ def _messages(messages: object, max_chars: int) -> list[Message]:
             "messages", "expected a non-empty string, a {role, content} dict or a list of them"
         )
     out: list[Message] = []
+    several = len(messages) > 1
     for i, item in enumerate(messages):
         where = f"messages[{i}]"
         if not isinstance(item, Mapping):
@@ -126,14 +127,63 @@ def _messages(messages: object, max_chars: int) -> list[Message]:
         if not isinstance(role, str) or role not in ROLES:
             raise ValidationError(f"{where}.role", f"{repr(role)[:80]} is not one of "
                                   f"{sorted(ROLES)}")  # fmt: skip
-        content = check_text(item.get("content"), f"{where}.content", max_chars)
+        content = _content_text(item.get("content"), f"{where}.content")
+        if several and _says_nothing(content):
+            continue  # a model's tool-call turn or an image: nothing in words to remember
+        content = check_text(content, f"{where}.content", max_chars)
         name = item.get("name")
         name = "" if name is None else name
         if not isinstance(name, str) or len(name) > 200:
             raise ValidationError(f"{where}.name", "must be a string of at most 200 characters")
         check_unicode(name, f"{where}.name")
         out.append(Message(role, content, name))
+    if not out:
+        raise ValidationError("messages", "no message has any text (each is empty, a tool "
+                              "call or an image); pass the text to remember")  # fmt: skip
     return out
+
+
+def _content_text(content: object, where: str) -> object:
+    """A message's content as text. OpenAI-style content parts (``[{"type": "text",
+    "text": ...}, {"type": "image_url", ...}]``) give their text parts, one per line; a
+    part of another type holds nothing to remember and is passed over. Anything else is
+    returned as it is, for ``check_text`` to judge."""
+    if not isinstance(content, list | tuple):
+        return content
+    texts = []
+    for j, part in enumerate(content):
+        if not isinstance(part, Mapping) or not isinstance(part.get("type"), str):
+            raise ValidationError(f"{where}[{j}]", "a content part must be a dict with a "
+                                  "type, such as {\"type\": \"text\", \"text\": \"...\"}")  # fmt: skip
+        if part["type"] == "text":
+            if not isinstance(part.get("text"), str):
+                raise ValidationError(f"{where}[{j}].text", "a text part's text must be a string")
+            texts.append(part["text"])
+    return "\n".join(texts)
+
+
+def _says_nothing(content: object) -> bool:
+    """A turn of a conversation with no words in it: a model's message that only calls a
+    tool (content ``None``), an empty or blank one, or content parts with no text. In a
+    conversation it is passed over; alone, it is refused as before."""
+    return content is None or (isinstance(content, str) and not content.strip())
+
+
+def spoken_places(messages: object) -> list[int] | None:
+    """The positions of a conversation's messages that ``_messages`` keeps (those that
+    say something), or None when it keeps them all or ``messages`` is no conversation:
+    a caller's per-message source ids are matched to the messages by it."""
+    if not isinstance(messages, list | tuple) or len(messages) < 2:
+        return None
+    places = []
+    for i, item in enumerate(messages):
+        try:
+            content = _content_text(item.get("content"), "") if isinstance(item, Mapping) else ""
+        except ValidationError:
+            content = ""
+        if not _says_nothing(content):
+            places.append(i)
+    return None if len(places) == len(messages) else places
 
 
 # What a message dict holds: role, content and the speaker's name are read; the other
