@@ -83,3 +83,18 @@ def test_per_message_ids_stay_with_their_turns_when_one_is_passed_over(tmp_path)
     assert sorted(i for window in windows for i in window) == ["m0", "m1", "m3", "m4", "m5"]
     for text, source_ids in stored.items():
         assert f"m{text.split(':')[0].split()[1]}" in source_ids, (text, source_ids)
+
+
+def test_developer_and_function_roles_are_read_as_system_and_tool(mem):
+    """Newer OpenAI models take a "developer" message where others take "system", and
+    legacy histories answer function calls with role "function": both were refused."""
+    mem.add([
+        {"role": "developer", "content": "Answer briefly."},
+        {"role": "user", "content": "I work at Acme in Lyon."},
+        {"role": "function", "name": "lookup", "content": "Acme: a maker of anvils"},
+    ], user_id="u", infer=False)  # fmt: skip
+    found = {f.text: f.role for f in mem.get_all(user_id="u", limit=10)}
+    assert found == {"Answer briefly.": "system", "I work at Acme in Lyon.": "user",
+                     "Acme: a maker of anvils": "tool"}  # fmt: skip
+    with pytest.raises(ValidationError, match="'wizard' is not one of"):
+        mem.add([{"role": "wizard", "content": "hi"}], user_id="u")

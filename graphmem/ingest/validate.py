@@ -17,6 +17,10 @@ RESERVED_METADATA = frozenset(
      "invalid_at", "hash", "source_ids", "role", "metadata"}
 )  # fmt: skip
 ROLES = frozenset({"user", "assistant", "system", "tool"})
+# Other roles an OpenAI-compatible history carries, read as the role they stand for:
+# "developer" is the system message of OpenAI's newer models, "function" the legacy
+# tool result. Refused, a history passed as it is failed on its first message.
+ROLE_ALIASES = {"developer": "system", "function": "tool"}
 # Metadata is stored as JSON in every store: deeper nesting hit Python's recursion limit
 # inside json (a RecursionError, not an error naming the field), and a large blob is copied
 # into every payload, history row and index entry of the memory.
@@ -124,9 +128,10 @@ def _messages(messages: object, max_chars: int) -> list[Message]:
             )
         _message_keys(item, where)
         role = item.get("role", "user")
+        role = ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
         if not isinstance(role, str) or role not in ROLES:
             raise ValidationError(f"{where}.role", f"{repr(role)[:80]} is not one of "
-                                  f"{sorted(ROLES)}")  # fmt: skip
+                                  f"{sorted(ROLES | ROLE_ALIASES.keys())}")  # fmt: skip
         content = _content_text(item.get("content"), f"{where}.content")
         if several and _says_nothing(content):
             continue  # a model's tool-call turn or an image: nothing in words to remember
