@@ -409,9 +409,12 @@ class Memory:
                    else message_windows(messages, limit))  # fmt: skip
         metadata, source_ids = check_metadata(metadata), check_source_ids(source_ids)
         when = check_timestamp(timestamp)
-        places = spoken_places(messages)  # a conversation's turns that say something
-        if places is not None and len(source_ids) == len(messages):
-            source_ids = [source_ids[i] for i in places]  # a passed-over turn's id goes too
+        # One source id per message given: a turn passed over for saying nothing takes its
+        # id along (the turns are read again only then, not on every add).
+        if isinstance(messages, list | tuple) and len(source_ids) == len(messages) > 1:
+            places = spoken_places(messages)
+            if places is not None:
+                source_ids = [source_ids[i] for i in places]
         # One source id per message (a chat's message ids): each window keeps its own.
         per_message = len(windows) > 1 and len(source_ids) == sum(map(len, windows))
         units, at = [], 0

@@ -105,9 +105,8 @@ def test_an_ingest_keeps_few_segment_pages_resident(tmp_path):
     vectors it wrote in the process's resident memory."""
     memory = Memory.open(str(tmp_path / "data"), embedder="hash")
     try:
-        edge = memory.vectors
-        while not isinstance(edge, EdgeVectorStore):
-            edge = edge.inner
+        edge = memory.vectors.inner
+        assert isinstance(edge, EdgeVectorStore)
         edge._pages.every = 0.0
         items = [{"text": f"Note {i}: the meeting with Ada {i} moved to room {i % 50}."}
                  for i in range(3_000)]  # fmt: skip
