@@ -374,3 +374,86 @@ def test_an_unknown_protocol_version_is_refused_naming_the_versions_served(serve
     # The version initialize agreed is served, and so is a request naming none.
     for agreed in ({"mcp-protocol-version": "2025-03-26"}, {}):
         assert "remember" in post_tools_list(served, {**headers, **agreed}).text
+
+
+def tool_call(msg_id, tool: str, **arguments) -> dict:
+    return {"jsonrpc": "2.0", "id": msg_id, "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments}}  # fmt: skip
+
+
+def test_a_batch_of_a_2025_03_26_client_gets_every_answer_in_one_array(served):
+    """Protocol 2025-03-26 says a server MUST accept JSON-RPC batches; the SDK read one
+    message per body, so a batch was refused whole and none of its requests ran."""
+    headers = initialized(served, "nora")
+    other = initialized(served, "oscar")
+    secret = tool_call("o", "remember", text="Oscar's locker code is 4412.", infer=False)
+    assert "4412" in httpx.post(f"{served.url}/mcp", json=secret, headers=other, timeout=60).text
+    batch = [
+        tool_call("w", "remember", text="Nora keeps her bike in the blue shed.", infer=False),
+        {"jsonrpc": "2.0", "method": "notifications/progress",
+         "params": {"progressToken": "t", "progress": 1}},  # a notification: no answer
+        {"jsonrpc": "2.0", "id": 7, "method": "ping"},
+        tool_call("r", "recall", query="Where is the bike kept? What is the locker code?"),
+    ]  # fmt: skip
+    answer = httpx.post(f"{served.url}/mcp", json=batch, headers=headers, timeout=60)
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith(
+        "application/json"), answer.text[:300]  # fmt: skip
+    answers = {a["id"]: a for a in answer.json()}
+    assert sorted(answers, key=str) == [7, "r", "w"], answer.text[:500]
+    assert answers[7]["result"] == {}
+    assert "blue shed" in json.dumps(answers["w"]["result"])
+    # In order: the recall ran after the remember, in the key's own scope only.
+    recalled = json.dumps(answers["r"]["result"])
+    assert "blue shed" in recalled and "4412" not in recalled
+
+
+def test_each_message_of_a_batch_is_checked_as_if_it_came_alone(served):
+    headers = initialized(served, "pia")
+    batch = [
+        tool_call(1, "no_such_tool"),
+        {"jsonrpc": "2.0", "id": 2, "method": "initialize", "params": {
+            "protocolVersion": "2025-03-26", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "1"}}},
+        {"jsonrpc": "2.0", "id": 3.5, "method": "ping"},
+        tool_call(4, "recall", query="anything", top_k=3),
+        {"jsonrpc": "2.0", "id": 5, "method": "tools/list"},
+    ]  # fmt: skip
+    answer = httpx.post(f"{served.url}/mcp", json=batch, headers=headers, timeout=60)
+    assert answer.status_code == 200, answer.text[:300]
+    answers = answer.json()
+    assert len(answers) == 5
+    by_id = {a["id"]: a for a in answers if a["id"] is not None}
+    assert (
+        by_id[1]["error"]["code"] == -32602 and "tools/list gives" in by_id[1]["error"]["message"]
+    )
+    assert by_id[2]["error"]["code"] == -32600
+    assert "initialize may not be part of a batch" in by_id[2]["error"]["message"]
+    assert [a["error"]["code"] for a in answers if a["id"] is None] == [-32600]  # id 3.5
+    assert by_id[4]["result"]["isError"] and "top_k" in json.dumps(by_id[4]["result"])
+    assert "remember" in json.dumps(by_id[5]["result"])
+    # Notifications alone get the spec's 202 with no body; a batch that is no array of
+    # objects is refused whole, as before.
+    only = [{"jsonrpc": "2.0", "method": "notifications/progress",
+             "params": {"progressToken": "t", "progress": 2}}]  # fmt: skip
+    quiet = httpx.post(f"{served.url}/mcp", json=only, headers=headers, timeout=60)
+    assert (quiet.status_code, quiet.content) == (202, b"")
+    for refused in ([], [1, {"jsonrpc": "2.0", "id": 6, "method": "ping"}]):
+        whole = httpx.post(f"{served.url}/mcp", json=refused, headers=headers, timeout=60)
+        assert whole.status_code == 400 and whole.json()["error"]["code"] == -32600
+
+
+def test_each_message_of_a_batch_counts_against_the_rate_limit(tmp_path):
+    """One request carrying many messages would otherwise pass the per-key limit."""
+    with ServedMemory(tmp_path, extra_args=("--rate-limit", "0.5", "--burst", "3")) as slow:
+        headers = initialized(slow, "quinn")  # two of the three requests of the burst
+        pings = [{"jsonrpc": "2.0", "id": n, "method": "ping"} for n in range(6)]
+        answer = httpx.post(f"{slow.url}/mcp", json=pings, headers=headers, timeout=60)
+        assert answer.status_code == 200, answer.text[:300]
+        answers = answer.json()
+        assert [a["id"] for a in answers] == list(range(6))
+        served = [a for a in answers if "result" in a]
+        limited = [a for a in answers if "error" in a]
+        assert 1 <= len(served) <= 3 and answers[: len(served)] == served  # in order
+        assert limited and all(a["error"]["code"] == -32000 for a in limited)
+        assert "rate limit" in limited[0]["error"]["message"]
+        assert "send it again" in limited[0]["error"]["message"]

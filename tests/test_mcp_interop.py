@@ -36,11 +36,14 @@ def node() -> str:
     return found
 
 
-def ts_client(node: str, transport: list[str], calls: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the TypeScript client saw: the tools, each call's result, any failure."""
+def ts_client(node: str, transport: list[str], calls: list[dict[str, Any]],
+              batch: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+    """What the TypeScript client saw: the tools, each call's result, any failure; and
+    the answers to ``batch``, sent after the calls as one JSON-RPC batch."""
+    env = {**server_env(), **({"GRAPHMEM_BATCH": json.dumps(batch)} if batch else {})}
     done = subprocess.run([node, str(HERE / "mcp_client.mjs"), *transport],
                           input=json.dumps(calls), capture_output=True, text=True,
-                          timeout=300, cwd=HERE, env=server_env())  # fmt: skip
+                          timeout=300, cwd=HERE, env=env)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
@@ -182,3 +185,30 @@ def message(response: httpx.Response) -> dict[str, Any]:
     data = [line[5:] for line in response.text.splitlines() if line.startswith("data:")]
     assert len(data) == 1, response.text
     return json.loads(data[0])
+
+
+BATCH = [
+    {"jsonrpc": "2.0", "id": "b-recall", "method": "tools/call",
+     "params": {"name": "recall", "arguments": {"query": QUESTION, "limit": 3}}},
+    {"jsonrpc": "2.0", "method": "notifications/progress",
+     "params": {"progressToken": "t", "progress": 1}},
+    {"jsonrpc": "2.0", "id": "b-ping", "method": "ping"},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("over", ["stdio", "http"])
+def test_a_batch_sent_by_the_typescript_transport_is_answered(node, tmp_path, over):
+    """The TypeScript SDK's transports send an array of messages as one JSON-RPC batch
+    (protocol 2025-03-26 says a server MUST accept one); each request gets its answer."""
+    if over == "stdio":
+        seen = ts_client(node, stdio(tmp_path, "tess"), remembering(), BATCH)
+    else:
+        with ServedMemory(tmp_path) as served:
+            key, _ = served.keys.create(user_id="tess")
+            seen = ts_client(node, ["http", f"{served.url}/mcp", key], remembering(), BATCH)
+    assert "error" not in seen and seen["pinged"], seen.get("error")
+    answers = {a["id"]: a for a in seen["batch"]}
+    assert sorted(answers) == ["b-ping", "b-recall"], seen["batch"]
+    assert answers["b-ping"]["result"] == {}
+    hits = answers["b-recall"]["result"]["structuredContent"]["hits"]
+    assert "Bob lives in Paris." in [h["text"] for h in hits]

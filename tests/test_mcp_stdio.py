@@ -332,3 +332,28 @@ def test_remembering_the_same_thing_twice_says_it_is_already_stored(tmp_path):
             assert f"Already stored, unchanged: {first[0].id}" in text_of(again)
 
     anyio.run(scenario)
+
+
+def test_a_batch_line_gets_an_answer_for_each_of_its_requests(tmp_path):
+    """Protocol 2025-03-26 says a server MUST accept JSON-RPC batches; the SDK read one
+    message per line, so a batch line was refused whole and none of its requests ran."""
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-03-26", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "1"}}}  # fmt: skip
+    batch = [
+        {"jsonrpc": "2.0", "id": "p", "method": "ping"},
+        {"jsonrpc": "2.0", "method": "notifications/progress",
+         "params": {"progressToken": "t", "progress": 1}},  # a notification: no answer
+        {"jsonrpc": "2.0", "id": "w", "method": "tools/call", "params": {
+            "name": "remember", "arguments": {"text": "Rosa waters the ferns on Fridays.",
+                                              "infer": False}}},
+        {"jsonrpc": "2.0", "id": "x", "method": "tools/call", "params": {"name": "nope"}},
+    ]  # fmt: skip
+    lines = [json.dumps(hello).encode(), b'{"jsonrpc":"2.0","method":"notifications/initialized"}',
+             json.dumps(batch).encode(), b'{"jsonrpc":"2.0","id":"after","method":"ping"}']  # fmt: skip
+    replies = _replies(tmp_path, lines, expected=5)
+    by_id = {r["id"]: r for r in replies}
+    assert sorted(by_id, key=str) == [1, "after", "p", "w", "x"], replies
+    assert by_id["p"]["result"] == {} and by_id["after"]["result"] == {}
+    assert "ferns" in json.dumps(by_id["w"]["result"]) and not by_id["w"]["result"]["isError"]
+    assert by_id["x"]["error"]["code"] == -32602 and "tools/list gives" in json.dumps(by_id["x"])

@@ -21,10 +21,12 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import INVALID_REQUEST, UNSUPPORTED_PROTOCOL_VERSION
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..errors import RateLimitError
 from ..server.guard import listed, names_for
+from .batch import Captured, answerable, batch_items, encoded, in_batch_refusal, rate_limited
 from .tools import build_server, calls_on
 from .vet import bare_notification, refusal, unreadable_line_error
 
@@ -124,6 +126,10 @@ class KeyGate:
                     f"{VET_MAX_BYTES:,} bytes; send a smaller message"}},
                     status_code=413)(scope, receive, send)  # fmt: skip
                 return
+            items = batch_items(body) if body is not None else None
+            if items is not None:
+                await self._batch(scope, receive, send, key.id, items)
+                return
             answer, message = (None, None) if body is None else _vetted(
                 body, self.server.graphmem_tools)  # fmt: skip
             if answer is not None:  # the same error stdio gives (vet.py)
@@ -131,7 +137,7 @@ class KeyGate:
                 # method's error (200): a 400 read as a failed transport to the TypeScript
                 # SDK, whose call then threw no McpError. Only a message with no readable
                 # id is input the server cannot accept (the spec's 400).
-                await JSONResponse(answer.model_dump(by_alias=True, exclude_unset=True),
+                await JSONResponse(_dumped(answer),
                                    status_code=400 if answer.id is None else 200)(
                     scope, receive, send)  # fmt: skip
                 return
@@ -148,6 +154,41 @@ class KeyGate:
             scope = {**scope, "headers": [(k, v) for k, v in scope["headers"]
                                           if k.lower() != LAST_EVENT.encode()]}  # fmt: skip
         await self.server.session_manager.handle_request(scope, receive, send)
+
+    async def _batch(self, scope: dict, receive: Any, send: Any, key_id: str,
+                     items: list[dict]) -> None:  # fmt: skip
+        """A JSON-RPC batch (``batch.py``): each message served as if it had come alone,
+        in order, each past the first counted against the key's rate limit as a request
+        of its own. The answers go back as one JSON array; a batch of notifications and
+        responses gets a 202 with no body."""
+        answers: list[dict] = []
+        for number, item in enumerate(items):
+            refused = in_batch_refusal(item)
+            if refused is None and number:
+                try:
+                    self.state.limiter.take(key_id)
+                except RateLimitError as exc:
+                    refused = rate_limited(item, str(exc))
+            if refused is None:
+                answers += await self._alone(scope, receive, item)
+            elif answerable(item):
+                answers.append(_dumped(refused))
+        reply = JSONResponse(answers) if answers else Response(status_code=202)
+        await reply(scope, receive, send)
+
+    async def _alone(self, scope: dict, receive: Any, item: dict) -> list[dict]:
+        """The answers to one message of a batch, served as a request of its own."""
+        body = encoded(item)
+        answer, _message = _vetted(body, self.server.graphmem_tools)
+        if answer is not None:
+            return [_dumped(answer)]
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
+        alone = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
+        held = [{"type": "http.request", "body": body, "more_body": False}]
+        captured = Captured()
+        await self.server.session_manager.handle_request(alone, _replayed(held, receive),
+                                                         captured)  # fmt: skip
+        return captured.answers(item)
 
     async def _make_room(self, key_id: str) -> None:
         """Before a request that may open a session: end this key's oldest sessions past
@@ -261,6 +302,10 @@ def _replayed(held: list[dict], receive: Any) -> Any:
         return held.pop(0) if held else await receive()
 
     return replay
+
+
+def _dumped(answer: Any) -> dict:
+    return answer.model_dump(by_alias=True, exclude_unset=True)
 
 
 def _vetted(body: bytes, tools: Any) -> tuple[Any, Any]:

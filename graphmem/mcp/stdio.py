@@ -21,6 +21,7 @@ from mcp.shared.message import SessionMessage
 
 from ..aio import AsyncMemory
 from ..models import Scope
+from .batch import batch_items, encoded
 from .tools import build_server, calls_on
 from .vet import bare_notification, error, refusal, unreadable_line_error
 
@@ -193,8 +194,12 @@ class _Unnotified:
 
     async def __aiter__(self) -> AsyncIterator[str]:
         async for line in self.wire:
-            if line.strip() and not bare_notification(line):
-                yield line
+            # A batch (``batch.py``): its messages are read as lines of their own, and
+            # each request is answered on a line of its own.
+            items = batch_items(line)
+            for one in [line] if items is None else [encoded(i).decode() for i in items]:
+                if one.strip() and not bare_notification(one):
+                    yield one
 
 
 class _Lines:

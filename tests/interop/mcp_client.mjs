@@ -24,6 +24,29 @@ const transport = mode === "http"
       env: { ...getDefaultEnvironment(), ...(process.env.PYTHONPATH ? { PYTHONPATH: process.env.PYTHONPATH } : {}) },
     });
 const client = new Client({ name: "graphmem-interop", version: "1.0.0" });
+
+// Sends `batch` (JSON-RPC messages, requests with string ids) as one JSON-RPC batch
+// through the SDK's own transport, and returns the answers to its requests, in the
+// order they came. Other messages still reach the client.
+async function sendBatch(batch) {
+  const wanted = new Set(batch.filter((m) => "id" in m).map((m) => m.id));
+  const answers = [];
+  const passOn = transport.onmessage;
+  const settled = new Promise((resolve) => {
+    transport.onmessage = (message, extra) => {
+      if (!("method" in message) && wanted.has(message.id)) {
+        answers.push(message);
+        if (answers.length === wanted.size) resolve();
+      } else passOn?.(message, extra);
+    };
+  });
+  await transport.send(batch);
+  let timer;
+  await Promise.race([settled, new Promise((resolve) => { timer = setTimeout(resolve, 60000); })]);
+  clearTimeout(timer);
+  transport.onmessage = passOn;
+  return answers;
+}
 const out = { results: [] };
 try {
   await client.connect(transport);
@@ -42,6 +65,7 @@ try {
       out.results.push({ tool, thrown: String(err) });
     }
   }
+  if (process.env.GRAPHMEM_BATCH) out.batch = await sendBatch(JSON.parse(process.env.GRAPHMEM_BATCH));
   await client.ping();
   out.pinged = true;
 } catch (err) {
