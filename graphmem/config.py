@@ -8,7 +8,8 @@
 | GRAPHMEM_EXTRACTOR | ``auto`` (llm when a key or base URL is set, else offline), ``offline``, ``llm`` | auto |
 | GRAPHMEM_MAX_TEXT_CHARS | largest text one ``add`` accepts (and one fact the model writes) | 20000 |
 | GRAPHMEM_MAX_EXTRACTED_ITEMS | most facts, entities or relations one extraction may return | 200 |
-| GRAPHMEM_LLM_TIMEOUT_S / GRAPHMEM_LLM_MAX_RETRIES | seconds per model request; retries after the first attempt | 30, 4 |
+| GRAPHMEM_LLM_TIMEOUT_S / GRAPHMEM_LLM_MAX_RETRIES | seconds a model request waits to connect and for each piece of its answer; retries after the first attempt | 30, 4 |
+| GRAPHMEM_LLM_DEADLINE_S | seconds one model request may take in all, however its answer arrives | 300 |
 | GRAPHMEM_MIN_FREE_DISK_MB | free space the data dir's disk must have before the stores open | 64 |
 | GRAPHMEM_CYPHER_TIMEOUT | seconds one user Cypher statement may run (``Memory.cypher``) | 5 |
 | GRAPHMEM_CYPHER_MAX_ROWS | most rows one user Cypher statement may return | 10000 |
@@ -87,6 +88,8 @@ class Config:
     # (httpx's timeouts: a server trickling its answer byte by byte can hold it longer);
     # a timeout, rate limit or 5xx is retried this many times.
     llm_timeout_s: float = 30.0
+    # ... and this long in all: a server trickling its answer is cut off here (llm/deadline.py).
+    llm_deadline_s: float = 300.0
     llm_max_retries: int = 4
     # Qdrant Edge maps files it has not yet written (~19 MB for a new data dir): on a disk
     # with less room the process dies with SIGBUS, so the stores do not open below this.
@@ -152,9 +155,12 @@ class Config:
                      "graph_checkpoint_mb"):  # fmt: skip
             if getattr(self, name) < 0:
                 errors.append(f"{name}={getattr(self, name)!r} (an integer >= 0)")
-        for name in ("llm_timeout_s", "cypher_timeout"):
+        for name in ("llm_timeout_s", "llm_deadline_s", "cypher_timeout"):
             if not 0 < getattr(self, name) <= 3600:
                 errors.append(f"{name}={getattr(self, name)!r} (seconds, in (0, 3600])")
+        if 0 < self.llm_deadline_s < self.llm_timeout_s:
+            errors.append(f"llm_deadline_s={self.llm_deadline_s!r} (a whole request: no shorter "
+                          f"than llm_timeout_s={self.llm_timeout_s!r}, one wait within it)")  # fmt: skip
         for name in ("resolve_threshold", "update_threshold"):
             value = getattr(self, name)
             if not 0.0 < value <= 1.0:
@@ -231,6 +237,7 @@ _NUMERIC_ENV = (
     ("GRAPHMEM_MAX_TEXT_CHARS", "max_text_chars", int),
     ("GRAPHMEM_MAX_EXTRACTED_ITEMS", "max_extracted_items", int),
     ("GRAPHMEM_LLM_TIMEOUT_S", "llm_timeout_s", float),
+    ("GRAPHMEM_LLM_DEADLINE_S", "llm_deadline_s", float),
     ("GRAPHMEM_LLM_MAX_RETRIES", "llm_max_retries", int),
     ("GRAPHMEM_MIN_FREE_DISK_MB", "min_free_disk_mb", int),
     ("GRAPHMEM_CYPHER_TIMEOUT", "cypher_timeout", float),

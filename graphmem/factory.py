@@ -59,6 +59,7 @@ def _openai_embedder(config: Config) -> Embedder:
         base_url=config.llm_base_url or None,
         api_key=config.llm_api_key or None,
         timeout=config.llm_timeout_s,
+        deadline=config.llm_deadline_s,
         max_retries=config.llm_max_retries,
     )
 
@@ -100,6 +101,7 @@ def build_extractor(config: Config) -> Extractor:
             base_url=config.llm_base_url or None,
             api_key=config.llm_api_key or None,
             timeout=config.llm_timeout_s,
+            deadline=config.llm_deadline_s,
             max_retries=config.llm_max_retries,
             cache=config.data_dir / "llm-cache.sqlite",
         )

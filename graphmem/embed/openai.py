@@ -25,10 +25,12 @@ import openai
 
 from ..errors import ConfigError, LLMError, ValidationError
 from ..llm.client import (
+    DEFAULT_DEADLINE_S,
     Backoff,
     Counted,
     Counters,
     call_with_retries,
+    check_waits,
     make_openai_client,
     not_openai_compatible,
 )
@@ -54,6 +56,7 @@ class OpenAIEmbedder(Counted):  # tokens_out and cache_hits stay 0 for embedding
         batch_size: int = 128,
         client: openai.OpenAI | None = None,
         timeout: float = 30.0,
+        deadline: float = DEFAULT_DEADLINE_S,
         max_retries: int = 4,
         backoff: Backoff | None = None,
         request_dim: bool = False,
@@ -66,6 +69,7 @@ class OpenAIEmbedder(Counted):  # tokens_out and cache_hits stay 0 for embedding
             raise ConfigError(f"batch_size must be positive, got {batch_size}")
         if request_dim and dim is None:
             raise ConfigError("request_dim=True needs dim= (the size to ask the server for)")
+        check_waits(timeout, deadline)
         self.model = model
         self.name = f"openai:{model}"
         self.batch_size = batch_size
@@ -74,7 +78,7 @@ class OpenAIEmbedder(Counted):  # tokens_out and cache_hits stay 0 for embedding
         self.backoff = backoff or Backoff()
         self.request_dim = request_dim
         self._client = make_openai_client(
-            base_url=base_url, api_key=api_key, timeout=timeout, client=client
+            base_url=base_url, api_key=api_key, timeout=timeout, client=client, deadline=deadline
         )
         self._counters = Counters()
         self.dim: int = dim or KNOWN_DIMS.get(model, 0)

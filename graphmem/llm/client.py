@@ -25,10 +25,12 @@ import tenacity
 
 from ..errors import ConfigError, ExtractionError, LLMError
 from .cache import LLMCache, cache_key, open_cache
+from .deadline import DeadlinePassed, deadline_client
 
 log = logging.getLogger("graphmem.llm")
 T = TypeVar("T")
 
+DEFAULT_DEADLINE_S = 300.0  # a whole model request, however slowly its answer comes
 RETRYABLE: tuple[type[BaseException], ...] = (
     openai.RateLimitError,
     openai.APITimeoutError,
@@ -128,8 +130,10 @@ def make_openai_client(
     api_key: str | None,
     timeout: float,
     client: openai.OpenAI | None,
+    deadline: float | None = None,
 ) -> openai.OpenAI:
-    """An ``openai.OpenAI`` with its own retries off and our timeout applied.
+    """An ``openai.OpenAI`` with its own retries off and our timeout applied, each
+    request bounded by ``deadline`` seconds in all (``deadline.py``) where given.
 
     ``api_key=None`` with no ``base_url`` lets the openai library read ``OPENAI_API_KEY``
     for api.openai.com, where that key belongs. With a ``base_url`` and no key a placeholder
@@ -141,12 +145,25 @@ def make_openai_client(
     if api_key is None and base_url is not None:
         api_key = "not-needed"
     try:
-        return openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
+        http = deadline_client(deadline) if deadline is not None else None
+        return openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0,
+                             http_client=http)  # fmt: skip
     except openai.OpenAIError as exc:
         raise ConfigError(
             f"cannot build the OpenAI client: {exc}. Pass api_key=..., set OPENAI_API_KEY, "
             "or give base_url= of a local OpenAI-compatible server."
         ) from exc
+
+
+def check_waits(timeout: float, deadline: float) -> None:
+    """``timeout`` (to connect, and between two pieces of an answer) and ``deadline`` (a
+    whole request) as positive seconds, the deadline no shorter than the timeout."""
+    for name, value in (("timeout", timeout), ("deadline", deadline)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ConfigError(f"{name} must be positive seconds, got {value!r}")
+    if deadline < timeout:
+        raise ConfigError(f"deadline ({deadline:g}s, a whole request) is shorter than timeout "
+                          f"({timeout:g}s, one wait within it): raise deadline or lower timeout")  # fmt: skip
 
 
 def call_with_retries(
@@ -253,9 +270,22 @@ def _never_connected(exc: BaseException) -> bool:
     return True
 
 
+def _deadline_passed(exc: BaseException) -> DeadlinePassed | None:
+    cause, seen = exc.__cause__ or exc.__context__, 0
+    while cause is not None and seen < 8:
+        if isinstance(cause, DeadlinePassed):
+            return cause
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
+    return None
+
+
 def _explain(exc: openai.OpenAIError, endpoint: str, attempts: int, timeout: float) -> str:
     tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
-    if isinstance(exc, openai.APITimeoutError):
+    passed = _deadline_passed(exc)
+    if passed is not None:
+        advice = (f"{passed}, though it kept coming (a server or proxy trickling it): check "
+                  "the server, or raise deadline= (llm_deadline_s)")  # fmt: skip
+    elif isinstance(exc, openai.APITimeoutError):
         advice = (
             f"no answer within {timeout:g}s: check that the server is up and the model "
             "loaded, or raise timeout="
@@ -304,6 +334,7 @@ class OpenAIChat(Counted):
         base_url: str | None = None,
         api_key: str | None = None,
         timeout: float = 30.0,
+        deadline: float = DEFAULT_DEADLINE_S,
         max_retries: int = 4,
         cache: LLMCache | str | os.PathLike[str] | None = None,
         client: openai.OpenAI | None = None,
@@ -315,8 +346,7 @@ class OpenAIChat(Counted):
             raise ConfigError("model must be a non-empty model name")
         if max_retries < 0:
             raise ConfigError(f"max_retries must be 0 or more, got {max_retries}")
-        if timeout <= 0:
-            raise ConfigError(f"timeout must be positive seconds, got {timeout}")
+        check_waits(timeout, deadline)
         self.model = model
         self.timeout = timeout
         self.max_retries = max_retries
@@ -326,7 +356,7 @@ class OpenAIChat(Counted):
         self.cache = open_cache(cache)
         self._last = threading.local()  # this thread's last answer's cache key (forget_last)
         self._client = make_openai_client(
-            base_url=base_url, api_key=api_key, timeout=timeout, client=client
+            base_url=base_url, api_key=api_key, timeout=timeout, client=client, deadline=deadline
         )
         self._counters = Counters()
 

@@ -19,6 +19,7 @@ from .openai_server import (
     ok_content,
     ok_tool_call,
     raw_content,
+    trickle,
 )
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "RecordedRequest",
     "Reply",
     "cut_off",
+    "trickle",
     "delay",
     "embeddings_reply",
     "error",

@@ -49,6 +49,7 @@ class Reply:
     delay: float = 0.0
     then: Reply | None = None
     cut_after: int | None = None  # bytes of the body sent before the connection is closed
+    drip_s: float = 0.0  # > 0: the body is sent a byte at a time, this many seconds apart
 
 
 @dataclass
@@ -145,6 +146,14 @@ def cut_off(after: int = 16, reply: Reply | None = None) -> Reply:
     dies mid-answer. The client sees a broken response, not a refused connection."""
     base = reply or ok_content({"facts": [], "entities": [], "relations": []})
     return Reply(status=base.status, body=base.body, headers=dict(base.headers), cut_after=after)
+
+
+def trickle(every_s: float = 0.2, reply: Reply | None = None) -> Reply:
+    """Send ``reply``'s status and headers at once, then its body a byte every
+    ``every_s`` seconds: a server or proxy that keeps a connection busy without ever
+    finishing its answer. Each byte comes well within a client's read timeout."""
+    base = reply or ok_content({"facts": [], "entities": [], "relations": []})
+    return Reply(status=base.status, body=base.body, headers=dict(base.headers), drip_s=every_s)
 
 
 def embeddings_reply(vectors: list[list[float]]) -> Reply:
@@ -331,6 +340,12 @@ def _make_handler_class(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 for key, value in given.items():
                     self.send_header(key, value)
                 self.end_headers()
+                if reply.drip_s > 0:
+                    for byte in range(len(data)):
+                        self.wfile.write(data[byte : byte + 1])
+                        self.wfile.flush()
+                        time.sleep(reply.drip_s)
+                    return
                 if reply.cut_after is not None:
                     self.wfile.write(data[: reply.cut_after])
                     self.wfile.flush()
