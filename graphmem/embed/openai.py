@@ -24,7 +24,7 @@ import numpy as np
 import openai
 
 from ..errors import ConfigError, LLMError, ValidationError
-from ..llm.client import (
+from ..llm.calls import (
     DEFAULT_DEADLINE_S,
     Backoff,
     Counted,
