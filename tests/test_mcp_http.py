@@ -437,6 +437,12 @@ def test_each_message_of_a_batch_is_checked_as_if_it_came_alone(served):
              "params": {"progressToken": "t", "progress": 2}}]  # fmt: skip
     quiet = httpx.post(f"{served.url}/mcp", json=only, headers=headers, timeout=60)
     assert (quiet.status_code, quiet.content) == (202, b"")
+    # Without the session's id, each request is answered under its own id.
+    alone = {k: v for k, v in headers.items() if k != "mcp-session-id"}
+    pings = [{"jsonrpc": "2.0", "id": n, "method": "ping"} for n in (8, 9)]
+    lost = httpx.post(f"{served.url}/mcp", json=pings, headers=alone, timeout=60).json()
+    assert [(a["id"], a["error"]["code"]) for a in lost] == [(8, -32600), (9, -32600)], lost
+    assert "session" in lost[0]["error"]["message"].lower()
     for refused in ([], [1, {"jsonrpc": "2.0", "id": 6, "method": "ping"}]):
         whole = httpx.post(f"{served.url}/mcp", json=refused, headers=headers, timeout=60)
         assert whole.status_code == 400 and whole.json()["error"]["code"] == -32600

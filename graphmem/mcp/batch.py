@@ -93,7 +93,9 @@ class Captured:
     def answers(self, item: dict[str, Any]) -> list[dict[str, Any]]:
         """The JSON-RPC answers in the response (none for a 202): its JSON body, or the
         answers among an event stream's events (notifications sent on the way, such as
-        progress, are not answers and stay out of the batch's array)."""
+        progress, are not answers and stay out of the batch's array). An error the SDK
+        gave with no id ("Missing session ID") answers ``item``, so it gets the item's
+        id: in an array of answers, one with none could not be matched."""
         if self.status == 202 or not self.body:
             return []
         if self.media == "text/event-stream":
@@ -101,6 +103,8 @@ class Captured:
             return [a for a in found if isinstance(a, dict) and ("result" in a or "error" in a)]
         parsed = _json(bytes(self.body))
         if isinstance(parsed, dict):
+            if parsed.get("id") is None and "error" in parsed and answerable(item):
+                parsed = {**parsed, "id": _id_of(item)}
             return [parsed]
         if isinstance(parsed, list):
             return [a for a in parsed if isinstance(a, dict)]
