@@ -349,10 +349,15 @@ def test_a_batch_line_gets_an_answer_for_each_of_its_requests(tmp_path):
                                               "infer": False}}},
         {"jsonrpc": "2.0", "id": "x", "method": "tools/call", "params": {"name": "nope"}},
     ]  # fmt: skip
+    # A batch line holding a byte that is not UTF-8 is refused whole, naming the byte.
+    undecodable = json.dumps(batch[:1]).encode().replace(b'"ping"', b'"p\xe9ng"')
     lines = [json.dumps(hello).encode(), b'{"jsonrpc":"2.0","method":"notifications/initialized"}',
-             json.dumps(batch).encode(), b'{"jsonrpc":"2.0","id":"after","method":"ping"}']  # fmt: skip
-    replies = _replies(tmp_path, lines, expected=5)
-    by_id = {r["id"]: r for r in replies}
+             json.dumps(batch).encode(), undecodable,
+             b'{"jsonrpc":"2.0","id":"after","method":"ping"}']  # fmt: skip
+    replies = _replies(tmp_path, lines, expected=6)
+    refused = [r for r in replies if r["id"] is None]
+    assert len(refused) == 1 and "byte 0xe9" in refused[0]["error"]["message"], replies
+    by_id = {r["id"]: r for r in replies if r["id"] is not None}
     assert sorted(by_id, key=str) == [1, "after", "p", "w", "x"], replies
     assert by_id["p"]["result"] == {} and by_id["after"]["result"] == {}
     assert "ferns" in json.dumps(by_id["w"]["result"]) and not by_id["w"]["result"]["isError"]

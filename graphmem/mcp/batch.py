@@ -20,6 +20,7 @@ message, each an object; anything else is refused whole, as before.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import mcp_types as types
@@ -27,12 +28,15 @@ import mcp_types as types
 from .vet import error
 
 RATE_LIMITED = -32000  # JSON-RPC's range for server errors
+_UNDECODED = re.compile("[\udc80-\udcff]")  # a byte stdin could not decode (surrogateescape)
 
 
 def batch_items(raw: bytes | str) -> list[dict[str, Any]] | None:
     """The messages of ``raw`` if it is a batch (a non-empty JSON array of objects), else
-    None: a single message, or something the usual checks refuse (``vet.py``)."""
-    if raw.lstrip()[:1] not in (b"[", "["):
+    None: a single message, or something the usual checks refuse (``vet.py``). Bytes that
+    are not UTF-8 (on stdio, read as lone surrogates) leave it whole, so the refusal names
+    the byte, as for any line."""
+    if raw.lstrip()[:1] not in (b"[", "[") or (isinstance(raw, str) and _UNDECODED.search(raw)):
         return None
     try:
         parsed = json.loads(raw)
