@@ -9,7 +9,7 @@
 | GRAPHMEM_MAX_TEXT_CHARS | largest text one ``add`` accepts (and one fact the model writes) | 20000 |
 | GRAPHMEM_MAX_EXTRACTED_ITEMS | most facts, entities or relations one extraction may return | 200 |
 | GRAPHMEM_LLM_TIMEOUT_S / GRAPHMEM_LLM_MAX_RETRIES | seconds a model request waits to connect and for each piece of its answer; retries after the first attempt | 30, 4 |
-| GRAPHMEM_LLM_DEADLINE_S | seconds one model request may take in all, however its answer arrives | 300 |
+| GRAPHMEM_LLM_DEADLINE_S | seconds one model request may take in all, however its answer arrives | 300, or the timeout if longer |
 | GRAPHMEM_MIN_FREE_DISK_MB | free space the data dir's disk must have before the stores open | 64 |
 | GRAPHMEM_CYPHER_TIMEOUT | seconds one user Cypher statement may run (``Memory.cypher``) | 5 |
 | GRAPHMEM_CYPHER_MAX_ROWS | most rows one user Cypher statement may return | 10000 |
@@ -89,7 +89,8 @@ class Config:
     # a timeout, rate limit or 5xx is retried this many times.
     llm_timeout_s: float = 30.0
     # ... and this long in all: a server trickling its answer is cut off here (llm/deadline.py).
-    llm_deadline_s: float = 300.0
+    # None: 300 s, or llm_timeout_s where that is longer.
+    llm_deadline_s: float | None = None
     llm_max_retries: int = 4
     # Qdrant Edge maps files it has not yet written (~19 MB for a new data dir): on a disk
     # with less room the process dies with SIGBUS, so the stores do not open below this.
@@ -156,9 +157,11 @@ class Config:
             if getattr(self, name) < 0:
                 errors.append(f"{name}={getattr(self, name)!r} (an integer >= 0)")
         for name in ("llm_timeout_s", "llm_deadline_s", "cypher_timeout"):
+            if name == "llm_deadline_s" and self.llm_deadline_s is None:
+                continue
             if not 0 < getattr(self, name) <= 3600:
                 errors.append(f"{name}={getattr(self, name)!r} (seconds, in (0, 3600])")
-        if 0 < self.llm_deadline_s < self.llm_timeout_s:
+        if self.llm_deadline_s is not None and 0 < self.llm_deadline_s < self.llm_timeout_s:
             errors.append(f"llm_deadline_s={self.llm_deadline_s!r} (a whole request: no shorter "
                           f"than llm_timeout_s={self.llm_timeout_s!r}, one wait within it)")  # fmt: skip
         for name in ("resolve_threshold", "update_threshold"):
@@ -293,10 +296,10 @@ def _type_errors(config: Config) -> list[str]:
         elif kind == "int":
             ok = isinstance(value, int) and not isinstance(value, bool)
             want = "an integer"
-        elif kind == "float":
+        elif kind in ("float", "float | None"):
             ok = isinstance(value, int | float) and not isinstance(value, bool)
-            ok = ok and math.isfinite(value)
-            want = "a number"
+            ok = (ok and math.isfinite(value)) or (value is None and kind != "float")
+            want = "a number" if kind == "float" else "a number or None"
         else:  # tuple[str, ...]: a list is fine, one bare string is not
             ok = isinstance(value, list | tuple) and all(
                 isinstance(v, str) and v.strip() for v in value

@@ -5,6 +5,8 @@ request (``graphmem/llm/deadline.py``)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from graphmem import Memory
@@ -67,7 +69,26 @@ def test_a_deadline_that_cannot_hold_a_request_is_refused_by_name(timeout, deadl
                    deadline=deadline)  # fmt: skip
 
 
+def test_a_timeout_raised_past_the_default_deadline_raises_the_deadline_with_it(tmp_path):
+    """Someone who set a 10-minute timeout before the deadline existed is not refused."""
+    chat = OpenAIChat("test-model", base_url="http://127.0.0.1:9", timeout=600.0)
+    assert chat._client._client._transport.seconds == 600.0
+    default = OpenAIChat("test-model", base_url="http://127.0.0.1:9")
+    assert default._client._client._transport.seconds == 300.0
+    with Memory.open(tmp_path / "data", embedder="hash", llm_timeout_s=600.0) as memory:
+        assert memory.config.llm_deadline_s is None  # 600 s when a model is used
+
+
 def test_the_config_names_a_deadline_shorter_than_the_timeout(tmp_path):
     with pytest.raises(ConfigError) as info:
         Memory.open(tmp_path / "data", embedder="hash", llm_timeout_s=30.0, llm_deadline_s=5.0)
     assert "llm_deadline_s=5.0" in str(info.value) and "llm_timeout_s=30.0" in str(info.value)
+
+
+@pytest.mark.parametrize("value, says", [
+    ("x", "must be a number or None"), (float("nan"), "must be a number or None"),
+    (True, "must be a number or None"), (-1.0, "seconds, in (0, 3600]"),
+])  # fmt: skip
+def test_a_deadline_setting_of_the_wrong_kind_is_refused_by_name(tmp_path, value, says):
+    with pytest.raises(ConfigError, match=r"llm_deadline_s=.*" + re.escape(says)):
+        Memory.open(tmp_path / "data", embedder="hash", llm_deadline_s=value)

@@ -25,14 +25,13 @@ import openai
 
 from ..errors import ConfigError, LLMError, ValidationError
 from ..llm.calls import (
-    DEFAULT_DEADLINE_S,
     Backoff,
     Counted,
     Counters,
     call_with_retries,
-    check_waits,
     make_openai_client,
     not_openai_compatible,
+    whole_deadline,
 )
 
 # Native sizes of OpenAI's embedding models, so the common case needs no probe request.
@@ -56,7 +55,7 @@ class OpenAIEmbedder(Counted):  # tokens_out and cache_hits stay 0 for embedding
         batch_size: int = 128,
         client: openai.OpenAI | None = None,
         timeout: float = 30.0,
-        deadline: float = DEFAULT_DEADLINE_S,
+        deadline: float | None = None,
         max_retries: int = 4,
         backoff: Backoff | None = None,
         request_dim: bool = False,
@@ -69,7 +68,7 @@ class OpenAIEmbedder(Counted):  # tokens_out and cache_hits stay 0 for embedding
             raise ConfigError(f"batch_size must be positive, got {batch_size}")
         if request_dim and dim is None:
             raise ConfigError("request_dim=True needs dim= (the size to ask the server for)")
-        check_waits(timeout, deadline)
+        deadline = whole_deadline(timeout, deadline)
         self.model = model
         self.name = f"openai:{model}"
         self.batch_size = batch_size

@@ -18,15 +18,14 @@ import openai
 from ..errors import ConfigError, ExtractionError, LLMError
 from .cache import LLMCache, cache_key, open_cache
 from .calls import (
-    DEFAULT_DEADLINE_S,
     Backoff,
     Counted,
     Counters,
     Usage,
     call_with_retries,
-    check_waits,
     make_openai_client,
     not_openai_compatible,
+    whole_deadline,
 )
 
 __all__ = ["Backoff", "OpenAIChat", "Usage"]  # Backoff and Usage: read from here by callers
@@ -50,7 +49,7 @@ class OpenAIChat(Counted):
         base_url: str | None = None,
         api_key: str | None = None,
         timeout: float = 30.0,
-        deadline: float = DEFAULT_DEADLINE_S,
+        deadline: float | None = None,
         max_retries: int = 4,
         cache: LLMCache | str | os.PathLike[str] | None = None,
         client: openai.OpenAI | None = None,
@@ -62,7 +61,7 @@ class OpenAIChat(Counted):
             raise ConfigError("model must be a non-empty model name")
         if max_retries < 0:
             raise ConfigError(f"max_retries must be 0 or more, got {max_retries}")
-        check_waits(timeout, deadline)
+        deadline = whole_deadline(timeout, deadline)
         self.model = model
         self.timeout = timeout
         self.max_retries = max_retries
