@@ -20,15 +20,13 @@ message, each an object; anything else is refused whole, as before.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import mcp_types as types
 
-from .vet import error
+from .vet import UNDECODED, error, usable_id
 
 RATE_LIMITED = -32000  # JSON-RPC's range for server errors
-_UNDECODED = re.compile("[\udc80-\udcff]")  # a byte stdin could not decode (surrogateescape)
 
 
 def batch_items(raw: bytes | str) -> list[dict[str, Any]] | None:
@@ -36,7 +34,7 @@ def batch_items(raw: bytes | str) -> list[dict[str, Any]] | None:
     None: a single message, or something the usual checks refuse (``vet.py``). Bytes that
     are not UTF-8 (on stdio, read as lone surrogates) leave it whole, so the refusal names
     the byte, as for any line."""
-    if raw.lstrip()[:1] not in (b"[", "[") or (isinstance(raw, str) and _UNDECODED.search(raw)):
+    if raw.lstrip()[:1] not in (b"[", "[") or (isinstance(raw, str) and UNDECODED.search(raw)):
         return None
     try:
         parsed = json.loads(raw)
@@ -57,12 +55,12 @@ def in_batch_refusal(item: dict[str, Any]) -> types.JSONRPCError | None:
     """The error for a message no batch may carry (``initialize``), or None."""
     if item.get("method") != "initialize":
         return None
-    return error(_id_of(item), types.INVALID_REQUEST, "Invalid Request: initialize may not "
+    return error(usable_id(item), types.INVALID_REQUEST, "Invalid Request: initialize may not "
                  "be part of a batch; send it alone, then batch the requests after it")  # fmt: skip
 
 
 def rate_limited(item: dict[str, Any], why: str) -> types.JSONRPCError:
-    return error(_id_of(item), RATE_LIMITED, f"Rate limited: {why}; this message of the batch "
+    return error(usable_id(item), RATE_LIMITED, f"Rate limited: {why}; this message of the batch "
                  "was not served, send it again then")  # fmt: skip
 
 
@@ -70,11 +68,6 @@ def answerable(item: dict[str, Any]) -> bool:
     """Whether ``item`` is a request, which gets an answer (a notification or a response
     the client sends gets none)."""
     return "method" in item and "id" in item
-
-
-def _id_of(item: dict[str, Any]) -> str | int | None:
-    found = item.get("id")
-    return found if isinstance(found, str | int) and not isinstance(found, bool) else None
 
 
 class Captured:
@@ -108,12 +101,12 @@ class Captured:
         parsed = _json(bytes(self.body))
         if isinstance(parsed, dict):
             if parsed.get("id") is None and "error" in parsed and answerable(item):
-                parsed = {**parsed, "id": _id_of(item)}
+                parsed = {**parsed, "id": usable_id(item)}
             return [parsed]
         if isinstance(parsed, list):
             return [a for a in parsed if isinstance(a, dict)]
         text = bytes(self.body[:200]).decode("utf-8", "replace")
-        failed = error(_id_of(item), types.INTERNAL_ERROR, f"Internal error: HTTP {self.status} "
+        failed = error(usable_id(item), types.INTERNAL_ERROR, f"Internal error: HTTP {self.status} "
                        f"with no JSON-RPC answer ({text!r}); send this message alone")  # fmt: skip
         return [failed.model_dump(by_alias=True, exclude_unset=True)]
 

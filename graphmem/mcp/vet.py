@@ -163,12 +163,12 @@ def unreadable_line_error(exc: Exception, raw: bytes | str | None = None) -> typ
     except (ValueError, TypeError, RecursionError):
         return error(None, types.PARSE_ERROR, f"Parse error: {first['msg']}; send one JSON "
                      "object per line or request")  # fmt: skip
-    msg_id = parsed.get("id") if isinstance(parsed, dict) else None
-    msg_id = msg_id if isinstance(msg_id, str | int) and not isinstance(msg_id, bool) else None
-    return error(msg_id, types.PARSE_ERROR, f"Parse error: {_misread(parsed, bom, first['msg'])}")
+    return error(
+        usable_id(parsed), types.PARSE_ERROR, f"Parse error: {_misread(parsed, bom, first['msg'])}"
+    )
 
 
-_ESCAPED = re.compile("[\udc80-\udcff]")  # a byte no UTF-8, read with surrogateescape
+UNDECODED = re.compile("[\udc80-\udcff]")  # a byte no UTF-8, read with surrogateescape
 
 
 def _not_utf8(data: Any) -> types.JSONRPCError | None:
@@ -177,7 +177,7 @@ def _not_utf8(data: Any) -> types.JSONRPCError | None:
     where each such byte is one of U+DC80-U+DCFF. stdio used to put U+FFFD in their
     place and store the altered text, where HTTP said "invalid unicode code point"."""
     if isinstance(data, str):
-        if not _ESCAPED.search(data):
+        if not UNDECODED.search(data):
             return None
         try:
             data = data.encode("utf-8", "surrogateescape")
@@ -206,10 +206,17 @@ def _read_id(raw: bytes | str | None, errors: list[Any]) -> str | int | None:
             pass
     found += [e.get("input") for e in errors]
     for item in found:
-        msg_id = item.get("id") if isinstance(item, dict) else None
-        if isinstance(msg_id, str | int) and not isinstance(msg_id, bool):
+        msg_id = usable_id(item)
+        if msg_id is not None:
             return msg_id
     return None
+
+
+def usable_id(message: object) -> str | int | None:
+    """The id of a message (a dict) that an answer may carry: a string or an integer, not
+    a bool; None for anything else, as JSON-RPC answers an id it cannot read."""
+    found = message.get("id") if isinstance(message, dict) else None
+    return found if isinstance(found, str | int) and not isinstance(found, bool) else None
 
 
 MAX_DEPTH = 200  # arrays and objects, one inside the other, that the SDK's parser reads
