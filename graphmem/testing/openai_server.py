@@ -144,16 +144,20 @@ def cut_off(after: int = 16, reply: Reply | None = None) -> Reply:
     """Send ``reply``'s status and headers (its full length announced), then only the
     first ``after`` bytes of its body, and close the connection: a server or proxy that
     dies mid-answer. The client sees a broken response, not a refused connection."""
-    base = reply or ok_content({"facts": [], "entities": [], "relations": []})
-    return Reply(status=base.status, body=base.body, headers=dict(base.headers), cut_after=after)
+    return _sent_badly(reply, cut_after=after)
 
 
 def trickle(every_s: float = 0.2, reply: Reply | None = None) -> Reply:
     """Send ``reply``'s status and headers at once, then its body a byte every
     ``every_s`` seconds: a server or proxy that keeps a connection busy without ever
     finishing its answer. Each byte comes well within a client's read timeout."""
+    return _sent_badly(reply, drip_s=every_s)
+
+
+def _sent_badly(reply: Reply | None, **how: Any) -> Reply:
+    """``reply`` (default: an extraction that found nothing) with the way it is sent."""
     base = reply or ok_content({"facts": [], "entities": [], "relations": []})
-    return Reply(status=base.status, body=base.body, headers=dict(base.headers), drip_s=every_s)
+    return Reply(status=base.status, body=base.body, headers=dict(base.headers), **how)
 
 
 def embeddings_reply(vectors: list[list[float]]) -> Reply:
