@@ -156,17 +156,19 @@ def whole_deadline(timeout: float, deadline: float | None) -> float:
     connect, and between two pieces of an answer), or where None ``DEFAULT_DEADLINE_S``,
     or the timeout if that is longer (a timeout raised past 300 s raises the deadline
     with it)."""
-    for name, value in (("timeout", timeout), ("deadline", deadline)):
-        if value is None and name == "deadline":
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-            raise ConfigError(f"{name} must be positive seconds, got {value!r}")
+    _seconds("timeout", timeout)
     if deadline is None:
         return max(DEFAULT_DEADLINE_S, float(timeout))
+    _seconds("deadline", deadline)
     if deadline < timeout:
         raise ConfigError(f"deadline ({deadline:g}s, a whole request) is shorter than timeout "
                           f"({timeout:g}s, one wait within it): raise deadline or lower timeout")  # fmt: skip
     return float(deadline)
+
+
+def _seconds(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigError(f"{name} must be positive seconds, got {value!r}")
 
 
 def call_with_retries(
