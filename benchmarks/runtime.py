@@ -156,6 +156,34 @@ def peak_rss_mb() -> float:
     return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
 
 
+class PhasePeaks:
+    """Peak RSS per phase of a run: the high-water mark is read, then cleared, at each
+    phase's end (Linux, ``/proc/self/clear_refs``), so a 1M run says whether its peak came
+    in the ingest, the index builds or the close. A phase's peak is at least what the
+    process held when it began. Where the mark cannot be cleared, each phase reports the
+    peak so far and ``apart`` is False."""
+
+    def __init__(self) -> None:
+        self.peaks: dict[str, float] = {}
+        self.apart = _clear_peak()
+
+    def end(self, phase: str) -> None:
+        self.peaks[phase] = peak_rss_mb()
+        self.apart = _clear_peak() and self.apart
+
+    def overall(self) -> float:
+        return max([*self.peaks.values(), peak_rss_mb()])
+
+
+def _clear_peak() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+            refs.write("5")  # 5: reset the peak RSS (VmHWM) to the current RSS
+        return True
+    except OSError:
+        return False
+
+
 def dir_size_mb(path: Path) -> float:
     """Disk actually used, as ``du`` counts it: Qdrant Edge preallocates sparse WAL and
     storage files (64 MB apparent size for a few MB written), which ``st_size`` counts."""

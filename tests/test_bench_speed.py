@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.runtime import peak_rss_mb
+from benchmarks.runtime import PhasePeaks, peak_rss_mb
 from benchmarks.suites.speed import _report, add_arguments, measure, median_run, run
 
 
@@ -129,6 +129,10 @@ def test_an_embedded_run_keeps_the_generated_scope_names_and_reopens():
     assert result["cold"]["indexes_loaded"] >= 2  # the scope's facts and the graph copy
     assert result["cold_rebuilt"]["indexes_loaded"] == 0
     assert result["ingest_last10_per_s"] > 0
+    # Where the peak came is recorded by phase, and the peak reported is the largest.
+    phases = result["peak_rss_by_phase_mb"]
+    assert list(phases) == ["ingest", "warm_up", "searches", "close"]
+    assert result["peak_rss_mb"] == max(phases.values()) > 0
 
 
 def test_a_kept_dir_still_opens_from_its_saved_indexes_after_the_cold_runs(tmp_path):
@@ -195,3 +199,17 @@ def test_a_process_started_by_a_big_one_reports_its_own_peak_rss():
                           check=True, cwd=Path(__file__).resolve().parents[1])  # fmt: skip
     assert float(done.stdout) < 200, done.stdout
     del held
+
+
+def test_each_phase_reports_its_own_peak_and_the_run_the_largest():
+    # A phase that held 300 MB and let it go must not lend that peak to the next one,
+    # else every phase after the largest reads the same and the culprit is hidden.
+    phases = PhasePeaks()
+    held = bytearray(300 * 2**20)
+    held[::4096] = b"\x01" * len(held[::4096])
+    del held  # given back before the phase ends: only its high-water mark remembers it
+    phases.end("big")
+    phases.end("small")
+    assert phases.apart
+    assert phases.peaks["big"] - phases.peaks["small"] > 200, phases.peaks
+    assert phases.overall() == phases.peaks["big"]

@@ -40,6 +40,7 @@ from ..runtime import (
     EXTRACTORS,
     REPO_ROOT,
     BenchmarkError,
+    PhasePeaks,
     batched,
     dir_size_mb,
     extraction_mode,
@@ -147,6 +148,7 @@ def measure(config: dict[str, Any]) -> dict[str, Any]:
     # of its own there. Embedded stores start empty in a fresh directory every run.
     suffix = "" if config["graph"] == "kuzu" else "-" + uuid.uuid4().hex[:8]
     result: dict[str, Any] = {"size": size, "embedder": config["embedder"], "scope_suffix": suffix}
+    phases = PhasePeaks()  # the generated data and the open count in the ingest's peak
     with _scratch(config.get("keep_data") or "", f"{size}-{config['embedder']}") as scratch:
         data_dir = Path(scratch) / "data"
         memory = open_memory(
@@ -197,12 +199,14 @@ def measure(config: dict[str, Any]) -> dict[str, Any]:
             # The anonymous part: what only this process holds. The rest of RSS is file
             # pages (Qdrant Edge maps its vectors and payloads), which the kernel can drop.
             result["ingest_rss_anon_mb"] = anon
+            phases.end("ingest")
             queries = [q for q in data.questions if q.kind in ("hop1", "hop2", "hop3")]
             # One untimed search per scope searched: its first search builds (or loads)
             # the scope's indexes, which the cold start below measures on its own.
             for scope in dict.fromkeys(q.scope + suffix for q in queries[: config["queries"]]):
                 memory.search("warm up", user_id=scope, limit=10, recipe="hybrid")
             result["rss_after_warm_up_mb"] = current_rss_mb()
+            phases.end("warm_up")  # the searched scopes' indexes built
             result["search_ms"] = {}
             tracking = config.get("access_tracking", "on")
             modes = [True, False] if tracking == "both" else [tracking == "on"]
@@ -231,12 +235,16 @@ def measure(config: dict[str, Any]) -> dict[str, Any]:
                 result["search_ms_untracked"] = untracked
             result.update(_graph_latency(memory, starts))
             result["rss_after_searches_mb"] = rss_parts_mb()
+            phases.end("searches")
         finally:
             closing = time.perf_counter()
             memory.close()
             result["close_s"] = time.perf_counter() - closing  # saving the indexes included
+            phases.end("close")
         result["disk_mb"] = dir_size_mb(data_dir)
-        result["peak_rss_mb"] = peak_rss_mb()
+        result["peak_rss_mb"] = phases.overall()
+        result["peak_rss_by_phase_mb"] = phases.peaks
+        result["peak_rss_phases_apart"] = phases.apart
         if queries:
             first = queries[-1]  # not one the warm process searched first
             cold = {"data_dir": str(data_dir), "query": first.text, "scope": first.scope + suffix}

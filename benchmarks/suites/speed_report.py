@@ -146,7 +146,23 @@ def _report(
     ]
     config = {k: v for k, v in vars(args).items() if k not in ("handler", "neo4j_password")}
     results = {"runs": runs, "skipped": skipped, "failed": failed}
-    write_results("speed", results, [table, checks, *_tracking(runs)], config, out_dir, preamble)
+    write_results("speed", results, [table, checks, *_phases(runs), *_tracking(runs)], config,
+                  out_dir, preamble)  # fmt: skip
+
+
+def _phases(runs: list[dict[str, Any]]) -> list[Table]:
+    """Where each run's peak RSS came: the ingest (with the generated data), the warm-up
+    (the searched scopes' indexes built), the timed searches, or the close (saving)."""
+    apart = [r for r in runs if r.get("peak_rss_phases_apart")]
+    if not apart:
+        return []
+    names = list(apart[0]["peak_rss_by_phase_mb"])
+    table = Table("Peak RSS MB by phase of the run's process",
+                  ["embedder", "memories", *names])  # fmt: skip
+    for r in apart:
+        phases = r["peak_rss_by_phase_mb"]
+        table.rows.append([r["embedder"], r["size"], *[phases.get(n, _nan()) for n in names]])
+    return [table]
 
 
 def _tracking(runs: list[dict[str, Any]]) -> list[Table]:
