@@ -45,7 +45,7 @@ def _chunks(index: GraphIndex) -> dict:
     """Each part's chunk by its scope, as a snapshot saves them."""
     _meta, arrays = graph_arrays(index)
     scopes = json.loads(arrays["parts"].tobytes())
-    blob = arrays["blob"].tobytes()
+    blob = arrays["blob"].tobytes()  # the parts saved back to back
     bounds = arrays["bounds"].tolist()
     return {tuple(s): blob[a:b] for s, (a, b, _sum) in zip(scopes, bounds, strict=True)}
 

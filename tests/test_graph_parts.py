@@ -276,11 +276,26 @@ def test_a_close_after_a_write_keeps_the_parts_it_never_loaded_as_saved(tmp_path
         assert _pending(m) == [("alice", "", "")]  # copied, not loaded
         bob = _answers(m, "bob")
     scopes = [tuple(s) for s in json.loads(bytes(arrays["parts"]).decode())]
-    copied = dict(zip(scopes, (bytes(arrays["blob"][a:b]) for a, b, _ in arrays["bounds"]),
-                      strict=True))  # fmt: skip
+    blob = arrays["blob"].tobytes()
+    copied = dict(zip(scopes, (blob[a:b] for a, b, _ in arrays["bounds"]), strict=True))
     assert copied[("alice", "", "")] == saved[("alice", "", "")]
     assert copied[("bob", "", "")] != saved[("bob", "", "")]
     with _open(tmp_path) as m:  # what the close saved answers as the stores do
         assert m.snapshots.rejected == []
         assert _answers(m, "alice") == alice and _answers(m, "bob") == bob
         assert _as_read_from_the_store(m)
+
+
+def test_the_parts_are_saved_as_the_file_of_their_join_without_joining_them(tmp_path):
+    # The graph copy's parts are written one after another (at 1M memories joining them
+    # first held 151 MB twice at the close's peak); the file and its sums must be those
+    # of the joined array, or every saved graph copy is refused at the next open.
+    from graphmem.index.snapshot import Chunks, read_arrays
+
+    parts = [b"first part", b"", bytes(range(256)) * 5, "é".encode()]
+    joined = np.frombuffer(b"".join(parts), np.uint8)
+    as_chunks = write_arrays(tmp_path, "a", {"blob": Chunks(parts)})
+    as_array = write_arrays(tmp_path, "b", {"blob": joined})
+    assert as_chunks == as_array
+    assert (tmp_path / "a.blob.npy").read_bytes() == (tmp_path / "b.blob.npy").read_bytes()
+    assert read_arrays(tmp_path, "a", as_chunks)["blob"].tobytes() == b"".join(parts)

@@ -144,3 +144,17 @@ def test_a_gated_accept_decodes_each_payload_once_and_a_filtered_one_every_time(
     assert whole.members("s") == ["f0", "f1"] and decoded(loaded) == 5
     # Empty fields are left out of a gate: a missing key reads as an empty one.
     assert loaded.gate("f0") == {"id": "f0", "user_id": "u", "origin": "s"}
+
+
+def test_a_loaded_index_changed_row_by_row_saves_every_row_as_it_now_reads():
+    # The save copies runs of rows still in the loaded blob as one slice and the rows
+    # written since one by one: a row out of place would answer with another's payload.
+    loaded = load_scope(SCOPE, *scope_arrays(filled()))
+    loaded.put("f1", {**ROW, "id": "f1", "text": "now in Bergen, é"}, [0.9, 0.1])
+    loaded.drop("f0")
+    loaded.put("n", {**ROW, "id": "n", "text": "a new memory"}, [0.3, 0.7])
+    again = load_scope(SCOPE, *scope_arrays(loaded))
+    assert {i: again.payloads[s] for i, s in again.slot_of.items()} == {
+        i: loaded.payloads[s] for i, s in loaded.slot_of.items()}  # fmt: skip
+    assert again.payloads[again.slot_of["f1"]]["text"] == "now in Bergen, é"
+    assert "f0" not in again.slot_of and len(again) == 4

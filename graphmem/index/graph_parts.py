@@ -43,7 +43,7 @@ from ..collector import collector_paused
 from ..models import SCOPE_FIELDS, Scope
 from ..stores.graph_index import GraphIndex, HeldEntity, HeldRelation, PartUnreadable
 from .graph_codec import Decoded, Encoder, grouped
-from .snapshot import NAME, Arrays, check, pack, unpack
+from .snapshot import NAME, Arrays, Chunks, check, pack, unpack
 
 BLOB = "blob"  # the one array not read whole on load: its parts are checked one by one
 
@@ -54,7 +54,7 @@ def id_hash(text: str) -> int:
     return (zlib.crc32(data) << 32) | zlib.adler32(data)
 
 
-def graph_arrays(index: GraphIndex) -> tuple[dict[str, Any], Arrays]:
+def graph_arrays(index: GraphIndex) -> tuple[dict[str, Any], dict[str, Any]]:
     """The copy as parts by scope. A part still on disk is copied over as saved: a write
     loads the parts it touches, so the others are as they were (a close after one batch
     into one scope of ten at 1M spent 38 s loading and encoding all ten)."""
@@ -93,7 +93,7 @@ def graph_arrays(index: GraphIndex) -> tuple[dict[str, Any], Arrays]:
         "bounds": bounds,
         "ids": ids[order],
         "owner": owner[order],
-        BLOB: np.frombuffer(b"".join(chunks), np.uint8),
+        BLOB: Chunks(chunks),
     }
 
 

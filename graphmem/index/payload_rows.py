@@ -140,11 +140,30 @@ def speaker_of(payload: Mapping[str, Any]) -> str:
 
 
 def rows_blob(payloads: PayloadRows) -> tuple[np.ndarray, np.ndarray]:
-    """``(blob, offsets)``: every payload as JSON, back to back (``null`` for none)."""
-    parts = [payloads.raw(slot) for slot in range(len(payloads))]
-    offsets = np.zeros(len(parts) + 1, np.int64)
-    np.cumsum([len(p) for p in parts], out=offsets[1:])
-    return np.frombuffer(b"".join(parts), np.uint8), offsets
+    """``(blob, offsets)``: every payload as JSON, back to back (``null`` for none).
+
+    Filled in place, each run of rows still in the loaded blob copied as one slice: a
+    bytes object per row, then their join, held a 100k scope's 54 MB of rows twice (and
+    100k objects) at the close's peak."""
+    rows, loaded, source = payloads._rows, payloads._offsets, memoryview(payloads._blob)
+    own = [b"null" if row is None else row for row in rows]  # _RAW stays _RAW
+    sizes = np.fromiter((loaded[slot + 1] - loaded[slot] if row is _RAW else len(row)
+                         for slot, row in enumerate(own)), np.int64, len(own))  # fmt: skip
+    offsets = np.zeros(len(own) + 1, np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    blob = np.empty(int(offsets[-1]), np.uint8)
+    slot = 0
+    while slot < len(own):
+        end = slot + 1
+        if own[slot] is _RAW:
+            while end < len(own) and own[end] is _RAW:  # loaded rows lie back to back
+                end += 1
+            row = source[loaded[slot] : loaded[end]]
+        else:
+            row = own[slot]
+        blob[offsets[slot] : offsets[end]] = np.frombuffer(row, np.uint8)
+        slot = end
+    return blob, offsets
 
 
 def scopes_of(payloads: PayloadRows) -> list[tuple[str, ...] | None]:

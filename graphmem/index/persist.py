@@ -234,6 +234,7 @@ class Snapshots:
             meta, arrays = graph_arrays(index) if key == GRAPH else scope_arrays(index)
             name = f"i{n}"
             sums = write_arrays(target, name, arrays)
+            del arrays  # before the next index's: one index's arrays held at a time
             entries.append({"kind": key[0], "collection": key[1] if key != GRAPH else None,
                             "scope": key[2].params() if key != GRAPH else None,
                             "folder": generation, "name": name, "meta": meta, "arrays": sums})  # fmt: skip
