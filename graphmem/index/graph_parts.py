@@ -70,7 +70,7 @@ def graph_arrays(index: GraphIndex) -> tuple[dict[str, Any], dict[str, Any]]:
     start = 0
     for n, (scope, saved) in enumerate(parts):
         if saved is None:
-            named = mentions.get(scope, {})
+            named = mentions(scope)
             encoder = Encoder()
             encoder.rows("e", HeldEntity._fields, entities[scope])
             encoder.rows("r", HeldRelation._fields, relations.get(scope, []))
@@ -79,6 +79,7 @@ def graph_arrays(index: GraphIndex) -> tuple[dict[str, Any], dict[str, Any]]:
             chunk = encoder.chunk()
             hashed.append(np.array([id_hash(e.id) for e in entities[scope]]
                                    + [id_hash(f) for f in named], np.uint64))  # fmt: skip
+            del named, encoder  # before the next part's: one part's rows at a time
         else:
             chunk, ids = saved
             hashed.append(ids)
@@ -98,11 +99,13 @@ def graph_arrays(index: GraphIndex) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _layout(index: GraphIndex):
-    """The loaded rows by part: entities, relations, mentions, and whether any relation
-    or mention joins two scopes (then everything is one part with no scope)."""
+    """The loaded rows by part: entities, relations, each part's facts' mentions (made when
+    asked, one part at a time: as one map of every fact's sorted list they held ~150 MB
+    at 1M memories, at the close's peak), and whether any relation or mention joins two
+    scopes (then everything is one part with no scope)."""
     part_of = {e.id: _scope(e) for e in index.entities.values()}
     relations: dict[Any, list[HeldRelation]] = {}
-    mentions: dict[Any, dict[str, list[str]]] = {}
+    facts: dict[Any, list[str]] = {}  # part -> the facts naming its entities
     whole = False
     for rel in index.relations.values():
         part = part_of[rel.source_id]
@@ -112,14 +115,19 @@ def _layout(index: GraphIndex):
         parts = {part_of[e] for e in named}
         whole = whole or len(parts) > 1
         for part in parts:
-            mentions.setdefault(part, {})[fact_id] = sorted(e for e in named if part_of[e] == part)
+            facts.setdefault(part, []).append(fact_id)
     if whole:
         part_of = dict.fromkeys(part_of, None)
         relations = {None: list(index.relations.values())}
-        mentions = {None: {f: sorted(n) for f, n in index.mentions.items() if n}}
+        facts = {None: [f for f, named in index.mentions.items() if named]}
     entities: dict[Any, list[HeldEntity]] = {}
     for entity in index.entities.values():
         entities.setdefault(part_of[entity.id], []).append(entity)
+
+    def mentions(part: Any) -> dict[str, list[str]]:
+        return {fact_id: sorted(e for e in index.mentions[fact_id] if part_of[e] == part)
+                for fact_id in facts.get(part, ())}  # fmt: skip
+
     return entities, relations, mentions, whole
 
 
