@@ -131,36 +131,38 @@ def read_arrays(folder: Path, name: str, sums: dict[str, list[Any]]) -> Arrays:
 # -- one scope's index -------------------------------------------------------------------
 
 
-def scope_arrays(index: ScopeIndex) -> tuple[dict[str, Any], Arrays]:
-    """``(meta, arrays)`` holding everything ``load_scope`` needs to rebuild ``index``."""
+def scope_arrays(index: ScopeIndex, *, consume: bool = False) -> tuple[dict[str, Any], Arrays]:
+    """``(meta, arrays)`` holding everything ``load_scope`` needs to rebuild ``index``.
+
+    With ``consume`` (``compacted``), each part of ``index`` is let go once its arrays are
+    made, so a build's grown form and its arrays are never held whole together: the
+    payload rows first, each with its own bytes and decoded gate (the largest part)."""
     size = len(index.ids)
-    words = index.keywords
-    terms, ptr, slots, counts = words.columns()
-    table = index.neighbours
-    sorted_groups = table.sorted_groups()  # each saved sorted
-    groups, members = list(sorted_groups), list(sorted_groups.values())
-    entries = [entry for found in members for entry in found]
     meta = {
         "size": size,
         "has_vectors": index.has_vectors,
         "keywords": index.with_keywords,
         "revision": index.revision,
         "free": list(index._free),
-        "total_length": words._total_length,
+        "total_length": index.keywords._total_length,
     }
     blob, offsets = rows_blob(index.payloads)
     distinct: dict[tuple[str, ...], int] = {}
     codes = [-1 if s is None else distinct.setdefault(tuple(s), len(distinct))
              for s in scopes_of(index.payloads)]  # fmt: skip
     arrays = {
-        "ids": pack(index.ids),
         "payloads": blob,
         "payload_offsets": offsets,
         "scopes": pack(list(distinct)),
         "scope_codes": np.asarray(codes, np.int32),
         "alive": index._alive[:size],
-        # Only groups of more than their own key, as the index holds them.
-        "groups": pack(index.groups),
+    }
+    del blob, offsets, codes
+    if consume:
+        index.payloads = None  # type: ignore[assignment]
+    words = index.keywords
+    terms, ptr, slots, counts = words.columns()
+    arrays.update({
         "terms": pack(terms),
         "term_ptr": ptr,
         "term_slots": slots,
@@ -168,6 +170,14 @@ def scope_arrays(index: ScopeIndex) -> tuple[dict[str, Any], Arrays]:
         # Padded: an index without keywords (entities) never grows its lengths past 64, and
         # a shorter array was refused on load ("postings shape"), so every reopen rebuilt it.
         "lengths": np.pad(words._lengths[:size], (0, max(0, size - len(words._lengths)))),
+    })  # fmt: skip
+    del terms, ptr, slots, counts, words
+    if consume:
+        index.keywords = None  # type: ignore[assignment]
+    sorted_groups = index.neighbours.sorted_groups()  # each saved sorted
+    groups, members = list(sorted_groups), list(sorted_groups.values())
+    entries = [entry for found in members for entry in found]
+    arrays.update({
         # Neighbours by group: the groups' names, where each group's entries end, each
         # entry's slot (its id is the slot's) and its two texts (source id, time), sources
         # first. As JSON rows of [source, time, id] a 100k scope's took ~0.28 s to load.
@@ -175,8 +185,16 @@ def scope_arrays(index: ScopeIndex) -> tuple[dict[str, Any], Arrays]:
         "neighbour_ends": np.cumsum([len(found) for found in members], dtype=np.int64),
         "neighbour_slots": np.array([index.slot_of[e[2]] for e in entries], np.int64),
         "neighbour_texts": pack([e[0] for e in entries] + [e[1] for e in entries]),
+    })  # fmt: skip
+    del sorted_groups, groups, members, entries
+    if consume:
+        index.neighbours = None  # type: ignore[assignment]
+    arrays.update({
+        "ids": pack(index.ids),
+        # Only groups of more than their own key, as the index holds them.
+        "groups": pack(index.groups),
         "sources": pack(sorted(index.sources)),
-    }
+    })  # fmt: skip
     if index._matrix is not None:
         arrays["matrix"] = index._matrix[:size]
     return meta, arrays
@@ -195,10 +213,13 @@ def compacted(index: ScopeIndex, *, consume: bool = True) -> ScopeIndex:
     With ``consume``, ``index`` is emptied once copied, so the two forms are never held
     whole at once (a build's peak RSS), and it must not be used after. Its approximate
     neighbours (``nearest.py``) move over as they are: slots do not change."""
-    meta, arrays = scope_arrays(index)
     scope, clusters = index.scope, index.clusters
+    meta, arrays = scope_arrays(index, consume=consume)
     if consume:
         vars(index).clear()  # misuse fails loudly (AttributeError), never answers half
+        # The rows as the bytes the load keeps, now: else it copies them while the array
+        # is still held here.
+        arrays["payloads"] = arrays["payloads"].tobytes()  # type: ignore[assignment]
     lean = load_scope(scope, json.loads(json.dumps(meta)), arrays)
     if clusters is not None:
         clusters.index, lean.clusters = lean, clusters
@@ -226,8 +247,9 @@ def load_scope(scope: Scope, meta: dict[str, Any], arrays: Arrays, where: str = 
     check(len(slot_of) == int(alive.sum()) == size - ids.count(None), "ids and alive differ")
     distinct = [tuple(s) for s in scopes]  # one tuple per scope, shared by its rows
     rows = [None if c < 0 else distinct[c] for c in codes.tolist()]
-    payloads = PayloadRows(arrays["payloads"].tobytes(), offsets.tolist(), rows,
-                           where)  # fmt: skip
+    blob = arrays["payloads"]  # bytes already from ``compacted``
+    blob = blob if isinstance(blob, bytes) else blob.tobytes()
+    payloads = PayloadRows(blob, offsets.tolist(), rows, where)
     free = [int(s) for s in meta["free"]]
     check(sorted(free) == [s for s, i in enumerate(ids) if i is None], "free slots differ")
     index.ids, index.payloads, index.slot_of, index._free = ids, payloads, slot_of, free
