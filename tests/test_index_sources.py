@@ -14,8 +14,8 @@ import pytest
 
 from graphmem import Memory
 from graphmem.index import ScopeIndex
-from graphmem.index.payload_rows import _RAW
-from graphmem.index.snapshot import load_scope, scope_arrays
+from graphmem.index.payload_rows import _RAW, gate_of
+from graphmem.index.snapshot import load_scope, pack, scope_arrays
 from graphmem.models import Scope
 from graphmem.search.collapse import Groups
 
@@ -127,7 +127,7 @@ def test_search_after_reopen_shows_the_message_as_before(tmp_path):
     assert message not in apart and apart & {f.text for f in added.facts}
 
 
-def test_a_gated_accept_decodes_each_payload_once_and_a_filtered_one_every_time():
+def test_a_gated_accept_reads_no_row_and_a_filtered_one_reads_each_every_time():
     loaded = load_scope(SCOPE, *scope_arrays(filled()))
 
     def gated(payload):
@@ -136,14 +136,54 @@ def test_a_gated_accept_decodes_each_payload_once_and_a_filtered_one_every_time(
     gated.gated = True
     groups = Groups(loaded, gated)
     assert groups.members("s") == ["f0", "f1"] and groups.members("m") == ["m"]
-    assert decoded(loaded) == 3  # each gate decoded from its row once
-    again = Groups(loaded, gated)
-    assert again.members("s") == ["f0", "f1"] and decoded(loaded) == 3  # then kept
+    # The gates come from the snapshot's columns: no row's JSON is decoded for them.
+    assert decoded(loaded) == 0
     # An accept reading other fields (a caller's filters) sees whole payloads, each read.
     whole = Groups(loaded, lambda payload: "text" in payload)
-    assert whole.members("s") == ["f0", "f1"] and decoded(loaded) == 5
+    assert whole.members("s") == ["f0", "f1"] and decoded(loaded) == 2
+    assert Groups(loaded, lambda payload: "text" in payload).members("s") == ["f0", "f1"]
+    assert decoded(loaded) == 4
     # Empty fields are left out of a gate: a missing key reads as an empty one.
     assert loaded.gate("f0") == {"id": "f0", "user_id": "u", "origin": "s"}
+
+
+def test_gates_from_the_saved_columns_are_those_the_rows_say():
+    # Search admits and weighs by gates alone: one that differed from its row would hide a
+    # memory, show an expired one or rank by another's importance.
+    index = ScopeIndex(Scope.of("u", agent_id="bot"))
+    row = {"user_id": "u", "agent_id": "bot", "run_id": ""}
+    index.put(
+        "a",
+        {
+            **row,
+            "id": "a",
+            "text": "one",
+            "importance": 0.8,
+            "kind": "source",
+            "created_at": "2026-01-01T00:00:00Z",
+            "valid_at": "2025-12-31T00:00:00Z",
+            "metadata": {"speaker": "Caroline"},
+            "memory_type": "episodic",
+        },
+        [1.0, 0.0],
+    )
+    index.put("b", {**row, "id": "b", "text": "two", "importance": 1, "expires_at": "2027-01-01",
+                    "archived_at": "", "origin": "a", "metadata": {}}, [0.0, 1.0])  # fmt: skip
+    index.put("c", {**row, "id": "c", "text": "three", "importance": True,
+                    "invalid_at": "2026-02-02", "kind": ["odd"]}, [0.5, 0.5])  # fmt: skip
+    index.put("d", {**row, "id": "d", "text": "dropped"}, [0.5, 0.5])
+    index.drop("d")
+    loaded = load_scope(index.scope, *scope_arrays(index))
+    for point_id in ("a", "b", "c"):
+        assert loaded.gate(point_id) == gate_of(index.payloads[index.slot_of[point_id]])
+    assert type(loaded.gate("b")["importance"]) is int  # 1 stays 1, not 1.0 or True
+    assert loaded.gate("c")["importance"] is True
+    assert loaded.payloads.decodes == 1  # "c", whose kind no column holds, alone
+    # A snapshot saved before gates had columns still answers, decoding each row's JSON.
+    meta, arrays = scope_arrays(index)
+    del meta["gate_columns"]
+    older = load_scope(index.scope, meta, arrays)
+    assert older.gate("a") == loaded.gate("a") and older.payloads.decodes == 1
 
 
 def test_a_loaded_index_changed_row_by_row_saves_every_row_as_it_now_reads():
@@ -158,3 +198,19 @@ def test_a_loaded_index_changed_row_by_row_saves_every_row_as_it_now_reads():
         i: loaded.payloads[s] for i, s in loaded.slot_of.items()}  # fmt: skip
     assert again.payloads[again.slot_of["f1"]]["text"] == "now in Bergen, é"
     assert "f0" not in again.slot_of and len(again) == 4
+
+
+@pytest.mark.parametrize("forge", ["code past the table", "a list in the table", "wrong shape"])
+def test_forged_gate_columns_fail_the_load_so_the_index_is_rebuilt(forge):
+    # A snapshot's load that raises ValueError is rebuilt from the stores (persist.py):
+    # columns that would hand a search a gate from nowhere must raise, not answer.
+    meta, arrays = scope_arrays(filled())
+    if forge == "code past the table":
+        arrays["gate_codes"] = arrays["gate_codes"].copy()
+        arrays["gate_codes"][0, 0] = 10_000
+    elif forge == "a list in the table":
+        arrays["gate_table"] = pack([["not", "a", "value"]])
+    else:
+        arrays["gate_codes"] = arrays["gate_codes"][:, :3].copy()
+    with pytest.raises(ValueError):
+        load_scope(SCOPE, meta, arrays)

@@ -27,7 +27,16 @@ import numpy as np
 
 from ..models import SCOPE_FIELDS, Scope
 from .dots import DTYPE
-from .payload_rows import PayloadRows, rows_blob, scopes_of
+from .payload_rows import (
+    GATE_COLUMNS,
+    UNCOLUMNED,
+    GateColumns,
+    PayloadRows,
+    checked_table,
+    gate_columns,
+    rows_blob,
+    scopes_of,
+)
 from .scope import ScopeIndex, is_source
 
 Arrays = dict[str, np.ndarray]
@@ -147,6 +156,8 @@ def scope_arrays(index: ScopeIndex, *, consume: bool = False) -> tuple[dict[str,
         "total_length": index.keywords._total_length,
     }
     blob, offsets = rows_blob(index.payloads)
+    gate_codes, gate_table = gate_columns(index.payloads)
+    meta["gate_columns"] = list(GATE_COLUMNS)
     distinct: dict[tuple[str, ...], int] = {}
     codes = [-1 if s is None else distinct.setdefault(tuple(s), len(distinct))
              for s in scopes_of(index.payloads)]  # fmt: skip
@@ -156,8 +167,10 @@ def scope_arrays(index: ScopeIndex, *, consume: bool = False) -> tuple[dict[str,
         "scopes": pack(list(distinct)),
         "scope_codes": np.asarray(codes, np.int32),
         "alive": index._alive[:size],
+        "gate_codes": gate_codes,
+        "gate_table": pack(gate_table),
     }
-    del blob, offsets, codes
+    del blob, offsets, codes, gate_codes, gate_table
     if consume:
         index.payloads = None  # type: ignore[assignment]
     words = index.keywords
@@ -198,6 +211,19 @@ def scope_arrays(index: ScopeIndex, *, consume: bool = False) -> tuple[dict[str,
     if index._matrix is not None:
         arrays["matrix"] = index._matrix[:size]
     return meta, arrays
+
+
+def _gate_columns(meta: dict[str, Any], arrays: Arrays, ids: list[Any],
+                  size: int) -> GateColumns | None:  # fmt: skip
+    """The saved rows' gates, checked; None for a snapshot saved without them (its rows'
+    gates are then decoded from their JSON when first read, as before)."""
+    if meta.get("gate_columns") != list(GATE_COLUMNS) or "gate_codes" not in arrays:
+        return None
+    codes, table = arrays["gate_codes"], checked_table(unpack(arrays["gate_table"]))
+    check(codes.shape == (size, len(GATE_COLUMNS)), "gate columns shape")
+    check(size == 0 or (int(codes.min()) >= UNCOLUMNED and int(codes.max()) < len(table)),
+          "gate codes outside their table")  # fmt: skip
+    return GateColumns(codes, table, ids)
 
 
 def compacted(index: ScopeIndex, *, consume: bool = True) -> ScopeIndex:
@@ -249,7 +275,8 @@ def load_scope(scope: Scope, meta: dict[str, Any], arrays: Arrays, where: str = 
     rows = [None if c < 0 else distinct[c] for c in codes.tolist()]
     blob = arrays["payloads"]  # bytes already from ``compacted``
     blob = blob if isinstance(blob, bytes) else blob.tobytes()
-    payloads = PayloadRows(blob, offsets.tolist(), rows, where)
+    payloads = PayloadRows(blob, offsets.tolist(), rows, where,
+                           _gate_columns(meta, arrays, ids, size))  # fmt: skip
     free = [int(s) for s in meta["free"]]
     check(sorted(free) == [s for s, i in enumerate(ids) if i is None], "free slots differ")
     index.ids, index.payloads, index.slot_of, index._free = ids, payloads, slot_of, free
