@@ -164,8 +164,9 @@ class PhasePeaks:
     peak so far and ``apart`` is False."""
 
     def __init__(self) -> None:
+        # Not cleared here: the first phase holds everything since the process began.
         self.peaks: dict[str, float] = {}
-        self.apart = _clear_peak()
+        self.apart = True
 
     def end(self, phase: str) -> None:
         self.peaks[phase] = peak_rss_mb()

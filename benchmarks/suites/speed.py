@@ -148,7 +148,7 @@ def measure(config: dict[str, Any]) -> dict[str, Any]:
     # of its own there. Embedded stores start empty in a fresh directory every run.
     suffix = "" if config["graph"] == "kuzu" else "-" + uuid.uuid4().hex[:8]
     result: dict[str, Any] = {"size": size, "embedder": config["embedder"], "scope_suffix": suffix}
-    phases = PhasePeaks()  # the generated data and the open count in the ingest's peak
+    phases = PhasePeaks()  # the ingest's peak: all since the process began (data, open)
     with _scratch(config.get("keep_data") or "", f"{size}-{config['embedder']}") as scratch:
         data_dir = Path(scratch) / "data"
         memory = open_memory(
