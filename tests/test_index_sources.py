@@ -198,6 +198,12 @@ def test_a_loaded_index_changed_row_by_row_saves_every_row_as_it_now_reads():
         i: loaded.payloads[s] for i, s in loaded.slot_of.items()}  # fmt: skip
     assert again.payloads[again.slot_of["f1"]]["text"] == "now in Bergen, é"
     assert "f0" not in again.slot_of and len(again) == 4
+    # Gates too: the rows still as loaded keep their saved codes, the others are encoded,
+    # and none is read back from its row's JSON.
+    reads = again.payloads.decodes
+    assert {i: again.gate(i) for i in again.slot_of} == {
+        i: gate_of(loaded.payloads[s]) for i, s in loaded.slot_of.items()}  # fmt: skip
+    assert again.payloads.decodes == reads
 
 
 @pytest.mark.parametrize("forge", ["code past the table", "a list in the table", "wrong shape"])

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -83,11 +83,33 @@ class GateColumns:
 
 
 def gate_columns(payloads: PayloadRows) -> tuple[np.ndarray, list[Any]]:
-    """``(codes, table)`` of every row's gate, as ``GateColumns`` reads them."""
+    """``(codes, table)`` of every row's gate, as ``GateColumns`` reads them. Rows still
+    as loaded keep their saved codes, mapped onto the new table at once; only the others'
+    gates are made and encoded one by one (the close at 1M took ~4 s longer with every
+    row's gate made again)."""
     codes = np.full((len(payloads), len(GATE_COLUMNS)), -1, np.int32)
     at: dict[tuple[type, Any], int] = {}
     table: list[Any] = []
-    for slot in range(len(payloads)):
+
+    def code_of(value: Any) -> int:
+        code = at.get((type(value), value))
+        if code is None:
+            code = at[(type(value), value)] = len(table)
+            table.append(value)
+        return code
+
+    todo: Iterable[int] = range(len(payloads))
+    columns = payloads._columns
+    if columns is not None and len(columns.codes):
+        saved, loaded = columns.codes, len(columns.codes)  # rows past these came since
+        kept = np.fromiter((row is _RAW and scope is not None for row, scope
+                            in zip(payloads._rows[:loaded], payloads._scopes[:loaded],
+                                   strict=True)), bool, loaded)  # fmt: skip
+        kept &= saved[:, 0] != UNCOLUMNED
+        remap = np.array([*map(code_of, columns.table), -1], np.int32)  # -1 stays -1
+        codes[:loaded][kept] = remap[saved[kept]]
+        todo = [*np.flatnonzero(~kept).tolist(), *range(loaded, len(payloads))]
+    for slot in todo:
         gate = payloads.gate(slot, keep=False)
         if not gate:
             continue
@@ -96,24 +118,24 @@ def gate_columns(payloads: PayloadRows) -> tuple[np.ndarray, list[Any]]:
             value = gate.get(name)
             if value is None:
                 row.append(-1)
-            elif type(value) not in _PLAIN or (type(value) is float and not math.isfinite(value)):
+            elif not _columnable(value):
                 row = [UNCOLUMNED] + [-1] * (len(GATE_COLUMNS) - 1)
                 break
             else:
-                key = (type(value), value)
-                code = at.get(key)
-                if code is None:
-                    code = at[key] = len(table)
-                    table.append(value)
-                row.append(code)
+                row.append(code_of(value))
         codes[slot] = row
     return codes, table
+
+
+def _columnable(value: Any) -> bool:
+    """A value a gate column holds: text, a finite number or a bool."""
+    return type(value) in _PLAIN and not (type(value) is float and not math.isfinite(value))
 
 
 def checked_table(table: Any) -> list[Any]:
     """A saved gate table's values, strings interned as ``gate_of`` interns them;
     ``ValueError`` for anything a column never holds."""
-    if not isinstance(table, list) or not all(type(v) in _PLAIN for v in table):
+    if not isinstance(table, list) or not all(map(_columnable, table)):
         raise ValueError("a gate table holds something that is not text or a number")
     return [same_text(v) if isinstance(v, str) else v for v in table]
 
