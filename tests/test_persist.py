@@ -75,6 +75,21 @@ def test_reopen_answers_every_recipe_from_the_snapshot(tmp_path):
     assert any(before.values())
 
 
+def test_a_scopes_first_search_loads_every_index_its_later_searches_read(tmp_path):
+    """Names the query does not match exactly are looked up among the scope's entities by
+    embedding: that index is loaded with the facts' at the scope's first search, so a
+    later search (here one naming a stranger) loads nothing more."""
+    _fill(tmp_path)
+    with _open(tmp_path) as m:
+        m.search("trains built in a city", user_id="alice", recipe="hybrid", limit=3)
+        loaded = m.snapshots.loaded
+        assert loaded >= 2  # the facts and the entities of alice, from the snapshot
+        hits = m.search("Where does Zora Quillfeather live?", user_id="alice",
+                        recipe="hybrid", limit=3)  # fmt: skip
+        assert hits and m.snapshots.loaded == loaded
+        assert m.snapshots.rejected == []
+
+
 def test_a_write_after_reopen_is_applied_to_the_loaded_indexes(tmp_path):
     _fill(tmp_path)
     with _open(tmp_path) as m:
