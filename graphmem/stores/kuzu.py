@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
@@ -76,6 +77,10 @@ ROW_FORM_MAX = 64
 # (crossing at ~1/120 of the table); a relation 1.6 ms, the scan of 713k 3.0-3.8 s
 # (~1/350). Re-adding 1,000 memories of which 772 were stored spent 12.2 s in the scans.
 ROW_FORM_SHARE = {"fact_set": ("facts", 150), "relation_set": ("relations", 400)}
+# The table counts that choose between the two forms are read again once this old: they
+# choose between two plans that write the same, and reading them cost 8-25 ms a batch
+# at 1M memories (twice in a batch that supersedes facts: ~3% of its time).
+COUNTS_FRESH_S = 30.0
 _LOCKED = re.compile(r"lock|could not set lock|already (open|in use)", re.IGNORECASE)
 _WRITE_REFUSED = re.compile(r"read-only|read only", re.IGNORECASE)
 _POOL_FULL = re.compile(r"buffer pool is full", re.IGNORECASE)
@@ -151,6 +156,7 @@ class KuzuGraphStore:
         self.queries = QueryLibrary(self.dialect)
         self._lock = threading.RLock()
         self._in_tx = False
+        self._counts: tuple[float, dict[str, int]] | None = None  # (read at, counts)
         self._prepared: dict[str, list[tuple[Any, tuple[str, ...]]] | None] = {}
         self._registered: Path | None = None
         self._packed = False  # fact_ids as JSON text: read from the schema below
@@ -335,7 +341,10 @@ class KuzuGraphStore:
         if len(rows) <= ROW_FORM_MAX:
             return True
         kind, share = ROW_FORM_SHARE[name]
-        return len(rows) <= summed_counts(self._run_named("graph_counts_all", {}))[kind] // share
+        now = time.monotonic()
+        if self._counts is None or now - self._counts[0] > COUNTS_FRESH_S:
+            self._counts = (now, summed_counts(self._run_named("graph_counts_all", {})))
+        return len(rows) <= self._counts[1][kind] // share
 
     def _run_rows(self, name: str, rows: list[Mapping[str, Any]]) -> list[Row]:
         """A one-row write once per row, prepared once per store (an unprepared statement
