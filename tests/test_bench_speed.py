@@ -133,6 +133,8 @@ def test_an_embedded_run_keeps_the_generated_scope_names_and_reopens():
     phases = result["peak_rss_by_phase_mb"]
     assert list(phases) == ["ingest", "warm_up", "searches", "close"]
     assert result["peak_rss_mb"] == max(phases.values()) > 0
+    # Each searched scope's first search (its index built from the stores) is timed.
+    assert len(result["warm_up_s"]) == 2 and min(result["warm_up_s"]) > 0
 
 
 def test_a_kept_dir_still_opens_from_its_saved_indexes_after_the_cold_runs(tmp_path):

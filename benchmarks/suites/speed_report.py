@@ -157,11 +157,15 @@ def _phases(runs: list[dict[str, Any]]) -> list[Table]:
     if not apart:
         return []
     names = list(apart[0]["peak_rss_by_phase_mb"])
-    table = Table("Peak RSS MB by phase of the run's process",
-                  ["embedder", "memories", *names])  # fmt: skip
+    table = Table("Peak RSS MB by phase of the run's process, and the warm-up's searches "
+                  "(each scope's first, which builds its facts index from the stores)",
+                  ["embedder", "memories", *names, "warm-up s per scope (mean / max)"])  # fmt: skip
     for r in apart:
         phases = r["peak_rss_by_phase_mb"]
-        table.rows.append([r["embedder"], r["size"], *[phases.get(n, _nan()) for n in names]])
+        warm = r.get("warm_up_s") or []
+        cell = f"{sum(warm) / len(warm):.2f} / {max(warm):.2f}" if warm else "-"
+        table.rows.append([r["embedder"], r["size"], *[phases.get(n, _nan()) for n in names],
+                           cell])  # fmt: skip
     return [table]
 
 
