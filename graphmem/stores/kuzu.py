@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 import warnings
@@ -49,6 +46,7 @@ from ..models import GraphBatch
 from ..querylib import Query, QueryLibrary, used_params
 from . import kuzu_lists, kuzu_plan
 from .base import Row, Tracer
+from .kuzu_file import CLEAN_MARK, check_graph_file, mark_clean
 from .kuzu_values import check_dates, dated, unhashable
 from .memory_watch import MemoryWatch
 from .rows import (
@@ -88,20 +86,6 @@ _POOL_FULL = re.compile(r"buffer pool is full", re.IGNORECASE)
 # it is unsafe (environment.md): keep our own registry of open paths.
 _OPEN_PATHS: set[Path] = set()
 _OPEN_LOCK = threading.Lock()
-# Kuzu 0.11 segfaults on some damaged files instead of raising, taking the host process
-# with it. A file graphmem did not close cleanly itself (a crash, a copy, another program's
-# write) is therefore first opened by a short child process; a file closed cleanly carries
-# a marker with its size and mtime and is trusted without the ~0.5 s probe.
-_MAGIC = b"KUZU"
-_CLEAN_MARK = ".graphmem-clean"
-_PROBE = """
-import sys, kuzu
-conn = kuzu.Connection(kuzu.Database(sys.argv[1], read_only=True))
-for name, kind in conn.execute("CALL show_tables() RETURN name, type").get_all():
-    pattern = f"MATCH (x:{name})" if kind == "NODE" else f"MATCH ()-[x:{name}]->()"
-    conn.execute(pattern + " RETURN count(*)").get_all()
-"""
-PROBE_TIMEOUT_S = 60  # zeroed pages made Kuzu hang on open; a healthy small file takes ~0.5 s
 
 
 _INTERNAL = frozenset({"_id", "_label", "_src", "_dst"})  # Kuzu's own keys of a node or rel
@@ -183,7 +167,7 @@ class KuzuGraphStore:
             else:
                 check_graph_file(self.path / "graph.kuzu")
                 self._db = kuzu.Database(str(self.path / "graph.kuzu"), **sizes)
-                (self.path / _CLEAN_MARK).unlink(missing_ok=True)  # written again on close
+                (self.path / CLEAN_MARK).unlink(missing_ok=True)  # written again on close
             self._conn = kuzu.Connection(self._db)
         except StorageError:
             self._unregister()
@@ -646,7 +630,7 @@ class KuzuGraphStore:
             if db is not None:
                 db.close()
                 if self.path is not None:
-                    _mark_clean(self.path / "graph.kuzu")
+                    mark_clean(self.path / "graph.kuzu")
             self._unregister()
 
     def _unregister(self) -> None:
@@ -721,60 +705,6 @@ def _user_error(exc: RuntimeError) -> QueryError | ValidationError:
     if _WRITE_REFUSED.search(message):
         return ReadOnlyError(f"user: refused, the statement writes ({message})", query_name="user")
     return QueryError(f"user: {message}", query_name="user")
-
-
-def _fingerprint(file: Path) -> str:
-    parts = []
-    for path in (file, file.with_name(file.name + ".wal")):
-        if path.exists():
-            st = path.stat()
-            parts.append(f"{path.name} {st.st_size} {st.st_mtime_ns}")
-    return "\n".join(parts)
-
-
-def _mark_clean(file: Path) -> None:
-    if file.exists():
-        (file.parent / _CLEAN_MARK).write_text(_fingerprint(file))
-
-
-def check_graph_file(file: Path) -> None:
-    """Raise ``StorageError`` for a graph file Kuzu would crash on, before opening it."""
-    if not file.exists() or file.stat().st_size == 0:
-        return  # nothing to damage: Kuzu creates the file
-    with file.open("rb") as handle:
-        head = handle.read(len(_MAGIC))
-    if head != _MAGIC:
-        raise StorageError(file, _damaged(file, f"it does not start with Kuzu's {_MAGIC!r} header"))
-    mark = file.parent / _CLEAN_MARK
-    if mark.exists() and mark.read_text() == _fingerprint(file):
-        return
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", _PROBE, str(file)],
-            capture_output=True,
-            text=True,
-            timeout=PROBE_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise StorageError(
-            file, _damaged(file, f"a test open did not finish within {PROBE_TIMEOUT_S} s")
-        ) from None
-    if done.returncode < 0:  # killed by a signal: the engine crashed on this file
-        name = signal.Signals(-done.returncode).name
-        raise StorageError(file, _damaged(file, f"a test open crashed with {name}"))
-    # Any other failure (locked by another process, a version mismatch) is reported by the
-    # real open below, with its own message.
-
-
-def _damaged(file: Path, why: str) -> str:
-    return (
-        f"the Kuzu graph file {file} is damaged ({why}); graphmem did not open it, so the "
-        "process is safe. Restore the data directory from a backup, or move the file aside "
-        "and run `graphmem doctor --repair`: it rebuilds every memory in a new graph from "
-        "the vector store and the history (the entities and relations of the old graph are "
-        "not rebuilt: add those memories again to extract them)"
-    )
 
 
 def _table(

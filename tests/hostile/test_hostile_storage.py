@@ -249,7 +249,7 @@ def test_a_graph_file_that_hangs_the_engine_is_a_storage_error_not_a_hang(tmp_pa
         pytest.skip("this Kuzu build does not hang on the zeroed page")
     except subprocess.TimeoutExpired:
         pass
-    shorter = "import graphmem.stores.kuzu as k; k.PROBE_TIMEOUT_S = 5"
+    shorter = "import graphmem.stores.kuzu_file as k; k.PROBE_TIMEOUT_S = 5"
     done = run_open(tmp_path / "data", before=shorter)
     assert done.returncode == 0, f"the child died with {done.returncode}: {done.stderr[-2000:]}"
     assert done.stdout.startswith("StorageError"), done.stdout
