@@ -384,7 +384,7 @@ class Scores:
         lifted = Scores(self.index, self.slots, values, self.floor)
         # What is typical stays what the messages' own vectors score: read over lifted
         # values, every long message moved the median up with it, and a passage BM25
-        # found lost its keyword share to the gate (``recipes.py``, ninth session).
+        # found lost its keyword share to the gate (``docs/search-recipes.md``, ninth session).
         lifted._unlifted = self
         return lifted
 

@@ -1,6 +1,7 @@
 """Search: retrieve (vector, keyword, graph) -> fuse -> rerank, in named recipes.
 
-Start at ``engine.py``; ``recipes.py`` is the page to read to tune or add a recipe.
+Start at ``engine.py``; ``recipes.py`` is the page to read to tune or add a recipe, and
+``docs/search-recipes.md`` holds the figures behind each default.
 """
 
 from ..index.filters import visible

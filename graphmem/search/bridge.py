@@ -37,7 +37,7 @@ members and by ``hub_degree`` memories per entity.
 Measured against HippoRAG-style personalised PageRank (``ppr.py``) on musique-dev with
 gpt-3.5's recorded triples, it is cheaper and sharper: PageRank spreads mass over every
 entity of the seeds, while the bridge follows only the facts the question points at. The
-record is in ``recipes.py``.
+record is in ``docs/search-recipes.md``.
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ class _Aboutness:
     of its relations, ``OBJECT_SHARE`` when only their object; a memory stating no
     relation is about each entity it mentions in equal parts. A 250-word reply that names
     twelve people is about none of them: counted whole, such replies took the bridge
-    wherever they quoted a name (``recipes.py``)."""
+    wherever they quoted a name (``docs/search-recipes.md``)."""
 
     def __init__(self, around: Around, memory_ids: set[str]) -> None:
         self.relations = around.relations(sorted(memory_ids))

@@ -12,7 +12,7 @@ from 0.737 (messages stored whole) to 0.633. So ``add()`` also keeps the message
   whole 0.797): scoring each group by its best member, source or fact, 0.788 (a fragment
   of an unrelated message often beat the right message's vector); the source alone, with
   the fragments still in BM25's statistics, 0.758; the source alone with BM25 over
-  sources and whole memories only (``index/scope.py``), see ``recipes.py``;
+  sources and whole memories only (``index/scope.py``), see ``docs/search-recipes.md``;
 - the graph channel still reaches facts through the entities they mention, and a fact it
   finds lifts its group;
 - a group is admitted when at least one of its facts is (scope, time, filters): the source

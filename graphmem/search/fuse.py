@@ -4,13 +4,13 @@ Each channel gives ``[(memory_id, raw_score), ...]`` best first. A fused entry k
 channel, the contribution it added, so a hit can say exactly where its score came from.
 
 - ``weighted``: each list's scores are min-max normalised to [0, 1], then summed with the
-  channel weights. Keeps score gaps; what LoCoMo rewards (see ``recipes.py``). The low
+  channel weights. Keeps score gaps; what LoCoMo rewards (see ``docs/search-recipes.md``). The low
   end of the range is the channel's *floor* when it gives one: the score of an unrelated
   memory (0 for BM25, the scope's lowest cosine). Normalising a top-40 list against its
   own 40th score instead would stretch a 0.90-vs-0.89 cosine tie into 1.0 vs 0.0.
 - ``gate`` (after ``weighted``, off by default): a memory's keyword share shrinks with
   the distance of its cosine from the best one, so a stray shared word cannot outrank
-  what the query means; measured in ``recipes.py`` (helps where words mislead, costs
+  what the query means; measured in ``docs/search-recipes.md`` (helps where words mislead, costs
   LoCoMo, where they lead).
 - ``rrf``: reciprocal rank fusion, ``weight / (k + rank)``. Ignores scores entirely,
   which makes it robust to channels whose scores are not comparable, at the price of
@@ -80,7 +80,8 @@ def standout_weight(weight: float, standing: float, low: float, high: float, kep
     ranking is the one to follow, and BM25's best stray match, stretched to a full share
     by min-max, should not outvote it. When the best cosine is barely above the crowd (short
     chat turns that all talk about the same two people), words and names are the better
-    evidence, and the weights stay as the recipe set them. Measured in ``recipes.py``.
+    evidence, and the weights stay as the recipe set them. Measured in
+    ``docs/search-recipes.md``.
     """
     if high <= low or standing <= low:
         return weight
