@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 from .collector import collector_paused, give_back_heap
 from .config import Config, check_names
@@ -24,24 +23,20 @@ from .index.filters import live
 from .index.names import FILE as NAMES_FILE
 from .index.names import NameVectors
 from .index.persist import attach_snapshots
-from .ingest import sections
 from .ingest.pipeline import Pipeline, Unit
 from .ingest.procedural import as_procedure
 from .ingest.resolve import Resolver
 from .ingest.reword import plan_claims, read_claims
+from .ingest.triples import triples_unit
+from .ingest.units import units_of
 from .ingest.unmerge import undo_merge
 from .ingest.validate import (
+    canonical_id,
     check_item,
-    check_keys,
     check_limit,
-    check_metadata,
-    check_source_ids,
     check_text,
-    check_timestamp,
-    check_unicode,
-    message_windows,
     normalise_messages,
-    spoken_places,
+    uuid_like,
 )
 from .ingest.write import FACTS, Writer, fact_from_payload
 from .lifecycle import Life, check_clock, check_life, check_memory_types, now_text
@@ -56,15 +51,10 @@ from .maintenance.agreement import check_on_open
 from .maintenance.verify import VerifyReport, verify
 from .models import (
     Entity,
-    ExtractedEntity,
-    ExtractedFact,
-    ExtractedRelation,
-    Extraction,
     Fact,
     HistoryEvent,
     Hit,
     Scope,
-    check_relation_name,
     now_iso,
     to_iso,
 )
@@ -75,7 +65,6 @@ from .stores.base import Embedder, Extractor, GraphStore, HistoryStore, Tracer, 
 from .stores.graph_ops import GraphOps
 from .stores.indexed_graph import IndexedGraphStore
 
-NO_LIFE = Life()  # an add that sets no lifecycle field
 _TRIM_EVERY_S = 10.0  # add_many hands freed heap back at most this often (collector.py)
 
 
@@ -293,8 +282,9 @@ class Memory:
         """
         scope = Scope.of(user_id, agent_id, run_id)
         life = check_life(memory_type, importance, ttl, expires_at, now=read_clock(self.clock))
-        return self._ingest(self._units(messages, metadata, source_ids, timestamp, life,
-                                        infer=infer), scope, infer)  # fmt: skip
+        units = units_of(messages, metadata, source_ids, timestamp, life,
+                         limit=self.config.max_text_chars, infer=infer)  # fmt: skip
+        return self._ingest(units, scope, infer)
 
     def add_many(
         self,
@@ -330,8 +320,9 @@ class Memory:
             body = item.get("messages", item.get("text"))
             life = item_life(base, item, now=now, where=f"items[{i}].")
             try:
-                units.append(self._units(body, item.get("metadata"), item.get("source_ids"),
-                                         item.get("timestamp"), life, infer=infer))  # fmt: skip
+                units.append(units_of(body, item.get("metadata"), item.get("source_ids"),
+                                      item.get("timestamp"), life,
+                                      limit=self.config.max_text_chars, infer=infer))  # fmt: skip
             except ValidationError as exc:  # which item, not only which of its fields
                 named = exc.field
                 if "text" in item and named.startswith("messages"):
@@ -374,59 +365,10 @@ class Memory:
         when given, else by a memory reading "source relation target".
         """
         scope = Scope.of(user_id, agent_id, run_id)
-        if isinstance(triples, str | bytes | Mapping) or not isinstance(triples, Sequence):
-            raise ValidationError("triples", "must be a list of (source, relation, target)")
-        if not triples:
-            raise ValidationError("triples", "is empty")
-        parsed = [_triple(t, i, self.config.max_text_chars) for i, t in enumerate(triples)]
-        texts = (
-            [fact]
-            if fact is not None
-            else [f"{s} {r.replace('_', ' ')} {t}" for s, r, t, *_ in parsed]
+        unit, extraction = triples_unit(
+            triples, fact, metadata, source_ids, timestamp, self.config.max_text_chars
         )
-        unit = self._unit(
-            [{"role": "user", "content": x} for x in texts], metadata, source_ids, timestamp
-        )
-        ex = Extraction(facts=[ExtractedFact(m.content, unit.timestamp) for m in unit.messages])
-        for i, (src, rel, dst, src_type, dst_type, valid_at) in enumerate(parsed):
-            ex.entities += [ExtractedEntity(src, src_type), ExtractedEntity(dst, dst_type)]
-            index = 0 if fact is not None else i
-            ex.relations.append(ExtractedRelation(src, rel, dst, index, valid_at=valid_at))
-        return self._write([unit], [ex], scope, infer=True, decide=None, strict=True)
-
-    def _units(self, messages, metadata, source_ids, timestamp, life: Life = NO_LIFE, *,
-               whole: bool = False, infer: object = False) -> list[Unit]:  # fmt: skip
-        """A long conversation's windows (``message_windows``), each a unit; with ``whole``,
-        or for a procedure's trace (it becomes one memory), one unit within the limit.
-        With ``infer``, a long string is first read as the messages or paragraphs it holds
-        (``ingest/sections.py``); a rule or a procedure stays one text."""
-        limit = self.config.max_text_chars
-        if (infer is True and not whole and isinstance(messages, str)
-                and life.memory_type not in ("procedural", "rule")):  # fmt: skip
-            messages = sections.parts(messages)
-        windows = ([normalise_messages(messages, limit)]
-                   if whole or life.memory_type == "procedural"
-                   else message_windows(messages, limit))  # fmt: skip
-        metadata, source_ids = check_metadata(metadata), check_source_ids(source_ids)
-        when = check_timestamp(timestamp)
-        # One source id per message given: a turn passed over for saying nothing takes its
-        # id along (the turns are read again only then, not on every add).
-        if isinstance(messages, list | tuple) and len(source_ids) == len(messages) > 1:
-            places = spoken_places(messages)
-            if places is not None:
-                source_ids = [source_ids[i] for i in places]
-        # One source id per message (a chat's message ids): each window keeps its own.
-        per_message = len(windows) > 1 and len(source_ids) == sum(map(len, windows))
-        units, at = [], 0
-        for window in windows:
-            own = source_ids[at : at + len(window)] if per_message else source_ids
-            units.append(Unit(window, metadata=dict(metadata), source_ids=list(own),
-                              timestamp=when, life=life))  # fmt: skip
-            at += len(window)
-        return units
-
-    def _unit(self, messages, metadata, source_ids, timestamp, life: Life = NO_LIFE) -> Unit:
-        return self._units(messages, metadata, source_ids, timestamp, life, whole=True)[0]
+        return self._write([unit], [extraction], scope, infer=True, decide=None, strict=True)
 
     def _ingest(self, units: list[Unit], scope: Scope, infer: bool) -> AddResult:
         if not isinstance(infer, bool):
@@ -599,7 +541,7 @@ class Memory:
         """``get`` without counting a read (what update, delete and archive look up)."""
         scope = Scope.from_kwargs(scope_ids)
         memory_id = canonical_id(memory_id)
-        hits = self.vectors.get(FACTS, [memory_id]) if _uuid_like(memory_id) else []
+        hits = self.vectors.get(FACTS, [memory_id]) if uuid_like(memory_id) else []
         if (
             not hits
             or not scope.matches(hits[0].payload)
@@ -769,51 +711,6 @@ def _check_objects(objects: Mapping[str, Any]) -> None:
                 f"{', '.join(missing)}); pass a name such as {kind}='...' or an object "
                 "following graphmem.stores.base"
             )
-
-
-TRIPLE_KEYS = ("source", "relation", "target", "source_type", "target_type", "valid_at")
-
-
-def _triple(item: Any, i: int, max_chars: int) -> tuple[str, str, str, str, str, str]:
-    where = f"triples[{i}]"
-    if isinstance(item, Mapping):
-        check_keys(item, where, "a triple", TRIPLE_KEYS)
-        values = [item.get("source"), item.get("relation"), item.get("target")]
-        types = [item.get("source_type") or "other", item.get("target_type") or "other"]
-        valid_at = check_timestamp(item.get("valid_at"), f"{where}.valid_at")
-    elif isinstance(item, Sequence) and not isinstance(item, str) and len(item) == 3:
-        values, types, valid_at = list(item), ["other", "other"], ""
-    else:
-        raise ValidationError(where, "must be (source, relation, target) or a dict with those keys")
-    src = check_text(values[0], f"{where}.source", max_chars)
-    rel = check_relation_name(values[1], f"{where}.relation")
-    dst = check_text(values[2], f"{where}.target", max_chars)
-    for t, name in zip(types, ("source_type", "target_type"), strict=True):
-        if not isinstance(t, str) or len(t) > 100:
-            raise ValidationError(f"{where}.{name}", "must be a string of at most 100 characters")
-        check_unicode(t, f"{where}.{name}")
-    return src, rel, dst, types[0], types[1], valid_at
-
-
-def canonical_id(value: object, field: str = "memory_id") -> str:
-    """Ids are lower-case UUIDs; the vector store parses an upper-case one but the history
-    log compares text, so every id a caller gives is normalised here, once."""
-    if not isinstance(value, str):
-        raise ValidationError(field, f"must be a string, got {type(value).__name__}")
-    if not value.strip():
-        raise ValidationError(field, f"is blank ({value!r}); give a memory's id, as add() "
-                              "and get_all() return it")  # fmt: skip
-    value = check_unicode(value.strip(), field)
-    if len(value) > 200:
-        raise ValidationError(field, f"is {len(value):,} characters; ids are 36-character UUIDs")
-    try:
-        return str(UUID(value))
-    except ValueError:
-        return value  # not a UUID: nothing graphmem wrote has this id, "not found" follows
-
-
-def _uuid_like(value: str) -> bool:
-    return len(value) == 36 and value.count("-") == 4
 
 
 def _usage(extractor: Any) -> dict[str, int]:

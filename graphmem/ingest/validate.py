@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from ..errors import ExtractionError, ValidationError
 from ..models import check_unicode, to_iso
@@ -360,3 +361,25 @@ def check_extraction(found: Any, extractor: Any, max_chars: int, max_items: int)
             f"stored: {'; '.join(problems)}. Split the input, use another model, or raise the limit"
         )
     return found
+
+
+def canonical_id(value: object, field: str = "memory_id") -> str:
+    """Ids are lower-case UUIDs; the vector store parses an upper-case one but the history
+    log compares text, so every id a caller gives is normalised here, once."""
+    if not isinstance(value, str):
+        raise ValidationError(field, f"must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise ValidationError(field, f"is blank ({value!r}); give a memory's id, as add() "
+                              "and get_all() return it")  # fmt: skip
+    value = check_unicode(value.strip(), field)
+    if len(value) > 200:
+        raise ValidationError(field, f"is {len(value):,} characters; ids are 36-character UUIDs")
+    try:
+        return str(UUID(value))
+    except ValueError:
+        return value  # not a UUID: nothing graphmem wrote has this id, "not found" follows
+
+
+def uuid_like(value: str) -> bool:
+    """Whether ``value`` has a UUID's shape, as every id graphmem writes does."""
+    return len(value) == 36 and value.count("-") == 4
