@@ -10,7 +10,8 @@ the usual way (``KuzuGraphStore._user_rows``); no stored property is a date, so 
 statement that makes dates pays for the second read.
 
 Also here: a MAP whose keys are lists or structs, which Python's dict cannot take
-(``TypeError: unhashable type``), is a ``QueryError`` that says what to return instead.
+(``TypeError: unhashable type``), is a ``QueryError`` that says what to return instead;
+and ``clean``, which gives a node, relationship or path as the Neo4j store gives it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import QueryError
+from . import kuzu_lists
 
 _TIMELY = ("DATE", "TIMESTAMP")
 
@@ -54,3 +56,24 @@ def unhashable(exc: TypeError) -> QueryError:
         "map_values(m), or string(m), instead",
         query_name="user",
     )
+
+
+_INTERNAL = frozenset({"_id", "_label", "_src", "_dst"})  # Kuzu's own keys of a node or rel
+
+
+def clean(value: Any) -> Any:
+    """Kuzu nodes/rels come back as dicts with internal ``_id``/``_label`` keys: drop them.
+    A path (``_nodes``, ``_rels``) becomes ``{"nodes": [...], "relationships": [...]}``, as
+    the Neo4j store gives it; dropping every key that starts with "_" returned it as {},
+    and a map the user built with such keys too."""
+    if isinstance(value, dict):
+        if "_nodes" in value and "_rels" in value:
+            return {"nodes": clean(value["_nodes"]), "relationships": clean(value["_rels"])}
+        return {k: kuzu_lists.unpack(v) if k == kuzu_lists.FIELD else clean(v)
+                for k, v in value.items() if k not in _INTERNAL}  # fmt: skip
+    if isinstance(value, list):
+        # Most lists hold strings (aliases, fact_ids): leave them as they came.
+        if any(isinstance(v, dict | list) for v in value):
+            return [clean(v) for v in value]
+        return value
+    return value
