@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 
 from graphmem.stores.graph_index import GraphIndex
@@ -58,3 +59,20 @@ def test_supported_relations_follow_puts_sets_drops_and_links():
             index.put_entity(entity_row(gone))  # back, with none of its relations
         assert _answered(index) == _by_walking(index), step
     assert any(_by_walking(index).values())  # the walk had relations to find
+
+
+def test_the_supported_relations_map_holds_nothing_the_cycle_collector_walks():
+    """Each fact's entry is a tuple of relation ids, which the collector stops tracking:
+    as sets, the map was 215k of the 713k objects every full collection walked after a
+    300k-memory ingest (353 ms a pass, 262 ms with tuples)."""
+    ents = [ent(f"e{i}", f"E{i}") for i in range(4)]
+    rels = [relation_row(rel(f"r{n}", ents[n % 4], ents[(n + 1) % 4], "r",
+                             FACTS[n % 5 : n % 5 + 2])) for n in range(10)]  # fmt: skip
+    index = GraphIndex([entity_row(e) for e in ents], rels,
+                       [(f, e.id) for f in FACTS for e in ents])  # fmt: skip
+    assert _answered(index) == _by_walking(index) and any(_answered(index).values())
+    index.drop_relation("r3")  # changes keep the entries as tuples too
+    index.put_relation(rels[3])
+    gc.collect()
+    held = list(index._supports.values())
+    assert held and not any(gc.is_tracked(entry) for entry in held)

@@ -124,7 +124,7 @@ class GraphIndex:
         self._models: dict[str, tuple[HeldRelation, HeldEntity, HeldEntity, Relation]] = {}
         # fact id -> ids of the relations whose fact_ids hold it: built on the first
         # ``relations_by_fact`` (each ingest batch asks it), kept in step after that.
-        self._supports: dict[str, set[str]] | None = None
+        self._supports: dict[str, tuple[str, ...]] | None = None
         self.pages = EntityPages()  # scopes' entities in name order (entities_in_scope)
         for row in entities:
             self.put_entity(row)
@@ -225,12 +225,19 @@ class GraphIndex:
         supports = self._supports
         if supports is None:
             return
+        # Tuples, not sets: a fact supports one to three relations, and the cycle collector
+        # stops tracking a tuple of texts, where it walks every set on each full pass. After
+        # a 300k-memory ingest: 215k entries, tracked objects 713k -> 498k, a full
+        # collection 353 -> 262 ms (measured side by side).
         for fact_id in rel.fact_ids:
-            if held:
-                supports.setdefault(fact_id, set()).add(rel.id)
-            elif fact_id in supports:
-                supports[fact_id].discard(rel.id)
-                if not supports[fact_id]:
+            found = supports.get(fact_id, ())
+            if held and rel.id not in found:
+                supports[fact_id] = (*found, rel.id)
+            elif not held and rel.id in found:
+                kept = tuple(r for r in found if r != rel.id)
+                if kept:
+                    supports[fact_id] = kept
+                else:
                     del supports[fact_id]
 
     def relations_loaded(self) -> None:
