@@ -13,14 +13,12 @@ import heapq
 from collections.abc import Mapping
 from typing import Any
 
-from ..index import is_source
+from ..index import ENTITIES, FACTS, is_source
 from ..models import Entity, Scope
 from .bridge import Around, BridgeSettings, bridge
 from .fuse import Fused
 from .graph import CONCEPTS, GraphResult, Relevance, link, walk
 from .ppr import EntityFactGraph, WalkSettings
-
-FACTS, ENTITIES = "facts", "entities"
 
 
 class Channels:

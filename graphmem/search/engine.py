@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ValidationError
-from ..index import IndexedVectorStore, ScopeIndex, Scores, is_source
+from ..index import ENTITIES, FACTS, IndexedVectorStore, ScopeIndex, Scores, is_source
 from ..index.filters import check_as_of, check_filters, live, matches, visible
 from ..index.names import NameVectors
 from ..lifecycle.fields import check_memory_types
@@ -34,7 +34,7 @@ from ..models import Entity, Hit, PathStep, Scope, check_unicode
 from ..text import parts_key
 from . import recipes as recipe_book
 from .boost import boost, speakers
-from .channels import ENTITIES, FACTS, Channels
+from .channels import Channels
 from .collapse import Groups
 from .focus import focus_text, focused, likely_focus, speakers_among
 from .fuse import Fused, coverage_weight, fuse, gate, standout_weight
