@@ -97,6 +97,35 @@ def test_merge_can_be_undone(mem):
     assert any(e.event == "UNMERGE" for e in mem.history_store.events(scope))
 
 
+def test_undoing_a_merge_from_a_batch_moves_only_the_facts_that_used_that_name(mem):
+    """A MERGE recorded every fact of its write, so undoing one made in ``add_many``
+    linked the other items' facts to the split entity, and took from the stored entity
+    the facts that named it by its own name."""
+    scope = m_scope(user_id="u")
+    mem.add("Emil Cyril Lindqvist lives in Oslo.", user_id="u", infer=False)
+    added = mem.add_many([{"text": "Cyril Emil Lindqvist works at Nordbank."},
+                          {"text": "Maria Svensson plays tennis in Bergen."},
+                          {"text": "Emil Cyril Lindqvist likes chess."}], user_id="u")  # fmt: skip
+    swapped = added.facts[0].id
+    merge = next(e for e in mem.history_store.events(scope) if e.event == "MERGE")
+    assert merge.old_value == "Cyril Emil Lindqvist"
+    assert merge.details["fact_ids"] == [swapped]
+    split = mem.undo_merge(merge.id, user_id="u")
+
+    def told(name):
+        entity = next(e for e in mem.ops.all_entities(scope) if e.name == name)
+        facts = mem.ops.facts_mentioning([entity.id], scope)
+        rels = mem.ops.relations_touching([entity.id], scope)
+        return sorted(f.text for _, f in facts), sorted(r.name for r in rels)
+
+    assert told(split.name) == (["Cyril Emil Lindqvist works at Nordbank."], ["works_at"])
+    assert told("Emil Cyril Lindqvist") == (
+        ["Emil Cyril Lindqvist likes chess.", "Emil Cyril Lindqvist lives in Oslo."],
+        ["likes", "lives_in"],
+    )
+    assert not any(mem.verify().drift.values())
+
+
 @pytest.mark.parametrize("bad", [1.0, "1", True, 0, -5, 2**70, None])
 def test_an_event_id_that_is_no_positive_integer_is_named(mem, bad):
     """1.0 was looked up as 1, and "1" or 2**70 said no such event existed."""

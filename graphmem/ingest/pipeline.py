@@ -309,12 +309,22 @@ class Pipeline:
             plan.events.append(HistoryEvent(born, f.id, scope, new_value=f.text, role=f.role,
                                             details={"source_ids": f.source_ids, **details}))  # fmt: skip
         self.resolver.resolve_relations(merged, fact_ids, fact_times, entities, scope, now, plan)
-        self.link_mentions(plan, merged, spans, fact_ids, entities)
+        named_by = self.link_mentions(plan, merged, spans, fact_ids, entities)
         live = {f.id for f in new_facts} | existing
         plan.batch.mentions = sorted({m for m in plan.batch.mentions if m[0] in live})
+        for rel in merged.relations:  # an end named by a relation only has no span
+            for end in (rel.source, rel.target):
+                entity = entities.get(name_key(end)) if isinstance(end, str) else None
+                if entity is not None:
+                    named_by.setdefault((name_key(end), entity.id), set()).add(fact_ids[rel.fact])
         for event in plan.events:  # what an undo of the merge must move back
             if event.event == "MERGE":
-                event.details["fact_ids"] = sorted(set(fact_ids) & live)
+                # The facts that used this name for the entity, not every fact of the
+                # write: an undo moved them all, the other items' facts too (1,000 a batch
+                # in add_many, 40 kB an event), and the facts naming the entity by its own
+                # name left it for the split.
+                used = named_by.get((name_key(event.old_value or ""), event.target_id), set())
+                event.details["fact_ids"] = sorted(used & live)
         return Prepared(plan, new_facts, [v for _, v in keep], updates, source_points,
                         sorted(existing))  # fmt: skip
 
@@ -345,19 +355,27 @@ class Pipeline:
             pending = later
         return out
 
-    def link_mentions(self, plan: Plan, merged: Extraction, spans, fact_ids, entities) -> None:
+    def link_mentions(
+        self, plan: Plan, merged: Extraction, spans, fact_ids, entities
+    ) -> dict[tuple[str, str], set[str]]:
         """Link each entity to the facts of its own unit that name it (all of them if none
-        does). Looking only inside the unit keeps a large batch linear."""
+        does). Looking only inside the unit keeps a large batch linear. Returns the facts
+        linked per (key of the name the unit used, entity id)."""
         folded = [f.text.casefold() for f in merged.facts]  # once, not once per entity
+        linked: dict[tuple[str, str], set[str]] = {}
         for item, start, end in spans:
-            entity = entities.get(name_key(item.name))
+            key = name_key(item.name)
+            entity = entities.get(key)
             if entity is None:
                 continue
             names = [n.casefold() for n in [item.name, *item.aliases, entity.name]]
             own = range(start, end)
             hits = [i for i in own if any(n in folded[i] for n in names)]
+            found = linked.setdefault((key, entity.id), set())
             for i in hits or own:
                 plan.batch.mentions.append((fact_ids[i], entity.id))
+                found.add(fact_ids[i])
+        return linked
 
     def _decide(self, keep, scope: Scope, decide, plan: Plan, now: str):
         """Ask the model ADD/UPDATE/DELETE/NONE, only when similar stored facts exist."""
