@@ -304,6 +304,39 @@ def test_failed_graph_write_leaves_stores_unchanged(mem, monkeypatch):
     assert snapshot(mem, user_id="a")["graph"] == (4, 2, 2)
 
 
+def test_a_failed_journal_write_leaves_stores_unchanged_though_the_graph_ran_alongside(
+    mem, monkeypatch
+):
+    """A batch's graph statements run while its journal entry is written (they no longer
+    wait for it); the graph commits only once the entry is, so a journal that cannot be
+    written leaves every store as it was, the graph included."""
+    import threading
+
+    mem.add("Alice works at Acme.", user_id="a")
+    before = snapshot(mem, user_id="a")
+    real_write, ran = mem.graph_store.write, threading.Event()
+
+    def write(batch):
+        real_write(batch)
+        ran.set()
+
+    def journal_down(kind, body):
+        # The graph's rows are in its open transaction by now (waited for, not assumed).
+        assert ran.wait(10), "the graph write waited for the journal"
+        raise GraphMemError("history store is down")
+
+    monkeypatch.setattr(mem.graph_store, "write", write)
+    monkeypatch.setattr(mem.history_store, "begin_intent", journal_down)
+    with pytest.raises(GraphMemError, match="history store is down"):
+        mem.add_many([{"text": "Bob works at Initech."}, {"text": "Carol lives in Oslo."}],
+                     user_id="a")  # fmt: skip
+    monkeypatch.undo()
+    assert snapshot(mem, user_id="a") == before
+    assert mem.history_store.open_intents() == []
+    mem.add("Bob works at Initech.", user_id="a")  # the store is usable afterwards
+    assert snapshot(mem, user_id="a")["graph"] == (4, 2, 2)
+
+
 def test_when_both_sides_of_a_write_fail_the_error_names_both(mem, monkeypatch):
     mem.add("Alice works at Acme.", user_id="a")
     before = snapshot(mem, user_id="a")

@@ -6,8 +6,9 @@ rolls back, so the stores never disagree (what-to-beat.md item 1). Undo failures
 attached to the raised error instead of being swallowed.
 
 A batch of new memories writes its graph part on a second thread while this one writes
-the vectors and the history: Kuzu runs a statement without holding the GIL, so the two
-overlap on a second core. The graph transaction then waits, still open, for the verdict.
+its journal entry, the vectors and the history: Kuzu runs a statement without holding the
+GIL, so the two overlap on a second core. The graph transaction then waits, still open,
+for the verdict, so it never commits before the journal entry is written.
 """
 
 from __future__ import annotations
@@ -149,12 +150,20 @@ class Writer:
         if self.room is not None:
             self.room()
         self.scopes.finish()  # a delete_all that stopped part-way goes first
-        keeps = journal(self.history)
-        if keeps and intent is None:
+        to_journal = journal(self.history) and intent is None
+        if to_journal and not change.parallel:
             intent = self.history.begin_intent(change.kind, encode(change))
         pruned: list[str] = []
 
         def vectors_and_history(undo: list[Callable[[], None]]) -> None:
+            nonlocal intent
+            if to_journal and intent is None:
+                # A parallel write journals here, while the graph worker runs its
+                # statements: it commits only once this has returned, and nothing else is
+                # written before the intent is, so a crash still leaves either nothing or
+                # an intent to finish. The graph's statements no longer wait for the
+                # encoding (at 1M memories the graph side is what a batch waits for).
+                intent = self.history.begin_intent(change.kind, encode(change))
             self._vectors(undo, change, pruned)
             self.record(undo, _with_pruned(change, pruned), intent)
 
