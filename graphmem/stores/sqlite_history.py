@@ -74,6 +74,7 @@ class SQLiteHistoryStore:
         self._where = str(path)
         self._lock = threading.Lock()
         self._closed = False
+        self._check_rows = True  # see live_memories
         self._checkpointer: WalCheckpointer | None = None  # started once the file is set up
         try:
             if self._where != ":memory:":
@@ -93,6 +94,8 @@ class SQLiteHistoryStore:
                 # NORMAL is safe from corruption under WAL; at worst the last commit before
                 # a power cut is lost, which the vector and graph stores would lose too.
                 self._conn.execute("PRAGMA synchronous=NORMAL")
+                # Without the trigger until now, the kept count may predate a delete.
+                self._check_rows = not sqlite_live.guarded(self._conn)
                 self._conn.executescript(_SCHEMA + sqlite_live.SCHEMA)
                 self._conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
                 if self._where != ":memory:":  # copied into the file on a thread of its own
@@ -180,10 +183,14 @@ class SQLiteHistoryStore:
 
     def reset(self) -> None:
         with self._call("reset the history"), self._transaction():
+            # A DELETE with a trigger on the table goes row by row; without it SQLite
+            # drops the table's pages whole. The count is forgotten below anyway.
+            self._conn.execute(f"DROP TRIGGER IF EXISTS {sqlite_live.TRIGGER}")
             self._conn.execute("DELETE FROM history")
             self._conn.execute("DELETE FROM intents")
             self._conn.execute("DELETE FROM sqlite_sequence WHERE name = 'history'")
             sqlite_live.forget(self._conn)
+            self._conn.execute(sqlite_live.TRIGGER_DDL)
 
     def close(self) -> None:
         with self._lock:
@@ -271,7 +278,9 @@ class SQLiteHistoryStore:
     def live_memories(self) -> int:
         """How many memories the log says exist: added, and not deleted since."""
         with self._call("count live memories"), self._transaction():
-            return sqlite_live.live(self._conn)
+            count = sqlite_live.live(self._conn, self._check_rows)
+        self._check_rows = False  # checked once; the trigger guards the count from now on
+        return count
 
     # --- helpers ------------------------------------------------------------------------
 

@@ -8,23 +8,34 @@ every open (issue 16's cold start). The count is now kept in a one-row table,
 as each batch of events: only the memories a batch touches are looked up, through the
 ``(target_id, id)`` index.
 
-It is trusted only while it provably describes the log: its ``total`` (rows up to
-``upto``) must still equal the rows there, so deleting old events (``delete_ids``, an
-older graphmem, a hand edit) makes it recount; ``reset`` and ``delete_ids`` drop it.
-A log that grew past ``upto`` without moving it (an older graphmem wrote) is caught up
-from ``upto`` by the same lookup. Anything else recounts from scratch.
+It is trusted only while it provably describes the log. Deleting events (``delete_ids``,
+an older graphmem, a hand edit) must make it recount: a trigger stored in the file,
+``live_count_forget``, empties it on any delete from the log, whoever deletes. A file
+that did not have the trigger yet (written before it existed, or a hand dropped it) is
+checked once the old way instead: the count's ``total`` (rows up to ``upto``) must still
+equal the rows there. That check counts the whole log, 0.47 s of a cold open at 1M
+memories (53 MB read from disk), so it is made only then. A log that grew past ``upto``
+without moving it (an older graphmem wrote) is caught up from ``upto`` by the same lookup.
+Anything else recounts from scratch.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA = """
+TRIGGER = "live_count_forget"
+TRIGGER_DDL = f"""CREATE TRIGGER IF NOT EXISTS {TRIGGER} AFTER DELETE ON history
+WHEN EXISTS (SELECT 1 FROM live_count)
+BEGIN
+    DELETE FROM live_count;
+END"""
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS live_count (
     upto  INTEGER NOT NULL,
     total INTEGER NOT NULL,
     live  INTEGER NOT NULL
 );
+{TRIGGER_DDL};
 """
 _LIFE = "('ADD', 'PROMOTE', 'DELETE', 'EXPIRE', 'REPAIR')"
 _GONE = "('DELETE', 'EXPIRE')"
@@ -77,14 +88,23 @@ def advance(conn: sqlite3.Connection, first: int, last: int) -> None:
     _save(conn, last, row[1] + (last - first + 1), row[2] + int(delta))
 
 
-def live(conn: sqlite3.Connection) -> int:
-    """The live memories (inside a write transaction: it may save a fresh count)."""
+def guarded(conn: sqlite3.Connection) -> bool:
+    """Whether the file has the trigger that forgets the count on a delete."""
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                         (TRIGGER,)).fetchone()  # fmt: skip
+    return found is not None
+
+
+def live(conn: sqlite3.Connection, check_rows: bool = True) -> int:
+    """The live memories (inside a write transaction: it may save a fresh count).
+    ``check_rows``: count the whole log to make sure no event was deleted, for a file the
+    trigger has not guarded since its count was saved."""
     last = _last_id(conn)
     row = conn.execute("SELECT upto, total, live FROM live_count").fetchone()
     if row is not None and row[0] <= last:
         upto, total, count = (int(v) for v in row)
         after = _rows(conn, "WHERE id > ?", upto)
-        if _rows(conn) == total + after:  # nothing at or below upto was deleted
+        if not check_rows or _rows(conn) == total + after:  # nothing up to upto deleted
             if after:
                 (delta,) = conn.execute(_SINCE, (upto,)).fetchone()
                 count += int(delta)
