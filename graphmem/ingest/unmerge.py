@@ -1,9 +1,11 @@
 """Undo an entity merge recorded by the resolver (what-to-beat.md item 6: reversible).
 
 A MERGE event records the mention that was folded into a stored entity and the facts of
-that write. Undoing it recreates the mention as its own entity and moves to it what those
-facts contributed: their MENTIONS links and the relations they support, keeping relation
-ids. The aliases the merge added are taken back. Logged as an UNMERGE event.
+that write that used the mention (``Pipeline.prepare``). Undoing it recreates the mention
+as its own entity and moves to it what those facts contributed: their MENTIONS links and
+the relations they support, keeping relation ids. The aliases the merge added are taken
+back. Logged as an UNMERGE event. A MERGE recorded before 2026-11-30 lists every fact of
+its write, so undoing one made by ``add_many`` moves the batch's other facts too.
 """
 
 from __future__ import annotations
