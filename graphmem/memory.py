@@ -38,7 +38,7 @@ from .ingest.validate import (
     normalise_messages,
     uuid_like,
 )
-from .ingest.write import FACTS, Writer, fact_from_payload
+from .ingest.write import Writer, fact_from_payload
 from .lifecycle import Life, check_clock, check_life, check_memory_types, now_text
 from .lifecycle.access import AccessLog
 from .lifecycle.clock import check_now
@@ -61,7 +61,7 @@ from .models import (
 from .relations import Relations
 from .sandbox import run_cypher
 from .search import Recipe, Searcher
-from .stores.base import Embedder, Extractor, GraphStore, HistoryStore, Tracer, VectorStore
+from .stores.base import FACTS, Embedder, Extractor, GraphStore, HistoryStore, Tracer, VectorStore
 from .stores.graph_ops import GraphOps
 from .stores.indexed_graph import IndexedGraphStore
 

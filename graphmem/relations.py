@@ -23,11 +23,11 @@ from .index.filters import check_as_of, live, visible
 from .lifecycle.clock import now_text
 from .locks import reads
 from .models import Entity, Fact, PathStep, Relation, Scope, name_key, relation_key
+from .stores.base import FACTS
 
 if TYPE_CHECKING:
     import networkx as nx
 
-FACTS = "facts"
 DIRECTIONS = ("both", "out", "in")
 
 

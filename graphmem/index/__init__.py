@@ -8,7 +8,8 @@ the wrapper and asks it for similar entities (``stores.base.SearchMany``). Which
 memories a read may return is ``filters.py``, shared by every channel.
 """
 
-from .scope import ENTITIES, FACTS, SOURCES, ScopeIndex, Scores, is_source
+from ..stores.base import ENTITIES, FACTS, SOURCES
+from .scope import ScopeIndex, Scores, is_source
 from .store import IndexedVectorStore
 
 __all__ = [

@@ -24,7 +24,6 @@ from .nearest import MIN_POINTS, Clusters
 from .neighbours import NeighbourTable
 from .payload_rows import PayloadRows
 
-FACTS, ENTITIES, SOURCES = "facts", "entities", "sources"
 _PRODUCT_CELLS = 4_000_000  # 32 MB of float64 scores per chunk of a batched search
 # A message longer than this many words is also scored by the facts split from it
 # (``ScopeIndex.part_slots``): one vector no longer stands for all it says.

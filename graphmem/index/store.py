@@ -20,10 +20,10 @@ import numpy as np
 
 from ..collector import give_back_heap
 from ..models import SCOPE_FIELDS, Scope
-from ..stores.base import VectorHit
+from ..stores.base import ENTITIES, FACTS, SOURCES, VectorHit
 from .filters import check_filters, matches
 from .payload_rows import encode_json
-from .scope import ENTITIES, FACTS, SOURCES, Accept, ScopeIndex, is_source
+from .scope import Accept, ScopeIndex, is_source
 from .snapshot import compacted
 
 _REPACK_FROM = 4_096  # rows put since: below, not worth a copy

@@ -33,7 +33,6 @@ from ..stores.rows import (
     relation_row,
 )
 
-FACTS, ENTITIES = "facts", "entities"
 WRITE, PRUNE, SCOPE_ENTITIES = "@write", "@prune", "@scope_entities"
 
 

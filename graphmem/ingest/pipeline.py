@@ -27,7 +27,7 @@ from ..models import (
     name_key,
     now_iso,
 )
-from ..stores.base import Embedder, Extractor, KnownEntity, VectorPoint, VectorStore
+from ..stores.base import FACTS, Embedder, Extractor, KnownEntity, VectorPoint, VectorStore
 from ..stores.graph_ops import GraphOps
 from ..text import fact_text_key, parts_key
 from .offline import OfflineExtractor
@@ -345,7 +345,7 @@ class Pipeline:
             # does: a look-up by point id there, where Kuzu's ``fact_texts`` joined the ids
             # against a scan of every fact (128 ms per 1,000 ids at 1M memories, measured).
             stored = {hit.id: fact_text_key(str(hit.payload.get("text") or ""))
-                      for hit in self.vectors.get("facts", ids)}  # fmt: skip
+                      for hit in self.vectors.get(FACTS, ids)}  # fmt: skip
             later = {}
             for original, (fid, key) in pending.items():
                 if fid not in stored or stored[fid] == key:
@@ -382,7 +382,7 @@ class Pipeline:
         candidates: dict[str, str] = {}
         for fact, vector in keep:
             for hit in self.vectors.search(
-                "facts", vector, scope, limit=5, filters={"invalid_at": ""}
+                FACTS, vector, scope, limit=5, filters={"invalid_at": ""}
             ):
                 if hit.score >= self.update_threshold and hit.id != fact.id:
                     candidates.setdefault(hit.id, hit.payload.get("text", ""))

@@ -31,7 +31,7 @@ from ..models import (
     relation_key,
     visible_at,
 )
-from ..stores.base import Embedder, SearchMany, VectorPoint, VectorStore
+from ..stores.base import ENTITIES, Embedder, SearchMany, VectorPoint, VectorStore
 from ..stores.graph_ops import GraphOps, Removal
 from .offline_words import category
 
@@ -120,10 +120,10 @@ class Resolver:
             # so merges, their order and their logged scores do not depend on batching.
             if isinstance(self.vectors, SearchMany):
                 found = self.vectors.search_many(
-                    "entities", vectors, scope, limit=5, exact_from=self.threshold
+                    ENTITIES, vectors, scope, limit=5, exact_from=self.threshold
                 )
             else:
-                found = [self.vectors.search("entities", v, scope, limit=5) for v in vectors]
+                found = [self.vectors.search(ENTITIES, v, scope, limit=5) for v in vectors]
             for item, vector, hits in zip(pending, vectors, found, strict=True):
                 entity, score = self._similar(item, hits, scope)
                 if entity is not None:

@@ -27,10 +27,10 @@ from typing import Any
 
 from ..errors import CommitUncertainError
 from ..models import HistoryEvent, Scope
+from ..stores.base import FACTS
 from .journal import Change, encode, journal, undo_failed
 
 DELETE_SCOPE = "delete_all_scope"
-FACTS = "facts"
 
 
 class ScopeDeletes:

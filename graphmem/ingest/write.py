@@ -23,14 +23,23 @@ from dataclasses import replace
 from ..errors import CommitUncertainError, ConflictError, GraphMemError
 from ..interrupts import held_back
 from ..models import Fact, HistoryEvent, Scope, now_iso
-from ..stores.base import GraphStore, GraphTx, HistoryStore, VectorHit, VectorPoint, VectorStore
+from ..stores.base import (
+    ENTITIES,
+    FACTS,
+    SOURCES,
+    GraphStore,
+    GraphTx,
+    HistoryStore,
+    VectorHit,
+    VectorPoint,
+    VectorStore,
+)
 from ..stores.graph_ops import GraphOps, Removal
 from ..stores.rows import fact_row, relation_row
 from .journal import UNDO_FAILED, WRITE, Change, decode, encode, journal, run_graph, undo_failed
 from .resolve import Plan
 from .scope_delete import DELETE_SCOPE, ScopeDeletes
 
-FACTS, ENTITIES, SOURCES = "facts", "entities", "sources"
 CONFLICT_RETRIES = 4
 log = logging.getLogger(__name__)
 

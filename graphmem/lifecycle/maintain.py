@@ -24,9 +24,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..models import Fact, Scope, to_iso
-from ..stores.base import VectorPoint
+from ..stores.base import FACTS, VectorPoint
 
-FACTS = "facts"
 _PAGE = 1000
 # Memories whose read counts one write stores: searches wait for each write (~25 ms for
 # 50 at 100k memories a scope, measured; 100 held them ~50 ms). At 500k memories in five

@@ -13,10 +13,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..models import Scope
-from ..stores.base import VectorHit, VectorStore
+from ..stores.base import FACTS, VectorHit, VectorStore
 from .fields import MEMORY_TYPES
 
-FACTS = "facts"
 _PAGE = 1000
 
 

@@ -13,8 +13,7 @@ from typing import Any
 
 from ..errors import StoreDriftError
 from ..models import Scope
-
-FACTS = "facts"
+from ..stores.base import FACTS
 
 
 def store_counts(memory: Any) -> dict[str, int | None]:

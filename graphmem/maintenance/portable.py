@@ -23,13 +23,12 @@ from typing import IO, Any
 from ..errors import GraphMemError, ValidationError
 from ..ingest.journal import pack_vector, unpack_vector
 from ..models import GraphBatch, HistoryEvent, Scope
-from ..stores.base import VectorPoint
+from ..stores.base import ENTITIES, FACTS, SOURCES, VectorPoint
 from ..stores.graph_ops import PAGE
 from ..stores.rows import entity_from_row, relation_from_row
 from .verify import entity_point
 
 FORMAT, VERSION = "graphmem-export", 1
-FACTS, ENTITIES, SOURCES = "facts", "entities", "sources"
 BATCH = 500
 Progress = Callable[[int], None]
 

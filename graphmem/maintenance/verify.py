@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models import Fact, GraphBatch, HistoryEvent, Scope, now_iso
-from ..stores.base import VectorPoint
+from ..stores.base import ENTITIES, FACTS, SOURCES, VectorPoint
 from ..stores.rows import fact_from_graph_row, fact_row, relation_from_row, relation_row
 
-FACTS, ENTITIES, SOURCES = "facts", "entities", "sources"
 KINDS = (
     "fact_without_vector",  # a Fact node in the graph, no point in the vector store
     "vector_without_fact",  # a fact point, no Fact node

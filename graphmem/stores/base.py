@@ -18,6 +18,10 @@ Tracer = Callable[[str, str, Mapping[str, Any]], None]
 
 Row = dict[str, Any]
 
+# The vector store's collections: memories (and the messages they were split from), and
+# entity names. Every module that names one takes it from here.
+FACTS, ENTITIES, SOURCES = "facts", "entities", "sources"
+
 
 class GraphTx(Protocol):
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:

@@ -16,9 +16,9 @@ import numpy as np
 
 from ..errors import ConfigError, ValidationError
 from ..models import SCOPE_FIELDS, Scope
-from .base import VectorPoint
+from .base import ENTITIES, FACTS, SOURCES, VectorPoint
 
-DEFAULT_COLLECTIONS = ("facts", "entities", "sources")
+DEFAULT_COLLECTIONS = (FACTS, ENTITIES, SOURCES)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # One equality test per payload key: ("key", value) or ("key", [any, of, these]).
