@@ -210,6 +210,37 @@ def test_a_merge_an_update_made_can_be_undone(tmp_path):
         assert not any(m.verify().drift.values())
 
 
+def test_a_merge_lists_the_facts_of_the_merged_names_relations_too(tmp_path):
+    """A message's second fact may use a merged name only through a relation ("He likes
+    chess."), with no mention of its own: the MERGE lists it, so an undo moves that
+    relation to the split entity with the first, and leaves the stored entity's own."""
+    answers = dict(ANSWERS)
+    answers["Emil Cyril Lindqvist lives in Oslo."] = {
+        "facts": [{"text": "Emil Cyril Lindqvist lives in Oslo."}],
+        "entities": [ent("Emil Cyril Lindqvist", P), ent("Oslo", L)],
+        "relations": [rel("Emil Cyril Lindqvist", "lives_in", "Oslo")],
+    }
+    swapped = "Cyril Emil Lindqvist"
+    answers[f"{swapped} works at Nordbank. He likes chess."] = {
+        "facts": [{"text": f"{swapped} works at Nordbank."}, {"text": "He likes chess."}],
+        "entities": [ent(swapped, P), ent("Nordbank", ORG), ent("chess", "concept")],
+        "relations": [rel(swapped, "works_at", "Nordbank", fact=0),
+                      rel(swapped, "likes", "chess", fact=1)],
+    }  # fmt: skip
+    with OpenAIServer(ScriptedModel(answers)) as srv, open_memory(tmp_path, srv) as m:
+        m.add("Emil Cyril Lindqvist lives in Oslo.", user_id="u")
+        facts = m.add(f"{swapped} works at Nordbank. He likes chess.", user_id="u").facts
+        merge = next(e for e in m.history_store.events(None) if e.event == "MERGE")
+        assert merge.old_value == swapped
+        assert sorted(merge.details["fact_ids"]) == sorted(f.id for f in facts)
+        assert m.undo_merge(merge.id, user_id="u").name == swapped
+        ends = {name: [(r.source_name, r.name) for r in m.graph.relations(name, user_id="u")]
+                for name in ("Nordbank", "chess", "Oslo")}  # fmt: skip
+        assert ends == {"Nordbank": [(swapped, "works_at")], "chess": [(swapped, "likes")],
+                        "Oslo": [("Emil Cyril Lindqvist", "lives_in")]}  # fmt: skip
+        assert not any(m.verify().drift.values())
+
+
 def test_a_batch_tells_the_model_a_bounded_list_of_known_entities_named_ones_first(tmp_path):
     """The known list grew with the batch: the 80th item's prompt listed the entities of
     all 79 before it. Now it is the entities its text names first, then the stored ones,

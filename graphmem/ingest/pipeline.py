@@ -312,7 +312,7 @@ class Pipeline:
         named_by = self.link_mentions(plan, merged, spans, fact_ids, entities)
         live = {f.id for f in new_facts} | existing
         plan.batch.mentions = sorted({m for m in plan.batch.mentions if m[0] in live})
-        for rel in merged.relations:  # an end named by a relation only has no span
+        for rel in merged.relations:  # "He likes chess.": the name used by a relation only
             for end in (rel.source, rel.target):
                 entity = entities.get(name_key(end)) if isinstance(end, str) else None
                 if entity is not None:
