@@ -312,19 +312,21 @@ class Pipeline:
         named_by = self.link_mentions(plan, merged, spans, fact_ids, entities)
         live = {f.id for f in new_facts} | existing
         plan.batch.mentions = sorted({m for m in plan.batch.mentions if m[0] in live})
-        for rel in merged.relations:  # "He likes chess.": the name used by a relation only
+        # What an undo of a merge must move back: the facts that used this name for the
+        # entity, not every fact of the write. An undo moved them all, the other items'
+        # facts too (1,000 a batch in add_many, 40 kB an event), and the facts naming the
+        # entity by its own name left it for the split.
+        merges = [((name_key(e.old_value or ""), e.target_id), e)
+                  for e in plan.events if e.event == "MERGE"]  # fmt: skip
+        merged_keys = {key for key, _ in merges}
+        for rel in merged.relations if merges else ():  # "He likes chess.": by relation only
             for end in (rel.source, rel.target):
-                entity = entities.get(name_key(end)) if isinstance(end, str) else None
-                if entity is not None:
-                    named_by.setdefault((name_key(end), entity.id), set()).add(fact_ids[rel.fact])
-        for event in plan.events:  # what an undo of the merge must move back
-            if event.event == "MERGE":
-                # The facts that used this name for the entity, not every fact of the
-                # write: an undo moved them all, the other items' facts too (1,000 a batch
-                # in add_many, 40 kB an event), and the facts naming the entity by its own
-                # name left it for the split.
-                used = named_by.get((name_key(event.old_value or ""), event.target_id), set())
-                event.details["fact_ids"] = sorted(used & live)
+                key = name_key(end) if isinstance(end, str) else ""
+                entity = entities.get(key)
+                if entity is not None and (key, entity.id) in merged_keys:
+                    named_by.setdefault((key, entity.id), set()).add(fact_ids[rel.fact])
+        for merge_key, event in merges:
+            event.details["fact_ids"] = sorted(named_by.get(merge_key, set()) & live)
         return Prepared(plan, new_facts, [v for _, v in keep], updates, source_points,
                         sorted(existing))  # fmt: skip
 

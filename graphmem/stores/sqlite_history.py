@@ -74,7 +74,6 @@ class SQLiteHistoryStore:
         self._where = str(path)
         self._lock = threading.Lock()
         self._closed = False
-        self._check_rows = True  # see live_memories
         self._checkpointer: WalCheckpointer | None = None  # started once the file is set up
         try:
             if self._where != ":memory:":
@@ -94,7 +93,8 @@ class SQLiteHistoryStore:
                 # NORMAL is safe from corruption under WAL; at worst the last commit before
                 # a power cut is lost, which the vector and graph stores would lose too.
                 self._conn.execute("PRAGMA synchronous=NORMAL")
-                # Without the trigger until now, the kept count may predate a delete.
+                # Without the trigger until now, the kept count may predate a delete
+                # (live_memories then checks the rows once).
                 self._check_rows = not sqlite_live.guarded(self._conn)
                 self._conn.executescript(_SCHEMA + sqlite_live.SCHEMA)
                 self._conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
