@@ -82,6 +82,10 @@ ROW_FORM_SHARE = {"fact_set": ("facts", 150), "relation_set": ("relations", 400)
 # choose between two plans that write the same, and reading them cost 8-25 ms a batch
 # at 1M memories (twice in a batch that supersedes facts: ~3% of its time).
 COUNTS_FRESH_S = 30.0
+# Bytes of pyarrow Tables read on one connection before it is replaced (see the module's
+# docstring): ~20 batches of 1,000 memories. A new connection costs ~1 ms, and the
+# read-only statements it prepares again ~10 ms in all.
+RENEW_AFTER_BYTES = 32 * 2**20
 _LOCKED = re.compile(r"lock|could not set lock|already (open|in use)", re.IGNORECASE)
 _POOL_FULL = re.compile(r"buffer pool is full", re.IGNORECASE)
 # Kuzu refuses a second read-write open from another process, but not from this one, where
@@ -123,6 +127,7 @@ class KuzuGraphStore(KuzuUserCypher):
         self._in_tx = False
         self._counts: tuple[float, dict[str, int]] | None = None  # (read at, counts)
         self._prepared: dict[str, list[tuple[Any, tuple[str, ...]]] | None] = {}
+        self._held = 0  # bytes of tables the connection has read (RENEW_AFTER_BYTES)
         self._registered: Path | None = None
         self._packed = False  # fact_ids as JSON text: read from the schema below
         self._lists = LIST_COLUMNS
@@ -242,6 +247,8 @@ class KuzuGraphStore(KuzuUserCypher):
                         for prepared, wanted in plan
                     ]
                 elif params:
+                    self._held += sum(v.nbytes for v in params.values()
+                                      if isinstance(v, pa.Table))  # fmt: skip
                     result = self._conn.execute(text, dict(params))
                 else:
                     result = self._conn.execute(text)
@@ -332,7 +339,22 @@ class KuzuGraphStore(KuzuUserCypher):
         # One statement is atomic under Kuzu's auto-commit; an explicit BEGIN/COMMIT pair
         # around it cost ~4 ms per call (measured), more than most reads themselves.
         with self._lock:
-            return self._run_named(name, params)
+            try:
+                return self._run_named(name, params)
+            finally:
+                self._renew()
+
+    def _renew(self) -> None:
+        """A new connection in place of one that holds ``RENEW_AFTER_BYTES`` of tables;
+        only between transactions, whose statements must share one connection."""
+        if self._held < RENEW_AFTER_BYTES or self._in_tx or self._conn is None:
+            return
+        old, self._conn = self._conn, kuzu.Connection(self._db)
+        self._prepared.clear()  # prepared statements belong to the connection closed
+        self._held = 0
+        old.close()
+        # pyarrow's allocator (mimalloc) keeps the pages of freed tables until asked.
+        pa.default_memory_pool().release_unused()
 
     @contextmanager
     def transaction(self) -> Iterator[_Tx]:
@@ -347,10 +369,12 @@ class KuzuGraphStore(KuzuUserCypher):
             except BaseException:
                 self._in_tx = False
                 self._rollback()
+                self._renew()
                 raise
             self._in_tx = False
             try:
                 self._execute("commit", "COMMIT", {})
+                self._renew()
             except QueryError as exc:
                 # Kuzu may raise here after the commit is in its log (measured: "Buffer
                 # manager exception: Unable to allocate memory" from the checkpoint that
