@@ -367,3 +367,39 @@ def test_an_open_counts_the_whole_graph_once_until_a_write(tmp_path):
         assert counted["points"]["facts"] == m.vectors.count("facts", None)
         m.add("Dan builds boats in Oslo.", user_id="bob", infer=False)
         assert m.snapshots.counted() is None
+
+
+def test_a_close_lets_each_index_go_once_saved_and_saves_the_graph_copy_last(tmp_path, monkeypatch):
+    """At 1M memories, holding every index until the close had saved them all put its
+    peak RSS ~480 MB over the searches'. Each is let go once written, and the graph
+    copy, whose arrays are the largest, is written when no scope index is held."""
+    from graphmem.index import persist
+
+    seen: list[tuple[str, int]] = []
+    m = _open(tmp_path)
+    m.add_many([{"text": t} for t in ALICE], user_id="alice")
+    m.add_many([{"text": t} for t in BOB], user_id="bob")
+    before = _answers(m)  # every index built, none saved yet
+    held = m.vectors.held
+    real_scope, real_graph = persist.scope_arrays, persist.graph_arrays
+
+    def scope_arrays(index):
+        seen.append(("scope", len(held())))
+        return real_scope(index)
+
+    def graph_arrays(index):
+        seen.append(("graph", len(held())))
+        return real_graph(index)
+
+    monkeypatch.setattr(persist, "scope_arrays", scope_arrays)
+    monkeypatch.setattr(persist, "graph_arrays", graph_arrays)
+    total = len(held())
+    m.close()
+    assert total >= 4  # facts and entities of both users
+    # One fewer held before each scope index is written, none by the graph copy's turn.
+    assert [n for kind, n in seen if kind == "scope"] == list(range(total, 0, -1))
+    assert seen[-1] == ("graph", 0)
+    monkeypatch.undo()
+    with _open(tmp_path) as m:  # and what was written answers as before
+        assert _answers(m) == before
+        assert m.snapshots.loaded >= total + 1 and m.snapshots.rejected == []

@@ -276,6 +276,12 @@ class IndexedVectorStore:
         with self._lock:
             return {("scope", *key): index for key, index in self._indexes.items()}
 
+    def let_go(self, key: tuple) -> None:
+        """Drop an index its snapshot has just saved, as the Memory closes."""
+        if key[0] == "scope":
+            with self._lock:
+                self._indexes.pop(key[1:], None)
+
     def cached_scopes(self, collection: str = FACTS) -> list[Scope]:
         with self._lock:
             return [scope for name, scope in self._indexes if name == collection]

@@ -149,6 +149,11 @@ class IndexedGraphStore:
         with self._lock:
             return {} if self._index is None else {SNAPSHOT_KEY: self._index}
 
+    def let_go(self, key: tuple) -> None:
+        """Drop the copy its snapshot has just saved, as the Memory closes."""
+        if key == SNAPSHOT_KEY:
+            self.drop()
+
     def _wrote(self, name: str, params: Mapping[str, Any]) -> None:
         if name in self.ANSWERED or not self._writes(name):
             return
