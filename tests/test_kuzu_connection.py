@@ -63,3 +63,26 @@ def test_a_transaction_keeps_its_connection_past_the_limit(tmp_path, monkeypatch
         e.id for e in batch.entities
     )
     store.close()
+
+
+def test_single_adds_renew_the_connection_too(tmp_path, monkeypatch):
+    """One ``add`` reads ~1 KB of tables but left ~227 KB behind on the connection, in
+    its unprepared statements (measured): each counts, so a server taking one memory at
+    a time renews its connection as a bulk load does, and reads what it wrote after."""
+    opened = []
+    real = kuzu.kuzu.Connection
+
+    def connection(db):
+        opened.append(db)
+        return real(db)
+
+    monkeypatch.setattr(kuzu, "RENEW_AFTER_BYTES", 1 * 2**20)
+    with Memory.open(tmp_path, embedder="hash") as m:
+        monkeypatch.setattr(kuzu.kuzu, "Connection", connection)
+        for i in range(40):
+            m.add(f"Courier{i} works at Depot{i % 3} in Town{i % 5}.", user_id="u", infer=False)
+        assert len(opened) >= 4  # a fact and a relation statement an add, 64 KB each
+        assert m.verify().ok and m.stats(user_id="u")["facts"] == 40
+        hits = m.search("Who works at Depot2?", user_id="u", recipe="graph", limit=20)
+        found = {h.text for h in hits}
+        assert {f"Courier{i} works at Depot2 in Town{i % 5}." for i in (2, 38)} <= found

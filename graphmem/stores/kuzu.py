@@ -19,6 +19,13 @@ Measured traps this module works around (see shared/design/environment.md):
   the process on execution. Read-only named queries are therefore prepared once and
   reused, and a ``UNION ALL`` query runs as its branches, each prepared on its own:
   no leak, no crash, and each call skips Kuzu's planner.
+- Writes cannot all be prepared (their ``$rows`` change shape), and a connection keeps
+  what its unprepared statements leave behind, every pyarrow Table a ``LOAD FROM`` read
+  included, until it is closed (measured: 10 tables of 0.8 MB, 8.1 MB still allocated
+  once the statements and the Python references were gone, 0 after the close; ~400 MB
+  held after a 300k-memory bulk load, ~227 KB per ``add`` of one memory). The store
+  therefore opens a new connection between transactions once the old one is thought to
+  hold ``RENEW_AFTER_BYTES`` (``_renew``).
 """
 
 from __future__ import annotations
@@ -82,10 +89,15 @@ ROW_FORM_SHARE = {"fact_set": ("facts", 150), "relation_set": ("relations", 400)
 # choose between two plans that write the same, and reading them cost 8-25 ms a batch
 # at 1M memories (twice in a batch that supersedes facts: ~3% of its time).
 COUNTS_FRESH_S = 30.0
-# Bytes of pyarrow Tables read on one connection before it is replaced (see the module's
-# docstring): ~20 batches of 1,000 memories. A new connection costs ~1 ms, and the
-# read-only statements it prepares again ~10 ms in all.
+# What one connection may hold of what its statements leave behind before it is
+# replaced (see the module's docstring): the tables ``LOAD FROM`` read, and
+# ``STATEMENT_BYTES`` for each unprepared statement. Measured on 0.11.3: a 1,000-memory
+# batch's tables ~1.5 MB; one ``add`` of one memory left ~227 KB a call on one
+# connection, ~7 KB with a new connection after each. A renewal costs ~0.2 ms and the
+# read-only statements prepared again: 1,500 adds took 11.18 s renewing after each, 10.82 s
+# never renewing.
 RENEW_AFTER_BYTES = 32 * 2**20
+STATEMENT_BYTES = 64 * 2**10
 _LOCKED = re.compile(r"lock|could not set lock|already (open|in use)", re.IGNORECASE)
 _POOL_FULL = re.compile(r"buffer pool is full", re.IGNORECASE)
 # Kuzu refuses a second read-write open from another process, but not from this one, where
@@ -127,7 +139,7 @@ class KuzuGraphStore(KuzuUserCypher):
         self._in_tx = False
         self._counts: tuple[float, dict[str, int]] | None = None  # (read at, counts)
         self._prepared: dict[str, list[tuple[Any, tuple[str, ...]]] | None] = {}
-        self._held = 0  # bytes of tables the connection has read (RENEW_AFTER_BYTES)
+        self._held = 0  # what the connection is thought to hold (RENEW_AFTER_BYTES)
         self._registered: Path | None = None
         self._packed = False  # fact_ids as JSON text: read from the schema below
         self._lists = LIST_COLUMNS
@@ -247,8 +259,9 @@ class KuzuGraphStore(KuzuUserCypher):
                         for prepared, wanted in plan
                     ]
                 elif params:
-                    self._held += sum(v.nbytes for v in params.values()
-                                      if isinstance(v, pa.Table))  # fmt: skip
+                    self._held += STATEMENT_BYTES + sum(
+                        v.nbytes for v in params.values() if isinstance(v, pa.Table)
+                    )
                     result = self._conn.execute(text, dict(params))
                 else:
                     result = self._conn.execute(text)
@@ -345,8 +358,8 @@ class KuzuGraphStore(KuzuUserCypher):
                 self._renew()
 
     def _renew(self) -> None:
-        """A new connection in place of one that holds ``RENEW_AFTER_BYTES`` of tables;
-        only between transactions, whose statements must share one connection."""
+        """A new connection in place of one thought to hold ``RENEW_AFTER_BYTES``; only
+        between transactions, whose statements must share one connection."""
         if self._held < RENEW_AFTER_BYTES or self._in_tx or self._conn is None:
             return
         old, self._conn = self._conn, kuzu.Connection(self._db)
