@@ -86,3 +86,27 @@ def test_single_adds_renew_the_connection_too(tmp_path, monkeypatch):
         hits = m.search("Who works at Depot2?", user_id="u", recipe="graph", limit=20)
         found = {h.text for h in hits}
         assert {f"Courier{i} works at Depot2 in Town{i % 5}." for i in (2, 38)} <= found
+
+
+def test_a_connection_that_cannot_be_renewed_leaves_the_writes_as_they_were(
+    tmp_path, monkeypatch, caplog
+):
+    """The renewal runs after statements that took effect: were it to fail and raise,
+    a committed write would read as failed, and be written again. The old connection
+    serves on, and says so in the log."""
+    monkeypatch.setattr(kuzu, "RENEW_AFTER_BYTES", 1)
+    store = KuzuGraphStore(tmp_path / "graph")
+
+    def refused(db):
+        raise RuntimeError("Buffer manager exception: Unable to allocate memory")
+
+    monkeypatch.setattr(kuzu.kuzu, "Connection", refused)
+    batch = world()
+    store.write(batch)  # past the limit: the renewal fails after the commit
+    assert "not renewed" in caplog.text
+    assert sorted(e.id for e in GraphOps(store).export(ALICE)[1]) == sorted(
+        e.id for e in batch.entities
+    )
+    store.write(batch)  # not fresh: looked up and upserted on the old connection
+    assert len(GraphOps(store).export(ALICE)[0]) == len(batch.facts)
+    store.close()

@@ -31,6 +31,7 @@ Measured traps this module works around (see shared/design/environment.md):
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import threading
 import time
@@ -98,6 +99,7 @@ COUNTS_FRESH_S = 30.0
 # never renewing.
 RENEW_AFTER_BYTES = 32 * 2**20
 STATEMENT_BYTES = 64 * 2**10
+log = logging.getLogger(__name__)
 _LOCKED = re.compile(r"lock|could not set lock|already (open|in use)", re.IGNORECASE)
 _POOL_FULL = re.compile(r"buffer pool is full", re.IGNORECASE)
 # Kuzu refuses a second read-write open from another process, but not from this one, where
@@ -362,10 +364,19 @@ class KuzuGraphStore(KuzuUserCypher):
         between transactions, whose statements must share one connection."""
         if self._held < RENEW_AFTER_BYTES or self._in_tx or self._conn is None:
             return
-        old, self._conn = self._conn, kuzu.Connection(self._db)
+        # It runs after statements that took effect: a failure here must not read as
+        # theirs (a committed write reported failed would be written again). The old
+        # connection then serves on, and the next statement tries again.
+        try:
+            fresh = kuzu.Connection(self._db)
+        except (RuntimeError, MemoryError) as exc:
+            log.warning("graphmem: Kuzu connection not renewed, the old one kept: %s", exc)
+            return
+        old, self._conn = self._conn, fresh
         self._prepared.clear()  # prepared statements belong to the connection closed
         self._held = 0
-        old.close()
+        with contextlib.suppress(RuntimeError):
+            old.close()
         # pyarrow's allocator (mimalloc) keeps the pages of freed tables until asked.
         pa.default_memory_pool().release_unused()
 
