@@ -371,11 +371,13 @@ def test_an_open_counts_the_whole_graph_once_until_a_write(tmp_path):
 
 def test_a_close_lets_each_index_go_once_saved_and_saves_the_graph_copy_last(tmp_path, monkeypatch):
     """At 1M memories, holding every index until the close had saved them all put its
-    peak RSS ~480 MB over the searches'. Each is let go once written, and the graph
-    copy, whose arrays are the largest, is written when no scope index is held."""
+    peak RSS ~480 MB over the searches'. Each is let go once written, the smallest
+    first, and the graph copy, whose arrays are the largest, is written when no scope
+    index is held."""
     from graphmem.index import persist
 
     seen: list[tuple[str, int]] = []
+    sizes: list[int] = []
     m = _open(tmp_path)
     m.add_many([{"text": t} for t in ALICE], user_id="alice")
     m.add_many([{"text": t} for t in BOB], user_id="bob")
@@ -385,6 +387,7 @@ def test_a_close_lets_each_index_go_once_saved_and_saves_the_graph_copy_last(tmp
 
     def scope_arrays(index):
         seen.append(("scope", len(held())))
+        sizes.append(len(index))
         return real_scope(index)
 
     def graph_arrays(index):
@@ -399,6 +402,8 @@ def test_a_close_lets_each_index_go_once_saved_and_saves_the_graph_copy_last(tmp
     # One fewer held before each scope index is written, none by the graph copy's turn.
     assert [n for kind, n in seen if kind == "scope"] == list(range(total, 0, -1))
     assert seen[-1] == ("graph", 0)
+    # The smallest first: the larger ones' arrays are made with less still held.
+    assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
     monkeypatch.undo()
     with _open(tmp_path) as m:  # and what was written answers as before
         assert _answers(m) == before

@@ -233,10 +233,12 @@ class Snapshots:
         target.mkdir(parents=True, exist_ok=True)
         entries = list(self._pending.values())  # trusted, never loaded or since dropped
         # This runs as the Memory closes: each index is let go by its owner once written,
+        # the smallest first, so that the larger ones' arrays are made with less held,
         # and the graph copy, whose arrays are the largest, comes last. Holding every
         # index to the end put the close's peak RSS ~480 MB over the searches' at 1M
-        # memories (10 scopes).
-        for n, key in enumerate(sorted(held, key=lambda k: k == GRAPH)):
+        # memories (10 scopes); writing them in the owners' order, ~120 MB.
+        order = sorted(held, key=lambda k: (k == GRAPH, 0 if k == GRAPH else len(held[k])))
+        for n, key in enumerate(order):
             index = held.pop(key)
             if key in self._kept:
                 entries.append(self._kept[key])  # loaded and unchanged: its files stay
