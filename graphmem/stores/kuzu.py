@@ -398,7 +398,6 @@ class KuzuGraphStore(KuzuUserCypher):
             self._in_tx = False
             try:
                 self._execute("commit", "COMMIT", {})
-                self._renew()
             except QueryError as exc:
                 # Kuzu may raise here after the commit is in its log (measured: "Buffer
                 # manager exception: Unable to allocate memory" from the checkpoint that
@@ -410,6 +409,7 @@ class KuzuGraphStore(KuzuUserCypher):
                 raise CommitUncertainError(
                     f"{exc}; the graph may or may not hold this write", query_name="commit"
                 ) from exc
+            self._renew()  # outside the commit's handler: what fails here is not the commit
 
     def _rollback(self) -> None:
         # A failed statement makes Kuzu abort the transaction itself; then there is
