@@ -1,8 +1,9 @@
-"""Kuzu 0.11.3 keeps every pyarrow Table a ``LOAD FROM`` read until its connection
-closes, so a process that writes for long held every batch it ever wrote (issue 16: ~400
-MB more after 300k memories). The store replaces its connection between transactions
-once ``RENEW_AFTER_BYTES`` of tables were read on it: the memory comes back, and nothing
-written, prepared or in flight is lost with the old connection."""
+"""Kuzu 0.11.3 keeps every pyarrow Table a ``LOAD FROM`` read, and what each unprepared
+statement leaves, until its connection closes, so a process that writes for long held
+every batch it ever wrote (issue 16: ~400 MB more after 300k memories, ~227 KB per single
+add). The store replaces its connection between transactions once it is thought to hold
+``RENEW_AFTER_BYTES``: the memory comes back, and nothing written, prepared or in flight
+is lost with the old connection."""
 
 from __future__ import annotations
 
