@@ -238,18 +238,49 @@ def test_a_snapshot_an_older_graphmem_saved_is_rebuilt_once_and_saved_anew(tmp_p
         assert m.snapshots.rejected == [] and m.snapshots.loaded >= 3
 
 
-def test_a_payload_forged_past_the_checksums_is_a_clear_error_not_an_answer(tmp_path):
+def _json_rows_claiming(stem: str, user: str) -> tuple[np.ndarray, np.ndarray]:
+    """The saved rows of ``stem`` rewritten as JSON objects whose ``user_id`` is ``user``:
+    the row form snapshots saved before rows had shapes, which a load still reads."""
+    blob, offsets = (
+        np.load(f"{stem}.payloads.npy").tobytes(),
+        np.load(f"{stem}.payload_offsets.npy"),
+    )
+    rows = []
+    for start, end in zip(offsets[:-1], offsets[1:], strict=True):
+        row = blob[start:end]
+        rows.append(
+            row
+            if row == b"null"
+            else json.dumps(
+                {"user_id": user, "id": "x", "text": "Alice works at Acme Corp in Berlin."}
+            ).encode()
+        )
+    forged = b"".join(rows)
+    return np.frombuffer(forged, np.uint8), np.cumsum([0, *map(len, rows)], dtype=np.int64)
+
+
+@pytest.mark.parametrize(
+    "how", ["rows naming another user", "a shape reading the scope from the row"]
+)
+def test_a_payload_forged_past_the_checksums_is_a_clear_error_not_an_answer(tmp_path, how):
     """A file rewritten with its checksums recomputed, so the payload of a memory of
-    alice's claims another user: reading it raises, it is never returned."""
+    alice's claims another user, or its rows no longer fit their shapes: reading it
+    raises, it is never returned."""
     _fill(tmp_path)
     folder = tmp_path / "index-snapshot"
     manifest = json.loads((folder / "manifest.json").read_text())
     for entry in manifest["entries"]:
         if entry["collection"] == "facts" and entry["scope"]["user_id"] == "alice":
-            path = folder / entry["folder"] / f"{entry['name']}.payloads.npy"
-            forged = np.load(path).tobytes().replace(b'"user_id":"alice"', b'"user_id":"xlice"')
-            np.save(path, np.frombuffer(forged, np.uint8))
-            entry["arrays"]["payloads"][2] = zlib.adler32(forged)
+            stem = str(folder / entry["folder"] / entry["name"])
+            if how == "rows naming another user":
+                blob, offsets = _json_rows_claiming(stem, "xlice")
+                for name, array in (("payloads", blob), ("payload_offsets", offsets)):
+                    np.save(f"{stem}.{name}.npy", array)
+                    entry["arrays"][name][1:] = [list(array.shape), zlib.adler32(array)]
+            else:  # the scope's user as one of the row's own values, which it does not hold
+                shapes = entry["meta"]["payload_shapes"]
+                assert ["user_id", "scope"] in shapes[0]
+                shapes[0][shapes[0].index(["user_id", "scope"])] = ["user_id", "v"]
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with _open(tmp_path) as m, pytest.raises(StorageError, match="delete that folder"):
         m.search("Where does Alice work?", user_id="alice", recipe="vector", limit=3)

@@ -1,4 +1,4 @@
-"""A scope's payloads as JSON rows, decoded when read; and each row's *gate*, kept decoded.
+"""A scope's payloads as rows, decoded when read; and each row's *gate*, kept decoded.
 
 Why rows: a payload held as a dict cost ~2.4 KB a memory (~240 MB a 100k scope, 2.4 GB
 at 1M) and ~3 objects the cycle collector walks on every full pass; as JSON it is ~0.5 KB
@@ -13,6 +13,9 @@ A gate is the small dict of just those fields (``GATE_KEYS``, empty ones left ou
 missing key reads as an empty one everywhere they are read), interned, with only atomic
 values, so the collector stops tracking it. Search reads gates wherever the caller's
 filters do not reach other fields (``accept.gated``, ``search/engine.py``).
+
+A row is its payload's values in a *shape* its scope's rows share (``row_shapes.py``): a
+fact's ~540 bytes of JSON became ~150.
 
 Each row's scope fields are also kept apart (``scopes``) and checked against the index's
 scope when the snapshot loads; a row whose decoded fields differ from them (a file made
@@ -32,6 +35,7 @@ import numpy as np
 from ..errors import StorageError
 from ..models import SCOPE_FIELDS
 from ..stores.graph_index import same_text
+from .row_shapes import Shapes
 
 _RAW = object()  # a row still in the snapshot's blob
 # A payload as the JSON text a row holds (the build in store.py keeps its payloads so too).
@@ -146,8 +150,13 @@ class PayloadRows:
 
     def __init__(self, blob: bytes = b"", offsets: Sequence[int] = (0,),
                  scopes: list[Any] | None = None, where: str = "",
-                 columns: GateColumns | None = None) -> None:  # fmt: skip
+                 columns: GateColumns | None = None, *, ids: Sequence[Any] = (),
+                 shapes: Shapes | None = None) -> None:  # fmt: skip
         self._blob, self._offsets, self._where = blob, offsets, where
+        # Each row's id, by slot: the owner's list (``ScopeIndex.ids``), which it sets
+        # before the row. A shaped row leaves its id out (``row_shapes.py``).
+        self._ids = ids
+        self.shapes = Shapes() if shapes is None else shapes
         self._columns = columns  # the loaded rows' gates, where the snapshot kept them
         self._scopes: list[Any] = [] if scopes is None else scopes
         self._rows: list[Any] = [_RAW] * (len(offsets) - 1)
@@ -163,7 +172,7 @@ class PayloadRows:
         return self._decode(slot)
 
     def __setitem__(self, slot: int, value: dict[str, Any] | None) -> None:
-        row = None if value is None else encode_json(value).encode("utf-8")
+        row = None if value is None else self._encode(slot, value)
         fields, gate = _fields(value), None if value is None else gate_of(value)
         with self._lock:  # the row first: a reader checks only rows still in the blob
             self._rows[slot], self._scopes[slot], self._gates[slot] = row, fields, gate
@@ -202,23 +211,38 @@ class PayloadRows:
             return self._blob[self._offsets[slot] : self._offsets[slot + 1]]
         return b"null" if row is None else row
 
+    def _encode(self, slot: int, value: Mapping[str, Any]) -> bytes:
+        point_id = self._ids[slot] if slot < len(self._ids) else None
+        shaped = self.shapes.encode(value, point_id)
+        return encode_json(value).encode("utf-8") if shaped is None else shaped
+
     def _decode(self, slot: int) -> dict[str, Any] | None:
         expected, held = self._scopes[slot], self._rows[slot]  # in this order: see __setitem__
         if held is None:  # a free slot
             return None
         self.decodes += 1
         if held is not _RAW:  # made here from a dict
-            return json.loads(held)
+            return self.read(slot, held, expected)
         try:
-            row = json.loads(self._blob[self._offsets[slot] : self._offsets[slot + 1]])
-        except ValueError:
-            row = _RAW  # not JSON: damaged, whatever its scope fields say
+            row = self.read(slot, self._blob[self._offsets[slot] : self._offsets[slot + 1]],
+                             expected)  # fmt: skip
+        except (ValueError, TypeError, KeyError, AttributeError):
+            row = _RAW  # not a row: damaged, whatever its scope fields say
         fields = _fields(row) if isinstance(row, dict) else None
         if row is _RAW or ((row is not None or expected is not None) and fields != expected):
             raise StorageError(self._where, f"the saved search index in {self._where} is "
                                "damaged (a payload that is not what it says); delete that "
                                "folder and the index is rebuilt from the stores")  # fmt: skip
         return row
+
+    def read(self, slot: int, raw: bytes, scope: Any = None) -> Any:
+        """Row ``slot`` decoded from ``raw`` (``raw(slot)``), unchecked and uncounted;
+        ``scope`` is the row's scope fields, which a shaped row leaves out."""
+        if scope is None:
+            scope = self._scopes[slot]
+        if raw[:1] != b"\x01":
+            return json.loads(raw)
+        return self.shapes.decode(raw, self._ids[slot] if slot < len(self._ids) else None, scope)
 
 
 def gate_of(payload: Mapping[str, Any]) -> dict[str, Any]:

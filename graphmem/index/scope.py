@@ -42,7 +42,7 @@ class ScopeIndex:
         self.generation = next(_GENERATIONS)
         self.with_keywords = keywords
         self.ids: list[str | None] = []
-        self.payloads = PayloadRows()  # JSON rows, decoded when read (payload_rows.py)
+        self.payloads = PayloadRows(ids=self.ids)  # rows decoded when read (payload_rows.py)
         self.slot_of: dict[str, int] = {}
         self.keywords = KeywordIndex()
         self.neighbours = NeighbourTable()

@@ -37,6 +37,7 @@ from .payload_rows import (
     rows_blob,
     scopes_of,
 )
+from .row_shapes import Shapes
 from .scope import ScopeIndex, is_source
 
 Arrays = dict[str, np.ndarray]
@@ -158,6 +159,7 @@ def scope_arrays(index: ScopeIndex, *, consume: bool = False) -> tuple[dict[str,
     blob, offsets = rows_blob(index.payloads)
     gate_codes, gate_table = gate_columns(index.payloads)
     meta["gate_columns"] = list(GATE_COLUMNS)
+    meta["payload_shapes"] = index.payloads.shapes.saved()
     distinct: dict[tuple[str, ...], int] = {}
     codes = [-1 if s is None else distinct.setdefault(tuple(s), len(distinct))
              for s in scopes_of(index.payloads)]  # fmt: skip
@@ -276,7 +278,8 @@ def load_scope(scope: Scope, meta: dict[str, Any], arrays: Arrays, where: str = 
     blob = arrays["payloads"]  # bytes already from ``compacted``
     blob = blob if isinstance(blob, bytes) else blob.tobytes()
     payloads = PayloadRows(blob, offsets.tolist(), rows, where,
-                           _gate_columns(meta, arrays, ids, size))  # fmt: skip
+                           _gate_columns(meta, arrays, ids, size), ids=ids,
+                           shapes=Shapes.checked(meta.get("payload_shapes", [])))  # fmt: skip
     free = [int(s) for s in meta["free"]]
     check(sorted(free) == [s for s, i in enumerate(ids) if i is None], "free slots differ")
     index.ids, index.payloads, index.slot_of, index._free = ids, payloads, slot_of, free
@@ -310,12 +313,14 @@ def load_scope(scope: Scope, meta: dict[str, Any], arrays: Arrays, where: str = 
         check(isinstance(sources, list) and all(i in slot_of for i in sources), "sources")
         index.sources = set(sources)
     else:  # saved before sources were: found in the rows' JSON, none of them kept decoded
-        index.sources = {i for i, slot in slot_of.items() if _source_row(payloads.raw(slot))}
+        index.sources = {i for i, slot in slot_of.items() if _source_row(payloads, slot)}
     return index
 
 
-def _source_row(raw: bytes) -> bool:
-    return b"source" in raw and is_source(json.loads(raw))
+def _source_row(payloads: PayloadRows, slot: int) -> bool:
+    """Whether row ``slot`` is a kept source, read without counting as a decode."""
+    raw = payloads.raw(slot)
+    return b"source" in raw and is_source(payloads.read(slot, raw))
 
 
 def _load_keywords(index: ScopeIndex, meta: dict[str, Any], arrays: Arrays) -> None:
