@@ -88,7 +88,9 @@ def test_a_compacted_index_holds_fewer_bytes_and_objects():
             built.neighbours.of(point_id)  # each group sorted, a sort key per member
     size, objects = _deep_bytes(built), _objects(built)
     lean = compacted(built)
-    assert _deep_bytes(lean) < 0.8 * size and _objects(lean) < 0.6 * objects
+    # Neighbours are arrays in both forms now (neighbours.py): the objects left to shed
+    # are mostly the BM25 postings a built index keeps per term.
+    assert _deep_bytes(lean) < 0.8 * size and _objects(lean) < 0.9 * objects
     with pytest.raises(AttributeError):  # the built one was consumed, never half-answers
         built.payload("m1")
 

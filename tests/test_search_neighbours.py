@@ -177,7 +177,7 @@ def test_neighbours_stay_right_through_interleaved_adds_re_puts_and_removes():
             assert table.of(asked, 2) == tuple(ordered[max(0, i - 2) : i] + ordered[i + 1 : i + 3])
     assert len(table) == len(held)
     saved = table.sorted_groups()
-    assert sorted(e[-1] for entries in saved.values() for e in entries) == sorted(held)
+    assert sorted(i for ids in saved.values() for i in ids) == sorted(held)
 
 
 def _read_all(table: NeighbourTable, asked: list[str], got: list, errors: list) -> None:

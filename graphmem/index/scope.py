@@ -45,7 +45,7 @@ class ScopeIndex:
         self.payloads = PayloadRows(ids=self.ids)  # rows decoded when read (payload_rows.py)
         self.slot_of: dict[str, int] = {}
         self.keywords = KeywordIndex()
-        self.neighbours = NeighbourTable()
+        self.neighbours = NeighbourTable(self.slot_of, self.ids, self.payloads)
         # Ids of the messages kept whole beside their facts (``is_source``): search asks of
         # every candidate group, and reading a loaded index's payload decodes its JSON
         # (half of a search's payload reads at 100k memories, measured; see ``kept_source``).
@@ -175,7 +175,7 @@ class ScopeIndex:
         if self.clusters is not None:
             self.clusters.dropped(slot)
         self.keywords.remove(slot)
-        self.neighbours.remove(point_id)
+        self.neighbours.remove(point_id, slot)
         if self._matrix is not None:
             self._matrix[slot] = 0.0  # a zero row scores 0 and is skipped as empty
         self._free.append(slot)

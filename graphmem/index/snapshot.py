@@ -27,6 +27,7 @@ import numpy as np
 
 from ..models import SCOPE_FIELDS, Scope
 from .dots import DTYPE
+from .neighbours import NeighbourTable
 from .payload_rows import (
     GATE_COLUMNS,
     UNCOLUMNED,
@@ -156,6 +157,18 @@ def scope_arrays(index: ScopeIndex, *, consume: bool = False) -> tuple[dict[str,
         "free": list(index._free),
         "total_length": index.keywords._total_length,
     }
+    # Neighbours first: merging a group's fresh members reads their payloads' texts.
+    names, ends, slots = index.neighbours.columns()
+    neighbours = {
+        # Neighbours by group: the groups' names, where each group's members end, and
+        # each member's slot, in order. What they are sorted by is in their payloads.
+        "neighbours": pack(names),
+        "neighbour_ends": ends,
+        "neighbour_slots": slots,
+    }
+    del names, ends, slots
+    if consume:
+        index.neighbours = None  # type: ignore[assignment]
     blob, offsets = rows_blob(index.payloads)
     gate_codes, gate_table = gate_columns(index.payloads)
     meta["gate_columns"] = list(GATE_COLUMNS)
@@ -189,21 +202,8 @@ def scope_arrays(index: ScopeIndex, *, consume: bool = False) -> tuple[dict[str,
     del terms, ptr, slots, counts, words
     if consume:
         index.keywords = None  # type: ignore[assignment]
-    sorted_groups = index.neighbours.sorted_groups()  # each saved sorted
-    groups, members = list(sorted_groups), list(sorted_groups.values())
-    entries = [entry for found in members for entry in found]
-    arrays.update({
-        # Neighbours by group: the groups' names, where each group's entries end, each
-        # entry's slot (its id is the slot's) and its two texts (source id, time), sources
-        # first. As JSON rows of [source, time, id] a 100k scope's took ~0.28 s to load.
-        "neighbours": pack(groups),
-        "neighbour_ends": np.cumsum([len(found) for found in members], dtype=np.int64),
-        "neighbour_slots": np.array([index.slot_of[e[2]] for e in entries], np.int64),
-        "neighbour_texts": pack([e[0] for e in entries] + [e[1] for e in entries]),
-    })  # fmt: skip
-    del sorted_groups, groups, members, entries
-    if consume:
-        index.neighbours = None  # type: ignore[assignment]
+    arrays.update(neighbours)
+    del neighbours
     arrays.update({
         "ids": pack(index.ids),
         # Only groups of more than their own key, as the index holds them.
@@ -347,8 +347,7 @@ def _load_keywords(index: ScopeIndex, meta: dict[str, Any], arrays: Arrays) -> N
 
 
 def _load_neighbours(index: ScopeIndex, arrays: Arrays) -> None:
-    table = index.neighbours
-    groups, texts = unpack(arrays["neighbours"]), unpack(arrays["neighbour_texts"])
+    groups = unpack(arrays["neighbours"])
     ends, slots = arrays["neighbour_ends"], arrays["neighbour_slots"]
     count = len(slots)
     check(isinstance(groups, list) and set(map(type, groups)) <= {str}
@@ -356,20 +355,13 @@ def _load_neighbours(index: ScopeIndex, arrays: Arrays) -> None:
     sizes = np.diff(ends, prepend=0)
     check(len(ends) == len(groups) and bool(np.all(sizes > 0))
           and (int(ends[-1]) if len(ends) else 0) == count, "neighbour group sizes")  # fmt: skip
-    check(isinstance(texts, list) and len(texts) == 2 * count and set(map(type, texts)) <= {str},
-          "neighbour entries")  # fmt: skip
     if count:
         check(int(slots.min()) >= 0 and int(slots.max()) < len(index.ids)
               and bool(index._alive[slots].all()), "a neighbour of no memory")  # fmt: skip
         check(len(np.unique(slots)) == count, "a memory listed twice among neighbours")
-    # Built in C from the columns: ids by slot, one group name per entry.
-    ids = np.array([*index.ids, None], dtype=object)[slots].tolist()
-    names = np.array([*groups, None], dtype=object)[np.repeat(np.arange(len(groups)), sizes)]
-    entries = list(zip(texts[:count], texts[count:], ids, strict=True))
-    table._entry.update(zip(ids, zip(names.tolist(), entries, strict=True), strict=True))
-    starts = [0, *ends.tolist()]
-    for at, group in enumerate(groups):
-        table._groups[group] = entries[starts[at] : starts[at + 1]]  # written sorted
+    # A new table: the one the index was made with holds the maps the load replaced.
+    index.neighbours = NeighbourTable(index.slot_of, index.ids, index.payloads)
+    index.neighbours.restore(groups, ends, slots)
 
 
 def check(ok: bool, what: str) -> None:
