@@ -148,10 +148,12 @@ class PayloadRows:
     """``list``-like payloads: row ``i`` is JSON, in ``blob[offsets[i]:offsets[i+1]]`` (a
     loaded snapshot) or as bytes of its own (a row put since); ``None`` for a free slot."""
 
-    def __init__(self, blob: bytes = b"", offsets: Sequence[int] = (0,),
+    def __init__(self, blob: bytes = b"", offsets: Sequence[int] | np.ndarray = (0,),
                  scopes: list[Any] | None = None, where: str = "",
                  columns: GateColumns | None = None, *, ids: Sequence[Any] = (),
                  shapes: Shapes | None = None) -> None:  # fmt: skip
+        # Offsets as given: a loaded snapshot's int64 array (a list of ints was 36 bytes
+        # a row, ~36 MB at 1M memories).
         self._blob, self._offsets, self._where = blob, offsets, where
         # Each row's id, by slot: the owner's list (``ScopeIndex.ids``), which it sets
         # before the row. A shaped row leaves its id out (``row_shapes.py``).
@@ -274,10 +276,15 @@ def rows_blob(payloads: PayloadRows) -> tuple[np.ndarray, np.ndarray]:
     Filled in place, each run of rows still in the loaded blob copied as one slice: a
     bytes object per row, then their join, held a 100k scope's 54 MB of rows twice (and
     100k objects) at the close's peak."""
-    rows, loaded, source = payloads._rows, payloads._offsets, memoryview(payloads._blob)
+    rows, source = payloads._rows, memoryview(payloads._blob)
+    loaded = np.asarray(payloads._offsets, np.int64)
     own = [b"null" if row is None else row for row in rows]  # _RAW stays _RAW
-    sizes = np.fromiter((loaded[slot + 1] - loaded[slot] if row is _RAW else len(row)
-                         for slot, row in enumerate(own)), np.int64, len(own))  # fmt: skip
+    raw = np.fromiter((row is _RAW for row in own), bool, len(own))
+    sizes = np.zeros(len(own), np.int64)
+    held = min(len(own), len(loaded) - 1)  # rows still raw lie among the loaded ones
+    sizes[:held] = np.where(raw[:held], np.diff(loaded)[:held], 0)
+    for slot in np.flatnonzero(~raw).tolist():
+        sizes[slot] = len(own[slot])
     offsets = np.zeros(len(own) + 1, np.int64)
     np.cumsum(sizes, out=offsets[1:])
     blob = np.empty(int(offsets[-1]), np.uint8)
