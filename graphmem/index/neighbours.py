@@ -174,17 +174,18 @@ class NeighbourTable:
     def of(self, point_id: str, reach: int = 1) -> tuple[str, ...]:
         """The memories stored up to ``reach`` places before and after ``point_id``."""
         slot = self._slot_of.get(point_id)
-        if slot is None or slot >= len(self._group) or self._group[slot] < 0:
+        if slot is None or slot >= len(self._group):
             return ()
-        number = int(self._group[slot])
-        members = self._sorted(number)
+        number = self._group.item(slot)  # a search asks ~500 times: no numpy scalars
+        if number < 0:
+            return ()
+        members = self._sorted(number) if number in self._tails else self._members[number]
         if number not in self._placed:
             self._place[members] = np.arange(len(members), dtype=np.int32)
             self._placed.add(number)
-        at, ids = int(self._place[slot]), self._ids
-        near = [*members[max(0, at - reach) : at].tolist(),
-                *members[at + 1 : at + 1 + reach].tolist()]  # fmt: skip
-        return tuple(ids[s] for s in near)
+        at, ids = self._place.item(slot), self._ids
+        near = members[max(0, at - reach) : at + 1 + reach].tolist()
+        return tuple([ids[s] for s in near if s != slot])
 
     def sorted_groups(self) -> dict[str, list[str]]:
         """Every group's members' ids in order."""
