@@ -429,9 +429,11 @@ class EdgeVectorStore:
         return {n: self._shard_dir(n) for n in self.collections}
 
     def _segment_folders(self) -> list[Path]:
-        # Segments only: the write-ahead log's files are few, rotated and removed by Edge as
-        # it writes, and what they hold is read back only by a recovery.
-        return [self._shard_dir(n) / "segments" for n in self._shards]
+        # The write-ahead log's files too: Edge writes each through a map of 32 MB, and an
+        # open reads the last ones back. They were left out as few and short-lived, but two
+        # or three stay resident per shard: 63 MB of a process serving the 1M dir, all of
+        # it pages that only a recovery reads (benchmarks/results/speed/1m, section 26).
+        return [self._shard_dir(n) / part for n in self._shards for part in ("segments", "wal")]
 
     def _shard(self, name: str) -> Any:
         """The open shard of collection ``name``, loaded now if it has not been yet."""
