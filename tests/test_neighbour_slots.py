@@ -85,3 +85,23 @@ def test_writes_after_a_load_keep_every_memory_in_its_place():
     assert len(index.neighbours) == len(held)
     for asked in sorted(held)[:50]:
         assert index.neighbours.of(asked, 1) == _expected(held, asked, 1)
+
+
+def test_a_forged_member_with_no_conversation_sorts_first_and_reads_go_on():
+    """A snapshot forged past its checksums could list, among a conversation's members, a
+    memory whose row names none: sorting it again after writes must not fail a search."""
+    from graphmem.index.neighbours import NeighbourTable
+
+    index = ScopeIndex(SCOPE)
+    for n in range(40):
+        index.put(f"m{n}", _payload(f"m{n}", f"chat/{n}", "t"), [1.0, 0.0])
+    index.put("x", {"user_id": "u", "id": "x", "text": "no source"}, [1.0, 0.0])
+    lean = compacted(index)
+    names, _ends, slots = lean.neighbours.columns()
+    forged = np.concatenate([slots, [lean.slot_of["x"]]])  # listed last, as no sort puts it
+    lean.neighbours = NeighbourTable(lean.slot_of, lean.ids, lean.payloads)
+    lean.neighbours.restore(names, np.array([len(forged)]), forged)
+    for n in range(40, 45):  # enough fresh members that the merge sorts every member again
+        lean.put(f"m{n}", _payload(f"m{n}", f"chat/{n}", "t"), [1.0, 0.0])
+    assert lean.neighbours.of("m0") == ("x", "m1")
+    assert lean.neighbours.of("m44") == ("m43",)
