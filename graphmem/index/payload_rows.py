@@ -15,7 +15,7 @@ values, so the collector stops tracking it. Search reads gates wherever the call
 filters do not reach other fields (``accept.gated``, ``search/engine.py``).
 
 A row is its payload's values in a *shape* its scope's rows share (``row_shapes.py``): a
-fact's ~540 bytes of JSON became ~150.
+fact's ~540 bytes of JSON became ~135.
 
 Each row's scope fields are also kept apart (``scopes``) and checked against the index's
 scope when the snapshot loads; a row whose decoded fields differ from them (a file made
@@ -145,8 +145,9 @@ def checked_table(table: Any) -> list[Any]:
 
 
 class PayloadRows:
-    """``list``-like payloads: row ``i`` is JSON, in ``blob[offsets[i]:offsets[i+1]]`` (a
-    loaded snapshot) or as bytes of its own (a row put since); ``None`` for a free slot."""
+    """``list``-like payloads: row ``i`` (shaped, ``row_shapes.py``, or JSON) is in
+    ``blob[offsets[i]:offsets[i+1]]`` (a loaded snapshot) or bytes of its own (a row put
+    since); ``None`` for a free slot."""
 
     def __init__(self, blob: bytes = b"", offsets: Sequence[int] | np.ndarray = (0,),
                  scopes: list[Any] | None = None, where: str = "",

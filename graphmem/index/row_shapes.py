@@ -22,7 +22,8 @@ A shaped row is ``b"\\x01"``, its shape's number, then the JSON array of its VAL
 payload that was put, key order included. Rows of one scope share a few shapes: facts
 written by one version of graphmem share one.
 
-A row that is a JSON object is read as before; a row is never written so any more.
+A row that is a JSON object is read as before; one is written so only for a payload with
+a key that is not text.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from typing import Any
 
 from ..models import SCOPE_FIELDS
 
-MARK = 1  # a shaped row's first byte; a JSON row starts with "{" or "n" (null)
 VALUE, ID, SCOPE, DEFAULT, LOWER = "v", "id", "scope", "default", "lower"
 SAME = "same:"
 # Values written into most payloads as they are (models.py): an empty lifecycle field,
