@@ -9,10 +9,10 @@ import sys
 
 import numpy as np
 
-from graphmem.index.neighbours import order_key
 from graphmem.index.scope import ScopeIndex
 from graphmem.index.snapshot import compacted
 from graphmem.models import Scope
+from tests.test_search_neighbours import from_scratch
 
 SCOPE = Scope(user_id="u")
 
@@ -50,14 +50,6 @@ def test_a_loaded_scope_holds_its_neighbours_in_a_few_bytes_a_memory():
     assert per_memory < 24, per_memory  # ~360 bytes as tuples, strings and map entries
 
 
-def _expected(held: dict[str, tuple[str, str]], asked: str, reach: int) -> tuple[str, ...]:
-    group = held[asked][0].split("/")[0]
-    ordered = sorted((p for p in held if held[p][0].split("/")[0] == group),
-                     key=lambda p: (order_key(held[p][0]), held[p][1], p))  # fmt: skip
-    i = ordered.index(asked)
-    return tuple(ordered[max(0, i - reach) : i] + ordered[i + 1 : i + 1 + reach])
-
-
 def test_writes_after_a_load_keep_every_memory_in_its_place():
     """Puts, re-puts and drops on a compacted index, whose members' sort keys come from
     their payloads: each read agrees with sorting the conversation from scratch."""
@@ -79,12 +71,12 @@ def test_writes_after_a_load_keep_every_memory_in_its_place():
             held[point_id] = (source, at)
         if rng.random() < 0.1 and held:
             asked = rng.choice(sorted(held))
-            assert index.neighbours.of(asked, 2) == _expected(held, asked, 2)
+            assert index.neighbours.of(asked, 2) == from_scratch(held, asked, 2)
         if step == 700:  # compacted again halfway: its sorted members meet new writes
             index = compacted(index)
     assert len(index.neighbours) == len(held)
     for asked in sorted(held)[:50]:
-        assert index.neighbours.of(asked, 1) == _expected(held, asked, 1)
+        assert index.neighbours.of(asked, 1) == from_scratch(held, asked, 1)
 
 
 def test_a_forged_member_with_no_conversation_sorts_first_and_reads_go_on():

@@ -154,6 +154,16 @@ def test_smooth_lifts_towards_a_better_neighbour_never_past_it():
     assert smooth(fused, lambda i: near.get(i, ()), 1.0)[1].score == 1.0  # up to, not past
 
 
+def from_scratch(held: dict[str, tuple[str, str]], asked: str, reach: int) -> tuple[str, ...]:
+    """``asked``'s neighbours by sorting its conversation anew: ``held`` maps each id to
+    its (source id, created_at)."""
+    group = conversation_of({"source_ids": [held[asked][0]]})
+    ordered = sorted((p for p in held if conversation_of({"source_ids": [held[p][0]]}) == group),
+                     key=lambda p: (order_key(held[p][0]), held[p][1], p))  # fmt: skip
+    i = ordered.index(asked)
+    return tuple(ordered[max(0, i - reach) : i] + ordered[i + 1 : i + 1 + reach])
+
+
 def test_neighbours_stay_right_through_interleaved_adds_re_puts_and_removes():
     """Writes and reads in any order: the table always agrees with sorting from scratch,
     whichever way a group's fresh adds meet its sorted members (a few or many)."""
@@ -170,11 +180,7 @@ def test_neighbours_stay_right_through_interleaved_adds_re_puts_and_removes():
             held[point_id] = (source, str(step))
         if rng.random() < 0.05 and held:
             asked = rng.choice(sorted(held))
-            group = held[asked][0].split(":")[0]
-            ordered = sorted((p for p in held if held[p][0].split(":")[0] == group),
-                             key=lambda p: (order_key(held[p][0]), held[p][1], p))  # fmt: skip
-            i = ordered.index(asked)
-            assert table.of(asked, 2) == tuple(ordered[max(0, i - 2) : i] + ordered[i + 1 : i + 3])
+            assert table.of(asked, 2) == from_scratch(held, asked, 2)
     assert len(table) == len(held)
     saved = table.sorted_groups()
     assert sorted(i for ids in saved.values() for i in ids) == sorted(held)

@@ -188,10 +188,11 @@ class NeighbourTable:
         return tuple([ids[s] for s in near if s != slot])
 
     def sorted_groups(self) -> dict[str, list[str]]:
-        """Every group's members' ids in order."""
-        ids = self._ids
-        return {self._names[number]: [ids[s] for s in self._sorted(number).tolist()]
-                for number in [*self._members, *self._tails]}  # fmt: skip
+        """Every group's members' ids in order (``columns`` with ids for slots)."""
+        names, ends, slots = self.columns()
+        ids, starts = self._ids, [0, *ends.tolist()]
+        return {name: [ids[s] for s in slots[starts[n] : starts[n + 1]].tolist()]
+                for n, name in enumerate(names)}  # fmt: skip
 
     def columns(self) -> tuple[list[str], np.ndarray, np.ndarray]:
         """``(names, ends, slots)``: each group's name, where its members end among
