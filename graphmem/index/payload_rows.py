@@ -214,9 +214,11 @@ class PayloadRows:
             return self._blob[self._offsets[slot] : self._offsets[slot + 1]]
         return b"null" if row is None else row
 
+    def _id(self, slot: int) -> Any:
+        return self._ids[slot] if slot < len(self._ids) else None
+
     def _encode(self, slot: int, value: Mapping[str, Any]) -> bytes:
-        point_id = self._ids[slot] if slot < len(self._ids) else None
-        shaped = self.shapes.encode(value, point_id)
+        shaped = self.shapes.encode(value, self._id(slot))
         return encode_json(value).encode("utf-8") if shaped is None else shaped
 
     def _decode(self, slot: int) -> dict[str, Any] | None:
@@ -245,7 +247,7 @@ class PayloadRows:
             scope = self._scopes[slot]
         if raw[:1] != b"\x01":
             return json.loads(raw)
-        return self.shapes.decode(raw, self._ids[slot] if slot < len(self._ids) else None, scope)
+        return self.shapes.decode(raw, self._id(slot), scope)
 
 
 def gate_of(payload: Mapping[str, Any]) -> dict[str, Any]:
