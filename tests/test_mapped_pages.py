@@ -63,7 +63,7 @@ def test_released_pages_leave_the_process_and_every_point_reads_back(store, tmp_
     segments = tmp_path / "edge" / "graphmem_facts" / "segments"
     before = resident_mb(segments)
     assert before > 4  # 20k 64-d vectors and their payloads were written through the map
-    assert mapped_pages.release(store._segment_folders()) > 0
+    assert mapped_pages.release(store._mapped_folders()) > 0
     assert resident_mb(segments) < before / 4
     # Everything reads back, and writing goes on: the pages came back from the file.
     got = store.get("facts", [str(uuid.UUID(int=5)), str(uuid.UUID(int=19_999))])
@@ -78,9 +78,9 @@ def test_writes_survive_a_release_and_a_reopen(tmp_path):
     first = EdgeVectorStore(tmp_path / "edge")
     first.open(DIM, "test")
     first.upsert("facts", written[:1_500])
-    mapped_pages.release(first._segment_folders())
+    mapped_pages.release(first._mapped_folders())
     first.upsert("facts", written[1_500:])
-    mapped_pages.release(first._segment_folders())
+    mapped_pages.release(first._mapped_folders())
     first.close()
     again = EdgeVectorStore(tmp_path / "edge")
     again.open(DIM, "test")
@@ -95,7 +95,7 @@ def test_writes_survive_a_release_and_a_reopen(tmp_path):
 
 def test_only_shared_mappings_under_the_folders_are_named(store, tmp_path):
     store.upsert("facts", points(0, 100, np.random.default_rng(2)))
-    found = mapped_pages.shared_mappings(store._segment_folders())
+    found = mapped_pages.shared_mappings(store._mapped_folders())
     assert any("/graphmem_facts/segments/" in p for *_, p in found)
     assert any("/graphmem_facts/wal/" in p for *_, p in found)
     assert all("/segments/" in p or "/wal/" in p for *_, p in found)
@@ -116,7 +116,7 @@ def test_an_ingest_keeps_few_segment_pages_resident(tmp_path):
         memory.add_many(items, user_id="u", batch_size=500)
         # Neither the segments' pages nor the write-ahead log's stay behind (the log's
         # held ~24 MB after 50k memories, when it was left out).
-        assert sum(resident_mb(f) for f in edge._segment_folders()) < 2
+        assert sum(resident_mb(f) for f in edge._mapped_folders()) < 2
         assert resident_mb(tmp_path / "data" / "qdrant-edge" / "graphmem_facts" / "wal") < 1
         assert len(memory.get_all(user_id="u", limit=5_000)) == 3_000
         assert memory.search("room 7 meeting", user_id="u", limit=3)

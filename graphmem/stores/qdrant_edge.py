@@ -95,7 +95,7 @@ class EdgeVectorStore:
         self._closed = False
         # The segment files' pages a call touched stay in this process's RSS (2.4 GB at 1M
         # memories); they are handed back once calls have moved enough points (mapped_pages.py).
-        self._pages = PageReleaser(self._segment_folders)
+        self._pages = PageReleaser(self._mapped_folders)
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock_fd: int | None = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -428,7 +428,7 @@ class EdgeVectorStore:
     def _folders(self) -> dict[str, Path]:
         return {n: self._shard_dir(n) for n in self.collections}
 
-    def _segment_folders(self) -> list[Path]:
+    def _mapped_folders(self) -> list[Path]:
         # The write-ahead log's files too: Edge writes each through a map of 32 MB, and an
         # open reads the last ones back. They were left out as few and short-lived, but two
         # or three stay resident per shard: 63 MB of a process serving the 1M dir, all of
