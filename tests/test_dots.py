@@ -1,6 +1,6 @@
-"""Vector search over float16 rows (``graphmem/index/dots.py``): cosines within 1e-3 of
-the exact ones, the same pair by pair whether queries come alone or batched, and the
-same from the numpy path used where SimSIMD has no wheel."""
+"""Vector search over int8 rows with a scale each (``graphmem/index/dots.py``): cosines
+within a few thousandths of the exact ones, the same pair by pair whether queries come
+alone or batched, and the same from the numpy path used where SimSIMD has no wheel."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from graphmem.index import dots as dots_module
-from graphmem.index.dots import DTYPE, dots
+from graphmem.index.dots import DTYPE, coded, dots, quantised, restored
+from graphmem.index.scope import ScopeIndex
+from graphmem.models import Scope
 
 
 def _units(n: int, dim: int, seed: int) -> np.ndarray:
@@ -16,34 +18,88 @@ def _units(n: int, dim: int, seed: int) -> np.ndarray:
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
+def _held(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return quantised(rows)
+
+
 @pytest.mark.parametrize("size", [3, 5000])  # one thread, then both
-def test_cosines_stay_within_a_thousandth_of_the_exact_ones(size):
+def test_cosines_stay_within_a_few_thousandths_of_the_exact_ones(size):
     rows, queries = _units(size, 384, 1), _units(4, 384, 2)
-    got = dots(rows.astype(DTYPE), queries)
+    got = dots(*_held(rows), queries)
     exact = queries @ rows.T
     assert got.shape == (4, size) and got.dtype == np.float64
-    assert np.abs(got - exact).max() < 1e-3
+    error = got - exact
+    # A row's rounding alone: half a step of its largest component per component
+    # (measured: largest 0.0016 over 20k pairs, standard deviation 0.0004).
+    assert np.abs(error).max() < 3e-3
+    assert size < 100 or error.std() < 6e-4
     # the order of memories by cosine is the exact order but for near ties
     best = np.argsort(-exact[0])[:10]
-    assert set(np.argsort(-got[0])[:10]) >= set(best[exact[0][best] > exact[0][best[-1]] + 2e-3])
+    assert set(np.argsort(-got[0])[:10]) >= set(best[exact[0][best] > exact[0][best[-1]] + 6e-3])
+
+
+def test_the_query_is_not_rounded_as_coarsely_as_a_row():
+    """Rounded to int8 as a row is, the query doubled what a score lost; in two parts it
+    leaves the row's rounding alone: each score is within 2e-5 of the query's exact
+    product with the row as held."""
+    rows = _units(2000, 384, 11)
+    codes, scales = _held(rows)
+    back = restored(codes, scales).astype(np.float64)
+    got = dots(codes, scales, rows)
+    want = np.clip(rows @ back.T, -1.0, 1.0)
+    assert np.abs(got - want).max() < 2e-5  # the query's share of the error
+    assert np.abs(np.diag(got) - 1.0).max() < 3e-3
+
+
+def test_rows_are_a_quarter_of_float32_and_round_trip_within_half_a_step():
+    rows = _units(500, 384, 12)
+    codes, scales = _held(rows)
+    assert codes.dtype == DTYPE and scales.dtype == np.float32
+    assert codes.nbytes + scales.nbytes == 500 * (384 + 4)  # float32 rows: 500 * 1536
+    assert int(np.abs(codes).max(axis=1).min()) == 127  # each row uses its whole range
+    step = scales[:, None].astype(np.float64)
+    assert (np.abs(restored(codes, scales) - rows) <= step / 2 + 1e-7).all()
+    zero_codes, zero_scales = quantised(np.zeros((2, 384)))
+    assert not zero_codes.any() and not zero_scales.any()
+
+
+def test_a_vector_put_alone_is_coded_as_in_a_batch():
+    rows = _units(50, 64, 13) * 3.0  # not unit: made so first
+    codes, scales = _held(rows / 3.0)
+    for i, row in enumerate(rows):
+        one, scale = coded(row.tolist())
+        assert np.array_equal(one, codes[i]) and scale == pytest.approx(float(scales[i]), rel=1e-6)
+    assert coded(None) is None and coded([]) is None
 
 
 def test_a_query_scores_the_same_alone_or_in_a_batch():
-    rows, queries = _units(6000, 64, 3).astype(DTYPE), _units(7, 64, 4)
-    together = dots(rows, queries)
+    rows, queries = _held(_units(6000, 64, 3)), _units(7, 64, 4)
+    together = dots(*rows, queries)
     for i, query in enumerate(queries):
-        assert np.array_equal(dots(rows, query[None, :])[0], together[i])
+        assert np.array_equal(dots(*rows, query[None, :])[0], together[i])
 
 
 def test_the_numpy_path_gives_the_same_scores(monkeypatch):
-    rows, queries = _units(40_000, 32, 5).astype(DTYPE), _units(3, 32, 6)
-    fast = dots(rows, queries)
+    rows, queries = _held(_units(40_000, 32, 5)), _units(3, 32, 6)
+    fast = dots(*rows, queries)
     monkeypatch.setattr(dots_module, "simsimd", None)
-    slow = dots(rows, queries)  # blocks of rows converted to float32
-    assert np.abs(fast - slow).max() < 1e-6
+    slow = dots(*rows, queries)  # blocks of rows converted to float32, sums exact
+    assert np.array_equal(fast, slow)
 
 
 def test_empty_and_zero_rows_score_nothing():
-    assert dots(np.zeros((0, 8), DTYPE), _units(2, 8, 7)).shape == (2, 0)
-    assert dots(_units(3, 8, 8).astype(DTYPE), np.zeros((0, 8))).shape == (0, 3)
-    assert not dots(np.zeros((5, 8), DTYPE), _units(1, 8, 9)).any()  # a dropped memory
+    assert dots(*_held(np.zeros((0, 8))), _units(2, 8, 7)).shape == (2, 0)
+    assert dots(*_held(_units(3, 8, 8)), np.zeros((0, 8))).shape == (0, 3)
+    assert not dots(*_held(np.zeros((5, 8))), _units(1, 8, 9)).any()  # a dropped memory
+
+
+def test_a_scope_holds_its_vectors_in_a_byte_a_dimension():
+    index = ScopeIndex(Scope.of("u"), keywords=False)
+    rows = _units(3000, 384, 14)
+    for i, row in enumerate(rows):
+        index.put(f"m{i}", {"user_id": "u", "text": f"t{i}"}, row.tolist())
+    held = index._matrix.nbytes + index._scales.nbytes
+    assert held <= 1.3 * 3000 * (384 + 4)  # growth room included; float16 took 2 bytes
+    # and what is held still finds each memory first by its own vector
+    scores = index.vector_scores_many(rows[:200].tolist())
+    assert [int(np.argmax(s.values)) for s in scores] == list(range(200))

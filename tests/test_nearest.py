@@ -121,4 +121,4 @@ def test_the_clusters_hold_no_copy_of_the_vectors():
         tracemalloc.stop()
     probed = {c for c in range(len(index.clusters.centres)) if c in index.clusters._blocks}
     assert len(probed) > 0.8 * len(index.clusters.centres)
-    assert held < 0.15 * index._matrix.nbytes  # the centres, owners and slots only
+    assert held < 0.3 * index._matrix.nbytes  # the centres, owners and slots only (a copy: 1.0)

@@ -40,8 +40,9 @@ def stats(index: ScopeIndex) -> tuple[float, float]:
 
 
 def close(got, want) -> bool:
-    """Equal within what float16 vectors move a cosine (``index/dots.py``)."""
-    return bool(np.allclose(got, want, rtol=0.0, atol=1e-3))
+    """Equal within what int8 rows move a cosine (``index/dots.py``): half a step of a
+    row's largest component per component, at most sqrt(2) / 254 in two dimensions."""
+    return bool(np.allclose(got, want, rtol=0.0, atol=6e-3))
 
 
 def expected(*angles: float) -> tuple[float, float]:
@@ -130,7 +131,13 @@ def test_both_add_paths_measure_a_stray_word_from_the_same_typical_score(tmp_pat
         assert len(m.get_all(user_id="split", limit=100)) > len(_LIFE)  # facts were split
         whole = m.search(query, user_id="whole", recipe="text", limit=5)
         split = m.search(query, user_id="split", recipe="text", limit=5)
-    assert [h.text for h in split] == [h.text for h in whole]
+    # The same order, but for neighbours in a near tie: split, "The dust was settling"
+    # and the zoo message were 0.0005 apart with float16 rows, and int8 rows move a
+    # cosine by up to ~0.002 (index/dots.py); whole, they are 0.013 apart.
+    assert {h.text for h in split} == {h.text for h in whole}
+    rank = {h.text: i for i, h in enumerate(whole)}
+    for above, below in zip(split, split[1:], strict=False):
+        assert rank[above.text] < rank[below.text] or above.score - below.score < 0.003
     stray = [next(h for h in hits if "quarry" in h.text) for hits in (whole, split)]
     assert stray[0].score_parts["keyword_gate"] < 1.0  # the gate did cut it
     assert stray[1].score_parts["keyword_gate"] == pytest.approx(

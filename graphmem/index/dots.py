@@ -1,25 +1,31 @@
-"""Dot products of query vectors with a scope's rows, held as float16.
+"""Dot products of query vectors with a scope's rows, held as int8 with a scale each.
 
 Why: a search scores every memory of its scope, and at 100k memories that product was
-read-bound: 100k x 384 float32 is 154 MB read per search, 8-9 ms of a ~40 ms hybrid
-search on this 2-core machine (issue 16), and the same 154 MB held per scope. Unit
-vectors need no float32 range, so rows are kept as float16 (half the bytes read and
-held). numpy has no fast float16 product (it converts element by element: ~180 ms for
-that matrix), so SimSIMD's kernels compute it, accumulating in float32 with the machine's
-SIMD (AVX-512 FP16/F16C) on both cores. Measured side by side at 100k x 384 on this
-machine: numpy float32 7.1 ms, SimSIMD float16 2.6 ms; the largest difference from the
-float64 product was 7e-5 (``tests/test_dots.py`` bounds it).
+read-bound: 100k x 384 float32 is 154 MB read per search and the same held per scope.
+Float16 rows halved both (issue 16). At 1M memories the rows were still 59% of what a
+facts index held (73 of 124 MB a 100k scope), so each is now stored as int8 codes and
+one float32 scale, ``row ~= scale * codes``: 388 bytes of 384 dims, not 768.
+
+A query is not rounded as coarsely: it is split into two int8 parts, ``q ~= s1 * q1 +
+s2 * q2`` (the second codes what the first left over), so what a score loses is the row's
+rounding alone, at most half a step of its largest component per component. Measured on
+unit 384-d rows: the largest difference from the float64 product 0.0016 over 20k pairs,
+its standard deviation 0.0004 (``tests/test_dots.py`` bounds it). SimSIMD's int8 kernel
+sums each product exactly in int32 (at most 384 * 127 * 127), on both cores: 100k x 384
+on this machine took 1.4 ms for both parts where float16 took 2.1.
 
 Each (query, row) pair is computed by the same kernel whether one query or many are
 asked, so a batched search scores exactly as one search does.
 
-Where SimSIMD is missing (a platform with no wheel), numpy computes the same products in
-float32 over blocks of rows, slower but equal within the bound above.
+Where SimSIMD is missing (a platform with no wheel), numpy computes the same integer sums
+in float32 over blocks of rows: every partial sum is an integer below 2**24, so they are
+exact there too, and the scores equal the kernel's.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +34,9 @@ try:
 except ImportError:  # pragma: no cover - a platform without a wheel
     simsimd = None
 
-DTYPE = np.float16
+DTYPE = np.int8
+Coded = tuple[np.ndarray, float]  # a row's int8 codes and its scale
+_LEVELS = 127.0
 # Below this many rows a second thread costs more than it saves (measured at 1k rows:
 # 0.02 ms either way; at 10k, two threads 0.17 ms against 0.37 ms).
 _PARALLEL_ROWS = 4096
@@ -36,23 +44,63 @@ _THREADS = max(1, min(4, os.cpu_count() or 1))
 _BLOCK = 16384  # rows converted at once by the numpy path
 
 
-def dots(rows: np.ndarray, units: np.ndarray) -> np.ndarray:
+def quantised(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, scales)`` of a 2-d float array: int8 codes and a float32 scale per row,
+    ``row ~= scale * codes`` (a zero row: zero codes, scale 0)."""
+    units = np.asarray(units, dtype=np.float32)
+    peaks = np.abs(units).max(axis=1) if units.size else np.zeros(len(units), np.float32)
+    scales = (peaks / _LEVELS).astype(np.float32)
+    safe = np.where(scales > 0, scales, 1.0).astype(np.float32)
+    codes = np.rint(units / safe[:, None]).clip(-_LEVELS, _LEVELS).astype(DTYPE)
+    return codes, scales
+
+
+def coded(vector: Any) -> Coded | None:
+    """One stored vector as a row is held: made a unit vector, then ``quantised`` (the
+    same codes and scale as a batch of one). None, or no numbers: None."""
+    if vector is None or not len(vector):
+        return None
+    row = np.asarray(vector, dtype=np.float32)
+    norm = float(np.linalg.norm(row))
+    codes, scales = quantised((row / norm if norm else row)[None, :])
+    return codes[0], float(scales[0])
+
+
+def restored(codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """Rows as float32 again (``scale * codes``): what a score reads of each."""
+    return codes.astype(np.float32) * np.asarray(scales, np.float32)[:, None]
+
+
+def dots(rows: np.ndarray, scales: np.ndarray, units: np.ndarray) -> np.ndarray:
     """``(len(units), len(rows))`` float64: each query's dot product with each row.
 
-    ``rows`` is a C-contiguous ``DTYPE`` matrix, ``units`` a 2-d float array of the same
-    width (converted to ``DTYPE``, as the kernels take both sides in one type). Both
-    hold unit vectors (or zero rows), so a product is clipped to [-1, 1]: rounding put a
-    name's cosine with itself at 1.0001, and that figure went into a merge's history."""
-    queries = np.ascontiguousarray(units, dtype=DTYPE)
-    if not len(rows) or not len(queries):
-        return np.zeros((len(queries), len(rows)))
-    if simsimd is not None and rows.dtype == DTYPE and rows.flags.c_contiguous:
+    ``rows`` is a C-contiguous ``DTYPE`` matrix and ``scales`` its scale per row
+    (``quantised``); ``units`` a 2-d float array of the same width. Both hold unit
+    vectors (or zero rows), so a product is clipped to [-1, 1]: rounding put a name's
+    cosine with itself at 1.0001, and that figure went into a merge's history."""
+    first, rest = quantised(units)
+    second, rest_rest = quantised(
+        np.asarray(units, np.float32) - restored(first, rest) if len(first) else first
+    )
+    count = len(first)
+    if not len(rows) or not count:
+        return np.zeros((count, len(rows)))
+    codes = np.concatenate([first, second])
+    sums = _integer_sums(np.ascontiguousarray(rows), codes)
+    out = sums[:count] * rest[:, None].astype(np.float64)
+    out += sums[count:] * rest_rest[:, None].astype(np.float64)
+    out *= np.asarray(scales, np.float64)[None, :]
+    return np.clip(out, -1.0, 1.0, out=out)
+
+
+def _integer_sums(rows: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``codes @ rows.T`` as float64, each sum exact."""
+    if simsimd is not None and rows.dtype == DTYPE:
         threads = _THREADS if len(rows) >= _PARALLEL_ROWS else 1
-        found = simsimd.cdist(queries, rows, metric="dot", threads=threads)
-        return np.clip(np.asarray(found, dtype=np.float64), -1.0, 1.0)
-    wide = queries.astype(np.float32)
-    out = np.empty((len(queries), len(rows)))
+        return np.asarray(simsimd.cdist(codes, rows, metric="dot", threads=threads), np.float64)
+    wide = codes.astype(np.float32)
+    out = np.empty((len(codes), len(rows)))
     for start in range(0, len(rows), _BLOCK):
         block = rows[start : start + _BLOCK].astype(np.float32)
         out[:, start : start + len(block)] = wide @ block.T
-    return np.clip(out, -1.0, 1.0, out=out)
+    return out

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .dots import dots
+from .dots import dots, restored
 
 if TYPE_CHECKING:
     from .scope import ScopeIndex
@@ -47,7 +47,8 @@ class Clusters:
     def __init__(self, index: ScopeIndex, probes: int = PROBES) -> None:
         self.index = index
         self.probes = probes
-        self.centres = np.empty((0, 0), np.float32)
+        self.centres = np.empty((0, 0), np.int8)  # int8 codes, as the index's rows
+        self.centre_scales = np.empty(0, np.float32)
         self.owner = np.empty(0, np.int32)  # slot -> cluster (-1: not filed)
         self.members: list[list[int]] = []  # may still list slots that left: see owner
         self._blocks: dict[int, list] = {}  # cluster -> [slots, count], with spare room
@@ -69,12 +70,12 @@ class Clusters:
         ``probes`` nearest clusters."""
         self._refresh()
         probes = min(self.probes, len(self.centres))
-        top = np.argpartition(-dots(self.centres, units), probes - 1, axis=1)[:, :probes]
+        near = dots(self.centres, self.centre_scales, units)
+        top = np.argpartition(-near, probes - 1, axis=1)[:, :probes]
         out = []
-        matrix = self.index._matrix
         for unit, clusters in zip(units, top.tolist(), strict=True):
             slots = np.concatenate([self._block(c) for c in clusters])
-            out.append((slots, dots(matrix[slots], unit[None, :])[0]))  # type: ignore[index]
+            out.append((slots, dots(*self.index.rows(slots), unit[None, :])[0]))
         return out
 
     def _block(self, cluster: int) -> np.ndarray:
@@ -111,7 +112,7 @@ class Clusters:
         live = np.flatnonzero(index._alive[: len(index.ids)])
         k = max(1, round(math.sqrt(self.probes * len(live))))
         picks = live[np.linspace(0, len(live) - 1, k).astype(np.int64)]
-        self.centres = np.array(index._matrix[picks])  # type: ignore[index]
+        self.centres, self.centre_scales = index.rows(picks)
         self.members = [[] for _ in range(k)]
         self._blocks, self._stale = {}, set()
         self.owner = np.full(len(index._alive), -1, np.int32)
@@ -129,7 +130,8 @@ class Clusters:
         step = max(1, 4_000_000 // max(1, len(self.centres)))  # bounds the scratch array
         for start in range(0, len(slots), step):
             part = slots[start : start + step]
-            best = np.argmax(dots(self.centres, index._matrix[part]), axis=1)  # type: ignore[index]
+            best = np.argmax(dots(self.centres, self.centre_scales,
+                                  restored(*index.rows(part))), axis=1)  # fmt: skip
             for slot, cluster in zip(part.tolist(), best.tolist(), strict=True):
                 old = int(self.owner[slot])
                 if old >= 0:  # moved, or its vector changed in place

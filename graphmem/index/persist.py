@@ -54,14 +54,15 @@ from ..stores.rows import summed_counts
 from .graph_parts import BLOB, graph_arrays, open_graph
 from .snapshot import NAME, load_scope, read_arrays, scope_arrays, write_arrays
 
-VERSION = 12  # 2: payloads as rows decoded on first read; 3: the graph's rows by column;
+VERSION = 13  # 2: payloads as rows decoded on first read; 3: the graph's rows by column;
 # 4: the graph in parts by scope, loaded as reads need them (graph_parts.py); 5: their
 # lists flat; 6: BM25 postings by slot within a term, used as read (keyword.Postings);
 # 7: a graph part's texts in one table, its columns positions in it (graph_codec.py);
 # 8: a scope's neighbours as columns by slot (snapshot.py); 9: BM25 terms of CJK text as
 # character pairs, of other non-ASCII text NFKC-normalised (graphmem/text.py); 10: vectors
 # as float16 (dots.py); 11: payload rows by shape, their keys said once (row_shapes.py);
-# 12: neighbours as slots only, sorted by what their payloads say (neighbours.py)
+# 12: neighbours as slots only, sorted by what their payloads say (neighbours.py);
+# 13: vectors as int8 codes with a scale per row (dots.py)
 MANIFEST = "manifest.json"
 GRAPH = SNAPSHOT_KEY
 _BROKEN = (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError)

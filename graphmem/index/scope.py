@@ -2,7 +2,7 @@
 
 Why: qdrant-client's local mode filters in Python, so one scope-filtered search costs
 ~90 ms at 10k points and ~1 s at 100k (environment.md); the search target is 50 ms.
-The facts of one scope fit in memory easily (100k x 384 float16 = 77 MB, ``dots.py``), and
+The facts of one scope fit in memory easily (100k x 384 int8 codes = 39 MB, ``dots.py``), and
 an exact cosine over them is one matrix-vector product. The vector store stays the source of
 truth: an index is built from it on first use and kept in step by ``IndexedVectorStore``
 (``store.py``), which sees every write because every write goes through it.
@@ -18,7 +18,7 @@ import numpy as np
 
 from ..models import Scope
 from ..text import word_count
-from .dots import DTYPE, dots
+from .dots import DTYPE, Coded, coded, dots, restored
 from .keyword import KeywordIndex
 from .nearest import MIN_POINTS, Clusters
 from .neighbours import NeighbourTable
@@ -51,7 +51,8 @@ class ScopeIndex:
         # (half of a search's payload reads at 100k memories, measured; see ``kept_source``).
         self.sources: set[str] = set()
         self._free: list[int] = []
-        self._matrix: np.ndarray | None = None
+        self._matrix: np.ndarray | None = None  # int8 codes by slot (``dots.py``)
+        self._scales = np.zeros(0, np.float32)  # each row's scale: row ~= scale * codes
         self._alive = np.zeros(64, dtype=bool)
         # Slots of the facts a kept source stands for: search ranks the source in their
         # place, so they are not among the memories a typical score is read from.
@@ -83,6 +84,10 @@ class ScopeIndex:
         return len(self.slot_of)
 
     def put(self, point_id: str, payload: dict[str, Any], vector: Sequence[float] | None) -> None:
+        self.place(point_id, payload, coded(vector))
+
+    def place(self, point_id: str, payload: dict[str, Any], row: Coded | None) -> None:
+        """``put`` of a vector coded already (``dots.coded``; None: no vector)."""
         slot = self.slot_of.get(point_id)
         if slot is not None and _counts_only(self.payloads[slot], payload):
             # A read count flushed (lifecycle/access.py): nothing search derives from a
@@ -124,19 +129,21 @@ class ScopeIndex:
         if self.with_keywords and not payload.get("origin"):
             self.keywords.add(slot, str(payload.get("text", "")))
             self.neighbours.add(point_id, payload)
-        if vector is None or not len(vector):
+        if row is None:
             self.has_vectors = False
             return
-        row = np.asarray(vector, dtype=np.float32)
-        norm = float(np.linalg.norm(row))
+        codes, scale = row
         if self._matrix is None:
-            self._matrix = np.zeros((64, row.shape[0]), dtype=DTYPE)
+            self._matrix = np.zeros((64, len(codes)), dtype=DTYPE)
         if slot >= self._matrix.shape[0]:
-            grown = np.zeros((max(slot + 1, _grown(self._matrix.shape[0])), row.shape[0]),
+            grown = np.zeros((max(slot + 1, _grown(self._matrix.shape[0])), len(codes)),
                              DTYPE)  # fmt: skip
             grown[: self._matrix.shape[0]] = self._matrix
             self._matrix = grown
-        self._matrix[slot] = row / norm if norm else row
+        if len(self._scales) < len(self._matrix):
+            self._scales = np.concatenate([self._scales, np.zeros(len(self._matrix)
+                                           - len(self._scales), np.float32)])  # fmt: skip
+        self._matrix[slot], self._scales[slot] = codes, scale
         if self.clusters is not None:
             self.clusters.placed(slot)
 
@@ -148,7 +155,8 @@ class ScopeIndex:
             self.payloads[slot] = payload  # as ``put`` would, without copying the vector
         elif slot is not None:
             held = self._matrix is not None and self.has_vectors
-            self.put(point_id, payload, self._matrix[slot].astype(np.float32) if held else None)
+            row = (self._matrix[slot].copy(), float(self._scales[slot])) if held else None
+            self.place(point_id, payload, row)  # the row as held, not rounded again
 
     def reserve(self, count: int, dim: int) -> None:
         """Room for ``count`` memories of ``dim``-d vectors before a build puts them: the
@@ -156,6 +164,7 @@ class ScopeIndex:
         memories: 48 MB of a 100k scope's 192 MB, as float32)."""
         if self._matrix is None and count > 0 and dim > 0:
             self._matrix = np.zeros((count, dim), DTYPE)
+            self._scales = np.zeros(count, np.float32)
 
     def drop(self, point_id: str) -> None:
         slot = self.slot_of.pop(point_id, None)
@@ -177,7 +186,8 @@ class ScopeIndex:
         self.keywords.remove(slot)
         self.neighbours.remove(point_id, slot)
         if self._matrix is not None:
-            self._matrix[slot] = 0.0  # a zero row scores 0 and is skipped as empty
+            self._matrix[slot] = 0  # a zero row scores 0 and is skipped as empty
+            self._scales[slot] = 0.0
         self._free.append(slot)
 
     def _regroup(self, point_id: str, key: str | None) -> None:
@@ -240,11 +250,16 @@ class ScopeIndex:
         return None if slot is None else self.payloads.gate(slot)
 
     def vector(self, point_id: str) -> np.ndarray | None:
-        """A memory's unit vector as held (float16 precision), as float32."""
+        """A memory's unit vector as held (int8 codes and a scale), as float32."""
         slot = self.slot_of.get(point_id)
         if slot is None or self._matrix is None or not self.has_vectors:
             return None
-        return self._matrix[slot].astype(np.float32)
+        return restored(self._matrix[slot][None, :], self._scales[slot : slot + 1])[0]
+
+    def rows(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(codes, scales)`` of these slots' vectors, as ``dots`` takes them."""
+        assert self._matrix is not None
+        return self._matrix[slots], self._scales[slots]
 
     def part_slots(self) -> tuple[np.ndarray, np.ndarray]:
         """``(facts, sources)``: the slot of each fact split from a long message, and its
@@ -271,7 +286,7 @@ class ScopeIndex:
         size = len(self.ids)
         if self._matrix is None or not self.slot_of:
             return Scores(self, np.empty(0, np.int64), np.empty(0), 0.0)
-        values = dots(self._matrix[:size], _unit(query)[None, :])[0]
+        values = dots(self._matrix[:size], self._scales[:size], _unit(query)[None, :])[0]
         floor = float(values[self._alive[:size]].min())
         return Scores(self, np.arange(size), values, floor)
 
@@ -282,10 +297,11 @@ class ScopeIndex:
         if self._matrix is None or not self.slot_of:
             return [self.vector_scores(q) for q in queries]
         units = [_unit(query) for query in queries]  # one by one, as vector_scores does
-        matrix, alive, out = self._matrix[:size], self._alive[:size], []
+        matrix, scales = self._matrix[:size], self._scales[:size]
+        alive, out = self._alive[:size], []
         step = max(1, _PRODUCT_CELLS // size)  # bounds the (queries x scope) scratch array
         for start in range(0, len(units), step):
-            values = dots(matrix, np.stack(units[start : start + step]))
+            values = dots(matrix, scales, np.stack(units[start : start + step]))
             floors = (values if alive.all() else values[:, alive]).min(axis=1)
             slots = np.arange(size)
             out += [Scores(self, slots, row, float(floor))

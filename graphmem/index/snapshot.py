@@ -1,8 +1,8 @@
 """What a snapshot of an in-process index holds on disk, and how it is checked on the way in.
 
-A snapshot is a set of ``.npy`` arrays: numbers as themselves (the unit-vector matrix,
-BM25 postings in CSR form, neighbours by slot, a graph part's columns), everything else
-(ids, payloads, texts) as UTF-8 JSON in a ``uint8`` array. Nothing is unpickled:
+A snapshot is a set of ``.npy`` arrays: numbers as themselves (the vectors' int8 codes
+and scales, BM25 postings in CSR form, neighbours by slot, a graph part's columns),
+everything else (ids, payloads, texts) as UTF-8 JSON in a ``uint8`` array. Nothing is unpickled:
 ``np.load`` runs with ``allow_pickle=False``, so a hostile file can fail to load, never
 run code. Each array's dtype, shape and Adler-32 sum are kept in the manifest
 (``persist.py``) and checked on load, and the contents are checked against each other
@@ -212,6 +212,7 @@ def scope_arrays(index: ScopeIndex, *, consume: bool = False) -> tuple[dict[str,
     })  # fmt: skip
     if index._matrix is not None:
         arrays["matrix"] = index._matrix[:size]
+        arrays["scales"] = index._scales[:size]
     return meta, arrays
 
 
@@ -290,7 +291,11 @@ def load_scope(scope: Scope, meta: dict[str, Any], arrays: Arrays, where: str = 
     if matrix is not None:
         check(matrix.ndim == 2 and len(matrix) == size and matrix.dtype == DTYPE,
                "matrix shape")  # fmt: skip
-        index._matrix = matrix
+        scales = arrays.get("scales")
+        check(scales is not None and scales.shape == (size,) and scales.dtype == np.float32
+              and bool(np.isfinite(scales).all()) and not bool((scales < 0).any()),
+              "vector scales")  # fmt: skip
+        index._matrix, index._scales = matrix, scales
     groups = unpack(arrays["groups"])
     check(isinstance(groups, dict), "groups not a mapping")
     listed: set[str] = set()

@@ -21,6 +21,7 @@ import numpy as np
 from ..collector import give_back_heap
 from ..models import SCOPE_FIELDS, Scope
 from ..stores.base import ENTITIES, FACTS, SOURCES, VectorHit
+from .dots import coded
 from .filters import check_filters, matches
 from .payload_rows import encode_json
 from .scope import Accept, ScopeIndex, is_source
@@ -233,9 +234,10 @@ class IndexedVectorStore:
         names = [collection]
         if collection == FACTS and SOURCES in getattr(self.inner, "collections", ()):
             names.append(SOURCES)
-        # Read a page at a time where the store can, each vector kept as float32 (1.5 KB
-        # for 384-d, not ~12 KB of Python floats): reading a 100k scope whole raised the
-        # first search's peak RSS by ~1.6 GB (issue 16). Payloads wait as JSON (~0.5 KB,
+        # Read a page at a time where the store can, each vector coded as the index holds
+        # it (``dots.coded``: ~0.5 KB for 384-d with its array, where float32 took 1.6 KB
+        # and Python floats ~12 KB): reading a 100k scope whole raised the first search's
+        # peak RSS by ~1.6 GB (issue 16). Payloads wait as JSON (~0.5 KB,
         # not a ~2.4 KB dict) until their turn: ~190 MB less at the peak of a 100k build,
         # for ~1 s of its ~14 s.
         keys, payloads, rows = [], [], []
@@ -246,14 +248,14 @@ class IndexedVectorStore:
                 for hit in page:
                     keys.append((str(hit.payload.get("created_at", "")), hit.id))
                     payloads.append(encode_json(hit.payload))
-                    rows.append(_compact(hit.vector))
-        first = next((row for row in rows if row is not None and row.ndim == 1), None)
+                    rows.append(coded(hit.vector))
+        first = next((row for row in rows if row is not None), None)
         if first is not None:
-            index.reserve(len(rows), len(first))
+            index.reserve(len(rows), len(first[0]))
         # Slots in (created_at, id) order, as memories arrive: ties rank the same
         # whether the index was built from the store or grew with the writes.
         for at in sorted(range(len(keys)), key=keys.__getitem__):
-            index.put(keys[at][1], json.loads(payloads[at]), rows[at])
+            index.place(keys[at][1], json.loads(payloads[at]), rows[at])
             payloads[at] = rows[at] = None  # released as they are taken
         return index
 
@@ -285,11 +287,6 @@ class IndexedVectorStore:
     def cached_scopes(self, collection: str = FACTS) -> list[Scope]:
         with self._lock:
             return [scope for name, scope in self._indexes if name == collection]
-
-
-def _compact(vector: Any) -> np.ndarray | None:
-    """A stored vector as float32, as ``ScopeIndex.put`` keeps it (None stays None)."""
-    return None if vector is None else np.asarray(vector, dtype=np.float32)
 
 
 def _query(vector, index: ScopeIndex) -> np.ndarray | None:
