@@ -135,6 +135,11 @@ def test_an_embedded_run_keeps_the_generated_scope_names_and_reopens():
     assert result["peak_rss_mb"] == max(phases.values()) > 0
     # Each searched scope's first search (its index built from the stores) is timed.
     assert len(result["warm_up_s"]) == 2 and min(result["warm_up_s"]) > 0
+    # The mapped files holding most pages are named, the data dir's by their own path.
+    files = result["mapped_files_after_searches_mb"]
+    assert files and all(mb >= 0.5 for mb in files.values())
+    assert any(name.startswith("lib:") for name in files)
+    assert not any(name.startswith("/") for name in files)
 
 
 def test_a_kept_dir_still_opens_from_its_saved_indexes_after_the_cold_runs(tmp_path):

@@ -240,6 +240,7 @@ def measure(config: dict[str, Any]) -> dict[str, Any]:
                 result["search_ms_untracked"] = untracked
             result.update(_graph_latency(memory, starts))
             result["rss_after_searches_mb"] = rss_parts_mb()
+            result["mapped_files_after_searches_mb"] = mapped_files_mb(data_dir.resolve())
             phases.end("searches")
         finally:
             closing = time.perf_counter()
@@ -369,6 +370,26 @@ def rss_parts_mb() -> dict[str, float]:
             if key in ("RssAnon", "RssFile", "RssShmem"):
                 parts[key[3:].lower()] = int(value.split()[0]) / 1024.0
     return parts
+
+
+def mapped_files_mb(data_dir: Path, top: int = 12) -> dict[str, float]:
+    """The mapped files holding the most resident pages now, in MB, named from the data
+    dir (``lib:`` for a library elsewhere): which store's files a process keeps in RAM."""
+    found: dict[str, float] = {}
+    name = ""
+    with open("/proc/self/smaps", encoding="utf-8", errors="replace") as smaps:
+        for line in smaps:
+            head, _, rest = line.partition(" ")
+            if "-" in head and not head.endswith(":"):
+                fields = rest.split(None, 4)
+                name = fields[4].strip() if len(fields) > 4 else ""
+            elif head == "Rss:" and name.startswith("/"):
+                path = Path(name)
+                key = (str(path.relative_to(data_dir)) if path.is_relative_to(data_dir)
+                       else "lib:" + path.name)  # fmt: skip
+                found[key] = found.get(key, 0.0) + int(rest.split()[0]) / 1024.0
+    ranked = sorted(found.items(), key=lambda kv: -kv[1])
+    return {key: round(mb, 1) for key, mb in ranked[:top] if mb >= 0.5}
 
 
 def _graph_starts(data: Any, count: int, suffix: str = "") -> list[tuple[str, str]]:

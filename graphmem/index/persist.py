@@ -60,7 +60,7 @@ VERSION = 13  # 2: payloads as rows decoded on first read; 3: the graph's rows b
 # 7: a graph part's texts in one table, its columns positions in it (graph_codec.py);
 # 8: a scope's neighbours as columns by slot (snapshot.py); 9: BM25 terms of CJK text as
 # character pairs, of other non-ASCII text NFKC-normalised (graphmem/text.py); 10: vectors
-# as float16 (dots.py); 11: payload rows by shape, their keys said once (row_shapes.py);
+# as float16; 11: payload rows by shape, their keys said once (row_shapes.py);
 # 12: neighbours as slots only, sorted by what their payloads say (neighbours.py);
 # 13: vectors as int8 codes with a scale per row (dots.py)
 MANIFEST = "manifest.json"
