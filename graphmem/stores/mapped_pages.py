@@ -84,9 +84,10 @@ class PageReleaser:
     """``release`` once a store's calls have moved ``every`` points since the last time.
 
     Counted in points, not seconds: what stays resident grows with the points written or
-    read (a vector and its payload each), and a small write, such as a flush of read
+    read (a vector and its payload each), and one small write, such as a flush of read
     counts that searches wait for, should not pay for a release (~3-5 ms at 500k
-    memories, most of it reading ``/proc/self/maps``)."""
+    memories, most of it reading ``/proc/self/maps``); the flushes count too, so a
+    process that serves searches for long releases every ``every`` of their points."""
 
     def __init__(self, folders: Callable[[], Iterable[Path]], every: int = 5_000) -> None:
         self._folders = folders
