@@ -130,6 +130,12 @@ class Config:
     # keeps much of the space they leave: 300k memories left a 1.6 GB graph file at 16 MB,
     # 0.47 GB at 64 MB, ingested in 252 s against 329 (benchmarks/results/speed/1m/).
     graph_checkpoint_mb: int = 64
+    # After this many memories written since the stores were opened (or last settled),
+    # the next search first hands back what the writes filled and reads do not need:
+    # Kuzu's page cache (its database closed and opened again) and Qdrant Edge's loaded
+    # shards (closed; each loads again on its next use). 0: never; ``Memory.settle()``
+    # does it on demand. At 1M memories this was ~1 GB of the process's RSS (issue 16).
+    settle_after_writes: int = 100_000
 
     def __post_init__(self) -> None:
         errors = _type_errors(self)
@@ -153,7 +159,7 @@ class Config:
             if getattr(self, name) < 1:
                 errors.append(f"{name}={getattr(self, name)!r} (a positive integer)")
         for name in ("llm_max_retries", "min_free_disk_mb", "graph_buffer_pool_mb",
-                     "graph_checkpoint_mb"):  # fmt: skip
+                     "graph_checkpoint_mb", "settle_after_writes"):  # fmt: skip
             if getattr(self, name) < 0:
                 errors.append(f"{name}={getattr(self, name)!r} (an integer >= 0)")
         for name in ("llm_timeout_s", "llm_deadline_s", "cypher_timeout"):
@@ -249,6 +255,7 @@ _NUMERIC_ENV = (
     ("GRAPHMEM_INDEX_MAX_SCOPES", "index_max_scopes", int),
     ("GRAPHMEM_GRAPH_BUFFER_POOL_MB", "graph_buffer_pool_mb", int),
     ("GRAPHMEM_GRAPH_CHECKPOINT_MB", "graph_checkpoint_mb", int),
+    ("GRAPHMEM_SETTLE_AFTER_WRITES", "settle_after_writes", int),
 )
 
 

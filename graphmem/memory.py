@@ -134,6 +134,7 @@ class Memory:
         # during a write: they read in-process indexes a write changes (locks.py).
         self._rw = ReadWriteLock()
         self._writing, self._reading = self._rw.writing, self._rw.reading
+        self._written = 0  # memories written since the stores opened or settled (settle)
         self.vectors.open(embedder.dim, embedder.name)
         # Indexes saved by the last close, trusted only while they match the stores; set
         # up before recovery below, whose writes must make them untrusted (index/persist.py).
@@ -409,6 +410,7 @@ class Memory:
                     "(a relation joins two different entities); nothing was written",
                 )
             self.writer.apply(plan, prepared.facts, prepared.vectors, prepared.sources)
+            self._written += len(prepared.facts)
         usage = {k: v - before.get(k, 0) for k, v in _usage(self.extractor).items()}
         return AddResult(
             facts=prepared.facts,
@@ -598,7 +600,21 @@ class Memory:
                              limit=10_000, memory_types=["rule"])  # fmt: skip
         return sorted(found, key=lambda f: (-f.importance, f.created_at, f.id))[:limit]
 
-    @reads
+    def settle(self) -> dict[str, bool]:
+        """Hand back what writes left in memory that reads do not need: Kuzu's page cache
+        (its database closed and opened again) and Qdrant Edge's loaded shards (each loads
+        again on its next use). What each store did, by name. It waits for the writes and
+        reads in flight; the next search does it on its own once
+        ``config.settle_after_writes`` memories were written since the last time."""
+        with self._writing:
+            self._written = 0
+            done = {}
+            for name, store in (("graph", self.graph_store), ("vectors", self.vectors)):
+                release = getattr(store, "release_caches", None)
+                done[name] = bool(release()) if callable(release) else False
+        give_back_heap()
+        return done
+
     def search(
         self,
         query: str,
@@ -627,18 +643,21 @@ class Memory:
         ``memory_types=["rule", ...]`` keeps those types only.
         """
         scope, now = Scope.of(user_id, agent_id, run_id), now_text(self.clock)
+        due = self.config.settle_after_writes
+        if due and self._written >= due:  # a bulk load, then reads: a few seconds, once
+            self.settle()
         # The collector paused: what a search builds and drops is freed by reference
         # counting, and none of it is promoted to the oldest generation, whose growth
         # starts the full passes (~7,500 objects a hybrid search on the Bolt backend at
         # 100k memories, a 170-270 ms pass every ~16 searches; collector.py).
-        with collector_paused():
+        with self._reading, collector_paused():
             hits = self.searcher.search(
                 query, scope, limit=limit, filters=filters, recipe=recipe, as_of=as_of,
                 include_invalid=include_invalid, collapse=collapse, memory_types=memory_types,
                 include_archived=include_archived, now=now,
             )  # fmt: skip
-        if self.track_access:
-            self.access.note([i for h in hits for i in h.memory_ids], now)
+            if self.track_access:
+                self.access.note([i for h in hits for i in h.memory_ids], now)
         return hits
 
     def cypher(

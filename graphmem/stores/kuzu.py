@@ -162,6 +162,7 @@ class KuzuGraphStore(KuzuUserCypher):
             sizes = {"buffer_pool_size": max(0, int(buffer_pool_mb)) * 2**20}
             if checkpoint_mb > 0:
                 sizes["checkpoint_threshold"] = int(checkpoint_mb) * 2**20
+            self._sizes = sizes  # release_caches opens the database again with these
             if self.path is None:
                 self._db = kuzu.Database(**sizes)
             else:
@@ -505,6 +506,34 @@ class KuzuGraphStore(KuzuUserCypher):
 
     def reset(self) -> None:
         self.run("reset_all", {})
+
+    def release_caches(self) -> bool:
+        """Close the database and open it again, between transactions: the pages a bulk
+        load's writes read stay in Kuzu's page cache until it is full (462 MB at 1M
+        memories), and reads need few of them. False for an in-memory graph (closing it
+        would lose it) or a closed store. If the open fails, the store is closed and says
+        so on its next call; what was written is on disk."""
+        with self._lock:
+            if self.path is None or self._in_tx or self._db is None:
+                return False
+            conn, db = self._conn, self._db
+            self._conn = self._db = None
+            self._prepared.clear()  # prepared statements belong to the closed connection
+            try:
+                conn.close()
+                db.close()
+                self._db = kuzu.Database(str(self.path / "graph.kuzu"), **self._sizes)
+                self._conn = kuzu.Connection(self._db)
+            except (RuntimeError, MemoryError) as exc:
+                self._db = self._conn = None
+                raise BackendUnavailableError(
+                    f"the Kuzu graph at {self.path} could not be opened again after handing "
+                    f"back its page cache ({exc}); every write before is on disk: open the "
+                    "Memory again"
+                ) from exc
+            self._held = 0
+            pa.default_memory_pool().release_unused()
+            return True
 
     def close(self) -> None:
         with self._lock:

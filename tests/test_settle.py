@@ -1,0 +1,151 @@
+"""``Memory.settle()``: after a bulk load, hand back what the writes filled and reads do
+not need (Kuzu's page cache, Qdrant Edge's loaded shards), and lose nothing.
+
+Real Kuzu, real Qdrant Edge, real SQLite throughout. What a user notices is checked:
+the same answers before and after, writes after it land, counts after a reopen are
+true, and searches running beside it never fail.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from graphmem import Config, Memory
+from graphmem.errors import ConfigError
+from graphmem.stores.base import FACTS
+from graphmem.stores.kuzu import KuzuGraphStore
+
+CITIES = ["Lyon", "Porto", "Ghent", "Turin", "Graz", "Cork"]
+FIRST = "Ada Ben Cara Dan Eva Finn Gina Hugo Ida Jon".split()
+LAST = ("Keller Ortiz Novak Brandt Silva Moreau Larsen Quinn Rossi Haas Duarte Weber Petrov "
+        "Okafor Tanaka Varga Fischer Costa Berg Marsh Holm Kovacs Laine Mendes Strand").split()  # fmt: skip
+
+
+def person(n: int) -> str:
+    return f"{FIRST[n % len(FIRST)]} {LAST[n // len(FIRST)]}"
+
+
+def items(first: int, count: int) -> list[dict]:
+    return [{"text": f"{person(n)} moved to {CITIES[n % len(CITIES)]} with a dog named Rex{n}."}
+            for n in range(first, first + count)]  # fmt: skip
+
+
+def answers(memory: Memory, user: str) -> list[list[str]]:
+    return [[h.text for h in memory.search(f"Who lives in {city}?", user_id=user, limit=5)]
+            for city in CITIES[:3]]  # fmt: skip
+
+
+def kuzu_of(memory: Memory) -> KuzuGraphStore:
+    store = memory.graph_store
+    return getattr(store, "inner", store)
+
+
+def open_memory(where, **settings) -> Memory:
+    return Memory.open(where, **settings)
+
+
+def test_a_settled_memory_answers_as_before_and_takes_writes(tmp_path):
+    with open_memory(tmp_path, settle_after_writes=0) as m:
+        m.add_many(items(0, 60), user_id="a")
+        m.add_many(items(100, 40), user_id="b")
+        before = answers(m, "a")
+        db = kuzu_of(m)._db
+        assert m.settle() == {"graph": True, "vectors": True}
+        assert kuzu_of(m)._db is not db  # the database was opened again
+        assert answers(m, "a") == before
+        assert m.stats(user_id="b")["memories"] == 40
+        m.add_many(items(200, 5), user_id="a")
+        found = m.search("Who has a dog named Rex203?", user_id="a", limit=3)
+        assert "Rex203" in found[0].text
+        near = {n.entity.name for n in m.graph.neighbours(person(203), user_id="a")}
+        assert CITIES[203 % len(CITIES)] in near  # the graph took the write too
+        assert m.settle() == {"graph": True, "vectors": True}  # twice in a row is fine
+    with open_memory(tmp_path) as again:  # counts saved by the close are the true ones
+        assert again.stats(user_id="a")["memories"] == 65
+        assert again.stats(user_id="b")["memories"] == 40
+        assert again.verify().total == 0
+        assert answers(again, "b") == answers(again, "b")
+
+
+def test_what_a_reopen_counts_after_a_settle_is_true(tmp_path):
+    """A settled shard is counted as it closes: the next open reads the count saved at
+    the close for a shard it has not loaded, and a stale one would be believed."""
+    with open_memory(tmp_path, settle_after_writes=0) as m:
+        m.add_many(items(0, 20), user_id="a")
+    with open_memory(tmp_path, settle_after_writes=0) as m:  # counts trusted from the file
+        m.add_many(items(20, 10), user_id="a")
+        m.settle()  # the facts shard closed after its writes, not loaded again
+    with open_memory(tmp_path) as m:
+        assert m.vectors.count(FACTS) == 30
+        assert m.stats(user_id="a")["memories"] == 30
+
+
+def test_the_first_search_after_enough_writes_settles_and_no_earlier(tmp_path):
+    with open_memory(tmp_path, settle_after_writes=50) as m:
+        m.add_many(items(0, 30), user_id="a")
+        db = kuzu_of(m)._db
+        m.search("Who lives in Lyon?", user_id="a")
+        assert kuzu_of(m)._db is db  # 30 written: not yet
+        m.add_many(items(30, 30), user_id="a")
+        assert kuzu_of(m)._db is db  # writes never settle: only a search after them
+        hits = m.search("Who lives in Porto?", user_id="a")
+        assert kuzu_of(m)._db is not db and hits
+        settled = kuzu_of(m)._db
+        m.search("Who lives in Ghent?", user_id="a")
+        assert kuzu_of(m)._db is settled  # the count started again
+    with open_memory(tmp_path) as again:
+        assert again.stats(user_id="a")["memories"] == 60
+
+
+def test_off_means_never(tmp_path):
+    with open_memory(tmp_path, settle_after_writes=0) as m:
+        m.add_many(items(0, 40), user_id="a")
+        db = kuzu_of(m)._db
+        m.search("Who lives in Lyon?", user_id="a")
+        assert kuzu_of(m)._db is db
+
+
+def test_searches_beside_a_settle_never_fail(tmp_path):
+    with open_memory(tmp_path, settle_after_writes=0) as m:
+        m.add_many(items(0, 80), user_id="a")
+        want = answers(m, "a")
+        errors: list[BaseException] = []
+        seen: list[list[list[str]]] = []
+        stop = threading.Event()
+
+        def reader() -> None:
+            try:
+                while not stop.is_set():
+                    seen.append(answers(m, "a"))
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=reader) for _ in range(3)]
+        for t in threads:
+            t.start()
+        try:
+            for _ in range(4):
+                m.settle()
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        assert not errors
+        assert seen and all(got == want for got in seen)
+
+
+def test_an_in_memory_graph_is_left_alone():
+    store = KuzuGraphStore(None)
+    try:
+        assert store.release_caches() is False  # closing it would lose it
+        assert store.run("ping", {}) is not None
+    finally:
+        store.close()
+
+
+def test_a_bad_setting_is_refused_naming_it(tmp_path):
+    with pytest.raises(ConfigError, match="settle_after_writes"):
+        Config(data_dir=tmp_path, settle_after_writes=-1)
+    assert Config.from_env({"GRAPHMEM_SETTLE_AFTER_WRITES": "0"}).settle_after_writes == 0
