@@ -95,16 +95,11 @@ def test_the_first_search_after_enough_writes_settles_and_no_earlier(tmp_path):
         settled = kuzu_of(m)._db
         m.search("Who lives in Ghent?", user_id="a")
         assert kuzu_of(m)._db is settled  # the count started again
-    with open_memory(tmp_path) as again:
-        assert again.stats(user_id="a")["memories"] == 60
-
-
-def test_off_means_never(tmp_path):
-    with open_memory(tmp_path, settle_after_writes=0) as m:
-        m.add_many(items(0, 40), user_id="a")
-        db = kuzu_of(m)._db
-        m.search("Who lives in Lyon?", user_id="a")
-        assert kuzu_of(m)._db is db
+    with open_memory(tmp_path, settle_after_writes=0) as off:  # 0: never
+        off.add_many(items(60, 60), user_id="a")
+        db = kuzu_of(off)._db
+        assert off.search("Who lives in Lyon?", user_id="a") and kuzu_of(off)._db is db
+        assert off.stats(user_id="a")["memories"] == 120
 
 
 def test_searches_beside_a_settle_never_fail(tmp_path):
