@@ -63,8 +63,13 @@ def coded(vector: Any) -> Coded | None:
         return None
     row = np.asarray(vector, dtype=np.float32)
     norm = float(np.linalg.norm(row))
-    codes, scales = quantised((row / norm if norm else row)[None, :])
-    return codes[0], float(scales[0])
+    unit = row / norm if norm else row
+    # ``quantised`` of one row, without its batch's arrays (22 -> 11 us; one per entity
+    # an ingest stores): the same float32 operations, so the same codes and scale.
+    scale = np.float32(np.abs(unit).max()) / np.float32(_LEVELS)
+    if not scale:
+        return np.zeros(len(unit), DTYPE), 0.0
+    return np.rint(unit / scale).clip(-_LEVELS, _LEVELS).astype(DTYPE), float(scale)
 
 
 def restored(codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
