@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from graphmem.index import dots as dots_module
-from graphmem.index.dots import DTYPE, coded, dots, quantised, restored
+from graphmem.index.dots import DTYPE, coded, dots, nearest_rows, quantised, queries, restored
 from graphmem.index.scope import ScopeIndex
 from graphmem.models import Scope
 
@@ -77,6 +77,21 @@ def test_a_query_scores_the_same_alone_or_in_a_batch():
     together = dots(*rows, queries)
     for i, query in enumerate(queries):
         assert np.array_equal(dots(*rows, query[None, :])[0], together[i])
+
+
+def test_queries_made_once_score_as_each_query_alone():
+    rows, units = _held(_units(3000, 64, 15)), _units(9, 64, 16)
+    made = queries(units)
+    assert np.array_equal(dots(*rows, made), dots(*rows, units))
+    for i in range(len(units)):
+        assert np.array_equal(dots(*rows, made.one(i)), dots(*rows, units[i : i + 1]))
+
+
+def test_each_held_row_finds_its_nearest_centre():
+    """Rows of the index filed to clusters: the centre their held vectors are nearest."""
+    centres, rows = _held(_units(40, 32, 17)), _held(_units(500, 32, 18))
+    want = np.argmax(restored(*rows) @ restored(*centres).T, axis=1)
+    assert np.array_equal(nearest_rows(*centres, rows[0]), want)
 
 
 def test_the_numpy_path_gives_the_same_scores(monkeypatch):

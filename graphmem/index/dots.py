@@ -26,7 +26,7 @@ exact there too, and the scores equal the kernel's.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -77,26 +77,55 @@ def restored(codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
     return codes.astype(np.float32) * np.asarray(scales, np.float32)[:, None]
 
 
-def dots(rows: np.ndarray, scales: np.ndarray, units: np.ndarray) -> np.ndarray:
-    """``(len(units), len(rows))`` float64: each query's dot product with each row.
+class Queries(NamedTuple):
+    """Query rows in two int8 parts each: ``codes`` holds every first part, then every
+    second part; ``first`` and ``second`` their scales (``queries``)."""
 
-    ``rows`` is a C-contiguous ``DTYPE`` matrix and ``scales`` its scale per row
-    (``quantised``); ``units`` a 2-d float array of the same width. Both hold unit
-    vectors (or zero rows), so a product is clipped to [-1, 1]: rounding put a name's
-    cosine with itself at 1.0001, and that figure went into a merge's history."""
+    codes: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+
+    def one(self, i: int) -> Queries:
+        """The ``i``-th query alone, as ``queries`` of it alone gives it."""
+        count = len(self.first)
+        return Queries(self.codes[[i, count + i]], self.first[i : i + 1], self.second[i : i + 1])
+
+
+def queries(units: np.ndarray) -> Queries:
+    """Each row of ``units`` as two int8 parts: what the first leaves over is the second's."""
     first, rest = quantised(units)
     second, rest_rest = quantised(
         np.asarray(units, np.float32) - restored(first, rest) if len(first) else first
     )
-    count = len(first)
+    wide = np.float64
+    return Queries(np.concatenate([first, second]), rest.astype(wide), rest_rest.astype(wide))
+
+
+def dots(rows: np.ndarray, scales: np.ndarray, units: np.ndarray | Queries) -> np.ndarray:
+    """``(len(units), len(rows))`` float64: each query's dot product with each row.
+
+    ``rows`` is a C-contiguous ``DTYPE`` matrix and ``scales`` its scale per row
+    (``quantised``); ``units`` a 2-d float array of the same width, or ``queries`` of one
+    (made once for many calls). Both hold unit vectors (or zero rows), so a product is
+    clipped to [-1, 1]: rounding put a name's cosine with itself at 1.0001, and that
+    figure went into a merge's history."""
+    parts = units if isinstance(units, Queries) else queries(units)
+    count = len(parts.first)
     if not len(rows) or not count:
         return np.zeros((count, len(rows)))
-    codes = np.concatenate([first, second])
-    sums = _integer_sums(np.ascontiguousarray(rows), codes)
-    out = sums[:count] * rest[:, None].astype(np.float64)
-    out += sums[count:] * rest_rest[:, None].astype(np.float64)
+    sums = _integer_sums(np.ascontiguousarray(rows), parts.codes)
+    out = sums[:count] * parts.first[:, None]
+    out += sums[count:] * parts.second[:, None]
     out *= np.asarray(scales, np.float64)[None, :]
     return np.clip(out, -1.0, 1.0, out=out)
+
+
+def nearest_rows(rows: np.ndarray, scales: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """For each row of ``codes`` (int8 rows of the index, each with a positive scale or
+    zero), the position of the row of ``rows`` it has the largest product with: its
+    own scale scales all of its products alike, so it is left out."""
+    sums = _integer_sums(np.ascontiguousarray(rows), np.ascontiguousarray(codes))
+    return np.argmax(sums * np.asarray(scales, np.float64)[None, :], axis=1)
 
 
 def _integer_sums(rows: np.ndarray, codes: np.ndarray) -> np.ndarray:

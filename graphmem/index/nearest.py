@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .dots import dots, restored
+from .dots import dots, nearest_rows, queries
 
 if TYPE_CHECKING:
     from .scope import ScopeIndex
@@ -70,12 +70,13 @@ class Clusters:
         ``probes`` nearest clusters."""
         self._refresh()
         probes = min(self.probes, len(self.centres))
-        near = dots(self.centres, self.centre_scales, units)
+        asked = queries(units)  # each query in int8 parts once, for every product below
+        near = dots(self.centres, self.centre_scales, asked)
         top = np.argpartition(-near, probes - 1, axis=1)[:, :probes]
         out = []
-        for unit, clusters in zip(units, top.tolist(), strict=True):
+        for i, clusters in enumerate(top.tolist()):
             slots = np.concatenate([self._block(c) for c in clusters])
-            out.append((slots, dots(*self.index.rows(slots), unit[None, :])[0]))
+            out.append((slots, dots(*self.index.rows(slots), asked.one(i))[0]))
         return out
 
     def _block(self, cluster: int) -> np.ndarray:
@@ -130,8 +131,7 @@ class Clusters:
         step = max(1, 4_000_000 // max(1, len(self.centres)))  # bounds the scratch array
         for start in range(0, len(slots), step):
             part = slots[start : start + step]
-            best = np.argmax(dots(self.centres, self.centre_scales,
-                                  restored(*index.rows(part))), axis=1)  # fmt: skip
+            best = nearest_rows(self.centres, self.centre_scales, index.rows(part)[0])
             for slot, cluster in zip(part.tolist(), best.tolist(), strict=True):
                 old = int(self.owner[slot])
                 if old >= 0:  # moved, or its vector changed in place
