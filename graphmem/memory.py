@@ -48,6 +48,7 @@ from .lifecycle.maintain import MaintainReport, maintain, set_archived, write_ac
 from .lifecycle.reads import scroll_visible, type_counts
 from .locks import ReadWriteLock, reads
 from .maintenance.agreement import check_on_open
+from .maintenance.settle import release_caches, release_or_warn
 from .maintenance.verify import VerifyReport, verify
 from .models import (
     Entity,
@@ -605,15 +606,20 @@ class Memory:
         (its database closed and opened again) and Qdrant Edge's loaded shards (each loads
         again on its next use). What each store did, by name. It waits for the writes and
         reads in flight; the next search does it on its own once
-        ``config.settle_after_writes`` memories were written since the last time."""
+        ``config.settle_after_writes`` memories were written since the last time
+        (``maintenance/settle.py``)."""
         with self._writing:
             self._written = 0
-            done = {}
-            for name, store in (("graph", self.graph_store), ("vectors", self.vectors)):
-                release = getattr(store, "release_caches", None)
-                done[name] = bool(release()) if callable(release) else False
-        give_back_heap()
-        return done
+            return release_caches({"graph": self.graph_store, "vectors": self.vectors})
+
+    def _settle_if_due(self) -> None:
+        due = self.config.settle_after_writes
+        if not due or self._written < due:
+            return
+        with self._writing:
+            if self._written >= due:  # not settled by another search meanwhile
+                self._written = 0
+                release_or_warn({"graph": self.graph_store, "vectors": self.vectors})
 
     def search(
         self,
@@ -643,9 +649,7 @@ class Memory:
         ``memory_types=["rule", ...]`` keeps those types only.
         """
         scope, now = Scope.of(user_id, agent_id, run_id), now_text(self.clock)
-        due = self.config.settle_after_writes
-        if due and self._written >= due:  # a bulk load, then reads: a few seconds, once
-            self.settle()
+        self._settle_if_due()  # a bulk load, then reads: a few seconds, once
         # The collector paused: what a search builds and drops is freed by reference
         # counting, and none of it is promoted to the oldest generation, whose growth
         # starts the full passes (~7,500 objects a hybrid search on the Bolt backend at

@@ -13,7 +13,8 @@ import threading
 import pytest
 
 from graphmem import Config, Memory
-from graphmem.errors import ConfigError
+from graphmem.errors import BackendUnavailableError, ConfigError
+from graphmem.maintenance.settle import release_caches, release_or_warn
 from graphmem.stores.base import FACTS
 from graphmem.stores.kuzu import KuzuGraphStore
 
@@ -129,6 +130,63 @@ def test_searches_beside_a_settle_never_fail(tmp_path):
                 t.join()
         assert not errors
         assert seen and all(got == want for got in seen)
+
+
+def test_searches_that_find_it_due_together_settle_once(tmp_path):
+    with open_memory(tmp_path, settle_after_writes=20) as m:
+        m.add_many(items(0, 30), user_id="a")
+        seen: list[object] = []
+        start = threading.Barrier(4)
+
+        def search() -> None:
+            start.wait()
+            m.search("Who lives in Lyon?", user_id="a")
+            seen.append(kuzu_of(m)._db)
+
+        threads = [threading.Thread(target=search) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(seen) == 4 and len({id(db) for db in seen}) == 1  # one new database
+
+
+def test_a_settle_that_fails_inside_a_search_is_logged_and_the_search_answers(caplog):
+    """What a search does when it finds a settle due (maintenance/settle.py): a store
+    that cannot hand back its caches is named in a warning, the rest still do."""
+
+    class Refusing:
+        def release_caches(self) -> bool:
+            raise BackendUnavailableError("the graph went away")
+
+    class Willing:
+        released = False
+
+        def release_caches(self) -> bool:
+            self.released = True
+            return True
+
+    willing = Willing()
+    with caplog.at_level("WARNING", logger="graphmem.maintenance.settle"):
+        release_or_warn({"graph": Refusing(), "vectors": willing})
+    assert willing.released
+    assert "graph store" in caplog.text and "the graph went away" in caplog.text
+    with pytest.raises(BackendUnavailableError):  # asked for, it raises
+        release_caches({"graph": Refusing()})
+
+
+def test_a_graph_server_is_left_alone_and_edge_still_settles(bolt_server, tmp_path):
+    options = {"neo4j_uri": bolt_server.uri, "neo4j_user": bolt_server.user,
+               "neo4j_password": bolt_server.password,
+               "neo4j_database": bolt_server.database}  # fmt: skip
+    with Memory.open(tmp_path, graph="neo4j", settle_after_writes=0, **options) as m:
+        m.graph_store.reset()
+        m.add_many(items(0, 20), user_id="a")
+        before = answers(m, "a")
+        assert m.settle() == {"graph": False, "vectors": True}
+        assert answers(m, "a") == before
+        near = {n.entity.name for n in m.graph.neighbours(person(3), user_id="a")}
+        assert CITIES[3] in near
 
 
 def test_an_in_memory_graph_is_left_alone():

@@ -2,9 +2,9 @@
 
 A snapshot is a set of ``.npy`` arrays: numbers as themselves (the vectors' int8 codes
 and scales, BM25 postings in CSR form, neighbours by slot, a graph part's columns),
-everything else (ids, payloads, texts) as UTF-8 JSON in a ``uint8`` array. Nothing is unpickled:
-``np.load`` runs with ``allow_pickle=False``, so a hostile file can fail to load, never
-run code. Each array's dtype, shape and Adler-32 sum are kept in the manifest
+everything else (ids, payloads, texts) as UTF-8 JSON in a ``uint8`` array. Nothing is
+unpickled: ``np.load`` runs with ``allow_pickle=False``, so a hostile file can fail to
+load, never run code. Each array's dtype, shape and Adler-32 sum are kept in the manifest
 (``persist.py``) and checked on load, and the contents are checked against each other
 (slots in range, ids unique, every payload in the index's scope), so a damaged file is
 rebuilt from the stores, not served.
