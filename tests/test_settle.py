@@ -9,6 +9,7 @@ true, and searches running beside it never fail.
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -133,22 +134,26 @@ def test_searches_beside_a_settle_never_fail(tmp_path):
 
 
 def test_searches_that_find_it_due_together_settle_once(tmp_path):
+    """Four searches find a settle due while a write holds the lock: once it is let go,
+    one of them settles and the others search (each settling in turn cost ~7 s at 1M)."""
     with open_memory(tmp_path, settle_after_writes=20) as m:
         m.add_many(items(0, 30), user_id="a")
+        db = kuzu_of(m)._db
         seen: list[object] = []
-        start = threading.Barrier(4)
 
         def search() -> None:
-            start.wait()
             m.search("Who lives in Lyon?", user_id="a")
             seen.append(kuzu_of(m)._db)
 
         threads = [threading.Thread(target=search) for _ in range(4)]
-        for t in threads:
-            t.start()
+        with m._writing:  # as a write in flight would: every search waits behind it
+            for t in threads:
+                t.start()
+            time.sleep(0.5)  # sequencing only: let them all reach the lock
         for t in threads:
             t.join()
-        assert len(seen) == 4 and len({id(db) for db in seen}) == 1  # one new database
+        assert len(seen) == 4 and len({id(d) for d in seen}) == 1  # one new database
+        assert seen[0] is not db
 
 
 def test_a_settle_that_fails_inside_a_search_is_logged_and_the_search_answers(caplog):
