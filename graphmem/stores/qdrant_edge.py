@@ -230,8 +230,7 @@ class EdgeVectorStore:
         with self._call("hand back the loaded collections"):
             if not self._shards:
                 return False
-            for name, shard in self._shards.items():  # as the close counts them
-                self._counts[name] = int(shard.count(qe.CountRequest(exact=True)))
+            self._counts.update(self._loaded_counts())  # as the close counts them
             names = set(self._shards) | self._pending
             try:
                 self._close_shards(flush=True)
@@ -243,8 +242,7 @@ class EdgeVectorStore:
         """Close the shards, then save every collection's count for the next open."""
         counts = {n: self._counts[n] for n in self._pending if n in self._counts}
         try:
-            for name, shard in self._shards.items():
-                counts[name] = int(shard.count(qe.CountRequest(exact=True)))
+            counts.update(self._loaded_counts())
         finally:
             self._close_shards(flush=True)
         if self._dim is None or set(counts) != set(self.collections):
@@ -253,6 +251,11 @@ class EdgeVectorStore:
             edge_counts.write(self._counts_path, counts, self._folders())
         except OSError as exc:  # the next open counts the shards itself
             log.warning("graphmem: shard counts not saved in %s: %s", self.path, exc)
+
+    def _loaded_counts(self) -> dict[str, int]:
+        """Each loaded shard's exact count: what a close saves and a settle keeps."""
+        return {name: int(shard.count(qe.CountRequest(exact=True)))
+                for name, shard in self._shards.items()}  # fmt: skip
 
     def _close_shards(self, *, flush: bool) -> None:
         shards, self._shards = self._shards, {}
