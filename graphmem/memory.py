@@ -610,7 +610,7 @@ class Memory:
         (``maintenance/settle.py``)."""
         with self._writing:
             self._written = 0
-            return release_caches({"graph": self.graph_store, "vectors": self.vectors})
+            return release_caches(self._cache_holders())
 
     def _settle_if_due(self) -> None:
         due = self.config.settle_after_writes
@@ -619,7 +619,11 @@ class Memory:
         with self._writing:
             if self._written >= due:  # not settled by another search meanwhile
                 self._written = 0
-                release_or_warn({"graph": self.graph_store, "vectors": self.vectors})
+                release_or_warn(self._cache_holders())
+
+    def _cache_holders(self) -> dict[str, Any]:
+        """The stores a settle asks, by the names it reports them under."""
+        return {"graph": self.graph_store, "vectors": self.vectors}
 
     def search(
         self,
