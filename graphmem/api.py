@@ -182,6 +182,7 @@ OPS: dict[str, Op] = {
         Op("archive", "POST", "/v1/memories/{memory_id}/archive", Fact, write=True),
         Op("restore", "POST", "/v1/memories/{memory_id}/restore", Fact, write=True),
         Op("maintain", "POST", "/v1/maintain", MaintainReport, write=True),
+        Op("settle", "POST", "/v1/settle", dict[str, bool], write=True),
         Op("search", "POST", "/v1/search", list[Hit], "hits"),
         Op("cypher", "POST", "/v1/cypher", list[dict], "rows"),
         Op("stats", "GET", "/v1/stats", dict),

@@ -97,6 +97,7 @@ def _calls(bob: dict) -> dict[str, tuple[str, str, dict]]:
         "restore": ("POST", f"/v1/memories/{fact}/restore", {}),
         "maintain": ("POST", "/v1/maintain", {"json": {"user_id": "bob",
                                                         "now": "2999-01-01"}}),
+        "settle": ("POST", "/v1/settle", {}),
         "graph.entity": ("GET", "/v1/entities/Zed", {}),
         "graph.relations": ("GET", "/v1/relations", {"params": {"entity": "Zed"}}),
         "graph.neighbours": ("GET", "/v1/neighbours", {"params": {"entity": "Zed"}}),
@@ -147,6 +148,27 @@ def test_only_admin_keys_delete_a_whole_scope(served):
     with Client(served.url, admin) as c:
         assert c.delete_all(user_id="dora") == 2
         assert c.get_all(user_id="dora") == []
+
+
+def test_only_admin_keys_settle_and_the_server_answers_the_same_after(served):
+    """A settle closes and reopens the data dir's stores for every scope, so a scoped key
+    may not ask for it; an admin's leaves every answer as it was and writes still land."""
+    user, _ = served.keys.create(user_id="gail")
+    admin, _ = served.keys.create(admin=True)
+    with Client(served.url, user) as c:
+        c.add_many([{"text": "Gail lives in Porto."}, {"text": "Gail works at Nimbus."}])
+        before = [(h.memory_id, h.text) for h in c.search("Where does Gail live?")]
+        with pytest.raises(AuthError, match="admin key"):
+            c.settle()
+    _problem(httpx.post(served.url + "/v1/settle", headers={"X-API-Key": user}), 403,
+             "AuthError")  # fmt: skip
+    with Client(served.url, admin) as c:
+        assert c.settle() == {"graph": True, "vectors": True}
+    with Client(served.url, user) as c:
+        assert [(h.memory_id, h.text) for h in c.search("Where does Gail live?")] == before
+        c.add("Gail moved to Braga.")
+        assert "Gail moved to Braga." in [h.text for h in c.search("Braga")]
+        assert "Braga" in [r.target_name for r in c.graph.relations("Gail")]
 
 
 def test_rate_limit_answers_429_with_retry_after(tmp_path):

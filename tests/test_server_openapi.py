@@ -112,6 +112,7 @@ def test_every_answer_matches_the_schema_the_document_gives_it(served):
     call("POST", f"/v1/memories/{memory_id}/restore", "/v1/memories/{memory_id}/restore")
     call("GET", "/v1/rules")
     call("POST", "/v1/maintain", json={})
+    assert call("POST", "/v1/settle", key=admin) == {"graph": True, "vectors": True}
     call("GET", "/v1/stats")
     call("POST", "/v1/cypher", json={"query": "MATCH (e:Entity) RETURN e.name AS name"})
     call("GET", "/v1/entities/Sam", "/v1/entities/{name}")

@@ -223,6 +223,14 @@ def install_routes(app: FastAPI) -> None:
         report = await _call_on(request)("maintain", body.now, **given)
         return _answer("maintain", report)
 
+    @route("settle")
+    async def settle(request: Request, key: Auth) -> JSONResponse:
+        # The caches are the whole data dir's, and a settle pauses every scope's calls.
+        if not key.admin:
+            raise forbidden("handing back the stores' caches pauses every scope's calls: it "
+                            "needs an admin key (keys create --admin)")  # fmt: skip
+        return _answer("settle", await _call_on(request)("settle"))
+
     # -- reading ---------------------------------------------------------------------------
 
     @route("get_all")
