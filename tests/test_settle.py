@@ -194,6 +194,47 @@ def test_a_graph_server_is_left_alone_and_edge_still_settles(bolt_server, tmp_pa
         assert CITIES[3] in near
 
 
+def test_a_graph_that_cannot_open_again_says_so_and_loses_nothing(tmp_path, monkeypatch):
+    """Kuzu refusing the reopen (another process took the file's lock meanwhile, say):
+    the settle names the graph and what to do, a later write says the graph is closed
+    rather than fail oddly, and a fresh open finds every memory written before, and
+    nothing of the refused write."""
+    import kuzu
+
+    with open_memory(tmp_path, settle_after_writes=0) as m:
+        m.add_many(items(0, 30), user_id="a")
+        before = answers(m, "a")
+
+        def refuse(*args, **kwargs):
+            raise RuntimeError("IO exception: Could not set lock on file")
+
+        monkeypatch.setattr(kuzu, "Database", refuse)
+        with pytest.raises(BackendUnavailableError, match="open the Memory again") as caught:
+            m.settle()
+        assert "could not be opened again" in str(caught.value)
+        monkeypatch.undo()
+        # Reads the held copies answer still do; a write is refused before anything lands.
+        assert answers(m, "a") == before
+        with pytest.raises(BackendUnavailableError, match="closed"):
+            m.add("Zoe Marsh moved to Graz.", user_id="a")
+    with open_memory(tmp_path) as m:
+        assert answers(m, "a") == before
+        assert len(m.get_all(user_id="a", limit=100)) == 30  # not the refused write
+        assert CITIES[3] in {n.entity.name for n in m.graph.neighbours(person(3), user_id="a")}
+        assert m.verify().ok
+
+
+def test_qdrant_client_vectors_are_left_alone_and_the_graph_settles(tmp_path):
+    """qdrant-client's local mode (or a server) has no caches of ours to hand back."""
+    with open_memory(tmp_path, vectors="local", settle_after_writes=0) as m:
+        m.add_many(items(0, 20), user_id="a")
+        before = answers(m, "a")
+        assert m.settle() == {"graph": True, "vectors": False}
+        assert answers(m, "a") == before
+        m.add("Zoe Marsh moved to Graz.", user_id="a")
+        assert "Zoe Marsh moved to Graz." in [h.text for h in m.search("Zoe", user_id="a")]
+
+
 def test_an_in_memory_graph_is_left_alone():
     store = KuzuGraphStore(None)
     try:
