@@ -58,7 +58,7 @@ from ..querylib import Query, QueryLibrary, used_params
 from . import kuzu_lists
 from .base import Row, Tracer
 from .kuzu_file import CLEAN_MARK, check_graph_file, mark_clean
-from .kuzu_user import WRITE_REFUSED, KuzuUserCypher, param_error
+from .kuzu_user import POOL_FULL, WRITE_REFUSED, KuzuUserCypher, param_error
 from .kuzu_values import clean
 from .rows import (
     ENTITY_COLUMNS,
@@ -101,7 +101,6 @@ RENEW_AFTER_BYTES = 32 * 2**20
 STATEMENT_BYTES = 64 * 2**10
 log = logging.getLogger(__name__)
 _LOCKED = re.compile(r"lock|could not set lock|already (open|in use)", re.IGNORECASE)
-_POOL_FULL = re.compile(r"buffer pool is full", re.IGNORECASE)
 # Kuzu refuses a second read-write open from another process, but not from this one, where
 # it is unsafe (environment.md): keep our own registry of open paths.
 _OPEN_PATHS: set[Path] = set()
@@ -274,7 +273,7 @@ class KuzuGraphStore(KuzuUserCypher):
                     raise ReadOnlyError(
                         f"{name}: refused, the statement writes ({message})", query_name=name
                     ) from exc
-                if _POOL_FULL.search(message):
+                if POOL_FULL.search(message):
                     # Measured after one such failure in a checkpoint: 112k of 160k fact
                     # texts read back empty; `graphmem doctor --repair` restored them.
                     message += (f"; Kuzu's page cache ({self._pool}) is too small for this "

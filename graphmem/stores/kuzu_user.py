@@ -23,6 +23,7 @@ from .kuzu_values import check_dates, clean, dated, unhashable
 from .memory_watch import MemoryWatch
 
 WRITE_REFUSED = re.compile(r"read-only|read only", re.IGNORECASE)
+POOL_FULL = re.compile(r"buffer pool is full", re.IGNORECASE)
 
 
 class KuzuUserCypher:
@@ -241,4 +242,15 @@ def _user_error(exc: RuntimeError) -> QueryError | ValidationError:
         )
     if WRITE_REFUSED.search(message):
         return ReadOnlyError(f"user: refused, the statement writes ({message})", query_name="user")
+    if POOL_FULL.search(message):
+        # A variable-length pattern over a graph with cycles, unbounded in practice:
+        # "(a)-[*1..30]-(b)" on eight entities filled a 1 GB page cache in 2 s.
+        return QueryError(
+            "cypher: the statement needed more than the graph's page cache holds (the "
+            "graph_buffer_pool_mb setting) and was stopped; bound variable-length patterns "
+            "(such as *1..3), anchor the MATCH on a property, add LIMIT, or pass a scope to "
+            "run it on the scope's copy. A read-only statement changed nothing; after a "
+            f"write, run `graphmem doctor` ({message})",
+            query_name="user",
+        )
     return QueryError(f"user: {message}", query_name="user")

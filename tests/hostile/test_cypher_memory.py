@@ -179,3 +179,21 @@ def test_a_value_doubled_clause_by_clause_is_stopped_before_it_runs_here(memory)
     small = "WITH 1 AS a WITH a + 1 AS b WITH b + 1 AS c MATCH (f:Fact) RETURN c, count(f) AS n"
     assert memory.cypher(small) == [{"c": 3, "n": 2}]
     assert memory.cypher("RETURN list_transform([1, 2], x -> x * 2) AS y") == [{"y": [2, 4]}]
+
+
+def test_a_path_pattern_that_fills_the_page_cache_says_what_to_change(tmp_path):
+    """Undirected paths of up to 30 hops over a few entities and their facts: Kuzu's page
+    cache fills before the time limit. The error must name the setting and the fix, not
+    the engine's words alone, and the store must go on."""
+    with Memory.open(tmp_path / "d", embedder="hash", extractor="offline",
+                     graph_buffer_pool_mb=64, cypher_timeout=120) as m:  # fmt: skip
+        m.add("Alice lives in Paris. Alice works at Acme.", user_id="alice")
+        m.add("Bob lives in Rome.", user_id="bob")
+        with pytest.raises(QueryError) as caught:
+            m.cypher("MATCH p = (a)-[*1..30]-(b) RETURN count(p) AS n")
+        said = str(caught.value)
+        assert "graph_buffer_pool_mb" in said and "*1..3" in said and "changed nothing" in said
+        assert m.cypher("MATCH p = (a)-[*1..2]-(b) RETURN count(p) > 0 AS some") == [{"some": True}]
+        m.add("Carol lives in Oslo.", user_id="carol")
+        assert m.search("Where does Carol live?", user_id="carol")[0].text == "Carol lives in Oslo."
+        assert m.verify().ok
