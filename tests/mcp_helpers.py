@@ -198,7 +198,17 @@ BAD_CALLS = [
     # nothing it could fix; the name that is no memory type is named now.
     ("recall", {"query": "x", "memory_types": ["bogus"]},
      'memory_types.0: must be one of "semantic"'),
-    ("remember", {"text": "Larry likes tea.", "importance": -1}, "greater than or equal to 0"),
+    # Past a bound, or missing: said in the same words, not pydantic's with its web page.
+    ("remember", {"text": "Larry likes tea.", "importance": -1},
+     "ValidationError: importance: must be at least 0, got -1; send importance as tools/list"),
+    ("recall", {"query": ""}, "ValidationError: query: must be non-empty, got \"\""),
+    ("recall", {"query": "x", "limit": 1000}, "limit: must be at most 50, got 1000"),
+    ("recall", {}, "ValidationError: query: is required and was not given"),
+    ("remember_conversation", {"messages": [{"role": "user"}]},
+     "messages.0.content: is required and was not given"),
+    ("remember_conversation", {"messages": []}, "messages: must be non-empty, got []"),
+    # Named as the tool's argument, not the library's (messages).
+    ("remember", {"text": "Eve likes ham. " * 1400}, "ValidationError: text: is 21,000 characters"),
 ]  # fmt: skip
 
 
@@ -209,7 +219,7 @@ async def bad_calls(client: Client) -> None:
         result = await client.call_tool(tool, arguments)
         assert result.is_error, (tool, arguments)
         assert named in text_of(result), (tool, text_of(result))
-        assert "Traceback" not in text_of(result)
+        assert "Traceback" not in text_of(result) and "pydantic" not in text_of(result)
         # Still serving, and nothing was lost.
         still = await call(client, "recall", query="Where does Alice work?", limit=1)
         assert still.structured_content["hits"][0]["text"] == "Alice works at Acme."

@@ -150,10 +150,14 @@ ADD_BODIES = [
      "is not one of"),
     ({"messages": [{"role": "user", "content": "Eve likes ham.", "nmae": "Eve"}]},
      "messages[0].nmae", "unknown key"),
+    # Sent as text, named as text: the library's argument is messages.
+    ({"text": "Eve likes ham. " * 1400}, "text", "21,000 characters, over the limit"),
+    ({"messages": "Eve likes ham. " * 1400}, "messages", "21,000 characters, over the limit"),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("body", "field", "said"), ADD_BODIES, ids=[b[1] for b in ADD_BODIES])
+@pytest.mark.parametrize(("body", "field", "said"), ADD_BODIES,
+                         ids=[f"{i}-{b[1]}" for i, b in enumerate(ADD_BODIES)])  # fmt: skip
 def test_an_add_body_that_would_be_misread_is_named_and_nothing_stored(
     served, key, body, field, said
 ):

@@ -13,7 +13,7 @@ key's (``graphmem serve``), so a model cannot wander into another user's memorie
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -165,15 +165,16 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
 
         return register
 
-    async def run(ctx: Context, op: str, *args: Any, **kwargs: Any) -> Any:
+    async def run(ctx: Context, op: str, *args: Any,
+                  arguments: Mapping[str, str] = _ARGUMENT_OF, **kwargs: Any) -> Any:  # fmt: skip
         try:
             return await call(op, *args, **kwargs, **scope_of(ctx))
         except GraphMemError as exc:
             # The model reads this and can correct itself; the class names the kind, and
             # the field is named as the tool's argument (``when``, not ``timestamp``).
             said = str(exc)
-            if isinstance(exc, ValidationError) and exc.field in _ARGUMENT_OF:
-                said = f"{_ARGUMENT_OF[exc.field]}: {exc.detail}"
+            if isinstance(exc, ValidationError) and exc.field in arguments:
+                said = f"{arguments[exc.field]}: {exc.detail}"
             raise ToolError(f"{type(exc).__name__}: {said}") from exc
 
     @tool(WRITE)
@@ -222,7 +223,8 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
         """Store something worth remembering about the user or the world. Facts are
         extracted and linked into the knowledge graph; a fact that contradicts an older
         one supersedes it (the old one stays in history). Returns the stored memories."""
-        result = await run(ctx, "add", text, infer=infer, metadata=metadata, timestamp=when,
+        result = await run(ctx, "add", text, arguments={**_ARGUMENT_OF, "messages": "text"},
+                           infer=infer, metadata=metadata, timestamp=when,
                            memory_type=memory_type, importance=importance, ttl=ttl)  # fmt: skip
         return answer(remembered(result), {"result": result})
 

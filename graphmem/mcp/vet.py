@@ -18,7 +18,10 @@ spec asks for, the same on stdio and over HTTP (found by a fuzz pass with raw cl
   ``recall(query=..., top_k=3)`` answered five hits as if asked for them
   (``strict_arguments``, a tool error the model reads, as for any bad argument);
 - an argument of a JSON type its schema does not allow (``"limit": true``, ``"2"``): the
-  SDK's lax validation ran it as 1 or 2 (``misfit_argument``, the same kind of error).
+  SDK's lax validation ran it as 1 or 2 (``misfit_argument``, the same kind of error);
+- one past a bound of its schema, or a required one missing: the SDK answered pydantic's
+  text, which names pydantic's own class for the arguments and links pydantic's web
+  pages. It is now said in the same words as the errors above.
 """
 
 from __future__ import annotations
@@ -251,9 +254,16 @@ def error(msg_id: str | int | None, code: int, message: str) -> types.JSONRPCErr
                              message=message))  # fmt: skip
 
 
-# What pydantic checks itself, with messages the model already reads (ge, le, lengths).
-_BOUNDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-                     "minLength", "maxLength", "minItems", "maxItems", "pattern"})  # fmt: skip
+# A value past one of its schema's bounds, in words. Left to the SDK, pydantic answered
+# "1 validation error for rememberArguments ... [type=string_too_short, ...] For further
+# information visit https://errors.pydantic.dev/...": its own class name and a web page.
+_BOUNDS = {
+    "minimum": "at least {}", "exclusiveMinimum": "more than {}",
+    "maximum": "at most {}", "exclusiveMaximum": "less than {}",
+    "minLength": "at least {} characters long", "maxLength": "at most {} characters long",
+    "minItems": "a list of at least {} items", "maxItems": "a list of at most {} items",
+    "pattern": "text matching {}",
+}  # fmt: skip
 
 
 def misfit_argument(name: str, schema: Mapping[str, Any], given: Mapping[str, Any]) -> str | None:
@@ -268,10 +278,20 @@ def misfit_argument(name: str, schema: Mapping[str, Any], given: Mapping[str, An
             # number under its minimum, not "must be a number or null".
             fitting = [e for e in found.context if e.validator != "type"]
             found = max(fitting, key=lambda e: len(e.absolute_path)) if fitting else found
-        if found.validator in _BOUNDS or found.validator in ("additionalProperties", "required"):
-            continue
+        if found.validator == "additionalProperties":
+            continue  # named by ``strict_arguments`` before this runs
         where = ".".join(str(p) for p in found.absolute_path) or "arguments"
-        wanted = _wanted(found.schema)
+        if found.validator == "required":
+            missing = next(k for k in found.validator_value if k not in found.instance)
+            where = f"{where}.{missing}" if found.absolute_path else missing
+            return (f"ValidationError: {where}: is required and was not given; "
+                    f"send {where} as tools/list describes it for {name}")  # fmt: skip
+        if found.validator in _BOUNDS:
+            bound = found.validator_value
+            wanted = ("non-empty" if found.validator in ("minLength", "minItems") and bound == 1
+                      else _BOUNDS[found.validator].format(json.dumps(bound)))  # fmt: skip
+        else:
+            wanted = _wanted(found.schema)
         try:
             got = json.dumps(found.instance)
         except (TypeError, ValueError):

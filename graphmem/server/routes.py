@@ -155,11 +155,16 @@ def install_routes(app: FastAPI) -> None:
         if body.messages is not None and body.text is not None:
             raise ValidationError("text", "the body has both text and messages; give one")
         messages = body.messages if body.messages is not None else body.text
-        result = await _call_on(request)(
-            "add", messages, **scope_for(key, body.scope(), by_id=False),
-            metadata=body.metadata, infer=body.infer, source_ids=body.source_ids,
-            timestamp=body.timestamp, **body.life(),
-        )  # fmt: skip
+        try:
+            result = await _call_on(request)(
+                "add", messages, **scope_for(key, body.scope(), by_id=False),
+                metadata=body.metadata, infer=body.infer, source_ids=body.source_ids,
+                timestamp=body.timestamp, **body.life(),
+            )  # fmt: skip
+        except ValidationError as exc:
+            if body.messages is None and exc.field == "messages":  # the body's name for it
+                raise ValidationError("text", exc.detail) from exc
+            raise
         return _answer("add", result)
 
     @route("add_many")
