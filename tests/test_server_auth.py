@@ -169,6 +169,13 @@ def test_only_admin_keys_settle_and_the_server_answers_the_same_after(served):
         c.add("Gail moved to Braga.")
         assert "Gail moved to Braga." in [h.text for h in c.search("Braga")]
         assert "Braga" in [r.target_name for r in c.graph.relations("Gail")]
+    # From the command line, as a cron job at a quiet hour would; the add loaded the shards.
+    refused = cli("settle", "--url", served.url, "--api-key", user)
+    assert refused.returncode == 1 and "AuthError" in refused.stderr and "admin" in refused.stderr
+    done = cli("--json", "settle", "--url", served.url, "--api-key", admin)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"graph": True, "vectors": True}
+    assert user not in refused.stdout + refused.stderr  # a key is never echoed
 
 
 def test_rate_limit_answers_429_with_retry_after(tmp_path):

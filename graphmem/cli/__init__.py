@@ -67,7 +67,7 @@ def _global_flags(parser: argparse.ArgumentParser, top: bool) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks", **default)
 
 
-def _store_flags(parser: argparse.ArgumentParser, scoped: bool) -> None:
+def _store_flags(parser: argparse.ArgumentParser, scoped: bool, remote: bool) -> None:
     parser.add_argument("--data-dir", help="embedded data directory (default: "
                         "GRAPHMEM_DATA_DIR or ~/.local/share/graphmem)")  # fmt: skip
     parser.add_argument("--embedder", choices=["local", "hash", "openai"], help="embedder")
@@ -76,6 +76,7 @@ def _store_flags(parser: argparse.ArgumentParser, scoped: bool) -> None:
         parser.add_argument("--user", help="user_id scope (default: GRAPHMEM_USER_ID)")
         parser.add_argument("--agent", help="agent_id scope (default: GRAPHMEM_AGENT_ID)")
         parser.add_argument("--run", help="run_id scope (default: GRAPHMEM_RUN_ID)")
+    if remote:
         parser.add_argument("--url", help="run against this graphmem server (default: "
                             "GRAPHMEM_URL) instead of the local stores")  # fmt: skip
         parser.add_argument("--api-key", help="the server's API key (default: GRAPHMEM_API_KEY)")
@@ -105,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         if cmd.add_help:
             _global_flags(p, top=False)
         if cmd.needs != "none":
-            _store_flags(p, scoped=cmd.needs == "scope")
+            _store_flags(p, scoped=cmd.needs == "scope", remote=cmd.needs in ("scope", "server"))
         for a in cmd.args:
             p.add_argument(*a.flags, **a.options)
         p.set_defaults(cmd=cmd)

@@ -70,6 +70,15 @@ def maintain_cmd(ctx: Context) -> dict[str, Any]:
     return ctx.memory.maintain(ctx.args.now, **scope).to_dict()
 
 
+@command("settle", "hand back what a bulk load's writes left in a running server's caches "
+         "(--url, with an admin key): Kuzu's page cache and Qdrant Edge's loaded shards",
+         human=lambda done: (f"{name:<8} {'handed back' if did else 'nothing to hand back'}"
+                             for name, did in done.items()),
+         needs="server")  # fmt: skip
+def settle_cmd(ctx: Context) -> dict[str, bool]:
+    return ctx.memory.settle()
+
+
 @command("export", "write every scope's memories, graph and history as portable JSON lines",
          arg("file", help="where to write ('-': standard output)"),
          arg("--no-vectors", action="store_true", help="leave vectors out (import re-embeds)"),

@@ -47,8 +47,9 @@ class Command:
     help: str
     run: Callable[[Context], Any]
     args: tuple[Arg, ...] = ()
-    # "scope": opens the memory and takes --user/--agent/--run; "store": the memory
-    # without a scope; "none": no store options at all.
+    # "scope": opens the memory and takes --user/--agent/--run, or --url; "store": the
+    # memory without a scope; "server": the same, or a server by --url; "none": no store
+    # options at all.
     needs: str = "scope"
     # A list result printed as JSON lines (one object a line) instead of one array.
     stream: bool = False
