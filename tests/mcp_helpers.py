@@ -208,7 +208,11 @@ BAD_CALLS = [
      "messages.0.content: is required and was not given"),
     ("remember_conversation", {"messages": []}, "messages: must be non-empty, got []"),
     # Named as the tool's argument, not the library's (messages).
-    ("remember", {"text": "Eve likes ham. " * 1400}, "ValidationError: text: is 21,000 characters"),
+    # And what to do is said in words that fit every surface, not the library's add().
+    ("remember", {"text": "Eve likes ham. " * 1400},
+     "ValidationError: text: is 21,000 characters, over the limit of 20,000; split it into "
+     "parts and add each on its own, or raise max_text_chars (a server: "
+     "GRAPHMEM_MAX_TEXT_CHARS)"),
 ]  # fmt: skip
 
 

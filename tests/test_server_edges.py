@@ -151,8 +151,10 @@ ADD_BODIES = [
     ({"messages": [{"role": "user", "content": "Eve likes ham.", "nmae": "Eve"}]},
      "messages[0].nmae", "unknown key"),
     # Sent as text, named as text: the library's argument is messages.
-    ({"text": "Eve likes ham. " * 1400}, "text", "21,000 characters, over the limit"),
-    ({"messages": "Eve likes ham. " * 1400}, "messages", "21,000 characters, over the limit"),
+    ({"text": "Eve likes ham. " * 1400}, "text",
+     "21,000 characters, over the limit of 20,000; split it into parts and add each"),
+    ({"messages": "Eve likes ham. " * 1400}, "messages",
+     "or raise max_text_chars (a server: GRAPHMEM_MAX_TEXT_CHARS)"),
 ]  # fmt: skip
 
 

@@ -35,6 +35,11 @@ MAX_ID_CHARS = 1_000
 ITEM_KEYS = ("text", "messages", "metadata", "source_ids", "timestamp", "memory_type",
              "importance", "ttl", "expires_at")  # fmt: skip
 _SCOPE_KEYS = frozenset({"user_id", "agent_id", "run_id"})
+# Said the same over every surface (library, REST, MCP): no call of one surface named.
+_SPLIT = (
+    "split it into parts and add each on its own, or raise max_text_chars "
+    "(a server: GRAPHMEM_MAX_TEXT_CHARS)"
+)
 
 
 @dataclass(frozen=True)
@@ -64,8 +69,7 @@ def check_text(value: object, field: str, max_chars: int) -> str:
     if len(value) > max_chars:
         raise ValidationError(
             field,
-            f"is {len(value):,} characters, over the limit of {max_chars:,}; split it into "
-            "several add() calls or raise max_text_chars",
+            f"is {len(value):,} characters, over the limit of {max_chars:,}; {_SPLIT}",
         )
     return stripped
 
@@ -89,7 +93,7 @@ def normalise_messages(messages: object, max_chars: int) -> list[Message]:
     if total > max_chars:
         raise ValidationError(
             "messages", f"total {total:,} characters is over the limit of {max_chars:,}; "
-            "split it into several add() calls or raise max_text_chars",
+            + _SPLIT,
         )  # fmt: skip
     return out
 
