@@ -204,6 +204,8 @@ BAD_CALLS = [
     ("recall", {"query": ""}, "ValidationError: query: must be non-empty, got \"\""),
     ("recall", {"query": "x", "limit": 1000}, "limit: must be at most 50, got 1000"),
     ("recall", {}, "ValidationError: query: is required and was not given"),
+    # No arguments at all (left out, as the SDK sends None): read as none given.
+    ("recall", None, "ValidationError: query: is required and was not given"),
     ("remember_conversation", {"messages": [{"role": "user"}]},
      "messages.0.content: is required and was not given"),
     ("remember_conversation", {"messages": []}, "messages: must be non-empty, got []"),

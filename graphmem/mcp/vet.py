@@ -343,6 +343,10 @@ def strict_arguments(
         params = ctx.params if ctx.method == "tools/call" else None
         name = params.get("name") if isinstance(params, Mapping) else None
         given = params.get("arguments") if isinstance(params, Mapping) else None
+        if given is None and isinstance(name, str):
+            # MCP lets a call leave its arguments out (or send null): read as none given,
+            # so a required one is named as missing, not in pydantic's words.
+            given = {}
         if isinstance(name, str) and name in taken and isinstance(given, Mapping):
             unknown = sorted(k for k in given if k not in taken[name])
             text = None
