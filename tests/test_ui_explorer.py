@@ -420,3 +420,36 @@ def test_a_scope_with_more_memories_than_the_list_shows_says_so(page, served):
     page.get_by_role("tab", name="Memories").click()
     expect(page.locator("#memories tbody tr")).to_have_count(200)
     expect(page.locator("#mem-note")).to_contain_text("Showing the first 200 memories")
+
+
+# Markup a user's data may hold: an entity named by it, a memory's text, metadata.
+MARKUP = '<img src=x onerror="window.__pwned=1">'
+SCRIPT = "<script>window.__pwned=2</script>"
+
+
+def test_markup_in_names_and_memories_is_shown_as_text_and_never_runs(page, served):
+    """What a user stored is data to the page: a name or a memory holding HTML shows its
+    characters, runs nothing, and breaks no selector or attribute it lands in."""
+    triples = [{"source": MARKUP, "relation": "knows", "target": "Quote\" Mark's"}]
+    _as_admin(served, "/v1/triples", {"user_id": "mallory", "triples": triples})
+    _as_admin(served, "/v1/memories/batch", {"user_id": "mallory", "infer": False, "items": [
+        {"text": f"{SCRIPT} Mallory keeps a <b>bold</b> diary.",
+         "metadata": {"type": SCRIPT, "note": MARKUP}}]})  # fmt: skip
+    page.get_by_label("User", exact=True).fill("mallory")
+    connect(page, served.keys["admin"])
+    drawn = page.locator("#graph .node", has_text="<img src=x")
+    expect(drawn).to_have_count(1)
+    drawn.click()
+    expect(page.locator("#entity-name")).to_have_text(MARKUP)
+    expect(page.locator("#entity-relations .relation")).to_contain_text("Quote\" Mark's")
+    page.get_by_role("tab", name="Search").click()
+    box = page.get_by_label("Question")
+    box.fill(f"What does Mallory keep? {SCRIPT}")
+    box.press("Enter")
+    expect(page.locator(".hit").first).to_contain_text(f"{SCRIPT} Mallory keeps a <b>bold</b>")
+    page.get_by_role("tab", name="Memories").click()
+    row = page.locator("#memories tbody tr", has_text="Mallory keeps a")
+    expect(row.locator("td").first).to_have_text(f"{SCRIPT} Mallory keeps a <b>bold</b> diary.")
+    # Nothing ran, and the page grew no element from the data.
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#graph img, .hit b, #memories b, script:not([src])").count() == 0
