@@ -1,0 +1,65 @@
+"""``graphmem demo``, the README's first command, run as a user runs it: the real command
+line in a subprocess, the embedded stores, the local model, no key and no server."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ALICE = {"Alice works at Acme.", "Bob is Alice's brother.", "Bob lives in Paris.",
+         "Alice moved from Acme to Globex.", "I love hiking in the Alps with my sister Carol."}  # fmt: skip
+
+
+def sections(out: str) -> dict[str, list[str]]:
+    """The demo's output by ``== heading``: each heading's lines, stripped, blanks left out."""
+    found: dict[str, list[str]] = {}
+    lines: list[str] = []
+    for line in out.splitlines():
+        if line.startswith("== "):
+            lines = found.setdefault(line[3:], [])
+        elif line.strip():
+            lines.append(line.strip())
+    return found
+
+
+def test_the_demo_tells_the_story_the_readme_promises_and_runs_again(tmp_path):
+    """Supersession, a past state, a two-hop path, a hybrid hit that explains itself, and
+    a user who sees none of another's memories; a second run on the same data dir starts
+    the story afresh instead of doubling it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "GRAPHMEM_"))}
+    env["PYTHONPATH"] = str(REPO)
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-m", "graphmem.cli", "demo", "--data-dir", str(tmp_path / "d")],
+            capture_output=True, text=True, env=env, timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "(embedder: local)" in done.stdout  # the model the README installs
+        got = sections(done.stdout)
+        assert set(got["memories of alice (current)"]) == ALICE - {"Alice works at Acme."}
+        assert sorted(got["memories of dave (current)"]) == [
+            "Dave lives in Rome.",
+            "Dave works at Initech.",
+        ]
+        relations = " | ".join(got["relations of Alice (current; Acme was superseded by Globex)"])
+        assert "Alice -[works_at]-> Globex  (since 2024-06-15)" in relations
+        assert "Alice -[brother]-> Bob" in relations and "Acme" not in relations
+        assert got["where did Alice work on 2024-03-01?  (as_of)"] == ["Alice -[works_at]-> Acme"]
+        assert got["how is Alice connected to Paris?"] == [
+            "Alice -[brother]-> Bob ; Bob -[lives_in]-> Paris"
+        ]
+        hits = got['hybrid search: "where does Alice\'s brother live?"']
+        assert len(hits) == 6  # three hits, each with its explanation
+        texts = [line.split(". ", 1)[1] for line in hits[0::2]]
+        assert "Bob lives in Paris." in texts[:2], texts
+        why = hits[2 * texts.index("Bob lives in Paris.") + 1]
+        assert "graph" in why and why.endswith(
+            "via Alice -[brother]-> Bob ; Bob -[lives_in]-> Paris"
+        )
+        heading = next(h for h in got if h.startswith("dave cannot see alice's memories:"))
+        seen = ast.literal_eval(heading.split(":", 1)[1].strip())
+        assert seen and not ALICE.intersection(seen), seen
