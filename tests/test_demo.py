@@ -63,3 +63,28 @@ def test_the_demo_tells_the_story_the_readme_promises_and_runs_again(tmp_path):
         heading = next(h for h in got if h.startswith("dave cannot see alice's memories:"))
         seen = ast.literal_eval(heading.split(":", 1)[1].strip())
         assert seen and not ALICE.intersection(seen), seen
+
+
+def test_the_readme_python_example_runs_as_written_and_finds_what_its_comments_say(
+    tmp_path, monkeypatch, capsys
+):
+    """The README's first Python block, copied as a user copies it (it opens
+    ``./memory-data``): it must run to its end, and what its comments promise must hold."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GRAPHMEM_EXTRACTOR", "GRAPHMEM_EMBEDDER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "README.md", "exec"), {})  # noqa: S102 - the README's own example
+    printed = capsys.readouterr().out
+    assert "Bob lives in Paris." in printed and "Alice -[brother]-> Bob" in printed, printed
+    from graphmem import Memory
+
+    with Memory.open(tmp_path / "memory-data") as m:
+        now = {(r.name, r.target_name) for r in m.graph.relations("Alice", user_id="alice")}
+        assert {("works_at", "Globex"), ("brother", "Bob"), ("mentors", "Dana")} <= now, now
+        then = m.graph.relations("Alice", user_id="alice", as_of="2024-03-01")
+        assert ("works_at", "Acme") in {(r.name, r.target_name) for r in then}
+        steps = m.graph.paths("Alice", "Paris", user_id="alice")[0]
+        assert [(s.source, s.relation, s.target) for s in steps] == [
+            ("Alice", "brother", "Bob"), ("Bob", "lives_in", "Paris")]  # fmt: skip
