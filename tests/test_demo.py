@@ -4,12 +4,11 @@ line in a subprocess, the embedded stores, the local model, no key and no server
 from __future__ import annotations
 
 import ast
-import os
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.test_cli import REPO, cli_env
+
 ALICE = {"Alice works at Acme.", "Bob is Alice's brother.", "Bob lives in Paris.",
          "Alice moved from Acme to Globex.", "I love hiking in the Alps with my sister Carol."}  # fmt: skip
 
@@ -30,8 +29,8 @@ def test_the_demo_tells_the_story_the_readme_promises_and_runs_again(tmp_path):
     """Supersession, a past state, a two-hop path, a hybrid hit that explains itself, and
     a user who sees none of another's memories; a second run on the same data dir starts
     the story afresh instead of doubling it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "GRAPHMEM_"))}
-    env["PYTHONPATH"] = str(REPO)
+    env = cli_env(tmp_path)
+    del env["GRAPHMEM_EMBEDDER"]  # the demo as the README runs it, with the local model
     for _ in range(2):
         done = subprocess.run(
             [sys.executable, "-m", "graphmem.cli", "demo", "--data-dir", str(tmp_path / "d")],
@@ -75,9 +74,7 @@ def test_the_readme_python_example_runs_as_written_and_finds_what_its_comments_s
     ``./memory-data``): it must run to its end, and what its comments promise must hold."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     block = readme.split("```python\n", 1)[1].split("```", 1)[0]
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GRAPHMEM_EXTRACTOR", "GRAPHMEM_EMBEDDER"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)  # Memory.open reads no environment: only from_env does
     exec(compile(block, "README.md", "exec"), {})  # noqa: S102 - the README's own example
     printed = capsys.readouterr().out
     assert "Bob lives in Paris." in printed and "Alice -[brother]-> Bob" in printed, printed
