@@ -176,6 +176,22 @@ def test_each_protocol_version_a_client_may_ask_for_is_served(served, version):
         assert done.status_code == 202
         listed = http.post("/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
         assert {t["name"] for t in message(listed)["result"]["tools"]} == TOOLS
+        # A tool's answer and a refused argument have the shape of the version agreed:
+        # the refusal carried 2026-07-28's resultType to every era. 1e400 is read as
+        # Infinity, which is no integer, and was answered "must be at most 50".
+        calls = [CALL_RECALL % limit for limit in ("3", "1e400")]  # as raw JSON text
+        answers = [message(http.post("/mcp", content=body)) for body in calls]
+        assert [a["result"]["isError"] for a in answers] == [False, True]
+        assert "resultType" not in answers[0]["result"]
+        assert sorted(answers[1]["result"]) == ["content", "isError"]
+        refused = answers[1]["result"]["content"][0]["text"]
+        assert refused.startswith("ValidationError: limit: must be an integer, got Infinity")
+
+
+CALL_RECALL = (
+    '{"jsonrpc": "2.0", "id": 3, "method": "tools/call",'
+    ' "params": {"name": "recall", "arguments": {"query": "tea", "limit": %s}}}'
+)
 
 
 def message(response: httpx.Response) -> dict[str, Any]:

@@ -45,6 +45,11 @@ def test_both_protocol_eras_are_served_over_stdio(tmp_path, mode):
     async def scenario():
         async with stdio_client(tmp_path, "--user", "alice", mode=mode) as client:
             await every_tool(client)
+            # A refusal made before the SDK's handler has the era's shape too: the
+            # client reads it as the tool's error, not as a malformed result.
+            refused = await client.call_tool("recall", {"query": "x", "limit": True})
+            assert refused.is_error
+            assert "limit: must be an integer, got true" in text_of(refused)
 
     anyio.run(scenario)
 

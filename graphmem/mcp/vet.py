@@ -35,6 +35,7 @@ import mcp_types as types
 import pydantic
 from jsonschema import Draft202012Validator
 from mcp_types.methods import validate_client_request
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 ERAS = ("2025-11-25", "2026-07-28")  # the schema eras mcp_types validates requests by
 
@@ -272,11 +273,16 @@ def misfit_argument(name: str, schema: Mapping[str, Any], given: Mapping[str, An
     true`` as 1, ``"2"`` as 2 and ``"infer": "no"`` as False, so a call that a strict
     client's schema check refuses ran as something the model never asked for."""
     validator = Draft202012Validator(schema)
-    for found in sorted(validator.iter_errors(dict(given)), key=lambda e: list(e.path)):
+    # A wrong type first: 1e400 is "not an integer" before it is "over 50".
+    errors = validator.iter_errors(dict(given))
+    for found in sorted(errors, key=lambda e: (list(e.path), e.validator != "type")):
         if found.validator in ("anyOf", "oneOf") and found.context:
             # The branch the value fits in type says what is wrong: "importance: -1" is a
             # number under its minimum, not "must be a number or null".
-            fitting = [e for e in found.context if e.validator != "type"]
+            # A branch counts only when the value has its type: 1e400 (read as Infinity)
+            # is no integer, so "must be at most 50" would send the caller the wrong way.
+            mistyped = {e.relative_schema_path[0] for e in found.context if e.validator == "type"}
+            fitting = [e for e in found.context if e.relative_schema_path[0] not in mistyped]
             found = max(fitting, key=lambda e: len(e.absolute_path)) if fitting else found
         if found.validator == "additionalProperties":
             continue  # named by ``strict_arguments`` before this runs
@@ -321,6 +327,16 @@ def _wanted(schema: Any) -> str:
     return " or ".join(words.get(k, str(k)) for k in kinds)
 
 
+def tool_error(text: str, version: str) -> dict[str, Any]:
+    """A tool's error result as the wire carries it under ``version``. A middleware that
+    answers without the SDK's handler gets no per-version shaping: a dumped
+    ``CallToolResult`` carried 2026-07-28's ``resultType`` to clients of every era."""
+    out: dict[str, Any] = {"content": [{"type": "text", "text": text}], "isError": True}
+    if version in MODERN_PROTOCOL_VERSIONS:
+        out["resultType"] = "complete"  # required from that era on
+    return out
+
+
 def strict_arguments(
     taken: Mapping[str, Sequence[str]],
     schema_of: Callable[[str], Mapping[str, Any] | None] = lambda name: None,
@@ -357,8 +373,7 @@ def strict_arguments(
             elif (schema := schema_of(name)) is not None:
                 text = misfit_argument(name, schema, given)
             if text is not None:
-                return types.CallToolResult(content=[types.TextContent(type="text", text=text)],
-                                            is_error=True)  # fmt: skip
+                return tool_error(text, getattr(ctx, "protocol_version", ""))
         return await call_next(ctx)
 
     return middleware
