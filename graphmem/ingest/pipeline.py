@@ -194,8 +194,8 @@ class Pipeline:
                 entity.facts = (index, index + 1)
             # A turn matters as much as its most important sentence.
             rated = [f.importance for f in found.facts if f.importance is not None]
-            out.facts.append(ExtractedFact(msg.content, unit.timestamp,
-                                           max(rated, default=importance(msg.content)),
+            rating = max(rated) if rated else importance(msg.content)  # only when needed
+            out.facts.append(ExtractedFact(msg.content, unit.timestamp, rating,
                                            turn=number if several else None))  # fmt: skip
             out.entities += found.entities
             for rel in found.relations if msg.role == "user" else ():
