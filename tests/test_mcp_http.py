@@ -108,6 +108,18 @@ def test_requests_without_a_live_key_are_401(served, headers):
     assert answer.json()["error"] == "AuthError"
 
 
+def test_a_request_with_two_different_keys_is_401_as_on_the_rest_routes(served):
+    alice, _ = served.keys.create(user_id="alice")
+    bob, _ = served.keys.create(user_id="bob")
+    answer = post_tools_list(served, {"Authorization": f"Bearer {alice}", "X-API-Key": bob})
+    assert answer.status_code == 401 and answer.json()["error"] == "AuthError"
+    assert "send one" in answer.json()["detail"]
+    # The same key twice passes the gate (then MCP asks for a session, as without it).
+    twice = post_tools_list(served, {"Authorization": f"Bearer {alice}", "X-API-Key": alice})
+    alone = post_tools_list(served, {"Authorization": f"Bearer {alice}"})
+    assert twice.status_code == alone.status_code != 401
+
+
 def test_a_revoked_key_stops_working_at_once(served):
     key, info = served.keys.create(user_id="frank")
 

@@ -72,6 +72,28 @@ def test_no_wrong_revoked_or_expired_key_gets_401(served, tmp_path):
         client.get_all()
 
 
+def test_a_request_with_two_different_keys_is_refused_and_writes_nothing(served, bob):
+    """The first key found used to win: Alice's Bearer beside Bob's X-API-Key wrote to
+    Alice, and Bob's beside hers to Bob, whatever a proxy had checked."""
+    alice, _ = served.keys.create(user_id="alice2")
+    url = served.url + "/v1/memories"
+    body = {"text": "Two keys sent this."}
+    for headers in ([("Authorization", f"Bearer {alice}"), ("X-API-Key", bob["key"])],
+                    [("X-API-Key", bob["key"]), ("Authorization", f"Bearer {alice}")],
+                    [("Authorization", f"Bearer {bob['key']}"), ("Authorization", f"bearer {alice}")],
+                    [("X-API-Key", alice), ("X-API-Key", bob["key"])]):  # fmt: skip
+        refused = _problem(httpx.post(url, json=body, headers=headers), 401, "AuthError")
+        assert "2 different API keys" in refused["detail"] and "send one" in refused["detail"]
+        assert alice not in refused["detail"] and bob["key"] not in refused["detail"]
+    for key in (alice, bob["key"]):
+        listed = httpx.get(url, headers={"X-API-Key": key}).json()["memories"]
+        assert "Two keys sent this." not in [m["text"] for m in listed]
+    # One key sent twice is one key; a proxy's own Basic credentials are not a key.
+    for headers in ([("Authorization", f"Bearer {alice}"), ("X-API-Key", alice)],
+                    [("Authorization", "Basic cHJveHk6cHc="), ("X-API-Key", alice)]):  # fmt: skip
+        assert httpx.get(url, headers=headers).status_code == 200
+
+
 def _calls(bob: dict) -> dict[str, tuple[str, str, dict]]:
     """One request per endpoint, each naming Bob's data (ids, entities, or his scope)."""
     fact, event = bob["fact"], 1

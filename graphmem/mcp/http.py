@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import RateLimitError
+from ..server.auth import presented_key
 from ..server.guard import listed, names_for
 from .batch import Captured, answerable, batch_items, encoded, in_batch_refusal, rate_limited
 from .tools import build_server, calls_on
@@ -39,13 +40,6 @@ VERSION_HEADER = "mcp-protocol-version"
 LAST_EVENT = "last-event-id"
 SUPPORTED_PROTOCOL_VERSIONS = (*HANDSHAKE_PROTOCOL_VERSIONS, *MODERN_PROTOCOL_VERSIONS)
 KEY = "graphmem.key"  # where KeyGate leaves the request's KeyInfo in the ASGI scope
-
-
-def presented_key(headers: Headers) -> str | None:
-    auth = headers.get("authorization", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip()
-    return headers.get("x-api-key")
 
 
 def key_scope(ctx: Context) -> dict[str, str | None]:

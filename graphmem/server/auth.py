@@ -17,8 +17,9 @@ from typing import Annotated, Any
 
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import Headers
 
-from ..errors import NotFoundError, RateLimitError
+from ..errors import AuthError, NotFoundError, RateLimitError
 from ..models import SCOPE_FIELDS
 from .keys import KeyInfo
 from .problems import forbidden
@@ -52,7 +53,26 @@ async def principal(
     header: Annotated[str | None, Security(_header)],
 ) -> KeyInfo:
     """The request's live key (``Authorization: Bearer`` or ``X-API-Key``), else 401."""
-    return request.app.state.graphmem.authenticate(bearer.credentials if bearer else header)
+    del bearer, header  # named for /docs; presented_key reads every such header
+    return request.app.state.graphmem.authenticate(presented_key(request.headers))
+
+
+def presented_key(headers: Headers) -> str | None:
+    """The one API key a request carries, in ``Authorization: Bearer`` or ``X-API-Key``.
+
+    Two different keys are refused, whichever headers carry them. The first one found
+    used to win without a word, so a request a proxy let through for one key ran in the
+    scope of another. The same key sent twice is one key. The error names the headers,
+    never what they hold: error texts end up in logs.
+    """
+    found = [value[7:] for value in headers.getlist("authorization")
+             if value[:7].lower() == "bearer "]  # fmt: skip
+    found += headers.getlist("x-api-key")
+    keys = {k.strip(" \t") for k in found} - {""}
+    if len(keys) > 1:
+        raise AuthError(f"the request carries {len(keys)} different API keys (in "
+                        "Authorization: Bearer or X-API-Key headers): send one")  # fmt: skip
+    return keys.pop() if keys else None
 
 
 class RateLimiter:
