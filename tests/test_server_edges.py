@@ -173,6 +173,38 @@ def test_an_add_body_that_would_be_misread_is_named_and_nothing_stored(
         assert [m.text for m in c.get_all()] == ["Edna likes Tea"]
 
 
+WRONG_TYPES = [
+    ("POST", "/v1/search", {"json": {"query": "x", "limit": "many"}}, "limit",
+     'must be an integer, got "many"'),
+    ("POST", "/v1/search", {"json": {"query": "x", "limit": 2.5}}, "limit",
+     "must be an integer, got 2.5"),
+    ("POST", "/v1/search", {"json": {"query": 5}}, "query", "must be a string, got 5"),
+    ("POST", "/v1/search", {"json": {"query": "x", "filters": [1]}}, "filters",
+     "must be an object, got [1]"),
+    # Neither what was sent nor anything of a key is echoed when it looks like one.
+    ("POST", "/v1/search", {"json": {"query": ["gm_0123456789ab_secret"]}}, "query",
+     "must be a string, got a value that looks like an API key"),
+    ("GET", "/v1/memories", {"params": {"limit": "1e400"}}, "limit",
+     'must be an integer, got "1e400"'),
+    ("GET", "/v1/memories", {"params": {"include_archived": "maybe"}}, "include_archived",
+     'must be true or false, got "maybe"'),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path", "sent", "field", "said"), WRONG_TYPES,
+                         ids=[f"{i}-{w[3]}" for i, w in enumerate(WRONG_TYPES)])  # fmt: skip
+def test_a_value_of_the_wrong_type_is_named_with_what_was_sent(
+    served, key, method, path, sent, field, said
+):
+    """pydantic's words came through: "limit: Input should be a valid integer, unable to
+    parse string as an integer", saying neither what was sent nor where to look."""
+    answer = httpx.request(method, served.url + path, headers={"X-API-Key": key}, **sent)
+    found = problem_of(answer, 422, "ValidationError")
+    assert found["field"] == field, found
+    assert found["detail"] == f"{field}: {said}; send it as /docs describes"
+    assert "secret" not in answer.text
+
+
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/v1/stats", "/v1/memories",
                                   "/v1/relations?entity=Edna"])  # fmt: skip
 def test_head_answers_as_get_does_with_no_body(served, key, path):

@@ -11,7 +11,6 @@ covers, so every read and write below is already confined.
 from __future__ import annotations
 
 import math
-import re
 import time
 from typing import Annotated, Any
 
@@ -22,9 +21,7 @@ from starlette.datastructures import Headers
 from ..errors import AuthError, NotFoundError, RateLimitError
 from ..models import SCOPE_FIELDS
 from .keys import KeyInfo
-from .problems import forbidden
-
-_KEYLIKE = re.compile(r"gm_[0-9a-fA-F]{12}_")  # keys.py's form: never echoed back
+from .problems import KEYLIKE, forbidden
 
 
 def scope_for(key: KeyInfo, given: dict[str, Any], *, by_id: bool) -> dict[str, str | None]:
@@ -36,7 +33,7 @@ def scope_for(key: KeyInfo, given: dict[str, Any], *, by_id: bool) -> dict[str, 
             if by_id:
                 # The same answer a missing id gets: another scope's data does not exist here.
                 raise NotFoundError("not found in this key's scope")
-            shown = "a value that looks like an API key" if _KEYLIKE.search(str(asked)) \
+            shown = "a value that looks like an API key" if KEYLIKE.search(str(asked)) \
                 else repr(asked)  # fmt: skip
             raise forbidden(f"this key may not use {name}={shown}")
         out[name] = asked if asked is not None else (mine or None)

@@ -8,8 +8,10 @@ language can branch on it and ``graphmem.Client`` raises the same class again.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -87,9 +89,34 @@ async def _bad_request(request: Request, exc: Exception) -> JSONResponse:
     if loc[:1] == ["body"] and (whole := _whole_body(request, exc, first)) is not None:
         return whole
     field = ".".join(loc[1:] if loc and loc[0] in ("body", "query", "path") else loc)
-    message = str(first.get("msg", "invalid request"))
+    message = _wrong_type(first) or str(first.get("msg", "invalid request"))
     return problem(422, "ValidationError", f"{field or 'request'}: {message}",
                    field=field or "request")  # fmt: skip
+
+
+# pydantic's error types for a value of the wrong JSON type, in the words MCP's tool
+# errors use (mcp/vet.py). pydantic said "Input should be a valid integer, unable to
+# parse string as an integer": neither what was sent nor where to look.
+_WANTED = {
+    "int_parsing": "an integer", "int_type": "an integer", "int_from_float": "an integer",
+    "float_parsing": "a number", "float_type": "a number", "bool_parsing": "true or false",
+    "bool_type": "true or false", "string_type": "a string", "dict_type": "an object",
+    "list_type": "a list", "model_type": "an object",
+}  # fmt: skip
+KEYLIKE = re.compile(r"gm_[0-9a-fA-F]{12}_")  # keys.py's form: never echoed back
+
+
+def _wrong_type(error: dict[str, Any]) -> str | None:
+    wanted = _WANTED.get(str(error.get("type")))
+    if wanted is None:
+        return None
+    try:
+        got = json.dumps(error.get("input"), ensure_ascii=False, allow_nan=True)
+    except (TypeError, ValueError):
+        got = type(error.get("input")).__name__
+    got = "a value that looks like an API key" if KEYLIKE.search(got) else got
+    got = got if len(got) <= 60 else got[:57] + "..."
+    return f"must be {wanted}, got {got}; send it as /docs describes"
 
 
 def _whole_body(request: Request, exc: RequestValidationError, first: dict) -> JSONResponse | None:
