@@ -173,6 +173,23 @@ def test_an_add_body_that_would_be_misread_is_named_and_nothing_stored(
         assert [m.text for m in c.get_all()] == ["Edna likes Tea"]
 
 
+@pytest.mark.parametrize(("body", "field"), [
+    (b'{"text": "Eve likes ham.", "text": "Eve likes rum."}', "text"),
+    (b'{"messages": [{"role": "user", "content": "Eve likes ham.", "content": "x y"}]}',
+     "content"),
+    (b'{"text": "Eve likes ham.", "user_id": "edna", "user_id": "edna"}', "user_id"),
+])  # fmt: skip
+def test_a_body_field_given_twice_is_refused_and_nothing_stored(served, key, body, field):
+    """The last of the two was taken without a word: a proxy or a log that read the
+    first saw something else than what was stored."""
+    answer = httpx.post(served.url + "/v1/memories", content=body,
+                        headers={"X-API-Key": key, "Content-Type": "application/json"})  # fmt: skip
+    found = problem_of(answer, 422, "ValidationError")
+    assert found["field"] == field and "more than once" in found["detail"], found
+    with Client(served.url, key) as c:
+        assert [m.text for m in c.get_all()] == ["Edna likes Tea"]
+
+
 WRONG_TYPES = [
     ("POST", "/v1/search", {"json": {"query": "x", "limit": "many"}}, "limit",
      'must be an integer, got "many"'),

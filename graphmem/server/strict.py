@@ -1,4 +1,5 @@
-"""A query parameter an endpoint does not take is an error, not silently dropped.
+"""A query parameter an endpoint does not take is an error, not silently dropped; nor is
+a body field given twice.
 
 Why: FastAPI ignores query parameters it was not told about. ``GET /v1/memories?agentid=
 planner`` (for ``agent_id``) with a user's key then listed the user's whole scope, not
@@ -10,6 +11,7 @@ after the key is checked (a caller without one learns nothing about the route).
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, get_args, get_origin
 
 from fastapi import Depends, Request
@@ -63,3 +65,34 @@ async def known_query(request: Request, _key: Annotated[KeyInfo, Depends(princip
     if twice:
         raise ValidationError(twice[0][:60], "is given more than once, and it takes one "
                               "value; send it once")  # fmt: skip
+    if request.method in ("POST", "PUT", "PATCH"):
+        await _each_key_once(request)
+
+
+class _Twice(Exception):
+    pass
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in out:
+            raise _Twice(name)
+        out[name] = value
+    return out
+
+
+async def _each_key_once(request: Request) -> None:
+    """A JSON object of the body that names one key twice is refused. The parser kept the
+    last value without a word: {"text": "a", "text": "b"} stored "b", while a proxy or a
+    log that read the first saw "a". Starlette keeps the body read, so it is read once."""
+    if "json" not in request.headers.get("content-type", ""):
+        return  # answered 415 by the body's own check
+    try:
+        json.loads(await request.body(), object_pairs_hook=_pairs)
+    except _Twice as twice:
+        name = str(twice.args[0])
+        raise ValidationError(name[:60], "is given more than once in one JSON object of the "
+                              "request body; send each field once") from None  # fmt: skip
+    except ValueError:
+        return  # not readable JSON: named by the body's own check, with line and column
