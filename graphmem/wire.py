@@ -13,6 +13,7 @@ networkx is imported only where a subgraph is made: it was a third of ``import g
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 import typing
 from typing import TYPE_CHECKING, Any
@@ -61,3 +62,30 @@ def graph_from_wire(data: dict[str, Any]) -> nx.MultiDiGraph:
         attrs = {k: v for k, v in edge.items() if k not in ("source", "target", "id")}
         graph.add_edge(edge["source"], edge["target"], key=edge["id"], **attrs)
     return graph
+
+
+class _Repeated(ValueError):
+    pass
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in out:
+            raise _Repeated(name)
+        out[name] = value
+    return out
+
+
+def repeated_key(raw: bytes | str) -> str | None:
+    """The first member name that one JSON object of ``raw`` gives twice, else None (for
+    anything that is not JSON too: the caller's own parse names that). Python's parser,
+    and pydantic's, keep the last of the two without a word, where a proxy or a log that
+    read the first saw something else."""
+    try:
+        json.loads(raw, object_pairs_hook=_unique)
+    except _Repeated as exc:
+        return str(exc.args[0])
+    except (ValueError, TypeError, RecursionError):
+        return None
+    return None

@@ -111,8 +111,11 @@ NO_TOOL = b'{"jsonrpc":"2.0","id":19,"method":"tools/call","params":{"name":"nop
 CURSOR = b'{"jsonrpc":"2.0","id":22,"method":"tools/list","params":{"cursor":"page-2"}}'
 # Bytes that are no UTF-8: stdio served them as U+FFFD and stored the altered text.
 LATIN1 = b'{"jsonrpc":"2.0","id":23,"method":"ping","params":{"x":"caf\xe9"}}'
+# A member given twice: the parser kept the last, so this searched "b" without a word.
+TWICE = (b'{"jsonrpc":"2.0","id":24,"method":"tools/call","params":{"name":"recall",'
+         b'"arguments":{"query":"a","query":"b"}}}')  # fmt: skip
 # What the error for those lines must say.
-SAYS = {SURROGATE: "lone UTF-16 surrogate", DEEP: "252 levels deep, past the 200",
+SAYS = {TWICE: "'query' is given more than once in one JSON object; send each member once",SURROGATE: "lone UTF-16 surrogate", DEEP: "252 levels deep, past the 200",
         BOM: "byte-order mark (U+FEFF); send UTF-8 without one",
         NO_NAME: "got an empty string; send one that tools/list gives",
         BLANK_NAME: "got a string of only whitespace; send one that tools/list gives",
@@ -142,6 +145,8 @@ UNREADABLE_LINES = [
     (NO_TOOL, -32602, 19),
     (CURSOR, -32602, 22),
     (LATIN1, -32700, 23),
+    (TWICE, -32600, 24),
+    (b'{"jsonrpc":"2.0","id":25,"method":"ping","method":"ping"}', -32600, 25),
     # Valid JSON but no JSON-RPC request: its id is read back all the same (a null id,
     # which JSON-RPC allows only for an id that cannot be read, left the client waiting).
     (b'{"jsonrpc":"2.0","id":20,"method":"tools/list","params":[]}', -32600, 20),

@@ -29,7 +29,7 @@ from ..server.auth import presented_key
 from ..server.guard import listed, names_for
 from .batch import Captured, answerable, batch_items, encoded, in_batch_refusal, rate_limited
 from .tools import build_server, calls_on
-from .vet import bare_notification, refusal, unreadable_line_error
+from .vet import bare_notification, refusal, twice_refusal, unreadable_line_error
 
 PATH = "/mcp"
 SESSION = "mcp-session-id"
@@ -119,6 +119,11 @@ class KeyGate:
                     "code": INVALID_REQUEST, "message": f"Invalid Request: the body is over "
                     f"{VET_MAX_BYTES:,} bytes; send a smaller message"}},
                     status_code=413)(scope, receive, send)  # fmt: skip
+                return
+            twice = twice_refusal(body) if body is not None else None
+            if twice is not None:  # the same error stdio gives (vet.py)
+                await JSONResponse(_dumped(twice), status_code=400 if twice.id is None
+                                   else 200)(scope, receive, send)  # fmt: skip
                 return
             items = batch_items(body) if body is not None else None
             if items is not None:

@@ -9,12 +9,14 @@ import queue
 import signal
 import sys
 import threading
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import CancelledError
 from typing import Any, TextIO
 
 import anyio
 import mcp_types as types
+import pydantic
 from mcp.server.stdio import stdio_server
 from mcp.shared._context_streams import create_context_streams
 from mcp.shared.message import SessionMessage
@@ -23,7 +25,7 @@ from ..aio import AsyncMemory
 from ..models import Scope
 from .batch import batch_items, encoded
 from .tools import build_server, calls_on
-from .vet import bare_notification, error, refusal, unreadable_line_error
+from .vet import bare_notification, error, refusal, twice_refusal, unreadable_line_error
 
 
 def serve_stdio(memory: Any, scope: dict[str, str | None]) -> None:
@@ -92,7 +94,8 @@ async def _session(lowlevel: Any, wire: Any, out: _WireOut, tools: Any) -> None:
     # The SDK's stdio transport drops a line it cannot read without a word, so a client
     # waiting on that request's id waits forever; here each such line gets the JSON-RPC
     # error the spec asks for, and the session goes on with the next line.
-    async with stdio_server(stdin=_Unnotified(wire), stdout=out) as (read, write):
+    lines = _Unnotified(wire)
+    async with stdio_server(stdin=lines, stdout=out) as (read, write):
         sieved_in, sieved_out = create_context_streams[SessionMessage | Exception](0)
         answers_in, answers_out = create_context_streams[SessionMessage](0)
         open_ids = _OpenIds()
@@ -102,7 +105,7 @@ async def _session(lowlevel: Any, wire: Any, out: _WireOut, tools: Any) -> None:
             async with sieved_in:
                 async for item in read:
                     if isinstance(item, Exception):
-                        await write.send(SessionMessage(unreadable_line_error(item)))
+                        await write.send(SessionMessage(lines.answer_for(item)))
                         continue
                     message = item.message
                     refused = refusal(message, tools)
@@ -182,18 +185,38 @@ class _OpenIds:
         await self._empty.wait()
 
 
+_TWICE = "\x00 a request that gives a member twice, answered by the sieve"
+
+
 class _Unnotified:
     """The lines of ``wire`` but bare notifications (``vet.bare_notification``) and blank
     lines. The SDK reads a bare notification as it reads a request whose id is ``1.5``,
     which must be answered, and JSON-RPC forbids answering a notification, so they are
     dropped before it parses. A blank line is no message: clients that end each message
-    with an empty line got a -32700 error for it, which some read as a failed request."""
+    with an empty line got a -32700 error for it, which some read as a failed request.
+    A request that gives a member twice (``vet.twice_refusal``; the SDK's parser keeps the
+    last without a word) goes on as a line the SDK cannot read, and the sieve answers it
+    with that refusal, in its turn among the other answers (``answer_for``)."""
 
     def __init__(self, wire: Any) -> None:
         self.wire = wire
+        self.twice: deque[types.JSONRPCError] = deque()
+
+    def answer_for(self, unreadable: Exception) -> types.JSONRPCError:
+        """The error for a line the SDK could not read: a held refusal, or the usual one."""
+        errors = unreadable.errors() if isinstance(unreadable, pydantic.ValidationError) else []
+        said = errors[0].get("input") if errors else None
+        if isinstance(said, str | bytes) and _TWICE in str(said) and self.twice:
+            return self.twice.popleft()
+        return unreadable_line_error(unreadable)
 
     async def __aiter__(self) -> AsyncIterator[str]:
         async for line in self.wire:
+            twice = twice_refusal(line) if "{" in line else None
+            if twice is not None:
+                self.twice.append(twice)
+                yield _TWICE
+                continue
             # A batch (``batch.py``): its messages are read as lines of their own, and
             # each request is answered on a line of its own.
             items = batch_items(line)

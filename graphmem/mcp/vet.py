@@ -37,6 +37,8 @@ from jsonschema import Draft202012Validator
 from mcp_types.methods import validate_client_request
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from ..wire import repeated_key
+
 ERAS = ("2025-11-25", "2026-07-28")  # the schema eras mcp_types validates requests by
 
 
@@ -52,6 +54,23 @@ def bare_notification(raw: bytes | str) -> bool:
     return (isinstance(message, dict) and "id" not in message
             and message.get("jsonrpc") == "2.0" and isinstance(message.get("method"), str)
             and not message["method"].startswith("notifications/"))  # fmt: skip
+
+
+def twice_refusal(raw: bytes | str) -> types.JSONRPCError | None:
+    """The error for a request (or batch) one of whose JSON objects gives a member twice,
+    else None. The parser kept the last without a word, so ``{"query": "a", "query":
+    "b"}`` searched "b" while a log or a proxy that read the first saw "a". The REST
+    routes refuse the same (``server/strict.py``). A notification is left as it was: it
+    gets no answer to carry the error."""
+    name = repeated_key(raw)
+    if name is None:
+        return None  # none, or not JSON: the usual checks name that
+    message = json.loads(raw)
+    if isinstance(message, dict) and "id" not in message:
+        return None
+    shown = repr(name if len(name) <= 60 else name[:57] + "...")
+    return error(usable_id(message), types.INVALID_REQUEST, f"Invalid Request: {shown} is "
+                 "given more than once in one JSON object; send each member once")  # fmt: skip
 
 
 def refusal(message: Any, tools: Collection[str] = ()) -> types.JSONRPCError | None:

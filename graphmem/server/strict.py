@@ -11,13 +11,13 @@ after the key is checked (a caller without one learns nothing about the route).
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, get_args, get_origin
 
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 
 from ..errors import ValidationError
+from ..wire import repeated_key
 from .auth import principal
 from .keys import KeyInfo
 
@@ -69,33 +69,16 @@ async def known_query(request: Request, _key: Annotated[KeyInfo, Depends(princip
         await _each_key_once(request)
 
 
-class _Twice(Exception):
-    pass
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in out:
-            raise _Twice(name)
-        out[name] = value
-    return out
-
-
 async def _each_key_once(request: Request) -> None:
     """A JSON object of the body that names one key twice is refused. The parser kept the
     last value without a word: {"text": "a", "text": "b"} stored "b", while a proxy or a
     log that read the first saw "a". Starlette keeps the body read, so it is read once."""
     if "json" not in request.headers.get("content-type", ""):
         return  # answered 415 by the body's own check
-    try:
-        json.loads(await request.body(), object_pairs_hook=_pairs)
-    except _Twice as twice:
-        name = str(twice.args[0])
+    # Not readable JSON gives None: named by the body's own check, with line and column.
+    # Nested near the recursion limit, which FastAPI's parse (higher in the stack) passed,
+    # None too: served as that parse read it, not answered 500.
+    name = repeated_key(await request.body())
+    if name is not None:
         raise ValidationError(name[:60], "is given more than once in one JSON object of the "
-                              "request body; send each field once") from None  # fmt: skip
-    except (ValueError, RecursionError):
-        # Not readable JSON: named by the body's own check, with line and column. Nested
-        # near the recursion limit, which FastAPI's parse (higher in the stack) passed:
-        # served as that parse read it, not answered 500.
-        return
+                              "request body; send each field once")  # fmt: skip
