@@ -115,7 +115,8 @@ LATIN1 = b'{"jsonrpc":"2.0","id":23,"method":"ping","params":{"x":"caf\xe9"}}'
 TWICE = (b'{"jsonrpc":"2.0","id":24,"method":"tools/call","params":{"name":"recall",'
          b'"arguments":{"query":"a","query":"b"}}}')  # fmt: skip
 # What the error for those lines must say.
-SAYS = {TWICE: "'query' is given more than once in one JSON object; send each member once",SURROGATE: "lone UTF-16 surrogate", DEEP: "252 levels deep, past the 200",
+SAYS = {TWICE: "'query' is given more than once in one JSON object; send each member once",
+        SURROGATE: "lone UTF-16 surrogate", DEEP: "252 levels deep, past the 200",
         BOM: "byte-order mark (U+FEFF); send UTF-8 without one",
         NO_NAME: "got an empty string; send one that tools/list gives",
         BLANK_NAME: "got a string of only whitespace; send one that tools/list gives",

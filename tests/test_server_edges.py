@@ -181,7 +181,7 @@ def test_an_add_body_that_would_be_misread_is_named_and_nothing_stored(
 ])  # fmt: skip
 def test_a_body_field_given_twice_is_refused_and_nothing_stored(served, key, body, field):
     """The last of the two was taken without a word: a proxy or a log that read the
-    first saw something else than what was stored."""
+    first saw other text than what was stored."""
     answer = httpx.post(served.url + "/v1/memories", content=body,
                         headers={"X-API-Key": key, "Content-Type": "application/json"})  # fmt: skip
     found = problem_of(answer, 422, "ValidationError")
