@@ -253,6 +253,31 @@ def test_search_follows_adds_updates_and_deletes(tmp_path):
         assert len(m.search("harbour tar", user_id="other")) == 1
 
 
+def test_a_larger_page_starts_with_the_smaller_one(tmp_path):
+    """Asking again with a larger ``limit`` ("show me more") must not move the first hits.
+
+    300 memories, so each channel has more matches than the recipe proposes and a pool
+    that grew with the page would re-fuse and reorder its top.
+    """
+    rng = random.Random(7)
+    verbs = ["likes", "bought", "painted", "visited", "cooked", "sold"]
+    things = ["a red bike", "the old boat", "a blue kite", "fresh bread", "a small house",
+              "jazz records", "the garden shed", "green tea", "a wooden chair", "a silver ring"]  # fmt: skip
+    when = ["on Monday", "last summer", "in Rome", "with friends", "at night", "after work"]
+    texts = [f"{rng.choice(PEOPLE[:8])} {rng.choice(verbs)} {rng.choice(things)} "
+             f"{rng.choice(when)}." for _ in range(300)]  # fmt: skip
+    with Memory.open(tmp_path, embedder="hash", extractor="offline") as m:
+        m.add_many([{"text": t} for t in texts], user_id=U, infer=False)
+        pages = RECIPES["hybrid"].candidates
+        for person, verb, thing in itertools.product(PEOPLE[:4], verbs[:3], things[:4]):
+            query = f"what did {person} {verb} {thing.split()[-1]}?"
+            for recipe in ("hybrid", "text", "keyword"):
+                first = [h.memory_id for h in m.search(query, user_id=U, limit=10, recipe=recipe)]
+                for limit in (11, 25, pages):
+                    page = m.search(query, user_id=U, limit=limit, recipe=recipe)
+                    assert [h.memory_id for h in page][:10] == first, (query, recipe, limit)
+
+
 # -- fusion and the keyword index, as pure code ------------------------------------------
 
 

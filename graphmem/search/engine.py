@@ -262,7 +262,11 @@ class _Run(Channels):
         return self._vector
 
     def hits(self, limit: int) -> list[Hit]:
-        recipe, depth = self.recipe, max(self.recipe.candidates, 2 * limit)
+        recipe = self.recipe
+        # Each channel proposes the recipe's ``candidates`` for every page that fits in
+        # them, so a page of 25 starts with the page of 10 (a deeper pool re-fuses and can
+        # reorder its top). A page larger than that gets twice its size.
+        depth = recipe.candidates if limit <= recipe.candidates else 2 * limit
         lists: dict[str, list[tuple[str, float]]] = {}
         if recipe.uses("vector"):
             lists["vector"] = self.vector_channel(depth)

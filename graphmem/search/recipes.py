@@ -40,7 +40,9 @@ class Recipe:
     fusion: str = "weighted"  # "weighted" (min-max normalised scores) or "rrf"
     rrf_k: int = 60  # RRF constant: larger flattens the head of each list
     anchored: bool = True  # weighted: normalise from each channel's floor, not its list's min
-    candidates: int = 40  # how many hits each channel proposes before fusion
+    # how many hits each channel proposes before fusion, for any page up to this size
+    # (a larger page: twice its size), so a larger page starts with the smaller one
+    candidates: int = 40
     # vector: a message of more than index.scope.LONG_WORDS words moves this share of the
     # way from its own cosine to its best fact's (one vector is a blur of a long text)
     long_parts: float = 0.5
