@@ -44,7 +44,12 @@ def check_statement(text: object, params: object) -> tuple[str, dict[str, Any]]:
     if not text.strip():
         raise ValidationError("query", "must not be empty")
     if len(text) > MAX_CYPHER_CHARS:
-        raise ValidationError("query", f"is longer than {MAX_CYPHER_CHARS} characters")
+        raise ValidationError(
+            "query",
+            f"is {len(text):,} characters, over the limit of "
+            f"{MAX_CYPHER_CHARS:,}; send a shorter statement, long values "
+            "as parameters",
+        )
     # Else the driver's own refusal was reported against the parameters.
     check_unicode(text, "query")
     if params is None:

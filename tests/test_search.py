@@ -188,6 +188,18 @@ def test_bad_input_names_the_field(story, kwargs, field):
     assert info.value.field == field
 
 
+def test_a_query_too_long_is_refused_with_its_length_and_what_to_send(story):
+    with pytest.raises(ValidationError) as info:
+        story.search("where " * 1_000, user_id=U)
+    assert info.value.field == "query"
+    assert "6,000 characters, over the limit of 4,000" in str(info.value)
+    assert "search with the question" in str(info.value)
+    with pytest.raises(ValidationError) as info:
+        story.cypher("MATCH (n) RETURN n /*" + "x" * 20_000 + "*/", user_id=U)
+    assert info.value.field == "query"
+    assert "20,023 characters, over the limit of 20,000; send a shorter" in str(info.value)
+
+
 def test_bad_recipe_settings_are_refused_up_front():
     with pytest.raises(ValidationError) as info:
         Recipe("mine", weights={"vectors": 1.0}, fusion="sum", depth=5)

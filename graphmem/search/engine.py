@@ -68,7 +68,11 @@ def check_query(query: object) -> str:
     if not query.strip():
         raise ValidationError("query", "must not be empty or whitespace")
     if len(query) > MAX_QUERY_CHARS:
-        raise ValidationError("query", f"is longer than {MAX_QUERY_CHARS} characters")
+        raise ValidationError(
+            "query",
+            f"is {len(query):,} characters, over the limit of "
+            f"{MAX_QUERY_CHARS:,}; search with the question, not a whole text",
+        )
     check_unicode(query, "query")
     return query.strip()
 
