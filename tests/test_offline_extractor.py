@@ -112,6 +112,12 @@ PATTERNS = [
     ("Alice and Bob are colleagues.", "user", (), ("Alice", "colleague", "Bob")),
     ("I'm engaged to Chris.", "kim", (), ("kim", "engaged_to", "Chris")),
     ("My name is Caroline.", "user", (), ("user", "has_name", "Caroline")),
+    # "we" / "our": a group the speaker belongs to
+    ("We live in Ghent now.", "kim", (), ("kim", "lives_in", "Ghent")),
+    ("We just relocated to Denver.", "kim", (), ("kim", "lives_in", "Denver")),
+    ("We both work at Globex.", "kim", (), ("kim", "works_at", "Globex")),
+    ("Our daughter Emma studies at Yale.", "kim", (), ("kim", "daughter", "Emma")),
+    ("Our daughter Emma studies at Yale.", "kim", (), ("Emma", "studies_at", "Yale")),
 ]
 
 
@@ -193,6 +199,12 @@ NO_RELATION = [
     "I'm a bit tired.",
     "When I was a kid we had a dog.",
     "Thanks so much, that makes me love the game even more!",
+    # what a group says of itself is not said of the speaker
+    "We are based in Prague.",
+    "We are a family of four.",
+    "Our name is the Smiths.",
+    "Our friends live in Dublin.",
+    "Bob met us in Rome.",
 ]
 
 
@@ -256,6 +268,9 @@ def test_the_speaker_appears_only_when_the_text_says_i_me_or_my():
     assert "kim" not in types(run("Alice works at Acme.", "kim"))
     assert types(run("Alice called me twice.", "kim"))["kim"] == "person"
     assert "kim" not in types(run("I live here.", ""))
+    assert types(run("Bob visited us.", "kim"))["kim"] == "person"
+    assert types(run("We left early.", "kim"))["kim"] == "person"
+    assert "kim" not in types(run("The US is big.", "kim"))
 
 
 # --- facts and dates ----------------------------------------------------------------------

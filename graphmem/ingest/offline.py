@@ -10,7 +10,8 @@ What it finds
       written; "I" and "my" are not rewritten.
     - Entities: capitalised spans ("New York", "Bank of America", "Dr. Smith"), names and
       aliases of ``known`` entities in any case, and the speaker whenever the text says
-      I / me / my / mine. Sentence-initial function words, weekdays and months are not names.
+      I / me / my / mine or we / us / our. Sentence-initial function words, weekdays and
+      months are not names.
     - Types: person / organization / location / other (plus concept for liked things and
       "is a" classes), from the strongest cue: the speaker, a known entity's type, a name
       suffix or prefix ("Acme Corp", "University of X", "Lake Y", "Dr. Z"), the relation
@@ -26,8 +27,10 @@ What it finds
       on the fact and its relations; "until 2020" / "from 2018 to 2020" set invalid_at.
 
 What it misses, on purpose or by construction
-    - English only. No coreference beyond I/me/my: "she", "he", "they", "we", "the
-      company" link to nothing, so "She works at Acme" yields no relation.
+    - English only. No coreference beyond the speaker: "she", "he", "they", "the company"
+      link to nothing, so "She works at Acme" yields no relation. "We" / "our" / "us" are
+      the speaker ("We live in Ghent", "our daughter Emma"), except in what a group says of
+      itself ("We are a team", "We are based in Prague": no relation).
     - No relations from questions, negated or hedged sentences (not, never, n't, no
       longer, if, unless, whether, maybe, perhaps, wish, hope...): precision over recall.
     - Relative dates ("last year", "yesterday") are not resolved; ``reference_time`` is
@@ -97,6 +100,11 @@ _NOT_AFTER = frozenset(
 # Base verb forms fit "I"/"we"/lists, not one third-person name ("Alice's work at X").
 _BASE_VERBS = frozenset(
     "work live like love enjoy adore own manage study reside hate dislike detest come hail".split()
+)
+# What a group says of itself, not of each member: "We are a team", "We are based in
+# Prague" (a company's address), "our name is...", "We are dating".
+_NOT_OF_A_GROUP = frozenset(
+    {"is_a", "has_name", "@based", "married_to", "engaged_to", "dating", "@pair"}
 )
 _P_SPEAKER, _P_KNOWN, _P_RELATION = 0, 1, 3
 # Relations that say little about what their subject is, so they cannot vouch for a
@@ -253,6 +261,8 @@ class _Run:
         subjects = pick("a")
         if any(s.objective for s in subjects):
             return []
+        if rule.relation in _NOT_OF_A_GROUP and any(s.plural for s in subjects):
+            return []  # "We are a team", "We are based in Prague": the group, not the speaker
         if subjects:
             before = _PREV_WORD.search(template, max(0, match.start() - 30), match.start())
             if before and before.group(1) in _NOT_AFTER:

@@ -1,7 +1,8 @@
 """Sentences and entity mentions for the offline extractor.
 
 A mention is a character span of one sentence that names an entity: a known entity's
-name or alias (any case), a capitalised span, or the speaker's I / me / my / mine.
+name or alias (any case), a capitalised span, or the speaker's I / me / my / mine
+(and we / us / our, a group the speaker belongs to).
 Overlaps are settled longest-first, so "New York City" beats a known "New York" and
 "Acme Corp" stays one name.
 """
@@ -17,8 +18,12 @@ from ..stores.base import KnownEntity
 from . import offline_words as words
 
 TOKEN = re.compile(r"\w+(?:[&.\-]\w+)*")
-# "i" in lower case too: chat text often has it; "i.e." is not a pronoun.
-_SPEAKER = re.compile(r"\b(?:(?P<my>[Mm][Yy])|[Ii]|(?P<me>[Mm][Ee]|[Mm]yself|[Mm]ine))\b(?!\.\w)")
+# "i" in lower case too: chat text often has it; "i.e." is not a pronoun. "We" / "our" /
+# "us" are a group the speaker belongs to ("We live in Ghent", "our daughter Emma").
+_SPEAKER = re.compile(
+    r"\b(?:(?P<my>[Mm][Yy]|(?P<our>[Oo]ur))|[Ii]|(?P<we>[Ww]e)"
+    r"|(?P<me>[Mm][Ee]|[Mm]yself|[Mm]ine|(?P<us>[Uu]s|[Oo]urselves|[Oo]urs)))\b(?!\.\w)"
+)
 # Full-width stops (Chinese, Japanese) end a sentence with no space after them.
 _SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)|[。！？]+[」』”’)）\]]*")
 _LAST_WORD = re.compile(r"(\w[\w.]*)$")
@@ -43,6 +48,8 @@ class Mention:
     # A capitalised first word with no evidence of being a name ("Nature is calming"):
     # kept only if a relation rule other than likes / is_a uses it.
     tentative: bool = False
+    # "we" / "our" / "us": a group the speaker belongs to, not the speaker alone
+    plural: bool = False
 
 
 @dataclass
@@ -198,7 +205,8 @@ class MentionFinder:
         found += self._name_spans(sentence)
         if self.speaker:
             found += [Mention(m.start(), m.end(), self.speaker, "speaker", bool(m.group("my")),
-                              objective=bool(m.group("me")))
+                              objective=bool(m.group("me")),
+                              plural=bool(m.group("we") or m.group("our") or m.group("us")))
                       for m in _SPEAKER.finditer(sentence.work)]  # fmt: skip
         # Longest mention wins an overlap; on a tie, a known entity beats a guess.
         found.sort(key=lambda m: (m.start, m.start - m.end, _RANK[m.kind]))
