@@ -150,7 +150,7 @@ def test_a_foreign_host_header_is_refused_even_with_a_good_key(served):
     assert "'https://evil.example'" in said and "--allowed-host" in said, said
     local = f"http://{served.url.removeprefix('http://')}"
     answer = post_tools_list(served, {"Authorization": f"Bearer {key}", "Origin": local})
-    assert answer.status_code == 400 and "Missing session" in answer.text, answer.text
+    assert answer.status_code == 400 and "no mcp-session-id header" in answer.text, answer.text
 
 
 def post_initialize(url: str, key: str, host: str, escaped: bool = False) -> httpx.Response:
@@ -217,6 +217,32 @@ def test_a_key_that_keeps_opening_sessions_ends_only_its_own_oldest(served):
     assert [status(greedy, s) for s in opened[:5]] == [404] * 5
     assert {status(greedy, s) for s in opened[5:]} == {200}
     assert status(calm, kept) == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "body"),
+    [
+        ("POST", {"jsonrpc": "2.0", "id": 7, "method": "tools/list"}),
+        ("POST", {"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        ("GET", None),
+        ("DELETE", None),
+    ],
+)
+def test_a_request_without_a_session_opens_none_and_names_the_header(served, method, body):
+    """The SDK opened a session for such a request, sent its id back and recorded it as
+    the key's while refusing it ("Missing session ID"): a key sending them filled the
+    owners' table, whose oldest entries, other keys' sessions, then went."""
+    key, _ = served.keys.create(user_id="nadia")
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json",
+               "Accept": "application/json, text/event-stream"}  # fmt: skip
+    kept = initialized(served, "olga")
+    for _ in range(3):
+        answer = httpx.request(method, f"{served.url}/mcp", json=body, headers=headers, timeout=60)
+        assert answer.status_code == 400, answer.text
+        assert "mcp-session-id" not in answer.headers
+        said = answer.json()["error"]["message"]
+        assert "no mcp-session-id header" in said and "send initialize" in said, said
+    assert "remember" in post_tools_list(served, kept).text  # another key's session serves on
 
 
 def test_a_stream_asked_to_resume_opens_fresh(served):

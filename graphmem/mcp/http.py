@@ -100,6 +100,9 @@ class KeyGate:
                          "requested": version[:40]}}}, status_code=400)  # fmt: skip
             await denied(scope, receive, send)
             return
+        # The eras that open a session with initialize; a later one sends each request
+        # with its own envelope and no session (the SDK routes it by this header).
+        handshake = version is None or version in HANDSHAKE_PROTOCOL_VERSIONS
         media = headers.get("content-type", "").split(";")[0].strip().lower()
         if scope["method"] == "POST" and media != "application/json":
             # The SDK answers this with a bare text/plain 400 that says nothing of the fix
@@ -144,9 +147,15 @@ class KeyGate:
             # Only an initialize opens a session. Its method is read as the SDK reads it,
             # parsed: a test of the raw bytes missed "initializ\u0065", and one key opened
             # sessions past its cap (1,000 in 65 s, measured).
-            if session is None and isinstance(message, types.JSONRPCRequest) and (
-                    message.method == "initialize"):  # fmt: skip
+            opens = isinstance(message, types.JSONRPCRequest) and message.method == "initialize"
+            if session is None and handshake and not opens:
+                await _no_session(scope, receive, send)
+                return
+            if session is None and opens:
                 await self._make_room(key.id)
+        elif session is None and handshake and scope["method"] in ("GET", "DELETE"):
+            await _no_session(scope, receive, send)
+            return
         elif scope["method"] == "GET" and headers.get(LAST_EVENT) is not None:
             # No event is kept to replay: the SDK returned without any response (a 500).
             # The stream opens as a fresh one, which the spec allows.
@@ -218,6 +227,17 @@ class KeyGate:
             await send(message)
 
         return sending
+
+
+async def _no_session(scope: dict, receive: Any, send: Any) -> None:
+    """The spec's 400 for a request other than initialize without a session. The SDK
+    answered it "Missing session ID" after opening a session for it, whose id went back
+    in the header and was recorded as the key's: a key sending such requests filled the
+    owners' table and pushed other keys' sessions out of it."""
+    await JSONResponse({"jsonrpc": "2.0", "id": None, "error": {
+        "code": INVALID_REQUEST, "message": f"Bad Request: no {SESSION} header; send the "
+        f"one initialize answered with, or send initialize without it to open a session"}},
+        status_code=400)(scope, receive, send)  # fmt: skip
 
 
 def mount(app: Any, state: Any) -> None:
