@@ -100,6 +100,8 @@ PATTERNS = [
     ("I'm a student at Stanford.", "kim", (), ("kim", "studies_at", "Stanford")),
     ("Alice is the CEO of Globex.", "user", (), ("Alice", "works_at", "Globex")),
     ("I was hired by Bank of America.", "kim", (), ("kim", "works_at", "Bank of America")),
+    ("I teach at Lincoln High School.", "kim", (), ("kim", "works_at", "Lincoln High School")),
+    ("Bob taught at Oakwood Academy.", "user", (), ("Bob", "works_at", "Oakwood Academy")),
     ("Alice is a member of the Sierra Club.", "user", (), ("Alice", "member_of", "Sierra Club")),
     ("Alice, who lives in Paris, works at Acme.", "user", (), ("Alice", "lives_in", "Paris")),
     ("Alice, who lives in Paris, works at Acme.", "user", (), ("Alice", "works_at", "Acme")),

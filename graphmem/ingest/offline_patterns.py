@@ -151,6 +151,9 @@ RULES: tuple[Rule, ...] = (
           r"internship)\s+(?:at|with)\s+<O><END>", P, ORG, cue="job position role internship"),
     _rule("works_at", r"<PRE>\s+(?:hired|employed|recruited)\s+(?:by|at)\s+<O><END>", P, ORG,
           cue="hired employed recruited"),
+    # "I teach at Lincoln High School": a school's teacher works there.
+    _rule("works_at", r"<PRE>\s+(?P<v>teaches|taught|teach|teaching)<ADV>\s+at\s+<O><END>", P,
+          ORG, cue="teach taught"),
     _rule("@role", r"<S><BE><ADV>\s+(?:an?|the)\s+(?P<z>[a-z]+(?:[ -][a-z]+)?)\s+(?:at|for)"
           r"\s+<O><END>", P, ORG, cue="at for"),
     _rule("@title", r"<S><BE><ADV>\s+(?:the\s+|an?\s+)?(?:new\s+|current\s+)?(?P<z>ceo|"
