@@ -204,6 +204,7 @@ NO_RELATION = [
     # what a group says of itself is not said of the speaker
     "We are based in Prague.",
     "We are a family of four.",
+    "We are a team.",
     "Our name is the Smiths.",
     "Our friends live in Dublin.",
     "Bob met us in Rome.",
