@@ -244,3 +244,20 @@ def test_batched_similarity_search_resolves_as_one_search_per_name(tmp_path):
         ("Smith Alice", "Alice Smith", "embedding"), ("Stone Bob", "Bob Stone", "embedding"),
     }  # fmt: skip
     assert [n for n, _ in names if "Carol" in n] == ["Carol Jones", "Jones Carol"]
+
+
+def test_names_without_letters_or_digits_are_never_merged_by_their_vectors(mem):
+    """The hashing embedder gives every text without a word one direction, so "?!", "..."
+    and an emoji each became an alias of the first such name: their relations all hung
+    on one entity. They are matched only exactly now, and no name is absorbed into one."""
+    names = ["?!", "...", "😀🎉", "\u0301"]
+    for name in names:
+        mem.add_triples([(name, "knows", "Bob")], user_id="u")
+    mem.add_triples([("?!", "likes", "Bob")], user_id="u")  # the same name: one entity
+    assert entity_names(mem, user_id="u") == sorted((n, "other") for n in [*names, "Bob"])
+    for name in names:
+        entity = mem.graph.entity(name, user_id="u")
+        assert (entity.name, entity.aliases) == (name, [])
+        out = mem.graph.relations(name, direction="out", user_id="u")
+        assert {(r.source_name, r.target_name) for r in out} == {(name, "Bob")}
+    assert len(mem.graph.relations("?!", direction="out", user_id="u")) == 2

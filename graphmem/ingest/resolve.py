@@ -4,7 +4,8 @@ Order of evidence, cheapest and surest first (what-to-beat.md item 6):
 1. exact key: the normalised name or an alias equals a stored name or alias;
 2. embedding similarity of the name to stored entity names, only within the same scope
    and only between compatible types ("Apple" the organization never absorbs "apple" the
-   object), above ``resolve_threshold``.
+   object), above ``resolve_threshold``. A name with no letter or digit ("?!", an emoji)
+   has no meaning to compare and skips this step (``wordless``).
 Every match that is not the identical name is logged as a MERGE event with its method
 and score, so it can be measured and undone.
 
@@ -60,6 +61,13 @@ class Plan:
 # extractor only sees the entities the pipeline lists for it (a capped page), so in a big
 # scope "moved from Lyon to Porto" reached here as moved_to and superseded nothing.
 _MOVED = {"location": "lives_in", "organization": "works_at"}
+
+
+def wordless(name: str) -> bool:
+    """A name with no letter or digit in any script ("?!", "...", an emoji): its vector says
+    nothing of it (the hashing embedder gives all of them one direction), so it is matched
+    only exactly, and never absorbs or is absorbed by another name."""
+    return not any(ch.isalnum() for ch in name)
 
 
 def moved_relation(name: str, target: Entity) -> str:
@@ -125,7 +133,8 @@ class Resolver:
             else:
                 found = [self.vectors.search(ENTITIES, v, scope, limit=5) for v in vectors]
             for item, vector, hits in zip(pending, vectors, found, strict=True):
-                entity, score = self._similar(item, hits, scope)
+                entity, score = (None, 0.0) if wordless(item.name) else \
+                    self._similar(item, hits, scope)  # fmt: skip
                 if entity is not None:
                     self._absorb(entity, item, "embedding", score, plan, by_key)
                     own[name_key(item.name)] = entity
@@ -158,7 +167,7 @@ class Resolver:
             if hit.score < self.threshold:
                 break
             p = hit.payload
-            if Scope(p["user_id"], p["agent_id"], p["run_id"]) != scope:
+            if Scope(p["user_id"], p["agent_id"], p["run_id"]) != scope or wordless(p["name"]):
                 continue
             if types_compatible(p.get("type", ""), item.type):
                 found = self.ops.entities([p["entity_id"]], scope)
