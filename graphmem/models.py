@@ -152,8 +152,13 @@ class Scope:
                 raise ScopeError(name, f"must be a string, got {type(value).__name__}")
             if not value.strip():
                 raise ScopeError(name, "must not be empty or whitespace")
-            if len(value) > _SCOPE_ID_MAX or any(unicodedata.category(c)[0] == "C" for c in value):
-                raise ScopeError(name, f"must be at most {_SCOPE_ID_MAX} printable characters")
+            if len(value) > _SCOPE_ID_MAX:
+                raise ScopeError(name, f"is {len(value):,} characters; an id may have at most "
+                                 f"{_SCOPE_ID_MAX}")  # fmt: skip
+            odd = next((i for i, c in enumerate(value) if unicodedata.category(c)[0] == "C"), -1)
+            if odd >= 0:
+                raise ScopeError(name, f"holds the unprintable {value[odd]!r} at position {odd}; "
+                                 "an id is printable text, so remove it")  # fmt: skip
             values[name] = value
         if not any(values.values()):
             raise ScopeError("scope", "give at least one of user_id, agent_id or run_id")

@@ -267,6 +267,24 @@ def test_limit_and_scope_types_checked(mem):
         mem.get_all()
 
 
+@pytest.mark.parametrize(
+    ("user_id", "said"),
+    [
+        ("ann\nlee", "holds the unprintable '\\n' at position 3"),
+        ("\u202eevil", "holds the unprintable '\\u202e' at position 0"),
+        ("zero\u200bwidth", "holds the unprintable '\\u200b' at position 4"),
+        ("x" * 201, "is 201 characters; an id may have at most 200"),
+    ],
+)
+def test_a_scope_id_that_cannot_be_one_is_refused_naming_why(mem, user_id, said):
+    """A three-letter id with a newline was refused as "must be at most 200 printable
+    characters", which sent the caller to count its length."""
+    with pytest.raises(ScopeError) as info:
+        mem.add("Alice works at Acme.", user_id=user_id)
+    assert info.value.field == "user_id" and said in str(info.value), str(info.value)
+    assert mem.get_all(user_id="ann") == []
+
+
 def test_failed_history_write_leaves_stores_unchanged(mem, monkeypatch):
     mem.add("Alice works at Acme.", user_id="a")
     before = snapshot(mem, user_id="a")
