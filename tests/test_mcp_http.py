@@ -445,6 +445,27 @@ def test_a_batch_of_a_2025_03_26_client_gets_every_answer_in_one_array(served):
     assert "blue shed" in recalled and "4412" not in recalled
 
 
+def test_a_batch_without_a_session_is_refused_as_each_message_alone_would_be(served):
+    key, _ = served.keys.create(user_id="quinn")
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json",
+               "Accept": "application/json, text/event-stream"}  # fmt: skip
+    ready = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    batch = [{"jsonrpc": "2.0", "id": 1, "method": "ping"}, ready,
+             tool_call("r", "remember", text="Quinn rows on Sundays.", infer=False)]  # fmt: skip
+    answer = httpx.post(f"{served.url}/mcp", json=batch, headers=headers, timeout=60)
+    assert answer.status_code == 200 and "mcp-session-id" not in answer.headers
+    answers = {a["id"]: a["error"]["message"] for a in answer.json()}
+    assert sorted(answers, key=str) == [1, "r"]  # the notification gets no answer
+    assert all("no mcp-session-id header" in said for said in answers.values()), answers
+    # Notifications alone: nothing to answer them under, so the request is refused whole.
+    answer = httpx.post(f"{served.url}/mcp", json=[ready, ready], headers=headers, timeout=60)
+    assert answer.status_code == 400 and "mcp-session-id" not in answer.headers
+    assert "no mcp-session-id header" in answer.json()["error"]["message"]
+    stored = httpx.post(f"{served.url}/mcp", json=tool_call("s", "recall", query="rows"),
+                        headers=initialized(served, "quinn"), timeout=60)  # fmt: skip
+    assert "Sundays" not in stored.text
+
+
 def test_each_message_of_a_batch_is_checked_as_if_it_came_alone(served):
     headers = initialized(served, "pia")
     batch = [

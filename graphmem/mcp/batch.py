@@ -59,6 +59,13 @@ def in_batch_refusal(item: dict[str, Any]) -> types.JSONRPCError | None:
                  "be part of a batch; send it alone, then batch the requests after it")  # fmt: skip
 
 
+def missing_session(item: dict[str, Any], header: str) -> types.JSONRPCError:
+    """The error for a message of a batch sent without a session (``http.py``)."""
+    return error(usable_id(item), types.INVALID_REQUEST, f"Bad Request: no {header} header; "
+                 "send the one initialize answered with, or send initialize without it to "
+                 "open a session")  # fmt: skip
+
+
 def rate_limited(item: dict[str, Any], why: str) -> types.JSONRPCError:
     return error(usable_id(item), RATE_LIMITED, f"Rate limited: {why}; this message of the batch "
                  "was not served, send it again then")  # fmt: skip

@@ -27,7 +27,15 @@ from starlette.routing import Route
 from ..errors import RateLimitError
 from ..server.auth import presented_key
 from ..server.guard import listed, names_for
-from .batch import Captured, answerable, batch_items, encoded, in_batch_refusal, rate_limited
+from .batch import (
+    Captured,
+    answerable,
+    batch_items,
+    encoded,
+    in_batch_refusal,
+    missing_session,
+    rate_limited,
+)
 from .tools import build_server, calls_on
 from .vet import bare_notification, refusal, twice_refusal, unreadable_line_error
 
@@ -130,7 +138,8 @@ class KeyGate:
                 return
             items = batch_items(body) if body is not None else None
             if items is not None:
-                await self._batch(scope, receive, send, key.id, items)
+                await self._batch(scope, receive, send, key.id, items,
+                                  sessionless=session is None and handshake)  # fmt: skip
                 return
             answer, message = (None, None) if body is None else _vetted(
                 body, self.server.graphmem_tools)  # fmt: skip
@@ -164,7 +173,7 @@ class KeyGate:
         await self.server.session_manager.handle_request(scope, receive, send)
 
     async def _batch(self, scope: dict, receive: Any, send: Any, key_id: str,
-                     items: list[dict]) -> None:  # fmt: skip
+                     items: list[dict], sessionless: bool) -> None:  # fmt: skip
         """A JSON-RPC batch (``batch.py``): each message served as if it had come alone,
         in order, each past the first counted against the key's rate limit as a request
         of its own. The answers go back as one JSON array; a batch of notifications and
@@ -172,6 +181,8 @@ class KeyGate:
         answers: list[dict] = []
         for number, item in enumerate(items):
             refused = in_batch_refusal(item)
+            if refused is None and sessionless:
+                refused = missing_session(item, SESSION)
             if refused is None and number:
                 try:
                     self.state.limiter.take(key_id)
@@ -181,6 +192,9 @@ class KeyGate:
                 answers += await self._alone(scope, receive, item)
             elif answerable(item):
                 answers.append(_dumped(refused))
+        if not answers and sessionless:  # notifications only: refused as one would be
+            await _no_session(scope, receive, send)
+            return
         reply = JSONResponse(answers) if answers else Response(status_code=202)
         await reply(scope, receive, send)
 
@@ -234,10 +248,8 @@ async def _no_session(scope: dict, receive: Any, send: Any) -> None:
     answered it "Missing session ID" after opening a session for it, whose id went back
     in the header and was recorded as the key's: a key sending such requests filled the
     owners' table and pushed other keys' sessions out of it."""
-    await JSONResponse({"jsonrpc": "2.0", "id": None, "error": {
-        "code": INVALID_REQUEST, "message": f"Bad Request: no {SESSION} header; send the "
-        f"one initialize answered with, or send initialize without it to open a session"}},
-        status_code=400)(scope, receive, send)  # fmt: skip
+    refused = missing_session({}, SESSION)
+    await JSONResponse(_dumped(refused), status_code=400)(scope, receive, send)
 
 
 def mount(app: Any, state: Any) -> None:
