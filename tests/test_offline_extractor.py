@@ -274,6 +274,8 @@ def test_the_speaker_appears_only_when_the_text_says_i_me_or_my():
     assert types(run("Bob visited us.", "kim"))["kim"] == "person"
     assert types(run("We left early.", "kim"))["kim"] == "person"
     assert "kim" not in types(run("The US is big.", "kim"))
+    assert "kim" not in types(run("Take the I-95, then deploy to us-east-1.", "kim"))
+    assert "kim" not in types(run("Book some me-time at the Hotel Ritz.", "kim"))
 
 
 # --- facts and dates ----------------------------------------------------------------------

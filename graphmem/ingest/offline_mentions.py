@@ -18,11 +18,12 @@ from ..stores.base import KnownEntity
 from . import offline_words as words
 
 TOKEN = re.compile(r"\w+(?:[&.\-]\w+)*")
-# "i" in lower case too: chat text often has it; "i.e." is not a pronoun. "We" / "our" /
-# "us" are a group the speaker belongs to ("We live in Ghent", "our daughter Emma").
+# "i" in lower case too: chat text often has it; "i.e." is not a pronoun, nor is a part
+# of a hyphenated code ("I-95", "us-east-1"). "We" / "our" / "us" are a group the speaker
+# belongs to ("We live in Ghent", "our daughter Emma").
 _SPEAKER = re.compile(
-    r"\b(?:(?P<my>[Mm][Yy]|(?P<our>[Oo]ur))|[Ii]|(?P<we>[Ww]e)"
-    r"|(?P<me>[Mm][Ee]|[Mm]yself|[Mm]ine|(?P<us>[Uu]s|[Oo]urselves|[Oo]urs)))\b(?!\.\w)"
+    r"(?<!-)\b(?:(?P<my>[Mm][Yy]|(?P<our>[Oo]ur))|[Ii]|(?P<we>[Ww]e)"
+    r"|(?P<me>[Mm][Ee]|[Mm]yself|[Mm]ine|(?P<us>[Uu]s|[Oo]urselves|[Oo]urs)))\b(?!\.\w|-\w)"
 )
 # Full-width stops (Chinese, Japanese) end a sentence with no space after them.
 _SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)|[。！？]+[」』”’)）\]]*")
