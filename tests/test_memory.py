@@ -277,7 +277,7 @@ def test_limit_and_scope_types_checked(mem):
     ],
 )
 def test_a_scope_id_that_cannot_be_one_is_refused_naming_why(mem, user_id, said):
-    """A three-letter id with a newline was refused as "must be at most 200 printable
+    """A seven-character id with a newline was refused as "must be at most 200 printable
     characters", which sent the caller to count its length."""
     with pytest.raises(ScopeError) as info:
         mem.add("Alice works at Acme.", user_id=user_id)
