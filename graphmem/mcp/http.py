@@ -111,6 +111,7 @@ class KeyGate:
         # The eras that open a session with initialize; a later one sends each request
         # with its own envelope and no session (the SDK routes it by this header).
         handshake = version is None or version in HANDSHAKE_PROTOCOL_VERSIONS
+        sessionless = session is None and handshake  # only initialize may come so
         media = headers.get("content-type", "").split(";")[0].strip().lower()
         if scope["method"] == "POST" and media != "application/json":
             # The SDK answers this with a bare text/plain 400 that says nothing of the fix
@@ -138,8 +139,7 @@ class KeyGate:
                 return
             items = batch_items(body) if body is not None else None
             if items is not None:
-                await self._batch(scope, receive, send, key.id, items,
-                                  sessionless=session is None and handshake)  # fmt: skip
+                await self._batch(scope, receive, send, key.id, items, sessionless)
                 return
             answer, message = (None, None) if body is None else _vetted(
                 body, self.server.graphmem_tools)  # fmt: skip
@@ -157,12 +157,12 @@ class KeyGate:
             # parsed: a test of the raw bytes missed "initializ\u0065", and one key opened
             # sessions past its cap (1,000 in 65 s, measured).
             opens = isinstance(message, types.JSONRPCRequest) and message.method == "initialize"
-            if session is None and handshake and not opens:
+            if sessionless and not opens:
                 await _no_session(scope, receive, send)
                 return
             if session is None and opens:
                 await self._make_room(key.id)
-        elif session is None and handshake and scope["method"] in ("GET", "DELETE"):
+        elif sessionless and scope["method"] in ("GET", "DELETE"):
             await _no_session(scope, receive, send)
             return
         elif scope["method"] == "GET" and headers.get(LAST_EVENT) is not None:
