@@ -185,7 +185,7 @@ _BOOM = Path("/tmp/graphmem-test-persist-boom")
 
 @pytest.mark.parametrize("damage,part", [
     (_damage_matrix, "matrix"), (_hostile_payloads, "payloads"), (_garbage, "postings"),
-    (_garbage, "neighbours"), (_scope_swap, "ids"),
+    (_garbage, "neighbours"), (_scope_swap, "ids"), (_garbage, "fine"),
 ])  # fmt: skip
 def test_a_damaged_or_hostile_snapshot_is_rebuilt_never_served(tmp_path, damage, part):
     _fill(tmp_path)

@@ -489,3 +489,24 @@ def test_no_read_path_returns_another_scopes_data(shared, items, probe):
     assert {r["id"] for r in rows} == {i for i, s in owner.items() if mine.covers(s)}
     counted = shared.cypher("MATCH (e:Entity) RETURN count(e) AS n", **kwargs)[0]["n"]
     assert counted == shared.stats(**kwargs)["entities"]
+
+
+def test_each_hit_explains_its_exact_cosine(tmp_path):
+    """The cosine a hit explains is the query's with the memory's own vector, to the
+    fifth decimal: the in-process rows round each to ~0.0004, enough to swap two memories
+    nearer than that, so every score a search reads is computed more exactly."""
+    texts = [f"{p} keeps a {thing} in {c}." for p, c in zip(PEOPLE, CITIES, strict=True)
+             for thing in ("bicycle", "piano", "garden")]  # fmt: skip
+    with Memory.open(tmp_path, embedder="hash", extractor="offline") as m:
+        m.add_many([{"text": t} for t in texts], user_id=U, infer=False)
+        query = "who keeps a piano in a city?"
+        vectors = dict(zip(texts, m.embedder.embed(texts), strict=True))
+        q = m.embedder.embed([query])[0]
+        checked = 0
+        for recipe in ("vector", "hybrid"):
+            for hit in m.search(query, user_id=U, limit=30, recipe=recipe):
+                if "cosine" in hit.score_parts:
+                    exact = sum(a * b for a, b in zip(q, vectors[hit.text], strict=True))
+                    assert abs(hit.score_parts["cosine"] - exact) < 1e-4, hit.text
+                    checked += 1
+        assert checked >= 40

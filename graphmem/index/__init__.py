@@ -9,7 +9,8 @@ memories a read may return is ``filters.py``, shared by every channel.
 """
 
 from ..stores.base import ENTITIES, FACTS, SOURCES
-from .scope import ScopeIndex, Scores, is_source
+from .scope import ScopeIndex, is_source
+from .scores import Scores
 from .store import IndexedVectorStore
 
 __all__ = [

@@ -21,6 +21,16 @@ asked, so a batched search scores exactly as one search does.
 Where SimSIMD is missing (a platform with no wheel), numpy computes the same integer sums
 in float32 over blocks of rows: every partial sum is an integer below 2**24, so they are
 exact there too, and the scores equal the kernel's.
+
+**Exact reads.** A score off by 0.0004 is enough to swap two memories whose cosines are
+nearer than that, and a search's candidates hold such pairs. So each row also keeps what
+its int8 codes left over, in 4 bits a component (``fine``: half a byte each, 192 bytes of
+384 dims; the leftover lies within half a step, and 15 levels split that step). The int8
+product over the whole scope chooses what a search reads; each score it reads of a
+memory is then computed from both parts of the row (``rescored``, ``scores.py``): within
+~3e-5 of the exact cosine (standard deviation; float16 rows gave ~1e-5), for a product
+over the few hundred rows read. It is the pattern of Qdrant's own quantisation
+(quantised search, then the candidates rescored), with the second part held in RAM.
 """
 
 from __future__ import annotations
@@ -36,8 +46,9 @@ except ImportError:  # pragma: no cover - a platform without a wheel
     simsimd = None
 
 DTYPE = np.int8
-Coded = tuple[np.ndarray, float]  # a row's int8 codes and its scale
+Coded = tuple[np.ndarray, float, np.ndarray]  # a row's int8 codes, scale and ``fine``
 _LEVELS = 127.0
+_FINE = 7.0  # the leftover's levels each side of 0: it lies within half a step (rint)
 # Below this many rows a second thread costs more than it saves (measured at 1k rows:
 # 0.02 ms either way; at 10k, two threads 0.17 ms against 0.37 ms).
 _PARALLEL_ROWS = 4096
@@ -58,7 +69,8 @@ def quantised(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def coded(vector: Any) -> Coded | None:
     """One stored vector as a row is held: made a unit vector, then ``quantised`` (the
-    same codes and scale as a batch of one). None, or no numbers: None."""
+    same codes and scale as a batch of one), with its ``fine`` part. None, or no numbers:
+    None."""
     if vector is None or not len(vector):
         return None
     row = np.asarray(vector, dtype=np.float32)
@@ -68,13 +80,46 @@ def coded(vector: Any) -> Coded | None:
     # an ingest stores): the same float32 operations, so the same codes and scale.
     scale = np.float32(np.abs(unit).max()) / np.float32(_LEVELS)
     if not scale:
-        return np.zeros(len(unit), DTYPE), 0.0
-    return np.rint(unit / scale).clip(-_LEVELS, _LEVELS).astype(DTYPE), float(scale)
+        return np.zeros(len(unit), DTYPE), 0.0, np.full((len(unit) + 1) // 2, 0x77, np.uint8)
+    codes = np.rint(unit / scale).clip(-_LEVELS, _LEVELS).astype(DTYPE)
+    # ``fine`` of one row, in the same float32 operations (18 -> 14 us a call).
+    leftover = unit - codes.astype(np.float32) * scale
+    levels = np.rint(leftover * (2 * _FINE) / scale).clip(-_FINE, _FINE).astype(np.uint8) + 7
+    if len(levels) % 2:
+        levels = np.append(levels, np.uint8(7))
+    return codes, float(scale), levels[0::2] | (levels[1::2] << 4)
 
 
 def restored(codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
     """Rows as float32 again (``scale * codes``): what a score reads of each."""
     return codes.astype(np.float32) * np.asarray(scales, np.float32)[:, None]
+
+
+def fine(units: np.ndarray, codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """What ``codes`` left over of each row of ``units``, in 4 bits a component packed two
+    to a byte (``uint8``, ``ceil(dim / 2)`` a row): level ``k`` in -7..7 stored as ``k + 7``,
+    standing for ``k * scale / 14`` (the leftover lies within ``scale / 2``)."""
+    units = np.asarray(units, np.float32)
+    scales = np.asarray(scales, np.float32)
+    leftover = units - restored(codes, scales)
+    safe = np.where(scales > 0, scales, 1.0).astype(np.float32)[:, None]
+    levels = np.rint(leftover * (2 * _FINE) / safe).clip(-_FINE, _FINE).astype(np.uint8) + 7
+    if levels.shape[1] % 2:
+        levels = np.pad(levels, ((0, 0), (0, 1)), constant_values=7)
+    return np.ascontiguousarray(levels[:, 0::2] | (levels[:, 1::2] << 4))
+
+
+def rescored(codes: np.ndarray, scales: np.ndarray, fines: np.ndarray,
+             unit: np.ndarray) -> np.ndarray:  # fmt: skip
+    """float64 products of ``unit`` (a float query) with these rows read from both parts
+    (``scale * (codes + fine / 14)``): within ~3e-5 of the exact cosine, clipped as ``dots``
+    clips."""
+    dim = codes.shape[1]
+    levels = np.empty((len(fines), 2 * fines.shape[1]), np.int16)
+    levels[:, 0::2], levels[:, 1::2] = fines & 0x0F, fines >> 4
+    rows = codes.astype(np.float64) + (levels[:, :dim] - 7) / (2 * _FINE)
+    out = (rows @ np.asarray(unit, np.float64)) * np.asarray(scales, np.float64)
+    return np.clip(out, -1.0, 1.0)
 
 
 class Queries(NamedTuple):

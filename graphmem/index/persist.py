@@ -54,7 +54,7 @@ from ..stores.rows import summed_counts
 from .graph_parts import BLOB, graph_arrays, open_graph
 from .snapshot import NAME, load_scope, read_arrays, scope_arrays, write_arrays
 
-VERSION = 13  # 2: payloads as rows decoded on first read; 3: the graph's rows by column;
+VERSION = 14  # 2: payloads as rows decoded on first read; 3: the graph's rows by column;
 # 4: the graph in parts by scope, loaded as reads need them (graph_parts.py); 5: their
 # lists flat; 6: BM25 postings by slot within a term, used as read (keyword.Postings);
 # 7: a graph part's texts in one table, its columns positions in it (graph_codec.py);
@@ -62,7 +62,8 @@ VERSION = 13  # 2: payloads as rows decoded on first read; 3: the graph's rows b
 # character pairs, of other non-ASCII text NFKC-normalised (graphmem/text.py); 10: vectors
 # as float16; 11: payload rows by shape, their keys said once (row_shapes.py);
 # 12: neighbours as slots only, sorted by what their payloads say (neighbours.py);
-# 13: vectors as int8 codes with a scale per row (dots.py)
+# 13: vectors as int8 codes with a scale per row (dots.py); 14: and what the codes left
+# over, in 4 bits, to rescore a search's best rows (dots.fine)
 MANIFEST = "manifest.json"
 GRAPH = SNAPSHOT_KEY
 _BROKEN = (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError)

@@ -10,7 +10,7 @@ truth: an index is built from it on first use and kept in step by ``IndexedVecto
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from itertools import count
 from typing import Any
 
@@ -18,17 +18,17 @@ import numpy as np
 
 from ..models import Scope
 from ..text import word_count
-from .dots import DTYPE, Coded, coded, dots, restored
+from .dots import DTYPE, Coded, coded, dots, rescored, restored
 from .keyword import KeywordIndex
 from .nearest import MIN_POINTS, Clusters
 from .neighbours import NeighbourTable
 from .payload_rows import PayloadRows
+from .scores import Exact, Scores
 
 _PRODUCT_CELLS = 4_000_000  # 32 MB of float64 scores per chunk of a batched search
 # A message longer than this many words is also scored by the facts split from it
 # (``ScopeIndex.part_slots``): one vector no longer stands for all it says.
 LONG_WORDS = 200
-Accept = Callable[[dict[str, Any]], bool]
 # Tokens no two indexes of one process share: what search caches by index is keyed by
 # one, as ``id()`` of a dropped index comes back for the next index built.
 _GENERATIONS = count(1)
@@ -53,6 +53,7 @@ class ScopeIndex:
         self._free: list[int] = []
         self._matrix: np.ndarray | None = None  # int8 codes by slot (``dots.py``)
         self._scales = np.zeros(0, np.float32)  # each row's scale: row ~= scale * codes
+        self._fine: np.ndarray | None = None  # what the codes left over, 4 bits (``dots.fine``)
         self._alive = np.zeros(64, dtype=bool)
         # Slots of the facts a kept source stands for: search ranks the source in their
         # place, so they are not among the memories a typical score is read from.
@@ -132,18 +133,16 @@ class ScopeIndex:
         if row is None:
             self.has_vectors = False
             return
-        codes, scale = row
+        codes, scale, leftover = row
         if self._matrix is None:
-            self._matrix = np.zeros((64, len(codes)), dtype=DTYPE)
+            self.reserve(64, len(codes))
+        assert self._matrix is not None and self._fine is not None
         if slot >= self._matrix.shape[0]:
-            grown = np.zeros((max(slot + 1, _grown(self._matrix.shape[0])), len(codes)),
-                             DTYPE)  # fmt: skip
-            grown[: self._matrix.shape[0]] = self._matrix
-            self._matrix = grown
-        if len(self._scales) < len(self._matrix):
-            self._scales = np.concatenate([self._scales, np.zeros(len(self._matrix)
-                                           - len(self._scales), np.float32)])  # fmt: skip
-        self._matrix[slot], self._scales[slot] = codes, scale
+            rows = max(slot + 1, _grown(self._matrix.shape[0]))
+            self._matrix = _longer(self._matrix, rows)
+            self._scales = _longer(self._scales, rows)
+            self._fine = _longer(self._fine, rows)
+        self._matrix[slot], self._scales[slot], self._fine[slot] = codes, scale, leftover
         if self.clusters is not None:
             self.clusters.placed(slot)
 
@@ -155,7 +154,9 @@ class ScopeIndex:
             self.payloads[slot] = payload  # as ``put`` would, without copying the vector
         elif slot is not None:
             held = self._matrix is not None and self.has_vectors
-            row = (self._matrix[slot].copy(), float(self._scales[slot])) if held else None
+            row = ((self._matrix[slot].copy(), float(self._scales[slot]),
+                    self._fine[slot].copy()) if held and self._fine is not None
+                   else None)  # fmt: skip
             self.place(point_id, payload, row)  # the row as held, not rounded again
 
     def reserve(self, count: int, dim: int) -> None:
@@ -165,6 +166,7 @@ class ScopeIndex:
         if self._matrix is None and count > 0 and dim > 0:
             self._matrix = np.zeros((count, dim), DTYPE)
             self._scales = np.zeros(count, np.float32)
+            self._fine = np.zeros((count, (dim + 1) // 2), np.uint8)
 
     def drop(self, point_id: str) -> None:
         slot = self.slot_of.pop(point_id, None)
@@ -281,14 +283,23 @@ class ScopeIndex:
 
     # -- ranked reads ------------------------------------------------------------------
 
-    def vector_scores(self, query: Sequence[float]) -> Scores:
-        """Cosine of every memory of the scope to ``query``."""
+    def vector_scores(self, query: Sequence[float], exact: bool = False) -> Scores:
+        """Cosine of every memory of the scope to ``query``; with ``exact``, every score
+        read of it comes from both parts of its row (``scores.py``)."""
         size = len(self.ids)
         if self._matrix is None or not self.slot_of:
             return Scores(self, np.empty(0, np.int64), np.empty(0), 0.0)
-        values = dots(self._matrix[:size], self._scales[:size], _unit(query)[None, :])[0]
+        unit = _unit(query)
+        values = dots(self._matrix[:size], self._scales[:size], unit[None, :])[0]
         floor = float(values[self._alive[:size]].min())
-        return Scores(self, np.arange(size), values, floor)
+        return Scores(self, np.arange(size), values, floor, self._reader(unit) if exact else None)
+
+    def _reader(self, unit: np.ndarray) -> Exact | None:
+        """Exact cosines of slots to ``unit``, from the rows as held now."""
+        if self._fine is None or self._matrix is None:
+            return None
+        matrix, scales, fine = self._matrix, self._scales, self._fine
+        return lambda slots: rescored(matrix[slots], scales[slots], fine[slots], unit)
 
     def vector_scores_many(self, queries: Sequence[Sequence[float]]) -> list[Scores]:
         """``vector_scores`` of each query, from one product per chunk of queries: the
@@ -335,130 +346,11 @@ class ScopeIndex:
         return Scores(self, slots, values, 0.0)
 
 
-class Scores:
-    """One channel's scores over a scope: ranked reads and look-ups by id.
-
-    ``floor`` is what an unrelated memory scores (0 for BM25, the scope's lowest cosine),
-    which weighted fusion normalises from.
-    """
-
-    def __init__(self, index: ScopeIndex, slots: np.ndarray, values: np.ndarray, floor: float):
-        self.index, self.slots, self.values, self.floor = index, slots, values, floor
-        self._by_slot: np.ndarray | None = None
-        self._stats: tuple[float, float] | None = None  # (median, spread), read once
-        self._unlifted: Scores | None = None  # ``lifted``'s origin: the typical scores
-
-    def _typical(self) -> np.ndarray:
-        """The scores of what a search ranks: the scope's live memories, less the facts
-        a kept source stands for. A message split into facts counts once, as when it is
-        stored whole, so the path a memory was added by does not move the median."""
-        index, count = self.index, len(self.values)
-        if count == len(index.ids):  # a read of the whole scope: slots 0..count-1
-            return self.values[index._alive[:count] & ~index._derived[:count]]
-        return self.values[index._alive[self.slots] & ~index._derived[self.slots]]
-
-    def median(self) -> float:
-        """The score of a typical memory of the scope: where "unrelated" sits for cosines."""
-        return self._median_and_spread()[0]
-
-    def spread(self) -> float:
-        """The standard deviation of the scope's scores (0 for fewer than two)."""
-        return self._median_and_spread()[1]
-
-    def _median_and_spread(self) -> tuple[float, float]:
-        """Both from one read of the live scores, once per search: the standout rule and
-        the keyword gate read them in every search, and each is O(scope)."""
-        if self._stats is None and self._unlifted is not None:
-            self._stats = self._unlifted._median_and_spread()
-        if self._stats is None:
-            values = self._typical()
-            self._stats = (float(np.median(values)) if len(values) else self.floor,
-                           float(np.std(values)) if len(values) > 1 else 0.0)  # fmt: skip
-        return self._stats
-
-    def standing(self, score: float) -> float:
-        """How many spreads (standard deviations) ``score`` stands above the median of
-        the scope: 0 for a typical memory, large for one that stands out from them all."""
-        spread = self.spread()
-        return (score - self.median()) / spread if spread > 1e-12 else 0.0
-
-    def lifted(self, parts: np.ndarray, sources: np.ndarray, share: float = 1.0) -> Scores:
-        """These scores with each of ``sources`` moved ``share`` of the way up to its best
-        of ``parts`` (slots; never down).
-
-        Only a read of the whole scope (``vector_scores``) is lifted: a partial one may
-        lack a part's score."""
-        if not len(parts) or len(self.slots) != len(self.index.ids) or share <= 0:
-            return self
-        held, which = np.unique(sources, return_inverse=True)
-        best = np.full(len(held), -np.inf)  # per long message, not per memory of the scope
-        np.maximum.at(best, which, self.values[parts])
-        gain = np.maximum(best - self.values[held], 0.0)
-        values = self.values.copy()
-        values[held] += share * gain
-        lifted = Scores(self.index, self.slots, values, self.floor)
-        # What is typical stays what the messages' own vectors score: read over lifted
-        # values, every long message moved the median up with it, and a passage BM25
-        # found lost its keyword share to the gate (``docs/search-recipes.md``, ninth session).
-        lifted._unlifted = self
-        return lifted
-
-    def of(self, point_id: str) -> float:
-        slot = self.index.slot_of.get(point_id)
-        if slot is None:
-            return self.floor
-        table = self._table()
-        return float(table[slot]) if slot < len(table) else self.floor
-
-    def of_many(self, point_ids: Sequence[str]) -> list[float]:
-        """``of`` of each id, read in one gather: a hybrid search scores ~750 candidates
-        in each flat channel, and a call each was a tenth of it (hub-heavy data)."""
-        slot_of, table = self.index.slot_of, self._table()
-        slots = np.fromiter((slot_of.get(i, -1) for i in point_ids), np.int64, len(point_ids))
-        found = (slots >= 0) & (slots < len(table))
-        out = np.full(len(slots), self.floor)
-        out[found] = table[slots[found]]
-        return out.tolist()
-
-    def _table(self) -> np.ndarray:
-        """The scores by slot (the floor where none was read)."""
-        if self._by_slot is None:
-            if len(self.slots) == len(self.index.ids):  # dense: position == slot
-                return self.values
-            # Scattered into an array, not a dict: a common word gives BM25 scores for
-            # most of the scope: a dict of 53k took 13.7 ms to build, this array 0.14 ms.
-            self._by_slot = np.full(len(self.index.ids), self.floor)
-            self._by_slot[self.slots] = self.values
-        return self._by_slot
-
-    def top(self, limit: int, accept: Accept, gated: bool = False) -> list[tuple[str, float]]:
-        """Walk candidates in score order, in growing chunks, until ``limit`` are accepted.
-
-        A chunk is cut with ``argpartition`` so the common case (few rejections) sorts only
-        about ``2 * limit`` scores, not the whole scope. ``gated``: ``accept`` reads only
-        the fields of a gate (``payload_rows.py``), so no payload is decoded.
-        """
-        slots, scores, index = self.slots, self.values, self.index
-        row = index.payloads.gate if gated else index.payloads.__getitem__
-        out: list[tuple[str, float]] = []
-        done = 0
-        chunk = max(2 * limit, 32)
-        while len(out) < limit and done < len(slots):
-            end = min(done + chunk, len(slots))
-            if end < len(slots):
-                part = np.argpartition(-scores, end - 1)[:end]
-            else:
-                part = np.arange(len(slots))
-            order = part[np.argsort(-scores[part], kind="stable")][done:end]
-            for i in order:
-                slot = int(slots[i])
-                payload = row(slot)
-                if payload is not None and accept(payload):
-                    out.append((index.ids[slot], float(scores[i])))
-                    if len(out) == limit:
-                        break
-            done, chunk = end, chunk * 4
-        return out
+def _longer(array: np.ndarray, rows: int) -> np.ndarray:
+    """``array`` with zero rows after it, ``rows`` in all."""
+    out = np.zeros((rows, *array.shape[1:]), array.dtype)
+    out[: len(array)] = array
+    return out
 
 
 def _grown(rows: int) -> int:

@@ -213,6 +213,7 @@ def scope_arrays(index: ScopeIndex, *, consume: bool = False) -> tuple[dict[str,
     if index._matrix is not None:
         arrays["matrix"] = index._matrix[:size]
         arrays["scales"] = index._scales[:size]
+        arrays["fine"] = index._fine[:size]
     return meta, arrays
 
 
@@ -295,7 +296,10 @@ def load_scope(scope: Scope, meta: dict[str, Any], arrays: Arrays, where: str = 
         check(scales is not None and scales.shape == (size,) and scales.dtype == np.float32
               and bool(np.isfinite(scales).all()) and not bool((scales < 0).any()),
               "vector scales")  # fmt: skip
-        index._matrix, index._scales = matrix, scales
+        fine = arrays.get("fine")
+        check(fine is not None and fine.shape == (size, (matrix.shape[1] + 1) // 2)
+              and fine.dtype == np.uint8, "vector leftovers")  # fmt: skip
+        index._matrix, index._scales, index._fine = matrix, scales, fine
     groups = unpack(arrays["groups"])
     check(isinstance(groups, dict), "groups not a mapping")
     listed: set[str] = set()

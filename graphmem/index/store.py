@@ -24,7 +24,8 @@ from ..stores.base import ENTITIES, FACTS, SOURCES, VectorHit
 from .dots import coded
 from .filters import check_filters, matches
 from .payload_rows import encode_json
-from .scope import Accept, ScopeIndex, is_source
+from .scope import ScopeIndex, is_source
+from .scores import Accept
 from .snapshot import compacted
 
 _REPACK_FROM = 4_096  # rows put since: below, not worth a copy

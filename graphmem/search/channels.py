@@ -27,7 +27,7 @@ class Channels:
 
     def vector_channel(self, depth: int) -> list[tuple[str, float]]:
         if self.index.has_vectors and len(self.index):
-            scores = self.index.vector_scores(self.vector)
+            scores = self.index.vector_scores(self.vector, exact=True)
             if self.recipe.long_parts and self.groups.enabled:
                 self.whole = scores
                 scores = scores.lifted(*self.index.part_slots(), self.recipe.long_parts)
@@ -95,7 +95,7 @@ class Channels:
             return {}
         scores = self.scores.get("vector")
         if scores is None:
-            scores = self.index.vector_scores(self.vector)
+            scores = self.index.vector_scores(self.vector, exact=True)
 
         def fact(payload: Mapping[str, Any]) -> bool:
             return (not is_source(payload) and str(payload.get("id", "")) in graph.fact_node
@@ -119,7 +119,7 @@ class Channels:
         relation that led to it as its path. It reads the graph around those hits only,
         so it costs the same right after a write and at any scope size."""
         recipe = self.recipe
-        cosines = self.scores.get("vector") or self.index.vector_scores(self.vector)
+        cosines = self.scores.get("vector") or self.index.vector_scores(self.vector, exact=True)
         settings = BridgeSettings(recipe.bridge_sources, recipe.bridge_facts, recipe.hub_degree,
                                   recipe.bridge_floor)  # fmt: skip
         top = (first[0].score if first else 0.0) or 1.0

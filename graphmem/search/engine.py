@@ -389,7 +389,7 @@ class _Run(Channels):
         vector = self.span_vectors.get(text)  # embedded with the query when guessed right
         if vector is None:
             vector = self.owner.embedder.embed([text])[0]
-        scores = self.index.vector_scores(vector)
+        scores = self.index.vector_scores(vector, exact=True)
 
         def cosine(key: str) -> float:
             return max(scores.of(i) for i in [key, *self.groups.members(key)])
