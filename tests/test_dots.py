@@ -171,6 +171,14 @@ def test_a_search_ranks_its_best_as_the_exact_cosines_do():
         assert set(best) >= {int(i) for i in np.argsort(-exact)[:39]
                              if exact[i] > np.sort(exact)[-40] + 3e-4}  # fmt: skip
         assert all(abs(s - exact[int(i[1:])]) < 3e-4 for i, s in found)
+        # a filter that turns away most memories: those it admits, in exact order
+        admitted = index.vector_scores(query, exact=True).top(
+            10, lambda payload: int(payload["text"][1:]) % 50 == 0
+        )
+        admits = [int(i[1:]) for i, _ in admitted]
+        want = sorted(range(0, 5000, 50), key=lambda i: -exact[i])[:10]
+        assert all(got == one or abs(exact[got] - exact[one]) < 3e-4
+                   for got, one in zip(admits, want, strict=True))  # fmt: skip
         # and so is every score read by id, inside the best or not
         read = index.vector_scores(query, exact=True)
         some = [f"m{i}" for i in range(0, 5000, 97)]
