@@ -44,7 +44,8 @@ class Scores:
         self._stats: tuple[float, float] | None = None  # (median, spread), read once
         self._unlifted: Scores | None = None  # ``lifted``'s origin: the typical scores
         self._exact = exact if len(slots) == len(index.ids) else None
-        self._known: dict[int, float] = {}  # slot -> its exact score, once read
+        self._read: np.ndarray | None = None  # by slot: whether its exact score is known
+        self._known = np.empty(0)  # by slot: the exact score, where ``_read``
 
     def _typical(self) -> np.ndarray:
         """The scores of what a search ranks: the scope's live memories, less the facts
@@ -111,17 +112,27 @@ class Scores:
         out = np.full(len(slots), self.floor)
         out[inside] = table[slots[inside]]
         if self._exact is not None and inside.any():
-            known = self._known
-            wanted = np.unique(slots[inside])
-            missing = np.fromiter((s for s in wanted.tolist() if s not in known), np.int64)
+            if self._read is None:  # by slot: read once, kept for the rest of the search
+                self._read = np.zeros(len(table), bool)
+                self._known = np.empty(len(table))
+            asked = slots[inside]
+            missing = np.unique(asked[~self._read[asked]])
             if len(missing):
-                known.update(zip(missing.tolist(), self._exact(missing).tolist(), strict=True))
-            out[inside] = [known[s] for s in slots[inside].tolist()]
+                self._known[missing] = self._exact(missing)
+                self._read[missing] = True
+            out[inside] = self._known[asked]
         return out
 
     def of(self, point_id: str) -> float:
         slot = self.index.slot_of.get(point_id)
-        return self.floor if slot is None else float(self.read(np.array([slot]))[0])
+        if slot is None:
+            return self.floor
+        if self._exact is None:
+            table = self._table()
+            return float(table[slot]) if slot < len(table) else self.floor
+        if self._read is not None and slot < len(self._read) and self._read[slot]:
+            return float(self._known[slot])  # read already: no array made
+        return float(self.read(np.array([slot]))[0])
 
     def of_many(self, point_ids: Sequence[str]) -> list[float]:
         """``of`` of each id, read in one gather: a hybrid search scores ~750 candidates

@@ -36,7 +36,7 @@ from . import recipes as recipe_book
 from .boost import boost, speakers
 from .channels import Channels
 from .collapse import Groups
-from .focus import focus_text, focused, likely_focus, speakers_among
+from .focus import FOCUS_CANDIDATES, focus_text, focused, likely_focus, speakers_among
 from .fuse import Fused, coverage_weight, fuse, gate, standout_weight
 from .graph import GraphResult, capitalised_spans
 from .neighbours import smooth
@@ -390,9 +390,14 @@ class _Run(Channels):
         if vector is None:
             vector = self.owner.embedder.embed([text])[0]
         scores = self.index.vector_scores(vector, exact=True)
+        # Read in one gather: each exact read of its own was ~20 us, ~700 a search.
+        groups = {f.memory_id: [f.memory_id, *self.groups.members(f.memory_id)]
+                  for f in fused[:FOCUS_CANDIDATES]}  # fmt: skip
+        ids = [i for group in groups.values() for i in group]
+        read = dict(zip(ids, scores.of_many(ids), strict=True))
 
         def cosine(key: str) -> float:
-            return max(scores.of(i) for i in [key, *self.groups.members(key)])
+            return max(read[i] for i in groups[key])
 
         return focused(fused, cosine, scores.floor, self.recipe.focus_weight)
 
