@@ -152,6 +152,30 @@ class _HeadAsGet:
         await self.app(scope, receive, send)
 
 
+class _SlashFree:
+    """Serves ``/v1/stats/`` as ``/v1/stats``: an API route's path with one trailing slash
+    is that route. FastAPI answered it with a 307 and an empty body, which httpx and many
+    SDKs do not follow by default, and which some clients follow with the body dropped.
+    Only FastAPI's routes: ``/ui`` -> ``/ui/`` (a mounted page) still redirects."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if len(path) > 1 and path.endswith("/") and not path.endswith("//"):
+            bare = {**scope, "path": path[:-1]}
+            if scope["method"] == "HEAD":
+                bare["method"] = "GET"
+            if any(isinstance(route, APIRoute) and route.matches(bare)[0] != Match.NONE
+                   for route in scope["app"].router.routes):  # fmt: skip
+                raw = scope.get("raw_path")
+                scope = {**scope, "path": path[:-1]}
+                if isinstance(raw, bytes) and raw.endswith(b"/"):
+                    scope["raw_path"] = raw[:-1]
+        await self.app(scope, receive, send)
+
+
 def create_app(memory: Memory, keys: KeyStore, *, settings: Settings | None = None) -> FastAPI:
     """A FastAPI app serving ``memory``; the caller keeps ownership of both stores."""
     settings = settings or Settings()
@@ -187,6 +211,7 @@ def create_app(memory: Memory, keys: KeyStore, *, settings: Settings | None = No
     document_answers(app)  # after the problems: /readyz's 503 is its own body, not one
     app.add_middleware(_BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(_HeadAsGet)
+    app.add_middleware(_SlashFree)  # outside _HeadAsGet: HEAD /v1/stats/ is HEAD /v1/stats
     app.add_middleware(Guard, names=names_for(settings.host, settings.allowed_hosts))
     for room in settings.rooms:
         if importlib.util.find_spec(room) is not None:
