@@ -102,6 +102,8 @@ PATTERNS = [
     ("I was hired by Bank of America.", "kim", (), ("kim", "works_at", "Bank of America")),
     ("I teach at Lincoln High School.", "kim", (), ("kim", "works_at", "Lincoln High School")),
     ("Bob taught at Oakwood Academy.", "user", (), ("Bob", "works_at", "Oakwood Academy")),
+    ("I started working at Google last week.", "kim", (), ("kim", "works_at", "Google")),
+    ("Bob began teaching at Oakwood Academy.", "user", (), ("Bob", "works_at", "Oakwood Academy")),
     ("Alice is a member of the Sierra Club.", "user", (), ("Alice", "member_of", "Sierra Club")),
     ("Alice, who lives in Paris, works at Acme.", "user", (), ("Alice", "lives_in", "Paris")),
     ("Alice, who lives in Paris, works at Acme.", "user", (), ("Alice", "works_at", "Acme")),
@@ -185,6 +187,8 @@ NO_RELATION = [
     "Alice doesn't work at Acme anymore.",
     "Alice no longer lives in Paris.",
     "Alice never worked at Acme.",
+    "I stopped working at Acme.",  # "started" makes an "-ing" verb a statement, not this
+    "I haven't started working at Globex yet.",
     "Does Bob live in Paris?",
     "If Alice works at Acme, she is rich.",
     "Maybe Bob lives in Paris.",

@@ -86,7 +86,9 @@ from .offline_words import Cues, category, class_of, surface_cues
 
 _WORDS = re.compile(r"[a-z0-9']+")
 _PREV_WORD = re.compile(r"(\w+)\s+$")
-_AUX_WORD = re.compile(r"\b(?:is|was|am|are|were|been)\b|'m|'re|'s")
+# Words that make "<subject> ... <verb>ing" a statement: "is working", "has been living",
+# and "started working" / "began teaching", which ``_AUX`` in the rules allows too.
+_AUX_WORD = re.compile(r"\b(?:is|was|am|are|were|been|started|began)\b|'m|'re|'s")
 _SKIP_RELATIONS = re.compile(
     r"\b(?:not|never|no\s+longer|neither|nor|cannot|if|unless|whether|maybe|perhaps|wish"
     r"|hope|suppose|imagine|pretend|dreamed|dreamt)\b|n't"
