@@ -63,7 +63,7 @@ VERSION = 14  # 2: payloads as rows decoded on first read; 3: the graph's rows b
 # as float16; 11: payload rows by shape, their keys said once (row_shapes.py);
 # 12: neighbours as slots only, sorted by what their payloads say (neighbours.py);
 # 13: vectors as int8 codes with a scale per row (dots.py); 14: and what the codes left
-# over, in 4 bits, to rescore a search's best rows (dots.fine)
+# over, in 4 bits, from which every cosine a search reads is computed (dots.fine)
 MANIFEST = "manifest.json"
 GRAPH = SNAPSHOT_KEY
 _BROKEN = (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError)
