@@ -133,8 +133,7 @@ class Resolver:
             else:
                 found = [self.vectors.search(ENTITIES, v, scope, limit=5) for v in vectors]
             for item, vector, hits in zip(pending, vectors, found, strict=True):
-                entity, score = (None, 0.0) if wordless(item.name) else \
-                    self._similar(item, hits, scope)  # fmt: skip
+                entity, score = self._similar(item, hits, scope)
                 if entity is not None:
                     self._absorb(entity, item, "embedding", score, plan, by_key)
                     own[name_key(item.name)] = entity
@@ -163,6 +162,10 @@ class Resolver:
         return None, ""
 
     def _similar(self, item: ExtractedEntity, hits, scope: Scope) -> tuple[Entity | None, float]:
+        """The stored entity ``hits`` name closest to ``item`` above the threshold, in its
+        scope and of a compatible type; none for a ``wordless`` name, on either side."""
+        if wordless(item.name):
+            return None, 0.0
         for hit in hits:
             if hit.score < self.threshold:
                 break
