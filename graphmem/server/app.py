@@ -135,6 +135,14 @@ class _BodyLimit:
         await response(scope, receive, send)
 
 
+def _api_match(scope: dict) -> Match:
+    """How well one of FastAPI's own routes (not a mounted room) matches ``scope``: FULL,
+    PARTIAL (the path, not the method) or NONE."""
+    found = [route.matches(scope)[0] for route in scope["app"].router.routes
+             if isinstance(route, APIRoute)]  # fmt: skip
+    return max(found, default=Match.NONE, key=lambda match: match.value)
+
+
 class _HeadAsGet:
     """Answers HEAD on a GET route as that GET: RFC 9110 serves HEAD wherever GET is, and
     load balancers probe /healthz with it (405 before). uvicorn sends the GET's headers
@@ -146,8 +154,7 @@ class _HeadAsGet:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "HEAD":
             as_get = {**scope, "method": "GET"}
-            if any(isinstance(route, APIRoute) and route.matches(as_get)[0] == Match.FULL
-                   for route in scope["app"].router.routes):  # fmt: skip
+            if _api_match(as_get) == Match.FULL:
                 scope = as_get
         await self.app(scope, receive, send)
 
@@ -165,14 +172,12 @@ class _SlashFree:
         path = scope.get("path", "") if scope["type"] == "http" else ""
         if len(path) > 1 and path.endswith("/") and not path.endswith("//"):
             bare = {**scope, "path": path[:-1]}
-            if scope["method"] == "HEAD":
-                bare["method"] = "GET"
-            if any(isinstance(route, APIRoute) and route.matches(bare)[0] != Match.NONE
-                   for route in scope["app"].router.routes):  # fmt: skip
+            method = "GET" if scope["method"] == "HEAD" else scope["method"]
+            if _api_match({**bare, "method": method}) != Match.NONE:
                 raw = scope.get("raw_path")
-                scope = {**scope, "path": path[:-1]}
                 if isinstance(raw, bytes) and raw.endswith(b"/"):
-                    scope["raw_path"] = raw[:-1]
+                    bare["raw_path"] = raw[:-1]
+                scope = bare
         await self.app(scope, receive, send)
 
 
