@@ -13,7 +13,7 @@ import heapq
 from collections.abc import Mapping
 from typing import Any
 
-from ..index import ENTITIES, FACTS, is_source
+from ..index import ENTITIES, FACTS, Scores, is_source
 from ..models import Entity, Scope
 from .bridge import Around, BridgeSettings, bridge
 from .fuse import Fused
@@ -42,6 +42,12 @@ class Channels:
         return self.groups.collapse([(h.id, h.score) for h in found if self.accept(h.payload)])[
             :depth
         ]
+
+    def cosines(self) -> Scores:
+        """The vector channel's scores where it ran, else the query's cosines read as it
+        reads them (exactly, ``index/scores.py``)."""
+        found = self.scores.get("vector")
+        return found if found is not None else self.index.vector_scores(self.vector, exact=True)
 
     def ppr_channel(self, first: list[Fused], depth: int) -> list[tuple[str, float]]:
         """Personalised PageRank (ppr.py) seeded by the entities the query names, the
@@ -93,9 +99,7 @@ class Channels:
         recipe = self.recipe
         if recipe.match_seeds <= 0 or recipe.match_seed_weight <= 0:
             return {}
-        scores = self.scores.get("vector")
-        if scores is None:
-            scores = self.index.vector_scores(self.vector, exact=True)
+        scores = self.cosines()
 
         def fact(payload: Mapping[str, Any]) -> bool:
             return (not is_source(payload) and str(payload.get("id", "")) in graph.fact_node
@@ -119,7 +123,7 @@ class Channels:
         relation that led to it as its path. It reads the graph around those hits only,
         so it costs the same right after a write and at any scope size."""
         recipe = self.recipe
-        cosines = self.scores.get("vector") or self.index.vector_scores(self.vector, exact=True)
+        cosines = self.cosines()
         settings = BridgeSettings(recipe.bridge_sources, recipe.bridge_facts, recipe.hub_degree,
                                   recipe.bridge_floor)  # fmt: skip
         top = (first[0].score if first else 0.0) or 1.0
