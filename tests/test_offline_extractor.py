@@ -104,6 +104,18 @@ PATTERNS = [
     ("Bob taught at Oakwood Academy.", "user", (), ("Bob", "works_at", "Oakwood Academy")),
     ("I started working at Google last week.", "kim", (), ("kim", "works_at", "Google")),
     ("Bob began teaching at Oakwood Academy.", "user", (), ("Bob", "works_at", "Oakwood Academy")),
+    # A chat line that leaves its "I" out is the speaker's own.
+    ("Just got hired at Spotify!", "kim", (), ("kim", "works_at", "Spotify")),
+    ("Moved to Denver last month.", "kim", (), ("kim", "lives_in", "Denver")),
+    ("Joined Acme as an engineer.", "kim", (), ("kim", "works_at", "Acme")),
+    ("Graduated from MIT in 2019.", "kim", (), ("kim", "studies_at", "MIT")),
+    ("Got engaged to Bob!", "kim", (), ("kim", "engaged_to", "Bob")),
+    # Who with, said on the way to where; a name brought in by the noun before it.
+    ("I live with my partner in Austin.", "kim", (), ("kim", "lives_in", "Austin")),
+    ("Alice lives with her two cats in Lyon.", "user", (), ("Alice", "lives_in", "Lyon")),
+    ("We moved to a small town called Bree.", "kim", (), ("kim", "moved_to", "Bree")),
+    ("I work at a startup called Loom.", "kim", (), ("kim", "works_at", "Loom")),
+    ("Bob is dating a girl named Sue.", "user", (), ("Bob", "dating", "Sue")),
     ("Alice is a member of the Sierra Club.", "user", (), ("Alice", "member_of", "Sierra Club")),
     ("Alice, who lives in Paris, works at Acme.", "user", (), ("Alice", "lives_in", "Paris")),
     ("Alice, who lives in Paris, works at Acme.", "user", (), ("Alice", "works_at", "Acme")),
@@ -212,12 +224,32 @@ NO_RELATION = [
     "Our name is the Smiths.",
     "Our friends live in Dublin.",
     "Bob met us in Rome.",
+    # an imperative, a subject, an object that is no place: not the speaker's doing
+    "Join Acme today!",
+    "Living in Austin is expensive.",
+    "Moved the meeting to Friday.",
+    "I joined a club called Chess Masters.",  # a club is no employer
+    "I live with anxiety in my daily life.",
 ]
 
 
 @pytest.mark.parametrize("text", NO_RELATION)
 def test_no_relation_from(text):
     assert run(text, "kim").relations == []
+
+
+def test_a_left_out_i_is_read_as_the_speaker_and_its_verb_as_no_name():
+    out = run("Got hired at Spotify last week.", "kim")
+    assert triples(out) == {("kim", "works_at", "Spotify")}
+    assert "Got" not in types(out)  # it was a person "Got", who worked at Spotify
+
+
+def test_a_left_out_i_needs_a_speaker_and_no_name_before_the_verb():
+    # An assistant's reply is read with no speaker: its "Moved ..." is nobody's.
+    assert run("Moved to Denver last month.", "").relations == []
+    # A clause about someone named after the comma stays theirs.
+    out = run("Born in Lyon, Ann moved to Paris.", "kim")
+    assert triples(out) == {("Ann", "lives_in", "Paris")}
 
 
 def test_a_locomo_turn_gives_entities_but_no_nonsense_relation():

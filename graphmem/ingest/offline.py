@@ -10,8 +10,9 @@ What it finds
       written; "I" and "my" are not rewritten.
     - Entities: capitalised spans ("New York", "Bank of America", "Dr. Smith"), names and
       aliases of ``known`` entities in any case, and the speaker whenever the text says
-      I / me / my / mine or we / us / our. Sentence-initial function words, weekdays and
-      months are not names.
+      I / me / my / mine or we / us / our, or leaves the "I" out of a chat line ("Just
+      got hired at Spotify!", "Moved to Denver"). Sentence-initial function words,
+      weekdays and months are not names.
     - Types: person / organization / location / other (plus concept for liked things and
       "is a" classes), from the strongest cue: the speaker, a known entity's type, a name
       suffix or prefix ("Acme Corp", "University of X", "Lake Y", "Dr. Z"), the relation
@@ -23,6 +24,8 @@ What it finds
       possessor as source: "Bob is Alice's brother" gives Alice -[brother]-> Bob.
       "X moved from A to B" becomes works_at B when A is an organization, lives_in B when
       A is a place, else moved_to B; superseding the old edge is the resolver's job.
+      A target may be brought in by a noun ("a small town called Bree", "a startup named
+      Loom"), except for "joined" (a club is no employer).
     - Dates: "in 2019", "since May 2021", "on 2023-05-01", "on May 1, 2023" set valid_at
       on the fact and its relations; "until 2020" / "from 2018 to 2020" set invalid_at.
 
@@ -54,7 +57,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import ValidationError
 from ..models import (
@@ -113,6 +116,19 @@ _P_SPEAKER, _P_KNOWN, _P_RELATION = 0, 1, 3
 # tentative name ("Life is a ride", "Nature loves balance").
 _WEAK = frozenset({"likes", "dislikes", "is_a"})
 _PLACES_AND_EMPLOYERS = frozenset({"organization", "location"})
+# A chat line often leaves its "I" out: "Just got hired at Spotify!", "Moved to Denver
+# last month." A sentence that opens (after an adverb or two) with one of these finite
+# verbs is read as the speaker's own. Past forms only: a base form opens an imperative
+# ("Join Acme today!"), an "-ing" form a subject ("Living in Austin is expensive"), and
+# "born" / "raised" a clause about someone named after the comma ("Born in Lyon, Ann...").
+_OMITTED_SUBJECT = re.compile(
+    r"\s*[\"'(]?(?:(?:just|finally|recently|so|and|then|also|actually|officially|already|"
+    r"newly|happily|originally)\s+){0,2}(?:got|started|began|joined|worked|taught|landed|"
+    r"took|found|accepted|founded|co-founded|cofounded|owned|managed|headed|studied|"
+    r"graduated|enrolled|grew|lived|settled|moved|relocated|switched|transferred|left|quit|"
+    r"married|wed|dated)(?![\w'-])",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -191,6 +207,9 @@ class _Run:
         mentions = self.finder.find(sentence)
         found: list[_Found] = []
         work = sentence.work
+        kept = self._left_out(work, mentions)
+        left_out = kept is not None
+        mentions = mentions if kept is None else kept
         lowered = work.lower()
         if not work.rstrip().endswith("?") and not _SKIP_RELATIONS.search(lowered):
             parts, previous = [], 0
@@ -199,6 +218,9 @@ class _Run:
                 parts += [work[previous : mention.start], f"{OPEN}{index}{CLOSE}{suffix}"]
                 previous = mention.end
             template = ("".join(parts) + work[previous:]).lower()
+            if left_out:
+                mentions.append(Mention(0, 0, self.finder.speaker, "speaker", tentative=True))
+                template = f"{OPEN}{len(mentions) - 1}{CLOSE} {template}"
             for text in variants(template):
                 for rule in rules_for(text, len(mentions)):
                     position = 0
@@ -234,6 +256,25 @@ class _Run:
                     self.cues.add(key, kind, _P_RELATION)
             via = self._register(item.via) if item.via else ""
             self.edges.append(_Edge(item.relation, source, target, fact, valid_at, invalid_at, via))
+
+    def _left_out(self, work: str, mentions: list[Mention]) -> list[Mention] | None:
+        """The mentions to read a sentence with when it left its "I" out
+        (``_OMITTED_SUBJECT``), less the guessed names among its opening words ("Got
+        hired at X" made a person "Got" who worked at X; "Joined Acme" one named so);
+        None when it did not."""
+        opening = _OMITTED_SUBJECT.match(work) if self.finder.speaker else None
+        if opening is None:
+            return None
+        end = opening.end()
+        early = [m for m in mentions if m.start < end]
+        if any(m.kind != "name" for m in early):  # a known name leads: "Moved Inc. ..."
+            return None
+        kept = [m for m in mentions if m.start >= end]
+        last = early[-1] if early else None
+        if last is not None and last.end > end:  # "Joined Acme" was read as one name
+            start = last.end - len(work[end : last.end].lstrip())
+            kept.insert(0, replace(last, start=start, name=work[start : last.end], tentative=False))
+        return kept
 
     def _register(self, mention: Mention) -> str:
         key = name_key(mention.name)

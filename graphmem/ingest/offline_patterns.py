@@ -72,7 +72,11 @@ _REL_LIST = rf"(?P<x>{ENTITY}(?:(?:\s*,\s*{ENTITY}){{0,8}}\s*,?\s+and\s+{ENTITY}
 _PARTS = {  # in order: "<PRE>" expands into parts replaced after it
     "<PRE>": "<S><ADV><AUX><ADV>",
     "<S>": _SUBJ,
-    "<O>": rf"(?:the\s+)?(?P<b>{ENTITY})",
+    # "the Louvre"; "a small town called Bree", "a startup named Loom": the name is the
+    # target, whatever noun introduced it.
+    "<O>": rf"(?:the\s+|(?:an?|the)\s+(?:[a-z-]+\s+){{1,3}}(?:called|named)\s+)?(?P<b>{ENTITY})",
+    # Named outright only: "joined a club called Chess Masters" is no employer.
+    "<OP>": rf"(?:the\s+)?(?P<b>{ENTITY})",
     "<E>": ENTITY,
     "<P>": rf"(?P<p>{ENTITY})'s",
     "<END>": _END,
@@ -160,7 +164,7 @@ RULES: tuple[Rule, ...] = (
           r"cto|cfo|coo|president|director|head|chair|chairman|chairwoman|manager|co-founder|"
           r"cofounder|founder|owner|employee)\s+(?:of|at)\s+<O><END>", P, ORG,
           cue="ceo cto cfo coo president director head chair manager founder owner employee"),
-    _rule("works_at", r"<PRE>\s+(?P<v>joined|joins)\s+<O><END>", P, ORG, cue="join"),
+    _rule("works_at", r"<PRE>\s+(?P<v>joined|joins)\s+<OP><END>", P, ORG, cue="join"),
     _rule("founded", r"<PRE>\s+(?:founded|co-founded|cofounded|established|set\s+up)\s+<O>"
           r"<END>", P, ORG, cue="founded established set"),
     _rule("owns", r"<PRE>\s+(?P<v>owns|owned|own|acquired)\s+<O><END>", cue="own acquired"),
@@ -176,8 +180,10 @@ RULES: tuple[Rule, ...] = (
     _rule("born_in", r"<PRE>\s+born\s+(?:and\s+raised\s+)?in\s+<O><END>", P, LOC, cue="born"),
     _rule("grew_up_in", r"<PRE>\s+(?:grew\s+up|raised)\s+in\s+<O><END>", P, LOC,
           cue="grew raised"),
+    # "I live with my partner in Austin": who with is said on the way to where.
     _rule("lives_in", r"<PRE>\s+(?P<v>lives|lived|live|living|resides|resided|reside|residing|"
-          r"settled)\s+(?:down\s+)?in\s+<O><END>", P, LOC, cue="live living resid settled"),
+          r"settled)(?:\s+with\s+(?:<E>(?:'s)?|[a-z]+)(?:\s+[a-z]+){0,2})?\s+(?:down\s+)?in\s+"
+          r"<O><END>", P, LOC, cue="live living resid settled"),
     _rule("@based", r"<S><BE><ADV>\s+(?:based|located|headquartered|situated)\s+"
           r"(?:in|out\s+of)\s+<O><END>", "", LOC, cue="based located headquartered situated"),
     _rule("@located", r"<S>\s+(?:is|are)\s+(?:located\s+|situated\s+)?in\s+<O><END>", "", LOC,
