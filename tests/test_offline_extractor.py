@@ -110,6 +110,9 @@ PATTERNS = [
     ("Joined Acme as an engineer.", "kim", (), ("kim", "works_at", "Acme")),
     ("Graduated from MIT in 2019.", "kim", (), ("kim", "studies_at", "MIT")),
     ("Got engaged to Bob!", "kim", (), ("kim", "engaged_to", "Bob")),
+    ("Been working at Microsoft for five years now.", "kim", (), ("kim", "works_at", "Microsoft")),
+    ("Alice got promoted at Amazon.", "user", (), ("Alice", "works_at", "Amazon")),
+    ("Just moved into a new apartment in Seattle.", "kim", (), ("kim", "lives_in", "Seattle")),
     # Who with, said on the way to where; a name brought in by the noun before it.
     ("I live with my partner in Austin.", "kim", (), ("kim", "lives_in", "Austin")),
     ("Alice lives with her two cats in Lyon.", "user", (), ("Alice", "lives_in", "Lyon")),
@@ -230,6 +233,7 @@ NO_RELATION = [
     "Moved the meeting to Friday.",
     "I joined a club called Chess Masters.",  # a club is no employer
     "I live with anxiety in my daily life.",
+    "Been to Paris twice.",
 ]
 
 

@@ -126,7 +126,7 @@ _OMITTED_SUBJECT = re.compile(
     r"newly|happily|originally)\s+){0,2}(?:got|started|began|joined|worked|taught|landed|"
     r"took|found|accepted|founded|co-founded|cofounded|owned|managed|headed|studied|"
     r"graduated|enrolled|grew|lived|settled|moved|relocated|switched|transferred|left|quit|"
-    r"married|wed|dated)(?![\w'-])",
+    r"married|wed|dated|been)(?![\w'-])",
     re.IGNORECASE,
 )
 

@@ -53,7 +53,7 @@ _ADV = (
 # "'d" is left out on purpose: "I'd live in Paris" is a wish, not a fact.
 _AUX = (
     r"(?:\s+(?:is|was|am|are|were|has|have|had|got|gets|get)(?:\s+been)?|'m|'re|'s"
-    r"|'ve(?:\s+been)?|'d\s+been|\s+(?:started|began))?"
+    r"|'ve(?:\s+been)?|'d\s+been|\s+(?:started|began|been))?"
 )
 _HAVE = r"(?:\s+(?:has|have|had)|'ve)?"
 _BE = r"(?:\s+(?:is|was|am|are|were)|'m|'re|'s|\s+(?:has|have|had)\s+been|'ve\s+been)"
@@ -153,8 +153,8 @@ RULES: tuple[Rule, ...] = (
     _rule("works_at", r"<PRE>\s+(?:got|took|landed|found|started|accepted|has|have|had)\s+"
           r"(?:an?|his|her|their|<E>'s)\s+(?:new\s+|first\s+|dream\s+)?(?:job|position|role|"
           r"internship)\s+(?:at|with)\s+<O><END>", P, ORG, cue="job position role internship"),
-    _rule("works_at", r"<PRE>\s+(?:hired|employed|recruited)\s+(?:by|at)\s+<O><END>", P, ORG,
-          cue="hired employed recruited"),
+    _rule("works_at", r"<PRE>\s+(?:hired|employed|recruited|promoted)\s+(?:by|at)\s+<O><END>", P,
+          ORG, cue="hired employed recruited promoted"),
     # "I teach at Lincoln High School": a school's teacher works there.
     _rule("works_at", r"<PRE>\s+(?P<v>teaches|taught|teach|teaching)<ADV>\s+at\s+<O><END>", P,
           ORG, cue="teach taught"),
@@ -208,6 +208,10 @@ RULES: tuple[Rule, ...] = (
           r"(?:moved|relocated)\s+to\s+<O><END>", P, cue="left leaves"),
     _rule("@moved", r"<PRE>\s+(?:moved|moves|relocated|relocates)\s+(?:back\s+)?to\s+<O><END>",
           P, cue="moved moves relocat"),
+    # "moved into a new apartment in Seattle": where the home is, is where one lives.
+    _rule("@moved", r"<PRE>\s+(?:moved|moves)\s+into\s+(?:an?|the|his|her|their|our|<E>'s)\s+"
+          r"(?:new\s+|own\s+)?(?:apartment|house|flat|place|home|condo|studio|dorm)\s+in\s+<O>"
+          r"<END>", P, cue="move"),
     _rule("married_to", r"<PRE>\s+(?:married|wed)\s+(?:to\s+)?<O><END>", P, P,
           cue="married wed"),
     _rule("engaged_to", r"<PRE>\s+engaged\s+to\s+<O><END>", P, P, cue="engaged"),
