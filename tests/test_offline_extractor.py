@@ -116,7 +116,7 @@ PATTERNS = [
     # Who with, said on the way to where; a name brought in by the noun before it.
     ("I live with my partner in Austin.", "kim", (), ("kim", "lives_in", "Austin")),
     ("Alice lives with her two cats in Lyon.", "user", (), ("Alice", "lives_in", "Lyon")),
-    ("We moved to a small town called Bree.", "kim", (), ("kim", "moved_to", "Bree")),
+    ("We moved to a small town called Bree.", "kim", (), ("kim", "lives_in", "Bree")),  # a town
     ("I work at a startup called Loom.", "kim", (), ("kim", "works_at", "Loom")),
     ("Bob is dating a girl named Sue.", "user", (), ("Bob", "dating", "Sue")),
     ("Alice is a member of the Sierra Club.", "user", (), ("Alice", "member_of", "Sierra Club")),
@@ -232,6 +232,7 @@ NO_RELATION = [
     "Living in Austin is expensive.",
     "Moved the meeting to Friday.",
     "I joined a club called Chess Masters.",  # a club is no employer
+    "Bob works for a guy named Steve.",  # a guy is no employer
     "I live with anxiety in my daily life.",
     "Been to Paris twice.",
 ]

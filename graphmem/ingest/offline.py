@@ -57,7 +57,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ..errors import ValidationError
 from ..models import (
@@ -72,7 +72,14 @@ from ..stores.base import KnownEntity
 from ..text import has_cjk, word_count
 from . import offline_words as words
 from .offline_importance import importance, is_rule
-from .offline_mentions import KnownIndex, Mention, MentionFinder, Sentence, split_sentences
+from .offline_mentions import (
+    KnownIndex,
+    Mention,
+    MentionFinder,
+    Sentence,
+    left_out,
+    split_sentences,
+)
 from .offline_patterns import (
     CLOSE,
     OPEN,
@@ -116,19 +123,6 @@ _P_SPEAKER, _P_KNOWN, _P_RELATION = 0, 1, 3
 # tentative name ("Life is a ride", "Nature loves balance").
 _WEAK = frozenset({"likes", "dislikes", "is_a"})
 _PLACES_AND_EMPLOYERS = frozenset({"organization", "location"})
-# A chat line often leaves its "I" out: "Just got hired at Spotify!", "Moved to Denver
-# last month." A sentence that opens (after an adverb or two) with one of these finite
-# verbs is read as the speaker's own. Past forms only: a base form opens an imperative
-# ("Join Acme today!"), an "-ing" form a subject ("Living in Austin is expensive"), and
-# "born" / "raised" a clause about someone named after the comma ("Born in Lyon, Ann...").
-_OMITTED_SUBJECT = re.compile(
-    r"\s*[\"'(]?(?:(?:just|finally|recently|so|and|then|also|actually|officially|already|"
-    r"newly|happily|originally)\s+){0,2}(?:got|started|began|joined|worked|taught|landed|"
-    r"took|found|accepted|founded|co-founded|cofounded|owned|managed|headed|studied|"
-    r"graduated|enrolled|grew|lived|settled|moved|relocated|switched|transferred|left|quit|"
-    r"married|wed|dated|been)(?![\w'-])",
-    re.IGNORECASE,
-)
 
 
 @dataclass
@@ -207,8 +201,8 @@ class _Run:
         mentions = self.finder.find(sentence)
         found: list[_Found] = []
         work = sentence.work
-        kept = self._left_out(work, mentions)
-        left_out = kept is not None
+        kept = left_out(work, mentions, self.finder.speaker)
+        speaker_left_out = kept is not None
         mentions = mentions if kept is None else kept
         lowered = work.lower()
         if not work.rstrip().endswith("?") and not _SKIP_RELATIONS.search(lowered):
@@ -218,7 +212,7 @@ class _Run:
                 parts += [work[previous : mention.start], f"{OPEN}{index}{CLOSE}{suffix}"]
                 previous = mention.end
             template = ("".join(parts) + work[previous:]).lower()
-            if left_out:
+            if speaker_left_out:
                 mentions.append(Mention(0, 0, self.finder.speaker, "speaker", tentative=True))
                 template = f"{OPEN}{len(mentions) - 1}{CLOSE} {template}"
             for text in variants(template):
@@ -256,25 +250,6 @@ class _Run:
                     self.cues.add(key, kind, _P_RELATION)
             via = self._register(item.via) if item.via else ""
             self.edges.append(_Edge(item.relation, source, target, fact, valid_at, invalid_at, via))
-
-    def _left_out(self, work: str, mentions: list[Mention]) -> list[Mention] | None:
-        """The mentions to read a sentence with when it left its "I" out
-        (``_OMITTED_SUBJECT``), less the guessed names among its opening words ("Got
-        hired at X" made a person "Got" who worked at X; "Joined Acme" one named so);
-        None when it did not."""
-        opening = _OMITTED_SUBJECT.match(work) if self.finder.speaker else None
-        if opening is None:
-            return None
-        end = opening.end()
-        early = [m for m in mentions if m.start < end]
-        if any(m.kind != "name" for m in early):  # a known name leads: "Moved Inc. ..."
-            return None
-        kept = [m for m in mentions if m.start >= end]
-        last = early[-1] if early else None
-        if last is not None and last.end > end:  # "Joined Acme" was read as one name
-            start = last.end - len(work[end : last.end].lstrip())
-            kept.insert(0, replace(last, start=start, name=work[start : last.end], tentative=False))
-        return kept
 
     def _register(self, mention: Mention) -> str:
         key = name_key(mention.name)
@@ -328,6 +303,12 @@ class _Run:
             return []
         if rule.target_type in _PLACES_AND_EMPLOYERS and target.kind in ("speaker", "concept"):
             return []  # "Dairy-free is a must for me": the speaker is no employer
+        # "a small town called Bree" says what Bree is; "works for a guy named Steve" has
+        # no employer in it.
+        named_as = class_of(groups.get("intro") or "")
+        if named_as == "person" and rule.target_type in _PLACES_AND_EMPLOYERS:
+            return []
+        target_type = rule.target_type or named_as
         relation, source_type = rule.relation, rule.subject_type
         if relation == "@role":
             last = re.split(r"[ -]", groups["z"])[-1]
@@ -339,7 +320,7 @@ class _Run:
         elif relation == "is_a":
             source_type = class_of(target.name)
         via = pick("f")[0] if groups.get("f") else None
-        return [_Found(relation, s, target, source_type, rule.target_type, via)
+        return [_Found(relation, s, target, source_type, target_type, via)
                 for s in subjects if name_key(s.name) != name_key(target.name)]  # fmt: skip
 
     @staticmethod

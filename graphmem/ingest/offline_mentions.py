@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from ..stores.base import KnownEntity
@@ -297,3 +297,38 @@ class MentionFinder:
         after = sentence.work[sentence.tokens[i].end() : sentence.tokens[i].end() + 1]
         return (word in words.FIRST_NAMES or word in words.PLACES or after == ":"
                 or word in self.capitalised_inside or text.isupper())  # fmt: skip
+
+
+# A chat line often leaves its "I" out: "Just got hired at Spotify!", "Moved to Denver
+# last month." A sentence that opens (after an adverb or two) with one of these finite
+# verbs is read as the speaker's own. Past forms only: a base form opens an imperative
+# ("Join Acme today!"), an "-ing" form a subject ("Living in Austin is expensive"), and
+# "born" / "raised" a clause about someone named after the comma ("Born in Lyon, Ann...").
+_OMITTED_SUBJECT = re.compile(
+    r"\s*[\"'(]?(?:(?:just|finally|recently|so|and|then|also|actually|officially|already|"
+    r"newly|happily|originally)\s+){0,2}(?:got|started|began|joined|worked|taught|landed|"
+    r"took|found|accepted|founded|co-founded|cofounded|owned|managed|headed|studied|"
+    r"graduated|enrolled|grew|lived|settled|moved|relocated|switched|transferred|left|quit|"
+    r"married|wed|dated|been)(?![\w'-])",
+    re.IGNORECASE,
+)
+
+
+def left_out(work: str, mentions: list[Mention], speaker: str) -> list[Mention] | None:
+    """The mentions to read a sentence with when it left its "I" out
+    (``_OMITTED_SUBJECT``), less the guessed names among its opening words ("Got hired
+    at X" made a person "Got" who worked at X; "Joined Acme" one named so); None when it
+    did not, or when there is no speaker to put back (an assistant's reply)."""
+    opening = _OMITTED_SUBJECT.match(work) if speaker else None
+    if opening is None:
+        return None
+    end = opening.end()
+    early = [m for m in mentions if m.start < end]
+    if any(m.kind != "name" for m in early):  # a known name leads: "Moved Inc. ..."
+        return None
+    kept = [m for m in mentions if m.start >= end]
+    last = early[-1] if early else None
+    if last is not None and last.end > end:  # "Joined Acme" was read as one name
+        start = last.end - len(work[end : last.end].lstrip())
+        kept.insert(0, replace(last, start=start, name=work[start : last.end], tentative=False))
+    return kept

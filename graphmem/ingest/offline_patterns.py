@@ -9,7 +9,8 @@ Named groups a rule may use, read by ``offline.py``:
 ``a`` subjects (one, or a list joined by "and"), ``b`` the target entity, ``rest`` the text
 after the verb (a liked thing or an "is a" class), ``f`` where someone moved from, ``z`` a
 job noun, ``p`` a possessor, ``x`` relatives, ``k`` a kin word, ``pl`` its plural ending,
-``v`` the verb (for agreement checks), ``best`` the "best" in "best friends".
+``v`` the verb (for agreement checks), ``best`` the "best" in "best friends", ``intro``
+the noun that brought a target in ("a small town called Bree").
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ _PARTS = {  # in order: "<PRE>" expands into parts replaced after it
     "<S>": _SUBJ,
     # "the Louvre"; "a small town called Bree", "a startup named Loom": the name is the
     # target, whatever noun introduced it.
-    "<O>": rf"(?:the\s+|(?:an?|the)\s+(?:[a-z-]+\s+){{1,3}}(?:called|named)\s+)?(?P<b>{ENTITY})",
+    "<O>": rf"(?:the\s+|(?:an?|the)\s+(?P<intro>(?:[a-z-]+\s+){{1,3}})(?:called|named)\s+)?"
+    rf"(?P<b>{ENTITY})",
     # Named outright only: "joined a club called Chess Masters" is no employer.
     "<OP>": rf"(?:the\s+)?(?P<b>{ENTITY})",
     "<E>": ENTITY,

@@ -190,7 +190,8 @@ PERSON_CLASS = _words(
     author student musician singer dancer chef cook designer scientist researcher
     professor mother father mom dad parent accountant architect photographer
     journalist pilot farmer firefighter officer soldier veteran therapist counselor
-    volunteer athlete actor actress manager entrepreneur
+    volunteer athlete actor actress manager entrepreneur guy man woman girl boy lady
+    gentleman person kid child dude
     """
 )
 ORG_CLASS = _words(
