@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -226,6 +227,10 @@ async def bad_calls(client: Client) -> None:
         assert result.is_error, (tool, arguments)
         assert named in text_of(result), (tool, text_of(result))
         assert "Traceback" not in text_of(result) and "pydantic" not in text_of(result)
+        # One shape for every tool error, whether the tool or the argument check answered:
+        # "Error executing tool <name>: <error class>: <what and what to do>".
+        assert re.match(rf"Error executing tool {tool}: [A-Za-z]+Error: ", text_of(result)), (
+            tool, text_of(result))  # fmt: skip
         # Still serving, and nothing was lost.
         still = await call(client, "recall", query="Where does Alice work?", limit=1)
         assert still.structured_content["hits"][0]["text"] == "Alice works at Acme."

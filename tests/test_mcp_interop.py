@@ -185,7 +185,9 @@ def test_each_protocol_version_a_client_may_ask_for_is_served(served, version):
         assert "resultType" not in answers[0]["result"]
         assert sorted(answers[1]["result"]) == ["content", "isError"]
         refused = answers[1]["result"]["content"][0]["text"]
-        assert refused.startswith("ValidationError: limit: must be an integer, got Infinity")
+        assert refused.startswith(
+            "Error executing tool recall: ValidationError: limit: must be an integer, got Infinity"
+        )
 
 
 CALL_RECALL = (

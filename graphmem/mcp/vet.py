@@ -392,7 +392,10 @@ def strict_arguments(
             elif (schema := schema_of(name)) is not None:
                 text = misfit_argument(name, schema, given)
             if text is not None:
-                return tool_error(text, getattr(ctx, "protocol_version", ""))
+                # In the words the SDK gives a tool's own error, so a client reads every
+                # tool error one way ("Error executing tool recall: ValidationError: ...").
+                return tool_error(f"Error executing tool {name}: {text}",
+                                  getattr(ctx, "protocol_version", ""))  # fmt: skip
         return await call_next(ctx)
 
     return middleware
