@@ -113,6 +113,10 @@ PATTERNS = [
     ("Been working at Microsoft for five years now.", "kim", (), ("kim", "works_at", "Microsoft")),
     ("Alice got promoted at Amazon.", "user", (), ("Alice", "works_at", "Amazon")),
     ("Just moved into a new apartment in Seattle.", "kim", (), ("kim", "lives_in", "Seattle")),
+    # A second clause that leaves its subject out has the first one's.
+    ("Alice got a job at Acme and moved to Paris.", "user", (), ("Alice", "lives_in", "Paris")),
+    ("Got a new job at Stripe and moved to Seattle.", "kim", (), ("kim", "lives_in", "Seattle")),
+    ("Alice moved to Paris and joined Acme.", "user", (), ("Alice", "works_at", "Acme")),
     # Who with, said on the way to where; a name brought in by the noun before it.
     ("I live with my partner in Austin.", "kim", (), ("kim", "lives_in", "Austin")),
     ("Alice lives with her two cats in Lyon.", "user", (), ("Alice", "lives_in", "Lyon")),
@@ -255,6 +259,16 @@ def test_a_left_out_i_needs_a_speaker_and_no_name_before_the_verb():
     # A clause about someone named after the comma stays theirs.
     out = run("Born in Lyon, Ann moved to Paris.", "kim")
     assert triples(out) == {("Ann", "lives_in", "Paris")}
+
+
+def test_a_second_clause_takes_no_subject_but_the_first_clauses_own():
+    # The first clause's verb belongs to Bob, not to the speaker who opens the sentence.
+    thought = triples(run("I think Bob got a job at Acme and moved to Paris.", "kim"))
+    assert ("kim", "lives_in", "Paris") not in thought
+    # The subject is Bob, not Alice, whose name only opens the sentence.
+    kin = triples(run("Alice's brother Bob got a job at Acme and moved to Paris.", "kim"))
+    assert not {t for t in kin if t[0] == "Alice" and t[2] == "Paris"}
+    assert run("I called Bob and he moved to Paris.", "kim").relations == []
 
 
 def test_a_locomo_turn_gives_entities_but_no_nonsense_relation():

@@ -300,16 +300,11 @@ class MentionFinder:
 
 
 # A chat line often leaves its "I" out: "Just got hired at Spotify!", "Moved to Denver
-# last month." A sentence that opens (after an adverb or two) with one of these finite
-# verbs is read as the speaker's own. Past forms only: a base form opens an imperative
-# ("Join Acme today!"), an "-ing" form a subject ("Living in Austin is expensive"), and
-# "born" / "raised" a clause about someone named after the comma ("Born in Lyon, Ann...").
+# last month." A sentence that opens (after an adverb or two) with one of these verbs is
+# read as the speaker's own (``words.LEFT_OUT_VERBS`` says which, and why only those).
 _OMITTED_SUBJECT = re.compile(
-    r"\s*[\"'(]?(?:(?:just|finally|recently|so|and|then|also|actually|officially|already|"
-    r"newly|happily|originally)\s+){0,2}(?:got|started|began|joined|worked|taught|landed|"
-    r"took|found|accepted|founded|co-founded|cofounded|owned|managed|headed|studied|"
-    r"graduated|enrolled|grew|lived|settled|moved|relocated|switched|transferred|left|quit|"
-    r"married|wed|dated|been)(?![\w'-])",
+    rf"\s*[\"'(]?(?:(?:{'|'.join(words.LEFT_OUT_ADVERBS)})\s+){{0,2}}"
+    rf"(?:{'|'.join(words.LEFT_OUT_VERBS)})(?![\w'-])",
     re.IGNORECASE,
 )
 

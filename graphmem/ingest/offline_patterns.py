@@ -29,6 +29,8 @@ from .offline_words import (
     KIN_MODIFIERS,
     KIN_SYNONYMS,
     KIN_WORDS,
+    LEFT_OUT_ADVERBS,
+    LEFT_OUT_VERBS,
     MONTHS,
     PHRASE_BREAK,
     PHRASE_STOP,
@@ -400,6 +402,13 @@ def sentence_dates(text: str) -> tuple[str, str]:
 _APPOSITIVE = re.compile(rf"\s*,\s*(?:who\s+is\s+)?{ENTITY}'s\s+{_KIN}\s*,")
 _RELATIVE = re.compile(rf"({ENTITY})\s*,\s*(?:who|which)\s+[^,]{{0,200}},")
 _WHO_CLAUSE = re.compile(rf"({ENTITY})\s*,?\s+(?:who|which)\s+([^,.;!?]{{0,200}})")
+# "Alice got a job at Acme and moved to Paris": a second clause that leaves its subject
+# out has the first one's, when both open with a verb the rules know.
+_VERB = rf"(?:{'|'.join(LEFT_OUT_VERBS)})(?![\w'-])"
+_ADVERBS = rf"(?:\s+(?:{'|'.join(LEFT_OUT_ADVERBS)})){{0,2}}"
+_AND_THEN = re.compile(
+    rf"^\s*({ENTITY}){_ADVERBS}\s+{_VERB}[^.;!?]{{0,200}}?\s+and{_ADVERBS}\s+({_VERB}[^.;!?]{{0,200}})"
+)
 
 
 def variants(template: str) -> list[str]:
@@ -409,6 +418,7 @@ def variants(template: str) -> list[str]:
     if reduced != template:
         out.append(reduced)
     out += [f"{m.group(1)} {m.group(2)}" for m in _WHO_CLAUSE.finditer(template)]
+    out += [f"{m.group(1)} {m.group(2)}" for m in _AND_THEN.finditer(template)]
     return out
 
 

@@ -200,6 +200,19 @@ ORG_CLASS = _words(
 )
 LOC_CLASS = _words("city town country village state island region neighborhood place")
 
+# Past forms of the verbs the relation rules know, which a chat line opens with when it
+# leaves its "I" out ("Moved to Denver"), and a second clause with when it leaves its
+# subject out ("Alice got a job at Acme and moved to Paris"). Base and "-ing" forms are
+# not here: "Join Acme today!" is an imperative, "Living in Austin is..." a subject.
+# Nor born / raised: "Born in Lyon, Ann moved..." is about Ann.
+LEFT_OUT_VERBS = (
+    "got started began joined worked taught landed took found accepted founded co-founded "
+    "cofounded owned managed headed studied graduated enrolled grew lived settled moved "
+    "relocated switched transferred left quit married wed dated been"
+).split()
+# An adverb that may come before such a verb: "Just got hired", "and then moved".
+LEFT_OUT_ADVERBS = "just finally recently so and then also actually officially already newly happily originally later eventually now".split()
+
 # First words of a liked/is-a phrase that are not things: "I love it", "I love going".
 PHRASE_STOP = _words(
     """
