@@ -113,6 +113,8 @@ PATTERNS = [
     ("Been working at Microsoft for five years now.", "kim", (), ("kim", "works_at", "Microsoft")),
     ("Alice got promoted at Amazon.", "user", (), ("Alice", "works_at", "Amazon")),
     ("Just moved into a new apartment in Seattle.", "kim", (), ("kim", "lives_in", "Seattle")),
+    ("Ann became a nurse at Mercy Hospital.", "user", (), ("Ann", "works_at", "Mercy Hospital")),
+    ("Became the CEO of Globex last spring.", "kim", (), ("kim", "works_at", "Globex")),
     # A second clause that leaves its subject out has the first one's.
     ("Alice got a job at Acme and moved to Paris.", "user", (), ("Alice", "lives_in", "Paris")),
     ("Got a new job at Stripe and moved to Seattle.", "kim", (), ("kim", "lives_in", "Seattle")),
@@ -239,6 +241,7 @@ NO_RELATION = [
     "Bob works for a guy named Steve.",  # a guy is no employer
     "I live with anxiety in my daily life.",
     "Been to Paris twice.",
+    "Bob wants to become a nurse at Mercy Hospital.",
 ]
 
 

@@ -59,7 +59,11 @@ _AUX = (
     r"|'ve(?:\s+been)?|'d\s+been|\s+(?:started|began|been))?"
 )
 _HAVE = r"(?:\s+(?:has|have|had)|'ve)?"
-_BE = r"(?:\s+(?:is|was|am|are|were)|'m|'re|'s|\s+(?:has|have|had)\s+been|'ve\s+been)"
+# "became" too: "Alice became a nurse at Mercy Hospital", "became the CEO of Acme".
+_BE = (
+    r"(?:\s+(?:is|was|am|are|were|became|becomes|become)|'m|'re|'s|\s+(?:has|have|had)\s+been"
+    r"|'ve\s+been)"
+)
 # "is a" only in the present: "when I was a kid" is not what someone is.
 _IS = r"(?:\s+(?:is|am|are)|'m|'re|'s)"
 # Lists need an "and": a bare comma would glue "After meeting Bob, Alice ..." together.

@@ -208,7 +208,7 @@ LOC_CLASS = _words("city town country village state island region neighborhood p
 LEFT_OUT_VERBS = (
     "got started began joined worked taught landed took found accepted founded co-founded "
     "cofounded owned managed headed studied graduated enrolled grew lived settled moved "
-    "relocated switched transferred left quit married wed dated been"
+    "relocated switched transferred left quit married wed dated been became"
 ).split()
 # An adverb that may come before such a verb: "Just got hired", "and then moved".
 LEFT_OUT_ADVERBS = "just finally recently so and then also actually officially already newly happily originally later eventually now".split()
