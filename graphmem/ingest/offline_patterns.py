@@ -411,7 +411,8 @@ _WHO_CLAUSE = re.compile(rf"({ENTITY})\s*,?\s+(?:who|which)\s+([^,.;!?]{{0,200}}
 _VERB = rf"(?:{'|'.join(LEFT_OUT_VERBS)})(?![\w'-])"
 _ADVERBS = rf"(?:\s+(?:{'|'.join(LEFT_OUT_ADVERBS)})){{0,2}}"
 _AND_THEN = re.compile(
-    rf"^\s*({ENTITY}){_ADVERBS}\s+{_VERB}[^.;!?]{{0,200}}?\s+and{_ADVERBS}\s+({_VERB}[^.;!?]{{0,200}})"
+    rf"^\s*({ENTITY}){_ADVERBS}\s+{_VERB}[^.;!?]{{0,200}}?"
+    rf"\s+and{_ADVERBS}\s+({_VERB}[^.;!?]{{0,200}})"
 )
 
 

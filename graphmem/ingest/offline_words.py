@@ -211,7 +211,10 @@ LEFT_OUT_VERBS = (
     "relocated switched transferred left quit married wed dated been became"
 ).split()
 # An adverb that may come before such a verb: "Just got hired", "and then moved".
-LEFT_OUT_ADVERBS = "just finally recently so and then also actually officially already newly happily originally later eventually now".split()
+LEFT_OUT_ADVERBS = (
+    "just finally recently so and then also actually officially already newly happily "
+    "originally later eventually now"
+).split()
 
 # First words of a liked/is-a phrase that are not things: "I love it", "I love going".
 PHRASE_STOP = _words(
