@@ -256,6 +256,11 @@ def test_a_left_out_i_is_read_as_the_speaker_and_its_verb_as_no_name():
     assert "Got" not in types(out)  # it was a person "Got", who worked at Spotify
 
 
+def test_a_weekday_that_opens_a_note_is_no_left_out_i():
+    # "Wed" is Wednesday here: lunch with Anna, no wedding.
+    assert run("Wed Anna at noon for lunch.", "kim").relations == []
+
+
 def test_a_left_out_i_needs_a_speaker_and_no_name_before_the_verb():
     # An assistant's reply is read with no speaker: its "Moved ..." is nobody's.
     assert run("Moved to Denver last month.", "").relations == []

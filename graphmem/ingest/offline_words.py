@@ -204,11 +204,12 @@ LOC_CLASS = _words("city town country village state island region neighborhood p
 # leaves its "I" out ("Moved to Denver"), and a second clause with when it leaves its
 # subject out ("Alice got a job at Acme and moved to Paris"). Base and "-ing" forms are
 # not here: "Join Acme today!" is an imperative, "Living in Austin is..." a subject.
-# Nor born / raised: "Born in Lyon, Ann moved..." is about Ann.
+# Nor born / raised: "Born in Lyon, Ann moved..." is about Ann. Nor "wed", which opens
+# a note as Wednesday ("Wed: dentist at 3").
 LEFT_OUT_VERBS = (
     "got started began joined worked taught landed took found accepted founded co-founded "
     "cofounded owned managed headed studied graduated enrolled grew lived settled moved "
-    "relocated switched transferred left quit married wed dated been became"
+    "relocated switched transferred left quit married dated been became"
 ).split()
 # An adverb that may come before such a verb: "Just got hired", "and then moved".
 LEFT_OUT_ADVERBS = (
