@@ -201,8 +201,7 @@ class _Run:
         mentions = self.finder.find(sentence)
         found: list[_Found] = []
         work = sentence.work
-        kept = left_out(work, mentions, self.finder.speaker)
-        speaker_left_out = kept is not None
+        kept = left_out(work, mentions, self.finder.speaker)  # None: the "I" is not left out
         mentions = mentions if kept is None else kept
         lowered = work.lower()
         if not work.rstrip().endswith("?") and not _SKIP_RELATIONS.search(lowered):
@@ -212,7 +211,7 @@ class _Run:
                 parts += [work[previous : mention.start], f"{OPEN}{index}{CLOSE}{suffix}"]
                 previous = mention.end
             template = ("".join(parts) + work[previous:]).lower()
-            if speaker_left_out:
+            if kept is not None:
                 mentions.append(Mention(0, 0, self.finder.speaker, "speaker", tentative=True))
                 template = f"{OPEN}{len(mentions) - 1}{CLOSE} {template}"
             for text in variants(template):

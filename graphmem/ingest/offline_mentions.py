@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from ..stores.base import KnownEntity
 from . import offline_words as words
+from .offline_patterns import LEFT_OUT_ADVERB, LEFT_OUT_VERB
 
 TOKEN = re.compile(r"\w+(?:[&.\-]\w+)*")
 # "i" in lower case too: chat text often has it; "i.e." is not a pronoun, nor is a part
@@ -303,9 +304,7 @@ class MentionFinder:
 # last month." A sentence that opens (after an adverb or two) with one of these verbs is
 # read as the speaker's own (``words.LEFT_OUT_VERBS`` says which, and why only those).
 _OMITTED_SUBJECT = re.compile(
-    rf"\s*[\"'(]?(?:(?:{'|'.join(words.LEFT_OUT_ADVERBS)})\s+){{0,2}}"
-    rf"(?:{'|'.join(words.LEFT_OUT_VERBS)})(?![\w'-])",
-    re.IGNORECASE,
+    rf"\s*[\"'(]?(?:{LEFT_OUT_ADVERB}\s+){{0,2}}{LEFT_OUT_VERB}", re.IGNORECASE
 )
 
 

@@ -406,13 +406,16 @@ def sentence_dates(text: str) -> tuple[str, str]:
 _APPOSITIVE = re.compile(rf"\s*,\s*(?:who\s+is\s+)?{ENTITY}'s\s+{_KIN}\s*,")
 _RELATIVE = re.compile(rf"({ENTITY})\s*,\s*(?:who|which)\s+[^,]{{0,200}},")
 _WHO_CLAUSE = re.compile(rf"({ENTITY})\s*,?\s+(?:who|which)\s+([^,.;!?]{{0,200}})")
+# A verb a subject may be left out before, and an adverb that may precede it
+# (``offline_words.LEFT_OUT_VERBS``): read here and by ``offline_mentions.left_out``.
+LEFT_OUT_VERB = rf"(?:{'|'.join(LEFT_OUT_VERBS)})(?![\w'-])"
+LEFT_OUT_ADVERB = rf"(?:{'|'.join(LEFT_OUT_ADVERBS)})"
 # "Alice got a job at Acme and moved to Paris": a second clause that leaves its subject
 # out has the first one's, when both open with a verb the rules know.
-_VERB = rf"(?:{'|'.join(LEFT_OUT_VERBS)})(?![\w'-])"
-_ADVERBS = rf"(?:\s+(?:{'|'.join(LEFT_OUT_ADVERBS)})){{0,2}}"
+_ADVERBS = rf"(?:\s+{LEFT_OUT_ADVERB}){{0,2}}"
 _AND_THEN = re.compile(
-    rf"^\s*({ENTITY}){_ADVERBS}\s+{_VERB}[^.;!?]{{0,200}}?"
-    rf"\s+and{_ADVERBS}\s+({_VERB}[^.;!?]{{0,200}})"
+    rf"^\s*({ENTITY}){_ADVERBS}\s+{LEFT_OUT_VERB}[^.;!?]{{0,200}}?"
+    rf"\s+and{_ADVERBS}\s+({LEFT_OUT_VERB}[^.;!?]{{0,200}})"
 )
 
 
