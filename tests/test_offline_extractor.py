@@ -119,6 +119,17 @@ PATTERNS = [
     ("Alice got a job at Acme and moved to Paris.", "user", (), ("Alice", "lives_in", "Paris")),
     ("Got a new job at Stripe and moved to Seattle.", "kim", (), ("kim", "lives_in", "Seattle")),
     ("Alice moved to Paris and joined Acme.", "user", (), ("Alice", "works_at", "Acme")),
+    ("Alice works at Acme and lives in Paris.", "user", (), ("Alice", "lives_in", "Paris")),
+    ("I work at Acme and live in Paris.", "kim", (), ("kim", "lives_in", "Paris")),
+    ("Alice studies at Yale and works at Acme.", "user", (), ("Alice", "works_at", "Acme")),
+    ("Ann lives in Lyon and teaches at Oakwood.", "user", (), ("Ann", "works_at", "Oakwood")),
+    # ... and so does one inside a "who" clause: Bob joined Acme.
+    (
+        "Alice worked with Bob, who moved to Paris and joined Acme.",
+        "user",
+        (),
+        ("Bob", "works_at", "Acme"),
+    ),
     # Who with, said on the way to where; a name brought in by the noun before it.
     ("I live with my partner in Austin.", "kim", (), ("kim", "lives_in", "Austin")),
     ("Alice lives with her two cats in Lyon.", "user", (), ("Alice", "lives_in", "Lyon")),
@@ -277,6 +288,20 @@ def test_a_second_clause_takes_no_subject_but_the_first_clauses_own():
     kin = triples(run("Alice's brother Bob got a job at Acme and moved to Paris.", "kim"))
     assert not {t for t in kin if t[0] == "Alice" and t[2] == "Paris"}
     assert run("I called Bob and he moved to Paris.", "kim").relations == []
+    # A relative clause in the first clause brings its own subject: Bob joined Acme and
+    # teaches at Oakwood, not Alice.
+    for text in (
+        "Alice worked with Bob, who moved to Paris and joined Acme.",
+        "Alice works with Bob, who lives in Paris and teaches at Oakwood.",
+        "Alice works with a man that lives in Paris and teaches at Oakwood.",
+    ):
+        assert not {t for t in triples(run(text, "kim")) if t[0] == "Alice"}, text
+
+
+def test_a_present_tense_verb_opens_no_left_out_i():
+    # Present forms are read only after a subject: opening a line, they are imperatives.
+    for text in ("Work at Acme and live in Paris!", "Live in Paris, work at Acme."):
+        assert run(text, "kim").relations == [], text
 
 
 def test_a_locomo_turn_gives_entities_but_no_nonsense_relation():

@@ -24,6 +24,7 @@ from ..models import relation_key, to_iso
 from .offline_words import (
     ABSTRACT,
     BLAND,
+    CLAUSE_VERBS,
     DETERMINERS,
     KIN_KEEP,
     KIN_MODIFIERS,
@@ -410,12 +411,17 @@ _WHO_CLAUSE = re.compile(rf"({ENTITY})\s*,?\s+(?:who|which)\s+([^,.;!?]{{0,200}}
 # (``offline_words.LEFT_OUT_VERBS``): read here and by ``offline_mentions.left_out``.
 LEFT_OUT_VERB = rf"(?:{'|'.join(LEFT_OUT_VERBS)})(?![\w'-])"
 LEFT_OUT_ADVERB = rf"(?:{'|'.join(LEFT_OUT_ADVERBS)})"
-# "Alice got a job at Acme and moved to Paris": a second clause that leaves its subject
-# out has the first one's, when both open with a verb the rules know.
+# "Alice got a job at Acme and moved to Paris", "Alice works at Acme and lives in
+# Paris": a second clause that leaves its subject out has the first one's, when both open
+# with a verb the rules know. The first clause holds no relative clause: in "Alice worked
+# with Bob, who moved to Paris and joined Acme", Bob joined Acme, not Alice (that "who"
+# clause is read as Bob's below).
 _ADVERBS = rf"(?:\s+{LEFT_OUT_ADVERB}){{0,2}}"
+_CLAUSE_VERB = rf"(?:{'|'.join(LEFT_OUT_VERBS + CLAUSE_VERBS)})(?![\w'-])"
+_NO_RELATIVE = r"(?:(?!\s(?:who|whom|whose|which|that|where)\s)[^.;!?]){0,200}?"
 _AND_THEN = re.compile(
-    rf"^\s*({ENTITY}){_ADVERBS}\s+{LEFT_OUT_VERB}[^.;!?]{{0,200}}?"
-    rf"\s+and{_ADVERBS}\s+({LEFT_OUT_VERB}[^.;!?]{{0,200}})"
+    rf"^\s*({ENTITY}){_ADVERBS}\s+{_CLAUSE_VERB}{_NO_RELATIVE}"
+    rf"\s+and{_ADVERBS}\s+({_CLAUSE_VERB}[^.;!?]{{0,200}})"
 )
 
 
@@ -425,8 +431,12 @@ def variants(template: str) -> list[str]:
     reduced = _RELATIVE.sub(r"\1", _APPOSITIVE.sub("", template))
     if reduced != template:
         out.append(reduced)
-    out += [f"{m.group(1)} {m.group(2)}" for m in _WHO_CLAUSE.finditer(template)]
-    out += [f"{m.group(1)} {m.group(2)}" for m in _AND_THEN.finditer(template)]
+    clauses = [f"{m.group(1)} {m.group(2)}" for m in _WHO_CLAUSE.finditer(template)]
+    out += clauses
+    # Each second clause of the sentence, or of a "who" clause ("Bob, who moved to Paris
+    # and joined Acme" -> "Bob joined Acme").
+    for text in (template, *clauses):
+        out += [f"{m.group(1)} {m.group(2)}" for m in _AND_THEN.finditer(text)]
     return out
 
 

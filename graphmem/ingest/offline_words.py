@@ -211,6 +211,13 @@ LEFT_OUT_VERBS = (
     "cofounded owned managed headed studied graduated enrolled grew lived settled moved "
     "relocated switched transferred left quit married dated been became"
 ).split()
+# Present forms of the same verbs, read only in a clause that has a subject before it:
+# "Alice works at Acme and lives in Paris", "I work at Acme and live in Paris". Opening a
+# line with no subject they would be imperatives ("Work at Acme!"), so never there.
+CLAUSE_VERBS = (
+    "works work lives live teaches teach studies study manages manage owns own leads lead "
+    "heads head resides reside"
+).split()
 # An adverb that may come before such a verb: "Just got hired", "and then moved".
 LEFT_OUT_ADVERBS = (
     "just finally recently so and then also actually officially already newly happily "
