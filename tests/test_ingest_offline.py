@@ -133,3 +133,12 @@ def test_a_name_with_two_given_names_stays_one_person(mem):
     mem.add("Leo Haas lives in Porto.", user_id="u")
     assert [r.target_name for r in mem.graph.relations("Uma Leo Haas", user_id="u")] == ["Lyon"]
     assert [r.target_name for r in mem.graph.relations("Leo Haas", user_id="u")] == ["Porto"]
+
+
+def test_a_job_that_ended_leaves_the_next_one_current(mem):
+    # One sentence, two clauses: the end date belongs to the first job only. The whole
+    # sentence's "until 2020" used to end Globex too, so Alice had no current employer.
+    mem.add("Alice worked at Acme until 2020 and then joined Globex.", user_id="u")
+    assert works_at(mem, user_id="u") == {"Acme": "2020-01-01T00:00:00.000000Z", "Globex": ""}
+    now = mem.graph.relations("Alice", user_id="u")
+    assert [r.target_name for r in now if r.key == "works_at"] == ["Globex"]

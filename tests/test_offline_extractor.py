@@ -410,6 +410,47 @@ def test_dates_set_validity_on_fact_and_relations(text, valid, invalid):
     assert out.facts[0].valid_at == iso(valid)
 
 
+def dated(out: Extraction) -> dict[tuple[str, str], tuple[str, str]]:
+    return {(r.relation, r.target): (r.valid_at, r.invalid_at) for r in out.relations}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The job that ended in 2020 is Google; Meta is the current one.
+        (
+            "I worked at Google until 2020 and then joined Meta.",
+            {("works_at", "Google"): ("", "2020-01-01"), ("works_at", "Meta"): ("", "")},
+        ),
+        (
+            "I lived in Paris from 2010 to 2015 and then moved to Berlin.",
+            {("lives_in", "Paris"): ("2010-01-01", "2015-01-01"), ("lives_in", "Berlin"): ("", "")},
+        ),
+        (
+            "Alice joined Acme in 2019 and moved to Paris in 2021.",
+            {("works_at", "Acme"): ("2019-01-01", ""), ("lives_in", "Paris"): ("2021-01-01", "")},
+        ),
+        (
+            "Alice, who moved to Paris in 2012, works at Acme.",
+            {("lives_in", "Paris"): ("2012-01-01", ""), ("works_at", "Acme"): ("", "")},
+        ),
+        # A date that opens the sentence holds for each clause that states none.
+        ("In 2019, Alice moved to Paris.", {("lives_in", "Paris"): ("2019-01-01", "")}),
+    ],
+)
+def test_each_clause_dates_its_own_relations(text, expected):
+    want = {key: (iso(valid), iso(invalid)) for key, (valid, invalid) in expected.items()}
+    assert dated(run(text, "kim")) == want
+
+
+def test_a_date_before_the_first_name_dates_a_later_clause_too():
+    from graphmem.ingest.offline_patterns import clause_dates
+
+    text = "In 2019 I moved to Paris and joined Acme."
+    assert clause_dates(text, text.index("Acme"), text.index("I moved")) == (iso("2019-01-01"), "")
+    assert clause_dates(text, text.index("Acme"), 0) == ("", "")  # no opening words: no date
+
+
 def test_relative_dates_are_left_alone():
     assert sentence_dates("I moved to Berlin last year, yesterday, 3 weeks ago.") == ("", "")
 

@@ -86,6 +86,7 @@ from .offline_patterns import (
     PLACEHOLDER,
     TARGET_ENTITY,
     Rule,
+    clause_dates,
     kin_relation,
     read_phrase,
     rules_for,
@@ -242,8 +243,11 @@ class _Run:
             key = self._register(mention)
             if mention.kind != "speaker":
                 self.named[fact].add(key)
+        lead = min((m.start for m in mentions if m.end > m.start), default=0)
         for item in found:
             source, target = self._register(item.source), self._register(item.target)
+            if item.target.end > item.target.start:  # a name in the text: its clause's dates
+                valid_at, invalid_at = clause_dates(work, item.target.start, lead)
             for key, kind in ((source, item.source_type), (target, item.target_type)):
                 if kind:
                     self.cues.add(key, kind, _P_RELATION)

@@ -402,6 +402,40 @@ def sentence_dates(text: str) -> tuple[str, str]:
     return valid, invalid
 
 
+# Where a sentence's clauses part: "...until 2020, and then joined Meta", "...; moved".
+_CLAUSE_BREAK = re.compile(
+    rf"\s*;\s*|,?\s+(?:and|but)(?:\s+then)?\s+(?=(?:(?:{'|'.join(LEFT_OUT_ADVERBS)})\s+){{0,2}}"
+    rf"(?:{'|'.join(LEFT_OUT_VERBS + CLAUSE_VERBS)}|[a-z]+ed)(?![\w'-]))",
+    re.IGNORECASE,
+)
+
+_INSERTED = re.compile(r",\s*(?:who|which)\s[^,]{0,200},")
+
+
+def clause_dates(text: str, at: int, lead: int) -> tuple[str, str]:
+    """``sentence_dates`` of the clause of ``text`` that holds position ``at``.
+
+    "I worked at Google until 2020 and then joined Meta" ends the job at Google, not the
+    one at Meta; "joined Acme in 2019 and moved to Paris in 2021" dates each its own. A
+    later clause that states no date takes those said before the sentence's first name
+    (``text[:lead]``): "In 2019, I moved to Paris and joined Acme". A "who" clause set
+    off by commas is a clause of its own.
+    """
+    for inserted in _INSERTED.finditer(text):  # "Alice, who moved in 2012, works at Acme"
+        if inserted.start() <= at < inserted.end():
+            return sentence_dates(inserted.group())
+        text = text[: inserted.start()] + " " * len(inserted.group()) + text[inserted.end() :]
+    start, end = 0, len(text)
+    for brk in _CLAUSE_BREAK.finditer(text):
+        if brk.end() <= at:
+            start = brk.end()
+        else:
+            end = brk.start() if brk.start() >= at else end
+            break
+    dates = sentence_dates(text[start:end])
+    return dates if start == 0 or any(dates) else sentence_dates(text[:lead])
+
+
 # "Carol, my sister, lives in Lyon" and "Alice, who lives in Paris, works at Acme": the
 # rules also read the sentence without the inserted part, and the "who" clause alone.
 _APPOSITIVE = re.compile(rf"\s*,\s*(?:who\s+is\s+)?{ENTITY}'s\s+{_KIN}\s*,")
