@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from graphmem.errors import ValidationError
 from graphmem.ingest.offline import OfflineExtractor
+from graphmem.ingest.offline_dates import clause_dates, sentence_dates
 from graphmem.ingest.offline_mentions import split_sentences
-from graphmem.ingest.offline_patterns import RULES, kin_relation, rules_for, sentence_dates
+from graphmem.ingest.offline_patterns import RULES, kin_relation, rules_for
 from graphmem.models import Extraction, check_relation_name, name_key, to_iso
 from graphmem.stores.base import Extractor, KnownEntity
 
@@ -444,8 +445,6 @@ def test_each_clause_dates_its_own_relations(text, expected):
 
 
 def test_a_date_before_the_first_name_dates_a_later_clause_too():
-    from graphmem.ingest.offline_patterns import clause_dates
-
     text = "In 2019 I moved to Paris and joined Acme."
     assert clause_dates(text, text.index("Acme"), text.index("I moved")) == (iso("2019-01-01"), "")
     assert clause_dates(text, text.index("Acme"), 0) == ("", "")  # no opening words: no date

@@ -28,6 +28,8 @@ What it finds
       Loom"), except for "joined" (a club is no employer).
     - Dates: "in 2019", "since May 2021", "on 2023-05-01", "on May 1, 2023" set valid_at
       on the fact and its relations; "until 2020" / "from 2018 to 2020" set invalid_at.
+      A relation takes its own clause's: "until 2020 and then joined Meta" ends no job
+      at Meta.
 
 What it misses, on purpose or by construction
     - English only. No coreference beyond the speaker: "she", "he", "they", "the company"
@@ -48,7 +50,7 @@ What it misses, on purpose or by construction
       are not parsed. Very long runs of names are capped (ten per list) to stay linear.
 
 Layout: ``offline_mentions`` splits sentences and finds mentions, ``offline_patterns``
-holds the rule table and the date reader, ``offline_words`` the word lists and type cues;
+holds the rule table, ``offline_dates`` the date reader, ``offline_words`` the word lists and type cues;
 this module applies the rules and assembles the ``Extraction``.
 """
 
@@ -71,6 +73,7 @@ from ..models import (
 from ..stores.base import KnownEntity
 from ..text import has_cjk, word_count
 from . import offline_words as words
+from .offline_dates import clause_dates, sentence_dates
 from .offline_importance import importance, is_rule
 from .offline_mentions import (
     KnownIndex,
@@ -86,11 +89,9 @@ from .offline_patterns import (
     PLACEHOLDER,
     TARGET_ENTITY,
     Rule,
-    clause_dates,
     kin_relation,
     read_phrase,
     rules_for,
-    sentence_dates,
     variants,
 )
 from .offline_words import Cues, category, class_of, surface_cues

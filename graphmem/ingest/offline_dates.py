@@ -1,0 +1,108 @@
+"""The offline extractor's date reader: the dates a sentence, or one clause of it, states.
+
+"in 2019", "since May 2021", "on 2023-05-01" start a validity; "until 2020" (or the "to"
+of "from 2018 to 2020") ends one. Relative dates ("last year") are not resolved.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from ..models import to_iso
+from .offline_words import CLAUSE_VERBS, LEFT_OUT_ADVERBS, LEFT_OUT_VERBS, MONTHS
+
+_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
+_YEAR = r"(?P<y>(?:19|20)\d{2})"
+_DATE_FORMS: tuple[tuple[re.Pattern[str], bool], ...] = (
+    (re.compile(rf"\b{_YEAR}-(?P<m>\d{{1,2}})-(?P<d>\d{{1,2}})\b"), False),
+    (re.compile(rf"\b(?P<mon>{_MONTH})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+{_YEAR}\b"),
+     False),
+    (re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>{_MONTH})\.?,?\s+"
+                rf"{_YEAR}\b"), False),
+    (re.compile(rf"\b(?P<mon>{_MONTH})\.?,?\s+{_YEAR}\b"), False),
+    # A bare year only counts after a preposition: "in 2019", not "2019 people".
+    (re.compile(rf"\b{_YEAR}\b"), True),
+)  # fmt: skip
+_STARTS = frozenset("in since on from starting beginning during".split())
+_ENDS = frozenset("until till through thru to ending".split())
+_PREV_WORD = re.compile(r"([a-z]+)\W*$")
+
+
+def _date_of(match: re.Match[str]) -> str:
+    parts = match.groupdict()
+    month = MONTHS[parts["mon"]] if parts.get("mon") else int(parts.get("m") or 1)
+    try:
+        return to_iso(date(int(parts["y"]), month, int(parts.get("d") or 1)))
+    except ValueError:  # "2023-02-30": not a date, so no date
+        return ""
+
+
+def sentence_dates(text: str) -> tuple[str, str]:
+    """``(valid_at, invalid_at)`` stated by one sentence, ISO or "".
+
+    "in 2019", "since May 2021", "on 2023-05-01", "on May 1, 2023" start a validity;
+    "until 2020" (or the "to" of "from 2018 to 2020") ends one. Relative dates ("last
+    year", "yesterday") are not resolved.
+    """
+    if "19" not in text and "20" not in text:  # every form has a year: skip the regexes
+        return "", ""
+    lower = text.casefold()
+    taken: list[tuple[int, int]] = []
+    found: list[tuple[int, str, str]] = []  # (position, word before, iso)
+    for regex, needs_preposition in _DATE_FORMS:
+        for match in regex.finditer(lower):
+            start, end = match.span()
+            if any(start < b and a < end for a, b in taken):
+                continue
+            before = _PREV_WORD.search(lower[max(0, start - 16) : start])
+            prev = before.group(1) if before else ""
+            if needs_preposition and prev not in _STARTS and prev not in _ENDS:
+                continue
+            taken.append((start, end))  # even when invalid: "2023-02-30" is not "2023"
+            iso = _date_of(match)
+            if iso:
+                found.append((start, prev, iso))
+    valid = invalid = ""
+    for _, prev, iso in sorted(found):
+        if prev in _ENDS:
+            # "to 2020" ends something only after a start ("from 2018 to 2020").
+            if not invalid and (valid or prev != "to"):
+                invalid = iso
+        elif not valid:
+            valid = iso
+    return valid, invalid
+
+
+# Where a sentence's clauses part: "...until 2020, and then joined Meta", "...; moved".
+_CLAUSE_BREAK = re.compile(
+    rf"\s*;\s*|,?\s+(?:and|but)(?:\s+then)?\s+(?=(?:(?:{'|'.join(LEFT_OUT_ADVERBS)})\s+){{0,2}}"
+    rf"(?:{'|'.join(LEFT_OUT_VERBS + CLAUSE_VERBS)}|[a-z]+ed)(?![\w'-]))",
+    re.IGNORECASE,
+)
+
+_INSERTED = re.compile(r",\s*(?:who|which)\s[^,]{0,200},")
+
+
+def clause_dates(text: str, at: int, lead: int) -> tuple[str, str]:
+    """``sentence_dates`` of the clause of ``text`` that holds position ``at``.
+
+    "I worked at Google until 2020 and then joined Meta" ends the job at Google, not the
+    one at Meta; "joined Acme in 2019 and moved to Paris in 2021" dates each its own. A
+    later clause that states no date takes those said before the sentence's first name
+    (``text[:lead]``): "In 2019, I moved to Paris and joined Acme". A "who" clause set
+    off by commas is a clause of its own.
+    """
+    for inserted in _INSERTED.finditer(text):  # "Alice, who moved in 2012, works at Acme"
+        if inserted.start() <= at < inserted.end():
+            return sentence_dates(inserted.group())
+        text = text[: inserted.start()] + " " * len(inserted.group()) + text[inserted.end() :]
+    start, end = 0, len(text)
+    for brk in _CLAUSE_BREAK.finditer(text):
+        if brk.end() <= at:
+            start = brk.end()
+        else:
+            end = brk.start() if brk.start() >= at else end
+            break
+    dates = sentence_dates(text[start:end])
+    return dates if start == 0 or any(dates) else sentence_dates(text[:lead])
