@@ -124,6 +124,10 @@ PATTERNS = [
     ("I work at Acme and live in Paris.", "kim", (), ("kim", "lives_in", "Paris")),
     ("Alice studies at Yale and works at Acme.", "user", (), ("Alice", "works_at", "Acme")),
     ("Ann lives in Lyon and teaches at Oakwood.", "user", (), ("Ann", "works_at", "Oakwood")),
+    # The first clause's subject may be a list.
+    ("Tom and I both work at Acme and live in Denver.", "kim", (), ("kim", "lives_in", "Denver")),
+    ("Tom and I both work at Acme and live in Denver.", "kim", (), ("Tom", "lives_in", "Denver")),
+    ("Alice and Bob moved to Paris and joined Acme.", "user", (), ("Bob", "works_at", "Acme")),
     # ... and so does one inside a "who" clause: Bob joined Acme.
     (
         "Alice worked with Bob, who moved to Paris and joined Acme.",
