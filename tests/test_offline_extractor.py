@@ -128,6 +128,12 @@ PATTERNS = [
     ("Tom and I both work at Acme and live in Denver.", "kim", (), ("kim", "lives_in", "Denver")),
     ("Tom and I both work at Acme and live in Denver.", "kim", (), ("Tom", "lives_in", "Denver")),
     ("Alice and Bob moved to Paris and joined Acme.", "user", (), ("Bob", "works_at", "Acme")),
+    (
+        "Last year, Tom and I moved to Denver and joined Globex.",
+        "kim",
+        (),
+        ("Tom", "works_at", "Globex"),
+    ),  # after an opening phrase
     # ... and so does one inside a "who" clause: Bob joined Acme.
     (
         "Alice worked with Bob, who moved to Paris and joined Acme.",
@@ -293,6 +299,9 @@ def test_a_second_clause_takes_no_subject_but_the_first_clauses_own():
     kin = triples(run("Alice's brother Bob got a job at Acme and moved to Paris.", "kim"))
     assert not {t for t in kin if t[0] == "Alice" and t[2] == "Paris"}
     assert run("I called Bob and he moved to Paris.", "kim").relations == []
+    # A name in an opening phrase is never the subject: Bob only left.
+    opened = triples(run("After Bob left, Alice moved to Paris and joined Acme.", "kim"))
+    assert not {t for t in opened if t[0] == "Bob"}
     # A relative clause in the first clause brings its own subject: Bob joined Acme and
     # teaches at Oakwood, not Alice.
     for text in (
@@ -440,6 +449,10 @@ def dated(out: Extraction) -> dict[tuple[str, str], tuple[str, str]]:
             {("lives_in", "Paris"): ("2012-01-01", ""), ("works_at", "Acme"): ("", "")},
         ),
         # A date that opens the sentence holds for each clause that states none.
+        (
+            "In 2019, I moved to Paris and joined Acme.",
+            {("lives_in", "Paris"): ("2019-01-01", ""), ("works_at", "Acme"): ("2019-01-01", "")},
+        ),
         ("In 2019, Alice moved to Paris.", {("lives_in", "Paris"): ("2019-01-01", "")}),
     ],
 )
