@@ -50,8 +50,8 @@ What it misses, on purpose or by construction
       are not parsed. Very long runs of names are capped (ten per list) to stay linear.
 
 Layout: ``offline_mentions`` splits sentences and finds mentions, ``offline_patterns``
-holds the rule table, ``offline_dates`` the date reader, ``offline_words`` the word lists and type cues;
-this module applies the rules and assembles the ``Extraction``.
+holds the rule table, ``offline_dates`` the date reader, ``offline_words`` the word lists
+and type cues; this module applies the rules and assembles the ``Extraction``.
 """
 
 from __future__ import annotations
@@ -236,8 +236,8 @@ class _Run:
         if not found and (filler or (size < 3 and not named)):
             return
         fact = len(self.facts)
-        valid_at, invalid_at = sentence_dates(work)
-        self.facts.append(ExtractedFact(sentence.text, valid_at,
+        stated = sentence_dates(work)
+        self.facts.append(ExtractedFact(sentence.text, stated[0],
                                         memory_type="rule" if is_rule(sentence.text) else ""))  # fmt: skip
         self.named.append(set())
         for mention in mentions:
@@ -247,13 +247,14 @@ class _Run:
         lead = min((m.start for m in mentions if m.end > m.start), default=0)
         for item in found:
             source, target = self._register(item.source), self._register(item.target)
-            if item.target.end > item.target.start:  # a name in the text: its clause's dates
-                valid_at, invalid_at = clause_dates(work, item.target.start, lead)
+            # A name in the text: its clause's dates; else (a phrase, the speaker) the sentence's.
+            named_at = item.target.end > item.target.start
+            dates = clause_dates(work, item.target.start, lead) if named_at else stated
             for key, kind in ((source, item.source_type), (target, item.target_type)):
                 if kind:
                     self.cues.add(key, kind, _P_RELATION)
             via = self._register(item.via) if item.via else ""
-            self.edges.append(_Edge(item.relation, source, target, fact, valid_at, invalid_at, via))
+            self.edges.append(_Edge(item.relation, source, target, fact, *dates, via))
 
     def _register(self, mention: Mention) -> str:
         key = name_key(mention.name)
