@@ -10,7 +10,8 @@ import re
 from datetime import date
 
 from ..models import to_iso
-from .offline_words import CLAUSE_VERBS, LEFT_OUT_ADVERBS, LEFT_OUT_VERBS, MONTHS
+from .offline_patterns import CLAUSE_VERB, LEFT_OUT_ADVERB
+from .offline_words import MONTHS
 
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 _YEAR = r"(?P<y>(?:19|20)\d{2})"
@@ -76,8 +77,8 @@ def sentence_dates(text: str) -> tuple[str, str]:
 
 # Where a sentence's clauses part: "...until 2020, and then joined Meta", "...; moved".
 _CLAUSE_BREAK = re.compile(
-    rf"\s*;\s*|,?\s+(?:and|but)(?:\s+then)?\s+(?=(?:(?:{'|'.join(LEFT_OUT_ADVERBS)})\s+){{0,2}}"
-    rf"(?:{'|'.join(LEFT_OUT_VERBS + CLAUSE_VERBS)}|[a-z]+ed)(?![\w'-]))",
+    rf"\s*;\s*|,?\s+(?:and|but)(?:\s+then)?\s+(?=(?:{LEFT_OUT_ADVERB}\s+){{0,2}}"
+    rf"(?:{CLAUSE_VERB}|[a-z]+ed(?![\w'-])))",
     re.IGNORECASE,
 )
 

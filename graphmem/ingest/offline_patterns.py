@@ -351,14 +351,15 @@ LEFT_OUT_ADVERB = rf"(?:{'|'.join(LEFT_OUT_ADVERBS)})"
 # with Bob, who moved to Paris and joined Acme", Bob joined Acme, not Alice (that "who"
 # clause is read as Bob's below).
 _ADVERBS = rf"(?:\s+{LEFT_OUT_ADVERB}){{0,2}}"
-_CLAUSE_VERB = rf"(?:{'|'.join(LEFT_OUT_VERBS + CLAUSE_VERBS)})(?![\w'-])"
+# A verb a clause with its subject may open with (``offline_dates`` reads it too).
+CLAUSE_VERB = rf"(?:{'|'.join(LEFT_OUT_VERBS + CLAUSE_VERBS)})(?![\w'-])"
 _NO_RELATIVE = r"(?:(?!\s(?:who|whom|whose|which|that|where)\s)[^.;!?]){0,200}?"
 # The subject may be a list: "Tom and I both work at Acme and live in Denver", and come
 # after an opening phrase set off by a comma: "In 2019, I moved to Paris and joined Acme".
 _SUBJECTS = rf"{ENTITY}(?:(?:\s*,\s*{ENTITY}){{0,8}}\s*,?\s+(?:and|&)\s+{ENTITY})?"
 _AND_THEN = re.compile(
-    rf"^\s*(?:[^,.;!?{OPEN}]{{1,60}},\s*)?({_SUBJECTS})(?:\s+(?:both|all))?{_ADVERBS}\s+{_CLAUSE_VERB}{_NO_RELATIVE}"
-    rf"\s+and{_ADVERBS}\s+({_CLAUSE_VERB}[^.;!?]{{0,200}})"
+    rf"^\s*(?:[^,.;!?{OPEN}]{{1,60}},\s*)?({_SUBJECTS})(?:\s+(?:both|all))?{_ADVERBS}"
+    rf"\s+{CLAUSE_VERB}{_NO_RELATIVE}\s+and{_ADVERBS}\s+({CLAUSE_VERB}[^.;!?]{{0,200}})"
 )
 
 
