@@ -454,11 +454,27 @@ def dated(out: Extraction) -> dict[tuple[str, str], tuple[str, str]]:
             {("lives_in", "Paris"): ("2019-01-01", ""), ("works_at", "Acme"): ("2019-01-01", "")},
         ),
         ("In 2019, Alice moved to Paris.", {("lives_in", "Paris"): ("2019-01-01", "")}),
+        # A liked phrase has no place in the text: its subject's clause dates it.
+        (
+            "Alice, who moved to Paris in 2012, loves jazz.",
+            {("lives_in", "Paris"): ("2012-01-01", ""), ("likes", "jazz"): ("", "")},
+        ),
+        ("I have loved jazz since 2010.", {("likes", "jazz"): ("2010-01-01", "")}),
     ],
 )
 def test_each_clause_dates_its_own_relations(text, expected):
     want = {key: (iso(valid), iso(invalid)) for key, (valid, invalid) in expected.items()}
     assert dated(run(text, "kim")) == want
+
+
+def test_a_comma_and_after_one_name_starts_a_clause_not_a_list():
+    out = run("I worked at Google until 2020 and then joined Meta, and I love hiking.", "kim")
+    # Meta is no lover of hiking, and the speaker's hiking did not end with the job in 2020.
+    assert {t for t in triples(out) if t[1] == "likes"} == {("kim", "likes", "hiking")}
+    assert dated(out)[("likes", "hiking")] == ("", "")
+    # Three names with a comma before the "and" are still a list.
+    lovers = {s for s, relation, _ in triples(run("Tom, Ann, and I love hiking.", "kim"))}
+    assert lovers == {"Tom", "Ann", "kim"}
 
 
 def test_a_date_before_the_first_name_dates_a_later_clause_too():

@@ -247,9 +247,11 @@ class _Run:
         lead = min((m.start for m in mentions if m.end > m.start), default=0)
         for item in found:
             source, target = self._register(item.source), self._register(item.target)
-            # A name in the text: its clause's dates; else (a phrase, the speaker) the sentence's.
-            named_at = item.target.end > item.target.start
-            dates = clause_dates(work, item.target.start, lead) if named_at else stated
+            # The dates of the clause that names the target, or, for a target with no place
+            # in the text (a liked phrase), of the clause that names the subject; else the
+            # sentence's ("Love hiking since 2010", with a left-out "I").
+            placed = [m for m in (item.target, item.source) if m.end > m.start]
+            dates = clause_dates(work, placed[0].start, lead) if placed else stated
             for key, kind in ((source, item.source_type), (target, item.target_type)):
                 if kind:
                     self.cues.add(key, kind, _P_RELATION)

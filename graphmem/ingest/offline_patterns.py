@@ -65,15 +65,27 @@ _BE = (
 )
 # "is a" only in the present: "when I was a kid" is not what someone is.
 _IS = r"(?:\s+(?:is|am|are)|'m|'re|'s)"
-# Lists need an "and": a bare comma would glue "After meeting Bob, Alice ..." together.
-# Lists are capped at ten names so that a long run of names stays linear to scan.
-_SUBJ = rf"(?P<a>{ENTITY}(?:(?:\s*,\s*{ENTITY}){{0,8}}\s*,?\s+(?:and|&)\s+{ENTITY})?)"
+
+
+def name_list(conjunction: str = "and|&") -> str:
+    """One name, or a list of names joined by ``conjunction``.
+
+    Lists need an "and": a bare comma would glue "After meeting Bob, Alice ..." together.
+    A comma before the "and" only after two names or more ("Tom, Ann, and I"): after one,
+    ", and" starts a clause ("I joined Meta, and I love hiking" is no list of lovers).
+    Lists are capped at ten names so that a long run of names stays linear to scan.
+    """
+    tail = rf"\s+(?:{conjunction})\s+{ENTITY}"
+    return rf"{ENTITY}(?:(?:\s*,\s*{ENTITY}){{1,8}}\s*,?{tail}|{tail})?"
+
+
+_SUBJ = rf"(?P<a>{name_list()})"
 _KIN_WORDS = "|".join(re.escape(w) for w in sorted(KIN_WORDS, key=len, reverse=True))
 _KIN_MODS = "|".join(sorted(KIN_MODIFIERS, key=len, reverse=True))
 _KIN = rf"(?P<k>(?:(?:{_KIN_MODS})[\s-]+){{0,2}}(?:{_KIN_WORDS}))(?P<pl>s|es)?"
 _KIN_END = r"(?![\w'-])"
 _CLAUSE_END = r"(?=\s*(?:[,.;:!?)]|$))"
-_REL_LIST = rf"(?P<x>{ENTITY}(?:(?:\s*,\s*{ENTITY}){{0,8}}\s*,?\s+and\s+{ENTITY})?)"
+_REL_LIST = rf"(?P<x>{name_list('and')})"
 
 _PARTS = {  # in order: "<PRE>" expands into parts replaced after it
     "<PRE>": "<S><ADV><AUX><ADV>",
@@ -356,7 +368,7 @@ CLAUSE_VERB = rf"(?:{'|'.join(LEFT_OUT_VERBS + CLAUSE_VERBS)})(?![\w'-])"
 _NO_RELATIVE = r"(?:(?!\s(?:who|whom|whose|which|that|where)\s)[^.;!?]){0,200}?"
 # The subject may be a list: "Tom and I both work at Acme and live in Denver", and come
 # after an opening phrase set off by a comma: "In 2019, I moved to Paris and joined Acme".
-_SUBJECTS = rf"{ENTITY}(?:(?:\s*,\s*{ENTITY}){{0,8}}\s*,?\s+(?:and|&)\s+{ENTITY})?"
+_SUBJECTS = name_list()
 _AND_THEN = re.compile(
     rf"^\s*(?:[^,.;!?{OPEN}]{{1,60}},\s*)?({_SUBJECTS})(?:\s+(?:both|all))?{_ADVERBS}"
     rf"\s+{CLAUSE_VERB}{_NO_RELATIVE}\s+and{_ADVERBS}\s+({CLAUSE_VERB}[^.;!?]{{0,200}})"
