@@ -372,9 +372,11 @@ def test_a_method_not_served_names_the_methods_that_are(served, method, path, al
 
 @pytest.mark.parametrize(("body", "named"), [
     (b'{"query": "Al\xff\xfeice"}', "is not UTF-8"),
+    ('{"query": "Alice"}'.encode("utf-16"), "NUL bytes, as UTF-16"),
+    ('{"query": "Alice"}'.encode("utf-32-le"), "NUL bytes, as UTF-16 and UTF-32"),
     (b'{"query": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nests too deep"),
     (b'{"query": "q", "limit": 1' + b"0" * 5_000 + b"}", "digits"),
-], ids=["not-utf8", "too-deep", "huge-integer"])  # fmt: skip
+], ids=["not-utf8", "utf16", "utf32", "too-deep", "huge-integer"])  # fmt: skip
 def test_a_body_that_is_not_readable_json_is_named_with_the_fix(served, body, named):
     key, _ = served.keys.create(user_id="joy")
     headers = {"X-API-Key": key, "Content-Type": "application/json"}

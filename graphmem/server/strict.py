@@ -15,6 +15,7 @@ from typing import Annotated, Any, get_args, get_origin
 
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
+from starlette.exceptions import HTTPException
 
 from ..errors import ValidationError
 from ..wire import repeated_key
@@ -75,10 +76,16 @@ async def _each_key_once(request: Request) -> None:
     log that read the first saw "a". Starlette keeps the body read, so it is read once."""
     if "json" not in request.headers.get("content-type", ""):
         return  # answered 415 by the body's own check
+    raw = await request.body()
+    if b"\x00" in raw:
+        # JSON between systems is UTF-8 (RFC 8259 8.1), yet Python's parser guesses UTF-16
+        # and UTF-32 from the NUL bytes they hold (a NUL is never JSON), and served them.
+        # Answered as the body's own check answers bytes that are not UTF-8.
+        raise HTTPException(400) from ValueError("it holds NUL bytes, as UTF-16 and UTF-32 text do")
     # Not readable JSON gives None: named by the body's own check, with line and column.
     # Nested near the recursion limit, which FastAPI's parse (higher in the stack) passed,
     # None too: served as that parse read it, not answered 500.
-    name = repeated_key(await request.body())
+    name = repeated_key(raw)
     if name is not None:
         raise ValidationError(name[:60], "is given more than once in one JSON object of the "
                               "request body; send each field once")  # fmt: skip
