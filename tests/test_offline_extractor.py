@@ -116,6 +116,18 @@ PATTERNS = [
     ("Just moved into a new apartment in Seattle.", "kim", (), ("kim", "lives_in", "Seattle")),
     ("Ann became a nurse at Mercy Hospital.", "user", (), ("Ann", "works_at", "Mercy Hospital")),
     ("Became the CEO of Globex last spring.", "kim", (), ("kim", "works_at", "Globex")),
+    # An employer or a school said on the way to something else.
+    ("My boss at Google wants me to relocate to London.", "kim", (), ("kim", "works_at", "Google")),
+    ("Work was long, my shift at Starbucks ran late.", "kim", (), ("kim", "works_at", "Starbucks")),
+    ("Bob's coworkers at Acme are great.", "user", (), ("Bob", "works_at", "Acme")),
+    ("I got my degree from MIT in 2012.", "kim", (), ("kim", "studies_at", "MIT")),
+    ("Ann earned a master's in biology from Yale.", "user", (), ("Ann", "studies_at", "Yale")),
+    (
+        "My daughter Emma just started kindergarten at Oakwood Elementary.",
+        "kim",
+        (),
+        ("Emma", "studies_at", "Oakwood Elementary"),
+    ),
     # A second clause that leaves its subject out has the first one's.
     ("Alice got a job at Acme and moved to Paris.", "user", (), ("Alice", "lives_in", "Paris")),
     ("Got a new job at Stripe and moved to Seattle.", "kim", (), ("kim", "lives_in", "Seattle")),
@@ -465,6 +477,25 @@ def dated(out: Extraction) -> dict[tuple[str, str], tuple[str, str]]:
 def test_each_clause_dates_its_own_relations(text, expected):
     want = {key: (iso(valid), iso(invalid)) for key, (valid, invalid) in expected.items()}
     assert dated(run(text, "kim")) == want
+
+
+def test_retiring_ends_the_job_at_its_date_and_says_nothing_without_one():
+    assert dated(run("I retired from Boeing in 2019.", "kim")) == {
+        ("works_at", "Boeing"): ("", iso("2019-01-01"))
+    }
+    # With no date, a relation would read as a current job: none is made.
+    assert triples(run("Alice retired from Boeing.")) == set()
+
+
+@pytest.mark.parametrize("text", [
+    "I met my boss at Starbucks for coffee.",  # where they met, not where anyone works
+    "My team at Wembley won.",
+    "My job at the bakery is fun, Acme is hiring.",
+    "I lost my job at Door Dash this month.",  # a job no more
+    "Since I quit my job at Acme, things are calm.",
+])  # fmt: skip
+def test_an_employer_said_in_passing_needs_the_words_that_make_it_one(text):
+    assert not [r for r in run(text, "kim").relations if r.relation == "works_at"]
 
 
 def test_a_comma_and_after_one_name_starts_a_clause_not_a_list():

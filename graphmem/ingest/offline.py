@@ -135,6 +135,7 @@ class _Found:
     source_type: str = ""
     target_type: str = ""
     via: Mention | None = None  # "moved from <via> to <target>"
+    ends: bool = False  # the date stated is the relation's end ("retired from X in 2019")
 
 
 @dataclass
@@ -252,6 +253,10 @@ class _Run:
             # sentence's ("Love hiking since 2010", with a left-out "I").
             placed = [m for m in (item.target, item.source) if m.end > m.start]
             dates = clause_dates(work, placed[0].start, lead) if placed else stated
+            if item.ends:  # its one date is the end; with none, no relation can say it ended
+                if not any(dates):
+                    continue
+                dates = ("", dates[1] or dates[0])
             for key, kind in ((source, item.source_type), (target, item.target_type)):
                 if kind:
                     self.cues.add(key, kind, _P_RELATION)
@@ -326,8 +331,10 @@ class _Run:
             relation = words.TITLES.get(groups["z"], "works_at")
         elif relation == "is_a":
             source_type = class_of(target.name)
+        ends = relation == "@retired"
+        relation = "works_at" if ends else relation
         via = pick("f")[0] if groups.get("f") else None
-        return [_Found(relation, s, target, source_type, target_type, via)
+        return [_Found(relation, s, target, source_type, target_type, via, ends)
                 for s in subjects if name_key(s.name) != name_key(target.name)]  # fmt: skip
 
     @staticmethod
