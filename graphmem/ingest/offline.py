@@ -50,8 +50,9 @@ What it misses, on purpose or by construction
       are not parsed. Very long runs of names are capped (ten per list) to stay linear.
 
 Layout: ``offline_mentions`` splits sentences and finds mentions, ``offline_patterns``
-holds the rule table, ``offline_dates`` the date reader, ``offline_words`` the word lists
-and type cues; this module applies the rules and assembles the ``Extraction``.
+holds the rule table, ``offline_clauses`` the simpler sentences the rules also read,
+``offline_dates`` the date reader, ``offline_words`` the word lists and type cues; this
+module applies the rules and assembles the ``Extraction``.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ from ..models import (
 from ..stores.base import KnownEntity
 from ..text import has_cjk, word_count
 from . import offline_words as words
+from .offline_clauses import variants
 from .offline_dates import clause_dates, sentence_dates
 from .offline_importance import importance, is_rule
 from .offline_mentions import (
@@ -92,7 +94,6 @@ from .offline_patterns import (
     kin_relation,
     read_phrase,
     rules_for,
-    variants,
 )
 from .offline_words import Cues, category, class_of, surface_cues
 

@@ -10,7 +10,7 @@ import re
 from datetime import date
 
 from ..models import to_iso
-from .offline_patterns import CLAUSE_VERB, LEFT_OUT_ADVERB
+from .offline_clauses import CLAUSE_VERB, LEFT_OUT_ADVERB
 from .offline_words import MONTHS
 
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from ..stores.base import KnownEntity
 from . import offline_words as words
-from .offline_patterns import LEFT_OUT_ADVERB, LEFT_OUT_VERB
+from .offline_clauses import LEFT_OUT_ADVERB, LEFT_OUT_VERB
 
 TOKEN = re.compile(r"\w+(?:[&.\-]\w+)*")
 # "i" in lower case too: chat text often has it; "i.e." is not a pronoun, nor is a part

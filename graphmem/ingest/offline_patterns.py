@@ -23,14 +23,11 @@ from ..models import relation_key
 from .offline_words import (
     ABSTRACT,
     BLAND,
-    CLAUSE_VERBS,
     DETERMINERS,
     KIN_KEEP,
     KIN_MODIFIERS,
     KIN_SYNONYMS,
     KIN_WORDS,
-    LEFT_OUT_ADVERBS,
-    LEFT_OUT_VERBS,
     PHRASE_BREAK,
     PHRASE_STOP,
 )
@@ -82,7 +79,7 @@ def name_list(conjunction: str = "and|&") -> str:
 _SUBJ = rf"(?P<a>{name_list()})"
 _KIN_WORDS = "|".join(re.escape(w) for w in sorted(KIN_WORDS, key=len, reverse=True))
 _KIN_MODS = "|".join(sorted(KIN_MODIFIERS, key=len, reverse=True))
-_KIN = rf"(?P<k>(?:(?:{_KIN_MODS})[\s-]+){{0,2}}(?:{_KIN_WORDS}))(?P<pl>s|es)?"
+KIN = rf"(?P<k>(?:(?:{_KIN_MODS})[\s-]+){{0,2}}(?:{_KIN_WORDS}))(?P<pl>s|es)?"
 _KIN_END = r"(?![\w'-])"
 _CLAUSE_END = r"(?=\s*(?:[,.;:!?)]|$))"
 _REL_LIST = rf"(?P<x>{name_list('and')})"
@@ -104,7 +101,7 @@ _PARTS = {  # in order: "<PRE>" expands into parts replaced after it
     "<HAVE>": _HAVE,
     "<BE>": _BE,
     "<IS>": _IS,
-    "<KIN>": _KIN,
+    "<KIN>": KIN,
     "<KEND>": _KIN_END,
     "<CEND>": _CLAUSE_END,
     "<X>": _REL_LIST,
@@ -374,48 +371,6 @@ def read_phrase(rest: str, max_words: int, strict: bool) -> str:
         if not ends_clause and following not in _STRICT_NEXT:
             return ""
     return " ".join(words)
-
-
-# "Carol, my sister, lives in Lyon" and "Alice, who lives in Paris, works at Acme": the
-# rules also read the sentence without the inserted part, and the "who" clause alone.
-_APPOSITIVE = re.compile(rf"\s*,\s*(?:who\s+is\s+)?{ENTITY}'s\s+{_KIN}\s*,")
-_RELATIVE = re.compile(rf"({ENTITY})\s*,\s*(?:who|which)\s+[^,]{{0,200}},")
-_WHO_CLAUSE = re.compile(rf"({ENTITY})\s*,?\s+(?:who|which)\s+([^,.;!?]{{0,200}})")
-# A verb a subject may be left out before, and an adverb that may precede it
-# (``offline_words.LEFT_OUT_VERBS``): read here and by ``offline_mentions.left_out``.
-LEFT_OUT_VERB = rf"(?:{'|'.join(LEFT_OUT_VERBS)})(?![\w'-])"
-LEFT_OUT_ADVERB = rf"(?:{'|'.join(LEFT_OUT_ADVERBS)})"
-# "Alice got a job at Acme and moved to Paris", "Alice works at Acme and lives in
-# Paris": a second clause that leaves its subject out has the first one's, when both open
-# with a verb the rules know. The first clause holds no relative clause: in "Alice worked
-# with Bob, who moved to Paris and joined Acme", Bob joined Acme, not Alice (that "who"
-# clause is read as Bob's below).
-_ADVERBS = rf"(?:\s+{LEFT_OUT_ADVERB}){{0,2}}"
-# A verb a clause with its subject may open with (``offline_dates`` reads it too).
-CLAUSE_VERB = rf"(?:{'|'.join(LEFT_OUT_VERBS + CLAUSE_VERBS)})(?![\w'-])"
-_NO_RELATIVE = r"(?:(?!\s(?:who|whom|whose|which|that|where)\s)[^.;!?]){0,200}?"
-# The subject may be a list: "Tom and I both work at Acme and live in Denver", and come
-# after an opening phrase set off by a comma: "In 2019, I moved to Paris and joined Acme".
-_SUBJECTS = name_list()
-_AND_THEN = re.compile(
-    rf"^\s*(?:[^,.;!?{OPEN}]{{1,60}},\s*)?({_SUBJECTS})(?:\s+(?:both|all))?{_ADVERBS}"
-    rf"\s+{CLAUSE_VERB}{_NO_RELATIVE}\s+and{_ADVERBS}\s+({CLAUSE_VERB}[^.;!?]{{0,200}})"
-)
-
-
-def variants(template: str) -> list[str]:
-    """The template, then the simpler sentences inside it, for the rules to read."""
-    out = [template]
-    reduced = _RELATIVE.sub(r"\1", _APPOSITIVE.sub("", template))
-    if reduced != template:
-        out.append(reduced)
-    clauses = [f"{m.group(1)} {m.group(2)}" for m in _WHO_CLAUSE.finditer(template)]
-    out += clauses
-    # Each second clause of the sentence, or of a "who" clause ("Bob, who moved to Paris
-    # and joined Acme" -> "Bob joined Acme").
-    for text in (template, *clauses):
-        out += [f"{m.group(1)} {m.group(2)}" for m in _AND_THEN.finditer(text)]
-    return out
 
 
 # A rule's entity target at the start of ``rest``: "I love Paris." / "I love the Beatles".

@@ -1,0 +1,57 @@
+"""The simpler sentences inside one sentence, for the offline extractor's rules to read.
+
+``variants`` gives, beside a sentence's template, the same sentence without an inserted
+part ("Carol, my sister, lives in Lyon" -> "Carol lives in Lyon"), each "who" clause as a
+sentence of its own ("Alice, who lives in Paris, ..." -> "Alice lives in Paris"), and
+each second clause with the first one's subject ("Alice got a job at Acme and moved to
+Paris" -> "Alice moved to Paris"). The verb and adverb alternations built here are read
+by ``offline_dates`` (where clauses part) and ``offline_mentions`` (a left-out "I").
+"""
+
+from __future__ import annotations
+
+import re
+
+from .offline_patterns import ENTITY, KIN, OPEN, name_list
+from .offline_words import CLAUSE_VERBS, LEFT_OUT_ADVERBS, LEFT_OUT_VERBS
+
+# "Carol, my sister, lives in Lyon" and "Alice, who lives in Paris, works at Acme": the
+# rules also read the sentence without the inserted part, and the "who" clause alone.
+_APPOSITIVE = re.compile(rf"\s*,\s*(?:who\s+is\s+)?{ENTITY}'s\s+{KIN}\s*,")
+_RELATIVE = re.compile(rf"({ENTITY})\s*,\s*(?:who|which)\s+[^,]{{0,200}},")
+_WHO_CLAUSE = re.compile(rf"({ENTITY})\s*,?\s+(?:who|which)\s+([^,.;!?]{{0,200}})")
+# A verb a subject may be left out before, and an adverb that may precede it
+# (``offline_words.LEFT_OUT_VERBS``): read here and by ``offline_mentions.left_out``.
+LEFT_OUT_VERB = rf"(?:{'|'.join(LEFT_OUT_VERBS)})(?![\w'-])"
+LEFT_OUT_ADVERB = rf"(?:{'|'.join(LEFT_OUT_ADVERBS)})"
+# "Alice got a job at Acme and moved to Paris", "Alice works at Acme and lives in
+# Paris": a second clause that leaves its subject out has the first one's, when both open
+# with a verb the rules know. The first clause holds no relative clause: in "Alice worked
+# with Bob, who moved to Paris and joined Acme", Bob joined Acme, not Alice (that "who"
+# clause is read as Bob's below).
+_ADVERBS = rf"(?:\s+{LEFT_OUT_ADVERB}){{0,2}}"
+# A verb a clause with its subject may open with (``offline_dates`` reads it too).
+CLAUSE_VERB = rf"(?:{'|'.join(LEFT_OUT_VERBS + CLAUSE_VERBS)})(?![\w'-])"
+_NO_RELATIVE = r"(?:(?!\s(?:who|whom|whose|which|that|where)\s)[^.;!?]){0,200}?"
+# The subject may be a list: "Tom and I both work at Acme and live in Denver", and come
+# after an opening phrase set off by a comma: "In 2019, I moved to Paris and joined Acme".
+_SUBJECTS = name_list()
+_AND_THEN = re.compile(
+    rf"^\s*(?:[^,.;!?{OPEN}]{{1,60}},\s*)?({_SUBJECTS})(?:\s+(?:both|all))?{_ADVERBS}"
+    rf"\s+{CLAUSE_VERB}{_NO_RELATIVE}\s+and{_ADVERBS}\s+({CLAUSE_VERB}[^.;!?]{{0,200}})"
+)
+
+
+def variants(template: str) -> list[str]:
+    """The template, then the simpler sentences inside it, for the rules to read."""
+    out = [template]
+    reduced = _RELATIVE.sub(r"\1", _APPOSITIVE.sub("", template))
+    if reduced != template:
+        out.append(reduced)
+    clauses = [f"{m.group(1)} {m.group(2)}" for m in _WHO_CLAUSE.finditer(template)]
+    out += clauses
+    # Each second clause of the sentence, or of a "who" clause ("Bob, who moved to Paris
+    # and joined Acme" -> "Bob joined Acme").
+    for text in (template, *clauses):
+        out += [f"{m.group(1)} {m.group(2)}" for m in _AND_THEN.finditer(text)]
+    return out
