@@ -29,7 +29,8 @@ What it finds
     - Dates: "in 2019", "since May 2021", "on 2023-05-01", "on May 1, 2023" set valid_at
       on the fact and its relations; "until 2020" / "from 2018 to 2020" set invalid_at.
       A relation takes its own clause's: "until 2020 and then joined Meta" ends no job
-      at Meta.
+      at Meta. "Retired from Boeing in 2019" ends the job in 2019 (with no date: no
+      relation, since one with no end would read as a current job).
 
 What it misses, on purpose or by construction
     - English only. No coreference beyond the speaker: "she", "he", "they", "the company"
