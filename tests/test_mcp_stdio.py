@@ -111,6 +111,8 @@ NO_TOOL = b'{"jsonrpc":"2.0","id":19,"method":"tools/call","params":{"name":"nop
 CURSOR = b'{"jsonrpc":"2.0","id":22,"method":"tools/list","params":{"cursor":"page-2"}}'
 # Bytes that are no UTF-8: stdio served them as U+FFFD and stored the altered text.
 LATIN1 = b'{"jsonrpc":"2.0","id":23,"method":"ping","params":{"x":"caf\xe9"}}'
+# UTF-16: Python's parser read it, and the SDK's refused it as "key must be a string".
+UTF16 = '{"jsonrpc":"2.0","id":26,"method":"ping"}'.encode("utf-16-le")
 # A member given twice: the parser kept the last, so this searched "b" without a word.
 TWICE = (b'{"jsonrpc":"2.0","id":24,"method":"tools/call","params":{"name":"recall",'
          b'"arguments":{"query":"a","query":"b"}}}')  # fmt: skip
@@ -123,7 +125,8 @@ SAYS = {TWICE: "'query' is given more than once in one JSON object; send each me
         PROMPT: "no prompt is named 'nope'",
         NO_TOOL: "no tool is named 'nope'; send one that tools/list gives: cypher",
         CURSOR: "'page-2' is no cursor graphmem gave",
-        LATIN1: "byte 0xe9 at offset 59 is not UTF-8"}  # fmt: skip
+        LATIN1: "byte 0xe9 at offset 59 is not UTF-8",
+        UTF16: "NUL bytes, as UTF-16 and UTF-32 text do"}  # fmt: skip
 
 # A line a client may send that is no JSON-RPC message, and the error code and id it gets.
 UNREADABLE_LINES = [
@@ -146,6 +149,7 @@ UNREADABLE_LINES = [
     (NO_TOOL, -32602, 19),
     (CURSOR, -32602, 22),
     (LATIN1, -32700, 23),
+    (UTF16, -32700, None),
     (TWICE, -32600, 24),
     (b'{"jsonrpc":"2.0","id":25,"method":"ping","method":"ping"}', -32600, 25),
     # Valid JSON but no JSON-RPC request: its id is read back all the same (a null id,

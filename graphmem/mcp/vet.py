@@ -198,7 +198,14 @@ def _not_utf8(data: Any) -> types.JSONRPCError | None:
     """The error for a message that is not UTF-8, under its id where one can be read, or
     None. Over HTTP ``data`` is the body; over stdio a line read with surrogateescape,
     where each such byte is one of U+DC80-U+DCFF. stdio used to put U+FFFD in their
-    place and store the altered text, where HTTP said "invalid unicode code point"."""
+    place and store the altered text, where HTTP said "invalid unicode code point".
+    A message opens with an ASCII character, so a NUL in its first two bytes is UTF-16
+    or UTF-32 text, which Python's parser read and the SDK's refused as "key must be a
+    string", under the id Python found. (A stray NUL further on is named by the parser.)"""
+    if isinstance(data, str | bytes) and ("\x00" if isinstance(data, str) else b"\x00") in data[:2]:
+        return error(None, types.PARSE_ERROR, "Parse error: the message holds NUL bytes, as "
+                     "UTF-16 and UTF-32 text do, so nothing of it was read; send it UTF-8 "
+                     "encoded")  # fmt: skip
     if isinstance(data, str):
         if not UNDECODED.search(data):
             return None
