@@ -190,6 +190,19 @@ def test_a_body_field_given_twice_is_refused_and_nothing_stored(served, key, bod
         assert [m.text for m in c.get_all()] == ["Edna likes Tea"]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
+def test_a_body_in_utf16_or_utf32_is_refused_and_nothing_stored(served, key, encoding):
+    """Python's parser reads these from their NUL bytes, so the memory was stored, while a
+    proxy or a log that read the body as UTF-8 saw NULs."""
+    body = json.dumps({"text": "Eve likes ham.", "infer": False}).encode(encoding)
+    answer = httpx.post(served.url + "/v1/memories", content=body,
+                        headers={"X-API-Key": key, "Content-Type": "application/json"})  # fmt: skip
+    found = problem_of(answer, 400, "ValidationError")
+    assert found["field"] == "body" and "UTF-8 encoded" in found["detail"], found
+    with Client(served.url, key) as c:
+        assert [m.text for m in c.get_all()] == ["Edna likes Tea"]
+
+
 WRONG_TYPES = [
     ("POST", "/v1/search", {"json": {"query": "x", "limit": "many"}}, "limit",
      'must be an integer, got "many"'),
