@@ -116,6 +116,39 @@ def test_a_body_that_is_not_one_json_object_says_why_and_what_to_send(
     assert "dictionary" not in found["detail"] and "Field required" not in found["detail"]
 
 
+@pytest.mark.parametrize(("method", "path", "sent", "field", "said"), [
+    ("POST", "/v1/search", {"query": "tea", "users_id": "edna"}, "users_id",
+     "is not a field of POST /v1/search (it takes: agent_id, "),
+    ("POST", "/v1/search", {"Query": "tea"}, "Query", "did you mean 'query'?"),
+    ("POST", "/v1/memories", {"message": "I like tea"}, "message", "did you mean 'messages'?"),
+    ("POST", "/v1/search", {"query": "tea", "zzz": 1}, "zzz", "check the name's spelling"),
+    ("POST", "/v1/search", {"limit": 3}, "query",
+     "is required by POST /v1/search; send it in the JSON body"),
+    ("PUT", "/v1/memories/m1", {"user_id": "edna"}, "text",
+     "is required by PUT /v1/memories/{memory_id}; send it in the JSON body"),
+    ("GET", "/v1/paths", {"source": "Edna"}, "target",
+     "is required by GET /v1/paths; send it as a query parameter (it takes: "),
+    ("GET", "/v1/neighbours", {"Entity": "Edna"}, "Entity", "did you mean 'entity'?"),
+], ids=["typo", "case", "singular", "unlike", "missing", "missing-put", "missing-query",
+        "query-case"])  # fmt: skip
+def test_a_field_misnamed_or_left_out_is_named_with_what_the_route_takes(
+    served, key, method, path, sent, field, said
+):
+    """pydantic's words went out as they were: "users_id: Extra inputs are not permitted"
+    and "query: Field required", with neither the fields the route takes nor the one meant."""
+    headers = {"X-API-Key": key}
+    if method == "GET":
+        answer = httpx.get(served.url + path, params=sent, headers=headers)
+    else:
+        answer = httpx.request(method, served.url + path, json=sent, headers=headers)
+    found = problem_of(answer, 422, "ValidationError")
+    assert found["field"] == field and said in found["detail"], found
+    assert "not permitted" not in found["detail"] and "Field required" not in found["detail"]
+    # Nothing was stored on the way: Edna's scope holds its one memory.
+    with Client(served.url, key) as c:
+        assert len(c.get_all()) == 1
+
+
 def test_a_blank_memory_id_is_called_blank(served, key):
     answer = httpx.get(served.url + "/v1/memories/%20", headers={"X-API-Key": key})
     found = problem_of(answer, 422, "ValidationError")

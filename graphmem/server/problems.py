@@ -8,15 +8,18 @@ language can branch on it and ``graphmem.Client`` raises the same class again.
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import math
 import re
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -84,12 +87,16 @@ async def _graphmem_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _bad_request(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    first = (exc.errors() or [{}])[0]
+    found = exc.errors() or [{}]
+    # A misspelt name is both a field the route lacks and one it misses ({"Query": ...}
+    # lacks "query"): the unknown one is named first, with the name it most likely meant.
+    first = next((e for e in found if e.get("type") == "extra_forbidden"), found[0])
     loc = [str(p) for p in first.get("loc", ())]
     if loc[:1] == ["body"] and (whole := _whole_body(request, exc, first)) is not None:
         return whole
     field = ".".join(loc[1:] if loc and loc[0] in ("body", "query", "path") else loc)
-    message = _wrong_type(first) or str(first.get("msg", "invalid request"))
+    message = (_wrong_type(first) or _unnamed(request, loc, first.get("type"))
+               or str(first.get("msg", "invalid request")))  # fmt: skip
     return problem(422, "ValidationError", f"{field or 'request'}: {message}",
                    field=field or "request")  # fmt: skip
 
@@ -117,6 +124,51 @@ def _wrong_type(error: dict[str, Any]) -> str | None:
     got = "a value that looks like an API key" if KEYLIKE.search(got) else got
     got = got if len(got) <= 60 else got[:57] + "..."
     return f"must be {wanted}, got {got}; send it as /docs describes"
+
+
+def taken(dependant: Dependant) -> set[str]:
+    """The query parameter names a route reads, its dependencies' included."""
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= taken(sub)
+    return names
+
+
+def not_taken(name: str, what: str, where: str, names: set[str]) -> str:
+    """Why ``name`` was refused: ``where`` takes no such ``what``, here is what it takes, and
+    the one it most likely meant (a case slip or a typo: ``users_id``, ``Query``)."""
+    same = [n for n in sorted(names) if n.casefold() == name.casefold()]
+    close = same or difflib.get_close_matches(name, sorted(names), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else "; check the name's spelling"
+    return f"is not {what} of {where} (it takes: {', '.join(sorted(names)) or 'none'}){hint}"
+
+
+def _unnamed(request: Request, loc: list[str], kind: object) -> str | None:
+    """A body field or query parameter the route does not take, or one it needs and did
+    not get. pydantic said "Extra inputs are not permitted" and "Field required": neither
+    what the route takes nor what to send."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or len(loc) != 2 or kind not in ("extra_forbidden", "missing"):
+        return None
+    where = f"{request.method} {getattr(route, 'path_format', _path(request))}"
+    if loc[0] == "body":
+        names, what, how = _body_fields(dependant), "a field", "in the JSON body"
+    elif loc[0] == "query":
+        names, what, how = taken(dependant), "a query parameter", "as a query parameter"
+    else:
+        return None
+    if kind == "extra_forbidden":
+        return not_taken(loc[1][:60], what, where, names)
+    return f"is required by {where}; send it {how} (it takes: {', '.join(sorted(names))})"
+
+
+def _body_fields(dependant: Dependant) -> set[str]:
+    for param in dependant.body_params:
+        for model in (param.field_info.annotation, *get_args(param.field_info.annotation)):
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                return {f.alias or n for n, f in model.model_fields.items()}
+    return set()
 
 
 def _whole_body(request: Request, exc: RequestValidationError, first: dict) -> JSONResponse | None:

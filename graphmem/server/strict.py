@@ -21,14 +21,7 @@ from ..errors import ValidationError
 from ..wire import repeated_key
 from .auth import principal
 from .keys import KeyInfo
-
-
-def taken(dependant: Dependant) -> set[str]:
-    """The query parameter names a route reads, its dependencies' included."""
-    names = {field.alias for field in dependant.query_params}
-    for sub in dependant.dependencies:
-        names |= taken(sub)
-    return names
+from .problems import not_taken, taken
 
 
 def listed(dependant: Dependant) -> set[str]:
@@ -57,9 +50,8 @@ async def known_query(request: Request, _key: Annotated[KeyInfo, Depends(princip
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
         where = f"{request.method} {getattr(route, 'path_format', request.url.path)}"
-        takes = ", ".join(sorted(allowed)) or "none"
-        raise ValidationError(unknown[0][:60], f"is not a query parameter of {where} "
-                              f"(it takes: {takes}); check the name's spelling")  # fmt: skip
+        name = unknown[0][:60]
+        raise ValidationError(name, not_taken(name, "a query parameter", where, allowed))
     # Given twice, a single value was the last one sent, silently: ?limit=1&limit=3 read 3.
     keys = [k for k, _ in request.query_params.multi_items()]
     twice = sorted({k for k in keys if keys.count(k) > 1} - listed(dependant))
