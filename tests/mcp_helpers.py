@@ -188,6 +188,10 @@ BAD_CALLS = [
     ("recall", {"query": "x", "top_k": 3}, "recall takes no argument 'top_k'; its arguments "
      "are query, limit, as_of, memory_types"),
     ("remember", {"text": "x", "user_id": "mallory"}, "takes no argument 'user_id'"),
+    # A slip of case or spelling is told the name it most likely meant.
+    ("recall", {"querry": "x"}, "takes no argument 'querry'; its arguments are query, limit, "
+     "as_of, memory_types; did you mean 'query'?"),
+    ("recall", {"query": "x", "Limit": 3}, "did you mean 'limit'?"),
     # A JSON type the advertised schema does not allow: the SDK's lax validation ran
     # these as limit 1, limit 2, include_archived True and infer False.
     ("recall", {"query": "x", "limit": True}, "limit: must be an integer, got true"),
