@@ -276,9 +276,9 @@ def _check_json_tree(metadata: Mapping[str, Any]) -> None:
         elif isinstance(value, float) and not math.isfinite(value):
             raise ValidationError(path, f"{value!r} is not a finite number; JSON cannot hold it")
         elif value is not None and not isinstance(value, bool | int | float):
-            raise ValidationError(
-                path, f"a {type(value).__name__} is not JSON (use strings, numbers, lists, dicts)"
-            )
+            kind = type(value).__name__
+            raise ValidationError(path, f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} is not "
+                                  "JSON (use strings, numbers, lists, dicts)")  # fmt: skip
 
 
 def check_source_ids(source_ids: object) -> list[str]:

@@ -288,6 +288,19 @@ def test_bad_input_is_a_graphmem_error_and_nothing_is_written(memory, stored, ca
     assert memory.search("Alice", user_id=USER)
 
 
+@pytest.mark.parametrize(("value", "said"), [
+    (object(), "metadata.x: an object is not JSON"),
+    ({1, 2}, "metadata.x: a set is not JSON"),
+    (b"raw", "metadata.x: a bytes is not JSON"),
+])  # fmt: skip
+def test_a_metadata_value_that_is_not_json_is_named_by_path_and_kind(memory, stored, value, said):
+    """It read "a object is not JSON": the article is chosen by the kind's first letter."""
+    before = stored(memory)
+    with pytest.raises(GraphMemError, match="^" + said):
+        memory.add("Alice likes tea.", user_id=USER, metadata={"x": value})
+    assert stored(memory) == before
+
+
 ODD_BUT_VALID = {
     "nul-in-text": "Alice\x00 likes tea.",
     "escape-sequences": "Alice likes \x1b[31mred\x1b[0m tea.",
