@@ -142,3 +142,16 @@ def test_a_job_that_ended_leaves_the_next_one_current(mem):
     assert works_at(mem, user_id="u") == {"Acme": "2020-01-01T00:00:00.000000Z", "Globex": ""}
     now = mem.graph.relations("Alice", user_id="u")
     assert [r.target_name for r in now if r.key == "works_at"] == ["Globex"]
+
+
+def test_a_pronoun_gives_its_sentence_to_the_person_the_message_named(mem):
+    """Read a sentence at a time, "She works at Google now." had no subject: Ann had no
+    employer, and a question about Ann reached that sentence by no relation."""
+    mem.add("My sister Ann moved to Boston. She works at Google now.", user_id="u")
+    assert {(r.key, r.target_name) for r in mem.graph.relations("Ann", user_id="u")} >= {
+        ("works_at", "Google"),
+        ("lives_in", "Boston"),
+    }
+    hits = mem.search("Where does Ann work?", user_id="u", recipe="graph")
+    assert hits and "She works at Google now." in hits[0].text
+    assert "Ann -[works_at]-> Google" in hits[0].explain()

@@ -508,6 +508,54 @@ def test_a_comma_and_after_one_name_starts_a_clause_not_a_list():
     assert lovers == {"Tom", "Ann", "kim"}
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("My sister Ann moved to Boston. She works at Google now.", ("Ann", "works_at", "Google")),
+    ("I met Tom at the gym. He lives in Denver.", ("Tom", "lives_in", "Denver")),
+    # A sentence naming no one leaves the person standing.
+    ("Ann moved to Paris. I helped her pack. She loves jazz.", ("Ann", "likes", "jazz")),
+    # His / her before a tie word is a possessor.
+    ("My friend Jake is a chef. His girlfriend Mia works at Nobu.", ("Jake", "girlfriend", "Mia")),
+    # Two people named, one fits: by a given name, or by the tie that named them.
+    ("Ann and Tom got married. She works at Acme.", ("Ann", "works_at", "Acme")),
+    ("My sister Sam and my brother Alex visited. She lives in Oslo.", ("Sam", "lives_in", "Oslo")),
+    # His / her after a name of its own sentence: that name, if it is the one that fits.
+    ("My brother Tom and his wife Sue visited.", ("Tom", "wife", "Sue")),
+    ("Ann told Tom about her sister Mia.", ("Ann", "sister", "Mia")),
+    # The one spoken to is not spoken of.
+    ("Hey John! Tom called. He works at Acme.", ("Tom", "works_at", "Acme")),
+])  # fmt: skip
+def test_he_or_she_stands_for_the_one_person_the_message_just_named(text, expected):
+    out = run(text, "kim")
+    assert expected in triples(out)
+    # The pronoun's sentence names that person (a MENTIONS edge once stored).
+    assert types(out)[expected[0]] == "person"
+
+
+@pytest.mark.parametrize(("text", "wrong"), [
+    ("I talked to my mom about Ann. She lives in Ohio.", "Ann"),  # she may be the mom
+    ("Alice and Carol got married. She works at Acme.", "Alice"),  # two women
+    ("Tom is great. She works at Acme.", "Tom"),  # no woman named: someone else
+    ("My son Leo loves soccer. She works at Acme.", "Leo"),
+    ("Ann told Mia she works at Acme.", "Ann"),  # either of them
+    ("Ann moved to Paris. The doctor said she lives in Lyon.", "Ann"),  # someone unnamed
+    ("She works at Acme. Ann lives in Oslo.", "Ann"),  # named after, not before
+    ("Sam's sister is a doctor. She works at Acme.", "Sam"),  # the sister, unnamed
+    ("Ann told Sam about her sister Mia. Mia works at Acme.", "Sam"),  # either's sister
+    ("The doctor and his wife Amy came. Amy works at Acme.", "doctor"),
+    ("That's great, John! Looks like he works at Acme.", "John"),  # John is addressed
+    ("Thanks, Caroline! She works at Acme.", "Caroline"),
+    ("Hey Mel, how are you? She lives in Ohio.", "Mel"),
+    # A transcript's line: James speaks, and "he" is his dog (LoCoMo's conv-47, D14:17).
+    ("James: Yeah, he loves it! He works at Acme.", "James"),
+])  # fmt: skip
+def test_a_pronoun_no_single_named_person_fits_stands_for_no_one(text, wrong):
+    out = run(text, "kim")
+    said = {(r.source, r.target) for r in out.relations}
+    assert (wrong, "Acme") not in said and (wrong, "Ohio") not in said, said
+    assert (wrong, "Lyon") not in said and ("Carol", "Acme") not in said, said
+    assert not [r for r in out.relations if r.relation in ("sister", "wife")], said
+
+
 def test_a_date_before_the_first_name_dates_a_later_clause_too():
     text = "In 2019 I moved to Paris and joined Acme."
     assert clause_dates(text, text.index("Acme"), text.index("I moved")) == (iso("2019-01-01"), "")

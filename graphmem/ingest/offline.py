@@ -33,8 +33,9 @@ What it finds
       relation, since one with no end would read as a current job).
 
 What it misses, on purpose or by construction
-    - English only. No coreference beyond the speaker: "she", "he", "they", "the company"
-      link to nothing, so "She works at Acme" yields no relation. "We" / "our" / "us" are
+    - English only. Coreference is the speaker's, and "he" / "she" / "his" / "her" for the
+      one person the message has just named (``offline_pronouns``): "they", "the company"
+      and a pronoun two people fit link to nothing. "We" / "our" / "us" are
       the speaker ("We live in Ghent", "our daughter Emma"), except in what a group says of
       itself ("We are a team", "We are based in Prague": no relation).
     - No relations from questions, negated or hedged sentences (not, never, n't, no
@@ -52,7 +53,8 @@ What it misses, on purpose or by construction
 
 Layout: ``offline_mentions`` splits sentences and finds mentions, ``offline_patterns``
 holds the rule table, ``offline_clauses`` the simpler sentences the rules also read,
-``offline_dates`` the date reader, ``offline_words`` the word lists and type cues; this
+``offline_dates`` the date reader, ``offline_pronouns`` who "he" and "she" are,
+``offline_words`` the word lists and type cues; this
 module applies the rules and assembles the ``Extraction``.
 """
 
@@ -96,6 +98,7 @@ from .offline_patterns import (
     read_phrase,
     rules_for,
 )
+from .offline_pronouns import Antecedents, gender_of
 from .offline_words import Cues, category, class_of, surface_cues
 
 _WORDS = re.compile(r"[a-z0-9']+")
@@ -192,10 +195,12 @@ class _Run:
         self.facts: list[ExtractedFact] = []
         self.named: list[set[str]] = []  # per fact: name keys of who it names, not the speaker
         self.edges: list[_Edge] = []
+        self.antecedents = Antecedents()  # he / she: the person just named (offline_pronouns)
 
     def run(self, text: str) -> Extraction:
         sentences = split_sentences(text)
         self.finder.prepare(sentences)
+        self.antecedents = Antecedents([s.work for s in sentences])
         for sentence in sentences:
             self._sentence(sentence)
         return self._finish()
@@ -203,7 +208,14 @@ class _Run:
     # --- one sentence --------------------------------------------------------------------
 
     def _sentence(self, sentence: Sentence) -> None:
+        mentions = self._read(sentence)
+        if self.antecedents.wanted:
+            self.antecedents.after(sentence.work, mentions, self._person, self._gender)
+
+    def _read(self, sentence: Sentence) -> list[Mention]:
+        """Find the sentence's mentions, fact and relations; give back its mentions."""
         mentions = self.finder.find(sentence)
+        mentions = self.antecedents.stand_in(sentence.work, mentions, self._person)
         found: list[_Found] = []
         work = sentence.work
         kept = left_out(work, mentions, self.finder.speaker)  # None: the "I" is not left out
@@ -237,7 +249,7 @@ class _Run:
         size = word_count(work) if cjk else len(said)
         filler = not cjk and all(w in words.FILLER for w in said)
         if not found and (filler or (size < 3 and not named)):
-            return
+            return mentions
         fact = len(self.facts)
         stated = sentence_dates(work)
         self.facts.append(ExtractedFact(sentence.text, stated[0],
@@ -264,6 +276,19 @@ class _Run:
                     self.cues.add(key, kind, _P_RELATION)
             via = self._register(item.via) if item.via else ""
             self.edges.append(_Edge(item.relation, source, target, fact, *dates, via))
+        return mentions
+
+    def _person(self, mention: Mention) -> bool:
+        if mention.known_type:
+            return category(mention.known_type) == "person"
+        if self.cues.type_of(name_key(mention.name)) == "person":
+            return True
+        return any(kind == "person" for kind, _ in surface_cues(mention.name))
+
+    def _gender(self, key: str) -> str:
+        """What the last tie naming ``key`` says of its gender ("my sister Ann": "f")."""
+        return next((g for e in reversed(self.edges) if e.target == key
+                     and (g := gender_of(e.relation))), "")  # fmt: skip
 
     def _register(self, mention: Mention) -> str:
         key = name_key(mention.name)
