@@ -155,3 +155,43 @@ def test_a_pronoun_gives_its_sentence_to_the_person_the_message_named(mem):
     hits = mem.search("Where does Ann work?", user_id="u", recipe="graph")
     assert hits and "She works at Google now." in hits[0].text
     assert "Ann -[works_at]-> Google" in hits[0].explain()
+
+
+@pytest.mark.parametrize("infer", [True, False])
+def test_who_she_is_carries_from_turn_to_turn_of_one_conversation(mem, infer):
+    """The user answers the assistant's question with a pronoun: read turn by turn, "She
+    works at Google now." had no subject, whether extracted or stored as said."""
+    mem.add([
+        {"role": "user", "content": "My sister Ann moved to Boston last year."},
+        {"role": "assistant", "content": "That sounds exciting! What does she do there?"},
+        {"role": "user", "content": "She works at Google now."},
+    ], user_id="u", infer=infer)  # fmt: skip
+    assert ("works_at", "Google") in {(r.key, r.target_name) for r in
+                                      mem.graph.relations("Ann", user_id="u")}  # fmt: skip
+    # Another add is another conversation: its "he" stands for no one of this one.
+    mem.add([
+        {"role": "user", "content": "Tom called me today."},
+        {"role": "assistant", "content": "Nice, what did he want?"},
+    ], user_id="u", infer=infer)  # fmt: skip
+    mem.add([{"role": "user", "content": "He works at Acme."},
+             {"role": "assistant", "content": "Good to know."}], user_id="u", infer=infer)  # fmt: skip
+    assert not [r for r in mem.graph.relations("Tom", user_id="u") if r.key == "works_at"]
+
+
+def test_the_one_spoken_to_in_a_group_chat_is_not_the_one_spoken_of(mem):
+    mem.add([
+        {"role": "user", "name": "Caroline", "content": "Hey Mel! I met Tom at the gym."},
+        {"role": "user", "name": "Melanie", "content": "Thanks, Caroline! Is he nice?"},
+        {"role": "user", "name": "Caroline", "content": "He is. He lives in Denver."},
+    ], user_id="u")  # fmt: skip
+    assert ("lives_in", "Denver") in {(r.key, r.target_name) for r in
+                                      mem.graph.relations("Tom", user_id="u")}  # fmt: skip
+    homes = {r.source_name for r in mem.graph.relations("Denver", user_id="u")}
+    assert homes == {"Tom"}, homes  # not Caroline, greeted before Melanie's "he"
+    # Who takes part in the chat is "you" to the others, never "she".
+    mem.add([
+        {"role": "user", "name": "Caroline", "content": "Melanie was right about the gym."},
+        {"role": "user", "name": "Melanie", "content": "Ha! She lives in Oslo, by the way."},
+    ], user_id="u")  # fmt: skip
+    assert not {r.source_name for r in mem.graph.relations("Oslo", user_id="u")} & {
+        "Melanie", "Caroline"}  # fmt: skip

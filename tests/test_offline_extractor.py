@@ -547,6 +547,10 @@ def test_he_or_she_stands_for_the_one_person_the_message_just_named(text, expect
     ("Hey Mel, how are you? She lives in Ohio.", "Mel"),
     # A transcript's line: James speaks, and "he" is his dog (LoCoMo's conv-47, D14:17).
     ("James: Yeah, he loves it! He works at Acme.", "James"),
+    # A name of no known kind may be the one meant: a pet, a character (LoCoMo turns).
+    ("Ann came. I took Seraphim to the park. She lives in Ohio.", "Ann"),
+    ("Tom read Lord of the Rings. My favourite is Aragorn, he lives in Lyon.", "Tom"),
+    ("Tom is here. Look at my neighbor's car. He works at Acme.", "Tom"),  # the neighbour's
 ])  # fmt: skip
 def test_a_pronoun_no_single_named_person_fits_stands_for_no_one(text, wrong):
     out = run(text, "kim")

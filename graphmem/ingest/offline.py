@@ -34,10 +34,11 @@ What it finds
 
 What it misses, on purpose or by construction
     - English only. Coreference is the speaker's, and "he" / "she" / "his" / "her" for the
-      one person the message has just named (``offline_pronouns``): "they", "the company"
-      and a pronoun two people fit link to nothing. "We" / "our" / "us" are
-      the speaker ("We live in Ghent", "our daughter Emma"), except in what a group says of
-      itself ("We are a team", "We are based in Prague": no relation).
+      one person just named, in this text or, given ``people``, in the turns before it
+      (``offline_pronouns``): "they", "the company" and a pronoun two people fit link to
+      nothing. "We" / "our" / "us" are the speaker ("We live in Ghent", "our daughter
+      Emma"), except in what a group says of itself ("We are a team", "We are based in
+      Prague": no relation).
     - No relations from questions, negated or hedged sentences (not, never, n't, no
       longer, if, unless, whether, maybe, perhaps, wish, hope...): precision over recall.
     - Relative dates ("last year", "yesterday") are not resolved; ``reference_time`` is
@@ -98,11 +99,12 @@ from .offline_patterns import (
     read_phrase,
     rules_for,
 )
-from .offline_pronouns import Antecedents, gender_of
+from .offline_pronouns import Antecedents, followed, gender_of
 from .offline_words import Cues, category, class_of, surface_cues
 
 _WORDS = re.compile(r"[a-z0-9']+")
 _PREV_WORD = re.compile(r"(\w+)\s+$")
+_TITLE = re.compile(r"\s(?:of|the|and|&|de|du|la|le|von|van)\s", re.I)  # no person's name
 # Words that make "<subject> ... <verb>ing" a statement: "is working", "has been living",
 # and "started working" / "began teaching", which ``_AUX`` in the rules allows too.
 _AUX_WORD = re.compile(r"\b(?:is|was|am|are|were|been|started|began)\b|'m|'re|'s")
@@ -171,7 +173,10 @@ class OfflineExtractor:
         speaker: str = "user",
         known: Sequence[KnownEntity] = (),
         reference_time: str = "",
+        people: Antecedents | None = None,
     ) -> Extraction:
+        """``people``: who "he" and "she" may be, carried from the messages before this one
+        and updated by it (``offline_pronouns.Antecedents``); by default, this text's own."""
         if not isinstance(text, str):
             raise ValidationError("text", f"must be a string, got {type(text).__name__}")
         if not isinstance(speaker, str):
@@ -182,25 +187,29 @@ class OfflineExtractor:
         # entity beside Zoé, and its relation was lost. The facts come out composed.
         text = unicodedata.normalize("NFC", text)
         speaker = unicodedata.normalize("NFC", speaker)
-        return _Run(MentionFinder(speaker.strip(), index)).run(text)
+        return _Run(MentionFinder(speaker.strip(), index), people).run(text)
 
 
 class _Run:
     """The state of one ``extract`` call."""
 
-    def __init__(self, finder: MentionFinder) -> None:
+    def __init__(self, finder: MentionFinder, people: Antecedents | None = None) -> None:
         self.finder = finder
+        self.carried = people
         self.cues = Cues()
         self.names: dict[str, str] = {}  # name key -> the first spelling seen
         self.facts: list[ExtractedFact] = []
         self.named: list[set[str]] = []  # per fact: name keys of who it names, not the speaker
         self.edges: list[_Edge] = []
-        self.antecedents = Antecedents()  # he / she: the person just named (offline_pronouns)
+        self.antecedents = Antecedents(False)  # he / she: who was just named (offline_pronouns)
 
     def run(self, text: str) -> Extraction:
         sentences = split_sentences(text)
         self.finder.prepare(sentences)
-        self.antecedents = Antecedents([s.work for s in sentences])
+        if self.carried is not None:
+            self.antecedents = self.carried
+        else:
+            self.antecedents = Antecedents(followed([s.work for s in sentences]))
         for sentence in sentences:
             self._sentence(sentence)
         return self._finish()
@@ -210,12 +219,12 @@ class _Run:
     def _sentence(self, sentence: Sentence) -> None:
         mentions = self._read(sentence)
         if self.antecedents.wanted:
-            self.antecedents.after(sentence.work, mentions, self._person, self._gender)
+            self.antecedents.after(sentence.work, mentions, self._kind, self._gender)
 
     def _read(self, sentence: Sentence) -> list[Mention]:
         """Find the sentence's mentions, fact and relations; give back its mentions."""
         mentions = self.finder.find(sentence)
-        mentions = self.antecedents.stand_in(sentence.work, mentions, self._person)
+        mentions = self.antecedents.stand_in(sentence.work, mentions, self._kind)
         found: list[_Found] = []
         work = sentence.work
         kept = left_out(work, mentions, self.finder.speaker)  # None: the "I" is not left out
@@ -278,12 +287,16 @@ class _Run:
             self.edges.append(_Edge(item.relation, source, target, fact, *dates, via))
         return mentions
 
-    def _person(self, mention: Mention) -> bool:
-        if mention.known_type:
-            return category(mention.known_type) == "person"
-        if self.cues.type_of(name_key(mention.name)) == "person":
-            return True
-        return any(kind == "person" for kind, _ in surface_cues(mention.name))
+    def _kind(self, mention: Mention) -> str:
+        """For ``offline_pronouns``: "person", "vague" (a name that may be one: a pet, a
+        character) or "" (a place, an employer, a topic, a title such as "Lord of the
+        Rings")."""
+        if mention.kind == "concept" or _TITLE.search(mention.name):
+            return ""
+        kind = category(mention.known_type or self.cues.type_of(name_key(mention.name)))
+        if not kind and any(k == "person" for k, _ in surface_cues(mention.name)):
+            kind = "person"
+        return kind if kind == "person" else "" if kind else "vague"
 
     def _gender(self, key: str) -> str:
         """What the last tie naming ``key`` says of its gender ("my sister Ann": "f")."""

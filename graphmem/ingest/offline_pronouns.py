@@ -2,8 +2,9 @@
 
 Chat text names someone once and goes on with a pronoun: "My sister Ann moved to Boston.
 She works at Google now." Read a sentence at a time, the second had no subject, and Ann's
-employer was lost. ``Antecedents`` follows one ``extract`` call (one message) sentence by
-sentence, and stands a person in for a pronoun only where one person fits:
+employer was lost. ``Antecedents`` follows a message sentence by sentence (and the turns
+of one conversation, message by message), and stands a person in for a pronoun only
+where one person fits:
 
 - "he" / "she" as a subject, and "his" / "her" right before a tie word ("her husband
   Tom"). "Her" elsewhere is as often an object, and "him" always is one.
@@ -34,12 +35,13 @@ from .offline_words import KIN_MODIFIERS, KIN_WORDS
 
 _TIES = "|".join(re.escape(w) for w in sorted(KIN_WORDS, key=len, reverse=True))
 _MODS = "|".join(sorted(KIN_MODIFIERS, key=len, reverse=True))
-_TIE = rf"(?:(?:{_MODS})[\s-]+){{0,2}}(?:{_TIES})(?:s|es)?(?![\w'-])"
+_TIE = rf"(?:(?:{_MODS})[\s-]+){{0,2}}(?:{_TIES})(?:s|es)?(?:['’]s)?(?![\w'’-])"
 _PRONOUN = re.compile(rf"\b(?:(?P<s>she|he)(?![\w-])|(?P<p>his|her)(?=\s+{_TIE}))", re.I)
 # Someone spoken of: a tie word, or a noun for a person. Named when a name stands right
 # after it ("my sister Ann", "my boss, Karen") or before it ("Ann, my sister").
 _PERSON_NOUN = re.compile(
-    rf"\b(?:{_TIE}|(?:guy|man|woman|girl|boy|lady|person|someone|somebody|people)(?![\w'-]))",
+    rf"\b(?:{_TIE}|(?:guy|man|woman|girl|boy|lady|person|someone|somebody|people)"
+    rf"(?:['’]s)?(?![\w'’-]))",
     re.I,
 )
 # Who is spoken to, not of: "That's great, John!", "Hey Mel, how are you?", "Thanks,
@@ -126,6 +128,9 @@ def name_gender(name: str) -> str:
     return "f" if first in _SHE_NAMES else "m" if first in _HE_NAMES else ""
 
 
+KindOf = Callable[[Mention], str]  # "person", "vague" (may be one) or "" (is none)
+
+
 @dataclass
 class Person:
     key: str
@@ -136,20 +141,40 @@ class Person:
 _CUE = re.compile(r"\b(?:s?he|his|her)\b", re.I)
 
 
-class Antecedents:
-    """The people a message has spoken of so far, for ``_Run`` in ``offline.py``.
+def followed(sentences: Sequence[str]) -> bool:
+    """Whether one text's people are worth following: it holds a pronoun after its first
+    sentence, or one the first sentence's own names may stand for ("My friend Jake and his
+    girlfriend Mia"). The speed suite's one-sentence memories pay one look at their text."""
+    return any(_CUE.search(s) for s in sentences[1:]) or any(
+        _PRONOUN.search(s) for s in sentences[:1]
+    )
 
-    Followed only where it can matter: in a text that holds one of the pronouns after its
-    first sentence, or "his" / "her" anywhere ("My friend Jake and his girlfriend Mia").
+
+class Antecedents:
+    """The people spoken of so far, for ``_Run`` in ``offline.py``: within one text, or,
+    passed to ``OfflineExtractor.extract(people=...)`` message after message, across the
+    turns of one conversation ("My sister Ann moved." / "What does she do?" / "She works
+    at Google.").
     """
 
-    def __init__(self, sentences: Sequence[str] = ()) -> None:
+    def __init__(self, wanted: bool = True, speakers: Sequence[str] = ()) -> None:
         self.people: list[Person] = []
-        self.wanted = any(_CUE.search(s) for s in sentences[1:]) or any(
-            _PRONOUN.search(s) for s in sentences[:1]
-        )
+        self.wanted = wanted
+        # A conversation's speakers are "I" and "you" to each other, never "he" or "she".
+        self.speakers = {name_key(s) for s in speakers}
 
-    def stand_in(self, work: str, mentions: list[Mention], is_person) -> list[Mention]:
+    def _spoken_of(self, work: str, mentions: Sequence[Mention], kind_of: KindOf):
+        """The people and the vague names (a pet, a character: ``kind_of`` says "vague")
+        of ``mentions``, but for who speaks, is spoken to, or takes part in the chat."""
+        people, vague = [], []
+        for m in mentions:
+            if m.kind == "speaker" or name_key(m.name) in self.speakers or addressed(work, m):
+                continue
+            kind = kind_of(m)
+            (people if kind == "person" else vague if kind == "vague" else []).append(m)
+        return people, vague
+
+    def stand_in(self, work: str, mentions: list[Mention], kind_of: KindOf) -> list[Mention]:
         """``mentions`` with one added for each pronoun a single person fits, in order.
 
         The people are the last sentence's, except for "his" / "her" after a name of its
@@ -160,9 +185,9 @@ class Antecedents:
             start, end = match.span("s") if match.group("s") else match.span("p")
             if any(m.start < end and start < m.end for m in mentions):
                 continue
-            before = [m for m in mentions if m.end <= start and m.kind != "speaker"
-                      and is_person(m) and not addressed(work, m)]  # fmt: skip
-            if _unnamed(work, before, start):
+            before, vague = self._spoken_of(work, [m for m in mentions if m.end <= start],
+                                            kind_of)  # fmt: skip
+            if vague or _unnamed(work, before, start):
                 continue  # "The doctor said she ...": someone it does not name may be meant
             if before and match.group("s"):
                 continue  # "Ann told Mia she ...": either may be meant
@@ -181,16 +206,13 @@ class Antecedents:
         return sorted([*mentions, *added], key=lambda m: m.start)
 
     def after(
-        self,
-        work: str,
-        mentions: Sequence[Mention],
-        is_person: Callable[[Mention], bool],
-        gender: Callable[[str], str],
+        self, work: str, mentions: Sequence[Mention], kind_of: KindOf, gender: Callable[[str], str]
     ) -> None:
-        """Take the people of the sentence just read (``mentions``, pronouns included)."""
-        named = [m for m in mentions
-                 if m.kind != "speaker" and is_person(m) and not addressed(work, m)]  # fmt: skip
-        unnamed = _unnamed(work, named, len(work))
+        """Take the people of the sentence just read (``mentions``, pronouns included). A
+        name of no known kind ("I took Seraphim to the park. She loved it.") or a person
+        not named leaves no one to stand in."""
+        named, vague = self._spoken_of(work, mentions, kind_of)
+        unnamed = _unnamed(work, named, len(work)) + len(vague)
         if not named and not unnamed:
             return  # no one spoken of: the last people still stand
         people: dict[str, Person] = {}

@@ -33,6 +33,7 @@ from ..text import fact_text_key, parts_key
 from .offline import OfflineExtractor
 from .offline_importance import importance
 from .offline_mentions import KnownIndex
+from .offline_pronouns import Antecedents
 from .resolve import VAGUE_TYPES, Plan, Resolver
 from .sources import (
     Source,
@@ -158,13 +159,19 @@ class Pipeline:
 
             # The offline extractor matches every known name in the text itself; anything
             # else (a model) is told a bounded list, the names this unit uses first.
-            offered = known if isinstance(extractor, OfflineExtractor) else known.offered(unit.text)
+            offline = isinstance(extractor, OfflineExtractor)
+            offered = known if offline else known.offered(unit.text)
+            # Who "she" is carries from turn to turn: "My sister Ann moved." / "What does she
+            # do?" / "She works at Google." (offline_pronouns.py).
+            names = [m.name for m in unit.messages if m.name]
+            people = {"people": Antecedents(speakers=names)} if offline and several else {}
 
             def read(text: Any, role: str = USER, name: str = "",
                      reader=extractor.extract) -> Extraction:  # fmt: skip
                 said = voice(role, name or unit.speaker(scope), model=conversation is not None)
+                extra = people if reader == extractor.extract else {}
                 found = reader(text, speaker=said, known=offered,
-                               reference_time=unit.timestamp)  # fmt: skip
+                               reference_time=unit.timestamp, **extra)  # fmt: skip
                 try:
                     return check_extraction(found, extractor, self.max_text_chars,
                                             self.max_items)  # fmt: skip
@@ -185,10 +192,13 @@ class Pipeline:
             return placed(or_as_said(found, unit.text, unit.timestamp), unit.messages)
         # Stored as given: one fact per message, entities and relations found offline.
         out, several = Extraction(), len(unit.messages) > 1
+        names = [m.name for m in unit.messages if m.name]
+        people = {"people": Antecedents(speakers=names)} if several and isinstance(
+            self.linker, OfflineExtractor) else {}  # fmt: skip
         for number, msg in enumerate(unit.messages):
             said = voice(msg.role, msg.name or unit.speaker(scope), model=False)
             found = self.linker.extract(msg.content, speaker=said, known=known,
-                                        reference_time=unit.timestamp)  # fmt: skip
+                                        reference_time=unit.timestamp, **people)  # fmt: skip
             index = len(out.facts)
             for entity in found.entities if several else ():  # its own message's fact only
                 entity.facts = (index, index + 1)
