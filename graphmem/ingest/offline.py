@@ -99,7 +99,7 @@ from .offline_patterns import (
     read_phrase,
     rules_for,
 )
-from .offline_pronouns import Antecedents, followed, gender_of
+from .offline_pronouns import PRONOUNS, Antecedents, followed, gender_of
 from .offline_words import Cues, category, class_of, surface_cues
 
 _WORDS = re.compile(r"[a-z0-9']+")
@@ -209,7 +209,7 @@ class _Run:
         if self.carried is not None:
             self.antecedents = self.carried
         else:
-            self.antecedents = Antecedents(followed([s.work for s in sentences]))
+            self.antecedents = Antecedents(followed(sentences))
         for sentence in sentences:
             self._sentence(sentence)
         return self._finish()
@@ -224,7 +224,8 @@ class _Run:
     def _read(self, sentence: Sentence) -> list[Mention]:
         """Find the sentence's mentions, fact and relations; give back its mentions."""
         mentions = self.finder.find(sentence)
-        mentions = self.antecedents.stand_in(sentence.work, mentions, self._kind)
+        if self.antecedents.wanted and not PRONOUNS.isdisjoint(sentence.low):
+            mentions = self.antecedents.stand_in(sentence.work, mentions, self._kind)
         found: list[_Found] = []
         work = sentence.work
         kept = left_out(work, mentions, self.finder.speaker)  # None: the "I" is not left out
