@@ -521,8 +521,9 @@ def test_a_comma_and_after_one_name_starts_a_clause_not_a_list():
     # His / her after a name of its own sentence: that name, if it is the one that fits.
     ("My brother Tom and his wife Sue visited.", ("Tom", "wife", "Sue")),
     ("Ann told Tom about her sister Mia.", ("Ann", "sister", "Mia")),
-    # The one spoken to is not spoken of.
+    # The one spoken to is not spoken of; a name after a tie and a comma is spoken of.
     ("Hey John! Tom called. He works at Acme.", ("Tom", "works_at", "Acme")),
+    ("I had lunch with my boss, Karen. She works at Acme.", ("Karen", "works_at", "Acme")),
 ])  # fmt: skip
 def test_he_or_she_stands_for_the_one_person_the_message_just_named(text, expected):
     out = run(text, "kim")

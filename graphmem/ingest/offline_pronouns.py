@@ -52,6 +52,7 @@ _GREETING = re.compile(
     re.I,
 )
 _ADDRESSED = re.compile(r"\s*,\s*(?:you|your|u)\b", re.I)
+_TIE_BEFORE = re.compile(rf"\b{_TIE}\s*$", re.I)
 
 
 def addressed(work: str, mention: Mention) -> bool:
@@ -59,7 +60,8 @@ def addressed(work: str, mention: Mention) -> bool:
     who speaks it (a transcript's "Name:" label)."""
     after, before = work[mention.end :].lstrip(), work[: mention.start].rstrip()
     if before.endswith(","):  # "That's great, John!"; "Ann, Tom, and I" is a list
-        return after.strip(" .!?") == ""
+        # "... with my boss, Karen." names the boss: an apposition, not a call.
+        return after.strip(" .!?") == "" and not _TIE_BEFORE.search(before[:-1])
     if _GREETING.search(before):  # "Hey Mel, ...", "Thanks Caroline!"
         return after[:1] in (",", "!", "?", ".", "")
     if not before:  # "John! ...", "John, you ..."; "Ann, my sister, ..." is about Ann
