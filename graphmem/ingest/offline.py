@@ -201,15 +201,13 @@ class _Run:
         self.facts: list[ExtractedFact] = []
         self.named: list[set[str]] = []  # per fact: name keys of who it names, not the speaker
         self.edges: list[_Edge] = []
-        self.antecedents = Antecedents(False)  # he / she: who was just named (offline_pronouns)
+        self.antecedents: Antecedents  # he / she: who was just named (offline_pronouns)
 
     def run(self, text: str) -> Extraction:
         sentences = split_sentences(text)
         self.finder.prepare(sentences)
-        if self.carried is not None:
-            self.antecedents = self.carried
-        else:
-            self.antecedents = Antecedents(followed(sentences))
+        carried = self.carried
+        self.antecedents = carried if carried is not None else Antecedents(followed(sentences))
         for sentence in sentences:
             self._sentence(sentence)
         return self._finish()

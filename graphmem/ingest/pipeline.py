@@ -86,6 +86,16 @@ class Unit:
         return named or scope.user_id or "user"
 
 
+def carried(unit: Unit, extractor: Extractor, turn_by_turn: bool) -> dict[str, Any]:
+    """What the offline extractor is passed for each turn of ``unit`` read one at a time:
+    one ``Antecedents`` for the whole conversation, so who "she" is carries from turn to
+    turn ("My sister Ann moved." / "What does she do?" / "She works at Google.";
+    ``offline_pronouns.py``). Nothing for another extractor, or a unit read as one text."""
+    if not (turn_by_turn and isinstance(extractor, OfflineExtractor)):
+        return {}
+    return {"people": Antecedents(speakers=[m.name for m in unit.messages if m.name])}
+
+
 @dataclass
 class Prepared:
     plan: Plan
@@ -159,19 +169,15 @@ class Pipeline:
 
             # The offline extractor matches every known name in the text itself; anything
             # else (a model) is told a bounded list, the names this unit uses first.
-            offline = isinstance(extractor, OfflineExtractor)
-            offered = known if offline else known.offered(unit.text)
-            # Who "she" is carries from turn to turn: "My sister Ann moved." / "What does she
-            # do?" / "She works at Google." (offline_pronouns.py).
-            names = [m.name for m in unit.messages if m.name]
-            people = {"people": Antecedents(speakers=names)} if offline and several else {}
+            offered = known if isinstance(extractor, OfflineExtractor) else known.offered(unit.text)
+            # Turn by turn (``by_turn`` below), who "she" is carries from turn to turn.
+            people = carried(unit, extractor, several and conversation is None)
 
             def read(text: Any, role: str = USER, name: str = "",
                      reader=extractor.extract) -> Extraction:  # fmt: skip
                 said = voice(role, name or unit.speaker(scope), model=conversation is not None)
-                extra = people if reader == extractor.extract else {}
                 found = reader(text, speaker=said, known=offered,
-                               reference_time=unit.timestamp, **extra)  # fmt: skip
+                               reference_time=unit.timestamp, **people)  # fmt: skip
                 try:
                     return check_extraction(found, extractor, self.max_text_chars,
                                             self.max_items)  # fmt: skip
@@ -192,9 +198,7 @@ class Pipeline:
             return placed(or_as_said(found, unit.text, unit.timestamp), unit.messages)
         # Stored as given: one fact per message, entities and relations found offline.
         out, several = Extraction(), len(unit.messages) > 1
-        names = [m.name for m in unit.messages if m.name]
-        people = {"people": Antecedents(speakers=names)} if several and isinstance(
-            self.linker, OfflineExtractor) else {}  # fmt: skip
+        people = carried(unit, self.linker, several)
         for number, msg in enumerate(unit.messages):
             said = voice(msg.role, msg.name or unit.speaker(scope), model=False)
             found = self.linker.extract(msg.content, speaker=said, known=known,
