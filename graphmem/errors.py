@@ -22,9 +22,14 @@ never need to import ``kuzu``, ``neo4j``, ``qdrant_client`` or ``openai`` to cat
     │   └── ExtractionError         output that does not fit the extraction schema (.raw kept)
     ├── AuthError                   a graphmem server refused the API key, or the key may not do this
     └── RateLimitError              a graphmem server's per-key rate limit (.retry_after seconds)
+
+``closest`` is the "did you mean ...?" that REST and MCP errors offer for a misspelt name.
 """
 
 from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
 
 
 class GraphMemError(Exception):
@@ -136,6 +141,14 @@ class RateLimitError(GraphMemError):
     def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
         self.retry_after = retry_after
         super().__init__(message)
+
+
+def closest(name: str, known: Sequence[str]) -> str | None:
+    """The one of ``known`` a caller most likely meant by ``name``, for an error's "did you
+    mean ...?": the same but for case, else the nearest spelling (``difflib``, cutoff
+    0.6); None when none is near. ``known``'s order breaks ties."""
+    same = [k for k in known if k.casefold() == name.casefold()]
+    return (same or difflib.get_close_matches(name, known, n=1, cutoff=0.6) or [None])[0]
 
 
 __all__ = [

@@ -26,7 +26,6 @@ spec asks for, the same on stdio and over HTTP (found by a fuzz pass with raw cl
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
@@ -38,6 +37,7 @@ from jsonschema import Draft202012Validator
 from mcp_types.methods import validate_client_request
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from ..errors import closest
 from ..wire import repeated_key
 
 ERAS = ("2025-11-25", "2026-07-28")  # the schema eras mcp_types validates requests by
@@ -395,11 +395,10 @@ def strict_arguments(
             text = None
             if unknown:
                 said = ", ".join(repr(k[:60]) for k in unknown[:5])
-                meant = [n for n in taken[name] if n.casefold() == unknown[0].casefold()]
-                meant = meant or difflib.get_close_matches(unknown[0], taken[name], 1, 0.6)
+                meant = closest(unknown[0], taken[name])
                 text = (f"ValidationError: {name} takes no argument {said}; its arguments "
                         f"are {', '.join(taken[name])}"
-                        + (f"; did you mean {meant[0]!r}?" if meant else ""))  # fmt: skip
+                        + (f"; did you mean {meant!r}?" if meant else ""))  # fmt: skip
             elif (schema := schema_of(name)) is not None:
                 text = misfit_argument(name, schema, given)
             if text is not None:

@@ -8,7 +8,6 @@ language can branch on it and ``graphmem.Client`` raises the same class again.
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 import math
@@ -137,9 +136,8 @@ def taken(dependant: Dependant) -> set[str]:
 def not_taken(name: str, what: str, where: str, names: set[str]) -> str:
     """Why ``name`` was refused: ``where`` takes no such ``what``, here is what it takes, and
     the one it most likely meant (a case slip or a typo: ``users_id``, ``Query``)."""
-    same = [n for n in sorted(names) if n.casefold() == name.casefold()]
-    close = same or difflib.get_close_matches(name, sorted(names), n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else "; check the name's spelling"
+    close = errors.closest(name, sorted(names))
+    hint = f"; did you mean {close!r}?" if close else "; check the name's spelling"
     return f"is not {what} of {where} (it takes: {', '.join(sorted(names)) or 'none'}){hint}"
 
 
