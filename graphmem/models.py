@@ -345,6 +345,17 @@ class Hit:
     # The memories this hit stands for: one, or the facts of one source message that the
     # search admitted (the message's text is then ``text``).
     memory_ids: list[str] = field(default_factory=list)
+    # Who said it: "user", "assistant" (advice, an answer), ...; "" when the hit joins the
+    # words of several (a question and its answer kept as one message).
+    role: str = ""
+
+    def said_by(self) -> str:
+        """Who said it, for a reader: the speaker's name where the add gave one, "the
+        assistant" (or another role) for words not the user's; "" for the user's own."""
+        speaker = self.metadata.get("speaker") if isinstance(self.metadata, dict) else None
+        if isinstance(speaker, str) and speaker.strip():
+            return speaker.strip()
+        return f"the {self.role}" if self.role not in ("", "user") else ""
 
     def explain(self) -> str:
         parts = ", ".join(f"{k}={v:.3f}" for k, v in sorted(self.score_parts.items()))

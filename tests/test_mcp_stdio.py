@@ -324,6 +324,11 @@ def test_a_conversation_is_remembered_turn_by_turn(tmp_path):
             assert best["metadata"]["speaker"] == "Ana"
             route = await call(client, "recall", query="Which route should Ben run?")
             assert route.structured_content["hits"][0]["text"] == CHAT[2]["content"]
+            # Who said each hit, in the words an agent reads: advice is the assistant's.
+            assert route.structured_content["hits"][0]["role"] == "assistant"
+            assert route.content[0].text.startswith(f"1. {CHAT[2]['content']}  (said by the "
+                                                    "assistant, id ")  # fmt: skip
+            assert club.content[0].text.startswith(f"1. {CHAT[3]['content']}  (said by Ana, id ")
 
             for bad in ([], [{"role": "bot", "content": "hi"}], [{"role": "user"}],
                         [{"content": "hi", "mood": "happy"}]):  # fmt: skip

@@ -38,7 +38,8 @@ def show_hits(hits: list[Any]) -> Iterable[str]:
     if not hits:
         yield "(no hits)"
     for rank, hit in enumerate(hits, 1):
-        yield f"{rank:>2}. {hit.score:.3f}  {hit.text}"
+        said = f"  (said by {who})" if (who := hit.said_by()) else ""
+        yield f"{rank:>2}. {hit.score:.3f}  {hit.text}{said}"
         yield f"    {hit.explain()}"
 
 

@@ -96,7 +96,8 @@ def hits_text(hits: Sequence[Any]) -> str:
         return "No memory matches."
     lines = []
     for rank, hit in enumerate(hits, 1):
-        lines.append(f"{rank}. {hit.text}  (id {hit.memory_id}, score {hit.score:.3f})")
+        said = f"said by {who}, " if (who := hit.said_by()) else ""
+        lines.append(f"{rank}. {hit.text}  ({said}id {hit.memory_id}, score {hit.score:.3f})")
         if hit.path:
             lines.append(f"   graph path: {route(hit.path)}")
         lines.append(f"   why: {hit.explain()}")

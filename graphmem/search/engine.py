@@ -528,7 +528,14 @@ class _Run(Channels):
             invalid_at=str(first.get("invalid_at") or ""),
             metadata=dict(first.get("metadata") or {}),
             memory_ids=list(members),
+            role=self._role(members, first),
         )
+
+    def _role(self, members: list[str], first: dict[str, Any]) -> str:
+        """Who said what the hit shows: its memories' one role, "" when they mix roles."""
+        rows = [first, *(self.payload(i) or {} for i in members[1:])]
+        roles = {str(row.get("role") or "user") for row in rows}
+        return roles.pop() if len(roles) == 1 else ""
 
     def _text(self, memory_id: str) -> str:
         return str((self.payload(memory_id) or {}).get("text", ""))

@@ -47,7 +47,16 @@ export function normaliseHit(hit) {
     path: hit.path || [],
     explanation: hit.explanation || "",
     invalid_at: hit.invalid_at || fact.invalid_at || "",
+    said: saidBy(hit),
   };
+}
+
+// Who said a hit, as Hit.said_by() words it: the speaker's name, else "the assistant" (or
+// another role) for words not the user's; "" for the user's own.
+function saidBy(hit) {
+  const speaker = (hit.metadata || {}).speaker;
+  if (typeof speaker === "string" && speaker.trim()) return speaker.trim();
+  return hit.role && hit.role !== "user" ? `the ${hit.role}` : "";
 }
 
 export function renderHits(list, hits, selected, onPick) {
@@ -67,6 +76,7 @@ export function renderHits(list, hits, selected, onPick) {
       h("span", { class: "hit-score" }, `score ${fmt(hit.score)}`)),
       h("div", { class: "chips", "aria-label": "channels" },
         hit.channels.map((c) => h("span", { class: `chip ch-${c}` }, c)),
+        hit.said ? h("span", { class: "chip said" }, `said by ${hit.said}`) : null,
         hit.invalid_at ? h("span", { class: "chip superseded" }, `superseded ${day(hit.invalid_at)}`) : null),
       h("dl", { class: "parts", "aria-label": "score parts" },
         parts.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, fmt(v))))),
