@@ -267,12 +267,19 @@ def test_add_by_session_hands_each_session_over_as_one_named_chat(fixture_file, 
     assert [s["source_ids"] for s in sessions] == [["D1:1", "D1:2"], ["D2:1", "D2:2"]]
     assert sessions[0]["messages"][1] == {"role": "user", "content": turns[1].text, "name": "Bob"}
     assert [s["timestamp"] for s in sessions] == [turns[0].timestamp, turns[2].timestamp]
+    # --add-by window: the same named turns, a few to an add, each with its own ids.
+    parts = suite.windows(sessions[0], 1)
+    assert [p["source_ids"] for p in parts] == [["D1:1"], ["D1:2"]]
+    assert parts[1]["messages"] == [sessions[0]["messages"][1]]
+    with pytest.raises(ValueError, match="--window"):
+        suite.windows(sessions[0], 0)
 
 
-@pytest.mark.parametrize("by", ["session", "transcript"])
+@pytest.mark.parametrize("by", ["session", "transcript", "window"])
 def test_add_by_session_still_scores_the_turn_that_holds_the_answer(tmp_path, by):
-    """A session handed over as messages, or pasted as one transcript string
-    (``ingest/sections.py`` reads it back as the same named turns)."""
+    """A session handed over as messages, pasted as one transcript string
+    (``ingest/sections.py`` reads it back as the same named turns), or as messages three
+    turns to an add."""
     topics = ["adopted a grey cat called Pixel", "repaired the roof of the cabin",
               "led the quarterly budget review", "booked train tickets to Vienna",
               "started Portuguese lessons online", "watched a chess tournament"]  # fmt: skip
@@ -286,7 +293,7 @@ def test_add_by_session_still_scores_the_turn_that_holds_the_answer(tmp_path, by
     path.write_text(json.dumps([sample]), encoding="utf-8")
     data = load_locomo(path)
     with Memory.open(tmp_path / "data", embedder="hash") as memory:
-        report = suite.ingest(memory, data, infer=True, batch_size=8, by=by)
+        report = suite.ingest(memory, data, infer=True, batch_size=8, by=by, window=3)
         hits = memory.search("Who booked train tickets to Vienna?", user_id="conv-long")
     assert set(report["owner"].values()) == {"conv-long"}
     # One hit per turn, named by its own turn id: not the session's six ids at once.

@@ -47,6 +47,21 @@ def test_a_detail_of_a_long_chat_is_found_as_its_own_turn(tmp_path, roles):
     assert pets[0].metadata.get("speaker") == "Ana"
 
 
+def test_a_short_chat_of_several_turns_is_kept_turn_by_turn_too(tmp_path):
+    # Six turns, ~70 words: well under the length a pasted text is cut at. Before, such a
+    # chat was one source, and every search of the scope returned the whole chat as its
+    # one hit, whatever it asked and however many hits were asked for.
+    chat = [{"role": "user" if i % 2 == 0 else "assistant", "content": text}
+            for i, (_, text) in enumerate(TOPICS)]  # fmt: skip
+    with Memory.open(tmp_path, embedder="hash", extractor="offline") as m:
+        m.add(chat, user_id="u")
+        hits = m.search("Which city are the train tickets for?", user_id="u", limit=3)
+        pets = m.search("What is the name of the cat?", user_id="u", limit=3)
+    assert hits[0].text == chat[3]["content"] and hits[0].role == "assistant"
+    assert pets[0].text == chat[0]["content"] and pets[0].role == "user"
+    assert len(hits) == 3 and all("\n" not in h.text for h in hits)
+
+
 def test_a_question_and_its_answer_stay_one_memory(tmp_path):
     exchange = [{"role": "user", "content": TOPICS[0][1] + FILLER * 6},
                 {"role": "assistant", "content": "Pixel is a lovely name for a grey cat."}]  # fmt: skip
@@ -54,6 +69,7 @@ def test_a_question_and_its_answer_stay_one_memory(tmp_path):
         m.add(exchange, user_id="u")
         hits = m.search("What is the name of the cat?", user_id="u", limit=3)
     assert hits[0].text == "\n".join(turn["content"] for turn in exchange)
+    assert hits[0].role == "" and hits[0].said_by() == ""  # both said it
 
 
 def test_speakers_of_one_role_each_keep_their_own_first_person(tmp_path):

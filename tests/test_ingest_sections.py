@@ -54,11 +54,19 @@ def test_a_note_of_paragraphs_is_kept_paragraph_by_paragraph(tmp_path):
                   TOPICS, strict=True)),
     "\n".join(f"{label}: {text}{FILLER}" for label, (_n, text) in  # labels of a note
               zip(["Note", "Ana", "Note", "Ben", "Ana", "Ben"], TOPICS, strict=True)),
-    "\n".join(f"{name}: {text}" for name, text in TOPICS),  # a transcript, but short
     "Intro line with no speaker at all.\n" + TRANSCRIPT,  # text before the first label
 ])  # fmt: skip
 def test_what_shows_no_parts_stays_one_text(text):
     assert parts(text) == text
+
+
+def test_a_short_transcript_is_read_as_messages_too(tmp_path):
+    short = "\n".join(f"{name}: {text}" for name, text in TOPICS)  # ~70 words
+    assert [m.get("name") for m in parts(short)] == ["Ana", "Ben"] * 3
+    with Memory.open(tmp_path, embedder="hash", extractor="offline") as m:
+        m.add(short, user_id="u")
+        hits = m.search("Which city are the train tickets for?", user_id="u", limit=3)
+    assert hits[0].text == TOPICS[3][1] and hits[0].said_by() == "Ben"
 
 
 def test_a_transcript_reads_as_named_messages_and_roles():

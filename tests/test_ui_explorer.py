@@ -31,6 +31,10 @@ STORY = [
     ("Alice moved from Acme to Globex.", "2024-06-15"),
 ]
 OTHER_USER = [("Dave works at Initech.", "2024-03-03")]
+# A third user's chat with the assistant, saved as the turns since the last save.
+CHAT = [{"role": "user", "content": "Where should I eat in Lyon on Friday?"},
+        {"role": "assistant", "content": "Try Café Comptoir Abel, it serves classic quenelles."},
+        {"role": "user", "content": "Thanks, I will book a table there for two."}]  # fmt: skip
 TWO_HOP = "Alice -[brother]-> Bob ; Bob -[lives_in]-> Paris"
 
 
@@ -45,7 +49,7 @@ def served(tmp_path_factory):
     memories, each written through the REST API with that user's own key."""
     env = {"GRAPHMEM_EXTRACTOR": "offline"}
     with ServedMemory(tmp_path_factory.mktemp("served"), embedder="hash", env=env) as srv:
-        keys = {user: srv.keys.create(user_id=user)[0] for user in ("alice", "dave")}
+        keys = {user: srv.keys.create(user_id=user)[0] for user in ("alice", "dave", "erin")}
         keys["admin"] = srv.keys.create(admin=True)[0]
         with httpx.Client(base_url=srv.url, timeout=60) as http:
             for user, lines in (("alice", STORY), ("dave", OTHER_USER)):
@@ -59,6 +63,9 @@ def served(tmp_path_factory):
                     "metadata": {"type": "preference", "importance": 0.8}}  # fmt: skip
             reply = http.post("/v1/memories", headers={"Authorization": f"Bearer {keys['alice']}"},
                               json=note)  # fmt: skip
+            assert reply.status_code == 200, reply.text
+            reply = http.post("/v1/memories", headers={"Authorization": f"Bearer {keys['erin']}"},
+                              json={"messages": CHAT})  # fmt: skip
             assert reply.status_code == 200, reply.text
         yield Served(srv.url, keys)
 
@@ -174,6 +181,19 @@ def test_a_two_hop_question_shows_the_connecting_path(page, served, shots):
     one_hop.get_by_role("button").click()
     expect(lit).to_have_count(1)
     expect(edge(page, "Bob", "lives_in", "Paris")).not_to_have_class(re.compile("on-path"))
+
+
+def test_a_hit_says_who_said_it(page, served):
+    connect(page, served.keys["erin"])
+    page.get_by_label("Question").fill("Which cafe serves quenelles?")
+    page.get_by_label("Question").press("Enter")
+    advice = page.locator(".hit", has_text="Comptoir Abel")
+    # The assistant's turn alone, marked as the assistant's, not the whole chat as one hit.
+    expect(advice.first.locator(".hit-text")).to_have_text(CHAT[1]["content"])
+    expect(advice.first.locator(".chip.said")).to_have_text("said by the assistant")
+    booked = page.locator(".hit", has_text="book a table")
+    expect(booked.first).to_be_visible()
+    expect(booked.first.locator(".chip.said")).to_have_count(0)  # the user's own words
 
 
 def test_clicking_an_entity_shows_its_relations(page, served):

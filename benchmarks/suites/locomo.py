@@ -80,12 +80,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=256, help="turns per add_many call")
     parser.add_argument(
         "--add-by",
-        choices=("turn", "session", "transcript"),
+        choices=("turn", "session", "transcript", "window"),
         default="turn",
         help="turn: one item per turn; session: one add() per session, its turns as messages "
         "(named, one source id each): how an agent hands over a whole chat; transcript: the "
-        "same, the session pasted as one string of 'Name: text' lines",
+        "same, the session pasted as one string of 'Name: text' lines; window: the same as "
+        "session, cut into adds of --window turns (an agent adding its last few turns)",
     )
+    parser.add_argument("--window", type=int, default=6, help="turns per add with --add-by window")
     parser.add_argument("--workdir", default="", help="data dir to keep (default: temporary)")
     parser.add_argument(
         "--out", default="", help="results dir (default results/locomo[/<variant>])"
@@ -132,9 +134,11 @@ def _default_out(args: argparse.Namespace) -> Path:
         f"extract-{args.extract}" if args.extract != "offline" else "",
         args.graph if args.graph != "kuzu" else "",
         f"{args.conversations}-conversations" if args.conversations not in ("", "0") else "",
-        {"session": "by-session", "transcript": "by-transcript"}.get(
-            getattr(args, "add_by", "turn"), ""
-        ),
+        {
+            "session": "by-session",
+            "transcript": "by-transcript",
+            "window": f"by-window-{getattr(args, 'window', 6)}",
+        }.get(getattr(args, "add_by", "turn"), ""),  # fmt: skip
     )
 
 
@@ -222,16 +226,19 @@ class ConversationIndex:
 
 
 def ingest(memory: Any, data: LocomoData, infer: bool, batch_size: int,
-           by: str = "turn") -> dict[str, Any]:  # fmt: skip
+           by: str = "turn", window: int = 6) -> dict[str, Any]:  # fmt: skip
     """Store every turn of every conversation; returns timings and memory-id ownership."""
     owner: dict[str, str] = {}
     started = time.perf_counter()
     turns = sum(len(c.turns) for c in data.conversations)
     bar = progress(range(turns), total=turns, desc="ingest turns")
     for conversation in data.conversations:
-        if by in ("session", "transcript"):
-            for session in by_session(conversation):
-                given = session["messages"] if by == "session" else transcript(session)
+        if by in ("session", "transcript", "window"):
+            sessions = by_session(conversation)
+            if by == "window":
+                sessions = [part for whole in sessions for part in windows(whole, window)]
+            for session in sessions:
+                given = session["messages"] if by != "transcript" else transcript(session)
                 added = memory.add(given, user_id=conversation.sample_id,
                                    infer=infer, source_ids=session["source_ids"],
                                    timestamp=session["timestamp"],
@@ -293,6 +300,18 @@ def by_session(conversation: Conversation) -> list[dict[str, Any]]:
     ]
 
 
+def windows(session: dict[str, Any], size: int) -> list[dict[str, Any]]:
+    """A session cut into adds of ``size`` turns, in order, each with its own turns'
+    source ids and the session's time (``by_session``'s shape)."""
+    if size < 1:
+        raise ValueError(f"--window: a positive number of turns, not {size}")
+    out = []
+    for at in range(0, len(session["messages"]), size):
+        ids = session["source_ids"][at : at + size]
+        out.append({**session, "source_ids": ids, "messages": session["messages"][at : at + size]})
+    return out
+
+
 def transcript(session: dict[str, Any]) -> str:
     """A session as one pasted string, a "Name: text" line a turn (the assistant's
     "Assistant: text"): what ``ingest/sections.py`` reads back as the named messages."""
@@ -340,7 +359,8 @@ def run_on(data: LocomoData, args: argparse.Namespace, out_dir: Path, title: str
                     data_dir / name, embedder, graph=args.graph, extractor=kind, **settings
                 )
                 ingested[name] = ingest(memories[name], data, infers, args.batch_size,
-                                        getattr(args, "add_by", "turn"))  # fmt: skip
+                                        getattr(args, "add_by", "turn"),
+                                        getattr(args, "window", 6))  # fmt: skip
             if lifecycle:
                 maintained = memories["lifecycle"].maintain().to_dict()
                 ingested["lifecycle"]["maintained"] = {k: len(v) for k, v in maintained.items()}

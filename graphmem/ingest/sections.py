@@ -1,4 +1,4 @@
-"""A long text added as one string, read as the parts it is made of.
+"""A text added as one string, read as the parts it is made of.
 
 Why: ``add(text)`` keeps the text whole as the source its facts are found by
 (``sources.py``). For a pasted chat transcript or a note of several paragraphs that
@@ -7,7 +7,7 @@ back whole, and so it did when asked where the book club meets (found by hand; t
 ``remember`` tool takes one text, so that is what an agent saving a chat got). A chat
 added as messages is kept turn by turn; a string never was.
 
-So a string over ``sources.TURNS_WORDS`` words is handed on as the parts it shows:
+So a string is handed on as the parts it shows:
 
 - **a transcript**: at least three lines start with a speaker's label ("Ana: ...", "Dr
   Lee: ...", "Łukasz: ...", or after a chat export's time: "[10:32] Ana: ..."), two or
@@ -16,7 +16,7 @@ So a string over ``sources.TURNS_WORDS`` words is handed on as the parts it show
   Each labelled line is a message under that name (a line with no label goes on the one
   before); "Assistant:", "AI:" and the like are the assistant's, "User:", "Me:" and the
   like the user's own (``ROLE_LABELS``);
-- else **paragraphs**: at least three, with blank lines between. Each is a message of the
+- else, over ``PARTS_WORDS`` words, **paragraphs**: at least three, with blank lines between. Each is a message of the
   user's; a paragraph of fewer than ``HEADING_WORDS`` words (a heading) goes with the one
   after it.
 
@@ -32,8 +32,11 @@ import re
 from typing import Any
 
 from ..text import word_count
-from .sources import TURNS_WORDS
 
+# As ``index.scope.LONG_WORDS``: past this, one vector no longer stands for all a text
+# says. A shorter note stays whole; a transcript is read as one at any length, as a chat
+# given as messages is kept turn by turn at any length (``sources.keeps_turns``).
+PARTS_WORDS = 200
 TRANSCRIPT_SHARE = 0.8
 HEADING_WORDS = 8
 # "Ana:", "Dr Lee:", "Łukasz:", "王芳：": up to three words, each led by a letter that is
@@ -61,10 +64,10 @@ NOT_SPEAKERS = frozenset({
 
 
 def parts(text: str) -> str | list[dict[str, Any]]:
-    """``text`` as messages (``{role, content[, name]}``) where it reads as a transcript
-    or as paragraphs and is long enough to be kept in parts; else ``text`` itself."""
-    if word_count(text) <= TURNS_WORDS:
-        return text
+    """``text`` as messages (``{role, content[, name]}``) where it reads as a transcript,
+    or as paragraphs when it is over ``PARTS_WORDS`` words; else ``text`` itself."""
+    if word_count(text) <= PARTS_WORDS:
+        return _transcript(text) or text
     return _transcript(text) or _paragraphs(text) or text
 
 

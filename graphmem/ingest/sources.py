@@ -9,10 +9,15 @@ that search scores beside its facts and returns once for all of them
 One source per add was right for a message or an exchange, not for a chat. A session of
 58 LoCoMo turns added in one call was one 8,426-character source, and every search of
 the scope returned that same whole chat as its only hit, whatever it asked. So an add of
-more than two messages and more than ``TURNS_WORDS`` words keeps each message as a
-source of its own, with the facts read from it (``ExtractedFact.turn``,
-``ingest/turns.py``): a hit is then the turn that says it, as when the turns are added one
-by one. A question and its answer (two messages) stay one source, whatever their length.
+more than two messages keeps each message as a source of its own, with the facts read
+from it (``ExtractedFact.turn``, ``ingest/turns.py``): a hit is then the turn that says
+it, as when the turns are added one by one. A question and its answer (two messages)
+stay one source, whatever their length.
+
+Until 2026-12-01 a chat of 200 words or fewer stayed one source too. That is what an
+agent saving "the turns since it last saved" sends (MCP's ``remember_conversation``), and
+each such chat came back whole as one hit for every question any of its turns answered,
+its roles mixed, so a hit could not say whether the user or the assistant said it.
 """
 
 from __future__ import annotations
@@ -23,14 +28,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..models import Extraction, Scope
-from ..text import fact_text_key, word_count
+from ..text import fact_text_key
 
 if TYPE_CHECKING:
     from .pipeline import Unit
 
 _NS = uuid.UUID("6f1c2d8e-3b7a-4e59-9a0d-5c2f7e8b1a44")
-# As ``index.scope.LONG_WORDS``: past this, one vector no longer stands for all a text says.
-TURNS_WORDS = 200
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def ids_key(source_ids: list[str]) -> str:
 def keeps_turns(unit: Unit) -> bool:
     """Whether ``unit`` keeps each message as its own source (see the module's note);
     read once per unit, as ``Unit.by_turns``."""
-    return len(unit.messages) > 2 and word_count(unit.text) > TURNS_WORDS
+    return len(unit.messages) > 2
 
 
 def origins(unit: Unit, ex: Extraction, scope: Scope) -> tuple[list[str], dict[str, Source]]:

@@ -138,13 +138,19 @@ def _closest(words: set[str], turns: list[tuple[str, set[str]]], role: str = "")
 
 
 def placed(found: Extraction, messages: Sequence[Message]) -> Extraction:
-    """``found`` with each fact's ``turn`` set, where its reader did not set it: the
-    message whose words it shares most (an extractor that read the messages joined)."""
+    """``found`` with each fact's ``turn`` set, where its reader did not set it: the one
+    message that holds its text as said, else the message whose words it shares most (an
+    extractor that read the messages joined). Shared words alone put every line of a chat
+    of near-alike turns ("I planted 3 tulips", "I planted 4 tulips") on the first."""
     if len(messages) > 1 and any(f.turn is None for f in found.facts):
         turns = [(m.role, _words(m.content)) for m in messages]
+        said = [m.content.casefold() for m in messages]
         for fact in found.facts:
             if fact.turn is None:
-                fact.turn = _closest(_words(fact.text), turns, fact.role)
+                text = fact.text.strip().casefold()
+                inside = [i for i, content in enumerate(said) if text and text in content]
+                fact.turn = (inside[0] if len(inside) == 1
+                             else _closest(_words(fact.text), turns, fact.role))  # fmt: skip
     return found
 
 
