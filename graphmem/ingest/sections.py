@@ -16,9 +16,9 @@ So a string is handed on as the parts it shows:
   Each labelled line is a message under that name (a line with no label goes on the one
   before); "Assistant:", "AI:" and the like are the assistant's, "User:", "Me:" and the
   like the user's own (``ROLE_LABELS``);
-- else, over ``PARTS_WORDS`` words, **paragraphs**: at least three, with blank lines between. Each is a message of the
-  user's; a paragraph of fewer than ``HEADING_WORDS`` words (a heading) goes with the one
-  after it.
+- else, over ``PARTS_WORDS`` words, **paragraphs**: at least three, with blank lines
+  between. Each is a message of the user's; a paragraph of fewer than ``HEADING_WORDS``
+  words (a heading) goes with the one after it.
 
 Those messages are then kept turn by turn as any long chat is. One paragraph, however
 long, stays one text, as does anything with ``infer=False`` (stored as it was given).
@@ -66,9 +66,8 @@ NOT_SPEAKERS = frozenset({
 def parts(text: str) -> str | list[dict[str, Any]]:
     """``text`` as messages (``{role, content[, name]}``) where it reads as a transcript,
     or as paragraphs when it is over ``PARTS_WORDS`` words; else ``text`` itself."""
-    if word_count(text) <= PARTS_WORDS:
-        return _transcript(text) or text
-    return _transcript(text) or _paragraphs(text) or text
+    long = word_count(text) > PARTS_WORDS
+    return _transcript(text) or (_paragraphs(text) if long else None) or text
 
 
 def _transcript(text: str) -> list[dict[str, Any]] | None:
