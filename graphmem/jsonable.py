@@ -3,8 +3,9 @@
 The CLI's ``--json`` and the MCP tools' structured content share this one shape, so a
 script that reads one can read the other: a dataclass becomes an object of its fields
 (``Scope`` nested as ``{user_id, agent_id, run_id}``), lists and mappings recurse, and
-anything else JSON cannot hold becomes its text. ``Hit`` also carries ``explanation``
-(``hit.explain()``), derived, so a reader with only ``jq`` sees why a memory was found.
+anything else JSON cannot hold becomes its text. ``Hit`` also carries two derived keys,
+``explanation`` (``hit.explain()``) and ``said_by`` (``hit.said_by()``), so a reader with
+only ``jq`` sees why a memory was found and who said it.
 
     >>> from_jsonable(Fact, to_jsonable(fact)) == fact          # doctest: +SKIP
     True
@@ -27,7 +28,7 @@ from .models import Hit
 
 T = TypeVar("T")
 # Keys added for readers, not fields: dropped again by from_jsonable.
-DERIVED = frozenset({"explanation"})
+DERIVED = frozenset({"explanation", "said_by"})
 
 
 def to_jsonable(value: Any) -> Any:
@@ -36,6 +37,7 @@ def to_jsonable(value: Any) -> Any:
         data = {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
         if isinstance(value, Hit):
             data["explanation"] = value.explain()
+            data["said_by"] = value.said_by()
         return data
     if isinstance(value, float) and not math.isfinite(value):
         # NaN and the infinities (a Cypher result: 0.0 / 0.0) have no JSON form: a strict

@@ -103,6 +103,14 @@ def test_every_answer_matches_the_schema_the_document_gives_it(served):
     call("POST", "/v1/triples", json={"triples": [["Sam", "knows", "Ana"]]})
     hits = call("POST", "/v1/search", json={"query": "Where does Sam live?", "limit": 5})
     assert hits["hits"] and all(h["explanation"] for h in hits["hits"])
+    call("POST", "/v1/memories", json={"messages": [
+        {"role": "user", "content": "We land in Kyoto on Friday."},
+        {"role": "assistant", "content": "I'd suggest dinner at Shigetsu near the temple."},
+        {"role": "user", "content": "Thanks, I will book it."}]})  # fmt: skip
+    said = call("POST", "/v1/search", json={"query": "Shigetsu dinner", "limit": 3})
+    # Who said each hit comes with it, so no client re-derives it from role and speaker.
+    assert said["hits"][0]["said_by"] == "the assistant"
+    assert {h["said_by"] for h in hits["hits"]} == {""}  # Sam's facts are the user's own
     call("GET", "/v1/memories")
     call("GET", f"/v1/memories/{memory_id}", "/v1/memories/{memory_id}")
     call("GET", f"/v1/memories/{memory_id}/history", "/v1/memories/{memory_id}/history")

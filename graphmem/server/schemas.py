@@ -8,7 +8,8 @@ typed every answer as "any": no ``hit.memory_id``, no ``fact.text``, nothing to 
 The schemas come from the result type each op already declares (``api.OPS``), read by
 pydantic from graphmem's dataclasses, so a field added to ``Hit`` or ``Fact`` shows up
 here without a second list to keep in step. ``to_wire`` writes every field of a
-dataclass, so every field is required; ``Hit`` also carries its derived ``explanation``.
+dataclass, so every field is required; ``Hit`` also carries its derived
+``explanation`` and ``said_by``.
 ``tests/test_server_openapi.py`` checks real answers against these schemas.
 """
 
@@ -77,7 +78,11 @@ def answer_schema(op: Op, defs: dict[str, Any]) -> dict[str, Any]:
                 "type": "string",
                 "description": "hit.explain(): channels, scores, path",
             }
-            schema["required"].append("explanation")
+            schema["properties"]["said_by"] = {
+                "type": "string",
+                "description": "hit.said_by(): the speaker, 'the assistant', or '' for the user",
+            }
+            schema["required"] += ["explanation", "said_by"]
         defs[name] = schema
     return _keyed(op.key, body) if op.key else body
 

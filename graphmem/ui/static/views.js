@@ -47,16 +47,8 @@ export function normaliseHit(hit) {
     path: hit.path || [],
     explanation: hit.explanation || "",
     invalid_at: hit.invalid_at || fact.invalid_at || "",
-    said: saidBy(hit),
+    said: hit.said_by || "", // Hit.said_by(), sent by the server
   };
-}
-
-// Who said a hit, as Hit.said_by() words it: the speaker's name, else "the assistant" (or
-// another role) for words not the user's; "" for the user's own.
-function saidBy(hit) {
-  const speaker = (hit.metadata || {}).speaker;
-  if (typeof speaker === "string" && speaker.trim()) return speaker.trim();
-  return hit.role && hit.role !== "user" ? `the ${hit.role}` : "";
 }
 
 export function renderHits(list, hits, selected, onPick) {
