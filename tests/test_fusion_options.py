@@ -22,6 +22,25 @@ def test_scores_below_the_floor_count_as_unrelated():
     assert min_max([0.9, 0.5, 0.1], floor=0.3) == pytest.approx([1.0, 1 / 3, 0.0])
 
 
+def test_a_list_all_at_its_floor_gives_no_share():
+    assert min_max([0.0, 0.0, 0.0], floor=0.0) == [0.0, 0.0, 0.0]
+    assert min_max([0.2, 0.2], floor=0.3) == [0.0, 0.0]
+    assert min_max([0.4, 0.4], floor=0.3) == [1.0, 1.0]  # found, just not told apart
+
+
+def test_a_query_sharing_no_word_with_any_memory_explains_no_keyword_match(tmp_path):
+    with Memory.open(tmp_path, embedder="hash") as m:
+        m.add_many([{"text": "Priya is allergic to shellfish."},
+                    {"text": "I have been a vegetarian since college."}],
+                   user_id="u", infer=False)  # fmt: skip
+        for recipe in ("text", "hybrid"):
+            hits = m.search("What should we cook tonight?", user_id="u", recipe=recipe)
+            assert hits, recipe
+            assert all(h.score_parts.get("keyword", 0.0) == 0.0 for h in hits), recipe
+            assert all("keyword=" not in h.explain() or "keyword=0.000" in h.explain()
+                       for h in hits)  # fmt: skip
+
+
 def test_keyword_coverage_lets_meaning_win_when_words_barely_match(tmp_path):
     with Memory.open(tmp_path, embedder="hash") as m:
         m.add_many([{"text": "the weather report for Oslo said rain all week"},

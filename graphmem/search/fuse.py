@@ -41,14 +41,18 @@ def min_max(
     the highest).
 
     A list whose scores are all equal maps to all 1.0: the channel could not tell its
-    hits apart, but it did find them, and 0 would make a single graph hit worthless.
+    hits apart, but it did find them, and 0 would make a single graph hit worthless. A
+    list whose scores all sit at the ``floor`` maps to all 0.0 instead: nothing in it was
+    found. That is a keyword list for a query whose words no memory holds, filled in with
+    0s for the other channels' candidates; read as a tie, it gave every candidate a full
+    keyword share, and each hit's explanation a keyword match it never had.
     """
     if not scores:
         return []
     high = max(scores) if ceiling is None else max(ceiling, max(scores))
     low = min(scores) if floor is None else floor
     if high - low <= 1e-12:
-        return [1.0] * len(scores)
+        return [0.0 if floor is not None and high <= floor else 1.0] * len(scores)
     # Below the floor is as unrelated as the floor itself: clipped at 0.
     return [max(0.0, (s - low) / (high - low)) for s in scores]
 
