@@ -86,6 +86,6 @@ def fact_text_key(text: str) -> str:
 def parts_key(texts: Iterable[str]) -> str:
     """A short digest of the texts of the facts a source was split into, whatever their
     order: search shows the message whole only while its facts still say this
-    (``search/engine.py``), so a fact deleted or reworded never comes back inside it."""
+    (``search/results.py``), so a fact deleted or reworded never comes back inside it."""
     joined = "\x1f".join(sorted(fact_text_key(t) for t in texts))
     return hashlib.blake2b(joined.encode("utf-8"), digest_size=8).hexdigest()

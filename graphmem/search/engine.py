@@ -10,8 +10,9 @@
 Every channel applies the same admission rule (scope, time, payload filters) from
 ``index/filters.py``, so a memory a channel may not return can never reach a hit through
 another one.
-The channels besides BM25 are in ``channels.py``; fusion in ``fuse.py``, reranking in
-``rerank.py``.
+The channels besides BM25 are in ``channels.py``; the steps around the fusion in
+``adjust.py``, fusion itself in ``fuse.py``, reranking in ``rerank.py``, and the hits built
+from what is left in ``results.py``.
 """
 
 from __future__ import annotations
@@ -26,35 +27,29 @@ from typing import Any
 import numpy as np
 
 from ..errors import ValidationError
-from ..index import ENTITIES, FACTS, IndexedVectorStore, ScopeIndex, Scores, is_source
+from ..index import ENTITIES, FACTS, IndexedVectorStore, ScopeIndex, Scores
 from ..index.filters import check_as_of, check_filters, live, matches, visible
 from ..index.names import NameVectors
 from ..lifecycle.fields import check_memory_types
 from ..models import Entity, Hit, PathStep, Scope, check_unicode
-from ..text import parts_key
 from . import recipes as recipe_book
+from .adjust import Adjust
 from .boost import boost, speakers
 from .channels import Channels
 from .collapse import Groups
-from .focus import FOCUS_CANDIDATES, focus_text, focused, likely_focus, speakers_among
-from .fuse import Fused, coverage_weight, fuse, gate, standout_weight
+from .focus import likely_focus
+from .fuse import fuse
 from .graph import GraphResult, capitalised_spans
 from .neighbours import smooth
 from .ppr import EntityFactGraph, build_graph
-from .recipes import CHANNELS, Recipe
+from .recipes import Recipe
 from .rerank import rerank_mmr, rerank_pagerank
+from .results import Results
 
 MAX_LIMIT = 1000
 MAX_QUERY_CHARS = 4000
 _NAME_CACHE = 4096
 _GRAPH_SCOPES = 8  # scopes whose graph arrays are kept (least recently used dropped)
-_RAW_NAMES = {
-    "vector": "cosine",
-    "keyword": "bm25",
-    "graph": "path",
-    "bridge": "bridge",
-    "pagerank": "ppr",
-}
 
 
 def _time_of(now: str) -> datetime:
@@ -222,7 +217,7 @@ class Searcher:
         return index
 
 
-class _Run(Channels):
+class _Run(Channels, Adjust, Results):
     """One search: the state the channels share (query vector, index, seeds)."""
 
     def __init__(self, owner, text, scope, recipe, accept, as_of, include_invalid, collapse):
@@ -324,218 +319,3 @@ class _Run(Channels):
             elif step == "mmr":
                 fused = rerank_mmr(fused, self.vectors_of, recipe.mmr_lambda, limit)
         return [self.hit(f) for f in fused[:limit]]
-
-    def weights(self, lists: dict[str, list[tuple[str, float]]]) -> dict[str, float]:
-        """The recipe's weights for this query: the keyword channel's scaled by how much of
-        the query its best match covers (``fuse.coverage_weight``), and the keyword and
-        graph channels' by how clearly the best cosine stands out (``fuse.standout_weight``).
-        """
-        weights = dict(self.recipe.weights)
-        ranked = lists.get("keyword")
-        if ranked is not None and self.recipe.keyword_coverage > 0:
-            ceiling = self.index.keywords.ceiling(self.text)
-            best = ranked[0][1] if ranked else 0.0
-            weights["keyword"] = coverage_weight(
-                weights["keyword"], best, ceiling, self.recipe.keyword_coverage
-            )
-        dense = lists.get("vector")
-        if dense and "vector" in self.scores and self.recipe.standout_high > 0:
-            recipe = self.recipe
-            standing = self.scores["vector"].standing(dense[0][1])
-            if standing > recipe.standout_low:  # shown in every hit's explanation
-                self.standing = standing
-            # The channels that follow the query's words and names.
-            for channel, kept in (("keyword", recipe.standout_kept),
-                                  ("graph", recipe.standout_graph)):  # fmt: skip
-                if channel in weights:
-                    weights[channel] = standout_weight(weights[channel], standing,
-                                                       recipe.standout_low, recipe.standout_high,
-                                                       kept)  # fmt: skip
-        return weights
-
-    def gated(self, fused: list[Fused], best: float) -> list[Fused]:
-        """``fuse.gate`` over the keyword shares, then over the graph shares: each from the
-        scope's median cosine to the best of this search, or, with its low < high, over
-        that band of spreads around the median (``Scores.standing``)."""
-        recipe, cosines = self.recipe, self.scores["vector"]
-
-        def band(low: float, high: float) -> tuple[float, float]:
-            median = cosines.median()
-            if high > low:
-                spread = cosines.spread()
-                return median + low * spread, median + high * spread
-            return median, best
-
-        if recipe.keyword_gate > 0:
-            ceiling = self.index.keywords.ceiling(self.text) if recipe.gate_spare else 0.0
-            fused = gate(fused, recipe.keyword_gate, *band(recipe.gate_low, recipe.gate_high),
-                         ceiling=ceiling, spare=recipe.gate_spare)  # fmt: skip
-        if recipe.graph_gate > 0:
-            low, high = band(recipe.graph_gate_low, recipe.graph_gate_high)
-            fused = gate(fused, recipe.graph_gate, low, high, channel="graph", only=self.one_hop)
-        return fused
-
-    def focus(self, fused: list[Fused]) -> list[Fused]:
-        """``focus.focused``: candidates lifted by their cosine to the query's focus."""
-        if not fused or not self.index.has_vectors:
-            return fused
-        speakers = speakers_among(fused, self.member_payloads)
-        self.owner.voiced[self.scope] = bool(speakers)
-        text = focus_text(self.text, speakers)
-        # Only a query that names someone who speaks: without the name, the focus is the
-        # query less its stopwords, which the vector channel already weighs.
-        if not text or text == focus_text(self.text, set()):
-            return fused
-        vector = self.span_vectors.get(text)  # embedded with the query when guessed right
-        if vector is None:
-            vector = self.owner.embedder.embed([text])[0]
-        scores = self.index.vector_scores(vector, exact=True)
-        # Read in one gather: each exact read of its own was ~20 us, ~700 a search.
-        groups = {f.memory_id: [f.memory_id, *self.groups.members(f.memory_id)]
-                  for f in fused[:FOCUS_CANDIDATES]}  # fmt: skip
-        ids = [i for group in groups.values() for i in group]
-        read = dict(zip(ids, scores.of_many(ids), strict=True))
-
-        def cosine(key: str) -> float:
-            return max(read[i] for i in groups[key])
-
-        return focused(fused, cosine, scores.floor, self.recipe.focus_weight)
-
-    def one_hop(self, key: str) -> bool:
-        """Whether the best graph evidence of the memories ``key`` stands for is a relation
-        they support that touches an entity the query names: what ``graph_gate`` weighs. A
-        fact further out (a relation of the entity reached, or a fact mentioning it) says
-        nothing of the query in its own words (the employer's city, asked about the
-        employee), so its meaning is no test of it."""
-        graph = self.graph
-        members = [i for i in self.groups.members(key) or [key] if i in graph.facts]
-        return bool(members) and graph.one_hop(max(members, key=lambda i: graph.facts[i][0]))
-
-    def neighbours(self, lists: dict[str, list[tuple[str, float]]]) -> dict[str, tuple]:
-        """The admitted neighbours (``neighbours.py``) of the candidates and of those.
-
-        Both directions: a reply no channel found must see the candidate it answers.
-        """
-        table, members = self.index.neighbours, self.groups.members
-        reach = self.recipe.neighbour_reach
-
-        def near(key: str) -> tuple[str, ...]:
-            return tuple(n for n in table.of(key, reach) if members(n))
-
-        out = {i: near(i) for ranked in lists.values() for i, _ in ranked}
-        ring = {n for found in out.values() for n in found} - out.keys()
-        # A neighbour's own neighbours matter only where they are candidates too: ``smooth``
-        # reads no one else. Admitting the rest cost ~40% of this step (hub-heavy data,
-        # 100k memories in one scope); the rest are checked only to keep a neighbour
-        # with none among the candidates exactly as before (it has the candidate it is
-        # beside, so this is rare).
-        held = out.keys() | ring
-        for memory_id in ring:
-            around = table.of(memory_id, reach)
-            found = tuple(n for n in around if n in held and members(n))
-            if not found and any(members(n) for n in around if n not in held):
-                found = tuple(n for n in around if members(n))
-            out[memory_id] = found
-        return {i: found for i, found in out.items() if found}
-
-    def complete(
-        self, lists: dict[str, list[tuple[str, float]]], extra: set[str] = frozenset()
-    ) -> dict[str, list]:
-        """Score every candidate in every flat channel, not only where it was found.
-
-        A memory BM25 ranks first but the vector channel ranked 41st would otherwise
-        get no vector share at all, as if it were unrelated; measured on LoCoMo, that
-        cost weighted fusion 0.055 recall@10 (0.578 vs 0.633). Full scores are at hand
-        in memory anyway. ``extra`` ids (a candidate's neighbours) are scored the same way.
-        """
-        union = {i for ranked in lists.values() for i, _ in ranked} | extra
-        out = {}
-        for channel, ranked in lists.items():
-            scores = self.scores.get(channel)
-            if scores is None:
-                out[channel] = ranked
-                continue
-            todo = sorted(union - {i for i, _ in ranked})
-            extra = list(zip(todo, self.groups.scores(scores, todo), strict=True))
-            out[channel] = ranked + sorted(extra, key=lambda p: -p[1])
-        return out
-
-    # -- results ---------------------------------------------------------------------------
-
-    def payload(self, fact_id: str) -> dict[str, Any] | None:
-        return self.index.payload(fact_id)
-
-    def member_payloads(self, key: str) -> list[dict[str, Any]]:
-        """The payloads (or gates: ``boost.py`` reads their fields only) of the memories one
-        fused entry stands for."""
-        return [p for i in self.groups.members(key) or [key] if (p := self.groups.row(i))]
-
-    def vectors_of(self, ids: list[str]) -> dict[str, np.ndarray]:
-        out = {i: v for i in ids if (v := self.index.vector(i)) is not None}
-        missing = [i for i in ids if i not in out and self.payload(i) is not None]
-        if missing:  # no vectors kept in memory: embed the texts once
-            texts = [str(self.payload(i).get("text", "")) for i in missing]
-            for i, v in zip(missing, self.owner.embedder.embed(texts), strict=True):
-                out[i] = np.asarray(v, np.float32) / (np.linalg.norm(v) or 1.0)
-        return out
-
-    def hit(self, fused: Fused) -> Hit:
-        key = fused.memory_id
-        members = self.groups.members(key) or [key]
-        first = self.payload(members[0]) or {}
-        source = self.payload(key) if self.groups.enabled else None
-        if is_source(source):
-            every = [i for i in self.index.groups.get(key, ()) if i != key]
-            # The whole message only when all of it is admitted: a superseded fact of it
-            # must not come back inside its message's text. Nor a fact deleted or reworded
-            # since: its facts must still say what they said when it was split
-            # (``parts``; a source stored before it was kept is only counted).
-            whole = len(members) == len(every)
-            if whole and source.get("parts"):
-                whole = source["parts"] == parts_key(self._text(i) for i in members)
-            said = str(source.get("text", ""))
-            ordered = sorted(members, key=lambda i: said.find(self._text(i)))
-            text = said if whole else " ".join(self._text(i) for i in ordered)
-        else:
-            source, text = first, str(first.get("text", ""))
-        parts = {name: round(value, 6) for name, value in fused.parts.items()}
-        for name, value in fused.raw.items():
-            parts[_RAW_NAMES.get(name, name)] = round(value, 6)
-        if self.standing is not None:
-            parts["standout"] = round(self.standing, 3)
-        if self.whole is not None and "vector" in fused.raw:
-            whole = self.whole.of(key)  # a long message found by a part: its own cosine too
-            if whole < fused.raw["vector"] - 1e-9:
-                parts["cosine_whole"] = round(whole, 6)
-        paths = [self.graph.facts[i][1] for i in members if i in self.graph.facts]
-        if self.ppr is not None:
-            graph, mass, seeds = self.ppr
-            paths = [graph.path_to(i, mass, seeds) for i in members if i in self.graph.facts]
-        path: list[PathStep] = []  # the walk's way here, else the bridge's step
-        if paths and "graph" in fused.raw:
-            path = list(paths[0])
-        elif "bridge" in fused.raw:
-            path = list(self.bridged.get(key, []))
-        return Hit(
-            memory_id=members[0],
-            text=str(text),
-            score=round(fused.score, 6),
-            channels=[c for c in CHANNELS if key in self.found.get(c, ())],
-            score_parts=parts,
-            source_ids=list(source.get("source_ids") or []),
-            path=path,
-            valid_at=str(first.get("valid_at") or ""),
-            invalid_at=str(first.get("invalid_at") or ""),
-            metadata=dict(first.get("metadata") or {}),
-            memory_ids=list(members),
-            role=self._role(members, first),
-        )
-
-    def _role(self, members: list[str], first: dict[str, Any]) -> str:
-        """Who said what the hit shows: its memories' one role, "" when they mix roles."""
-        rows = [first, *(self.payload(i) or {} for i in members[1:])]
-        roles = {str(row.get("role") or "user") for row in rows}
-        return roles.pop() if len(roles) == 1 else ""
-
-    def _text(self, memory_id: str) -> str:
-        return str((self.payload(memory_id) or {}).get("text", ""))

@@ -155,7 +155,7 @@ def gate(
     the best of the search, words count in full for a memory whose meaning is as close
     as the best one's and fade to nothing for one no closer than a typical memory: a
     stray word shared with an unrelated memory cannot outrank what the query means.
-    The default recipes set a narrower band around the median instead (engine.py).
+    The default recipes set a narrower band around the median instead (adjust.py).
 
     ``spare`` (with ``ceiling``, the most a memory can score in ``channel`` for this
     query, ``KeywordIndex.ceiling``): a memory whose own score covers at least ``spare``
