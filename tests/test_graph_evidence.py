@@ -42,6 +42,7 @@ def test_gate_leaves_alone_the_memories_it_is_not_asked_to_weigh():
     ({"graph_gate": -1.0}, "graph_gate"),
     ({"graph_gate": 5.0}, "graph_gate"),
     ({"graph_gate_low": 1.0, "graph_gate_high": 0.0}, "graph_gate_low, graph_gate_high"),
+    ({"user_relations": "some"}, "user_relations"),
 ])  # fmt: skip
 def test_bad_graph_evidence_options_are_refused(bad, named):
     with pytest.raises(ValidationError, match=named):
@@ -131,8 +132,9 @@ def test_a_topic_word_the_query_names_seeds_no_walk_in_hybrid(likes):
     question about a dance piece."""
     assert any(r["e.type"] == "concept" for r in
                likes.cypher("MATCH (e:Entity) WHERE e.name = 'dance' RETURN e.type"))  # fmt: skip
-    before = likes.search(DANCE, user_id="u", recipe=replace(recipes.HYBRID, name="before",
-                                                             concept_seed=1.0))  # fmt: skip
+    # As it was: a topic seeding, and every relation of the user leading on from the user.
+    before = likes.search(DANCE, user_id="u", recipe=replace(
+        recipes.HYBRID, name="before", concept_seed=1.0, user_relations="all"))  # fmt: skip
     assert _graph_share(before, "I love jazz records.") > 0
     hits = likes.search(DANCE, user_id="u")
     assert not any("graph" in h.channels for h in hits)
@@ -160,6 +162,32 @@ def test_the_bridge_does_not_step_through_the_user(likes):
     for said in ("I love fantasy films.", "I love jazz records."):
         hit = next(h for h in hits if h.text == said)
         assert "bridge" not in hit.channels and hit.score_parts.get("bridge", 0.0) == 0.0
-    # A question naming the user walks from them as before.
-    hits = likes.search("What films do I love?", user_id="u")
+    # A question naming the user and the relation walks from them as before ("like" is a
+    # word of "likes"); naming the user alone, it finds the memory by its words.
+    hits = likes.search("What films do I like?", user_id="u")
     assert hits[0].text == "I love fantasy films." and "graph" in hits[0].channels
+    hits = likes.search("What films do I love?", user_id="u")
+    assert hits[0].text == "I love fantasy films." and "graph" not in hits[0].channels
+
+
+# The user's own life, told in the first person: the user's entity holds every relation.
+MINE = ["My neighbor Carlos looks after our dog Biscuit.", "My wife Priya is allergic to shellfish.",
+        "I work as a nurse at St. Luke's hospital.", "I have been a vegetarian since college."]  # fmt: skip
+
+
+def test_a_first_person_question_walks_only_the_users_relations_it_names(tmp_path):
+    """ "I" seeds the walk at the user, all of whose relations are the user's: before, each
+    passed on the walk's floor, so "What should I cook for dinner?" lifted the neighbour
+    and the wife by a path that had nothing to do with dinner."""
+    with Memory.open(tmp_path, embedder="hash") as m:
+        m.add_many([{"text": t} for t in MINE], user_id="u")
+        cook = m.search("What should I cook for dinner?", user_id="u", recipe="graph")
+        hybrid = m.search("What should I cook for dinner?", user_id="u")
+        neighbour = m.search("Who is my neighbor?", user_id="u", recipe="graph")
+        wife = m.search("Can my wife eat shrimp?", user_id="u", recipe="graph")
+    assert [h.explain() for h in cook] == []
+    assert all("graph" not in h.channels for h in hybrid)
+    # A relation the question names still leads on, and the hit's path says which.
+    assert neighbour[0].text == MINE[0]
+    assert [s.relation for s in neighbour[0].path] == ["neighbor"]
+    assert any(h.text == MINE[1] and h.path[0].relation == "wife" for h in wife)

@@ -182,7 +182,9 @@ class Channels:
         self.graph = walk(seeds, self.scope, ops, recipe, relevance, as_of=self.as_of,
                           include_invalid=self.include_invalid, names=names,
                           mentioning=self.name_mentions, spent=spent, fanout=self.fanout,
-                          degree=self.mention_degree.__getitem__)  # fmt: skip
+                          degree=self.mention_degree.__getitem__,
+                          only_named=self.user_ids if recipe.user_relations == "named"
+                          else frozenset())  # fmt: skip
         # Best first, popped from a heap: a walk through a hub (a city with thousands of
         # residents) offers ~15k facts and the search keeps ``depth`` of them; sorting
         # them all took 40% of such a search (measured at 100k memories in one scope).

@@ -96,6 +96,10 @@ class Recipe:
     # the least relevance a relation joining two entities the query names is given (1.0:
     # as relevant as it gets, whatever its name; 0.0: its name's relevance alone)
     join_fit: float = 1.0
+    # From the scope's own user (the "I" of all the user said), which relations lead on:
+    # "named", only those the query names in its words ("my wife", "where do I work");
+    # "all", every one, as from any other entity (graph.walk)
+    user_relations: str = "named"
     mention_weight: float = 0.5  # a fact that merely mentions a reached entity
     mention_from: int = 1  # mentions of entities reached at this hop or later (0 = seeds too)
     mention_entities: int = 10  # mentions are read for at most this many entities
@@ -138,6 +142,8 @@ class Recipe:
             problems.append(f"rerank: {self.rerank!r} may only hold {RERANKERS}")
         if self.graph_walk not in GRAPH_WALKS:
             problems.append(f"graph_walk: {self.graph_walk!r} is not one of {GRAPH_WALKS}")
+        if self.user_relations not in ("named", "all"):
+            problems.append(f"user_relations: {self.user_relations!r} is not 'named' or 'all'")
         if self.depth not in (1, 2):
             problems.append("depth: 1 or 2")
         if not 0 <= self.hit_seed_depth <= self.depth:
