@@ -326,6 +326,7 @@ def test_a_conversation_is_remembered_turn_by_turn(tmp_path):
             assert route.structured_content["hits"][0]["text"] == CHAT[2]["content"]
             # Who said each hit, in the words an agent reads: advice is the assistant's.
             assert route.structured_content["hits"][0]["role"] == "assistant"
+            assert route.structured_content["hits"][0]["said_by"] == "the assistant"
             assert route.content[0].text.startswith(f"1. {CHAT[2]['content']}  (said by the "
                                                     "assistant, id ")  # fmt: skip
             assert club.content[0].text.startswith(f"1. {CHAT[3]['content']}  (said by Ana, id ")

@@ -261,8 +261,10 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
     ) -> CallToolResult:
         """Search long-term memory. Combines meaning, keywords and the knowledge graph,
         so it also finds facts linked through other entities (a question about 'Alice's
-        brother' finds where Bob lives). Each hit says why it was found and, when the
-        graph led to it, the path of relations."""
+        brother' finds where Bob lives). Ask as the user would: 'I' and 'my' are the user,
+        'you' is you ('which restaurant did you recommend?' ranks your own replies first).
+        Each hit says why it was found, who said it, and, when the graph led to it, the
+        path of relations."""
         hits = await run(ctx, "search", query, limit=limit, as_of=as_of,
                          memory_types=memory_types)  # fmt: skip
         return answer(hits_text(hits), {"hits": hits})

@@ -45,6 +45,7 @@ from .ppr import EntityFactGraph, build_graph
 from .recipes import Recipe
 from .rerank import rerank_mmr, rerank_pagerank
 from .results import Results
+from .roles import asks_assistant, assistant_part
 
 MAX_LIMIT = 1000
 MAX_QUERY_CHARS = 4000
@@ -302,6 +303,8 @@ class _Run(Channels, Adjust, Results):
             fused = self.gated(fused, lists["vector"][0][1])
         fused = smooth(fused, lambda i: context.get(i, ()), recipe.neighbour_weight)
         fused = speakers(fused, self.member_payloads, self.text, recipe.speaker_weight)
+        if recipe.assistant_weight > 0 and asks_assistant(self.text):
+            fused = assistant_part(fused, self.role_of, recipe.assistant_weight)
         if recipe.focus_weight > 0:
             fused = self.focus(fused)
         if recipe.recency_weight > 0 or recipe.importance_weight > 0:

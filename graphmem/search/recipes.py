@@ -117,6 +117,8 @@ class Recipe:
     importance_weight: float = 0.0  # times the memory's importance (0.5 when unset)
     recency_half_life: float = 30.0  # days
     speaker_weight: float = 0.0  # added to a memory said by someone the query names
+    # added to the assistant's words when the query asks what the assistant said (roles.py)
+    assistant_weight: float = 0.0
     focus_weight: float = 0.0  # times the cosine to the query's focus (focus.py), 0 = off
 
     def __post_init__(self) -> None:
@@ -152,8 +154,8 @@ class Recipe:
                      "pagerank_weight", "mmr_lambda", "entity_similarity",
                      "neighbour_weight", "keyword_coverage", "ppr_restart",
                      "relation_gate", "recency_weight", "importance_weight",
-                     "speaker_weight", "focus_weight", "bridge_floor", "long_parts", "gate_spare",
-                     "join_fit", "concept_seed"):  # fmt: skip
+                     "speaker_weight", "assistant_weight", "focus_weight", "bridge_floor",
+                     "long_parts", "gate_spare", "join_fit", "concept_seed"):  # fmt: skip
             if not 0.0 <= getattr(self, name) <= 1.0:
                 problems.append(f"{name}: a number in [0, 1]")
         if not self.recency_half_life > 0:
@@ -220,7 +222,7 @@ _FUSION = {
 _FLAT = {"vector": 0.5, "keyword": 0.5}
 # A memory said by the person the query names (``boost.speakers``), shared by text and
 # hybrid; measured in boost.py.
-_SPEAKER = {"speaker_weight": 0.1}
+_SPEAKER = {"speaker_weight": 0.1, "assistant_weight": 0.25}
 # The focus part (focus.py) re-orders what follows the first five hits; measured there.
 _SPEAKER_AND_FOCUS = {**_SPEAKER, "focus_weight": 0.4}
 # What a graph share must show to count in full (measured in docs/search-recipes.md): a

@@ -101,6 +101,11 @@ class Results:
             role=self._role(members, first),
         )
 
+    def role_of(self, key: str) -> str:
+        """The role of the words a fused entry stands for (``roles.assistant_part``)."""
+        members = self.groups.members(key) or [key]
+        return self._role(members, self.payload(members[0]) or {})
+
     def _role(self, members: list[str], first: dict[str, Any]) -> str:
         """Who said what the hit shows: its memories' one role, "" when they mix roles."""
         rows = [first, *(self.payload(i) or {} for i in members[1:])]

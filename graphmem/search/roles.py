@@ -1,0 +1,69 @@
+"""The assistant as the one a question asks about: "the restaurant you recommended".
+
+A chat kept turn by turn (``ingest/turns.py``) stores the assistant's replies beside the
+user's words, each with its ``role``. A question put in the user's voice, as an agent
+passes it on, says "I" and "my" for the user (``graph.query_keys`` reads them so) and
+"you" for the assistant. So when a question asks what the assistant said, suggested or
+recommended, a hit that is the assistant's words gains the recipe's ``assistant_weight``
+(0.25 in ``text``, ``hybrid`` and ``hybrid_ppr``), shown as the ``assistant`` part, as a
+hit said by a speaker the question names gains ``speaker_weight`` (``boost.speakers``).
+It is larger than the speaker's 0.1: a question naming a speaker may still be answered by
+the other one (LoCoMo's adversarial questions), while one asking what the assistant
+recommended is answered by what the assistant said. It still adds, so a user's turn that
+matches the question far better keeps its place. No benchmark suite asks about the
+assistant (LoCoMo has no assistant turns; the ``recall`` suite's replies are never the
+answer), so the weight is a choice, not a measured optimum.
+
+"You" alone is not enough: "Can you remind me what my wife is allergic to?" asks the
+assistant to recall the user's own words. The question must say what the assistant did
+("you recommended", "did you suggest", "you've told me"), name its words ("your
+suggestion", "your advice"), or name it ("the assistant"). Asking it to remember, recall
+or know ("do you remember", "did you know") is a request, not a question about its words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from .fuse import Fused
+
+ASSISTANT = "assistant"
+# Past forms of what an assistant does with words; "-ed" covers the regular ones (not
+# "need", "feed": no "e" before it).
+_DID = (r"(?:\w+[^e\W]ed|said|told|gave|wrote|made|sent|showed|shown|brought|thought|found|chose"
+        r"|chosen|meant|put|took|taken|drew|built|came)")  # fmt: skip
+_WORDS = (r"(?:suggestions?|recommendations?|advice|answers?|repl(?:y|ies)|ideas?|tips?"
+          r"|picks?|opinions?|explanations?|responses?|list|plan|recipes?|choices?)")  # fmt: skip
+_NOT_ASKED = r"(?:remember|recall|know|mind|think|see|hear|notice|get)"
+_ASKS = re.compile(
+    r"\b(?:the|my|our)\s+(?:ai\s+)?(?:assistant|chatbot|bot)\b"
+    rf"|\byou(?:'ve|'d|\s+have|\s+had)?\s+(?:\w+ly\s+|also\s+|once\s+){{0,2}}{_DID}\b"
+    rf"|\bdid\s+you\s+(?:\w+ly\s+|also\s+|ever\s+)?(?!{_NOT_ASKED}\b)[a-z]+\b"
+    rf"|\byour\s+(?:\w+\s+)?{_WORDS}\b",
+    re.IGNORECASE,
+)
+# Only the best of a search are looked at: the role is read from the stored payload.
+ROLE_CANDIDATES = 100
+
+
+def asks_assistant(query: str) -> bool:
+    """Whether ``query`` asks about what the assistant said (see the module)."""
+    return _ASKS.search(query) is not None
+
+
+def assistant_part(fused: list[Fused], role_of: Callable[[str], str], weight: float) -> list[Fused]:
+    """``fused`` with ``weight`` added to each of its first ``ROLE_CANDIDATES`` entries that
+    is the assistant's words (``role_of(memory id)``), re-sorted; shown as the ``assistant`` part."""
+    if weight <= 0 or not fused:
+        return fused
+    out = []
+    for rank, f in enumerate(fused):
+        if rank < ROLE_CANDIDATES and role_of(f.memory_id) == ASSISTANT:
+            f = Fused(f.memory_id, f.score + weight, {**f.parts, "assistant": weight},
+                      dict(f.raw), dict(f.ranks))  # fmt: skip
+        out.append(f)
+    return sorted(out, key=lambda f: (-f.score, f.memory_id))
+
+
+__all__ = ["ASSISTANT", "ROLE_CANDIDATES", "assistant_part", "asks_assistant"]

@@ -1,0 +1,71 @@
+"""A question asking what the assistant said is answered first by the assistant's words."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from graphmem import Memory
+from graphmem.errors import ValidationError
+from graphmem.search import recipes
+from graphmem.search.roles import asks_assistant
+
+CHAT = [
+    {"role": "user", "content": "Ganko in Kyoto serves a quiet dinner by the river."},
+    {"role": "assistant", "content": "Shigetsu in Kyoto serves a quiet dinner by the temple."},
+    {"role": "user", "content": "Thanks, we will book one of them."},
+]
+ASKED = "Which quiet dinner place in Kyoto did you suggest?"
+REQUEST = "Can you remind me of the quiet dinner place in Kyoto?"
+
+
+@pytest.mark.parametrize("question", [
+    ASKED, "Can you remind me of the restaurant you recommended?", "What was your advice?",
+    "What did the assistant say about the rail pass?", "You once told me about a ryokan.",
+    "Which hotel have you suggested?", "Remind me of the recipe you gave me.",
+])  # fmt: skip
+def test_a_question_about_the_assistants_words_is_read_so(question):
+    assert asks_assistant(question)
+
+
+@pytest.mark.parametrize("question", [
+    REQUEST, "Can you remind me what my wife is allergic to?", "Do you remember where I parked?",
+    "Did you know I moved to Oslo?", "Where did I tell you I parked?", "Do you need my address?",
+    "What did I ask you to buy?", "Thank you, where did I go last week?",
+])  # fmt: skip
+def test_a_request_put_to_the_assistant_is_not(question):
+    assert not asks_assistant(question)
+
+
+@pytest.fixture(scope="module")
+def chat(tmp_path_factory):
+    with Memory.open(tmp_path_factory.mktemp("roles"), embedder="hash") as m:
+        m.add(CHAT, user_id="u")
+        yield m
+
+
+@pytest.mark.parametrize("recipe", ["text", "hybrid"])
+def test_the_assistants_suggestion_comes_first_when_asked_for(chat, recipe):
+    plain = chat.search(ASKED, user_id="u", recipe=replace(
+        recipes.RECIPES[recipe], name="plain", assistant_weight=0.0))  # fmt: skip
+    hits = chat.search(ASKED, user_id="u", recipe=recipe)
+    # Word for word the user's turn matches a little better; the question asks for the other.
+    assert plain[0].role == "user" and "Ganko" in plain[0].text
+    assert hits[0].role == "assistant" and "Shigetsu" in hits[0].text
+    assert hits[0].said_by() == "the assistant"
+    assert hits[0].score_parts["assistant"] == 0.25 and "assistant=0.250" in hits[0].explain()
+    assert all("assistant" not in h.score_parts for h in hits if h.role != "assistant")
+
+
+def test_a_request_to_recall_leaves_the_ranking_alone(chat):
+    hits = chat.search(REQUEST, user_id="u")
+    plain = chat.search(REQUEST, user_id="u", recipe=replace(
+        recipes.HYBRID, name="plain", assistant_weight=0.0))  # fmt: skip
+    assert [(h.memory_id, h.score) for h in hits] == [(h.memory_id, h.score) for h in plain]
+    assert all("assistant" not in h.score_parts for h in hits)
+
+
+def test_an_assistant_weight_out_of_range_is_refused():
+    with pytest.raises(ValidationError, match="assistant_weight"):
+        replace(recipes.HYBRID, name="bad", assistant_weight=2.0)
