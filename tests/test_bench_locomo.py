@@ -193,6 +193,9 @@ def test_suite_scores_every_method_and_summarises(stored, tmp_path):
     assert summary["headline"]["oracle"]["ndcg@10"] == 1.0
     assert summary["by_category"]["oracle"][5]["n"] == 1
     assert "graphmem-hybrid - bm25" in summary["differences"]
+    # One turn a hit: recall within the first turns read is recall at as many hits.
+    for method, read in summary["read_recall"].items():
+        assert read["turns@5"] == pytest.approx(summary["headline"][method]["recall@5"]), method
     tables = build_tables(
         summary,
         {
@@ -205,6 +208,8 @@ def test_suite_scores_every_method_and_summarises(stored, tmp_path):
         },
     )
     assert "| graphmem-hybrid |" in tables[0].markdown()
+    read = next(t for t in tables if t.title.startswith("Recall within the first N turns"))
+    assert read.headers == ["method", "turns@5", "turns@10", "turns@20"]
     results = {"headline_questions": summary["headline_questions"], **summary}
     write_results("locomo", results, tables, {"embedder": "test"}, tmp_path / "locomo")
     readme = build_readme(tmp_path)

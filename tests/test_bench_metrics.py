@@ -15,6 +15,7 @@ from benchmarks.metrics import (
     paired_bootstrap_diff,
     percentiles_ms,
     recall_at_k,
+    recall_within_read,
     reciprocal_rank,
     score_ranking,
 )
@@ -34,6 +35,21 @@ def test_recall_counts_gold_ids_covered_by_the_top_k():
 def test_an_item_with_several_sources_covers_each_of_them():
     assert recall_at_k([["x", "a"], ["b"]], GOLD, 1) == 0.5
     assert recall_at_k([["a", "b"]], GOLD, 1) == 1.0
+
+
+def test_recall_within_read_counts_each_turn_a_hit_holds_as_read():
+    """Whole four-turn windows: by items the first one finds both, by turns read it shows
+    four turns, and "b" is the fifth."""
+    windows = [["x", "a", "y", "z"], ["b", "c", "d", "e"]]
+    assert recall_at_k(windows, GOLD, 2) == 1.0
+    assert recall_within_read(windows, GOLD, 4) == 0.5
+    assert recall_within_read(windows, GOLD, 5) == 1.0
+    # Single turns read the same by either count; a turn shown twice is read once.
+    assert recall_within_read(RANKING, GOLD, 3) == recall_at_k(RANKING, GOLD, 3) == 1.0
+    assert recall_within_read([["a"], ["a"], ["b"]], GOLD, 2) == 1.0
+    assert recall_within_read([], GOLD, 10) == 0.0
+    with pytest.raises(ValueError, match="gold is empty"):
+        recall_within_read(RANKING, set(), 10)
 
 
 def test_repeated_coverage_of_one_gold_id_counts_once():

@@ -12,11 +12,13 @@ from ..metrics import (
     mean_scores,
     paired_bootstrap_diff,
     percentiles_ms,
+    recall_within_read,
 )
 from ..report import Table
 from ..runtime import BenchmarkError
 
 HEADLINE = (1, 2, 3, 4)
+READ = (5, 10, 20)  # turns read, for ``recall_within_read``
 METRICS = (*[f"recall@{k}" for k in DEFAULT_KS], "mrr", "ndcg@10", "all_gold@10")
 # Differences worth a confidence interval: graphmem's hybrid against each baseline;
 # graphmem's flat channels against the in-process baselines they mirror (the engine's
@@ -47,6 +49,9 @@ def summarise(
         "recall@10_ci": {},
         "differences": {},
         "latency_ms": {},
+        # Recall at equal reading: a hit of a whole window or session counts every turn
+        # it holds as read (``metrics.recall_within_read``).
+        "read_recall": {},
     }
     for method in methods:
         summary["headline"][method] = mean_scores([r["scores"][method] for r in headline])
@@ -61,6 +66,11 @@ def summarise(
         values = [r["scores"][method]["recall@10"] for r in headline]
         summary["recall@10_ci"][method] = bootstrap_ci(values, n_resamples=n_boot, seed=seed)
         summary["latency_ms"][method] = percentiles_ms(latencies[method])
+        summary["read_recall"][method] = {
+            f"turns@{n}": sum(recall_within_read(r["rankings"][method], r["gold"], n)
+                              for r in headline) / len(headline)
+            for n in READ
+        }  # fmt: skip
     for first, second in PAIRS:
         if first in methods and second in methods:
             summary["differences"][f"{first} - {second}"] = paired_bootstrap_diff(
@@ -166,6 +176,15 @@ def build_tables(
                 "Which channels found graphmem-hybrid's top-10 hits",
                 ["channels", "hits", "share"],
                 [[name, count, count / total] for name, count in found.items()],
+            )
+        )
+    if summary.get("read_recall"):
+        tables.append(
+            Table(
+                "Recall within the first N turns read, categories 1-4 (a hit holding four "
+                "turns is four read)",
+                ["method", *(f"turns@{n}" for n in READ)],
+                [[name, *values.values()] for name, values in summary["read_recall"].items()],
             )
         )
     if audit and audit.get("top10_chars_mean"):
