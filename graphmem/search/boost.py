@@ -128,6 +128,17 @@ def names_speaker(speaker: str, terms: set[str]) -> bool:
     return bool(words) and (words[0] in terms or set(words) <= terms)
 
 
+def lift(
+    fused: list[Fused], chosen: Callable[[int, Fused], bool], weight: float, part: str
+) -> list[Fused]:
+    """``fused`` with ``weight`` added, as the part ``part``, to each entry for which
+    ``chosen(rank, entry)`` holds (rank from 0), re-sorted best first."""
+    out = [Fused(f.memory_id, f.score + weight, {**f.parts, part: weight}, dict(f.raw),
+                 dict(f.ranks)) if chosen(rank, f) else f
+           for rank, f in enumerate(fused)]  # fmt: skip
+    return sorted(out, key=lambda f: (-f.score, f.memory_id))
+
+
 def speakers(
     fused: list[Fused],
     members: Callable[[str], Iterable[Mapping[str, Any]]],
@@ -141,13 +152,10 @@ def speakers(
     if weight <= 0 or not fused or not terms:
         return fused
     named: dict[str, bool] = {}
-    out = []
-    for f in fused:
-        for payload in members(f.memory_id):
-            said = speaker_of(payload)
-            if said and named.setdefault(said, names_speaker(said, terms)):
-                f = Fused(f.memory_id, f.score + weight, {**f.parts, "speaker": weight},
-                          dict(f.raw), dict(f.ranks))  # fmt: skip
-                break
-        out.append(f)
-    return sorted(out, key=lambda f: (-f.score, f.memory_id))
+
+    def said_by_named(_rank: int, f: Fused) -> bool:
+        return any((said := speaker_of(payload))
+                   and named.setdefault(said, names_speaker(said, terms))
+                   for payload in members(f.memory_id))  # fmt: skip
+
+    return lift(fused, said_by_named, weight, "speaker")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from .boost import lift
 from .fuse import Fused
 
 ASSISTANT = "assistant"
@@ -57,13 +58,8 @@ def assistant_part(fused: list[Fused], role_of: Callable[[str], str], weight: fl
     is the assistant's words (``role_of(memory id)``), re-sorted; shown as the ``assistant`` part."""
     if weight <= 0 or not fused:
         return fused
-    out = []
-    for rank, f in enumerate(fused):
-        if rank < ROLE_CANDIDATES and role_of(f.memory_id) == ASSISTANT:
-            f = Fused(f.memory_id, f.score + weight, {**f.parts, "assistant": weight},
-                      dict(f.raw), dict(f.ranks))  # fmt: skip
-        out.append(f)
-    return sorted(out, key=lambda f: (-f.score, f.memory_id))
+    return lift(fused, lambda rank, f: rank < ROLE_CANDIDATES and role_of(f.memory_id) == ASSISTANT,
+                weight, "assistant")  # fmt: skip
 
 
 __all__ = ["ASSISTANT", "ROLE_CANDIDATES", "assistant_part", "asks_assistant"]
