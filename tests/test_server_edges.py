@@ -268,6 +268,23 @@ def test_a_value_of_the_wrong_type_is_named_with_what_was_sent(
     assert "secret" not in answer.text
 
 
+@pytest.mark.parametrize(("body", "field", "said"), [
+    (rb'{"query": "x", "memory_types": "\ud800"}', "memory_types", 'got "\\ud800"'),
+    (rb'{"query": "x", "limit": "\udfff many"}', "limit", 'got "\\udfff many"'),
+    (rb'{"query": "x", "ask\ud800": 1}', "request", "'ask\\ud800' holds a lone surrogate"),
+])  # fmt: skip
+def test_a_lone_surrogate_echoed_in_an_error_is_written_as_its_escape(
+    served, key, body, field, said
+):
+    """JSON may escape a lone surrogate ("\\ud800"). An error that echoed it could not be
+    encoded as UTF-8, so the caller got a 500 instead of what was wrong."""
+    answer = httpx.post(served.url + "/v1/search", content=body,
+                        headers={"X-API-Key": key, "Content-Type": "application/json"})  # fmt: skip
+    found = problem_of(answer, 422, "ValidationError")
+    assert found["field"] == field, found
+    assert said in found["detail"], found
+
+
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/v1/stats", "/v1/memories",
                                   "/v1/relations?entity=Edna"])  # fmt: skip
 def test_head_answers_as_get_does_with_no_body(served, key, path):

@@ -55,9 +55,9 @@ def problem(status: int, error: str, detail: str, **extra: Any) -> JSONResponse:
         "type": f"urn:graphmem:error:{error}",
         "title": error,
         "status": status,
-        "detail": detail,
+        "detail": _sendable(detail),
         "error": error,
-        **{k: v for k, v in extra.items() if v is not None},
+        **{k: _sendable(v) for k, v in extra.items() if v is not None},
     }
     headers = {}
     if status == 401:
@@ -65,6 +65,15 @@ def problem(status: int, error: str, detail: str, **extra: Any) -> JSONResponse:
     if "retry_after" in body:
         headers["Retry-After"] = str(body["retry_after"])
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _sendable(value: Any) -> Any:
+    """``value`` with any lone surrogate written as its escape (``\\ud800``). A detail may
+    echo what was sent, and JSON may carry "\\ud800", which Python reads as a lone
+    surrogate that UTF-8 cannot encode: the answer itself failed, as a 500."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
 
 
 def forbidden(message: str) -> errors.AuthError:
@@ -95,7 +104,7 @@ async def _bad_request(request: Request, exc: Exception) -> JSONResponse:
         return whole
     field = ".".join(loc[1:] if loc and loc[0] in ("body", "query", "path") else loc)
     message = (_wrong_type(first) or _unnamed(request, loc, first.get("type"))
-               or str(first.get("msg", "invalid request")))  # fmt: skip
+               or _not_unicode(first) or str(first.get("msg", "invalid request")))  # fmt: skip
     return problem(422, "ValidationError", f"{field or 'request'}: {message}",
                    field=field or "request")  # fmt: skip
 
@@ -123,6 +132,15 @@ def _wrong_type(error: dict[str, Any]) -> str | None:
     got = "a value that looks like an API key" if KEYLIKE.search(got) else got
     got = got if len(got) <= 60 else got[:57] + "..."
     return f"must be {wanted}, got {got}; send it as /docs describes"
+
+
+def _not_unicode(error: dict[str, Any]) -> str | None:
+    # A field's name with a lone surrogate ({"ask\\ud800": 1}): pydantic said "Input should
+    # be a valid string, unable to parse raw data as a unicode string", and named no field.
+    if error.get("type") != "string_unicode":
+        return None
+    sent = _sendable(str(error.get("input", "")))[:60]
+    return f"'{sent}' holds a lone surrogate, which is not Unicode text: send UTF-8 text"
 
 
 def taken(dependant: Dependant) -> set[str]:
