@@ -98,6 +98,8 @@ def test_graphmem_mcp_does_not_shadow_the_sdk():
 # Lines Python's json reads and the SDK's parser does not: each was said to hold a lone
 # surrogate. And tools/call naming no tool, which was said to name "a str".
 SURROGATE = b'{"jsonrpc":"2.0","id":7,"method":"ping","params":{"x":"a\\ud800"}}'
+# A lone surrogate in the id itself: echoed back, the answer could not be encoded (HTTP 500).
+SURROGATE_ID = b'{"jsonrpc":"2.0","id":"a\\ud800","method":"ping"}'
 DEEP = (b'{"jsonrpc":"2.0","id":"deep","method":"ping","params":{"_meta":' + b'{"a":' * 250
         + b"1" + b"}" * 250 + b"}}")  # fmt: skip
 BOM = b'\xef\xbb\xbf{"jsonrpc":"2.0","id":"bom","method":"ping"}'
@@ -118,7 +120,8 @@ TWICE = (b'{"jsonrpc":"2.0","id":24,"method":"tools/call","params":{"name":"reca
          b'"arguments":{"query":"a","query":"b"}}}')  # fmt: skip
 # What the error for those lines must say.
 SAYS = {TWICE: "'query' is given more than once in one JSON object; send each member once",
-        SURROGATE: "lone UTF-16 surrogate", DEEP: "252 levels deep, past the 200",
+        SURROGATE: "lone UTF-16 surrogate", SURROGATE_ID: "lone UTF-16 surrogate",
+        DEEP: "252 levels deep, past the 200",
         BOM: "byte-order mark (U+FEFF); send UTF-8 without one",
         NO_NAME: "got an empty string; send one that tools/list gives",
         BLANK_NAME: "got a string of only whitespace; send one that tools/list gives",
@@ -132,6 +135,7 @@ SAYS = {TWICE: "'query' is given more than once in one JSON object; send each me
 UNREADABLE_LINES = [
     (b"{not json", -32700, None),
     (SURROGATE, -32700, 7),
+    (SURROGATE_ID, -32700, None),
     (DEEP, -32700, "deep"),
     (BOM, -32700, "bom"),
     (b'{"jsonrpc":"1.0","id":8,"method":"ping"}', -32600, 8),  # its id read back
@@ -197,7 +201,8 @@ def test_each_unreadable_or_early_line_gets_a_json_rpc_error_and_the_session_goe
         assert (error["id"], error["error"]["code"]) == (msg_id, code), (line[:60], error)
         said = error["error"]["message"]
         assert "send " in said  # says what to do instead
-        assert SAYS.get(line, "") in said and ("surrogate" in said) == (line == SURROGATE)
+        lone = line in (SURROGATE, SURROGATE_ID)
+        assert SAYS.get(line, "") in said and ("surrogate" in said) == lone
         if code == -32602:  # and which field is wrong
             assert "params." in error["error"]["message"], error
     assert sorted(pongs, key=lambda r: int(r["id"][6:])) == [

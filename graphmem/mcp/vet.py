@@ -245,8 +245,11 @@ def _read_id(raw: bytes | str | None, errors: list[Any]) -> str | int | None:
 
 def usable_id(message: object) -> str | int | None:
     """The id of a message (a dict) that an answer may carry: a string or an integer, not
-    a bool; None for anything else, as JSON-RPC answers an id it cannot read."""
+    a bool; None for anything else, as JSON-RPC answers an id it cannot read. A string
+    with a lone surrogate is unreadable too: no UTF-8 answer can echo it."""
     found = message.get("id") if isinstance(message, dict) else None
+    if isinstance(found, str) and _SURROGATE.search(found):
+        return None
     return found if isinstance(found, str | int) and not isinstance(found, bool) else None
 
 
