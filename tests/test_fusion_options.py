@@ -212,3 +212,24 @@ def test_a_word_shared_by_chance_no_longer_outranks_what_the_question_means(tmp_
     assert gated.score_parts["keyword"] < words[0].score_parts["keyword"] / 1.5
     assert gated.score_parts["keyword_gate"] < 0.67  # the share kept, explained
     assert "keyword_gate=" in gated.explain() and "keyword_gate" not in words[0].score_parts
+
+
+def test_a_scopes_first_memory_that_matches_scores_its_vector_share(tmp_path):
+    """The vector channel's floor was the scope's lowest cosine: a scope's only memory
+    was its own floor and scored 0.000 however well it matched (an agent keeping hits
+    above a score dropped it), and in a small scope the least related one always did.
+    Cosine 0 is now the floor when every memory is above it, so a memory's score no
+    longer jumps as unrelated ones are added."""
+    pytest.importorskip("sentence_transformers")
+    with Memory.open(tmp_path, embedder="local") as m:
+        m.add("I like green tea in the morning.", user_id="u", infer=False)
+        query = "What do I usually drink?"
+        first = m.search(query, user_id="u", recipe="vector")
+        assert first[0].score > 0.5, first[0].explain()
+        alone = m.search(query, user_id="u")[0]
+        assert alone.score_parts["vector"] > 0.25, alone.explain()
+        m.add_many([{"text": "My sister lives in Lyon."}, {"text": "We adopted a dog."}],
+                   user_id="u", infer=False)  # fmt: skip
+        hits = {h.text: h for h in m.search(query, user_id="u", recipe="vector")}
+        assert hits["I like green tea in the morning."].score == pytest.approx(first[0].score)
+        assert all(h.score > 0.0 for h in hits.values()), [h.explain() for h in hits.values()]

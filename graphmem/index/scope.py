@@ -291,7 +291,7 @@ class ScopeIndex:
             return Scores(self, np.empty(0, np.int64), np.empty(0), 0.0)
         unit = _unit(query)
         values = dots(self._matrix[:size], self._scales[:size], unit[None, :])[0]
-        floor = float(values[self._alive[:size]].min())
+        floor = _unrelated(values[self._alive[:size]].min())
         return Scores(self, np.arange(size), values, floor, self._reader(unit) if exact else None)
 
     def _reader(self, unit: np.ndarray) -> Exact | None:
@@ -315,7 +315,7 @@ class ScopeIndex:
             values = dots(matrix, scales, np.stack(units[start : start + step]))
             floors = (values if alive.all() else values[:, alive]).min(axis=1)
             slots = np.arange(size)
-            out += [Scores(self, slots, row, float(floor))
+            out += [Scores(self, slots, row, _unrelated(floor))
                     for row, floor in zip(values, floors, strict=True)]  # fmt: skip
         return out
 
@@ -362,6 +362,14 @@ def _grown(rows: int) -> int:
 def _is_long(payload: Mapping[str, Any] | None) -> bool:
     """A source message of more than ``LONG_WORDS`` words."""
     return is_source(payload) and word_count(str(payload.get("text", ""))) > LONG_WORDS
+
+
+def _unrelated(lowest: float) -> float:
+    """What an unrelated memory scores for a query whose lowest cosine over the scope is
+    ``lowest``: that cosine, or 0 (orthogonal: shares no meaning) when every memory is
+    above it. In a scope of one memory its own cosine was the floor, so a memory that
+    matched well scored 0; in a small scope the least related one always did."""
+    return min(float(lowest), 0.0)
 
 
 def _unit(query: Sequence[float]) -> np.ndarray:

@@ -6,8 +6,9 @@ channel, the contribution it added, so a hit can say exactly where its score cam
 - ``weighted``: each list's scores are min-max normalised to [0, 1], then summed with the
   channel weights. Keeps score gaps; what LoCoMo rewards (see ``docs/search-recipes.md``). The low
   end of the range is the channel's *floor* when it gives one: the score of an unrelated
-  memory (0 for BM25, the scope's lowest cosine). Normalising a top-40 list against its
-  own 40th score instead would stretch a 0.90-vs-0.89 cosine tie into 1.0 vs 0.0.
+  memory (0 for BM25; the scope's lowest cosine, or 0 when all are above it, as in a
+  small scope). Normalising a top-40 list against its own 40th score instead would
+  stretch a 0.90-vs-0.89 cosine tie into 1.0 vs 0.0.
 - ``gate`` (after ``weighted``, off by default): a memory's keyword share shrinks with
   the distance of its cosine from the best one, so a stray shared word cannot outrank
   what the query means; measured in ``docs/search-recipes.md`` (helps where words mislead, costs
