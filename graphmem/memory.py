@@ -312,6 +312,10 @@ class Memory:
         if isinstance(items, str | bytes) or not isinstance(items, Sequence):
             raise ValidationError("items", "must be a list of dicts")
         check_limit(batch_size, "batch_size")
+        if progress is not None and not callable(progress):
+            # Else it failed as a TypeError once the first batch was written.
+            raise ValidationError("progress", f"must be a function called with each batch's "
+                                  f"item count, or None; got {type(progress).__name__}")  # fmt: skip
         base = {"memory_type": memory_type, "importance": importance, "ttl": ttl,
                 "expires_at": expires_at}  # fmt: skip
         now = read_clock(self.clock)

@@ -298,6 +298,9 @@ class Relations:
         else:
             if isinstance(entities, str | Entity):
                 entities = [entities]
+            elif not isinstance(entities, list | tuple | set | frozenset):
+                raise ValidationError("entities", "must be a name, an Entity or a list of "
+                                      f"them, or None; got {type(entities).__name__}")  # fmt: skip
             ids = {found.id for e in entities for found in self._resolve_all(e, scope)}
             frontier, edges = set(ids), {}
             for _ in range(depth):

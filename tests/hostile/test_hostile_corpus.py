@@ -145,6 +145,8 @@ REFUSED = {
     "many-batch-zero": many([{"text": "Dan likes tea."}], batch_size=0),
     "many-batch-negative": many([{"text": "Dan likes tea."}], batch_size=-5),
     "many-batch-bool": many([{"text": "Dan likes tea."}], batch_size=True),
+    # Refused before the first batch: it failed as a TypeError once one was written.
+    "many-progress-not-callable": many([{"text": "Dan likes tea."}], progress="print"),
     "many-batch-huge": many([{"text": "Dan likes tea."}], batch_size=10**12),
     "many-batch-str": many([{"text": "Dan likes tea."}], batch_size="10"),
     "many-infer-str": many([{"text": "Dan likes tea."}], infer="no"),
@@ -258,6 +260,8 @@ REFUSED = {
     "neighbours-depth-str": lambda m: m.graph.neighbours("Alice", depth="2", user_id=USER),
     "facts-about-unknown": lambda m: m.graph.facts_about("Nobody", user_id=USER),
     "subgraph-unknown": lambda m: m.graph.subgraph(["Nobody"], user_id=USER),
+    "subgraph-entities-int": lambda m: m.graph.subgraph(-1, user_id=USER),
+    "subgraph-entities-dict": lambda m: m.graph.subgraph({"Alice": 1}, user_id=USER),
     "entity-huge": lambda m: m.graph.entity("E" * 1_000_000, user_id=USER),
     "to-json-not-a-graph": lambda m: m.graph.to_json({"nodes": []}),
     "to-graphml-not-a-graph": lambda m: m.graph.to_graphml(7, "out.graphml"),
