@@ -113,6 +113,8 @@ class Client(_Base):
             response = self._http.request(op.http, path, params=params, json=body)
         except _httpx().TransportError as exc:
             raise errors.BackendUnavailableError(f"graphmem server {self.url}: {exc}") from exc
+        except _httpx().InvalidURL as exc:
+            raise _unsendable(op, exc) from None
         return self._answer(op, response)
 
     def close(self) -> None:
@@ -137,6 +139,8 @@ class AsyncClient(_Base):
             response = await self._http.request(op.http, path, params=params, json=body)
         except _httpx().TransportError as exc:
             raise errors.BackendUnavailableError(f"graphmem server {self.url}: {exc}") from exc
+        except _httpx().InvalidURL as exc:
+            raise _unsendable(op, exc) from None
         return self._answer(op, response)
 
     async def aclose(self) -> None:
@@ -147,6 +151,13 @@ class AsyncClient(_Base):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def _unsendable(op: Op, exc: Exception) -> errors.ValidationError:
+    """A call whose values make no URL httpx will send: a GET's values go in its query
+    string, which httpx caps at 65,536 characters (it raised ``InvalidURL``)."""
+    return errors.ValidationError("request", f"{op.name}: {exc}: a value is too long to "
+                                  "send in a URL; send a shorter one")  # fmt: skip
 
 
 class _RemoteRelations(GraphNamespace):

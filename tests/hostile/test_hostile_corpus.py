@@ -252,6 +252,9 @@ REFUSED = {
     "relations-unknown": lambda m: m.graph.relations("Nobody", user_id=USER),
     "relations-none": lambda m: m.graph.relations(None, user_id=USER),
     "relations-surrogate": lambda m: m.graph.relations("\ud800", user_id=USER),
+    # A name past a URL's length: a Client raised httpx's InvalidURL, not a GraphMemError.
+    "relations-huge": lambda m: m.graph.relations("E" * 100_000, user_id=USER),
+    "paths-as-of-huge": lambda m: m.graph.paths("Alice", "Acme", as_of="2" * 70_000, user_id=USER),
     "paths-hops-zero": lambda m: m.graph.paths("Alice", "Acme", max_hops=0, user_id=USER),
     "paths-hops-huge": lambda m: m.graph.paths("Alice", "Acme", max_hops=100, user_id=USER),
     "paths-limit-zero": lambda m: m.graph.paths("Alice", "Acme", limit=0, user_id=USER),
