@@ -32,7 +32,13 @@ def check_data_dir(path: Path, min_free_mb: int) -> None:
     if "\x00" in str(path):
         raise StorageError(path, f"the data directory {path!r} holds a NUL character; choose "
                            "another data_dir")  # fmt: skip
-    existing = _nearest_existing(path)
+    try:
+        # A name past the filesystem's limits (ENAMETOOLONG) fails even a stat.
+        existing = _nearest_existing(path)
+        path.exists()
+    except OSError as exc:
+        raise StorageError(path, _unusable(path, exc)) from None
+    _check_names(path, existing)
     if existing != path and not existing.is_dir():
         raise StorageError(
             path,
@@ -59,6 +65,25 @@ def check_data_dir(path: Path, min_free_mb: int) -> None:
         raise StorageError(path, _cannot_write(path, exc)) from exc
     os.close(fd)
     os.unlink(probe)
+
+
+def _check_names(path: Path, existing: Path) -> None:
+    """Each directory still to be made has a name the filesystem takes: else mkdir made
+    the ones before it and then failed, leaving them behind."""
+    try:
+        most = os.pathconf(existing, "PC_NAME_MAX") if existing.is_dir() else 255
+    except (OSError, ValueError):
+        most = 255
+    for part in path.relative_to(existing).parts if existing != path else ():
+        if len(os.fsencode(part)) > most:
+            raise StorageError(path, _unusable(path, OSError(errno.ENAMETOOLONG, os.strerror(
+                errno.ENAMETOOLONG))))  # fmt: skip
+
+
+def _unusable(path: Path, exc: OSError) -> str:
+    shown = str(path) if len(str(path)) <= 200 else str(path)[:200] + "..."
+    return (f"the data directory {shown} cannot be used: {exc.strerror or exc}; choose "
+            "another data_dir (GRAPHMEM_DATA_DIR, --data-dir)")  # fmt: skip
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -94,6 +119,8 @@ def _check_free_space(path: Path, existing: Path, min_free_mb: int, doing: str =
 
 
 def _cannot_write(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ENAMETOOLONG:
+        return _unusable(path, exc)
     if exc.errno == errno.EROFS:
         why = "it is on a read-only filesystem"
     elif exc.errno in (errno.EACCES, errno.EPERM):

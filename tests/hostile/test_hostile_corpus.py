@@ -354,14 +354,17 @@ def test_a_tracer_that_cannot_be_called_is_refused_before_anything_opens(tmp_pat
 
 @pytest.mark.parametrize(
     "data_dir",
-    ["with\x00nul", "with\ud800surrogate", "with\udcffbyte", ""],
-    ids=["nul", "surrogate", "not-utf8-byte", "empty"],
-)
+    ["with\x00nul", "with\ud800surrogate", "with\udcffbyte", "", "n" * 300,
+     "/" + "a" * 100 + "/" + "b" * 300],
+    ids=["nul", "surrogate", "not-utf8-byte", "empty", "name-too-long", "inner-name-too-long"],
+)  # fmt: skip
 def test_unusable_data_dir_names_are_config_or_storage_errors(tmp_path, data_dir):
     from graphmem import Memory
 
     # "\udcff" is how Python holds the byte 0xff of a file name (surrogateescape): a name
     # Linux allows and the engines cannot open.
+    # A name past the filesystem's 255 bytes raised OSError from a stat; one inside the
+    # path did so once the directories before it were made.
     with pytest.raises(GraphMemError):
         Memory.open(str(tmp_path / "x") + data_dir if data_dir else data_dir, embedder="hash")
     assert list(tmp_path.iterdir()) == []  # refused before anything was made
