@@ -109,10 +109,12 @@ def test_a_listing_with_stdout_closed_is_no_bug(tmp_path):
     assert b"Ann naps" not in (data / ".lock").read_bytes()
 
 
-@pytest.mark.parametrize("where", ["text-file", "directory", "missing"])
+@pytest.mark.parametrize("where", ["text-file", "directory", "missing", "name-too-long"])
 def test_a_key_store_path_that_cannot_be_one_is_named(tmp_path, where):
+    # A name past 255 bytes failed as an OSError from a stat (exit 3, "this is a bug").
     target = {"text-file": tmp_path / "notes.txt", "directory": tmp_path,
-              "missing": tmp_path / "typo" / "keys.sqlite"}[where]  # fmt: skip
+              "missing": tmp_path / "typo" / "keys.sqlite",
+              "name-too-long": tmp_path / ("k" * 300)}[where]  # fmt: skip
     if where == "text-file":
         target.write_text("not a database")
     code, _, err = cli("keys", "list", "--keys", str(target))

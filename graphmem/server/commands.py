@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -42,7 +43,7 @@ def _keystore(args: argparse.Namespace, *, existing: bool = False) -> KeyStore:
     """The key store; ``existing``: one that must be there already (listing or revoking
     in a mistyped --data-dir made an empty store there and printed no keys)."""
     path = Path(args.keys) if getattr(args, "keys", None) else KeyStore.path_in(_data_dir(args))
-    if existing and not path.exists():
+    if existing and not os.path.exists(path):  # False, not OSError, on a name too long
         raise StorageError(path, f"no API key store at {path}: check --data-dir / --keys, or "
                            "create a key first (graphmem keys create --user NAME)")  # fmt: skip
     return KeyStore(path)
