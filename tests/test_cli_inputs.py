@@ -133,3 +133,11 @@ def test_serve_settings_that_cannot_work_are_usage_errors_and_a_taken_port_is_na
         port = str(taken.getsockname()[1])
         code, _, err = cli("serve", "--port", port, "--data-dir", str(tmp_path / "d"))
     assert code == 1 and f"could not serve on 127.0.0.1:{port}" in err, err
+
+
+@pytest.mark.parametrize("name", ["missing", "n" * 300], ids=["missing", "name-too-long"])
+def test_doctor_on_a_data_dir_that_is_not_there_says_so(tmp_path, name):
+    """A name past 255 bytes failed as an OSError from a stat (exit 3, "this is a bug")."""
+    code, _, err = cli("doctor", "--data-dir", str(tmp_path / name))
+    assert code == 1 and "is not a data directory" in err and "bug" not in err, err
+    assert list(tmp_path.iterdir()) == []

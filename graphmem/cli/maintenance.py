@@ -4,6 +4,7 @@ export, import."""
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -37,7 +38,9 @@ def doctor(ctx: Context) -> dict[str, Any]:
 
     args = ctx.args
     where = Path(args.data_dir).expanduser() if args.data_dir else Config.from_env().data_dir
-    if not where.is_dir():  # opening would make an empty one and find it in order
+    # Opening would make an empty one and find it in order; os.path reads a name too long
+    # for the filesystem as absent, where Path.is_dir raised OSError (exit 3).
+    if not os.path.isdir(where):
         raise ValidationError("data_dir", f"{where} is not a data directory: doctor checks "
                               "one that exists; pass its path with --data-dir")  # fmt: skip
     overrides = {"data_dir": args.data_dir, "embedder": args.embedder, "graph": args.graph}
