@@ -40,6 +40,7 @@ DEFAULT_SINGLE_VALUED = (
     "lives_in", "works_at", "married_to", "born_in", "located_in", "ceo_of", "age", "name",
     "job_title", "reports_to",
 )  # fmt: skip
+_MOST_MB = 2**42  # 4 exabytes: past any machine, and 2**62 bytes fit in 64 bits
 GRAPHS = ("kuzu", "neo4j")
 EMBEDDERS = ("local", "hash", "openai")
 EXTRACTORS = ("auto", "offline", "llm")
@@ -162,6 +163,10 @@ class Config:
                      "graph_checkpoint_mb", "settle_after_writes"):  # fmt: skip
             if getattr(self, name) < 0:
                 errors.append(f"{name}={getattr(self, name)!r} (an integer >= 0)")
+        for name in ("graph_buffer_pool_mb", "graph_checkpoint_mb"):
+            # Kuzu takes them in bytes as a 64-bit integer: past it, its driver overflowed.
+            if getattr(self, name) > _MOST_MB:
+                errors.append(f"{name}={getattr(self, name)!r} (megabytes, at most {_MOST_MB:,})")
         for name in ("llm_timeout_s", "llm_deadline_s", "cypher_timeout"):
             if name == "llm_deadline_s" and self.llm_deadline_s is None:
                 continue

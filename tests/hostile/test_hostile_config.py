@@ -74,3 +74,12 @@ def test_a_graph_page_cache_too_large_to_reserve_names_the_setting(tmp_path):
     with Memory.open(tmp_path / "data", embedder="hash") as memory:  # nothing held or lost
         memory.add("Alice works at Acme.", user_id="u")
         assert [f.text for f in memory.get_all(user_id="u")] == ["Alice works at Acme."]
+
+
+@pytest.mark.parametrize("option", ["graph_buffer_pool_mb", "graph_checkpoint_mb"])
+def test_a_graph_size_past_64_bit_bytes_is_a_config_error(tmp_path, option):
+    """Kuzu takes these in bytes as a 64-bit integer: 10**20 MB overflowed in its driver,
+    which the CLI reported as a bug (GRAPHMEM_GRAPH_BUFFER_POOL_MB=99999999999999999999)."""
+    with pytest.raises(ConfigError, match=f"{option}=10{'0' * 19} \\(megabytes, at most"):
+        Memory.open(tmp_path / "data", embedder="hash", **{option: 10**20})
+    assert not (tmp_path / "data").exists()
