@@ -25,6 +25,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -40,6 +41,7 @@ DEFAULT_SINGLE_VALUED = (
     "lives_in", "works_at", "married_to", "born_in", "located_in", "ceo_of", "age", "name",
     "job_title", "reports_to",
 )  # fmt: skip
+_UNSENDABLE = re.compile("[\x00-\x20\x7f\ud800-\udfff]")  # in a URL: never sendable
 _MOST_MB = 2**42  # 4 exabytes: past any machine, and 2**62 bytes fit in 64 bits
 GRAPHS = ("kuzu", "neo4j")
 EMBEDDERS = ("local", "hash", "openai")
@@ -180,6 +182,15 @@ class Config:
             if not 0.0 < value <= 1.0:
                 errors.append(f"{name}={value!r} (a number in (0, 1])")
         errors += _lifecycle_errors(self)
+        for name, example in (("qdrant_url", "http://localhost:6333"),
+                              ("llm_base_url", "http://localhost:8000/v1")):  # fmt: skip
+            # A control character or a lone surrogate failed inside httpx, as its InvalidURL
+            # or a UnicodeEncodeError, once the first request was made. The blanks around
+            # one (a variable read from a file ends in a newline) are not part of it.
+            object.__setattr__(self, name, getattr(self, name).strip())
+            if _UNSENDABLE.search(getattr(self, name)):
+                errors.append(f"{name}={getattr(self, name)!r} (a URL such as {example}, "
+                              "without spaces or control characters)")  # fmt: skip
         if errors:
             raise ConfigError("invalid graphmem settings: " + "; ".join(errors))
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())

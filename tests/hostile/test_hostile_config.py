@@ -83,3 +83,20 @@ def test_a_graph_size_past_64_bit_bytes_is_a_config_error(tmp_path, option):
     with pytest.raises(ConfigError, match=f"{option}=10{'0' * 19} \\(megabytes, at most"):
         Memory.open(tmp_path / "data", embedder="hash", **{option: 10**20})
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("option", ["qdrant_url", "llm_base_url"])
+@pytest.mark.parametrize("url", ["http://host\x00:6333", "\ud800", "http://a b/v1"],
+                         ids=["nul", "surrogate", "space"])  # fmt: skip
+def test_a_url_no_request_can_carry_is_a_config_error(tmp_path, option, url):
+    """Each failed inside httpx on the first request, as its InvalidURL or a
+    UnicodeEncodeError, not as a graphmem error naming the setting."""
+    with pytest.raises(ConfigError, match=f"{option}=.*a URL such as"):
+        Memory.open(tmp_path / "data", embedder="hash", **{option: url})
+    assert not (tmp_path / "data").exists()
+
+
+def test_blanks_around_a_url_are_not_part_of_it(tmp_path):
+    assert Config(data_dir=tmp_path, llm_base_url=" http://localhost:8000/v1\n").llm_base_url == (
+        "http://localhost:8000/v1"
+    )
