@@ -35,9 +35,8 @@ def check_data_dir(path: Path, min_free_mb: int) -> None:
     try:
         # A name past the filesystem's limits (ENAMETOOLONG) fails even a stat.
         existing = _nearest_existing(path)
-        path.exists()
     except OSError as exc:
-        raise StorageError(path, _unusable(path, exc)) from None
+        raise StorageError(path, _unusable(path, exc.strerror or str(exc))) from None
     _check_names(path, existing)
     if existing != path and not existing.is_dir():
         raise StorageError(
@@ -76,13 +75,12 @@ def _check_names(path: Path, existing: Path) -> None:
         most = 255
     for part in path.relative_to(existing).parts if existing != path else ():
         if len(os.fsencode(part)) > most:
-            raise StorageError(path, _unusable(path, OSError(errno.ENAMETOOLONG, os.strerror(
-                errno.ENAMETOOLONG))))  # fmt: skip
+            raise StorageError(path, _unusable(path, os.strerror(errno.ENAMETOOLONG)))
 
 
-def _unusable(path: Path, exc: OSError) -> str:
+def _unusable(path: Path, why: str) -> str:
     shown = str(path) if len(str(path)) <= 200 else str(path)[:200] + "..."
-    return (f"the data directory {shown} cannot be used: {exc.strerror or exc}; choose "
+    return (f"the data directory {shown} cannot be used: {why}; choose "
             "another data_dir (GRAPHMEM_DATA_DIR, --data-dir)")  # fmt: skip
 
 
@@ -120,7 +118,7 @@ def _check_free_space(path: Path, existing: Path, min_free_mb: int, doing: str =
 
 def _cannot_write(path: Path, exc: OSError) -> str:
     if exc.errno == errno.ENAMETOOLONG:
-        return _unusable(path, exc)
+        return _unusable(path, exc.strerror or str(exc))
     if exc.errno == errno.EROFS:
         why = "it is on a read-only filesystem"
     elif exc.errno in (errno.EACCES, errno.EPERM):

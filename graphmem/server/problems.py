@@ -139,7 +139,7 @@ def _not_unicode(error: dict[str, Any]) -> str | None:
     # be a valid string, unable to parse raw data as a unicode string", and named no field.
     if error.get("type") != "string_unicode":
         return None
-    sent = _sendable(str(error.get("input", "")))[:60]
+    sent = _sendable(str(error.get("input", ""))[:60])  # cut first: an escape stays whole
     return f"'{sent}' holds a lone surrogate, which is not Unicode text: send UTF-8 text"
 
 
