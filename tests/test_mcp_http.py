@@ -343,6 +343,55 @@ def test_a_body_not_sent_as_json_gets_a_json_rpc_error_naming_the_header(served,
     assert fixed.status_code == 200 and '"protocolVersion":"2025-03-26"' in fixed.text
 
 
+@pytest.mark.parametrize("accept", ["application/json", "application/json;q=0.9", "", None])
+def test_a_client_that_takes_only_json_gets_plain_json_answers(served, accept):
+    """A client whose Accept header named JSON alone (or no type: any, by HTTP's rules)
+    was refused outright, 406 "Client must accept both application/json and
+    text/event-stream", though one JSON answer is all a request needs."""
+    key, _ = served.keys.create(user_id=f"plain-{accept}")
+    with httpx.Client(base_url=served.url, timeout=60) as http:
+        http.headers.pop("accept")  # httpx's default */* takes both
+        headers = {"X-API-Key": key, "Content-Type": "application/json"}
+        if accept is not None:
+            headers["Accept"] = accept
+        opened = http.post("/mcp", content=HELLO, headers=headers)
+        assert opened.status_code == 200, opened.text[:300]
+        assert opened.headers["content-type"] == "application/json"
+        assert opened.json()["result"]["protocolVersion"] == "2025-03-26"
+        headers["mcp-session-id"] = opened.headers["mcp-session-id"]
+        ready = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        assert http.post("/mcp", json=ready, headers=headers).status_code == 202
+        said = http.post("/mcp", headers=headers, json=tool_call(
+            2, "remember", text="Pia's spare key is under the red pot.", infer=False))  # fmt: skip
+        assert said.headers["content-type"] == "application/json"
+        assert int(said.headers["content-length"]) == len(said.content)
+        assert said.json()["id"] == 2 and "red pot" in json.dumps(said.json()["result"])
+        batch = [tool_call("r", "recall", query="Where is the spare key?"),
+                 {"jsonrpc": "2.0", "id": 4, "method": "ping"}]  # fmt: skip
+        answers = {a["id"]: a for a in http.post("/mcp", json=batch, headers=headers).json()}
+        assert "red pot" in json.dumps(answers["r"]["result"]) and answers[4]["result"] == {}
+        wrong = http.post("/mcp", json=tool_call(5, "nope"), headers=headers)
+        assert wrong.json()["id"] == 5 and "no tool is named 'nope'" in wrong.text
+
+
+def test_an_accept_header_that_takes_neither_json_nor_a_stream_is_406_with_no_session(served):
+    """The SDK refused it too, but after opening a session, whose id came back with the
+    refusal and counted against the key's sessions."""
+    key, _ = served.keys.create(user_id="html")
+    headers = {"X-API-Key": key, "Content-Type": "application/json"}
+    refused = httpx.post(f"{served.url}/mcp", content=HELLO, timeout=60,
+                         headers={**headers, "Accept": "text/html"})  # fmt: skip
+    assert refused.status_code == 406 and "mcp-session-id" not in refused.headers
+    said = refused.json()["error"]["message"]
+    assert "'text/html'" in said and "Accept: application/json, text/event-stream" in said
+    # A client taking only a stream gets one (the SDK refused it as well).
+    streamed = httpx.post(f"{served.url}/mcp", content=HELLO, timeout=60,
+                          headers={**headers, "Accept": "text/event-stream"})  # fmt: skip
+    assert streamed.status_code == 200 and "mcp-session-id" in streamed.headers
+    assert streamed.headers["content-type"].startswith("text/event-stream")
+    assert '"protocolVersion":"2025-03-26"' in streamed.text
+
+
 def test_a_session_answers_only_the_key_that_opened_it(served):
     """Another user's key could send requests on a session, or DELETE it and cut its
     owner off; each request ran in its own key's scope, but the session was anyone's."""

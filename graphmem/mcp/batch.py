@@ -83,12 +83,14 @@ class Captured:
     def __init__(self) -> None:
         self.status = 500
         self.media = ""
+        self.headers: list[tuple[bytes, bytes]] = []
         self.body = bytearray()
 
     async def __call__(self, message: dict[str, Any]) -> None:
         if message.get("type") == "http.response.start":
             self.status = int(message.get("status", 500))
-            for name, value in message.get("headers") or ():
+            self.headers = list(message.get("headers") or ())
+            for name, value in self.headers:
                 if name.lower() == b"content-type":
                     self.media = value.decode("latin-1").split(";")[0].strip().lower()
         elif message.get("type") == "http.response.body":

@@ -10,6 +10,7 @@ server's ``AsyncMemory`` lanes, beside the REST routes.
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from typing import Any
 
@@ -27,6 +28,7 @@ from starlette.routing import Route
 from ..errors import RateLimitError
 from ..server.auth import presented_key
 from ..server.guard import listed, names_for
+from .accept import BOTH, answer_as, not_acceptable, send_as_json
 from .batch import (
     Captured,
     answerable,
@@ -122,6 +124,13 @@ class KeyGate:
                 status_code=415)  # fmt: skip
             await denied(scope, receive, send)
             return
+        answering = answer_as(headers) if scope["method"] == "POST" else "both"
+        if answering == "none":
+            await not_acceptable(headers)(scope, receive, send)
+            return
+        if answering == "stream":  # the SDK takes both or none; it answers with a stream
+            kept = [(k, v) for k, v in scope["headers"] if k.lower() != b"accept"]
+            scope = {**scope, "headers": [*kept, (b"accept", BOTH)]}
         if scope["method"] == "POST":
             held, body = await _read_body(receive)
             if body is None and held and held[-1].get("type") == "http.request":
@@ -162,6 +171,9 @@ class KeyGate:
                 return
             if session is None and opens:
                 await self._make_room(key.id)
+            if answering == "json":
+                await self._as_json(scope, receive, send, body)
+                return
         elif sessionless and scope["method"] in ("GET", "DELETE"):
             await _no_session(scope, receive, send)
             return
@@ -204,13 +216,33 @@ class KeyGate:
         answer, _message = _vetted(body, self.server.graphmem_tools)
         if answer is not None:
             return [_dumped(answer)]
-        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
-        alone = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
+        # Each answer goes into the batch's JSON array, whatever the client's Accept took.
+        headers = [(k, v) for k, v in scope["headers"]
+                   if k.lower() not in (b"content-length", b"accept")]  # fmt: skip
+        alone = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode()),
+                                      (b"accept", BOTH)]}  # fmt: skip
         held = [{"type": "http.request", "body": body, "more_body": False}]
         captured = Captured()
         await self.server.session_manager.handle_request(alone, _replayed(held, receive),
                                                          captured)  # fmt: skip
         return captured.answers(item)
+
+    async def _as_json(self, scope: dict, receive: Any, send: Any, body: bytes) -> None:
+        """A POST from a client whose Accept header takes JSON and not event streams, or
+        names no type (any, by HTTP's rules). The SDK answers a request with an
+        event stream and refused such a client outright (406, "Client must accept both
+        application/json and text/event-stream"), though one JSON answer is all a request
+        needs; the SDK's JSON mode would serve it, but only for a whole server. It is
+        served as any request, and its answer sent as one JSON body."""
+        kept = [(k, v) for k, v in scope["headers"] if k.lower() != b"accept"]
+        both = {**scope, "headers": [*kept, (b"accept", BOTH)]}
+        captured = Captured()
+        await self.server.session_manager.handle_request(both, receive, captured)
+        try:
+            item = json.loads(body)
+        except ValueError:  # a bare notification the checks let through unparsed
+            item = {}
+        await send_as_json(captured, send, item if isinstance(item, dict) else {})
 
     async def _make_room(self, key_id: str) -> None:
         """Before a request that may open a session: end this key's oldest sessions past
