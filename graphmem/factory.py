@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .config import Config
+from .config import Config, check_names
 from .datadir import check_data_dir
-from .errors import BackendUnavailableError
+from .errors import BackendUnavailableError, ConfigError
+from .index.names import FILE as NAMES_FILE
 from .stores.base import Embedder, Extractor, GraphStore, Tracer
 
 
@@ -134,6 +136,55 @@ class DataDirLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+# What a store object passed to Memory.open must have, at least (stores/base.py).
+_NEEDS = {
+    "graph": ("run", "write", "transaction", "close"),
+    "vectors": ("open", "upsert", "search", "scroll", "close"),
+    "history": ("record", "for_target", "close"),
+    "embedder": ("embed", "dim", "name"),
+    "extractor": ("extract",),
+}
+
+
+def configured(
+    base: Config | None, data_dir: Any, tracer: Any, settings: dict[str, Any]
+) -> tuple[Config, dict[str, Any]]:
+    """``Memory.open``'s arguments read: the ``Config`` it runs with (``settings`` override
+    ``base``'s fields) and the store objects passed among the settings, each checked."""
+    check_names(settings, extra=("history",))
+    if tracer is not None and not callable(tracer):  # else a TypeError deep in a store
+        raise ConfigError(f"tracer={tracer!r} is not callable; pass a function taking "
+                          "(name, statement, params), or None")  # fmt: skip
+    objects = {k: settings.pop(k) for k in list(settings)
+               if k in ("graph", "vectors", "history", "embedder", "extractor")
+               and not isinstance(settings[k], str)}  # fmt: skip
+    _check_objects(objects)
+    base = base or Config()
+    if data_dir is not None:
+        settings["data_dir"] = data_dir  # Config checks and converts it
+    return (replace(base, **settings) if settings else base), objects
+
+
+def saved_paths(config: Config, objects: Mapping[str, Any]) -> tuple[Path | None, Path | None]:
+    """Where the indexes and the relation names' vectors are saved between opens (None:
+    not saved). Indexes only where this process owns every store it indexes; the names'
+    vectors depend on the embedder only, so they are kept with any stores."""
+    owned = "vectors" not in objects and config.vector_store_choice != "server"
+    snapshots = config.data_dir / "index-snapshot" if owned else None
+    return snapshots, (config.data_dir / NAMES_FILE if config.persist_indexes else None)
+
+
+def _check_objects(objects: Mapping[str, Any]) -> None:
+    for kind, value in objects.items():
+        missing = [a for a in _NEEDS[kind] if not hasattr(value, a)]
+        if missing:
+            raise ConfigError(
+                f"{kind}={value!r} is neither a name nor a {kind} object (it has no "
+                f"{', '.join(missing)}); pass a name such as {kind}='...' or an object "
+                "following graphmem.stores.base"
+            )
 
 
 def build_all(config: Config, tracer: Tracer | None = None, **given: Any) -> dict[str, Any]:

@@ -8,42 +8,40 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .collector import collector_paused, give_back_heap
-from .config import Config, check_names
+from .config import Config
 from .datadir import check_room
 from .embed.checked import CheckedEmbedder
-from .errors import ConfigError, NotFoundError, ValidationError
-from .factory import build_all, release
+from .errors import NotFoundError, ValidationError
+from .factory import build_all, configured, release, saved_paths
 from .index import IndexedVectorStore
 from .index.filters import live
-from .index.names import FILE as NAMES_FILE
 from .index.names import NameVectors
 from .index.persist import attach_snapshots
 from .ingest.pipeline import Pipeline, Unit
 from .ingest.procedural import as_procedure
 from .ingest.resolve import Resolver
+from .ingest.result import AddResult, usage_of, usage_since
 from .ingest.reword import plan_claims, read_claims
 from .ingest.triples import triples_unit
-from .ingest.units import units_of
-from .ingest.unmerge import undo_merge
+from .ingest.units import copies_of, units_of, units_of_items
+from .ingest.unmerge import merge_event, undo_merge
 from .ingest.validate import (
     canonical_id,
-    check_item,
     check_limit,
     check_text,
-    normalise_messages,
     uuid_like,
 )
 from .ingest.write import Writer, fact_from_payload
-from .lifecycle import Life, check_clock, check_life, check_memory_types, now_text
+from .lifecycle import check_clock, check_life, check_memory_types, now_text
 from .lifecycle.access import AccessLog
 from .lifecycle.clock import check_now
 from .lifecycle.clock import read as read_clock
-from .lifecycle.fields import default_expiry, item_life
+from .lifecycle.fields import default_expiry
 from .lifecycle.maintain import MaintainReport, maintain, set_archived, write_access
 from .lifecycle.reads import scroll_visible, type_counts
 from .locks import ReadWriteLock, reads
@@ -67,27 +65,6 @@ from .stores.graph_ops import GraphOps
 from .stores.indexed_graph import IndexedGraphStore
 
 _TRIM_EVERY_S = 10.0  # add_many hands freed heap back at most this often (collector.py)
-
-
-@dataclass
-class AddResult:
-    """What one ``add`` changed, and what it cost. Iterates over the new facts."""
-
-    facts: list[Fact] = field(default_factory=list)
-    invalidated: list[str] = field(default_factory=list)
-    entities: list[str] = field(default_factory=list)
-    relations: list[str] = field(default_factory=list)
-    merges: list[dict[str, Any]] = field(default_factory=list)
-    usage: dict[str, int] = field(default_factory=dict)
-    # Ids of memories this add said again, word for word: already stored, nothing written.
-    # A repeated add answered only an empty ``facts``, which read as a failure.
-    unchanged: list[str] = field(default_factory=list)
-
-    def __iter__(self):
-        return iter(self.facts)
-
-    def __len__(self) -> int:
-        return len(self.facts)
 
 
 class Memory:
@@ -193,25 +170,10 @@ class Memory:
         (a store folder deleted or emptied) raise ``StoreDriftError`` unless
         ``check_stores=False``, which is how ``graphmem doctor --repair`` opens them.
         """
-        check_names(settings, extra=("history",))
+        config, objects = configured(config, data_dir, tracer, settings)
         clock = check_clock(clock)
-        if tracer is not None and not callable(tracer):  # else a TypeError deep in a store
-            raise ConfigError(f"tracer={tracer!r} is not callable; pass a function taking "
-                              "(name, statement, params), or None")  # fmt: skip
-        objects = {k: settings.pop(k) for k in list(settings)
-                   if k in ("graph", "vectors", "history", "embedder", "extractor")
-                   and not isinstance(settings[k], str)}  # fmt: skip
-        _check_objects(objects)
-        base = config or Config()
-        if data_dir is not None:
-            settings["data_dir"] = data_dir  # Config checks and converts it
-        config = replace(base, **settings) if settings else base
         parts = build_all(config, tracer, **objects)
-        # Saved indexes only where this process owns every store it indexes.
-        owned = "vectors" not in objects and config.vector_store_choice != "server"
-        snapshots = config.data_dir / "index-snapshot" if owned else None
-        # Relation names' vectors depend on the embedder only: kept with any stores.
-        names_file = config.data_dir / NAMES_FILE if config.persist_indexes else None
+        snapshots, names_file = saved_paths(config, objects)
         try:
             memory = cls(config=config, clock=clock, snapshots=snapshots,
                          names_file=names_file, **parts)  # fmt: skip
@@ -310,7 +272,7 @@ class Memory:
         item; an item's own ``memory_type``/``importance``/``ttl``/``expires_at`` win."""
         scope = Scope.of(user_id, agent_id, run_id)
         if isinstance(items, str | bytes) or not isinstance(items, Sequence):
-            raise ValidationError("items", "must be a list of dicts")
+            raise ValidationError("items", "must be a list of dicts")  # before batch_size
         check_limit(batch_size, "batch_size")
         if progress is not None and not callable(progress):
             # Else it failed as a TypeError once the first batch was written.
@@ -320,33 +282,12 @@ class Memory:
                 "expires_at": expires_at}  # fmt: skip
         now = read_clock(self.clock)
         check_life(**base, now=now)  # a bad call-level value is named as such
-        units = []  # per item: its units (a long conversation's windows stay in one batch)
-        for i, item in enumerate(items):
-            item = check_item(item, f"items[{i}]")
-            body = item.get("messages", item.get("text"))
-            life = item_life(base, item, now=now, where=f"items[{i}].")
-            try:
-                units.append(units_of(body, item.get("metadata"), item.get("source_ids"),
-                                      item.get("timestamp"), life,
-                                      limit=self.config.max_text_chars, infer=infer))  # fmt: skip
-            except ValidationError as exc:  # which item, not only which of its fields
-                named = exc.field
-                if "text" in item and named.startswith("messages"):
-                    named = "text" + named[len("messages") :]  # as the caller spelt it
-                raise ValidationError(f"items[{i}].{named}", exc.detail) from None
+        units = units_of_items(items, base, now, limit=self.config.max_text_chars, infer=infer)
         total = AddResult()
         for start in range(0, len(units), batch_size):
             batch = [unit for windows in units[start : start + batch_size] for unit in windows]
             with collector_paused():
-                part = self._ingest(batch, scope, infer)
-            total.facts += part.facts
-            total.invalidated += part.invalidated
-            total.entities += part.entities
-            total.relations += part.relations
-            total.merges += part.merges
-            total.unchanged += part.unchanged
-            for k, v in part.usage.items():
-                total.usage[k] = total.usage.get(k, 0) + v
+                total.extend(self._ingest(batch, scope, infer))
             if progress is not None:
                 progress(len(units[start : start + batch_size]))
         give_back_heap(every=_TRIM_EVERY_S)  # a bulk load's transients, ~0.5% of its time
@@ -379,7 +320,7 @@ class Memory:
     def _ingest(self, units: list[Unit], scope: Scope, infer: bool) -> AddResult:
         if not isinstance(infer, bool):
             raise ValidationError("infer", "must be True or False")
-        before = _usage(self.extractor)
+        before = usage_of(self.extractor)
         if any(u.life.memory_type == "procedural" for u in units):
             if len(units) > 1:
                 raise ValidationError("memory_type", "procedural memories are added one "
@@ -397,7 +338,7 @@ class Memory:
     def _write(
         self, units, extractions, scope, infer, decide, before=None, strict=False
     ) -> AddResult:
-        before = before if before is not None else _usage(self.extractor)
+        before = before if before is not None else usage_of(self.extractor)
         with self._writing:
             when = read_clock(self.clock)
             now = to_iso(when)
@@ -405,31 +346,17 @@ class Memory:
             for f in prepared.facts:  # the config's default time to live, unless one was given
                 f.expires_at = f.expires_at or default_expiry(f.memory_type, scope, self.config,
                                                               when)  # fmt: skip
-            plan = prepared.plan
-            if strict and plan.skipped:  # add_triples: the caller named each one
-                index, reason = plan.skipped[0]
+            if strict and prepared.plan.skipped:  # add_triples: the caller named each one
+                index, reason = prepared.plan.skipped[0]
                 rel = extractions[0].relations[index]
                 raise ValidationError(
                     f"triples[{index}]",
                     f"{rel.source} -[{rel.relation}]-> {rel.target} cannot be stored: {reason} "
                     "(a relation joins two different entities); nothing was written",
                 )
-            self.writer.apply(plan, prepared.facts, prepared.vectors, prepared.sources)
+            self.writer.apply(prepared.plan, prepared.facts, prepared.vectors, prepared.sources)
             self._written += len(prepared.facts)
-        usage = {k: v - before.get(k, 0) for k, v in _usage(self.extractor).items()}
-        return AddResult(
-            facts=prepared.facts,
-            invalidated=sorted(plan.invalidated_fact_ids),
-            entities=[e.name for e in plan.batch.entities],
-            relations=[
-                f"{r.source_name} -[{r.name}]-> {r.target_name}" for r in plan.batch.relations
-            ],
-            merges=[
-                e.details | {"entity_id": e.target_id} for e in plan.events if e.event == "MERGE"
-            ],
-            usage=usage,
-            unchanged=prepared.unchanged,
-        )
+        return AddResult.of(prepared, usage_since(self.extractor, before))
 
     def update(
         self, memory_id: str, text: str, *, infer: bool = True, **scope_ids: str | None
@@ -478,15 +405,7 @@ class Memory:
 
     def undo_merge(self, event_id: int, **scope_ids: str | None) -> Entity:
         """Split an entity merge (a MERGE history event) back into two entities."""
-        if isinstance(event_id, bool) or not isinstance(event_id, int) or not 0 < event_id < 2**63:
-            raise ValidationError("event_id", "must be a history event's id, a positive "
-                                  f"integer (history() shows it on each MERGE), got {event_id!r}")  # fmt: skip
-        scope = Scope.from_kwargs(scope_ids)
-        one = getattr(self.history_store, "event", None)  # a history store of your own may not
-        found = one(event_id) if one else next((e for e in self.history_store.events(
-            scope, limit=1_000_000) if e.id == event_id), None)  # fmt: skip
-        if found is None or not scope.covers(found.scope):
-            raise NotFoundError(f"no history event {event_id!r} in scope {scope}")
+        found = merge_event(self.history_store, event_id, Scope.from_kwargs(scope_ids))
         with self._writing:
             return undo_merge(self.writer, self.embedder, found)
 
@@ -517,12 +436,7 @@ class Memory:
 
     def _promote(self, originals: Sequence[Fact], target: Scope) -> list[Fact]:
         """Copies of run-scoped memories in ``target``, born by PROMOTE events."""
-        units = [Unit(normalise_messages({"role": f.role or "user", "content": f.text},
-                                         self.config.max_text_chars),
-                      metadata=dict(f.metadata), source_ids=list(f.source_ids),
-                      timestamp=f.valid_at,
-                      life=Life(f.memory_type, f.importance, promoted_from=f.id))
-                 for f in originals]  # fmt: skip
+        units = copies_of(originals, self.config.max_text_chars)
         return self._ingest(units, target, infer=False).facts
 
     def reset(self) -> None:
@@ -721,36 +635,3 @@ class Memory:
         counts["memories"] = self.vectors.count(FACTS, scope)
         counts["memory_types"] = type_counts(self.vectors, scope)
         return counts
-
-
-# What a store object passed to Memory.open must have, at least (stores/base.py).
-_NEEDS = {
-    "graph": ("run", "write", "transaction", "close"),
-    "vectors": ("open", "upsert", "search", "scroll", "close"),
-    "history": ("record", "for_target", "close"),
-    "embedder": ("embed", "dim", "name"),
-    "extractor": ("extract",),
-}
-
-
-def _check_objects(objects: Mapping[str, Any]) -> None:
-    for kind, value in objects.items():
-        missing = [a for a in _NEEDS[kind] if not hasattr(value, a)]
-        if missing:
-            raise ConfigError(
-                f"{kind}={value!r} is neither a name nor a {kind} object (it has no "
-                f"{', '.join(missing)}); pass a name such as {kind}='...' or an object "
-                "following graphmem.stores.base"
-            )
-
-
-def _usage(extractor: Any) -> dict[str, int]:
-    chat = getattr(extractor, "chat", None)
-    if chat is None:
-        return {"llm_calls": 0}
-    return {
-        "llm_calls": getattr(chat, "calls", 0),
-        "tokens_in": getattr(chat, "tokens_in", 0),
-        "tokens_out": getattr(chat, "tokens_out", 0),
-        "cache_hits": getattr(chat, "cache_hits", 0),
-    }

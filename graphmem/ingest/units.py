@@ -7,12 +7,16 @@ arguments into units here; a long conversation becomes several, one per window.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from ..lifecycle.fields import Life
+from ..errors import ValidationError
+from ..lifecycle.fields import Life, item_life
+from ..models import Fact
 from . import sections
 from .pipeline import Unit
 from .validate import (
+    check_item,
     check_metadata,
     check_source_ids,
     check_timestamp,
@@ -54,3 +58,36 @@ def units_of(messages: Any, metadata: Any, source_ids: Any, timestamp: Any,
                           timestamp=when, life=life))  # fmt: skip
         at += len(window)
     return units
+
+
+def units_of_items(items: Sequence[Any], base: dict[str, Any], now: Any, *, limit: int,
+                   infer: object) -> list[list[Unit]]:  # fmt: skip
+    """``add_many``'s items (a sequence: the caller checked that), each checked and turned into its units (a long conversation's
+    windows stay together), before anything is written. ``base`` holds the call's
+    lifecycle arguments, which an item's own fields override. An error names the item
+    (``items[3].messages[0].content``), in the caller's spelling of its field."""
+    units = []
+    for i, item in enumerate(items):
+        item = check_item(item, f"items[{i}]")
+        body = item.get("messages", item.get("text"))
+        life = item_life(base, item, now=now, where=f"items[{i}].")
+        try:
+            units.append(units_of(body, item.get("metadata"), item.get("source_ids"),
+                                  item.get("timestamp"), life, limit=limit, infer=infer))  # fmt: skip
+        except ValidationError as exc:  # which item, not only which of its fields
+            named = exc.field
+            if "text" in item and named.startswith("messages"):
+                named = "text" + named[len("messages") :]  # as the caller spelt it
+            raise ValidationError(f"items[{i}].{named}", exc.detail) from None
+    return units
+
+
+def copies_of(originals: Sequence[Fact], limit: int) -> list[Unit]:
+    """Units that say ``originals`` again, each as its speaker said it, with its
+    metadata, sources, time, type and importance: a promotion's copies
+    (``lifecycle/maintain.py``), each born pointing at the memory it copies."""
+    return [Unit(normalise_messages({"role": f.role or "user", "content": f.text}, limit),
+                 metadata=dict(f.metadata), source_ids=list(f.source_ids),
+                 timestamp=f.valid_at,
+                 life=Life(f.memory_type, f.importance, promoted_from=f.id))
+            for f in originals]  # fmt: skip

@@ -11,13 +11,28 @@ its write, so undoing one made by ``add_many`` moves the batch's other facts too
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from ..errors import NotFoundError, ValidationError
-from ..models import Entity, GraphBatch, HistoryEvent, name_key, new_id, now_iso
+from ..models import Entity, GraphBatch, HistoryEvent, Scope, name_key, new_id, now_iso
 from ..stores.base import VectorPoint
 from ..stores.rows import relation_row
 from .journal import WRITE, Change
 from .write import Writer
+
+
+def merge_event(history: Any, event_id: Any, scope: Scope) -> HistoryEvent:
+    """The history event ``event_id`` if ``scope`` covers it (``undo_merge`` checks that it
+    is a MERGE); NotFoundError otherwise, as for an event that does not exist."""
+    if isinstance(event_id, bool) or not isinstance(event_id, int) or not 0 < event_id < 2**63:
+        raise ValidationError("event_id", "must be a history event's id, a positive "
+                              f"integer (history() shows it on each MERGE), got {event_id!r}")  # fmt: skip
+    one = getattr(history, "event", None)  # a history store of your own may not have it
+    found = one(event_id) if one else next((e for e in history.events(
+        scope, limit=1_000_000) if e.id == event_id), None)  # fmt: skip
+    if found is None or not scope.covers(found.scope):
+        raise NotFoundError(f"no history event {event_id!r} in scope {scope}")
+    return found
 
 
 def undo_merge(writer: Writer, embedder, event: HistoryEvent) -> Entity:
