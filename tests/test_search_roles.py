@@ -24,6 +24,10 @@ REQUEST = "Can you remind me of the quiet dinner place in Kyoto?"
     ASKED, "Can you remind me of the restaurant you recommended?", "What was your advice?",
     "What did the assistant say about the rail pass?", "You once told me about a ryokan.",
     "Which hotel have you suggested?", "Remind me of the recipe you gave me.",
+    # An agent asking in its own voice: "I" is the assistant where the user is named.
+    "Which quiet dinner place in Kyoto did I suggest to the user?",
+    "What did I recommend to the user?", "What was my advice to the user?",
+    "I told the user about a ryokan; which one was it?",
 ])  # fmt: skip
 def test_a_question_about_the_assistants_words_is_read_so(question):
     assert asks_assistant(question)
@@ -33,6 +37,8 @@ def test_a_question_about_the_assistants_words_is_read_so(question):
     REQUEST, "Can you remind me what my wife is allergic to?", "Do you remember where I parked?",
     "Did you know I moved to Oslo?", "Where did I tell you I parked?", "Do you need my address?",
     "What did I ask you to buy?", "Thank you, where did I go last week?",
+    "What is the user's job?", "What did the user ask me to buy?",
+    "Did I remember the user's birthday?",
 ])  # fmt: skip
 def test_a_request_put_to_the_assistant_is_not(question):
     assert not asks_assistant(question)
@@ -56,6 +62,30 @@ def test_the_assistants_suggestion_comes_first_when_asked_for(chat, recipe):
     assert hits[0].said_by() == "the assistant"
     assert hits[0].score_parts["assistant"] == 0.25 and "assistant=0.250" in hits[0].explain()
     assert all("assistant" not in h.score_parts for h in hits if h.role != "assistant")
+
+
+def test_an_agent_asking_in_its_own_voice_gets_its_own_suggestion_first(chat):
+    """"I" was read as the user whatever the question said, so an agent asking what it
+    had suggested got the user's words first."""
+    asked = "Which quiet dinner place in Kyoto did I suggest to the user?"
+    hits = chat.search(asked, user_id="u")
+    assert hits[0].role == "assistant" and "Shigetsu" in hits[0].text
+    assert hits[0].score_parts["assistant"] == 0.25
+
+
+def test_the_user_named_in_the_third_person_is_the_scopes_user(tmp_path):
+    """An agent's "the user's sister" led nowhere in the graph, where "my sister" leads
+    through the user's own relation."""
+    said = ["My sister Dana moved to Oslo last spring.", "I walk to work most days."]
+    with Memory.open(tmp_path, embedder="hash") as m:
+        m.add([{"role": "user", "content": text} for text in said], user_id="alice")
+        for asked in ("Where does my sister live?", "Where does the user's sister live?"):
+            top = m.search(asked, user_id="alice")[0]
+            assert "Dana" in top.text and top.score_parts.get("graph", 0) > 0, asked
+            assert "alice -[sister]-> Dana" in top.explain(), asked
+        # "the sister" names no one's: no path from the user.
+        top = m.search("Where does the sister live?", user_id="alice")[0]
+        assert "graph" not in top.score_parts
 
 
 def test_a_request_to_recall_leaves_the_ranking_alone(chat):

@@ -262,7 +262,8 @@ def build_server(call: Call, scope_of: ScopeOf, *, name: str = "graphmem") -> MC
         """Search long-term memory. Combines meaning, keywords and the knowledge graph,
         so it also finds facts linked through other entities (a question about 'Alice's
         brother' finds where Bob lives). Ask as the user would: 'I' and 'my' are the user,
-        'you' is you ('which restaurant did you recommend?' ranks your own replies higher).
+        'you' is you ('which restaurant did you recommend?' ranks your own replies higher);
+        or in your own voice, naming the user ('what did I suggest to the user?').
         Each hit says why it was found, who said it, and, when the graph led to it, the
         path of relations."""
         hits = await run(ctx, "search", query, limit=limit, as_of=as_of,

@@ -1,9 +1,9 @@
 """The graph channel: link the query to entities, walk their neighbourhood, score facts.
 
 1. ``link``: entities named in the query (every 1-4 word n-gram, possessives stripped,
-   looked up by exact name/alias key; "I"/"my" stands for the user), capitalised spans
-   that matched nothing are looked up by embedding in the ``entities`` collection, and
-   the entities of the best vector/keyword hits join as weaker seeds.
+   looked up by exact name/alias key; "I"/"my", or "the user", stands for the user),
+   capitalised spans that matched nothing are looked up by embedding in the ``entities``
+   collection, and the entities of the best vector/keyword hits join as weaker seeds.
 2. ``walk``: iterated 1-hop expansion with ``relations_touching`` (portable and fast on
    both backends; Kuzu and Neo4j spell variable-length paths differently). Each hop keeps
    ``hop_decay`` of the score, times how relevant the relation is to the query: an
@@ -39,7 +39,9 @@ from .recipes import Recipe
 
 _WORD = re.compile(r"[\w][\w\-.&']*")
 _POSSESSIVE = re.compile(r"['’]s?$")
-_SELF = frozenset({"i", "me", "my", "mine", "myself"})
+# Words that stand for the scope's user: "I" as the user says it, and "user" as an agent
+# that asks in its own voice says it ("What does the user do for work?").
+_SELF = frozenset({"i", "me", "my", "mine", "myself", "user"})
 _MAX_NGRAM = 4
 # Entity types of a topic rather than a named thing ("dance", "fantasy"): the extractors'
 # word for it (ENTITY_TYPES in llm/prompts.py, the offline extractor's concept phrases).

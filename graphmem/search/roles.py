@@ -19,6 +19,11 @@ assistant to recall the user's own words. The question must say what the assista
 ("you recommended", "did you suggest", "you've told me"), name its words ("your
 suggestion", "your advice"), or name it ("the assistant"). Asking it to remember, recall
 or know ("do you remember", "did you know") is a request, not a question about its words.
+
+An agent may search in its own voice instead: "Which restaurant did I suggest to the
+user?". There "I" is the assistant, and the question names the user, so a question that
+names the user and says what "I" did, or names "my" words ("my advice"), asks about the
+assistant too. Without "the user" in it, "I" stays the user ("What did I tell you?").
 """
 
 from __future__ import annotations
@@ -44,13 +49,25 @@ _ASKS = re.compile(
     rf"|\byour\s+(?:\w+\s+)?{_WORDS}\b",
     re.IGNORECASE,
 )
+# An agent that searches in its own voice says "the user" for the user, and "I" and "my"
+# for itself: "Which restaurant did I suggest to the user?". Read so only when the
+# question names the user: otherwise "I" is the user, as everywhere else.
+_NAMES_USER = re.compile(r"\b(?:the\s+)?user(?:'s|s')?\b", re.IGNORECASE)
+_ASKS_AS_AGENT = re.compile(
+    rf"\bI(?:'ve|'d|\s+have|\s+had)?\s+(?:\w+ly\s+|also\s+|once\s+){{0,2}}{_DID}\b"
+    rf"|\bdid\s+I\s+(?:\w+ly\s+|also\s+|ever\s+)?(?!{_NOT_ASKED}\b)[a-z]+\b"
+    rf"|\bmy\s+(?:\w+\s+)?{_WORDS}\b",
+    re.IGNORECASE,
+)
 # Only the best of a search are looked at: the role is read from the stored payload.
 ROLE_CANDIDATES = 100
 
 
 def asks_assistant(query: str) -> bool:
     """Whether ``query`` asks about what the assistant said (see the module)."""
-    return _ASKS.search(query) is not None
+    if _ASKS.search(query) is not None:
+        return True
+    return _NAMES_USER.search(query) is not None and _ASKS_AS_AGENT.search(query) is not None
 
 
 def assistant_part(fused: list[Fused], role_of: Callable[[str], str], weight: float) -> list[Fused]:
