@@ -135,6 +135,21 @@ def test_without_tools_the_schema_goes_into_the_prompt(server, make_chat):
     assert '"relations"' in body["messages"][0]["content"]
 
 
+@pytest.mark.parametrize("wrap", [
+    "<think>\nThe user mentions {Ana}. I should list facts as JSON.\n</think>\n\n{}",
+    "Here is the extraction:\n```json\n{}\n```\nLet me know if you need more.",
+    "Sure! {} I hope this helps.",
+    "<think>Short.</think>```json\n{}\n```",
+], ids=["think-block", "prose-and-fence", "prose-around", "think-then-fence"])  # fmt: skip
+def test_an_answer_wrapped_as_other_servers_models_wrap_it_is_read(server, make_chat, wrap):
+    """A reasoning model on Ollama or vLLM sends its thoughts before the JSON, and chatty
+    models put a line of prose around it: each answer was an ExtractionError, so nothing
+    could be added through such a server without tools."""
+    server.script(raw_content(wrap.replace("{}", json.dumps(GOOD))))
+    result = extract(make_chat(use_tools=False))
+    assert len(result.facts) == 2 and len(result.relations) == 2
+
+
 @pytest.mark.parametrize(
     "failure",
     [error(429), error(500), error(503), delay(5.0)],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -211,8 +212,11 @@ def _with_schema_instruction(
 
 
 def _parse_object(raw: str, *, truncated: bool = False) -> dict[str, Any]:
-    """The JSON object in ``raw``; tolerates a Markdown code fence around it."""
-    text = raw.strip()
+    """The JSON object in ``raw``. Tolerates what models served by other OpenAI-compatible
+    servers put around it: a reasoning model's ``<think>...</think>`` before it (Ollama and
+    vLLM send it in the content unless told not to), a Markdown code fence, and a line of
+    prose before or after it ("Here is the JSON: ..."). Each was an ExtractionError."""
+    text = _THINKING.sub("", raw, count=1).strip()
     if text.startswith("```"):
         text = text.split("\n", 1)[1] if "\n" in text else ""
         text = text.rsplit("```", 1)[0].strip()
@@ -222,9 +226,11 @@ def _parse_object(raw: str, *, truncated: bool = False) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ExtractionError(
-            f"the model's answer is not valid JSON: {exc}{hint}", raw=raw
-        ) from None
+        value = _object_within(text)
+        if value is None:
+            raise ExtractionError(
+                f"the model's answer is not valid JSON: {exc}{hint}", raw=raw
+            ) from None
     except (ValueError, RecursionError) as exc:  # an integer of 5,000 digits, 100k nesting
         raise ExtractionError(f"the model's answer cannot be read as JSON: {exc}{hint}",
                               raw=raw) from None  # fmt: skip
@@ -233,3 +239,34 @@ def _parse_object(raw: str, *, truncated: bool = False) -> dict[str, Any]:
             f"the model's answer is JSON but not an object (got {type(value).__name__})", raw=raw
         )
     return value
+
+
+# A reasoning model's thoughts, sent before its answer.
+_THINKING = re.compile(r"^\s*<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
+_FENCED = re.compile(r"```[a-zA-Z]*[ \t]*\n(.*?)```", re.DOTALL)
+_MOST_STARTS = 20  # "{" tried as an object's start; prose holds few
+
+
+def _object_within(text: str) -> dict[str, Any] | None:
+    """The JSON object in prose: a fenced block's, else the first one that starts at a
+    "{" and reads whole. None if there is none."""
+    decoder = json.JSONDecoder()
+    for block in _FENCED.findall(text):
+        try:
+            value = json.loads(block)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(value, dict):
+            return value
+    start = text.find("{")
+    for _ in range(_MOST_STARTS):
+        if start < 0:
+            return None
+        try:
+            value, _end = decoder.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            value = None
+        if isinstance(value, dict):
+            return value
+        start = text.find("{", start + 1)
+    return None
