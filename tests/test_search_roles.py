@@ -65,7 +65,7 @@ def test_the_assistants_suggestion_comes_first_when_asked_for(chat, recipe):
 
 
 def test_an_agent_asking_in_its_own_voice_gets_its_own_suggestion_first(chat):
-    """"I" was read as the user whatever the question said, so an agent asking what it
+    """An agent's "I" was read as the user whatever the question said, so one asking what it
     had suggested got the user's words first."""
     asked = "Which quiet dinner place in Kyoto did I suggest to the user?"
     hits = chat.search(asked, user_id="u")
