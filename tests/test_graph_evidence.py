@@ -191,3 +191,24 @@ def test_a_first_person_question_walks_only_the_users_relations_it_names(tmp_pat
     assert neighbour[0].text == MINE[0]
     assert [s.relation for s in neighbour[0].path] == ["neighbor"]
     assert any(h.text == MINE[1] and h.path[0].relation == "wife" for h in wife)
+
+
+def test_a_question_about_someones_pets_is_answered_through_their_pets(tmp_path):
+    """The offline extractor made no relation of "my snake Seraphim", so a question about
+    Jolene's pets had only the words to go on: the turns naming a pet but not the word."""
+    turns = [("Jolene", "My snake Seraphim loves the warm rock I bought."),
+             ("Deborah", "My cats Luna and Max are napping."),
+             ("Jolene", "Susie, my other snake, sheds her skin this week."),
+             ("Deborah", "Luna knocked a plant off the shelf!"),
+             ("Jolene", "I have exams next week and I feel stressed.")]  # fmt: skip
+    with Memory.open(tmp_path, embedder="hash") as m:
+        m.add([{"role": "user", "content": t, "name": s} for s, t in turns], user_id="chat")
+        pets = {(r.source_name, r.target_name) for r in m.graph.relations(
+            "Jolene", user_id="chat") if r.name == "pet"}  # fmt: skip
+        assert pets == {("Jolene", "Seraphim"), ("Jolene", "Susie")}
+        hits = m.search("What pets does Jolene have?", user_id="chat", limit=5)
+        through = {h.text for h in hits if "graph" in h.score_parts}
+        assert {"My snake Seraphim loves the warm rock I bought.",
+                "Susie, my other snake, sheds her skin this week."} <= through  # fmt: skip
+        assert all("Jolene -[pet]->" in h.explain() for h in hits if h.text in through)
+        assert not any("Luna" in text for text in through)  # Deborah's are not Jolene's

@@ -177,6 +177,18 @@ PATTERNS = [
     ("We both work at Globex.", "kim", (), ("kim", "works_at", "Globex")),
     ("Our daughter Emma studies at Yale.", "kim", (), ("kim", "daughter", "Emma")),
     ("Our daughter Emma studies at Yale.", "kim", (), ("Emma", "studies_at", "Yale")),
+    # Pets: the owner -[pet]-> the pet, however the pet is introduced.
+    ("My dog Biscuit loves the beach.", "kim", (), ("kim", "pet", "Biscuit")),
+    ("Our dog Biscuit will stay with Carlos.", "kim", (), ("kim", "pet", "Biscuit")),
+    ("Jolene's pet snake Seraphim is shy.", "user", (), ("Jolene", "pet", "Seraphim")),
+    ("My cats, Luna and Max, sleep all day.", "kim", (), ("kim", "pet", "Max")),
+    ("My dogs Max and Bella love walks.", "kim", (), ("kim", "pet", "Bella")),
+    ("My cat's name is Luna.", "kim", (), ("kim", "pet", "Luna")),
+    ("My dog is called Rex.", "kim", (), ("kim", "pet", "Rex")),
+    ("I have a cat named Tom.", "kim", (), ("kim", "pet", "Tom")),
+    ("We adopted a puppy called Max last week.", "kim", (), ("kim", "pet", "Max")),
+    ("We got another cat named Bailey too.", "kim", (), ("kim", "pet", "Bailey")),
+    ("Oscar, my guinea pig, is great.", "kim", (), ("kim", "pet", "Oscar")),
 ]
 
 
@@ -276,6 +288,10 @@ NO_RELATION = [
     "I live with anxiety in my daily life.",
     "Been to Paris twice.",
     "Bob wants to become a nurse at Mercy Hospital.",
+    # a pet word with no name for the pet, or an animal that is no one's
+    "My dog ate my homework.",
+    "I saw a dog Max chased.",
+    "My cat hates Mondays.",
 ]
 
 

@@ -21,7 +21,9 @@ What it finds
       studies_at, founded, owns, manages, member_of, married_to, engaged_to, dating,
       comes_from, located_in, likes, dislikes, is_a, has_name, moved_to, and family or
       social ties (brother, sister, mother, best_friend, colleague, boss...) with the
-      possessor as source: "Bob is Alice's brother" gives Alice -[brother]-> Bob.
+      possessor as source: "Bob is Alice's brother" gives Alice -[brother]-> Bob; pets
+      likewise ("my snake Seraphim", "a cat named Tom": speaker -[pet]-> Seraphim, the
+      pet typed "other").
       "X moved from A to B" becomes works_at B when A is an organization, lives_in B when
       A is a place, else moved_to B; superseding the old edge is the resolver's job.
       A target may be brought in by a noun ("a small town called Bree", "a startup named
@@ -347,6 +349,8 @@ class _Run:
             return []  # "Alice living in Paris" is not a statement
         if rule.relation == "@kin":
             return self._kin(groups, subjects or pick("x"), pick("p"), bool(subjects))
+        if rule.relation == "@pet":
+            return self._pets(groups, pick("x"), pick("p") or subjects)
         if rule.relation == "@pair":
             return self._pair(groups, subjects[0], pick("b")[0])
         target = self._target(rule, groups, mentions)
@@ -397,6 +401,18 @@ class _Run:
         owner = owners[0]
         return [_Found(relation, owner, r, "person", "person")
                 for r in relatives if name_key(r.name) != name_key(owner.name)]  # fmt: skip
+
+    @staticmethod
+    def _pets(groups, pets: list[Mention], owners: list[Mention]) -> list[_Found]:
+        """The owner's pets: one (the name next to the word), or every one named after a
+        plural ("my cats Luna and Max")."""
+        if not owners:
+            return []
+        if not groups.get("pl") and groups["k"] not in words.PET_PLURALS:
+            pets = pets[:1]
+        owner = owners[0]
+        return [_Found("pet", owner, p, "person", "other") for p in pets
+                if p.kind not in ("speaker", "concept") and name_key(p.name) != name_key(owner.name)]  # fmt: skip
 
     @staticmethod
     def _pair(groups, first: Mention, second: Mention) -> list[_Found]:

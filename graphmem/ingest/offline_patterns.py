@@ -28,6 +28,7 @@ from .offline_words import (
     KIN_MODIFIERS,
     KIN_SYNONYMS,
     KIN_WORDS,
+    PET_WORDS,
     PHRASE_BREAK,
     PHRASE_STOP,
 )
@@ -81,6 +82,12 @@ _KIN_WORDS = "|".join(re.escape(w) for w in sorted(KIN_WORDS, key=len, reverse=T
 _KIN_MODS = "|".join(sorted(KIN_MODIFIERS, key=len, reverse=True))
 KIN = rf"(?P<k>(?:(?:{_KIN_MODS})[\s-]+){{0,2}}(?:{_KIN_WORDS}))(?P<pl>s|es)?"
 _KIN_END = r"(?![\w'-])"
+_PET_WORDS = "|".join(re.escape(w) for w in sorted(PET_WORDS, key=len, reverse=True))
+# "my two old cats", "Jolene's new pet snake": a count, an age or a kind before the word.
+_PET_MODS = (
+    r"(?:(?:new|little|old|young|baby|sweet|rescue|two|three|four|other|pet|guinea)\s+){0,2}"
+)
+PET = rf"{_PET_MODS}(?P<k>{_PET_WORDS})(?P<pl>s|es)?"
 _CLAUSE_END = r"(?=\s*(?:[,.;:!?)]|$))"
 _REL_LIST = rf"(?P<x>{name_list('and')})"
 
@@ -102,6 +109,7 @@ _PARTS = {  # in order: "<PRE>" expands into parts replaced after it
     "<BE>": _BE,
     "<IS>": _IS,
     "<KIN>": KIN,
+    "<PET>": PET,
     "<KEND>": _KIN_END,
     "<CEND>": _CLAUSE_END,
     "<X>": _REL_LIST,
@@ -159,6 +167,7 @@ def _rule(
 
 
 _KIN_CUE = " ".join(KIN_WORDS)
+_PET_CUE = " ".join(PET_WORDS)
 _NOT_ENDED = "".join(rf"(?<!\b{verb} )" for verb in (
     "lost lose loses losing quit quits quitting left leave leaves leaving miss missed "
     "misses missing former previous".split()))  # fmt: skip
@@ -286,6 +295,17 @@ RULES: tuple[Rule, ...] = (
     _rule("@kin", r"<P>\s+<KIN><ADV>\s+(?:is|was|'s)\s+(?:named\s+|called\s+)?(?P<x><E>)<END>",
           P, P, cue=_KIN_CUE),
     _rule("@kin", r"<P>\s+<KIN>'s\s+name\s+(?:is|was)\s+(?P<x><E>)<END>", P, P, cue=_KIN_CUE),
+    # Pets; the owner is the source: Jolene -[pet]-> Seraphim. "my dog Biscuit", "my cats,
+    # Luna and Max", "my dog is called Max", "my cat's name is Tom", "Oscar, my guinea
+    # pig", "we adopted another puppy called Pixie".
+    _rule("@pet", r"<P>\s+<PET>\s+(?:named\s+|called\s+)?<X>", P, cue=_PET_CUE),
+    _rule("@pet", r"<P>\s+<PET>\s*,\s*<X><CEND>", P, cue=_PET_CUE),
+    _rule("@pet", r"<P>\s+<PET><ADV>\s+(?:is|was|'s)\s+(?:named\s+|called\s+)?(?P<x><E>)<END>",
+          P, cue=_PET_CUE),
+    _rule("@pet", r"<P>\s+<PET>'s\s+name\s+(?:is|was)\s+(?P<x><E>)<END>", P, cue=_PET_CUE),
+    _rule("@pet", r"(?P<x><E>)\s*,\s*<P>\s+<PET><KEND>", P, cue=_PET_CUE),
+    _rule("@pet", r"<PRE>\s+(?:has|have|had|got|get|adopted|adopt|rescued|bought|welcomed)\s+"
+          r"(?:an?|the|another|this|<E>'s)\s+<PET>\s+(?:named|called)\s+<X>", P, cue=_PET_CUE),
     _rule("@pair", r"(?P<a><E>)\s+(?:and|&)\s+(?P<b><E>)(?:\s+(?:are|were|became|got)|'re|"
           r"\s+(?:have|had)\s+been|'ve\s+been)<ADV>\s+(?P<best>best\s+)?(?P<k>friends|siblings|"
           r"colleagues|coworkers|co-workers|cousins|neighbors|neighbours|roommates|classmates|"

@@ -147,6 +147,14 @@ KIN_WORDS = (
     "supervisor mentor roommate flatmate housemate neighbor neighbour classmate teammate "
     "therapist landlord teacher coach doctor tutor student"
 ).split()
+# Pets: "my dog Biscuit" -> speaker -[pet]-> Biscuit. The plural forms "s"/"es" do not
+# make are listed as they are spelt.
+PET_WORDS = (
+    "dog puppy pup cat kitten kitty snake tarantula spider hamster gerbil rabbit bunny "
+    "parrot budgie bird canary goldfish fish turtle tortoise horse pony lizard gecko "
+    "iguana ferret pig chinchilla pet puppies kitties bunnies ponies"
+).split()
+PET_PLURALS = _words("puppies kitties bunnies ponies")
 KIN_MODIFIERS = _words(
     "older younger little big baby twin elder eldest youngest oldest best ex new old close dear"
 )
