@@ -243,15 +243,25 @@ def _parse_object(raw: str, *, truncated: bool = False) -> dict[str, Any]:
 
 # A reasoning model's thoughts, sent before its answer.
 _THINKING = re.compile(r"^\s*<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
-_FENCED = re.compile(r"```[a-zA-Z]*[ \t]*\n(.*?)```", re.DOTALL)
-_MOST_STARTS = 20  # "{" tried as an object's start; prose holds few
+_MOST_TRIES = 20  # fenced blocks, and "{" tried as an object's start: prose holds few
+
+
+def _fenced(text: str) -> list[str]:
+    """The insides of the first fenced blocks, less a language tag ("```json"). Split,
+    not searched for: a regex over an answer of many unclosed fences went quadratic."""
+    parts = text.split("```", 2 * _MOST_TRIES + 1)[1 : 2 * _MOST_TRIES : 2]
+    blocks = []
+    for part in parts:
+        tag, _, rest = part.partition("\n")
+        blocks.append(rest if tag.strip().isalpha() or not tag.strip() else part)
+    return blocks
 
 
 def _object_within(text: str) -> dict[str, Any] | None:
     """The JSON object in prose: a fenced block's, else the first one that starts at a
     "{" and reads whole. None if there is none."""
     decoder = json.JSONDecoder()
-    for block in _FENCED.findall(text):
+    for block in _fenced(text):
         try:
             value = json.loads(block)
         except (ValueError, RecursionError):
@@ -259,7 +269,7 @@ def _object_within(text: str) -> dict[str, Any] | None:
         if isinstance(value, dict):
             return value
     start = text.find("{")
-    for _ in range(_MOST_STARTS):
+    for _ in range(_MOST_TRIES):
         if start < 0:
             return None
         try:
