@@ -189,6 +189,16 @@ PATTERNS = [
     ("We adopted a puppy called Max last week.", "kim", (), ("kim", "pet", "Max")),
     ("We got another cat named Bailey too.", "kim", (), ("kim", "pet", "Bailey")),
     ("Oscar, my guinea pig, is great.", "kim", (), ("kim", "pet", "Oscar")),
+    # What someone works as is what they are, as "I'm a nurse" says it.
+    ("I work as a nurse at Mercy Hospital.", "kim", (), ("kim", "is_a", "nurse")),
+    ("I work as a nurse at Mercy Hospital.", "kim", (), ("kim", "works_at", "Mercy Hospital")),
+    ("I'm working as a barista.", "kim", (), ("kim", "is_a", "barista")),
+    (
+        "Alice works as a software engineer at Acme.",
+        "user",
+        (),
+        ("Alice", "is_a", "software engineer"),
+    ),
 ]
 
 
@@ -292,6 +302,8 @@ NO_RELATION = [
     "My dog ate my homework.",
     "I saw a dog Max chased.",
     "My cat hates Mondays.",
+    "I worked as a nurse for ten years.",  # was, not is
+    "I work as hard as I can.",
 ]
 
 

@@ -283,6 +283,10 @@ RULES: tuple[Rule, ...] = (
     _rule("dislikes", r"<S><ADV><HAVE><ADV>\s+(?P<v>hates|hated|hate|dislikes|disliked|"
           r"dislike|detests|detest)\s+(?P<rest>.{0,200})", phrase=3, cue="hate dislike detest"),
     _rule("is_a", r"<S><IS><ADV>\s+an?\s+(?P<rest>.{0,200})", phrase=2, strict=True),
+    # "I work as a nurse at Mercy": what someone is, as "I'm a nurse" says it; in the
+    # present only ("worked as a nurse" was).
+    _rule("is_a", r"<S>(?:<IS>\s+working|<ADV>\s+(?P<v>works|work))<ADV>\s+as\s+an?\s+"
+          r"(?P<rest>.{0,200})", phrase=2, strict=True, cue="work"),
     # Family and social ties; the possessor is the source: Alice -[brother]-> Bob.
     _rule("@kin", r"<S><BE><ADV>\s+<P>\s+<KIN><KEND>", P, P, cue=_KIN_CUE),
     _rule("@kin", r"<S><BE><ADV>\s+one\s+of\s+<P>\s+<KIN><KEND>", P, P, cue=_KIN_CUE),
