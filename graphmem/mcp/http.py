@@ -240,7 +240,7 @@ class KeyGate:
         await self.server.session_manager.handle_request(both, receive, captured)
         try:
             item = json.loads(body)
-        except ValueError:  # a bare notification the checks let through unparsed
+        except (ValueError, RecursionError):  # what the checks let through unparsed
             item = {}
         await send_as_json(captured, send, item if isinstance(item, dict) else {})
 
