@@ -150,6 +150,50 @@ def test_an_answer_wrapped_as_other_servers_models_wrap_it_is_read(server, make_
     assert len(result.facts) == 2 and len(result.relations) == 2
 
 
+def test_a_refused_temperature_is_dropped_and_stays_dropped(server, make_chat):
+    """OpenAI's reasoning models refuse any temperature but their default: every add
+    through them was an LLMError, and no setting of Config could change the temperature."""
+    said = ("Unsupported value: 'temperature' does not support 0 with this model. Only the "
+            "default (1) value is supported.")  # fmt: skip
+    server.script(error(400, said), ok_tool_call(GOOD), ok_tool_call(GOOD))
+    chat = make_chat()
+    assert len(extract(chat).facts) == 2
+    first, second = server.requests_to("chat")[:2]
+    assert first.body["temperature"] == 0 and "temperature" not in second.body
+    assert second.body["tool_choice"]["function"]["name"] == "extract"  # tools kept
+    extract(chat)  # the next call is sent without it from the start
+    assert "temperature" not in server.requests_to("chat")[2].body
+    assert chat.calls == 3
+
+
+@pytest.mark.parametrize("said", [
+    "registry.ollama.ai/library/gemma:2b does not support tools",
+    "tools param requires --jinja flag",
+    "tool_choice is not supported by this server",
+])  # fmt: skip
+def test_a_server_that_refuses_tools_is_asked_with_the_schema_in_the_prompt(server, make_chat,
+                                                                              said):  # fmt: skip
+    """A server without tool calling refused every add; its advice, use_tools=False, was
+    an argument of OpenAIChat that Memory.open and the CLI could not pass."""
+    server.script(error(400, said), ok_content(GOOD), ok_content(GOOD))
+    chat = make_chat()
+    assert len(extract(chat).relations) == 2
+    first, second = server.requests_to("chat")[:2]
+    assert "tools" in first.body and "tools" not in second.body
+    assert '"relations"' in second.body["messages"][0]["content"]  # the schema, as text
+    extract(chat)
+    assert "tools" not in server.requests_to("chat")[2].body
+
+
+def test_a_refusal_naming_neither_is_not_asked_again(server, make_chat):
+    """A context-length refusal counts tokens "in the functions": no reason to drop them."""
+    server.script(error(400, "This model's maximum context length is 8192 tokens, including "
+                             "300 in the functions."), ok_tool_call(GOOD))  # fmt: skip
+    with pytest.raises(LLMError, match="maximum context length"):
+        extract(make_chat())
+    assert len(server.requests_to("chat")) == 1
+
+
 @pytest.mark.parametrize(
     "failure",
     [error(429), error(500), error(503), delay(5.0)],

@@ -7,7 +7,9 @@ graphmem ``LLMError`` whose message names the endpoint, the status and what to d
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import os
 import re
 import threading
@@ -31,6 +33,7 @@ from .calls import (
 
 __all__ = ["Backoff", "OpenAIChat", "Usage"]  # Backoff and Usage: read from here by callers
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # --- the chat client ------------------------------------------------------------------
 
@@ -118,13 +121,10 @@ class OpenAIChat(Counted):
             self.cache.delete(key)
             self._last.key = None
 
-    def _request(
-        self,
-        messages: list[dict[str, Any]],
-        schema: Mapping[str, Any],
-        name: str,
+    def _kwargs(
+        self, messages: list[dict[str, Any]], schema: Mapping[str, Any], name: str,
         description: str,
-    ) -> tuple[dict[str, Any], str]:
+    ) -> dict[str, Any]:  # fmt: skip
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages}
         if self.temperature is not None:  # None: reasoning models refuse the parameter
             kwargs["temperature"] = self.temperature
@@ -134,16 +134,39 @@ class OpenAIChat(Counted):
                 function["description"] = description
             kwargs["tools"] = [{"type": "function", "function": function}]
             kwargs["tool_choice"] = {"type": "function", "function": {"name": name}}
+        return kwargs
 
-        completion = call_with_retries(
-            lambda: self._client.chat.completions.create(**kwargs),
-            endpoint=self.endpoint,
-            max_retries=self.max_retries,
-            backoff=self.backoff,
-            timeout=self.timeout,
-            on_attempt=lambda: self._counters.add(calls=1),
-            secret=str(getattr(self._client, "api_key", "") or ""),
-        )
+    def _request(
+        self,
+        messages: list[dict[str, Any]],
+        schema: Mapping[str, Any],
+        name: str,
+        description: str,
+    ) -> tuple[dict[str, Any], str]:
+        for _ in range(3):  # a refused temperature, then refused tools, each dropped once
+            kwargs = self._kwargs(messages, schema, name, description)
+            try:
+                completion = call_with_retries(
+                    functools.partial(self._client.chat.completions.create, **kwargs),
+                    endpoint=self.endpoint,
+                    max_retries=self.max_retries,
+                    backoff=self.backoff,
+                    timeout=self.timeout,
+                    on_attempt=lambda: self._counters.add(calls=1),
+                    secret=str(getattr(self._client, "api_key", "") or ""),
+                )
+                break
+            except LLMError as exc:
+                refused = _refused_parameter(exc, kwargs)
+                if refused is None:
+                    raise
+                log.warning("%s refused the request's %s; asking without it, now and from now "
+                            "on", self.endpoint, refused)  # fmt: skip
+                if refused == "temperature":
+                    self.temperature = None
+                else:
+                    self.use_tools = False
+                    messages = _with_schema_instruction(messages, schema)
         choice, message = _first_choice(completion, self.endpoint)
         usage = getattr(completion, "usage", None)
         if usage is not None:
@@ -163,6 +186,32 @@ class OpenAIChat(Counted):
         if not raw and refusal:
             raise ExtractionError(f"the model refused to answer: {refusal}", raw=refusal)
         return _parse_object(raw, truncated=getattr(choice, "finish_reason", None) == "length"), raw
+
+
+def _refused_parameter(exc: LLMError, sent: Mapping[str, Any]) -> str | None:
+    """ "temperature" or "tools" when the server refused the request (400, 422) naming a
+    parameter graphmem can do without, else None. OpenAI's reasoning models take no
+    temperature but their default ("Unsupported value: 'temperature' does not support 0
+    with this model"); Ollama's models without tool calling ("does not support tools"),
+    llama.cpp without --jinja, and some proxies refuse tools. Either was an LLMError on
+    every add, whose advice (``use_tools=False``) no setting of ``Config`` could follow."""
+    cause = exc.__cause__
+    if not isinstance(cause, openai.APIStatusError) or cause.status_code not in (400, 422):
+        return None
+    said = f"{cause.message} {cause.body}".casefold()
+    if "temperature" in sent and "temperature" in said:
+        return "temperature"
+    if "tools" in sent and _TOOLS_REFUSED.search(said):
+        return "tools"
+    return None
+
+
+# How servers say they take no tools. Not any mention of "tool" or "function": OpenAI's
+# context-length refusal counts the tokens "in the functions".
+_TOOLS_REFUSED = re.compile(
+    r"tool[ _-]?choice|tool[ _-]?call|tool use|tools? (?:are|is) not supported|not support(?:ed)?"
+    r" (?:for )?tools|support tools|--jinja|tools param|function[ _-]?call"
+)
 
 
 def _first_choice(completion: Any, endpoint: str) -> tuple[Any, Any]:
