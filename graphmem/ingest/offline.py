@@ -411,8 +411,9 @@ class _Run:
         if not groups.get("pl") and groups["k"] not in words.PET_PLURALS:
             pets = pets[:1]
         owner = owners[0]
+        owned = name_key(owner.name)
         return [_Found("pet", owner, p, "person", "other") for p in pets
-                if p.kind not in ("speaker", "concept") and name_key(p.name) != name_key(owner.name)]  # fmt: skip
+                if p.kind not in ("speaker", "concept") and name_key(p.name) != owned]  # fmt: skip
 
     @staticmethod
     def _pair(groups, first: Mention, second: Mention) -> list[_Found]:

@@ -62,10 +62,11 @@ def units_of(messages: Any, metadata: Any, source_ids: Any, timestamp: Any,
 
 def units_of_items(items: Sequence[Any], base: dict[str, Any], now: Any, *, limit: int,
                    infer: object) -> list[list[Unit]]:  # fmt: skip
-    """``add_many``'s items (a sequence: the caller checked that), each checked and turned into its units (a long conversation's
-    windows stay together), before anything is written. ``base`` holds the call's
-    lifecycle arguments, which an item's own fields override. An error names the item
-    (``items[3].messages[0].content``), in the caller's spelling of its field."""
+    """``add_many``'s items (a sequence: the caller checked that), each checked and turned
+    into its units (a long conversation's windows stay together) before anything is
+    written. ``base`` holds the call's lifecycle arguments, which an item's own fields
+    override. An error names the item (``items[3].messages[0].content``), in the caller's
+    spelling of its field."""
     units = []
     for i, item in enumerate(items):
         item = check_item(item, f"items[{i}]")
