@@ -12,7 +12,7 @@ later run with another model or size is refused instead of mixing vector spaces.
   ``isinstance(embedder, Embedder)`` (Python 3.11 runtime Protocols read attributes),
   turning a type check into a network call that can raise.
 
-Retries and error translation are those of the chat client (``call_with_retries``).
+Retries and error translation are those of the chat client (``Counted._retried``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from ..llm.calls import (
     Backoff,
     Counted,
     Counters,
-    call_with_retries,
     make_openai_client,
     not_openai_compatible,
     whole_deadline,
@@ -110,15 +109,7 @@ class OpenAIEmbedder(Counted):  # tokens_out and cache_hits stay 0 for embedding
         }
         if self.request_dim:
             kwargs["dimensions"] = self.dim
-        response = call_with_retries(
-            lambda: self._client.embeddings.create(**kwargs),
-            endpoint=self.endpoint,
-            max_retries=self.max_retries,
-            backoff=self.backoff,
-            timeout=self.timeout,
-            on_attempt=lambda: self._counters.add(calls=1),
-            secret=str(getattr(self._client, "api_key", "") or ""),
-        )
+        response = self._retried(lambda: self._client.embeddings.create(**kwargs))
         usage = getattr(response, "usage", None)
         if usage is not None:
             self._counters.add(tokens_in=usage.prompt_tokens or 0)

@@ -15,7 +15,7 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import openai
 import tenacity
@@ -92,10 +92,29 @@ class Counters:
 
 
 class Counted:
-    """``calls``/``tokens_in``/``tokens_out``/``cache_hits`` read from ``self._counters``;
-    shared by the chat client and the embeddings client."""
+    """``calls``/``tokens_in``/``tokens_out``/``cache_hits`` read from ``self._counters``,
+    and ``_retried`` for each request; shared by the chat client and the embeddings
+    client."""
 
     _counters: Counters
+    _client: Any
+    endpoint: str
+    max_retries: int
+    backoff: Backoff
+    timeout: float
+
+    def _retried(self, send: Callable[[], T]) -> T:
+        """``send`` under ``call_with_retries`` with this client's settings, each attempt
+        counted as a call, the API key kept out of any error."""
+        return call_with_retries(
+            send,
+            endpoint=self.endpoint,
+            max_retries=self.max_retries,
+            backoff=self.backoff,
+            timeout=self.timeout,
+            on_attempt=lambda: self._counters.add(calls=1),
+            secret=str(getattr(self._client, "api_key", "") or ""),
+        )
 
     def snapshot(self) -> Usage:
         return self._counters.snapshot()

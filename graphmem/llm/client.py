@@ -25,7 +25,6 @@ from .calls import (
     Counted,
     Counters,
     Usage,
-    call_with_retries,
     make_openai_client,
     not_openai_compatible,
     whole_deadline,
@@ -146,14 +145,8 @@ class OpenAIChat(Counted):
         for _ in range(3):  # a refused temperature, then refused tools, each dropped once
             kwargs = self._kwargs(messages, schema, name, description)
             try:
-                completion = call_with_retries(
-                    functools.partial(self._client.chat.completions.create, **kwargs),
-                    endpoint=self.endpoint,
-                    max_retries=self.max_retries,
-                    backoff=self.backoff,
-                    timeout=self.timeout,
-                    on_attempt=lambda: self._counters.add(calls=1),
-                    secret=str(getattr(self._client, "api_key", "") or ""),
+                completion = self._retried(
+                    functools.partial(self._client.chat.completions.create, **kwargs)
                 )
                 break
             except LLMError as exc:
