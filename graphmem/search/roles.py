@@ -42,23 +42,25 @@ _DID = (r"(?:\w+[^e\W]ed|said|told|gave|wrote|made|sent|showed|shown|brought|tho
 _WORDS = (r"(?:suggestions?|recommendations?|advice|answers?|repl(?:y|ies)|ideas?|tips?"
           r"|picks?|opinions?|explanations?|responses?|list|plan|recipes?|choices?)")  # fmt: skip
 _NOT_ASKED = r"(?:remember|recall|know|mind|think|see|hear|notice|get)"
+
+
+def _said_by(person: str, possessive: str) -> str:
+    """What ``person`` did with words ("you recommended", "did you suggest") or their
+    words ("your advice"): the assistant's, said to it as "you" or by it as "I"."""
+    return (rf"\b{person}(?:'ve|'d|\s+have|\s+had)?\s+(?:\w+ly\s+|also\s+|once\s+){{0,2}}"
+            rf"{_DID}\b|\bdid\s+{person}\s+(?:\w+ly\s+|also\s+|ever\s+)?(?!{_NOT_ASKED}\b)"
+            rf"[a-z]+\b|\b{possessive}\s+(?:\w+\s+)?{_WORDS}\b")  # fmt: skip
+
+
 _ASKS = re.compile(
-    r"\b(?:the|my|our)\s+(?:ai\s+)?(?:assistant|chatbot|bot)\b"
-    rf"|\byou(?:'ve|'d|\s+have|\s+had)?\s+(?:\w+ly\s+|also\s+|once\s+){{0,2}}{_DID}\b"
-    rf"|\bdid\s+you\s+(?:\w+ly\s+|also\s+|ever\s+)?(?!{_NOT_ASKED}\b)[a-z]+\b"
-    rf"|\byour\s+(?:\w+\s+)?{_WORDS}\b",
+    r"\b(?:the|my|our)\s+(?:ai\s+)?(?:assistant|chatbot|bot)\b|" + _said_by("you", "your"),
     re.IGNORECASE,
 )
 # An agent that searches in its own voice says "the user" for the user, and "I" and "my"
 # for itself: "Which restaurant did I suggest to the user?". Read so only when the
 # question names the user: otherwise "I" is the user, as everywhere else.
 _NAMES_USER = re.compile(r"\b(?:the\s+)?user(?:'s|s')?\b", re.IGNORECASE)
-_ASKS_AS_AGENT = re.compile(
-    rf"\bI(?:'ve|'d|\s+have|\s+had)?\s+(?:\w+ly\s+|also\s+|once\s+){{0,2}}{_DID}\b"
-    rf"|\bdid\s+I\s+(?:\w+ly\s+|also\s+|ever\s+)?(?!{_NOT_ASKED}\b)[a-z]+\b"
-    rf"|\bmy\s+(?:\w+\s+)?{_WORDS}\b",
-    re.IGNORECASE,
-)
+_ASKS_AS_AGENT = re.compile(_said_by("I", "my"), re.IGNORECASE)
 # Only the best of a search are looked at: the role is read from the stored payload.
 ROLE_CANDIDATES = 100
 
