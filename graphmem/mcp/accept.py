@@ -11,10 +11,13 @@ same, but for a whole server, streaming clients included.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import mcp_types as types
+from mcp.server.streamable_http import check_accept_headers
 from starlette.datastructures import Headers
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from .batch import Captured
@@ -24,19 +27,25 @@ BOTH = b"application/json, text/event-stream"
 
 
 def answer_as(headers: Headers) -> str:
-    """How a POST's answer may go by its Accept header, read as the SDK reads it (wildcards
-    included): "both" (an event stream, as the SDK sends it), "json" (JSON, not a stream:
-    one JSON body), "stream" (a stream and not JSON) or "none". A missing or blank header
-    takes any type (HTTP's rule), and gets JSON, the simpler of the two."""
-    accept = headers.get("accept", "")
-    if not accept.strip():
+    """How a POST's answer may go by its Accept header, read by the SDK's own reading
+    (wildcards included): "both" (an event stream, as the SDK sends it), "json" (JSON, not
+    a stream: one JSON body), "stream" (a stream and not JSON) or "none". A missing or
+    blank header takes any type (HTTP's rule), and gets JSON, the simpler of the two."""
+    if not headers.get("accept", "").strip():
         return "json"
-    named = {part.split(";")[0].strip().lower() for part in accept.split(",")}
-    takes_json = bool(named & {"application/json", "application/*", "*/*"})
-    takes_stream = bool(named & {"text/event-stream", "text/*", "*/*"})
+    takes_json, takes_stream = check_accept_headers(Request({"type": "http",
+                                                             "headers": headers.raw}))  # fmt: skip
     if takes_json:
         return "both" if takes_stream else "json"
     return "stream" if takes_stream else "none"
+
+
+def with_headers(scope: dict, changes: Mapping[bytes, bytes | None]) -> dict:
+    """``scope`` (an ASGI request's) with each header named in ``changes`` (lower-case)
+    set to its value, or dropped where the value is None."""
+    kept = [(k, v) for k, v in scope["headers"] if k.lower() not in changes]
+    added = [(k, v) for k, v in changes.items() if v is not None]
+    return {**scope, "headers": [*kept, *added]}
 
 
 def not_acceptable(headers: Headers) -> JSONResponse:

@@ -28,7 +28,7 @@ from starlette.routing import Route
 from ..errors import RateLimitError
 from ..server.auth import presented_key
 from ..server.guard import listed, names_for
-from .accept import BOTH, answer_as, not_acceptable, send_as_json
+from .accept import BOTH, answer_as, not_acceptable, send_as_json, with_headers
 from .batch import (
     Captured,
     answerable,
@@ -129,8 +129,7 @@ class KeyGate:
             await not_acceptable(headers)(scope, receive, send)
             return
         if answering == "stream":  # the SDK takes both or none; it answers with a stream
-            kept = [(k, v) for k, v in scope["headers"] if k.lower() != b"accept"]
-            scope = {**scope, "headers": [*kept, (b"accept", BOTH)]}
+            scope = with_headers(scope, {b"accept": BOTH})
         if scope["method"] == "POST":
             held, body = await _read_body(receive)
             if body is None and held and held[-1].get("type") == "http.request":
@@ -180,8 +179,7 @@ class KeyGate:
         elif scope["method"] == "GET" and headers.get(LAST_EVENT) is not None:
             # No event is kept to replay: the SDK returned without any response (a 500).
             # The stream opens as a fresh one, which the spec allows.
-            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"]
-                                          if k.lower() != LAST_EVENT.encode()]}  # fmt: skip
+            scope = with_headers(scope, {LAST_EVENT.encode(): None})
         await self.server.session_manager.handle_request(scope, receive, send)
 
     async def _batch(self, scope: dict, receive: Any, send: Any, key_id: str,
@@ -217,10 +215,8 @@ class KeyGate:
         if answer is not None:
             return [_dumped(answer)]
         # Each answer goes into the batch's JSON array, whatever the client's Accept took.
-        headers = [(k, v) for k, v in scope["headers"]
-                   if k.lower() not in (b"content-length", b"accept")]  # fmt: skip
-        alone = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode()),
-                                      (b"accept", BOTH)]}  # fmt: skip
+        alone = with_headers(scope, {b"content-length": str(len(body)).encode(),
+                                     b"accept": BOTH})  # fmt: skip
         held = [{"type": "http.request", "body": body, "more_body": False}]
         captured = Captured()
         await self.server.session_manager.handle_request(alone, _replayed(held, receive),
@@ -234,10 +230,9 @@ class KeyGate:
         application/json and text/event-stream"), though one JSON answer is all a request
         needs; the SDK's JSON mode would serve it, but only for a whole server. It is
         served as any request, and its answer sent as one JSON body."""
-        kept = [(k, v) for k, v in scope["headers"] if k.lower() != b"accept"]
-        both = {**scope, "headers": [*kept, (b"accept", BOTH)]}
         captured = Captured()
-        await self.server.session_manager.handle_request(both, receive, captured)
+        await self.server.session_manager.handle_request(with_headers(scope, {b"accept": BOTH}),
+                                                         receive, captured)  # fmt: skip
         try:
             item = json.loads(body)
         except (ValueError, RecursionError):  # what the checks let through unparsed
