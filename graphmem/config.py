@@ -10,6 +10,8 @@
 | GRAPHMEM_MAX_EXTRACTED_ITEMS | most facts, entities or relations one extraction may return | 200 |
 | GRAPHMEM_LLM_TIMEOUT_S / GRAPHMEM_LLM_MAX_RETRIES | seconds a model request waits to connect and for each piece of its answer; retries after the first attempt | 30, 4 |
 | GRAPHMEM_LLM_DEADLINE_S | seconds one model request may take in all, however its answer arrives | 300, or the timeout if longer |
+| GRAPHMEM_LLM_USE_TOOLS | ``1``: the answer's schema is a forced tool call; ``0``: it goes in the prompt (servers without tool calling) | 1 |
+| GRAPHMEM_LLM_TEMPERATURE | sampling temperature sent to the model, 0-2; ``default`` sends none (models that accept only their own) | 0 |
 | GRAPHMEM_MIN_FREE_DISK_MB | free space the data dir's disk must have before the stores open | 64 |
 | GRAPHMEM_CYPHER_TIMEOUT | seconds one user Cypher statement may run (``Memory.cypher``) | 5 |
 | GRAPHMEM_CYPHER_MAX_ROWS | most rows one user Cypher statement may return | 10000 |
@@ -95,6 +97,12 @@ class Config:
     # None: 300 s, or llm_timeout_s where that is longer.
     llm_deadline_s: float | None = None
     llm_max_retries: int = 4
+    # Ask for the answer as a forced tool call (False: the schema goes into the prompt, for
+    # servers without tool calling), at this temperature (None: send none, for models that
+    # accept only their own). A server that refuses either in words graphmem knows is asked
+    # again without it (llm/client.py); these settings serve the ones that word it otherwise.
+    llm_use_tools: bool = True
+    llm_temperature: float | None = 0.0
     # Qdrant Edge maps files it has not yet written (~19 MB for a new data dir): on a disk
     # with less room the process dies with SIGBUS, so the stores do not open below this.
     min_free_disk_mb: int = 64
@@ -177,6 +185,9 @@ class Config:
         if self.llm_deadline_s is not None and 0 < self.llm_deadline_s < self.llm_timeout_s:
             errors.append(f"llm_deadline_s={self.llm_deadline_s!r} (a whole request: no shorter "
                           f"than llm_timeout_s={self.llm_timeout_s!r}, one wait within it)")  # fmt: skip
+        if self.llm_temperature is not None and not 0 <= self.llm_temperature <= 2:
+            errors.append(f"llm_temperature={self.llm_temperature!r} (a number in [0, 2], or None "
+                          "to send none)")  # fmt: skip
         for name in ("resolve_threshold", "update_threshold"):
             value = getattr(self, name)
             if not 0.0 < value <= 1.0:
@@ -253,6 +264,10 @@ class Config:
             except ValueError:
                 what = "an integer" if kind is int else "a number"
                 raise ConfigError(f"{name}={raw!r} is not {what}") from None
+        for name, key, read in _CHOICE_ENV:
+            raw = get(name)
+            if raw:
+                values[key] = read(name, raw)
         check_names(overrides)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -272,6 +287,33 @@ _NUMERIC_ENV = (
     ("GRAPHMEM_GRAPH_BUFFER_POOL_MB", "graph_buffer_pool_mb", int),
     ("GRAPHMEM_GRAPH_CHECKPOINT_MB", "graph_checkpoint_mb", int),
     ("GRAPHMEM_SETTLE_AFTER_WRITES", "settle_after_writes", int),
+)
+
+
+def _switch(name: str, raw: str) -> bool:
+    word = raw.lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a switch: set it to 1 or 0 (true or false)")
+
+
+def _temperature(name: str, raw: str) -> float | None:
+    if raw.lower() in ("default", "none"):
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name}={raw!r} is not a number: set a temperature from 0 to 2, or 'default' "
+            "to send none"
+        ) from None
+
+
+_CHOICE_ENV = (
+    ("GRAPHMEM_LLM_USE_TOOLS", "llm_use_tools", _switch),
+    ("GRAPHMEM_LLM_TEMPERATURE", "llm_temperature", _temperature),
 )
 
 

@@ -106,6 +106,8 @@ def build_extractor(config: Config) -> Extractor:
             deadline=config.llm_deadline_s,
             max_retries=config.llm_max_retries,
             cache=config.data_dir / "llm-cache.sqlite",
+            use_tools=config.llm_use_tools,
+            temperature=config.llm_temperature,
         )
         return LLMExtractor(chat)
     from .ingest.offline import OfflineExtractor

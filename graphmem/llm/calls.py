@@ -332,7 +332,8 @@ def _explain(exc: openai.OpenAIError, endpoint: str, attempts: int, timeout: flo
     elif isinstance(exc, openai.APIStatusError):
         advice = (
             "the request was refused and will not be retried: read the server's message; "
-            "a chat model without tool calling needs use_tools=False"
+            "a chat model without tool calling needs GRAPHMEM_LLM_USE_TOOLS=0 "
+            "(llm_use_tools=False), one that takes no temperature GRAPHMEM_LLM_TEMPERATURE=default"
         )
     else:
         advice = "the response could not be used: check that the endpoint is OpenAI-compatible"

@@ -14,7 +14,7 @@ from graphmem import GraphMemError, LLMError, Memory, ValidationError
 from graphmem import errors as gm_errors
 from graphmem.embed.local import HashingEmbedder
 from graphmem.lifecycle import MEMORY_TYPES
-from graphmem.testing import OpenAIServer, Reply, delay, ok_tool_call
+from graphmem.testing import OpenAIServer, Reply, delay, ok_content, ok_tool_call
 
 USER = "u"
 SURROGATE = "\ud800"
@@ -286,6 +286,35 @@ def test_timeout_and_retries_are_read_from_the_environment(tmp_path):
     assert (config.llm_timeout_s, config.llm_max_retries) == (2.5, 0)
     with pytest.raises(gm_errors.ConfigError, match="GRAPHMEM_LLM_MAX_RETRIES"):
         Config.from_env({**env, "GRAPHMEM_LLM_MAX_RETRIES": "many"})
+
+
+def test_tool_calling_and_temperature_are_settings_the_environment_reaches(tmp_path):
+    """A server that refuses tools or a temperature in words graphmem does not know left
+    advice (use_tools=False) that only a caller building OpenAIChat could follow: Memory.open,
+    the CLI and ``graphmem serve`` read their settings from here."""
+    from graphmem.config import Config
+
+    answer = {"facts": [{"text": "Alice works at Acme."}], "entities": [], "relations": []}
+    env = {"GRAPHMEM_DATA_DIR": str(tmp_path / "data"), "GRAPHMEM_EMBEDDER": "hash",
+           "GRAPHMEM_LLM_USE_TOOLS": "0", "GRAPHMEM_LLM_TEMPERATURE": "default"}  # fmt: skip
+    with OpenAIServer() as server:
+        env.update(OPENAI_BASE_URL=server.base_url, OPENAI_API_KEY="test-key")
+        server.script(ok_content(answer))
+        with Memory.open(config=Config.from_env(env)) as m:
+            assert [f.text for f in m.add("Alice works at Acme.", user_id=USER).facts] == [
+                "Alice works at Acme."
+            ]
+        (sent,) = server.requests_to("chat")  # the first request, not a refused one
+        assert "tools" not in sent.body and "temperature" not in sent.body
+        assert '"facts"' in sent.body["messages"][0]["content"]  # the schema, as text
+    config = Config.from_env({**env, "GRAPHMEM_LLM_USE_TOOLS": "yes",
+                              "GRAPHMEM_LLM_TEMPERATURE": "0.7"})  # fmt: skip
+    assert (config.llm_use_tools, config.llm_temperature) == (True, 0.7)
+    for name, raw, said in (("GRAPHMEM_LLM_USE_TOOLS", "maybe", "set it to 1 or 0"),
+                            ("GRAPHMEM_LLM_TEMPERATURE", "warm", "from 0 to 2"),
+                            ("GRAPHMEM_LLM_TEMPERATURE", "7", "llm_temperature=7.0")):  # fmt: skip
+        with pytest.raises(gm_errors.ConfigError, match=said):
+            Config.from_env({**env, name: raw})
 
 
 # --- 12. ids are normalised the same way everywhere ----------------------------------------
