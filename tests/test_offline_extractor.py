@@ -177,6 +177,27 @@ PATTERNS = [
     ("We both work at Globex.", "kim", (), ("kim", "works_at", "Globex")),
     ("Our daughter Emma studies at Yale.", "kim", (), ("kim", "daughter", "Emma")),
     ("Our daughter Emma studies at Yale.", "kim", (), ("Emma", "studies_at", "Yale")),
+    # A name that is a possessive: a business, a saint's hospital
+    ("I work at McDonald's.", "kim", (), ("kim", "works_at", "McDonald's")),
+    ("I'm a cashier at Macy's in Boston.", "kim", (), ("kim", "works_at", "Macy's")),
+    ("I started working at Trader Joe's in May.", "kim", (), ("kim", "works_at", "Trader Joe's")),
+    (
+        "I work as a nurse at St. Luke's hospital.",
+        "kim",
+        (),
+        ("kim", "works_at", "St. Luke's Hospital"),
+    ),  # fmt: skip
+    # Favorites, named by their kind
+    ("My favorite band is Coldplay.", "kim", (), ("kim", "favorite_band", "Coldplay")),
+    ("Coldplay is my favourite band!", "kim", (), ("kim", "favorite_band", "Coldplay")),
+    ("Ann's all-time favorite food is sushi.", "user", (), ("Ann", "favorite_food", "sushi")),
+    ("My favorite TV show is Friends.", "kim", (), ("kim", "favorite_tv_show", "Friends")),
+    ("My favorite thing is hiking.", "kim", (), ("kim", "likes", "hiking")),
+    # Kin the subject has, named after a comma or "named"
+    ("I have two kids, Sam and Ella.", "kim", (), ("kim", "child", "Ella")),
+    ("I have three kids: Sam, Ella and Jo.", "kim", (), ("kim", "child", "Jo")),
+    ("Bob has a brother called Tim.", "user", (), ("Bob", "brother", "Tim")),
+    ("We have a daughter, Mia.", "kim", (), ("kim", "daughter", "Mia")),
     # Pets: the owner -[pet]-> the pet, however the pet is introduced.
     ("My dog Biscuit loves the beach.", "kim", (), ("kim", "pet", "Biscuit")),
     ("Our dog Biscuit will stay with Carlos.", "kim", (), ("kim", "pet", "Biscuit")),
@@ -189,6 +210,18 @@ PATTERNS = [
     ("We adopted a puppy called Max last week.", "kim", (), ("kim", "pet", "Max")),
     ("We got another cat named Bailey too.", "kim", (), ("kim", "pet", "Bailey")),
     ("Oscar, my guinea pig, is great.", "kim", (), ("kim", "pet", "Oscar")),
+    # ... or brought in first and named in a clause or a sentence after it
+    ("I got a puppy two weeks ago! Her name's Coco.", "kim", (), ("kim", "pet", "Coco")),
+    ("I just got a new dog, his name is Rex.", "kim", (), ("kim", "pet", "Rex")),
+    ("We adopted two kittens. Their names are Luna and Max.", "kim", (), ("kim", "pet", "Max")),
+    (
+        "I adopted a pup last week. He is so happy. I named it Ned.",
+        "kim",
+        (),
+        ("kim", "pet", "Ned"),
+    ),
+    ("Ann got a puppy. Her name is Coco.", "user", (), ("Ann", "pet", "Coco")),
+    ("My sister Ann has a cat. She's called Tibbles.", "kim", (), ("Ann", "pet", "Tibbles")),
     # What someone works as is what they are, as "I'm a nurse" says it.
     ("I work as a nurse at Mercy Hospital.", "kim", (), ("kim", "is_a", "nurse")),
     ("I work as a nurse at Mercy Hospital.", "kim", (), ("kim", "works_at", "Mercy Hospital")),
@@ -302,6 +335,14 @@ NO_RELATION = [
     "My dog ate my homework.",
     "I saw a dog Max chased.",
     "My cat hates Mondays.",
+    "I don't have a dog. His name is Rex.",  # no dog: whose name is it?
+    "I work at Bob's house.",  # Bob's house is no employer
+    "My favorite part was the ending.",  # a favorite of something unsaid
+    "My favorite band isn't Coldplay.",
+    "I work at my desk.",
+    "I have dog allergies. His name is Rex.",  # no pet brought in
+    "I got a new job. His name is Bob.",
+    "I got a cat. It rained. We went out. I named it Tom.",  # too far from the cat
     "I worked as a nurse for ten years.",  # was, not is
     "I work as hard as I can.",
 ]
@@ -310,6 +351,11 @@ NO_RELATION = [
 @pytest.mark.parametrize("text", NO_RELATION)
 def test_no_relation_from(text):
     assert run(text, "kim").relations == []
+
+
+def test_a_name_said_of_a_person_after_a_nameless_pet_is_not_the_pets():
+    out = run("I got a puppy. Ann's name is Ann Lee. Her name is Coco.", "kim")
+    assert {(r.source, r.target) for r in out.relations if r.relation == "pet"} == {("kim", "Coco")}
 
 
 def test_a_left_out_i_is_read_as_the_speaker_and_its_verb_as_no_name():

@@ -19,15 +19,19 @@ What it finds
       the name appears in, a short list of given names, then a short list of places.
     - Relations (``offline_patterns.RULES``): works_at, lives_in, born_in, grew_up_in,
       studies_at, founded, owns, manages, member_of, married_to, engaged_to, dating,
-      comes_from, located_in, likes, dislikes, is_a, has_name, moved_to, and family or
+      comes_from, located_in, likes, dislikes, is_a, has_name, moved_to, favorite_<kind>
+      ("my favorite band is Coldplay": favorite_band), and family or
       social ties (brother, sister, mother, best_friend, colleague, boss...) with the
-      possessor as source: "Bob is Alice's brother" gives Alice -[brother]-> Bob; pets
-      likewise ("my snake Seraphim", "a cat named Tom": speaker -[pet]-> Seraphim, the
-      pet typed "other").
+      possessor as source: "Bob is Alice's brother" gives Alice -[brother]-> Bob, "I
+      have two kids, Sam and Ella" the speaker -[child]-> each; pets likewise ("my snake
+      Seraphim", "a cat named Tom": speaker -[pet]-> Seraphim, the pet typed "other"),
+      and a pet named up to two sentences after it came ("I got a puppy! Her name's
+      Coco", ``offline_pets``).
       "X moved from A to B" becomes works_at B when A is an organization, lives_in B when
       A is a place, else moved_to B; superseding the old edge is the resolver's job.
       A target may be brought in by a noun ("a small town called Bree", "a startup named
-      Loom"), except for "joined" (a club is no employer).
+      Loom"), except for "joined" (a club is no employer), and may be a possessive that
+      ends its clause ("works at McDonald's", "a nurse at St. Luke's hospital").
     - Dates: "in 2019", "since May 2021", "on 2023-05-01", "on May 1, 2023" set valid_at
       on the fact and its relations; "until 2020" / "from 2018 to 2020" set invalid_at.
       A relation takes its own clause's: "until 2020 and then joined Meta" ends no job
@@ -76,6 +80,7 @@ from ..models import (
     Extraction,
     check_relation_name,
     name_key,
+    relation_key,
 )
 from ..stores.base import KnownEntity
 from ..text import has_cjk, word_count
@@ -97,11 +102,12 @@ from .offline_patterns import (
     PLACEHOLDER,
     TARGET_ENTITY,
     Rule,
-    kin_relation,
     read_phrase,
     rules_for,
 )
+from .offline_pets import PetNames
 from .offline_pronouns import PRONOUNS, Antecedents, followed, gender_of
+from .offline_ties import Found, kin, owned, pair, pets
 from .offline_words import Cues, category, class_of, surface_cues
 
 _WORDS = re.compile(r"[a-z0-9']+")
@@ -134,17 +140,6 @@ _P_SPEAKER, _P_KNOWN, _P_RELATION = 0, 1, 3
 # tentative name ("Life is a ride", "Nature loves balance").
 _WEAK = frozenset({"likes", "dislikes", "is_a"})
 _PLACES_AND_EMPLOYERS = frozenset({"organization", "location"})
-
-
-@dataclass
-class _Found:
-    relation: str  # a relation name or an "@" handler resolved in ``_finish``
-    source: Mention
-    target: Mention
-    source_type: str = ""
-    target_type: str = ""
-    via: Mention | None = None  # "moved from <via> to <target>"
-    ends: bool = False  # the date stated is the relation's end ("retired from X in 2019")
 
 
 @dataclass
@@ -204,6 +199,7 @@ class _Run:
         self.named: list[set[str]] = []  # per fact: name keys of who it names, not the speaker
         self.edges: list[_Edge] = []
         self.antecedents: Antecedents  # he / she: who was just named (offline_pronouns)
+        self.pets = PetNames()  # a pet brought in without a name, named later (offline_pets)
 
     def run(self, text: str) -> Extraction:
         sentences = split_sentences(text)
@@ -226,7 +222,7 @@ class _Run:
         mentions = self.finder.find(sentence)
         if self.antecedents.wanted and not PRONOUNS.isdisjoint(sentence.low):
             mentions = self.antecedents.stand_in(sentence.work, mentions, self._kind)
-        found: list[_Found] = []
+        found: list[Found] = []
         work = sentence.work
         kept = left_out(work, mentions, self.finder.speaker)  # None: the "I" is not left out
         mentions = mentions if kept is None else kept
@@ -247,6 +243,8 @@ class _Run:
                     while (match := rule.regex.search(text, position)) is not None:
                         position = match.start() + 1
                         found += self._apply(rule, match, text, mentions)
+            for owner, animals in self.pets.read(template, work, sentence.low, mentions):
+                found += pets(animals, [owner], every=True)
         # A tentative name must earn its place in a relation that says what it is.
         found = [f for f in found if f.relation not in _WEAK or not (
             f.source.tentative or f.target.tentative)]  # fmt: skip
@@ -323,7 +321,7 @@ class _Run:
 
     def _apply(
         self, rule: Rule, match: re.Match[str], template: str, mentions: list[Mention]
-    ) -> list[_Found]:
+    ) -> list[Found]:
         groups = match.groupdict()
 
         def pick(group: str) -> list[Mention]:
@@ -348,11 +346,14 @@ class _Run:
         ):
             return []  # "Alice living in Paris" is not a statement
         if rule.relation == "@kin":
-            return self._kin(groups, subjects or pick("x"), pick("p"), bool(subjects))
+            return kin(groups, subjects or pick("x"), pick("p"), bool(subjects))
+        if rule.relation == "@kin_had":
+            return kin(groups, pick("x"), subjects, False)
         if rule.relation == "@pet":
-            return self._pets(groups, pick("x"), pick("p") or subjects)
+            every = bool(groups.get("pl")) or groups["k"] in words.PET_PLURALS
+            return pets(pick("x"), pick("p") or subjects, every)
         if rule.relation == "@pair":
-            return self._pair(groups, subjects[0], pick("b")[0])
+            return pair(groups, subjects[0], pick("b")[0])
         target = self._target(rule, groups, mentions)
         if target is None:
             return []
@@ -374,10 +375,16 @@ class _Run:
             relation = words.TITLES.get(groups["z"], "works_at")
         elif relation == "is_a":
             source_type = class_of(target.name)
+        elif relation == "@favorite":  # "my favorite thing is hiking": a liking
+            kind = groups["z"].split()
+            if kind[-1] in words.VAGUE_KINDS:
+                return []
+            liked = kind[-1] in ("thing", "things")
+            relation = "likes" if liked else relation_key("_".join(["favorite", *kind]))
         ends = relation == "@retired"
         relation = "works_at" if ends else relation
         via = pick("f")[0] if groups.get("f") else None
-        return [_Found(relation, s, target, source_type, target_type, via, ends)
+        return [Found(relation, s, target, source_type, target_type, via, ends)
                 for s in subjects if name_key(s.name) != name_key(target.name)]  # fmt: skip
 
     @staticmethod
@@ -385,46 +392,21 @@ class _Run:
         rule: Rule, groups: dict[str, str | None], mentions: list[Mention]
     ) -> Mention | None:
         if groups.get("b"):
-            return mentions[int(PLACEHOLDER.findall(groups["b"])[0])]
+            at = int(PLACEHOLDER.findall(groups["b"])[0])
+            if groups.get("own"):
+                if mentions[at].kind == "speaker":
+                    return None  # "my" is no place
+                # "McDonald's", "St. Luke's Hospital": the whole name (once: a second
+                # rule may match the same words)
+                if "'s" not in mentions[at].name:
+                    mentions[at] = owned(mentions[at], groups.get("inst") or "")
+            return mentions[at]
         rest = groups.get("rest") or ""
         entity = TARGET_ENTITY.match(rest)
         if entity and not rule.strict:
             return mentions[int(entity.group(1))]
         phrase = read_phrase(rest, rule.phrase, rule.strict)
         return Mention(0, 0, phrase, "concept") if phrase else None
-
-    @staticmethod
-    def _kin(groups, relatives: list[Mention], owners: list[Mention], before: bool) -> list[_Found]:
-        if not groups.get("pl"):  # singular: the name next to the kin word
-            relatives = relatives[-1:] if before else relatives[:1]
-        relation = kin_relation(groups["k"])
-        owner = owners[0]
-        return [_Found(relation, owner, r, "person", "person")
-                for r in relatives if name_key(r.name) != name_key(owner.name)]  # fmt: skip
-
-    @staticmethod
-    def _pets(groups, pets: list[Mention], owners: list[Mention]) -> list[_Found]:
-        """The owner's pets: one (the name next to the word), or every one named after a
-        plural ("my cats Luna and Max")."""
-        if not owners:
-            return []
-        if not groups.get("pl") and groups["k"] not in words.PET_PLURALS:
-            pets = pets[:1]
-        owner = owners[0]
-        owned = name_key(owner.name)
-        return [_Found("pet", owner, p, "person", "other") for p in pets
-                if p.kind not in ("speaker", "concept") and name_key(p.name) != owned]  # fmt: skip
-
-    @staticmethod
-    def _pair(groups, first: Mention, second: Mention) -> list[_Found]:
-        relation = words.PAIR_WORDS[groups["k"]]
-        if groups.get("best") and relation == "friend":
-            relation = "best_friend"
-        if second.kind == "speaker":  # "Alice and I are friends": speaker first, as "my friend"
-            first, second = second, first
-        if name_key(first.name) == name_key(second.name):
-            return []
-        return [_Found(relation, first, second, "person", "person")]
 
     # --- the result ----------------------------------------------------------------------
 

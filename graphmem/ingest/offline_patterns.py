@@ -24,6 +24,7 @@ from .offline_words import (
     ABSTRACT,
     BLAND,
     DETERMINERS,
+    INSTITUTIONS,
     KIN_KEEP,
     KIN_MODIFIERS,
     KIN_SYNONYMS,
@@ -88,8 +89,13 @@ _PET_MODS = (
     r"(?:(?:new|little|old|young|baby|sweet|rescue|two|three|four|other|pet|guinea)\s+){0,2}"
 )
 PET = rf"{_PET_MODS}(?P<k>{_PET_WORDS})(?P<pl>s|es)?"
+_FAVORITE = r"(?:(?:all-time|all\s+time|absolute|very|current|new)\s+)?favou?rite"
 _CLAUSE_END = r"(?=\s*(?:[,.;:!?)]|$))"
 _REL_LIST = rf"(?P<x>{name_list('and')})"
+
+# A name that is a possessive: "works at McDonald's", "a nurse at St. Luke's hospital"
+# (the rules' end follows it, so "at Bob's house" is not read as a place called Bob's).
+_OWN = rf"(?P<own>'s(?:\s+(?P<inst>{'|'.join(sorted(INSTITUTIONS))}))?)?"
 
 _PARTS = {  # in order: "<PRE>" expands into parts replaced after it
     "<PRE>": "<S><ADV><AUX><ADV>",
@@ -97,9 +103,9 @@ _PARTS = {  # in order: "<PRE>" expands into parts replaced after it
     # "the Louvre"; "a small town called Bree", "a startup named Loom": the name is the
     # target, whatever noun introduced it.
     "<O>": rf"(?:the\s+|(?:an?|the)\s+(?P<intro>(?:[a-z-]+\s+){{1,3}})(?:called|named)\s+)?"
-    rf"(?P<b>{ENTITY})",
+    rf"(?P<b>{ENTITY}){_OWN}",
     # Named outright only: "joined a club called Chess Masters" is no employer.
-    "<OP>": rf"(?:the\s+)?(?P<b>{ENTITY})",
+    "<OP>": rf"(?:the\s+)?(?P<b>{ENTITY}){_OWN}",
     "<E>": ENTITY,
     "<P>": rf"(?P<p>{ENTITY})'s",
     "<END>": _END,
@@ -153,13 +159,19 @@ class Rule:
 _CUE_RUN = re.compile(r"[a-z-]+")
 
 
-def _rule(
-    relation: str, pattern: str, subject: str = "", target: str = "", cue: str = "", **kw
-) -> Rule:
+def expand(pattern: str) -> str:
+    """``pattern`` with its parts ("<PRE>", "<E>"...) written out."""
     for part, value in _PARTS.items():
         pattern = pattern.replace(part, value)
     if any(part in pattern for part in _PARTS):  # a part used before its definition
         raise ValueError(f"unexpanded part in rule pattern {pattern!r}")
+    return pattern
+
+
+def _rule(
+    relation: str, pattern: str, subject: str = "", target: str = "", cue: str = "", **kw
+) -> Rule:
+    pattern = expand(pattern)
     cues = frozenset(cue.split())
     if any(c not in pattern.replace("\\", "") or not _CUE_RUN.fullmatch(c) for c in cues):
         raise ValueError(f"cue not a-z or not in rule pattern {pattern!r}: {cue!r}")
@@ -273,6 +285,15 @@ RULES: tuple[Rule, ...] = (
           r"member\s+of\s+<O><END>", P, ORG, cue="member"),
     _rule("has_name", r"(?P<a><E>)'s\s+(?:full\s+)?name\s+(?:is|was)\s+<O><END>", P, P,
           cue="name"),
+    # "My favorite band is Coldplay", "Coldplay is my favorite band", "Ann's favourite
+    # food is sushi": favorite_band, favorite_food (a vague "thing" or "part": likes).
+    _rule("@favorite", rf"(?P<a><E>)'s\s+{_FAVORITE}\s+(?P<z>[a-z]+(?:\s+[a-z]+)?)\s+"
+          r"(?:is|was|has\s+always\s+been)\s+<O><END>", cue="favo"),
+    _rule("@favorite", rf"(?P<a><E>)'s\s+{_FAVORITE}\s+(?P<z>[a-z]+(?:\s+[a-z]+)?)\s+"
+          r"(?:is|was|has\s+always\s+been)\s+(?P<rest>.{0,200})", phrase=3, strict=True,
+          cue="favo"),
+    _rule("@favorite", rf"(?:the\s+)?(?P<b><E>)\s+(?:is|was|has\s+always\s+been)\s+"
+          rf"(?P<a><E>)'s\s+{_FAVORITE}\s+(?P<z>[a-z]+(?:\s+[a-z]+)?)<END>", cue="favo"),
     # Liking: "I've always loved hiking"; "'m like" is left out ("I'm like a kid").
     _rule("likes", r"<S><ADV><HAVE><ADV>\s+(?P<v>likes|liked|like|loves|loved|love|enjoys|"
           r"enjoyed|enjoy|adores|adored|adore)\s+(?P<rest>.{0,200})", phrase=3,
@@ -299,6 +320,9 @@ RULES: tuple[Rule, ...] = (
     _rule("@kin", r"<P>\s+<KIN><ADV>\s+(?:is|was|'s)\s+(?:named\s+|called\s+)?(?P<x><E>)<END>",
           P, P, cue=_KIN_CUE),
     _rule("@kin", r"<P>\s+<KIN>'s\s+name\s+(?:is|was)\s+(?P<x><E>)<END>", P, P, cue=_KIN_CUE),
+    # "I have two kids, Sam and Ella", "Bob has a brother called Tim": the subject's.
+    _rule("@kin_had", r"<PRE>\s+(?:has|have|had)\s+(?:an?|one|two|three|four|five|six|\d)\s+"
+          r"<KIN>(?:\s*[,:]\s*|\s+(?:named|called)\s+)<X>", P, P, cue=_KIN_CUE),
     # Pets; the owner is the source: Jolene -[pet]-> Seraphim. "my dog Biscuit", "my cats,
     # Luna and Max", "my dog is called Max", "my cat's name is Tom", "Oscar, my guinea
     # pig", "we adopted another puppy called Pixie".

@@ -154,6 +154,12 @@ PET_WORDS = (
     "parrot budgie bird canary goldfish fish turtle tortoise horse pony lizard gecko "
     "iguana ferret pig chinchilla pet puppies kitties bunnies ponies"
 ).split()
+# "My favorite part was the ending": a favorite of something unsaid, no relation.
+VAGUE_KINDS = _words("part parts one ones bit bits way ways kind type sort moment memory time")
+# What follows a saint's or a founder's name: "St. Luke's hospital", "Mary's school".
+INSTITUTIONS = _words(
+    "hospital church school college university cathedral chapel clinic academy infirmary"
+)
 PET_PLURALS = _words("puppies kitties bunnies ponies")
 KIN_MODIFIERS = _words(
     "older younger little big baby twin elder eldest youngest oldest best ex new old close dear"
