@@ -212,3 +212,20 @@ def test_a_question_about_someones_pets_is_answered_through_their_pets(tmp_path)
                 "Susie, my other snake, sheds her skin this week."} <= through  # fmt: skip
         assert all("Jolene -[pet]->" in h.explain() for h in hits if h.text in through)
         assert not any("Luna" in text for text in through)  # Deborah's are not Jolene's
+
+
+def test_a_pet_named_turns_after_it_came_is_its_owners(tmp_path):
+    """Chats bring a pet in, are asked its name, and give it a turn later: no rule read a
+    name so far from its animal, so "What is Maria's dog called?" had no edge to go by."""
+    turns = [("Maria", "I just adopted a cute pup from a shelter last week."),
+             ("John", "Wow, how cute! What's her name?"),
+             ("Maria", "Her name is Shadow! She's full of energy."),
+             ("John", "I met a girl at the gym. Her name is Sue."),  # John's news, no pet
+             ("John", "Your dog looks so happy, what's his name?"),
+             ("Maria", "Thanks! His name is Rex, he is my old boy.")]  # fmt: skip
+    with Memory.open(tmp_path, embedder="hash") as m:
+        m.add([{"role": "user", "content": t, "name": s} for s, t in turns], user_id="chat")
+        pets = {(r.source_name, r.target_name) for r in m.graph.relations(
+            "Maria", user_id="chat") if r.name == "pet"}  # fmt: skip
+        assert pets == {("Maria", "Shadow"), ("Maria", "Rex")}
+        assert not [r for r in m.graph.relations("John", user_id="chat") if r.name == "pet"]

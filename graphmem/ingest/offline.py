@@ -199,13 +199,16 @@ class _Run:
         self.named: list[set[str]] = []  # per fact: name keys of who it names, not the speaker
         self.edges: list[_Edge] = []
         self.antecedents: Antecedents  # he / she: who was just named (offline_pronouns)
-        self.pets = PetNames()  # a pet brought in without a name, named later (offline_pets)
+        # A pet brought in without a name, named later (offline_pets): carried from turn
+        # to turn with the people.
+        self.pets = people.pets if people is not None else PetNames()
 
     def run(self, text: str) -> Extraction:
         sentences = split_sentences(text)
         self.finder.prepare(sentences)
         carried = self.carried
         self.antecedents = carried if carried is not None else Antecedents(followed(sentences))
+        self.pets.begin(self.finder.speaker)
         for sentence in sentences:
             self._sentence(sentence)
         return self._finish()
@@ -227,6 +230,7 @@ class _Run:
         kept = left_out(work, mentions, self.finder.speaker)  # None: the "I" is not left out
         mentions = mentions if kept is None else kept
         lowered = work.lower()
+        self.pets.heard(lowered)
         if not work.rstrip().endswith("?") and not _SKIP_RELATIONS.search(lowered):
             parts, previous = [], 0
             for index, mention in enumerate(mentions):

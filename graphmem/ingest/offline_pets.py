@@ -6,7 +6,9 @@ next clause or sentence: "We adopted two kittens. Their names are Luna and Max",
 got a new dog, his name is Rex", "My daughter got a kitten. We named him Oliver."
 
 ``PetNames`` keeps the last pet brought in without a name for the two sentences after
-it, and reads a naming clause against it. The pronoun of the naming clause ("her",
+it, and reads a naming clause against it. In a conversation it waits two turns, for the
+name its owner gives when asked ("What's her name?" / "Her name is Shadow!"), and "your
+pup" in a turn makes whoever speaks next its owner. The pronoun of the naming clause ("her",
 "him") may have been stood in for a person by ``offline_pronouns``; it counts as a
 pronoun when the text it replaced is one, so "Her name's Coco" after "Ann got a puppy"
 still names the puppy, not Ann. A name said of a person ("Ann's name is ...") is not
@@ -17,17 +19,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from .offline_mentions import Mention
 from .offline_patterns import ENTITY, PLACEHOLDER, expand
 from .offline_words import PET_PLURALS, PET_WORDS
 
-# "I got a puppy", "Ann adopted two kittens", "we brought home a new rescue dog". Not
+# "I got a puppy", "Ann adopted two kittens", "I adopted this cute pup". Not
 # when a name follows ("a dog named Rex" is the rule table's).
 _INTRO = re.compile(expand(
     r"<PRE>\s+(?:has|have|had|got|get|gets|adopted|adopt|adopts|rescued|bought|welcomed|"
-    r"brought\s+home|took\s+in)\s+(?:(?:an?|another|some|our|my|his|her|their|<E>'s)\s+|"
-    r"(?=(?:two|three|four)\s))<PET>"
+    r"brought\s+home|took\s+in)\s+(?:(?:an?|another|this|some|our|my|his|her|their|<E>'s)\s+"
+    r"(?:[a-z]+\s+)??|(?=(?:two|three|four)\s))<PET>"
     r"(?![\w'-])(?!\s*,?\s*(?:named|called)\b)"
 ))  # fmt: skip
 _PRONOUN = rf"(?:her|his|its|their|him|them|it|she|he|they|(?P<{{}}>{ENTITY}))"
@@ -41,16 +44,49 @@ _NAMING = re.compile(expand(
 ))  # fmt: skip
 _PRONOUNS = frozenset("her his its their him them it she he they".split())
 _PET_TOKENS = frozenset(PET_WORDS) | {f"{w}s" for w in PET_WORDS} | {f"{w}es" for w in PET_WORDS}
+# "Your pup is so cute! What's her name?": the pet is the one spoken to's.
+_YOURS = re.compile(
+    r"\byour\s+(?:(?:new|little|cute|sweet|other)\s+)?(?:"
+    + "|".join(sorted(_PET_TOKENS, key=len, reverse=True))
+    + r")\b"
+)
 _KEEP = 3  # sentences a nameless pet waits for its name: its own and the two after it
+_TURNS = 2  # ... or, in a conversation, the next two turns' first three sentences each
 
 
 class PetNames:
-    """The one extract call's pet brought in without a name, and its naming."""
+    """A pet brought in without a name, and its naming: within one text, or carried from
+    turn to turn of a conversation with ``offline_pronouns.Antecedents`` ("I just adopted
+    a pup!" / "Aww, what's her name?" / "Her name is Shadow!")."""
 
     def __init__(self) -> None:
         self.owner: Mention | None = None
+        self.yours = False  # the owner is whoever speaks next
         self.plural = False
-        self.left = 0
+        self.left = 0  # sentences left in this text
+        self.turns = 0  # texts left after this one
+        self.speaker = self.by = ""  # who speaks now; who brought the pet in
+
+    def begin(self, speaker: str) -> None:
+        """A new text (a turn) by ``speaker`` starts. Only whoever brought the pet in, or
+        was asked about it, names it there: "I got a puppy!" / "I met a girl. Her name is
+        Sue" is someone else's news."""
+        self.speaker = speaker
+        if self.turns <= 0:
+            self.owner, self.yours, self.left = None, False, 0
+            return
+        self.turns -= 1
+        if self.yours and speaker:
+            self.owner, self.yours, self.by = Mention(0, 0, speaker, "speaker"), False, speaker
+        elif self.owner is not None:  # named in a text before this one: no place in it
+            self.owner = replace(self.owner, start=0, end=0, possessive=False)
+        self.left = _KEEP if speaker == self.by else 0
+
+    def heard(self, lowered: str) -> None:
+        """Any sentence, a question too: "your pup" makes the next speaker its owner."""
+        if "your" in lowered and _YOURS.search(lowered):  # most sentences: one scan
+            self.owner, self.yours, self.plural = None, True, False
+            self.left, self.turns = 0, _TURNS
 
     def read(
         self, template: str, work: str, low: Sequence[str], mentions: Sequence[Mention]
@@ -62,7 +98,8 @@ class PetNames:
             owners = [mentions[int(i)] for i in PLACEHOLDER.findall(intro.group("a"))]
             if owners and not owners[0].objective:
                 plural = bool(intro.group("pl")) or intro.group("k") in PET_PLURALS
-                self.owner, self.plural, self.left = owners[0], plural, _KEEP
+                self.owner, self.yours, self.plural = owners[0], False, plural
+                self.left, self.turns, self.by = _KEEP, _TURNS, self.speaker
                 intro_end = intro.end()
         if self.owner is not None and self.left > 0:
             naming = _NAMING.search(template, intro_end)
@@ -70,8 +107,9 @@ class PetNames:
                 pets = [mentions[int(i)] for i in PLACEHOLDER.findall(naming.group("x"))]
                 pets = [p for p in pets if p.kind not in ("speaker", "concept")]
                 if pets:
-                    named.append((self.owner, pets if self.plural else pets[:1]))
-                    self.owner = None
+                    several = self.plural or "names" in naming.group(0)  # "their names are"
+                    named.append((self.owner, pets if several else pets[:1]))
+                    self.owner, self.turns = None, 0
         self.left -= 1
         return named
 

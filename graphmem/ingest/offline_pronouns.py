@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from ..models import name_key
 from .offline_mentions import Mention, Sentence
+from .offline_pets import PetNames
 from .offline_words import KIN_MODIFIERS, KIN_WORDS
 
 _TIES = "|".join(re.escape(w) for w in sorted(KIN_WORDS, key=len, reverse=True))
@@ -162,6 +163,7 @@ class Antecedents:
     def __init__(self, wanted: bool = True, speakers: Sequence[str] = ()) -> None:
         self.people: list[Person] = []
         self.wanted = wanted
+        self.pets = PetNames()  # a pet not yet named ("I got a pup!" / "Her name is Coco")
         # A conversation's speakers are "I" and "you" to each other, never "he" or "she".
         self.speakers = {name_key(s) for s in speakers}
 
