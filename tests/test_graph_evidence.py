@@ -202,10 +202,8 @@ def test_a_question_about_someones_pets_is_answered_through_their_pets(tmp_path)
              ("Deborah", "Luna knocked a plant off the shelf!"),
              ("Jolene", "I have exams next week and I feel stressed.")]  # fmt: skip
     with Memory.open(tmp_path, embedder="hash") as m:
-        m.add([{"role": "user", "content": t, "name": s} for s, t in turns], user_id="chat")
-        pets = {(r.source_name, r.target_name) for r in m.graph.relations(
-            "Jolene", user_id="chat") if r.name == "pet"}  # fmt: skip
-        assert pets == {("Jolene", "Seraphim"), ("Jolene", "Susie")}
+        m.add(_chat(turns), user_id="chat")
+        assert _pets(m, "Jolene") == {("Jolene", "Seraphim"), ("Jolene", "Susie")}
         hits = m.search("What pets does Jolene have?", user_id="chat", limit=5)
         through = {h.text for h in hits if "graph" in h.score_parts}
         assert {"My snake Seraphim loves the warm rock I bought.",
@@ -224,8 +222,15 @@ def test_a_pet_named_turns_after_it_came_is_its_owners(tmp_path):
              ("John", "Your dog looks so happy, what's his name?"),
              ("Maria", "Thanks! His name is Rex, he is my old boy.")]  # fmt: skip
     with Memory.open(tmp_path, embedder="hash") as m:
-        m.add([{"role": "user", "content": t, "name": s} for s, t in turns], user_id="chat")
-        pets = {(r.source_name, r.target_name) for r in m.graph.relations(
-            "Maria", user_id="chat") if r.name == "pet"}  # fmt: skip
-        assert pets == {("Maria", "Shadow"), ("Maria", "Rex")}
-        assert not [r for r in m.graph.relations("John", user_id="chat") if r.name == "pet"]
+        m.add(_chat(turns), user_id="chat")
+        assert _pets(m, "Maria") == {("Maria", "Shadow"), ("Maria", "Rex")}
+        assert _pets(m, "John") == set()
+
+
+def _chat(turns: list[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text, "name": who} for who, text in turns]
+
+
+def _pets(m: Memory, owner: str) -> set[tuple[str, str]]:
+    return {(r.source_name, r.target_name) for r in m.graph.relations(owner, user_id="chat")
+            if r.name == "pet"}  # fmt: skip
