@@ -181,6 +181,10 @@ class _SlashFree:
         await self.app(scope, receive, send)
 
 
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
 def create_app(memory: Memory, keys: KeyStore, *, settings: Settings | None = None) -> FastAPI:
     """A FastAPI app serving ``memory``; the caller keeps ownership of both stores."""
     settings = settings or Settings()
@@ -206,6 +210,9 @@ def create_app(memory: Memory, keys: KeyStore, *, settings: Settings | None = No
         # FastAPI's pages load scripts from public CDNs: /docs is made here (docs.py).
         docs_url=None,
         redoc_url=None,
+        # Each operation named as its library call ("search", "add_many"): a client
+        # generated from /openapi.json had methods such as search_v1_search_post.
+        generate_unique_id_function=_operation_id,
     )
     app.state.graphmem = state
     install_handlers(app)
