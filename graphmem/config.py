@@ -41,7 +41,7 @@ DEFAULT_NEO4J_PASSWORD = "graphmem-password"
 DEFAULT_NEO4J_DATABASE = "neo4j"
 DEFAULT_SINGLE_VALUED = (
     "lives_in", "works_at", "married_to", "born_in", "located_in", "ceo_of", "age", "name",
-    "job_title", "reports_to",
+    "job_title", "reports_to", "favorite_*",
 )  # fmt: skip
 _UNSENDABLE = re.compile("[\x00-\x20\x7f\ud800-\udfff]")  # in a URL: never sendable
 _MOST_MB = 2**42  # 4 exabytes: past any machine, and 2**62 bytes fit in 64 bits
@@ -72,6 +72,8 @@ class Config:
     # The model's output is held to the caller's limits: each fact to max_text_chars, and
     # each list (facts, entities, relations) of one extraction to this many items.
     max_extracted_items: int = 200
+    # Relations that hold one value at a time: a new one ends the old ("lives_in"), and a
+    # name ending in "*" covers every name it starts ("favorite_*": favorite_band...).
     single_valued: tuple[str, ...] = DEFAULT_SINGLE_VALUED
     # Entity resolution: cosine floor for merging a new mention into a stored entity of the
     # same type when neither name nor alias matched exactly.

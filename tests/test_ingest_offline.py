@@ -128,6 +128,32 @@ def test_left_and_now_works_at_supersedes_the_old_employer(mem):
     assert [r.target_name for r in rels if r.key == "works_at"] == ["Iron Field Health"]
 
 
+def test_a_new_favorite_and_a_move_to_a_city_named_like_a_person_end_the_old(mem):
+    """ "Where do I live?" answered with the city left behind: "moved to Austin" was
+    read as moved_to (Austin is a given name too), which ends no lives_in; and each
+    favorite_food stood beside the last, so the old favorite was as current as the new."""
+    mem.add("I live in Denver.", user_id="u", timestamp="2024-01-01")
+    mem.add("My favorite food is sushi.", user_id="u", timestamp="2024-01-01")
+    moved = mem.add("We just moved to Austin!", user_id="u", timestamp="2024-06-01")
+    tacos = mem.add("These days my favorite food is tacos.", user_id="u", timestamp="2024-07-01")
+    assert len(moved.invalidated) == 1 and len(tacos.invalidated) == 1
+    assert sorted(f.text for f in mem.get_all(user_id="u")) == [
+        "These days my favorite food is tacos.", "We just moved to Austin!"]  # fmt: skip
+    rels = mem.graph.relations("u", user_id="u")
+    assert {(r.key, r.target_name) for r in rels} == {
+        ("lives_in", "Austin"), ("favorite_food", "tacos")}  # fmt: skip
+
+
+def test_single_valued_names_may_end_in_a_star(tmp_path):
+    with Memory.open(tmp_path, embedder="hash", single_valued=["drives_*"]) as m:
+        m.add_triples([("Ann", "drives_car", "Volvo")], user_id="u", timestamp="2024-01-01")
+        m.add_triples([("Ann", "drives_car", "Saab")], user_id="u", timestamp="2024-03-01")
+        m.add_triples([("Ann", "likes", "Tea"), ("Ann", "likes", "Jazz")], user_id="u")
+        rels = m.graph.relations("Ann", user_id="u")
+        assert sorted((r.key, r.target_name) for r in rels) == [
+            ("drives_car", "Saab"), ("likes", "Jazz"), ("likes", "Tea")]  # fmt: skip
+
+
 def test_a_name_with_two_given_names_stays_one_person(mem):
     mem.add("Uma Leo Haas lives in Lyon.", user_id="u")
     mem.add("Leo Haas lives in Porto.", user_id="u")

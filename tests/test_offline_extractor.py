@@ -66,6 +66,7 @@ PATTERNS = [
     ("Alice moved from Acme to Globex.", "user", (ACME,), ("Alice", "works_at", "Globex")),
     ("Bob moved from Paris to Lyon.", "user", (), ("Bob", "lives_in", "Lyon")),
     ("Bob moved from Springfield to Shelbyville.", "user", (), ("Bob", "moved_to", "Shelbyville")),
+    ("I moved to Austin.", "kim", (), ("kim", "lives_in", "Austin")),  # a given name too
     ("Alice left Acme for Globex.", "user", (ACME,), ("Alice", "works_at", "Globex")),
     ("Bob is Alice's brother.", "user", (), ("Alice", "brother", "Bob")),
     ("Alice's brother Bob is a pilot.", "user", (), ("Alice", "brother", "Bob")),

@@ -421,6 +421,10 @@ class _Run:
             kind = category(self.cues.type_of(edge.via)) if edge.via else ""
             if kind not in _PLACES_AND_EMPLOYERS:
                 kind = category(self.cues.type_of(edge.target))
+            if kind == "person" and ("location", words.PLACE) in surface_cues(
+                self.names[edge.target]
+            ):
+                kind = "location"  # "moved to Austin": no one moves to a person
             if kind not in _PLACES_AND_EMPLOYERS:
                 return "moved_to"
             self.cues.add(edge.target, kind, _P_RELATION)

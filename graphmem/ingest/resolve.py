@@ -90,7 +90,11 @@ class Resolver:
         self.vectors = vectors
         self.embedder = embedder
         self.threshold = threshold
-        self.single_valued = frozenset(relation_key(s) for s in single_valued)
+        # "favorite_*": every relation named so holds one value at a time.
+        self.single_valued = frozenset(relation_key(s) for s in single_valued if s[-1:] != "*")
+        self.single_prefixes = tuple(
+            relation_key(s[:-1]) + "_" for s in single_valued if s[-1:] == "*"
+        )
 
     # -- entities --------------------------------------------------------------------
 
@@ -252,7 +256,7 @@ class Resolver:
             rel = Relation(new_id(), src.id, dst.id, name, scope, [fact_id],
                            created_at=now, valid_at=valid_at, invalid_at=ex.invalid_at,
                            source_name=src.name, target_name=dst.name)  # fmt: skip
-            if key in self.single_valued:
+            if key in self.single_valued or key.startswith(self.single_prefixes):
                 # Time order, not the order of adding: a statement older than one stored
                 # (an imported backlog) ends where the next one starts and closes none
                 # made after it, as it would have had it come first.
