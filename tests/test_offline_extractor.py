@@ -720,3 +720,40 @@ def test_a_name_written_decomposed_is_the_same_entity_and_keeps_its_relation(tmp
         assert names == ["Globex", "Paris", "Zoé"]
         found = {(r.name, r.target_name) for r in m.graph.relations("Zoé", user_id="u")}
         assert found == {("works_at", "Globex"), ("lives_in", "Paris")}
+
+
+def test_a_run_on_sentence_of_many_relations_finds_its_clauses_once(monkeypatch):
+    """Each relation of a sentence scanned the whole sentence for its clause: 20,000
+    characters of "My sister Ann, ..." (1,333 relations) took seconds, at 20 KB per add."""
+    from graphmem.ingest import offline_dates
+
+    read: list[str] = []
+
+    def counted(text: str) -> tuple[str, str]:
+        read.append(text)
+        return sentence_dates(text)
+
+    monkeypatch.setattr(offline_dates, "sentence_dates", counted)
+    out = run("My sister Ann, " * 1000 + "and my brother Tom moved to Lyon in 2019.", "kim")
+    assert ("kim", "brother", "Tom") in triples(out)
+    assert len(read) <= 3  # the sentence's one clause, not one scan per relation
+    assert sum(map(len, read)) < 40_000
+
+
+def test_a_line_of_initials_is_split_with_a_bounded_look_back(monkeypatch):
+    """Each "." looked back for its word from the line's last split: a line of 6,600
+    initials ("A. A. ...", 20,000 characters, no split) took seconds."""
+    from graphmem.ingest import offline_mentions
+
+    spans: list[int] = []
+    real = offline_mentions._LAST_WORD
+
+    class Counted:
+        def search(self, text: str, pos: int, endpos: int):
+            spans.append(endpos - pos)
+            return real.search(text, pos, endpos)
+
+    monkeypatch.setattr(offline_mentions, "_LAST_WORD", Counted())
+    pieces = split_sentences("A. " * 6600 + "Dr. Who works at Acme. Yes.")
+    assert [p.text for p in pieces][-1] == "Yes."
+    assert len(spans) >= 6600 and max(spans) <= 64

@@ -86,7 +86,7 @@ from ..stores.base import KnownEntity
 from ..text import has_cjk, word_count
 from . import offline_words as words
 from .offline_clauses import variants
-from .offline_dates import clause_dates, sentence_dates
+from .offline_dates import Clauses, sentence_dates
 from .offline_importance import importance, is_rule
 from .offline_mentions import (
     KnownIndex,
@@ -272,13 +272,16 @@ class _Run:
             if mention.kind != "speaker":
                 self.named[fact].add(key)
         lead = min((m.start for m in mentions if m.end > m.start), default=0)
+        clauses: Clauses | None = None  # found once, when a relation is dated
         for item in found:
             source, target = self._register(item.source), self._register(item.target)
             # The dates of the clause that names the target, or, for a target with no place
             # in the text (a liked phrase), of the clause that names the subject; else the
             # sentence's ("Love hiking since 2010", with a left-out "I").
             placed = [m for m in (item.target, item.source) if m.end > m.start]
-            dates = clause_dates(work, placed[0].start, lead) if placed else stated
+            if placed and clauses is None:
+                clauses = Clauses(work, lead)
+            dates = clauses.dates_at(placed[0].start) if placed else stated
             if item.ends:  # its one date is the end; with none, no relation can say it ended
                 if not any(dates):
                     continue
