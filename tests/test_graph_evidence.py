@@ -227,6 +227,24 @@ def test_a_pet_named_turns_after_it_came_is_its_owners(tmp_path):
         assert _pets(m, "John") == set()
 
 
+def test_an_allergy_is_reached_through_whose_it_is(tmp_path):
+    """ "What is my wife allergic to?": the allergy turn names Priya, not the wife, and no
+    rule read an allergy, so nothing in the graph led from "my wife" to it."""
+    turns = [("Sam", "I'm planning a trip to Japan with my wife Priya."),
+             ("Sam", "Priya is allergic to shellfish, so we need to be careful."),
+             ("Sam", "My budget is 4000 dollars."),
+             ("Sam", "I have a bad allergy to pollen in spring.")]  # fmt: skip
+    with Memory.open(tmp_path, embedder="hash") as m:
+        m.add(_chat(turns), user_id="chat")
+        [first, *_] = m.search("What is my wife allergic to?", user_id="chat", limit=3)
+        assert first.text.startswith("Priya is allergic to shellfish")
+        assert "Sam -[wife]-> Priya" in first.explain()
+        assert {(r.name, r.target_name) for r in m.graph.relations("Priya", user_id="chat")} >= {
+            ("allergic_to", "shellfish")}  # fmt: skip
+        assert {(r.source_name, r.target_name) for r in m.graph.relations(
+            "Sam", user_id="chat") if r.name == "allergic_to"} == {("Sam", "pollen")}  # fmt: skip
+
+
 def _chat(turns: list[tuple[str, str]]) -> list[dict[str, str]]:
     return [{"role": "user", "content": text, "name": who} for who, text in turns]
 

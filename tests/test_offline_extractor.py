@@ -189,6 +189,11 @@ PATTERNS = [
         (),
         ("kim", "works_at", "St. Luke's Hospital"),
     ),  # fmt: skip
+    # Allergies
+    ("I'm allergic to peanuts.", "kim", (), ("kim", "allergic_to", "peanuts")),
+    ("Ann is severely allergic to cats.", "user", (), ("Ann", "allergic_to", "cats")),
+    ("I have a severe shellfish allergy.", "kim", (), ("kim", "allergic_to", "shellfish")),
+    ("Bob has a bad allergy to penicillin.", "user", (), ("Bob", "allergic_to", "penicillin")),
     # Favorites, named by their kind
     ("My favorite band is Coldplay.", "kim", (), ("kim", "favorite_band", "Coldplay")),
     ("Coldplay is my favourite band!", "kim", (), ("kim", "favorite_band", "Coldplay")),
@@ -340,9 +345,13 @@ NO_RELATION = [
     "I don't have a dog. His name is Rex.",  # no dog: whose name is it?
     "I work at Bob's house.",  # Bob's house is no employer
     "My favorite part was the ending.",  # a favorite of something unsaid
+    "I have seasonal allergies.",  # a season is no allergen
+    "Ann has food allergies.",
+    "I'm not allergic to anything.",
+    "I have no allergy to cats.",
+    "I have no peanut allergy.",
     "My favorite band isn't Coldplay.",
     "I work at my desk.",
-    "I have dog allergies. His name is Rex.",  # no pet brought in
     "I got a new job. His name is Bob.",
     "I got a cat. It rained. We went out. I named it Tom.",  # too far from the cat
     "I worked as a nurse for ten years.",  # was, not is
@@ -358,6 +367,8 @@ def test_no_relation_from(text):
 def test_a_name_said_of_a_person_after_a_nameless_pet_is_not_the_pets():
     out = run("I got a puppy. Ann's name is Ann Lee. Her name is Coco.", "kim")
     assert {(r.source, r.target) for r in out.relations if r.relation == "pet"} == {("kim", "Coco")}
+    out = run("I have dog allergies. His name is Rex.", "kim")  # no pet brought in
+    assert triples(out) == {("kim", "allergic_to", "dog")}
 
 
 def test_a_left_out_i_is_read_as_the_speaker_and_its_verb_as_no_name():

@@ -19,7 +19,8 @@ What it finds
       the name appears in, a short list of given names, then a short list of places.
     - Relations (``offline_patterns.RULES``): works_at, lives_in, born_in, grew_up_in,
       studies_at, founded, owns, manages, member_of, married_to, engaged_to, dating,
-      comes_from, located_in, likes, dislikes, is_a, has_name, moved_to, favorite_<kind>
+      comes_from, located_in, likes, dislikes, is_a, has_name, moved_to, allergic_to
+      ("I'm allergic to peanuts", "a severe shellfish allergy"), favorite_<kind>
       ("my favorite band is Coldplay": favorite_band), and family or
       social ties (brother, sister, mother, best_friend, colleague, boss...) with the
       possessor as source: "Bob is Alice's brother" gives Alice -[brother]-> Bob, "I

@@ -285,6 +285,15 @@ RULES: tuple[Rule, ...] = (
           r"member\s+of\s+<O><END>", P, ORG, cue="member"),
     _rule("has_name", r"(?P<a><E>)'s\s+(?:full\s+)?name\s+(?:is|was)\s+<O><END>", P, P,
           cue="name"),
+    # "I'm allergic to peanuts", "Ann has a severe nut allergy": what to keep away from.
+    _rule("allergic_to", r"<S><BE><ADV>\s+(?:(?:very|severely|deathly|mildly|slightly|super)\s+)?"
+          r"allergic\s+to\s+(?P<rest>.{0,200})", phrase=3, cue="allergic"),
+    _rule("allergic_to", r"<PRE>\s+(?:has|have|had|got|developed)\s+(?:an?\s+)?(?:(?:severe|"
+          r"serious|mild|bad|slight)\s+)?(?!(?:an?|no|severe|serious|mild|bad|slight|terrible|seasonal|"
+          r"food|skin|environmental|many|some|several|few|multiple)\s)"
+          r"(?P<rest>[a-z]+(?:\s+[a-z]+)?)\s+allerg(?:y|ies)(?![\w'-])", phrase=2, cue="allerg"),
+    _rule("allergic_to", r"<PRE>\s+(?:has|have|had|got|developed)\s+(?:an?\s+)?(?:(?!no\s)"
+          r"[a-z]+\s+)?allerg(?:y|ies)\s+to\s+(?P<rest>.{0,200})", phrase=3, cue="allerg"),
     # "My favorite band is Coldplay", "Coldplay is my favorite band", "Ann's favourite
     # food is sushi": favorite_band, favorite_food (a vague "thing" or "part": likes).
     _rule("@favorite", rf"(?P<a><E>)'s\s+{_FAVORITE}\s+(?P<z>[a-z]+(?:\s+[a-z]+)?)\s+"
