@@ -8,9 +8,9 @@ got a new dog, his name is Rex", "My daughter got a kitten. We named him Oliver.
 ``PetNames`` keeps the last pet brought in without a name for the two sentences after
 it, and reads a naming clause against it. In a conversation it waits two turns, for the
 name its owner gives when asked ("What's her name?" / "Her name is Shadow!"), and "your
-pup" in a turn makes whoever speaks next its owner. The pronoun of the naming clause ("her",
-"him") may have been stood in for a person by ``offline_pronouns``; it counts as a
-pronoun when the text it replaced is one, so "Her name's Coco" after "Ann got a puppy"
+pup" in a turn makes whoever speaks next its owner. The pronoun of the naming clause
+("her", "him") may have been stood in for a person by ``offline_pronouns``; it counts as
+a pronoun when the text it replaced is one, so "Her name's Coco" after "Ann got a puppy"
 still names the puppy, not Ann. A name said of a person ("Ann's name is ...") is not
 read here.
 """

@@ -38,11 +38,11 @@ _TIES = "|".join(re.escape(w) for w in sorted(KIN_WORDS, key=len, reverse=True))
 _MODS = "|".join(sorted(KIN_MODIFIERS, key=len, reverse=True))
 _TIE = rf"(?:(?:{_MODS})[\s-]+){{0,2}}(?:{_TIES})(?:s|es)?(?:['’]s)?(?![\w'’-])"
 _PRONOUN = re.compile(rf"\b(?:(?P<s>she|he)(?![\w-])|(?P<p>his|her)(?=\s+{_TIE}))", re.I)
-# Someone spoken of: a tie word, or a noun for a person. Named when a name stands right
-# after it ("my sister Ann", "my boss, Karen") or before it ("Ann, my sister").
 # Pronouns stood in for in one sentence. Each reads the sentence before it, so 20,000
 # characters of "she said he" (3,333 pronouns, no full stop) took 49 s; prose has a few.
 _MOST_PRONOUNS = 64
+# Someone spoken of: a tie word, or a noun for a person. Named when a name stands right
+# after it ("my sister Ann", "my boss, Karen") or before it ("Ann, my sister").
 _PERSON_NOUN = re.compile(
     rf"\b(?:{_TIE}|(?:guy|man|woman|girl|boy|lady|person|someone|somebody|people)"
     rf"(?:['’]s)?(?![\w'’-]))",
