@@ -108,7 +108,7 @@ from .offline_patterns import (
 )
 from .offline_pets import PetNames
 from .offline_pronouns import PRONOUNS, Antecedents, followed, gender_of
-from .offline_ties import Found, kin, owned, pair, pets
+from .offline_ties import Found, kin, owned, pair, pets, several_pets
 from .offline_words import Cues, category, class_of, surface_cues
 
 _WORDS = re.compile(r"[a-z0-9']+")
@@ -358,8 +358,7 @@ class _Run:
         if rule.relation == "@kin_had":
             return kin(groups, pick("x"), subjects, False)
         if rule.relation == "@pet":
-            every = bool(groups.get("pl")) or groups["k"] in words.PET_PLURALS
-            return pets(pick("x"), pick("p") or subjects, every)
+            return pets(pick("x"), pick("p") or subjects, several_pets(groups))
         if rule.relation == "@pair":
             return pair(groups, subjects[0], pick("b")[0])
         target = self._target(rule, groups, mentions)

@@ -63,9 +63,8 @@ def sentence_dates(text: str) -> tuple[str, str]:
             prev = before.group(1) if before else ""
             if needs_preposition and prev not in _STARTS and prev not in _ENDS:
                 continue
-            taken[start:end] = b"\x01" * (
-                end - start
-            )  # even when invalid: "2023-02-30" is not "2023"
+            # Taken even when invalid: "2023-02-30" is not "2023".
+            taken[start:end] = b"\x01" * (end - start)
             iso = _date_of(match)
             if iso:
                 found.append((start, prev, iso))

@@ -23,7 +23,8 @@ from dataclasses import replace
 
 from .offline_mentions import Mention
 from .offline_patterns import ENTITY, PLACEHOLDER, expand
-from .offline_words import PET_PLURALS, PET_WORDS
+from .offline_ties import several_pets
+from .offline_words import PET_WORDS
 
 # "I got a puppy", "Ann adopted two kittens", "I adopted this cute pup". Not
 # when a name follows ("a dog named Rex" is the rule table's).
@@ -97,8 +98,8 @@ class PetNames:
         if not _PET_TOKENS.isdisjoint(low) and (intro := _INTRO.search(template)):
             owners = [mentions[int(i)] for i in PLACEHOLDER.findall(intro.group("a"))]
             if owners and not owners[0].objective:
-                plural = bool(intro.group("pl")) or intro.group("k") in PET_PLURALS
-                self.owner, self.yours, self.plural = owners[0], False, plural
+                self.owner, self.yours = owners[0], False
+                self.plural = several_pets(intro.groupdict())
                 self.left, self.turns, self.by = _KEEP, _TURNS, self.speaker
                 intro_end = intro.end()
         if self.owner is not None and self.left > 0:

@@ -1,12 +1,14 @@
 """What the offline extractor's rules found, and the ties whose parts a rule's groups give.
 
 ``Found`` is one relation a rule matched, before its names are registered; ``kin``,
-``pets`` and ``pair`` read family, pet and "X and Y are friends" matches; ``owned`` reads
+``pets`` and ``pair`` read family, pet and "X and Y are friends" matches
+(``several_pets``: whether a pet word is a plural); ``owned`` reads
 a possessive as the name it starts ("works at McDonald's").
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from ..models import name_key
@@ -41,6 +43,11 @@ def kin(groups, relatives: list[Mention], owners: list[Mention], before: bool) -
     owner = owners[0]
     return [Found(relation, owner, r, "person", "person")
             for r in relatives if name_key(r.name) != name_key(owner.name)]  # fmt: skip
+
+
+def several_pets(groups: Mapping[str, str | None]) -> bool:
+    """Whether a ``<PET>`` match names more than one: "cats", "puppies"."""
+    return bool(groups.get("pl")) or groups.get("k") in words.PET_PLURALS
 
 
 def pets(animals: list[Mention], owners: list[Mention], every: bool) -> list[Found]:
