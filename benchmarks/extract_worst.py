@@ -33,6 +33,7 @@ UNITS = (
     "Ann-Bob ", "I I I ", "we we ", "her her ", "she said he ", "My favorite ", "named ",
     "called Ann ", "— ", "\n", "Ann\n", "I'm a ", "not ", "2019-05-01 ", "12/05/2020 ",
     "Ann Bob Cid Dee ", "of the ", "got a puppy ", "your dog ", "is Ann's brother ",
+    "I don't work at Acme ", "no longer lives in ", "quit my job at ",
 )  # fmt: skip
 TAIL = " Ann lives in Paris."
 PROSE = (

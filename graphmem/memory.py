@@ -331,7 +331,8 @@ class Memory:
                                          self.config.max_text_chars)  # fmt: skip
             return self._write([stored], [found], scope, False, None, before)
         extractor = self.extractor if infer else self.linker
-        extractions = self.pipeline.extract_all(units, scope, extractor, infer)
+        said = to_iso(read_clock(self.clock))  # when a unit with no timestamp was said
+        extractions = self.pipeline.extract_all(units, scope, extractor, infer, said)
         decide = getattr(self.extractor, "decide", None) if infer else None
         return self._write(units, extractions, scope, infer, decide, before)
 

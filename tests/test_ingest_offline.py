@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import pytest
+from lifecycle_helpers import Clock
 
 from graphmem import Memory, Scope
 
@@ -221,3 +222,48 @@ def test_the_one_spoken_to_in_a_group_chat_is_not_the_one_spoken_of(mem):
     ], user_id="u")  # fmt: skip
     assert not {r.source_name for r in mem.graph.relations("Oslo", user_id="u")} & {
         "Melanie", "Caroline"}  # fmt: skip
+
+
+def test_a_job_or_home_said_to_have_ended_is_no_longer_current(tmp_path):
+    """ "Where do I work?" answered with the job the user had quit: an end with no date
+    made no relation, and one with a date stood beside the job it ended, open still."""
+    clock = Clock()
+    with Memory.open(tmp_path, embedder="hash", extractor="offline", clock=clock) as m:
+        m.add("I work at Google and I live in Denver.", user_id="u")
+        clock.advance(days=30)
+        quit_ = m.add("I quit my job at Google.", user_id="u")
+        clock.advance(days=30)
+        m.add("We no longer live in Denver.", user_id="u")
+        assert m.graph.relations("u", user_id="u") == []
+        ended = {r.key: r.invalid_at for r in m.graph.relations("u", include_invalid=True,
+                                                                 user_id="u")}  # fmt: skip
+        assert ended == {"works_at": "2026-03-31T09:00:00.000000Z",
+                         "lives_in": "2026-04-30T09:00:00.000000Z"}  # fmt: skip
+        # The fact that stated them is no longer current; the one that ended them is.
+        assert [f.text for f in m.get_all(user_id="u")] == [
+            "I quit my job at Google.", "We no longer live in Denver."]  # fmt: skip
+        events = [e for e in m.history_store.events(Scope.of(user_id="u"))
+                  if e.event == "INVALIDATE" and e.target_kind == "relation"]  # fmt: skip
+        assert {e.details["reason"] for e in events} == {"ended"}
+        assert events[0].details["ended_by"] == quit_.facts[0].id
+        clock.advance(days=1)
+        m.add("I quit my job at Google.", user_id="u", infer=False)  # said again: same end
+        again = m.graph.relations("Google", include_invalid=True, user_id="u")
+        assert [r.invalid_at for r in again] == ["2026-03-31T09:00:00.000000Z"]
+
+
+def test_an_ended_job_closes_only_its_own_stint(mem):
+    # A job said to have ended ends no other.
+    mem.add("I work at Meta.", user_id="u", timestamp="2024-01-01")
+    mem.add("I retired from Boeing in 2019.", user_id="u", timestamp="2024-02-01")
+    assert [r.target_name for r in mem.graph.relations("u", user_id="u")] == ["Meta"]
+    # Periods of their own: each ended before the job stated later began. An old "I
+    # quit" imported after it ends that job no more than the dated period does.
+    for user, said in (("v", "I quit my job at Google."),
+                       ("w", "I worked at Google from 2015 to 2018.")):  # fmt: skip
+        mem.add("I work at Google.", user_id=user, timestamp="2020-01-01")
+        mem.add(said, user_id=user, timestamp="2019-06-01" if user == "v" else "2024-01-01")
+    periods = {user: sorted((r.valid_at[:4], r.invalid_at[:7]) for r in mem.graph.relations(
+        "Google", include_invalid=True, user_id=user)) for user in "vw"}  # fmt: skip
+    assert periods == {"v": [("", "2019-06"), ("2020", "")],
+                       "w": [("2015", "2018-01"), ("2020", "")]}  # fmt: skip

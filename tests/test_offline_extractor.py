@@ -574,6 +574,55 @@ def test_retiring_ends_the_job_at_its_date_and_says_nothing_without_one():
     assert triples(run("Alice retired from Boeing.")) == set()
 
 
+_SAID = "2026-12-02T10:00:00.000000Z"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("I retired from Boeing.", ("kim", "works_at", "Boeing", _SAID)),
+    ("I quit my job at Google.", ("kim", "works_at", "Google", _SAID)),
+    ("Alice quit her job at Acme last week.", ("Alice", "works_at", "Acme", _SAID)),
+    ("I lost my job at Door Dash this month.", ("kim", "works_at", "Door Dash", _SAID)),
+    ("Got laid off from Meta in 2023.", ("kim", "works_at", "Meta", iso("2023-01-01"))),
+    ("Bob was fired from Starbucks.", ("Bob", "works_at", "Starbucks", _SAID)),
+    ("I resigned from Acme in March 2021.", ("kim", "works_at", "Acme", iso("2021-03-01"))),
+    ("I stopped working at Google.", ("kim", "works_at", "Google", _SAID)),
+    ("I no longer work at Google.", ("kim", "works_at", "Google", _SAID)),
+    ("I don't work at Google anymore.", ("kim", "works_at", "Google", _SAID)),
+    ("I'm not working at Google any more.", ("kim", "works_at", "Google", _SAID)),
+    ("We moved out of Chicago in 2015.", ("kim", "lives_in", "Chicago", iso("2015-01-01"))),
+    ("Ann no longer lives in Paris.", ("Ann", "lives_in", "Paris", _SAID)),
+    ("I don't live in Paris anymore.", ("kim", "lives_in", "Paris", _SAID)),
+])  # fmt: skip
+def test_a_job_or_home_said_to_have_ended_ends_when_said_or_at_its_date(text, expected):
+    out = run(text, "kim", reference_time=_SAID)
+    assert {(r.source, r.relation, r.target, r.invalid_at) for r in out.relations} == {expected}
+    assert all(not r.valid_at for r in out.relations)  # when it began is not said
+    # With no time at all, an end cannot be placed, and a relation without one would
+    # read as current: none is made for an undated end.
+    if expected[3] == _SAID:
+        assert run(text, "kim").relations == []
+
+
+@pytest.mark.parametrize("text", [
+    "I don't work at Google.",  # a plain negation says nothing ended
+    "I left Starbucks at 5pm.",  # leaving a place is no job's end
+    "I quit Twitter.",
+    "If I quit my job at Google, I'd be sad.",
+    "I don't think I no longer work at Google.",
+    "I never said I no longer live in Paris.",
+    "Did you quit your job at Google?",
+    "I moved out of my parents' house.",
+])  # fmt: skip
+def test_what_only_sounds_like_an_end_ends_nothing(text):
+    assert run(text, "kim", reference_time=_SAID).relations == []
+
+
+def test_an_end_leaves_the_rest_of_the_sentence_as_said():
+    out = run("I no longer work at Google, but I still live in Paris.", "kim",
+              reference_time=_SAID)  # fmt: skip
+    assert dated(out) == {("works_at", "Google"): ("", _SAID), ("lives_in", "Paris"): ("", "")}
+
+
 @pytest.mark.parametrize("text", [
     "I met my boss at Starbucks for coffee.",  # where they met, not where anyone works
     "My team at Wembley won.",
@@ -582,7 +631,8 @@ def test_retiring_ends_the_job_at_its_date_and_says_nothing_without_one():
     "Since I quit my job at Acme, things are calm.",
 ])  # fmt: skip
 def test_an_employer_said_in_passing_needs_the_words_that_make_it_one(text):
-    assert not [r for r in run(text, "kim").relations if r.relation == "works_at"]
+    out = run(text, "kim", reference_time=_SAID)
+    assert not [r for r in out.relations if r.relation == "works_at" and not r.invalid_at]
 
 
 def test_a_comma_and_after_one_name_starts_a_clause_not_a_list():

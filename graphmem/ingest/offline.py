@@ -36,8 +36,11 @@ What it finds
     - Dates: "in 2019", "since May 2021", "on 2023-05-01", "on May 1, 2023" set valid_at
       on the fact and its relations; "until 2020" / "from 2018 to 2020" set invalid_at.
       A relation takes its own clause's: "until 2020 and then joined Meta" ends no job
-      at Meta. "Retired from Boeing in 2019" ends the job in 2019 (with no date: no
-      relation, since one with no end would read as a current job).
+      at Meta. An end said with no start ends the job or home it names: "retired from
+      Boeing in 2019" at 2019; "I quit my job at Acme", "got laid off from Meta", "no
+      longer lives in Paris", "moved out of Chicago" with no date, when it was said
+      (``reference_time``; with none, no relation, since one with no end would read as
+      current). The resolver closes the stored relation that held.
 
 What it misses, on purpose or by construction
     - English only. Coreference is the speaker's, and "he" / "she" / "his" / "her" for the
@@ -48,8 +51,8 @@ What it misses, on purpose or by construction
       Prague": no relation).
     - No relations from questions, negated or hedged sentences (not, never, n't, no
       longer, if, unless, whether, maybe, perhaps, wish, hope...): precision over recall.
-    - Relative dates ("last year", "yesterday") are not resolved; ``reference_time`` is
-      accepted for the Protocol and unused. Tense is not modelled: "lived in Paris" is
+    - Relative dates ("last year", "yesterday") are not resolved; ``reference_time`` only
+      places an undated end. Tense is not modelled: "lived in Paris" is
       lives_in Paris.
     - Lower-case names are found only when ``known`` lists them; an unknown name at the
       start of a sentence is kept only with some evidence (a given name, a place, used
@@ -121,6 +124,14 @@ _SKIP_RELATIONS = re.compile(
     r"\b(?:not|never|no\s+longer|neither|nor|cannot|if|unless|whether|maybe|perhaps|wish"
     r"|hope|suppose|imagine|pretend|dreamed|dreamt)\b|n't"
 )
+# The negations that say a job or a home ended ("no longer works at Acme", "doesn't live
+# in Paris anymore"): read by the ending rules (``@left_job``), not a reason to skip.
+_ENDED = re.compile(
+    r"\bno\s+longer\s+(?=(?:works?|working|lives?|living)\s+(?:at|for|in)\b)"
+    r"|(?:n't|\bnot)\s+(?=(?:work|working|live|living)\s+(?:at|for|in)\s[^.;!?]{0,80}?\bany\s?more\b)"
+)
+# The relation an ending handler ends: its date said is the end, not the start.
+_ENDING = {"@left_job": "works_at", "@left_home": "lives_in"}
 # A subject right after one of these is an object of something else ("a friend of Bob
 # lives in Paris" is not about Bob).
 _NOT_AFTER = frozenset(
@@ -141,6 +152,14 @@ _P_SPEAKER, _P_KNOWN, _P_RELATION = 0, 1, 3
 # tentative name ("Life is a ride", "Nature loves balance").
 _WEAK = frozenset({"likes", "dislikes", "is_a"})
 _PLACES_AND_EMPLOYERS = frozenset({"organization", "location"})
+
+
+def _negated(lowered: str) -> bool:
+    """Whether a sentence is negated or hedged, so states no relation; "no longer works at
+    Acme" is not: it says a job ended."""
+    if _SKIP_RELATIONS.search(lowered) is None:
+        return False
+    return not _ENDED.search(lowered) or bool(_SKIP_RELATIONS.search(_ENDED.sub(" ", lowered)))
 
 
 @dataclass
@@ -185,7 +204,9 @@ class OfflineExtractor:
         # entity beside Zoé, and its relation was lost. The facts come out composed.
         text = unicodedata.normalize("NFC", text)
         speaker = unicodedata.normalize("NFC", speaker)
-        return _Run(MentionFinder(speaker.strip(), index), people).run(text)
+        run = _Run(MentionFinder(speaker.strip(), index), people)
+        run.said_at = reference_time if isinstance(reference_time, str) else ""
+        return run.run(text)
 
 
 class _Run:
@@ -194,6 +215,7 @@ class _Run:
     def __init__(self, finder: MentionFinder, people: Antecedents | None = None) -> None:
         self.finder = finder
         self.carried = people
+        self.said_at = ""  # the reference time: when a job or home said to end, ended
         self.cues = Cues()
         self.names: dict[str, str] = {}  # name key -> the first spelling seen
         self.facts: list[ExtractedFact] = []
@@ -232,7 +254,7 @@ class _Run:
         mentions = mentions if kept is None else kept
         lowered = work.lower()
         self.pets.heard(lowered)
-        if not work.rstrip().endswith("?") and not _SKIP_RELATIONS.search(lowered):
+        if not work.rstrip().endswith("?") and not _negated(lowered):
             parts, previous = [], 0
             for index, mention in enumerate(mentions):
                 suffix = "'s" if mention.possessive else ""
@@ -283,10 +305,11 @@ class _Run:
             if placed and clauses is None:
                 clauses = Clauses(work, lead)
             dates = clauses.dates_at(placed[0].start) if placed else stated
-            if item.ends:  # its one date is the end; with none, no relation can say it ended
-                if not any(dates):
+            if item.ends:  # its one date is the end; with none, when it was said
+                end = dates[1] or dates[0] or self.said_at
+                if not end:  # no time at all: a relation with no end would read as current
                     continue
-                dates = ("", dates[1] or dates[0])
+                dates = ("", end)
             for key, kind in ((source, item.source_type), (target, item.target_type)):
                 if kind:
                     self.cues.add(key, kind, _P_RELATION)
@@ -388,8 +411,8 @@ class _Run:
                 return []
             liked = kind[-1] in ("thing", "things")
             relation = "likes" if liked else relation_key("_".join(["favorite", *kind]))
-        ends = relation == "@retired"
-        relation = "works_at" if ends else relation
+        ends = relation in _ENDING
+        relation = _ENDING.get(relation, relation)
         via = pick("f")[0] if groups.get("f") else None
         return [Found(relation, s, target, source_type, target_type, via, ends)
                 for s in subjects if name_key(s.name) != name_key(target.name)]  # fmt: skip

@@ -204,10 +204,31 @@ RULES: tuple[Rule, ...] = (
           r"(?=\s+(?:is|was|are|were|has|had|wants|wanted|said|says|asked|told|gave|just|thinks|"
           r"starts|started|ends|ended|ran|runs|went|goes|got|gets)"
           r"(?![\w'-])))", P, ORG, cue="boss manager supervisor worker colleague shift job intern"),
-    # "retired from Boeing in 2019": the job ended then; with no date, nothing is said of
-    # when, and the relation model has no "ended, date unknown" (``offline.py``).
-    _rule("@retired", r"<PRE>\s+(?:retired|retires)\s+from\s+<OP><END>", P, ORG,
-          cue="retire"),
+    # A job or a home that ended: "retired from Boeing in 2019", "I quit my job at Acme",
+    # "got laid off from Meta", "no longer lives in Paris". The date said is the end; with
+    # none, the time it was said (``offline.py``). A bare "left Google" or "quit Twitter"
+    # is not one: leaving a place or an app is no job's end.
+    _rule("@left_job", r"<PRE>\s+(?:retired|retires|resigned|resigns|stepped\s+down)\s+from\s+"
+          r"<OP><END>", P, ORG, cue="retire resign stepped"),
+    _rule("@left_job", r"<PRE>\s+(?:quit|quits|left|leaves|lost|loses)\s+(?:<E>'s|the|an?|his|her|"
+          r"their|our)\s+"
+          r"(?:(?:old|former|full-time|part-time|day|first|teaching|nursing|office|retail)\s+)?"
+          r"(?:job|position|role|internship|gig|career)\s+(?:at|with)\s+<OP><END>", P, ORG,
+          cue="quit left leaves lost loses"),
+    _rule("@left_job", r"<PRE>\s+(?:laid\s+off|fired|let\s+go|sacked)\s+(?:from|by)\s+<OP>"
+          r"<END>", P, ORG, cue="laid fired let sacked"),
+    _rule("@left_job", r"<PRE>\s+(?:stopped|stops|quit|quits)\s+working\s+(?:at|for)\s+<OP>"
+          r"<END>", P, ORG, cue="working"),
+    _rule("@left_job", r"<S><ADV>\s+no\s+longer\s+(?:works?|working)\s+(?:at|for)\s+<OP>"
+          r"<END>", P, ORG, cue="longer"),
+    _rule("@left_job", r"<S><ADV>(?:\s+(?:do|does|did)n't|'m\s+not|\s+(?:am|is|are)\s+not)\s+"
+          r"(?:work|working)\s+(?:at|for)\s+<OP>\s+any\s?more<CEND>", P, ORG, cue="more"),
+    _rule("@left_home", r"<PRE>\s+(?:moved|moves)\s+(?:out\s+of|away\s+from)\s+<O><END>", P,
+          LOC, cue="move"),
+    _rule("@left_home", r"<S><ADV>\s+no\s+longer\s+(?:lives?|living)\s+in\s+<O><END>", P,
+          LOC, cue="longer"),
+    _rule("@left_home", r"<S><ADV>(?:\s+(?:do|does|did)n't|'m\s+not|\s+(?:am|is|are)\s+not)\s+"
+          r"(?:live|living)\s+in\s+<O>\s+any\s?more<CEND>", P, LOC, cue="more"),
     # "I teach at Lincoln High School": a school's teacher works there.
     _rule("works_at", r"<PRE>\s+(?P<v>teaches|taught|teach|teaching)<ADV>\s+at\s+<O><END>", P,
           ORG, cue="teach taught"),

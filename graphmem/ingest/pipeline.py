@@ -134,15 +134,19 @@ class Pipeline:
         return [KnownEntity(e.name, e.type, list(e.aliases))
                 for e in self.ops.all_entities(scope, 0, limit) if e.scope == scope]  # fmt: skip
 
-    def extract_all(self, units: Sequence[Unit], scope: Scope, extractor: Extractor, infer: bool):
+    def extract_all(
+        self, units: Sequence[Unit], scope: Scope, extractor: Extractor, infer: bool, now: str = ""
+    ):
         """Extract every unit in order; each one sees the entities stored in the scope and
         those found in the units before it, so "moved from Lyon to Porto" knows Lyon is a
-        place even when "lives in Lyon" arrived in the same batch."""
+        place even when "lives in Lyon" arrived in the same batch. ``now``: when a unit
+        with no timestamp was said, for the offline extractor ("I quit my job at Acme"
+        ends the job then)."""
         known = KnownIndex(self.known_entities(scope))
         seen = {name_key(k.name): k for k in known}
         out = []
         for unit in units:
-            found = self.extract(unit, scope, extractor, infer, known)
+            found = self.extract(unit, scope, extractor, infer, known, now)
             out.append(found)
             for item in found.entities:
                 key = name_key(item.name)
@@ -154,7 +158,7 @@ class Pipeline:
         return out
 
     def extract(
-        self, unit: Unit, scope: Scope, extractor: Extractor, infer: bool, known
+        self, unit: Unit, scope: Scope, extractor: Extractor, infer: bool, known, now: str = ""
     ) -> Extraction:
         # Relations come from what the user says. An assistant's reply restates, quotes
         # and suggests ("earlier you told me: I live in Paris"), and a relation read from
@@ -169,7 +173,10 @@ class Pipeline:
 
             # The offline extractor matches every known name in the text itself; anything
             # else (a model) is told a bounded list, the names this unit uses first.
-            offered = known if isinstance(extractor, OfflineExtractor) else known.offered(unit.text)
+            offline = isinstance(extractor, OfflineExtractor)
+            offered = known if offline else known.offered(unit.text)
+            # A model is told the time only when the caller gave one (its prompt says so).
+            said_at = unit.timestamp or (now if offline else "")
             # Turn by turn (``by_turn`` below), who "she" is carries from turn to turn.
             people = carried(unit, extractor, several and conversation is None)
 
@@ -177,7 +184,7 @@ class Pipeline:
                      reader=extractor.extract) -> Extraction:  # fmt: skip
                 said = voice(role, name or unit.speaker(scope), model=conversation is not None)
                 found = reader(text, speaker=said, known=offered,
-                               reference_time=unit.timestamp, **people)  # fmt: skip
+                               reference_time=said_at, **people)  # fmt: skip
                 try:
                     return check_extraction(found, extractor, self.max_text_chars,
                                             self.max_items)  # fmt: skip
@@ -202,7 +209,7 @@ class Pipeline:
         for number, msg in enumerate(unit.messages):
             said = voice(msg.role, msg.name or unit.speaker(scope), model=False)
             found = self.linker.extract(msg.content, speaker=said, known=known,
-                                        reference_time=unit.timestamp, **people)  # fmt: skip
+                                        reference_time=unit.timestamp or now, **people)  # fmt: skip
             index = len(out.facts)
             for entity in found.entities if several else ():  # its own message's fact only
                 entity.facts = (index, index + 1)

@@ -246,7 +246,22 @@ class Resolver:
             fact_id, key = fact_ids[ex.fact], relation_key(name)
             valid_at = ex.valid_at or fact_times[ex.fact]
             group = current.setdefault((src.id, key), [])
-            same = next((r for r in group if r.target_id == dst.id and _holds(r, valid_at)), None)
+            if ex.invalid_at:
+                # A statement that the relation ended ("retired from Boeing in 2019", "I quit
+                # my job at Acme") closes the one that holds rather than standing beside it.
+                ended = _ends(group, dst.id, ex, fact_times[ex.fact])
+                if ended is not None:
+                    if not ended.invalid_at:  # a closed one keeps its end
+                        self._close(ended, ex, fact_id, plan, updated, scope)
+                    plan.batch.mentions += [(fact_id, src.id), (fact_id, dst.id)]
+                    continue
+                # An end with no start: when it began is not known (not when it was said).
+                valid_at = ex.valid_at
+            to_target = [r for r in group if r.target_id == dst.id]
+            if ex.invalid_at:  # a past period is the same statement only where it held then
+                same = next((r for r in to_target if valid_at and _holds_at(r, valid_at)), None)
+            else:
+                same = next((r for r in to_target if _holds(r, valid_at)), None)
             if same is not None:
                 if fact_id not in same.fact_ids:
                     same.fact_ids.append(fact_id)
@@ -256,7 +271,11 @@ class Resolver:
             rel = Relation(new_id(), src.id, dst.id, name, scope, [fact_id],
                            created_at=now, valid_at=valid_at, invalid_at=ex.invalid_at,
                            source_name=src.name, target_name=dst.name)  # fmt: skip
-            if key in self.single_valued or key.startswith(self.single_prefixes):
+            # A relation known only to have ended supersedes nothing that holds now.
+            ends_only = bool(ex.invalid_at and not ex.valid_at)
+            if not ends_only and (
+                key in self.single_valued or key.startswith(self.single_prefixes)
+            ):
                 # Time order, not the order of adding: a statement older than one stored
                 # (an imported backlog) ends where the next one starts and closes none
                 # made after it, as it would have had it come first.
@@ -282,6 +301,18 @@ class Resolver:
         plan.relation_updates = [r for r in updated.values() if r.id not in new_ids]
         superseded += [r for r in updated.values() if r.invalid_at]
         self._invalidate_facts(plan, superseded, scope)
+
+    @staticmethod
+    def _close(stored: Relation, ex, fact_id: str, plan: Plan, updated, scope: Scope) -> None:
+        """End ``stored`` where ``ex`` says it ended: never before it started, so a later
+        "I quit" of a job stated as current closes it where it was stated."""
+        stored.invalid_at = max(ex.invalid_at, stored.valid_at or ex.invalid_at)
+        updated[stored.id] = stored
+        plan.events.append(HistoryEvent(
+            "INVALIDATE", stored.id, scope, target_kind="relation",
+            old_value=f"{stored.source_name} {stored.name} {stored.target_name}",
+            details={"reason": "ended", "ended_by": fact_id, "invalid_at": stored.invalid_at},
+        ))  # fmt: skip
 
     def _invalidate_facts(self, plan: Plan, superseded: list[Relation], scope: Scope) -> None:
         """A fact whose every relation is now invalid is itself invalidated.
@@ -315,6 +346,25 @@ class Resolver:
                 "INVALIDATE", fact_id, scope, details={"reason": "superseded",
                 "invalid_at": when, "relations": [r.id for r in rels]},
             ))  # fmt: skip
+
+
+def _ends(group: list[Relation], target_id: str, ex, said: str) -> Relation | None:
+    """The stored relation a statement with an end is about: the open one to the same
+    target, when its stint takes in that end; else, for an end with no start, the last
+    closed one (the same end said again). None: a period of its own ("worked at Google
+    from 2015 to 2019" beside a job there stated in 2023; an old "I quit" imported after
+    a newer "I work there")."""
+    to_target = [r for r in group if r.target_id == target_id]
+    for r in to_target:
+        if r.invalid_at:
+            continue
+        began = r.valid_at
+        if not began or ex.invalid_at > began or (not ex.valid_at and said >= began):
+            return r
+    if ex.valid_at:
+        return None
+    closed = [r for r in to_target if r.invalid_at and r.invalid_at <= ex.invalid_at]
+    return max(closed, key=lambda r: r.invalid_at, default=None)
 
 
 def _holds(relation: Relation, when: str) -> bool:

@@ -33,7 +33,7 @@ def read_claims(
     speaker = str((fact.metadata or {}).get("speaker") or "")
     unit = Unit([Message(fact.role or USER, text, speaker)], timestamp=fact.valid_at)
     known = KnownIndex(pipeline.known_entities(fact.scope))
-    found = pipeline.extract(unit, fact.scope, extractor, infer, known)
+    found = pipeline.extract(unit, fact.scope, extractor, infer, known, fact.created_at)
     for rel in found.relations:
         rel.fact = 0
     return Extraction([ExtractedFact(text, fact.valid_at)], found.entities, found.relations)
