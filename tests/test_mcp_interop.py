@@ -142,6 +142,26 @@ def test_typescript_client_over_http_with_keys_and_scopes(node, served):
     assert alice not in served.output() and bob not in served.output()
 
 
+def test_typescript_client_over_the_older_sse_transport(node, served):
+    """A client written before streamable HTTP (protocol 2024-11-05) speaks only HTTP+SSE:
+    the same tools, keys and scopes at ``/sse``."""
+    carol, _ = served.keys.create(user_id="carol")
+    dan, _ = served.keys.create(user_id="dan")
+    url = f"{served.url}/sse"
+    mine = ts_client(node, ["sse", url, carol], remembering() + READS)
+    assert "error" not in mine and mine["pinged"], mine.get("error")
+    assert {t["name"] for t in mine["tools"]} == TOOLS
+    check_story(mine["results"])
+    theirs = ts_client(node, ["sse", url, dan], READS[:1] + [
+        {"tool": "no_such_tool", "arguments": {}}])  # fmt: skip
+    assert theirs["results"][0]["structured"]["hits"] == []
+    unknown = theirs["results"][1]
+    assert "no_such_tool" in (unknown.get("text") or unknown.get("thrown", "")), unknown
+    refused = ts_client(node, ["sse", url, "gm_" + "0" * 40], READS[:1])
+    assert "401" in refused["error"], refused["error"]
+    assert carol not in served.output() and dan not in served.output()
+
+
 def test_typescript_client_over_http_gets_a_protocol_error_not_a_failed_transport(node, served):
     """graphmem's own JSON-RPC errors came back as HTTP 400, which the TypeScript SDK
     reads as a failed POST (StreamableHTTPError), not as the server's answer (McpError)."""

@@ -5,7 +5,8 @@
   ``GRAPHMEM_USER_ID``/``_AGENT_ID``/``_RUN_ID``; the embedded stores or a server
   (``--url``/``--api-key``).
 - ``graphmem serve``: the streamable HTTP transport at ``/mcp``, where each request's API
-  key decides the scope (``graphmem/mcp/http.py``).
+  key decides the scope (``graphmem/mcp/http.py``), and the older HTTP+SSE transport at
+  ``/sse`` for clients that predate it (``graphmem/mcp/sse.py``).
 
 The tools themselves are in ``graphmem/mcp/tools.py``. Every module here imports the
 official SDK by its absolute name (``mcp``); this package is ``graphmem.mcp`` and never
@@ -20,7 +21,7 @@ from typing import Any
 
 
 def mount_on_server(app: Any, state: Any) -> None:
-    """The hook ``graphmem.server.app.create_app`` calls: MCP at ``/mcp`` (lazy import,
+    """The hook ``graphmem.server.app.create_app`` calls: MCP at ``/mcp`` and ``/sse`` (lazy import,
     so the SDK loads only where it is used). Without the SDK the REST API still runs."""
     if importlib.util.find_spec("mcp") is None:
         logging.getLogger("graphmem.server").warning(
@@ -28,8 +29,10 @@ def mount_on_server(app: Any, state: Any) -> None:
         )
         return
     from .http import mount
+    from .sse import mount_sse
 
-    mount(app, state)
+    server, security = mount(app, state)
+    mount_sse(app, server, state, security)
 
 
 __all__ = ["mount_on_server"]

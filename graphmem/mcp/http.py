@@ -279,8 +279,9 @@ async def _no_session(scope: dict, receive: Any, send: Any) -> None:
     await JSONResponse(_dumped(refused), status_code=400)(scope, receive, send)
 
 
-def mount(app: Any, state: Any) -> None:
-    """Serve the tools at ``/mcp`` on the graphmem FastAPI ``app``."""
+def mount(app: Any, state: Any) -> tuple[Any, TransportSecuritySettings]:
+    """Serve the tools at ``/mcp`` on the graphmem FastAPI ``app``; give back the MCP
+    server and its Host guard, which the older SSE transport shares (``sse.py``)."""
     server = build_server(calls_on(state.amem), key_scope)
     # Builds the session manager; its Starlette app is not used, KeyGate routes to it.
     security = host_check(state.settings.host, state.settings.allowed_hosts)
@@ -288,6 +289,7 @@ def mount(app: Any, state: Any) -> None:
     state.lifespans.append(server.session_manager.run)
     gate = KeyGate(server, state, security)
     app.router.routes.append(Route(PATH, gate, include_in_schema=False))
+    return server, security
 
 
 def host_check(bound: str, allowed: tuple[str, ...] = ()) -> TransportSecuritySettings:

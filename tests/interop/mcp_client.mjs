@@ -1,10 +1,12 @@
 // A third-party MCP client for the interop tests (tests/test_mcp_interop.py): the
 // TypeScript SDK, not the Python one the other MCP tests use. It connects over
-// streamable HTTP (`http URL KEY`) or stdio (`stdio COMMAND ARG...`), lists the tools,
+// streamable HTTP (`http URL KEY`), the older HTTP+SSE transport (`sse URL KEY`) or stdio
+// (`stdio COMMAND ARG...`), lists the tools,
 // makes the calls given as JSON on stdin ([{"tool": ..., "arguments": {...}}, ...]) and
 // prints one JSON object: the server's name, the tools, and each call's result.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 const [mode, ...rest] = process.argv.slice(2);
@@ -12,10 +14,11 @@ let input = "";
 for await (const chunk of process.stdin) input += chunk;
 const calls = JSON.parse(input || "[]");
 
+const keyed = { requestInit: { headers: { Authorization: `Bearer ${rest[1]}` } } };
 const transport = mode === "http"
-  ? new StreamableHTTPClientTransport(new URL(rest[0]), {
-      requestInit: { headers: { Authorization: `Bearer ${rest[1]}` } },
-    })
+  ? new StreamableHTTPClientTransport(new URL(rest[0]), keyed)
+  : mode === "sse"
+  ? new SSEClientTransport(new URL(rest[0]), keyed)
   : new StdioClientTransport({
       command: rest[0],
       args: rest.slice(1),
