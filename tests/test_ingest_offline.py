@@ -267,3 +267,13 @@ def test_an_ended_job_closes_only_its_own_stint(mem):
         "Google", include_invalid=True, user_id=user)) for user in "vw"}  # fmt: skip
     assert periods == {"v": [("", "2019-06"), ("2020", "")],
                        "w": [("2015", "2018-01"), ("2020", "")]}  # fmt: skip
+
+
+def test_a_newer_age_ends_the_older(mem):
+    """ "How old am I?" had both ages to choose from: no age was read at all."""
+    mem.add("I'm 32 years old.", user_id="u", timestamp="2023-01-01")
+    turned = mem.add("I just turned 33!", user_id="u", timestamp="2024-03-01")
+    assert len(turned.invalidated) == 1
+    assert [(r.key, r.target_name) for r in mem.graph.relations("u", user_id="u")] == [
+        ("age", "33")]  # fmt: skip
+    assert [h.text for h in mem.search("How old am I?", user_id="u")] == ["I just turned 33!"]

@@ -194,6 +194,12 @@ PATTERNS = [
     ("Ann is severely allergic to cats.", "user", (), ("Ann", "allergic_to", "cats")),
     ("I have a severe shellfish allergy.", "kim", (), ("kim", "allergic_to", "shellfish")),
     ("Bob has a bad allergy to penicillin.", "user", (), ("Bob", "allergic_to", "penicillin")),
+    ("I'm 32 years old.", "kim", (), ("kim", "age", "32")),
+    ("I am 32-years-old and single.", "kim", (), ("kim", "age", "32")),
+    ("I just turned 33!", "kim", (), ("kim", "age", "33")),
+    ("Ann turned 5 last week.", "user", (), ("Ann", "age", "5")),
+    ("I'm 40 now.", "kim", (), ("kim", "age", "40")),
+    ("My son Sam is 7 years old.", "kim", (), ("Sam", "age", "7")),
     # Favorites, named by their kind
     ("My favorite band is Coldplay.", "kim", (), ("kim", "favorite_band", "Coldplay")),
     ("Coldplay is my favourite band!", "kim", (), ("kim", "favorite_band", "Coldplay")),
@@ -348,6 +354,12 @@ NO_RELATION = [
     "I have seasonal allergies.",  # a season is no allergen
     "Ann has food allergies.",
     "I'm not allergic to anything.",
+    "I'm 32 weeks pregnant.",  # no age without "years old", "now" or "turned"
+    "I'm turning 40 next month.",  # not yet
+    "The car turned 30 degrees.",
+    "We are 4 now.",  # a group's size
+    "I'm 200 years old.",
+    "Is Ann 30 years old?",
     "I have no allergy to cats.",
     "I have no peanut allergy.",
     "My favorite band isn't Coldplay.",

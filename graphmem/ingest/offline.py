@@ -20,7 +20,8 @@ What it finds
     - Relations (``offline_patterns.RULES``): works_at, lives_in, born_in, grew_up_in,
       studies_at, founded, owns, manages, member_of, married_to, engaged_to, dating,
       comes_from, located_in, likes, dislikes, is_a, has_name, moved_to, allergic_to
-      ("I'm allergic to peanuts", "a severe shellfish allergy"), favorite_<kind>
+      ("I'm allergic to peanuts", "a severe shellfish allergy"), age ("I'm 32 years
+      old", "Ann just turned 5"; single-valued, so a newer age ends the older), favorite_<kind>
       ("my favorite band is Coldplay": favorite_band), and family or
       social ties (brother, sister, mother, best_friend, colleague, boss...) with the
       possessor as source: "Bob is Alice's brother" gives Alice -[brother]-> Bob, "I
@@ -51,6 +52,8 @@ What it misses, on purpose or by construction
       Prague": no relation).
     - No relations from questions, negated or hedged sentences (not, never, n't, no
       longer, if, unless, whether, maybe, perhaps, wish, hope...): precision over recall.
+      "No longer works at Acme" and "doesn't live in Paris anymore" say an end, read as
+      one.
     - Relative dates ("last year", "yesterday") are not resolved; ``reference_time`` only
       places an undated end. Tense is not modelled: "lived in Paris" is
       lives_in Paris.
@@ -89,7 +92,7 @@ from ..models import (
 from ..stores.base import KnownEntity
 from ..text import has_cjk, word_count
 from . import offline_words as words
-from .offline_clauses import variants
+from .offline_clauses import negated, variants
 from .offline_dates import Clauses, sentence_dates
 from .offline_importance import importance, is_rule
 from .offline_mentions import (
@@ -111,7 +114,7 @@ from .offline_patterns import (
 )
 from .offline_pets import PetNames
 from .offline_pronouns import PRONOUNS, Antecedents, followed, gender_of
-from .offline_ties import Found, kin, owned, pair, pets, several_pets
+from .offline_ties import Found, age, kin, owned, pair, pets, several_pets
 from .offline_words import Cues, category, class_of, surface_cues
 
 _WORDS = re.compile(r"[a-z0-9']+")
@@ -120,16 +123,6 @@ _TITLE = re.compile(r"\s(?:of|the|and|&|de|du|la|le|von|van)\s", re.I)  # no per
 # Words that make "<subject> ... <verb>ing" a statement: "is working", "has been living",
 # and "started working" / "began teaching", which ``_AUX`` in the rules allows too.
 _AUX_WORD = re.compile(r"\b(?:is|was|am|are|were|been|started|began)\b|'m|'re|'s")
-_SKIP_RELATIONS = re.compile(
-    r"\b(?:not|never|no\s+longer|neither|nor|cannot|if|unless|whether|maybe|perhaps|wish"
-    r"|hope|suppose|imagine|pretend|dreamed|dreamt)\b|n't"
-)
-# The negations that say a job or a home ended ("no longer works at Acme", "doesn't live
-# in Paris anymore"): read by the ending rules (``@left_job``), not a reason to skip.
-_ENDED = re.compile(
-    r"\bno\s+longer\s+(?=(?:works?|working|lives?|living)\s+(?:at|for|in)\b)"
-    r"|(?:n't|\bnot)\s+(?=(?:work|working|live|living)\s+(?:at|for|in)\s[^.;!?]{0,80}?\bany\s?more\b)"
-)
 # The relation an ending handler ends: its date said is the end, not the start.
 _ENDING = {"@left_job": "works_at", "@left_home": "lives_in"}
 # A subject right after one of these is an object of something else ("a friend of Bob
@@ -145,21 +138,13 @@ _BASE_VERBS = frozenset(
 # What a group says of itself, not of each member: "We are a team", "We are based in
 # Prague" (a company's address), "our name is...", "We are dating".
 _NOT_OF_A_GROUP = frozenset(
-    {"is_a", "has_name", "@based", "married_to", "engaged_to", "dating", "@pair"}
+    {"is_a", "has_name", "@based", "married_to", "engaged_to", "dating", "@pair", "@age"}
 )
 _P_SPEAKER, _P_KNOWN, _P_RELATION = 0, 1, 3
 # Relations that say little about what their subject is, so they cannot vouch for a
 # tentative name ("Life is a ride", "Nature loves balance").
 _WEAK = frozenset({"likes", "dislikes", "is_a"})
 _PLACES_AND_EMPLOYERS = frozenset({"organization", "location"})
-
-
-def _negated(lowered: str) -> bool:
-    """Whether a sentence is negated or hedged, so states no relation; "no longer works at
-    Acme" is not: it says a job ended."""
-    if _SKIP_RELATIONS.search(lowered) is None:
-        return False
-    return not _ENDED.search(lowered) or bool(_SKIP_RELATIONS.search(_ENDED.sub(" ", lowered)))
 
 
 @dataclass
@@ -254,7 +239,7 @@ class _Run:
         mentions = mentions if kept is None else kept
         lowered = work.lower()
         self.pets.heard(lowered)
-        if not work.rstrip().endswith("?") and not _negated(lowered):
+        if not work.rstrip().endswith("?") and not negated(lowered):
             parts, previous = [], 0
             for index, mention in enumerate(mentions):
                 suffix = "'s" if mention.possessive else ""
@@ -384,6 +369,8 @@ class _Run:
             return pets(pick("x"), pick("p") or subjects, several_pets(groups))
         if rule.relation == "@pair":
             return pair(groups, subjects[0], pick("b")[0])
+        if rule.relation == "@age":
+            return age(groups, subjects)
         target = self._target(rule, groups, mentions)
         if target is None:
             return []

@@ -6,6 +6,7 @@ sentence of its own ("Alice, who lives in Paris, ..." -> "Alice lives in Paris")
 each second clause with the first one's subject ("Alice got a job at Acme and moved to
 Paris" -> "Alice moved to Paris"). The verb and adverb alternations built here are read
 by ``offline_dates`` (where clauses part) and ``offline_mentions`` (a left-out "I").
+``negated``: whether a sentence is negated or hedged, so that no rule reads it.
 """
 
 from __future__ import annotations
@@ -55,3 +56,24 @@ def variants(template: str) -> list[str]:
     for text in (template, *clauses):
         out += [f"{m.group(1)} {m.group(2)}" for m in _AND_THEN.finditer(text)]
     return out
+
+
+# No relations from questions, negated or hedged sentences: precision over recall.
+_SKIP_RELATIONS = re.compile(
+    r"\b(?:not|never|no\s+longer|neither|nor|cannot|if|unless|whether|maybe|perhaps|wish"
+    r"|hope|suppose|imagine|pretend|dreamed|dreamt)\b|n't"
+)
+# The negations that say a job or a home ended ("no longer works at Acme", "doesn't live
+# in Paris anymore"): read by the ending rules (``@left_job``), not a reason to skip.
+_ENDED = re.compile(
+    r"\bno\s+longer\s+(?=(?:works?|working|lives?|living)\s+(?:at|for|in)\b)"
+    r"|(?:n't|\bnot)\s+(?=(?:work|working|live|living)\s+(?:at|for|in)\s[^.;!?]{0,80}?\bany\s?more\b)"
+)
+
+
+def negated(lowered: str) -> bool:
+    """Whether a sentence is negated or hedged, so states no relation; "no longer works at
+    Acme" is not: it says a job ended."""
+    if _SKIP_RELATIONS.search(lowered) is None:
+        return False
+    return not _ENDED.search(lowered) or bool(_SKIP_RELATIONS.search(_ENDED.sub(" ", lowered)))

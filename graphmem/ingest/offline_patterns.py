@@ -143,6 +143,7 @@ class Rule:
     phrase: int = 0
     strict: bool = False
     cues: frozenset[str] = frozenset()
+    alone: bool = False  # its target is in its words (an age), so a subject is enough
 
     @cached_property
     def regex(self) -> re.Pattern[str]:
@@ -153,7 +154,7 @@ class Rule:
     @property
     def mentions_needed(self) -> int:
         """Placeholders a match needs: a subject, plus a target unless it may be a phrase."""
-        return 1 if self.phrase else 2
+        return 1 if self.phrase or self.alone else 2
 
 
 _CUE_RUN = re.compile(r"[a-z-]+")
@@ -306,6 +307,14 @@ RULES: tuple[Rule, ...] = (
           r"member\s+of\s+<O><END>", P, ORG, cue="member"),
     _rule("has_name", r"(?P<a><E>)'s\s+(?:full\s+)?name\s+(?:is|was)\s+<O><END>", P, P,
           cue="name"),
+    # An age ("I'm 32 years old", "Ann just turned 5", "I'm 40 now"): single-valued, so a
+    # newer age ends the older. A bare "I'm 32" is left out: "I'm 32 weeks along".
+    _rule("@age", r"<S><BE><ADV>\s+(?P<n>\d{1,3})(?:\s+|-)(?:years?|yrs?)(?:\s+|-)old<END>", P,
+          cue="year yr", alone=True),
+    _rule("@age", r"<PRE>\s+turned\s+(?P<n>\d{1,3})(?:\s+(?:years?|yrs?)\s+old)?<END>", P,
+          cue="turned", alone=True),
+    _rule("@age", r"<S><BE><ADV>\s+(?P<n>\d{1,3})\s+(?:now|today|this\s+year)<CEND>", P,
+          cue="now today this", alone=True),
     # "I'm allergic to peanuts", "Ann has a severe nut allergy": what to keep away from.
     _rule("allergic_to", r"<S><BE><ADV>\s+(?:(?:very|severely|deathly|mildly|slightly|super)\s+)?"
           r"allergic\s+to\s+(?P<rest>.{0,200})", phrase=3, cue="allergic"),

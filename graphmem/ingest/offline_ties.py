@@ -72,3 +72,11 @@ def pair(groups, first: Mention, second: Mention) -> list[Found]:
     if name_key(first.name) == name_key(second.name):
         return []
     return [Found(relation, first, second, "person", "person")]
+
+
+def age(groups: Mapping[str, str | None], subjects: list[Mention]) -> list[Found]:
+    """ "I'm 32 years old", "Ann just turned 5": the number, for an age a person may have."""
+    years = int(groups["n"] or 0)
+    if not 1 <= years <= 120:
+        return []
+    return [Found("age", s, Mention(0, 0, str(years), "concept")) for s in subjects]
