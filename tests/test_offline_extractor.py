@@ -604,6 +604,8 @@ _SAID = "2026-12-02T10:00:00.000000Z"
     ("We moved out of Chicago in 2015.", ("kim", "lives_in", "Chicago", iso("2015-01-01"))),
     ("Ann no longer lives in Paris.", ("Ann", "lives_in", "Paris", _SAID)),
     ("I don't live in Paris anymore.", ("kim", "lives_in", "Paris", _SAID)),
+    ("I divorced Tom in 2019.", ("kim", "married_to", "Tom", iso("2019-01-01"))),
+    ("Ann broke up with Bob.", ("Ann", "dating", "Bob", _SAID)),
 ])  # fmt: skip
 def test_a_job_or_home_said_to_have_ended_ends_when_said_or_at_its_date(text, expected):
     out = run(text, "kim", reference_time=_SAID)
@@ -624,6 +626,8 @@ def test_a_job_or_home_said_to_have_ended_ends_when_said_or_at_its_date(text, ex
     "I never said I no longer live in Paris.",
     "Did you quit your job at Google?",
     "I moved out of my parents' house.",
+    "We broke up with the band.",
+    "I didn't break up with Tom.",
 ])  # fmt: skip
 def test_what_only_sounds_like_an_end_ends_nothing(text):
     assert run(text, "kim", reference_time=_SAID).relations == []

@@ -37,11 +37,12 @@ What it finds
     - Dates: "in 2019", "since May 2021", "on 2023-05-01", "on May 1, 2023" set valid_at
       on the fact and its relations; "until 2020" / "from 2018 to 2020" set invalid_at.
       A relation takes its own clause's: "until 2020 and then joined Meta" ends no job
-      at Meta. An end said with no start ends the job or home it names: "retired from
-      Boeing in 2019" at 2019; "I quit my job at Acme", "got laid off from Meta", "no
-      longer lives in Paris", "moved out of Chicago" with no date, when it was said
-      (``reference_time``; with none, no relation, since one with no end would read as
-      current). The resolver closes the stored relation that held.
+      at Meta. An end said with no start ends the job, home, marriage or relationship
+      it names: "retired from Boeing in 2019" at 2019; "I quit my job at Acme", "got
+      laid off from Meta", "no longer lives in Paris", "moved out of Chicago", "divorced
+      Tom", "broke up with Ann" with no date, when it was said (``reference_time``; with
+      none, no relation, since one with no end would read as current). The resolver
+      closes the stored relation that held.
 
 What it misses, on purpose or by construction
     - English only. Coreference is the speaker's, and "he" / "she" / "his" / "her" for the
@@ -124,7 +125,8 @@ _TITLE = re.compile(r"\s(?:of|the|and|&|de|du|la|le|von|van)\s", re.I)  # no per
 # and "started working" / "began teaching", which ``_AUX`` in the rules allows too.
 _AUX_WORD = re.compile(r"\b(?:is|was|am|are|were|been|started|began)\b|'m|'re|'s")
 # The relation an ending handler ends: its date said is the end, not the start.
-_ENDING = {"@left_job": "works_at", "@left_home": "lives_in"}
+_ENDING = {"@left_job": "works_at", "@left_home": "lives_in", "@divorced": "married_to",
+           "@broke_up": "dating"}  # fmt: skip
 # A subject right after one of these is an object of something else ("a friend of Bob
 # lives in Paris" is not about Bob).
 _NOT_AFTER = frozenset(

@@ -303,6 +303,10 @@ RULES: tuple[Rule, ...] = (
           cue="married wed"),
     _rule("engaged_to", r"<PRE>\s+engaged\s+to\s+<O><END>", P, P, cue="engaged"),
     _rule("dating", r"<PRE>\s+(?P<v>dating|dates|dated)\s+<O><END>", P, P, cue="dat"),
+    # A marriage or a relationship that ended, as a job does (``@left_job``).
+    _rule("@divorced", r"<PRE>\s+(?:divorced|divorces)\s+<O><END>", P, P, cue="divorce"),
+    _rule("@broke_up", r"<PRE>\s+(?:broke|breaks|split)\s+up\s+with\s+<O><END>", P, P,
+          cue="broke breaks split"),
     _rule("member_of", r"<S><BE><ADV>\s+(?:an?\s+|the\s+)?(?:active\s+|proud\s+|founding\s+)?"
           r"member\s+of\s+<O><END>", P, ORG, cue="member"),
     _rule("has_name", r"(?P<a><E>)'s\s+(?:full\s+)?name\s+(?:is|was)\s+<O><END>", P, P,
