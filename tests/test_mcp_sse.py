@@ -106,6 +106,12 @@ def test_a_session_answers_only_the_key_that_opened_it(served):
     assert as_form.status_code == 415 and "application/json" in as_form.json()["detail"]
 
 
+def test_a_head_request_opens_no_stream(served):
+    key, _ = served.keys.create(user_id="ian")
+    probed = httpx.head(f"{served.url}/sse", headers={"X-API-Key": key}, timeout=30)
+    assert probed.status_code == 405 and probed.headers["allow"] == "GET"
+
+
 def test_a_foreign_host_header_is_refused_even_with_a_good_key(served):
     key, _ = served.keys.create(user_id="hal")
     refused = httpx.get(f"{served.url}/sse", timeout=30,

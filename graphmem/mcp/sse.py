@@ -28,6 +28,7 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.sse import SseServerTransport
 from mcp.shared.message import SessionMessage
 from starlette.datastructures import Headers
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ..server.auth import presented_key
@@ -62,6 +63,9 @@ class SseGate:
 
     async def stream(self, scope: dict, receive: Any, send: Any) -> None:
         """``GET /sse``: one session, served until the client goes."""
+        if scope["method"] != "GET":  # Starlette adds HEAD to a GET route: no stream for it
+            await Response(status_code=405, headers={"Allow": "GET"})(scope, receive, send)
+            return
         key = self._admit(scope)
         if self.streams.get(key.id, 0) >= STREAMS_PER_KEY:
             refused = problem(429, "TooManyStreams", f"this key already holds "
