@@ -277,3 +277,16 @@ def test_a_newer_age_ends_the_older(mem):
     assert [(r.key, r.target_name) for r in mem.graph.relations("u", user_id="u")] == [
         ("age", "33")]  # fmt: skip
     assert [h.text for h in mem.search("How old am I?", user_id="u")] == ["I just turned 33!"]
+
+
+def test_a_divorce_ends_the_marriage_and_the_spouse_tie_said_of_it(mem):
+    """ "Who is my husband?" after "I divorced Tom": the husband tie stayed current."""
+    mem.add("My husband Tom loves golf. My brother Sam lives in Leeds.", user_id="u",
+            timestamp="2020-01-01")  # fmt: skip
+    mem.add("I'm married to Tom.", user_id="u", timestamp="2020-02-01")
+    mem.add("I divorced Tom.", user_id="u", timestamp="2021-05-01")
+    held = {(r.key, r.target_name) for r in mem.graph.relations("u", user_id="u")}
+    assert held == {("brother", "Sam")}
+    ended = {r.key: r.invalid_at[:10] for r in mem.graph.relations(
+        "Tom", include_invalid=True, user_id="u") if r.invalid_at}  # fmt: skip
+    assert ended == {"husband": "2021-05-01", "married_to": "2021-05-01"}

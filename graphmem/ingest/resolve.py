@@ -248,7 +248,12 @@ class Resolver:
             group = current.setdefault((src.id, key), [])
             if ex.invalid_at:
                 # A statement that the relation ended ("retired from Boeing in 2019", "I quit
-                # my job at Acme") closes the one that holds rather than standing beside it.
+                # my job at Acme") closes the one that holds rather than standing beside it,
+                # and the ties that said the same ("my husband Tom" when the marriage ends).
+                for tie in _SAME_TIES.get(key, ()):
+                    held = _ends(current.get((src.id, tie), []), dst.id, ex, fact_times[ex.fact])
+                    if held is not None and not held.invalid_at:
+                        self._close(held, ex, fact_id, plan, updated, scope)
                 ended = _ends(group, dst.id, ex, fact_times[ex.fact])
                 if ended is not None:
                     if not ended.invalid_at:  # a closed one keeps its end
@@ -346,6 +351,12 @@ class Resolver:
                 "INVALIDATE", fact_id, scope, details={"reason": "superseded",
                 "invalid_at": when, "relations": [r.id for r in rels]},
             ))  # fmt: skip
+
+
+# The family ties a marriage or a relationship is also stored as ("my husband Tom"): an
+# end said of the one ends the others that hold.
+_SAME_TIES = {"married_to": ("husband", "wife", "spouse"),
+              "dating": ("boyfriend", "girlfriend", "partner")}  # fmt: skip
 
 
 def _ends(group: list[Relation], target_id: str, ex, said: str) -> Relation | None:
