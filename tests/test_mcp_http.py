@@ -147,7 +147,7 @@ def test_a_foreign_host_header_is_refused_even_with_a_good_key(served):
                                       "Origin": "https://evil.example"})  # fmt: skip
     assert answer.status_code == 403
     said = answer.json()["error"]["message"]
-    assert "'https://evil.example'" in said and "--allowed-host" in said, said
+    assert "'https://evil.example'" in said and "--cors-origin" in said, said
     local = f"http://{served.url.removeprefix('http://')}"
     answer = post_tools_list(served, {"Authorization": f"Bearer {key}", "Origin": local})
     assert answer.status_code == 400 and "no mcp-session-id header" in answer.text, answer.text

@@ -284,7 +284,8 @@ def mount(app: Any, state: Any) -> tuple[Any, TransportSecuritySettings]:
     server and its Host guard, which the older SSE transport shares (``sse.py``)."""
     server = build_server(calls_on(state.amem), key_scope)
     # Builds the session manager; its Starlette app is not used, KeyGate routes to it.
-    security = host_check(state.settings.host, state.settings.allowed_hosts)
+    settings = state.settings
+    security = host_check(settings.host, settings.allowed_hosts, settings.cors_origins)
     server.streamable_http_app(streamable_http_path=PATH, transport_security=security)
     state.lifespans.append(server.session_manager.run)
     gate = KeyGate(server, state, security)
@@ -292,7 +293,9 @@ def mount(app: Any, state: Any) -> tuple[Any, TransportSecuritySettings]:
     return server, security
 
 
-def host_check(bound: str, allowed: tuple[str, ...] = ()) -> TransportSecuritySettings:
+def host_check(
+    bound: str, allowed: tuple[str, ...] = (), pages: tuple[str, ...] = ()
+) -> TransportSecuritySettings:
     """Which Host headers ``/mcp`` accepts (a DNS-rebinding check: a web page on a name
     that resolves to this machine must not reach a local server's tools, key or not).
 
@@ -302,7 +305,7 @@ def host_check(bound: str, allowed: tuple[str, ...] = ()) -> TransportSecuritySe
     ``allowed`` names. The SDK's own check knew only the local names, so a server bound
     to 0.0.0.0 answered every remote MCP client 421 "Invalid Host header" while its REST
     routes served the same client (seen with ``graphmem serve --host 0.0.0.0``)."""
-    names = names_for(bound, allowed)
+    names = names_for(bound, allowed, pages)
     if not names.checked:
         return TransportSecuritySettings(enable_dns_rebinding_protection=False)
     hosts, origins = list(names.hosts), list(names.origins)
@@ -332,7 +335,7 @@ def _foreign(headers: Headers, security: TransportSecuritySettings) -> JSONRespo
             (
                 f"Forbidden: a page from Origin {origin[:80]!r} may not call this "
                 "server's tools (a DNS-rebinding guard); call from a local page, or start "
-                "graphmem serve with --allowed-host NAME for the page's host"
+                "graphmem serve with --cors-origin ORIGIN for the page's origin"
             ),
         )
     else:

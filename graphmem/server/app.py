@@ -23,6 +23,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Match
 
 from .. import __version__
@@ -40,6 +41,10 @@ from .routes import install_routes
 from .schemas import document_answers
 
 READY_PROBE_SCOPE = "graphmem-readyz-probe"
+# What a page may send (keys, JSON, MCP's session and version) and read back (CORS).
+CORS_HEADERS = ("authorization", "x-api-key", "content-type", "mcp-session-id",
+                "mcp-protocol-version", "last-event-id")  # fmt: skip
+CORS_SHOWN = ("mcp-session-id", "retry-after")
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,8 @@ class Settings:
     rooms: tuple[str, ...] = ("graphmem.mcp", "graphmem.ui")
     host: str = "127.0.0.1"  # the interface bound: a loopback one checks Host headers
     allowed_hosts: tuple[str, ...] = ()  # Host names accepted beside the local ones (guard.py)
+    # Web origins whose pages may call the API from a browser (CORS; guard.web_origin).
+    cors_origins: tuple[str, ...] = ()
 
 
 @dataclass
@@ -224,7 +231,13 @@ def create_app(memory: Memory, keys: KeyStore, *, settings: Settings | None = No
     app.add_middleware(_BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(_HeadAsGet)
     app.add_middleware(_SlashFree)  # outside _HeadAsGet: HEAD /v1/stats/ is HEAD /v1/stats
-    app.add_middleware(Guard, names=names_for(settings.host, settings.allowed_hosts))
+    app.add_middleware(Guard, names=names_for(settings.host, settings.allowed_hosts,
+                                              settings.cors_origins))  # fmt: skip
+    if settings.cors_origins:  # outermost: a preflight carries no key and is answered here
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                           allow_headers=list(CORS_HEADERS), expose_headers=list(CORS_SHOWN),
+                           max_age=600)  # fmt: skip
     for room in settings.rooms:
         if importlib.util.find_spec(room) is not None:
             mount = getattr(importlib.import_module(room), "mount_on_server", None)

@@ -19,6 +19,7 @@ from ..cli.output import table
 from ..cli.registry import arg, command, group
 from ..config import Config
 from ..errors import ConfigError, StorageError
+from .guard import web_origin
 from .keys import KeyInfo, KeyStore, parse_duration
 
 
@@ -49,6 +50,13 @@ def _keystore(args: argparse.Namespace, *, existing: bool = False) -> KeyStore:
     return KeyStore(path)
 
 
+def cors_origin(text: str) -> str:
+    try:
+        return web_origin(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def at_least_one(text: str) -> int:
     """A count of 1 or more: --readers 0 failed deep in the thread pool (exit 3)."""
     try:
@@ -74,6 +82,9 @@ _WHERE = (
         help="a Host name (NAME or NAME:PORT) MCP clients may use, beside localhost; "
              "repeatable. With it, /mcp refuses any other name (DNS-rebinding check), "
              "which a server bound to a loopback interface always does"),
+    arg("--cors-origin", action="append", default=[], type=cors_origin, metavar="URL",
+        help="a web origin (https://app.example) whose pages may call the API and /mcp "
+             "from a browser; repeatable. None by default: no page of another site may"),
     arg("--keys", help="API key store (default: <data dir>/keys.sqlite)"),
     arg("--rate-limit", type=float, default=50.0,
         help="requests per second per key (0 = no limit)"),
@@ -91,7 +102,8 @@ def serve(ctx: Any) -> None:
 
     args = ctx.args
     settings = Settings(rate_limit=args.rate_limit, burst=args.burst, readers=args.readers,
-                        host=args.host, allowed_hosts=tuple(args.allowed_host))  # fmt: skip
+                        host=args.host, allowed_hosts=tuple(args.allowed_host),
+                        cors_origins=tuple(dict.fromkeys(args.cors_origin)))  # fmt: skip
     keys = _keystore(args)
     try:
         app = create_app(ctx.memory, keys, settings=settings)

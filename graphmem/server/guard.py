@@ -21,6 +21,7 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 
@@ -44,15 +45,39 @@ class Names:
         return not self.checked or not origin or listed(origin, self.origins)
 
 
-def names_for(bound: str, allowed: Sequence[str] = ()) -> Names:
-    """What a server bound to ``bound`` with ``--allowed-host`` names ``allowed`` answers."""
+def names_for(bound: str, allowed: Sequence[str] = (), pages: Sequence[str] = ()) -> Names:
+    """What a server bound to ``bound`` with ``--allowed-host`` names ``allowed`` answers;
+    ``pages``: the ``--cors-origin`` origins, whose pages may call it too."""
     if not allowed and not loopback(bound):
         return Names(False)
     names = (*LOCAL_NAMES, *(n.strip() for n in allowed if n.strip()))
     hosts = tuple(form for name in names
                   for form in ((name,) if has_port(name) else (name, f"{name}:*")))  # fmt: skip
     origins = tuple(f"{scheme}://{form}" for scheme in ("http", "https") for form in hosts)
-    return Names(True, hosts, origins)
+    return Names(True, hosts, (*origins, *pages))
+
+
+def web_origin(text: str) -> str:
+    """A web page's origin as a browser sends it (``https://app.example``,
+    ``http://localhost:5173``), for ``--cors-origin``; ValueError naming the fix else.
+    "*" is refused: a key in a page of any site is a key any site can use."""
+    text = text.strip()
+    if text == "*":
+        raise ValueError("'*' would let a page of any site call the server with a key it "
+                         "holds: name each origin, e.g. https://app.example")  # fmt: skip
+    parts = urlsplit(text)
+    try:
+        port = parts.port
+    except ValueError:
+        port, parts = None, parts._replace(netloc="")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
+        raise ValueError(f"{text[:80]!r} is not a web origin: give scheme and host, "
+                         "e.g. https://app.example or http://localhost:5173")  # fmt: skip
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"{text[:80]!r} has a path: an origin is scheme, host and port only, "
+                         f"e.g. {parts.scheme}://{parts.netloc}")  # fmt: skip
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
 def listed(value: str, allowed: Sequence[str]) -> bool:
@@ -118,5 +143,5 @@ class Guard:
             return problem(403, "ForbiddenOrigin",
                            f"a page from Origin {(origin or '')[:80]!r} may not call this "
                            "server (a DNS-rebinding guard); call from a local page, or start "
-                           "graphmem serve with --allowed-host NAME for the page's host")  # fmt: skip
+                           "graphmem serve with --cors-origin ORIGIN for the page's origin")  # fmt: skip
         return None
