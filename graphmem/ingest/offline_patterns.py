@@ -215,7 +215,7 @@ RULES: tuple[Rule, ...] = (
           r"their|our)\s+"
           r"(?:(?:old|former|full-time|part-time|day|first|teaching|nursing|office|retail)\s+)?"
           r"(?:job|position|role|internship|gig|career)\s+(?:at|with)\s+<OP><END>", P, ORG,
-          cue="quit left leaves lost loses"),
+          cue="job position role intern gig career"),
     _rule("@left_job", r"<PRE>\s+(?:laid\s+off|fired|let\s+go|sacked)\s+(?:from|by)\s+<OP>"
           r"<END>", P, ORG, cue="laid fired let sacked"),
     _rule("@left_job", r"<PRE>\s+(?:stopped|stops|quit|quits)\s+working\s+(?:at|for)\s+<OP>"
@@ -311,14 +311,12 @@ RULES: tuple[Rule, ...] = (
           r"member\s+of\s+<O><END>", P, ORG, cue="member"),
     _rule("has_name", r"(?P<a><E>)'s\s+(?:full\s+)?name\s+(?:is|was)\s+<O><END>", P, P,
           cue="name"),
-    # An age ("I'm 32 years old", "Ann just turned 5", "I'm 40 now"): single-valued, so a
-    # newer age ends the older. A bare "I'm 32" is left out: "I'm 32 weeks along".
+    # An age ("I'm 32 years old", "Ann just turned 5"): single-valued, so a newer age ends
+    # the older. A bare "I'm 32" is left out: "I'm 32 weeks along".
     _rule("@age", r"<S><BE><ADV>\s+(?P<n>\d{1,3})(?:\s+|-)(?:years?|yrs?)(?:\s+|-)old<END>", P,
           cue="year yr", alone=True),
     _rule("@age", r"<PRE>\s+turned\s+(?P<n>\d{1,3})(?:\s+(?:years?|yrs?)\s+old)?<END>", P,
           cue="turned", alone=True),
-    _rule("@age", r"<S><BE><ADV>\s+(?P<n>\d{1,3})\s+(?:now|today|this\s+year)<CEND>", P,
-          cue="now today this", alone=True),
     # "I'm allergic to peanuts", "Ann has a severe nut allergy": what to keep away from.
     _rule("allergic_to", r"<S><BE><ADV>\s+(?:(?:very|severely|deathly|mildly|slightly|super)\s+)?"
           r"allergic\s+to\s+(?P<rest>.{0,200})", phrase=3, cue="allergic"),
