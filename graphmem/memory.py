@@ -245,10 +245,11 @@ class Memory:
         set the lifecycle fields (``graphmem/lifecycle/fields.py``).
         """
         scope = Scope.of(user_id, agent_id, run_id)
-        life = check_life(memory_type, importance, ttl, expires_at, now=read_clock(self.clock))
+        now = read_clock(self.clock)
+        life = check_life(memory_type, importance, ttl, expires_at, now=now)
         units = units_of(messages, metadata, source_ids, timestamp, life,
                          limit=self.config.max_text_chars, infer=infer)  # fmt: skip
-        return self._ingest(units, scope, infer)
+        return self._ingest(units, scope, infer, now)
 
     def add_many(
         self,
@@ -287,7 +288,7 @@ class Memory:
         for start in range(0, len(units), batch_size):
             batch = [unit for windows in units[start : start + batch_size] for unit in windows]
             with collector_paused():
-                total.extend(self._ingest(batch, scope, infer))
+                total.extend(self._ingest(batch, scope, infer, now))
             if progress is not None:
                 progress(len(units[start : start + batch_size]))
         give_back_heap(every=_TRIM_EVERY_S)  # a bulk load's transients, ~0.5% of its time
@@ -317,7 +318,9 @@ class Memory:
         )
         return self._write([unit], [extraction], scope, infer=True, decide=None, strict=True)
 
-    def _ingest(self, units: list[Unit], scope: Scope, infer: bool) -> AddResult:
+    def _ingest(self, units: list[Unit], scope: Scope, infer: bool, said: Any = None) -> AddResult:
+        """``said``: when the units with no timestamp were said (the clock's time, read by
+        the caller once for the whole call; else read here)."""
         if not isinstance(infer, bool):
             raise ValidationError("infer", "must be True or False")
         before = usage_of(self.extractor)
@@ -331,7 +334,7 @@ class Memory:
                                          self.config.max_text_chars)  # fmt: skip
             return self._write([stored], [found], scope, False, None, before)
         extractor = self.extractor if infer else self.linker
-        said = to_iso(read_clock(self.clock))  # when a unit with no timestamp was said
+        said = to_iso(said if said is not None else read_clock(self.clock))
         extractions = self.pipeline.extract_all(units, scope, extractor, infer, said)
         decide = getattr(self.extractor, "decide", None) if infer else None
         return self._write(units, extractions, scope, infer, decide, before)
