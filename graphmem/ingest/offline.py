@@ -202,7 +202,7 @@ class _Run:
     def __init__(self, finder: MentionFinder, people: Antecedents | None = None) -> None:
         self.finder = finder
         self.carried = people
-        self.said_at = ""  # the reference time: when a job or home said to end, ended
+        self.said_at = ""  # the reference time: when an end said with no date came
         self.cues = Cues()
         self.names: dict[str, str] = {}  # name key -> the first spelling seen
         self.facts: list[ExtractedFact] = []
