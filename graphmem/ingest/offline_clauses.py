@@ -76,4 +76,5 @@ def negated(lowered: str) -> bool:
     Acme" is not: it says a job ended."""
     if _SKIP_RELATIONS.search(lowered) is None:
         return False
-    return not _ENDED.search(lowered) or bool(_SKIP_RELATIONS.search(_ENDED.sub(" ", lowered)))
+    rest = _ENDED.sub(" ", lowered)  # the sentence less the ends it says
+    return rest == lowered or _SKIP_RELATIONS.search(rest) is not None

@@ -244,17 +244,20 @@ class Resolver:
                 continue
             name = moved_relation(ex.relation.strip(), dst)
             fact_id, key = fact_ids[ex.fact], relation_key(name)
-            valid_at = ex.valid_at or fact_times[ex.fact]
+            said = fact_times[ex.fact]
+            valid_at = ex.valid_at or said
             group = current.setdefault((src.id, key), [])
+            to_target = [r for r in group if r.target_id == dst.id]
             if ex.invalid_at:
                 # A statement that the relation ended ("retired from Boeing in 2019", "I quit
                 # my job at Acme") closes the one that holds rather than standing beside it,
                 # and the ties that said the same ("my husband Tom" when the marriage ends).
                 for tie in _SAME_TIES.get(key, ()):
-                    held = _ends(current.get((src.id, tie), []), dst.id, ex, fact_times[ex.fact])
+                    tied = [r for r in current.get((src.id, tie), []) if r.target_id == dst.id]
+                    held = _ends(tied, ex, said)
                     if held is not None and not held.invalid_at:
                         self._close(held, ex, fact_id, plan, updated, scope)
-                ended = _ends(group, dst.id, ex, fact_times[ex.fact])
+                ended = _ends(to_target, ex, said)
                 if ended is not None:
                     if not ended.invalid_at:  # a closed one keeps its end
                         self._close(ended, ex, fact_id, plan, updated, scope)
@@ -262,7 +265,6 @@ class Resolver:
                     continue
                 # An end with no start: when it began is not known (not when it was said).
                 valid_at = ex.valid_at
-            to_target = [r for r in group if r.target_id == dst.id]
             if ex.invalid_at:  # a past period is the same statement only where it held then
                 same = next((r for r in to_target if valid_at and _holds_at(r, valid_at)), None)
             else:
@@ -359,13 +361,12 @@ _SAME_TIES = {"married_to": ("husband", "wife", "spouse"),
               "dating": ("boyfriend", "girlfriend", "partner")}  # fmt: skip
 
 
-def _ends(group: list[Relation], target_id: str, ex, said: str) -> Relation | None:
-    """The stored relation a statement with an end is about: the open one to the same
-    target, when its stint takes in that end; else, for an end with no start, the last
-    closed one (the same end said again). None: a period of its own ("worked at Google
-    from 2015 to 2019" beside a job there stated in 2023; an old "I quit" imported after
-    a newer "I work there")."""
-    to_target = [r for r in group if r.target_id == target_id]
+def _ends(to_target: list[Relation], ex, said: str) -> Relation | None:
+    """Of the stored relations to the statement's target, the one a statement with an
+    end is about: the open one, when its stint takes in that end; else, for an end with
+    no start, the last closed one (the same end said again). None: a period of its own
+    ("worked at Google from 2015 to 2019" beside a job there stated in 2023; an old "I
+    quit" imported after a newer "I work there")."""
     for r in to_target:
         if r.invalid_at:
             continue

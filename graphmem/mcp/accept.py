@@ -80,3 +80,8 @@ async def send_as_json(captured: Captured, send: Any, item: dict[str, Any]) -> N
 # What describes an event stream and not the JSON body sent in its place.
 _STREAM_HEADERS = (b"content-type", b"content-length", b"cache-control", b"connection",
                    b"x-accel-buffering", b"transfer-encoding")  # fmt: skip
+
+
+def media_type(headers: Headers) -> str:
+    """The request's Content-Type, less its parameters and in lower case ("" if none)."""
+    return headers.get("content-type", "").split(";")[0].strip().lower()

@@ -28,7 +28,7 @@ from starlette.routing import Route
 from ..errors import RateLimitError
 from ..server.auth import presented_key
 from ..server.guard import listed, names_for
-from .accept import BOTH, answer_as, not_acceptable, send_as_json, with_headers
+from .accept import BOTH, answer_as, media_type, not_acceptable, send_as_json, with_headers
 from .batch import (
     Captured,
     answerable,
@@ -114,7 +114,7 @@ class KeyGate:
         # with its own envelope and no session (the SDK routes it by this header).
         handshake = version is None or version in HANDSHAKE_PROTOCOL_VERSIONS
         sessionless = session is None and handshake  # only initialize may come so
-        media = headers.get("content-type", "").split(";")[0].strip().lower()
+        media = media_type(headers)
         if scope["method"] == "POST" and media != "application/json":
             # The SDK answers this with a bare text/plain 400 that says nothing of the fix
             # (curl -d sends application/x-www-form-urlencoded).

@@ -33,6 +33,7 @@ from starlette.routing import Route
 
 from ..server.auth import presented_key
 from ..server.problems import problem
+from .accept import media_type
 from .http import KEY, VET_MAX_BYTES
 from .vet import refusal
 
@@ -87,7 +88,7 @@ class SseGate:
     async def message(self, scope: dict, receive: Any, send: Any) -> None:
         """``POST /messages/?session_id=...``: one message of an open session."""
         self._admit(scope)
-        media = Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower()
+        media = media_type(Headers(scope=scope))
         if media != "application/json":
             refused = problem(415, "UnsupportedMediaType", f"Content-Type is "
                               f"{media or 'missing'}: send the JSON-RPC message with "
