@@ -98,6 +98,13 @@ def name_key(name: str) -> str:
     return " ".join(text.replace("_", " ").split())
 
 
+# The family ties a marriage or a relationship is also stored as ("my husband Tom"): an
+# end said of the one ends the others between the same two (the resolver, and the
+# offline extractor for a tie said in the same sentence as the end).
+SAME_TIES = {"married_to": ("husband", "wife", "spouse"),
+             "dating": ("boyfriend", "girlfriend", "partner")}  # fmt: skip
+
+
 # Cached like name_key: 10k memories ask ~25k times for a few dozen relation names.
 @lru_cache(maxsize=1 << 12)
 def relation_key(name: str) -> str:

@@ -290,3 +290,31 @@ def test_a_divorce_ends_the_marriage_and_the_spouse_tie_said_of_it(mem):
     ended = {r.key: r.invalid_at[:10] for r in mem.graph.relations(
         "Tom", include_invalid=True, user_id="u") if r.invalid_at}  # fmt: skip
     assert ended == {"husband": "2021-05-01", "married_to": "2021-05-01"}
+
+
+@pytest.mark.parametrize(("said", "tie", "relation"), [
+    ("I divorced my husband Tom.", "husband", "married_to"),
+    ("I split up with my boyfriend Tom.", "boyfriend", "dating"),
+])  # fmt: skip
+def test_a_tie_named_in_the_sentence_that_ends_it_is_not_current(mem, said, tie, relation):
+    """ "Who is my boyfriend?" after "I split up with my boyfriend Tom": the tie word on
+    the way to the name ended nothing, and the sentence even restated it as current."""
+    mem.add(f"My {tie} Tom loves golf.", user_id="u", timestamp="2020-01-01")
+    mem.add(said, user_id="u", timestamp="2021-05-01")
+    assert not [r for r in mem.graph.relations("u", user_id="u") if r.target_name == "Tom"]
+    held = [r for r in mem.graph.relations("Tom", include_invalid=True, user_id="u")
+            if r.source_name == "u"]  # fmt: skip
+    assert {r.key: r.invalid_at[:10] for r in held} == {tie: "2021-05-01",
+                                                         relation: "2021-05-01"}  # fmt: skip
+    # One stint of the tie: stated in 2020, ended when the break was said.
+    assert [r.valid_at[:10] for r in held if r.key == tie] == ["2020-01-01"]
+
+
+def test_a_home_said_to_be_past_with_used_to_is_not_where_one_lives(mem):
+    mem.add("I live in Denver.", user_id="u", timestamp="2020-01-01")
+    mem.add("I used to live in Denver.", user_id="u", timestamp="2023-03-01")
+    assert not [r for r in mem.graph.relations("u", user_id="u") if r.key == "lives_in"]
+    (home,) = mem.graph.relations("Denver", include_invalid=True, user_id="u")
+    assert (home.valid_at[:10], home.invalid_at[:10]) == ("2020-01-01", "2023-03-01")
+    texts = [h.text for h in mem.search("Where do I live?", user_id="u", limit=5)]
+    assert "I live in Denver." not in texts  # invalidated: its one relation ended

@@ -606,6 +606,13 @@ _SAID = "2026-12-02T10:00:00.000000Z"
     ("I don't live in Paris anymore.", ("kim", "lives_in", "Paris", _SAID)),
     ("I divorced Tom in 2019.", ("kim", "married_to", "Tom", iso("2019-01-01"))),
     ("Ann broke up with Bob.", ("Ann", "dating", "Bob", _SAID)),
+    ("I got divorced from Tom in 2019.", ("kim", "married_to", "Tom", iso("2019-01-01"))),
+    ("I used to live in Denver.", ("kim", "lives_in", "Denver", _SAID)),
+    ("Ann used to teach at Lincoln High School.",
+     ("Ann", "works_at", "Lincoln High School", _SAID)),
+    ("I used to work for Acme in 2010.", ("kim", "works_at", "Acme", iso("2010-01-01"))),
+    ("I used to be married to Tom.", ("kim", "married_to", "Tom", _SAID)),
+    ("I used to date Sam.", ("kim", "dating", "Sam", _SAID)),
 ])  # fmt: skip
 def test_a_job_or_home_said_to_have_ended_ends_when_said_or_at_its_date(text, expected):
     out = run(text, "kim", reference_time=_SAID)
@@ -628,9 +635,23 @@ def test_a_job_or_home_said_to_have_ended_ends_when_said_or_at_its_date(text, ex
     "I moved out of my parents' house.",
     "We broke up with the band.",
     "I didn't break up with Tom.",
+    "I'm used to working at Google.",
+    "I got used to living in Denver.",
+    "I never used to live in Denver.",
+    "Did you use to live in Denver?",
 ])  # fmt: skip
 def test_what_only_sounds_like_an_end_ends_nothing(text):
     assert run(text, "kim", reference_time=_SAID).relations == []
+
+
+@pytest.mark.parametrize(("text", "tie", "relation", "other"), [
+    ("I divorced my husband Tom.", "husband", "married_to", "Tom"),
+    ("Ann split up with her girlfriend Mia last month.", "girlfriend", "dating", "Mia"),
+])  # fmt: skip
+def test_a_tie_said_on_the_way_to_an_end_ends_with_it(text, tie, relation, other):
+    out = run(text, "kim", reference_time=_SAID)
+    ends = {(r.relation, r.target, r.invalid_at) for r in out.relations}
+    assert ends == {(tie, other, _SAID), (relation, other, _SAID)}
 
 
 def test_an_end_leaves_the_rest_of_the_sentence_as_said():

@@ -39,9 +39,10 @@ What it finds
       A relation takes its own clause's: "until 2020 and then joined Meta" ends no job
       at Meta. An end said with no start ends the job, home, marriage or relationship
       it names: "retired from Boeing in 2019" at 2019; "I quit my job at Acme", "got
-      laid off from Meta", "no longer lives in Paris", "moved out of Chicago", "divorced
-      Tom", "broke up with Ann" with no date, when it was said (``reference_time``; with
-      none, no relation, since one with no end would read as current). The resolver
+      laid off from Meta", "no longer lives in Paris", "used to live in Denver", "moved
+      out of Chicago", "divorced my husband Tom", "broke up with Ann" with no date, when
+      it was said (``reference_time``; with none, no relation, since one with no end
+      would read as current), and a tie said on the way (husband) with it. The resolver
       closes the stored relation that held.
 
 What it misses, on purpose or by construction
@@ -82,6 +83,7 @@ from dataclasses import dataclass
 
 from ..errors import ValidationError
 from ..models import (
+    SAME_TIES,
     ExtractedEntity,
     ExtractedFact,
     ExtractedRelation,
@@ -451,9 +453,22 @@ class _Run:
             return "" if person else "located_in"
         return edge.relation
 
+    def _end_ties(self) -> None:
+        """ "I divorced my husband Tom": the tie said on the way to the name ended with the
+        marriage, so it is no current husband."""
+        ended = {(e.fact, e.source, e.target, tie): e.invalid_at for e in self.edges
+                 if e.invalid_at and not e.valid_at for tie in SAME_TIES.get(e.relation, ())}  # fmt: skip
+        if not ended:
+            return
+        for edge in self.edges:
+            end = ended.get((edge.fact, edge.source, edge.target, edge.relation))
+            if end and not edge.invalid_at:
+                edge.invalid_at = end
+
     def _finish(self) -> Extraction:
         for edge in self.edges:
             edge.relation = self._resolve(edge)
+        self._end_ties()
         related = {edge.fact for edge in self.edges if edge.relation}
         for i, fact in enumerate(self.facts):
             people = sum(category(self.cues.type_of(k)) == "person" for k in self.named[i])

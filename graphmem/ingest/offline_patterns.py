@@ -99,6 +99,9 @@ _OWN = rf"(?P<own>'s(?:\s+(?P<inst>{'|'.join(sorted(INSTITUTIONS))}))?)?"
 
 _PARTS = {  # in order: "<PRE>" expands into parts replaced after it
     "<PRE>": "<S><ADV><AUX><ADV>",
+    # The tie word before a spouse's or a partner's name: "divorced my husband Tom".
+    "<SPOUSE>": r"(?:(?:<E>'s|his|her|their)\s+(?:husband|wife|spouse)\s+)?",
+    "<PARTNER>": r"(?:(?:<E>'s|his|her|their)\s+(?:boyfriend|girlfriend|partner)\s+)?",
     "<S>": _SUBJ,
     # "the Louvre"; "a small town called Bree", "a startup named Loom": the name is the
     # target, whatever noun introduced it.
@@ -230,6 +233,12 @@ RULES: tuple[Rule, ...] = (
           LOC, cue="longer"),
     _rule("@left_home", r"<S><ADV>(?:\s+(?:do|does|did)n't|'m\s+not|\s+(?:am|is|are)\s+not)\s+"
           r"(?:live|living)\s+in\s+<O>\s+any\s?more<CEND>", P, LOC, cue="more"),
+    # "I used to live in Denver": a past that no longer holds, as "no longer" says it.
+    # "I'm used to working at night" is no past (the subject's verb is "'m", not "used").
+    _rule("@left_job", r"<S><ADV>\s+used\s+to\s+(?:work|teach)\s+(?:at|for)\s+<OP><END>", P,
+          ORG, cue="used"),
+    _rule("@left_home", r"<S><ADV>\s+used\s+to\s+(?:live|reside)\s+in\s+<O><END>", P, LOC,
+          cue="used"),
     # "I teach at Lincoln High School": a school's teacher works there.
     _rule("works_at", r"<PRE>\s+(?P<v>teaches|taught|teach|teaching)<ADV>\s+at\s+<O><END>", P,
           ORG, cue="teach taught"),
@@ -304,9 +313,16 @@ RULES: tuple[Rule, ...] = (
     _rule("engaged_to", r"<PRE>\s+engaged\s+to\s+<O><END>", P, P, cue="engaged"),
     _rule("dating", r"<PRE>\s+(?P<v>dating|dates|dated)\s+<O><END>", P, P, cue="dat"),
     # A marriage or a relationship that ended, as a job does (``@left_job``).
-    _rule("@divorced", r"<PRE>\s+(?:divorced|divorces)\s+<O><END>", P, P, cue="divorce"),
-    _rule("@broke_up", r"<PRE>\s+(?:broke|breaks|split)\s+up\s+with\s+<O><END>", P, P,
-          cue="broke breaks split"),
+    # "divorced my husband Tom", "split up with her boyfriend Sam": the tie word is said
+    # on the way to the name, and the tie ends too (``resolve._SAME_TIES``).
+    _rule("@divorced", r"<PRE>\s+(?:divorced|divorces)\s+(?:from\s+)?<SPOUSE><O><END>", P, P,
+          cue="divorce"),
+    _rule("@broke_up", r"<PRE>\s+(?:broke|breaks|split)\s+up\s+with\s+<PARTNER><O><END>", P,
+          P, cue="broke breaks split"),
+    _rule("@divorced", r"<S><ADV>\s+used\s+to\s+be\s+married\s+to\s+<O><END>", P, P,
+          cue="used"),
+    _rule("@broke_up", r"<S><ADV>\s+used\s+to\s+(?:date|go\s+out\s+with)\s+<O><END>", P, P,
+          cue="used"),
     _rule("member_of", r"<S><BE><ADV>\s+(?:an?\s+|the\s+)?(?:active\s+|proud\s+|founding\s+)?"
           r"member\s+of\s+<O><END>", P, ORG, cue="member"),
     _rule("has_name", r"(?P<a><E>)'s\s+(?:full\s+)?name\s+(?:is|was)\s+<O><END>", P, P,

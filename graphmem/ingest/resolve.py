@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from ..models import (
+    SAME_TIES,
     Entity,
     ExtractedEntity,
     Extraction,
@@ -252,7 +253,7 @@ class Resolver:
                 # A statement that the relation ended ("retired from Boeing in 2019", "I quit
                 # my job at Acme") closes the one that holds rather than standing beside it,
                 # and the ties that said the same ("my husband Tom" when the marriage ends).
-                for tie in _SAME_TIES.get(key, ()):
+                for tie in SAME_TIES.get(key, ()):
                     tied = [r for r in current.get((src.id, tie), []) if r.target_id == dst.id]
                     held = _ends(tied, ex, said)
                     if held is not None and not held.invalid_at:
@@ -353,12 +354,6 @@ class Resolver:
                 "INVALIDATE", fact_id, scope, details={"reason": "superseded",
                 "invalid_at": when, "relations": [r.id for r in rels]},
             ))  # fmt: skip
-
-
-# The family ties a marriage or a relationship is also stored as ("my husband Tom"): an
-# end said of the one ends the others that hold.
-_SAME_TIES = {"married_to": ("husband", "wife", "spouse"),
-              "dating": ("boyfriend", "girlfriend", "partner")}  # fmt: skip
 
 
 def _ends(to_target: list[Relation], ex, said: str) -> Relation | None:
