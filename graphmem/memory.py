@@ -396,7 +396,9 @@ class Memory:
         return new
 
     def delete(self, memory_id: str, **scope_ids: str | None) -> None:
-        """Delete one memory and exactly the graph data that only it supported."""
+        """Delete one memory and exactly the graph data that only it supported; what it
+        alone had closed (a home it superseded, a job it said was over) holds again
+        (``ingest/reopen.py``)."""
         with self._writing:
             fact = self._fetch(memory_id, scope_ids)
             self.writer.remove([fact])

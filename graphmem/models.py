@@ -372,7 +372,7 @@ class Hit:
 
 @dataclass
 class HistoryEvent:
-    event: str  # ADD UPDATE DELETE INVALIDATE MERGE UNMERGE EXPIRE ARCHIVE RESTORE PROMOTE
+    event: str  # ADD UPDATE DELETE INVALIDATE REOPEN MERGE UNMERGE EXPIRE ARCHIVE RESTORE PROMOTE
     target_id: str
     scope: Scope
     target_kind: str = "memory"  # memory | entity | relation

@@ -54,6 +54,16 @@ CHILD = textwrap.dedent("""
         for f in every:
             if bool(f.archived_at) != said.get(f.id, False):
                 wrong[f"archived:{f.id}"] = bool(f.archived_at)
+        # A home is closed exactly when its memory is invalid and a move still stands.
+        stated = {f.text for f in facts}
+        for f in facts:
+            if f.text.startswith("Mover") and f.text.endswith(" lives in Paris."):
+                name = f.text.split()[0]
+                moved = f"{name} moved to Berlin." in stated
+                homes = [r for r in m.graph.relations(name, include_invalid=True, user_id="u")
+                         if r.target_name == "Paris"]
+                if [bool(r.invalid_at) for r in homes] != [moved] or bool(f.invalid_at) != moved:
+                    wrong[f"reopen:{name}"] = [moved, f.invalid_at, [r.invalid_at for r in homes]]
         return wrong
 
     report = m.verify()
@@ -103,6 +113,10 @@ CHILD = textwrap.dedent("""
         elif kind == "invalidate":
             m.add(f"Walker{t} lives in Lyon.", user_id="u")
             m.add(f"Walker{t} moved to Porto.", user_id="u")
+            # A delete that reopens what the move closed: relation, fact and event at once.
+            m.add(f"Mover{t} lives in Paris.", user_id="u")
+            moved = m.add(f"Mover{t} moved to Berlin.", user_id="u")
+            m.delete(moved.facts[0].id, user_id="u")
         elif kind == "archive":  # payload-only writes: archive, restore, read counts
             facts = [f for f in m.get_all(user_id="u", limit=40, include_archived=True)
                      if not f.metadata.get("batch")]  # batches are counted whole above

@@ -37,6 +37,7 @@ from ..stores.base import (
 from ..stores.graph_ops import GraphOps, Removal
 from ..stores.rows import fact_row, relation_row
 from .journal import UNDO_FAILED, WRITE, Change, decode, encode, journal, run_graph, undo_failed
+from .reopen import plan_reopening
 from .resolve import Plan
 from .scope_delete import DELETE_SCOPE, ScopeDeletes
 
@@ -409,10 +410,20 @@ class Writer:
         self.commit(Change(kind, fact_points=points, events=list(events)))
 
     def remove(self, facts: Sequence[Fact], event_name: str = "DELETE") -> Removal:
-        """Delete facts and exactly the graph data only they supported."""
+        """Delete facts and exactly the graph data only they supported, and reopen what
+        they alone had closed (``reopen.py``): deleted or expired, what they said no
+        longer stands, and neither do its effects."""
         ids = [f.id for f in facts]
         removal = self.ops.plan_removal(ids)
         graph: list = _relation_steps(removal)
+        found = plan_reopening(self.ops, self.history, removal, {f.scope for f in facts},
+                               self._load, now_iso())  # fmt: skip
+        if found.relations:
+            graph.append(("relation_set",
+                          {"rows": [relation_row(r) for r in found.relations]}))  # fmt: skip
+        if found.facts:
+            graph.append(("fact_set", {"rows": [fact_row(f) for f in found.facts]}))
+        points = [VectorPoint(f.id, None, _payload(f)) for f in found.facts]  # type: ignore[arg-type]
         graph.append(("fact_delete", {"ids": ids}))
         gone = [r.id for r in removal.relations_deleted]
         events = [HistoryEvent(event_name, f.id, f.scope, old_value=f.text,
@@ -421,8 +432,10 @@ class Writer:
         events += [HistoryEvent(event_name, r.id, r.scope, target_kind="relation",
                                 old_value=f"{r.source_name} {r.name} {r.target_name}")
                    for r in removal.relations_deleted]  # fmt: skip
+        events += found.events
         origins = sorted({(f.origin, f.scope) for f in facts if f.origin}, key=str)
-        change = Change("delete", graph, fact_deletes=ids, prune=sorted(removal.touched),
+        change = Change("delete", graph, fact_points=points, fact_deletes=ids,
+                        prune=sorted(removal.touched),
                         prune_sources=[[o, s.params()] for o, s in origins], events=events)  # fmt: skip
         removal.entities_deleted = self.commit(change)
         return removal

@@ -1,0 +1,141 @@
+"""What a deleted memory had closed, opened again.
+
+"I live in Lyon", then "I moved to Porto": the resolver ends the Lyon relation where Porto
+starts, and the Lyon fact, left with no relation that holds, is invalidated. Deleting
+"I moved to Porto" (a mistake, a test, a memory the user takes back) removed the Porto
+relation but left Lyon closed, so "Where do I live?" had no answer the user had not
+withdrawn. The same held for an end: deleting "I quit my job at Google" left the job
+ended.
+
+A delete (or an expiry: what lapsed no longer stands either) now undoes what it caused,
+and only that:
+- a relation whose last ``INVALIDATE`` names a deleted relation (``replaced_by``, the
+  single-valued rule) or a deleted fact (``ended_by``, an end said) is reopened;
+- it ends again where the next relation of its kind still stored begins ("Lyon", "Porto",
+  "Madrid" with Porto deleted: Lyon ends where Madrid begins), else it is current;
+- a fact invalidated because all its relations ended (``reason: superseded``) is valid
+  again once one of them holds;
+- each is logged as ``REOPEN``, in the same journaled change as the delete.
+
+The history says which closing came from which statement, so a relation that ended by
+its own dates ("worked at Google until 2019") or by something still stored stays as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from ..models import Fact, HistoryEvent, Relation, Scope
+from ..stores.base import HistoryStore
+from ..stores.graph_ops import GraphOps, Removal
+
+
+@dataclass
+class Reopening:
+    relations: list[Relation] = field(default_factory=list)  # with their new invalid_at
+    facts: list[Fact] = field(default_factory=list)  # with their new invalid_at
+    events: list[HistoryEvent] = field(default_factory=list)
+
+
+def plan_reopening(
+    ops: GraphOps,
+    history: HistoryStore,
+    removal: Removal,
+    scopes: Iterable[Scope],
+    load: Callable[[Sequence[str]], list[Fact]],
+    now: str,
+) -> Reopening:
+    """What deleting ``removal.facts`` (of ``scopes``) reopens. ``load`` reads stored
+    facts by id."""
+    out = Reopening()
+    deleted = {r.id for r in removal.relations_deleted}
+    gone = set(removal.facts)
+    # An end names entities the deleted fact mentioned; a supersession, the deleted
+    # relation's source. Only relations of those entities can have been closed by them.
+    around = sorted(removal.touched | {r.source_id for r in removal.relations_deleted})
+    if not around:
+        return out
+    stored: dict[str, Relation] = {}
+    for scope in scopes:
+        for r in ops.relations_touching(around, scope, include_invalid=True):
+            if r.id not in deleted:
+                stored.setdefault(r.id, r)
+    groups: dict[tuple[str, str], list[Relation]] = {}
+    for r in stored.values():
+        groups.setdefault((r.source_id, r.key), []).append(r)
+    for rel in stored.values():
+        if not rel.invalid_at or not _closed_by(history, rel, deleted, gone):
+            continue
+        end = _next_start(rel, groups[(rel.source_id, rel.key)])
+        if end == rel.invalid_at:
+            continue
+        was, rel.invalid_at = rel.invalid_at, end
+        out.relations.append(rel)
+        out.events.append(HistoryEvent(
+            "REOPEN", rel.id, rel.scope, target_kind="relation",
+            old_value=f"{rel.source_name} {rel.name} {rel.target_name}",
+            details={"reason": "cause_deleted", "deleted": sorted(gone),
+                     "invalid_at_was": was, "invalid_at": end},
+        ))  # fmt: skip
+    if out.relations:
+        out.facts = _revalidated(ops, history, out, gone, load, now)
+    return out
+
+
+def _closed_by(history: HistoryStore, rel: Relation, deleted: set[str], gone: set[str]) -> bool:
+    """Whether the event that set ``rel``'s present end came from what is being deleted."""
+    last = next((e for e in reversed(history.for_target(rel.id))
+                 if e.event in ("INVALIDATE", "REOPEN")), None)  # fmt: skip
+    if last is None or last.event != "INVALIDATE":
+        return False
+    details = last.details or {}
+    if details.get("invalid_at", rel.invalid_at) != rel.invalid_at:
+        return False  # ended since by something else
+    return details.get("replaced_by") in deleted or details.get("ended_by") in gone
+
+
+def _next_start(rel: Relation, group: Sequence[Relation]) -> str:
+    """Where ``rel`` ends once what closed it is gone: where the next of its kind that
+    is still stored began (a single-valued one), else nowhere."""
+    later = [r.valid_at for r in group
+             if r.id != rel.id and r.valid_at and r.valid_at > (rel.valid_at or "")]  # fmt: skip
+    return min(later, default="")
+
+
+def _revalidated(
+    ops: GraphOps,
+    history: HistoryStore,
+    out: Reopening,
+    gone: set[str],
+    load: Callable[[Sequence[str]], list[Fact]],
+    now: str,
+) -> list[Fact]:
+    """The facts a reopened relation rests on that were invalidated only because every
+    relation of theirs had ended: valid again, or ending later, as their relations now do."""
+    reopened = {r.id: r for r in out.relations}
+    wanted = sorted({f for r in out.relations for f in r.fact_ids} - gone)
+    by_fact: dict[str, dict[str, Relation]] = {}
+    for fact_id, rel in ops.supported_by(wanted):
+        by_fact.setdefault(fact_id, {})[rel.id] = reopened.get(rel.id, rel)
+    changed: list[Fact] = []
+    for fact in load(sorted(by_fact)):
+        if not fact.invalid_at:
+            continue
+        last = next((e for e in reversed(history.for_target(fact.id))
+                     if e.event in ("INVALIDATE", "REOPEN")), None)  # fmt: skip
+        if last is None or last.event != "INVALIDATE":
+            continue
+        if (last.details or {}).get("reason") != "superseded":
+            continue
+        rels = list(by_fact[fact.id].values())
+        end = "" if not all(r.invalid_at for r in rels) else max(r.invalid_at for r in rels)
+        if end == fact.invalid_at:
+            continue
+        changed.append(replace(fact, invalid_at=end, updated_at=now))
+        out.events.append(HistoryEvent(
+            "REOPEN", fact.id, fact.scope, old_value=fact.text,
+            details={"reason": "cause_deleted", "deleted": sorted(gone),
+                     "invalid_at_was": fact.invalid_at, "invalid_at": end},
+        ))  # fmt: skip
+    return changed
