@@ -244,6 +244,16 @@ PATTERNS = [
         (),
         ("Alice", "is_a", "software engineer"),
     ),
+    # An employer or a home said on the way to something else.
+    ("I moved to Seattle for a new job at Amazon.", "kim", (), ("kim", "works_at", "Amazon")),
+    ("I moved to Seattle for a new job at Amazon.", "kim", (), ("kim", "lives_in", "Seattle")),
+    ("Ann started at Google as an engineer.", "user", (), ("Ann", "works_at", "Google")),
+    ("I work part-time at Target.", "kim", (), ("kim", "works_at", "Target")),
+    ("I work remotely for Shopify.", "kim", (), ("kim", "works_at", "Shopify")),
+    ("I'm interning at NASA this summer.", "kim", (), ("kim", "works_at", "NASA")),
+    ("My office at Google is in Mountain View.", "kim", (), ("kim", "works_at", "Google")),
+    ("Our new apartment in Brooklyn is tiny.", "kim", (), ("kim", "lives_in", "Brooklyn")),
+    ("I love my flat in London.", "kim", (), ("kim", "lives_in", "London")),
 ]
 
 
@@ -642,6 +652,21 @@ def test_a_job_or_home_said_to_have_ended_ends_when_said_or_at_its_date(text, ex
 ])  # fmt: skip
 def test_what_only_sounds_like_an_end_ends_nothing(text):
     assert run(text, "kim", reference_time=_SAID).relations == []
+
+
+@pytest.mark.parametrize("text", [
+    "I'm applying for a job at Amazon.",
+    "We started at Central Park and walked.",
+    "I sold my house in Denver.",
+    "I miss my old house in Ohio.",
+    "My parents' house in Denver is old.",
+    "I stayed at my friend's apartment in Brooklyn.",
+    "We're renting out our condo in Miami.",
+    "My home in Denver's suburbs is quiet.",  # no place called "Denver's"
+    "Is your house in Denver big?",
+])  # fmt: skip
+def test_a_job_or_home_said_in_passing_needs_the_words_that_make_it_ones_own(text):
+    assert {r.relation for r in run(text, "kim").relations} <= {"is_a"}
 
 
 @pytest.mark.parametrize(("text", "tie", "relation", "other"), [

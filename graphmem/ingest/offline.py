@@ -137,7 +137,8 @@ _NOT_AFTER = frozenset(
 )
 # Base verb forms fit "I"/"we"/lists, not one third-person name ("Alice's work at X").
 _BASE_VERBS = frozenset(
-    "work live like love enjoy adore own manage study reside hate dislike detest come hail".split()
+    "work live like love enjoy adore own manage study reside hate dislike detest come hail "
+    "intern".split()
 )
 # What a group says of itself, not of each member: "We are a team", "We are based in
 # Prague" (a company's address), "our name is...", "We are dating".

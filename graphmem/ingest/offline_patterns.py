@@ -188,15 +188,27 @@ _NOT_ENDED = "".join(rf"(?<!\b{verb} )" for verb in (
     "lost lose loses losing quit quits quitting left leave leaves leaving miss missed "
     "misses missing former previous".split()))  # fmt: skip
 
+# A home said on its way out: "sold my house in Denver", "miss my flat in London".
+_NOT_HOME = _NOT_ENDED + "".join(rf"(?<!\b{verb} )" for verb in (
+    "sold sell sells selling renting rent rents rented vacated out".split()))  # fmt: skip
 
 P, ORG, LOC = "person", "organization", "location"
 
 RULES: tuple[Rule, ...] = (
-    _rule("works_at", r"<PRE>\s+(?P<v>works|worked|work|working)(?:\s+as\s+an?\s+[a-z]+"
-          r"(?:\s+[a-z]+)?)?<ADV>\s+(?:at|for)\s+<O><END>", P, ORG, cue="work"),
+    _rule("works_at", r"<PRE>\s+(?P<v>works|worked|work|working|interns|interned|intern|"
+          r"interning)(?:\s+as\s+an?\s+[a-z]+(?:\s+[a-z]+)?)?(?:\s+(?:remotely|full-time|"
+          r"part-time))?<ADV>\s+(?:at|for)\s+<O><END>", P, ORG, cue="work intern"),
     _rule("works_at", r"<PRE>\s+(?:got|took|landed|found|started|accepted|has|have|had)\s+"
           r"(?:an?|his|her|their|<E>'s)\s+(?:new\s+|first\s+|dream\s+)?(?:job|position|role|"
           r"internship)\s+(?:at|with)\s+<O><END>", P, ORG, cue="job position role internship"),
+    # Said on the way: "moved to Seattle for a new job at Amazon", "started at Google as an
+    # engineer" (the "as" keeps out "the walk started at Central Park").
+    _rule("works_at", r"<PRE>\s+(?:moved|moves|relocated|relocates|came|comes)\s+(?:back\s+)?"
+          r"(?:(?:to\s+(?:the\s+)?<E>|here|there)\s+)?for\s+(?:an?|the|his|her|their|<E>'s)\s+"
+          r"(?:new\s+)?(?:job|position|role|internship)\s+(?:at|with)\s+<OP><END>", P, ORG,
+          cue="job position role internship"),
+    _rule("works_at", r"<PRE>\s+(?:started|starts|began|begins)\s+at\s+<OP>\s+as\s+(?:an?|the)"
+          r"\s+[a-z]", P, ORG, cue="start began begin"),
     _rule("works_at", r"<PRE>\s+(?:hired|employed|recruited|promoted)\s+(?:by|at)\s+<O><END>", P,
           ORG, cue="hired employed recruited promoted"),
     # Said on the way to something else: "my boss at Google wants me to relocate", "my
@@ -204,10 +216,10 @@ RULES: tuple[Rule, ...] = (
     # "with", "from"... (``offline._NOT_AFTER``): "met my boss at Starbucks" is a place;
     # nor after "lost", "quit"...: "lost my job at Door Dash" is a job no more.
     _rule("works_at", _NOT_ENDED + r"(?P<a><E>)'s\s+(?:new\s+)?(?:boss|bosses|manager|supervisor|"
-          r"co-?workers?|colleagues?|shift|job|internship)\s+(?:at|over\s+at)\s+<OP>(?:<END>|"
+          r"co-?workers?|colleagues?|shift|job|internship|office)\s+(?:at|over\s+at)\s+<OP>(?:<END>|"
           r"(?=\s+(?:is|was|are|were|has|had|wants|wanted|said|says|asked|told|gave|just|thinks|"
           r"starts|started|ends|ended|ran|runs|went|goes|got|gets)"
-          r"(?![\w'-])))", P, ORG, cue="boss manager supervisor worker colleague shift job intern"),
+          r"(?![\w'-])))", P, ORG, cue="boss manager supervisor worker colleague shift job intern office"),
     # A job or a home that ended: "retired from Boeing in 2019", "I quit my job at Acme",
     # "got laid off from Meta", "no longer lives in Paris". The date said is the end; with
     # none, the time it was said (``offline.py``). A bare "left Google" or "quit Twitter"
@@ -280,6 +292,12 @@ RULES: tuple[Rule, ...] = (
     _rule("lives_in", r"<PRE>\s+(?P<v>lives|lived|live|living|resides|resided|reside|residing|"
           r"settled)(?:\s+with\s+(?:<E>(?:'s)?|[a-z]+)(?:\s+[a-z]+){0,2})?\s+(?:down\s+)?in\s+"
           r"<O><END>", P, LOC, cue="live living resid settled"),
+    # "my new apartment in Brooklyn": one's own home is where one lives. Only the owner's
+    # own words: "my parents' house", "my old flat", "my vacation home" say nothing.
+    # A verb may follow the place: "my house in Denver needs a new roof".
+    _rule("lives_in", _NOT_HOME + r"(?P<a><E>)'s\s+(?:new\s+)?(?:apartment|house|flat|home|condo)"
+          r"\s+in\s+(?:the\s+)?(?P<b><E>)(?:<END>|(?=\s+[a-z]))", P, LOC,
+          cue="apartment house flat home condo"),
     _rule("@based", r"<S><BE><ADV>\s+(?:based|located|headquartered|situated)\s+"
           r"(?:in|out\s+of)\s+<O><END>", "", LOC, cue="based located headquartered situated"),
     _rule("@located", r"<S>\s+(?:is|are)\s+(?:located\s+|situated\s+)?in\s+<O><END>", "", LOC,
