@@ -74,3 +74,37 @@ def test_an_update_that_fits_no_new_fact_leaves_the_stored_memory_as_it_is(tmp_p
         texts = sorted(f.text for f in m.get_all(user_id="alice"))
         assert texts == ["Alice likes jazz.", "Alice likes tea.", "Alice owns a red bicycle."]
         assert m.verify().ok
+
+
+def test_deleting_a_merged_memory_gives_back_what_it_replaced(tmp_path):
+    """The model merged "likes tea" into "likes tea and coffee"; deleting the merge lost
+    the tea, since the memory it replaced stayed invalidated."""
+    with OpenAIServer() as srv, _memory(tmp_path, srv) as m:
+        srv.script(ok_tool_call(_likes("Alice likes tea.", "tea")))
+        (old,) = m.add("I like tea.", user_id="alice").facts
+        srv.script(ok_tool_call(_likes("Alice also likes coffee.", "coffee")), ok_tool_call(
+            {"decisions": [{"event": "UPDATE", "id": "0", "text": "Alice likes tea and coffee."}]}))  # fmt: skip
+        (merged,) = m.add("I also like coffee.", user_id="alice").facts
+        assert m.history(merged.id, user_id="alice")[0].details["replaces"] == [old.id]
+        m.delete(merged.id, user_id="alice")
+        assert [f.text for f in m.get_all(user_id="alice")] == ["Alice likes tea."]
+        assert m.get(old.id, user_id="alice").invalid_at == ""
+        assert [h.memory_id for h in m.search("tea", user_id="alice", limit=1)] == [old.id]
+        assert m.history(old.id, user_id="alice")[-1].event == "REOPEN"
+        assert m.verify().ok
+
+
+def test_deleting_a_memory_leaves_what_another_one_replaced_as_it_was(tmp_path):
+    with OpenAIServer() as srv, _memory(tmp_path, srv) as m:
+        srv.script(ok_tool_call(_likes("Alice likes tea.", "tea")))
+        (old,) = m.add("I like tea.", user_id="alice").facts
+        srv.script(ok_tool_call(_likes("Alice likes coffee now.", "coffee")), ok_tool_call(
+            {"decisions": [{"event": "DELETE", "id": "0", "text": "Alice likes tea."},
+                           {"event": "ADD", "text": "Alice likes coffee now."}]}))  # fmt: skip
+        m.add("I like coffee now.", user_id="alice")
+        srv.script(ok_tool_call(_likes("Alice likes jazz.", "jazz")), ok_tool_call(
+            {"decisions": [{"event": "ADD", "text": "Alice likes jazz."}]}))  # fmt: skip
+        (jazz,) = m.add("I like jazz.", user_id="alice").facts
+        m.delete(jazz.id, user_id="alice")
+        assert m.get(old.id, user_id="alice").invalid_at != ""  # coffee still replaces it
+        assert sorted(f.text for f in m.get_all(user_id="alice")) == ["Alice likes coffee now."]

@@ -323,10 +323,16 @@ class Pipeline:
         plan.batch.facts = new_facts
         plan.batch.fresh = True  # new_facts' ids are free (_free_ids); relation ids get made
         plan.batch.new_entities = frozenset(p.id for p in plan.entity_points)  # made by resolve
+        # The memories the model said a new one replaces: named in its ADD, so deleting it
+        # can find them and give them back (``reopen.py``).
+        replaces: dict[str, list[str]] = {}
+        for e in plan.events:
+            if e.event == "INVALIDATE" and e.details.get("replaced_by"):
+                replaces.setdefault(e.details["replaced_by"], []).append(e.target_id)
         for f in new_facts:  # ADD first: an in-batch supersession may INVALIDATE it next
             # A copy maintain() promotes from a run is born by a PROMOTE event instead.
             born, details = ("PROMOTE", {"promoted_from": f.promoted_from}) if f.promoted_from \
-                else ("ADD", {})  # fmt: skip
+                else ("ADD", {"replaces": replaces[f.id]} if f.id in replaces else {})  # fmt: skip
             plan.events.append(HistoryEvent(born, f.id, scope, new_value=f.text, role=f.role,
                                             details={"source_ids": f.source_ids, **details}))  # fmt: skip
         self.resolver.resolve_relations(merged, fact_ids, fact_times, entities, scope, now, plan)

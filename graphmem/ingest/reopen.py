@@ -14,7 +14,8 @@ and only that:
 - it ends again where the next relation of its kind still stored begins ("Lyon", "Porto",
   "Madrid" with Porto deleted: Lyon ends where Madrid begins), else it is current;
 - a fact invalidated because all its relations ended (``reason: superseded``) is valid
-  again once one of them holds;
+  again once one of them holds, and so is one a model's decision said a deleted memory
+  replaced ("likes tea" merged into "likes tea and coffee", the merge then deleted);
 - each is logged as ``REOPEN``, in the same journaled change as the delete.
 
 The history says which closing came from which statement, so a relation that ended by
@@ -54,10 +55,8 @@ def plan_reopening(
     # An end names entities the deleted fact mentioned; a supersession, the deleted
     # relation's source. Only relations of those entities can have been closed by them.
     around = sorted(removal.touched | {r.source_id for r in removal.relations_deleted})
-    if not around:
-        return out
     stored: dict[str, Relation] = {}
-    for scope in scopes:
+    for scope in scopes if around else ():
         for r in ops.relations_touching(around, scope, include_invalid=True):
             if r.id not in deleted:
                 stored.setdefault(r.id, r)
@@ -78,8 +77,7 @@ def plan_reopening(
             details={"reason": "cause_deleted", "deleted": sorted(gone),
                      "invalid_at_was": was, "invalid_at": end},
         ))  # fmt: skip
-    if out.relations:
-        out.facts = _revalidated(ops, history, out, gone, load, now)
+    out.facts = _revalidated(ops, history, out, gone, load, now)
     return out
 
 
@@ -111,25 +109,31 @@ def _revalidated(
     load: Callable[[Sequence[str]], list[Fact]],
     now: str,
 ) -> list[Fact]:
-    """The facts a reopened relation rests on that were invalidated only because every
-    relation of theirs had ended: valid again, or ending later, as their relations now do."""
+    """The facts invalidated only by what is deleted, valid again (or ending later, as
+    their relations now do): those a reopened relation rests on, invalidated because every
+    relation of theirs had ended, and those a model's decision said a deleted memory
+    replaced (named in its ADD)."""
     reopened = {r.id: r for r in out.relations}
-    wanted = sorted({f for r in out.relations for f in r.fact_ids} - gone)
+    wanted = {f for r in out.relations for f in r.fact_ids}
+    for fact_id in gone:
+        for e in history.for_target(fact_id):
+            if e.event == "ADD":
+                wanted.update((e.details or {}).get("replaces") or ())
+    wanted = sorted(wanted - gone)
+    if not wanted:
+        return []
     by_fact: dict[str, dict[str, Relation]] = {}
     for fact_id, rel in ops.supported_by(wanted):
         by_fact.setdefault(fact_id, {})[rel.id] = reopened.get(rel.id, rel)
     changed: list[Fact] = []
-    for fact in load(sorted(by_fact)):
-        if not fact.invalid_at:
+    for fact in load(wanted):
+        causes = _since_reopened(history.for_target(fact.id)) if fact.invalid_at else []
+        if not causes or not all(_undone(e, gone) for e in causes):
             continue
-        last = next((e for e in reversed(history.for_target(fact.id))
-                     if e.event in ("INVALIDATE", "REOPEN")), None)  # fmt: skip
-        if last is None or last.event != "INVALIDATE":
-            continue
-        if (last.details or {}).get("reason") != "superseded":
-            continue
-        rels = list(by_fact[fact.id].values())
-        end = "" if not all(r.invalid_at for r in rels) else max(r.invalid_at for r in rels)
+        rels = list(by_fact.get(fact.id, {}).values())
+        by_relations = any(e.details.get("reason") == "superseded" for e in causes)
+        ended = by_relations and rels and all(r.invalid_at for r in rels)
+        end = max(r.invalid_at for r in rels) if ended else ""
         if end == fact.invalid_at:
             continue
         changed.append(replace(fact, invalid_at=end, updated_at=now))
@@ -139,3 +143,25 @@ def _revalidated(
                      "invalid_at_was": fact.invalid_at, "invalid_at": end},
         ))  # fmt: skip
     return changed
+
+
+def _since_reopened(events: Sequence[HistoryEvent]) -> list[HistoryEvent]:
+    """The INVALIDATE events that keep a memory invalid: those since its last REOPEN."""
+    causes: list[HistoryEvent] = []
+    for e in events:
+        if e.event == "REOPEN":
+            causes = []
+        elif e.event == "INVALIDATE":
+            causes.append(e)
+    return causes
+
+
+def _undone(event: HistoryEvent, gone: set[str]) -> bool:
+    """Whether an invalidation no longer stands once ``gone`` is deleted: its relations'
+    ending is weighed again (``superseded``), or the model said a deleted memory replaced
+    it (``llm_update``, ``llm_delete``)."""
+    details = event.details or {}
+    reason = details.get("reason", "")
+    return reason == "superseded" or (
+        reason.startswith("llm_") and details.get("replaced_by") in gone
+    )
