@@ -34,6 +34,7 @@ UNITS = (
     "called Ann ", "— ", "\n", "Ann\n", "I'm a ", "not ", "2019-05-01 ", "12/05/2020 ",
     "Ann Bob Cid Dee ", "of the ", "got a puppy ", "your dog ", "is Ann's brother ",
     "I don't work at Acme ", "no longer lives in ", "quit my job at ",
+    "I used to live in ", "my dog Rex died ", "my house in Denver ",
 )  # fmt: skip
 TAIL = " Ann lives in Paris."
 PROSE = (

@@ -318,3 +318,13 @@ def test_a_home_said_to_be_past_with_used_to_is_not_where_one_lives(mem):
     assert (home.valid_at[:10], home.invalid_at[:10]) == ("2020-01-01", "2023-03-01")
     texts = [h.text for h in mem.search("Where do I live?", user_id="u", limit=5)]
     assert "I live in Denver." not in texts  # invalidated: its one relation ended
+
+
+def test_a_pet_that_died_is_no_longer_among_ones_pets(mem):
+    mem.add("My dog Rex is so cute.", user_id="u", timestamp="2020-01-01")
+    mem.add("We adopted a cat named Luna.", user_id="u", timestamp="2021-01-01")
+    mem.add("My dog Rex passed away.", user_id="u", timestamp="2023-05-01")
+    pets = {r.target_name for r in mem.graph.relations("u", user_id="u") if r.key == "pet"}
+    assert pets == {"Luna"}
+    (rex,) = mem.graph.relations("Rex", include_invalid=True, user_id="u")
+    assert (rex.valid_at[:10], rex.invalid_at[:10]) == ("2020-01-01", "2023-05-01")

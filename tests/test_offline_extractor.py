@@ -679,6 +679,21 @@ def test_a_tie_said_on_the_way_to_an_end_ends_with_it(text, tie, relation, other
     assert ends == {(tie, other, _SAID), (relation, other, _SAID)}
 
 
+@pytest.mark.parametrize(("text", "pet", "end"), [
+    ("My dog Rex passed away.", "Rex", _SAID),
+    ("Rex, my dog, died yesterday.", "Rex", _SAID),
+    ("We lost our dog Max in 2019.", "Max", iso("2019-01-01")),
+    ("We had to put our cat Tom down.", "Tom", _SAID),
+    ("We had to put down our cat Tom.", "Tom", _SAID),
+    ("My dog Rex is fine and my cat died.", "Rex", ""),  # another clause, another animal
+    ("My dog Rex almost died.", "Rex", ""),
+    ("My dog Rex lost his ball.", "Rex", ""),
+])  # fmt: skip
+def test_a_pet_said_to_have_died_is_one_no_more(text, pet, end):
+    out = run(text, "kim", reference_time=_SAID)
+    assert {(r.relation, r.target, r.invalid_at) for r in out.relations} == {("pet", pet, end)}
+
+
 def test_an_end_leaves_the_rest_of_the_sentence_as_said():
     out = run("I no longer work at Google, but I still live in Paris.", "kim",
               reference_time=_SAID)  # fmt: skip

@@ -42,8 +42,9 @@ What it finds
       laid off from Meta", "no longer lives in Paris", "used to live in Denver", "moved
       out of Chicago", "divorced my husband Tom", "broke up with Ann" with no date, when
       it was said (``reference_time``; with none, no relation, since one with no end
-      would read as current), and a tie said on the way (husband) with it. The resolver
-      closes the stored relation that held.
+      would read as current), and a tie said on the way (husband) with it; so does a
+      pet said to have died ("my dog Rex passed away", "we lost our cat Luna"). The
+      resolver closes the stored relation that held.
 
 What it misses, on purpose or by construction
     - English only. Coreference is the speaker's, and "he" / "she" / "his" / "her" for the
@@ -117,7 +118,7 @@ from .offline_patterns import (
 )
 from .offline_pets import PetNames
 from .offline_pronouns import PRONOUNS, Antecedents, followed, gender_of
-from .offline_ties import Found, age, kin, owned, pair, pets, several_pets
+from .offline_ties import Found, age, died, kin, owned, pair, pets, several_pets
 from .offline_words import Cues, category, class_of, surface_cues
 
 _WORDS = re.compile(r"[a-z0-9']+")
@@ -262,6 +263,7 @@ class _Run:
                         found += self._apply(rule, match, text, mentions)
             for owner, animals in self.pets.read(template, work, sentence.low, mentions):
                 found += pets(animals, [owner], every=True)
+            found = died(found, lowered)
         # A tentative name must earn its place in a relation that says what it is.
         found = [f for f in found if f.relation not in _WEAK or not (
             f.source.tentative or f.target.tentative)]  # fmt: skip
@@ -456,9 +458,11 @@ class _Run:
 
     def _end_ties(self) -> None:
         """ "I divorced my husband Tom": the tie said on the way to the name ended with the
-        marriage, so it is no current husband."""
+        marriage, so it is no current husband. "My dog Rex passed away": the pet that two
+        readings found ended for both."""
         ended = {(e.fact, e.source, e.target, tie): e.invalid_at for e in self.edges
-                 if e.invalid_at and not e.valid_at for tie in SAME_TIES.get(e.relation, ())}  # fmt: skip
+                 if e.invalid_at and not e.valid_at
+                 for tie in (e.relation, *SAME_TIES.get(e.relation, ()))}  # fmt: skip
         if not ended:
             return
         for edge in self.edges:
