@@ -57,9 +57,9 @@ What it misses, on purpose or by construction
       longer, if, unless, whether, maybe, perhaps, wish, hope...): precision over recall.
       "No longer works at Acme" and "doesn't live in Paris anymore" say an end, read as
       one.
-    - Relative dates ("last year", "yesterday") are not resolved; ``reference_time`` only
-      places an undated end. Tense is not modelled: "lived in Paris" is
-      lives_in Paris.
+    - Relative dates are read only against ``reference_time`` ("yesterday", "last week",
+      "3 years ago": ``offline_relative``), and only past ones: "next week" is a plan.
+      Tense is not modelled: "lived in Paris" is lives_in Paris.
     - Lower-case names are found only when ``known`` lists them; an unknown name at the
       start of a sentence is kept only with some evidence (a given name, a place, used
       capitalised elsewhere, followed by "'s", ":" or a verb such as "is").
@@ -81,6 +81,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from ..errors import ValidationError
 from ..models import (
@@ -118,6 +119,7 @@ from .offline_patterns import (
 )
 from .offline_pets import PetNames
 from .offline_pronouns import PRONOUNS, Antecedents, followed, gender_of
+from .offline_relative import reference_day
 from .offline_ties import Found, age, died, kin, owned, pair, pets, several_pets
 from .offline_words import Cues, category, class_of, surface_cues
 
@@ -197,6 +199,7 @@ class OfflineExtractor:
         speaker = unicodedata.normalize("NFC", speaker)
         run = _Run(MentionFinder(speaker.strip(), index), people)
         run.said_at = reference_time if isinstance(reference_time, str) else ""
+        run.said_on = reference_day(run.said_at) if run.said_at else None
         return run.run(text)
 
 
@@ -207,6 +210,7 @@ class _Run:
         self.finder = finder
         self.carried = people
         self.said_at = ""  # the reference time: when an end said with no date came
+        self.said_on: date | None = None  # its day: what "yesterday" is counted from
         self.cues = Cues()
         self.names: dict[str, str] = {}  # name key -> the first spelling seen
         self.facts: list[ExtractedFact] = []
@@ -278,7 +282,7 @@ class _Run:
         if not found and (filler or (size < 3 and not named)):
             return mentions
         fact = len(self.facts)
-        stated = sentence_dates(work)
+        stated = sentence_dates(work, self.said_on)
         self.facts.append(ExtractedFact(sentence.text, stated[0],
                                         memory_type="rule" if is_rule(sentence.text) else ""))  # fmt: skip
         self.named.append(set())
@@ -295,7 +299,7 @@ class _Run:
             # sentence's ("Love hiking since 2010", with a left-out "I").
             placed = [m for m in (item.target, item.source) if m.end > m.start]
             if placed and clauses is None:
-                clauses = Clauses(work, lead)
+                clauses = Clauses(work, lead, self.said_on)
             dates = clauses.dates_at(placed[0].start) if placed else stated
             if item.ends:  # its one date is the end; with none, when it was said
                 end = dates[1] or dates[0] or self.said_at
@@ -469,6 +473,8 @@ class _Run:
             end = ended.get((edge.fact, edge.source, edge.target, edge.relation))
             if end and not edge.invalid_at:
                 edge.invalid_at = end
+                if edge.valid_at >= end:  # the date said was the end's, not the tie's start
+                    edge.valid_at = ""
 
     def _finish(self) -> Extraction:
         for edge in self.edges:

@@ -1,7 +1,9 @@
 """The offline extractor's date reader: the dates a sentence, or one clause of it, states.
 
 "in 2019", "since May 2021", "on 2023-05-01" start a validity; "until 2020" (or the "to"
-of "from 2018 to 2020") ends one. Relative dates ("last year") are not resolved.
+of "from 2018 to 2020") ends one. Relative dates ("yesterday", "last year", "3 weeks
+ago") are placed against the day the sentence was said, when that is known
+(``offline_relative.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import date
 
 from ..models import to_iso
 from .offline_clauses import CLAUSE_VERB, LEFT_OUT_ADVERB
+from .offline_relative import CUES, relative_dates
 from .offline_words import MONTHS
 
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
@@ -40,16 +43,18 @@ def _date_of(match: re.Match[str]) -> str:
         return ""
 
 
-def sentence_dates(text: str) -> tuple[str, str]:
+def sentence_dates(text: str, day: date | None = None) -> tuple[str, str]:
     """``(valid_at, invalid_at)`` stated by one sentence, ISO or "".
 
     "in 2019", "since May 2021", "on 2023-05-01", "on May 1, 2023" start a validity;
     "until 2020" (or the "to" of "from 2018 to 2020") ends one. Relative dates ("last
-    year", "yesterday") are not resolved.
+    year", "yesterday", "until last month") count the same way, as of ``day``, the day
+    the sentence was said; with no ``day`` they are not read.
     """
-    if "19" not in text and "20" not in text:  # every form has a year: skip the regexes
-        return "", ""
     lower = text.casefold()
+    relative = day is not None and any(cue in lower for cue in CUES)
+    if "19" not in text and "20" not in text and not relative:  # no form can match
+        return "", ""
     # Characters a date already took, one byte each: a list of spans checked per match
     # made a sentence of 2,500 dates quadratic.
     taken = bytearray(len(lower))
@@ -68,6 +73,10 @@ def sentence_dates(text: str) -> tuple[str, str]:
             iso = _date_of(match)
             if iso:
                 found.append((start, prev, iso))
+    for start, end, iso in relative_dates(lower, day) if relative else ():  # type: ignore[arg-type]
+        if not any(taken[start:end]):
+            before = _PREV_WORD.search(lower[max(0, start - 16) : start])
+            found.append((start, before.group(1) if before else "", iso))
     valid = invalid = ""
     for _, prev, iso in sorted(found):
         if prev in _ENDS:
@@ -109,8 +118,8 @@ class Clauses:
     sentence scanned the whole sentence again, so a 20,000-character run-on sentence of
     a thousand relations took seconds."""
 
-    def __init__(self, text: str, lead: int) -> None:
-        self.text, self.lead = text, lead
+    def __init__(self, text: str, lead: int, day: date | None = None) -> None:
+        self.text, self.lead, self.day = text, lead, day
         self.inserted: list[tuple[int, int]] = []  # "Alice, who moved in 2012, works at Acme"
         parts, previous = [], 0
         for inserted in _INSERTED.finditer(text):
@@ -138,5 +147,5 @@ class Clauses:
     def _dates(self, start: int, end: int, text: str) -> tuple[str, str]:
         key = (text is self.blanked, start, end)
         if key not in self.known:
-            self.known[key] = sentence_dates(text[start:end])
+            self.known[key] = sentence_dates(text[start:end], self.day)
         return self.known[key]
