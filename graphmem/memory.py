@@ -133,6 +133,7 @@ class Memory:
             self.ops, vectors, embedder,
             threshold=self.config.resolve_threshold, single_valued=self.config.single_valued,
         )  # fmt: skip
+        self.writer.single = self.resolver.single  # where a reopened relation ends again
         self.pipeline = Pipeline(
             self.ops, vectors, embedder, self.resolver, self.linker,
             update_threshold=self.config.update_threshold,

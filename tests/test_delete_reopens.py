@@ -116,3 +116,16 @@ def test_a_reopening_is_confined_to_the_deleting_scope(tmp_path):
         held = {r.target_name: r.invalid_at[:10] for r in m.graph.relations(
             "v", include_invalid=True, user_id="v")}  # fmt: skip
         assert held == {"Paris": "2022-01-01", "Berlin": ""}
+
+
+def test_a_reopened_relation_of_many_values_is_current_again_beside_the_others(tmp_path):
+    """Only a single-valued relation ends where the next of its kind begins: a second pet
+    adopted later does not end the first."""
+    with Memory.open(tmp_path / "d", embedder="hash", extractor="offline") as m:
+        m.add("My dog Rex is so cute.", user_id="u", timestamp="2020-01-01")
+        m.add("We adopted a cat named Luna.", user_id="u", timestamp="2021-01-01")
+        death = m.add("My dog Rex passed away.", user_id="u", timestamp="2023-05-01").facts[0]
+        m.delete(death.id, user_id="u")
+        pets = {r.target_name: r.invalid_at for r in m.graph.relations(
+            "u", include_invalid=True, user_id="u") if r.key == "pet"}  # fmt: skip
+        assert pets == {"Rex": "", "Luna": ""}

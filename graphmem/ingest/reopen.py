@@ -24,7 +24,7 @@ its own dates ("worked at Google until 2019") or by something still stored stays
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from ..models import Fact, HistoryEvent, Relation, Scope
@@ -43,21 +43,27 @@ def plan_reopening(
     ops: GraphOps,
     history: HistoryStore,
     removal: Removal,
-    scopes: Iterable[Scope],
+    facts: Sequence[Fact],
     load: Callable[[Sequence[str]], list[Fact]],
     now: str,
+    single: Callable[[str], bool] | None = None,
 ) -> Reopening:
-    """What deleting ``removal.facts`` (of ``scopes``) reopens. ``load`` reads stored
-    facts by id."""
+    """What deleting ``facts`` (``removal``, their plan) reopens. ``load`` reads stored
+    facts by id; ``single`` says which relation keys hold one value at a time."""
     out = Reopening()
     deleted = {r.id for r in removal.relations_deleted}
     gone = set(removal.facts)
     # An end names entities the deleted fact mentioned; a supersession, the deleted
-    # relation's source. Only relations of those entities can have been closed by them.
-    around = sorted(removal.touched | {r.source_id for r in removal.relations_deleted})
+    # relation's source. Only relations of those entities can have been closed by them,
+    # and only in the deleted facts' own scopes.
+    around: dict[Scope, set[str]] = {}
+    for fact in facts:
+        around.setdefault(fact.scope, set()).update(removal.mentions.get(fact.id, ()))
+    for rel in removal.relations_deleted:
+        around.setdefault(rel.scope, set()).add(rel.source_id)
     stored: dict[str, Relation] = {}
-    for scope in scopes if around else ():
-        for r in ops.relations_touching(around, scope, include_invalid=True):
+    for scope, ids in around.items():
+        for r in ops.relations_touching(sorted(ids), scope, include_invalid=True) if ids else ():
             if r.id not in deleted:
                 stored.setdefault(r.id, r)
     groups: dict[tuple[str, str], list[Relation]] = {}
@@ -66,7 +72,8 @@ def plan_reopening(
     for rel in stored.values():
         if not rel.invalid_at or not _closed_by(history, rel, deleted, gone):
             continue
-        end = _next_start(rel, groups[(rel.source_id, rel.key)])
+        one_at_a_time = single is not None and single(rel.key)
+        end = _next_start(rel, groups[(rel.source_id, rel.key)]) if one_at_a_time else ""
         if end == rel.invalid_at:
             continue
         was, rel.invalid_at = rel.invalid_at, end
@@ -94,8 +101,8 @@ def _closed_by(history: HistoryStore, rel: Relation, deleted: set[str], gone: se
 
 
 def _next_start(rel: Relation, group: Sequence[Relation]) -> str:
-    """Where ``rel`` ends once what closed it is gone: where the next of its kind that
-    is still stored began (a single-valued one), else nowhere."""
+    """Where a single-valued ``rel`` ends once what closed it is gone: where the next of
+    its kind that is still stored began, else nowhere."""
     later = [r.valid_at for r in group
              if r.id != rel.id and r.valid_at and r.valid_at > (rel.valid_at or "")]  # fmt: skip
     return min(later, default="")

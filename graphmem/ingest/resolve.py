@@ -97,6 +97,10 @@ class Resolver:
             relation_key(s[:-1]) + "_" for s in single_valued if s[-1:] == "*"
         )
 
+    def single(self, key: str) -> bool:
+        """Whether a relation of this key holds one value at a time (``lives_in``)."""
+        return key in self.single_valued or key.startswith(self.single_prefixes)
+
     # -- entities --------------------------------------------------------------------
 
     def resolve_entities(
@@ -281,9 +285,7 @@ class Resolver:
                            source_name=src.name, target_name=dst.name)  # fmt: skip
             # A relation known only to have ended supersedes nothing that holds now.
             ends_only = bool(ex.invalid_at and not ex.valid_at)
-            if not ends_only and (
-                key in self.single_valued or key.startswith(self.single_prefixes)
-            ):
+            if not ends_only and self.single(key):
                 # Time order, not the order of adding: a statement older than one stored
                 # (an imported backlog) ends where the next one starts and closes none
                 # made after it, as it would have had it come first.

@@ -60,6 +60,8 @@ class Writer:
         self.history = history
         self.scopes = ScopeDeletes(self)
         self.room: Callable[[], None] | None = None  # raises when the disk is too full to write
+        # Which relation keys hold one value at a time (the resolver's rule); None: none.
+        self.single: Callable[[str], bool] | None = None
 
     def atomic(
         self,
@@ -416,8 +418,8 @@ class Writer:
         ids = [f.id for f in facts]
         removal = self.ops.plan_removal(ids)
         graph: list = _relation_steps(removal)
-        found = plan_reopening(self.ops, self.history, removal, {f.scope for f in facts},
-                               self._load, now_iso())  # fmt: skip
+        found = plan_reopening(self.ops, self.history, removal, facts, self._load, now_iso(),
+                               self.single)  # fmt: skip
         if found.relations:
             graph.append(("relation_set",
                           {"rows": [relation_row(r) for r in found.relations]}))  # fmt: skip
