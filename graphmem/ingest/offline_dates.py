@@ -51,10 +51,10 @@ def sentence_dates(text: str, day: date | None = None) -> tuple[str, str]:
     year", "yesterday", "until last month") count the same way, as of ``day``, the day
     the sentence was said; with no ``day`` they are not read.
     """
-    lower = text.casefold()
-    relative = day is not None and any(cue in lower for cue in CUES)
+    relative = day is not None and CUES.search(text) is not None
     if "19" not in text and "20" not in text and not relative:  # no form can match
         return "", ""
+    lower = text.casefold()
     # Characters a date already took, one byte each: a list of spans checked per match
     # made a sentence of 2,500 dates quadratic.
     taken = bytearray(len(lower))

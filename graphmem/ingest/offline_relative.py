@@ -34,8 +34,8 @@ RELATIVE = re.compile(
     rf"|last\s+(?P<last>week|weekend|month|year|{'|'.join(_DAYS)})"
     rf"|(?P<n>\d{{1,3}}|{_COUNT})\s+(?P<unit>day|week|month|year)s?\s+ago)\b"
 )
-# Every form holds one of these: a sentence without any skips the regex.
-CUES = ("yesterday", "last", "ago")
+# Every form holds one of these words: a sentence without any skips the regex above.
+CUES = re.compile(r"\b(?:yesterday|last|ago)\b", re.IGNORECASE)
 
 
 def reference_day(reference: str) -> date | None:
