@@ -69,8 +69,21 @@ def plan_reopening(
     groups: dict[tuple[str, str], list[Relation]] = {}
     for r in stored.values():
         groups.setdefault((r.source_id, r.key), []).append(r)
+    # Before the history is read: what a deleted relation superseded ended where it began,
+    # and what a deleted fact ended joins two entities it named. A hub's other closed
+    # relations (a user's every former job) are not looked up one by one.
+    began = {(r.source_id, r.key, when) for r in removal.relations_deleted
+             for when in (r.valid_at, r.created_at)}  # an undated one closed "now"  # fmt: skip
+    pairs = {(a, b) for f in facts for ids in [removal.mentions.get(f.id, ())]
+             for a in ids for b in ids}  # fmt: skip
     for rel in stored.values():
-        if not rel.invalid_at or not _closed_by(history, rel, deleted, gone):
+        if not rel.invalid_at:
+            continue
+        if (rel.source_id, rel.key, rel.invalid_at) not in began and (
+            (rel.source_id, rel.target_id) not in pairs
+        ):
+            continue
+        if not _closed_by(history, rel, deleted, gone):
             continue
         one_at_a_time = single is not None and single(rel.key)
         end = _next_start(rel, groups[(rel.source_id, rel.key)]) if one_at_a_time else ""
