@@ -46,6 +46,8 @@ def test_a_relative_date_counts_from_the_day_it_was_said(text, expected):
     "I moved here a few years ago.",  # no day to place
     "At last, the last of them.",
     "My last job was fun.",
+    "December is the last month of the year.",  # a part of something, not a time before
+    "We met the last week of May.",
 ])  # fmt: skip
 def test_what_names_no_past_day_dates_nothing(text):
     assert sentence_dates(text, SAID) == ("", "")

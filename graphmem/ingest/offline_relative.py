@@ -14,7 +14,9 @@ Each form gives the day (or, for a year or a month, its first day, as "in 2019" 
   (months to their first day, years to their first of January).
 
 The future ("next week", "tomorrow", "in two days") is a plan, not a date anything held
-from, and vague spans ("a few years ago", "recently") say no day: neither is read.
+from, and vague spans ("a few years ago", "recently") say no day: neither is read. Nor is
+a "last ... of" ("the last week of May", "the last month of the year"): a part of
+something, not a time before.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ _NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 
 _COUNT = "|".join(sorted((re.escape(n) for n in _NUMBERS), key=len, reverse=True))
 RELATIVE = re.compile(
     rf"\b(?:(?P<yesterday>yesterday|last\s+night)"
-    rf"|last\s+(?P<last>week|weekend|month|year|{'|'.join(_DAYS)})"
+    rf"|last\s+(?P<last>week|weekend|month|year|{'|'.join(_DAYS)})(?!\s+of\b)"
     rf"|(?P<n>\d{{1,3}}|{_COUNT})\s+(?P<unit>day|week|month|year)s?\s+ago)\b"
 )
 # Every form holds one of these words: a sentence without any skips the regex above.
