@@ -388,12 +388,14 @@ class Memory:
             now = now_iso()
             new = replace(old, text=text, updated_at=now, origin=origin)
             event = HistoryEvent("UPDATE", old.id, old.scope, old_value=old.text, new_value=text)
-            withdrawn = claims = None
+            withdrawn = claims = reopened = None
             if text != old.text:
-                withdrawn = self.writer.ops.plan_removal([old.id])
+                # What the old words alone had closed is reopened first, and the new words'
+                # claims are planned against that (they may close it again).
+                withdrawn, reopened = self.writer.withdraw([old])
                 found = found or read_claims(self.pipeline, old, text, self.linker, False)
                 claims = plan_claims(self.pipeline, new, found, withdrawn, now)
-            self.writer.update_fact(old, new, vector, event, withdrawn, claims)
+            self.writer.update_fact(old, new, vector, event, withdrawn, claims, reopened)
         return new
 
     def delete(self, memory_id: str, **scope_ids: str | None) -> None:

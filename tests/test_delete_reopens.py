@@ -129,3 +129,20 @@ def test_a_reopened_relation_of_many_values_is_current_again_beside_the_others(t
         pets = {r.target_name: r.invalid_at for r in m.graph.relations(
             "u", include_invalid=True, user_id="u") if r.key == "pet"}  # fmt: skip
         assert pets == {"Rex": "", "Luna": ""}
+
+
+def test_rewording_a_move_into_something_else_gives_the_home_back(opened):
+    """update() withdraws what the old words claimed, as a delete does: what they alone
+    had closed holds again, unless the new words close it once more."""
+    with opened() as m:
+        paris = m.add("I live in Paris.", user_id="u", timestamp="2020-01-01").facts[0]
+        move = m.add("I moved to Berlin.", user_id="u", timestamp="2022-01-01").facts[0]
+        m.update(move.id, "I like tea.", user_id="u")
+        assert homes(m) == {"Paris": ("2020-01-01", "")}
+        assert m.get(paris.id, user_id="u").invalid_at == ""
+        m.update(move.id, "I moved to London.", user_id="u")  # said when Berlin was
+        assert homes(m) == {"Paris": ("2020-01-01", "2022-01-01"), "London": ("2022-01-01", "")}
+        assert m.get(paris.id, user_id="u").invalid_at.startswith("2022-01-01")
+        events = [e.event for e in m.history(paris.id, user_id="u")]
+        assert events == ["ADD", "INVALIDATE", "REOPEN", "INVALIDATE"]
+        assert not any(m.verify().drift.values())

@@ -61,11 +61,13 @@ def plan_reopening(
         around.setdefault(fact.scope, set()).update(removal.mentions.get(fact.id, ()))
     for rel in removal.relations_deleted:
         around.setdefault(rel.scope, set()).add(rel.source_id)
+    # A relation that also loses a deleted fact's support is taken as the removal left it.
+    updated = {r.id: r for r in removal.relations_updated}
     stored: dict[str, Relation] = {}
     for scope, ids in around.items():
         for r in ops.relations_touching(sorted(ids), scope, include_invalid=True) if ids else ():
             if r.id not in deleted:
-                stored.setdefault(r.id, r)
+                stored.setdefault(r.id, updated.get(r.id, r))
     groups: dict[tuple[str, str], list[Relation]] = {}
     for r in stored.values():
         groups.setdefault((r.source_id, r.key), []).append(r)

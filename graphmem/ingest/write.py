@@ -37,7 +37,7 @@ from ..stores.base import (
 from ..stores.graph_ops import GraphOps, Removal
 from ..stores.rows import fact_row, relation_row
 from .journal import UNDO_FAILED, WRITE, Change, decode, encode, journal, run_graph, undo_failed
-from .reopen import plan_reopening
+from .reopen import Reopening, plan_reopening
 from .resolve import Plan
 from .scope_delete import DELETE_SCOPE, ScopeDeletes
 
@@ -355,6 +355,7 @@ class Writer:
         event: HistoryEvent,
         withdrawn: Removal | None = None,
         claims: Plan | None = None,
+        reopened: Reopening | None = None,
     ) -> None:
         """New text for a stored fact, in one journaled change. What the old text said is
         no longer claimed in its name (``withdrawn``, from ``plan_removal``): the relations
@@ -376,10 +377,16 @@ class Writer:
             prune = sorted(withdrawn.touched)
             event.details = {**event.details,
                              "relations_deleted": [r.id for r in withdrawn.relations_deleted]}  # fmt: skip
+        if reopened is not None:  # before the claims, which may close it all again
+            if reopened.facts:
+                graph.append(("fact_set", {"rows": [fact_row(f) for f in reopened.facts]}))
+                points += [VectorPoint(f.id, None, _payload(f)) for f in reopened.facts]  # type: ignore[arg-type]
+            events += reopened.events
         if claims is not None:
             steps, changed, made = self._planned(claims)
             graph += steps
-            points += changed
+            again = {p.id for p in changed}  # a payload written once, as the claims leave it
+            points = [p for p in points if p.id not in again] + changed
             entity_points = list(claims.entity_points)
             events += made
             event.details = {**event.details,
@@ -411,18 +418,25 @@ class Writer:
         points = [VectorPoint(f.id, None, _payload(f)) for f in facts]  # type: ignore[arg-type]
         self.commit(Change(kind, fact_points=points, events=list(events)))
 
+    def withdraw(self, facts: Sequence[Fact]) -> tuple[Removal, Reopening]:
+        """What taking ``facts``' words back changes (a delete, an expiry, an update's old
+        text): the relations only they supported, and what they alone had closed, reopened
+        (``reopen.py``). A reopened relation is put among the removal's updated relations,
+        so one graph step writes it and an update's new claims are planned against it."""
+        removal = self.ops.plan_removal([f.id for f in facts])
+        found = plan_reopening(self.ops, self.history, removal, facts, self._load, now_iso(),
+                               self.single)  # fmt: skip
+        listed = {r.id for r in removal.relations_updated}
+        removal.relations_updated += [r for r in found.relations if r.id not in listed]
+        return removal, found
+
     def remove(self, facts: Sequence[Fact], event_name: str = "DELETE") -> Removal:
         """Delete facts and exactly the graph data only they supported, and reopen what
         they alone had closed (``reopen.py``): deleted or expired, what they said no
         longer stands, and neither do its effects."""
         ids = [f.id for f in facts]
-        removal = self.ops.plan_removal(ids)
+        removal, found = self.withdraw(facts)
         graph: list = _relation_steps(removal)
-        found = plan_reopening(self.ops, self.history, removal, facts, self._load, now_iso(),
-                               self.single)  # fmt: skip
-        if found.relations:
-            graph.append(("relation_set",
-                          {"rows": [relation_row(r) for r in found.relations]}))  # fmt: skip
         if found.facts:
             graph.append(("fact_set", {"rows": [fact_row(f) for f in found.facts]}))
         points = [VectorPoint(f.id, None, _payload(f)) for f in found.facts]  # type: ignore[arg-type]
