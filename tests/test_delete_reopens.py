@@ -11,6 +11,7 @@ import pytest
 from lifecycle_helpers import Clock
 
 from graphmem import Memory
+from graphmem.errors import GraphMemError
 
 
 @pytest.fixture(params=["kuzu", "bolt"])
@@ -145,4 +146,24 @@ def test_rewording_a_move_into_something_else_gives_the_home_back(opened):
         assert m.get(paris.id, user_id="u").invalid_at.startswith("2022-01-01")
         events = [e.event for e in m.history(paris.id, user_id="u")]
         assert events == ["ADD", "INVALIDATE", "REOPEN", "INVALIDATE"]
+        assert not any(m.verify().drift.values())
+
+
+def test_a_delete_that_fails_midway_reopens_nothing(tmp_path, monkeypatch):
+    """The reopening is part of the delete's one change: a history that cannot be written
+    leaves the move, the closed home and the invalidated memory as they were."""
+    with Memory.open(tmp_path / "d", embedder="hash", extractor="offline") as m:
+        paris = m.add("I live in Paris.", user_id="u", timestamp="2020-01-01").facts[0]
+        berlin = m.add("I moved to Berlin.", user_id="u", timestamp="2022-01-01").facts[0]
+
+        def down(events, **kwargs):
+            raise GraphMemError("history store is down")
+
+        monkeypatch.setattr(m.history_store, "record", down)
+        with pytest.raises(GraphMemError, match="history store is down"):
+            m.delete(berlin.id, user_id="u")
+        monkeypatch.undo()
+        assert homes(m) == {"Paris": ("2020-01-01", "2022-01-01"), "Berlin": ("2022-01-01", "")}
+        assert m.get(paris.id, user_id="u").invalid_at.startswith("2022-01-01")
+        assert m.get(berlin.id, user_id="u").text == "I moved to Berlin."
         assert not any(m.verify().drift.values())
