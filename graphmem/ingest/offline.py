@@ -132,6 +132,9 @@ _AUX_WORD = re.compile(r"\b(?:is|was|am|are|were|been|started|began)\b|'m|'re|'s
 # The relation an ending handler ends: its date said is the end, not the start.
 _ENDING = {"@left_job": "works_at", "@left_home": "lives_in", "@divorced": "married_to",
            "@broke_up": "dating"}  # fmt: skip
+# What an end said in a sentence also ends there: the ties said on the way to the name
+# ("divorced my husband Tom"), and a pet the pet reader found besides the rule's match.
+_ENDS_TOO = {**SAME_TIES, "pet": ("pet",)}
 # A subject right after one of these is an object of something else ("a friend of Bob
 # lives in Paris" is not about Bob).
 _NOT_AFTER = frozenset(
@@ -465,8 +468,7 @@ class _Run:
         marriage, so it is no current husband. "My dog Rex passed away": the pet that two
         readings found ended for both."""
         ended = {(e.fact, e.source, e.target, tie): e.invalid_at for e in self.edges
-                 if e.invalid_at and not e.valid_at
-                 for tie in (e.relation, *SAME_TIES.get(e.relation, ()))}  # fmt: skip
+                 if e.invalid_at and not e.valid_at for tie in _ENDS_TOO.get(e.relation, ())}  # fmt: skip
         if not ended:
             return
         for edge in self.edges:

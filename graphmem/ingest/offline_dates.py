@@ -73,7 +73,7 @@ def sentence_dates(text: str, day: date | None = None) -> tuple[str, str]:
             iso = _date_of(match)
             if iso:
                 found.append((start, prev, iso))
-    for start, end, iso in relative_dates(lower, day) if relative else ():  # type: ignore[arg-type]
+    for start, end, iso in relative_dates(lower, day) if relative and day else ():
         if not any(taken[start:end]):
             before = _PREV_WORD.search(lower[max(0, start - 16) : start])
             found.append((start, before.group(1) if before else "", iso))
