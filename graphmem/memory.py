@@ -368,7 +368,8 @@ class Memory:
     ) -> Fact:
         """Replace one memory's text, keeping its id (an UPDATE history event). What the
         old text claimed is withdrawn (the relations only it supported, its mentions,
-        entities left with nothing) and the new text is read as ``add`` reads a message:
+        entities left with nothing, and what it alone had closed reopened, as ``delete``
+        does) and the new text is read as ``add`` reads a message:
         its entities and relations go into the graph, citing this memory, and may
         supersede others. ``infer`` picks the reader as ``add`` does (False: the offline
         one, no model call). A memory split from a message stands alone after it."""

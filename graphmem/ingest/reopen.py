@@ -1,18 +1,19 @@
 """What a deleted memory had closed, opened again.
 
-"I live in Lyon", then "I moved to Porto": the resolver ends the Lyon relation where Porto
-starts, and the Lyon fact, left with no relation that holds, is invalidated. Deleting
-"I moved to Porto" (a mistake, a test, a memory the user takes back) removed the Porto
-relation but left Lyon closed, so "Where do I live?" had no answer the user had not
-withdrawn. The same held for an end: deleting "I quit my job at Google" left the job
-ended.
+"I live in Paris", then "I moved to Berlin": the resolver ends the Paris relation where
+Berlin starts, and the Paris fact, left with no relation that holds, is invalidated.
+Deleting "I moved to Berlin" (a mistake, a test, a memory the user takes back) removed
+the Berlin relation but left Paris closed, so "Where do I live?" had no answer the user
+had not withdrawn. The same held for an end: deleting "I quit my job at Google" left the
+job ended.
 
 A delete (or an expiry: what lapsed no longer stands either) now undoes what it caused,
 and only that:
 - a relation whose last ``INVALIDATE`` names a deleted relation (``replaced_by``, the
   single-valued rule) or a deleted fact (``ended_by``, an end said) is reopened;
-- it ends again where the next relation of its kind still stored begins ("Lyon", "Porto",
-  "Madrid" with Porto deleted: Lyon ends where Madrid begins), else it is current;
+- a single-valued one ends again where the next of its kind still stored begins
+  (Paris, Berlin, London with Berlin deleted: Paris ends where London begins); any other
+  is current again;
 - a fact invalidated because all its relations ended (``reason: superseded``) is valid
   again once one of them holds, and so is one a model's decision said a deleted memory
   replaced ("likes tea" merged into "likes tea and coffee", the merge then deleted);
