@@ -25,6 +25,7 @@ def iso(text: str) -> str:
     ("I started last week.", ("2024-03-06", "")),
     ("We hiked last weekend.", ("2024-03-09", "")),  # the Saturday before
     ("I called her last Monday.", ("2024-03-11", "")),
+    ("I said that last week.", ("2024-03-06", "")),
     ("I called her last Wednesday.", ("2024-03-06", "")),  # the same weekday: a week back
     ("It opened last month.", ("2024-02-01", "")),
     ("I graduated last year.", ("2023-01-01", "")),
@@ -48,6 +49,8 @@ def test_a_relative_date_counts_from_the_day_it_was_said(text, expected):
     "My last job was fun.",
     "December is the last month of the year.",  # a part of something, not a time before
     "We met the last week of May.",
+    "It is their first and last night before he joins the Army.",  # an order
+    "My last week at Acme was calm.",
 ])  # fmt: skip
 def test_what_names_no_past_day_dates_nothing(text):
     assert sentence_dates(text, SAID) == ("", "")

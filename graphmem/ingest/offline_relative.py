@@ -16,7 +16,8 @@ Each form gives the day (or, for a year or a month, its first day, as "in 2019" 
 The future ("next week", "tomorrow", "in two days") is a plan, not a date anything held
 from, and vague spans ("a few years ago", "recently") say no day: neither is read. Nor is
 a "last ... of" ("the last week of May", "the last month of the year"): a part of
-something, not a time before.
+something, not a time before; nor a "last" after "the", "my", "their", "and"...
+("their first and last night", "my last week at Acme"): an order.
 """
 
 from __future__ import annotations
@@ -31,9 +32,15 @@ _NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 
             "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
             "a couple of": 2, "couple of": 2}  # fmt: skip
 _COUNT = "|".join(sorted((re.escape(n) for n in _NUMBERS), key=len, reverse=True))
+# "their first and last night", "my last week at Acme", "the last year of the war": a
+# "last" after one of these is an order, not a time before.
+# Not "her" or "that": "I called her last Monday", "I said that last week" are times.
+_ORDINAL = "".join(rf"(?<!\b{word}\s)" for word in (
+    "the", "my", "your", "his", "its", "our", "their", "and", "a", "this", "whose", "every",
+    "each"))  # fmt: skip
 RELATIVE = re.compile(
-    rf"\b(?:(?P<yesterday>yesterday|last\s+night)"
-    rf"|last\s+(?P<last>week|weekend|month|year|{'|'.join(_DAYS)})(?!\s+of\b)"
+    rf"\b(?:(?P<yesterday>yesterday|{_ORDINAL}last\s+night)"
+    rf"|{_ORDINAL}last\s+(?P<last>week|weekend|month|year|{'|'.join(_DAYS)})(?!\s+of\b)"
     rf"|(?P<n>\d{{1,3}}|{_COUNT})\s+(?P<unit>day|week|month|year)s?\s+ago)\b"
 )
 # Every form holds one of these words: a sentence without any skips the regex above.
