@@ -106,11 +106,10 @@ def plan_reopening(
 
 def _closed_by(history: HistoryStore, rel: Relation, deleted: set[str], gone: set[str]) -> bool:
     """Whether the event that set ``rel``'s present end came from what is being deleted."""
-    last = next((e for e in reversed(history.for_target(rel.id))
-                 if e.event in ("INVALIDATE", "REOPEN")), None)  # fmt: skip
-    if last is None or last.event != "INVALIDATE":
+    causes = _since_reopened(history.for_target(rel.id))
+    if not causes:
         return False
-    details = last.details or {}
+    details = causes[-1].details or {}
     if details.get("invalid_at", rel.invalid_at) != rel.invalid_at:
         return False  # ended since by something else
     return details.get("replaced_by") in deleted or details.get("ended_by") in gone

@@ -334,9 +334,8 @@ class Writer:
             graph.append(
                 ("relation_set", {"rows": [relation_row(r) for r in plan.relation_updates]})
             )
-        if changed:
-            graph.append(("fact_set", {"rows": [fact_row(f) for f in changed]}))
-        points = [VectorPoint(f.id, None, _payload(f)) for f in changed]  # type: ignore[arg-type]
+        steps, points = _restated(changed)
+        graph += steps
         scope = plan.scope
         born = [HistoryEvent("ADD", p.id, scope, target_kind="entity",
                              new_value=p.payload.get("name"), details={"type": p.payload.get("type")})
@@ -378,9 +377,9 @@ class Writer:
             event.details = {**event.details,
                              "relations_deleted": [r.id for r in withdrawn.relations_deleted]}  # fmt: skip
         if reopened is not None:  # before the claims, which may close it all again
-            if reopened.facts:
-                graph.append(("fact_set", {"rows": [fact_row(f) for f in reopened.facts]}))
-                points += [VectorPoint(f.id, None, _payload(f)) for f in reopened.facts]  # type: ignore[arg-type]
+            steps, valid_again = _restated(reopened.facts)
+            graph += steps
+            points += valid_again
             events += reopened.events
         if claims is not None:
             steps, changed, made = self._planned(claims)
@@ -436,10 +435,8 @@ class Writer:
         longer stands, and neither do its effects."""
         ids = [f.id for f in facts]
         removal, found = self.withdraw(facts)
-        graph: list = _relation_steps(removal)
-        if found.facts:
-            graph.append(("fact_set", {"rows": [fact_row(f) for f in found.facts]}))
-        points = [VectorPoint(f.id, None, _payload(f)) for f in found.facts]  # type: ignore[arg-type]
+        steps, points = _restated(found.facts)
+        graph: list = _relation_steps(removal) + steps
         graph.append(("fact_delete", {"ids": ids}))
         gone = [r.id for r in removal.relations_deleted]
         events = [HistoryEvent(event_name, f.id, f.scope, old_value=f.text,
@@ -501,6 +498,15 @@ def _overwrites_payloads(vectors: VectorStore) -> bool:
 
 def _payload(fact: Fact) -> dict:
     return fact.to_dict() | {"id": fact.id}
+
+
+def _restated(facts: Sequence[Fact]) -> tuple[list, list[VectorPoint]]:
+    """Stored facts whose fields changed (invalidated, valid again): their graph row, and
+    their payload with the vector they have."""
+    if not facts:
+        return [], []
+    points = [VectorPoint(f.id, None, _payload(f)) for f in facts]  # type: ignore[arg-type]
+    return [("fact_set", {"rows": [fact_row(f) for f in facts]})], points
 
 
 def _points(hits: Sequence[VectorHit]) -> list[VectorPoint]:
