@@ -254,6 +254,75 @@ PATTERNS = [
     ("My office at Google is in Mountain View.", "kim", (), ("kim", "works_at", "Google")),
     ("Our new apartment in Brooklyn is tiny.", "kim", (), ("kim", "lives_in", "Brooklyn")),
     ("I love my flat in London.", "kim", (), ("kim", "lives_in", "London")),
+    # Chat goes on past a name: a time, a place near it, "my whole life".
+    ("I got engaged to Priya over the weekend!", "kim", (), ("kim", "engaged_to", "Priya")),
+    ("I moved to Denver two years ago.", "kim", (), ("kim", "lives_in", "Denver")),
+    ("I moved to Denver a few years back.", "kim", (), ("kim", "lives_in", "Denver")),
+    ("We live in Brooklyn near the park.", "kim", (), ("kim", "lives_in", "Brooklyn")),
+    ("I started working at Pfizer about a year ago.", "kim", (), ("kim", "works_at", "Pfizer")),
+    ("I got married to Jenna around Christmas.", "kim", (), ("kim", "married_to", "Jenna")),
+    ("I moved to Austin recently.", "kim", (), ("kim", "lives_in", "Austin")),
+    ("I've worked at Intel ever since I graduated.", "kim", (), ("kim", "works_at", "Intel")),
+    ("I joined Amazon through a referral.", "kim", (), ("kim", "works_at", "Amazon")),
+    ("I've lived in Chicago my whole life.", "kim", (), ("kim", "lives_in", "Chicago")),
+    # A birth opens a pair of clauses; "raised in" may be the second.
+    ("I was born in Nairobi and grew up in London.", "kim", (), ("kim", "grew_up_in", "London")),
+    ("I was born in Nairobi but raised in London.", "kim", (), ("kim", "grew_up_in", "London")),
+    ("I grew up in London but was born in Nairobi.", "kim", (), ("kim", "born_in", "Nairobi")),
+    ("I live in Paris but work at Google.", "kim", (), ("kim", "works_at", "Google")),
+    ("I'm originally from a small town in Ohio.", "kim", (), ("kim", "comes_from", "Ohio")),
+    ("Ann comes from a village near Krakow.", "kim", (), ("Ann", "comes_from", "Krakow")),
+    ("I just got promoted to senior engineer at Stripe.", "kim", (), ("kim", "works_at", "Stripe")),
+    (
+        "Ann was hired as a nurse at Mercy Hospital.",
+        "kim",
+        (),
+        ("Ann", "works_at", "Mercy Hospital"),
+    ),
+    (
+        "I teach third grade at Lincoln Elementary.",
+        "kim",
+        (),
+        ("kim", "works_at", "Lincoln Elementary"),
+    ),
+    ("I teach yoga at the YMCA on Sundays.", "kim", (), ("kim", "works_at", "YMCA")),
+    # A group brought in by its noun; a team by its sport.
+    ("I joined a club called Chess Masters.", "kim", (), ("kim", "member_of", "Chess Masters")),
+    ("I'm in a band called The Midnight Owls.", "kim", (), ("kim", "member_of", "Midnight Owls")),
+    ("I play guitar in a band called Echo Park.", "kim", (), ("kim", "member_of", "Echo Park")),
+    (
+        "Our son Jake plays soccer for the Riverside Rangers.",
+        "kim",
+        (),
+        ("Jake", "member_of", "Riverside Rangers"),
+    ),
+    # A breed said in the animal's place, named then or in the next clause.
+    ("My beagle Max loves the park.", "kim", (), ("kim", "pet", "Max")),
+    (
+        "We adopted a golden retriever last spring, his name is Biscuit.",
+        "kim",
+        (),
+        ("kim", "pet", "Biscuit"),
+    ),
+    ("Alex and I live together in Oakland.", "kim", (), ("kim", "lives_in", "Oakland")),
+    ("I work from home for Dropbox.", "kim", (), ("kim", "works_at", "Dropbox")),
+    ("I'm a junior at Boston University.", "kim", (), ("kim", "studies_at", "Boston University")),
+    ("I'm a senior at Deloitte.", "kim", (), ("kim", "works_at", "Deloitte")),
+    ("Finally finished my first semester at NYU!", "kim", (), ("kim", "studies_at", "NYU")),
+    ("I started my own company called Brightleaf.", "kim", (), ("kim", "founded", "Brightleaf")),
+    ("We opened a bakery named Sweet Crumbs.", "kim", (), ("kim", "founded", "Sweet Crumbs")),
+    ("I run a bakery called Sweet Crumbs.", "kim", (), ("kim", "owns", "Sweet Crumbs")),
+    # A tie taken for granted holds in a question, a negated or a hedged sentence.
+    (
+        "Can't wait to see my girlfriend Maya this weekend.",
+        "kim",
+        (),
+        ("kim", "girlfriend", "Maya"),
+    ),
+    ("Did my sister Anna call you?", "kim", (), ("kim", "sister", "Anna")),
+    ("I don't think my boss Sarah likes me.", "kim", (), ("kim", "boss", "Sarah")),
+    ("Is my dog Rex allowed in the park?", "kim", (), ("kim", "pet", "Rex")),
+    ("Luna, my cat, doesn't like rain.", "kim", (), ("kim", "pet", "Luna")),
 ]
 
 
@@ -348,8 +417,14 @@ NO_RELATION = [
     "Join Acme today!",
     "Living in Austin is expensive.",
     "Moved the meeting to Friday.",
-    "I joined a club called Chess Masters.",  # a club is no employer
     "Bob works for a guy named Steve.",  # a guy is no employer
+    "I play piano for Alice.",  # one played for is no team
+    "I taught Bob at Harvard.",  # a pupil named, not a subject taught
+    "I love my husky voice.",  # a breed's word, no pet named
+    "I'm from a town near here.",
+    "I don't have a sister named Anna.",  # only a tie said on the way is taken for granted
+    "Does Bob work at Google?",
+    "The show started a segment called Hot Takes.",  # no one's business
     "I live with anxiety in my daily life.",
     "Been to Paris twice.",
     "Bob wants to become a nurse at Mercy Hospital.",

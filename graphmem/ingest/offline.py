@@ -112,6 +112,7 @@ from .offline_patterns import (
     CLOSE,
     OPEN,
     PLACEHOLDER,
+    RULES,
     TARGET_ENTITY,
     Rule,
     read_phrase,
@@ -156,6 +157,13 @@ _P_SPEAKER, _P_KNOWN, _P_RELATION = 0, 1, 3
 # tentative name ("Life is a ride", "Nature loves balance").
 _WEAK = frozenset({"likes", "dislikes", "is_a"})
 _PLACES_AND_EMPLOYERS = frozenset({"organization", "location"})
+# The school a "junior" or a "senior" is at: "a junior at Boston University".
+_SCHOOL = re.compile(r"\b(?:university|college|school|academy|institute|high|elementary|"
+                     r"state|polytechnic|conservatory)\b", re.I)  # fmt: skip
+# A word one of the ties a sentence takes for granted needs (a kin or a pet word): a
+# question or a negated sentence holding none reads no rule.
+_PRESUPPOSED_CUES = {cue for rule in RULES if rule.presupposed for cue in rule.cues}
+_PRESUPPOSED_CUE = re.compile("|".join(sorted(_PRESUPPOSED_CUES, key=len, reverse=True)))
 
 
 @dataclass
@@ -252,7 +260,10 @@ class _Run:
         mentions = mentions if kept is None else kept
         lowered = work.lower()
         self.pets.heard(lowered)
-        if not work.rstrip().endswith("?") and not negated(lowered):
+        # A question, a negated or a hedged sentence states no relation; only the ties it
+        # takes for granted ("Did my sister Anna call?") are read from it.
+        asserted = not work.rstrip().endswith("?") and not negated(lowered)
+        if asserted or _PRESUPPOSED_CUE.search(lowered):
             parts, previous = [], 0
             for index, mention in enumerate(mentions):
                 suffix = "'s" if mention.possessive else ""
@@ -262,15 +273,18 @@ class _Run:
             if kept is not None:
                 mentions.append(Mention(0, 0, self.finder.speaker, "speaker", tentative=True))
                 template = f"{OPEN}{len(mentions) - 1}{CLOSE} {template}"
-            for text in variants(template):
+            for text in variants(template) if asserted else (template,):
                 for rule in rules_for(text, len(mentions)):
+                    if not asserted and not rule.presupposed:
+                        continue
                     position = 0
                     while (match := rule.regex.search(text, position)) is not None:
                         position = match.start() + 1
                         found += self._apply(rule, match, text, mentions)
-            for owner, animals in self.pets.read(template, work, sentence.low, mentions):
-                found += pets(animals, [owner], every=True)
-            found = died(found, lowered)
+            if asserted:
+                for owner, animals in self.pets.read(template, work, sentence.low, mentions):
+                    found += pets(animals, [owner], every=True)
+                found = died(found, lowered)
         # A tentative name must earn its place in a relation that says what it is.
         found = [f for f in found if f.relation not in _WEAK or not (
             f.source.tentative or f.target.tentative)]  # fmt: skip
@@ -401,7 +415,9 @@ class _Run:
             last = re.split(r"[ -]", groups["z"])[-1]
             if last in words.NOT_JOBS:
                 return []
-            relation = "studies_at" if last in words.STUDENT_WORDS else "works_at"
+            # "a junior at Boston University" studies there; "a senior at Deloitte" works.
+            school = last in ("junior", "senior") and _SCHOOL.search(target.name) is not None
+            relation = "studies_at" if last in words.STUDENT_WORDS or school else "works_at"
         elif relation == "@title":
             relation = words.TITLES.get(groups["z"], "works_at")
         elif relation == "is_a":

@@ -37,9 +37,14 @@ _NO_RELATIVE = r"(?:(?!\s(?:who|whom|whose|which|that|where)\s)[^.;!?]){0,200}?"
 # The subject may be a list: "Tom and I both work at Acme and live in Denver", and come
 # after an opening phrase set off by a comma: "In 2019, I moved to Paris and joined Acme".
 _SUBJECTS = name_list()
+# "I was born in Nairobi and grew up in London", "... and raised in London": a birth
+# opens such a pair too, though "was" alone does not ("I was told Bob ... and works at").
+_BORN = r"(?:was|were)\s+born(?![\w'-])"
+_RAISED = r"raised\s+in(?![\w'-])"
 _AND_THEN = re.compile(
     rf"^\s*(?:[^,.;!?{OPEN}]{{1,60}},\s*)?({_SUBJECTS})(?:\s+(?:both|all))?{_ADVERBS}"
-    rf"\s+{CLAUSE_VERB}{_NO_RELATIVE}\s+and{_ADVERBS}\s+({CLAUSE_VERB}[^.;!?]{{0,200}})"
+    rf"\s+(?:{CLAUSE_VERB}|{_BORN}){_NO_RELATIVE}\s+(?:and|but){_ADVERBS}"
+    rf"\s+((?:{CLAUSE_VERB}|{_RAISED}|{_BORN})[^.;!?]{{0,200}})"
 )
 
 

@@ -43,7 +43,13 @@ PLACEHOLDER = re.compile(f"{OPEN}(\\d+){CLOSE}")
 _END = (
     r"(?=\s*(?:[.,;:!?)\"]|$)|\s+(?:in|on|at|since|from|until|till|as|and|but|with|when|"
     r"while|after|before|because|so|for|to|during|last|this|next|every|now|anymore|again|"
-    r"yesterday|today|tomorrow|where|which|who|right|back|\d))"
+    r"yesterday|today|tomorrow|where|which|who|right|back|\d)"
+    # Whole words only (the list above also takes a word's start: "in" of "inside"). Chat
+    # goes on past a name: "moved to Denver two years ago", "engaged to Priya over the
+    # weekend", "lived in Chicago my whole life".
+    r"|\s+(?:over|around|about|near|by|through|ever|recently|already|together|almost|"
+    r"nearly|a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|most|all|"
+    rf"earlier)(?![\w'-])|\s+{ENTITY}'s\s+(?:whole|entire)\s)"
 )
 _ADV = (
     r"(?:\s+(?:now|currently|still|also|recently|just|already|finally|actually|really|then|"
@@ -103,6 +109,13 @@ _PARTS = {  # in order: "<PRE>" expands into parts replaced after it
     "<SPOUSE>": r"(?:(?:<E>'s|his|her|their)\s+(?:husband|wife|spouse)\s+)?",
     "<PARTNER>": r"(?:(?:<E>'s|his|her|their)\s+(?:boyfriend|girlfriend|partner)\s+)?",
     "<S>": _SUBJ,
+    "<BUSINESS>": r"(?:an?|<E>'s|(?:his|her|their|our)(?:\s+own)?)\s+(?:own\s+)?(?:[a-z-]+\s+){0,2}?"
+    r"(?:company|startup|business|firm|agency|bakery|restaurant|cafe|café|shop|store|"
+    r"boutique|studio|salon|bar|brewery|clinic|practice|nonprofit|charity|podcast|label)\s+"
+    r"(?:called|named)\s+(?:the\s+)?(?P<b><E>)<END>",
+    "<PLACE_IN>": r"(?:an?\s+(?:(?:small|little|tiny|big|rural|coastal|farming|mining|"
+    r"fishing|college)\s+)?(?:town|city|village|suburb|island|farm|place)\s+(?:in|outside(?:\s+of)?|"
+    r"near)\s+)?",
     # "the Louvre"; "a small town called Bree", "a startup named Loom": the name is the
     # target, whatever noun introduced it.
     "<O>": rf"(?:the\s+|(?:an?|the)\s+(?P<intro>(?:[a-z-]+\s+){{1,3}})(?:called|named)\s+)?"
@@ -147,6 +160,9 @@ class Rule:
     strict: bool = False
     cues: frozenset[str] = frozenset()
     alone: bool = False  # its target is in its words (an age), so a subject is enough
+    # A tie said on the way ("my sister Anna"), which holds in a question, a negated or a
+    # hedged sentence too: "Can't wait to see my girlfriend Maya", "Did my dog Rex eat?".
+    presupposed: bool = False
 
     @cached_property
     def regex(self) -> re.Pattern[str]:
@@ -197,7 +213,7 @@ P, ORG, LOC = "person", "organization", "location"
 RULES: tuple[Rule, ...] = (
     _rule("works_at", r"<PRE>\s+(?P<v>works|worked|work|working|interns|interned|intern|"
           r"interning)(?:\s+as\s+an?\s+[a-z]+(?:\s+[a-z]+)?)?(?:\s+(?:remotely|full-time|"
-          r"part-time))?<ADV>\s+(?:at|for)\s+<O><END>", P, ORG, cue="work intern"),
+          r"part-time|from\s+home))?<ADV>\s+(?:at|for)\s+<O><END>", P, ORG, cue="work intern"),
     _rule("works_at", r"<PRE>\s+(?:got|took|landed|found|started|accepted|has|have|had)\s+"
           r"(?:an?|his|her|their|<E>'s)\s+(?:new\s+|first\s+|dream\s+)?(?:job|position|role|"
           r"internship)\s+(?:at|with)\s+<O><END>", P, ORG, cue="job position role internship"),
@@ -211,6 +227,9 @@ RULES: tuple[Rule, ...] = (
           r"\s+[a-z]", P, ORG, cue="start began begin"),
     _rule("works_at", r"<PRE>\s+(?:hired|employed|recruited|promoted)\s+(?:by|at)\s+<O><END>", P,
           ORG, cue="hired employed recruited promoted"),
+    # "I just got promoted to senior engineer at Stripe", "hired as a nurse at Mercy".
+    _rule("works_at", r"<PRE>\s+(?:promoted\s+to|hired\s+as|employed\s+as)\s+(?:an?\s+|the\s+)?"
+          r"(?:[a-z-]+\s+){1,3}(?:at|by|with)\s+<OP><END>", P, ORG, cue="promoted hired employed"),
     # Said on the way to something else: "my boss at Google wants me to relocate", "my
     # shift at Starbucks ran late". A verb may follow the employer here. Not after "met",
     # "with", "from"... (``offline._NOT_AFTER``): "met my boss at Starbucks" is a place;
@@ -252,8 +271,10 @@ RULES: tuple[Rule, ...] = (
     _rule("@left_home", r"<S><ADV>\s+used\s+to\s+(?:live|reside)\s+in\s+<O><END>", P, LOC,
           cue="used"),
     # "I teach at Lincoln High School": a school's teacher works there.
-    _rule("works_at", r"<PRE>\s+(?P<v>teaches|taught|teach|teaching)<ADV>\s+at\s+<O><END>", P,
-          ORG, cue="teach taught"),
+    # "I teach third grade at Lincoln Elementary", "taught yoga at the YMCA" (lower-case
+    # words only between: "I taught Bob at Harvard" names a pupil, not a subject).
+    _rule("works_at", r"<PRE>\s+(?P<v>teaches|taught|teach|teaching)(?:\s+[a-z-]+){0,3}?<ADV>"
+          r"\s+at\s+<O><END>", P, ORG, cue="teach taught"),
     _rule("@role", r"<S><BE><ADV>\s+(?:an?|the)\s+(?P<z>[a-z]+(?:[ -][a-z]+)?)\s+(?:at|for)"
           r"\s+<O><END>", P, ORG, cue="at for"),
     _rule("@title", r"<S><BE><ADV>\s+(?:the\s+|an?\s+)?(?:new\s+|current\s+)?(?P<z>ceo|"
@@ -264,6 +285,11 @@ RULES: tuple[Rule, ...] = (
     _rule("founded", r"<PRE>\s+(?:founded|co-founded|cofounded|established|set\s+up)\s+<O>"
           r"<END>", P, ORG, cue="founded established set"),
     _rule("owns", r"<PRE>\s+(?P<v>owns|owned|own|acquired)\s+<O><END>", cue="own acquired"),
+    # A business brought in by its noun: "I started a company called Brightleaf", "we
+    # opened a bakery named Sweet Crumbs" (founded); "I run a cafe called Brew" (owns).
+    _rule("founded", r"<PRE>\s+(?:started|starts|launched|launches|opened|opens)\s+<BUSINESS>",
+          P, ORG, cue="start launch open"),
+    _rule("owns", r"<PRE>\s+(?P<v>runs|ran|run|running)\s+<BUSINESS>", P, ORG, cue="run ran"),
     # "runs" is left out: "runs the Boston Marathon" is not management.
     _rule("manages", r"<PRE>\s+(?P<v>manages|managed|manage|managing|leads|heads|headed|"
           r"oversees|oversaw)\s+<O><END>", P, cue="manag leads head overs"),
@@ -285,12 +311,17 @@ RULES: tuple[Rule, ...] = (
           r"(?:high|middle|elementary|primary|secondary)\s+school|(?:first|second|third|fourth|"
           r"fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|\d{1,2}(?:st|nd|rd|th))\s+"
           r"grade)\s+at\s+<O><END>", P, ORG, cue="start beg enter"),
+    # "Finally finished my first semester at NYU": a term is a student's.
+    _rule("studies_at", _NOT_ENDED + r"(?P<a><E>)'s\s+(?:(?:first|second|third|fourth|fifth|"
+          r"sixth|seventh|eighth|last|final|spring|fall|autumn|winter|summer)\s+)?(?:semester|"
+          r"term)\s+(?:at|of)\s+<OP><END>", P, ORG, cue="semester term"),
     _rule("born_in", r"<PRE>\s+born\s+(?:and\s+raised\s+)?in\s+<O><END>", P, LOC, cue="born"),
     _rule("grew_up_in", r"<PRE>\s+(?:grew\s+up|raised)\s+in\s+<O><END>", P, LOC,
           cue="grew raised"),
     # "I live with my partner in Austin": who with is said on the way to where.
     _rule("lives_in", r"<PRE>\s+(?P<v>lives|lived|live|living|resides|resided|reside|residing|"
-          r"settled)(?:\s+with\s+(?:<E>(?:'s)?|[a-z]+)(?:\s+[a-z]+){0,2})?\s+(?:down\s+)?in\s+"
+          r"settled)(?:\s+with\s+(?:<E>(?:'s)?|[a-z]+)(?:\s+[a-z]+){0,2})?(?:\s+together)?"
+          r"\s+(?:down\s+)?in\s+"
           r"<O><END>", P, LOC, cue="live living resid settled"),
     # "my new apartment in Brooklyn": one's own home is where one lives. Only the owner's
     # own words: "my parents' house", "my old flat", "my vacation home" say nothing.
@@ -302,10 +333,11 @@ RULES: tuple[Rule, ...] = (
           r"(?:in|out\s+of)\s+<O><END>", "", LOC, cue="based located headquartered situated"),
     _rule("@located", r"<S>\s+(?:is|are)\s+(?:located\s+|situated\s+)?in\s+<O><END>", "", LOC,
           cue="in"),
-    _rule("comes_from", r"<S><BE><ADV>\s+(?:originally\s+)?from\s+<O><END>", "", LOC,
-          cue="from"),
+    # "I'm originally from a small town in Ohio": the town is unnamed, the state is not.
+    _rule("comes_from", r"<S><BE><ADV>\s+(?:originally\s+)?from\s+<PLACE_IN><O><END>", "",
+          LOC, cue="from"),
     _rule("comes_from", r"<S><ADV>\s+(?P<v>comes|come|came|hails|hail)\s+(?:originally\s+)?"
-          r"from\s+<O><END>", "", LOC, cue="come came hail"),
+          r"from\s+<PLACE_IN><O><END>", "", LOC, cue="come came hail"),
     _rule("@moved", r"<PRE>\s+(?:moved|moves|relocated|relocates|switched|transferred|went|"
           r"changed\s+jobs)\s+(?:back\s+)?from\s+(?:the\s+)?(?P<f><E>)\s+to\s+<O><END>", P,
           cue="from"),
@@ -343,6 +375,19 @@ RULES: tuple[Rule, ...] = (
           cue="used"),
     _rule("member_of", r"<S><BE><ADV>\s+(?:an?\s+|the\s+)?(?:active\s+|proud\s+|founding\s+)?"
           r"member\s+of\s+<O><END>", P, ORG, cue="member"),
+    # "I joined a band called The Midnight Owls", "I'm in a choir named Vox", "I play
+    # guitar in a band called Echo": a group named by the noun that brings it in.
+    _rule("member_of", r"<PRE>\s+(?:joined|joins|join|in|(?:play|plays|played|playing|sing|"
+          r"sings|sang|singing)(?:\s+[a-z-]+){0,2}\s+(?:in|for|with))\s+(?:an?|the)\s+"
+          r"(?:[a-z-]+\s+){0,2}?(?:band|choir|club|team|league|orchestra|society|troupe|crew|"
+          r"quartet|trio)\s+(?:called|named)\s+(?:the\s+)?(?P<b><E>)<END>", P, ORG,
+          cue="band choir club team league orchestra society troupe crew quartet trio"),
+    # "Jake plays soccer for the Riverside Rangers": a sport said, so the team is one.
+    _rule("member_of", r"<PRE>\s+(?:play|plays|played|playing)\s+(?:soccer|football|basketball|"
+          r"baseball|hockey|volleyball|rugby|cricket|softball|lacrosse|water\s+polo)\s+"
+          r"(?:for|with|on)\s+(?:the\s+)?(?P<b><E>)<END>", P, ORG,
+          cue="soccer football basketball baseball hockey volleyball rugby cricket softball "
+          "lacrosse polo"),
     _rule("has_name", r"(?P<a><E>)'s\s+(?:full\s+)?name\s+(?:is|was)\s+<O><END>", P, P,
           cue="name"),
     # An age ("I'm 32 years old", "Ann just turned 5"): single-valued, so a newer age ends
@@ -388,10 +433,11 @@ RULES: tuple[Rule, ...] = (
     _rule("@kin", r"<S><BE><ADV>\s+one\s+of\s+<P>\s+<KIN><KEND>", P, P, cue=_KIN_CUE),
     _rule("@kin", r"<S><BE><ADV>\s+an?\s+<KIN>\s+of\s+(?P<p><E>)(?:'s)?(?![\w'])", P, P,
           cue=_KIN_CUE),
-    _rule("@kin", r"<P>\s+<KIN>\s+(?:named\s+|called\s+)?<X>", P, P, cue=_KIN_CUE),
-    _rule("@kin", r"<P>\s+<KIN>\s*,\s*(?P<x><E>)<CEND>", P, P, cue=_KIN_CUE),
+    _rule("@kin", r"<P>\s+<KIN>\s+(?:named\s+|called\s+)?<X>", P, P, cue=_KIN_CUE,
+          presupposed=True),
+    _rule("@kin", r"<P>\s+<KIN>\s*,\s*(?P<x><E>)<CEND>", P, P, cue=_KIN_CUE, presupposed=True),
     _rule("@kin", r"(?P<x><E>)\s*,\s*(?:who\s+is\s+)?<P>\s+<KIN><KEND><CEND>", P, P,
-          cue=_KIN_CUE),
+          cue=_KIN_CUE, presupposed=True),
     _rule("@kin", r"<P>\s+<KIN><ADV>\s+(?:is|was|'s)\s+(?:named\s+|called\s+)?(?P<x><E>)<END>",
           P, P, cue=_KIN_CUE),
     _rule("@kin", r"<P>\s+<KIN>'s\s+name\s+(?:is|was)\s+(?P<x><E>)<END>", P, P, cue=_KIN_CUE),
@@ -401,12 +447,13 @@ RULES: tuple[Rule, ...] = (
     # Pets; the owner is the source: Jolene -[pet]-> Seraphim. "my dog Biscuit", "my cats,
     # Luna and Max", "my dog is called Max", "my cat's name is Tom", "Oscar, my guinea
     # pig", "we adopted another puppy called Pixie".
-    _rule("@pet", r"<P>\s+<PET>\s+(?:named\s+|called\s+)?<X>", P, cue=_PET_CUE),
-    _rule("@pet", r"<P>\s+<PET>\s*,\s*<X><CEND>", P, cue=_PET_CUE),
+    _rule("@pet", r"<P>\s+<PET>\s+(?:named\s+|called\s+)?<X>", P, cue=_PET_CUE,
+          presupposed=True),
+    _rule("@pet", r"<P>\s+<PET>\s*,\s*<X><CEND>", P, cue=_PET_CUE, presupposed=True),
     _rule("@pet", r"<P>\s+<PET><ADV>\s+(?:is|was|'s)\s+(?:named\s+|called\s+)?(?P<x><E>)<END>",
           P, cue=_PET_CUE),
     _rule("@pet", r"<P>\s+<PET>'s\s+name\s+(?:is|was)\s+(?P<x><E>)<END>", P, cue=_PET_CUE),
-    _rule("@pet", r"(?P<x><E>)\s*,\s*<P>\s+<PET><KEND>", P, cue=_PET_CUE),
+    _rule("@pet", r"(?P<x><E>)\s*,\s*<P>\s+<PET><KEND>", P, cue=_PET_CUE, presupposed=True),
     _rule("@pet", r"<PRE>\s+(?:has|have|had|got|get|adopted|adopt|rescued|bought|welcomed)\s+"
           r"(?:an?|the|another|this|<E>'s)\s+<PET>\s+(?:named|called)\s+<X>", P, cue=_PET_CUE),
     _rule("@pair", r"(?P<a><E>)\s+(?:and|&)\s+(?P<b><E>)(?:\s+(?:are|were|became|got)|'re|"

@@ -152,7 +152,11 @@ KIN_WORDS = (
 PET_WORDS = (
     "dog puppy pup cat kitten kitty snake tarantula spider hamster gerbil rabbit bunny "
     "parrot budgie bird canary goldfish fish turtle tortoise horse pony lizard gecko "
-    "iguana ferret pig chinchilla pet puppies kitties bunnies ponies"
+    "iguana ferret pig chinchilla pet puppies kitties bunnies ponies "
+    # Breeds said in the animal's place: "we adopted a golden retriever, his name is
+    # Biscuit", "my beagle Max". Not "lab" (a laboratory) nor "shepherd".
+    "retriever labrador poodle beagle husky huskies terrier corgi bulldog pug dachshund "
+    "chihuahua collie spaniel rottweiler greyhound labradoodle goldendoodle"
 ).split()
 # "My favorite part was the ending": a favorite of something unsaid, no relation.
 VAGUE_KINDS = _words("part parts one ones bit bits way ways kind type sort moment memory time")
