@@ -205,6 +205,21 @@ def test_who_she_is_carries_from_turn_to_turn_of_one_conversation(mem, infer):
     assert not [r for r in mem.graph.relations("Tom", user_id="u") if r.key == "works_at"]
 
 
+@pytest.mark.parametrize("infer", [True, False])
+def test_a_person_named_again_in_the_assistants_question_is_still_the_one_she_stands_for(
+    mem, infer
+):
+    """The assistant's "Does Clara bake?" named Clara with nothing to say she is a person,
+    so the user's "She runs a bakery..." stood for no one and Clara's bakery was lost."""
+    mem.add([
+        {"role": "user", "content": "The food was great. My wife Clara loved the pastries."},
+        {"role": "assistant", "content": "Pastel de nata is hard to beat. Does Clara bake?"},
+        {"role": "user", "content": "She does! She runs a bakery called Flour Power."},
+    ], user_id="u", infer=infer)  # fmt: skip
+    assert ("owns", "Flour Power") in {(r.key, r.target_name) for r in
+                                       mem.graph.relations("Clara", user_id="u")}  # fmt: skip
+
+
 def test_the_one_spoken_to_in_a_group_chat_is_not_the_one_spoken_of(mem):
     mem.add([
         {"role": "user", "name": "Caroline", "content": "Hey Mel! I met Tom at the gym."},

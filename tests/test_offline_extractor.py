@@ -312,6 +312,10 @@ PATTERNS = [
     ("I started my own company called Brightleaf.", "kim", (), ("kim", "founded", "Brightleaf")),
     ("We opened a bakery named Sweet Crumbs.", "kim", (), ("kim", "founded", "Sweet Crumbs")),
     ("I run a bakery called Sweet Crumbs.", "kim", (), ("kim", "owns", "Sweet Crumbs")),
+    ("Clara runs a bakery called Flour Power here in Denver.", "kim", (),
+     ("Clara", "owns", "Flour Power")),
+    ("I work in the ER at Denver Health.", "kim", (), ("kim", "works_at", "Denver Health")),
+    ("I work in marketing for Nike.", "kim", (), ("kim", "works_at", "Nike")),
     # A tie taken for granted holds in a question, a negated or a hedged sentence.
     (
         "Can't wait to see my girlfriend Maya this weekend.",
@@ -687,6 +691,7 @@ _SAID = "2026-12-02T10:00:00.000000Z"
     ("I don't work at Google anymore.", ("kim", "works_at", "Google", _SAID)),
     ("I'm not working at Google any more.", ("kim", "works_at", "Google", _SAID)),
     ("We moved out of Chicago in 2015.", ("kim", "lives_in", "Chicago", iso("2015-01-01"))),
+    ("We moved here from Chicago in 2018.", ("kim", "lives_in", "Chicago", iso("2018-01-01"))),
     ("Ann no longer lives in Paris.", ("Ann", "lives_in", "Paris", _SAID)),
     ("I don't live in Paris anymore.", ("kim", "lives_in", "Paris", _SAID)),
     ("I divorced Tom in 2019.", ("kim", "married_to", "Tom", iso("2019-01-01"))),

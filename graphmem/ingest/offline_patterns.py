@@ -49,7 +49,7 @@ _END = (
     # weekend", "lived in Chicago my whole life".
     r"|\s+(?:over|around|about|near|by|through|ever|recently|already|together|almost|"
     r"nearly|a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|most|all|"
-    rf"earlier)(?![\w'-])|\s+{ENTITY}'s\s+(?:whole|entire)\s)"
+    rf"here|there|earlier)(?![\w'-])|\s+{ENTITY}'s\s+(?:whole|entire)\s)"
 )
 _ADV = (
     r"(?:\s+(?:now|currently|still|also|recently|just|already|finally|actually|really|then|"
@@ -213,7 +213,8 @@ P, ORG, LOC = "person", "organization", "location"
 RULES: tuple[Rule, ...] = (
     _rule("works_at", r"<PRE>\s+(?P<v>works|worked|work|working|interns|interned|intern|"
           r"interning)(?:\s+as\s+an?\s+[a-z]+(?:\s+[a-z]+)?)?(?:\s+(?:remotely|full-time|"
-          r"part-time|from\s+home))?<ADV>\s+(?:at|for)\s+<O><END>", P, ORG, cue="work intern"),
+          r"part-time|from\s+home))?(?:\s+(?:in|on)\s+(?:the\s+|an?\s+)?(?:<E>|[a-z-]+)"
+          r"(?:\s+[a-z-]+)?)?<ADV>\s+(?:at|for)\s+<O><END>", P, ORG, cue="work intern"),
     _rule("works_at", r"<PRE>\s+(?:got|took|landed|found|started|accepted|has|have|had)\s+"
           r"(?:an?|his|her|their|<E>'s)\s+(?:new\s+|first\s+|dream\s+)?(?:job|position|role|"
           r"internship)\s+(?:at|with)\s+<O><END>", P, ORG, cue="job position role internship"),
@@ -258,7 +259,8 @@ RULES: tuple[Rule, ...] = (
           r"<END>", P, ORG, cue="longer"),
     _rule("@left_job", r"<S><ADV>(?:\s+(?:do|does|did)n't|'m\s+not|\s+(?:am|is|are)\s+not)\s+"
           r"(?:work|working)\s+(?:at|for)\s+<OP>\s+any\s?more<CEND>", P, ORG, cue="more"),
-    _rule("@left_home", r"<PRE>\s+(?:moved|moves)\s+(?:out\s+of|away\s+from)\s+<O><END>", P,
+    _rule("@left_home", r"<PRE>\s+(?:moved|moves)\s+(?:out\s+of|(?:away|here|there)\s+from)\s+"
+          r"<O><END>", P,
           LOC, cue="move"),
     _rule("@left_home", r"<S><ADV>\s+no\s+longer\s+(?:lives?|living)\s+in\s+<O><END>", P,
           LOC, cue="longer"),

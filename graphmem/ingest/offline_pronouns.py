@@ -174,10 +174,15 @@ class Antecedents:
         """The people and the vague names (a pet, a character: ``kind_of`` says "vague")
         of ``mentions``, but for who speaks, is spoken to, or takes part in the chat."""
         people, vague = [], []
+        # A name the talk already holds as a person stays one: "My wife Clara ..." / "Does
+        # Clara bake?" / "She runs a bakery" (the second turn alone cannot type Clara).
+        held = {p.key for p in self.people}
         for m in mentions:
             if m.kind == "speaker" or name_key(m.name) in self.speakers or addressed(work, m):
                 continue
             kind = kind_of(m)
+            if kind == "vague" and name_key(m.name) in held:
+                kind = "person"
             (people if kind == "person" else vague if kind == "vague" else []).append(m)
         return people, vague
 
