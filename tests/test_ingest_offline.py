@@ -184,17 +184,22 @@ def test_a_pronoun_gives_its_sentence_to_the_person_the_message_named(mem):
     assert "Ann -[works_at]-> Google" in hits[0].explain()
 
 
+def _chat(mem, infer: bool, *turns: str):
+    """Add one conversation of user and assistant turns, taking turns; give back a reader
+    of the (relation, target) pairs of one entity."""
+    roles = ("user", "assistant")
+    messages = [{"role": roles[i % 2], "content": text} for i, text in enumerate(turns)]
+    mem.add(messages, user_id="u", infer=infer)
+    return lambda name: {(r.key, r.target_name) for r in mem.graph.relations(name, user_id="u")}
+
+
 @pytest.mark.parametrize("infer", [True, False])
 def test_who_she_is_carries_from_turn_to_turn_of_one_conversation(mem, infer):
     """The user answers the assistant's question with a pronoun: read turn by turn, "She
     works at Google now." had no subject, whether extracted or stored as said."""
-    mem.add([
-        {"role": "user", "content": "My sister Ann moved to Boston last year."},
-        {"role": "assistant", "content": "That sounds exciting! What does she do there?"},
-        {"role": "user", "content": "She works at Google now."},
-    ], user_id="u", infer=infer)  # fmt: skip
-    assert ("works_at", "Google") in {(r.key, r.target_name) for r in
-                                      mem.graph.relations("Ann", user_id="u")}  # fmt: skip
+    said = _chat(mem, infer, "My sister Ann moved to Boston last year.",
+                 "That sounds exciting! What does she do there?", "She works at Google now.")  # fmt: skip
+    assert ("works_at", "Google") in said("Ann")
     # Another add is another conversation: its "he" stands for no one of this one.
     mem.add([
         {"role": "user", "content": "Tom called me today."},
@@ -211,13 +216,10 @@ def test_a_person_named_again_in_the_assistants_question_is_still_the_one_she_st
 ):
     """The assistant's "Does Clara bake?" named Clara with nothing to say she is a person,
     so the user's "She runs a bakery..." stood for no one and Clara's bakery was lost."""
-    mem.add([
-        {"role": "user", "content": "The food was great. My wife Clara loved the pastries."},
-        {"role": "assistant", "content": "Pastel de nata is hard to beat. Does Clara bake?"},
-        {"role": "user", "content": "She does! She runs a bakery called Flour Power."},
-    ], user_id="u", infer=infer)  # fmt: skip
-    assert ("owns", "Flour Power") in {(r.key, r.target_name) for r in
-                                       mem.graph.relations("Clara", user_id="u")}  # fmt: skip
+    said = _chat(mem, infer, "The food was great. My wife Clara loved the pastries.",
+                 "Pastel de nata is hard to beat. Does Clara bake?",
+                 "She does! She runs a bakery called Flour Power.")  # fmt: skip
+    assert ("owns", "Flour Power") in said("Clara")
 
 
 def test_the_one_spoken_to_in_a_group_chat_is_not_the_one_spoken_of(mem):

@@ -312,8 +312,7 @@ PATTERNS = [
     ("I started my own company called Brightleaf.", "kim", (), ("kim", "founded", "Brightleaf")),
     ("We opened a bakery named Sweet Crumbs.", "kim", (), ("kim", "founded", "Sweet Crumbs")),
     ("I run a bakery called Sweet Crumbs.", "kim", (), ("kim", "owns", "Sweet Crumbs")),
-    ("Clara runs a bakery called Flour Power here in Denver.", "kim", (),
-     ("Clara", "owns", "Flour Power")),
+    ("Clara runs a bakery called Flour Power here.", "kim", (), ("Clara", "owns", "Flour Power")),
     ("I work in the ER at Denver Health.", "kim", (), ("kim", "works_at", "Denver Health")),
     ("I work in marketing for Nike.", "kim", (), ("kim", "works_at", "Nike")),
     # A tie taken for granted holds in a question, a negated or a hedged sentence.
