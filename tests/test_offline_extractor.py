@@ -315,6 +315,14 @@ PATTERNS = [
     ("Clara runs a bakery called Flour Power here.", "kim", (), ("Clara", "owns", "Flour Power")),
     ("I work in the ER at Denver Health.", "kim", (), ("kim", "works_at", "Denver Health")),
     ("I work in marketing for Nike.", "kim", (), ("kim", "works_at", "Nike")),
+    ("My kids, Ava and Noah, are 7 and 9.", "kim", (), ("kim", "child", "Noah")),
+    ("We have two dogs, Max and Ruby.", "kim", (), ("kim", "pet", "Ruby")),
+    ("I have a golden retriever named Buddy.", "kim", (), ("kim", "pet", "Buddy")),
+    ("I live in a small apartment in Brooklyn.", "kim", (), ("kim", "lives_in", "Brooklyn")),
+    ("We live in the suburbs of Chicago.", "kim", (), ("kim", "lives_in", "Chicago")),
+    ("I live just outside of Boston.", "kim", (), ("kim", "lives_in", "Boston")),
+    ("I was accepted to Columbia for my master's.", "kim", (), ("kim", "studies_at", "Columbia")),
+    ("I'm doing my PhD at Caltech.", "kim", (), ("kim", "studies_at", "Caltech")),
     # A tie taken for granted holds in a question, a negated or a hedged sentence.
     (
         "Can't wait to see my girlfriend Maya this weekend.",
@@ -425,6 +433,8 @@ NO_RELATION = [
     "I taught Bob at Harvard.",  # a pupil named, not a subject taught
     "I love my husky voice.",  # a breed's word, no pet named
     "I'm from a town near here.",
+    "I live near the beach.",
+    "My paper was accepted to NeurIPS.",
     "I don't have a sister named Anna.",  # only a tie said on the way is taken for granted
     "Does Bob work at Google?",
     "The show started a segment called Hot Takes.",  # no one's business

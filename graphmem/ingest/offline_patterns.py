@@ -92,7 +92,8 @@ _KIN_END = r"(?![\w'-])"
 _PET_WORDS = "|".join(re.escape(w) for w in sorted(PET_WORDS, key=len, reverse=True))
 # "my two old cats", "Jolene's new pet snake": a count, an age or a kind before the word.
 _PET_MODS = (
-    r"(?:(?:new|little|old|young|baby|sweet|rescue|two|three|four|other|pet|guinea)\s+){0,2}"
+    r"(?:(?:new|little|old|young|baby|sweet|rescue|two|three|four|other|pet|guinea|golden|black|"
+    r"white|brown|grey|gray|orange|ginger|chocolate|tabby|fluffy|cute|big|tiny)\s+){0,2}"
 )
 PET = rf"{_PET_MODS}(?P<k>{_PET_WORDS})(?P<pl>s|es)?"
 _FAVORITE = r"(?:(?:all-time|all\s+time|absolute|very|current|new)\s+)?favou?rite"
@@ -113,6 +114,10 @@ _PARTS = {  # in order: "<PRE>" expands into parts replaced after it
     r"(?:company|startup|business|firm|agency|bakery|restaurant|cafe|café|shop|store|"
     r"boutique|studio|salon|bar|brewery|clinic|practice|nonprofit|charity|podcast|label)\s+"
     r"(?:called|named)\s+(?:the\s+)?(?P<b><E>)<END>",
+    # "I live in a small apartment in Brooklyn", "in the suburbs of Chicago".
+    "<HOME_IN>": r"(?:(?:an?|the|<E>'s)\s+(?:[a-z-]+\s+){0,2}?(?:apartment|house|flat|condo|"
+    r"place|home|studio|loft|townhouse|cottage|suburbs?|outskirts|part|area)\s+(?:in|of|near|"
+    r"outside(?:\s+of)?)\s+)?",
     "<PLACE_IN>": r"(?:an?\s+(?:(?:small|little|tiny|big|rural|coastal|farming|mining|"
     r"fishing|college)\s+)?(?:town|city|village|suburb|island|farm|place)\s+(?:in|outside(?:\s+of)?|"
     r"near)\s+)?",
@@ -301,6 +306,14 @@ RULES: tuple[Rule, ...] = (
           cue="graduat"),
     _rule("studies_at", r"<PRE>\s+(?:enrolled|admitted)\s+(?:at|to|in|into)\s+<O><END>", P, ORG,
           cue="enrolled admitted"),
+    # "I got accepted to Columbia"; not "into": a country is accepted into a union, a
+    # refugee into a country.
+    _rule("studies_at", r"<PRE>\s+accepted\s+(?:at|to)\s+<O><END>", P, ORG, cue="accepted"),
+    # "I'm doing my PhD at Caltech", "pursuing a master's at Yale".
+    _rule("studies_at", r"<PRE>\s+(?:doing|pursuing|finishing|completing|starting)\s+(?:an?|the|"
+          r"<E>'s)\s+(?:[a-z-]+\s+){0,2}?(?:degree|diploma|doctorate|phd|mba|masters|master's|"
+          r"bachelors|bachelor's|residency)\s+(?:at|in)\s+<O><END>", P, ORG,
+          cue="degree diploma doctorate phd mba master bachelor residency"),
     # "got my degree from MIT", "earned a master's in biology from Yale": dated as
     # "graduated from" is.
     _rule("studies_at", r"<PRE>\s+(?:got|earned|received|completed|finished)\s+(?:an?|the|"
@@ -323,8 +336,8 @@ RULES: tuple[Rule, ...] = (
     # "I live with my partner in Austin": who with is said on the way to where.
     _rule("lives_in", r"<PRE>\s+(?P<v>lives|lived|live|living|resides|resided|reside|residing|"
           r"settled)(?:\s+with\s+(?:<E>(?:'s)?|[a-z]+)(?:\s+[a-z]+){0,2})?(?:\s+together)?"
-          r"\s+(?:down\s+)?in\s+"
-          r"<O><END>", P, LOC, cue="live living resid settled"),
+          r"(?:\s+(?:down\s+)?in|\s+(?:just\s+)?(?:outside(?:\s+of)?|near))\s+<HOME_IN><O><END>", P,
+          LOC, cue="live living resid settled"),
     # "my new apartment in Brooklyn": one's own home is where one lives. Only the owner's
     # own words: "my parents' house", "my old flat", "my vacation home" say nothing.
     # A verb may follow the place: "my house in Denver needs a new roof".
@@ -438,6 +451,8 @@ RULES: tuple[Rule, ...] = (
     _rule("@kin", r"<P>\s+<KIN>\s+(?:named\s+|called\s+)?<X>", P, P, cue=_KIN_CUE,
           presupposed=True),
     _rule("@kin", r"<P>\s+<KIN>\s*,\s*(?P<x><E>)<CEND>", P, P, cue=_KIN_CUE, presupposed=True),
+    # "My kids, Ava and Noah, are 7 and 9": a list set off by commas.
+    _rule("@kin", r"<P>\s+<KIN>\s*,\s*<X>\s*,", P, P, cue=_KIN_CUE, presupposed=True),
     _rule("@kin", r"(?P<x><E>)\s*,\s*(?:who\s+is\s+)?<P>\s+<KIN><KEND><CEND>", P, P,
           cue=_KIN_CUE, presupposed=True),
     _rule("@kin", r"<P>\s+<KIN><ADV>\s+(?:is|was|'s)\s+(?:named\s+|called\s+)?(?P<x><E>)<END>",
@@ -458,6 +473,9 @@ RULES: tuple[Rule, ...] = (
     _rule("@pet", r"(?P<x><E>)\s*,\s*<P>\s+<PET><KEND>", P, cue=_PET_CUE, presupposed=True),
     _rule("@pet", r"<PRE>\s+(?:has|have|had|got|get|adopted|adopt|rescued|bought|welcomed)\s+"
           r"(?:an?|the|another|this|<E>'s)\s+<PET>\s+(?:named|called)\s+<X>", P, cue=_PET_CUE),
+    # "We have two dogs, Max and Ruby", "I have three cats: Tom, Ann and Bo".
+    _rule("@pet", r"<PRE>\s+(?:has|have|had|got|adopted|rescued)\s+(?:two|three|four|five|\d)\s+"
+          r"<PET>(?:\s*[,:]\s*|\s+(?:named|called)\s+)<X>", P, cue=_PET_CUE),
     _rule("@pair", r"(?P<a><E>)\s+(?:and|&)\s+(?P<b><E>)(?:\s+(?:are|were|became|got)|'re|"
           r"\s+(?:have|had)\s+been|'ve\s+been)<ADV>\s+(?P<best>best\s+)?(?P<k>friends|siblings|"
           r"colleagues|coworkers|co-workers|cousins|neighbors|neighbours|roommates|classmates|"
