@@ -323,6 +323,11 @@ PATTERNS = [
     ("I live just outside of Boston.", "kim", (), ("kim", "lives_in", "Boston")),
     ("I was accepted to Columbia for my master's.", "kim", (), ("kim", "studies_at", "Columbia")),
     ("I'm doing my PhD at Caltech.", "kim", (), ("kim", "studies_at", "Caltech")),
+    ("My team at Google is launching a new product.", "kim", (), ("kim", "works_at", "Google")),
+    ("My coworkers at Target threw me a party.", "kim", (), ("kim", "works_at", "Target")),
+    ("My students at Lincoln High are amazing.", "kim", (), ("kim", "works_at", "Lincoln High")),
+    ("My classmates at Yale are brilliant.", "kim", (), ("kim", "studies_at", "Yale")),
+    ("My professor at MIT is strict.", "kim", (), ("kim", "studies_at", "MIT")),
     # A tie taken for granted holds in a question, a negated or a hedged sentence.
     (
         "Can't wait to see my girlfriend Maya this weekend.",

@@ -118,6 +118,11 @@ _PARTS = {  # in order: "<PRE>" expands into parts replaced after it
     "<HOME_IN>": r"(?:(?:an?|the|<E>'s)\s+(?:[a-z-]+\s+){0,2}?(?:apartment|house|flat|condo|"
     r"place|home|studio|loft|townhouse|cottage|suburbs?|outskirts|part|area)\s+(?:in|of|near|"
     r"outside(?:\s+of)?)\s+)?",
+    # A verb right after a name said in passing: "my boss at Google wants me to relocate".
+    "<THEN_VERB>": r"(?=\s+(?:is|was|are|were|has|have|had|wants|wanted|said|says|asked|told|"
+    r"gave|just|thinks|starts|started|ends|ended|ran|runs|went|goes|got|gets|threw|throws|"
+    r"love|loves|loved|keep|keeps|kept|made|makes|invited|invites|sent|sends|let|lets|"
+    r"surprised|organized|planned|took|takes|seem|seems|seemed|can|could|will|would)(?![\w'-]))",
     "<PLACE_IN>": r"(?:an?\s+(?:(?:small|little|tiny|big|rural|coastal|farming|mining|"
     r"fishing|college)\s+)?(?:town|city|village|suburb|island|farm|place)\s+(?:in|outside(?:\s+of)?|"
     r"near)\s+)?",
@@ -240,11 +245,16 @@ RULES: tuple[Rule, ...] = (
     # shift at Starbucks ran late". A verb may follow the employer here. Not after "met",
     # "with", "from"... (``offline._NOT_AFTER``): "met my boss at Starbucks" is a place;
     # nor after "lost", "quit"...: "lost my job at Door Dash" is a job no more.
+    # "My team at Google is launching...", "my students at Lincoln High are amazing".
     _rule("works_at", _NOT_ENDED + r"(?P<a><E>)'s\s+(?:new\s+)?(?:boss|bosses|manager|supervisor|"
-          r"co-?workers?|colleagues?|shift|job|internship|office)\s+(?:at|over\s+at)\s+<OP>(?:<END>|"
-          r"(?=\s+(?:is|was|are|were|has|had|wants|wanted|said|says|asked|told|gave|just|thinks|"
-          r"starts|started|ends|ended|ran|runs|went|goes|got|gets)"
-          r"(?![\w'-])))", P, ORG, cue="boss manager supervisor worker colleague shift job intern office"),
+          r"co-?workers?|colleagues?|shift|job|internship|office|team|department|students|"
+          r"patients|clients|customers)\s+(?:at|over\s+at)\s+<OP>(?:<END>|<THEN_VERB>)", P, ORG,
+          cue="boss manager supervisor worker colleague shift job intern office team department "
+          "students patients clients customers"),
+    # "My classmates at Yale are brilliant", "my professor at MIT is strict".
+    _rule("studies_at", _NOT_ENDED + r"(?P<a><E>)'s\s+(?:new\s+)?(?:classmates?|professors?|"
+          r"finals|dorm|major|thesis\s+advisor)\s+(?:at|over\s+at)\s+<OP>(?:<END>|<THEN_VERB>)",
+          P, ORG, cue="classmate professor finals dorm major thesis"),
     # A job or a home that ended: "retired from Boeing in 2019", "I quit my job at Acme",
     # "got laid off from Meta", "no longer lives in Paris". The date said is the end; with
     # none, the time it was said (``offline.py``). A bare "left Google" or "quit Twitter"
