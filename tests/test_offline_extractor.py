@@ -13,7 +13,8 @@ from graphmem.errors import ValidationError
 from graphmem.ingest.offline import OfflineExtractor
 from graphmem.ingest.offline_dates import clause_dates, sentence_dates
 from graphmem.ingest.offline_mentions import split_sentences
-from graphmem.ingest.offline_patterns import RULES, kin_relation, rules_for
+from graphmem.ingest.offline_patterns import kin_relation
+from graphmem.ingest.offline_rules import RULES, rules_for
 from graphmem.models import Extraction, check_relation_name, name_key, to_iso
 from graphmem.stores.base import Extractor, KnownEntity
 

@@ -17,7 +17,7 @@ What it finds
       "is a" classes), from the strongest cue: the speaker, a known entity's type, a name
       suffix or prefix ("Acme Corp", "University of X", "Lake Y", "Dr. Z"), the relation
       the name appears in, a short list of given names, then a short list of places.
-    - Relations (``offline_patterns.RULES``): works_at, lives_in, born_in, grew_up_in,
+    - Relations (``offline_rules.RULES``): works_at, lives_in, born_in, grew_up_in,
       studies_at, founded, owns, manages, member_of, married_to, engaged_to, dating,
       comes_from, located_in, likes, dislikes, is_a, has_name, moved_to, allergic_to
       ("I'm allergic to peanuts", "a severe shellfish allergy"), age ("I'm 32 years
@@ -68,8 +68,8 @@ What it misses, on purpose or by construction
       passives beyond "was hired by", and lists of objects ("works at A and B": only A)
       are not parsed. Very long runs of names are capped (ten per list) to stay linear.
 
-Layout: ``offline_mentions`` splits sentences and finds mentions, ``offline_patterns``
-holds the rule table, ``offline_clauses`` the simpler sentences the rules also read,
+Layout: ``offline_mentions`` splits sentences and finds mentions, ``offline_rules``
+holds the rule table (written in ``offline_patterns``' pattern language), ``offline_clauses`` the simpler sentences the rules also read,
 ``offline_dates`` the date reader, ``offline_pronouns`` who "he" and "she" are,
 ``offline_words`` the word lists and type cues; this
 module applies the rules and assembles the ``Extraction``.
@@ -108,19 +108,11 @@ from .offline_mentions import (
     left_out,
     split_sentences,
 )
-from .offline_patterns import (
-    CLOSE,
-    OPEN,
-    PLACEHOLDER,
-    RULES,
-    TARGET_ENTITY,
-    Rule,
-    read_phrase,
-    rules_for,
-)
+from .offline_patterns import CLOSE, OPEN, PLACEHOLDER, TARGET_ENTITY, Rule, read_phrase
 from .offline_pets import PetNames
 from .offline_pronouns import PRONOUNS, Antecedents, followed, gender_of
 from .offline_relative import reference_day
+from .offline_rules import RULES, rules_for
 from .offline_ties import Found, age, died, kin, owned, pair, pets, several_pets
 from .offline_words import Cues, category, class_of, surface_cues
 

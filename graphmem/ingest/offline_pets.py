@@ -1,6 +1,6 @@
 """Pets named after they are brought in: "I got a puppy last week! Her name's Coco."
 
-The rule table (``offline_patterns``) reads a pet and its name said together ("my dog
+The rule table (``offline_rules``) reads a pet and its name said together ("my dog
 Rex", "a cat named Tom"). Chats more often bring the animal in first and name it in the
 next clause or sentence: "We adopted two kittens. Their names are Luna and Max", "I just
 got a new dog, his name is Rex", "My daughter got a kitten. We named him Oliver."
