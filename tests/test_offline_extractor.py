@@ -68,6 +68,12 @@ PATTERNS = [
     ("Alice moved from Acme to Globex.", "user", (ACME,), ("Alice", "works_at", "Globex")),
     ("Bob moved from Paris to Lyon.", "user", (), ("Bob", "lives_in", "Lyon")),
     ("Bob moved from Springfield to Shelbyville.", "user", (), ("Bob", "moved_to", "Shelbyville")),
+    # Places known by name alone (``offline_places``): a move there is a new home.
+    ("I moved to Lyon last year.", "kim", (), ("kim", "lives_in", "Lyon")),
+    ("Rosa moved from Graz to Zagreb.", "kim", (), ("Rosa", "lives_in", "Zagreb")),
+    ("I just moved into a new place in Queens.", "kim", (), ("kim", "lives_in", "Queens")),
+    ("We moved to Nashville in 2020.", "kim", (), ("kim", "lives_in", "Nashville")),
+    ("Sofia moved to Kraków.", "kim", (), ("Sofia", "lives_in", "Kraków")),
     ("I moved to Austin.", "kim", (), ("kim", "lives_in", "Austin")),  # a given name too
     ("Alice left Acme for Globex.", "user", (ACME,), ("Alice", "works_at", "Globex")),
     ("Bob is Alice's brother.", "user", (), ("Alice", "brother", "Bob")),

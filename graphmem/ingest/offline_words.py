@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+# Places named without any cue (read here by ``surface_cues``).
+from .offline_places import PLACES, PLACES_MULTI
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -84,28 +87,6 @@ LOC_SUFFIXES = _words(
     """
 )
 LOC_PREFIXES = _words("mount mt lake port fort cape isle")
-
-# A short list of places that are named without any cue ("I'm in Paris").
-PLACES = _words(
-    """
-    paris london berlin madrid rome tokyo beijing shanghai moscow dublin amsterdam vienna
-    prague lisbon athens stockholm oslo copenhagen helsinki warsaw budapest brussels
-    zurich geneva munich hamburg barcelona milan seoul mumbai delhi bangalore sydney
-    melbourne toronto vancouver montreal chicago boston seattle denver austin dallas
-    houston miami atlanta portland phoenix detroit philadelphia nyc la sf brooklyn
-    manhattan california texas florida oregon ohio hawaii alaska colorado arizona
-    america usa uk england scotland wales ireland france germany spain italy
-    portugal greece sweden norway denmark finland poland netherlands belgium
-    switzerland austria canada mexico brazil argentina chile peru japan china korea
-    india australia egypt kenya nigeria israel turkey russia ukraine vietnam thailand
-    europe asia africa
-    """
-)
-PLACES_MULTI = frozenset(
-    "new york|los angeles|san francisco|hong kong|new zealand|united states|united kingdom|"
-    "south africa|new delhi|rio de janeiro|buenos aires|las vegas|san diego|new jersey|"
-    "north carolina|south carolina|sri lanka|saudi arabia|costa rica|puerto rico".split("|")
-)
 
 # Common given names; enough to type "Alice" and "Caroline" as people without a cue.
 FIRST_NAMES = _words(
