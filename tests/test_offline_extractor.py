@@ -335,6 +335,12 @@ PATTERNS = [
     ("My students at Lincoln High are amazing.", "kim", (), ("kim", "works_at", "Lincoln High")),
     ("My classmates at Yale are brilliant.", "kim", (), ("kim", "studies_at", "Yale")),
     ("My professor at MIT is strict.", "kim", (), ("kim", "studies_at", "MIT")),
+    # A negation that is the statement: a dislike.
+    ("I don't like cilantro.", "kim", (), ("kim", "dislikes", "cilantro")),
+    ("I can't stand country music.", "kim", (), ("kim", "dislikes", "country music")),
+    ("Ann doesn't really like horror movies.", "kim", (), ("Ann", "dislikes", "horror movies")),
+    ("I'm not a fan of sushi.", "kim", (), ("kim", "dislikes", "sushi")),
+    ("I'm not into football.", "kim", (), ("kim", "dislikes", "football")),
     # A tie taken for granted holds in a question, a negated or a hedged sentence.
     (
         "Can't wait to see my girlfriend Maya this weekend.",
@@ -446,6 +452,9 @@ NO_RELATION = [
     "I love my husky voice.",  # a breed's word, no pet named
     "I'm from a town near here.",
     "I live near the beach.",
+    "Don't you like sushi?",  # a question
+    "If I don't like it, I'll return it.",  # a hedge
+    "I didn't love the ending.",  # less than a love is no dislike
     "My paper was accepted to NeurIPS.",
     "I don't have a sister named Anna.",  # only a tie said on the way is taken for granted
     "Does Bob work at Google?",

@@ -68,11 +68,15 @@ _SKIP_RELATIONS = re.compile(
     r"\b(?:not|never|no\s+longer|neither|nor|cannot|if|unless|whether|maybe|perhaps|wish"
     r"|hope|suppose|imagine|pretend|dreamed|dreamt)\b|n't"
 )
-# The negations that say a job or a home ended ("no longer works at Acme", "doesn't live
-# in Paris anymore"): read by the ending rules (``@left_job``), not a reason to skip.
+# The negations that are the statement itself, not a reason to skip: a job or a home that
+# ended ("no longer works at Acme", "doesn't live in Paris anymore"), read by the ending
+# rules (``@left_job``), and a dislike ("I don't like cilantro", "I can't stand country
+# music", "I'm not a fan of sushi"), read by the ``dislikes`` rules.
 _ENDED = re.compile(
     r"\bno\s+longer\s+(?=(?:works?|working|lives?|living)\s+(?:at|for|in)\b)"
     r"|(?:n't|\bnot)\s+(?=(?:work|working|live|living)\s+(?:at|for|in)\s[^.;!?]{0,80}?\bany\s?more\b)"
+    r"|(?:n't|\bnot|\bcannot)\s+(?=(?:really\s+|much\s+|particularly\s+)?(?:like|enjoy|"
+    r"stand|bear)\b)|\bnot\s+(?=(?:really\s+)?(?:an?\s+(?:big\s+|huge\s+)?fan\s+of|into)\b)"
 )
 
 

@@ -266,6 +266,13 @@ RULES: tuple[Rule, ...] = (
           phrase=3, cue="into passionate obsessed crazy fan"),
     _rule("dislikes", r"<S><ADV><HAVE><ADV>\s+(?P<v>hates|hated|hate|dislikes|disliked|"
           r"dislike|detests|detest)\s+(?P<rest>.{0,200})", phrase=3, cue="hate dislike detest"),
+    # "I don't like cilantro", "Ann can't stand country music", "I'm not a fan of sushi"
+    # (``offline_clauses._ENDED`` lets these negated sentences through to here).
+    _rule("dislikes", r"<S><ADV>(?:\s+(?:do|does|did)n't|\s+(?:do|does|did)\s+not|\s+can't|"
+          r"\s+cannot|\s+can\s+not)\s+(?:really\s+|much\s+|particularly\s+)?(?:like|enjoy|"
+          r"stand|bear)\s+(?P<rest>.{0,200})", phrase=3, cue="like enjoy stand bear"),
+    _rule("dislikes", r"<S>(?:'m|'re|\s+(?:am|is|are))\s+not\s+(?:really\s+)?(?:an?\s+"
+          r"(?:big\s+|huge\s+)?fan\s+of|into)\s+(?P<rest>.{0,200})", phrase=3, cue="fan into"),
     _rule("is_a", r"<S><IS><ADV>\s+an?\s+(?P<rest>.{0,200})", phrase=2, strict=True),
     # "I work as a nurse at Mercy": what someone is, as "I'm a nurse" says it; in the
     # present only ("worked as a nurse" was).
