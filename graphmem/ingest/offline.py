@@ -56,15 +56,17 @@ What it misses, on purpose or by construction
     - No relations from questions, negated or hedged sentences (not, never, n't, no
       longer, if, unless, whether, maybe, perhaps, wish, hope...): precision over recall.
       "No longer works at Acme" and "doesn't live in Paris anymore" say an end, read as
-      one.
+      one; "I don't like cilantro", "can't stand", "not a fan of" a dislike. A tie said
+      on the way ("Did my sister Anna call?") holds whatever the sentence asserts.
     - Relative dates are read only against ``reference_time`` ("yesterday", "last week",
       "3 years ago": ``offline_relative``), and only past ones: "next week" is a plan.
       Tense is not modelled: "lived in Paris" is lives_in Paris.
     - Lower-case names are found only when ``known`` lists them; an unknown name at the
       start of a sentence is kept only with some evidence (a given name, a place, used
       capitalised elsewhere, followed by "'s", ":" or a verb such as "is").
-    - A target must end its clause: "works at Google headquarters" yields nothing rather
-      than a wrong edge. Nested clauses (beyond "X, who ..., ..." and "X, my sister,"),
+    - A target must end its clause, or be followed by a word that starts a new phrase
+      ("engaged to Priya over the weekend"): "works at Google headquarters" yields
+      nothing rather than a wrong edge. Nested clauses (beyond "X, who ..., ..." and "X, my sister,"),
       passives beyond "was hired by", and lists of objects ("works at A and B": only A)
       are not parsed. Very long runs of names are capped (ten per list) to stay linear.
 
