@@ -66,15 +66,17 @@ What it misses, on purpose or by construction
       capitalised elsewhere, followed by "'s", ":" or a verb such as "is").
     - A target must end its clause, or be followed by a word that starts a new phrase
       ("engaged to Priya over the weekend"): "works at Google headquarters" yields
-      nothing rather than a wrong edge. Nested clauses (beyond "X, who ..., ..." and "X, my sister,"),
-      passives beyond "was hired by", and lists of objects ("works at A and B": only A)
-      are not parsed. Very long runs of names are capped (ten per list) to stay linear.
+      nothing rather than a wrong edge. Nested clauses (beyond "X, who ..., ..." and
+      "X, my sister,"), passives beyond "was hired by", and lists of objects ("works at
+      A and B": only A) are not parsed. Very long runs of names are capped (ten per
+      list) to stay linear.
 
 Layout: ``offline_mentions`` splits sentences and finds mentions, ``offline_rules``
-holds the rule table (written in ``offline_patterns``' pattern language), ``offline_clauses`` the simpler sentences the rules also read,
-``offline_dates`` the date reader, ``offline_pronouns`` who "he" and "she" are,
-``offline_words`` the word lists and type cues; this
-module applies the rules and assembles the ``Extraction``.
+holds the rule table (written in ``offline_patterns``' pattern language),
+``offline_clauses`` the simpler sentences the rules also read, ``offline_dates`` the date
+reader, ``offline_pronouns`` who "he" and "she" are, ``offline_words`` the word lists and
+type cues (``offline_places`` the places); this module applies the rules and assembles
+the ``Extraction``.
 """
 
 from __future__ import annotations
