@@ -222,6 +222,18 @@ def test_a_person_named_again_in_the_assistants_question_is_still_the_one_she_st
     assert ("owns", "Flour Power") in said("Clara")
 
 
+@pytest.mark.parametrize("infer", [True, False])
+def test_pets_named_in_answer_to_a_question_about_them_are_the_answerers(mem, infer):
+    """ "Yes, two cats, Mochi and Pixel" says neither whose nor a verb: the assistant's
+    question says both, and the pets were lost."""
+    said = _chat(mem, infer, "I'm home from my shift.", "Do you have any pets to come home to?",
+                 "Yes, two cats, Mochi and Pixel. Mochi is the grumpy one.")  # fmt: skip
+    assert {("pet", "Mochi"), ("pet", "Pixel")} <= said("u")
+    # Only the one asked answers: a list the asker goes on to say is no one's pets.
+    said = _chat(mem, infer, "Got any pets?", "Nope.", "Two cats, Luna and Bo, live next door.")
+    assert not {("pet", "Luna"), ("pet", "Bo")} & said("u")
+
+
 def test_the_one_spoken_to_in_a_group_chat_is_not_the_one_spoken_of(mem):
     mem.add([
         {"role": "user", "name": "Caroline", "content": "Hey Mel! I met Tom at the gym."},

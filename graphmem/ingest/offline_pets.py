@@ -8,7 +8,9 @@ got a new dog, his name is Rex", "My daughter got a kitten. We named him Oliver.
 ``PetNames`` keeps the last pet brought in without a name for the two sentences after
 it, and reads a naming clause against it. In a conversation it waits two turns, for the
 name its owner gives when asked ("What's her name?" / "Her name is Shadow!"), and "your
-pup" in a turn makes whoever speaks next its owner. The pronoun of the naming clause
+pup" in a turn makes whoever speaks next its owner. So does a question about one's pets,
+whose answer may name them with no verb ("Do you have any pets?" / "Yes, two cats,
+Mochi and Pixel"). The pronoun of the naming clause
 ("her", "him") may have been stood in for a person by ``offline_pronouns``; it counts as
 a pronoun when the text it replaced is one, so "Her name's Coco" after "Ann got a puppy"
 still names the puppy, not Ann. A name said of a person ("Ann's name is ...") is not
@@ -51,6 +53,16 @@ _YOURS = re.compile(
     + "|".join(sorted(_PET_TOKENS, key=len, reverse=True))
     + r")\b"
 )
+# "Do you have any pets?", "Got any pets?", "Do you have a dog?": the answer's animals are
+# the one asked's, said with no verb ("Yes, two cats, Mochi and Pixel").
+_ASKED = re.compile(
+    r"\b(?:(?:do|did)\s+you\s+(?:have|own)|(?:have|got)\s+you\s+got|you\s+got|got)\s+"
+    r"(?:any\s+)?(?:pets?|an?\s+(?:" + "|".join(sorted(PET_WORDS, key=len, reverse=True)) + r"))\b"
+)
+_ANSWER = re.compile(expand(
+    r"^\s*(?:(?:yes|yeah|yep|yup|sure|i\s+do|we\s+do)\b[\s,!.]*)?(?:an?|one|two|three|four|"
+    r"five)\s+(?:[a-z]+\s+)?<PET>\s*(?:[,:]\s*|\s+(?:named|called)\s+)<X>"
+))  # fmt: skip
 _KEEP = 3  # sentences a nameless pet waits for its name: its own and the two after it
 _TURNS = 2  # ... or, in a conversation, the next two turns' first three sentences each
 
@@ -63,6 +75,8 @@ class PetNames:
     def __init__(self) -> None:
         self.owner: Mention | None = None
         self.yours = False  # the owner is whoever speaks next
+        self.asked = False  # ... asked whether they have pets: the answer may name them
+        self.asker = ""  # who asked: never the one who answers
         self.plural = False
         self.left = 0  # sentences left in this text
         self.turns = 0  # texts left after this one
@@ -74,10 +88,10 @@ class PetNames:
         Sue" is someone else's news."""
         self.speaker = speaker
         if self.turns <= 0:
-            self.owner, self.yours, self.left = None, False, 0
+            self.owner, self.yours, self.left, self.asked = None, False, 0, False
             return
         self.turns -= 1
-        if self.yours and speaker:
+        if self.yours and speaker and not (self.asked and speaker == self.asker):
             self.owner, self.yours, self.by = Mention(0, 0, speaker, "speaker"), False, speaker
         elif self.owner is not None:  # named in a text before this one: no place in it
             self.owner = replace(self.owner, start=0, end=0, possessive=False)
@@ -87,7 +101,10 @@ class PetNames:
         """Any sentence, a question too: "your pup" makes the next speaker its owner."""
         if "your" in lowered and _YOURS.search(lowered):  # most sentences: one scan
             self.owner, self.yours, self.plural = None, True, False
-            self.left, self.turns = 0, _TURNS
+            self.left, self.turns, self.asked = 0, _TURNS, False
+        elif "?" in lowered and _ASKED.search(lowered):
+            self.owner, self.yours, self.plural = None, True, True
+            self.left, self.turns, self.asked, self.asker = 0, _TURNS, True, self.speaker
 
     def read(
         self, template: str, work: str, low: Sequence[str], mentions: Sequence[Mention]
@@ -102,6 +119,15 @@ class PetNames:
                 self.plural = several_pets(intro.groupdict())
                 self.left, self.turns, self.by = _KEEP, _TURNS, self.speaker
                 intro_end = intro.end()
+        if self.asked and self.owner is not None and self.left > 0:
+            answer = _ANSWER.match(template)
+            pets = (
+                [mentions[int(i)] for i in PLACEHOLDER.findall(answer.group("x"))] if answer else []
+            )
+            pets = [p for p in pets if p.kind not in ("speaker", "concept")]
+            if pets:
+                named.append((self.owner, pets))
+                self.owner, self.turns, self.asked = None, 0, False
         if self.owner is not None and self.left > 0:
             naming = _NAMING.search(template, intro_end)
             if naming is not None and _pronouns_only(naming, work, mentions):
