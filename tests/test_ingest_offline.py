@@ -234,6 +234,35 @@ def test_pets_named_in_answer_to_a_question_about_them_are_the_answerers(mem, in
     assert not {("pet", "Luna"), ("pet", "Bo")} & said("u")
 
 
+@pytest.mark.parametrize("infer", [True, False])
+@pytest.mark.parametrize(
+    ("question", "answer", "expected"),
+    [
+        ("Where do you live?", "Berlin, for now.", ("lives_in", "Berlin")),
+        ("Who do you work for?", "Stripe, on the payments team.", ("works_at", "Stripe")),
+        ("Where are you based?", "Oh! Lisbon.", ("lives_in", "Lisbon")),
+        ("Where do you work these days?", "At Google, in ads.", ("works_at", "Google")),
+        ("Welcome! Where are you from?", "Nairobi originally, but I live in London now.",
+         ("comes_from", "Nairobi")),
+    ],
+)  # fmt: skip
+def test_a_short_answer_to_a_question_about_oneself_is_the_answerers(
+    mem, infer, question, answer, expected
+):
+    """ "Where do you live?" / "Berlin, for now.": the answer says neither who nor what,
+    and the user's home was lost."""
+    assert expected in _chat(mem, infer, "Hi there.", question, answer)("u")
+
+
+@pytest.mark.parametrize("infer", [True, False])
+def test_what_is_not_a_short_answer_of_the_one_asked_gives_nothing(mem, infer):
+    said = _chat(mem, infer, "Where do you live?", "I'm an AI.", "Paris is nice.")  # the asker
+    said = _chat(mem, infer, "Hi.", "Where do you work?", "Bob's bakery downtown.")  # whose?
+    said = _chat(mem, infer, "Hi.", "Where do you work?", "Bob asked me that too.")
+    said = _chat(mem, infer, "Hi.", "Where do you live?", "Why?", "Just curious.", "Denver.")
+    assert said("u") == set()
+
+
 def test_the_one_spoken_to_in_a_group_chat_is_not_the_one_spoken_of(mem):
     mem.add([
         {"role": "user", "name": "Caroline", "content": "Hey Mel! I met Tom at the gym."},

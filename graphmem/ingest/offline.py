@@ -101,6 +101,7 @@ from ..models import (
 from ..stores.base import KnownEntity
 from ..text import has_cjk, word_count
 from . import offline_words as words
+from .offline_answers import AskedAbout
 from .offline_clauses import negated, variants
 from .offline_dates import Clauses, sentence_dates
 from .offline_importance import importance, is_rule
@@ -227,6 +228,7 @@ class _Run:
         # A pet brought in without a name, named later (offline_pets): carried from turn
         # to turn with the people.
         self.pets = people.pets if people is not None else PetNames()
+        self.asked = people.asked if people is not None else AskedAbout()  # offline_answers
 
     def run(self, text: str) -> Extraction:
         sentences = split_sentences(text)
@@ -234,6 +236,7 @@ class _Run:
         carried = self.carried
         self.antecedents = carried if carried is not None else Antecedents(followed(sentences))
         self.pets.begin(self.finder.speaker)
+        self.asked.begin(self.finder.speaker)
         for sentence in sentences:
             self._sentence(sentence)
         return self._finish()
@@ -256,6 +259,7 @@ class _Run:
         mentions = mentions if kept is None else kept
         lowered = work.lower()
         self.pets.heard(lowered)
+        self.asked.heard(lowered)
         # A question, a negated or a hedged sentence states no relation; only the ties it
         # takes for granted ("Did my sister Anna call?") are read from it.
         asserted = not work.rstrip().endswith("?") and not negated(lowered)
@@ -280,6 +284,7 @@ class _Run:
             if asserted:
                 for owner, animals in self.pets.read(template, work, sentence.low, mentions):
                     found += pets(animals, [owner], every=True)
+                found += self.asked.read(template, mentions)
                 found = died(found, lowered)
         # A tentative name must earn its place in a relation that says what it is.
         found = [f for f in found if f.relation not in _WEAK or not (

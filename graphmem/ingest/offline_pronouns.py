@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..models import name_key
+from .offline_answers import AskedAbout
 from .offline_mentions import Mention, Sentence
 from .offline_pets import PetNames
 from .offline_words import KIN_MODIFIERS, KIN_WORDS
@@ -167,6 +168,7 @@ class Antecedents:
         self.people: list[Person] = []
         self.wanted = wanted
         self.pets = PetNames()  # a pet not yet named ("I got a pup!" / "Her name is Coco")
+        self.asked = AskedAbout()  # a question about oneself ("Where do you live?" / "Oslo.")
         # A conversation's speakers are "I" and "you" to each other, never "he" or "she".
         self.speakers = {name_key(s) for s in speakers}
 
