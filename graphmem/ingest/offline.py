@@ -117,7 +117,7 @@ from .offline_patterns import CLOSE, OPEN, PLACEHOLDER, TARGET_ENTITY, Rule, rea
 from .offline_pets import PetNames
 from .offline_pronouns import PRONOUNS, Antecedents, followed, gender_of
 from .offline_relative import reference_day
-from .offline_rules import RULES, rules_for
+from .offline_rules import may_presuppose, rules_for
 from .offline_ties import Found, age, died, kin, owned, pair, pets, several_pets
 from .offline_words import Cues, category, class_of, surface_cues
 
@@ -157,10 +157,6 @@ _PLACES_AND_EMPLOYERS = frozenset({"organization", "location"})
 # The school a "junior" or a "senior" is at: "a junior at Boston University".
 _SCHOOL = re.compile(r"\b(?:university|college|school|academy|institute|high|elementary|"
                      r"state|polytechnic|conservatory)\b", re.I)  # fmt: skip
-# A word one of the ties a sentence takes for granted needs (a kin or a pet word): a
-# question or a negated sentence holding none reads no rule.
-_PRESUPPOSED_CUES = {cue for rule in RULES if rule.presupposed for cue in rule.cues}
-_PRESUPPOSED_CUE = re.compile("|".join(sorted(_PRESUPPOSED_CUES, key=len, reverse=True)))
 
 
 @dataclass
@@ -263,7 +259,7 @@ class _Run:
         # A question, a negated or a hedged sentence states no relation; only the ties it
         # takes for granted ("Did my sister Anna call?") are read from it.
         asserted = not work.rstrip().endswith("?") and not negated(lowered)
-        if asserted or _PRESUPPOSED_CUE.search(lowered):
+        if asserted or may_presuppose(lowered):
             parts, previous = [], 0
             for index, mention in enumerate(mentions):
                 suffix = "'s" if mention.possessive else ""

@@ -3,10 +3,10 @@
 An assistant asks and the user answers with a name alone: "Where are you based?" /
 "Lisbon!", "Who do you work for?" / "Stripe, on the payments team." The answer says
 neither who nor what; the question says both. ``AskedAbout`` keeps the question a turn
-asked, and reads the next turn's first two sentences, by someone else, as the answer when
-one opens with a name and says no more of it ("At Google, in ads" is Google; "Bob's bakery" or
-"Bob asked me that too" is not read). A question with no such answer after it is
-forgotten. Carried from turn to turn with ``offline_pronouns.Antecedents``, as pets are.
+asked, and reads the next turn's first two sentences, by someone else, as the answer
+when one opens with a name and says no more of it ("At Google, in ads" is Google; "Bob's
+bakery" or "Bob asked me that too" is not read). A question with no such answer after it
+is forgotten. Carried from turn to turn with ``offline_pronouns.Antecedents``, as pets are.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 
 from .offline_mentions import Mention
-from .offline_patterns import ENTITY
+from .offline_patterns import ENTITY, PLACEHOLDER
 from .offline_ties import Found
 
 _P, _ORG, _LOC = "person", "organization", "location"
@@ -64,7 +64,7 @@ class AskedAbout:
             return
         self.turns -= 1
         if speaker and speaker != self.asker:
-            self.answerer, self.left, self.turns = speaker, 2, 0  # "Oh! Berlin."
+            self.answerer, self.left = speaker, 2  # "Oh! Berlin."
 
     def heard(self, lowered: str) -> None:
         """Any sentence: a question about the one it is put to waits for its answer."""
@@ -81,7 +81,7 @@ class AskedAbout:
             return []
         self.left -= 1
         match = _ANSWER.match(template)
-        target = mentions[int(match.group("b")[1:-1])] if match else None
+        target = mentions[int(PLACEHOLDER.match(match.group("b")).group(1))] if match else None
         if target is None or target.kind in ("speaker", "concept"):
             return []
         relation, kind = self.pending

@@ -334,6 +334,15 @@ def rules_for(template: str, mentions: int) -> list[Rule]:
     return [RULES[i] for i in sorted(found) if RULES[i].mentions_needed <= mentions]
 
 
+_PRESUPPOSED = frozenset(i for i, rule in enumerate(RULES) if rule.presupposed)
+
+
+def may_presuppose(lowered: str) -> bool:
+    """Whether a sentence cues a rule that holds in a question or a negation too (a kin or
+    a pet word): one that cues none is not worth a template (``rules_for``'s cue index)."""
+    return any(not _PRESUPPOSED.isdisjoint(_cued_by(run)) for run in CUE_RUN.findall(lowered))
+
+
 @lru_cache(maxsize=1 << 14)
 def _cued_by(run: str) -> frozenset[int]:
     return frozenset(i for i, rule in enumerate(RULES) if any(c in run for c in rule.cues))
